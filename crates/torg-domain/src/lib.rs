@@ -1,0 +1,18 @@
+//! Torg's pure domain: the words of the product as types and rules.
+//!
+//! Architecture invariant: this crate does no IO. It depends on no async runtime, database
+//! or HTTP crate, so every rule here can be unit- and property-tested in isolation.
+
+pub mod channel;
+pub mod contact;
+pub mod deadline;
+pub mod inquiry;
+pub mod reference;
+pub mod reply;
+pub mod role;
+pub mod routing;
+
+pub use channel::Channel;
+pub use inquiry::{InquiryStatus, MessageKind, Priority};
+pub use reference::Reference;
+pub use role::Role;

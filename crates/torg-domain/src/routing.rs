@@ -1,0 +1,120 @@
+//! Routing rules (ruting): channel, topic and keyword decide which unit gets an inquiry.
+//! The service desk (servicetorget) is the fallback.
+
+use crate::Channel;
+use serde::{Deserialize, Serialize};
+
+/// One rule. Every condition that is set must hold; the first matching rule by `position` wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub position: i64,
+    /// A word that must occur in the subject or text (case-insensitive, whole word or prefix
+    /// of a word, so "barnehage" matches "barnehageplass").
+    pub keyword: Option<String>,
+    pub topic: Option<String>,
+    pub channel: Option<Channel>,
+    pub unit_id: i64,
+}
+
+/// What routing looks at.
+pub struct RoutingInput<'a> {
+    pub channel: Channel,
+    pub topic: Option<&'a str>,
+    pub text: &'a str,
+}
+
+impl RoutingRule {
+    pub fn matches(&self, input: &RoutingInput<'_>) -> bool {
+        if self.keyword.is_none() && self.topic.is_none() && self.channel.is_none() {
+            return false;
+        }
+        if let Some(c) = self.channel
+            && c != input.channel
+        {
+            return false;
+        }
+        if let Some(t) = &self.topic
+            && !input.topic.is_some_and(|it| it.trim().eq_ignore_ascii_case(t.trim()) || it.trim().to_lowercase() == t.trim().to_lowercase())
+        {
+            return false;
+        }
+        if let Some(k) = &self.keyword {
+            let k = k.trim().to_lowercase();
+            if k.is_empty() {
+                return false;
+            }
+            let text = input.text.to_lowercase();
+            let found = text
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w.starts_with(&k));
+            if !found {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The unit an inquiry goes to: the first matching rule, else the fallback (service desk).
+pub fn route(rules: &[RoutingRule], input: &RoutingInput<'_>, fallback_unit: i64) -> i64 {
+    let mut sorted: Vec<&RoutingRule> = rules.iter().collect();
+    sorted.sort_by_key(|r| r.position);
+    sorted
+        .into_iter()
+        .find(|r| r.matches(input))
+        .map(|r| r.unit_id)
+        .unwrap_or(fallback_unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rule(position: i64, keyword: Option<&str>, topic: Option<&str>, channel: Option<Channel>, unit_id: i64) -> RoutingRule {
+        RoutingRule {
+            position,
+            keyword: keyword.map(String::from),
+            topic: topic.map(String::from),
+            channel,
+            unit_id,
+        }
+    }
+
+    #[test]
+    fn keyword_routes_to_unit_and_fallback_catches_the_rest() {
+        let rules = vec![
+            rule(1, Some("barnehage"), None, None, 2),
+            rule(2, None, Some("Vann og avløp"), None, 3),
+            rule(3, Some("vann"), None, Some(Channel::Sms), 4),
+        ];
+        let r = |channel, topic, text| route(&rules, &RoutingInput { channel, topic, text }, 1);
+        assert_eq!(r(Channel::Web, None, "Søknad om Barnehageplass"), 2);
+        assert_eq!(r(Channel::Web, Some("vann og avløp"), "Lekkasje"), 3);
+        assert_eq!(r(Channel::Sms, None, "VANN brudd i gata"), 4);
+        assert_eq!(r(Channel::Web, None, "vann brudd i gata"), 1);
+        assert_eq!(r(Channel::Web, None, "Hei, et spørsmål"), 1);
+    }
+
+    #[test]
+    fn first_rule_by_position_wins() {
+        let rules = vec![rule(5, Some("skole"), None, None, 9), rule(1, Some("skole"), None, None, 8)];
+        let input = RoutingInput { channel: Channel::Web, topic: None, text: "skole" };
+        assert_eq!(route(&rules, &input, 1), 8);
+    }
+
+    #[test]
+    fn an_empty_rule_matches_nothing() {
+        let rules = vec![rule(1, None, None, None, 9), rule(2, Some("  "), None, None, 9)];
+        let input = RoutingInput { channel: Channel::Web, topic: None, text: "alt" };
+        assert_eq!(route(&rules, &input, 1), 1);
+    }
+
+    proptest! {
+        #[test]
+        fn without_rules_everything_goes_to_the_fallback(text in ".*") {
+            let input = RoutingInput { channel: Channel::Web, topic: None, text: &text };
+            prop_assert_eq!(route(&[], &input, 7), 7);
+        }
+    }
+}
