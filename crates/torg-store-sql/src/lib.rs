@@ -1,1 +1,40 @@
-pub fn placeholder() {}
+//! SQL implementations of Torg's [`Store`]: SQLite (the embedded default) and PostgreSQL
+//! (large and multi-node installations). Both share one body of SQL (written with `$n`
+//! placeholders, which both databases accept) through the `sql_store!` macro; each has its
+//! own migrations and connection setup.
+//!
+//! Inquiry creation goes through a group-commit writer ([`batch`]): concurrent requests share
+//! one transaction and one fsync, and each is answered only after that commit.
+
+mod batch;
+mod rows;
+#[macro_use]
+mod sql;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+use torg_store::{Store, StoreError};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the store named by `url`: `postgres://…` for PostgreSQL, otherwise a SQLite file
+/// path (or `sqlite://path`). Migrations are applied.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    }
+}
+
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return StoreError::Conflict(d.message().to_string());
+    }
+    StoreError::Database(e.to_string())
+}

@@ -1,1 +1,90 @@
-pub fn placeholder() {}
+//! The storage contract of Torg: one trait, [`Store`], implemented for SQLite (the default)
+//! and PostgreSQL in `torg-store-sql`. The web layer only ever talks to this trait.
+//!
+//! Architecture invariant: every method that touches tenant data takes the municipality
+//! (`tenant`) and every implementation filters by it, so one municipality can never read or
+//! change another's rows, even with a guessed id.
+
+pub mod conformance;
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+
+/// Errors every store reports in the same way.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was hit, e.g. a username that exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A referenced row does not exist in this municipality.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The database failed; the cause is kept for the log, never shown to users.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything Torg keeps. Implementations must be safe to share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    // Municipalities (kommuner), the tenants.
+    async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality>;
+    async fn municipality(&self, id: i64) -> Result<Option<Municipality>>;
+    async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>>;
+    async fn list_municipalities(&self) -> Result<Vec<Municipality>>;
+
+    // Units (enheter).
+    async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit>;
+    async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>>;
+
+    // Staff users.
+    async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User>;
+    async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>>;
+    async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>>;
+    async fn list_users(&self, tenant: i64) -> Result<Vec<User>>;
+
+    // Login sessions, looked up by the hash of the cookie's token.
+    async fn create_session(&self, session: Session) -> Result<()>;
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // API tokens of integrations, each scoped to one municipality.
+    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+
+    // Routing rules and canned replies (svarmaler).
+    async fn create_routing_rule(&self, tenant: i64, rule: torg_domain::routing::RoutingRule) -> Result<i64>;
+    async fn list_routing_rules(&self, tenant: i64) -> Result<Vec<torg_domain::routing::RoutingRule>>;
+    async fn create_canned_reply(&self, tenant: i64, title: &str, body: &str) -> Result<CannedReply>;
+    async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
+
+    // Inquiries (henvendelser).
+    /// Stores a new inquiry with its first message and attachments, durably, and gives it
+    /// the next reference of its municipality and year. When `external_id` is set and an
+    /// inquiry with the same channel and external id exists, that one is returned instead
+    /// (`created == false`): connectors may retry safely.
+    async fn create_inquiry(&self, new: NewInquiry) -> Result<Created>;
+    async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>>;
+    async fn inquiry_by_follow_token(&self, tenant: i64, token_hash: &str) -> Result<Option<Inquiry>>;
+    /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
+    async fn list_inquiries(&self, tenant: i64, filter: &InquiryFilter, after: Option<&Cursor>, limit: u32) -> Result<Vec<InquirySummary>>;
+    async fn count_inquiries(&self, tenant: i64) -> Result<i64>;
+    /// The thread, oldest first; internal notes only when `include_notes`.
+    async fn messages(&self, tenant: i64, inquiry_id: i64, include_notes: bool) -> Result<Vec<Message>>;
+    /// Adds a message and updates the inquiry's status and timestamps in one transaction.
+    async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message>;
+    /// Moves an inquiry to a unit and/or person. `assignee` of `None` clears the person.
+    async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>) -> Result<()>;
+    async fn set_status(&self, tenant: i64, inquiry_id: i64, status: torg_domain::InquiryStatus, at: jiff::Timestamp) -> Result<()>;
+    async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>>;
+    async fn attachment_data(&self, tenant: i64, attachment_id: i64) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
+}

@@ -1,0 +1,267 @@
+//! Rows as the databases return them, and their conversion into the contract's types.
+//! `FromRow` is derived generically, so the same structs serve SQLite and PostgreSQL.
+
+use jiff::Timestamp;
+use torg_domain::{Reference, routing::RoutingRule};
+use torg_store::*;
+
+pub(crate) fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Database(format!("stored {what} {s:?} is not known to this version")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MunicipalityRow {
+    id: i64,
+    slug: String,
+    name: String,
+    time_zone: String,
+    language: String,
+}
+impl From<MunicipalityRow> for Municipality {
+    fn from(r: MunicipalityRow) -> Self {
+        Municipality { id: r.id, slug: r.slug, name: r.name, time_zone: r.time_zone, language: r.language }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UnitRow {
+    id: i64,
+    tenant_id: i64,
+    name: String,
+    is_service_desk: i64,
+}
+impl From<UnitRow> for Unit {
+    fn from(r: UnitRow) -> Self {
+        Unit { id: r.id, tenant_id: r.tenant_id, name: r.name, is_service_desk: r.is_service_desk != 0 }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    tenant_id: i64,
+    username: String,
+    full_name: String,
+    password_hash: String,
+    role: String,
+    unit_id: Option<i64>,
+}
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            username: r.username,
+            full_name: r.full_name,
+            password_hash: r.password_hash,
+            role: parse(&r.role, "role")?,
+            unit_id: r.unit_id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    token_hash: String,
+    tenant_id: i64,
+    user_id: i64,
+    csrf_token: String,
+    expires_at: i64,
+}
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Session {
+            token_hash: r.token_hash,
+            tenant_id: r.tenant_id,
+            user_id: r.user_id,
+            csrf_token: r.csrf_token,
+            expires_at: ts(r.expires_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiTokenRow {
+    id: i64,
+    tenant_id: i64,
+    name: String,
+}
+impl From<ApiTokenRow> for ApiToken {
+    fn from(r: ApiTokenRow) -> Self {
+        ApiToken { id: r.id, tenant_id: r.tenant_id, name: r.name }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RoutingRuleRow {
+    position: i64,
+    keyword: Option<String>,
+    topic: Option<String>,
+    channel: Option<String>,
+    unit_id: i64,
+}
+impl TryFrom<RoutingRuleRow> for RoutingRule {
+    type Error = StoreError;
+    fn try_from(r: RoutingRuleRow) -> Result<Self, StoreError> {
+        Ok(RoutingRule {
+            position: r.position,
+            keyword: r.keyword,
+            topic: r.topic,
+            channel: r.channel.as_deref().map(|c| parse(c, "channel")).transpose()?,
+            unit_id: r.unit_id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CannedReplyRow {
+    id: i64,
+    title: String,
+    body: String,
+}
+impl From<CannedReplyRow> for CannedReply {
+    fn from(r: CannedReplyRow) -> Self {
+        CannedReply { id: r.id, title: r.title, body: r.body }
+    }
+}
+
+pub(crate) const INQUIRY_COLUMNS: &str = "id, tenant_id, ref_year, ref_number, channel, status, topic, subject, citizen_name, contact_email, contact_phone, language, unit_id, assignee_id, priority, preview, received_at, acknowledged_at, first_answer_at, closed_at, deadline_at, updated_at, external_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InquiryRow {
+    id: i64,
+    tenant_id: i64,
+    ref_year: i64,
+    ref_number: i64,
+    channel: String,
+    status: String,
+    topic: Option<String>,
+    subject: Option<String>,
+    citizen_name: String,
+    contact_email: Option<String>,
+    contact_phone: Option<String>,
+    language: String,
+    unit_id: i64,
+    assignee_id: Option<i64>,
+    priority: i64,
+    preview: String,
+    received_at: i64,
+    acknowledged_at: Option<i64>,
+    first_answer_at: Option<i64>,
+    closed_at: Option<i64>,
+    deadline_at: i64,
+    updated_at: i64,
+    external_id: Option<String>,
+}
+impl TryFrom<InquiryRow> for Inquiry {
+    type Error = StoreError;
+    fn try_from(r: InquiryRow) -> Result<Self, StoreError> {
+        Ok(Inquiry {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            reference: Reference { year: r.ref_year as i16, number: r.ref_number },
+            channel: parse(&r.channel, "channel")?,
+            status: parse(&r.status, "status")?,
+            topic: r.topic,
+            subject: r.subject,
+            citizen_name: r.citizen_name,
+            contact_email: r.contact_email,
+            contact_phone: r.contact_phone,
+            language: r.language,
+            unit_id: r.unit_id,
+            assignee_id: r.assignee_id,
+            priority: torg_domain::Priority::from_i64(r.priority),
+            preview: r.preview,
+            received_at: ts(r.received_at),
+            acknowledged_at: r.acknowledged_at.map(ts),
+            first_answer_at: r.first_answer_at.map(ts),
+            closed_at: r.closed_at.map(ts),
+            deadline_at: ts(r.deadline_at),
+            updated_at: ts(r.updated_at),
+            external_id: r.external_id,
+        })
+    }
+}
+
+pub(crate) const SUMMARY_COLUMNS: &str = "id, ref_year, ref_number, channel, status, topic, citizen_name, unit_id, assignee_id, priority, preview, received_at, deadline_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SummaryRow {
+    id: i64,
+    ref_year: i64,
+    ref_number: i64,
+    channel: String,
+    status: String,
+    topic: Option<String>,
+    citizen_name: String,
+    unit_id: i64,
+    assignee_id: Option<i64>,
+    priority: i64,
+    preview: String,
+    received_at: i64,
+    deadline_at: i64,
+}
+impl TryFrom<SummaryRow> for InquirySummary {
+    type Error = StoreError;
+    fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
+        Ok(InquirySummary {
+            id: r.id,
+            reference: Reference { year: r.ref_year as i16, number: r.ref_number },
+            channel: parse(&r.channel, "channel")?,
+            status: parse(&r.status, "status")?,
+            topic: r.topic,
+            citizen_name: r.citizen_name,
+            unit_id: r.unit_id,
+            assignee_id: r.assignee_id,
+            priority: torg_domain::Priority::from_i64(r.priority),
+            preview: r.preview,
+            received_at: ts(r.received_at),
+            deadline_at: ts(r.deadline_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    pub(crate) id: i64,
+    inquiry_id: i64,
+    kind: String,
+    author_user_id: Option<i64>,
+    author_name: String,
+    body: String,
+    created_at: i64,
+}
+impl MessageRow {
+    pub(crate) fn into_message(self, attachments: Vec<AttachmentMeta>) -> Result<Message, StoreError> {
+        Ok(Message {
+            id: self.id,
+            inquiry_id: self.inquiry_id,
+            kind: parse(&self.kind, "message kind")?,
+            author_user_id: self.author_user_id,
+            author_name: self.author_name,
+            body: self.body,
+            created_at: ts(self.created_at),
+            attachments,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AttachmentRow {
+    id: i64,
+    message_id: i64,
+    filename: String,
+    content_type: String,
+    size: i64,
+}
+impl From<AttachmentRow> for AttachmentMeta {
+    fn from(r: AttachmentRow) -> Self {
+        AttachmentMeta { id: r.id, message_id: r.message_id, filename: r.filename, content_type: r.content_type, size: r.size }
+    }
+}

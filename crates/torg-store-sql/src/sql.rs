@@ -1,0 +1,691 @@
+//! The SQL shared by both backends, as one macro body instantiated per database.
+//! Placeholders are written `$1, $2, …` in order of first use, which SQLite and PostgreSQL
+//! both accept; dynamic filters go through `QueryBuilder`, which emits each one's own style.
+
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $begin_write:literal, $backend:literal) => {
+        use std::collections::HashMap;
+        use $crate::batch::{self, Job};
+        use $crate::db_err;
+        use $crate::rows::*;
+        use async_trait::async_trait;
+        use jiff::Timestamp;
+        use sqlx::{Acquire, QueryBuilder};
+        use torg_domain::{routing::RoutingRule, InquiryStatus, MessageKind, Reference};
+        use torg_store::*;
+
+        type Conn = <$db as sqlx::Database>::Connection;
+
+        /// The writer task: takes the waiting jobs and commits them together.
+        async fn run_writer(pool: sqlx::Pool<$db>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
+            while let Some(jobs) = batch::next_batch(&mut rx).await {
+                write_batch(&pool, jobs).await;
+            }
+        }
+
+        async fn write_batch(pool: &sqlx::Pool<$db>, jobs: Vec<Job>) {
+            let mut results: Vec<(Job, Result<Created, StoreError>)> = Vec::with_capacity(jobs.len());
+            let outcome: Result<(), StoreError> = async {
+                let mut tx = pool.begin_with($begin_write).await.map_err(db_err)?;
+                for job in jobs {
+                    let mut sp = tx.begin().await.map_err(db_err)?;
+                    let r = insert_inquiry(&mut sp, &job.new).await;
+                    if r.is_ok() {
+                        sp.commit().await.map_err(db_err)?;
+                    } else {
+                        sp.rollback().await.map_err(db_err)?;
+                    }
+                    results.push((job, r));
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+            .await;
+            for (job, r) in results {
+                let r = match &outcome {
+                    Ok(()) => r,
+                    Err(e) => Err(StoreError::Database(format!("batch not committed: {e}"))),
+                };
+                let _ = job.reply.send(r);
+            }
+            // Jobs not reached when the batch failed early were dropped with their senders,
+            // so their callers get an error too: nothing is acknowledged unless committed.
+        }
+
+        async fn insert_inquiry(conn: &mut Conn, new: &NewInquiry) -> Result<Created, StoreError> {
+            if let Some(ext) = &new.external_id {
+                let existing: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND external_id = $3"
+                )))
+                .bind(new.tenant_id)
+                .bind(new.channel.as_str())
+                .bind(ext)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                if let Some(row) = existing {
+                    return Ok(Created { inquiry: row.try_into()?, created: false });
+                }
+            }
+            let unit_ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
+                .bind(new.tenant_id)
+                .bind(new.unit_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if unit_ok.is_none() {
+                return Err(StoreError::NotFound("unit"));
+            }
+            let year = i64::from(new.reference_year);
+            let number: i64 = sqlx::query_scalar(
+                "INSERT INTO reference_counters (tenant_id, year, last_number) VALUES ($1, $2, 1) \
+                 ON CONFLICT (tenant_id, year) DO UPDATE SET last_number = reference_counters.last_number + 1 \
+                 RETURNING last_number",
+            )
+            .bind(new.tenant_id)
+            .bind(year)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            let reference = Reference { year: new.reference_year, number };
+            let preview = torg_domain::inquiry::preview(&new.body, 160);
+            let received = new.received_at.as_millisecond();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO inquiries (tenant_id, ref_year, ref_number, reference, channel, status, topic, subject, \
+                 citizen_name, contact_email, contact_phone, language, unit_id, priority, follow_token_hash, preview, \
+                 received_at, acknowledged_at, deadline_at, updated_at, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, 'new', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $16, $18) RETURNING id",
+            )
+            .bind(new.tenant_id)
+            .bind(year)
+            .bind(number)
+            .bind(reference.to_string())
+            .bind(new.channel.as_str())
+            .bind(&new.topic)
+            .bind(&new.subject)
+            .bind(&new.citizen_name)
+            .bind(&new.contact_email)
+            .bind(&new.contact_phone)
+            .bind(&new.language)
+            .bind(new.unit_id)
+            .bind(new.priority.as_i64())
+            .bind(&new.follow_token_hash)
+            .bind(&preview)
+            .bind(received)
+            .bind(new.deadline_at.as_millisecond())
+            .bind(&new.external_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            let message_id = insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Inbound, None, &new.citizen_name, &new.body, received).await?;
+            insert_attachments(&mut *conn, new.tenant_id, id, message_id, &new.attachments).await?;
+            let inquiry = Inquiry {
+                id,
+                tenant_id: new.tenant_id,
+                reference,
+                channel: new.channel,
+                status: InquiryStatus::New,
+                topic: new.topic.clone(),
+                subject: new.subject.clone(),
+                citizen_name: new.citizen_name.clone(),
+                contact_email: new.contact_email.clone(),
+                contact_phone: new.contact_phone.clone(),
+                language: new.language.clone(),
+                unit_id: new.unit_id,
+                assignee_id: None,
+                priority: new.priority,
+                preview,
+                received_at: ts(received),
+                acknowledged_at: Some(ts(received)),
+                first_answer_at: None,
+                closed_at: None,
+                deadline_at: ts(new.deadline_at.as_millisecond()),
+                updated_at: ts(received),
+                external_id: new.external_id.clone(),
+            };
+            Ok(Created { inquiry, created: true })
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        async fn insert_message_row(
+            conn: &mut Conn,
+            tenant: i64,
+            inquiry_id: i64,
+            kind: MessageKind,
+            author_user_id: Option<i64>,
+            author_name: &str,
+            body: &str,
+            created_at: i64,
+        ) -> Result<i64, StoreError> {
+            sqlx::query_scalar(
+                "INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(tenant)
+            .bind(inquiry_id)
+            .bind(kind.as_str())
+            .bind(author_user_id)
+            .bind(author_name)
+            .bind(body)
+            .bind(created_at)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)
+        }
+
+        async fn insert_attachments(
+            conn: &mut Conn,
+            tenant: i64,
+            inquiry_id: i64,
+            message_id: i64,
+            attachments: &[NewAttachment],
+        ) -> Result<Vec<AttachmentMeta>, StoreError> {
+            let mut out = Vec::with_capacity(attachments.len());
+            for a in attachments {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO attachments (tenant_id, inquiry_id, message_id, filename, content_type, size, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(inquiry_id)
+                .bind(message_id)
+                .bind(&a.filename)
+                .bind(&a.content_type)
+                .bind(a.data.len() as i64)
+                .bind(&a.data)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                out.push(AttachmentMeta {
+                    id,
+                    message_id,
+                    filename: a.filename.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.data.len() as i64,
+                });
+            }
+            Ok(out)
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality> {
+                let row: MunicipalityRow = sqlx::query_as(
+                    "INSERT INTO municipalities (slug, name, time_zone, language, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id, slug, name, time_zone, language",
+                )
+                .bind(&new.slug)
+                .bind(&new.name)
+                .bind(&new.time_zone)
+                .bind(&new.language)
+                .bind(Timestamp::now().as_millisecond())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.into())
+            }
+
+            async fn municipality(&self, id: i64) -> Result<Option<Municipality>> {
+                let row: Option<MunicipalityRow> = sqlx::query_as("SELECT id, slug, name, time_zone, language FROM municipalities WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>> {
+                let row: Option<MunicipalityRow> = sqlx::query_as("SELECT id, slug, name, time_zone, language FROM municipalities WHERE slug = $1")
+                    .bind(slug)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn list_municipalities(&self) -> Result<Vec<Municipality>> {
+                let rows: Vec<MunicipalityRow> = sqlx::query_as("SELECT id, slug, name, time_zone, language FROM municipalities ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit> {
+                let row: UnitRow = sqlx::query_as(
+                    "INSERT INTO units (tenant_id, name, is_service_desk) VALUES ($1, $2, $3) RETURNING id, tenant_id, name, is_service_desk",
+                )
+                .bind(tenant)
+                .bind(name)
+                .bind(i64::from(is_service_desk))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.into())
+            }
+
+            async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>> {
+                let rows: Vec<UnitRow> = sqlx::query_as("SELECT id, tenant_id, name, is_service_desk FROM units WHERE tenant_id = $1 ORDER BY name")
+                    .bind(tenant)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User> {
+                if let Some(unit) = new.unit_id {
+                    let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(unit)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                    if ok.is_none() {
+                        return Err(StoreError::NotFound("unit"));
+                    }
+                }
+                let row: UserRow = sqlx::query_as(
+                    "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING id, tenant_id, username, full_name, password_hash, role, unit_id",
+                )
+                .bind(tenant)
+                .bind(&new.username)
+                .bind(&new.full_name)
+                .bind(&new.password_hash)
+                .bind(new.role.as_str())
+                .bind(new.unit_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.try_into()
+            }
+
+            async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>> {
+                let row: Option<UserRow> = sqlx::query_as(
+                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>> {
+                let row: Option<UserRow> = sqlx::query_as(
+                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 AND username = $2",
+                )
+                .bind(tenant)
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_users(&self, tenant: i64) -> Result<Vec<User>> {
+                let rows: Vec<UserRow> = sqlx::query_as(
+                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 ORDER BY full_name",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn create_session(&self, s: Session) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&s.token_hash)
+                    .bind(s.tenant_id)
+                    .bind(s.user_id)
+                    .bind(&s.csrf_token)
+                    .bind(s.expires_at.as_millisecond())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+                let row: Option<SessionRow> = sqlx::query_as(
+                    "SELECT token_hash, tenant_id, user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str) -> Result<ApiToken> {
+                let row: ApiTokenRow = sqlx::query_as(
+                    "INSERT INTO api_tokens (tenant_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id, tenant_id, name",
+                )
+                .bind(tenant)
+                .bind(name)
+                .bind(token_hash)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.into())
+            }
+
+            async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+                let row: Option<ApiTokenRow> = sqlx::query_as("SELECT id, tenant_id, name FROM api_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn create_routing_rule(&self, tenant: i64, rule: RoutingRule) -> Result<i64> {
+                let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(rule.unit_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if ok.is_none() {
+                    return Err(StoreError::NotFound("unit"));
+                }
+                sqlx::query_scalar(
+                    "INSERT INTO routing_rules (tenant_id, position, keyword, topic, channel, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(rule.position)
+                .bind(&rule.keyword)
+                .bind(&rule.topic)
+                .bind(rule.channel.map(|c| c.as_str()))
+                .bind(rule.unit_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn list_routing_rules(&self, tenant: i64) -> Result<Vec<RoutingRule>> {
+                let rows: Vec<RoutingRuleRow> = sqlx::query_as(
+                    "SELECT position, keyword, topic, channel, unit_id FROM routing_rules WHERE tenant_id = $1 ORDER BY position, id",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn create_canned_reply(&self, tenant: i64, title: &str, body: &str) -> Result<CannedReply> {
+                let row: CannedReplyRow = sqlx::query_as(
+                    "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",
+                )
+                .bind(tenant)
+                .bind(title)
+                .bind(body)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.into())
+            }
+
+            async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>> {
+                let rows: Vec<CannedReplyRow> = sqlx::query_as("SELECT id, title, body FROM canned_replies WHERE tenant_id = $1 ORDER BY title")
+                    .bind(tenant)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn create_inquiry(&self, new: NewInquiry) -> Result<Created> {
+                batch::submit(&self.writer, new).await
+            }
+
+            async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>> {
+                let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2"
+                )))
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn inquiry_by_follow_token(&self, tenant: i64, token_hash: &str) -> Result<Option<Inquiry>> {
+                let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND follow_token_hash = $2"
+                )))
+                .bind(tenant)
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_inquiries(&self, tenant: i64, filter: &InquiryFilter, after: Option<&Cursor>, limit: u32) -> Result<Vec<InquirySummary>> {
+                let mut q: QueryBuilder<$db> = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "));
+                q.push_bind(tenant);
+                match filter.status {
+                    // Written literally so that the partial "open" indexes apply.
+                    StatusFilter::NotClosed => {
+                        q.push(" AND status <> 'closed'");
+                    }
+                    StatusFilter::Only(s) => {
+                        q.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    StatusFilter::Any => {}
+                }
+                if let Some(u) = filter.unit_id {
+                    q.push(" AND unit_id = ").push_bind(u);
+                }
+                if let Some(c) = filter.channel {
+                    q.push(" AND channel = ").push_bind(c.as_str());
+                }
+                if let Some(a) = filter.assignee_id {
+                    q.push(" AND assignee_id = ").push_bind(a);
+                }
+                if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    let pattern = format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                    q.push(" AND (reference = ").push_bind(s.to_string());
+                    q.push(" OR LOWER(citizen_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR LOWER(COALESCE(contact_email, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR COALESCE(contact_phone, '') LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR LOWER(COALESCE(subject, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    q.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = inquiries.tenant_id AND m.inquiry_id = inquiries.id AND LOWER(m.body) LIKE ")
+                        .push_bind(pattern)
+                        .push(" ESCAPE '\\'))");
+                }
+                if let Some(c) = after {
+                    q.push(" AND (deadline_at, received_at, id) > (").push_bind(c.deadline_at);
+                    q.push(", ").push_bind(c.received_at);
+                    q.push(", ").push_bind(c.id).push(")");
+                }
+                q.push(" ORDER BY deadline_at, received_at, id LIMIT ").push_bind(i64::from(limit));
+                let rows: Vec<SummaryRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn count_inquiries(&self, tenant: i64) -> Result<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE tenant_id = $1")
+                    .bind(tenant)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn messages(&self, tenant: i64, inquiry_id: i64, include_notes: bool) -> Result<Vec<Message>> {
+                let rows: Vec<MessageRow> = sqlx::query_as(
+                    "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages \
+                     WHERE tenant_id = $1 AND inquiry_id = $2 AND (kind <> 'note' OR $3 = 1) ORDER BY id",
+                )
+                .bind(tenant)
+                .bind(inquiry_id)
+                .bind(i64::from(include_notes))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
+                for a in self.attachments(tenant, inquiry_id).await? {
+                    by_message.entry(a.message_id).or_default().push(a);
+                }
+                rows.into_iter()
+                    .map(|r| {
+                        let atts = by_message.remove(&r.id).unwrap_or_default();
+                        r.into_message(atts)
+                    })
+                    .collect()
+            }
+
+            async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let current: Option<(String, Option<i64>)> =
+                    sqlx::query_as("SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(inquiry_id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                let Some((status, first_answer_at)) = current else {
+                    return Err(StoreError::NotFound("inquiry"));
+                };
+                let status: InquiryStatus = status.parse().map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
+                let at = new.created_at.as_millisecond();
+                let id = insert_message_row(&mut tx, tenant, inquiry_id, new.kind, new.author_user_id, &new.author_name, &new.body, at).await?;
+                let attachments = insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
+                let (next, first_answer) = match new.kind {
+                    MessageKind::Inbound => (status.after_citizen_message(), first_answer_at),
+                    MessageKind::Outbound => (status.after_staff_reply(), first_answer_at.or(Some(at))),
+                    MessageKind::Note => (status, first_answer_at),
+                };
+                sqlx::query(
+                    "UPDATE inquiries SET status = $1, first_answer_at = $2, updated_at = $3, \
+                     closed_at = CASE WHEN $1 = 'closed' THEN closed_at ELSE NULL END WHERE tenant_id = $4 AND id = $5",
+                )
+                .bind(next.as_str())
+                .bind(first_answer)
+                .bind(at)
+                .bind(tenant)
+                .bind(inquiry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(Message {
+                    id,
+                    inquiry_id,
+                    kind: new.kind,
+                    author_user_id: new.author_user_id,
+                    author_name: new.author_name,
+                    body: new.body,
+                    created_at: ts(at),
+                    attachments,
+                })
+            }
+
+            async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let unit: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(unit_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if unit.is_none() {
+                    return Err(StoreError::NotFound("unit"));
+                }
+                if let Some(user) = assignee_id {
+                    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(user)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if found.is_none() {
+                        return Err(StoreError::NotFound("user"));
+                    }
+                }
+                let done = sqlx::query("UPDATE inquiries SET unit_id = $1, assignee_id = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+                    .bind(unit_id)
+                    .bind(assignee_id)
+                    .bind(Timestamp::now().as_millisecond())
+                    .bind(tenant)
+                    .bind(inquiry_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("inquiry"));
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn set_status(&self, tenant: i64, inquiry_id: i64, status: InquiryStatus, at: Timestamp) -> Result<()> {
+                let at = at.as_millisecond();
+                let closed_at = (status == InquiryStatus::Closed).then_some(at);
+                let done = sqlx::query("UPDATE inquiries SET status = $1, closed_at = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+                    .bind(status.as_str())
+                    .bind(closed_at)
+                    .bind(at)
+                    .bind(tenant)
+                    .bind(inquiry_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("inquiry"));
+                }
+                Ok(())
+            }
+
+            async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>> {
+                let rows: Vec<AttachmentRow> = sqlx::query_as(
+                    "SELECT id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
+                )
+                .bind(tenant)
+                .bind(inquiry_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn attachment_data(&self, tenant: i64, attachment_id: i64) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
+                let row: Option<(i64, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT id, message_id, filename, content_type, size, data FROM attachments WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(tenant)
+                .bind(attachment_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(id, message_id, filename, content_type, size, data)| {
+                    (AttachmentMeta { id, message_id, filename, content_type, size }, data)
+                }))
+            }
+        }
+    };
+}

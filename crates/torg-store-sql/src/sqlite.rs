@@ -1,0 +1,50 @@
+//! SQLite: the embedded default. WAL journal, `synchronous = FULL` (a committed inquiry
+//! survives a crash and a power cut), write transactions begun IMMEDIATE so that they queue
+//! on the busy timeout instead of failing.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::time::Duration;
+
+/// The SQLite store. Cloning shares the pool and the writer.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+    writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and applies migrations.
+    pub async fn open(path: &Path) -> Result<SqliteStore, torg_store::StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(15))
+            .foreign_keys(true)
+            .pragma("cache_size", "-8000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(6)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(crate::db_err)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| torg_store::StoreError::Database(format!("migrations failed: {e}")))?;
+        let (writer, rx) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(run_writer(pool.clone(), rx));
+        Ok(SqliteStore { pool, writer })
+    }
+
+    /// The underlying pool, for bulk tools (demo data, benchmarks).
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.pool
+    }
+}
+
+sql_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "sqlite");

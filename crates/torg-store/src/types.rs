@@ -1,0 +1,265 @@
+use jiff::Timestamp;
+use serde::Serialize;
+use torg_domain::{Channel, InquiryStatus, MessageKind, Priority, Reference, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Municipality {
+    pub id: i64,
+    /// Short name used in URLs and CLI flags, e.g. `demo`.
+    pub slug: String,
+    pub name: String,
+    /// IANA time zone, e.g. Europe/Oslo.
+    pub time_zone: String,
+    /// Interface and reply language: nb, nn, sv or en.
+    pub language: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMunicipality {
+    pub slug: String,
+    pub name: String,
+    pub time_zone: String,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+    /// The service desk (servicetorget) gets what no routing rule claims.
+    pub is_service_desk: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub username: String,
+    pub full_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: Role,
+    /// The user's home unit, used in the signature.
+    pub unit_id: Option<i64>,
+}
+
+impl User {
+    /// The first word of the full name, used to sign replies.
+    pub fn first_name(&self) -> &str {
+        self.full_name.split_whitespace().next().unwrap_or(&self.username)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub full_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub tenant_id: i64,
+    pub user_id: i64,
+    /// Every form of the session carries this token (CSRF protection).
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CannedReply {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub message_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInquiry {
+    pub tenant_id: i64,
+    pub channel: Channel,
+    pub topic: Option<String>,
+    pub subject: Option<String>,
+    pub citizen_name: String,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub language: String,
+    pub unit_id: i64,
+    pub priority: Priority,
+    /// SHA-256 of the follow link's token; the token itself is never stored.
+    pub follow_token_hash: String,
+    pub body: String,
+    pub attachments: Vec<NewAttachment>,
+    pub received_at: Timestamp,
+    /// The year of the reference, in the municipality's time zone.
+    pub reference_year: i16,
+    pub deadline_at: Timestamp,
+    /// The connector's id of the message (e.g. Message-ID), for idempotent retries.
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub inquiry: Inquiry,
+    /// False when an inquiry with the same external id existed already.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inquiry {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub reference: Reference,
+    pub channel: Channel,
+    pub status: InquiryStatus,
+    pub topic: Option<String>,
+    pub subject: Option<String>,
+    pub citizen_name: String,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub language: String,
+    pub unit_id: i64,
+    pub assignee_id: Option<i64>,
+    pub priority: Priority,
+    pub preview: String,
+    pub received_at: Timestamp,
+    pub acknowledged_at: Option<Timestamp>,
+    pub first_answer_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub deadline_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub external_id: Option<String>,
+}
+
+/// A row of the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InquirySummary {
+    pub id: i64,
+    pub reference: Reference,
+    pub channel: Channel,
+    pub status: InquiryStatus,
+    pub topic: Option<String>,
+    pub citizen_name: String,
+    pub unit_id: i64,
+    pub assignee_id: Option<i64>,
+    pub priority: Priority,
+    pub preview: String,
+    pub received_at: Timestamp,
+    pub deadline_at: Timestamp,
+}
+
+impl InquirySummary {
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            deadline_at: self.deadline_at.as_millisecond(),
+            received_at: self.received_at.as_millisecond(),
+            id: self.id,
+        }
+    }
+}
+
+/// Which statuses to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Everything that is not closed (the default inbox).
+    #[default]
+    NotClosed,
+    Only(InquiryStatus),
+    Any,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InquiryFilter {
+    pub unit_id: Option<i64>,
+    pub status: StatusFilter,
+    pub channel: Option<Channel>,
+    pub assignee_id: Option<i64>,
+    /// Reference, name, contact or words of the text.
+    pub search: Option<String>,
+}
+
+/// Keyset position in the (deadline, received, id) order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub deadline_at: i64,
+    pub received_at: i64,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.deadline_at, self.received_at, self.id)
+    }
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let mut it = s.split('.');
+        let c = Cursor {
+            deadline_at: it.next()?.parse().ok()?,
+            received_at: it.next()?.parse().ok()?,
+            id: it.next()?.parse().ok()?,
+        };
+        it.next().is_none().then_some(c)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub inquiry_id: i64,
+    pub kind: MessageKind,
+    pub author_user_id: Option<i64>,
+    /// The citizen's name or the staff member's full name.
+    pub author_name: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub author_user_id: Option<i64>,
+    pub author_name: String,
+    pub body: String,
+    pub attachments: Vec<NewAttachment>,
+    pub created_at: Timestamp,
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor { deadline_at: 1, received_at: -2, id: 3 };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("1.2"), None);
+        assert_eq!(Cursor::decode("1.2.3.4"), None);
+        assert_eq!(Cursor::decode("a.b.c"), None);
+    }
+}
