@@ -1,0 +1,218 @@
+//! Receiving an inquiry from any channel: validate, route, set the deadline, store durably.
+
+use jiff::Timestamp;
+use torg_domain::contact::{Contact, ContactError};
+use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
+use torg_domain::routing::{RoutingInput, RoutingRule, route};
+use torg_domain::{Channel, Priority, deadline};
+use torg_store::{Created, Municipality, NewAttachment, NewInquiry, Store, StoreError, Unit};
+
+/// What a channel hands over, as the citizen wrote it (unvalidated).
+#[derive(Debug, Clone, Default)]
+pub struct InquiryInput {
+    pub citizen_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub topic: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub language: Option<String>,
+    pub priority: Option<Priority>,
+    pub external_id: Option<String>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// The municipality's settings that intake needs, cached by callers between requests.
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    pub municipality: Municipality,
+    pub units: Vec<Unit>,
+    pub rules: Vec<RoutingRule>,
+}
+
+impl TenantConfig {
+    pub async fn load(store: &dyn Store, municipality: Municipality) -> Result<TenantConfig, StoreError> {
+        let units = store.list_units(municipality.id).await?;
+        let rules = store.list_routing_rules(municipality.id).await?;
+        Ok(TenantConfig { municipality, units, rules })
+    }
+
+    /// The unit that gets what no rule claims: the service desk, else the first unit.
+    pub fn fallback_unit(&self) -> Option<&Unit> {
+        self.units.iter().find(|u| u.is_service_desk).or_else(|| self.units.first())
+    }
+
+    pub fn unit(&self, id: i64) -> Option<&Unit> {
+        self.units.iter().find(|u| u.id == id)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Contact(#[from] ContactError),
+    #[error("the municipality has no units yet; an administrator must create one")]
+    NoUnits,
+    #[error("attachment {0:?} is larger than the limit of {1} bytes")]
+    AttachmentTooLarge(String, usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntakeError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IntakeError::Input(e) => e.code(),
+            IntakeError::Contact(e) => e.code(),
+            IntakeError::NoUnits => "no_units",
+            IntakeError::AttachmentTooLarge(..) => "attachment_too_large",
+            IntakeError::Store(_) => "storage_error",
+        }
+    }
+}
+
+/// Limits on intake.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeLimits {
+    pub text: TextLimits,
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits { text: TextLimits::default(), max_attachment_bytes: 25 * 1024 * 1024 }
+    }
+}
+
+/// A received inquiry and, when it is new, the follow link's token (shown once, never stored).
+pub struct Received {
+    pub created: Created,
+    pub follow_token: String,
+}
+
+/// Validates, routes and stores an inquiry. Returns only after the inquiry is committed.
+pub async fn receive(
+    store: &dyn Store,
+    config: &TenantConfig,
+    channel: Channel,
+    input: InquiryInput,
+    limits: IntakeLimits,
+    now: Timestamp,
+) -> Result<Received, IntakeError> {
+    let max = limits.text.max_text_bytes;
+    let citizen_name = required_text("name", &input.citizen_name, 200)?;
+    let contact = Contact::parse(input.email.as_deref(), input.phone.as_deref())?;
+    let topic = input.topic.as_deref().map(|t| optional_text("topic", t, 200)).transpose()?.flatten();
+    let subject = input.subject.as_deref().map(|t| optional_text("subject", t, 500)).transpose()?.flatten();
+    let body = required_text("message", &input.body, max)?;
+    let external_id = input.external_id.as_deref().map(|t| optional_text("external_id", t, 500)).transpose()?.flatten();
+    for a in &input.attachments {
+        if a.data.len() > limits.max_attachment_bytes {
+            return Err(IntakeError::AttachmentTooLarge(a.filename.clone(), limits.max_attachment_bytes));
+        }
+    }
+    let fallback = config.fallback_unit().ok_or(IntakeError::NoUnits)?;
+    let routing_text = format!("{}\n{}", subject.as_deref().unwrap_or(""), body);
+    let unit_id = route(
+        &config.rules,
+        &RoutingInput { channel, topic: topic.as_deref(), text: &routing_text },
+        fallback.id,
+    );
+    let language = match input.language.as_deref() {
+        Some(l @ ("nb" | "nn" | "sv" | "en" | "fi")) => l.to_string(),
+        _ => config.municipality.language.clone(),
+    };
+    let reference_year = jiff::tz::TimeZone::get(&config.municipality.time_zone)
+        .map(|tz| now.to_zoned(tz).year())
+        .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).year());
+    let follow_token = crate::secrets::new_token();
+    let created = store
+        .create_inquiry(NewInquiry {
+            tenant_id: config.municipality.id,
+            channel,
+            topic,
+            subject,
+            citizen_name,
+            contact_email: contact.email.map(|e| e.as_str().to_string()),
+            contact_phone: contact.phone.map(|p| p.as_str().to_string()),
+            language,
+            unit_id,
+            priority: input.priority.unwrap_or(Priority::Normal),
+            follow_token_hash: crate::secrets::token_hash(&follow_token),
+            body,
+            attachments: input.attachments,
+            received_at: now,
+            reference_year,
+            deadline_at: deadline::deadline_for(channel, now),
+            external_id,
+        })
+        .await?;
+    Ok(Received { created, follow_token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn setup() -> (tempfile::TempDir, std::sync::Arc<dyn Store>, TenantConfig) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path")).await.expect("open");
+        let f = torg_store::conformance::fixture(&*store).await;
+        store
+            .create_routing_rule(f.tenant.id, RoutingRule {
+                position: 1,
+                keyword: Some("barnehage".into()),
+                topic: None,
+                channel: None,
+                unit_id: f.other_unit.id,
+            })
+            .await
+            .expect("rule");
+        let config = TenantConfig::load(&*store, f.tenant).await.expect("config");
+        (dir, store, config)
+    }
+
+    fn input(body: &str) -> InquiryInput {
+        InquiryInput {
+            citizen_name: "Ola".into(),
+            email: Some("ola@example.no".into()),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_by_keyword_and_falls_back_to_the_service_desk() {
+        let (_d, store, config) = setup().await;
+        let now = Timestamp::now();
+        let r = receive(&*store, &config, Channel::Web, input("Barnehageplass?"), IntakeLimits::default(), now).await.expect("ok");
+        assert_eq!(config.unit(r.created.inquiry.unit_id).map(|u| u.name.as_str()), Some("Oppvekst"));
+        let r = receive(&*store, &config, Channel::Web, input("Søppel"), IntakeLimits::default(), now).await.expect("ok");
+        assert_eq!(config.unit(r.created.inquiry.unit_id).map(|u| u.name.as_str()), Some("Servicetorget"));
+        assert!(r.created.inquiry.deadline_at > now);
+        let by_token = store
+            .inquiry_by_follow_token(config.municipality.id, &crate::secrets::token_hash(&r.follow_token))
+            .await
+            .expect("get");
+        assert_eq!(by_token.map(|i| i.id), Some(r.created.inquiry.id));
+    }
+
+    #[tokio::test]
+    async fn refuses_bad_input_with_a_code() {
+        let (_d, store, config) = setup().await;
+        let now = Timestamp::now();
+        let mut no_contact = input("hei");
+        no_contact.email = None;
+        let e = receive(&*store, &config, Channel::Web, no_contact, IntakeLimits::default(), now).await.err().expect("error");
+        assert_eq!(e.code(), "missing_contact");
+        let long = "x".repeat(70_000);
+        let e = receive(&*store, &config, Channel::Web, input(&long), IntakeLimits::default(), now).await.err().expect("error");
+        assert_eq!(e.code(), "too_long");
+        let e = receive(&*store, &config, Channel::Web, input("  "), IntakeLimits::default(), now).await.err().expect("error");
+        assert_eq!(e.code(), "missing_field");
+        assert_eq!(store.count_inquiries(config.municipality.id).await.expect("count"), 0);
+    }
+}

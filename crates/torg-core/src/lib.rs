@@ -1,0 +1,6 @@
+//! Torg's use cases, between the channels (web, API, and later email, SMS, social media)
+//! and the store. Nothing here knows HTTP.
+
+pub mod intake;
+pub mod reply;
+pub mod secrets;
