@@ -1,1 +1,143 @@
-pub fn placeholder() {}
+//! Torg's web layer: the citizen portal, the staff UI and the JSON API, on axum.
+//!
+//! Architecture invariant: no SQL here. Handlers call `torg-core` use cases and the
+//! `torg-store` contract; HTML comes only from auto-escaping askama templates, so citizen
+//! text is always shown, never executed.
+
+pub mod api;
+mod auth;
+mod cache;
+pub mod error;
+pub mod i18n;
+mod openapi;
+mod portal;
+mod staff;
+mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+use torg_core::intake::IntakeLimits;
+use torg_store::Store;
+
+pub use i18n::Catalog;
+
+/// What the web layer needs to know from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub limits: IntakeLimits,
+    /// Mark cookies `Secure` and send HSTS: set when Torg is served over HTTPS.
+    pub secure_cookies: bool,
+    /// The address citizens reach Torg by, for follow links (e.g. https://torg.kommune.no).
+    /// When unset, links are built from the request's Host header.
+    pub public_url: Option<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings { limits: IntakeLimits::default(), secure_cookies: false, public_url: None }
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub catalog: Arc<Catalog>,
+    pub settings: Arc<WebSettings>,
+    pub(crate) cache: Arc<cache::Caches>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, settings: WebSettings) -> AppState {
+        AppState { store, catalog, settings: Arc::new(settings), cache: Arc::new(cache::Caches::default()) }
+    }
+}
+
+/// The whole application as one router.
+pub fn router(state: AppState) -> Router {
+    let limits = state.settings.limits;
+    // Room for the largest attachment, the text fields and multipart framing.
+    let form_limit = limits.max_attachment_bytes + 4 * limits.text.max_text_bytes + 64 * 1024;
+    let api_limit = 2 * limits.text.max_text_bytes + 16 * 1024;
+    let secure = state.settings.secure_cookies;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/static/{file}", get(static_file))
+        .merge(portal::routes().layer(DefaultBodyLimit::max(form_limit)))
+        .merge(staff::routes().layer(DefaultBodyLimit::max(api_limit)))
+        .nest("/api/v1", api::routes().layer(DefaultBodyLimit::max(api_limit)))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), views::language))
+        .layer(middleware::from_fn(move |req, next| security_headers(req, next, secure)))
+        .with_state(state)
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return error::ApiError::not_found("route").into_response();
+    }
+    (StatusCode::NOT_FOUND, axum::response::Html(
+        "<!doctype html><html lang=\"nb\"><head><meta charset=\"utf-8\"><title>Fant ikke siden</title>\
+         <link rel=\"stylesheet\" href=\"/static/torg.css\"></head><body><main><h1>Fant ikke siden</h1>\
+         <p>Sjekk adressen, eller gå til <a href=\"/\">forsiden</a>.</p></main></body></html>",
+    ))
+        .into_response()
+}
+
+#[derive(rust_embed::Embed)]
+#[folder = "static/"]
+struct Assets;
+
+async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let Some(asset) = Assets::get(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let content_type = match file.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    (
+        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")],
+        asset.data.into_owned(),
+    )
+        .into_response()
+}
+
+/// Security headers on every response. No inline script anywhere, so the policy can forbid it.
+async fn security_headers(req: Request, next: Next, secure: bool) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Follow links carry a secret token: never leak it to other sites.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if secure {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}

@@ -1,0 +1,208 @@
+//! The JSON API under `/api/v1`, for integrations and channel connectors. Every call is
+//! scoped to the municipality of its API token. Errors are `{"error":{"code","message"}}`
+//! with a stable code (see [`crate::error::API_ERROR_CODES`]).
+
+use crate::AppState;
+use crate::auth::ApiClient;
+use crate::error::{ApiError, json_rejection};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use torg_core::intake::{InquiryInput, receive};
+use torg_domain::{Channel, InquiryStatus, MessageKind, Priority};
+use torg_store::{Cursor, InquiryFilter, StatusFilter, Unit, User};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(crate::openapi::document))
+        .route("/inquiries", post(create).get(list))
+        .route("/inquiries/{id}", get(show))
+        .route("/inquiries/{id}/replies", post(reply))
+        .route("/inquiries/{id}/notes", post(note))
+        .route("/inquiries/{id}/assign", post(assign))
+        .route("/inquiries/{id}/close", post(close))
+        .route("/units", get(units))
+}
+
+/// Every route of the API, as (method, path), for the tests that walk them all.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/inquiries"),
+    ("GET", "/api/v1/inquiries"),
+    ("GET", "/api/v1/inquiries/{id}"),
+    ("POST", "/api/v1/inquiries/{id}/replies"),
+    ("POST", "/api/v1/inquiries/{id}/notes"),
+    ("POST", "/api/v1/inquiries/{id}/assign"),
+    ("POST", "/api/v1/inquiries/{id}/close"),
+    ("GET", "/api/v1/units"),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInquiry {
+    pub channel: Option<Channel>,
+    pub citizen_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub topic: Option<String>,
+    pub subject: Option<String>,
+    pub body: String,
+    pub language: Option<String>,
+    pub priority: Option<Priority>,
+    /// The connector's id of the message; a retry with the same id creates nothing new.
+    pub external_id: Option<String>,
+}
+
+async fn create(State(state): State<AppState>, client: ApiClient, body: Result<Json<CreateInquiry>, JsonRejection>) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    let channel = req.channel.unwrap_or(Channel::Api);
+    let input = InquiryInput {
+        citizen_name: req.citizen_name,
+        email: req.email,
+        phone: req.phone,
+        topic: req.topic,
+        subject: req.subject,
+        body: req.body,
+        language: req.language,
+        priority: req.priority,
+        external_id: req.external_id,
+        attachments: vec![],
+    };
+    let received = receive(&*state.store, &client.config, channel, input, state.settings.limits, Timestamp::now()).await?;
+    let created = received.created.created;
+    tracing::debug!(integration = %client.token_name, id = received.created.inquiry.id, created, "inquiry via API");
+    let mut value = json!({ "inquiry": received.created.inquiry });
+    if created {
+        // The follow token is shown once, to the connector that passes it on to the citizen.
+        value["follow_path"] = json!(format!("/k/{}/follow/{}", client.config.municipality.slug, received.follow_token));
+    }
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(value)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub unit_id: Option<i64>,
+    /// `open` (default: everything not closed), `any`, or one status.
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct ListPage {
+    items: Vec<torg_store::InquirySummary>,
+    next_cursor: Option<String>,
+}
+
+async fn list(State(state): State<AppState>, client: ApiClient, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = match q.status.as_deref() {
+        None | Some("open") => StatusFilter::NotClosed,
+        Some("any") => StatusFilter::Any,
+        Some(s) => StatusFilter::Only(s.parse::<InquiryStatus>().map_err(|e| ApiError::bad_request(e.to_string()))?),
+    };
+    let channel = q.channel.as_deref().map(str::parse::<Channel>).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::bad_request("the cursor is not one this API gave out"))?),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let filter = InquiryFilter { unit_id: q.unit_id, status, channel, assignee_id: q.assignee_id, search: q.q };
+    let items = state.store.list_inquiries(client.config.municipality.id, &filter, after.as_ref(), limit).await?;
+    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|s| s.cursor().encode())).flatten();
+    Ok(Json(json!(ListPage { items, next_cursor })))
+}
+
+async fn show(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+    let tenant = client.config.municipality.id;
+    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let messages = state.store.messages(tenant, id, true).await?;
+    Ok(Json(json!({ "inquiry": inquiry, "messages": messages })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteMessage {
+    pub body: String,
+    /// The staff member writing; their first name signs the reply. Without it, the
+    /// inquiry's unit signs.
+    pub author_user_id: Option<i64>,
+}
+
+async fn write(state: &AppState, client: &ApiClient, id: i64, req: WriteMessage, kind: MessageKind) -> Result<Response, ApiError> {
+    let tenant = client.config.municipality.id;
+    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let author: Option<User> = match req.author_user_id {
+        Some(uid) => Some(state.store.user(tenant, uid).await?.ok_or_else(|| ApiError::not_found("user"))?),
+        None => None,
+    };
+    let unit: Unit = author
+        .as_ref()
+        .and_then(|a| a.unit_id)
+        .and_then(|u| client.config.unit(u))
+        .or_else(|| client.config.unit(inquiry.unit_id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("unit"))?;
+    let message = torg_core::reply::write(
+        &*state.store,
+        &client.config.municipality,
+        &inquiry,
+        &unit,
+        author.as_ref(),
+        kind,
+        &req.body,
+        state.settings.limits.text,
+        Timestamp::now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "message": message }))).into_response())
+}
+
+async fn reply(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<WriteMessage>, JsonRejection>) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    write(&state, &client, id, req, MessageKind::Outbound).await
+}
+
+async fn note(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<WriteMessage>, JsonRejection>) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    write(&state, &client, id, req, MessageKind::Note).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    pub unit_id: i64,
+    pub assignee_id: Option<i64>,
+}
+
+async fn assign(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<Assign>, JsonRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(req) = body.map_err(json_rejection)?;
+    let tenant = client.config.municipality.id;
+    state.store.assign(tenant, id, req.unit_id, req.assignee_id).await?;
+    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    Ok(Json(json!({ "inquiry": inquiry })))
+}
+
+async fn close(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+    let tenant = client.config.municipality.id;
+    state.store.set_status(tenant, id, InquiryStatus::Closed, Timestamp::now()).await?;
+    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    Ok(Json(json!({ "inquiry": inquiry })))
+}
+
+async fn units(client: ApiClient) -> Json<serde_json::Value> {
+    Json(json!({ "items": client.config.units }))
+}

@@ -1,0 +1,149 @@
+//! Who is asking: staff by session cookie (with a CSRF token per session), integrations by
+//! API token. Tokens are looked up by their SHA-256 hash; the raw token is never stored.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::views::cookie;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use std::sync::Arc;
+use torg_core::intake::TenantConfig;
+use torg_core::secrets::{is_token_shaped, token_hash};
+use torg_store::{Store, User};
+
+pub const SESSION_COOKIE: &str = "torg_session";
+pub const LOGIN_CSRF_COOKIE: &str = "torg_login_csrf";
+/// How long a login lasts.
+pub const SESSION_HOURS: i64 = 10;
+
+/// A logged-in staff member.
+pub struct Staff {
+    pub user: User,
+    pub config: Arc<TenantConfig>,
+    pub csrf: String,
+}
+
+impl Staff {
+    /// Checks the form's CSRF token against the session's.
+    pub fn check_csrf(&self, given: &str) -> Result<(), Response> {
+        if !given.is_empty() && constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err((StatusCode::FORBIDDEN, "The form has expired. Go back, reload the page and try again.").into_response())
+        }
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Loads a municipality's configuration by slug, through the cache.
+pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
+    if let Some(c) = state.cache.tenant(slug) {
+        return Ok(Some(c));
+    }
+    let Some(m) = state.store.municipality_by_slug(slug).await? else {
+        return Ok(None);
+    };
+    let config = Arc::new(TenantConfig::load(&*state.store, m).await?);
+    state.cache.put_tenant(config.clone());
+    Ok(Some(config))
+}
+
+/// Loads a municipality's configuration by id, through the cache.
+pub async fn tenant_by_id(state: &AppState, id: i64) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
+    let Some(m) = state.store.municipality(id).await? else {
+        return Ok(None);
+    };
+    tenant_by_slug(state, &m.slug).await
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/staff/login").into_response();
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| is_token_shaped(t)) else {
+            return Err(to_login());
+        };
+        let store: &dyn Store = &*state.store;
+        let session = match store.session(&token_hash(&token)).await {
+            Ok(Some(s)) if s.expires_at > Timestamp::now() => s,
+            Ok(_) => return Err(to_login()),
+            Err(e) => return Err(ApiError::internal(e).into_response()),
+        };
+        let user = match store.user(session.tenant_id, session.user_id).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err(to_login()),
+            Err(e) => return Err(ApiError::internal(e).into_response()),
+        };
+        let config = match tenant_by_id(state, session.tenant_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Err(to_login()),
+            Err(e) => return Err(ApiError::internal(e).into_response()),
+        };
+        Ok(Staff { user, config, csrf: session.csrf_token })
+    }
+}
+
+/// An integration calling the API with `Authorization: Bearer <token>`.
+pub struct ApiClient {
+    pub config: Arc<TenantConfig>,
+    pub token_name: String,
+}
+
+impl FromRequestParts<AppState> for ApiClient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send an API token as 'Authorization: Bearer <token>'; create one with 'torg token create'",
+            )
+        };
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| is_token_shaped(t))
+            .ok_or_else(unauthorized)?;
+        let hash = token_hash(token);
+        let api_token = match state.cache.token(&hash) {
+            Some(t) => t,
+            None => {
+                let t = state.store.api_token(&hash).await?.ok_or_else(unauthorized)?;
+                state.cache.put_token(hash, t.clone());
+                t
+            }
+        };
+        let config = tenant_by_id(state, api_token.tenant_id).await?.ok_or_else(unauthorized)?;
+        Ok(ApiClient { config, token_name: api_token.name })
+    }
+}
+
+/// The Set-Cookie value of a cookie only the server reads.
+pub fn private_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    format!(
+        "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,343 @@
+//! The citizen portal (no login): the contact form, the receipt, and the follow page reached
+//! by the private link.
+
+use crate::AppState;
+use crate::auth::tenant_by_slug;
+use crate::i18n::Tr;
+use crate::views::{self, Chrome, Lang, MessageView, render};
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use jiff::Timestamp;
+use std::sync::Arc;
+use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
+use torg_core::secrets::{is_token_shaped, token_hash};
+use torg_domain::{Channel, MessageKind};
+use torg_store::{Inquiry, Municipality, NewAttachment, NewMessage};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/k/{slug}", get(contact_form))
+        .route("/k/{slug}/inquiries", post(submit))
+        .route("/k/{slug}/follow/{token}", get(follow))
+        .route("/k/{slug}/follow/{token}/messages", post(follow_message))
+        .route("/k/{slug}/follow/{token}/attachments/{id}", get(follow_attachment))
+}
+
+#[derive(Template)]
+#[template(path = "portal_index.html")]
+struct IndexPage {
+    t: Tr,
+    c: Chrome,
+    municipalities: Vec<Municipality>,
+}
+
+async fn index(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    match state.store.list_municipalities().await {
+        Ok(list) if list.len() == 1 => Redirect::to(&format!("/k/{}", list[0].slug)).into_response(),
+        Ok(municipalities) => render(StatusCode::OK, &IndexPage { c: Chrome::public("Torg", "/"), t, municipalities }),
+        Err(e) => store_failed(t, e),
+    }
+}
+
+fn store_failed(t: Tr, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "storage failed");
+    let msg = t.get("error-storage");
+    views::error_page(t, StatusCode::SERVICE_UNAVAILABLE, "error-heading-unavailable", msg, "/")
+}
+
+fn unknown_municipality(t: Tr, slug: &str) -> Response {
+    let msg = t.get1("error-unknown-municipality", "slug", slug);
+    views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/")
+}
+
+/// Loads the municipality or answers with the page that says why not.
+async fn municipality(state: &AppState, t: &Tr, slug: &str) -> Result<Arc<TenantConfig>, Response> {
+    match tenant_by_slug(state, slug).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(unknown_municipality(t.clone(), slug)),
+        Err(e) => Err(store_failed(t.clone(), e)),
+    }
+}
+
+#[derive(Default)]
+struct ContactForm {
+    name: String,
+    email: String,
+    phone: String,
+    topic: String,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct ContactPage {
+    t: Tr,
+    c: Chrome,
+    slug: String,
+    topics: Vec<(String, String)>,
+    form: ContactForm,
+    error: Option<String>,
+}
+
+fn contact_page(t: Tr, config: &TenantConfig, form: ContactForm, error: Option<String>) -> ContactPage {
+    let slug = config.municipality.slug.clone();
+    ContactPage {
+        c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
+        topics: views::topics(&t),
+        t,
+        slug,
+        form,
+        error,
+    }
+}
+
+async fn contact_form(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, Path(slug): Path<String>) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    render(StatusCode::OK, &contact_page(t, &config, ContactForm::default(), None))
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    t: Tr,
+    c: Chrome,
+    reference: String,
+    deadline: String,
+    follow_url: String,
+}
+
+/// The address citizens reach this server by.
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(u) = &state.settings.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']')))
+        .unwrap_or("localhost");
+    let scheme = if state.settings.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut form = ContactForm::default();
+    let mut attachments = vec![];
+    let read = async {
+        let mut multipart = multipart.map_err(|e| (e.status(), "error-bad-form"))?;
+        while let Some(field) = multipart.next_field().await.map_err(|e| (e.status(), "error-bad-form"))? {
+            let name = field.name().unwrap_or_default().to_string();
+            let filename = field.file_name().map(str::to_string);
+            let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
+            let bytes = field.bytes().await.map_err(|e| (e.status(), "error-too-large"))?;
+            if name == "attachment" {
+                if let Some(filename) = filename.filter(|f| !f.is_empty())
+                    && !bytes.is_empty()
+                {
+                    attachments.push(NewAttachment { filename, content_type, data: bytes.to_vec() });
+                }
+                continue;
+            }
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| (StatusCode::BAD_REQUEST, "error-invalid-encoding"))?;
+            match name.as_str() {
+                "name" => form.name = text,
+                "email" => form.email = text,
+                "phone" => form.phone = text,
+                "topic" => form.topic = text,
+                "message" => form.message = text,
+                _ => {}
+            }
+        }
+        Ok::<(), (StatusCode, &'static str)>(())
+    };
+    if let Err((status, key)) = read.await {
+        let msg = t.get(key);
+        return render(status, &contact_page(t, &config, form, Some(msg)));
+    }
+    let input = InquiryInput {
+        citizen_name: form.name.clone(),
+        email: Some(form.email.clone()),
+        phone: Some(form.phone.clone()),
+        topic: Some(form.topic.clone()).filter(|t| !t.is_empty()),
+        body: form.message.clone(),
+        language: Some(t.lang.clone()),
+        attachments,
+        ..Default::default()
+    };
+    match receive(&*state.store, &config, Channel::Web, input, state.settings.limits, Timestamp::now()).await {
+        Ok(received) => {
+            let inquiry = &received.created.inquiry;
+            let page = ReceiptPage {
+                c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
+                reference: inquiry.reference.to_string(),
+                deadline: views::when(inquiry.deadline_at, &config.municipality.time_zone),
+                follow_url: format!("{}/k/{}/follow/{}", base_url(&state, &headers), slug, received.follow_token),
+                t,
+            };
+            // 201 only now: the inquiry is committed.
+            render(StatusCode::CREATED, &page)
+        }
+        Err(IntakeError::Store(e)) => store_failed(t, e),
+        Err(e) => {
+            let status = match e {
+                IntakeError::AttachmentTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            render(status, &contact_page(t, &config, form, Some(msg)))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "follow.html")]
+struct FollowPage {
+    t: Tr,
+    c: Chrome,
+    reference: String,
+    status: String,
+    received: String,
+    deadline: String,
+    messages: Vec<MessageView>,
+    post_url: String,
+    error: Option<String>,
+}
+
+/// Finds the inquiry of a follow link, or answers with a 404 page that gives nothing away.
+async fn followed(state: &AppState, t: &Tr, slug: &str, token: &str) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
+    let config = municipality(state, t, slug).await?;
+    let not_found = || {
+        let msg = t.get("error-unknown-follow-link");
+        views::error_page(t.clone(), StatusCode::NOT_FOUND, "error-heading-not-found", msg, &format!("/k/{slug}"))
+    };
+    if !is_token_shaped(token) {
+        return Err(not_found());
+    }
+    match state.store.inquiry_by_follow_token(config.municipality.id, &token_hash(token)).await {
+        Ok(Some(i)) => Ok((config, i)),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(store_failed(t.clone(), e)),
+    }
+}
+
+async fn follow_page(state: &AppState, t: Tr, slug: &str, token: &str, error: Option<String>, status: StatusCode) -> Response {
+    let (config, inquiry) = match followed(state, &t, slug, token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let zone = &config.municipality.time_zone;
+    let messages = match state.store.messages(config.municipality.id, inquiry.id, false).await {
+        Ok(m) => m,
+        Err(e) => return store_failed(t, e),
+    };
+    let base = format!("/k/{slug}/follow/{token}");
+    let page = FollowPage {
+        c: Chrome::public(&config.municipality.name, &base),
+        reference: inquiry.reference.to_string(),
+        status: views::status_label(&t, inquiry.status),
+        received: views::when(inquiry.received_at, zone),
+        deadline: views::when(inquiry.deadline_at, zone),
+        messages: views::message_views(&t, messages, zone, |id| format!("{base}/attachments/{id}")),
+        post_url: format!("{base}/messages"),
+        error,
+        t,
+    };
+    let mut res = render(status, &page);
+    // The page is private to whoever holds the link.
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    res
+}
+
+async fn follow(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, Path((slug, token)): Path<(String, String)>) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    follow_page(&state, t, &slug, &token, None, StatusCode::OK).await
+}
+
+#[derive(serde::Deserialize)]
+struct FollowMessage {
+    #[serde(default)]
+    message: String,
+}
+
+async fn follow_message(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+    form: Result<Form<FollowMessage>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match followed(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(Form(form)) = form else {
+        let msg = t.get("error-bad-form");
+        return follow_page(&state, t, &slug, &token, Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    let body = match torg_domain::inquiry::required_text("message", &form.message, state.settings.limits.text.max_text_bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            return follow_page(&state, t, &slug, &token, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let new = NewMessage {
+        kind: MessageKind::Inbound,
+        author_user_id: None,
+        author_name: inquiry.citizen_name.clone(),
+        body,
+        attachments: vec![],
+        created_at: Timestamp::now(),
+    };
+    match state.store.add_message(config.municipality.id, inquiry.id, new).await {
+        Ok(_) => Redirect::to(&format!("/k/{slug}/follow/{token}")).into_response(),
+        Err(e) => store_failed(t, e),
+    }
+}
+
+async fn follow_attachment(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token, id)): Path<(String, String, i64)>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match followed(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tenant = config.municipality.id;
+    // Only attachments of messages the citizen can see, in this inquiry.
+    let visible = match state.store.messages(tenant, inquiry.id, false).await {
+        Ok(msgs) => msgs.iter().any(|m| m.attachments.iter().any(|a| a.id == id)),
+        Err(e) => return store_failed(t, e),
+    };
+    if !visible {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.store.attachment_data(tenant, id).await {
+        Ok(Some((meta, data))) => views::attachment_response(&meta, data),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => store_failed(t, e),
+    }
+}

@@ -1,0 +1,622 @@
+//! The staff UI: login, the inbox and the inquiry page with reply, notes, assignment and
+//! status. Every form carries the session's CSRF token.
+
+use crate::AppState;
+use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, Staff, constant_time_eq, private_cookie, tenant_by_slug};
+use crate::i18n::Tr;
+use crate::views::{self, Chrome, Lang, MessageView, cookie, render};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashMap;
+use torg_core::secrets::{new_token, token_hash, verify_password};
+use torg_domain::reply::{Placeholders, fill_canned_reply};
+use torg_domain::{Channel, InquiryStatus, MessageKind};
+use torg_store::{Cursor, InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/login", get(login_form).post(login))
+        .route("/staff/logout", post(logout))
+        .route("/staff", get(inbox))
+        .route("/staff/inquiries/{id}", get(inquiry_page))
+        .route("/staff/inquiries/{id}/reply", post(reply))
+        .route("/staff/inquiries/{id}/note", post(note))
+        .route("/staff/inquiries/{id}/assign", post(assign))
+        .route("/staff/inquiries/{id}/status", post(set_status))
+        .route("/staff/attachments/{id}", get(attachment))
+}
+
+fn chrome(staff: &Staff, path: &str) -> Chrome {
+    Chrome {
+        brand: staff.config.municipality.name.clone(),
+        path: path.to_string(),
+        user_name: Some(staff.user.full_name.clone()),
+        csrf: staff.csrf.clone(),
+    }
+}
+
+fn failed(t: Tr, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "staff request failed");
+    let msg = t.get("error-storage");
+    views::error_page(t, StatusCode::SERVICE_UNAVAILABLE, "error-heading-unavailable", msg, "/staff")
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: Tr,
+    c: Chrome,
+    municipalities: Vec<Municipality>,
+    selected: String,
+    username: String,
+    csrf: String,
+    error: Option<String>,
+}
+
+async fn login_page(state: &AppState, t: Tr, selected: String, username: String, error: Option<String>, status: StatusCode) -> Response {
+    let municipalities = match state.store.list_municipalities().await {
+        Ok(m) => m,
+        Err(e) => return failed(t, e),
+    };
+    let csrf = new_token();
+    let page = LoginPage { c: Chrome::public("Torg", "/staff/login"), t, municipalities, selected, username, csrf: csrf.clone(), error };
+    let mut res = render(status, &page);
+    if let Ok(v) = HeaderValue::from_str(&private_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.settings.secure_cookies)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn login_form(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    login_page(&state, t, String::new(), String::new(), None, StatusCode::OK).await
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    municipality: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let Ok(Form(form)) = form else {
+        let msg = t.get("error-bad-form");
+        return login_page(&state, t, String::new(), String::new(), Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), form.csrf.as_bytes()));
+    if !csrf_ok {
+        let msg = t.get("error-form-expired");
+        return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::FORBIDDEN).await;
+    }
+    let wrong = |t: Tr| {
+        let msg = t.get("login-wrong");
+        (t, msg)
+    };
+    let config = match tenant_by_slug(&state, &form.municipality).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            let (t, msg) = wrong(t);
+            return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::UNAUTHORIZED).await;
+        }
+        Err(e) => return failed(t, e),
+    };
+    let tenant = config.municipality.id;
+    let user = match state.store.user_by_username(tenant, form.username.trim()).await {
+        Ok(u) => u,
+        Err(e) => return failed(t, e),
+    };
+    // Hash even for unknown users, so timing does not tell which usernames exist.
+    let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000";
+    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy.to_string());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::info!(municipality = %form.municipality, username = %form.username, "failed login");
+        let (t, msg) = wrong(t);
+        return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::UNAUTHORIZED).await;
+    };
+    // A fresh session at every login.
+    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.delete_session(&token_hash(&old)).await;
+    }
+    let token = new_token();
+    let session = Session {
+        token_hash: token_hash(&token),
+        tenant_id: tenant,
+        user_id: user.id,
+        csrf_token: new_token(),
+        expires_at: Timestamp::now() + SignedDuration::from_hours(SESSION_HOURS),
+    };
+    if let Err(e) = state.store.create_session(session).await {
+        return failed(t, e);
+    }
+    tracing::info!(municipality = %form.municipality, user = user.id, "login");
+    let mut res = Redirect::to("/staff").into_response();
+    let secure = state.settings.secure_cookies;
+    for c in [private_cookie(SESSION_COOKIE, &token, SESSION_HOURS * 3600, secure), private_cookie(LOGIN_CSRF_COOKIE, "", 0, secure)] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, staff: Staff, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r;
+    }
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let _ = state.store.delete_session(&token_hash(&token)).await;
+    }
+    let mut res = Redirect::to("/staff/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&private_cookie(SESSION_COOKIE, "", 0, state.settings.secure_cookies)) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+// ---------------------------------------------------------------- inbox
+
+#[derive(serde::Deserialize, Default)]
+struct InboxQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    after: String,
+}
+
+struct InboxFilterView {
+    q: String,
+    unit: String,
+    status: String,
+    channel: String,
+    assignee: String,
+}
+
+struct InboxRow {
+    id: i64,
+    reference: String,
+    time_left: String,
+    overdue: bool,
+    status: String,
+    channel: String,
+    citizen: String,
+    topic: Option<String>,
+    preview: String,
+    unit: String,
+    assignee: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    t: Tr,
+    c: Chrome,
+    f: InboxFilterView,
+    units: Vec<Unit>,
+    users: Vec<User>,
+    statuses: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    rows: Vec<InboxRow>,
+    next_url: Option<String>,
+}
+
+pub const INBOX_PAGE_SIZE: u32 = 50;
+
+fn status_options(t: &Tr, with_open: bool) -> Vec<(String, String)> {
+    let mut v = vec![];
+    if with_open {
+        v.push(("".to_string(), t.get("filter-not-closed")));
+    }
+    v.extend(InquiryStatus::ALL.iter().map(|s| (s.as_str().to_string(), views::status_label(t, *s))));
+    if with_open {
+        v.push(("any".to_string(), t.get("filter-all")));
+    }
+    v
+}
+
+fn query_string(q: &InboxQuery, after: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "?q={}&unit={}&status={}&channel={}&assignee={}&after={}",
+        enc(&q.q),
+        enc(&q.unit),
+        enc(&q.status),
+        enc(&q.channel),
+        enc(&q.assignee),
+        enc(after)
+    )
+}
+
+async fn inbox(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, staff: Staff, Query(q): Query<InboxQuery>) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let tenant = staff.config.municipality.id;
+    let filter = InquiryFilter {
+        unit_id: q.unit.parse().ok(),
+        status: match q.status.as_str() {
+            "" => StatusFilter::NotClosed,
+            "any" => StatusFilter::Any,
+            s => s.parse().map(StatusFilter::Only).unwrap_or_default(),
+        },
+        channel: q.channel.parse().ok(),
+        assignee_id: if q.assignee == "me" { Some(staff.user.id) } else { q.assignee.parse().ok() },
+        search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+    };
+    let after = Cursor::decode(&q.after);
+    let (summaries, users) = match tokio::try_join!(
+        state.store.list_inquiries(tenant, &filter, after.as_ref(), INBOX_PAGE_SIZE),
+        state.store.list_users(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed(t, e),
+    };
+    let unit_names: HashMap<i64, &str> = staff.config.units.iter().map(|u| (u.id, u.name.as_str())).collect();
+    let user_names: HashMap<i64, &str> = users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
+    let now = Timestamp::now();
+    let next_url = (summaries.len() == INBOX_PAGE_SIZE as usize)
+        .then(|| summaries.last().map(|s| format!("/staff{}", query_string(&q, &s.cursor().encode()))))
+        .flatten();
+    let rows = summaries
+        .into_iter()
+        .map(|s| {
+            let (time_left, overdue) = if s.status == InquiryStatus::Closed {
+                (t.get("time-closed"), false)
+            } else {
+                views::time_left(&t, s.deadline_at, now)
+            };
+            InboxRow {
+                id: s.id,
+                reference: s.reference.to_string(),
+                time_left,
+                overdue,
+                status: views::status_label(&t, s.status),
+                channel: views::channel_label(&t, s.channel),
+                citizen: s.citizen_name,
+                topic: s.topic.map(|c| views::topic_label(&t, &c)),
+                preview: s.preview,
+                unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
+                assignee: s.assignee_id.and_then(|a| user_names.get(&a).map(|n| n.to_string())).unwrap_or_else(|| "–".into()),
+            }
+        })
+        .collect();
+    let page = InboxPage {
+        c: chrome(&staff, "/staff"),
+        f: InboxFilterView { q: q.q.clone(), unit: q.unit.clone(), status: q.status.clone(), channel: q.channel.clone(), assignee: q.assignee.clone() },
+        units: staff.config.units.clone(),
+        users,
+        statuses: status_options(&t, true),
+        channels: Channel::ALL.iter().map(|c| (c.as_str().to_string(), views::channel_label(&t, *c))).collect(),
+        rows,
+        next_url,
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
+
+// ---------------------------------------------------------------- one inquiry
+
+struct InquiryView {
+    id: i64,
+    reference: String,
+    status: String,
+    status_code: String,
+    channel: String,
+    citizen: String,
+    contact: String,
+    topic: String,
+    unit: String,
+    assignee: String,
+    received: String,
+    deadline: String,
+    time_left: String,
+}
+
+struct CannedView {
+    id: i64,
+    title: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "inquiry.html")]
+struct InquiryPage {
+    t: Tr,
+    c: Chrome,
+    i: InquiryView,
+    messages: Vec<MessageView>,
+    unit_options: Vec<(i64, String, bool)>,
+    user_options: Vec<(i64, String, bool)>,
+    statuses: Vec<(String, String)>,
+    canned: Vec<CannedView>,
+    prefill: String,
+    signature: String,
+    can_write: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InquiryQuery {
+    #[serde(default)]
+    canned: String,
+    #[serde(default)]
+    done: String,
+}
+
+async fn inquiry_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<InquiryQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK).await
+}
+
+async fn show_inquiry(state: &AppState, t: Tr, staff: &Staff, id: i64, q: &InquiryQuery, error: Option<String>, status: StatusCode) -> Response {
+    let tenant = staff.config.municipality.id;
+    let municipality = &staff.config.municipality;
+    let inquiry = match state.store.inquiry(tenant, id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => {
+            let msg = t.get("error-unknown-inquiry");
+            return views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/staff");
+        }
+        Err(e) => return failed(t, e),
+    };
+    let (messages, users, canned) = match tokio::try_join!(
+        state.store.messages(tenant, id, true),
+        state.store.list_users(tenant),
+        state.store.list_canned_replies(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed(t, e),
+    };
+    let zone = &municipality.time_zone;
+    let signing_unit = staff
+        .user
+        .unit_id
+        .and_then(|u| staff.config.unit(u))
+        .or_else(|| staff.config.unit(inquiry.unit_id))
+        .cloned()
+        .unwrap_or(Unit { id: 0, tenant_id: tenant, name: municipality.name.clone(), is_service_desk: false });
+    let signature = torg_core::reply::signature_for(&inquiry, municipality, &signing_unit, Some(&staff.user));
+    let reference = inquiry.reference.to_string();
+    let placeholders = Placeholders { citizen_name: &inquiry.citizen_name, reference: &reference, signer: &signature };
+    let canned: Vec<CannedView> = canned
+        .into_iter()
+        .map(|c| CannedView { id: c.id, title: c.title, text: fill_canned_reply(&c.body, &placeholders) })
+        .collect();
+    let prefill = q.canned.parse::<i64>().ok().and_then(|cid| canned.iter().find(|c| c.id == cid)).map(|c| c.text.clone()).unwrap_or_default();
+    let (time_left, _) = if inquiry.status == InquiryStatus::Closed {
+        (t.get("time-closed"), false)
+    } else {
+        views::time_left(&t, inquiry.deadline_at, Timestamp::now())
+    };
+    let contact = [inquiry.contact_email.clone(), inquiry.contact_phone.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let notice = match q.done.as_str() {
+        "" => None,
+        key => Some(t.get(&format!("done-{key}"))),
+    };
+    let page = InquiryPage {
+        c: chrome(staff, &format!("/staff/inquiries/{id}")),
+        i: InquiryView {
+            id,
+            reference,
+            status: views::status_label(&t, inquiry.status),
+            status_code: inquiry.status.as_str().to_string(),
+            channel: views::channel_label(&t, inquiry.channel),
+            citizen: inquiry.citizen_name.clone(),
+            contact,
+            topic: inquiry.topic.as_deref().map(|c| views::topic_label(&t, c)).unwrap_or_else(|| "–".into()),
+            unit: staff.config.unit(inquiry.unit_id).map(|u| u.name.clone()).unwrap_or_default(),
+            assignee: inquiry.assignee_id.and_then(|a| users.iter().find(|u| u.id == a)).map(|u| u.full_name.clone()).unwrap_or_else(|| "–".into()),
+            received: views::when(inquiry.received_at, zone),
+            deadline: views::when(inquiry.deadline_at, zone),
+            time_left,
+        },
+        messages: views::message_views(&t, messages, zone, |aid| format!("/staff/attachments/{aid}")),
+        unit_options: staff.config.units.iter().map(|u| (u.id, u.name.clone(), u.id == inquiry.unit_id)).collect(),
+        user_options: users.iter().map(|u| (u.id, u.full_name.clone(), Some(u.id) == inquiry.assignee_id)).collect(),
+        statuses: status_options(&t, false),
+        canned,
+        prefill,
+        signature,
+        can_write: staff.user.role.can_handle_inquiries(),
+        notice,
+        error,
+        t,
+    };
+    render(status, &page)
+}
+
+#[derive(serde::Deserialize)]
+struct BodyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn write_message(state: AppState, lang: String, staff: Staff, id: i64, form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>, kind: MessageKind) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let Ok(Form(form)) = form else {
+        let msg = t.get("error-bad-form");
+        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r;
+    }
+    if !staff.user.role.can_handle_inquiries() {
+        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    }
+    let tenant = staff.config.municipality.id;
+    let inquiry = match state.store.inquiry(tenant, id).await {
+        Ok(Some(i)) => i,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed(t, e),
+    };
+    let municipality = &staff.config.municipality;
+    let unit = staff
+        .user
+        .unit_id
+        .and_then(|u| staff.config.unit(u))
+        .or_else(|| staff.config.unit(inquiry.unit_id))
+        .cloned()
+        .unwrap_or(Unit { id: 0, tenant_id: tenant, name: municipality.name.clone(), is_service_desk: false });
+    match torg_core::reply::write(&*state.store, municipality, &inquiry, &unit, Some(&staff.user), kind, &form.body, state.settings.limits.text, Timestamp::now()).await {
+        Ok(_) => {
+            let done = if kind == MessageKind::Note { "note" } else { "reply" };
+            Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
+        }
+        Err(torg_core::reply::ReplyError::Input(e)) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    write_message(state, lang, staff, id, form, MessageKind::Outbound).await
+}
+
+async fn note(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    write_message(state, lang, staff, id, form, MessageKind::Note).await
+}
+
+#[derive(serde::Deserialize)]
+struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(default)]
+    assignee_id: String,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r;
+    }
+    if !staff.user.role.can_handle_inquiries() {
+        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    }
+    let Ok(unit_id) = form.unit_id.parse::<i64>() else {
+        let msg = t.get("error-bad-form");
+        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    let assignee = form.assignee_id.parse::<i64>().ok();
+    match state.store.assign(staff.config.municipality.id, id, unit_id, assignee).await {
+        Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=assign")).into_response(),
+        Err(torg_store::StoreError::NotFound(_)) => {
+            let msg = t.get("error-unknown-inquiry");
+            views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/staff")
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r;
+    }
+    if !staff.user.role.can_handle_inquiries() {
+        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    }
+    let Ok(status) = form.status.parse::<InquiryStatus>() else {
+        let msg = t.get("error-bad-form");
+        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+    };
+    match state.store.set_status(staff.config.municipality.id, id, status, Timestamp::now()).await {
+        Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=status")).into_response(),
+        Err(torg_store::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => failed(t, e),
+    }
+}
+
+async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {
+    match state.store.attachment_data(staff.config.municipality.id, id).await {
+        Ok(Some((meta, data))) => views::attachment_response(&meta, data),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "attachment failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! What pages share: the chosen language, the page chrome, formatting of times and sizes,
+//! and rendering templates into responses.
+
+use crate::AppState;
+use crate::i18n::Tr;
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use jiff::{Timestamp, tz::TimeZone};
+
+/// The language of this request, decided by [`language`].
+#[derive(Clone, Debug)]
+pub struct Lang(pub String);
+
+const LANG_COOKIE: &str = "torg_lang";
+
+/// Picks the language: `?lang=` (remembered in a cookie), else the cookie, else the
+/// browser's Accept-Language, else bokmål.
+pub async fn language(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let from_query = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
+        .filter(|l| state.catalog.has(l))
+        .map(str::to_string);
+    let chosen = from_query
+        .clone()
+        .or_else(|| cookie(req.headers(), LANG_COOKIE).filter(|l| state.catalog.has(l)))
+        .or_else(|| accept_language(req.headers(), &state))
+        .unwrap_or_else(|| crate::i18n::DEFAULT_LANGUAGE.to_string());
+    req.extensions_mut().insert(Lang(chosen));
+    let mut res = next.run(req).await;
+    if let Some(l) = from_query
+        && let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax"))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn accept_language(headers: &HeaderMap, state: &AppState) -> Option<String> {
+    let value = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+    value.split(',').find_map(|part| {
+        let tag = part.split(';').next()?.trim().to_ascii_lowercase();
+        let primary = tag.split('-').next()?.to_string();
+        // Plain "no" means Norwegian: bokmål.
+        let primary = if primary == "no" { "nb".to_string() } else { primary };
+        state.catalog.has(&primary).then_some(primary)
+    })
+}
+
+/// Reads one cookie from the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+        v.split(';').find_map(|kv| {
+            let (k, val) = kv.trim().split_once('=')?;
+            (k == name).then(|| val.to_string())
+        })
+    })
+}
+
+/// The frame around every page.
+pub struct Chrome {
+    /// The municipality's name, or "Torg".
+    pub brand: String,
+    /// This page's path, for the language links.
+    pub path: String,
+    pub user_name: Option<String>,
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn public(brand: &str, path: &str) -> Chrome {
+        Chrome { brand: brand.to_string(), path: path.to_string(), user_name: None, csrf: String::new() }
+    }
+}
+
+/// Renders a template with a status; a template error is logged and becomes a plain 500.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: Tr,
+    pub c: Chrome,
+    pub heading: String,
+    pub message: String,
+    pub back: String,
+}
+
+/// An HTML error page that says what happened and what to do.
+pub fn error_page(t: Tr, status: StatusCode, heading_key: &str, message: String, back: &str) -> Response {
+    let heading = t.get(heading_key);
+    let page = ErrorPage { c: Chrome::public("Torg", back), t, heading, message, back: back.to_string() };
+    render(status, &page)
+}
+
+/// A time in the municipality's zone, like "22.11.2026 14:30".
+pub fn when(ts: Timestamp, zone: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    ts.to_zoned(tz).strftime("%d.%m.%Y %H:%M").to_string()
+}
+
+/// Time left until a deadline in words, and whether it has passed.
+pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> (String, bool) {
+    let secs = deadline.as_second() - now.as_second();
+    let overdue = secs < 0;
+    let mins = secs.abs() / 60;
+    let (d, h, m) = (mins / 1440, (mins % 1440) / 60, mins % 60);
+    let span = if d > 0 {
+        format!("{d} {} {h} {}", t.get("unit-days"), t.get("unit-hours"))
+    } else if h > 0 {
+        format!("{h} {} {m} {}", t.get("unit-hours"), t.get("unit-minutes"))
+    } else {
+        format!("{m} {}", t.get("unit-minutes"))
+    };
+    if overdue { (t.get1("time-overdue", "time", &span), true) } else { (t.get1("time-left", "time", &span), false) }
+}
+
+/// A file size for people.
+pub fn size(bytes: i64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else if bytes >= 1024 {
+        format!("{} kB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// The topics of the contact form, as (code, label).
+pub fn topics(t: &Tr) -> Vec<(String, String)> {
+    ["other", "school", "health", "water", "roads", "waste", "building", "culture"]
+        .iter()
+        .map(|c| (c.to_string(), t.get(&format!("topic-{c}"))))
+        .collect()
+}
+
+/// The label of a stored topic code (unknown codes are shown as written).
+pub fn topic_label(t: &Tr, code: &str) -> String {
+    let key = format!("topic-{code}");
+    let label = t.get(&key);
+    if label == key { code.to_string() } else { label }
+}
+
+pub fn status_label(t: &Tr, s: torg_domain::InquiryStatus) -> String {
+    t.get(&format!("status-{}", s.as_str()))
+}
+
+pub fn channel_label(t: &Tr, c: torg_domain::Channel) -> String {
+    t.get(&format!("channel-{}", c.as_str()))
+}
+
+/// A message of a thread, ready to show.
+pub struct MessageView {
+    pub kind: &'static str,
+    pub kind_label: String,
+    pub author: String,
+    pub body: String,
+    pub when: String,
+    pub iso: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+pub struct AttachmentView {
+    pub url: String,
+    pub name: String,
+    pub size: String,
+}
+
+pub fn message_views(
+    t: &Tr,
+    messages: Vec<torg_store::Message>,
+    zone: &str,
+    attachment_url: impl Fn(i64) -> String,
+) -> Vec<MessageView> {
+    messages
+        .into_iter()
+        .map(|m| MessageView {
+            kind: m.kind.as_str(),
+            kind_label: t.get(&format!("kind-{}", m.kind.as_str())),
+            author: m.author_name,
+            body: m.body,
+            when: when(m.created_at, zone),
+            iso: m.created_at.to_string(),
+            attachments: m
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentView { url: attachment_url(a.id), name: a.filename, size: size(a.size) })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Serves an attachment so that a browser never renders it: a download with a safe type.
+pub fn attachment_response(meta: &torg_store::AttachmentMeta, data: Vec<u8>) -> Response {
+    let safe_name: String = meta
+        .filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let disposition = format!("attachment; filename=\"{safe_name}\"");
+    let mut res = (StatusCode::OK, data).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(size(10), "10 B");
+        assert_eq!(size(2048), "2 kB");
+        assert_eq!(size(3 * 1024 * 1024), "3.0 MB");
+    }
+
+    #[test]
+    fn times_are_shown_in_the_municipality_zone() {
+        let ts: Timestamp = "2026-07-01T10:00:00Z".parse().expect("ts");
+        assert_eq!(when(ts, "Europe/Oslo"), "01.07.2026 12:00");
+        assert_eq!(when(ts, "Not/AZone"), "01.07.2026 10:00");
+    }
+}
