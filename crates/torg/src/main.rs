@@ -1,1 +1,271 @@
-fn main() {}
+//! `torg`: the one binary. Serves the web, and administers an installation from the command
+//! line. A thin shell over the other crates.
+
+mod bench;
+mod config;
+mod demo;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use config::{InstallationArgs, Settings};
+use std::sync::Arc;
+use torg_domain::Role;
+use torg_store::{NewMunicipality, NewUser, Store};
+
+#[derive(Parser)]
+#[command(name = "torg", version, about = "Torg: the municipality's communication hub")]
+struct Cli {
+    #[command(flatten)]
+    install: InstallationArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (citizen portal, staff UI, API).
+    Serve {
+        /// Create "Demo kommune" with units, staff and inquiries first (once).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo municipality and its data (once), then exit.
+    Demo,
+    /// Municipalities (tenants).
+    #[command(subcommand)]
+    Municipality(MunicipalityCommand),
+    /// Units (enheter).
+    #[command(subcommand)]
+    Unit(UnitCommand),
+    /// Staff users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Measure throughput and latency over generated data (use a release build).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum MunicipalityCommand {
+    /// Create a municipality.
+    Create {
+        /// Short name used in URLs and flags, e.g. "bergen".
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Europe/Oslo")]
+        time_zone: String,
+        #[arg(long, default_value = "nb")]
+        language: String,
+    },
+    /// List municipalities.
+    List,
+}
+
+#[derive(Subcommand)]
+enum UnitCommand {
+    /// Create a unit.
+    Create {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        name: String,
+        /// This unit is the service desk: it gets what no routing rule claims.
+        #[arg(long)]
+        service_desk: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff user; prints a generated password unless --password is given.
+    Create {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        username: String,
+        /// Full name; the first name signs replies.
+        #[arg(long)]
+        name: String,
+        /// administrator, chief_executive, communication, unit_leader, case_handler, service_desk, archivist or read_only.
+        #[arg(long)]
+        role: String,
+        /// The user's unit, by name.
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, env = "TORG_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an integration; prints it once.
+    Create {
+        #[arg(long)]
+        municipality: String,
+        /// What the token is for, e.g. "Sak/arkiv-integrasjon".
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TORG_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
+    settings.prepare_data_dir()?;
+    torg_store_sql::open(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::Municipality> {
+    store
+        .municipality_by_slug(slug)
+        .await?
+        .with_context(|| format!("there is no municipality {slug:?}; 'torg municipality list' shows them"))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Bench(args) = &cli.command {
+        return bench::run(args.clone()).await;
+    }
+    let settings = Settings::load(&cli.install)?;
+    let store = open_store(&settings).await?;
+    match cli.command {
+        Command::Serve { demo } => {
+            if demo {
+                demo::ensure(&*store).await?;
+            }
+            serve(settings, store).await
+        }
+        Command::Migrate => {
+            println!("The database is up to date ({}).", store.backend());
+            Ok(())
+        }
+        Command::Demo => demo::ensure(&*store).await,
+        Command::Municipality(MunicipalityCommand::Create { slug, name, time_zone, language }) => {
+            if jiff::tz::TimeZone::get(&time_zone).is_err() {
+                bail!("{time_zone:?} is not a time zone; use an IANA name like Europe/Oslo or Europe/Stockholm");
+            }
+            if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                bail!("the short name may hold only a-z, 0-9 and '-', like 'nord-fron'");
+            }
+            let m = store.create_municipality(NewMunicipality { slug, name, time_zone, language }).await?;
+            println!("Created municipality {} ({}), id {}.", m.name, m.slug, m.id);
+            Ok(())
+        }
+        Command::Municipality(MunicipalityCommand::List) => {
+            for m in store.list_municipalities().await? {
+                println!("{}\t{}\t{}\t{}", m.slug, m.name, m.time_zone, m.language);
+            }
+            Ok(())
+        }
+        Command::Unit(UnitCommand::Create { municipality: slug, name, service_desk }) => {
+            let m = municipality(&*store, &slug).await?;
+            let u = store.create_unit(m.id, &name, service_desk).await?;
+            println!("Created unit {} (id {}) in {}.", u.name, u.id, m.name);
+            Ok(())
+        }
+        Command::User(UserCommand::Create { municipality: slug, username, name, role, unit, password }) => {
+            let m = municipality(&*store, &slug).await?;
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let unit_id = match unit {
+                Some(unit_name) => Some(
+                    store
+                        .list_units(m.id)
+                        .await?
+                        .into_iter()
+                        .find(|u| u.name.eq_ignore_ascii_case(&unit_name))
+                        .with_context(|| format!("{} has no unit {unit_name:?}", m.name))?
+                        .id,
+                ),
+                None => None,
+            };
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(torg_core::secrets::new_password);
+            let password_hash = torg_core::secrets::hash_password(&password)?;
+            let u = store.create_user(m.id, NewUser { username, full_name: name, password_hash, role, unit_id }).await?;
+            println!("Created user {} ({}) in {}.", u.username, u.role.as_str(), m.name);
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { municipality: slug, name }) => {
+            let m = municipality(&*store, &slug).await?;
+            let token = torg_core::secrets::new_token();
+            store.create_api_token(m.id, &name, &torg_core::secrets::token_hash(&token)).await?;
+            println!("{token}");
+            eprintln!("API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.", m.name);
+            Ok(())
+        }
+        Command::Bench(_) => unreachable!("handled above"),
+    }
+}
+
+async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
+    let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
+    let state = torg_http::AppState::new(store.clone(), catalog, settings.web.clone());
+    let app = torg_http::router(state);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}; is another program using it? Choose another with --listen", settings.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "Torg is ready");
+    println!("Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop.");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    println!("Torg stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("postgres://torg:secret@db:5432/torg"), "postgres://…@db:5432/torg");
+        assert_eq!(redact("data/torg.db"), "data/torg.db");
+    }
+}
