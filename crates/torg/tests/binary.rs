@@ -1,0 +1,192 @@
+//! Tests of the `torg` binary as users run it: start, demo data, Ctrl-C, and a SIGKILL in
+//! the middle of writes that must lose nothing acknowledged. SQLite always; PostgreSQL when
+//! TORG_TEST_POSTGRES_URL is set.
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TORG: &str = env!("CARGO_BIN_EXE_torg");
+
+fn torg(data_dir: &Path, database: Option<&str>, args: &[&str]) -> String {
+    let mut cmd = Command::new(TORG);
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(db) = database {
+        cmd.arg("--database").arg(db);
+    }
+    let out = cmd.args(args).env("TORG_LOG", "warn").output().expect("run torg");
+    assert!(out.status.success(), "torg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn start(data_dir: &Path, database: Option<&str>, port: u16, extra: &[&str]) -> Child {
+    let mut cmd = Command::new(TORG);
+    cmd.arg("--data-dir").arg(data_dir).arg("--listen").arg(format!("127.0.0.1:{port}"));
+    if let Some(db) = database {
+        cmd.arg("--database").arg(db);
+    }
+    cmd.arg("serve").args(extra).env("TORG_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start torg")
+}
+
+async fn wait_ready(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let client = reqwest::Client::new();
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("torg did not become ready on port {port}");
+}
+
+fn setup_tenant(data_dir: &Path, database: Option<&str>) -> String {
+    torg(data_dir, database, &["municipality", "create", "--slug", "krasj", "--name", "Krasj kommune"]);
+    torg(data_dir, database, &["unit", "create", "--municipality", "krasj", "--name", "Servicetorget", "--service-desk"]);
+    torg(data_dir, database, &["token", "create", "--municipality", "krasj", "--name", "krasjtest"]).trim().to_string()
+}
+
+async fn all_inquiries(port: u16, token: &str) -> BTreeMap<i64, String> {
+    let client = reqwest::Client::new();
+    let mut found = BTreeMap::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = client
+            .get(format!("http://127.0.0.1:{port}/api/v1/inquiries?status=any&limit=500&cursor={cursor}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        for item in page["items"].as_array().expect("items") {
+            let r = &item["reference"];
+            found.insert(item["id"].as_i64().expect("id"), format!("{}-{:06}", r["year"], r["number"].as_i64().unwrap_or(0)));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return found,
+        }
+    }
+}
+
+async fn nothing_acknowledged_is_lost(database: Option<String>) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = database.as_deref();
+    let token = setup_tenant(dir.path(), db);
+    let port = free_port();
+    let mut server = start(dir.path(), db, port, &[]);
+    wait_ready(port).await;
+
+    let acknowledged: Arc<Mutex<BTreeMap<i64, String>>> = Arc::default();
+    let mut clients = vec![];
+    for c in 0..8 {
+        let acknowledged = acknowledged.clone();
+        let token = token.clone();
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 0.. {
+                let body = json!({"citizen_name": "Ola", "email": "ola@example.no", "body": format!("klient {c} nummer {n}")});
+                let res = client.post(format!("http://127.0.0.1:{port}/api/v1/inquiries")).bearer_auth(&token).json(&body).send().await;
+                let Ok(res) = res else { break };
+                if res.status() != 201 {
+                    break;
+                }
+                let Ok(v) = res.json::<Value>().await else { break };
+                let r = &v["inquiry"]["reference"];
+                let reference = format!("{}-{:06}", r["year"], r["number"].as_i64().unwrap_or(0));
+                acknowledged.lock().expect("lock").insert(v["inquiry"]["id"].as_i64().expect("id"), reference);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().expect("SIGKILL");
+    server.wait().expect("reaped");
+    for c in clients {
+        let _ = c.await;
+    }
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+
+    let port = free_port();
+    let mut server = start(dir.path(), db, port, &[]);
+    wait_ready(port).await;
+    let stored = all_inquiries(port, &token).await;
+    for (id, reference) in &acknowledged {
+        assert_eq!(stored.get(id), Some(reference), "acknowledged inquiry {reference} (id {id}) survived the crash");
+    }
+    server.kill().expect("kill");
+    let _ = server.wait();
+    eprintln!("{} acknowledged, {} stored after SIGKILL", acknowledged.len(), stored.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_acknowledged_is_lost_on_sigkill_sqlite() {
+    nothing_acknowledged_is_lost(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_acknowledged_is_lost_on_sigkill_postgres() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin).await.expect("PostgreSQL must be reachable");
+    nothing_acknowledged_is_lost(Some(url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_starts_once_and_ctrl_c_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("nested").join("data");
+    let port = free_port();
+    let server = start(&data, None, port, &["--demo"]);
+    wait_ready(port).await;
+    assert!(data.join("torg.db").exists(), "the data directory and database are created");
+    let status = Command::new("kill").arg("-INT").arg(server.id().to_string()).status().expect("kill");
+    assert!(status.success());
+    let out = server.wait_with_output().expect("wait");
+    assert!(out.status.success(), "exits cleanly on Ctrl-C: {:?}", out.status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("admin"), "staff and passwords printed once: {stdout}");
+    assert!(stdout.contains("Torg stopped."));
+
+    let again = torg(&data, None, &["demo"]);
+    assert!(again.contains("exists already"), "{again}");
+    let store = torg_store_sql::open(data.join("torg.db").to_str().expect("path")).await.expect("open");
+    let demo = store.municipality_by_slug("demo").await.expect("get").expect("demo exists");
+    assert_eq!(store.count_inquiries(demo.id).await.expect("count"), 300, "nothing added twice");
+    let units: Vec<String> = store.list_units(demo.id).await.expect("units").into_iter().map(|u| u.name).collect();
+    for u in ["Servicetorget", "Oppvekst", "Teknisk drift", "Helse og omsorg", "Kommunikasjon"] {
+        assert!(units.contains(&u.to_string()), "{u}");
+    }
+    let statuses: std::collections::HashSet<_> = store
+        .list_inquiries(demo.id, &torg_store::InquiryFilter { status: torg_store::StatusFilter::Any, ..Default::default() }, None, 500)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.status)
+        .collect();
+    assert!(statuses.len() >= 3, "spread over statuses: {statuses:?}");
+}
+
+#[test]
+fn bad_configuration_says_what_to_do() {
+    let out = Command::new(TORG).args(["--listen", "nowhere", "migrate"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:8080"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(TORG).arg("--data-dir").arg(dir.path()).args(["token", "create", "--municipality", "ukjent", "--name", "x"]).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("torg municipality list"));
+}
