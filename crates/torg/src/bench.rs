@@ -1,4 +1,336 @@
-use anyhow::Result;
+//! `torg bench`: the performance figures of the README, measured over generated data against
+//! a real `torg serve` process.
+//!
+//! 1. Generates a municipality with `--inquiries` inquiries (default 1,000,000; 90 % closed)
+//!    in a fresh SQLite database.
+//! 2. Starts `torg serve` on it and reads its resident memory when idle.
+//! 3. Measures the API list of one unit's 50 most urgent open inquiries and the inbox page
+//!    (p50/p95/p99 over `--samples` sequential requests).
+//! 4. Creates `--creates` inquiries through the API from `--clients` concurrent clients with
+//!    full durability and reports the rate and the peak resident memory.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use torg_domain::{Channel, Priority, Role};
+use torg_store::{NewInquiry, NewMunicipality, NewUser, Store};
+
 #[derive(clap::Args, Debug, Clone)]
-pub struct BenchArgs {}
-pub async fn run(_a: BenchArgs) -> Result<()> { Ok(()) }
+pub struct BenchArgs {
+    /// Inquiries to generate before measuring.
+    #[arg(long, default_value_t = 1_000_000)]
+    inquiries: u64,
+    /// Concurrent clients creating inquiries.
+    #[arg(long, default_value_t = 32)]
+    clients: u64,
+    /// Inquiries to create through the API.
+    #[arg(long, default_value_t = 30_000)]
+    creates: u64,
+    /// Requests per latency measurement.
+    #[arg(long, default_value_t = 1_000)]
+    samples: usize,
+    /// Work in this directory instead of a temporary one (kept afterwards). An existing
+    /// benchmark database there is reused.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+const UNITS: usize = 5;
+const PASSWORD: &str = "bench-passord-123";
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; measure with 'cargo run --release -- bench'");
+    }
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            temp = std::env::temp_dir().join(format!("torg-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&temp)?;
+            temp.clone()
+        }
+    };
+    let db_path = dir.join("torg.db");
+    let token = torg_core::secrets::new_token();
+    {
+        let store = torg_store_sql::SqliteStore::open(&db_path).await?;
+        let store_dyn: &dyn Store = &store;
+        if store_dyn.municipality_by_slug("bench").await?.is_none() {
+            generate(&store, args.inquiries).await?;
+        } else {
+            println!("Reusing the benchmark data in {}", dir.display());
+        }
+        let m = store_dyn.municipality_by_slug("bench").await?.context("bench municipality")?;
+        store_dyn.create_api_token(m.id, "bench", &torg_core::secrets::token_hash(&token)).await?;
+        let total = store_dyn.count_inquiries(m.id).await?;
+        println!("Database holds {total} inquiries.");
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = Command::new(std::env::current_exe()?)
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .env("TORG_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start torg serve")?;
+    let pid = server.id();
+    let result = measure(&args, port, pid, &token).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
+    let s: &dyn Store = store;
+    let m = s
+        .create_municipality(NewMunicipality { slug: "bench".into(), name: "Bench kommune".into(), time_zone: "Europe/Oslo".into(), language: "nb".into() })
+        .await?;
+    let mut units = vec![];
+    for (i, name) in ["Servicetorget", "Oppvekst", "Teknisk drift", "Helse og omsorg", "Kommunikasjon"].iter().enumerate() {
+        units.push(s.create_unit(m.id, name, i == 0).await?.id);
+    }
+    s.create_user(m.id, NewUser {
+        username: "bench".into(),
+        full_name: "Bente Bench".into(),
+        password_hash: torg_core::secrets::hash_password(PASSWORD)?,
+        role: Role::ServiceDesk,
+        unit_id: Some(units[0]),
+    })
+    .await?;
+    let pb = bar(n, "generating inquiries");
+    let store = Arc::new(store.clone());
+    let start = Timestamp::now() - SignedDuration::from_hours(24 * 730);
+    let mut next = 0u64;
+    while next < n {
+        let mut set = tokio::task::JoinSet::new();
+        let end = (next + 4096).min(n);
+        for i in next..end {
+            let store = store.clone();
+            let unit_id = units[(i as usize) % UNITS];
+            let received = start + SignedDuration::from_secs((i * 63_072_000 / n.max(1)) as i64);
+            let channel = Channel::ALL[(i as usize) % 6];
+            let tenant = m.id;
+            set.spawn(async move {
+                let store: &dyn Store = &*store;
+                store
+                    .create_inquiry(NewInquiry {
+                        tenant_id: tenant,
+                        channel,
+                        topic: Some("other".into()),
+                        subject: None,
+                        citizen_name: format!("Innbygger {i}"),
+                        contact_email: Some(format!("innbygger{i}@example.no")),
+                        contact_phone: None,
+                        language: "nb".into(),
+                        unit_id,
+                        priority: Priority::Normal,
+                        follow_token_hash: format!("bench-{i}"),
+                        body: format!("Hei! Dette er henvendelse nummer {i} om vann, vei og barnehage. Kan dere svare meg snart?"),
+                        attachments: vec![],
+                        received_at: received,
+                        reference_year: 2026,
+                        deadline_at: torg_domain::deadline::deadline_for(channel, received),
+                        external_id: None,
+                    })
+                    .await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r??;
+        }
+        pb.inc(end - next);
+        next = end;
+    }
+    pb.finish();
+    // History: nine in ten are closed.
+    sqlx::query("UPDATE inquiries SET status = 'closed', closed_at = deadline_at WHERE tenant_id = $1 AND id % 10 <> 0")
+        .bind(m.id)
+        .execute(store.pool())
+        .await?;
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    Ok(())
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1000.0
+}
+
+async fn latency(client: &reqwest::Client, urls: &[String], samples: usize, token: Option<&str>) -> Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(samples);
+    for i in 0..(samples + 50) {
+        let url = &urls[i % urls.len()];
+        let mut req = client.get(url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let t0 = Instant::now();
+        let res = req.send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        let elapsed = t0.elapsed();
+        if !status.is_success() {
+            bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+        if i >= 50 {
+            times.push(elapsed);
+        }
+    }
+    times.sort();
+    Ok(times)
+}
+
+async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<()> {
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let ready = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if ready.elapsed() > Duration::from_secs(60) {
+            bail!("torg serve did not start");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+
+    // Units of the bench municipality, via the API.
+    let units: serde_json::Value = client.get(format!("{base}/api/v1/units")).bearer_auth(token).send().await?.json().await?;
+    let unit_ids: Vec<i64> = units["items"].as_array().context("units")?.iter().filter_map(|u| u["id"].as_i64()).collect();
+
+    let api_urls: Vec<String> = unit_ids.iter().map(|u| format!("{base}/api/v1/inquiries?unit_id={u}&limit=50")).collect();
+    let api_times = latency(&client, &api_urls, args.samples, Some(token)).await?;
+
+    // Log in for the inbox.
+    let page = client.get(format!("{base}/staff/login")).send().await?.text().await?;
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).context("login form")?.to_string();
+    let res = client
+        .post(format!("{base}/staff/login"))
+        .form(&[("csrf", csrf.as_str()), ("municipality", "bench"), ("username", "bench"), ("password", PASSWORD)])
+        .send()
+        .await?;
+    if res.status() != 303 {
+        bail!("bench login failed: {}", res.status());
+    }
+    let inbox_urls: Vec<String> = unit_ids.iter().map(|u| format!("{base}/staff?unit={u}")).collect();
+    let inbox_times = latency(&client, &inbox_urls, args.samples, None).await?;
+
+    // Creation under load.
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let peak = peak.clone();
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            while sampling.load(Ordering::Relaxed) {
+                if let Some(r) = rss_kib(pid, "VmRSS:") {
+                    peak.fetch_max(r, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let pb = bar(args.creates, "creating via HTTP");
+    let remaining = Arc::new(AtomicU64::new(args.creates));
+    let failures = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for c in 0..args.clients {
+        let remaining = remaining.clone();
+        let failures = failures.clone();
+        let pb = pb.clone();
+        let url = format!("{base}/api/v1/inquiries");
+        let token = token.to_string();
+        set.spawn(async move {
+            let client = reqwest::Client::new();
+            let mut n = 0u64;
+            while remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1)).is_ok() {
+                let body = json!({"citizen_name": format!("Klient {c}"), "email": "last@example.no", "body": format!("Lasttest {c}-{n}: hull i veien ved skolen."), "channel": "api"});
+                match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status() == 201 => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                n += 1;
+                pb.inc(1);
+            }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r?;
+    }
+    let elapsed = t0.elapsed();
+    pb.finish();
+    sampling.store(false, Ordering::Relaxed);
+    let _ = sampler.await;
+    let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
+    let peak_rss = peak.load(Ordering::Relaxed).max(hwm);
+    let rate = args.creates as f64 / elapsed.as_secs_f64();
+    let failed = failures.load(Ordering::Relaxed);
+
+    println!();
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!("| inquiries stored before the run | {} |", args.inquiries);
+    println!("| create via HTTP API, {} clients, durable | {:.0} per second ({} in {:.1} s, {} failed) |", args.clients, rate, args.creates, elapsed.as_secs_f64(), failed);
+    println!("| API list, one unit's 50 most urgent open | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |", percentile(&api_times, 0.5), percentile(&api_times, 0.95), percentile(&api_times, 0.99));
+    println!("| inbox page, one unit | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |", percentile(&inbox_times, 0.5), percentile(&inbox_times, 0.95), percentile(&inbox_times, 0.99));
+    println!("| resident memory, idle | {:.1} MB |", idle_rss as f64 / 1024.0);
+    println!("| resident memory, peak under load | {:.1} MB |", peak_rss as f64 / 1024.0);
+    println!(
+        "{}",
+        json!({
+            "inquiries": args.inquiries, "creates_per_second": rate, "create_failures": failed,
+            "api_list_p95_ms": percentile(&api_times, 0.95), "inbox_p95_ms": percentile(&inbox_times, 0.95),
+            "rss_idle_mb": idle_rss as f64 / 1024.0, "rss_peak_mb": peak_rss as f64 / 1024.0
+        })
+    );
+    if failed > 0 {
+        bail!("{failed} creations failed");
+    }
+    Ok(())
+}
