@@ -31,15 +31,25 @@ pub struct TenantConfig {
 }
 
 impl TenantConfig {
-    pub async fn load(store: &dyn Store, municipality: Municipality) -> Result<TenantConfig, StoreError> {
+    pub async fn load(
+        store: &dyn Store,
+        municipality: Municipality,
+    ) -> Result<TenantConfig, StoreError> {
         let units = store.list_units(municipality.id).await?;
         let rules = store.list_routing_rules(municipality.id).await?;
-        Ok(TenantConfig { municipality, units, rules })
+        Ok(TenantConfig {
+            municipality,
+            units,
+            rules,
+        })
     }
 
     /// The unit that gets what no rule claims: the service desk, else the first unit.
     pub fn fallback_unit(&self) -> Option<&Unit> {
-        self.units.iter().find(|u| u.is_service_desk).or_else(|| self.units.first())
+        self.units
+            .iter()
+            .find(|u| u.is_service_desk)
+            .or_else(|| self.units.first())
     }
 
     pub fn unit(&self, id: i64) -> Option<&Unit> {
@@ -83,7 +93,10 @@ pub struct IntakeLimits {
 
 impl Default for IntakeLimits {
     fn default() -> Self {
-        IntakeLimits { text: TextLimits::default(), max_attachment_bytes: 25 * 1024 * 1024 }
+        IntakeLimits {
+            text: TextLimits::default(),
+            max_attachment_bytes: 25 * 1024 * 1024,
+        }
     }
 }
 
@@ -105,20 +118,42 @@ pub async fn receive(
     let max = limits.text.max_text_bytes;
     let citizen_name = required_text("name", &input.citizen_name, 200)?;
     let contact = Contact::parse(input.email.as_deref(), input.phone.as_deref())?;
-    let topic = input.topic.as_deref().map(|t| optional_text("topic", t, 200)).transpose()?.flatten();
-    let subject = input.subject.as_deref().map(|t| optional_text("subject", t, 500)).transpose()?.flatten();
+    let topic = input
+        .topic
+        .as_deref()
+        .map(|t| optional_text("topic", t, 200))
+        .transpose()?
+        .flatten();
+    let subject = input
+        .subject
+        .as_deref()
+        .map(|t| optional_text("subject", t, 500))
+        .transpose()?
+        .flatten();
     let body = required_text("message", &input.body, max)?;
-    let external_id = input.external_id.as_deref().map(|t| optional_text("external_id", t, 500)).transpose()?.flatten();
+    let external_id = input
+        .external_id
+        .as_deref()
+        .map(|t| optional_text("external_id", t, 500))
+        .transpose()?
+        .flatten();
     for a in &input.attachments {
         if a.data.len() > limits.max_attachment_bytes {
-            return Err(IntakeError::AttachmentTooLarge(a.filename.clone(), limits.max_attachment_bytes));
+            return Err(IntakeError::AttachmentTooLarge(
+                a.filename.clone(),
+                limits.max_attachment_bytes,
+            ));
         }
     }
     let fallback = config.fallback_unit().ok_or(IntakeError::NoUnits)?;
     let routing_text = format!("{}\n{}", subject.as_deref().unwrap_or(""), body);
     let unit_id = route(
         &config.rules,
-        &RoutingInput { channel, topic: topic.as_deref(), text: &routing_text },
+        &RoutingInput {
+            channel,
+            topic: topic.as_deref(),
+            text: &routing_text,
+        },
         fallback.id,
     );
     let language = match input.language.as_deref() {
@@ -150,7 +185,10 @@ pub async fn receive(
             external_id,
         })
         .await?;
-    Ok(Received { created, follow_token })
+    Ok(Received {
+        created,
+        follow_token,
+    })
 }
 
 #[cfg(test)]
@@ -159,16 +197,21 @@ mod tests {
 
     async fn setup() -> (tempfile::TempDir, std::sync::Arc<dyn Store>, TenantConfig) {
         let dir = tempfile::tempdir().expect("tmp");
-        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path")).await.expect("open");
+        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+            .await
+            .expect("open");
         let f = torg_store::conformance::fixture(&*store).await;
         store
-            .create_routing_rule(f.tenant.id, RoutingRule {
-                position: 1,
-                keyword: Some("barnehage".into()),
-                topic: None,
-                channel: None,
-                unit_id: f.other_unit.id,
-            })
+            .create_routing_rule(
+                f.tenant.id,
+                RoutingRule {
+                    position: 1,
+                    keyword: Some("barnehage".into()),
+                    topic: None,
+                    channel: None,
+                    unit_id: f.other_unit.id,
+                },
+            )
             .await
             .expect("rule");
         let config = TenantConfig::load(&*store, f.tenant).await.expect("config");
@@ -188,13 +231,44 @@ mod tests {
     async fn routes_by_keyword_and_falls_back_to_the_service_desk() {
         let (_d, store, config) = setup().await;
         let now = Timestamp::now();
-        let r = receive(&*store, &config, Channel::Web, input("Barnehageplass?"), IntakeLimits::default(), now).await.expect("ok");
-        assert_eq!(config.unit(r.created.inquiry.unit_id).map(|u| u.name.as_str()), Some("Oppvekst"));
-        let r = receive(&*store, &config, Channel::Web, input("Søppel"), IntakeLimits::default(), now).await.expect("ok");
-        assert_eq!(config.unit(r.created.inquiry.unit_id).map(|u| u.name.as_str()), Some("Servicetorget"));
+        let r = receive(
+            &*store,
+            &config,
+            Channel::Web,
+            input("Barnehageplass?"),
+            IntakeLimits::default(),
+            now,
+        )
+        .await
+        .expect("ok");
+        assert_eq!(
+            config
+                .unit(r.created.inquiry.unit_id)
+                .map(|u| u.name.as_str()),
+            Some("Oppvekst")
+        );
+        let r = receive(
+            &*store,
+            &config,
+            Channel::Web,
+            input("Søppel"),
+            IntakeLimits::default(),
+            now,
+        )
+        .await
+        .expect("ok");
+        assert_eq!(
+            config
+                .unit(r.created.inquiry.unit_id)
+                .map(|u| u.name.as_str()),
+            Some("Servicetorget")
+        );
         assert!(r.created.inquiry.deadline_at > now);
         let by_token = store
-            .inquiry_by_follow_token(config.municipality.id, &crate::secrets::token_hash(&r.follow_token))
+            .inquiry_by_follow_token(
+                config.municipality.id,
+                &crate::secrets::token_hash(&r.follow_token),
+            )
             .await
             .expect("get");
         assert_eq!(by_token.map(|i| i.id), Some(r.created.inquiry.id));
@@ -206,13 +280,49 @@ mod tests {
         let now = Timestamp::now();
         let mut no_contact = input("hei");
         no_contact.email = None;
-        let e = receive(&*store, &config, Channel::Web, no_contact, IntakeLimits::default(), now).await.err().expect("error");
+        let e = receive(
+            &*store,
+            &config,
+            Channel::Web,
+            no_contact,
+            IntakeLimits::default(),
+            now,
+        )
+        .await
+        .err()
+        .expect("error");
         assert_eq!(e.code(), "missing_contact");
         let long = "x".repeat(70_000);
-        let e = receive(&*store, &config, Channel::Web, input(&long), IntakeLimits::default(), now).await.err().expect("error");
+        let e = receive(
+            &*store,
+            &config,
+            Channel::Web,
+            input(&long),
+            IntakeLimits::default(),
+            now,
+        )
+        .await
+        .err()
+        .expect("error");
         assert_eq!(e.code(), "too_long");
-        let e = receive(&*store, &config, Channel::Web, input("  "), IntakeLimits::default(), now).await.err().expect("error");
+        let e = receive(
+            &*store,
+            &config,
+            Channel::Web,
+            input("  "),
+            IntakeLimits::default(),
+            now,
+        )
+        .await
+        .err()
+        .expect("error");
         assert_eq!(e.code(), "missing_field");
-        assert_eq!(store.count_inquiries(config.municipality.id).await.expect("count"), 0);
+        assert_eq!(
+            store
+                .count_inquiries(config.municipality.id)
+                .await
+                .expect("count"),
+            0
+        );
     }
 }

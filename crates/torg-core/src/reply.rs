@@ -25,8 +25,18 @@ pub fn greeting(language: &str) -> &'static str {
 }
 
 /// The signature for `author` (or only the unit when an integration writes without a person).
-pub fn signature_for(inquiry: &Inquiry, municipality: &Municipality, unit: &Unit, author: Option<&User>) -> String {
-    signature(greeting(&inquiry.language), author.map(User::first_name), &unit.name, &municipality.name)
+pub fn signature_for(
+    inquiry: &Inquiry,
+    municipality: &Municipality,
+    unit: &Unit,
+    author: Option<&User>,
+) -> String {
+    signature(
+        greeting(&inquiry.language),
+        author.map(User::first_name),
+        &unit.name,
+        &municipality.name,
+    )
 }
 
 /// Writes a reply or note. A reply is signed as the municipality with the writer's first name
@@ -45,18 +55,26 @@ pub async fn write(
 ) -> Result<Message, ReplyError> {
     let body = required_text("message", body, limits.max_text_bytes)?;
     let body = match kind {
-        MessageKind::Outbound => signed_body(&body, &signature_for(inquiry, municipality, unit, author)),
+        MessageKind::Outbound => {
+            signed_body(&body, &signature_for(inquiry, municipality, unit, author))
+        }
         _ => body,
     };
-    let author_name = author.map(|a| a.full_name.clone()).unwrap_or_else(|| unit.name.clone());
+    let author_name = author
+        .map(|a| a.full_name.clone())
+        .unwrap_or_else(|| unit.name.clone());
     Ok(store
-        .add_message(municipality.id, inquiry.id, NewMessage {
-            kind,
-            author_user_id: author.map(|a| a.id),
-            author_name,
-            body,
-            attachments: vec![],
-            created_at: now,
-        })
+        .add_message(
+            municipality.id,
+            inquiry.id,
+            NewMessage {
+                kind,
+                author_user_id: author.map(|a| a.id),
+                author_name,
+                body,
+                attachments: vec![],
+                created_at: now,
+            },
+        )
         .await?)
 }

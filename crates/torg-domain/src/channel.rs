@@ -66,7 +66,9 @@ impl fmt::Display for Channel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown channel {0:?}; expected one of web, chat, email, sms, phone, facebook, instagram, mastodon, api")]
+#[error(
+    "unknown channel {0:?}; expected one of web, chat, email, sms, phone, facebook, instagram, mastodon, api"
+)]
 pub struct UnknownChannel(pub String);
 
 impl FromStr for Channel {

@@ -121,22 +121,40 @@ mod tests {
 
     #[test]
     fn rejects_broken_addresses() {
-        for bad in ["", "kari", "kari@", "@example.no", "kari@no", "a b@c.no", "<a@b.no>", "a@b.no."] {
+        for bad in [
+            "",
+            "kari",
+            "kari@",
+            "@example.no",
+            "kari@no",
+            "a b@c.no",
+            "<a@b.no>",
+            "a@b.no.",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn normalises_norwegian_numbers() {
-        assert_eq!(PhoneNumber::parse("912 34 567").map(|p| p.0), Ok("+4791234567".into()));
-        assert_eq!(PhoneNumber::parse("+46 70-123 45 67").map(|p| p.0), Ok("+46701234567".into()));
+        assert_eq!(
+            PhoneNumber::parse("912 34 567").map(|p| p.0),
+            Ok("+4791234567".into())
+        );
+        assert_eq!(
+            PhoneNumber::parse("+46 70-123 45 67").map(|p| p.0),
+            Ok("+46701234567".into())
+        );
         assert!(PhoneNumber::parse("123").is_err());
         assert!(PhoneNumber::parse("9123456a").is_err());
     }
 
     #[test]
     fn needs_one_way_to_answer() {
-        assert_eq!(Contact::parse(Some(" "), None), Err(ContactError::NoContact));
+        assert_eq!(
+            Contact::parse(Some(" "), None),
+            Err(ContactError::NoContact)
+        );
         assert!(Contact::parse(None, Some("91234567")).is_ok());
     }
 

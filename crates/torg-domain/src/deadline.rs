@@ -20,7 +20,8 @@ pub fn default_hours(channel: Channel) -> i64 {
 
 /// The deadline of an inquiry received at `received` on `channel`.
 pub fn deadline_for(channel: Channel, received: Timestamp) -> Timestamp {
-    received.saturating_add(SignedDuration::from_hours(default_hours(channel)))
+    received
+        .saturating_add(SignedDuration::from_hours(default_hours(channel)))
         .unwrap_or(received)
 }
 

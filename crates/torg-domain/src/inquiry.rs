@@ -202,7 +202,9 @@ pub fn optional_text(
         });
     }
     // Tabs and newlines are text; other control characters are not.
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(InputError::ControlCharacters(field));
     }
     Ok(Some(v.replace("\r\n", "\n")))
@@ -242,7 +244,10 @@ mod tests {
             InquiryStatus::WaitingForCitizen.after_citizen_message(),
             InquiryStatus::Open
         );
-        assert_eq!(InquiryStatus::New.after_citizen_message(), InquiryStatus::New);
+        assert_eq!(
+            InquiryStatus::New.after_citizen_message(),
+            InquiryStatus::New
+        );
         assert_eq!(InquiryStatus::New.after_staff_reply(), InquiryStatus::Open);
         assert_eq!(
             InquiryStatus::Closed.after_staff_reply(),
@@ -258,7 +263,10 @@ mod tests {
 
     #[test]
     fn required_text_rejects_empty_long_and_control_characters() {
-        assert_eq!(required_text("name", "  ", 10), Err(InputError::Missing("name")));
+        assert_eq!(
+            required_text("name", "  ", 10),
+            Err(InputError::Missing("name"))
+        );
         assert!(matches!(
             required_text("name", "abcdefghijk", 10),
             Err(InputError::TooLong { .. })
@@ -267,7 +275,10 @@ mod tests {
             required_text("name", "a\u{0}b", 10),
             Err(InputError::ControlCharacters("name"))
         );
-        assert_eq!(required_text("m", " hei\r\nder ", 100).as_deref(), Ok("hei\nder"));
+        assert_eq!(
+            required_text("m", " hei\r\nder ", 100).as_deref(),
+            Ok("hei\nder")
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn formats_with_six_digits() {
-        let r = Reference { year: 2026, number: 123 };
+        let r = Reference {
+            year: 2026,
+            number: 123,
+        };
         assert_eq!(r.to_string(), "2026-000123");
         assert_eq!("2026-000123".parse::<Reference>(), Ok(r));
         assert!("2026-12".parse::<Reference>().is_err());

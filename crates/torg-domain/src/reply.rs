@@ -2,7 +2,12 @@
 
 /// The closing of every reply: signed as the municipality, with the writer's first name
 /// and unit, e.g. "Vennlig hilsen Kari, Servicetorget – Demo kommune".
-pub fn signature(greeting: &str, first_name: Option<&str>, unit: &str, municipality: &str) -> String {
+pub fn signature(
+    greeting: &str,
+    first_name: Option<&str>,
+    unit: &str,
+    municipality: &str,
+) -> String {
     match first_name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => format!("{greeting} {name}, {unit} – {municipality}"),
         None => format!("{greeting} {unit} – {municipality}"),
@@ -72,11 +77,21 @@ mod tests {
     #[test]
     fn signs_with_first_name_and_unit() {
         assert_eq!(
-            signature("Vennlig hilsen", Some("Kari"), "Servicetorget", "Demo kommune"),
+            signature(
+                "Vennlig hilsen",
+                Some("Kari"),
+                "Servicetorget",
+                "Demo kommune"
+            ),
             "Vennlig hilsen Kari, Servicetorget – Demo kommune"
         );
         assert_eq!(
-            signature("Med vänliga hälsningar", None, "Kontaktcenter", "Demo kommun"),
+            signature(
+                "Med vänliga hälsningar",
+                None,
+                "Kontaktcenter",
+                "Demo kommun"
+            ),
             "Med vänliga hälsningar Kontaktcenter – Demo kommun"
         );
     }
@@ -90,7 +105,11 @@ mod tests {
 
     #[test]
     fn fills_placeholders() {
-        let p = Placeholders { citizen_name: "Ola", reference: "2026-000001", signer: "Kari" };
+        let p = Placeholders {
+            citizen_name: "Ola",
+            reference: "2026-000001",
+            signer: "Kari",
+        };
         assert_eq!(
             fill_canned_reply("Hei {navn}! Sak {reference}. {ukjent} {signer} {", &p),
             "Hei Ola! Sak 2026-000001. {ukjent} Kari {"

@@ -34,7 +34,10 @@ impl RoutingRule {
             return false;
         }
         if let Some(t) = &self.topic
-            && !input.topic.is_some_and(|it| it.trim().eq_ignore_ascii_case(t.trim()) || it.trim().to_lowercase() == t.trim().to_lowercase())
+            && !input.topic.is_some_and(|it| {
+                it.trim().eq_ignore_ascii_case(t.trim())
+                    || it.trim().to_lowercase() == t.trim().to_lowercase()
+            })
         {
             return false;
         }
@@ -71,7 +74,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn rule(position: i64, keyword: Option<&str>, topic: Option<&str>, channel: Option<Channel>, unit_id: i64) -> RoutingRule {
+    fn rule(
+        position: i64,
+        keyword: Option<&str>,
+        topic: Option<&str>,
+        channel: Option<Channel>,
+        unit_id: i64,
+    ) -> RoutingRule {
         RoutingRule {
             position,
             keyword: keyword.map(String::from),
@@ -88,7 +97,17 @@ mod tests {
             rule(2, None, Some("Vann og avløp"), None, 3),
             rule(3, Some("vann"), None, Some(Channel::Sms), 4),
         ];
-        let r = |channel, topic, text| route(&rules, &RoutingInput { channel, topic, text }, 1);
+        let r = |channel, topic, text| {
+            route(
+                &rules,
+                &RoutingInput {
+                    channel,
+                    topic,
+                    text,
+                },
+                1,
+            )
+        };
         assert_eq!(r(Channel::Web, None, "Søknad om Barnehageplass"), 2);
         assert_eq!(r(Channel::Web, Some("vann og avløp"), "Lekkasje"), 3);
         assert_eq!(r(Channel::Sms, None, "VANN brudd i gata"), 4);
@@ -98,15 +117,29 @@ mod tests {
 
     #[test]
     fn first_rule_by_position_wins() {
-        let rules = vec![rule(5, Some("skole"), None, None, 9), rule(1, Some("skole"), None, None, 8)];
-        let input = RoutingInput { channel: Channel::Web, topic: None, text: "skole" };
+        let rules = vec![
+            rule(5, Some("skole"), None, None, 9),
+            rule(1, Some("skole"), None, None, 8),
+        ];
+        let input = RoutingInput {
+            channel: Channel::Web,
+            topic: None,
+            text: "skole",
+        };
         assert_eq!(route(&rules, &input, 1), 8);
     }
 
     #[test]
     fn an_empty_rule_matches_nothing() {
-        let rules = vec![rule(1, None, None, None, 9), rule(2, Some("  "), None, None, 9)];
-        let input = RoutingInput { channel: Channel::Web, topic: None, text: "alt" };
+        let rules = vec![
+            rule(1, None, None, None, 9),
+            rule(2, Some("  "), None, None, 9),
+        ];
+        let input = RoutingInput {
+            channel: Channel::Web,
+            topic: None,
+            text: "alt",
+        };
         assert_eq!(route(&rules, &input, 1), 1);
     }
 

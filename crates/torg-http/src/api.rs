@@ -58,7 +58,11 @@ pub struct CreateInquiry {
     pub external_id: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, client: ApiClient, body: Result<Json<CreateInquiry>, JsonRejection>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    client: ApiClient,
+    body: Result<Json<CreateInquiry>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     let channel = req.channel.unwrap_or(Channel::Api);
     let input = InquiryInput {
@@ -73,15 +77,30 @@ async fn create(State(state): State<AppState>, client: ApiClient, body: Result<J
         external_id: req.external_id,
         attachments: vec![],
     };
-    let received = receive(&*state.store, &client.config, channel, input, state.settings.limits, Timestamp::now()).await?;
+    let received = receive(
+        &*state.store,
+        &client.config,
+        channel,
+        input,
+        state.settings.limits,
+        Timestamp::now(),
+    )
+    .await?;
     let created = received.created.created;
     tracing::debug!(integration = %client.token_name, id = received.created.inquiry.id, created, "inquiry via API");
     let mut value = json!({ "inquiry": received.created.inquiry });
     if created {
         // The follow token is shown once, to the connector that passes it on to the citizen.
-        value["follow_path"] = json!(format!("/k/{}/follow/{}", client.config.municipality.slug, received.follow_token));
+        value["follow_path"] = json!(format!(
+            "/k/{}/follow/{}",
+            client.config.municipality.slug, received.follow_token
+        ));
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(value)).into_response())
 }
 
@@ -104,31 +123,70 @@ struct ListPage {
     next_cursor: Option<String>,
 }
 
-async fn list(State(state): State<AppState>, client: ApiClient, query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    client: ApiClient,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = match q.status.as_deref() {
         None | Some("open") => StatusFilter::NotClosed,
         Some("any") => StatusFilter::Any,
-        Some(s) => StatusFilter::Only(s.parse::<InquiryStatus>().map_err(|e| ApiError::bad_request(e.to_string()))?),
+        Some(s) => StatusFilter::Only(
+            s.parse::<InquiryStatus>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
     };
-    let channel = q.channel.as_deref().map(str::parse::<Channel>).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let channel = q
+        .channel
+        .as_deref()
+        .map(str::parse::<Channel>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(Cursor::decode(c).ok_or_else(|| ApiError::bad_request("the cursor is not one this API gave out"))?),
+        Some(c) => Some(
+            Cursor::decode(c)
+                .ok_or_else(|| ApiError::bad_request("the cursor is not one this API gave out"))?,
+        ),
     };
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
-    let filter = InquiryFilter { unit_id: q.unit_id, status, channel, assignee_id: q.assignee_id, search: q.q };
-    let items = state.store.list_inquiries(client.config.municipality.id, &filter, after.as_ref(), limit).await?;
-    let next_cursor = (items.len() == limit as usize).then(|| items.last().map(|s| s.cursor().encode())).flatten();
+    let filter = InquiryFilter {
+        unit_id: q.unit_id,
+        status,
+        channel,
+        assignee_id: q.assignee_id,
+        search: q.q,
+    };
+    let items = state
+        .store
+        .list_inquiries(
+            client.config.municipality.id,
+            &filter,
+            after.as_ref(),
+            limit,
+        )
+        .await?;
+    let next_cursor = (items.len() == limit as usize)
+        .then(|| items.last().map(|s| s.cursor().encode()))
+        .flatten();
     Ok(Json(json!(ListPage { items, next_cursor })))
 }
 
-async fn show(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
-    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let inquiry = state
+        .store
+        .inquiry(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inquiry"))?;
     let messages = state.store.messages(tenant, id, true).await?;
     Ok(Json(json!({ "inquiry": inquiry, "messages": messages })))
 }
@@ -142,11 +200,27 @@ pub struct WriteMessage {
     pub author_user_id: Option<i64>,
 }
 
-async fn write(state: &AppState, client: &ApiClient, id: i64, req: WriteMessage, kind: MessageKind) -> Result<Response, ApiError> {
+async fn write(
+    state: &AppState,
+    client: &ApiClient,
+    id: i64,
+    req: WriteMessage,
+    kind: MessageKind,
+) -> Result<Response, ApiError> {
     let tenant = client.config.municipality.id;
-    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let inquiry = state
+        .store
+        .inquiry(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inquiry"))?;
     let author: Option<User> = match req.author_user_id {
-        Some(uid) => Some(state.store.user(tenant, uid).await?.ok_or_else(|| ApiError::not_found("user"))?),
+        Some(uid) => Some(
+            state
+                .store
+                .user(tenant, uid)
+                .await?
+                .ok_or_else(|| ApiError::not_found("user"))?,
+        ),
         None => None,
     };
     let unit: Unit = author
@@ -171,12 +245,22 @@ async fn write(state: &AppState, client: &ApiClient, id: i64, req: WriteMessage,
     Ok((StatusCode::CREATED, Json(json!({ "message": message }))).into_response())
 }
 
-async fn reply(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<WriteMessage>, JsonRejection>) -> Result<Response, ApiError> {
+async fn reply(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<i64>,
+    body: Result<Json<WriteMessage>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     write(&state, &client, id, req, MessageKind::Outbound).await
 }
 
-async fn note(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<WriteMessage>, JsonRejection>) -> Result<Response, ApiError> {
+async fn note(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<i64>,
+    body: Result<Json<WriteMessage>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     write(&state, &client, id, req, MessageKind::Note).await
 }
@@ -188,18 +272,41 @@ pub struct Assign {
     pub assignee_id: Option<i64>,
 }
 
-async fn assign(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>, body: Result<Json<Assign>, JsonRejection>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn assign(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<i64>,
+    body: Result<Json<Assign>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     let tenant = client.config.municipality.id;
-    state.store.assign(tenant, id, req.unit_id, req.assignee_id).await?;
-    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    state
+        .store
+        .assign(tenant, id, req.unit_id, req.assignee_id)
+        .await?;
+    let inquiry = state
+        .store
+        .inquiry(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inquiry"))?;
     Ok(Json(json!({ "inquiry": inquiry })))
 }
 
-async fn close(State(state): State<AppState>, client: ApiClient, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn close(
+    State(state): State<AppState>,
+    client: ApiClient,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
-    state.store.set_status(tenant, id, InquiryStatus::Closed, Timestamp::now()).await?;
-    let inquiry = state.store.inquiry(tenant, id).await?.ok_or_else(|| ApiError::not_found("inquiry"))?;
+    state
+        .store
+        .set_status(tenant, id, InquiryStatus::Closed, Timestamp::now())
+        .await?;
+    let inquiry = state
+        .store
+        .inquiry(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("inquiry"))?;
     Ok(Json(json!({ "inquiry": inquiry })))
 }
 

@@ -28,12 +28,25 @@ pub struct Staff {
 
 impl Staff {
     /// Checks the form's CSRF token against the session's.
-    pub fn check_csrf(&self, given: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, given: &str) -> Result<(), CsrfRejected> {
         if !given.is_empty() && constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err((StatusCode::FORBIDDEN, "The form has expired. Go back, reload the page and try again.").into_response())
+            Err(CsrfRejected)
         }
+    }
+}
+
+/// A form without the session's CSRF token: refused.
+pub struct CsrfRejected;
+
+impl IntoResponse for CsrfRejected {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            "The form has expired. Go back, reload the page and try again.",
+        )
+            .into_response()
     }
 }
 
@@ -42,7 +55,10 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Loads a municipality's configuration by slug, through the cache.
-pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
+pub async fn tenant_by_slug(
+    state: &AppState,
+    slug: &str,
+) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
     if let Some(c) = state.cache.tenant(slug) {
         return Ok(Some(c));
     }
@@ -55,7 +71,10 @@ pub async fn tenant_by_slug(state: &AppState, slug: &str) -> Result<Option<Arc<T
 }
 
 /// Loads a municipality's configuration by id, through the cache.
-pub async fn tenant_by_id(state: &AppState, id: i64) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
+pub async fn tenant_by_id(
+    state: &AppState,
+    id: i64,
+) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
     let Some(m) = state.store.municipality(id).await? else {
         return Ok(None);
     };
@@ -65,9 +84,13 @@ pub async fn tenant_by_id(state: &AppState, id: i64) -> Result<Option<Arc<Tenant
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let to_login = || Redirect::to("/staff/login").into_response();
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| is_token_shaped(t)) else {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| is_token_shaped(t))
+        else {
             return Err(to_login());
         };
         let store: &dyn Store = &*state.store;
@@ -86,7 +109,11 @@ impl FromRequestParts<AppState> for Staff {
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::internal(e).into_response()),
         };
-        Ok(Staff { user, config, csrf: session.csrf_token })
+        Ok(Staff {
+            user,
+            config,
+            csrf: session.csrf_token,
+        })
     }
 }
 
@@ -99,7 +126,10 @@ pub struct ApiClient {
 impl FromRequestParts<AppState> for ApiClient {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let unauthorized = || {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -119,13 +149,22 @@ impl FromRequestParts<AppState> for ApiClient {
         let api_token = match state.cache.token(&hash) {
             Some(t) => t,
             None => {
-                let t = state.store.api_token(&hash).await?.ok_or_else(unauthorized)?;
+                let t = state
+                    .store
+                    .api_token(&hash)
+                    .await?
+                    .ok_or_else(unauthorized)?;
                 state.cache.put_token(hash, t.clone());
                 t
             }
         };
-        let config = tenant_by_id(state, api_token.tenant_id).await?.ok_or_else(unauthorized)?;
-        Ok(ApiClient { config, token_name: api_token.name })
+        let config = tenant_by_id(state, api_token.tenant_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        Ok(ApiClient {
+            config,
+            token_name: api_token.name,
+        })
     }
 }
 

@@ -20,7 +20,9 @@ pub(crate) struct Caches {
 impl Caches {
     pub(crate) fn tenant(&self, slug: &str) -> Option<std::sync::Arc<TenantConfig>> {
         let map = self.tenants.lock().ok()?;
-        map.get(slug).filter(|(at, _)| at.elapsed() < TENANT_TTL).map(|(_, c)| c.clone())
+        map.get(slug)
+            .filter(|(at, _)| at.elapsed() < TENANT_TTL)
+            .map(|(_, c)| c.clone())
     }
     pub(crate) fn put_tenant(&self, config: std::sync::Arc<TenantConfig>) {
         if let Ok(mut map) = self.tenants.lock() {
@@ -29,7 +31,9 @@ impl Caches {
     }
     pub(crate) fn token(&self, hash: &str) -> Option<ApiToken> {
         let map = self.tokens.lock().ok()?;
-        map.get(hash).filter(|(at, _)| at.elapsed() < TOKEN_TTL).map(|(_, t)| t.clone())
+        map.get(hash)
+            .filter(|(at, _)| at.elapsed() < TOKEN_TTL)
+            .map(|(_, t)| t.clone())
     }
     pub(crate) fn put_token(&self, hash: String, token: ApiToken) {
         if let Ok(mut map) = self.tokens.lock() {

@@ -39,17 +39,29 @@ pub const API_ERROR_CODES: &[&str] = &[
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what} in this municipality"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what} in this municipality"),
+        )
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", "the server could not complete the request; try again later")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            "the server could not complete the request; try again later",
+        )
     }
 }
 
@@ -74,8 +86,14 @@ impl From<IntakeError> for ApiError {
     fn from(e: IntakeError) -> Self {
         match e {
             IntakeError::Store(s) => s.into(),
-            IntakeError::AttachmentTooLarge(..) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.to_string()),
-            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, other.code(), other.to_string()),
+            IntakeError::AttachmentTooLarge(..) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.to_string())
+            }
+            other => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                other.code(),
+                other.to_string(),
+            ),
         }
     }
 }
@@ -84,7 +102,9 @@ impl From<ReplyError> for ApiError {
     fn from(e: ReplyError) -> Self {
         match e {
             ReplyError::Store(s) => s.into(),
-            ReplyError::Input(i) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code(), i.to_string()),
+            ReplyError::Input(i) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code(), i.to_string())
+            }
         }
     }
 }

@@ -38,7 +38,10 @@ impl Catalog {
             if let Some(lang) = file.strip_suffix(".ftl")
                 && let Some(content) = Embedded::get(&file)
             {
-                sources.push((lang.to_string(), String::from_utf8_lossy(&content.data).into_owned()));
+                sources.push((
+                    lang.to_string(),
+                    String::from_utf8_lossy(&content.data).into_owned(),
+                ));
             }
         }
         if let Some(dir) = extra_dir
@@ -47,7 +50,10 @@ impl Catalog {
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.extension().is_some_and(|e| e == "ftl")
-                    && let (Some(stem), Ok(text)) = (path.file_stem().and_then(|s| s.to_str()), std::fs::read_to_string(&path))
+                    && let (Some(stem), Ok(text)) = (
+                        path.file_stem().and_then(|s| s.to_str()),
+                        std::fs::read_to_string(&path),
+                    )
                 {
                     sources.push((stem.to_string(), text));
                 }
@@ -59,10 +65,11 @@ impl Catalog {
                 file: format!("{lang}.ftl"),
                 message: "the file name is not a language code".into(),
             })?;
-            let resource = FluentResource::try_new(text).map_err(|(_, errs)| CatalogError::Parse {
-                file: format!("{lang}.ftl"),
-                message: format!("{errs:?}"),
-            })?;
+            let resource =
+                FluentResource::try_new(text).map_err(|(_, errs)| CatalogError::Parse {
+                    file: format!("{lang}.ftl"),
+                    message: format!("{errs:?}"),
+                })?;
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             bundle.set_use_isolating(false);
             bundle.add_resource_overriding(resource);
@@ -95,7 +102,9 @@ impl Catalog {
                     fargs.set(*k, FluentValue::from(*v));
                 }
                 let mut errors = vec![];
-                return bundle.format_pattern(pattern, Some(&fargs), &mut errors).into_owned();
+                return bundle
+                    .format_pattern(pattern, Some(&fargs), &mut errors)
+                    .into_owned();
             }
         }
         key.to_string()
@@ -132,8 +141,15 @@ pub struct Tr {
 
 impl Tr {
     pub fn new(catalog: Arc<Catalog>, lang: &str) -> Tr {
-        let lang = if catalog.has(lang) { lang } else { DEFAULT_LANGUAGE };
-        Tr { lang: lang.to_string(), catalog }
+        let lang = if catalog.has(lang) {
+            lang
+        } else {
+            DEFAULT_LANGUAGE
+        };
+        Tr {
+            lang: lang.to_string(),
+            catalog,
+        }
     }
     /// A message without arguments.
     pub fn get(&self, key: &str) -> String {

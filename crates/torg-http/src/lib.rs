@@ -27,7 +27,7 @@ use torg_store::Store;
 pub use i18n::Catalog;
 
 /// What the web layer needs to know from the configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WebSettings {
     pub limits: IntakeLimits,
     /// Mark cookies `Secure` and send HSTS: set when Torg is served over HTTPS.
@@ -35,12 +35,6 @@ pub struct WebSettings {
     /// The address citizens reach Torg by, for follow links (e.g. https://torg.kommune.no).
     /// When unset, links are built from the request's Host header.
     pub public_url: Option<String>,
-}
-
-impl Default for WebSettings {
-    fn default() -> Self {
-        WebSettings { limits: IntakeLimits::default(), secure_cookies: false, public_url: None }
-    }
 }
 
 /// Shared by every request.
@@ -54,7 +48,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, settings: WebSettings) -> AppState {
-        AppState { store, catalog, settings: Arc::new(settings), cache: Arc::new(cache::Caches::default()) }
+        AppState {
+            store,
+            catalog,
+            settings: Arc::new(settings),
+            cache: Arc::new(cache::Caches::default()),
+        }
     }
 }
 
@@ -70,10 +69,18 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(static_file))
         .merge(portal::routes().layer(DefaultBodyLimit::max(form_limit)))
         .merge(staff::routes().layer(DefaultBodyLimit::max(api_limit)))
-        .nest("/api/v1", api::routes().layer(DefaultBodyLimit::max(api_limit)))
+        .nest(
+            "/api/v1",
+            api::routes().layer(DefaultBodyLimit::max(api_limit)),
+        )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), views::language))
-        .layer(middleware::from_fn(move |req, next| security_headers(req, next, secure)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            views::language,
+        ))
+        .layer(middleware::from_fn(move |req, next| {
+            security_headers(req, next, secure)
+        }))
         .with_state(state)
 }
 
@@ -115,7 +122,10 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
         _ => "application/octet-stream",
     };
     (
-        [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         asset.data.into_owned(),
     )
         .into_response()
@@ -132,12 +142,21 @@ async fn security_headers(req: Request, next: Next, secure: bool) -> Response {
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Follow links carry a secret token: never leak it to other sites.
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if secure {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     res
 }

@@ -16,7 +16,10 @@ mod tests {
     #[test]
     fn documents_every_route_and_error_code() {
         let doc: serde_json::Value = serde_json::from_str(DOCUMENT).expect("openapi.json is JSON");
-        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.")), Some(true));
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| v.starts_with("3.")),
+            Some(true)
+        );
         for (method, path) in crate::api::ROUTES {
             let p = path.trim_start_matches("/api/v1");
             let op = &doc["paths"][p][method.to_lowercase()];
@@ -26,7 +29,10 @@ mod tests {
             .as_array()
             .expect("error codes listed");
         for code in crate::error::API_ERROR_CODES {
-            assert!(codes.iter().any(|c| c == code), "error code {code} is not documented");
+            assert!(
+                codes.iter().any(|c| c == code),
+                "error code {code} is not documented"
+            );
         }
     }
 }

@@ -25,7 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/k/{slug}/inquiries", post(submit))
         .route("/k/{slug}/follow/{token}", get(follow))
         .route("/k/{slug}/follow/{token}/messages", post(follow_message))
-        .route("/k/{slug}/follow/{token}/attachments/{id}", get(follow_attachment))
+        .route(
+            "/k/{slug}/follow/{token}/attachments/{id}",
+            get(follow_attachment),
+        )
 }
 
 #[derive(Template)]
@@ -39,8 +42,17 @@ struct IndexPage {
 async fn index(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     match state.store.list_municipalities().await {
-        Ok(list) if list.len() == 1 => Redirect::to(&format!("/k/{}", list[0].slug)).into_response(),
-        Ok(municipalities) => render(StatusCode::OK, &IndexPage { c: Chrome::public("Torg", "/"), t, municipalities }),
+        Ok(list) if list.len() == 1 => {
+            Redirect::to(&format!("/k/{}", list[0].slug)).into_response()
+        }
+        Ok(municipalities) => render(
+            StatusCode::OK,
+            &IndexPage {
+                c: Chrome::public("Torg", "/"),
+                t,
+                municipalities,
+            },
+        ),
         Err(e) => store_failed(t, e),
     }
 }
@@ -48,12 +60,24 @@ async fn index(State(state): State<AppState>, Extension(Lang(lang)): Extension<L
 fn store_failed(t: Tr, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "storage failed");
     let msg = t.get("error-storage");
-    views::error_page(t, StatusCode::SERVICE_UNAVAILABLE, "error-heading-unavailable", msg, "/")
+    views::error_page(
+        t,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error-heading-unavailable",
+        msg,
+        "/",
+    )
 }
 
 fn unknown_municipality(t: Tr, slug: &str) -> Response {
     let msg = t.get1("error-unknown-municipality", "slug", slug);
-    views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/")
+    views::error_page(
+        t,
+        StatusCode::NOT_FOUND,
+        "error-heading-not-found",
+        msg,
+        "/",
+    )
 }
 
 /// Loads the municipality or answers with the page that says why not.
@@ -85,7 +109,12 @@ struct ContactPage {
     error: Option<String>,
 }
 
-fn contact_page(t: Tr, config: &TenantConfig, form: ContactForm, error: Option<String>) -> ContactPage {
+fn contact_page(
+    t: Tr,
+    config: &TenantConfig,
+    form: ContactForm,
+    error: Option<String>,
+) -> ContactPage {
     let slug = config.municipality.slug.clone();
     ContactPage {
         c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
@@ -97,13 +126,20 @@ fn contact_page(t: Tr, config: &TenantConfig, form: ContactForm, error: Option<S
     }
 }
 
-async fn contact_form(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, Path(slug): Path<String>) -> Response {
+async fn contact_form(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let config = match municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    render(StatusCode::OK, &contact_page(t, &config, ContactForm::default(), None))
+    render(
+        StatusCode::OK,
+        &contact_page(t, &config, ContactForm::default(), None),
+    )
 }
 
 #[derive(Template)]
@@ -124,9 +160,16 @@ fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']')))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        })
         .unwrap_or("localhost");
-    let scheme = if state.settings.secure_cookies { "https" } else { "http" };
+    let scheme = if state.settings.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 
@@ -146,20 +189,35 @@ async fn submit(
     let mut attachments = vec![];
     let read = async {
         let mut multipart = multipart.map_err(|e| (e.status(), "error-bad-form"))?;
-        while let Some(field) = multipart.next_field().await.map_err(|e| (e.status(), "error-bad-form"))? {
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| (e.status(), "error-bad-form"))?
+        {
             let name = field.name().unwrap_or_default().to_string();
             let filename = field.file_name().map(str::to_string);
-            let content_type = field.content_type().unwrap_or("application/octet-stream").to_string();
-            let bytes = field.bytes().await.map_err(|e| (e.status(), "error-too-large"))?;
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| (e.status(), "error-too-large"))?;
             if name == "attachment" {
                 if let Some(filename) = filename.filter(|f| !f.is_empty())
                     && !bytes.is_empty()
                 {
-                    attachments.push(NewAttachment { filename, content_type, data: bytes.to_vec() });
+                    attachments.push(NewAttachment {
+                        filename,
+                        content_type,
+                        data: bytes.to_vec(),
+                    });
                 }
                 continue;
             }
-            let text = String::from_utf8(bytes.to_vec()).map_err(|_| (StatusCode::BAD_REQUEST, "error-invalid-encoding"))?;
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| (StatusCode::BAD_REQUEST, "error-invalid-encoding"))?;
             match name.as_str() {
                 "name" => form.name = text,
                 "email" => form.email = text,
@@ -185,14 +243,28 @@ async fn submit(
         attachments,
         ..Default::default()
     };
-    match receive(&*state.store, &config, Channel::Web, input, state.settings.limits, Timestamp::now()).await {
+    match receive(
+        &*state.store,
+        &config,
+        Channel::Web,
+        input,
+        state.settings.limits,
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(received) => {
             let inquiry = &received.created.inquiry;
             let page = ReceiptPage {
                 c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
                 reference: inquiry.reference.to_string(),
                 deadline: views::when(inquiry.deadline_at, &config.municipality.time_zone),
-                follow_url: format!("{}/k/{}/follow/{}", base_url(&state, &headers), slug, received.follow_token),
+                follow_url: format!(
+                    "{}/k/{}/follow/{}",
+                    base_url(&state, &headers),
+                    slug,
+                    received.follow_token
+                ),
                 t,
             };
             // 201 only now: the inquiry is committed.
@@ -225,29 +297,55 @@ struct FollowPage {
 }
 
 /// Finds the inquiry of a follow link, or answers with a 404 page that gives nothing away.
-async fn followed(state: &AppState, t: &Tr, slug: &str, token: &str) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
+async fn followed(
+    state: &AppState,
+    t: &Tr,
+    slug: &str,
+    token: &str,
+) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
     let config = municipality(state, t, slug).await?;
     let not_found = || {
         let msg = t.get("error-unknown-follow-link");
-        views::error_page(t.clone(), StatusCode::NOT_FOUND, "error-heading-not-found", msg, &format!("/k/{slug}"))
+        views::error_page(
+            t.clone(),
+            StatusCode::NOT_FOUND,
+            "error-heading-not-found",
+            msg,
+            &format!("/k/{slug}"),
+        )
     };
     if !is_token_shaped(token) {
         return Err(not_found());
     }
-    match state.store.inquiry_by_follow_token(config.municipality.id, &token_hash(token)).await {
+    match state
+        .store
+        .inquiry_by_follow_token(config.municipality.id, &token_hash(token))
+        .await
+    {
         Ok(Some(i)) => Ok((config, i)),
         Ok(None) => Err(not_found()),
         Err(e) => Err(store_failed(t.clone(), e)),
     }
 }
 
-async fn follow_page(state: &AppState, t: Tr, slug: &str, token: &str, error: Option<String>, status: StatusCode) -> Response {
+async fn follow_page(
+    state: &AppState,
+    t: Tr,
+    slug: &str,
+    token: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let (config, inquiry) = match followed(state, &t, slug, token).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let zone = &config.municipality.time_zone;
-    let messages = match state.store.messages(config.municipality.id, inquiry.id, false).await {
+    let messages = match state
+        .store
+        .messages(config.municipality.id, inquiry.id, false)
+        .await
+    {
         Ok(m) => m,
         Err(e) => return store_failed(t, e),
     };
@@ -265,11 +363,18 @@ async fn follow_page(state: &AppState, t: Tr, slug: &str, token: &str, error: Op
     };
     let mut res = render(status, &page);
     // The page is private to whoever holds the link.
-    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-store"),
+    );
     res
 }
 
-async fn follow(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, Path((slug, token)): Path<(String, String)>) -> Response {
+async fn follow(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     follow_page(&state, t, &slug, &token, None, StatusCode::OK).await
 }
@@ -295,11 +400,23 @@ async fn follow_message(
         let msg = t.get("error-bad-form");
         return follow_page(&state, t, &slug, &token, Some(msg), StatusCode::BAD_REQUEST).await;
     };
-    let body = match torg_domain::inquiry::required_text("message", &form.message, state.settings.limits.text.max_text_bytes) {
+    let body = match torg_domain::inquiry::required_text(
+        "message",
+        &form.message,
+        state.settings.limits.text.max_text_bytes,
+    ) {
         Ok(b) => b,
         Err(e) => {
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            return follow_page(&state, t, &slug, &token, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+            return follow_page(
+                &state,
+                t,
+                &slug,
+                &token,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let new = NewMessage {
@@ -310,7 +427,11 @@ async fn follow_message(
         attachments: vec![],
         created_at: Timestamp::now(),
     };
-    match state.store.add_message(config.municipality.id, inquiry.id, new).await {
+    match state
+        .store
+        .add_message(config.municipality.id, inquiry.id, new)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("/k/{slug}/follow/{token}")).into_response(),
         Err(e) => store_failed(t, e),
     }
@@ -329,7 +450,9 @@ async fn follow_attachment(
     let tenant = config.municipality.id;
     // Only attachments of messages the citizen can see, in this inquiry.
     let visible = match state.store.messages(tenant, inquiry.id, false).await {
-        Ok(msgs) => msgs.iter().any(|m| m.attachments.iter().any(|a| a.id == id)),
+        Ok(msgs) => msgs
+            .iter()
+            .any(|m| m.attachments.iter().any(|a| a.id == id)),
         Err(e) => return store_failed(t, e),
     };
     if !visible {

@@ -2,7 +2,10 @@
 //! status. Every form carries the session's CSRF token.
 
 use crate::AppState;
-use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, Staff, constant_time_eq, private_cookie, tenant_by_slug};
+use crate::auth::{
+    LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, Staff, constant_time_eq, private_cookie,
+    tenant_by_slug,
+};
 use crate::i18n::Tr;
 use crate::views::{self, Chrome, Lang, MessageView, cookie, render};
 use askama::Template;
@@ -43,7 +46,13 @@ fn chrome(staff: &Staff, path: &str) -> Chrome {
 fn failed(t: Tr, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "staff request failed");
     let msg = t.get("error-storage");
-    views::error_page(t, StatusCode::SERVICE_UNAVAILABLE, "error-heading-unavailable", msg, "/staff")
+    views::error_page(
+        t,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error-heading-unavailable",
+        msg,
+        "/staff",
+    )
 }
 
 // ---------------------------------------------------------------- login
@@ -60,23 +69,54 @@ struct LoginPage {
     error: Option<String>,
 }
 
-async fn login_page(state: &AppState, t: Tr, selected: String, username: String, error: Option<String>, status: StatusCode) -> Response {
+async fn login_page(
+    state: &AppState,
+    t: Tr,
+    selected: String,
+    username: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let municipalities = match state.store.list_municipalities().await {
         Ok(m) => m,
         Err(e) => return failed(t, e),
     };
     let csrf = new_token();
-    let page = LoginPage { c: Chrome::public("Torg", "/staff/login"), t, municipalities, selected, username, csrf: csrf.clone(), error };
+    let page = LoginPage {
+        c: Chrome::public("Torg", "/staff/login"),
+        t,
+        municipalities,
+        selected,
+        username,
+        csrf: csrf.clone(),
+        error,
+    };
     let mut res = render(status, &page);
-    if let Ok(v) = HeaderValue::from_str(&private_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, state.settings.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&private_cookie(
+        LOGIN_CSRF_COOKIE,
+        &csrf,
+        3600,
+        state.settings.secure_cookies,
+    )) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
 }
 
-async fn login_form(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>) -> Response {
+async fn login_form(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    login_page(&state, t, String::new(), String::new(), None, StatusCode::OK).await
+    login_page(
+        &state,
+        t,
+        String::new(),
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -100,12 +140,29 @@ async fn login(
     let t = Tr::new(state.catalog.clone(), &lang);
     let Ok(Form(form)) = form else {
         let msg = t.get("error-bad-form");
-        return login_page(&state, t, String::new(), String::new(), Some(msg), StatusCode::BAD_REQUEST).await;
+        return login_page(
+            &state,
+            t,
+            String::new(),
+            String::new(),
+            Some(msg),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
-    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), form.csrf.as_bytes()));
+    let csrf_ok = cookie(&headers, LOGIN_CSRF_COOKIE)
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), form.csrf.as_bytes()));
     if !csrf_ok {
         let msg = t.get("error-form-expired");
-        return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::FORBIDDEN).await;
+        return login_page(
+            &state,
+            t,
+            form.municipality,
+            form.username,
+            Some(msg),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
     let wrong = |t: Tr| {
         let msg = t.get("login-wrong");
@@ -115,24 +172,49 @@ async fn login(
         Ok(Some(c)) => c,
         Ok(None) => {
             let (t, msg) = wrong(t);
-            return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::UNAUTHORIZED).await;
+            return login_page(
+                &state,
+                t,
+                form.municipality,
+                form.username,
+                Some(msg),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
         }
         Err(e) => return failed(t, e),
     };
     let tenant = config.municipality.id;
-    let user = match state.store.user_by_username(tenant, form.username.trim()).await {
+    let user = match state
+        .store
+        .user_by_username(tenant, form.username.trim())
+        .await
+    {
         Ok(u) => u,
         Err(e) => return failed(t, e),
     };
     // Hash even for unknown users, so timing does not tell which usernames exist.
     let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000";
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| dummy.to_string());
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy.to_string());
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(municipality = %form.municipality, username = %form.username, "failed login");
         let (t, msg) = wrong(t);
-        return login_page(&state, t, form.municipality, form.username, Some(msg), StatusCode::UNAUTHORIZED).await;
+        return login_page(
+            &state,
+            t,
+            form.municipality,
+            form.username,
+            Some(msg),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     };
     // A fresh session at every login.
     if let Some(old) = cookie(&headers, SESSION_COOKIE) {
@@ -152,7 +234,10 @@ async fn login(
     tracing::info!(municipality = %form.municipality, user = user.id, "login");
     let mut res = Redirect::to("/staff").into_response();
     let secure = state.settings.secure_cookies;
-    for c in [private_cookie(SESSION_COOKIE, &token, SESSION_HOURS * 3600, secure), private_cookie(LOGIN_CSRF_COOKIE, "", 0, secure)] {
+    for c in [
+        private_cookie(SESSION_COOKIE, &token, SESSION_HOURS * 3600, secure),
+        private_cookie(LOGIN_CSRF_COOKIE, "", 0, secure),
+    ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -166,15 +251,25 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, staff: Staff, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
     if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&token_hash(&token)).await;
     }
     let mut res = Redirect::to("/staff/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&private_cookie(SESSION_COOKIE, "", 0, state.settings.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&private_cookie(
+        SESSION_COOKIE,
+        "",
+        0,
+        state.settings.secure_cookies,
+    )) {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
@@ -241,7 +336,11 @@ fn status_options(t: &Tr, with_open: bool) -> Vec<(String, String)> {
     if with_open {
         v.push(("".to_string(), t.get("filter-not-closed")));
     }
-    v.extend(InquiryStatus::ALL.iter().map(|s| (s.as_str().to_string(), views::status_label(t, *s))));
+    v.extend(
+        InquiryStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), views::status_label(t, *s))),
+    );
     if with_open {
         v.push(("any".to_string(), t.get("filter-all")));
     }
@@ -252,7 +351,9 @@ fn query_string(q: &InboxQuery, after: &str) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect()
@@ -268,7 +369,12 @@ fn query_string(q: &InboxQuery, after: &str) -> String {
     )
 }
 
-async fn inbox(State(state): State<AppState>, Extension(Lang(lang)): Extension<Lang>, staff: Staff, Query(q): Query<InboxQuery>) -> Response {
+async fn inbox(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<InboxQuery>,
+) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let tenant = staff.config.municipality.id;
     let filter = InquiryFilter {
@@ -279,22 +385,38 @@ async fn inbox(State(state): State<AppState>, Extension(Lang(lang)): Extension<L
             s => s.parse().map(StatusFilter::Only).unwrap_or_default(),
         },
         channel: q.channel.parse().ok(),
-        assignee_id: if q.assignee == "me" { Some(staff.user.id) } else { q.assignee.parse().ok() },
+        assignee_id: if q.assignee == "me" {
+            Some(staff.user.id)
+        } else {
+            q.assignee.parse().ok()
+        },
         search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
     };
     let after = Cursor::decode(&q.after);
     let (summaries, users) = match tokio::try_join!(
-        state.store.list_inquiries(tenant, &filter, after.as_ref(), INBOX_PAGE_SIZE),
+        state
+            .store
+            .list_inquiries(tenant, &filter, after.as_ref(), INBOX_PAGE_SIZE),
         state.store.list_users(tenant)
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
-    let unit_names: HashMap<i64, &str> = staff.config.units.iter().map(|u| (u.id, u.name.as_str())).collect();
-    let user_names: HashMap<i64, &str> = users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
+    let unit_names: HashMap<i64, &str> = staff
+        .config
+        .units
+        .iter()
+        .map(|u| (u.id, u.name.as_str()))
+        .collect();
+    let user_names: HashMap<i64, &str> =
+        users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
     let now = Timestamp::now();
     let next_url = (summaries.len() == INBOX_PAGE_SIZE as usize)
-        .then(|| summaries.last().map(|s| format!("/staff{}", query_string(&q, &s.cursor().encode()))))
+        .then(|| {
+            summaries
+                .last()
+                .map(|s| format!("/staff{}", query_string(&q, &s.cursor().encode())))
+        })
         .flatten();
     let rows = summaries
         .into_iter()
@@ -315,17 +437,29 @@ async fn inbox(State(state): State<AppState>, Extension(Lang(lang)): Extension<L
                 topic: s.topic.map(|c| views::topic_label(&t, &c)),
                 preview: s.preview,
                 unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
-                assignee: s.assignee_id.and_then(|a| user_names.get(&a).map(|n| n.to_string())).unwrap_or_else(|| "–".into()),
+                assignee: s
+                    .assignee_id
+                    .and_then(|a| user_names.get(&a).map(|n| n.to_string()))
+                    .unwrap_or_else(|| "–".into()),
             }
         })
         .collect();
     let page = InboxPage {
         c: chrome(&staff, "/staff"),
-        f: InboxFilterView { q: q.q.clone(), unit: q.unit.clone(), status: q.status.clone(), channel: q.channel.clone(), assignee: q.assignee.clone() },
+        f: InboxFilterView {
+            q: q.q.clone(),
+            unit: q.unit.clone(),
+            status: q.status.clone(),
+            channel: q.channel.clone(),
+            assignee: q.assignee.clone(),
+        },
         units: staff.config.units.clone(),
         users,
         statuses: status_options(&t, true),
-        channels: Channel::ALL.iter().map(|c| (c.as_str().to_string(), views::channel_label(&t, *c))).collect(),
+        channels: Channel::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), views::channel_label(&t, *c)))
+            .collect(),
         rows,
         next_url,
         t,
@@ -394,14 +528,28 @@ async fn inquiry_page(
     show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK).await
 }
 
-async fn show_inquiry(state: &AppState, t: Tr, staff: &Staff, id: i64, q: &InquiryQuery, error: Option<String>, status: StatusCode) -> Response {
+async fn show_inquiry(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    id: i64,
+    q: &InquiryQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let tenant = staff.config.municipality.id;
     let municipality = &staff.config.municipality;
     let inquiry = match state.store.inquiry(tenant, id).await {
         Ok(Some(i)) => i,
         Ok(None) => {
             let msg = t.get("error-unknown-inquiry");
-            return views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/staff");
+            return views::error_page(
+                t,
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                "/staff",
+            );
         }
         Err(e) => return failed(t, e),
     };
@@ -420,21 +568,45 @@ async fn show_inquiry(state: &AppState, t: Tr, staff: &Staff, id: i64, q: &Inqui
         .and_then(|u| staff.config.unit(u))
         .or_else(|| staff.config.unit(inquiry.unit_id))
         .cloned()
-        .unwrap_or(Unit { id: 0, tenant_id: tenant, name: municipality.name.clone(), is_service_desk: false });
-    let signature = torg_core::reply::signature_for(&inquiry, municipality, &signing_unit, Some(&staff.user));
+        .unwrap_or(Unit {
+            id: 0,
+            tenant_id: tenant,
+            name: municipality.name.clone(),
+            is_service_desk: false,
+        });
+    let signature =
+        torg_core::reply::signature_for(&inquiry, municipality, &signing_unit, Some(&staff.user));
     let reference = inquiry.reference.to_string();
-    let placeholders = Placeholders { citizen_name: &inquiry.citizen_name, reference: &reference, signer: &signature };
+    let placeholders = Placeholders {
+        citizen_name: &inquiry.citizen_name,
+        reference: &reference,
+        signer: &signature,
+    };
     let canned: Vec<CannedView> = canned
         .into_iter()
-        .map(|c| CannedView { id: c.id, title: c.title, text: fill_canned_reply(&c.body, &placeholders) })
+        .map(|c| CannedView {
+            id: c.id,
+            title: c.title,
+            text: fill_canned_reply(&c.body, &placeholders),
+        })
         .collect();
-    let prefill = q.canned.parse::<i64>().ok().and_then(|cid| canned.iter().find(|c| c.id == cid)).map(|c| c.text.clone()).unwrap_or_default();
+    let prefill = q
+        .canned
+        .parse::<i64>()
+        .ok()
+        .and_then(|cid| canned.iter().find(|c| c.id == cid))
+        .map(|c| c.text.clone())
+        .unwrap_or_default();
     let (time_left, _) = if inquiry.status == InquiryStatus::Closed {
         (t.get("time-closed"), false)
     } else {
         views::time_left(&t, inquiry.deadline_at, Timestamp::now())
     };
-    let contact = [inquiry.contact_email.clone(), inquiry.contact_phone.clone()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let contact = [inquiry.contact_email.clone(), inquiry.contact_phone.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
     let notice = match q.done.as_str() {
         "" => None,
         key => Some(t.get(&format!("done-{key}"))),
@@ -449,16 +621,38 @@ async fn show_inquiry(state: &AppState, t: Tr, staff: &Staff, id: i64, q: &Inqui
             channel: views::channel_label(&t, inquiry.channel),
             citizen: inquiry.citizen_name.clone(),
             contact,
-            topic: inquiry.topic.as_deref().map(|c| views::topic_label(&t, c)).unwrap_or_else(|| "–".into()),
-            unit: staff.config.unit(inquiry.unit_id).map(|u| u.name.clone()).unwrap_or_default(),
-            assignee: inquiry.assignee_id.and_then(|a| users.iter().find(|u| u.id == a)).map(|u| u.full_name.clone()).unwrap_or_else(|| "–".into()),
+            topic: inquiry
+                .topic
+                .as_deref()
+                .map(|c| views::topic_label(&t, c))
+                .unwrap_or_else(|| "–".into()),
+            unit: staff
+                .config
+                .unit(inquiry.unit_id)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            assignee: inquiry
+                .assignee_id
+                .and_then(|a| users.iter().find(|u| u.id == a))
+                .map(|u| u.full_name.clone())
+                .unwrap_or_else(|| "–".into()),
             received: views::when(inquiry.received_at, zone),
             deadline: views::when(inquiry.deadline_at, zone),
             time_left,
         },
-        messages: views::message_views(&t, messages, zone, |aid| format!("/staff/attachments/{aid}")),
-        unit_options: staff.config.units.iter().map(|u| (u.id, u.name.clone(), u.id == inquiry.unit_id)).collect(),
-        user_options: users.iter().map(|u| (u.id, u.full_name.clone(), Some(u.id) == inquiry.assignee_id)).collect(),
+        messages: views::message_views(&t, messages, zone, |aid| {
+            format!("/staff/attachments/{aid}")
+        }),
+        unit_options: staff
+            .config
+            .units
+            .iter()
+            .map(|u| (u.id, u.name.clone(), u.id == inquiry.unit_id))
+            .collect(),
+        user_options: users
+            .iter()
+            .map(|u| (u.id, u.full_name.clone(), Some(u.id) == inquiry.assignee_id))
+            .collect(),
         statuses: status_options(&t, false),
         canned,
         prefill,
@@ -479,14 +673,30 @@ struct BodyForm {
     body: String,
 }
 
-async fn write_message(state: AppState, lang: String, staff: Staff, id: i64, form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>, kind: MessageKind) -> Response {
+async fn write_message(
+    state: AppState,
+    lang: String,
+    staff: Staff,
+    id: i64,
+    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+    kind: MessageKind,
+) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let Ok(Form(form)) = form else {
         let msg = t.get("error-bad-form");
-        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+        return show_inquiry(
+            &state,
+            t,
+            &staff,
+            id,
+            &InquiryQuery::default(),
+            Some(msg),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     if !staff.user.role.can_handle_inquiries() {
         return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
@@ -504,15 +714,45 @@ async fn write_message(state: AppState, lang: String, staff: Staff, id: i64, for
         .and_then(|u| staff.config.unit(u))
         .or_else(|| staff.config.unit(inquiry.unit_id))
         .cloned()
-        .unwrap_or(Unit { id: 0, tenant_id: tenant, name: municipality.name.clone(), is_service_desk: false });
-    match torg_core::reply::write(&*state.store, municipality, &inquiry, &unit, Some(&staff.user), kind, &form.body, state.settings.limits.text, Timestamp::now()).await {
+        .unwrap_or(Unit {
+            id: 0,
+            tenant_id: tenant,
+            name: municipality.name.clone(),
+            is_service_desk: false,
+        });
+    match torg_core::reply::write(
+        &*state.store,
+        municipality,
+        &inquiry,
+        &unit,
+        Some(&staff.user),
+        kind,
+        &form.body,
+        state.settings.limits.text,
+        Timestamp::now(),
+    )
+    .await
+    {
         Ok(_) => {
-            let done = if kind == MessageKind::Note { "note" } else { "reply" };
+            let done = if kind == MessageKind::Note {
+                "note"
+            } else {
+                "reply"
+            };
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
         Err(torg_core::reply::ReplyError::Input(e)) => {
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+            show_inquiry(
+                &state,
+                t,
+                &staff,
+                id,
+                &InquiryQuery::default(),
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => failed(t, e),
     }
@@ -557,21 +797,40 @@ async fn assign(
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     if !staff.user.role.can_handle_inquiries() {
         return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
     }
     let Ok(unit_id) = form.unit_id.parse::<i64>() else {
         let msg = t.get("error-bad-form");
-        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+        return show_inquiry(
+            &state,
+            t,
+            &staff,
+            id,
+            &InquiryQuery::default(),
+            Some(msg),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let assignee = form.assignee_id.parse::<i64>().ok();
-    match state.store.assign(staff.config.municipality.id, id, unit_id, assignee).await {
+    match state
+        .store
+        .assign(staff.config.municipality.id, id, unit_id, assignee)
+        .await
+    {
         Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=assign")).into_response(),
         Err(torg_store::StoreError::NotFound(_)) => {
             let msg = t.get("error-unknown-inquiry");
-            views::error_page(t, StatusCode::NOT_FOUND, "error-heading-not-found", msg, "/staff")
+            views::error_page(
+                t,
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                "/staff",
+            )
         }
         Err(e) => failed(t, e),
     }
@@ -594,16 +853,29 @@ async fn set_status(
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r;
+        return r.into_response();
     }
     if !staff.user.role.can_handle_inquiries() {
         return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
     }
     let Ok(status) = form.status.parse::<InquiryStatus>() else {
         let msg = t.get("error-bad-form");
-        return show_inquiry(&state, t, &staff, id, &InquiryQuery::default(), Some(msg), StatusCode::BAD_REQUEST).await;
+        return show_inquiry(
+            &state,
+            t,
+            &staff,
+            id,
+            &InquiryQuery::default(),
+            Some(msg),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
-    match state.store.set_status(staff.config.municipality.id, id, status, Timestamp::now()).await {
+    match state
+        .store
+        .set_status(staff.config.municipality.id, id, status, Timestamp::now())
+        .await
+    {
         Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=status")).into_response(),
         Err(torg_store::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => failed(t, e),
@@ -611,7 +883,11 @@ async fn set_status(
 }
 
 async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {
-    match state.store.attachment_data(staff.config.municipality.id, id).await {
+    match state
+        .store
+        .attachment_data(staff.config.municipality.id, id)
+        .await
+    {
         Ok(Some((meta, data))) => views::attachment_response(&meta, data),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {

@@ -33,7 +33,9 @@ pub async fn language(State(state): State<AppState>, mut req: Request, next: Nex
     req.extensions_mut().insert(Lang(chosen));
     let mut res = next.run(req).await;
     if let Some(l) = from_query
-        && let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax"))
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={l}; Path=/; Max-Age=31536000; SameSite=Lax"
+        ))
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -46,19 +48,27 @@ fn accept_language(headers: &HeaderMap, state: &AppState) -> Option<String> {
         let tag = part.split(';').next()?.trim().to_ascii_lowercase();
         let primary = tag.split('-').next()?.to_string();
         // Plain "no" means Norwegian: bokmål.
-        let primary = if primary == "no" { "nb".to_string() } else { primary };
+        let primary = if primary == "no" {
+            "nb".to_string()
+        } else {
+            primary
+        };
         state.catalog.has(&primary).then_some(primary)
     })
 }
 
 /// Reads one cookie from the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        v.split(';').find_map(|kv| {
-            let (k, val) = kv.trim().split_once('=')?;
-            (k == name).then(|| val.to_string())
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';').find_map(|kv| {
+                let (k, val) = kv.trim().split_once('=')?;
+                (k == name).then(|| val.to_string())
+            })
         })
-    })
 }
 
 /// The frame around every page.
@@ -73,7 +83,12 @@ pub struct Chrome {
 
 impl Chrome {
     pub fn public(brand: &str, path: &str) -> Chrome {
-        Chrome { brand: brand.to_string(), path: path.to_string(), user_name: None, csrf: String::new() }
+        Chrome {
+            brand: brand.to_string(),
+            path: path.to_string(),
+            user_name: None,
+            csrf: String::new(),
+        }
     }
 }
 
@@ -83,7 +98,11 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be shown").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be shown",
+            )
+                .into_response()
         }
     }
 }
@@ -99,9 +118,21 @@ pub struct ErrorPage {
 }
 
 /// An HTML error page that says what happened and what to do.
-pub fn error_page(t: Tr, status: StatusCode, heading_key: &str, message: String, back: &str) -> Response {
+pub fn error_page(
+    t: Tr,
+    status: StatusCode,
+    heading_key: &str,
+    message: String,
+    back: &str,
+) -> Response {
     let heading = t.get(heading_key);
-    let page = ErrorPage { c: Chrome::public("Torg", back), t, heading, message, back: back.to_string() };
+    let page = ErrorPage {
+        c: Chrome::public("Torg", back),
+        t,
+        heading,
+        message,
+        back: back.to_string(),
+    };
     render(status, &page)
 }
 
@@ -124,7 +155,11 @@ pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> (String, bool) 
     } else {
         format!("{m} {}", t.get("unit-minutes"))
     };
-    if overdue { (t.get1("time-overdue", "time", &span), true) } else { (t.get1("time-left", "time", &span), false) }
+    if overdue {
+        (t.get1("time-overdue", "time", &span), true)
+    } else {
+        (t.get1("time-left", "time", &span), false)
+    }
 }
 
 /// A file size for people.
@@ -140,17 +175,23 @@ pub fn size(bytes: i64) -> String {
 
 /// The topics of the contact form, as (code, label).
 pub fn topics(t: &Tr) -> Vec<(String, String)> {
-    ["other", "school", "health", "water", "roads", "waste", "building", "culture"]
-        .iter()
-        .map(|c| (c.to_string(), t.get(&format!("topic-{c}"))))
-        .collect()
+    [
+        "other", "school", "health", "water", "roads", "waste", "building", "culture",
+    ]
+    .iter()
+    .map(|c| (c.to_string(), t.get(&format!("topic-{c}"))))
+    .collect()
 }
 
 /// The label of a stored topic code (unknown codes are shown as written).
 pub fn topic_label(t: &Tr, code: &str) -> String {
     let key = format!("topic-{code}");
     let label = t.get(&key);
-    if label == key { code.to_string() } else { label }
+    if label == key {
+        code.to_string()
+    } else {
+        label
+    }
 }
 
 pub fn status_label(t: &Tr, s: torg_domain::InquiryStatus) -> String {
@@ -196,7 +237,11 @@ pub fn message_views(
             attachments: m
                 .attachments
                 .into_iter()
-                .map(|a| AttachmentView { url: attachment_url(a.id), name: a.filename, size: size(a.size) })
+                .map(|a| AttachmentView {
+                    url: attachment_url(a.id),
+                    name: a.filename,
+                    size: size(a.size),
+                })
                 .collect(),
         })
         .collect()
@@ -207,16 +252,28 @@ pub fn attachment_response(meta: &torg_store::AttachmentMeta, data: Vec<u8>) -> 
     let safe_name: String = meta
         .filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let disposition = format!("attachment; filename=\"{safe_name}\"");
     let mut res = (StatusCode::OK, data).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     res
 }
 

@@ -25,22 +25,54 @@ const PASSWORD: &str = "riktig hest batteri stift";
 
 async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
     let m = store
-        .create_municipality(NewMunicipality { slug: slug.into(), name: name.into(), time_zone: "Europe/Oslo".into(), language: "nb".into() })
+        .create_municipality(NewMunicipality {
+            slug: slug.into(),
+            name: name.into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
         .await
         .expect("municipality");
-    let desk = store.create_unit(m.id, "Servicetorget", true).await.expect("unit");
-    store.create_unit(m.id, "Oppvekst", false).await.expect("unit");
+    let desk = store
+        .create_unit(m.id, "Servicetorget", true)
+        .await
+        .expect("unit");
+    store
+        .create_unit(m.id, "Oppvekst", false)
+        .await
+        .expect("unit");
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
-    for (username, name, role) in [("kari", "Kari Nordmann", Role::ServiceDesk), ("lese", "Lise Leser", Role::ReadOnly)] {
+    for (username, name, role) in [
+        ("kari", "Kari Nordmann", Role::ServiceDesk),
+        ("lese", "Lise Leser", Role::ReadOnly),
+    ] {
         store
-            .create_user(m.id, NewUser { username: username.into(), full_name: name.into(), password_hash: hash.clone(), role, unit_id: Some(desk.id) })
+            .create_user(
+                m.id,
+                NewUser {
+                    username: username.into(),
+                    full_name: name.into(),
+                    password_hash: hash.clone(),
+                    role,
+                    unit_id: Some(desk.id),
+                },
+            )
             .await
             .expect("user");
     }
-    store.create_canned_reply(m.id, "Takk", "Hei {navn}! Vi ser på sak {referanse}.").await.expect("canned");
+    store
+        .create_canned_reply(m.id, "Takk", "Hei {navn}! Vi ser på sak {referanse}.")
+        .await
+        .expect("canned");
     let token = torg_core::secrets::new_token();
-    store.create_api_token(m.id, "test", &torg_core::secrets::token_hash(&token)).await.expect("token");
-    Tenant { slug: slug.into(), token }
+    store
+        .create_api_token(m.id, "test", &torg_core::secrets::token_hash(&token))
+        .await
+        .expect("token");
+    Tenant {
+        slug: slug.into(),
+        token,
+    }
 }
 
 async fn spawn_with(database: Option<String>, settings: torg_http::WebSettings) -> App {
@@ -51,10 +83,18 @@ async fn spawn_with(database: Option<String>, settings: torg_http::WebSettings) 
     let b = tenant(&*store, "beta", "Beta kommune").await;
     let catalog = Arc::new(torg_http::Catalog::load(None).expect("catalog"));
     let app = torg_http::router(torg_http::AppState::new(store.clone(), catalog, settings));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    App { base: format!("http://{addr}"), store, a, b, _dir: dir }
+    App {
+        base: format!("http://{addr}"),
+        store,
+        a,
+        b,
+        _dir: dir,
+    }
 }
 
 async fn spawn() -> App {
@@ -63,12 +103,18 @@ async fn spawn() -> App {
 
 async fn spawn_postgres() -> Option<App> {
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").ok()?;
-    let url = torg_store_sql::postgres::create_test_database(&admin).await.expect("PostgreSQL must be reachable");
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
     Some(spawn_with(Some(url), torg_http::WebSettings::default()).await)
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -78,23 +124,60 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 /// Submits the contact form; returns (status, body).
-async fn submit_form(app: &App, slug: &str, name: &str, email: &str, message: &str, attachment: Option<(&str, Vec<u8>)>) -> (StatusCode, String) {
-    let mut form = Form::new().text("name", name.to_string()).text("email", email.to_string()).text("phone", "").text("topic", "school").text("message", message.to_string());
+async fn submit_form(
+    app: &App,
+    slug: &str,
+    name: &str,
+    email: &str,
+    message: &str,
+    attachment: Option<(&str, Vec<u8>)>,
+) -> (StatusCode, String) {
+    let mut form = Form::new()
+        .text("name", name.to_string())
+        .text("email", email.to_string())
+        .text("phone", "")
+        .text("topic", "school")
+        .text("message", message.to_string());
     if let Some((filename, data)) = attachment {
-        form = form.part("attachment", Part::bytes(data).file_name(filename.to_string()).mime_str("text/html").expect("mime"));
+        form = form.part(
+            "attachment",
+            Part::bytes(data)
+                .file_name(filename.to_string())
+                .mime_str("text/html")
+                .expect("mime"),
+        );
     }
-    let res = client().post(format!("{}/k/{slug}/inquiries", app.base)).multipart(form).send().await.expect("post");
+    let res = client()
+        .post(format!("{}/k/{slug}/inquiries", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
     let status = res.status();
     (status, res.text().await.expect("body"))
 }
 
 async fn login(app: &App, slug: &str, username: &str) -> reqwest::Client {
     let c = client();
-    let page = c.get(format!("{}/staff/login", app.base)).send().await.expect("login page").text().await.expect("text");
-    let csrf = between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf field").to_string();
+    let page = c
+        .get(format!("{}/staff/login", app.base))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf field")
+        .to_string();
     let res = c
         .post(format!("{}/staff/login", app.base))
-        .form(&[("csrf", csrf.as_str()), ("municipality", slug), ("username", username), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("municipality", slug),
+            ("username", username),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .expect("login");
@@ -104,11 +187,26 @@ async fn login(app: &App, slug: &str, username: &str) -> reqwest::Client {
 }
 
 async fn csrf_of(c: &reqwest::Client, url: &str) -> String {
-    let page = c.get(url).send().await.expect("get").text().await.expect("text");
-    between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf").to_string()
+    let page = c
+        .get(url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string()
 }
 
-async fn api(app: &App, token: &str, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn api(
+    app: &App,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let url = format!("{}/api/v1{path}", app.base);
     let c = client();
     let mut req = match method {
@@ -126,7 +224,14 @@ async fn api(app: &App, token: &str, method: &str, path: &str, body: Option<Valu
 }
 
 async fn create_via_api(app: &App, token: &str, body: &str) -> Value {
-    let (s, v) = api(app, token, "POST", "/inquiries", Some(json!({"citizen_name": "Ola Nordmann", "email": "ola@example.no", "body": body}))).await;
+    let (s, v) = api(
+        app,
+        token,
+        "POST",
+        "/inquiries",
+        Some(json!({"citizen_name": "Ola Nordmann", "email": "ola@example.no", "body": body})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
 }
@@ -134,43 +239,115 @@ async fn create_via_api(app: &App, token: &str, body: &str) -> Value {
 // ------------------------------------------------------------------ scenarios
 
 async fn citizen_and_staff_round_trip(app: &App) {
-    let (status, receipt) = submit_form(app, &app.a.slug, "Ola <b>Nordmann</b>", "ola@example.no", "Når er søknadsfristen for barnehage?", Some(("kart.html", b"<script>alert(1)</script>".to_vec()))).await;
+    let (status, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "Ola <b>Nordmann</b>",
+        "ola@example.no",
+        "Når er søknadsfristen for barnehage?",
+        Some(("kart.html", b"<script>alert(1)</script>".to_vec())),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{receipt}");
-    let reference = between(&receipt, "class=\"reference\">", "<").expect("reference").to_string();
-    assert_eq!(reference.len(), 11, "reference like 2026-000001: {reference}");
-    let follow_url = between(&receipt, "id=\"follow-link\">", "<").expect("follow link").to_string();
+    let reference = between(&receipt, "class=\"reference\">", "<")
+        .expect("reference")
+        .to_string();
+    assert_eq!(
+        reference.len(),
+        11,
+        "reference like 2026-000001: {reference}"
+    );
+    let follow_url = between(&receipt, "id=\"follow-link\">", "<")
+        .expect("follow link")
+        .to_string();
     let token = follow_url.rsplit('/').next().expect("token");
     assert_eq!(token.len(), 64, "256-bit token");
 
     // The citizen adds a message on the follow page.
     let c = client();
-    let res = c.post(format!("{follow_url}/messages")).form(&[("message", "Jeg glemte å si: to barn.")]).send().await.expect("post");
+    let res = c
+        .post(format!("{follow_url}/messages"))
+        .form(&[("message", "Jeg glemte å si: to barn.")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // Staff find it in the inbox by reference and reply.
     let staff = login(app, &app.a.slug, "kari").await;
-    let inbox = staff.get(format!("{}/staff?q={reference}", app.base)).send().await.expect("inbox").text().await.expect("text");
+    let inbox = staff
+        .get(format!("{}/staff?q={reference}", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
     assert!(inbox.contains(&reference), "inbox lists the inquiry");
-    assert!(inbox.contains("Ola &#60;b&#62;Nordmann") && !inbox.contains("<b>Nordmann"), "names are escaped");
-    let id = between(&inbox, "href=\"/staff/inquiries/", "\"").expect("link").to_string();
+    assert!(
+        inbox.contains("Ola &#60;b&#62;Nordmann") && !inbox.contains("<b>Nordmann"),
+        "names are escaped"
+    );
+    let id = between(&inbox, "href=\"/staff/inquiries/", "\"")
+        .expect("link")
+        .to_string();
     let page_url = format!("{}/staff/inquiries/{id}", app.base);
-    let page = staff.get(&page_url).send().await.expect("page").text().await.expect("text");
+    let page = staff
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
     assert!(page.contains("to barn"), "the whole thread");
-    assert!(page.contains("Vennlig hilsen Kari, Servicetorget – Alfa kommune"), "the signature is shown before sending");
-    let csrf = between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf").to_string();
+    assert!(
+        page.contains("Vennlig hilsen Kari, Servicetorget – Alfa kommune"),
+        "the signature is shown before sending"
+    );
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
 
     // Without the CSRF token nothing happens.
-    let res = staff.post(format!("{page_url}/reply")).form(&[("csrf", "forged"), ("body", "x")]).send().await.expect("post");
+    let res = staff
+        .post(format!("{page_url}/reply"))
+        .form(&[("csrf", "forged"), ("body", "x")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // A canned reply with placeholders.
-    let canned_id = between(&page, "<option value=\"", "\" data-text").expect("canned option").to_string();
-    let prefilled = staff.get(format!("{page_url}?canned={canned_id}")).send().await.expect("get").text().await.expect("text");
-    assert!(prefilled.contains(&format!("Vi ser på sak {reference}")), "placeholders filled");
+    let canned_id = between(&page, "<option value=\"", "\" data-text")
+        .expect("canned option")
+        .to_string();
+    let prefilled = staff
+        .get(format!("{page_url}?canned={canned_id}"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        prefilled.contains(&format!("Vi ser på sak {reference}")),
+        "placeholders filled"
+    );
 
-    let res = staff.post(format!("{page_url}/reply")).form(&[("csrf", csrf.as_str()), ("body", "Fristen er 1. mars.")]).send().await.expect("reply");
+    let res = staff
+        .post(format!("{page_url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", "Fristen er 1. mars.")])
+        .send()
+        .await
+        .expect("reply");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = staff.post(format!("{page_url}/note")).form(&[("csrf", csrf.as_str()), ("body", "HEMMELIG internt notat")]).send().await.expect("note");
+    let res = staff
+        .post(format!("{page_url}/note"))
+        .form(&[("csrf", csrf.as_str()), ("body", "HEMMELIG internt notat")])
+        .send()
+        .await
+        .expect("note");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // The citizen sees the signed reply, never the note; hostile text is shown, not run.
@@ -179,36 +356,111 @@ async fn citizen_and_staff_round_trip(app: &App) {
     let follow = follow.text().await.expect("text");
     assert!(follow.contains("Fristen er 1. mars."));
     assert!(follow.contains("Vennlig hilsen Kari, Servicetorget – Alfa kommune"));
-    assert!(!follow.contains("HEMMELIG"), "internal notes never reach the citizen");
+    assert!(
+        !follow.contains("HEMMELIG"),
+        "internal notes never reach the citizen"
+    );
     assert!(!follow.contains("<b>Nordmann"), "no raw HTML from citizens");
 
     // The attachment is a download with a safe type.
-    let att = between(&follow, "<p class=\"att\"><a href=\"", "\"").expect("attachment link").to_string();
-    let res = c.get(format!("{}{att}", app.base)).send().await.expect("attachment");
+    let att = between(&follow, "<p class=\"att\"><a href=\"", "\"")
+        .expect("attachment link")
+        .to_string();
+    let res = c
+        .get(format!("{}{att}", app.base))
+        .send()
+        .await
+        .expect("attachment");
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/octet-stream");
-    assert!(res.headers()["content-disposition"].to_str().expect("ascii").starts_with("attachment;"));
-    assert_eq!(res.bytes().await.expect("bytes").as_ref(), b"<script>alert(1)</script>");
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("attachment;")
+    );
+    assert_eq!(
+        res.bytes().await.expect("bytes").as_ref(),
+        b"<script>alert(1)</script>"
+    );
 
     // Assign and close.
-    let users = app.store.list_users(app.store.municipality_by_slug(&app.a.slug).await.expect("m").expect("m").id).await.expect("users");
+    let users = app
+        .store
+        .list_users(
+            app.store
+                .municipality_by_slug(&app.a.slug)
+                .await
+                .expect("m")
+                .expect("m")
+                .id,
+        )
+        .await
+        .expect("users");
     let kari = users.iter().find(|u| u.username == "kari").expect("kari");
-    let res = staff.post(format!("{page_url}/assign")).form(&[("csrf", csrf.as_str()), ("unit_id", &kari.unit_id.expect("unit").to_string()), ("assignee_id", &kari.id.to_string())]).send().await.expect("assign");
+    let res = staff
+        .post(format!("{page_url}/assign"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("unit_id", &kari.unit_id.expect("unit").to_string()),
+            ("assignee_id", &kari.id.to_string()),
+        ])
+        .send()
+        .await
+        .expect("assign");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let mine = staff.get(format!("{}/staff?assignee=me", app.base)).send().await.expect("inbox").text().await.expect("text");
+    let mine = staff
+        .get(format!("{}/staff?assignee=me", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
     assert!(mine.contains(&reference), "the 'mine' filter shows it");
-    let res = staff.post(format!("{page_url}/status")).form(&[("csrf", csrf.as_str()), ("status", "closed")]).send().await.expect("status");
+    let res = staff
+        .post(format!("{page_url}/status"))
+        .form(&[("csrf", csrf.as_str()), ("status", "closed")])
+        .send()
+        .await
+        .expect("status");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let open = staff.get(format!("{}/staff", app.base)).send().await.expect("inbox").text().await.expect("text");
-    assert!(!open.contains(&reference), "closed inquiries leave the default inbox");
-    let closed = staff.get(format!("{}/staff?status=closed", app.base)).send().await.expect("inbox").text().await.expect("text");
+    let open = staff
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !open.contains(&reference),
+        "closed inquiries leave the default inbox"
+    );
+    let closed = staff
+        .get(format!("{}/staff?status=closed", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
     assert!(closed.contains(&reference));
 
     // Logout ends the session.
     let csrf = csrf_of(&staff, &format!("{}/staff", app.base)).await;
-    let res = staff.post(format!("{}/staff/logout", app.base)).form(&[("csrf", csrf.as_str())]).send().await.expect("logout");
+    let res = staff
+        .post(format!("{}/staff/logout", app.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = staff.get(format!("{}/staff", app.base)).send().await.expect("inbox");
+    let res = staff
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox");
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "back to login");
 }
 
@@ -216,7 +468,12 @@ async fn api_round_trip(app: &App) {
     let tok = &app.a.token;
     let created = create_via_api(app, tok, "Vannlekkasje i Storgata").await;
     let id = created["inquiry"]["id"].as_i64().expect("id");
-    assert!(created["follow_path"].as_str().expect("follow path").starts_with("/k/alfa/follow/"));
+    assert!(
+        created["follow_path"]
+            .as_str()
+            .expect("follow path")
+            .starts_with("/k/alfa/follow/")
+    );
 
     // Idempotent retries with an external id.
     let body = json!({"citizen_name": "Kari", "phone": "91234567", "body": "SMS", "channel": "sms", "external_id": "sms-1"});
@@ -224,7 +481,10 @@ async fn api_round_trip(app: &App) {
     let (s2, v2) = api(app, tok, "POST", "/inquiries", Some(body)).await;
     assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(v1["inquiry"]["id"], v2["inquiry"]["id"]);
-    assert!(v2.get("follow_path").is_none(), "the token is shown once only");
+    assert!(
+        v2.get("follow_path").is_none(),
+        "the token is shown once only"
+    );
 
     for i in 0..7 {
         create_via_api(app, tok, &format!("nummer {i}")).await;
@@ -232,7 +492,14 @@ async fn api_round_trip(app: &App) {
     let mut seen = vec![];
     let mut cursor = String::new();
     loop {
-        let (s, page) = api(app, tok, "GET", &format!("/inquiries?limit=3&status=any&cursor={cursor}"), None).await;
+        let (s, page) = api(
+            app,
+            tok,
+            "GET",
+            &format!("/inquiries?limit=3&status=any&cursor={cursor}"),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK, "{page}");
         for item in page["items"].as_array().expect("items") {
             seen.push(item["id"].as_i64().expect("id"));
@@ -248,18 +515,50 @@ async fn api_round_trip(app: &App) {
     assert_eq!(unique.len(), seen.len(), "no repeats across pages");
     assert!(seen.len() >= 9);
 
-    let (s, v) = api(app, tok, "POST", &format!("/inquiries/{id}/replies"), Some(json!({"body": "Vi sender folk."}))).await;
+    let (s, v) = api(
+        app,
+        tok,
+        "POST",
+        &format!("/inquiries/{id}/replies"),
+        Some(json!({"body": "Vi sender folk."})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert!(v["message"]["body"].as_str().expect("body").ends_with("Vennlig hilsen Servicetorget – Alfa kommune"));
-    let (s, _) = api(app, tok, "POST", &format!("/inquiries/{id}/notes"), Some(json!({"body": "notat"}))).await;
+    assert!(
+        v["message"]["body"]
+            .as_str()
+            .expect("body")
+            .ends_with("Vennlig hilsen Servicetorget – Alfa kommune")
+    );
+    let (s, _) = api(
+        app,
+        tok,
+        "POST",
+        &format!("/inquiries/{id}/notes"),
+        Some(json!({"body": "notat"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, v) = api(app, tok, "GET", &format!("/inquiries/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["messages"].as_array().map(Vec::len), Some(3));
     assert_eq!(v["inquiry"]["status"], "open");
     let (_, units) = api(app, tok, "GET", "/units", None).await;
-    let oppvekst = units["items"].as_array().expect("units").iter().find(|u| u["name"] == "Oppvekst").expect("Oppvekst")["id"].clone();
-    let (s, v) = api(app, tok, "POST", &format!("/inquiries/{id}/assign"), Some(json!({"unit_id": oppvekst}))).await;
+    let oppvekst = units["items"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["name"] == "Oppvekst")
+        .expect("Oppvekst")["id"]
+        .clone();
+    let (s, v) = api(
+        app,
+        tok,
+        "POST",
+        &format!("/inquiries/{id}/assign"),
+        Some(json!({"unit_id": oppvekst})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["inquiry"]["unit_id"], oppvekst);
     let (s, v) = api(app, tok, "POST", &format!("/inquiries/{id}/close"), None).await;
@@ -273,29 +572,85 @@ async fn api_round_trip(app: &App) {
 async fn api_errors_have_codes(app: &App) {
     let tok = &app.a.token;
     let (s, v) = api(app, "nope", "GET", "/inquiries", None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
-    let (s, v) = api(app, tok, "POST", "/inquiries", Some(json!({"citizen_name": "Ola", "body": "hei"}))).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_contact")));
-    let (s, v) = api(app, tok, "POST", "/inquiries", Some(json!({"citizen_name": "Ola", "email": "ikke-epost", "body": "hei"}))).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (s, v) = api(
+        app,
+        tok,
+        "POST",
+        "/inquiries",
+        Some(json!({"citizen_name": "Ola", "body": "hei"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_contact"))
+    );
+    let (s, v) = api(
+        app,
+        tok,
+        "POST",
+        "/inquiries",
+        Some(json!({"citizen_name": "Ola", "email": "ikke-epost", "body": "hei"})),
+    )
+    .await;
     assert_eq!(v["error"]["code"].as_str(), Some("invalid_email"), "{s}");
-    let (s, v) = api(app, tok, "POST", "/inquiries", Some(json!({"citizen_name": "Ola", "email": "a@b.no", "body": "hei", "hacker": 1}))).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_json")));
+    let (s, v) = api(
+        app,
+        tok,
+        "POST",
+        "/inquiries",
+        Some(json!({"citizen_name": "Ola", "email": "a@b.no", "body": "hei", "hacker": 1})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_json"))
+    );
     let (s, v) = api(app, tok, "GET", "/inquiries/999999", None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let (s, v) = api(app, tok, "GET", "/inquiries?cursor=garbage", None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     let (s, v) = api(app, tok, "GET", "/no-such-route", None).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     // Raw bodies: broken JSON, invalid UTF-8, too large.
     let c = client();
-    for (body, ct) in [(b"{not json".to_vec(), "application/json"), (vec![0xff, 0xfe, b'{'], "application/json"), (b"{}".to_vec(), "text/plain")] {
-        let res = c.post(format!("{}/api/v1/inquiries", app.base)).bearer_auth(tok).header("content-type", ct).body(body).send().await.expect("post");
+    for (body, ct) in [
+        (b"{not json".to_vec(), "application/json"),
+        (vec![0xff, 0xfe, b'{'], "application/json"),
+        (b"{}".to_vec(), "text/plain"),
+    ] {
+        let res = c
+            .post(format!("{}/api/v1/inquiries", app.base))
+            .bearer_auth(tok)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
         assert!(res.status().is_client_error(), "{}", res.status());
         let v: Value = res.json().await.expect("json error");
         assert!(v["error"]["code"].is_string());
     }
     let huge = json!({"citizen_name": "Ola", "email": "a@b.no", "body": "x".repeat(200_000)});
-    let res = c.post(format!("{}/api/v1/inquiries", app.base)).bearer_auth(tok).json(&huge).send().await.expect("post");
+    let res = c
+        .post(format!("{}/api/v1/inquiries", app.base))
+        .bearer_auth(tok)
+        .json(&huge)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let v: Value = res.json().await.expect("json");
     assert_eq!(v["error"]["code"], "payload_too_large");
@@ -305,13 +660,20 @@ async fn municipalities_never_see_each_other(app: &App) {
     // B's inquiry, B's follow link.
     let created_b = create_via_api(app, &app.b.token, "Beta sin hemmelighet").await;
     let b_id = created_b["inquiry"]["id"].as_i64().expect("id");
-    let b_follow = created_b["follow_path"].as_str().expect("follow").to_string();
-    let a_id = create_via_api(app, &app.a.token, "Alfa sin sak").await["inquiry"]["id"].as_i64().expect("id");
+    let b_follow = created_b["follow_path"]
+        .as_str()
+        .expect("follow")
+        .to_string();
+    let a_id = create_via_api(app, &app.a.token, "Alfa sin sak").await["inquiry"]["id"]
+        .as_i64()
+        .expect("id");
     assert_ne!(a_id, b_id);
 
     // Every API route, with A's token, on B's inquiry: not found, and nothing changes.
     for (method, path) in torg_http::api::ROUTES {
-        let path = path.trim_start_matches("/api/v1").replace("{id}", &b_id.to_string());
+        let path = path
+            .trim_start_matches("/api/v1")
+            .replace("{id}", &b_id.to_string());
         let body = match path.rsplit('/').next() {
             Some("replies") | Some("notes") => Some(json!({"body": "inntrenger"})),
             Some("assign") => Some(json!({"unit_id": 1})),
@@ -326,48 +688,120 @@ async fn municipalities_never_see_each_other(app: &App) {
             assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {v}");
         } else {
             assert_eq!(s, StatusCode::OK, "{method} {path}");
-            assert!(!v.to_string().contains("Beta"), "{method} {path} leaks B: {v}");
+            assert!(
+                !v.to_string().contains("Beta"),
+                "{method} {path} leaks B: {v}"
+            );
         }
     }
-    let (_, b_view) = api(app, &app.b.token, "GET", &format!("/inquiries/{b_id}"), None).await;
-    assert_eq!(b_view["messages"].as_array().map(Vec::len), Some(1), "A could not write into B's inquiry");
-    assert_eq!(b_view["inquiry"]["status"], "new", "A could not close B's inquiry");
+    let (_, b_view) = api(
+        app,
+        &app.b.token,
+        "GET",
+        &format!("/inquiries/{b_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        b_view["messages"].as_array().map(Vec::len),
+        Some(1),
+        "A could not write into B's inquiry"
+    );
+    assert_eq!(
+        b_view["inquiry"]["status"], "new",
+        "A could not close B's inquiry"
+    );
 
     // A's inquiry listing and search never show B's.
-    let (_, list) = api(app, &app.a.token, "GET", "/inquiries?status=any&limit=500&q=hemmelighet", None).await;
+    let (_, list) = api(
+        app,
+        &app.a.token,
+        "GET",
+        "/inquiries?status=any&limit=500&q=hemmelighet",
+        None,
+    )
+    .await;
     assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
 
     // Staff of A: B's inquiry page and attachments are not found; the inbox shows only A.
     let staff = login(app, &app.a.slug, "kari").await;
-    let res = staff.get(format!("{}/staff/inquiries/{b_id}", app.base)).send().await.expect("get");
+    let res = staff
+        .get(format!("{}/staff/inquiries/{b_id}", app.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let inbox = staff.get(format!("{}/staff?status=any", app.base)).send().await.expect("inbox").text().await.expect("text");
+    let inbox = staff
+        .get(format!("{}/staff?status=any", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
     assert!(!inbox.contains("Beta sin hemmelighet"));
     let csrf = csrf_of(&staff, &format!("{}/staff", app.base)).await;
     for action in ["reply", "note"] {
-        let res = staff.post(format!("{}/staff/inquiries/{b_id}/{action}", app.base)).form(&[("csrf", csrf.as_str()), ("body", "inntrenger")]).send().await.expect("post");
+        let res = staff
+            .post(format!("{}/staff/inquiries/{b_id}/{action}", app.base))
+            .form(&[("csrf", csrf.as_str()), ("body", "inntrenger")])
+            .send()
+            .await
+            .expect("post");
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{action}");
     }
-    let res = staff.post(format!("{}/staff/inquiries/{b_id}/status", app.base)).form(&[("csrf", csrf.as_str()), ("status", "closed")]).send().await.expect("post");
+    let res = staff
+        .post(format!("{}/staff/inquiries/{b_id}/status", app.base))
+        .form(&[("csrf", csrf.as_str()), ("status", "closed")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = staff.post(format!("{}/staff/inquiries/{b_id}/assign", app.base)).form(&[("csrf", csrf.as_str()), ("unit_id", "1")]).send().await.expect("post");
+    let res = staff
+        .post(format!("{}/staff/inquiries/{b_id}/assign", app.base))
+        .form(&[("csrf", csrf.as_str()), ("unit_id", "1")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // B's follow link under A's address is not found.
     let wrong = b_follow.replace("/k/beta/", "/k/alfa/");
-    let res = client().get(format!("{}{wrong}", app.base)).send().await.expect("get");
+    let res = client()
+        .get(format!("{}{wrong}", app.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = client().get(format!("{}{b_follow}", app.base)).send().await.expect("get");
+    let res = client()
+        .get(format!("{}{b_follow}", app.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::OK);
 
     // A user of A cannot log in to B with A's password.
     let c = client();
-    let page = c.get(format!("{}/staff/login", app.base)).send().await.expect("get").text().await.expect("text");
-    let csrf = between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf").to_string();
+    let page = c
+        .get(format!("{}/staff/login", app.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
     let _ = app.store.list_municipalities().await;
     let res = c
         .post(format!("{}/staff/login", app.base))
-        .form(&[("csrf", csrf.as_str()), ("municipality", "beta"), ("username", "nobody"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("municipality", "beta"),
+            ("username", "nobody"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .expect("login");
@@ -381,29 +815,79 @@ async fn bad_input_gets_clear_answers(app: &App) {
     assert!(body.contains("Oppgi e-postadresse eller mobilnummer"));
     assert!(body.contains("value=\"Ola\""), "input kept");
     // Invalid UTF-8 in a text field.
-    let form = Form::new().part("name", Part::bytes(vec![0xff, 0xfe, 0x41])).text("email", "a@b.no").text("message", "hei");
-    let res = client().post(format!("{}/k/{}/inquiries", app.base, app.a.slug)).multipart(form).send().await.expect("post");
+    let form = Form::new()
+        .part("name", Part::bytes(vec![0xff, 0xfe, 0x41]))
+        .text("email", "a@b.no")
+        .text("message", "hei");
+    let res = client()
+        .post(format!("{}/k/{}/inquiries", app.base, app.a.slug))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Not multipart at all.
-    let res = client().post(format!("{}/k/{}/inquiries", app.base, app.a.slug)).body("x").send().await.expect("post");
+    let res = client()
+        .post(format!("{}/k/{}/inquiries", app.base, app.a.slug))
+        .body("x")
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Unknown municipality.
-    let res = client().get(format!("{}/k/finnes-ikke", app.base)).send().await.expect("get");
+    let res = client()
+        .get(format!("{}/k/finnes-ikke", app.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.expect("text").contains("finnes-ikke"));
     // Text over the limit.
     let (s, _) = submit_form(app, &app.a.slug, "Ola", "a@b.no", &"x".repeat(70_000), None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // A forged follow token.
-    let res = client().get(format!("{}/k/{}/follow/{}", app.base, app.a.slug, "0".repeat(64))).send().await.expect("get");
+    let res = client()
+        .get(format!(
+            "{}/k/{}/follow/{}",
+            app.base,
+            app.a.slug,
+            "0".repeat(64)
+        ))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = client().get(format!("{}/k/{}/follow/..%2F..%2Fetc", app.base, app.a.slug)).send().await.expect("get");
+    let res = client()
+        .get(format!(
+            "{}/k/{}/follow/..%2F..%2Fetc",
+            app.base, app.a.slug
+        ))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // Script in a message is escaped everywhere.
-    let (s, receipt) = submit_form(app, &app.a.slug, "<img src=x onerror=alert(1)>", "a@b.no", "<script>alert('x')</script>", None).await;
+    let (s, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "<img src=x onerror=alert(1)>",
+        "a@b.no",
+        "<script>alert('x')</script>",
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED);
-    let follow_url = between(&receipt, "id=\"follow-link\">", "<").expect("link").to_string();
-    let page = client().get(&follow_url).send().await.expect("get").text().await.expect("text");
+    let follow_url = between(&receipt, "id=\"follow-link\">", "<")
+        .expect("link")
+        .to_string();
+    let page = client()
+        .get(&follow_url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(page.contains("&#60;script&#62;"), "escaped");
     assert!(!page.contains("<script>alert"));
 }
@@ -412,47 +896,145 @@ async fn oversized_attachments_are_refused() {
     let mut settings = torg_http::WebSettings::default();
     settings.limits.max_attachment_bytes = 10_000;
     let app = spawn_with(None, settings).await;
-    let (s, body) = submit_form(&app, &app.a.slug, "Ola", "a@b.no", "Vedlegg", Some(("stor.bin", vec![7u8; 12_000]))).await;
+    let (s, body) = submit_form(
+        &app,
+        &app.a.slug,
+        "Ola",
+        "a@b.no",
+        "Vedlegg",
+        Some(("stor.bin", vec![7u8; 12_000])),
+    )
+    .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    let (s, _) = submit_form(&app, &app.a.slug, "Ola", "a@b.no", "Vedlegg", Some(("stor.bin", vec![7u8; 200_000]))).await;
-    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "whole body over the limit");
-    let m = app.store.municipality_by_slug("alfa").await.expect("m").expect("m");
-    assert_eq!(app.store.count_inquiries(m.id).await.expect("count"), 0, "nothing stored");
+    let (s, _) = submit_form(
+        &app,
+        &app.a.slug,
+        "Ola",
+        "a@b.no",
+        "Vedlegg",
+        Some(("stor.bin", vec![7u8; 200_000])),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "whole body over the limit"
+    );
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    assert_eq!(
+        app.store.count_inquiries(m.id).await.expect("count"),
+        0,
+        "nothing stored"
+    );
 }
 
 async fn language_is_chosen_and_remembered(app: &App) {
     let c = client();
-    let en = c.get(format!("{}/k/{}?lang=en", app.base, app.a.slug)).send().await.expect("get").text().await.expect("text");
+    let en = c
+        .get(format!("{}/k/{}?lang=en", app.base, app.a.slug))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(en.contains("Contact the municipality") && en.contains("<html lang=\"en\">"));
-    let again = c.get(format!("{}/k/{}", app.base, app.a.slug)).send().await.expect("get").text().await.expect("text");
-    assert!(again.contains("Contact the municipality"), "the choice is remembered");
-    let sv = client().get(format!("{}/k/{}", app.base, app.a.slug)).header("accept-language", "sv-SE,sv;q=0.9").send().await.expect("get").text().await.expect("text");
+    let again = c
+        .get(format!("{}/k/{}", app.base, app.a.slug))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        again.contains("Contact the municipality"),
+        "the choice is remembered"
+    );
+    let sv = client()
+        .get(format!("{}/k/{}", app.base, app.a.slug))
+        .header("accept-language", "sv-SE,sv;q=0.9")
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(sv.contains("Kontakta kommunen"));
-    let nb = client().get(format!("{}/k/{}", app.base, app.a.slug)).send().await.expect("get").text().await.expect("text");
-    assert!(nb.contains("Kontakt kommunen") && nb.contains("<html lang=\"nb\">"), "bokmål by default");
+    let nb = client()
+        .get(format!("{}/k/{}", app.base, app.a.slug))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        nb.contains("Kontakt kommunen") && nb.contains("<html lang=\"nb\">"),
+        "bokmål by default"
+    );
 }
 
 async fn read_only_staff_cannot_write(app: &App) {
-    let id = create_via_api(app, &app.a.token, "Les meg").await["inquiry"]["id"].as_i64().expect("id");
+    let id = create_via_api(app, &app.a.token, "Les meg").await["inquiry"]["id"]
+        .as_i64()
+        .expect("id");
     let staff = login(app, &app.a.slug, "lese").await;
     let url = format!("{}/staff/inquiries/{id}", app.base);
-    let page = staff.get(&url).send().await.expect("get").text().await.expect("text");
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
     assert!(!page.contains("/reply\""), "no reply form for read-only");
     let csrf = csrf_of(&staff, &format!("{}/staff", app.base)).await;
-    let res = staff.post(format!("{url}/reply")).form(&[("csrf", csrf.as_str()), ("body", "x")]).send().await.expect("post");
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", "x")])
+        .send()
+        .await
+        .expect("post");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
 async fn security_headers_and_health(app: &App) {
-    let res = client().get(format!("{}/healthz", app.base)).send().await.expect("get");
+    let res = client()
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), StatusCode::OK);
-    let res = client().get(format!("{}/k/{}", app.base, app.a.slug)).send().await.expect("get");
+    let res = client()
+        .get(format!("{}/k/{}", app.base, app.a.slug))
+        .send()
+        .await
+        .expect("get");
     let h = res.headers();
-    assert!(h["content-security-policy"].to_str().expect("csp").contains("script-src 'self'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("script-src 'self'")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
-    let res = client().get(format!("{}/staff/login", app.base)).send().await.expect("get");
-    let cookie = res.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    let res = client()
+        .get(format!("{}/staff/login", app.base))
+        .send()
+        .await
+        .expect("get");
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 }
 

@@ -37,7 +37,9 @@ sql_store!(PostgresStore, sqlx::Postgres, "BEGIN", "postgres");
 /// URL. For tests: each test gets a database of its own, so tests run in parallel.
 pub async fn create_test_database(admin_url: &str) -> Result<String, torg_store::StoreError> {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin_url).await.map_err(crate::db_err)?;
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .map_err(crate::db_err)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -48,7 +50,9 @@ pub async fn create_test_database(admin_url: &str) -> Result<String, torg_store:
         .await
         .map_err(crate::db_err)?;
     let base = match admin_url.rfind('/') {
-        Some(i) if admin_url[..i].contains("//") && i > admin_url.find("//").unwrap_or(0) + 1 => &admin_url[..i],
+        Some(i) if admin_url[..i].contains("//") && i > admin_url.find("//").unwrap_or(0) + 1 => {
+            &admin_url[..i]
+        }
         _ => admin_url,
     };
     Ok(format!("{base}/{name}"))

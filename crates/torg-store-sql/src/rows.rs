@@ -10,8 +10,9 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
 }
 
 fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Database(format!("stored {what} {s:?} is not known to this version")))
+    s.parse().map_err(|_| {
+        StoreError::Database(format!("stored {what} {s:?} is not known to this version"))
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -24,7 +25,13 @@ pub(crate) struct MunicipalityRow {
 }
 impl From<MunicipalityRow> for Municipality {
     fn from(r: MunicipalityRow) -> Self {
-        Municipality { id: r.id, slug: r.slug, name: r.name, time_zone: r.time_zone, language: r.language }
+        Municipality {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            time_zone: r.time_zone,
+            language: r.language,
+        }
     }
 }
 
@@ -37,7 +44,12 @@ pub(crate) struct UnitRow {
 }
 impl From<UnitRow> for Unit {
     fn from(r: UnitRow) -> Self {
-        Unit { id: r.id, tenant_id: r.tenant_id, name: r.name, is_service_desk: r.is_service_desk != 0 }
+        Unit {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            name: r.name,
+            is_service_desk: r.is_service_desk != 0,
+        }
     }
 }
 
@@ -94,7 +106,11 @@ pub(crate) struct ApiTokenRow {
 }
 impl From<ApiTokenRow> for ApiToken {
     fn from(r: ApiTokenRow) -> Self {
-        ApiToken { id: r.id, tenant_id: r.tenant_id, name: r.name }
+        ApiToken {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            name: r.name,
+        }
     }
 }
 
@@ -113,7 +129,11 @@ impl TryFrom<RoutingRuleRow> for RoutingRule {
             position: r.position,
             keyword: r.keyword,
             topic: r.topic,
-            channel: r.channel.as_deref().map(|c| parse(c, "channel")).transpose()?,
+            channel: r
+                .channel
+                .as_deref()
+                .map(|c| parse(c, "channel"))
+                .transpose()?,
             unit_id: r.unit_id,
         })
     }
@@ -127,7 +147,11 @@ pub(crate) struct CannedReplyRow {
 }
 impl From<CannedReplyRow> for CannedReply {
     fn from(r: CannedReplyRow) -> Self {
-        CannedReply { id: r.id, title: r.title, body: r.body }
+        CannedReply {
+            id: r.id,
+            title: r.title,
+            body: r.body,
+        }
     }
 }
 
@@ -165,7 +189,10 @@ impl TryFrom<InquiryRow> for Inquiry {
         Ok(Inquiry {
             id: r.id,
             tenant_id: r.tenant_id,
-            reference: Reference { year: r.ref_year as i16, number: r.ref_number },
+            reference: Reference {
+                year: r.ref_year as i16,
+                number: r.ref_number,
+            },
             channel: parse(&r.channel, "channel")?,
             status: parse(&r.status, "status")?,
             topic: r.topic,
@@ -212,7 +239,10 @@ impl TryFrom<SummaryRow> for InquirySummary {
     fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
         Ok(InquirySummary {
             id: r.id,
-            reference: Reference { year: r.ref_year as i16, number: r.ref_number },
+            reference: Reference {
+                year: r.ref_year as i16,
+                number: r.ref_number,
+            },
             channel: parse(&r.channel, "channel")?,
             status: parse(&r.status, "status")?,
             topic: r.topic,
@@ -238,7 +268,10 @@ pub(crate) struct MessageRow {
     created_at: i64,
 }
 impl MessageRow {
-    pub(crate) fn into_message(self, attachments: Vec<AttachmentMeta>) -> Result<Message, StoreError> {
+    pub(crate) fn into_message(
+        self,
+        attachments: Vec<AttachmentMeta>,
+    ) -> Result<Message, StoreError> {
         Ok(Message {
             id: self.id,
             inquiry_id: self.inquiry_id,
@@ -262,6 +295,12 @@ pub(crate) struct AttachmentRow {
 }
 impl From<AttachmentRow> for AttachmentMeta {
     fn from(r: AttachmentRow) -> Self {
-        AttachmentMeta { id: r.id, message_id: r.message_id, filename: r.filename, content_type: r.content_type, size: r.size }
+        AttachmentMeta {
+            id: r.id,
+            message_id: r.message_id,
+            filename: r.filename,
+            content_type: r.content_type,
+            size: r.size,
+        }
     }
 }

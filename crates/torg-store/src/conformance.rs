@@ -38,9 +38,19 @@ pub async fn fixture(store: &dyn Store) -> Fixture {
         })
         .await
         .expect("create municipality");
-    let service_desk = store.create_unit(tenant.id, "Servicetorget", true).await.expect("unit");
-    let other_unit = store.create_unit(tenant.id, "Oppvekst", false).await.expect("unit");
-    Fixture { tenant, service_desk, other_unit }
+    let service_desk = store
+        .create_unit(tenant.id, "Servicetorget", true)
+        .await
+        .expect("unit");
+    let other_unit = store
+        .create_unit(tenant.id, "Oppvekst", false)
+        .await
+        .expect("unit");
+    Fixture {
+        tenant,
+        service_desk,
+        other_unit,
+    }
 }
 
 /// A new inquiry for `f`'s service desk received at `received`.
@@ -89,18 +99,46 @@ async fn references_count_per_municipality_and_year(store: &dyn Store) {
     let a = fixture(store).await;
     let b = fixture(store).await;
     let now = t("2026-03-01T10:00:00Z");
-    let r1 = store.create_inquiry(new_inquiry(&a, "én", now)).await.expect("create").inquiry;
-    let r2 = store.create_inquiry(new_inquiry(&a, "to", now)).await.expect("create").inquiry;
-    let rb = store.create_inquiry(new_inquiry(&b, "annen kommune", now)).await.expect("create").inquiry;
+    let r1 = store
+        .create_inquiry(new_inquiry(&a, "én", now))
+        .await
+        .expect("create")
+        .inquiry;
+    let r2 = store
+        .create_inquiry(new_inquiry(&a, "to", now))
+        .await
+        .expect("create")
+        .inquiry;
+    let rb = store
+        .create_inquiry(new_inquiry(&b, "annen kommune", now))
+        .await
+        .expect("create")
+        .inquiry;
     let mut next_year = new_inquiry(&a, "nytt år", now);
     next_year.reference_year = 2027;
-    let r3 = store.create_inquiry(next_year).await.expect("create").inquiry;
+    let r3 = store
+        .create_inquiry(next_year)
+        .await
+        .expect("create")
+        .inquiry;
     assert_eq!(r1.reference.to_string(), "2026-000001");
     assert_eq!(r2.reference.to_string(), "2026-000002");
-    assert_eq!(rb.reference.to_string(), "2026-000001", "each municipality counts for itself");
-    assert_eq!(r3.reference.to_string(), "2027-000001", "the count starts again each year");
+    assert_eq!(
+        rb.reference.to_string(),
+        "2026-000001",
+        "each municipality counts for itself"
+    );
+    assert_eq!(
+        r3.reference.to_string(),
+        "2027-000001",
+        "the count starts again each year"
+    );
     assert_eq!(r1.status, InquiryStatus::New);
-    let loaded = store.inquiry(a.tenant.id, r1.id).await.expect("get").expect("exists");
+    let loaded = store
+        .inquiry(a.tenant.id, r1.id)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(loaded, r1, "what create returns is what get returns");
 }
 
@@ -112,11 +150,41 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
     new.follow_token_hash = "shared-hash".to_string() + &fresh_slug("x");
     let hash = new.follow_token_hash.clone();
     let ia = store.create_inquiry(new).await.expect("create").inquiry;
-    assert!(store.inquiry(b.tenant.id, ia.id).await.expect("get").is_none());
-    assert!(store.inquiry_by_follow_token(b.tenant.id, &hash).await.expect("get").is_none());
-    assert!(store.inquiry_by_follow_token(a.tenant.id, &hash).await.expect("get").is_some());
-    assert!(store.messages(b.tenant.id, ia.id, true).await.expect("messages").is_empty());
-    assert!(store.list_inquiries(b.tenant.id, &InquiryFilter::default(), None, 50).await.expect("list").is_empty());
+    assert!(
+        store
+            .inquiry(b.tenant.id, ia.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .inquiry_by_follow_token(b.tenant.id, &hash)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .inquiry_by_follow_token(a.tenant.id, &hash)
+            .await
+            .expect("get")
+            .is_some()
+    );
+    assert!(
+        store
+            .messages(b.tenant.id, ia.id, true)
+            .await
+            .expect("messages")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_inquiries(b.tenant.id, &InquiryFilter::default(), None, 50)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     let reply = NewMessage {
         kind: MessageKind::Outbound,
         author_user_id: None,
@@ -125,25 +193,44 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
         attachments: vec![],
         created_at: now,
     };
-    assert!(matches!(store.add_message(b.tenant.id, ia.id, reply).await, Err(StoreError::NotFound(_))));
     assert!(matches!(
-        store.set_status(b.tenant.id, ia.id, InquiryStatus::Closed, now).await,
+        store.add_message(b.tenant.id, ia.id, reply).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
-        store.assign(b.tenant.id, ia.id, b.service_desk.id, None).await,
+        store
+            .set_status(b.tenant.id, ia.id, InquiryStatus::Closed, now)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .assign(b.tenant.id, ia.id, b.service_desk.id, None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     // Another municipality's unit cannot receive this municipality's inquiry.
     assert!(matches!(
-        store.assign(a.tenant.id, ia.id, b.other_unit.id, None).await,
+        store
+            .assign(a.tenant.id, ia.id, b.other_unit.id, None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let mut foreign_unit = new_inquiry(&a, "feil enhet", now);
     foreign_unit.unit_id = b.service_desk.id;
-    assert!(matches!(store.create_inquiry(foreign_unit).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.create_inquiry(foreign_unit).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(store.count_inquiries(b.tenant.id).await.expect("count"), 0);
-    assert!(store.list_units(b.tenant.id).await.expect("units").iter().all(|u| u.tenant_id == b.tenant.id));
+    assert!(
+        store
+            .list_units(b.tenant.id)
+            .await
+            .expect("units")
+            .iter()
+            .all(|u| u.tenant_id == b.tenant.id)
+    );
 }
 
 async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
@@ -151,16 +238,24 @@ async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
     let base = t("2026-03-01T10:00:00Z");
     let mut ids = vec![];
     for i in 0..25i64 {
-        let mut n = new_inquiry(&f, &format!("nummer {i}"), base + SignedDuration::from_mins(i));
+        let mut n = new_inquiry(
+            &f,
+            &format!("nummer {i}"),
+            base + SignedDuration::from_mins(i),
+        );
         // Deadlines in a scrambled order, with ties.
         n.deadline_at = base + SignedDuration::from_hours((i * 7) % 5);
         ids.push(store.create_inquiry(n).await.expect("create").inquiry.id);
     }
-    let all = store.list_inquiries(f.tenant.id, &InquiryFilter::default(), None, 100).await.expect("list");
+    let all = store
+        .list_inquiries(f.tenant.id, &InquiryFilter::default(), None, 100)
+        .await
+        .expect("list");
     assert_eq!(all.len(), 25);
     for w in all.windows(2) {
         assert!(
-            (w[0].deadline_at, w[0].received_at, w[0].id) < (w[1].deadline_at, w[1].received_at, w[1].id),
+            (w[0].deadline_at, w[0].received_at, w[0].id)
+                < (w[1].deadline_at, w[1].received_at, w[1].id),
             "ordered by deadline, then age, then id"
         );
     }
@@ -177,13 +272,20 @@ async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
         cursor = page.last().map(|s| s.cursor());
         paged.extend(page);
     }
-    assert_eq!(paged, all, "pages join up to the whole list, without gaps or repeats");
+    assert_eq!(
+        paged, all,
+        "pages join up to the whole list, without gaps or repeats"
+    );
 }
 
 async fn filters_and_search(store: &dyn Store) {
     let f = fixture(store).await;
     let now = t("2026-03-02T10:00:00Z");
-    let a = store.create_inquiry(new_inquiry(&f, "Spørsmål om barnehageplass", now)).await.expect("c").inquiry;
+    let a = store
+        .create_inquiry(new_inquiry(&f, "Spørsmål om barnehageplass", now))
+        .await
+        .expect("c")
+        .inquiry;
     let mut sms = new_inquiry(&f, "Vannlekkasje i Storgata 5", now);
     sms.channel = Channel::Sms;
     sms.citizen_name = "Kari Hansen".into();
@@ -191,7 +293,10 @@ async fn filters_and_search(store: &dyn Store) {
     sms.contact_email = None;
     sms.unit_id = f.other_unit.id;
     let b = store.create_inquiry(sms).await.expect("c").inquiry;
-    store.set_status(f.tenant.id, a.id, InquiryStatus::Closed, now).await.expect("close");
+    store
+        .set_status(f.tenant.id, a.id, InquiryStatus::Closed, now)
+        .await
+        .expect("close");
 
     let list = |filter: InquiryFilter| async move {
         store
@@ -202,29 +307,78 @@ async fn filters_and_search(store: &dyn Store) {
             .map(|s| s.id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(list(InquiryFilter::default()).await, vec![b.id], "closed ones leave the default inbox");
-    assert_eq!(list(InquiryFilter { status: StatusFilter::Any, ..Default::default() }).await.len(), 2);
     assert_eq!(
-        list(InquiryFilter { status: StatusFilter::Only(InquiryStatus::Closed), ..Default::default() }).await,
+        list(InquiryFilter::default()).await,
+        vec![b.id],
+        "closed ones leave the default inbox"
+    );
+    assert_eq!(
+        list(InquiryFilter {
+            status: StatusFilter::Any,
+            ..Default::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert_eq!(
+        list(InquiryFilter {
+            status: StatusFilter::Only(InquiryStatus::Closed),
+            ..Default::default()
+        })
+        .await,
         vec![a.id]
     );
-    let any = |f: InquiryFilter| InquiryFilter { status: StatusFilter::Any, ..f };
-    assert_eq!(list(any(InquiryFilter { unit_id: Some(f.other_unit.id), ..Default::default() })).await, vec![b.id]);
-    assert_eq!(list(any(InquiryFilter { channel: Some(Channel::Sms), ..Default::default() })).await, vec![b.id]);
+    let any = |f: InquiryFilter| InquiryFilter {
+        status: StatusFilter::Any,
+        ..f
+    };
+    assert_eq!(
+        list(any(InquiryFilter {
+            unit_id: Some(f.other_unit.id),
+            ..Default::default()
+        }))
+        .await,
+        vec![b.id]
+    );
+    assert_eq!(
+        list(any(InquiryFilter {
+            channel: Some(Channel::Sms),
+            ..Default::default()
+        }))
+        .await,
+        vec![b.id]
+    );
     for needle in ["storgata", "kari", "91234567", &b.reference.to_string()] {
         assert_eq!(
-            list(any(InquiryFilter { search: Some(needle.to_string()), ..Default::default() })).await,
+            list(any(InquiryFilter {
+                search: Some(needle.to_string()),
+                ..Default::default()
+            }))
+            .await,
             vec![b.id],
             "search for {needle}"
         );
     }
-    assert!(list(any(InquiryFilter { search: Some("%".into()), ..Default::default() })).await.is_empty(), "wildcards are literal");
+    assert!(
+        list(any(InquiryFilter {
+            search: Some("%".into()),
+            ..Default::default()
+        }))
+        .await
+        .is_empty(),
+        "wildcards are literal"
+    );
 }
 
 async fn thread_status_and_notes(store: &dyn Store) {
     let f = fixture(store).await;
     let now = t("2026-03-03T10:00:00Z");
-    let i = store.create_inquiry(new_inquiry(&f, "Hei", now)).await.expect("c").inquiry;
+    let i = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("c")
+        .inquiry;
     let msg = |kind, body: &str, mins| NewMessage {
         kind,
         author_user_id: None,
@@ -233,25 +387,92 @@ async fn thread_status_and_notes(store: &dyn Store) {
         attachments: vec![],
         created_at: now + SignedDuration::from_mins(mins),
     };
-    store.add_message(f.tenant.id, i.id, msg(MessageKind::Note, "intern", 1)).await.expect("note");
-    let after_note = store.inquiry(f.tenant.id, i.id).await.expect("g").expect("e");
-    assert_eq!(after_note.status, InquiryStatus::New, "a note changes nothing for the citizen");
+    store
+        .add_message(f.tenant.id, i.id, msg(MessageKind::Note, "intern", 1))
+        .await
+        .expect("note");
+    let after_note = store
+        .inquiry(f.tenant.id, i.id)
+        .await
+        .expect("g")
+        .expect("e");
+    assert_eq!(
+        after_note.status,
+        InquiryStatus::New,
+        "a note changes nothing for the citizen"
+    );
     assert!(after_note.first_answer_at.is_none());
-    store.add_message(f.tenant.id, i.id, msg(MessageKind::Outbound, "svar", 2)).await.expect("reply");
-    let answered = store.inquiry(f.tenant.id, i.id).await.expect("g").expect("e");
+    store
+        .add_message(f.tenant.id, i.id, msg(MessageKind::Outbound, "svar", 2))
+        .await
+        .expect("reply");
+    let answered = store
+        .inquiry(f.tenant.id, i.id)
+        .await
+        .expect("g")
+        .expect("e");
     assert_eq!(answered.status, InquiryStatus::Open);
-    assert_eq!(answered.first_answer_at, Some(now + SignedDuration::from_mins(2)));
-    store.set_status(f.tenant.id, i.id, InquiryStatus::Closed, now).await.expect("close");
-    assert!(store.inquiry(f.tenant.id, i.id).await.expect("g").expect("e").closed_at.is_some());
-    store.add_message(f.tenant.id, i.id, msg(MessageKind::Inbound, "en ting til", 3)).await.expect("in");
-    let reopened = store.inquiry(f.tenant.id, i.id).await.expect("g").expect("e");
-    assert_eq!(reopened.status, InquiryStatus::Open, "the citizen writing again reopens it");
+    assert_eq!(
+        answered.first_answer_at,
+        Some(now + SignedDuration::from_mins(2))
+    );
+    store
+        .set_status(f.tenant.id, i.id, InquiryStatus::Closed, now)
+        .await
+        .expect("close");
+    assert!(
+        store
+            .inquiry(f.tenant.id, i.id)
+            .await
+            .expect("g")
+            .expect("e")
+            .closed_at
+            .is_some()
+    );
+    store
+        .add_message(
+            f.tenant.id,
+            i.id,
+            msg(MessageKind::Inbound, "en ting til", 3),
+        )
+        .await
+        .expect("in");
+    let reopened = store
+        .inquiry(f.tenant.id, i.id)
+        .await
+        .expect("g")
+        .expect("e");
+    assert_eq!(
+        reopened.status,
+        InquiryStatus::Open,
+        "the citizen writing again reopens it"
+    );
     assert!(reopened.closed_at.is_none());
-    assert_eq!(reopened.first_answer_at, answered.first_answer_at, "first answer stays the first");
-    let staff_view: Vec<_> = store.messages(f.tenant.id, i.id, true).await.expect("m").into_iter().map(|m| m.kind).collect();
-    assert_eq!(staff_view, vec![MessageKind::Inbound, MessageKind::Note, MessageKind::Outbound, MessageKind::Inbound]);
+    assert_eq!(
+        reopened.first_answer_at, answered.first_answer_at,
+        "first answer stays the first"
+    );
+    let staff_view: Vec<_> = store
+        .messages(f.tenant.id, i.id, true)
+        .await
+        .expect("m")
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    assert_eq!(
+        staff_view,
+        vec![
+            MessageKind::Inbound,
+            MessageKind::Note,
+            MessageKind::Outbound,
+            MessageKind::Inbound
+        ]
+    );
     let citizen_view = store.messages(f.tenant.id, i.id, false).await.expect("m");
-    assert!(citizen_view.iter().all(|m| m.kind != MessageKind::Note), "notes never reach the citizen");
+    assert!(
+        citizen_view.iter().all(|m| m.kind != MessageKind::Note),
+        "notes never reach the citizen"
+    );
     assert_eq!(citizen_view.len(), 3);
 }
 
@@ -259,36 +480,66 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let now = t("2026-03-04T10:00:00Z");
-    let i = store.create_inquiry(new_inquiry(&f, "Hei", now)).await.expect("c").inquiry;
+    let i = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("c")
+        .inquiry;
     let user = store
-        .create_user(f.tenant.id, NewUser {
-            username: "kari".into(),
-            full_name: "Kari Nordmann".into(),
-            password_hash: "x".into(),
-            role: Role::CaseHandler,
-            unit_id: Some(f.other_unit.id),
-        })
+        .create_user(
+            f.tenant.id,
+            NewUser {
+                username: "kari".into(),
+                full_name: "Kari Nordmann".into(),
+                password_hash: "x".into(),
+                role: Role::CaseHandler,
+                unit_id: Some(f.other_unit.id),
+            },
+        )
         .await
         .expect("user");
     let stranger = store
-        .create_user(other.tenant.id, NewUser {
-            username: "kari".into(),
-            full_name: "Kari Fremmed".into(),
-            password_hash: "x".into(),
-            role: Role::CaseHandler,
-            unit_id: None,
-        })
+        .create_user(
+            other.tenant.id,
+            NewUser {
+                username: "kari".into(),
+                full_name: "Kari Fremmed".into(),
+                password_hash: "x".into(),
+                role: Role::CaseHandler,
+                unit_id: None,
+            },
+        )
         .await
         .expect("same username in another municipality is fine");
-    store.assign(f.tenant.id, i.id, f.other_unit.id, Some(user.id)).await.expect("assign");
-    let got = store.inquiry(f.tenant.id, i.id).await.expect("g").expect("e");
-    assert_eq!((got.unit_id, got.assignee_id), (f.other_unit.id, Some(user.id)));
+    store
+        .assign(f.tenant.id, i.id, f.other_unit.id, Some(user.id))
+        .await
+        .expect("assign");
+    let got = store
+        .inquiry(f.tenant.id, i.id)
+        .await
+        .expect("g")
+        .expect("e");
+    assert_eq!(
+        (got.unit_id, got.assignee_id),
+        (f.other_unit.id, Some(user.id))
+    );
     assert!(matches!(
-        store.assign(f.tenant.id, i.id, f.other_unit.id, Some(stranger.id)).await,
+        store
+            .assign(f.tenant.id, i.id, f.other_unit.id, Some(stranger.id))
+            .await,
         Err(StoreError::NotFound("user"))
     ));
     let mine = store
-        .list_inquiries(f.tenant.id, &InquiryFilter { assignee_id: Some(user.id), ..Default::default() }, None, 10)
+        .list_inquiries(
+            f.tenant.id,
+            &InquiryFilter {
+                assignee_id: Some(user.id),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
         .await
         .expect("l");
     assert_eq!(mine.len(), 1);
@@ -322,55 +573,97 @@ async fn attachments_are_kept_byte_for_byte(store: &dyn Store) {
     let metas = store.attachments(f.tenant.id, i.id).await.expect("a");
     assert_eq!(metas.len(), 1);
     assert_eq!(metas[0].size, 100_000);
-    let (meta, bytes) = store.attachment_data(f.tenant.id, metas[0].id).await.expect("d").expect("exists");
+    let (meta, bytes) = store
+        .attachment_data(f.tenant.id, metas[0].id)
+        .await
+        .expect("d")
+        .expect("exists");
     assert_eq!(meta.filename, "kart.pdf");
     assert_eq!(bytes, data);
-    assert!(store.attachment_data(other.tenant.id, metas[0].id).await.expect("d").is_none());
+    assert!(
+        store
+            .attachment_data(other.tenant.id, metas[0].id)
+            .await
+            .expect("d")
+            .is_none()
+    );
     let thread = store.messages(f.tenant.id, i.id, false).await.expect("m");
-    assert_eq!(thread[0].attachments.len(), 1, "attachments come with their message");
+    assert_eq!(
+        thread[0].attachments.len(),
+        1,
+        "attachments come with their message"
+    );
 }
 
 async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let u = store
-        .create_user(f.tenant.id, NewUser {
-            username: "ola".into(),
-            full_name: "Ola Nordmann".into(),
-            password_hash: "hash".into(),
-            role: Role::ServiceDesk,
-            unit_id: Some(f.service_desk.id),
-        })
+        .create_user(
+            f.tenant.id,
+            NewUser {
+                username: "ola".into(),
+                full_name: "Ola Nordmann".into(),
+                password_hash: "hash".into(),
+                role: Role::ServiceDesk,
+                unit_id: Some(f.service_desk.id),
+            },
+        )
         .await
         .expect("user");
     assert_eq!(u.first_name(), "Ola");
     assert!(matches!(
         store
-            .create_user(f.tenant.id, NewUser {
-                username: "ola".into(),
-                full_name: "Ola To".into(),
-                password_hash: "hash".into(),
-                role: Role::ServiceDesk,
-                unit_id: None,
-            })
+            .create_user(
+                f.tenant.id,
+                NewUser {
+                    username: "ola".into(),
+                    full_name: "Ola To".into(),
+                    password_hash: "hash".into(),
+                    role: Role::ServiceDesk,
+                    unit_id: None,
+                }
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
         store
-            .create_user(f.tenant.id, NewUser {
-                username: "per".into(),
-                full_name: "Per".into(),
-                password_hash: "hash".into(),
-                role: Role::ServiceDesk,
-                unit_id: Some(other.service_desk.id),
-            })
+            .create_user(
+                f.tenant.id,
+                NewUser {
+                    username: "per".into(),
+                    full_name: "Per".into(),
+                    password_hash: "hash".into(),
+                    role: Role::ServiceDesk,
+                    unit_id: Some(other.service_desk.id),
+                }
+            )
             .await,
         Err(StoreError::NotFound("unit"))
     ));
-    assert_eq!(store.user_by_username(f.tenant.id, "ola").await.expect("u").map(|x| x.id), Some(u.id));
-    assert!(store.user_by_username(other.tenant.id, "ola").await.expect("u").is_none());
-    assert!(store.user(other.tenant.id, u.id).await.expect("u").is_none());
+    assert_eq!(
+        store
+            .user_by_username(f.tenant.id, "ola")
+            .await
+            .expect("u")
+            .map(|x| x.id),
+        Some(u.id)
+    );
+    assert!(
+        store
+            .user_by_username(other.tenant.id, "ola")
+            .await
+            .expect("u")
+            .is_none()
+    );
+    assert!(
+        store
+            .user(other.tenant.id, u.id)
+            .await
+            .expect("u")
+            .is_none()
+    );
 
     let hash = fresh_slug("session");
     store
@@ -383,45 +676,86 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
         })
         .await
         .expect("session");
-    assert_eq!(store.session(&hash).await.expect("s").map(|s| s.user_id), Some(u.id));
+    assert_eq!(
+        store.session(&hash).await.expect("s").map(|s| s.user_id),
+        Some(u.id)
+    );
     store.delete_session(&hash).await.expect("delete");
     assert!(store.session(&hash).await.expect("s").is_none());
 
     let token_hash = fresh_slug("api");
-    let tok = store.create_api_token(f.tenant.id, "Sak/arkiv", &token_hash).await.expect("token");
-    assert_eq!(store.api_token(&token_hash).await.expect("t").map(|t| t.tenant_id), Some(f.tenant.id));
+    let tok = store
+        .create_api_token(f.tenant.id, "Sak/arkiv", &token_hash)
+        .await
+        .expect("token");
+    assert_eq!(
+        store
+            .api_token(&token_hash)
+            .await
+            .expect("t")
+            .map(|t| t.tenant_id),
+        Some(f.tenant.id)
+    );
     assert_eq!(tok.name, "Sak/arkiv");
 
     store
-        .create_routing_rule(f.tenant.id, RoutingRule {
-            position: 1,
-            keyword: Some("barnehage".into()),
-            topic: None,
-            channel: Some(Channel::Sms),
-            unit_id: f.other_unit.id,
-        })
+        .create_routing_rule(
+            f.tenant.id,
+            RoutingRule {
+                position: 1,
+                keyword: Some("barnehage".into()),
+                topic: None,
+                channel: Some(Channel::Sms),
+                unit_id: f.other_unit.id,
+            },
+        )
         .await
         .expect("rule");
     assert!(matches!(
         store
-            .create_routing_rule(f.tenant.id, RoutingRule {
-                position: 2,
-                keyword: None,
-                topic: Some("x".into()),
-                channel: None,
-                unit_id: other.other_unit.id,
-            })
+            .create_routing_rule(
+                f.tenant.id,
+                RoutingRule {
+                    position: 2,
+                    keyword: None,
+                    topic: Some("x".into()),
+                    channel: None,
+                    unit_id: other.other_unit.id,
+                }
+            )
             .await,
         Err(StoreError::NotFound("unit"))
     ));
     let rules = store.list_routing_rules(f.tenant.id).await.expect("rules");
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].channel, Some(Channel::Sms));
-    assert!(store.list_routing_rules(other.tenant.id).await.expect("rules").is_empty());
+    assert!(
+        store
+            .list_routing_rules(other.tenant.id)
+            .await
+            .expect("rules")
+            .is_empty()
+    );
 
-    store.create_canned_reply(f.tenant.id, "Takk", "Hei {navn}!").await.expect("canned");
-    assert_eq!(store.list_canned_replies(f.tenant.id).await.expect("c").len(), 1);
-    assert!(store.list_canned_replies(other.tenant.id).await.expect("c").is_empty());
+    store
+        .create_canned_reply(f.tenant.id, "Takk", "Hei {navn}!")
+        .await
+        .expect("canned");
+    assert_eq!(
+        store
+            .list_canned_replies(f.tenant.id)
+            .await
+            .expect("c")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .list_canned_replies(other.tenant.id)
+            .await
+            .expect("c")
+            .is_empty()
+    );
 }
 
 async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn Store>) {
@@ -432,7 +766,9 @@ async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn S
         let store = store.clone();
         let f = f.clone();
         tasks.push(tokio::spawn(async move {
-            store.create_inquiry(new_inquiry(&f, &format!("samtidig {i}"), now)).await
+            store
+                .create_inquiry(new_inquiry(&f, &format!("samtidig {i}"), now))
+                .await
         }));
     }
     let mut refs = std::collections::BTreeSet::new();
@@ -441,6 +777,13 @@ async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn S
         refs.insert(created.inquiry.reference.number);
     }
     assert_eq!(refs.len(), 200, "every reference is unique");
-    assert_eq!(refs.iter().copied().collect::<Vec<_>>(), (1..=200).collect::<Vec<_>>(), "and without gaps");
-    assert_eq!(store.count_inquiries(f.tenant.id).await.expect("count"), 200);
+    assert_eq!(
+        refs.iter().copied().collect::<Vec<_>>(),
+        (1..=200).collect::<Vec<_>>(),
+        "and without gaps"
+    );
+    assert_eq!(
+        store.count_inquiries(f.tenant.id).await.expect("count"),
+        200
+    );
 }

@@ -58,13 +58,26 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
 
     // API tokens of integrations, each scoped to one municipality.
-    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str) -> Result<ApiToken>;
+    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str)
+    -> Result<ApiToken>;
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
 
     // Routing rules and canned replies (svarmaler).
-    async fn create_routing_rule(&self, tenant: i64, rule: torg_domain::routing::RoutingRule) -> Result<i64>;
-    async fn list_routing_rules(&self, tenant: i64) -> Result<Vec<torg_domain::routing::RoutingRule>>;
-    async fn create_canned_reply(&self, tenant: i64, title: &str, body: &str) -> Result<CannedReply>;
+    async fn create_routing_rule(
+        &self,
+        tenant: i64,
+        rule: torg_domain::routing::RoutingRule,
+    ) -> Result<i64>;
+    async fn list_routing_rules(
+        &self,
+        tenant: i64,
+    ) -> Result<Vec<torg_domain::routing::RoutingRule>>;
+    async fn create_canned_reply(
+        &self,
+        tenant: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<CannedReply>;
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
 
     // Inquiries (henvendelser).
@@ -74,17 +87,48 @@ pub trait Store: Send + Sync + 'static {
     /// (`created == false`): connectors may retry safely.
     async fn create_inquiry(&self, new: NewInquiry) -> Result<Created>;
     async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>>;
-    async fn inquiry_by_follow_token(&self, tenant: i64, token_hash: &str) -> Result<Option<Inquiry>>;
+    async fn inquiry_by_follow_token(
+        &self,
+        tenant: i64,
+        token_hash: &str,
+    ) -> Result<Option<Inquiry>>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
-    async fn list_inquiries(&self, tenant: i64, filter: &InquiryFilter, after: Option<&Cursor>, limit: u32) -> Result<Vec<InquirySummary>>;
+    async fn list_inquiries(
+        &self,
+        tenant: i64,
+        filter: &InquiryFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Vec<InquirySummary>>;
     async fn count_inquiries(&self, tenant: i64) -> Result<i64>;
     /// The thread, oldest first; internal notes only when `include_notes`.
-    async fn messages(&self, tenant: i64, inquiry_id: i64, include_notes: bool) -> Result<Vec<Message>>;
+    async fn messages(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        include_notes: bool,
+    ) -> Result<Vec<Message>>;
     /// Adds a message and updates the inquiry's status and timestamps in one transaction.
     async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message>;
     /// Moves an inquiry to a unit and/or person. `assignee` of `None` clears the person.
-    async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>) -> Result<()>;
-    async fn set_status(&self, tenant: i64, inquiry_id: i64, status: torg_domain::InquiryStatus, at: jiff::Timestamp) -> Result<()>;
+    async fn assign(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        unit_id: i64,
+        assignee_id: Option<i64>,
+    ) -> Result<()>;
+    async fn set_status(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        status: torg_domain::InquiryStatus,
+        at: jiff::Timestamp,
+    ) -> Result<()>;
     async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>>;
-    async fn attachment_data(&self, tenant: i64, attachment_id: i64) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
+    async fn attachment_data(
+        &self,
+        tenant: i64,
+        attachment_id: i64,
+    ) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
 }

@@ -47,7 +47,10 @@ pub struct User {
 impl User {
     /// The first word of the full name, used to sign replies.
     pub fn first_name(&self) -> &str {
-        self.full_name.split_whitespace().next().unwrap_or(&self.username)
+        self.full_name
+            .split_whitespace()
+            .next()
+            .unwrap_or(&self.username)
     }
 }
 
@@ -250,13 +253,16 @@ pub struct NewMessage {
     pub created_at: Timestamp,
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let c = Cursor { deadline_at: 1, received_at: -2, id: 3 };
+        let c = Cursor {
+            deadline_at: 1,
+            received_at: -2,
+            id: 3,
+        };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("1.2"), None);
         assert_eq!(Cursor::decode("1.2.3.4"), None);

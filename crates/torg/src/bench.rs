@@ -81,13 +81,20 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         } else {
             println!("Reusing the benchmark data in {}", dir.display());
         }
-        let m = store_dyn.municipality_by_slug("bench").await?.context("bench municipality")?;
-        store_dyn.create_api_token(m.id, "bench", &torg_core::secrets::token_hash(&token)).await?;
+        let m = store_dyn
+            .municipality_by_slug("bench")
+            .await?
+            .context("bench municipality")?;
+        store_dyn
+            .create_api_token(m.id, "bench", &torg_core::secrets::token_hash(&token))
+            .await?;
         let total = store_dyn.count_inquiries(m.id).await?;
         println!("Database holds {total} inquiries.");
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut server = Command::new(std::env::current_exe()?)
         .arg("--data-dir")
         .arg(&dir)
@@ -112,19 +119,36 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
     let s: &dyn Store = store;
     let m = s
-        .create_municipality(NewMunicipality { slug: "bench".into(), name: "Bench kommune".into(), time_zone: "Europe/Oslo".into(), language: "nb".into() })
+        .create_municipality(NewMunicipality {
+            slug: "bench".into(),
+            name: "Bench kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
         .await?;
     let mut units = vec![];
-    for (i, name) in ["Servicetorget", "Oppvekst", "Teknisk drift", "Helse og omsorg", "Kommunikasjon"].iter().enumerate() {
+    for (i, name) in [
+        "Servicetorget",
+        "Oppvekst",
+        "Teknisk drift",
+        "Helse og omsorg",
+        "Kommunikasjon",
+    ]
+    .iter()
+    .enumerate()
+    {
         units.push(s.create_unit(m.id, name, i == 0).await?.id);
     }
-    s.create_user(m.id, NewUser {
-        username: "bench".into(),
-        full_name: "Bente Bench".into(),
-        password_hash: torg_core::secrets::hash_password(PASSWORD)?,
-        role: Role::ServiceDesk,
-        unit_id: Some(units[0]),
-    })
+    s.create_user(
+        m.id,
+        NewUser {
+            username: "bench".into(),
+            full_name: "Bente Bench".into(),
+            password_hash: torg_core::secrets::hash_password(PASSWORD)?,
+            role: Role::ServiceDesk,
+            unit_id: Some(units[0]),
+        },
+    )
     .await?;
     let pb = bar(n, "generating inquiries");
     let store = Arc::new(store.clone());
@@ -182,7 +206,13 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
 
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -193,7 +223,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
-async fn latency(client: &reqwest::Client, urls: &[String], samples: usize, token: Option<&str>) -> Result<Vec<Duration>> {
+async fn latency(
+    client: &reqwest::Client,
+    urls: &[String],
+    samples: usize,
+    token: Option<&str>,
+) -> Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(samples);
     for i in 0..(samples + 50) {
         let url = &urls[i % urls.len()];
@@ -207,7 +242,10 @@ async fn latency(client: &reqwest::Client, urls: &[String], samples: usize, toke
         let body = res.bytes().await?;
         let elapsed = t0.elapsed();
         if !status.is_success() {
-            bail!("{url} answered {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "{url} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         if i >= 50 {
             times.push(elapsed);
@@ -219,7 +257,10 @@ async fn latency(client: &reqwest::Client, urls: &[String], samples: usize, toke
 
 async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<()> {
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
     let ready = Instant::now();
     loop {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
@@ -236,24 +277,56 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
     let idle_rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
 
     // Units of the bench municipality, via the API.
-    let units: serde_json::Value = client.get(format!("{base}/api/v1/units")).bearer_auth(token).send().await?.json().await?;
-    let unit_ids: Vec<i64> = units["items"].as_array().context("units")?.iter().filter_map(|u| u["id"].as_i64()).collect();
+    let units: serde_json::Value = client
+        .get(format!("{base}/api/v1/units"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let unit_ids: Vec<i64> = units["items"]
+        .as_array()
+        .context("units")?
+        .iter()
+        .filter_map(|u| u["id"].as_i64())
+        .collect();
 
-    let api_urls: Vec<String> = unit_ids.iter().map(|u| format!("{base}/api/v1/inquiries?unit_id={u}&limit=50")).collect();
+    let api_urls: Vec<String> = unit_ids
+        .iter()
+        .map(|u| format!("{base}/api/v1/inquiries?unit_id={u}&limit=50"))
+        .collect();
     let api_times = latency(&client, &api_urls, args.samples, Some(token)).await?;
 
     // Log in for the inbox.
-    let page = client.get(format!("{base}/staff/login")).send().await?.text().await?;
-    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).context("login form")?.to_string();
+    let page = client
+        .get(format!("{base}/staff/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("login form")?
+        .to_string();
     let res = client
         .post(format!("{base}/staff/login"))
-        .form(&[("csrf", csrf.as_str()), ("municipality", "bench"), ("username", "bench"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("municipality", "bench"),
+            ("username", "bench"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await?;
     if res.status() != 303 {
         bail!("bench login failed: {}", res.status());
     }
-    let inbox_urls: Vec<String> = unit_ids.iter().map(|u| format!("{base}/staff?unit={u}")).collect();
+    let inbox_urls: Vec<String> = unit_ids
+        .iter()
+        .map(|u| format!("{base}/staff?unit={u}"))
+        .collect();
     let inbox_times = latency(&client, &inbox_urls, args.samples, None).await?;
 
     // Creation under load.
@@ -316,11 +389,34 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
     println!("| measure | result |");
     println!("|---|---|");
     println!("| inquiries stored before the run | {} |", args.inquiries);
-    println!("| create via HTTP API, {} clients, durable | {:.0} per second ({} in {:.1} s, {} failed) |", args.clients, rate, args.creates, elapsed.as_secs_f64(), failed);
-    println!("| API list, one unit's 50 most urgent open | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |", percentile(&api_times, 0.5), percentile(&api_times, 0.95), percentile(&api_times, 0.99));
-    println!("| inbox page, one unit | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |", percentile(&inbox_times, 0.5), percentile(&inbox_times, 0.95), percentile(&inbox_times, 0.99));
-    println!("| resident memory, idle | {:.1} MB |", idle_rss as f64 / 1024.0);
-    println!("| resident memory, peak under load | {:.1} MB |", peak_rss as f64 / 1024.0);
+    println!(
+        "| create via HTTP API, {} clients, durable | {:.0} per second ({} in {:.1} s, {} failed) |",
+        args.clients,
+        rate,
+        args.creates,
+        elapsed.as_secs_f64(),
+        failed
+    );
+    println!(
+        "| API list, one unit's 50 most urgent open | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |",
+        percentile(&api_times, 0.5),
+        percentile(&api_times, 0.95),
+        percentile(&api_times, 0.99)
+    );
+    println!(
+        "| inbox page, one unit | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |",
+        percentile(&inbox_times, 0.5),
+        percentile(&inbox_times, 0.95),
+        percentile(&inbox_times, 0.99)
+    );
+    println!(
+        "| resident memory, idle | {:.1} MB |",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "| resident memory, peak under load | {:.1} MB |",
+        peak_rss as f64 / 1024.0
+    );
     println!(
         "{}",
         json!({

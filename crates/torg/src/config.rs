@@ -59,8 +59,12 @@ impl Settings {
     pub fn load(args: &InstallationArgs) -> Result<Settings> {
         let file = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-                toml::from_str::<FileConfig>(&text).with_context(|| format!("the configuration file {} is not valid", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })?;
+                toml::from_str::<FileConfig>(&text).with_context(|| {
+                    format!("the configuration file {} is not valid", path.display())
+                })?
             }
             None => FileConfig::default(),
         };
@@ -68,11 +72,19 @@ impl Settings {
     }
 
     pub fn from_parts(args: &InstallationArgs, file: FileConfig) -> Result<Settings> {
-        let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".to_string());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .with_context(|| format!("--listen {listen_text:?} is not an address; write it like 127.0.0.1:8080"))?;
-        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let listen_text = args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("--listen {listen_text:?} is not an address; write it like 127.0.0.1:8080")
+        })?;
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
         let database_url = args
             .database
             .clone()
@@ -80,31 +92,47 @@ impl Settings {
             .unwrap_or_else(|| data_dir.join("torg.db").to_string_lossy().into_owned());
         let defaults = IntakeLimits::default();
         let limits = IntakeLimits {
-            text: TextLimits { max_text_bytes: file.max_text_bytes.unwrap_or(defaults.text.max_text_bytes) },
-            max_attachment_bytes: file.max_attachment_bytes.unwrap_or(defaults.max_attachment_bytes),
+            text: TextLimits {
+                max_text_bytes: file.max_text_bytes.unwrap_or(defaults.text.max_text_bytes),
+            },
+            max_attachment_bytes: file
+                .max_attachment_bytes
+                .unwrap_or(defaults.max_attachment_bytes),
         };
         Ok(Settings {
             listen,
             data_dir,
             database_url,
-            web: WebSettings { limits, secure_cookies: file.secure_cookies.unwrap_or(false), public_url: file.public_url },
+            web: WebSettings {
+                limits,
+                secure_cookies: file.secure_cookies.unwrap_or(false),
+                public_url: file.public_url,
+            },
             locales_dir: file.locales_dir,
         })
     }
 
     /// Whether the database is the embedded SQLite one (inside the data directory or not).
     pub fn is_sqlite(&self) -> bool {
-        !self.database_url.starts_with("postgres://") && !self.database_url.starts_with("postgresql://")
+        !self.database_url.starts_with("postgres://")
+            && !self.database_url.starts_with("postgresql://")
     }
 
     /// Creates the data directory if needed.
     pub fn prepare_data_dir(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| format!("cannot create the data directory {}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
+        })?;
         if self.is_sqlite()
-            && let Some(parent) = Path::new(self.database_url.trim_start_matches("sqlite://")).parent()
+            && let Some(parent) =
+                Path::new(self.database_url.trim_start_matches("sqlite://")).parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
         Ok(())
     }
@@ -116,7 +144,8 @@ mod tests {
 
     #[test]
     fn defaults_run() {
-        let s = Settings::from_parts(&InstallationArgs::default(), FileConfig::default()).expect("defaults");
+        let s = Settings::from_parts(&InstallationArgs::default(), FileConfig::default())
+            .expect("defaults");
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url, "data/torg.db");
         assert_eq!(s.web.limits.text.max_text_bytes, 65536);
@@ -125,8 +154,14 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file() {
-        let file: FileConfig = toml::from_str("listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/torg\"\nmax_text_bytes = 1000").expect("toml");
-        let args = InstallationArgs { listen: Some("127.0.0.1:9999".into()), ..Default::default() };
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/torg\"\nmax_text_bytes = 1000",
+        )
+        .expect("toml");
+        let args = InstallationArgs {
+            listen: Some("127.0.0.1:9999".into()),
+            ..Default::default()
+        };
         let s = Settings::from_parts(&args, file).expect("settings");
         assert_eq!(s.listen.to_string(), "127.0.0.1:9999");
         assert_eq!(s.database_url, "/srv/torg/torg.db");
@@ -135,10 +170,16 @@ mod tests {
 
     #[test]
     fn bad_values_say_what_to_do() {
-        let args = InstallationArgs { listen: Some("localhost".into()), ..Default::default() };
+        let args = InstallationArgs {
+            listen: Some("localhost".into()),
+            ..Default::default()
+        };
         let e = Settings::from_parts(&args, FileConfig::default()).expect_err("bad");
         assert!(e.to_string().contains("127.0.0.1:8080"));
-        assert!(toml::from_str::<FileConfig>("lisen = 1").is_err(), "unknown keys are refused");
+        assert!(
+            toml::from_str::<FileConfig>("lisen = 1").is_err(),
+            "unknown keys are refused"
+        );
     }
 
     #[test]

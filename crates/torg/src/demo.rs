@@ -27,48 +27,157 @@ const STAFF: &[(&str, &str, Role, &str)] = &[
     ("kari", "Kari Nordmann", Role::ServiceDesk, "Servicetorget"),
     ("ola", "Ola Hansen", Role::CaseHandler, "Oppvekst"),
     ("per", "Per Johansen", Role::CaseHandler, "Teknisk drift"),
-    ("ingrid", "Ingrid Berg", Role::CaseHandler, "Helse og omsorg"),
+    (
+        "ingrid",
+        "Ingrid Berg",
+        Role::CaseHandler,
+        "Helse og omsorg",
+    ),
     ("siri", "Siri Lund", Role::Communication, "Kommunikasjon"),
     ("leder", "Lars Eide", Role::UnitLeader, "Oppvekst"),
-    ("direktor", "Tone Bakke", Role::ChiefExecutive, "Servicetorget"),
+    (
+        "direktor",
+        "Tone Bakke",
+        Role::ChiefExecutive,
+        "Servicetorget",
+    ),
 ];
 
 /// (topic code, text)
 const TEXTS: &[(&str, &str)] = &[
-    ("school", "Hei! Når er søknadsfristen for barnehageplass til høsten? Vi flytter til kommunen i juni."),
-    ("school", "Datteren vår har fått plass i barnehagen, men vi ønsker å bytte til en barnehage nærmere jobben. Hvordan gjør vi det?"),
-    ("school", "Hvor mye koster SFO for to barn, og finnes det søskenmoderasjon?"),
-    ("school", "Skolebussen kom ikke i dag morges på Nordbygda. Barna sto og ventet i 40 minutter."),
-    ("school", "Hvordan søker jeg om redusert foreldrebetaling i barnehagen?"),
-    ("water", "Det lukter rart av kranvannet hos oss i Storgata 14. Er det trygt å drikke?"),
-    ("water", "Vannlekkasje i veien utenfor Fjellveien 3, vannet renner nedover bakken."),
-    ("water", "Kumlokket i krysset ved butikken har løsnet og skrangler når bilene kjører over."),
-    ("water", "Når kommer fakturaen for vann og avløp, og kan jeg dele den opp?"),
-    ("roads", "Veien opp til Åsen er ikke brøytet ennå, og bussen kommer ikke fram."),
-    ("roads", "Gatelyset ved gangfeltet på skoleveien har vært mørkt i en uke."),
-    ("roads", "Det er et stort hull i asfalten i Kirkeveien ved nummer 22. Farlig for syklister."),
-    ("roads", "Kan kommunen sette opp fartsdumper i boligfeltet vårt? Mange kjører altfor fort."),
-    ("waste", "Søppeldunken vår ble ikke tømt på tirsdag. Adressen er Bjørkelia 7."),
+    (
+        "school",
+        "Hei! Når er søknadsfristen for barnehageplass til høsten? Vi flytter til kommunen i juni.",
+    ),
+    (
+        "school",
+        "Datteren vår har fått plass i barnehagen, men vi ønsker å bytte til en barnehage nærmere jobben. Hvordan gjør vi det?",
+    ),
+    (
+        "school",
+        "Hvor mye koster SFO for to barn, og finnes det søskenmoderasjon?",
+    ),
+    (
+        "school",
+        "Skolebussen kom ikke i dag morges på Nordbygda. Barna sto og ventet i 40 minutter.",
+    ),
+    (
+        "school",
+        "Hvordan søker jeg om redusert foreldrebetaling i barnehagen?",
+    ),
+    (
+        "water",
+        "Det lukter rart av kranvannet hos oss i Storgata 14. Er det trygt å drikke?",
+    ),
+    (
+        "water",
+        "Vannlekkasje i veien utenfor Fjellveien 3, vannet renner nedover bakken.",
+    ),
+    (
+        "water",
+        "Kumlokket i krysset ved butikken har løsnet og skrangler når bilene kjører over.",
+    ),
+    (
+        "water",
+        "Når kommer fakturaen for vann og avløp, og kan jeg dele den opp?",
+    ),
+    (
+        "roads",
+        "Veien opp til Åsen er ikke brøytet ennå, og bussen kommer ikke fram.",
+    ),
+    (
+        "roads",
+        "Gatelyset ved gangfeltet på skoleveien har vært mørkt i en uke.",
+    ),
+    (
+        "roads",
+        "Det er et stort hull i asfalten i Kirkeveien ved nummer 22. Farlig for syklister.",
+    ),
+    (
+        "roads",
+        "Kan kommunen sette opp fartsdumper i boligfeltet vårt? Mange kjører altfor fort.",
+    ),
+    (
+        "waste",
+        "Søppeldunken vår ble ikke tømt på tirsdag. Adressen er Bjørkelia 7.",
+    ),
     ("waste", "Hvor leverer jeg gamle malingsspann og batterier?"),
-    ("waste", "Kan jeg få en mindre restavfallsdunk for å spare penger?"),
-    ("health", "Min mor trenger mer hjelp hjemme etter sykehusoppholdet. Hvem kontakter vi om hjemmetjenester?"),
+    (
+        "waste",
+        "Kan jeg få en mindre restavfallsdunk for å spare penger?",
+    ),
+    (
+        "health",
+        "Min mor trenger mer hjelp hjemme etter sykehusoppholdet. Hvem kontakter vi om hjemmetjenester?",
+    ),
     ("health", "Hvordan søker man om trygghetsalarm?"),
-    ("health", "Når er det vaksinering mot influensa for eldre i år?"),
-    ("health", "Hvordan søker jeg om plass på dagsenter for min far?"),
-    ("building", "Trenger jeg å søke om å bygge en garasje på 40 kvadratmeter?"),
-    ("building", "Naboen bygger en terrasse tett inntil grensen vår. Har de fått tillatelse?"),
-    ("building", "Hvor lang er saksbehandlingstiden for byggesøknader nå?"),
-    ("culture", "Kan vi leie gymsalen på skolen til bursdagsfeiring en lørdag?"),
+    (
+        "health",
+        "Når er det vaksinering mot influensa for eldre i år?",
+    ),
+    (
+        "health",
+        "Hvordan søker jeg om plass på dagsenter for min far?",
+    ),
+    (
+        "building",
+        "Trenger jeg å søke om å bygge en garasje på 40 kvadratmeter?",
+    ),
+    (
+        "building",
+        "Naboen bygger en terrasse tett inntil grensen vår. Har de fått tillatelse?",
+    ),
+    (
+        "building",
+        "Hvor lang er saksbehandlingstiden for byggesøknader nå?",
+    ),
+    (
+        "culture",
+        "Kan vi leie gymsalen på skolen til bursdagsfeiring en lørdag?",
+    ),
     ("culture", "Når åpner biblioteket igjen etter oppussingen?"),
-    ("culture", "Hvordan søker lag og foreninger om kulturmidler?"),
+    (
+        "culture",
+        "Hvordan søker lag og foreninger om kulturmidler?",
+    ),
     ("other", "Hvordan endrer jeg adresse for eiendomsskatten?"),
-    ("other", "Jeg fant en skadet rådyrkalv i grøfta ved Sagveien. Hvem skal jeg ringe?"),
+    (
+        "other",
+        "Jeg fant en skadet rådyrkalv i grøfta ved Sagveien. Hvem skal jeg ringe?",
+    ),
     ("other", "Hva er åpningstidene til Servicetorget i romjula?"),
-    ("other", "Jeg ønsker å gi ros til de ansatte på omsorgssenteret. De gjør en fantastisk jobb!"),
+    (
+        "other",
+        "Jeg ønsker å gi ros til de ansatte på omsorgssenteret. De gjør en fantastisk jobb!",
+    ),
 ];
 
-const FIRST: &[&str] = &["Ola", "Kari", "Nora", "Emma", "Jakob", "Lukas", "Ingrid", "Sofie", "Henrik", "Maja", "Aksel", "Sara", "Erik", "Ida", "Magnus", "Leah", "Filip", "Ella", "Johannes", "Astrid"];
-const LAST: &[&str] = &["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen", "Karlsen", "Berg", "Haugen", "Hagen", "Eriksen", "Bakken", "Solberg", "Lie", "Moen", "Dahl", "Strand"];
+const FIRST: &[&str] = &[
+    "Ola", "Kari", "Nora", "Emma", "Jakob", "Lukas", "Ingrid", "Sofie", "Henrik", "Maja", "Aksel",
+    "Sara", "Erik", "Ida", "Magnus", "Leah", "Filip", "Ella", "Johannes", "Astrid",
+];
+const LAST: &[&str] = &[
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Eriksen",
+    "Bakken",
+    "Solberg",
+    "Lie",
+    "Moen",
+    "Dahl",
+    "Strand",
+];
 
 const REPLIES: &[&str] = &[
     "Takk for at du tok kontakt. Vi har sett på saken, og den er nå rettet.",
@@ -81,7 +190,10 @@ const REPLIES: &[&str] = &[
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -131,19 +243,31 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
     ];
     for (pos, (keyword, topic, unit)) in rules.iter().enumerate() {
         store
-            .create_routing_rule(m.id, RoutingRule {
-                position: pos as i64 + 1,
-                keyword: keyword.map(String::from),
-                topic: topic.map(String::from),
-                channel: None,
-                unit_id: units[unit].id,
-            })
+            .create_routing_rule(
+                m.id,
+                RoutingRule {
+                    position: pos as i64 + 1,
+                    keyword: keyword.map(String::from),
+                    topic: topic.map(String::from),
+                    channel: None,
+                    unit_id: units[unit].id,
+                },
+            )
             .await?;
     }
     for (title, body) in [
-        ("Takk – vi ser på saken", "Hei {navn}!\n\nTakk for henvendelsen din med referanse {referanse}. Vi ser på saken og kommer tilbake til deg så snart vi kan."),
-        ("Sendt videre", "Hei {navn}!\n\nVi har sendt henvendelsen ({referanse}) videre til rett enhet, som svarer deg direkte."),
-        ("Flytt til privat kanal", "Hei {navn}! Vi svarer gjerne, men saker med personopplysninger tar vi ikke i åpne kanaler. Skriv til oss på kontaktskjemaet, så hjelper vi deg der."),
+        (
+            "Takk – vi ser på saken",
+            "Hei {navn}!\n\nTakk for henvendelsen din med referanse {referanse}. Vi ser på saken og kommer tilbake til deg så snart vi kan.",
+        ),
+        (
+            "Sendt videre",
+            "Hei {navn}!\n\nVi har sendt henvendelsen ({referanse}) videre til rett enhet, som svarer deg direkte.",
+        ),
+        (
+            "Flytt til privat kanal",
+            "Hei {navn}! Vi svarer gjerne, men saker med personopplysninger tar vi ikke i åpne kanaler. Skriv til oss på kontaktskjemaet, så hjelper vi deg der.",
+        ),
     ] {
         store.create_canned_reply(m.id, title, body).await?;
     }
@@ -153,15 +277,21 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         let password = torg_core::secrets::new_password();
         let hash = torg_core::secrets::hash_password(&password)?;
         let u = store
-            .create_user(m.id, NewUser {
-                username: username.to_string(),
-                full_name: name.to_string(),
-                password_hash: hash,
-                role: *role,
-                unit_id: Some(units[unit].id),
-            })
+            .create_user(
+                m.id,
+                NewUser {
+                    username: username.to_string(),
+                    full_name: name.to_string(),
+                    password_hash: hash,
+                    role: *role,
+                    unit_id: Some(units[unit].id),
+                },
+            )
             .await?;
-        println!("  {username:<9} {password}  {name} ({}, {unit})", role.as_str());
+        println!(
+            "  {username:<9} {password}  {name} ({}, {unit})",
+            role.as_str()
+        );
         users.push(u);
     }
     let config = TenantConfig::load(store, m.clone()).await?;
@@ -174,7 +304,14 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         let minutes_ago = (rng.next() % (60 * 24 * 60)) as i64;
         let received = now - SignedDuration::from_mins(minutes_ago);
         let channel = channel_for(rng.next());
-        let email = format!("{}.{}@example.no", first.to_lowercase(), last.to_lowercase()).replace('ø', "o").replace('å', "a").replace('æ', "ae");
+        let email = format!(
+            "{}.{}@example.no",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )
+        .replace('ø', "o")
+        .replace('å', "a")
+        .replace('æ', "ae");
         let phone = format!("9{:07}", rng.next() % 10_000_000);
         let input = InquiryInput {
             citizen_name: format!("{first} {last}"),
@@ -186,34 +323,69 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             external_id: Some(format!("demo-{n}")),
             ..Default::default()
         };
-        let r = receive(store, &config, channel, input, IntakeLimits::default(), received).await?;
+        let r = receive(
+            store,
+            &config,
+            channel,
+            input,
+            IntakeLimits::default(),
+            received,
+        )
+        .await?;
         let inquiry = r.created.inquiry;
         // Older inquiries are mostly answered and closed; recent ones are still open.
         let age_days = minutes_ago / (60 * 24);
         let fate = rng.next() % 10;
-        let status = if age_days > 7 && fate < 8 {
-            InquiryStatus::Closed
-        } else if age_days > 2 && fate < 5 {
-            InquiryStatus::WaitingForCitizen
-        } else if fate < 4 {
-            InquiryStatus::Open
-        } else {
-            InquiryStatus::New
+        let status = match (age_days, fate) {
+            (8.., 0..=7) | (3..=7, 0..=4) | (0..=2, 0..=1) => InquiryStatus::Closed,
+            (8.., 8) | (3..=7, 5..=6) => InquiryStatus::WaitingForCitizen,
+            (8.., _) | (3..=7, 7..=8) | (0..=2, 2..=4) => InquiryStatus::Open,
+            _ => InquiryStatus::New,
         };
         if status == InquiryStatus::New {
             continue;
         }
-        let unit = config.unit(inquiry.unit_id).cloned().unwrap_or_else(|| units["Servicetorget"].clone());
-        let writer = users.iter().find(|u| u.unit_id == Some(unit.id)).unwrap_or(&users[1]);
+        let unit = config
+            .unit(inquiry.unit_id)
+            .cloned()
+            .unwrap_or_else(|| units["Servicetorget"].clone());
+        let writer = users
+            .iter()
+            .find(|u| u.unit_id == Some(unit.id))
+            .unwrap_or(&users[1]);
         let answered = received + SignedDuration::from_mins(30 + (rng.next() % 1800) as i64);
-        if rng.next() % 3 == 0 {
-            torg_core::reply::write(store, &m, &inquiry, &unit, Some(writer), MessageKind::Note, "Sjekket med fagansvarlig, se svar.", Default::default(), answered).await?;
+        if rng.next().is_multiple_of(3) {
+            torg_core::reply::write(
+                store,
+                &m,
+                &inquiry,
+                &unit,
+                Some(writer),
+                MessageKind::Note,
+                "Sjekket med fagansvarlig, se svar.",
+                Default::default(),
+                answered,
+            )
+            .await?;
         }
         if status != InquiryStatus::Open {
             let text = *rng.pick(REPLIES);
-            torg_core::reply::write(store, &m, &inquiry, &unit, Some(writer), MessageKind::Outbound, text, Default::default(), answered).await?;
+            torg_core::reply::write(
+                store,
+                &m,
+                &inquiry,
+                &unit,
+                Some(writer),
+                MessageKind::Outbound,
+                text,
+                Default::default(),
+                answered,
+            )
+            .await?;
         }
-        store.assign(m.id, inquiry.id, unit.id, Some(writer.id)).await?;
+        store
+            .assign(m.id, inquiry.id, unit.id, Some(writer.id))
+            .await?;
         store.set_status(m.id, inquiry.id, status, answered).await?;
     }
     println!("Added {INQUIRIES} demo inquiries from the last 60 days.");

@@ -13,7 +13,11 @@ use torg_domain::Role;
 use torg_store::{NewMunicipality, NewUser, Store};
 
 #[derive(Parser)]
-#[command(name = "torg", version, about = "Torg: the municipality's communication hub")]
+#[command(
+    name = "torg",
+    version,
+    about = "Torg: the municipality's communication hub"
+)]
 struct Cli {
     #[command(flatten)]
     install: InstallationArgs,
@@ -119,11 +123,15 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TORG_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+            tracing_subscriber::EnvFilter::try_from_env("TORG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(run(cli))
 }
 
@@ -131,7 +139,12 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
     settings.prepare_data_dir()?;
     torg_store_sql::open(&settings.database_url)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact(&settings.database_url)
+            )
+        })
 }
 
 /// A database URL without its password, for messages.
@@ -143,10 +156,9 @@ fn redact(url: &str) -> String {
 }
 
 async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::Municipality> {
-    store
-        .municipality_by_slug(slug)
-        .await?
-        .with_context(|| format!("there is no municipality {slug:?}; 'torg municipality list' shows them"))
+    store.municipality_by_slug(slug).await?.with_context(|| {
+        format!("there is no municipality {slug:?}; 'torg municipality list' shows them")
+    })
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -167,14 +179,32 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::ensure(&*store).await,
-        Command::Municipality(MunicipalityCommand::Create { slug, name, time_zone, language }) => {
+        Command::Municipality(MunicipalityCommand::Create {
+            slug,
+            name,
+            time_zone,
+            language,
+        }) => {
             if jiff::tz::TimeZone::get(&time_zone).is_err() {
-                bail!("{time_zone:?} is not a time zone; use an IANA name like Europe/Oslo or Europe/Stockholm");
+                bail!(
+                    "{time_zone:?} is not a time zone; use an IANA name like Europe/Oslo or Europe/Stockholm"
+                );
             }
-            if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if slug.is_empty()
+                || !slug
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 bail!("the short name may hold only a-z, 0-9 and '-', like 'nord-fron'");
             }
-            let m = store.create_municipality(NewMunicipality { slug, name, time_zone, language }).await?;
+            let m = store
+                .create_municipality(NewMunicipality {
+                    slug,
+                    name,
+                    time_zone,
+                    language,
+                })
+                .await?;
             println!("Created municipality {} ({}), id {}.", m.name, m.slug, m.id);
             Ok(())
         }
@@ -184,13 +214,24 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Unit(UnitCommand::Create { municipality: slug, name, service_desk }) => {
+        Command::Unit(UnitCommand::Create {
+            municipality: slug,
+            name,
+            service_desk,
+        }) => {
             let m = municipality(&*store, &slug).await?;
             let u = store.create_unit(m.id, &name, service_desk).await?;
             println!("Created unit {} (id {}) in {}.", u.name, u.id, m.name);
             Ok(())
         }
-        Command::User(UserCommand::Create { municipality: slug, username, name, role, unit, password }) => {
+        Command::User(UserCommand::Create {
+            municipality: slug,
+            username,
+            name,
+            role,
+            unit,
+            password,
+        }) => {
             let m = municipality(&*store, &slug).await?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
@@ -208,19 +249,43 @@ async fn run(cli: Cli) -> Result<()> {
             let generated = password.is_none();
             let password = password.unwrap_or_else(torg_core::secrets::new_password);
             let password_hash = torg_core::secrets::hash_password(&password)?;
-            let u = store.create_user(m.id, NewUser { username, full_name: name, password_hash, role, unit_id }).await?;
-            println!("Created user {} ({}) in {}.", u.username, u.role.as_str(), m.name);
+            let u = store
+                .create_user(
+                    m.id,
+                    NewUser {
+                        username,
+                        full_name: name,
+                        password_hash,
+                        role,
+                        unit_id,
+                    },
+                )
+                .await?;
+            println!(
+                "Created user {} ({}) in {}.",
+                u.username,
+                u.role.as_str(),
+                m.name
+            );
             if generated {
                 println!("Password (shown once): {password}");
             }
             Ok(())
         }
-        Command::Token(TokenCommand::Create { municipality: slug, name }) => {
+        Command::Token(TokenCommand::Create {
+            municipality: slug,
+            name,
+        }) => {
             let m = municipality(&*store, &slug).await?;
             let token = torg_core::secrets::new_token();
-            store.create_api_token(m.id, &name, &torg_core::secrets::token_hash(&token)).await?;
+            store
+                .create_api_token(m.id, &name, &torg_core::secrets::token_hash(&token))
+                .await?;
             println!("{token}");
-            eprintln!("API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.", m.name);
+            eprintln!(
+                "API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.",
+                m.name
+            );
             Ok(())
         }
         Command::Bench(_) => unreachable!("handled above"),
@@ -233,11 +298,20 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let app = torg_http::router(state);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("cannot listen on {}; is another program using it? Choose another with --listen", settings.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another program using it? Choose another with --listen",
+                settings.listen
+            )
+        })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "Torg is ready");
-    println!("Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop.");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    println!(
+        "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     println!("Torg stopped.");
     Ok(())
 }
@@ -265,7 +339,10 @@ mod tests {
     use super::*;
     #[test]
     fn passwords_never_reach_messages() {
-        assert_eq!(redact("postgres://torg:secret@db:5432/torg"), "postgres://…@db:5432/torg");
+        assert_eq!(
+            redact("postgres://torg:secret@db:5432/torg"),
+            "postgres://…@db:5432/torg"
+        );
         assert_eq!(redact("data/torg.db"), "data/torg.db");
     }
 }

@@ -17,29 +17,53 @@ fn torg(data_dir: &Path, database: Option<&str>, args: &[&str]) -> String {
     if let Some(db) = database {
         cmd.arg("--database").arg(db);
     }
-    let out = cmd.args(args).env("TORG_LOG", "warn").output().expect("run torg");
-    assert!(out.status.success(), "torg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .args(args)
+        .env("TORG_LOG", "warn")
+        .output()
+        .expect("run torg");
+    assert!(
+        out.status.success(),
+        "torg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn start(data_dir: &Path, database: Option<&str>, port: u16, extra: &[&str]) -> Child {
     let mut cmd = Command::new(TORG);
-    cmd.arg("--data-dir").arg(data_dir).arg("--listen").arg(format!("127.0.0.1:{port}"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"));
     if let Some(db) = database {
         cmd.arg("--database").arg(db);
     }
-    cmd.arg("serve").args(extra).env("TORG_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start torg")
+    cmd.arg("serve")
+        .args(extra)
+        .env("TORG_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start torg")
 }
 
 async fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let client = reqwest::Client::new();
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
             && r.status().is_success()
         {
             return;
@@ -50,9 +74,45 @@ async fn wait_ready(port: u16) {
 }
 
 fn setup_tenant(data_dir: &Path, database: Option<&str>) -> String {
-    torg(data_dir, database, &["municipality", "create", "--slug", "krasj", "--name", "Krasj kommune"]);
-    torg(data_dir, database, &["unit", "create", "--municipality", "krasj", "--name", "Servicetorget", "--service-desk"]);
-    torg(data_dir, database, &["token", "create", "--municipality", "krasj", "--name", "krasjtest"]).trim().to_string()
+    torg(
+        data_dir,
+        database,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "krasj",
+            "--name",
+            "Krasj kommune",
+        ],
+    );
+    torg(
+        data_dir,
+        database,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "krasj",
+            "--name",
+            "Servicetorget",
+            "--service-desk",
+        ],
+    );
+    torg(
+        data_dir,
+        database,
+        &[
+            "token",
+            "create",
+            "--municipality",
+            "krasj",
+            "--name",
+            "krasjtest",
+        ],
+    )
+    .trim()
+    .to_string()
 }
 
 async fn all_inquiries(port: u16, token: &str) -> BTreeMap<i64, String> {
@@ -61,7 +121,9 @@ async fn all_inquiries(port: u16, token: &str) -> BTreeMap<i64, String> {
     let mut cursor = String::new();
     loop {
         let page: Value = client
-            .get(format!("http://127.0.0.1:{port}/api/v1/inquiries?status=any&limit=500&cursor={cursor}"))
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/inquiries?status=any&limit=500&cursor={cursor}"
+            ))
             .bearer_auth(token)
             .send()
             .await
@@ -71,7 +133,10 @@ async fn all_inquiries(port: u16, token: &str) -> BTreeMap<i64, String> {
             .expect("json");
         for item in page["items"].as_array().expect("items") {
             let r = &item["reference"];
-            found.insert(item["id"].as_i64().expect("id"), format!("{}-{:06}", r["year"], r["number"].as_i64().unwrap_or(0)));
+            found.insert(
+                item["id"].as_i64().expect("id"),
+                format!("{}-{:06}", r["year"], r["number"].as_i64().unwrap_or(0)),
+            );
         }
         match page["next_cursor"].as_str() {
             Some(c) => cursor = c.to_string(),
@@ -116,18 +181,30 @@ async fn nothing_acknowledged_is_lost(database: Option<String>) {
         let _ = c.await;
     }
     let acknowledged = acknowledged.lock().expect("lock").clone();
-    assert!(acknowledged.len() > 20, "the load ran: {} acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() > 20,
+        "the load ran: {} acknowledged",
+        acknowledged.len()
+    );
 
     let port = free_port();
     let mut server = start(dir.path(), db, port, &[]);
     wait_ready(port).await;
     let stored = all_inquiries(port, &token).await;
     for (id, reference) in &acknowledged {
-        assert_eq!(stored.get(id), Some(reference), "acknowledged inquiry {reference} (id {id}) survived the crash");
+        assert_eq!(
+            stored.get(id),
+            Some(reference),
+            "acknowledged inquiry {reference} (id {id}) survived the crash"
+        );
     }
     server.kill().expect("kill");
     let _ = server.wait();
-    eprintln!("{} acknowledged, {} stored after SIGKILL", acknowledged.len(), stored.len());
+    eprintln!(
+        "{} acknowledged, {} stored after SIGKILL",
+        acknowledged.len(),
+        stored.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +218,9 @@ async fn nothing_acknowledged_is_lost_on_sigkill_postgres() {
         eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
         return;
     };
-    let url = torg_store_sql::postgres::create_test_database(&admin).await.expect("PostgreSQL must be reachable");
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
     nothing_acknowledged_is_lost(Some(url)).await;
 }
 
@@ -152,26 +231,70 @@ async fn demo_starts_once_and_ctrl_c_stops_cleanly() {
     let port = free_port();
     let server = start(&data, None, port, &["--demo"]);
     wait_ready(port).await;
-    assert!(data.join("torg.db").exists(), "the data directory and database are created");
-    let status = Command::new("kill").arg("-INT").arg(server.id().to_string()).status().expect("kill");
+    assert!(
+        data.join("torg.db").exists(),
+        "the data directory and database are created"
+    );
+    let status = Command::new("kill")
+        .arg("-INT")
+        .arg(server.id().to_string())
+        .status()
+        .expect("kill");
     assert!(status.success());
     let out = server.wait_with_output().expect("wait");
-    assert!(out.status.success(), "exits cleanly on Ctrl-C: {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "exits cleanly on Ctrl-C: {:?}",
+        out.status
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("admin"), "staff and passwords printed once: {stdout}");
+    assert!(
+        stdout.contains("admin"),
+        "staff and passwords printed once: {stdout}"
+    );
     assert!(stdout.contains("Torg stopped."));
 
     let again = torg(&data, None, &["demo"]);
     assert!(again.contains("exists already"), "{again}");
-    let store = torg_store_sql::open(data.join("torg.db").to_str().expect("path")).await.expect("open");
-    let demo = store.municipality_by_slug("demo").await.expect("get").expect("demo exists");
-    assert_eq!(store.count_inquiries(demo.id).await.expect("count"), 300, "nothing added twice");
-    let units: Vec<String> = store.list_units(demo.id).await.expect("units").into_iter().map(|u| u.name).collect();
-    for u in ["Servicetorget", "Oppvekst", "Teknisk drift", "Helse og omsorg", "Kommunikasjon"] {
+    let store = torg_store_sql::open(data.join("torg.db").to_str().expect("path"))
+        .await
+        .expect("open");
+    let demo = store
+        .municipality_by_slug("demo")
+        .await
+        .expect("get")
+        .expect("demo exists");
+    assert_eq!(
+        store.count_inquiries(demo.id).await.expect("count"),
+        300,
+        "nothing added twice"
+    );
+    let units: Vec<String> = store
+        .list_units(demo.id)
+        .await
+        .expect("units")
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    for u in [
+        "Servicetorget",
+        "Oppvekst",
+        "Teknisk drift",
+        "Helse og omsorg",
+        "Kommunikasjon",
+    ] {
         assert!(units.contains(&u.to_string()), "{u}");
     }
     let statuses: std::collections::HashSet<_> = store
-        .list_inquiries(demo.id, &torg_store::InquiryFilter { status: torg_store::StatusFilter::Any, ..Default::default() }, None, 500)
+        .list_inquiries(
+            demo.id,
+            &torg_store::InquiryFilter {
+                status: torg_store::StatusFilter::Any,
+                ..Default::default()
+            },
+            None,
+            500,
+        )
         .await
         .expect("list")
         .into_iter()
@@ -182,11 +305,19 @@ async fn demo_starts_once_and_ctrl_c_stops_cleanly() {
 
 #[test]
 fn bad_configuration_says_what_to_do() {
-    let out = Command::new(TORG).args(["--listen", "nowhere", "migrate"]).output().expect("run");
+    let out = Command::new(TORG)
+        .args(["--listen", "nowhere", "migrate"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:8080"));
     let dir = tempfile::tempdir().expect("tmp");
-    let out = Command::new(TORG).arg("--data-dir").arg(dir.path()).args(["token", "create", "--municipality", "ukjent", "--name", "x"]).output().expect("run");
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["token", "create", "--municipality", "ukjent", "--name", "x"])
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("torg municipality list"));
 }

@@ -1,0 +1,117 @@
+// End-to-end test in headless Chromium: a citizen submits the contact form, staff log in and
+// reply, the citizen sees the reply on the follow page. axe-core checks WCAG 2.1 A/AA on the
+// contact form, receipt, follow page, login, inbox and inquiry page.
+//
+// Usage: TORG_BIN=target/debug/torg node tests/e2e/run.mjs
+import { chromium } from "playwright-core";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import net from "node:net";
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const bin = resolve(process.env.TORG_BIN ?? "target/debug/torg");
+const screenshots = resolve(process.env.TORG_SCREENSHOTS ?? "target/e2e");
+mkdirSync(screenshots, { recursive: true });
+const dataDir = mkdtempSync(join(tmpdir(), "torg-e2e-"));
+const password = "e2e-passord-som-er-langt";
+
+function torg(...args) {
+  return execFileSync(bin, ["--data-dir", dataDir, ...args], { env: { ...process.env, TORG_LOG: "warn" } }).toString();
+}
+
+async function freePort() {
+  return new Promise((ok) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => { const { port } = srv.address(); srv.close(() => ok(port)); });
+  });
+}
+
+const failures = [];
+function check(cond, what) {
+  if (!cond) { failures.push(what); console.error("FAIL:", what); } else { console.log("ok:", what); }
+}
+
+async function axe(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  for (const v of result.violations) {
+    console.error(`  axe ${name}: ${v.id} (${v.impact}): ${v.help}`);
+    for (const n of v.nodes.slice(0, 3)) console.error(`    ${n.target.join(" ")}: ${n.failureSummary}`);
+  }
+  check(result.violations.length === 0, `axe: no WCAG 2.1 A/AA violations on ${name}`);
+}
+
+torg("demo");
+torg("user", "create", "--municipality", "demo", "--username", "eva", "--name", "Eva Ende", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "serve"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TORG_LOG: "warn" } });
+for (let i = 0; i < 300; i++) {
+  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  // axe is injected as an inline script, which Torg's Content-Security-Policy forbids.
+  const citizen = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO" })).newPage();
+  await citizen.goto(`${base}/k/demo`);
+  check((await citizen.title()).includes("Kontakt kommunen"), "the contact form is in bokmål");
+  await axe(citizen, "contact form");
+  await citizen.fill("#name", "Nora Nettleser");
+  await citizen.fill("#email", "nora@example.no");
+  await citizen.selectOption("#topic", "water");
+  await citizen.fill("#message", "Det er vannlekkasje i Fjordgata 12. <script>alert(1)</script>");
+  await citizen.click("button[type=submit]");
+  await citizen.waitForSelector(".reference");
+  const reference = (await citizen.textContent(".reference")).trim();
+  check(/^\d{4}-\d{6}$/.test(reference), `the receipt shows a reference (${reference})`);
+  await axe(citizen, "receipt");
+  const followUrl = (await citizen.textContent("#follow-link")).trim();
+  await citizen.goto(followUrl);
+  check((await citizen.textContent(".thread")).includes("<script>alert(1)</script>"), "hostile text is shown as text");
+  await axe(citizen, "follow page");
+
+  const staff = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
+  await staff.goto(`${base}/staff/login`);
+  await axe(staff, "login");
+  await staff.fill("#username", "eva");
+  await staff.fill("#password", password);
+  await staff.click("button[type=submit]");
+  await staff.waitForSelector("table.inbox");
+  await axe(staff, "inbox");
+  await staff.screenshot({ path: join(screenshots, "inbox.png"), fullPage: false });
+  await staff.fill("#f-q", reference);
+  await staff.click(".filters button[type=submit]");
+  await staff.click(`a:text("${reference}")`);
+  await staff.waitForSelector("#reply-body");
+  await axe(staff, "inquiry page");
+  await staff.fill("#reply-body", "Takk! Vi sender en rørlegger i dag.");
+  await staff.click("form[action$='/reply'] button[type=submit]");
+  await staff.waitForSelector(".alert.success");
+  check((await staff.textContent(".thread")).includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "the reply is signed");
+
+  await citizen.goto(followUrl);
+  const thread = await citizen.textContent(".thread");
+  check(thread.includes("Vi sender en rørlegger i dag."), "the citizen sees the reply on the follow page");
+  check(thread.includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "signed as the municipality");
+  await citizen.goto(`${followUrl}?lang=en`);
+  check((await citizen.textContent("h1")).startsWith("Inquiry"), "English on request");
+} finally {
+  await browser.close();
+  server.kill("SIGINT");
+  rmSync(dataDir, { recursive: true, force: true });
+}
+if (failures.length) {
+  console.error(`${failures.length} browser check(s) failed`);
+  process.exit(1);
+}
+console.log("All browser checks passed.");
