@@ -75,6 +75,9 @@ pub async fn tenant_by_id(
     state: &AppState,
     id: i64,
 ) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
+    if let Some(c) = state.cache.tenant_by_id(id) {
+        return Ok(Some(c));
+    }
     let Some(m) = state.store.municipality(id).await? else {
         return Ok(None);
     };

@@ -24,6 +24,12 @@ impl Caches {
             .filter(|(at, _)| at.elapsed() < TENANT_TTL)
             .map(|(_, c)| c.clone())
     }
+    pub(crate) fn tenant_by_id(&self, id: i64) -> Option<std::sync::Arc<TenantConfig>> {
+        let map = self.tenants.lock().ok()?;
+        map.values()
+            .find(|(at, c)| c.municipality.id == id && at.elapsed() < TENANT_TTL)
+            .map(|(_, c)| c.clone())
+    }
     pub(crate) fn put_tenant(&self, config: std::sync::Arc<TenantConfig>) {
         if let Ok(mut map) = self.tenants.lock() {
             map.insert(config.municipality.slug.clone(), (Instant::now(), config));

@@ -33,10 +33,15 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-    {
-        return StoreError::Conflict(d.message().to_string());
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Conflict(d.message().to_string());
+        }
+        // Composite foreign keys carry the tenant: a unit, person or inquiry of another
+        // municipality does not exist for this one.
+        if d.is_foreign_key_violation() {
+            return StoreError::NotFound("referenced unit, user or inquiry");
+        }
     }
     StoreError::Database(e.to_string())
 }

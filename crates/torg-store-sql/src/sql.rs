@@ -10,7 +10,7 @@ macro_rules! sql_store {
         use $crate::rows::*;
         use async_trait::async_trait;
         use jiff::Timestamp;
-        use sqlx::{Acquire, QueryBuilder};
+        use sqlx::QueryBuilder;
         use torg_domain::{routing::RoutingRule, InquiryStatus, MessageKind, Reference};
         use torg_store::*;
 
@@ -23,33 +23,44 @@ macro_rules! sql_store {
             }
         }
 
+        /// Writes the batch in one transaction. When a job fails (bad unit, constraint), the
+        /// transaction is rolled back and each job is retried in a transaction of its own, so
+        /// one bad job never takes the others down and nothing half-written is committed.
         async fn write_batch(pool: &sqlx::Pool<$db>, jobs: Vec<Job>) {
-            let mut results: Vec<(Job, Result<Created, StoreError>)> = Vec::with_capacity(jobs.len());
-            let outcome: Result<(), StoreError> = async {
+            let together: Result<Vec<Created>, StoreError> = async {
                 let mut tx = pool.begin_with($begin_write).await.map_err(db_err)?;
-                for job in jobs {
-                    let mut sp = tx.begin().await.map_err(db_err)?;
-                    let r = insert_inquiry(&mut sp, &job.new).await;
-                    if r.is_ok() {
-                        sp.commit().await.map_err(db_err)?;
-                    } else {
-                        sp.rollback().await.map_err(db_err)?;
-                    }
-                    results.push((job, r));
+                let mut created = Vec::with_capacity(jobs.len());
+                for job in &jobs {
+                    created.push(insert_inquiry(&mut tx, &job.new).await?);
                 }
                 tx.commit().await.map_err(db_err)?;
-                Ok(())
+                Ok(created)
             }
             .await;
-            for (job, r) in results {
-                let r = match &outcome {
-                    Ok(()) => r,
-                    Err(e) => Err(StoreError::Database(format!("batch not committed: {e}"))),
-                };
-                let _ = job.reply.send(r);
+            match together {
+                Ok(created) => {
+                    for (job, c) in jobs.into_iter().zip(created) {
+                        let _ = job.reply.send(Ok(c));
+                    }
+                }
+                Err(_) if jobs.len() > 1 => {
+                    for job in jobs {
+                        let r = async {
+                            let mut tx = pool.begin_with($begin_write).await.map_err(db_err)?;
+                            let c = insert_inquiry(&mut tx, &job.new).await?;
+                            tx.commit().await.map_err(db_err)?;
+                            Ok(c)
+                        }
+                        .await;
+                        let _ = job.reply.send(r);
+                    }
+                }
+                Err(e) => {
+                    for job in jobs {
+                        let _ = job.reply.send(Err(e.clone()));
+                    }
+                }
             }
-            // Jobs not reached when the batch failed early were dropped with their senders,
-            // so their callers get an error too: nothing is acknowledged unless committed.
         }
 
         async fn insert_inquiry(conn: &mut Conn, new: &NewInquiry) -> Result<Created, StoreError> {
@@ -67,15 +78,7 @@ macro_rules! sql_store {
                     return Ok(Created { inquiry: row.try_into()?, created: false });
                 }
             }
-            let unit_ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
-                .bind(new.tenant_id)
-                .bind(new.unit_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-            if unit_ok.is_none() {
-                return Err(StoreError::NotFound("unit"));
-            }
+            // The unit's municipality is checked by the composite foreign key.
             let year = i64::from(new.reference_year);
             let number: i64 = sqlx::query_scalar(
                 "INSERT INTO reference_counters (tenant_id, year, last_number) VALUES ($1, $2, 1) \

@@ -760,16 +760,31 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
 
 async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn Store>) {
     let f = Arc::new(fixture(&*store).await);
+    let stranger = fixture(&*store).await;
     let now = t("2026-03-07T10:00:00Z");
     let mut tasks = vec![];
+    let mut bad = vec![];
     for i in 0..200 {
-        let store = store.clone();
-        let f = f.clone();
+        let store2 = store.clone();
+        let f2 = f.clone();
         tasks.push(tokio::spawn(async move {
-            store
-                .create_inquiry(new_inquiry(&f, &format!("samtidig {i}"), now))
+            store2
+                .create_inquiry(new_inquiry(&f2, &format!("samtidig {i}"), now))
                 .await
         }));
+        // Bad jobs among them (a unit of another municipality) fail alone.
+        if i % 10 == 0 {
+            let store2 = store.clone();
+            let mut n = new_inquiry(&f, &format!("feil enhet {i}"), now);
+            n.unit_id = stranger.other_unit.id;
+            bad.push(tokio::spawn(async move { store2.create_inquiry(n).await }));
+        }
+    }
+    for b in bad {
+        assert!(
+            matches!(b.await.expect("join"), Err(StoreError::NotFound(_))),
+            "a bad job fails"
+        );
     }
     let mut refs = std::collections::BTreeSet::new();
     for t in tasks {

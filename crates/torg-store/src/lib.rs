@@ -13,7 +13,7 @@ pub use types::*;
 use async_trait::async_trait;
 
 /// Errors every store reports in the same way.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was hit, e.g. a username that exists.
     #[error("already exists: {0}")]

@@ -215,6 +215,23 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds the process has used (user + system), from /proc (100 ticks per second).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -347,6 +364,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
     let pb = bar(args.creates, "creating via HTTP");
     let remaining = Arc::new(AtomicU64::new(args.creates));
     let failures = Arc::new(AtomicU64::new(0));
+    let cpu0 = cpu_seconds(pid);
     let t0 = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for c in 0..args.clients {
@@ -377,6 +395,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
         r?;
     }
     let elapsed = t0.elapsed();
+    let server_cpu = cpu_seconds(pid) - cpu0;
     pb.finish();
     sampling.store(false, Ordering::Relaxed);
     let _ = sampler.await;
@@ -422,7 +441,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
         json!({
             "inquiries": args.inquiries, "creates_per_second": rate, "create_failures": failed,
             "api_list_p95_ms": percentile(&api_times, 0.95), "inbox_p95_ms": percentile(&inbox_times, 0.95),
-            "rss_idle_mb": idle_rss as f64 / 1024.0, "rss_peak_mb": peak_rss as f64 / 1024.0
+            "rss_idle_mb": idle_rss as f64 / 1024.0, "server_cpu_us_per_create": server_cpu / args.creates as f64 * 1e6, "rss_peak_mb": peak_rss as f64 / 1024.0
         })
     );
     if failed > 0 {

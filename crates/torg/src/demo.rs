@@ -230,15 +230,16 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
     for (name, desk) in UNITS {
         units.insert(*name, store.create_unit(m.id, name, *desk).await?);
     }
+    // The topic the citizen chose wins; keywords catch the rest.
     let rules: &[(Option<&str>, Option<&str>, &str)] = &[
         (None, Some("school"), "Oppvekst"),
-        (Some("barnehage"), None, "Oppvekst"),
-        (Some("skole"), None, "Oppvekst"),
         (None, Some("water"), "Teknisk drift"),
         (None, Some("roads"), "Teknisk drift"),
         (None, Some("waste"), "Teknisk drift"),
-        (Some("brøyt"), None, "Teknisk drift"),
         (None, Some("health"), "Helse og omsorg"),
+        (Some("barnehage"), None, "Oppvekst"),
+        (Some("skole"), None, "Oppvekst"),
+        (Some("brøyt"), None, "Teknisk drift"),
         (Some("hjemmetjeneste"), None, "Helse og omsorg"),
     ];
     for (pos, (keyword, topic, unit)) in rules.iter().enumerate() {

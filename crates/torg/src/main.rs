@@ -49,6 +49,12 @@ enum Command {
     /// API tokens for integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Routing rules (keyword, topic, channel → unit).
+    #[command(subcommand)]
+    Rule(RuleCommand),
+    /// Canned replies (svarmaler).
+    #[command(subcommand)]
+    Canned(CannedCommand),
     /// Measure throughput and latency over generated data (use a release build).
     Bench(bench::BenchArgs),
 }
@@ -116,6 +122,47 @@ enum TokenCommand {
         /// What the token is for, e.g. "Sak/arkiv-integrasjon".
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RuleCommand {
+    /// Add a rule; every condition given must hold. The lowest position wins.
+    Add {
+        #[arg(long)]
+        municipality: String,
+        /// The unit that gets matching inquiries, by name.
+        #[arg(long)]
+        unit: String,
+        /// A word in the subject or text (matches words starting with it).
+        #[arg(long)]
+        keyword: Option<String>,
+        /// A topic code of the contact form, e.g. water, school, health.
+        #[arg(long)]
+        topic: Option<String>,
+        /// web, chat, email, sms, phone, facebook, instagram, mastodon or api.
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        position: i64,
+    },
+    /// List the rules in the order they are tried.
+    List {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CannedCommand {
+    /// Add a canned reply. Placeholders: {navn}, {referanse}, {signatur}.
+    Add {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        body: String,
     },
 }
 
@@ -286,6 +333,68 @@ async fn run(cli: Cli) -> Result<()> {
                 "API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.",
                 m.name
             );
+            Ok(())
+        }
+        Command::Rule(RuleCommand::Add {
+            municipality: slug,
+            unit,
+            keyword,
+            topic,
+            channel,
+            position,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let units = store.list_units(m.id).await?;
+            let unit = units
+                .iter()
+                .find(|u| u.name.eq_ignore_ascii_case(&unit))
+                .with_context(|| format!("{} has no unit {unit:?}", m.name))?;
+            let channel = channel
+                .map(|c| c.parse::<torg_domain::Channel>())
+                .transpose()?;
+            if keyword.is_none() && topic.is_none() && channel.is_none() {
+                bail!(
+                    "give at least one of --keyword, --topic and --channel; a rule without conditions would match nothing"
+                );
+            }
+            let rule = torg_domain::routing::RoutingRule {
+                position,
+                keyword,
+                topic,
+                channel,
+                unit_id: unit.id,
+            };
+            store.create_routing_rule(m.id, rule).await?;
+            println!("Added a routing rule to {} in {}.", unit.name, m.name);
+            Ok(())
+        }
+        Command::Rule(RuleCommand::List { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let units = store.list_units(m.id).await?;
+            for r in store.list_routing_rules(m.id).await? {
+                let unit = units
+                    .iter()
+                    .find(|u| u.id == r.unit_id)
+                    .map(|u| u.name.as_str())
+                    .unwrap_or("?");
+                println!(
+                    "{}\tkeyword={}\ttopic={}\tchannel={}\t→ {unit}",
+                    r.position,
+                    r.keyword.as_deref().unwrap_or("*"),
+                    r.topic.as_deref().unwrap_or("*"),
+                    r.channel.map(|c| c.as_str()).unwrap_or("*")
+                );
+            }
+            Ok(())
+        }
+        Command::Canned(CannedCommand::Add {
+            municipality: slug,
+            title,
+            body,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            store.create_canned_reply(m.id, &title, &body).await?;
+            println!("Added the canned reply {title:?} to {}.", m.name);
             Ok(())
         }
         Command::Bench(_) => unreachable!("handled above"),

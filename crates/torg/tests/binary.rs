@@ -321,3 +321,100 @@ fn bad_configuration_says_what_to_do() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("torg municipality list"));
 }
+
+#[test]
+fn routing_rules_and_canned_replies_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Servicetorget",
+            "--service-desk",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Oppvekst",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "rule",
+            "add",
+            "--municipality",
+            "nordby",
+            "--unit",
+            "oppvekst",
+            "--keyword",
+            "barnehage",
+            "--position",
+            "1",
+        ],
+    );
+    let list = torg(d, None, &["rule", "list", "--municipality", "nordby"]);
+    assert!(
+        list.contains("keyword=barnehage") && list.contains("Oppvekst"),
+        "{list}"
+    );
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "rule",
+            "add",
+            "--municipality",
+            "nordby",
+            "--unit",
+            "Oppvekst",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        !out.status.success(),
+        "a rule without conditions is refused"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--keyword"));
+    let added = torg(
+        d,
+        None,
+        &[
+            "canned",
+            "add",
+            "--municipality",
+            "nordby",
+            "--title",
+            "Takk",
+            "--body",
+            "Hei {navn}!",
+        ],
+    );
+    assert!(added.contains("Takk"));
+}

@@ -15,7 +15,8 @@ CREATE TABLE units (
     tenant_id        INTEGER NOT NULL REFERENCES municipalities(id),
     name             TEXT NOT NULL,
     is_service_desk  INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (tenant_id, name)
+    UNIQUE (tenant_id, name),
+    UNIQUE (tenant_id, id)
 );
 
 CREATE TABLE users (
@@ -25,8 +26,10 @@ CREATE TABLE users (
     full_name      TEXT NOT NULL,
     password_hash  TEXT NOT NULL,
     role           TEXT NOT NULL,
-    unit_id        INTEGER REFERENCES units(id),
-    UNIQUE (tenant_id, username)
+    unit_id        INTEGER,
+    UNIQUE (tenant_id, username),
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, unit_id) REFERENCES units (tenant_id, id)
 );
 
 CREATE TABLE sessions (
@@ -51,7 +54,8 @@ CREATE TABLE routing_rules (
     keyword    TEXT,
     topic      TEXT,
     channel    TEXT,
-    unit_id    INTEGER NOT NULL REFERENCES units(id)
+    unit_id    INTEGER NOT NULL,
+    FOREIGN KEY (tenant_id, unit_id) REFERENCES units (tenant_id, id)
 );
 CREATE INDEX routing_rules_by_tenant ON routing_rules (tenant_id, position);
 
@@ -84,8 +88,8 @@ CREATE TABLE inquiries (
     contact_email      TEXT,
     contact_phone      TEXT,
     language           TEXT NOT NULL,
-    unit_id            INTEGER NOT NULL REFERENCES units(id),
-    assignee_id        INTEGER REFERENCES users(id),
+    unit_id            INTEGER NOT NULL,
+    assignee_id        INTEGER,
     priority           INTEGER NOT NULL DEFAULT 0,
     follow_token_hash  TEXT NOT NULL,
     preview            TEXT NOT NULL,
@@ -98,7 +102,11 @@ CREATE TABLE inquiries (
     external_id        TEXT,
     UNIQUE (tenant_id, reference),
     UNIQUE (tenant_id, follow_token_hash),
-    UNIQUE (tenant_id, channel, external_id)
+    UNIQUE (tenant_id, channel, external_id),
+    UNIQUE (tenant_id, id),
+    -- Tenancy in the database too: a unit or person of another municipality cannot be referenced.
+    FOREIGN KEY (tenant_id, unit_id) REFERENCES units (tenant_id, id),
+    FOREIGN KEY (tenant_id, assignee_id) REFERENCES users (tenant_id, id)
 );
 -- The inbox: open work by deadline, per unit and for the whole municipality.
 CREATE INDEX inquiries_open_by_unit ON inquiries (tenant_id, unit_id, deadline_at, received_at, id) WHERE status <> 'closed';
@@ -109,23 +117,25 @@ CREATE INDEX inquiries_by_assignee ON inquiries (tenant_id, assignee_id, deadlin
 CREATE TABLE messages (
     id              INTEGER PRIMARY KEY,
     tenant_id       INTEGER NOT NULL REFERENCES municipalities(id),
-    inquiry_id      INTEGER NOT NULL REFERENCES inquiries(id),
+    inquiry_id      INTEGER NOT NULL,
     kind            TEXT NOT NULL,
     author_user_id  INTEGER REFERENCES users(id),
     author_name     TEXT NOT NULL,
     body            TEXT NOT NULL,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    FOREIGN KEY (tenant_id, inquiry_id) REFERENCES inquiries (tenant_id, id)
 );
 CREATE INDEX messages_by_inquiry ON messages (tenant_id, inquiry_id, id);
 
 CREATE TABLE attachments (
     id            INTEGER PRIMARY KEY,
     tenant_id     INTEGER NOT NULL REFERENCES municipalities(id),
-    inquiry_id    INTEGER NOT NULL REFERENCES inquiries(id),
+    inquiry_id    INTEGER NOT NULL,
     message_id    INTEGER NOT NULL REFERENCES messages(id),
     filename      TEXT NOT NULL,
     content_type  TEXT NOT NULL,
     size          INTEGER NOT NULL,
-    data          BLOB NOT NULL
+    data          BLOB NOT NULL,
+    FOREIGN KEY (tenant_id, inquiry_id) REFERENCES inquiries (tenant_id, id)
 );
 CREATE INDEX attachments_by_inquiry ON attachments (tenant_id, inquiry_id, id);
