@@ -100,7 +100,8 @@ impl Default for IntakeLimits {
     }
 }
 
-/// A received inquiry and, when it is new, the follow link's token (shown once, never stored).
+/// A received inquiry and, when it is new, the follow link's token `<id>-<secret>` (shown
+/// once; only the secret's hash is stored).
 pub struct Received {
     pub created: Created,
     pub follow_token: String,
@@ -163,7 +164,7 @@ pub async fn receive(
     let reference_year = jiff::tz::TimeZone::get(&config.municipality.time_zone)
         .map(|tz| now.to_zoned(tz).year())
         .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).year());
-    let follow_token = crate::secrets::new_token();
+    let secret = crate::secrets::new_token();
     let created = store
         .create_inquiry(NewInquiry {
             tenant_id: config.municipality.id,
@@ -176,7 +177,7 @@ pub async fn receive(
             language,
             unit_id,
             priority: input.priority.unwrap_or(Priority::Normal),
-            follow_token_hash: crate::secrets::token_hash(&follow_token),
+            follow_token_hash: crate::secrets::token_hash(&secret),
             body,
             attachments: input.attachments,
             received_at: now,
@@ -185,6 +186,7 @@ pub async fn receive(
             external_id,
         })
         .await?;
+    let follow_token = format!("{}-{secret}", created.inquiry.id);
     Ok(Received {
         created,
         follow_token,
@@ -267,7 +269,12 @@ mod tests {
         let by_token = store
             .inquiry_by_follow_token(
                 config.municipality.id,
-                &crate::secrets::token_hash(&r.follow_token),
+                r.created.inquiry.id,
+                &crate::secrets::token_hash(
+                    crate::secrets::split_follow_token(&r.follow_token)
+                        .expect("token shape")
+                        .1,
+                ),
             )
             .await
             .expect("get");

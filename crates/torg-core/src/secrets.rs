@@ -31,6 +31,14 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// A follow link's token is `<inquiry id>-<secret>`: the id finds the row, the secret's hash
+/// must match. Returns the id and the secret when `s` has that shape.
+pub fn split_follow_token(s: &str) -> Option<(i64, &str)> {
+    let (id, secret) = s.split_once('-')?;
+    let id: i64 = id.parse().ok().filter(|i| *i > 0)?;
+    is_token_shaped(secret).then_some((id, secret))
+}
+
 /// Whether `s` looks like a token we issued (64 lowercase hex digits).
 pub fn is_token_shaped(s: &str) -> bool {
     s.len() == 64
@@ -90,6 +98,11 @@ mod tests {
         assert_eq!(token_hash(&a), token_hash(&a));
         assert_ne!(token_hash(&a), a);
         assert!(!is_token_shaped("../../etc/passwd"));
+        let follow = format!("42-{a}");
+        assert_eq!(split_follow_token(&follow), Some((42, a.as_str())));
+        assert_eq!(split_follow_token(&a), None);
+        assert_eq!(split_follow_token("0-abc"), None);
+        assert_eq!(split_follow_token(&format!("-1-{a}")), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::{Extension, Form, Router};
 use jiff::Timestamp;
 use std::sync::Arc;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
-use torg_core::secrets::{is_token_shaped, token_hash};
+use torg_core::secrets::{split_follow_token, token_hash};
 use torg_domain::{Channel, MessageKind};
 use torg_store::{Inquiry, Municipality, NewAttachment, NewMessage};
 
@@ -314,12 +314,12 @@ async fn followed(
             &format!("/k/{slug}"),
         )
     };
-    if !is_token_shaped(token) {
+    let Some((id, secret)) = split_follow_token(token) else {
         return Err(not_found());
-    }
+    };
     match state
         .store
-        .inquiry_by_follow_token(config.municipality.id, &token_hash(token))
+        .inquiry_by_follow_token(config.municipality.id, id, &token_hash(secret))
         .await
     {
         Ok(Some(i)) => Ok((config, i)),

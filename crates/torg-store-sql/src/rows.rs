@@ -304,3 +304,37 @@ impl From<AttachmentRow> for AttachmentMeta {
         }
     }
 }
+
+/// The inquiry as it is right after creation.
+pub(crate) fn fresh_inquiry(
+    new: &NewInquiry,
+    id: i64,
+    reference: Reference,
+    preview: String,
+) -> Inquiry {
+    let received = ts(new.received_at.as_millisecond());
+    Inquiry {
+        id,
+        tenant_id: new.tenant_id,
+        reference,
+        channel: new.channel,
+        status: torg_domain::InquiryStatus::New,
+        topic: new.topic.clone(),
+        subject: new.subject.clone(),
+        citizen_name: new.citizen_name.clone(),
+        contact_email: new.contact_email.clone(),
+        contact_phone: new.contact_phone.clone(),
+        language: new.language.clone(),
+        unit_id: new.unit_id,
+        assignee_id: None,
+        priority: new.priority,
+        preview,
+        received_at: received,
+        acknowledged_at: Some(received),
+        first_answer_at: None,
+        closed_at: None,
+        deadline_at: ts(new.deadline_at.as_millisecond()),
+        updated_at: received,
+        external_id: new.external_id.clone(),
+    }
+}

@@ -29,10 +29,8 @@ macro_rules! sql_store {
         async fn write_batch(pool: &sqlx::Pool<$db>, jobs: Vec<Job>) {
             let together: Result<Vec<Created>, StoreError> = async {
                 let mut tx = pool.begin_with($begin_write).await.map_err(db_err)?;
-                let mut created = Vec::with_capacity(jobs.len());
-                for job in &jobs {
-                    created.push(insert_inquiry(&mut tx, &job.new).await?);
-                }
+                let news: Vec<&NewInquiry> = jobs.iter().map(|j| &j.new).collect();
+                let created = insert_batch(&mut tx, &news).await?;
                 tx.commit().await.map_err(db_err)?;
                 Ok(created)
             }
@@ -61,6 +59,123 @@ macro_rules! sql_store {
                     }
                 }
             }
+        }
+
+        /// Inserts many inquiries with a handful of statements: one counter update per
+        /// municipality and year, one multi-row insert of inquiries and one of messages.
+        async fn insert_batch(conn: &mut Conn, news: &[&NewInquiry]) -> Result<Vec<Created>, StoreError> {
+            let mut results: Vec<Option<Created>> = vec![None; news.len()];
+            // Retries of connector messages return what exists.
+            for (i, new) in news.iter().enumerate() {
+                if let Some(ext) = &new.external_id {
+                    let existing: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND external_id = $3"
+                    )))
+                    .bind(new.tenant_id)
+                    .bind(new.channel.as_str())
+                    .bind(ext)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    if let Some(row) = existing {
+                        results[i] = Some(Created { inquiry: row.try_into()?, created: false });
+                    }
+                }
+            }
+            let todo: Vec<usize> = (0..news.len()).filter(|i| results[*i].is_none()).collect();
+            if todo.is_empty() {
+                return Ok(results.into_iter().flatten().collect());
+            }
+            // Reserve the references: the counter moves by the number of new inquiries.
+            let mut groups: HashMap<(i64, i16), Vec<usize>> = HashMap::new();
+            for &i in &todo {
+                groups.entry((news[i].tenant_id, news[i].reference_year)).or_default().push(i);
+            }
+            let mut numbers: HashMap<usize, i64> = HashMap::new();
+            for ((tenant, year), members) in &groups {
+                let k = members.len() as i64;
+                let last: i64 = sqlx::query_scalar(
+                    "INSERT INTO reference_counters (tenant_id, year, last_number) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id, year) DO UPDATE SET last_number = reference_counters.last_number + $3 \
+                     RETURNING last_number",
+                )
+                .bind(tenant)
+                .bind(i64::from(*year))
+                .bind(k)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                for (n, &i) in members.iter().enumerate() {
+                    numbers.insert(i, last - k + 1 + n as i64);
+                }
+            }
+            let previews: Vec<String> = todo.iter().map(|&i| torg_domain::inquiry::preview(&news[i].body, 160)).collect();
+            let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                "INSERT INTO inquiries (tenant_id, ref_year, ref_number, reference, channel, status, topic, subject, \
+                 citizen_name, contact_email, contact_phone, language, unit_id, priority, follow_token_hash, preview, \
+                 received_at, acknowledged_at, deadline_at, updated_at, external_id) ",
+            );
+            q.push_values(todo.iter().zip(&previews), |mut b, (&i, preview)| {
+                let new = news[i];
+                let number = numbers.get(&i).copied().unwrap_or_default();
+                let received = new.received_at.as_millisecond();
+                b.push_bind(new.tenant_id)
+                    .push_bind(i64::from(new.reference_year))
+                    .push_bind(number)
+                    .push_bind(Reference { year: new.reference_year, number }.to_string())
+                    .push_bind(new.channel.as_str())
+                    .push_bind("new")
+                    .push_bind(new.topic.clone())
+                    .push_bind(new.subject.clone())
+                    .push_bind(new.citizen_name.clone())
+                    .push_bind(new.contact_email.clone())
+                    .push_bind(new.contact_phone.clone())
+                    .push_bind(new.language.clone())
+                    .push_bind(new.unit_id)
+                    .push_bind(new.priority.as_i64())
+                    .push_bind(new.follow_token_hash.clone())
+                    .push_bind(preview.clone())
+                    .push_bind(received)
+                    .push_bind(received)
+                    .push_bind(new.deadline_at.as_millisecond())
+                    .push_bind(received)
+                    .push_bind(new.external_id.clone());
+            });
+            q.push(" RETURNING id, tenant_id, ref_year, ref_number");
+            let rows: Vec<(i64, i64, i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+            // RETURNING order is not promised: match rows by their reference.
+            let ids: HashMap<(i64, i64, i64), i64> = rows.into_iter().map(|(id, t, y, n)| ((t, y, n), id)).collect();
+            let mut inquiry_ids = Vec::with_capacity(todo.len());
+            for &i in &todo {
+                let key = (news[i].tenant_id, i64::from(news[i].reference_year), numbers.get(&i).copied().unwrap_or_default());
+                inquiry_ids.push(*ids.get(&key).ok_or_else(|| StoreError::Database("an inserted inquiry was not returned".into()))?);
+            }
+            let mut q: QueryBuilder<$db> =
+                QueryBuilder::new("INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at) ");
+            q.push_values(todo.iter().zip(&inquiry_ids), |mut b, (&i, id)| {
+                let new = news[i];
+                b.push_bind(new.tenant_id)
+                    .push_bind(*id)
+                    .push_bind(MessageKind::Inbound.as_str())
+                    .push_bind(None::<i64>)
+                    .push_bind(new.citizen_name.clone())
+                    .push_bind(new.body.clone())
+                    .push_bind(new.received_at.as_millisecond());
+            });
+            q.push(" RETURNING id, inquiry_id");
+            let message_rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+            let message_of: HashMap<i64, i64> = message_rows.into_iter().map(|(m, i)| (i, m)).collect();
+            for ((&i, id), preview) in todo.iter().zip(&inquiry_ids).zip(previews) {
+                let new = news[i];
+                if !new.attachments.is_empty() {
+                    let message_id = *message_of.get(id).ok_or_else(|| StoreError::Database("an inserted message was not returned".into()))?;
+                    insert_attachments(&mut *conn, new.tenant_id, *id, message_id, &new.attachments).await?;
+                }
+                let number = numbers.get(&i).copied().unwrap_or_default();
+                let reference = Reference { year: new.reference_year, number };
+                results[i] = Some(Created { inquiry: fresh_inquiry(new, *id, reference, preview), created: true });
+            }
+            Ok(results.into_iter().flatten().collect())
         }
 
         async fn insert_inquiry(conn: &mut Conn, new: &NewInquiry) -> Result<Created, StoreError> {
@@ -122,30 +237,7 @@ macro_rules! sql_store {
             .map_err(db_err)?;
             let message_id = insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Inbound, None, &new.citizen_name, &new.body, received).await?;
             insert_attachments(&mut *conn, new.tenant_id, id, message_id, &new.attachments).await?;
-            let inquiry = Inquiry {
-                id,
-                tenant_id: new.tenant_id,
-                reference,
-                channel: new.channel,
-                status: InquiryStatus::New,
-                topic: new.topic.clone(),
-                subject: new.subject.clone(),
-                citizen_name: new.citizen_name.clone(),
-                contact_email: new.contact_email.clone(),
-                contact_phone: new.contact_phone.clone(),
-                language: new.language.clone(),
-                unit_id: new.unit_id,
-                assignee_id: None,
-                priority: new.priority,
-                preview,
-                received_at: ts(received),
-                acknowledged_at: Some(ts(received)),
-                first_answer_at: None,
-                closed_at: None,
-                deadline_at: ts(new.deadline_at.as_millisecond()),
-                updated_at: ts(received),
-                external_id: new.external_id.clone(),
-            };
+            let inquiry = fresh_inquiry(new, id, reference, preview);
             Ok(Created { inquiry, created: true })
         }
 
@@ -476,11 +568,12 @@ macro_rules! sql_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn inquiry_by_follow_token(&self, tenant: i64, token_hash: &str) -> Result<Option<Inquiry>> {
+            async fn inquiry_by_follow_token(&self, tenant: i64, id: i64, token_hash: &str) -> Result<Option<Inquiry>> {
                 let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND follow_token_hash = $2"
+                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2 AND follow_token_hash = $3"
                 )))
                 .bind(tenant)
+                .bind(id)
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await

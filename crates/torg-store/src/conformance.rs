@@ -159,17 +159,24 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
     );
     assert!(
         store
-            .inquiry_by_follow_token(b.tenant.id, &hash)
+            .inquiry_by_follow_token(b.tenant.id, ia.id, &hash)
             .await
             .expect("get")
             .is_none()
     );
     assert!(
         store
-            .inquiry_by_follow_token(a.tenant.id, &hash)
+            .inquiry_by_follow_token(a.tenant.id, ia.id, &hash)
             .await
             .expect("get")
             .is_some()
+    );
+    assert!(
+        store
+            .inquiry_by_follow_token(a.tenant.id, ia.id, "wrong-hash")
+            .await
+            .expect("get")
+            .is_none()
     );
     assert!(
         store

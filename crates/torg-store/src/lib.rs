@@ -87,9 +87,11 @@ pub trait Store: Send + Sync + 'static {
     /// (`created == false`): connectors may retry safely.
     async fn create_inquiry(&self, new: NewInquiry) -> Result<Created>;
     async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>>;
+    /// The inquiry of a follow link: its id and the hash of the link's secret must both match.
     async fn inquiry_by_follow_token(
         &self,
         tenant: i64,
+        id: i64,
         token_hash: &str,
     ) -> Result<Option<Inquiry>>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.

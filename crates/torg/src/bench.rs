@@ -417,6 +417,11 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
         failed
     );
     println!(
+        "| server CPU per create (the load generator runs on the same 2 cores) | {:.0} µs; server busy {:.2} cores |",
+        server_cpu / args.creates as f64 * 1e6,
+        server_cpu / elapsed.as_secs_f64()
+    );
+    println!(
         "| API list, one unit's 50 most urgent open | p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms |",
         percentile(&api_times, 0.5),
         percentile(&api_times, 0.95),

@@ -101,7 +101,6 @@ CREATE TABLE inquiries (
     updated_at         INTEGER NOT NULL,
     external_id        TEXT,
     UNIQUE (tenant_id, reference),
-    UNIQUE (tenant_id, follow_token_hash),
     UNIQUE (tenant_id, channel, external_id),
     UNIQUE (tenant_id, id),
     -- Tenancy in the database too: a unit or person of another municipality cannot be referenced.
