@@ -562,18 +562,7 @@ async fn show_inquiry(
         Err(e) => return failed(t, e),
     };
     let zone = &municipality.time_zone;
-    let signing_unit = staff
-        .user
-        .unit_id
-        .and_then(|u| staff.config.unit(u))
-        .or_else(|| staff.config.unit(inquiry.unit_id))
-        .cloned()
-        .unwrap_or(Unit {
-            id: 0,
-            tenant_id: tenant,
-            name: municipality.name.clone(),
-            is_service_desk: false,
-        });
+    let signing_unit = signing_unit(staff, &inquiry);
     let signature =
         torg_core::reply::signature_for(&inquiry, municipality, &signing_unit, Some(&staff.user));
     let reference = inquiry.reference.to_string();
@@ -695,11 +684,8 @@ async fn write_message(
         )
         .await;
     };
-    if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
-    if !staff.user.role.can_handle_inquiries() {
-        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
+        return refused;
     }
     let tenant = staff.config.municipality.id;
     let inquiry = match state.store.inquiry(tenant, id).await {
@@ -708,18 +694,7 @@ async fn write_message(
         Err(e) => return failed(t, e),
     };
     let municipality = &staff.config.municipality;
-    let unit = staff
-        .user
-        .unit_id
-        .and_then(|u| staff.config.unit(u))
-        .or_else(|| staff.config.unit(inquiry.unit_id))
-        .cloned()
-        .unwrap_or(Unit {
-            id: 0,
-            tenant_id: tenant,
-            name: municipality.name.clone(),
-            is_service_desk: false,
-        });
+    let unit = signing_unit(&staff, &inquiry);
     match torg_core::reply::write(
         &*state.store,
         municipality,
@@ -788,6 +763,56 @@ struct AssignForm {
     assignee_id: String,
 }
 
+/// The unit a staff member signs with: their own, else the inquiry's, else the municipality.
+fn signing_unit(staff: &Staff, inquiry: &torg_store::Inquiry) -> Unit {
+    staff
+        .user
+        .unit_id
+        .and_then(|u| staff.config.unit(u))
+        .or_else(|| staff.config.unit(inquiry.unit_id))
+        .cloned()
+        .unwrap_or_else(|| Unit {
+            id: 0,
+            tenant_id: staff.config.municipality.id,
+            name: staff.config.municipality.name.clone(),
+            is_service_desk: false,
+        })
+}
+
+/// Checks what every changing staff form needs: the CSRF token and the right to write.
+fn may_change(staff: &Staff, csrf: &str, t: &Tr) -> Option<Response> {
+    if let Err(r) = staff.check_csrf(csrf) {
+        return Some(r.into_response());
+    }
+    if !staff.user.role.can_handle_inquiries() {
+        return Some((StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response());
+    }
+    None
+}
+
+/// After a change: back to the inquiry with a notice, or the page that says what went wrong.
+fn after_change(
+    result: Result<(), torg_store::StoreError>,
+    t: Tr,
+    id: i64,
+    done: &str,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response(),
+        Err(torg_store::StoreError::NotFound(_)) => {
+            let msg = t.get("error-unknown-inquiry");
+            views::error_page(
+                t,
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                "/staff",
+            )
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
 async fn assign(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -796,11 +821,8 @@ async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
-    if !staff.user.role.can_handle_inquiries() {
-        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
+        return refused;
     }
     let Ok(unit_id) = form.unit_id.parse::<i64>() else {
         let msg = t.get("error-bad-form");
@@ -816,24 +838,11 @@ async fn assign(
         .await;
     };
     let assignee = form.assignee_id.parse::<i64>().ok();
-    match state
+    let result = state
         .store
         .assign(staff.config.municipality.id, id, unit_id, assignee)
-        .await
-    {
-        Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=assign")).into_response(),
-        Err(torg_store::StoreError::NotFound(_)) => {
-            let msg = t.get("error-unknown-inquiry");
-            views::error_page(
-                t,
-                StatusCode::NOT_FOUND,
-                "error-heading-not-found",
-                msg,
-                "/staff",
-            )
-        }
-        Err(e) => failed(t, e),
-    }
+        .await;
+    after_change(result, t, id, "assign")
 }
 
 #[derive(serde::Deserialize)]
@@ -852,11 +861,8 @@ async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
-    if !staff.user.role.can_handle_inquiries() {
-        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
+        return refused;
     }
     let Ok(status) = form.status.parse::<InquiryStatus>() else {
         let msg = t.get("error-bad-form");
@@ -871,15 +877,11 @@ async fn set_status(
         )
         .await;
     };
-    match state
+    let result = state
         .store
         .set_status(staff.config.municipality.id, id, status, Timestamp::now())
-        .await
-    {
-        Ok(()) => Redirect::to(&format!("/staff/inquiries/{id}?done=status")).into_response(),
-        Err(torg_store::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => failed(t, e),
-    }
+        .await;
+    after_change(result, t, id, "status")
 }
 
 async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {

@@ -32,6 +32,13 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// Tables whose rows belong to a municipality and are referenced from others.
+#[derive(Clone, Copy)]
+pub(crate) enum Owned {
+    Unit,
+    User,
+}
+
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(d) = &e {
         if d.is_unique_violation() {

@@ -6,7 +6,7 @@ macro_rules! sql_store {
     ($store:ty, $db:ty, $begin_write:literal, $backend:literal) => {
         use std::collections::HashMap;
         use $crate::batch::{self, Job};
-        use $crate::db_err;
+        use $crate::{db_err, Owned};
         use $crate::rows::*;
         use async_trait::async_trait;
         use jiff::Timestamp;
@@ -302,6 +302,19 @@ macro_rules! sql_store {
             Ok(out)
         }
 
+        /// Fails with `NotFound(what)` unless row `id` of `table` belongs to `tenant`.
+        async fn require_in_tenant<'e, E>(executor: E, table: Owned, tenant: i64, id: i64) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let (sql, what) = match table {
+                Owned::Unit => ("SELECT id FROM units WHERE tenant_id = $1 AND id = $2", "unit"),
+                Owned::User => ("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", "user"),
+            };
+            let found: Option<i64> = sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_optional(executor).await.map_err(db_err)?;
+            found.map(|_| ()).ok_or(StoreError::NotFound(what))
+        }
+
         #[async_trait]
         impl Store for $store {
             fn backend(&self) -> &'static str {
@@ -379,15 +392,7 @@ macro_rules! sql_store {
 
             async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User> {
                 if let Some(unit) = new.unit_id {
-                    let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
-                        .bind(tenant)
-                        .bind(unit)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(db_err)?;
-                    if ok.is_none() {
-                        return Err(StoreError::NotFound("unit"));
-                    }
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
                 }
                 let row: UserRow = sqlx::query_as(
                     "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -496,15 +501,7 @@ macro_rules! sql_store {
             }
 
             async fn create_routing_rule(&self, tenant: i64, rule: RoutingRule) -> Result<i64> {
-                let ok: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
-                    .bind(rule.unit_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(db_err)?;
-                if ok.is_none() {
-                    return Err(StoreError::NotFound("unit"));
-                }
+                require_in_tenant(&self.pool, Owned::Unit, tenant, rule.unit_id).await?;
                 sqlx::query_scalar(
                     "INSERT INTO routing_rules (tenant_id, position, keyword, topic, channel, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
@@ -703,25 +700,9 @@ macro_rules! sql_store {
 
             async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>) -> Result<()> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
-                let unit: Option<i64> = sqlx::query_scalar("SELECT id FROM units WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
-                    .bind(unit_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                if unit.is_none() {
-                    return Err(StoreError::NotFound("unit"));
-                }
+                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit_id).await?;
                 if let Some(user) = assignee_id {
-                    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND id = $2")
-                        .bind(tenant)
-                        .bind(user)
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    if found.is_none() {
-                        return Err(StoreError::NotFound("user"));
-                    }
+                    require_in_tenant(&mut *tx, Owned::User, tenant, user).await?;
                 }
                 let done = sqlx::query("UPDATE inquiries SET unit_id = $1, assignee_id = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
                     .bind(unit_id)
