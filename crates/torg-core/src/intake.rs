@@ -1,10 +1,12 @@
 //! Receiving an inquiry from any channel: validate, route, set the deadline, store durably.
 
 use jiff::Timestamp;
+use torg_domain::calendar::WorkingCalendar;
 use torg_domain::contact::{Contact, ContactError};
+use torg_domain::deadline::{DeadlinePolicy, PolicyRule, resolve};
 use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
-use torg_domain::{Channel, Priority, deadline};
+use torg_domain::{Channel, Priority};
 use torg_store::{Created, Municipality, NewAttachment, NewInquiry, Store, StoreError, Unit};
 
 /// What a channel hands over, as the citizen wrote it (unvalidated).
@@ -28,6 +30,9 @@ pub struct TenantConfig {
     pub municipality: Municipality,
     pub units: Vec<Unit>,
     pub rules: Vec<RoutingRule>,
+    pub policies: Vec<PolicyRule>,
+    /// Opening hours and closed days in the municipality's time zone.
+    pub calendar: WorkingCalendar,
 }
 
 impl TenantConfig {
@@ -37,10 +42,14 @@ impl TenantConfig {
     ) -> Result<TenantConfig, StoreError> {
         let units = store.list_units(municipality.id).await?;
         let rules = store.list_routing_rules(municipality.id).await?;
+        let policies = store.list_deadline_policies(municipality.id).await?;
+        let calendar = calendar_of(&municipality);
         Ok(TenantConfig {
             municipality,
             units,
             rules,
+            policies,
+            calendar,
         })
     }
 
@@ -54,6 +63,21 @@ impl TenantConfig {
 
     pub fn unit(&self, id: i64) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
+    }
+}
+
+/// The working calendar of a municipality: office hours (Monday–Friday 08:00–15:30) in its
+/// time zone, with its country's public holidays.
+pub fn calendar_of(municipality: &Municipality) -> WorkingCalendar {
+    WorkingCalendar::office_hours(&municipality.time_zone)
+        .or_else(|_| WorkingCalendar::office_hours("UTC"))
+        .expect("UTC is always a time zone")
+}
+
+impl TenantConfig {
+    /// The deadline policy for an inquiry on `channel` routed to `unit_id` about `topic`.
+    pub fn policy(&self, channel: Channel, unit_id: i64, topic: Option<&str>) -> DeadlinePolicy {
+        resolve(&self.policies, channel, unit_id, topic)
     }
 }
 
@@ -164,6 +188,9 @@ pub async fn receive(
     let reference_year = jiff::tz::TimeZone::get(&config.municipality.time_zone)
         .map(|tz| now.to_zoned(tz).year())
         .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).year());
+    let deadline_at = config
+        .policy(channel, unit_id, topic.as_deref())
+        .deadline(&config.calendar, now);
     let secret = crate::secrets::new_token();
     let created = store
         .create_inquiry(NewInquiry {
@@ -182,7 +209,7 @@ pub async fn receive(
             attachments: input.attachments,
             received_at: now,
             reference_year,
-            deadline_at: deadline::deadline_for(channel, now),
+            deadline_at,
             external_id,
         })
         .await?;

@@ -140,6 +140,29 @@ impl TryFrom<RoutingRuleRow> for RoutingRule {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct PolicyRow {
+    channel: Option<String>,
+    unit_id: Option<i64>,
+    topic: Option<String>,
+    policy: String,
+}
+impl TryFrom<PolicyRow> for torg_domain::deadline::PolicyRule {
+    type Error = StoreError;
+    fn try_from(r: PolicyRow) -> Result<Self, StoreError> {
+        Ok(torg_domain::deadline::PolicyRule {
+            channel: r
+                .channel
+                .as_deref()
+                .map(|c| parse(c, "channel"))
+                .transpose()?,
+            unit_id: r.unit_id,
+            topic: r.topic,
+            policy: parse(&r.policy, "deadline policy")?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct CannedReplyRow {
     id: i64,
     title: String,

@@ -11,6 +11,7 @@ macro_rules! sql_store {
         use async_trait::async_trait;
         use jiff::Timestamp;
         use sqlx::QueryBuilder;
+        use torg_domain::deadline::PolicyRule;
         use torg_domain::{routing::RoutingRule, InquiryStatus, MessageKind, Reference};
         use torg_store::*;
 
@@ -524,6 +525,33 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn create_deadline_policy(&self, tenant: i64, rule: PolicyRule) -> Result<i64> {
+                if let Some(unit) = rule.unit_id {
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                }
+                sqlx::query_scalar(
+                    "INSERT INTO deadline_policies (tenant_id, channel, unit_id, topic, policy) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(rule.channel.map(|c| c.as_str()))
+                .bind(rule.unit_id)
+                .bind(&rule.topic)
+                .bind(rule.policy.to_string())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn list_deadline_policies(&self, tenant: i64) -> Result<Vec<PolicyRule>> {
+                let rows: Vec<PolicyRow> =
+                    sqlx::query_as("SELECT channel, unit_id, topic, policy FROM deadline_policies WHERE tenant_id = $1 ORDER BY id")
+                        .bind(tenant)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 

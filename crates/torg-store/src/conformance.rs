@@ -93,6 +93,7 @@ pub async fn run(store: Arc<dyn Store>) {
     attachments_are_kept_byte_for_byte(&*store).await;
     users_sessions_tokens_rules_and_canned_replies(&*store).await;
     concurrent_creations_all_commit_with_unique_references(store.clone()).await;
+    deadline_policies_are_kept_per_municipality(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -808,4 +809,42 @@ async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn S
         store.count_inquiries(f.tenant.id).await.expect("count"),
         200
     );
+}
+
+async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
+    use torg_domain::deadline::PolicyRule;
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let rule = PolicyRule {
+        channel: Some(Channel::Email),
+        unit_id: Some(f.other_unit.id),
+        topic: Some("school".into()),
+        policy: "same_working_day:14:00/12:00".parse().expect("policy"),
+    };
+    store
+        .create_deadline_policy(f.tenant.id, rule.clone())
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .list_deadline_policies(f.tenant.id)
+            .await
+            .expect("list"),
+        vec![rule.clone()]
+    );
+    assert!(
+        store
+            .list_deadline_policies(other.tenant.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let foreign = PolicyRule {
+        unit_id: Some(f.other_unit.id),
+        ..rule
+    };
+    assert!(matches!(
+        store.create_deadline_policy(other.tenant.id, foreign).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

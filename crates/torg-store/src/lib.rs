@@ -80,6 +80,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<CannedReply>;
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
 
+    // Deadline policies (svarfrist).
+    async fn create_deadline_policy(
+        &self,
+        tenant: i64,
+        rule: torg_domain::deadline::PolicyRule,
+    ) -> Result<i64>;
+    async fn list_deadline_policies(
+        &self,
+        tenant: i64,
+    ) -> Result<Vec<torg_domain::deadline::PolicyRule>>;
+
     // Inquiries (henvendelser).
     /// Stores a new inquiry with its first message and attachments, durably, and gives it
     /// the next reference of its municipality and year. When `external_id` is set and an

@@ -8,6 +8,7 @@ mod demo;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use config::{InstallationArgs, Settings};
+use std::io::Write;
 use std::sync::Arc;
 use torg_domain::Role;
 use torg_store::{NewMunicipality, NewUser, Store};
@@ -57,6 +58,37 @@ enum Command {
     Canned(CannedCommand),
     /// Measure throughput and latency over generated data (use a release build).
     Bench(bench::BenchArgs),
+    /// Measure how fast deadlines are computed (one core).
+    BenchDeadlines {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
+    /// Print a year's public holidays as JSON lines.
+    Holidays {
+        /// NO (Norway) or SE (Sweden).
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        year: i16,
+    },
+    /// Print the deadline a municipality's policy gives an inquiry (RFC 3339 with offset).
+    Deadline {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        channel: String,
+        /// When it was received: local time like 2026-12-23T15:00, or RFC 3339 with an offset.
+        #[arg(long)]
+        received: String,
+        /// The unit it was routed to, by name (for unit policies).
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// Deadline policies (svarfrist).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 }
 
 #[derive(Subcommand)]
@@ -154,6 +186,31 @@ enum RuleCommand {
 }
 
 #[derive(Subcommand)]
+enum PolicyCommand {
+    /// Add a policy; the most specific one that matches an inquiry applies (topic over unit
+    /// over channel).
+    Add {
+        #[arg(long)]
+        municipality: String,
+        /// hours:24, working_hours:8, same_working_day:14:00/12:00 or working_days:2.
+        #[arg(long)]
+        policy: String,
+        #[arg(long)]
+        channel: Option<String>,
+        /// A unit, by name.
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// List the policies.
+    List {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CannedCommand {
     /// Add a canned reply. Placeholders: {navn}, {referanse}, {signatur}.
     Add {
@@ -209,8 +266,26 @@ async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::Munic
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Bench(args) = &cli.command {
-        return bench::run(args.clone()).await;
+    match &cli.command {
+        Command::Bench(args) => return bench::run(args.clone()).await,
+        Command::BenchDeadlines { count } => return bench::deadlines(*count),
+        Command::Holidays { country, year } => {
+            let country: torg_domain::calendar::Country =
+                country.parse().map_err(anyhow::Error::msg)?;
+            let mut out = std::io::stdout().lock();
+            for h in torg_domain::calendar::public_holidays(country, *year) {
+                let line = serde_json::json!({"date": h.date.to_string(), "name": h.name});
+                if let Err(e) = writeln!(out, "{line}") {
+                    // A reader that stops early (`| head`) is not an error.
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(());
+                    }
+                    return Err(e.into());
+                }
+            }
+            return Ok(());
+        }
+        _ => {}
     }
     let settings = Settings::load(&cli.install)?;
     let store = open_store(&settings).await?;
@@ -397,7 +472,104 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Added the canned reply {title:?} to {}.", m.name);
             Ok(())
         }
-        Command::Bench(_) => unreachable!("handled above"),
+        Command::Deadline {
+            municipality: slug,
+            channel,
+            received,
+            unit,
+            topic,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            let channel: torg_domain::Channel = channel.parse()?;
+            let units = store.list_units(m.id).await?;
+            let unit_id = match unit {
+                Some(name) => {
+                    units
+                        .iter()
+                        .find(|u| u.name.eq_ignore_ascii_case(&name))
+                        .with_context(|| format!("{} has no unit {name:?}", m.name))?
+                        .id
+                }
+                None => units
+                    .iter()
+                    .find(|u| u.is_service_desk)
+                    .map(|u| u.id)
+                    .unwrap_or(0),
+            };
+            let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
+            let zone = config.calendar.zone().clone();
+            let received: jiff::Timestamp = match received.parse::<jiff::Timestamp>() {
+                Ok(ts) => ts,
+                Err(_) => received
+                    .parse::<jiff::civil::DateTime>()
+                    .with_context(|| {
+                        format!("{received:?} is not a time; write it like 2026-12-23T15:00")
+                    })?
+                    .to_zoned(zone.clone())?
+                    .timestamp(),
+            };
+            let policy = config.policy(channel, unit_id, topic.as_deref());
+            let due = policy.deadline(&config.calendar, received).to_zoned(zone);
+            println!("{}", due.strftime("%Y-%m-%dT%H:%M:%S%:z"));
+            eprintln!("policy {policy}");
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Add {
+            municipality: slug,
+            policy,
+            channel,
+            unit,
+            topic,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let policy: torg_domain::deadline::DeadlinePolicy = policy.parse()?;
+            let channel = channel
+                .map(|c| c.parse::<torg_domain::Channel>())
+                .transpose()?;
+            let unit_id = match unit {
+                Some(name) => Some(
+                    store
+                        .list_units(m.id)
+                        .await?
+                        .into_iter()
+                        .find(|u| u.name.eq_ignore_ascii_case(&name))
+                        .with_context(|| format!("{} has no unit {name:?}", m.name))?
+                        .id,
+                ),
+                None => None,
+            };
+            store
+                .create_deadline_policy(
+                    m.id,
+                    torg_domain::deadline::PolicyRule {
+                        channel,
+                        unit_id,
+                        topic,
+                        policy,
+                    },
+                )
+                .await?;
+            println!("Added the deadline policy {policy} to {}.", m.name);
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::List { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            for r in store.list_deadline_policies(m.id).await? {
+                println!(
+                    "{}\tchannel={}\tunit={}\ttopic={}",
+                    r.policy,
+                    r.channel.map(|c| c.as_str()).unwrap_or("*"),
+                    r.unit_id
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|| "*".into()),
+                    r.topic.as_deref().unwrap_or("*")
+                );
+            }
+            Ok(())
+        }
+        Command::Bench(_) | Command::BenchDeadlines { .. } | Command::Holidays { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -418,3 +418,94 @@ fn routing_rules_and_canned_replies_from_the_cli() {
     );
     assert!(added.contains("Takk"));
 }
+
+#[test]
+fn holidays_and_deadlines_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let no = torg(d, None, &["holidays", "--country", "NO", "--year", "2026"]);
+    assert!(
+        no.contains(r#"{"date":"2026-04-02","name":"Skjærtorsdag"}"#),
+        "{no}"
+    );
+    assert_eq!(no.lines().count(), 12);
+    let se = torg(d, None, &["holidays", "--country", "se", "--year", "2026"]);
+    assert!(
+        se.contains(r#"{"date":"2026-06-20","name":"Midsommardagen"}"#),
+        "{se}"
+    );
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Servicetorget",
+            "--service-desk",
+        ],
+    );
+    // Default for email: the end of the second working day; Christmas and a Sunday between.
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--received",
+            "2026-12-23T15:00",
+        ],
+    );
+    assert_eq!(due.trim(), "2026-12-28T15:30:00+01:00");
+    torg(
+        d,
+        None,
+        &[
+            "policy",
+            "add",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--policy",
+            "working_hours:4",
+        ],
+    );
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--received",
+            "2026-12-23T15:00",
+        ],
+    );
+    assert_eq!(due.trim(), "2026-12-24T11:30:00+01:00");
+    let out = Command::new(TORG)
+        .args(["holidays", "--country", "DK", "--year", "2026"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NO (Norway) and SE (Sweden)"));
+}

@@ -1,0 +1,705 @@
+//! Working time (arbeidstid): public holidays of Norway and Sweden, weekly opening hours in
+//! the municipality's time zone, its own closed and shortened days, and arithmetic on working
+//! time. Pure and property-tested; correct across daylight-saving changes because opening
+//! hours are kept in local civil time and turned into instants one day at a time.
+
+use jiff::civil::{Date, DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+/// Countries whose public holidays Torg knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Country {
+    /// Norway (Noreg).
+    No,
+    /// Sweden (Sverige).
+    Se,
+}
+
+impl FromStr for Country {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "NO" => Ok(Country::No),
+            "SE" => Ok(Country::Se),
+            _ => Err(format!(
+                "unknown country {s:?}; Torg knows NO (Norway) and SE (Sweden)"
+            )),
+        }
+    }
+}
+
+impl Country {
+    /// The country whose holidays apply in an IANA time zone, if Torg knows them.
+    pub fn of_time_zone(zone: &str) -> Option<Country> {
+        match zone {
+            "Europe/Oslo" | "Arctic/Longyearbyen" => Some(Country::No),
+            "Europe/Stockholm" => Some(Country::Se),
+            _ => None,
+        }
+    }
+}
+
+/// A public holiday, named in its country's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holiday {
+    pub date: Date,
+    pub name: &'static str,
+}
+
+/// Easter Sunday of a Gregorian year (the anonymous Gregorian algorithm, Meeus/Jones/Butcher).
+pub fn easter_sunday(year: i16) -> Date {
+    let y = i32::from(year);
+    let a = y % 19;
+    let b = y / 100;
+    let c = y % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    Date::new(year, month as i8, day as i8).unwrap_or(Date::MIN)
+}
+
+fn plus_days(d: Date, n: i64) -> Date {
+    d.checked_add(n.days()).unwrap_or(d)
+}
+
+/// The first `weekday` on or after `d`.
+fn weekday_on_or_after(d: Date, weekday: Weekday) -> Date {
+    let ahead = (i64::from(weekday.to_monday_zero_offset())
+        - i64::from(d.weekday().to_monday_zero_offset()))
+    .rem_euclid(7);
+    plus_days(d, ahead)
+}
+
+fn ymd(year: i16, month: i8, day: i8) -> Date {
+    Date::new(year, month, day).unwrap_or(Date::MIN)
+}
+
+/// The official public holidays of `country` in `year`, in date order.
+pub fn public_holidays(country: Country, year: i16) -> Vec<Holiday> {
+    let easter = easter_sunday(year);
+    let e = |n: i64| plus_days(easter, n);
+    let mut days = match country {
+        Country::No => vec![
+            Holiday {
+                date: ymd(year, 1, 1),
+                name: "Første nyttårsdag",
+            },
+            Holiday {
+                date: e(-3),
+                name: "Skjærtorsdag",
+            },
+            Holiday {
+                date: e(-2),
+                name: "Langfredag",
+            },
+            Holiday {
+                date: easter,
+                name: "Første påskedag",
+            },
+            Holiday {
+                date: e(1),
+                name: "Andre påskedag",
+            },
+            Holiday {
+                date: ymd(year, 5, 1),
+                name: "Offentlig høytidsdag",
+            },
+            Holiday {
+                date: ymd(year, 5, 17),
+                name: "Grunnlovsdag",
+            },
+            Holiday {
+                date: e(39),
+                name: "Kristi himmelfartsdag",
+            },
+            Holiday {
+                date: e(49),
+                name: "Første pinsedag",
+            },
+            Holiday {
+                date: e(50),
+                name: "Andre pinsedag",
+            },
+            Holiday {
+                date: ymd(year, 12, 25),
+                name: "Første juledag",
+            },
+            Holiday {
+                date: ymd(year, 12, 26),
+                name: "Andre juledag",
+            },
+        ],
+        Country::Se => vec![
+            Holiday {
+                date: ymd(year, 1, 1),
+                name: "Nyårsdagen",
+            },
+            Holiday {
+                date: ymd(year, 1, 6),
+                name: "Trettondedag jul",
+            },
+            Holiday {
+                date: e(-2),
+                name: "Långfredagen",
+            },
+            Holiday {
+                date: easter,
+                name: "Påskdagen",
+            },
+            Holiday {
+                date: e(1),
+                name: "Annandag påsk",
+            },
+            Holiday {
+                date: ymd(year, 5, 1),
+                name: "Första maj",
+            },
+            Holiday {
+                date: e(39),
+                name: "Kristi himmelsfärdsdag",
+            },
+            Holiday {
+                date: e(49),
+                name: "Pingstdagen",
+            },
+            Holiday {
+                date: ymd(year, 6, 6),
+                name: "Sveriges nationaldag",
+            },
+            Holiday {
+                date: weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday),
+                name: "Midsommardagen",
+            },
+            Holiday {
+                date: weekday_on_or_after(ymd(year, 10, 31), Weekday::Saturday),
+                name: "Alla helgons dag",
+            },
+            Holiday {
+                date: ymd(year, 12, 25),
+                name: "Juldagen",
+            },
+            Holiday {
+                date: ymd(year, 12, 26),
+                name: "Annandag jul",
+            },
+        ],
+    };
+    days.sort_by_key(|h| h.date);
+    days
+}
+
+/// Days a municipality's offices are closed by custom although they are not public holidays:
+/// in Sweden midsommarafton, julafton and nyårsafton.
+pub fn customary_closed_days(country: Country, year: i16) -> Vec<Holiday> {
+    match country {
+        Country::No => vec![],
+        Country::Se => vec![
+            Holiday {
+                date: plus_days(weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday), -1),
+                name: "Midsommarafton",
+            },
+            Holiday {
+                date: ymd(year, 12, 24),
+                name: "Julafton",
+            },
+            Holiday {
+                date: ymd(year, 12, 31),
+                name: "Nyårsafton",
+            },
+        ],
+    }
+}
+
+/// Opening hours on one weekday, in local civil time. `None` means closed.
+pub type DayHours = Option<(Time, Time)>;
+
+/// When a municipality (or one of its units or channels) is open for work.
+#[derive(Debug, Clone)]
+pub struct WorkingCalendar {
+    zone: TimeZone,
+    /// Monday first.
+    weekly: [DayHours; 7],
+    country: Option<Country>,
+    closed: BTreeSet<Date>,
+    /// Days that close early: the local closing time.
+    shortened: BTreeMap<Date, Time>,
+    holidays: BTreeSet<Date>,
+    holiday_years: (i16, i16),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("{0:?} is not a time zone; use an IANA name like Europe/Oslo")]
+    UnknownZone(String),
+    #[error("opening hours must open before they close ({0} – {1})")]
+    BadHours(Time, Time),
+}
+
+/// Longest search for open time, in days (a calendar that is never open ends the search).
+const SEARCH_DAYS: i64 = 3 * 366;
+
+impl WorkingCalendar {
+    /// A calendar in `zone` with the given weekly hours (Monday first) and the public holidays
+    /// of `country`.
+    pub fn new(
+        zone: &str,
+        weekly: [DayHours; 7],
+        country: Option<Country>,
+    ) -> Result<WorkingCalendar, CalendarError> {
+        let tz = TimeZone::get(zone).map_err(|_| CalendarError::UnknownZone(zone.to_string()))?;
+        for (open, close) in weekly.iter().flatten() {
+            if open >= close {
+                return Err(CalendarError::BadHours(*open, *close));
+            }
+        }
+        Ok(WorkingCalendar {
+            zone: tz,
+            weekly,
+            country,
+            closed: BTreeSet::new(),
+            shortened: BTreeMap::new(),
+            holidays: BTreeSet::new(),
+            holiday_years: (0, -1),
+        }
+        .with_holiday_years(2000, 2100))
+    }
+
+    /// Norwegian/Swedish office hours: Monday to Friday 08:00–15:30.
+    pub fn office_hours(zone: &str) -> Result<WorkingCalendar, CalendarError> {
+        let day = Some((Time::constant(8, 0, 0, 0), Time::constant(15, 30, 0, 0)));
+        WorkingCalendar::new(
+            zone,
+            [day, day, day, day, day, None, None],
+            Country::of_time_zone(zone),
+        )
+    }
+
+    fn with_holiday_years(mut self, from: i16, to: i16) -> WorkingCalendar {
+        if let Some(country) = self.country {
+            for year in from..=to {
+                self.holidays
+                    .extend(public_holidays(country, year).into_iter().map(|h| h.date));
+                self.holidays.extend(
+                    customary_closed_days(country, year)
+                        .into_iter()
+                        .map(|h| h.date),
+                );
+            }
+        }
+        self.holiday_years = (from, to);
+        self
+    }
+
+    /// Adds the municipality's own closed day.
+    pub fn close_on(mut self, date: Date) -> WorkingCalendar {
+        self.closed.insert(date);
+        self
+    }
+
+    /// Makes a day close early (e.g. at 12:00 the day before Easter).
+    pub fn close_early(mut self, date: Date, at: Time) -> WorkingCalendar {
+        self.shortened.insert(date, at);
+        self
+    }
+
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    fn is_holiday(&self, date: Date) -> bool {
+        match self.country {
+            None => false,
+            Some(country)
+                if date.year() < self.holiday_years.0 || date.year() > self.holiday_years.1 =>
+            {
+                let y = date.year();
+                public_holidays(country, y)
+                    .iter()
+                    .chain(customary_closed_days(country, y).iter())
+                    .any(|h| h.date == date)
+            }
+            Some(_) => self.holidays.contains(&date),
+        }
+    }
+
+    /// The local opening hours of `date`, or `None` when closed all day.
+    pub fn hours(&self, date: Date) -> DayHours {
+        if self.closed.contains(&date) || self.is_holiday(date) {
+            return None;
+        }
+        let (open, mut close) =
+            self.weekly[usize::from(date.weekday().to_monday_zero_offset() as u8)]?;
+        if let Some(early) = self.shortened.get(&date) {
+            close = close.min(*early);
+        }
+        (open < close).then_some((open, close))
+    }
+
+    /// The open interval of `date` as instants.
+    pub fn interval(&self, date: Date) -> Option<(Timestamp, Timestamp)> {
+        let (open, close) = self.hours(date)?;
+        let at = |t: Time| {
+            DateTime::from_parts(date, t)
+                .to_zoned(self.zone.clone())
+                .map(|z| z.timestamp())
+                .ok()
+        };
+        Some((at(open)?, at(close)?))
+    }
+
+    pub fn local_date(&self, ts: Timestamp) -> Date {
+        ts.to_zoned(self.zone.clone()).date()
+    }
+
+    /// Whether the municipality is open at `ts` (opening instant included, closing excluded).
+    pub fn is_open(&self, ts: Timestamp) -> bool {
+        self.interval(self.local_date(ts))
+            .is_some_and(|(o, c)| o <= ts && ts < c)
+    }
+
+    /// Whether `ts` lies in open time or is a closing instant: where a deadline may fall.
+    pub fn is_open_or_closing(&self, ts: Timestamp) -> bool {
+        self.interval(self.local_date(ts))
+            .is_some_and(|(o, c)| o <= ts && ts <= c)
+    }
+
+    /// The working days from `date` on (inclusive), lazily.
+    fn working_days_from(
+        &self,
+        date: Date,
+    ) -> impl Iterator<Item = (Date, Timestamp, Timestamp)> + '_ {
+        (0..SEARCH_DAYS).filter_map(move |n| {
+            let d = plus_days(date, n);
+            self.interval(d).map(|(o, c)| (d, o, c))
+        })
+    }
+
+    /// `start` plus `duration` of open time. When no open time follows within three years,
+    /// the answer is `start + duration` in calendar time.
+    pub fn add_working_time(&self, start: Timestamp, duration: SignedDuration) -> Timestamp {
+        let mut remaining = duration.max(SignedDuration::ZERO);
+        for (_, open, close) in self.working_days_from(self.local_date(start)) {
+            let from = open.max(start);
+            if from >= close {
+                continue;
+            }
+            let available = close.duration_since(from);
+            if remaining <= available {
+                return from.checked_add(remaining).unwrap_or(from);
+            }
+            remaining -= available;
+        }
+        start.checked_add(duration).unwrap_or(start)
+    }
+
+    /// The end of the `n`th working day after the day of `start` (n = 0: the end of this
+    /// working day if it is still open, else of the next).
+    pub fn end_of_working_day(&self, start: Timestamp, n: u32) -> Timestamp {
+        let mut left = n;
+        let today = self.local_date(start);
+        for (d, _, close) in self.working_days_from(today) {
+            if d == today && close <= start {
+                continue;
+            }
+            if d == today && n > 0 {
+                continue;
+            }
+            if left <= 1 || n == 0 {
+                return close;
+            }
+            left -= 1;
+        }
+        start
+    }
+
+    /// The next working day after the day of `start`, at `at` local time, kept within its
+    /// opening hours.
+    pub fn next_working_day_at(&self, start: Timestamp, at: Time) -> Timestamp {
+        let today = self.local_date(start);
+        self.working_days_from(plus_days(today, 1))
+            .next()
+            .map(|(d, open, close)| {
+                let wanted = DateTime::from_parts(d, at)
+                    .to_zoned(self.zone.clone())
+                    .map(|z| z.timestamp())
+                    .unwrap_or(close);
+                wanted.clamp(open, close)
+            })
+            .unwrap_or(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(y: i16, m: i8, day: i8) -> Date {
+        Date::new(y, m, day).expect("date")
+    }
+
+    /// Easter by Gauss's method with the Lichtenberg corrections: an independent derivation.
+    fn easter_gauss(year: i16) -> Date {
+        let x = i32::from(year);
+        let k = x / 100;
+        let m = 15 + (3 * k + 3) / 4 - (8 * k + 13) / 25;
+        let s = 2 - (3 * k + 3) / 4;
+        let a = x % 19;
+        let dd = (19 * a + m) % 30;
+        let r = (dd + a / 11) / 29;
+        let og = 21 + dd - r;
+        let sz = 7 - (x + x / 4 + s) % 7;
+        let oe = 7 - (og - sz) % 7;
+        let os = og + oe; // day of March; > 31 means April
+        if os > 31 {
+            d(year, 4, (os - 31) as i8)
+        } else {
+            d(year, 3, os as i8)
+        }
+    }
+
+    #[test]
+    fn easter_matches_the_almanac() {
+        for (y, m, day) in [
+            (2000, 4, 23),
+            (2008, 3, 23),
+            (2011, 4, 24),
+            (2019, 4, 21),
+            (2024, 3, 31),
+            (2025, 4, 20),
+            (2026, 4, 5),
+            (2027, 3, 28),
+            (2038, 4, 25),
+            (2040, 4, 1),
+        ] {
+            assert_eq!(easter_sunday(y), d(y, m, day), "{y}");
+        }
+    }
+
+    #[test]
+    fn easter_agrees_with_gauss_for_1900_to_2100() {
+        for y in 1900..=2100 {
+            assert_eq!(easter_sunday(y), easter_gauss(y), "{y}");
+            assert_eq!(easter_sunday(y).weekday(), Weekday::Sunday);
+        }
+    }
+
+    #[test]
+    fn norwegian_holidays_2026() {
+        let names: Vec<(String, &str)> = public_holidays(Country::No, 2026)
+            .into_iter()
+            .map(|h| (h.date.to_string(), h.name))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("2026-01-01".into(), "Første nyttårsdag"),
+                ("2026-04-02".into(), "Skjærtorsdag"),
+                ("2026-04-03".into(), "Langfredag"),
+                ("2026-04-05".into(), "Første påskedag"),
+                ("2026-04-06".into(), "Andre påskedag"),
+                ("2026-05-01".into(), "Offentlig høytidsdag"),
+                ("2026-05-14".into(), "Kristi himmelfartsdag"),
+                ("2026-05-17".into(), "Grunnlovsdag"),
+                ("2026-05-24".into(), "Første pinsedag"),
+                ("2026-05-25".into(), "Andre pinsedag"),
+                ("2026-12-25".into(), "Første juledag"),
+                ("2026-12-26".into(), "Andre juledag"),
+            ]
+        );
+    }
+
+    #[test]
+    fn swedish_holidays_from_the_almanac() {
+        // (year, midsommardagen, alla helgons dag, kristi himmelsfärd)
+        for (y, mid, ah, asc) in [
+            (2024, d(2024, 6, 22), d(2024, 11, 2), d(2024, 5, 9)),
+            (2025, d(2025, 6, 21), d(2025, 11, 1), d(2025, 5, 29)),
+            (2026, d(2026, 6, 20), d(2026, 10, 31), d(2026, 5, 14)),
+            (2027, d(2027, 6, 26), d(2027, 11, 6), d(2027, 5, 6)),
+        ] {
+            let hs = public_holidays(Country::Se, y);
+            let get = |n: &str| hs.iter().find(|h| h.name == n).map(|h| h.date);
+            assert_eq!(get("Midsommardagen"), Some(mid), "{y}");
+            assert_eq!(get("Alla helgons dag"), Some(ah), "{y}");
+            assert_eq!(get("Kristi himmelsfärdsdag"), Some(asc), "{y}");
+            assert_eq!(hs.len(), 13);
+            let eves = customary_closed_days(Country::Se, y);
+            assert_eq!(
+                eves[0].date,
+                plus_days(mid, -1),
+                "midsommarafton is the Friday before"
+            );
+        }
+    }
+
+    #[test]
+    fn every_holiday_rule_holds_from_2000_to_2040() {
+        for y in 2000..=2040 {
+            let e = easter_gauss(y);
+            let no = public_holidays(Country::No, y);
+            let se = public_holidays(Country::Se, y);
+            let has = |list: &[Holiday], date: Date, name: &str| {
+                list.iter().any(|h| h.date == date && h.name == name)
+            };
+            assert!(has(&no, e - 3.days(), "Skjærtorsdag") && has(&no, e - 2.days(), "Langfredag"));
+            assert!(
+                has(&no, e + 1.days(), "Andre påskedag")
+                    && has(&no, e + 39.days(), "Kristi himmelfartsdag")
+            );
+            assert!(
+                has(&no, e + 49.days(), "Første pinsedag")
+                    && has(&no, e + 50.days(), "Andre pinsedag")
+            );
+            assert!(
+                has(&no, d(y, 5, 17), "Grunnlovsdag")
+                    && has(&no, d(y, 5, 1), "Offentlig høytidsdag")
+            );
+            assert_eq!(no.len(), 12);
+            assert!(
+                has(&se, e - 2.days(), "Långfredagen") && has(&se, e + 1.days(), "Annandag påsk")
+            );
+            assert!(
+                has(&se, d(y, 6, 6), "Sveriges nationaldag")
+                    && has(&se, d(y, 1, 6), "Trettondedag jul")
+            );
+            for h in &se {
+                if h.name == "Midsommardagen" {
+                    assert_eq!(h.date.weekday(), Weekday::Saturday);
+                    assert!(h.date >= d(y, 6, 20) && h.date <= d(y, 6, 26));
+                }
+                if h.name == "Alla helgons dag" {
+                    assert_eq!(h.date.weekday(), Weekday::Saturday);
+                    assert!(h.date >= d(y, 10, 31) && h.date <= d(y, 11, 6));
+                }
+            }
+            assert!(
+                e + 39.days() > d(y, 4, 29) && e + 39.days() < d(y, 6, 4),
+                "ascension between 30 April and 3 June"
+            );
+        }
+    }
+
+    fn oslo() -> WorkingCalendar {
+        WorkingCalendar::office_hours("Europe/Oslo").expect("calendar")
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn working_time_skips_nights_weekends_and_easter() {
+        let c = oslo();
+        // Wednesday 1 April 2026 14:30 local (12:30Z): one hour left that day, then Easter.
+        let start = ts("2026-04-01T12:30:00Z");
+        let due = c.add_working_time(start, SignedDuration::from_hours(2));
+        // Skjærtorsdag to 2. påskedag closed: Tuesday 7 April, 09:00 local (07:00Z).
+        assert_eq!(due, ts("2026-04-07T07:00:00Z"));
+        assert!(c.is_open_or_closing(due));
+        assert!(!c.is_open(ts("2026-04-02T10:00:00Z")), "skjærtorsdag");
+        assert!(!c.is_open(ts("2026-05-17T10:00:00Z")));
+    }
+
+    #[test]
+    fn days_across_daylight_saving_have_23_and_25_hours() {
+        for (zone, spring, autumn) in [
+            ("Europe/Oslo", d(2026, 3, 29), d(2026, 10, 25)),
+            ("Europe/Stockholm", d(2026, 3, 29), d(2026, 10, 25)),
+        ] {
+            let tz = TimeZone::get(zone).expect("zone");
+            let len = |day: Date| {
+                let a = day.to_zoned(tz.clone()).expect("z").timestamp();
+                let b = (day + 1.days())
+                    .to_zoned(tz.clone())
+                    .expect("z")
+                    .timestamp();
+                b.duration_since(a).as_hours()
+            };
+            assert_eq!(len(spring), 23, "{zone}");
+            assert_eq!(len(autumn), 25, "{zone}");
+            // Opening hours stay 08:00–15:30 local on the Mondays after.
+            let c = WorkingCalendar::office_hours(zone).expect("calendar");
+            let (o, _) = c.interval(spring + 1.days()).expect("open Monday");
+            assert_eq!(o, ts("2026-03-30T06:00:00Z"), "summer time: UTC+2");
+            let (o, _) = c.interval(autumn + 1.days()).expect("open Monday");
+            assert_eq!(o, ts("2026-10-26T07:00:00Z"), "winter time: UTC+1");
+        }
+    }
+
+    #[test]
+    fn shortened_and_own_closed_days() {
+        let c = oslo()
+            .close_early(d(2026, 12, 23), Time::constant(12, 0, 0, 0))
+            .close_on(d(2026, 12, 24));
+        let start = ts("2026-12-23T10:00:00Z"); // 11:00 local
+        let due = c.add_working_time(start, SignedDuration::from_hours(2));
+        // One hour left on the 23rd; 24th closed; 25th-27th holiday/weekend; Monday 28th 09:00.
+        assert_eq!(due, ts("2026-12-28T08:00:00Z"));
+    }
+
+    #[test]
+    fn end_of_working_day_counts_days() {
+        let c = oslo();
+        let fri = ts("2026-11-20T09:00:00Z");
+        assert_eq!(c.end_of_working_day(fri, 0), ts("2026-11-20T14:30:00Z"));
+        assert_eq!(
+            c.end_of_working_day(fri, 1),
+            ts("2026-11-23T14:30:00Z"),
+            "Monday"
+        );
+        assert_eq!(c.end_of_working_day(fri, 3), ts("2026-11-25T14:30:00Z"));
+        let fri_evening = ts("2026-11-20T18:00:00Z");
+        assert_eq!(
+            c.end_of_working_day(fri_evening, 0),
+            ts("2026-11-23T14:30:00Z")
+        );
+        assert_eq!(
+            c.next_working_day_at(fri_evening, Time::constant(12, 0, 0, 0)),
+            ts("2026-11-23T11:00:00Z")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn deadlines_never_fall_in_closed_time(secs in 1_600_000_000i64..2_200_000_000, mins in 0i64..10_000) {
+            let c = oslo();
+            let start = Timestamp::from_second(secs).expect("ts");
+            let due = c.add_working_time(start, SignedDuration::from_mins(mins));
+            prop_assert!(c.is_open_or_closing(due), "{due}");
+            prop_assert!(due >= start);
+        }
+
+        #[test]
+        fn adding_working_time_is_monotone(secs in 1_600_000_000i64..2_200_000_000, a in 0i64..5_000, b in 0i64..5_000) {
+            let c = oslo();
+            let start = Timestamp::from_second(secs).expect("ts");
+            let (lo, hi) = (a.min(b), a.max(b));
+            prop_assert!(c.add_working_time(start, SignedDuration::from_mins(lo)) <= c.add_working_time(start, SignedDuration::from_mins(hi)));
+            let later = start + SignedDuration::from_mins(lo);
+            prop_assert!(c.add_working_time(start, SignedDuration::from_mins(60)) <= c.add_working_time(later, SignedDuration::from_mins(60)));
+        }
+
+        #[test]
+        fn end_of_working_day_is_a_closing_time(secs in 1_600_000_000i64..2_200_000_000, n in 0u32..10) {
+            let c = WorkingCalendar::office_hours("Europe/Stockholm").expect("calendar");
+            let start = Timestamp::from_second(secs).expect("ts");
+            let due = c.end_of_working_day(start, n);
+            prop_assert!(due > start);
+            let (_, close) = c.interval(c.local_date(due)).expect("a working day");
+            prop_assert_eq!(due, close);
+        }
+    }
+}
