@@ -314,6 +314,11 @@ impl WorkingCalendar {
         self
     }
 
+    /// The weekly opening hours, Monday first.
+    pub fn weekly(&self) -> &[DayHours; 7] {
+        &self.weekly
+    }
+
     pub fn zone(&self) -> &TimeZone {
         &self.zone
     }

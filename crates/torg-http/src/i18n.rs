@@ -159,6 +159,10 @@ impl Tr {
     pub fn get1(&self, key: &str, name: &str, value: &str) -> String {
         self.catalog.text(&self.lang, key, &[(name, value)])
     }
+    /// A message with several arguments.
+    pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.catalog.text(&self.lang, key, args)
+    }
     /// The other languages, as (code, own name), for the language switcher.
     pub fn languages(&self) -> Vec<(String, String)> {
         self.catalog

@@ -105,6 +105,10 @@ struct ContactPage {
     c: Chrome,
     slug: String,
     topics: Vec<(String, String)>,
+    /// Opening hours in words.
+    opening: Vec<String>,
+    /// (channel, expected answer if sent now).
+    expect: Vec<(String, String)>,
     form: ContactForm,
     error: Option<String>,
 }
@@ -116,9 +120,29 @@ fn contact_page(
     error: Option<String>,
 ) -> ContactPage {
     let slug = config.municipality.slug.clone();
+    let now = Timestamp::now();
+    let fallback = config.fallback_unit().map(|u| u.id).unwrap_or_default();
+    let zone = &config.municipality.time_zone;
+    let expect = [
+        Channel::Web,
+        Channel::Email,
+        Channel::Sms,
+        Channel::Chat,
+        Channel::Facebook,
+    ]
+    .into_iter()
+    .map(|ch| {
+        let due = config
+            .policy(ch, fallback, None)
+            .deadline(&config.calendar, now);
+        (views::channel_label(&t, ch), views::in_words(&t, due, zone))
+    })
+    .collect();
     ContactPage {
         c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
         topics: views::topics(&t),
+        opening: views::opening_hours(&t, config.calendar.weekly()),
+        expect,
         t,
         slug,
         form,
@@ -258,7 +282,7 @@ async fn submit(
             let page = ReceiptPage {
                 c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
                 reference: inquiry.reference.to_string(),
-                deadline: views::when(inquiry.deadline_at, &config.municipality.time_zone),
+                deadline: views::in_words(&t, inquiry.deadline_at, &config.municipality.time_zone),
                 follow_url: format!(
                     "{}/k/{}/follow/{}",
                     base_url(&state, &headers),
@@ -355,7 +379,7 @@ async fn follow_page(
         reference: inquiry.reference.to_string(),
         status: views::status_label(&t, inquiry.status),
         received: views::when(inquiry.received_at, zone),
-        deadline: views::when(inquiry.deadline_at, zone),
+        deadline: views::in_words(&t, inquiry.deadline_at, zone),
         messages: views::message_views(&t, messages, zone, |id| format!("{base}/attachments/{id}")),
         post_url: format!("{base}/messages"),
         error,

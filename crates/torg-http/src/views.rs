@@ -142,6 +142,64 @@ pub fn when(ts: Timestamp, zone: &str) -> String {
     ts.to_zoned(tz).strftime("%d.%m.%Y %H:%M").to_string()
 }
 
+/// A moment in words in the reader's language, like "tirsdag 24. november kl. 15.30".
+pub fn in_words(t: &Tr, ts: Timestamp, zone: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    let z = ts.to_zoned(tz);
+    let weekday = t.get(&format!("weekday-{}", z.weekday().to_monday_one_offset()));
+    let month = t.get(&format!("month-{}", z.month()));
+    let time = clock(t, z.hour(), z.minute());
+    t.args(
+        "moment-in-words",
+        &[
+            ("weekday", &weekday),
+            ("day", &z.day().to_string()),
+            ("month", &month),
+            ("time", &time),
+        ],
+    )
+}
+
+/// A clock time in the reader's style ("15.30" in Norwegian and Swedish, "15:30" in English).
+pub fn clock(t: &Tr, hour: i8, minute: i8) -> String {
+    t.args(
+        "clock",
+        &[
+            ("hour", &format!("{hour:02}")),
+            ("minute", &format!("{minute:02}")),
+        ],
+    )
+}
+
+/// Weekly opening hours in words, equal neighbouring days joined: "mandag–fredag 08.00–15.30".
+pub fn opening_hours(t: &Tr, weekly: &[torg_domain::calendar::DayHours; 7]) -> Vec<String> {
+    let mut out = vec![];
+    let mut i = 0;
+    while i < 7 {
+        let Some((open, close)) = weekly[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j + 1 < 7 && weekly[j + 1] == weekly[i] {
+            j += 1;
+        }
+        let day = |k: usize| t.get(&format!("weekday-{}", k + 1));
+        let days = if j > i {
+            format!("{}–{}", day(i), day(j))
+        } else {
+            day(i)
+        };
+        out.push(format!(
+            "{days} {}–{}",
+            clock(t, open.hour(), open.minute()),
+            clock(t, close.hour(), close.minute())
+        ));
+        i = j + 1;
+    }
+    out
+}
+
 /// Time left until a deadline in words, and whether it has passed.
 pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> (String, bool) {
     let secs = deadline.as_second() - now.as_second();
@@ -286,6 +344,48 @@ mod tests {
         assert_eq!(size(10), "10 B");
         assert_eq!(size(2048), "2 kB");
         assert_eq!(size(3 * 1024 * 1024), "3.0 MB");
+    }
+
+    fn tr(lang: &str) -> Tr {
+        Tr::new(
+            std::sync::Arc::new(crate::Catalog::load(None).expect("catalog")),
+            lang,
+        )
+    }
+
+    #[test]
+    fn deadlines_in_words_in_the_readers_language() {
+        let ts: Timestamp = "2026-11-24T14:30:00Z".parse().expect("ts");
+        assert_eq!(
+            in_words(&tr("nb"), ts, "Europe/Oslo"),
+            "tirsdag 24. november kl. 15.30"
+        );
+        assert_eq!(
+            in_words(&tr("nn"), ts, "Europe/Oslo"),
+            "tysdag 24. november kl. 15.30"
+        );
+        assert_eq!(
+            in_words(&tr("sv"), ts, "Europe/Stockholm"),
+            "tisdag den 24 november kl. 15.30"
+        );
+        assert_eq!(
+            in_words(&tr("en"), ts, "Europe/Oslo"),
+            "Tuesday 24 November at 15:30"
+        );
+    }
+
+    #[test]
+    fn opening_hours_join_equal_days() {
+        let c =
+            torg_domain::calendar::WorkingCalendar::office_hours("Europe/Oslo").expect("calendar");
+        assert_eq!(
+            opening_hours(&tr("nb"), c.weekly()),
+            vec!["mandag–fredag 08.00–15.30".to_string()]
+        );
+        assert_eq!(
+            opening_hours(&tr("en"), c.weekly()),
+            vec!["Monday–Friday 08:00–15:30".to_string()]
+        );
     }
 
     #[test]

@@ -257,6 +257,10 @@ async fn citizen_and_staff_round_trip(app: &App) {
         11,
         "reference like 2026-000001: {reference}"
     );
+    assert!(
+        receipt.contains("Du kan vente svar innen") && receipt.contains(" kl. "),
+        "the deadline in words"
+    );
     let follow_url = between(&receipt, "id=\"follow-link\">", "<")
         .expect("follow link")
         .to_string();
@@ -981,6 +985,14 @@ async fn language_is_chosen_and_remembered(app: &App) {
     assert!(
         nb.contains("Kontakt kommunen") && nb.contains("<html lang=\"nb\">"),
         "bokmål by default"
+    );
+    assert!(
+        nb.contains("mandag–fredag 08.00–15.30"),
+        "opening hours are shown"
+    );
+    assert!(
+        nb.contains("Skriver du nå, kan du vente svar innen"),
+        "and the answer time per channel"
     );
 }
 
