@@ -1,13 +1,15 @@
 //! Receiving an inquiry from any channel: validate, route, set the deadline, store durably.
 
 use jiff::Timestamp;
-use torg_domain::calendar::WorkingCalendar;
+use torg_domain::calendar::{Country, DayHours, WorkingCalendar};
 use torg_domain::contact::{Contact, ContactError};
 use torg_domain::deadline::{DeadlinePolicy, PolicyRule, resolve};
 use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
-use torg_store::{Created, Municipality, NewAttachment, NewInquiry, Store, StoreError, Unit};
+use torg_store::{
+    ClosedDay, Created, Municipality, NewAttachment, NewInquiry, Store, StoreError, Unit,
+};
 
 /// What a channel hands over, as the citizen wrote it (unvalidated).
 #[derive(Debug, Clone, Default)]
@@ -43,7 +45,9 @@ impl TenantConfig {
         let units = store.list_units(municipality.id).await?;
         let rules = store.list_routing_rules(municipality.id).await?;
         let policies = store.list_deadline_policies(municipality.id).await?;
-        let calendar = calendar_of(&municipality);
+        let weekly = store.opening_hours(municipality.id).await?;
+        let closed = store.list_closed_days(municipality.id).await?;
+        let calendar = calendar_of(&municipality, weekly, &closed);
         Ok(TenantConfig {
             municipality,
             units,
@@ -66,12 +70,52 @@ impl TenantConfig {
     }
 }
 
-/// The working calendar of a municipality: office hours (Monday–Friday 08:00–15:30) in its
-/// time zone, with its country's public holidays.
-pub fn calendar_of(municipality: &Municipality) -> WorkingCalendar {
-    WorkingCalendar::office_hours(&municipality.time_zone)
+/// The working calendar of a municipality in its time zone, with its country's public
+/// holidays: its own weekly hours (default office hours, Monday–Friday 08:00–15:30) and its
+/// own closed and shortened days.
+pub fn calendar_of(
+    municipality: &Municipality,
+    weekly: Option<[DayHours; 7]>,
+    closed: &[ClosedDay],
+) -> WorkingCalendar {
+    let zone = &municipality.time_zone;
+    let base = match weekly {
+        Some(w) => WorkingCalendar::new(zone, w, Country::of_time_zone(zone)),
+        None => WorkingCalendar::office_hours(zone),
+    };
+    let mut calendar = base
         .or_else(|_| WorkingCalendar::office_hours("UTC"))
-        .expect("UTC is always a time zone")
+        .expect("UTC is always a time zone");
+    for day in closed {
+        calendar = match day.closes_at {
+            Some(at) => calendar.close_early(day.date, at),
+            None => calendar.close_on(day.date),
+        };
+    }
+    calendar
+}
+
+/// Recomputes the deadlines of every open inquiry after a policy or calendar change; returns
+/// how many changed.
+pub async fn recompute_deadlines(
+    store: &dyn Store,
+    config: &TenantConfig,
+) -> Result<u64, StoreError> {
+    let tenant = config.municipality.id;
+    let updates: Vec<(i64, jiff::Timestamp)> = store
+        .open_deadline_inputs(tenant)
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                i.id,
+                config
+                    .policy(i.channel, i.unit_id, i.topic.as_deref())
+                    .deadline(&config.calendar, i.received_at),
+            )
+        })
+        .collect();
+    store.set_deadlines(tenant, &updates).await
 }
 
 impl TenantConfig {

@@ -225,6 +225,74 @@ pub fn customary_closed_days(country: Country, year: i16) -> Vec<Holiday> {
 /// Opening hours on one weekday, in local civil time. `None` means closed.
 pub type DayHours = Option<(Time, Time)>;
 
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a weekly schedule; write it like \"mon-fri 08:00-15:30; sat 10:00-14:00\"")]
+pub struct NotASchedule(pub String);
+
+/// Parses weekly opening hours like `mon-fri 08:00-15:30; sat 10:00-14:00`. Days that are not
+/// named are closed.
+pub fn parse_weekly(spec: &str) -> Result<[DayHours; 7], NotASchedule> {
+    let err = || NotASchedule(spec.to_string());
+    let day = |s: &str| {
+        DAY_NAMES
+            .iter()
+            .position(|d| *d == s.trim().to_ascii_lowercase())
+            .ok_or_else(err)
+    };
+    let mut weekly: [DayHours; 7] = [None; 7];
+    for part in spec
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (days, hours) = part.split_once(' ').ok_or_else(err)?;
+        let (first, last) = match days.split_once('-') {
+            Some((a, b)) => (day(a)?, day(b)?),
+            None => (day(days)?, day(days)?),
+        };
+        let (open, close) = hours.trim().split_once('-').ok_or_else(err)?;
+        let open: Time = open.trim().parse().map_err(|_| err())?;
+        let close: Time = close.trim().parse().map_err(|_| err())?;
+        if first > last || open >= close {
+            return Err(err());
+        }
+        for slot in weekly.iter_mut().take(last + 1).skip(first) {
+            *slot = Some((open, close));
+        }
+    }
+    Ok(weekly)
+}
+
+/// Weekly opening hours written back in the form [`parse_weekly`] reads.
+pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
+    let mut parts = vec![];
+    let mut i = 0;
+    while i < 7 {
+        let Some((open, close)) = weekly[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j + 1 < 7 && weekly[j + 1] == weekly[i] {
+            j += 1;
+        }
+        let days = if j > i {
+            format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j])
+        } else {
+            DAY_NAMES[i].to_string()
+        };
+        parts.push(format!(
+            "{days} {}-{}",
+            open.strftime("%H:%M"),
+            close.strftime("%H:%M")
+        ));
+        i = j + 1;
+    }
+    parts.join("; ")
+}
+
 /// When a municipality (or one of its units or channels) is open for work.
 #[derive(Debug, Clone)]
 pub struct WorkingCalendar {
@@ -641,6 +709,26 @@ mod tests {
             assert_eq!(o, ts("2026-03-30T06:00:00Z"), "summer time: UTC+2");
             let (o, _) = c.interval(autumn + 1.days()).expect("open Monday");
             assert_eq!(o, ts("2026-10-26T07:00:00Z"), "winter time: UTC+1");
+        }
+    }
+
+    #[test]
+    fn weekly_schedules_parse_and_print() {
+        let w = parse_weekly("mon-fri 08:00-15:30; sat 10:00-14:00").expect("parse");
+        assert_eq!(
+            w[5],
+            Some((Time::constant(10, 0, 0, 0), Time::constant(14, 0, 0, 0)))
+        );
+        assert_eq!(w[6], None);
+        assert_eq!(format_weekly(&w), "mon-fri 08:00-15:30; sat 10:00-14:00");
+        for bad in [
+            "mon",
+            "fri-mon 08:00-15:00",
+            "mon 16:00-08:00",
+            "someday 08:00-09:00",
+            "mon 8-9",
+        ] {
+            assert!(parse_weekly(bad).is_err(), "{bad}");
         }
     }
 

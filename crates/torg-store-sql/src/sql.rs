@@ -555,6 +555,102 @@ macro_rules! sql_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn set_opening_hours(&self, tenant: i64, weekly: &[torg_domain::calendar::DayHours; 7]) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO opening_hours (tenant_id, weekly) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET weekly = $2",
+                )
+                .bind(tenant)
+                .bind(torg_domain::calendar::format_weekly(weekly))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn opening_hours(&self, tenant: i64) -> Result<Option<[torg_domain::calendar::DayHours; 7]>> {
+                let weekly: Option<String> = sqlx::query_scalar("SELECT weekly FROM opening_hours WHERE tenant_id = $1")
+                    .bind(tenant)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                weekly
+                    .map(|w| torg_domain::calendar::parse_weekly(&w).map_err(|e| StoreError::Database(e.to_string())))
+                    .transpose()
+            }
+
+            async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, day) DO UPDATE SET closes_at = $3, note = $4",
+                )
+                .bind(tenant)
+                .bind(day.date.to_string())
+                .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
+                .bind(&day.note)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>> {
+                let rows: Vec<(String, Option<String>, String)> =
+                    sqlx::query_as("SELECT day, closes_at, note FROM closed_days WHERE tenant_id = $1 ORDER BY day")
+                        .bind(tenant)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(day, closes_at, note)| {
+                        let bad = |what: &str| StoreError::Database(format!("stored {what} is not valid"));
+                        Ok(ClosedDay {
+                            date: day.parse().map_err(|_| bad("closed day"))?,
+                            closes_at: closes_at.map(|t| t.parse().map_err(|_| bad("closing time"))).transpose()?,
+                            note,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {
+                let rows: Vec<(i64, String, i64, Option<String>, i64, i64)> = sqlx::query_as(
+                    "SELECT id, channel, unit_id, topic, received_at, deadline_at FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' ORDER BY id",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(id, channel, unit_id, topic, received_at, deadline_at)| {
+                        Ok(DeadlineInput {
+                            id,
+                            channel: channel.parse().map_err(|_| StoreError::Database(format!("unknown channel {channel:?}")))?,
+                            unit_id,
+                            topic,
+                            received_at: ts(received_at),
+                            deadline_at: ts(deadline_at),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_deadlines(&self, tenant: i64, deadlines: &[(i64, Timestamp)]) -> Result<u64> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let mut changed = 0;
+                for (id, deadline) in deadlines {
+                    changed += sqlx::query("UPDATE inquiries SET deadline_at = $1 WHERE tenant_id = $2 AND id = $3 AND deadline_at <> $1")
+                        .bind(deadline.as_millisecond())
+                        .bind(tenant)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(changed)
+            }
+
             async fn create_canned_reply(&self, tenant: i64, title: &str, body: &str) -> Result<CannedReply> {
                 let row: CannedReplyRow = sqlx::query_as(
                     "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",

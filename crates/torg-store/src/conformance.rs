@@ -94,6 +94,7 @@ pub async fn run(store: Arc<dyn Store>) {
     users_sessions_tokens_rules_and_canned_replies(&*store).await;
     concurrent_creations_all_commit_with_unique_references(store.clone()).await;
     deadline_policies_are_kept_per_municipality(&*store).await;
+    calendars_and_deadlines_are_kept(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -847,4 +848,123 @@ async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
         store.create_deadline_policy(other.tenant.id, foreign).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    assert!(
+        store
+            .opening_hours(f.tenant.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let weekly = torg_domain::calendar::parse_weekly("mon-thu 08:00-15:30; fri 08:00-14:00")
+        .expect("weekly");
+    store
+        .set_opening_hours(f.tenant.id, &weekly)
+        .await
+        .expect("set");
+    store
+        .set_opening_hours(f.tenant.id, &weekly)
+        .await
+        .expect("set again replaces");
+    assert_eq!(
+        store.opening_hours(f.tenant.id).await.expect("get"),
+        Some(weekly)
+    );
+    assert!(
+        store
+            .opening_hours(other.tenant.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let day = ClosedDay {
+        date: "2026-04-04".parse().expect("date"),
+        closes_at: Some("12:00".parse().expect("time")),
+        note: "Påskeaften".into(),
+    };
+    store
+        .set_closed_day(f.tenant.id, day.clone())
+        .await
+        .expect("closed");
+    let whole = ClosedDay {
+        closes_at: None,
+        ..day.clone()
+    };
+    store
+        .set_closed_day(f.tenant.id, whole.clone())
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.list_closed_days(f.tenant.id).await.expect("list"),
+        vec![whole]
+    );
+    assert!(
+        store
+            .list_closed_days(other.tenant.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    let now = t("2026-03-08T10:00:00Z");
+    let a = store
+        .create_inquiry(new_inquiry(&f, "åpen", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let b = store
+        .create_inquiry(new_inquiry(&f, "lukket", now))
+        .await
+        .expect("c")
+        .inquiry;
+    store
+        .set_status(f.tenant.id, b.id, InquiryStatus::Closed, now)
+        .await
+        .expect("close");
+    let inputs = store
+        .open_deadline_inputs(f.tenant.id)
+        .await
+        .expect("inputs");
+    assert_eq!(
+        inputs.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![a.id],
+        "only open inquiries"
+    );
+    let later = now + SignedDuration::from_hours(100);
+    assert_eq!(
+        store
+            .set_deadlines(f.tenant.id, &[(a.id, later)])
+            .await
+            .expect("set"),
+        1
+    );
+    assert_eq!(
+        store
+            .set_deadlines(f.tenant.id, &[(a.id, later)])
+            .await
+            .expect("set"),
+        0,
+        "unchanged is not counted"
+    );
+    assert_eq!(
+        store
+            .set_deadlines(other.tenant.id, &[(a.id, now)])
+            .await
+            .expect("set"),
+        0,
+        "never another municipality's"
+    );
+    assert_eq!(
+        store
+            .inquiry(f.tenant.id, a.id)
+            .await
+            .expect("g")
+            .expect("e")
+            .deadline_at,
+        later
+    );
 }

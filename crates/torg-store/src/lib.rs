@@ -91,6 +91,20 @@ pub trait Store: Send + Sync + 'static {
         tenant: i64,
     ) -> Result<Vec<torg_domain::deadline::PolicyRule>>;
 
+    // The working calendar: opening hours and the municipality's own closed days.
+    async fn set_opening_hours(
+        &self,
+        tenant: i64,
+        weekly: &[torg_domain::calendar::DayHours; 7],
+    ) -> Result<()>;
+    async fn opening_hours(
+        &self,
+        tenant: i64,
+    ) -> Result<Option<[torg_domain::calendar::DayHours; 7]>>;
+    /// Adds or replaces a closed (or, with `closes_at`, shortened) day.
+    async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
+    async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
+
     // Inquiries (henvendelser).
     /// Stores a new inquiry with its first message and attachments, durably, and gives it
     /// the next reference of its municipality and year. When `external_id` is set and an
@@ -114,6 +128,11 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
     async fn count_inquiries(&self, tenant: i64) -> Result<i64>;
+    /// What deadlines are computed from, for every inquiry not closed.
+    async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
+    /// Sets new deadlines (after a policy or calendar change); returns how many changed.
+    async fn set_deadlines(&self, tenant: i64, deadlines: &[(i64, jiff::Timestamp)])
+    -> Result<u64>;
     /// The thread, oldest first; internal notes only when `include_notes`.
     async fn messages(
         &self,

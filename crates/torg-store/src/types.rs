@@ -269,3 +269,22 @@ mod tests {
         assert_eq!(Cursor::decode("a.b.c"), None);
     }
 }
+
+/// A day the municipality closes (or, with `closes_at`, closes early).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClosedDay {
+    pub date: jiff::civil::Date,
+    pub closes_at: Option<jiff::civil::Time>,
+    pub note: String,
+}
+
+/// What an open inquiry's deadline is computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineInput {
+    pub id: i64,
+    pub channel: Channel,
+    pub unit_id: i64,
+    pub topic: Option<String>,
+    pub received_at: Timestamp,
+    pub deadline_at: Timestamp,
+}

@@ -151,7 +151,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
     )
     .await?;
     let pb = bar(n, "generating inquiries");
-    let calendar = Arc::new(torg_core::intake::calendar_of(&m));
+    let calendar = Arc::new(torg_core::intake::calendar_of(&m, None, &[]));
     let store = Arc::new(store.clone());
     let start = Timestamp::now() - SignedDuration::from_hours(24 * 730);
     let mut next = 0u64;

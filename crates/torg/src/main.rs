@@ -89,6 +89,9 @@ enum Command {
     /// Deadline policies (svarfrist).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Opening hours (åpningstider) and the municipality's own closed days.
+    #[command(subcommand)]
+    Hours(HoursCommand),
 }
 
 #[derive(Subcommand)]
@@ -211,6 +214,34 @@ enum PolicyCommand {
 }
 
 #[derive(Subcommand)]
+enum HoursCommand {
+    /// Set the weekly opening hours, e.g. "mon-fri 08:00-15:30; sat 10:00-14:00".
+    Set {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        weekly: String,
+    },
+    /// Close a day, or with --closes-at close it early (e.g. 12:00 on the day before Easter).
+    Close {
+        #[arg(long)]
+        municipality: String,
+        /// The date, like 2026-12-24.
+        #[arg(long)]
+        date: String,
+        #[arg(long)]
+        closes_at: Option<String>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Show the opening hours and closed days.
+    Show {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CannedCommand {
     /// Add a canned reply. Placeholders: {navn}, {referanse}, {signatur}.
     Add {
@@ -249,6 +280,15 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
                 redact(&settings.database_url)
             )
         })
+}
+
+/// Recomputes open inquiries' deadlines after a policy or calendar change, and says so.
+async fn recompute(store: &dyn Store, m: torg_store::Municipality) -> Result<()> {
+    let config = torg_core::intake::TenantConfig::load(store, m).await?;
+    let changed = torg_core::intake::recompute_deadlines(store, &config).await?;
+    tracing::info!(municipality = %config.municipality.slug, changed, "deadlines recomputed");
+    println!("Recomputed deadlines: {changed} open inquiries changed.");
+    Ok(())
 }
 
 /// A database URL without its password, for messages.
@@ -550,6 +590,68 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
             println!("Added the deadline policy {policy} to {}.", m.name);
+            recompute(&*store, m).await
+        }
+        Command::Hours(HoursCommand::Set {
+            municipality: slug,
+            weekly,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let hours = torg_domain::calendar::parse_weekly(&weekly)?;
+            store.set_opening_hours(m.id, &hours).await?;
+            println!(
+                "Opening hours of {}: {}",
+                m.name,
+                torg_domain::calendar::format_weekly(&hours)
+            );
+            recompute(&*store, m).await
+        }
+        Command::Hours(HoursCommand::Close {
+            municipality: slug,
+            date,
+            closes_at,
+            note,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let date: jiff::civil::Date = date
+                .parse()
+                .with_context(|| format!("{date:?} is not a date; write it like 2026-12-24"))?;
+            let closes_at = closes_at
+                .map(|t| {
+                    t.parse::<jiff::civil::Time>()
+                        .with_context(|| format!("{t:?} is not a time; write it like 12:00"))
+                })
+                .transpose()?;
+            store
+                .set_closed_day(
+                    m.id,
+                    torg_store::ClosedDay {
+                        date,
+                        closes_at,
+                        note,
+                    },
+                )
+                .await?;
+            match closes_at {
+                Some(t) => println!("{} closes at {} on {date}.", m.name, t.strftime("%H:%M")),
+                None => println!("{} is closed on {date}.", m.name),
+            }
+            recompute(&*store, m).await
+        }
+        Command::Hours(HoursCommand::Show { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
+            println!(
+                "{}",
+                torg_domain::calendar::format_weekly(config.calendar.weekly())
+            );
+            for d in store.list_closed_days(config.municipality.id).await? {
+                let when = d
+                    .closes_at
+                    .map(|t| format!("closes {}", t.strftime("%H:%M")))
+                    .unwrap_or_else(|| "closed".into());
+                println!("{}\t{when}\t{}", d.date, d.note);
+            }
             Ok(())
         }
         Command::Policy(PolicyCommand::List { municipality: slug }) => {

@@ -502,6 +502,93 @@ fn holidays_and_deadlines_from_the_cli() {
         ],
     );
     assert_eq!(due.trim(), "2026-12-24T11:30:00+01:00");
+    // The municipality's own calendar: closed on the 24th, Saturday hours.
+    let out = torg(
+        d,
+        None,
+        &[
+            "hours",
+            "close",
+            "--municipality",
+            "nordby",
+            "--date",
+            "2026-12-24",
+            "--note",
+            "Julaften",
+        ],
+    );
+    assert!(
+        out.contains("closed on 2026-12-24") && out.contains("Recomputed deadlines"),
+        "{out}"
+    );
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--received",
+            "2026-12-23T15:00",
+        ],
+    );
+    assert_eq!(
+        due.trim(),
+        "2026-12-28T11:30:00+01:00",
+        "3.5 working hours move past the closed 24th"
+    );
+    torg(
+        d,
+        None,
+        &[
+            "hours",
+            "set",
+            "--municipality",
+            "nordby",
+            "--weekly",
+            "mon-fri 08:00-15:30; sat 10:00-14:00",
+        ],
+    );
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--received",
+            "2026-12-23T15:00",
+        ],
+    );
+    assert_eq!(
+        due.trim(),
+        "2026-12-28T11:30:00+01:00",
+        "Saturday 26th is a holiday: still Monday"
+    );
+    let shown = torg(d, None, &["hours", "show", "--municipality", "nordby"]);
+    assert!(
+        shown.contains("mon-fri 08:00-15:30; sat 10:00-14:00") && shown.contains("2026-12-24"),
+        "{shown}"
+    );
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "hours",
+            "set",
+            "--municipality",
+            "nordby",
+            "--weekly",
+            "daily",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mon-fri 08:00-15:30"));
     let out = Command::new(TORG)
         .args(["holidays", "--country", "DK", "--year", "2026"])
         .output()
