@@ -265,9 +265,10 @@ pub fn parse_weekly(spec: &str) -> Result<[DayHours; 7], NotASchedule> {
     Ok(weekly)
 }
 
-/// Weekly opening hours written back in the form [`parse_weekly`] reads.
-pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
-    let mut parts = vec![];
+/// Runs of neighbouring days with the same hours: (first day, last day, opens, closes), with
+/// Monday as day 0. Closed days are left out.
+pub fn weekly_runs(weekly: &[DayHours; 7]) -> Vec<(usize, usize, Time, Time)> {
+    let mut runs = vec![];
     let mut i = 0;
     while i < 7 {
         let Some((open, close)) = weekly[i] else {
@@ -278,19 +279,30 @@ pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
         while j + 1 < 7 && weekly[j + 1] == weekly[i] {
             j += 1;
         }
-        let days = if j > i {
-            format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j])
-        } else {
-            DAY_NAMES[i].to_string()
-        };
-        parts.push(format!(
-            "{days} {}-{}",
-            open.strftime("%H:%M"),
-            close.strftime("%H:%M")
-        ));
+        runs.push((i, j, open, close));
         i = j + 1;
     }
-    parts.join("; ")
+    runs
+}
+
+/// Weekly opening hours written back in the form [`parse_weekly`] reads.
+pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
+    weekly_runs(weekly)
+        .into_iter()
+        .map(|(i, j, open, close)| {
+            let days = if j > i {
+                format!("{}-{}", DAY_NAMES[i], DAY_NAMES[j])
+            } else {
+                DAY_NAMES[i].to_string()
+            };
+            format!(
+                "{days} {}-{}",
+                open.strftime("%H:%M"),
+                close.strftime("%H:%M")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// When a municipality (or one of its units or channels) is open for work.

@@ -173,31 +173,22 @@ pub fn clock(t: &Tr, hour: i8, minute: i8) -> String {
 
 /// Weekly opening hours in words, equal neighbouring days joined: "mandag–fredag 08.00–15.30".
 pub fn opening_hours(t: &Tr, weekly: &[torg_domain::calendar::DayHours; 7]) -> Vec<String> {
-    let mut out = vec![];
-    let mut i = 0;
-    while i < 7 {
-        let Some((open, close)) = weekly[i] else {
-            i += 1;
-            continue;
-        };
-        let mut j = i;
-        while j + 1 < 7 && weekly[j + 1] == weekly[i] {
-            j += 1;
-        }
-        let day = |k: usize| t.get(&format!("weekday-{}", k + 1));
-        let days = if j > i {
-            format!("{}–{}", day(i), day(j))
-        } else {
-            day(i)
-        };
-        out.push(format!(
-            "{days} {}–{}",
-            clock(t, open.hour(), open.minute()),
-            clock(t, close.hour(), close.minute())
-        ));
-        i = j + 1;
-    }
-    out
+    let day = |k: usize| t.get(&format!("weekday-{}", k + 1));
+    torg_domain::calendar::weekly_runs(weekly)
+        .into_iter()
+        .map(|(i, j, open, close)| {
+            let days = if j > i {
+                format!("{}–{}", day(i), day(j))
+            } else {
+                day(i)
+            };
+            format!(
+                "{days} {}–{}",
+                clock(t, open.hour(), open.minute()),
+                clock(t, close.hour(), close.minute())
+            )
+        })
+        .collect()
 }
 
 /// Time left until a deadline in words, and whether it has passed.
