@@ -89,6 +89,10 @@ try {
   await staff.waitForSelector("table.inbox");
   await axe(staff, "inbox");
   await staff.screenshot({ path: join(screenshots, "inbox.png"), fullPage: false });
+  await staff.goto(`${base}/staff/overview`);
+  check((await staff.textContent("h1")).includes("Frister per enhet"), "the deadline overview");
+  await axe(staff, "deadline overview");
+  await staff.goto(`${base}/staff`);
   await staff.fill("#f-q", reference);
   await staff.click(".filters button[type=submit]");
   await staff.click(`a:text("${reference}")`);

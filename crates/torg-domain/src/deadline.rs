@@ -174,6 +174,40 @@ pub fn resolve(
         .unwrap_or_else(|| default_policy(channel))
 }
 
+/// Where an open inquiry stands against its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    InTime,
+    /// More than the warning share of the time has passed (default 75 %): escalate.
+    Warning,
+    Overdue,
+}
+
+/// The state at `now` of an inquiry received at `received` and due at `deadline`, warning
+/// after `warn_permille`/1000 of the time.
+pub fn deadline_state(
+    received: Timestamp,
+    deadline: Timestamp,
+    now: Timestamp,
+    warn_permille: i64,
+) -> DeadlineState {
+    let (r, d, n) = (
+        received.as_millisecond(),
+        deadline.as_millisecond(),
+        now.as_millisecond(),
+    );
+    if n > d {
+        DeadlineState::Overdue
+    } else if i128::from(r) * 1000 + i128::from(d - r) * i128::from(warn_permille)
+        <= i128::from(n) * 1000
+    {
+        DeadlineState::Warning
+    } else {
+        DeadlineState::InTime
+    }
+}
+
 /// The deadline with the channel's default policy on `calendar`.
 pub fn deadline_for(
     calendar: &WorkingCalendar,
@@ -269,6 +303,32 @@ mod tests {
         assert_eq!(
             resolve(&rules, Channel::Facebook, 1, None),
             default_policy(Channel::Facebook)
+        );
+    }
+
+    #[test]
+    fn states_move_from_in_time_to_warning_to_overdue() {
+        let r = ts("2026-11-23T08:00:00Z");
+        let d = ts("2026-11-23T12:00:00Z");
+        assert_eq!(
+            deadline_state(r, d, ts("2026-11-23T10:59:00Z"), 750),
+            DeadlineState::InTime
+        );
+        assert_eq!(
+            deadline_state(r, d, ts("2026-11-23T11:00:00Z"), 750),
+            DeadlineState::Warning
+        );
+        assert_eq!(
+            deadline_state(r, d, ts("2026-11-23T12:00:00Z"), 750),
+            DeadlineState::Warning
+        );
+        assert_eq!(
+            deadline_state(r, d, ts("2026-11-23T12:00:01Z"), 750),
+            DeadlineState::Overdue
+        );
+        assert_eq!(
+            deadline_state(r, d, ts("2026-11-23T09:00:00Z"), 250),
+            DeadlineState::Warning
         );
     }
 

@@ -35,6 +35,14 @@ pub struct WebSettings {
     /// The address citizens reach Torg by, for follow links (e.g. https://torg.kommune.no).
     /// When unset, links are built from the request's Host header.
     pub public_url: Option<String>,
+    /// Warn when this share of an inquiry's time has passed, in thousandths [default 750].
+    pub escalation_permille: Option<i64>,
+}
+
+impl WebSettings {
+    pub fn escalation_permille(&self) -> i64 {
+        self.escalation_permille.unwrap_or(750).clamp(1, 1000)
+    }
 }
 
 /// Shared by every request.

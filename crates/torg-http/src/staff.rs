@@ -17,6 +17,7 @@ use axum::{Extension, Form, Router};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use torg_core::secrets::{new_token, token_hash, verify_password};
+use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
 use torg_domain::{Channel, InquiryStatus, MessageKind};
 use torg_store::{Cursor, InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/inquiries/{id}/assign", post(assign))
         .route("/staff/inquiries/{id}/status", post(set_status))
         .route("/staff/attachments/{id}", get(attachment))
+        .route("/staff/overview", get(overview))
 }
 
 fn chrome(staff: &Staff, path: &str) -> Chrome {
@@ -305,7 +307,8 @@ struct InboxRow {
     id: i64,
     reference: String,
     time_left: String,
-    overdue: bool,
+    /// "overdue", "warning" or "".
+    state: &'static str,
     status: String,
     channel: String,
     citizen: String,
@@ -330,6 +333,101 @@ struct InboxPage {
 }
 
 pub const INBOX_PAGE_SIZE: u32 = 50;
+
+/// The deadline cell of an inbox row: time left in words, and the escalation state.
+fn row_deadline(
+    t: &Tr,
+    s: &torg_store::InquirySummary,
+    now: Timestamp,
+    permille: i64,
+) -> (String, &'static str) {
+    if s.status == InquiryStatus::Closed {
+        return (t.get("time-closed"), "");
+    }
+    let (left, _) = views::time_left(t, s.deadline_at, now);
+    match deadline_state(s.received_at, s.deadline_at, now, permille) {
+        DeadlineState::Overdue => (left, "overdue"),
+        DeadlineState::Warning => (t.get1("time-warning", "time", &left), "warning"),
+        DeadlineState::InTime => (left, ""),
+    }
+}
+
+struct OverviewRow {
+    unit: String,
+    unit_id: i64,
+    open: i64,
+    warning: i64,
+    overdue: i64,
+    /// Widths of the bar parts in the SVG, in px.
+    w_in_time: i64,
+    w_warning: i64,
+    w_overdue: i64,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    t: Tr,
+    c: Chrome,
+    rows: Vec<OverviewRow>,
+    total_open: i64,
+    total_warning: i64,
+    total_overdue: i64,
+    percent: i64,
+    chart_height: i64,
+}
+
+/// Deadlines per unit: open, near the deadline and overdue, as a table and a chart.
+async fn overview(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let permille = state.settings.escalation_permille();
+    let counts = match state
+        .store
+        .deadline_counts(staff.config.municipality.id, Timestamp::now(), permille)
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return failed(t, e),
+    };
+    let max = counts.iter().map(|c| c.open).max().unwrap_or(1).max(1);
+    let width = |n: i64| n * 400 / max;
+    let rows: Vec<OverviewRow> = staff
+        .config
+        .units
+        .iter()
+        .map(|u| {
+            let c = counts.iter().find(|c| c.unit_id == u.id);
+            let (open, warning, overdue) = c
+                .map(|c| (c.open, c.warning, c.overdue))
+                .unwrap_or_default();
+            OverviewRow {
+                unit: u.name.clone(),
+                unit_id: u.id,
+                open,
+                warning,
+                overdue,
+                w_in_time: width(open - warning - overdue),
+                w_warning: width(warning),
+                w_overdue: width(overdue),
+            }
+        })
+        .collect();
+    let page = OverviewPage {
+        c: chrome(&staff, "/staff/overview"),
+        total_open: rows.iter().map(|r| r.open).sum(),
+        total_warning: rows.iter().map(|r| r.warning).sum(),
+        total_overdue: rows.iter().map(|r| r.overdue).sum(),
+        percent: permille / 10,
+        chart_height: rows.len() as i64 * 28 + 8,
+        rows,
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
 
 fn status_options(t: &Tr, with_open: bool) -> Vec<(String, String)> {
     let mut v = vec![];
@@ -411,6 +509,7 @@ async fn inbox(
     let user_names: HashMap<i64, &str> =
         users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
     let now = Timestamp::now();
+    let state_permille = state.settings.escalation_permille();
     let next_url = (summaries.len() == INBOX_PAGE_SIZE as usize)
         .then(|| {
             summaries
@@ -421,16 +520,12 @@ async fn inbox(
     let rows = summaries
         .into_iter()
         .map(|s| {
-            let (time_left, overdue) = if s.status == InquiryStatus::Closed {
-                (t.get("time-closed"), false)
-            } else {
-                views::time_left(&t, s.deadline_at, now)
-            };
+            let (time_left, state) = row_deadline(&t, &s, now, state_permille);
             InboxRow {
                 id: s.id,
                 reference: s.reference.to_string(),
                 time_left,
-                overdue,
+                state,
                 status: views::status_label(&t, s.status),
                 channel: views::channel_label(&t, s.channel),
                 citizen: s.citizen_name,

@@ -455,6 +455,21 @@ async fn citizen_and_staff_round_trip(app: &App) {
         .expect("text");
     assert!(closed.contains(&reference));
 
+    // The deadline overview counts open inquiries per unit, as a table and a chart.
+    let overview = staff
+        .get(format!("{}/staff/overview", app.base))
+        .send()
+        .await
+        .expect("overview")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        overview.contains("<svg") && overview.contains("Servicetorget"),
+        "{overview}"
+    );
+    assert!(overview.contains("Nær fristen"));
+
     // Logout ends the session.
     let csrf = csrf_of(&staff, &format!("{}/staff", app.base)).await;
     let res = staff

@@ -612,6 +612,23 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn deadline_counts(&self, tenant: i64, now: Timestamp, warn_permille: i64) -> Result<Vec<UnitDeadlineCounts>> {
+                let now = now.as_millisecond();
+                let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT unit_id, COUNT(*), \
+                     SUM(CASE WHEN deadline_at >= $2 AND received_at * 1000 + (deadline_at - received_at) * $3 <= $2 * 1000 THEN 1 ELSE 0 END), \
+                     SUM(CASE WHEN deadline_at < $2 THEN 1 ELSE 0 END) \
+                     FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' GROUP BY unit_id ORDER BY unit_id",
+                )
+                .bind(tenant)
+                .bind(now)
+                .bind(warn_permille)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(unit_id, open, warning, overdue)| UnitDeadlineCounts { unit_id, open, warning, overdue }).collect())
+            }
+
             async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {
                 let rows: Vec<(i64, String, i64, Option<String>, i64, i64)> = sqlx::query_as(
                     "SELECT id, channel, unit_id, topic, received_at, deadline_at FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' ORDER BY id",

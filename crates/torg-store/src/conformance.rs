@@ -95,6 +95,7 @@ pub async fn run(store: Arc<dyn Store>) {
     concurrent_creations_all_commit_with_unique_references(store.clone()).await;
     deadline_policies_are_kept_per_municipality(&*store).await;
     calendars_and_deadlines_are_kept(&*store).await;
+    deadline_counts_per_unit(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -966,5 +967,37 @@ async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
             .expect("e")
             .deadline_at,
         later
+    );
+}
+
+async fn deadline_counts_per_unit(store: &dyn Store) {
+    let f = fixture(store).await;
+    let received = t("2026-03-09T08:00:00Z");
+    let now = t("2026-03-10T08:00:00Z");
+    // Deadlines 30 h (80 % used: warning), 20 h (overdue), 100 h (fine) after receipt.
+    for hours in [30, 20, 100] {
+        let mut n = new_inquiry(&f, "frist", received);
+        n.deadline_at = received + SignedDuration::from_hours(hours);
+        store.create_inquiry(n).await.expect("create");
+    }
+    let mut closed = new_inquiry(&f, "lukket", received);
+    closed.deadline_at = received;
+    let c = store.create_inquiry(closed).await.expect("create").inquiry;
+    store
+        .set_status(f.tenant.id, c.id, InquiryStatus::Closed, now)
+        .await
+        .expect("close");
+    let counts = store
+        .deadline_counts(f.tenant.id, now, 750)
+        .await
+        .expect("counts");
+    assert_eq!(
+        counts,
+        vec![UnitDeadlineCounts {
+            unit_id: f.service_desk.id,
+            open: 3,
+            warning: 1,
+            overdue: 1
+        }]
     );
 }

@@ -128,6 +128,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
     async fn count_inquiries(&self, tenant: i64) -> Result<i64>;
+    /// Per unit: open inquiries, those past `warn_permille`/1000 of their time, and those
+    /// overdue at `now` (escalation).
+    async fn deadline_counts(
+        &self,
+        tenant: i64,
+        now: jiff::Timestamp,
+        warn_permille: i64,
+    ) -> Result<Vec<UnitDeadlineCounts>>;
     /// What deadlines are computed from, for every inquiry not closed.
     async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
     /// Sets new deadlines (after a policy or calendar change); returns how many changed.

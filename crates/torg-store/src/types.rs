@@ -288,3 +288,13 @@ pub struct DeadlineInput {
     pub received_at: Timestamp,
     pub deadline_at: Timestamp,
 }
+
+/// How a unit stands against its deadlines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitDeadlineCounts {
+    pub unit_id: i64,
+    pub open: i64,
+    /// Past the warning share of their time, not yet overdue.
+    pub warning: i64,
+    pub overdue: i64,
+}

@@ -338,9 +338,9 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         let age_days = minutes_ago / (60 * 24);
         let fate = rng.next() % 10;
         let status = match (age_days, fate) {
-            (8.., 0..=7) | (3..=7, 0..=4) | (0..=2, 0..=1) => InquiryStatus::Closed,
-            (8.., 8) | (3..=7, 5..=6) => InquiryStatus::WaitingForCitizen,
-            (8.., _) | (3..=7, 7..=8) | (0..=2, 2..=4) => InquiryStatus::Open,
+            (8.., 0..=8) | (3..=7, 0..=5) | (0..=2, 0..=1) => InquiryStatus::Closed,
+            (8.., _) | (3..=7, 6) => InquiryStatus::WaitingForCitizen,
+            (3..=7, 7..=8) | (0..=2, 2..=4) => InquiryStatus::Open,
             _ => InquiryStatus::New,
         };
         if status == InquiryStatus::New {
