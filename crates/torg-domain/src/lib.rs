@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod channel;
 pub mod contact;
 pub mod deadline;
+pub mod duty;
 pub mod inquiry;
 pub mod reference;
 pub mod reply;

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/inquiries/{id}/status", post(set_status))
         .route("/staff/attachments/{id}", get(attachment))
         .route("/staff/overview", get(overview))
+        .route("/staff/duty/{id}/handover", post(handover))
 }
 
 fn chrome(staff: &Staff, path: &str) -> Chrome {
@@ -330,9 +331,141 @@ struct InboxPage {
     channels: Vec<(String, String)>,
     rows: Vec<InboxRow>,
     next_url: Option<String>,
+    duties: Vec<DutyView>,
+    my_channels: Vec<InboxRow>,
+}
+
+/// Who is on duty for a channel group, for the inbox.
+struct DutyView {
+    group: String,
+    now_name: String,
+    until: String,
+    next_name: String,
+    previous_note: String,
+    /// The current shift, when it is the signed-in user's: they write the handover note.
+    my_shift: Option<(i64, String)>,
+}
+
+async fn duty_views(
+    state: &AppState,
+    t: &Tr,
+    staff: &Staff,
+    users: &[User],
+    now: Timestamp,
+) -> Result<Vec<DutyView>, torg_store::StoreError> {
+    use torg_domain::duty::{next_on_duty, on_duty, previous_shift};
+    let window = SignedDuration::from_hours(24 * 60);
+    let shifts = state
+        .store
+        .shifts(staff.config.municipality.id, now - window, now + window)
+        .await?;
+    let mut groups: Vec<&str> = shifts.iter().map(|s| s.group.as_str()).collect();
+    groups.sort();
+    groups.dedup();
+    let name = |id: i64| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.full_name.clone())
+            .unwrap_or_else(|| "–".into())
+    };
+    let zone = &staff.config.municipality.time_zone;
+    Ok(groups
+        .into_iter()
+        .filter_map(|g| {
+            let current = on_duty(&shifts, g, now)?;
+            Some(DutyView {
+                group: t.get(&format!("duty-group-{g}")),
+                now_name: name(current.user_id),
+                until: views::in_words(t, current.ends_at, zone),
+                next_name: next_on_duty(&shifts, g, now)
+                    .map(|s| name(s.user_id))
+                    .unwrap_or_else(|| "–".into()),
+                previous_note: previous_shift(&shifts, g, now)
+                    .map(|s| s.handover_note.clone())
+                    .unwrap_or_default(),
+                my_shift: (current.user_id == staff.user.id)
+                    .then(|| (current.id, current.handover_note.clone())),
+            })
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
+struct HandoverForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The person on duty writes the note the next shift reads.
+async fn handover(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<HandoverForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r.into_response();
+    }
+    let now = Timestamp::now();
+    let tenant = staff.config.municipality.id;
+    let mine = match state
+        .store
+        .shifts(tenant, now, now + SignedDuration::from_secs(1))
+        .await
+    {
+        Ok(shifts) => shifts
+            .iter()
+            .any(|s| s.id == id && s.user_id == staff.user.id),
+        Err(e) => return failed(t, e),
+    };
+    if !mine {
+        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
+    }
+    let note = match torg_domain::inquiry::optional_text("note", &form.note, 4000) {
+        Ok(n) => n.unwrap_or_default(),
+        Err(_) => {
+            return (StatusCode::UNPROCESSABLE_ENTITY, t.get("error-too-long")).into_response();
+        }
+    };
+    match state.store.set_handover_note(tenant, id, &note).await {
+        Ok(()) => Redirect::to("/staff").into_response(),
+        Err(e) => failed(t, e),
+    }
 }
 
 pub const INBOX_PAGE_SIZE: u32 = 50;
+
+fn inbox_row(
+    t: &Tr,
+    s: torg_store::InquirySummary,
+    now: Timestamp,
+    permille: i64,
+    unit_names: &HashMap<i64, &str>,
+    user_names: &HashMap<i64, &str>,
+) -> InboxRow {
+    let (time_left, state) = row_deadline(t, &s, now, permille);
+    InboxRow {
+        id: s.id,
+        reference: s.reference.to_string(),
+        time_left,
+        state,
+        status: views::status_label(t, s.status),
+        channel: views::channel_label(t, s.channel),
+        citizen: s.citizen_name,
+        topic: s.topic.map(|c| views::topic_label(t, &c)),
+        preview: s.preview,
+        unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
+        assignee: s
+            .assignee_id
+            .and_then(|a| user_names.get(&a).map(|n| n.to_string()))
+            .unwrap_or_else(|| "–".into()),
+    }
+}
 
 /// The deadline cell of an inbox row: time left in words, and the escalation state.
 fn row_deadline(
@@ -517,29 +650,49 @@ async fn inbox(
                 .map(|s| format!("/staff{}", query_string(&q, &s.cursor().encode())))
         })
         .flatten();
-    let rows = summaries
+    let rows: Vec<InboxRow> = summaries
         .into_iter()
-        .map(|s| {
-            let (time_left, state) = row_deadline(&t, &s, now, state_permille);
-            InboxRow {
-                id: s.id,
-                reference: s.reference.to_string(),
-                time_left,
-                state,
-                status: views::status_label(&t, s.status),
-                channel: views::channel_label(&t, s.channel),
-                citizen: s.citizen_name,
-                topic: s.topic.map(|c| views::topic_label(&t, &c)),
-                preview: s.preview,
-                unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
-                assignee: s
-                    .assignee_id
-                    .and_then(|a| user_names.get(&a).map(|n| n.to_string()))
-                    .unwrap_or_else(|| "–".into()),
-            }
-        })
+        .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
         .collect();
+    let duties = match duty_views(&state, &t, &staff, &users, now).await {
+        Ok(d) => d,
+        Err(e) => return failed(t, e),
+    };
+    // The person on duty sees their channels' open inquiries first.
+    let mut my_channels = vec![];
+    if duties.iter().any(|d| d.my_shift.is_some()) {
+        let shifts = state
+            .store
+            .shifts(tenant, now, now + SignedDuration::from_secs(1))
+            .await
+            .unwrap_or_default();
+        let mut found = vec![];
+        for shift in shifts.iter().filter(|s| s.user_id == staff.user.id) {
+            for channel in torg_domain::duty::channels_of(&shift.group) {
+                let filter = InquiryFilter {
+                    channel: Some(channel),
+                    ..Default::default()
+                };
+                found.extend(
+                    state
+                        .store
+                        .list_inquiries(tenant, &filter, None, 10)
+                        .await
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        found.sort_by_key(|s| (s.deadline_at, s.received_at, s.id));
+        found.dedup_by_key(|s| s.id);
+        my_channels = found
+            .into_iter()
+            .take(10)
+            .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
+            .collect();
+    }
     let page = InboxPage {
+        duties,
+        my_channels,
         c: chrome(&staff, "/staff"),
         f: InboxFilterView {
             q: q.q.clone(),

@@ -1069,7 +1069,116 @@ async fn security_headers_and_health(app: &App) {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
 }
 
+async fn duty_rota_in_the_inbox(app: &App) {
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let users = app.store.list_users(m.id).await.expect("users");
+    let kari = users.iter().find(|u| u.username == "kari").expect("kari");
+    let lise = users.iter().find(|u| u.username == "lese").expect("lise");
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let before = app
+        .store
+        .create_shift(m.id, "public", lise.id, now - hour * 48, now - hour)
+        .await
+        .expect("shift");
+    app.store
+        .set_handover_note(
+            m.id,
+            before.id,
+            "Vannbrudd i Storgata: svar alle på Facebook",
+        )
+        .await
+        .expect("note");
+    let current = app
+        .store
+        .create_shift(m.id, "public", kari.id, now - hour, now + hour * 24)
+        .await
+        .expect("shift");
+    app.store
+        .create_shift(m.id, "public", lise.id, now + hour * 24, now + hour * 48)
+        .await
+        .expect("shift");
+    let (s, _) = api(app, &app.a.token, "POST", "/inquiries", Some(json!({"citizen_name": "Fb Bruker", "email": "fb@example.no", "body": "Kommentar på Facebook", "channel": "facebook"}))).await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    let staff = login(app, &app.a.slug, "kari").await;
+    let inbox = staff
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        inbox.contains("På vakt nå: <strong>Kari Nordmann</strong>"),
+        "{inbox}"
+    );
+    assert!(inbox.contains("Neste: Lise Leser"));
+    assert!(
+        inbox.contains("Vannbrudd i Storgata: svar alle på Facebook"),
+        "the last shift's handover"
+    );
+    assert!(
+        inbox.contains("Dine kanaler først") && inbox.contains("Kommentar på Facebook"),
+        "the person on duty sees their channels first"
+    );
+    let csrf = between(&inbox, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let res = staff
+        .post(format!("{}/staff/duty/{}/handover", app.base, current.id))
+        .form(&[("csrf", csrf.as_str()), ("note", "Alt rolig")])
+        .send()
+        .await
+        .expect("handover");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // Someone not on that shift cannot write its note.
+    let other = login(app, &app.a.slug, "lese").await;
+    let page = other
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(!page.contains("/handover"), "no handover form for others");
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let res = other
+        .post(format!("{}/staff/duty/{}/handover", app.base, current.id))
+        .form(&[("csrf", csrf.as_str()), ("note", "overstyrt")])
+        .send()
+        .await
+        .expect("handover");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let shifts = app
+        .store
+        .shifts(m.id, now, now + hour)
+        .await
+        .expect("shifts");
+    assert_eq!(
+        shifts
+            .iter()
+            .find(|s| s.id == current.id)
+            .map(|s| s.handover_note.as_str()),
+        Some("Alt rolig")
+    );
+}
+
 // ------------------------------------------------------------------ tests
+
+#[tokio::test]
+async fn duty_rota_in_the_inbox_sqlite() {
+    duty_rota_in_the_inbox(&spawn().await).await;
+}
 
 #[tokio::test]
 async fn citizen_and_staff_round_trip_sqlite() {
@@ -1128,4 +1237,5 @@ async fn every_scenario_on_postgres() {
     municipalities_never_see_each_other(&app).await;
     bad_input_gets_clear_answers(&app).await;
     read_only_staff_cannot_write(&app).await;
+    duty_rota_in_the_inbox(&app).await;
 }

@@ -668,6 +668,52 @@ macro_rules! sql_store {
                 Ok(changed)
             }
 
+            async fn create_shift(&self, tenant: i64, group: &str, user_id: i64, starts_at: Timestamp, ends_at: Timestamp) -> Result<torg_domain::duty::Shift> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO duty_shifts (tenant_id, channel_group, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(group)
+                .bind(user_id)
+                .bind(starts_at.as_millisecond())
+                .bind(ends_at.as_millisecond())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(torg_domain::duty::Shift { id, group: group.to_string(), user_id, starts_at, ends_at, handover_note: String::new() })
+            }
+
+            async fn shifts(&self, tenant: i64, from: Timestamp, to: Timestamp) -> Result<Vec<torg_domain::duty::Shift>> {
+                let rows: Vec<(i64, String, i64, i64, i64, String)> = sqlx::query_as(
+                    "SELECT id, channel_group, user_id, starts_at, ends_at, handover_note FROM duty_shifts \
+                     WHERE tenant_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at, id",
+                )
+                .bind(tenant)
+                .bind(from.as_millisecond())
+                .bind(to.as_millisecond())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, group, user_id, s, e, handover_note)| torg_domain::duty::Shift { id, group, user_id, starts_at: ts(s), ends_at: ts(e), handover_note })
+                    .collect())
+            }
+
+            async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()> {
+                let done = sqlx::query("UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(note)
+                    .bind(tenant)
+                    .bind(shift_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("shift"));
+                }
+                Ok(())
+            }
+
             async fn create_canned_reply(&self, tenant: i64, title: &str, body: &str) -> Result<CannedReply> {
                 let row: CannedReplyRow = sqlx::query_as(
                     "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",

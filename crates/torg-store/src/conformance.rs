@@ -96,6 +96,7 @@ pub async fn run(store: Arc<dyn Store>) {
     deadline_policies_are_kept_per_municipality(&*store).await;
     calendars_and_deadlines_are_kept(&*store).await;
     deadline_counts_per_unit(&*store).await;
+    duty_shifts_are_kept_per_municipality(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -999,5 +1000,75 @@ async fn deadline_counts_per_unit(store: &dyn Store) {
             warning: 1,
             overdue: 1
         }]
+    );
+}
+
+async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let user = |name: &str| NewUser {
+        username: name.into(),
+        full_name: name.into(),
+        password_hash: "x".into(),
+        role: Role::ServiceDesk,
+        unit_id: None,
+    };
+    let kari = store
+        .create_user(f.tenant.id, user("kari"))
+        .await
+        .expect("user");
+    let stranger = store
+        .create_user(other.tenant.id, user("per"))
+        .await
+        .expect("user");
+    let a = t("2026-11-23T07:00:00Z");
+    let b = t("2026-11-30T07:00:00Z");
+    let shift = store
+        .create_shift(f.tenant.id, "public", kari.id, a, b)
+        .await
+        .expect("shift");
+    assert!(
+        matches!(
+            store
+                .create_shift(f.tenant.id, "public", stranger.id, a, b)
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "only own staff"
+    );
+    store
+        .set_handover_note(f.tenant.id, shift.id, "Følg med på vannbruddet i Storgata")
+        .await
+        .expect("note");
+    assert!(matches!(
+        store
+            .set_handover_note(other.tenant.id, shift.id, "x")
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let got = store
+        .shifts(
+            f.tenant.id,
+            t("2026-11-25T00:00:00Z"),
+            t("2026-11-26T00:00:00Z"),
+        )
+        .await
+        .expect("shifts");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].handover_note, "Følg med på vannbruddet i Storgata");
+    assert!(
+        store
+            .shifts(f.tenant.id, b, t("2026-12-30T00:00:00Z"))
+            .await
+            .expect("shifts")
+            .is_empty(),
+        "ends are exclusive"
+    );
+    assert!(
+        store
+            .shifts(other.tenant.id, a, b)
+            .await
+            .expect("shifts")
+            .is_empty()
     );
 }

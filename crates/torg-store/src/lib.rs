@@ -105,6 +105,24 @@ pub trait Store: Send + Sync + 'static {
     async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
 
+    // The duty rota (vaktliste).
+    async fn create_shift(
+        &self,
+        tenant: i64,
+        group: &str,
+        user_id: i64,
+        starts_at: jiff::Timestamp,
+        ends_at: jiff::Timestamp,
+    ) -> Result<torg_domain::duty::Shift>;
+    /// Shifts that overlap [from, to), by start.
+    async fn shifts(
+        &self,
+        tenant: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<torg_domain::duty::Shift>>;
+    async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()>;
+
     // Inquiries (henvendelser).
     /// Stores a new inquiry with its first message and attachments, durably, and gives it
     /// the next reference of its municipality and year. When `external_id` is set and an

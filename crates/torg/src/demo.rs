@@ -295,6 +295,33 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         );
         users.push(u);
     }
+    // Duty for the public channels rotates weekly between Kari and Siri, from this Monday.
+    let tz = jiff::tz::TimeZone::get(&m.time_zone)?;
+    let today = Timestamp::now().to_zoned(tz).date();
+    let monday = today - jiff::ToSpan::days(i64::from(today.weekday().to_monday_zero_offset()));
+    let rota: Vec<i64> = users
+        .iter()
+        .filter(|u| u.username == "kari" || u.username == "siri")
+        .map(|u| u.id)
+        .collect();
+    for (user_id, start, end) in torg_domain::duty::plan_rotation(
+        &rota,
+        &m.time_zone,
+        monday,
+        jiff::civil::Time::constant(8, 0, 0, 0),
+        7,
+        8,
+    )? {
+        store
+            .create_shift(
+                m.id,
+                torg_domain::duty::PUBLIC_CHANNELS,
+                user_id,
+                start,
+                end,
+            )
+            .await?;
+    }
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
     let mut rng = Lcg(2026);

@@ -92,6 +92,9 @@ enum Command {
     /// Opening hours (åpningstider) and the municipality's own closed days.
     #[command(subcommand)]
     Hours(HoursCommand),
+    /// The duty rota (vaktliste).
+    #[command(subcommand)]
+    Duty(DutyCommand),
 }
 
 #[derive(Subcommand)]
@@ -236,6 +239,35 @@ enum HoursCommand {
     },
     /// Show the opening hours and closed days.
     Show {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DutyCommand {
+    /// Plan shifts that rotate among staff, e.g. a week each, handing over at 08:00.
+    Plan {
+        #[arg(long)]
+        municipality: String,
+        /// The channel group: public (social media and chat), all, or one channel.
+        #[arg(long, default_value = "public")]
+        group: String,
+        /// Usernames in the order they take the duty, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        users: Vec<String>,
+        /// The first day, like 2026-11-23.
+        #[arg(long)]
+        from: String,
+        #[arg(long, default_value_t = 7)]
+        days_per_shift: i64,
+        #[arg(long, default_value_t = 8)]
+        shifts: usize,
+        #[arg(long, default_value = "08:00")]
+        handover: String,
+    },
+    /// List the shifts from now on.
+    List {
         #[arg(long)]
         municipality: String,
     },
@@ -651,6 +683,88 @@ async fn run(cli: Cli) -> Result<()> {
                     .map(|t| format!("closes {}", t.strftime("%H:%M")))
                     .unwrap_or_else(|| "closed".into());
                 println!("{}\t{when}\t{}", d.date, d.note);
+            }
+            Ok(())
+        }
+        Command::Duty(DutyCommand::Plan {
+            municipality: slug,
+            group,
+            users,
+            from,
+            days_per_shift,
+            shifts,
+            handover,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            if torg_domain::duty::channels_of(&group).is_empty() {
+                bail!("{group:?} is not a channel group; use public, all, or a channel like email");
+            }
+            let staff = store.list_users(m.id).await?;
+            let mut ids = vec![];
+            for name in &users {
+                ids.push(
+                    staff
+                        .iter()
+                        .find(|u| &u.username == name)
+                        .with_context(|| format!("{} has no user {name:?}", m.name))?
+                        .id,
+                );
+            }
+            if ids.is_empty() {
+                bail!("name the staff who take the duty with --users kari,siri");
+            }
+            let from: jiff::civil::Date = from
+                .parse()
+                .with_context(|| format!("{from:?} is not a date; write it like 2026-11-23"))?;
+            let handover: jiff::civil::Time = handover
+                .parse()
+                .with_context(|| format!("{handover:?} is not a time; write it like 08:00"))?;
+            let plan = torg_domain::duty::plan_rotation(
+                &ids,
+                &m.time_zone,
+                from,
+                handover,
+                days_per_shift,
+                shifts,
+            )?;
+            for (user_id, start, end) in &plan {
+                store
+                    .create_shift(m.id, &group, *user_id, *start, *end)
+                    .await?;
+            }
+            println!(
+                "Planned {} shifts of {group} duty in {}.",
+                plan.len(),
+                m.name
+            );
+            Ok(())
+        }
+        Command::Duty(DutyCommand::List { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let staff = store.list_users(m.id).await?;
+            let tz = jiff::tz::TimeZone::get(&m.time_zone)?;
+            let now = jiff::Timestamp::now();
+            for s in store
+                .shifts(m.id, now, now + jiff::SignedDuration::from_hours(24 * 366))
+                .await?
+            {
+                let who = staff
+                    .iter()
+                    .find(|u| u.id == s.user_id)
+                    .map(|u| u.username.as_str())
+                    .unwrap_or("?");
+                let f = |t: jiff::Timestamp| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%Y-%m-%d %H:%M")
+                        .to_string()
+                };
+                println!(
+                    "{}\t{}\t{} – {}",
+                    s.group,
+                    who,
+                    f(s.starts_at),
+                    f(s.ends_at)
+                );
             }
             Ok(())
         }

@@ -569,6 +569,68 @@ fn holidays_and_deadlines_from_the_cli() {
         "2026-12-28T11:30:00+01:00",
         "Saturday 26th is a holiday: still Monday"
     );
+    torg(
+        d,
+        None,
+        &[
+            "user",
+            "create",
+            "--municipality",
+            "nordby",
+            "--username",
+            "kari",
+            "--name",
+            "Kari N",
+            "--role",
+            "service_desk",
+            "--password",
+            "x",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "user",
+            "create",
+            "--municipality",
+            "nordby",
+            "--username",
+            "siri",
+            "--name",
+            "Siri L",
+            "--role",
+            "communication",
+            "--password",
+            "x",
+        ],
+    );
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Oslo").expect("tz"))
+        .date()
+        .to_string();
+    let planned = torg(
+        d,
+        None,
+        &[
+            "duty",
+            "plan",
+            "--municipality",
+            "nordby",
+            "--users",
+            "kari,siri",
+            "--from",
+            &today,
+            "--shifts",
+            "4",
+        ],
+    );
+    assert!(planned.contains("Planned 4 shifts"), "{planned}");
+    let list = torg(d, None, &["duty", "list", "--municipality", "nordby"]);
+    assert!(
+        list.contains("public\tsiri") && list.contains("public\tkari"),
+        "{list}"
+    );
     let shown = torg(d, None, &["hours", "show", "--municipality", "nordby"]);
     assert!(
         shown.contains("mon-fri 08:00-15:30; sat 10:00-14:00") && shown.contains("2026-12-24"),
