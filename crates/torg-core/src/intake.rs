@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use torg_domain::calendar::{Country, DayHours, WorkingCalendar};
 use torg_domain::contact::{Contact, ContactError};
-use torg_domain::deadline::{DeadlinePolicy, PolicyRule, resolve};
+use torg_domain::deadline::{DeadlinePolicy, PlannedPeak, PolicyRule, active_peak, resolve};
 use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
@@ -33,6 +33,8 @@ pub struct TenantConfig {
     pub units: Vec<Unit>,
     pub rules: Vec<RoutingRule>,
     pub policies: Vec<PolicyRule>,
+    /// Planned peaks that have not ended.
+    pub peaks: Vec<PlannedPeak>,
     /// Opening hours and closed days in the municipality's time zone.
     pub calendar: WorkingCalendar,
 }
@@ -45,6 +47,12 @@ impl TenantConfig {
         let units = store.list_units(municipality.id).await?;
         let rules = store.list_routing_rules(municipality.id).await?;
         let policies = store.list_deadline_policies(municipality.id).await?;
+        let peaks = store
+            .peaks(
+                municipality.id,
+                jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 30),
+            )
+            .await?;
         let weekly = store.opening_hours(municipality.id).await?;
         let closed = store.list_closed_days(municipality.id).await?;
         let calendar = calendar_of(&municipality, weekly, &closed);
@@ -53,6 +61,7 @@ impl TenantConfig {
             units,
             rules,
             policies,
+            peaks,
             calendar,
         })
     }
@@ -110,7 +119,7 @@ pub async fn recompute_deadlines(
             (
                 i.id,
                 config
-                    .policy(i.channel, i.unit_id, i.topic.as_deref())
+                    .policy_at(i.channel, i.unit_id, i.topic.as_deref(), i.received_at)
                     .deadline(&config.calendar, i.received_at),
             )
         })
@@ -122,6 +131,19 @@ impl TenantConfig {
     /// The deadline policy for an inquiry on `channel` routed to `unit_id` about `topic`.
     pub fn policy(&self, channel: Channel, unit_id: i64, topic: Option<&str>) -> DeadlinePolicy {
         resolve(&self.policies, channel, unit_id, topic)
+    }
+
+    /// The policy at `received`: a planned peak's when one covers it, else [`Self::policy`].
+    pub fn policy_at(
+        &self,
+        channel: Channel,
+        unit_id: i64,
+        topic: Option<&str>,
+        received: jiff::Timestamp,
+    ) -> DeadlinePolicy {
+        active_peak(&self.peaks, received)
+            .map(|p| p.policy)
+            .unwrap_or_else(|| self.policy(channel, unit_id, topic))
     }
 }
 
@@ -233,7 +255,7 @@ pub async fn receive(
         .map(|tz| now.to_zoned(tz).year())
         .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).year());
     let deadline_at = config
-        .policy(channel, unit_id, topic.as_deref())
+        .policy_at(channel, unit_id, topic.as_deref(), now)
         .deadline(&config.calendar, now);
     let secret = crate::secrets::new_token();
     let created = store

@@ -154,6 +154,33 @@ impl PolicyRule {
     }
 }
 
+/// A planned peak (e.g. the last three days before the kindergarten application deadline):
+/// inquiries received in the window get its policy, and staff see the staffing note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPeak {
+    pub id: i64,
+    pub name: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub policy: DeadlinePolicy,
+    /// Who is extra on duty, and how.
+    pub staffing_note: String,
+}
+
+impl PlannedPeak {
+    pub fn covers(&self, at: Timestamp) -> bool {
+        self.starts_at <= at && at < self.ends_at
+    }
+}
+
+/// The peak covering `at`, if any (the one that started last when they overlap).
+pub fn active_peak(peaks: &[PlannedPeak], at: Timestamp) -> Option<&PlannedPeak> {
+    peaks
+        .iter()
+        .filter(|p| p.covers(at))
+        .max_by_key(|p| p.starts_at)
+}
+
 /// The policy for an inquiry: the most specific matching rule (topic over unit over channel;
 /// the first written among equals), else the default of the channel.
 pub fn resolve(
@@ -304,6 +331,25 @@ mod tests {
             resolve(&rules, Channel::Facebook, 1, None),
             default_policy(Channel::Facebook)
         );
+    }
+
+    #[test]
+    fn a_peak_covers_its_window() {
+        let peak = PlannedPeak {
+            id: 1,
+            name: "Barnehagesøknad".into(),
+            starts_at: ts("2027-02-26T00:00:00Z"),
+            ends_at: ts("2027-03-01T23:00:00Z"),
+            policy: "working_hours:4".parse().expect("policy"),
+            staffing_note: "To ekstra på Servicetorget".into(),
+        };
+        let peaks = vec![peak];
+        assert!(active_peak(&peaks, ts("2027-02-27T10:00:00Z")).is_some());
+        assert!(
+            active_peak(&peaks, ts("2027-03-01T23:00:00Z")).is_none(),
+            "the end is exclusive"
+        );
+        assert!(active_peak(&peaks, ts("2027-02-25T23:59:59Z")).is_none());
     }
 
     #[test]

@@ -194,3 +194,4 @@ duty-previous-note = Handover from the last shift:
 duty-handover-label = Handover to the next shift
 duty-handover-save = Save handover
 duty-my-channels = Your channels first: open inquiries on the channels you are on duty for
+peak-now = Planned peak:

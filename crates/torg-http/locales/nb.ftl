@@ -194,3 +194,4 @@ duty-previous-note = Overlevering fra forrige vakt:
 duty-handover-label = Overlevering til neste vakt
 duty-handover-save = Lagre overlevering
 duty-my-channels = Dine kanaler først: åpne henvendelser du har vakt for
+peak-now = Planlagt topp:

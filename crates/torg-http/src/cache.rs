@@ -35,6 +35,11 @@ impl Caches {
             map.insert(config.municipality.slug.clone(), (Instant::now(), config));
         }
     }
+    pub(crate) fn forget_tenants(&self) {
+        if let Ok(mut map) = self.tenants.lock() {
+            map.clear();
+        }
+    }
     pub(crate) fn token(&self, hash: &str) -> Option<ApiToken> {
         let map = self.tokens.lock().ok()?;
         map.get(hash)

@@ -63,6 +63,12 @@ impl AppState {
             cache: Arc::new(cache::Caches::default()),
         }
     }
+
+    /// Drops cached municipality settings (units, rules, policies, calendar), so that a change
+    /// made beside the web layer is seen at once rather than within five seconds.
+    pub fn forget_cached_settings(&self) {
+        self.cache.forget_tenants();
+    }
 }
 
 /// The whole application as one router.

@@ -133,7 +133,7 @@ fn contact_page(
     .into_iter()
     .map(|ch| {
         let due = config
-            .policy(ch, fallback, None)
+            .policy_at(ch, fallback, None, now)
             .deadline(&config.calendar, now);
         (views::channel_label(&t, ch), views::in_words(&t, due, zone))
     })

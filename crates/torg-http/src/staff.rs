@@ -333,6 +333,8 @@ struct InboxPage {
     next_url: Option<String>,
     duties: Vec<DutyView>,
     my_channels: Vec<InboxRow>,
+    /// (name, staffing note, ends in words) of the planned peak now.
+    peak: Option<(String, String, String)>,
 }
 
 /// Who is on duty for a channel group, for the inbox.
@@ -690,7 +692,15 @@ async fn inbox(
             .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
             .collect();
     }
+    let peak = torg_domain::deadline::active_peak(&staff.config.peaks, now).map(|p| {
+        (
+            p.name.clone(),
+            p.staffing_note.clone(),
+            views::in_words(&t, p.ends_at, &staff.config.municipality.time_zone),
+        )
+    });
     let page = InboxPage {
+        peak,
         duties,
         my_channels,
         c: chrome(&staff, "/staff"),

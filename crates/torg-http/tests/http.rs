@@ -15,6 +15,7 @@ struct Tenant {
 
 struct App {
     base: String,
+    state: torg_http::AppState,
     store: Arc<dyn Store>,
     a: Tenant,
     b: Tenant,
@@ -82,7 +83,8 @@ async fn spawn_with(database: Option<String>, settings: torg_http::WebSettings) 
     let a = tenant(&*store, "alfa", "Alfa kommune").await;
     let b = tenant(&*store, "beta", "Beta kommune").await;
     let catalog = Arc::new(torg_http::Catalog::load(None).expect("catalog"));
-    let app = torg_http::router(torg_http::AppState::new(store.clone(), catalog, settings));
+    let state = torg_http::AppState::new(store.clone(), catalog, settings);
+    let app = torg_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -90,6 +92,7 @@ async fn spawn_with(database: Option<String>, settings: torg_http::WebSettings) 
     tokio::spawn(async move { axum::serve(listener, app).await });
     App {
         base: format!("http://{addr}"),
+        state,
         store,
         a,
         b,
@@ -1081,6 +1084,21 @@ async fn duty_rota_in_the_inbox(app: &App) {
     let lise = users.iter().find(|u| u.username == "lese").expect("lise");
     let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
+    app.store
+        .create_peak(
+            m.id,
+            torg_domain::deadline::PlannedPeak {
+                id: 0,
+                name: "Barnehagesøknad".into(),
+                starts_at: now - hour,
+                ends_at: now + hour * 72,
+                policy: "working_hours:4".parse().expect("policy"),
+                staffing_note: "To ekstra på Servicetorget".into(),
+            },
+        )
+        .await
+        .expect("peak");
+    app.state.forget_cached_settings();
     let before = app
         .store
         .create_shift(m.id, "public", lise.id, now - hour * 48, now - hour)
@@ -1118,6 +1136,11 @@ async fn duty_rota_in_the_inbox(app: &App) {
     assert!(
         inbox.contains("På vakt nå: <strong>Kari Nordmann</strong>"),
         "{inbox}"
+    );
+    assert!(
+        inbox.contains("Planlagt topp: Barnehagesøknad")
+            && inbox.contains("To ekstra på Servicetorget"),
+        "the peak is shown"
     );
     assert!(inbox.contains("Neste: Lise Leser"));
     assert!(

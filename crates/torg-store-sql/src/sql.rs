@@ -668,6 +668,44 @@ macro_rules! sql_store {
                 Ok(changed)
             }
 
+            async fn create_peak(&self, tenant: i64, peak: torg_domain::deadline::PlannedPeak) -> Result<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(tenant)
+                .bind(&peak.name)
+                .bind(peak.starts_at.as_millisecond())
+                .bind(peak.ends_at.as_millisecond())
+                .bind(peak.policy.to_string())
+                .bind(&peak.staffing_note)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
+            async fn peaks(&self, tenant: i64, after: Timestamp) -> Result<Vec<torg_domain::deadline::PlannedPeak>> {
+                let rows: Vec<(i64, String, i64, i64, String, String)> = sqlx::query_as(
+                    "SELECT id, name, starts_at, ends_at, policy, staffing_note FROM planned_peaks WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id",
+                )
+                .bind(tenant)
+                .bind(after.as_millisecond())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(id, name, s, e, policy, staffing_note)| {
+                        Ok(torg_domain::deadline::PlannedPeak {
+                            id,
+                            name,
+                            starts_at: ts(s),
+                            ends_at: ts(e),
+                            policy: policy.parse().map_err(|e: torg_domain::deadline::NotAPolicy| StoreError::Database(e.to_string()))?,
+                            staffing_note,
+                        })
+                    })
+                    .collect()
+            }
+
             async fn create_shift(&self, tenant: i64, group: &str, user_id: i64, starts_at: Timestamp, ends_at: Timestamp) -> Result<torg_domain::duty::Shift> {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO duty_shifts (tenant_id, channel_group, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",

@@ -97,6 +97,7 @@ pub async fn run(store: Arc<dyn Store>) {
     calendars_and_deadlines_are_kept(&*store).await;
     deadline_counts_per_unit(&*store).await;
     duty_shifts_are_kept_per_municipality(&*store).await;
+    planned_peaks_are_kept(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -1069,6 +1070,44 @@ async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
             .shifts(other.tenant.id, a, b)
             .await
             .expect("shifts")
+            .is_empty()
+    );
+}
+
+async fn planned_peaks_are_kept(store: &dyn Store) {
+    use torg_domain::deadline::PlannedPeak;
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let peak = PlannedPeak {
+        id: 0,
+        name: "Barnehagesøknad".into(),
+        starts_at: t("2027-02-26T00:00:00Z"),
+        ends_at: t("2027-03-01T23:00:00Z"),
+        policy: "working_hours:4".parse().expect("policy"),
+        staffing_note: "To ekstra på Servicetorget".into(),
+    };
+    let id = store
+        .create_peak(f.tenant.id, peak.clone())
+        .await
+        .expect("peak");
+    let got = store
+        .peaks(f.tenant.id, t("2027-01-01T00:00:00Z"))
+        .await
+        .expect("peaks");
+    assert_eq!(got, vec![PlannedPeak { id, ..peak }]);
+    assert!(
+        store
+            .peaks(f.tenant.id, t("2027-03-02T00:00:00Z"))
+            .await
+            .expect("peaks")
+            .is_empty(),
+        "ended peaks are left out"
+    );
+    assert!(
+        store
+            .peaks(other.tenant.id, t("2027-01-01T00:00:00Z"))
+            .await
+            .expect("peaks")
             .is_empty()
     );
 }

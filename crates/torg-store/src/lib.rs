@@ -105,6 +105,19 @@ pub trait Store: Send + Sync + 'static {
     async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
 
+    // Planned peaks.
+    async fn create_peak(
+        &self,
+        tenant: i64,
+        peak: torg_domain::deadline::PlannedPeak,
+    ) -> Result<i64>;
+    /// Peaks that have not ended by `after`, by start.
+    async fn peaks(
+        &self,
+        tenant: i64,
+        after: jiff::Timestamp,
+    ) -> Result<Vec<torg_domain::deadline::PlannedPeak>>;
+
     // The duty rota (vaktliste).
     async fn create_shift(
         &self,

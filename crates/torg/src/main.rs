@@ -95,6 +95,9 @@ enum Command {
     /// The duty rota (vaktliste).
     #[command(subcommand)]
     Duty(DutyCommand),
+    /// Planned peaks: a window with its own deadline policy and a staffing note.
+    #[command(subcommand)]
+    Peak(PeakCommand),
 }
 
 #[derive(Subcommand)]
@@ -270,6 +273,29 @@ enum DutyCommand {
     List {
         #[arg(long)]
         municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PeakCommand {
+    /// Add a peak, e.g. the last three days before the kindergarten application deadline.
+    Add {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        name: String,
+        /// Local start, like 2027-02-26T00:00.
+        #[arg(long)]
+        from: String,
+        /// Local end (exclusive), like 2027-03-02T00:00.
+        #[arg(long)]
+        to: String,
+        /// The deadline policy in the window, e.g. working_hours:4.
+        #[arg(long)]
+        policy: String,
+        /// Who is extra on duty, and how.
+        #[arg(long, default_value = "")]
+        staffing: String,
     },
 }
 
@@ -580,7 +606,7 @@ async fn run(cli: Cli) -> Result<()> {
                     .to_zoned(zone.clone())?
                     .timestamp(),
             };
-            let policy = config.policy(channel, unit_id, topic.as_deref());
+            let policy = config.policy_at(channel, unit_id, topic.as_deref(), received);
             let due = policy.deadline(&config.calendar, received).to_zoned(zone);
             println!("{}", due.strftime("%Y-%m-%dT%H:%M:%S%:z"));
             eprintln!("policy {policy}");
@@ -767,6 +793,45 @@ async fn run(cli: Cli) -> Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Peak(PeakCommand::Add {
+            municipality: slug,
+            name,
+            from,
+            to,
+            policy,
+            staffing,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let tz = jiff::tz::TimeZone::get(&m.time_zone)?;
+            let local = |s: &str| -> Result<jiff::Timestamp> {
+                Ok(s.parse::<jiff::civil::DateTime>()
+                    .with_context(|| {
+                        format!("{s:?} is not a time; write it like 2027-02-26T00:00")
+                    })?
+                    .to_zoned(tz.clone())?
+                    .timestamp())
+            };
+            let (starts_at, ends_at) = (local(&from)?, local(&to)?);
+            if starts_at >= ends_at {
+                bail!("the peak must end after it starts");
+            }
+            let policy: torg_domain::deadline::DeadlinePolicy = policy.parse()?;
+            store
+                .create_peak(
+                    m.id,
+                    torg_domain::deadline::PlannedPeak {
+                        id: 0,
+                        name: name.clone(),
+                        starts_at,
+                        ends_at,
+                        policy,
+                        staffing_note: staffing,
+                    },
+                )
+                .await?;
+            println!("Added the peak {name:?} ({policy}) to {}.", m.name);
+            recompute(&*store, m).await
         }
         Command::Policy(PolicyCommand::List { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;

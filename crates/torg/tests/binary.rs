@@ -631,6 +631,46 @@ fn holidays_and_deadlines_from_the_cli() {
         list.contains("public\tsiri") && list.contains("public\tkari"),
         "{list}"
     );
+    // A planned peak sets its own policy for inquiries received in its window.
+    let added = torg(
+        d,
+        None,
+        &[
+            "peak",
+            "add",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Juletopp",
+            "--from",
+            "2026-12-23T00:00",
+            "--to",
+            "2026-12-24T00:00",
+            "--policy",
+            "hours:2",
+            "--staffing",
+            "Kari og Siri",
+        ],
+    );
+    assert!(added.contains("Juletopp"), "{added}");
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "email",
+            "--received",
+            "2026-12-23T15:00",
+        ],
+    );
+    assert_eq!(
+        due.trim(),
+        "2026-12-23T17:00:00+01:00",
+        "the peak's policy applies"
+    );
     let shown = torg(d, None, &["hours", "show", "--municipality", "nordby"]);
     assert!(
         shown.contains("mon-fri 08:00-15:30; sat 10:00-14:00") && shown.contains("2026-12-24"),
