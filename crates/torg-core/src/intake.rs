@@ -8,7 +8,8 @@ use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text}
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
 use torg_store::{
-    ClosedDay, Created, Municipality, NewAttachment, NewInquiry, Store, StoreError, Unit,
+    ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, Store,
+    StoreError, Unit,
 };
 
 /// What a channel hands over, as the citizen wrote it (unvalidated).
@@ -33,6 +34,8 @@ pub struct TenantConfig {
     pub units: Vec<Unit>,
     pub rules: Vec<RoutingRule>,
     pub policies: Vec<PolicyRule>,
+    /// The municipality's own acknowledgement texts by language.
+    pub acknowledgements: Vec<(String, String)>,
     /// Planned peaks that have not ended.
     pub peaks: Vec<PlannedPeak>,
     /// Opening hours and closed days in the municipality's time zone.
@@ -47,6 +50,7 @@ impl TenantConfig {
         let units = store.list_units(municipality.id).await?;
         let rules = store.list_routing_rules(municipality.id).await?;
         let policies = store.list_deadline_policies(municipality.id).await?;
+        let acknowledgements = store.acknowledgement_templates(municipality.id).await?;
         let peaks = store
             .peaks(
                 municipality.id,
@@ -61,6 +65,7 @@ impl TenantConfig {
             units,
             rules,
             policies,
+            acknowledgements,
             peaks,
             calendar,
         })
@@ -133,6 +138,15 @@ impl TenantConfig {
         resolve(&self.policies, channel, unit_id, topic)
     }
 
+    /// The acknowledgement template in `language`: the municipality's own, else the default.
+    pub fn acknowledgement_template(&self, language: &str) -> &str {
+        self.acknowledgements
+            .iter()
+            .find(|(l, _)| l == language)
+            .map(|(_, b)| b.as_str())
+            .unwrap_or_else(|| torg_domain::reply::default_acknowledgement(language))
+    }
+
     /// The policy at `received`: a planned peak's when one covers it, else [`Self::policy`].
     pub fn policy_at(
         &self,
@@ -190,6 +204,20 @@ impl Default for IntakeLimits {
     }
 }
 
+/// What an acknowledgement is written from.
+pub struct AckFacts<'a> {
+    pub citizen_name: &'a str,
+    pub language: &'a str,
+    pub deadline_at: Timestamp,
+    /// The secret part of the follow link; the link is `<id>-<secret>`, and `{id}` in the
+    /// text is filled in by the store.
+    pub follow_secret: &'a str,
+}
+
+/// Writes the acknowledgement text of a new inquiry; `{referanse}` and `{id}` may be left in
+/// it for the store to fill.
+pub type Acknowledger = dyn Fn(&AckFacts<'_>) -> String + Send + Sync;
+
 /// A received inquiry and, when it is new, the follow link's token `<id>-<secret>` (shown
 /// once; only the secret's hash is stored).
 pub struct Received {
@@ -205,6 +233,7 @@ pub async fn receive(
     input: InquiryInput,
     limits: IntakeLimits,
     now: Timestamp,
+    acknowledger: Option<&Acknowledger>,
 ) -> Result<Received, IntakeError> {
     let max = limits.text.max_text_bytes;
     let citizen_name = required_text("name", &input.citizen_name, 200)?;
@@ -258,6 +287,15 @@ pub async fn receive(
         .policy_at(channel, unit_id, topic.as_deref(), now)
         .deadline(&config.calendar, now);
     let secret = crate::secrets::new_token();
+    let acknowledgement = acknowledger.map(|write| NewAcknowledgement {
+        author_name: config.municipality.name.clone(),
+        body: write(&AckFacts {
+            citizen_name: &citizen_name,
+            language: &language,
+            deadline_at,
+            follow_secret: &secret,
+        }),
+    });
     let created = store
         .create_inquiry(NewInquiry {
             tenant_id: config.municipality.id,
@@ -277,6 +315,7 @@ pub async fn receive(
             reference_year,
             deadline_at,
             external_id,
+            acknowledgement,
         })
         .await?;
     let follow_token = format!("{}-{secret}", created.inquiry.id);
@@ -333,6 +372,7 @@ mod tests {
             input("Barnehageplass?"),
             IntakeLimits::default(),
             now,
+            None,
         )
         .await
         .expect("ok");
@@ -349,6 +389,7 @@ mod tests {
             input("Søppel"),
             IntakeLimits::default(),
             now,
+            None,
         )
         .await
         .expect("ok");
@@ -387,6 +428,7 @@ mod tests {
             no_contact,
             IntakeLimits::default(),
             now,
+            None,
         )
         .await
         .err()
@@ -400,6 +442,7 @@ mod tests {
             input(&long),
             IntakeLimits::default(),
             now,
+            None,
         )
         .await
         .err()
@@ -412,6 +455,7 @@ mod tests {
             input("  "),
             IntakeLimits::default(),
             now,
+            None,
         )
         .await
         .err()

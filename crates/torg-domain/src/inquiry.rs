@@ -82,6 +82,8 @@ pub enum MessageKind {
     Outbound,
     /// Internal note (internt notat): never shown to the citizen.
     Note,
+    /// The automatic acknowledgement (kvittering): shown to the citizen, but not an answer.
+    Acknowledgement,
 }
 
 impl MessageKind {
@@ -90,6 +92,7 @@ impl MessageKind {
             MessageKind::Inbound => "inbound",
             MessageKind::Outbound => "outbound",
             MessageKind::Note => "note",
+            MessageKind::Acknowledgement => "acknowledgement",
         }
     }
 
@@ -106,6 +109,7 @@ impl FromStr for MessageKind {
             "inbound" => Ok(MessageKind::Inbound),
             "outbound" => Ok(MessageKind::Outbound),
             "note" => Ok(MessageKind::Note),
+            "acknowledgement" => Ok(MessageKind::Acknowledgement),
             other => Err(format!("unknown message kind {other:?}")),
         }
     }
@@ -259,6 +263,15 @@ mod tests {
     fn notes_are_never_visible_to_citizens() {
         assert!(!MessageKind::Note.visible_to_citizen());
         assert!(MessageKind::Outbound.visible_to_citizen());
+        assert!(MessageKind::Acknowledgement.visible_to_citizen());
+        for k in [
+            MessageKind::Inbound,
+            MessageKind::Outbound,
+            MessageKind::Note,
+            MessageKind::Acknowledgement,
+        ] {
+            assert_eq!(k.as_str().parse::<MessageKind>(), Ok(k));
+        }
     }
 
     #[test]

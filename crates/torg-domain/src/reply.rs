@@ -24,6 +24,34 @@ pub fn signed_body(body: &str, signature: &str) -> String {
     }
 }
 
+/// The default acknowledgement (kvittering) in a language; a municipality may set its own.
+/// Placeholders: `{navn}`, `{referanse}`, `{frist}`, `{apningstider}`, `{lenke}`.
+pub fn default_acknowledgement(language: &str) -> &'static str {
+    match language {
+        "en" => {
+            "Hello {navn},\n\nwe have received your inquiry and given it the reference {referanse}. You can expect an answer by {frist}.\n\nOur opening hours: {apningstider}.\nFollow your case and write to us again here: {lenke}"
+        }
+        "sv" => {
+            "Hej {navn}!\n\nVi har tagit emot ditt ärende och gett det ärendenumret {referanse}. Du kan vänta dig svar senast {frist}.\n\nVåra öppettider: {apningstider}.\nFölj ärendet och skriv till oss igen här: {lenke}"
+        }
+        "nn" => {
+            "Hei {navn}!\n\nVi har fått førespurnaden din og gitt han referansen {referanse}. Du kan vente svar innan {frist}.\n\nOpningstidene våre: {apningstider}.\nFølg saka og skriv til oss igjen her: {lenke}"
+        }
+        _ => {
+            "Hei {navn}!\n\nVi har mottatt henvendelsen din og gitt den referansen {referanse}. Du kan vente svar innen {frist}.\n\nÅpningstidene våre: {apningstider}.\nFølg saken og skriv til oss igjen her: {lenke}"
+        }
+    }
+}
+
+/// Fills the placeholders of an acknowledgement template; unknown ones stay as written.
+pub fn fill_acknowledgement(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (key, value) in values {
+        out = out.replace(&format!("{{{key}}}"), value);
+    }
+    out
+}
+
 /// Values for the placeholders of a canned reply.
 pub struct Placeholders<'a> {
     pub citizen_name: &'a str,
@@ -114,6 +142,25 @@ mod tests {
             fill_canned_reply("Hei {navn}! Sak {reference}. {ukjent} {signer} {", &p),
             "Hei Ola! Sak 2026-000001. {ukjent} Kari {"
         );
+    }
+
+    #[test]
+    fn acknowledgements_in_every_language() {
+        for lang in ["nb", "nn", "sv", "en"] {
+            let t = default_acknowledgement(lang);
+            for p in [
+                "{navn}",
+                "{referanse}",
+                "{frist}",
+                "{apningstider}",
+                "{lenke}",
+            ] {
+                assert!(t.contains(p), "{lang} lacks {p}");
+            }
+        }
+        let filled =
+            fill_acknowledgement("Ref {referanse}, {ukjent}", &[("referanse", "2026-000001")]);
+        assert_eq!(filled, "Ref 2026-000001, {ukjent}");
     }
 
     proptest! {

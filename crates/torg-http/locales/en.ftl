@@ -195,3 +195,4 @@ duty-handover-label = Handover to the next shift
 duty-handover-save = Save handover
 duty-my-channels = Your channels first: open inquiries on the channels you are on duty for
 peak-now = Planned peak:
+kind-acknowledgement = Acknowledgement

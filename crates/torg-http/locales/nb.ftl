@@ -195,3 +195,4 @@ duty-handover-label = Overlevering til neste vakt
 duty-handover-save = Lagre overlevering
 duty-my-channels = Dine kanaler først: åpne henvendelser du har vakt for
 peak-now = Planlagt topp:
+kind-acknowledgement = Kvittering

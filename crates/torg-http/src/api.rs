@@ -56,15 +56,26 @@ pub struct CreateInquiry {
     pub priority: Option<Priority>,
     /// The connector's id of the message; a retry with the same id creates nothing new.
     pub external_id: Option<String>,
+    /// An auto-reply, a bounce or the municipality's own message: no acknowledgement.
+    pub automatic: Option<bool>,
 }
 
 async fn create(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     client: ApiClient,
     body: Result<Json<CreateInquiry>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     let channel = req.channel.unwrap_or(Channel::Api);
+    // No acknowledgement for auto-replies, bounces or the municipality's own messages.
+    let ack = (!req.automatic.unwrap_or(false)).then(|| {
+        crate::acknowledge::acknowledger(
+            &state,
+            client.config.clone(),
+            crate::portal::base_url(&state, &headers),
+        )
+    });
     let input = InquiryInput {
         citizen_name: req.citizen_name,
         email: req.email,
@@ -84,6 +95,7 @@ async fn create(
         input,
         state.settings.limits,
         Timestamp::now(),
+        ack.as_ref().map(|a| a as &torg_core::intake::Acknowledger),
     )
     .await?;
     let created = received.created.created;

@@ -4,6 +4,7 @@
 //! `torg-store` contract; HTML comes only from auto-escaping askama templates, so citizen
 //! text is always shown, never executed.
 
+mod acknowledge;
 pub mod api;
 mod auth;
 mod cache;

@@ -177,7 +177,7 @@ struct ReceiptPage {
 }
 
 /// The address citizens reach this server by.
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.settings.public_url {
         return u.trim_end_matches('/').to_string();
     }
@@ -267,6 +267,7 @@ async fn submit(
         attachments,
         ..Default::default()
     };
+    let ack = crate::acknowledge::acknowledger(&state, config.clone(), base_url(&state, &headers));
     match receive(
         &*state.store,
         &config,
@@ -274,21 +275,23 @@ async fn submit(
         input,
         state.settings.limits,
         Timestamp::now(),
+        Some(&ack),
     )
     .await
     {
         Ok(received) => {
             let inquiry = &received.created.inquiry;
+            let follow_url = format!(
+                "{}/k/{}/follow/{}",
+                base_url(&state, &headers),
+                slug,
+                received.follow_token
+            );
             let page = ReceiptPage {
                 c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
                 reference: inquiry.reference.to_string(),
                 deadline: views::in_words(&t, inquiry.deadline_at, &config.municipality.time_zone),
-                follow_url: format!(
-                    "{}/k/{}/follow/{}",
-                    base_url(&state, &headers),
-                    slug,
-                    received.follow_token
-                ),
+                follow_url,
                 t,
             };
             // 201 only now: the inquiry is committed.

@@ -372,6 +372,11 @@ async fn citizen_and_staff_round_trip(app: &App) {
         "internal notes never reach the citizen"
     );
     assert!(!follow.contains("<b>Nordmann"), "no raw HTML from citizens");
+    assert!(
+        follow.contains("Kvittering")
+            && follow.contains(&format!("gitt den referansen {reference}")),
+        "the acknowledgement is in the thread"
+    );
 
     // The attachment is a download with a safe type.
     let att = between(&follow, "<p class=\"att\"><a href=\"", "\"")
@@ -567,8 +572,40 @@ async fn api_round_trip(app: &App) {
     assert_eq!(s, StatusCode::CREATED);
     let (s, v) = api(app, tok, "GET", &format!("/inquiries/{id}"), None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["messages"].as_array().map(Vec::len), Some(3));
+    let kinds: Vec<&str> = v["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["inbound", "acknowledgement", "outbound", "note"]
+    );
+    let ack = v["messages"][1]["body"].as_str().expect("ack");
+    let reference = v["inquiry"]["reference"].clone();
+    let reference = format!(
+        "{}-{:06}",
+        reference["year"],
+        reference["number"].as_i64().unwrap_or(0)
+    );
+    assert!(
+        ack.contains(&reference)
+            && ack.contains(&format!("/k/alfa/follow/{id}-"))
+            && ack.contains("kl."),
+        "{ack}"
+    );
+    assert!(!ack.contains('{'), "every placeholder filled: {ack}");
     assert_eq!(v["inquiry"]["status"], "open");
+    // Auto-replies and bounces get no acknowledgement.
+    let (_, auto) = api(app, tok, "POST", "/inquiries", Some(json!({"citizen_name": "Postmaster", "email": "mailer-daemon@example.no", "body": "Delivery failed", "automatic": true}))).await;
+    let auto_id = auto["inquiry"]["id"].as_i64().expect("id");
+    let (_, auto) = api(app, tok, "GET", &format!("/inquiries/{auto_id}"), None).await;
+    assert_eq!(
+        auto["messages"].as_array().map(Vec::len),
+        Some(1),
+        "no acknowledgement for automatic messages"
+    );
     let (_, units) = api(app, tok, "GET", "/units", None).await;
     let oppvekst = units["items"]
         .as_array()
@@ -730,7 +767,7 @@ async fn municipalities_never_see_each_other(app: &App) {
     .await;
     assert_eq!(
         b_view["messages"].as_array().map(Vec::len),
-        Some(1),
+        Some(2),
         "A could not write into B's inquiry"
     );
     assert_eq!(

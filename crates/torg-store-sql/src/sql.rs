@@ -165,6 +165,25 @@ macro_rules! sql_store {
             });
             q.push(" RETURNING id, inquiry_id");
             let message_rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+            let acks: Vec<(usize, i64)> = todo.iter().zip(&inquiry_ids).filter(|(i, _)| news[**i].acknowledgement.is_some()).map(|(i, id)| (*i, *id)).collect();
+            if !acks.is_empty() {
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at) ");
+                q.push_values(acks.iter(), |mut b, (i, id)| {
+                    let new = news[*i];
+                    let number = numbers.get(i).copied().unwrap_or_default();
+                    let reference = Reference { year: new.reference_year, number }.to_string();
+                    let ack = new.acknowledgement.as_ref();
+                    b.push_bind(new.tenant_id)
+                        .push_bind(*id)
+                        .push_bind(MessageKind::Acknowledgement.as_str())
+                        .push_bind(None::<i64>)
+                        .push_bind(ack.map(|a| a.author_name.clone()).unwrap_or_default())
+                        .push_bind(ack.map(|a| a.body_for(&reference, *id)).unwrap_or_default())
+                        .push_bind(new.received_at.as_millisecond());
+                });
+                q.build().execute(&mut *conn).await.map_err(db_err)?;
+            }
             let message_of: HashMap<i64, i64> = message_rows.into_iter().map(|(m, i)| (i, m)).collect();
             for ((&i, id), preview) in todo.iter().zip(&inquiry_ids).zip(previews) {
                 let new = news[i];
@@ -238,6 +257,10 @@ macro_rules! sql_store {
             .map_err(db_err)?;
             let message_id = insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Inbound, None, &new.citizen_name, &new.body, received).await?;
             insert_attachments(&mut *conn, new.tenant_id, id, message_id, &new.attachments).await?;
+            if let Some(ack) = &new.acknowledgement {
+                let body = ack.body_for(&reference.to_string(), id);
+                insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Acknowledgement, None, &ack.author_name, &body, received).await?;
+            }
             let inquiry = fresh_inquiry(new, id, reference, preview);
             Ok(Created { inquiry, created: true })
         }
@@ -668,6 +691,28 @@ macro_rules! sql_store {
                 Ok(changed)
             }
 
+            async fn set_acknowledgement_template(&self, tenant: i64, language: &str, body: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO acknowledgement_templates (tenant_id, language, body) VALUES ($1, $2, $3) \
+                     ON CONFLICT (tenant_id, language) DO UPDATE SET body = $3",
+                )
+                .bind(tenant)
+                .bind(language)
+                .bind(body)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>> {
+                sqlx::query_as("SELECT language, body FROM acknowledgement_templates WHERE tenant_id = $1 ORDER BY language")
+                    .bind(tenant)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
             async fn create_peak(&self, tenant: i64, peak: torg_domain::deadline::PlannedPeak) -> Result<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -896,7 +941,8 @@ macro_rules! sql_store {
                 let (next, first_answer) = match new.kind {
                     MessageKind::Inbound => (status.after_citizen_message(), first_answer_at),
                     MessageKind::Outbound => (status.after_staff_reply(), first_answer_at.or(Some(at))),
-                    MessageKind::Note => (status, first_answer_at),
+                    // Notes and the automatic acknowledgement are not answers.
+                    MessageKind::Note | MessageKind::Acknowledgement => (status, first_answer_at),
                 };
                 sqlx::query(
                     "UPDATE inquiries SET status = $1, first_answer_at = $2, updated_at = $3, \

@@ -73,6 +73,7 @@ pub fn new_inquiry(f: &Fixture, body: &str, received: Timestamp) -> NewInquiry {
         reference_year: 2026,
         deadline_at: received + SignedDuration::from_hours(48),
         external_id: None,
+        acknowledgement: None,
     }
 }
 
@@ -98,6 +99,7 @@ pub async fn run(store: Arc<dyn Store>) {
     deadline_counts_per_unit(&*store).await;
     duty_shifts_are_kept_per_municipality(&*store).await;
     planned_peaks_are_kept(&*store).await;
+    acknowledgements_are_not_answers(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -1109,5 +1111,68 @@ async fn planned_peaks_are_kept(store: &dyn Store) {
             .await
             .expect("peaks")
             .is_empty()
+    );
+}
+
+async fn acknowledgements_are_not_answers(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    store
+        .set_acknowledgement_template(f.tenant.id, "nb", "Takk, {navn}!")
+        .await
+        .expect("set");
+    store
+        .set_acknowledgement_template(f.tenant.id, "nb", "Takk for meldingen, {navn}!")
+        .await
+        .expect("replace");
+    assert_eq!(
+        store
+            .acknowledgement_templates(f.tenant.id)
+            .await
+            .expect("get"),
+        vec![("nb".to_string(), "Takk for meldingen, {navn}!".to_string())]
+    );
+    assert!(
+        store
+            .acknowledgement_templates(other.tenant.id)
+            .await
+            .expect("get")
+            .is_empty()
+    );
+    let now = t("2026-03-11T10:00:00Z");
+    let i = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let ack = NewMessage {
+        kind: MessageKind::Acknowledgement,
+        author_user_id: None,
+        author_name: "Testkommune".into(),
+        body: "Takk".into(),
+        attachments: vec![],
+        created_at: now,
+    };
+    store
+        .add_message(f.tenant.id, i.id, ack)
+        .await
+        .expect("ack");
+    let after = store
+        .inquiry(f.tenant.id, i.id)
+        .await
+        .expect("g")
+        .expect("e");
+    assert_eq!(
+        after.status,
+        InquiryStatus::New,
+        "an acknowledgement is not an answer"
+    );
+    assert!(after.first_answer_at.is_none());
+    let citizen = store.messages(f.tenant.id, i.id, false).await.expect("m");
+    assert!(
+        citizen
+            .iter()
+            .any(|m| m.kind == MessageKind::Acknowledgement),
+        "the citizen sees it"
     );
 }

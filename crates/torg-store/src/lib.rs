@@ -105,6 +105,16 @@ pub trait Store: Send + Sync + 'static {
     async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
 
+    // Acknowledgement templates per language.
+    async fn set_acknowledgement_template(
+        &self,
+        tenant: i64,
+        language: &str,
+        body: &str,
+    ) -> Result<()>;
+    /// (language, body) of every template the municipality has set.
+    async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>>;
+
     // Planned peaks.
     async fn create_peak(
         &self,

@@ -125,6 +125,9 @@ pub struct NewInquiry {
     pub deadline_at: Timestamp,
     /// The connector's id of the message (e.g. Message-ID), for idempotent retries.
     pub external_id: Option<String>,
+    /// The automatic acknowledgement, written in the same transaction. `{referanse}` and
+    /// `{id}` in its body are filled in by the store when the inquiry gets them.
+    pub acknowledgement: Option<NewAcknowledgement>,
 }
 
 #[derive(Debug, Clone)]
@@ -297,4 +300,20 @@ pub struct UnitDeadlineCounts {
     /// Past the warning share of their time, not yet overdue.
     pub warning: i64,
     pub overdue: i64,
+}
+
+/// The acknowledgement of a new inquiry (see [`NewInquiry::acknowledgement`]).
+#[derive(Debug, Clone)]
+pub struct NewAcknowledgement {
+    pub author_name: String,
+    pub body: String,
+}
+
+impl NewAcknowledgement {
+    /// The body with the reference and id filled in.
+    pub fn body_for(&self, reference: &str, id: i64) -> String {
+        self.body
+            .replace("{referanse}", reference)
+            .replace("{id}", &id.to_string())
+    }
 }

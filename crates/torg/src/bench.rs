@@ -186,6 +186,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
                         reference_year: 2026,
                         deadline_at: torg_domain::deadline::deadline_for(&calendar, channel, received),
                         external_id: None,
+                        acknowledgement: None,
                     })
                     .await
             });

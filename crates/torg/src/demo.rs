@@ -358,6 +358,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             input,
             IntakeLimits::default(),
             received,
+            None,
         )
         .await?;
         let inquiry = r.created.inquiry;
