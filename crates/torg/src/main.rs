@@ -98,6 +98,18 @@ enum Command {
     /// Planned peaks: a window with its own deadline policy and a staffing note.
     #[command(subcommand)]
     Peak(PeakCommand),
+    /// The acknowledgement text (kvittering) per language.
+    Acknowledgement {
+        #[arg(long)]
+        municipality: String,
+        /// nb, nn, sv or en.
+        #[arg(long)]
+        language: String,
+        /// The text. Placeholders: {navn}, {referanse}, {frist}, {apningstider}, {lenke}.
+        /// Without --body the current text is printed.
+        #[arg(long)]
+        body: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -832,6 +844,31 @@ async fn run(cli: Cli) -> Result<()> {
                 .await?;
             println!("Added the peak {name:?} ({policy}) to {}.", m.name);
             recompute(&*store, m).await
+        }
+        Command::Acknowledgement {
+            municipality: slug,
+            language,
+            body,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            match body {
+                Some(body) => {
+                    if !body.contains("{referanse}") || !body.contains("{lenke}") {
+                        bail!(
+                            "the text must hold {{referanse}} and {{lenke}}, so that the citizen can find the case again"
+                        );
+                    }
+                    store
+                        .set_acknowledgement_template(m.id, &language, &body)
+                        .await?;
+                    println!("Set the {language} acknowledgement of {}.", m.name);
+                }
+                None => {
+                    let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
+                    println!("{}", config.acknowledgement_template(&language));
+                }
+            }
+            Ok(())
         }
         Command::Policy(PolicyCommand::List { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;

@@ -671,6 +671,43 @@ fn holidays_and_deadlines_from_the_cli() {
         "2026-12-23T17:00:00+01:00",
         "the peak's policy applies"
     );
+    let ack = torg(
+        d,
+        None,
+        &[
+            "acknowledgement",
+            "--municipality",
+            "nordby",
+            "--language",
+            "nb",
+        ],
+    );
+    assert!(ack.contains("{referanse}"), "the default text: {ack}");
+    torg(
+        d,
+        None,
+        &[
+            "acknowledgement",
+            "--municipality",
+            "nordby",
+            "--language",
+            "nb",
+            "--body",
+            "Takk! Sak {referanse}: {lenke}",
+        ],
+    );
+    let ack = torg(
+        d,
+        None,
+        &[
+            "acknowledgement",
+            "--municipality",
+            "nordby",
+            "--language",
+            "nb",
+        ],
+    );
+    assert_eq!(ack.trim(), "Takk! Sak {referanse}: {lenke}");
     let shown = torg(d, None, &["hours", "show", "--municipality", "nordby"]);
     assert!(
         shown.contains("mon-fri 08:00-15:30; sat 10:00-14:00") && shown.contains("2026-12-24"),
