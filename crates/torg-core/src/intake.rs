@@ -1,7 +1,7 @@
 //! Receiving an inquiry from any channel: validate, route, set the deadline, store durably.
 
 use jiff::Timestamp;
-use torg_domain::calendar::{Country, DayHours, WorkingCalendar};
+use torg_domain::calendar::{Country, DayHours, HoursScope, WorkingCalendar};
 use torg_domain::contact::{Contact, ContactError};
 use torg_domain::deadline::{DeadlinePolicy, PlannedPeak, PolicyRule, active_peak, resolve};
 use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
@@ -40,6 +40,8 @@ pub struct TenantConfig {
     pub peaks: Vec<PlannedPeak>,
     /// Opening hours and closed days in the municipality's time zone.
     pub calendar: WorkingCalendar,
+    /// Calendars of units and channels whose hours differ (same holidays and closed days).
+    pub scoped_calendars: Vec<(HoursScope, WorkingCalendar)>,
 }
 
 impl TenantConfig {
@@ -60,6 +62,12 @@ impl TenantConfig {
         let weekly = store.opening_hours(municipality.id).await?;
         let closed = store.list_closed_days(municipality.id).await?;
         let calendar = calendar_of(&municipality, weekly, &closed);
+        let scoped_calendars = store
+            .scoped_opening_hours(municipality.id)
+            .await?
+            .into_iter()
+            .filter_map(|(scope, weekly)| calendar.with_weekly(weekly).ok().map(|c| (scope, c)))
+            .collect();
         Ok(TenantConfig {
             municipality,
             units,
@@ -68,6 +76,7 @@ impl TenantConfig {
             acknowledgements,
             peaks,
             calendar,
+            scoped_calendars,
         })
     }
 
@@ -123,9 +132,7 @@ pub async fn recompute_deadlines(
         .map(|i| {
             (
                 i.id,
-                config
-                    .policy_at(i.channel, i.unit_id, i.topic.as_deref(), i.received_at)
-                    .deadline(&config.calendar, i.received_at),
+                config.deadline(i.channel, i.unit_id, i.topic.as_deref(), i.received_at),
             )
         })
         .collect();
@@ -136,6 +143,33 @@ impl TenantConfig {
     /// The deadline policy for an inquiry on `channel` routed to `unit_id` about `topic`.
     pub fn policy(&self, channel: Channel, unit_id: i64, topic: Option<&str>) -> DeadlinePolicy {
         resolve(&self.policies, channel, unit_id, topic)
+    }
+
+    /// The calendar an inquiry's deadline is counted on: the channel's own hours if it has
+    /// them (e.g. chat), else the unit's, else the municipality's.
+    pub fn calendar_for(&self, channel: Channel, unit_id: i64) -> &WorkingCalendar {
+        let find = |scope: HoursScope| {
+            self.scoped_calendars
+                .iter()
+                .find(|(s, _)| *s == scope)
+                .map(|(_, c)| c)
+        };
+        find(HoursScope::Channel(channel))
+            .or_else(|| find(HoursScope::Unit(unit_id)))
+            .unwrap_or(&self.calendar)
+    }
+
+    /// The deadline of an inquiry on `channel`, routed to `unit_id`, about `topic`, received
+    /// at `received`.
+    pub fn deadline(
+        &self,
+        channel: Channel,
+        unit_id: i64,
+        topic: Option<&str>,
+        received: jiff::Timestamp,
+    ) -> jiff::Timestamp {
+        self.policy_at(channel, unit_id, topic, received)
+            .deadline(self.calendar_for(channel, unit_id), received)
     }
 
     /// The acknowledgement template in `language`: the municipality's own, else the default.
@@ -283,9 +317,7 @@ pub async fn receive(
     let reference_year = jiff::tz::TimeZone::get(&config.municipality.time_zone)
         .map(|tz| now.to_zoned(tz).year())
         .unwrap_or_else(|_| now.to_zoned(jiff::tz::TimeZone::UTC).year());
-    let deadline_at = config
-        .policy_at(channel, unit_id, topic.as_deref(), now)
-        .deadline(&config.calendar, now);
+    let deadline_at = config.deadline(channel, unit_id, topic.as_deref(), now);
     let secret = crate::secrets::new_token();
     let acknowledgement = acknowledger.map(|write| NewAcknowledgement {
         author_name: config.municipality.name.clone(),

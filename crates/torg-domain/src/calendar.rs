@@ -305,6 +305,57 @@ pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
         .join("; ")
 }
 
+/// Whose opening hours differ from the municipality's: one unit's or one channel's (e.g. chat
+/// is staffed shorter than the service desk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum HoursScope {
+    Unit(i64),
+    Channel(crate::Channel),
+}
+
+impl std::fmt::Display for HoursScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HoursScope::Unit(id) => write!(f, "unit:{id}"),
+            HoursScope::Channel(c) => write!(f, "channel:{c}"),
+        }
+    }
+}
+
+impl FromStr for HoursScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("unit", id)) => id
+                .parse()
+                .map(HoursScope::Unit)
+                .map_err(|_| format!("{s:?} is not a unit scope")),
+            Some(("channel", c)) => c
+                .parse()
+                .map(HoursScope::Channel)
+                .map_err(|e| format!("{e}")),
+            _ => Err(format!(
+                "{s:?} is not a scope; write unit:<id> or channel:<name>"
+            )),
+        }
+    }
+}
+
+impl WorkingCalendar {
+    /// The same holidays and closed days with other weekly hours.
+    pub fn with_weekly(&self, weekly: [DayHours; 7]) -> Result<WorkingCalendar, CalendarError> {
+        for (open, close) in weekly.iter().flatten() {
+            if open >= close {
+                return Err(CalendarError::BadHours(*open, *close));
+            }
+        }
+        Ok(WorkingCalendar {
+            weekly,
+            ..self.clone()
+        })
+    }
+}
+
 /// When a municipality (or one of its units or channels) is open for work.
 #[derive(Debug, Clone)]
 pub struct WorkingCalendar {
@@ -742,6 +793,29 @@ mod tests {
         ] {
             assert!(parse_weekly(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn scopes_round_trip_and_keep_closed_days() {
+        for s in ["unit:7", "channel:chat"] {
+            assert_eq!(
+                s.parse::<HoursScope>().map(|x| x.to_string()),
+                Ok(s.to_string())
+            );
+        }
+        assert!("team:1".parse::<HoursScope>().is_err());
+        let base = oslo().close_on(d(2026, 11, 24));
+        let chat = base
+            .with_weekly(parse_weekly("mon-fri 09:00-14:00").expect("weekly"))
+            .expect("calendar");
+        assert!(
+            chat.hours(d(2026, 11, 24)).is_none(),
+            "the municipality's closed day holds"
+        );
+        assert_eq!(
+            chat.hours(d(2026, 11, 25)),
+            Some((Time::constant(9, 0, 0, 0), Time::constant(14, 0, 0, 0)))
+        );
     }
 
     #[test]

@@ -132,9 +132,7 @@ fn contact_page(
     ]
     .into_iter()
     .map(|ch| {
-        let due = config
-            .policy_at(ch, fallback, None, now)
-            .deadline(&config.calendar, now);
+        let due = config.deadline(ch, fallback, None, now);
         (views::channel_label(&t, ch), views::in_words(&t, due, zone))
     })
     .collect();

@@ -601,6 +601,38 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn set_scoped_opening_hours(&self, tenant: i64, scope: torg_domain::calendar::HoursScope, weekly: &[torg_domain::calendar::DayHours; 7]) -> Result<()> {
+                if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO scoped_opening_hours (tenant_id, scope, weekly) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, scope) DO UPDATE SET weekly = $3",
+                )
+                .bind(tenant)
+                .bind(scope.to_string())
+                .bind(torg_domain::calendar::format_weekly(weekly))
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn scoped_opening_hours(&self, tenant: i64) -> Result<Vec<(torg_domain::calendar::HoursScope, [torg_domain::calendar::DayHours; 7])>> {
+                let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope, weekly FROM scoped_opening_hours WHERE tenant_id = $1 ORDER BY scope")
+                    .bind(tenant)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(scope, weekly)| {
+                        Ok((
+                            scope.parse().map_err(StoreError::Database)?,
+                            torg_domain::calendar::parse_weekly(&weekly).map_err(|e| StoreError::Database(e.to_string()))?,
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \

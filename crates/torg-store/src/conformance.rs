@@ -100,6 +100,7 @@ pub async fn run(store: Arc<dyn Store>) {
     duty_shifts_are_kept_per_municipality(&*store).await;
     planned_peaks_are_kept(&*store).await;
     acknowledgements_are_not_answers(&*store).await;
+    scoped_hours_are_kept(&*store).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -1174,5 +1175,37 @@ async fn acknowledgements_are_not_answers(store: &dyn Store) {
             .iter()
             .any(|m| m.kind == MessageKind::Acknowledgement),
         "the citizen sees it"
+    );
+}
+
+async fn scoped_hours_are_kept(store: &dyn Store) {
+    use torg_domain::calendar::{HoursScope, parse_weekly};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let chat = parse_weekly("mon-fri 09:00-14:00").expect("weekly");
+    let unit = parse_weekly("mon-thu 07:00-15:00").expect("weekly");
+    store
+        .set_scoped_opening_hours(f.tenant.id, HoursScope::Channel(Channel::Chat), &chat)
+        .await
+        .expect("chat");
+    store
+        .set_scoped_opening_hours(f.tenant.id, HoursScope::Unit(f.other_unit.id), &unit)
+        .await
+        .expect("unit");
+    assert!(matches!(
+        store
+            .set_scoped_opening_hours(other.tenant.id, HoursScope::Unit(f.other_unit.id), &unit)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let got = store.scoped_opening_hours(f.tenant.id).await.expect("get");
+    assert_eq!(got.len(), 2);
+    assert!(got.contains(&(HoursScope::Channel(Channel::Chat), chat)));
+    assert!(
+        store
+            .scoped_opening_hours(other.tenant.id)
+            .await
+            .expect("get")
+            .is_empty()
     );
 }

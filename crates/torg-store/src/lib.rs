@@ -101,6 +101,22 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: i64,
     ) -> Result<Option<[torg_domain::calendar::DayHours; 7]>>;
+    /// Opening hours of one unit or channel where they differ from the municipality's.
+    async fn set_scoped_opening_hours(
+        &self,
+        tenant: i64,
+        scope: torg_domain::calendar::HoursScope,
+        weekly: &[torg_domain::calendar::DayHours; 7],
+    ) -> Result<()>;
+    async fn scoped_opening_hours(
+        &self,
+        tenant: i64,
+    ) -> Result<
+        Vec<(
+            torg_domain::calendar::HoursScope,
+            [torg_domain::calendar::DayHours; 7],
+        )>,
+    >;
     /// Adds or replaces a closed (or, with `closes_at`, shortened) day.
     async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;

@@ -233,12 +233,19 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum HoursCommand {
-    /// Set the weekly opening hours, e.g. "mon-fri 08:00-15:30; sat 10:00-14:00".
+    /// Set the weekly opening hours, e.g. "mon-fri 08:00-15:30; sat 10:00-14:00"; with --unit or
+    /// --channel only for that unit or channel (its deadlines are counted on them).
     Set {
         #[arg(long)]
         municipality: String,
         #[arg(long)]
         weekly: String,
+        /// A unit, by name.
+        #[arg(long, conflicts_with = "channel")]
+        unit: Option<String>,
+        /// A channel, e.g. chat.
+        #[arg(long)]
+        channel: Option<String>,
     },
     /// Close a day, or with --closes-at close it early (e.g. 12:00 on the day before Easter).
     Close {
@@ -619,7 +626,9 @@ async fn run(cli: Cli) -> Result<()> {
                     .timestamp(),
             };
             let policy = config.policy_at(channel, unit_id, topic.as_deref(), received);
-            let due = policy.deadline(&config.calendar, received).to_zoned(zone);
+            let due = config
+                .deadline(channel, unit_id, topic.as_deref(), received)
+                .to_zoned(zone);
             println!("{}", due.strftime("%Y-%m-%dT%H:%M:%S%:z"));
             eprintln!("policy {policy}");
             Ok(())
@@ -665,13 +674,32 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Hours(HoursCommand::Set {
             municipality: slug,
             weekly,
+            unit,
+            channel,
         }) => {
             let m = municipality(&*store, &slug).await?;
             let hours = torg_domain::calendar::parse_weekly(&weekly)?;
-            store.set_opening_hours(m.id, &hours).await?;
+            let scope = match (unit, channel) {
+                (Some(name), _) => Some(torg_domain::calendar::HoursScope::Unit(
+                    store
+                        .list_units(m.id)
+                        .await?
+                        .into_iter()
+                        .find(|u| u.name.eq_ignore_ascii_case(&name))
+                        .with_context(|| format!("{} has no unit {name:?}", m.name))?
+                        .id,
+                )),
+                (None, Some(c)) => Some(torg_domain::calendar::HoursScope::Channel(c.parse()?)),
+                (None, None) => None,
+            };
+            match scope {
+                Some(scope) => store.set_scoped_opening_hours(m.id, scope, &hours).await?,
+                None => store.set_opening_hours(m.id, &hours).await?,
+            }
             println!(
-                "Opening hours of {}: {}",
+                "Opening hours of {}{}: {}",
                 m.name,
+                scope.map(|s| format!(" ({s})")).unwrap_or_default(),
                 torg_domain::calendar::format_weekly(&hours)
             );
             recompute(&*store, m).await

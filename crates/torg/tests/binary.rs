@@ -683,6 +683,53 @@ fn holidays_and_deadlines_from_the_cli() {
         ],
     );
     assert!(ack.contains("{referanse}"), "the default text: {ack}");
+    // Chat is staffed shorter: its deadlines are counted on its own hours.
+    torg(
+        d,
+        None,
+        &[
+            "hours",
+            "set",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "chat",
+            "--weekly",
+            "mon-fri 09:00-12:00",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "policy",
+            "add",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "chat",
+            "--policy",
+            "working_hours:2",
+        ],
+    );
+    let due = torg(
+        d,
+        None,
+        &[
+            "deadline",
+            "--municipality",
+            "nordby",
+            "--channel",
+            "chat",
+            "--received",
+            "2026-11-23T11:30",
+        ],
+    );
+    assert_eq!(
+        due.trim(),
+        "2026-11-24T10:30:00+01:00",
+        "half an hour on Monday, then Tuesday from 09:00"
+    );
     torg(
         d,
         None,
