@@ -359,6 +359,22 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>> {
         })
 }
 
+/// A unit of the municipality by name (case-insensitive), with an error that says so.
+async fn unit_id(store: &dyn Store, m: &torg_store::Municipality, name: &str) -> Result<i64> {
+    store
+        .list_units(m.id)
+        .await?
+        .into_iter()
+        .find(|u| u.name.eq_ignore_ascii_case(name))
+        .map(|u| u.id)
+        .with_context(|| {
+            format!(
+                "{} has no unit {name:?}; 'torg unit create' adds one",
+                m.name
+            )
+        })
+}
+
 /// Recomputes open inquiries' deadlines after a policy or calendar change, and says so.
 async fn recompute(store: &dyn Store, m: torg_store::Municipality) -> Result<()> {
     let config = torg_core::intake::TenantConfig::load(store, m).await?;
@@ -474,15 +490,7 @@ async fn run(cli: Cli) -> Result<()> {
             let m = municipality(&*store, &slug).await?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
-                Some(unit_name) => Some(
-                    store
-                        .list_units(m.id)
-                        .await?
-                        .into_iter()
-                        .find(|u| u.name.eq_ignore_ascii_case(&unit_name))
-                        .with_context(|| format!("{} has no unit {unit_name:?}", m.name))?
-                        .id,
-                ),
+                Some(unit_name) => Some(unit_id(&*store, &m, &unit_name).await?),
                 None => None,
             };
             let generated = password.is_none();
@@ -646,15 +654,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .map(|c| c.parse::<torg_domain::Channel>())
                 .transpose()?;
             let unit_id = match unit {
-                Some(name) => Some(
-                    store
-                        .list_units(m.id)
-                        .await?
-                        .into_iter()
-                        .find(|u| u.name.eq_ignore_ascii_case(&name))
-                        .with_context(|| format!("{} has no unit {name:?}", m.name))?
-                        .id,
-                ),
+                Some(name) => Some(unit_id(&*store, &m, &name).await?),
                 None => None,
             };
             store
@@ -681,13 +681,7 @@ async fn run(cli: Cli) -> Result<()> {
             let hours = torg_domain::calendar::parse_weekly(&weekly)?;
             let scope = match (unit, channel) {
                 (Some(name), _) => Some(torg_domain::calendar::HoursScope::Unit(
-                    store
-                        .list_units(m.id)
-                        .await?
-                        .into_iter()
-                        .find(|u| u.name.eq_ignore_ascii_case(&name))
-                        .with_context(|| format!("{} has no unit {name:?}", m.name))?
-                        .id,
+                    unit_id(&*store, &m, &name).await?,
                 )),
                 (None, Some(c)) => Some(torg_domain::calendar::HoursScope::Channel(c.parse()?)),
                 (None, None) => None,
