@@ -3,6 +3,7 @@
 //! Architecture invariant: this crate does no IO. It depends on no async runtime, database
 //! or HTTP crate, so every rule here can be unit- and property-tested in isolation.
 
+pub mod audit;
 pub mod calendar;
 pub mod channel;
 pub mod contact;

@@ -745,6 +745,68 @@ macro_rules! sql_store {
                     .map_err(db_err)
             }
 
+            async fn append_audit(&self, tenant: i64, entry: torg_domain::audit::NewAuditEntry, at: Timestamp) -> Result<torg_domain::audit::AuditEntry> {
+                // Two writers may read the same last entry (PostgreSQL); the primary key refuses
+                // the second, which then tries again on the new end of the chain.
+                for _ in 0..20 {
+                    let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                    let last: Option<(i64, String)> =
+                        sqlx::query_as("SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1")
+                            .bind(tenant)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    let (seq, previous) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, torg_domain::audit::GENESIS.to_string()));
+                    let at = ts(at.as_millisecond());
+                    let hash = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
+                    let inserted = sqlx::query(
+                        "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(tenant)
+                    .bind(seq)
+                    .bind(at.as_millisecond())
+                    .bind(&entry.actor)
+                    .bind(&entry.action)
+                    .bind(&entry.object)
+                    .bind(&entry.detail)
+                    .bind(&entry.source)
+                    .bind(&hash)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err);
+                    match inserted {
+                        Ok(_) => {
+                            tx.commit().await.map_err(db_err)?;
+                            return Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash });
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(StoreError::Database("the audit log is too busy; try again".into()))
+            }
+
+            async fn audit_entries(&self, tenant: i64, after_seq: i64, limit: u32) -> Result<Vec<torg_domain::audit::AuditEntry>> {
+                let rows: Vec<(i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
+                    "SELECT seq, at, actor, action, object, detail, source, hash FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                )
+                .bind(tenant)
+                .bind(after_seq)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, at, actor, action, object, detail, source, hash)| torg_domain::audit::AuditEntry {
+                        seq,
+                        at: ts(at),
+                        entry: torg_domain::audit::NewAuditEntry { actor, action, object, detail, source },
+                        hash,
+                    })
+                    .collect())
+            }
+
             async fn create_peak(&self, tenant: i64, peak: torg_domain::deadline::PlannedPeak) -> Result<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

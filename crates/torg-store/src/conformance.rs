@@ -101,6 +101,7 @@ pub async fn run(store: Arc<dyn Store>) {
     planned_peaks_are_kept(&*store).await;
     acknowledgements_are_not_answers(&*store).await;
     scoped_hours_are_kept(&*store).await;
+    the_audit_log_is_a_chain(store.clone()).await;
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {
@@ -1207,5 +1208,60 @@ async fn scoped_hours_are_kept(store: &dyn Store) {
             .await
             .expect("get")
             .is_empty()
+    );
+}
+
+async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
+    use torg_domain::audit::{NewAuditEntry, verify};
+    let f = fixture(&*store).await;
+    let other = fixture(&*store).await;
+    let entry = |n: usize| NewAuditEntry {
+        actor: "user:1".into(),
+        action: "inquiry.replied".into(),
+        object: format!("inquiry:{n}"),
+        detail: "svar sendt".into(),
+        source: "127.0.0.1".into(),
+    };
+    // Concurrent writers still make one unbroken chain.
+    let mut tasks = vec![];
+    for n in 0..30 {
+        let store = store.clone();
+        let tenant = f.tenant.id;
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_audit(tenant, entry(n), t("2026-03-12T10:00:00Z"))
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.expect("join").expect("append");
+    }
+    store
+        .append_audit(other.tenant.id, entry(99), t("2026-03-12T10:00:00Z"))
+        .await
+        .expect("other");
+    let entries = store
+        .audit_entries(f.tenant.id, 0, 1000)
+        .await
+        .expect("entries");
+    assert_eq!(entries.len(), 30);
+    assert_eq!(verify(&entries), Ok(()));
+    assert_eq!(
+        store
+            .audit_entries(other.tenant.id, 0, 1000)
+            .await
+            .expect("entries")
+            .len(),
+        1,
+        "a chain per municipality"
+    );
+    assert_eq!(
+        store
+            .audit_entries(f.tenant.id, 28, 1000)
+            .await
+            .expect("entries")
+            .len(),
+        2,
+        "paged by sequence"
     );
 }

@@ -131,6 +131,22 @@ pub trait Store: Send + Sync + 'static {
     /// (language, body) of every template the municipality has set.
     async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>>;
 
+    // The audit log (revisjonslogg).
+    /// Appends an entry to the municipality's hash chain.
+    async fn append_audit(
+        &self,
+        tenant: i64,
+        entry: torg_domain::audit::NewAuditEntry,
+        at: jiff::Timestamp,
+    ) -> Result<torg_domain::audit::AuditEntry>;
+    /// Entries after `after_seq`, oldest first.
+    async fn audit_entries(
+        &self,
+        tenant: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<torg_domain::audit::AuditEntry>>;
+
     // Planned peaks.
     async fn create_peak(
         &self,
