@@ -67,8 +67,7 @@ pub enum ChainBreak {
 /// Checks a municipality's whole log, oldest first.
 pub fn verify(entries: &[AuditEntry]) -> Result<(), ChainBreak> {
     let mut previous = GENESIS.to_string();
-    let mut expected = 1;
-    for e in entries {
+    for (expected, e) in (1..).zip(entries) {
         if e.seq != expected {
             return Err(ChainBreak::Missing {
                 seq: e.seq,
@@ -79,7 +78,6 @@ pub fn verify(entries: &[AuditEntry]) -> Result<(), ChainBreak> {
             return Err(ChainBreak::Altered { seq: e.seq });
         }
         previous = e.hash.clone();
-        expected += 1;
     }
     Ok(())
 }
