@@ -3,6 +3,7 @@
 //! with a stable code (see [`crate::error::API_ERROR_CODES`]).
 
 use crate::AppState;
+use crate::audit::{ClientAddr, record};
 use crate::auth::ApiClient;
 use crate::error::{ApiError, json_rejection};
 use axum::extract::rejection::JsonRejection;
@@ -215,6 +216,7 @@ pub struct WriteMessage {
 async fn write(
     state: &AppState,
     client: &ApiClient,
+    addr: &ClientAddr,
     id: i64,
     req: WriteMessage,
     kind: MessageKind,
@@ -254,27 +256,44 @@ async fn write(
         Timestamp::now(),
     )
     .await?;
+    let action = if kind == MessageKind::Note {
+        "inquiry.noted"
+    } else {
+        "inquiry.replied"
+    };
+    record(
+        state,
+        tenant,
+        format!("api:{}", client.token_name),
+        action,
+        format!("inquiry:{id}"),
+        String::new(),
+        addr,
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(json!({ "message": message }))).into_response())
 }
 
 async fn reply(
     State(state): State<AppState>,
     client: ApiClient,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     body: Result<Json<WriteMessage>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
-    write(&state, &client, id, req, MessageKind::Outbound).await
+    write(&state, &client, &addr, id, req, MessageKind::Outbound).await
 }
 
 async fn note(
     State(state): State<AppState>,
     client: ApiClient,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     body: Result<Json<WriteMessage>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
-    write(&state, &client, id, req, MessageKind::Note).await
+    write(&state, &client, &addr, id, req, MessageKind::Note).await
 }
 
 #[derive(Deserialize)]
@@ -287,6 +306,7 @@ pub struct Assign {
 async fn assign(
     State(state): State<AppState>,
     client: ApiClient,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     body: Result<Json<Assign>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -296,6 +316,23 @@ async fn assign(
         .store
         .assign(tenant, id, req.unit_id, req.assignee_id)
         .await?;
+    let detail = format!(
+        "unit:{} assignee:{}",
+        req.unit_id,
+        req.assignee_id
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into())
+    );
+    record(
+        &state,
+        tenant,
+        format!("api:{}", client.token_name),
+        "inquiry.assigned",
+        format!("inquiry:{id}"),
+        detail,
+        &addr,
+    )
+    .await;
     let inquiry = state
         .store
         .inquiry(tenant, id)
@@ -307,6 +344,7 @@ async fn assign(
 async fn close(
     State(state): State<AppState>,
     client: ApiClient,
+    addr: ClientAddr,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
@@ -314,6 +352,16 @@ async fn close(
         .store
         .set_status(tenant, id, InquiryStatus::Closed, Timestamp::now())
         .await?;
+    record(
+        &state,
+        tenant,
+        format!("api:{}", client.token_name),
+        "inquiry.status",
+        format!("inquiry:{id}"),
+        "closed".into(),
+        &addr,
+    )
+    .await;
     let inquiry = state
         .store
         .inquiry(tenant, id)

@@ -6,6 +6,7 @@
 
 mod acknowledge;
 pub mod api;
+mod audit;
 mod auth;
 mod cache;
 pub mod error;

@@ -2,6 +2,7 @@
 //! status. Every form carries the session's CSRF token.
 
 use crate::AppState;
+use crate::audit::{ClientAddr, record};
 use crate::auth::{
     LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_HOURS, Staff, constant_time_eq, private_cookie,
     tenant_by_slug,
@@ -137,6 +138,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
+    addr: ClientAddr,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -208,6 +210,16 @@ async fn login(
         .unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(municipality = %form.municipality, username = %form.username, "failed login");
+        record(
+            &state,
+            tenant,
+            format!("login:{}", form.username.trim()),
+            "login.failed",
+            String::new(),
+            String::new(),
+            &addr,
+        )
+        .await;
         let (t, msg) = wrong(t);
         return login_page(
             &state,
@@ -235,6 +247,16 @@ async fn login(
         return failed(t, e);
     }
     tracing::info!(municipality = %form.municipality, user = user.id, "login");
+    record(
+        &state,
+        tenant,
+        format!("user:{}", user.id),
+        "login",
+        format!("user:{}", user.id),
+        String::new(),
+        &addr,
+    )
+    .await;
     let mut res = Redirect::to("/staff").into_response();
     let secure = state.settings.secure_cookies;
     for c in [
@@ -924,6 +946,7 @@ async fn write_message(
     state: AppState,
     lang: String,
     staff: Staff,
+    addr: ClientAddr,
     id: i64,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
     kind: MessageKind,
@@ -972,6 +995,12 @@ async fn write_message(
             } else {
                 "reply"
             };
+            let action = if kind == MessageKind::Note {
+                "inquiry.noted"
+            } else {
+                "inquiry.replied"
+            };
+            audit_inquiry(&state, &staff, &addr, action, id, String::new()).await;
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
         Err(torg_core::reply::ReplyError::Input(e)) => {
@@ -995,20 +1024,22 @@ async fn reply(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    write_message(state, lang, staff, id, form, MessageKind::Outbound).await
+    write_message(state, lang, staff, addr, id, form, MessageKind::Outbound).await
 }
 
 async fn note(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    write_message(state, lang, staff, id, form, MessageKind::Note).await
+    write_message(state, lang, staff, addr, id, form, MessageKind::Note).await
 }
 
 #[derive(serde::Deserialize)]
@@ -1019,6 +1050,28 @@ struct AssignForm {
     unit_id: String,
     #[serde(default)]
     assignee_id: String,
+}
+
+/// Records a staff member's change to an inquiry in the audit log.
+async fn audit_inquiry(
+    state: &AppState,
+    staff: &Staff,
+    addr: &ClientAddr,
+    action: &str,
+    id: i64,
+    detail: String,
+) {
+    let actor = format!("user:{}", staff.user.id);
+    record(
+        state,
+        staff.config.municipality.id,
+        actor,
+        action,
+        format!("inquiry:{id}"),
+        detail,
+        addr,
+    )
+    .await;
 }
 
 /// The unit a staff member signs with: their own, else the inquiry's, else the municipality.
@@ -1075,6 +1128,7 @@ async fn assign(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     Form(form): Form<AssignForm>,
 ) -> Response {
@@ -1100,6 +1154,15 @@ async fn assign(
         .store
         .assign(staff.config.municipality.id, id, unit_id, assignee)
         .await;
+    if result.is_ok() {
+        let detail = format!(
+            "unit:{unit_id} assignee:{}",
+            assignee
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+        audit_inquiry(&state, &staff, &addr, "inquiry.assigned", id, detail).await;
+    }
     after_change(result, t, id, "assign")
 }
 
@@ -1115,6 +1178,7 @@ async fn set_status(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> Response {
@@ -1139,6 +1203,17 @@ async fn set_status(
         .store
         .set_status(staff.config.municipality.id, id, status, Timestamp::now())
         .await;
+    if result.is_ok() {
+        audit_inquiry(
+            &state,
+            &staff,
+            &addr,
+            "inquiry.status",
+            id,
+            status.as_str().to_string(),
+        )
+        .await;
+    }
     after_change(result, t, id, "status")
 }
 

@@ -478,6 +478,26 @@ async fn citizen_and_staff_round_trip(app: &App) {
     );
     assert!(overview.contains("Nær fristen"));
 
+    // Every change is in the municipality's audit log, and the chain holds.
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let log = app.store.audit_entries(m.id, 0, 1000).await.expect("audit");
+    let actions: Vec<&str> = log.iter().map(|e| e.entry.action.as_str()).collect();
+    for a in [
+        "login",
+        "inquiry.replied",
+        "inquiry.noted",
+        "inquiry.assigned",
+        "inquiry.status",
+    ] {
+        assert!(actions.contains(&a), "{a} is audited: {actions:?}");
+    }
+    assert_eq!(torg_domain::audit::verify(&log), Ok(()));
+
     // Logout ends the session.
     let csrf = csrf_of(&staff, &format!("{}/staff", app.base)).await;
     let res = staff

@@ -98,6 +98,9 @@ enum Command {
     /// Planned peaks: a window with its own deadline policy and a staffing note.
     #[command(subcommand)]
     Peak(PeakCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// The acknowledgement text (kvittering) per language.
     Acknowledgement {
         #[arg(long)]
@@ -319,6 +322,20 @@ enum PeakCommand {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; says where it breaks.
+    Verify {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Print the log as JSON lines.
+    Export {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CannedCommand {
     /// Add a canned reply. Placeholders: {navn}, {referanse}, {signatur}.
     Add {
@@ -373,6 +390,45 @@ async fn unit_id(store: &dyn Store, m: &torg_store::Municipality, name: &str) ->
                 m.name
             )
         })
+}
+
+async fn all_audit_entries(
+    store: &dyn Store,
+    tenant: i64,
+) -> Result<Vec<torg_domain::audit::AuditEntry>> {
+    let mut all = vec![];
+    loop {
+        let after = all
+            .last()
+            .map(|e: &torg_domain::audit::AuditEntry| e.seq)
+            .unwrap_or(0);
+        let page = store.audit_entries(tenant, after, 10_000).await?;
+        if page.is_empty() {
+            return Ok(all);
+        }
+        all.extend(page);
+    }
+}
+
+/// Records a change made from the command line in the municipality's audit log.
+async fn audit(
+    store: &dyn Store,
+    m: &torg_store::Municipality,
+    action: &str,
+    object: String,
+    detail: String,
+) -> Result<()> {
+    let entry = torg_domain::audit::NewAuditEntry {
+        actor: "cli".into(),
+        action: action.into(),
+        object,
+        detail,
+        source: "cli".into(),
+    };
+    store
+        .append_audit(m.id, entry, jiff::Timestamp::now())
+        .await?;
+    Ok(())
 }
 
 /// Recomputes open inquiries' deadlines after a policy or calendar change, and says so.
@@ -514,6 +570,14 @@ async fn run(cli: Cli) -> Result<()> {
                 u.role.as_str(),
                 m.name
             );
+            audit(
+                &*store,
+                &m,
+                "user.created",
+                format!("user:{}", u.id),
+                u.role.as_str().to_string(),
+            )
+            .await?;
             if generated {
                 println!("Password (shown once): {password}");
             }
@@ -529,6 +593,14 @@ async fn run(cli: Cli) -> Result<()> {
                 .create_api_token(m.id, &name, &torg_core::secrets::token_hash(&token))
                 .await?;
             println!("{token}");
+            audit(
+                &*store,
+                &m,
+                "token.created",
+                format!("token:{name}"),
+                String::new(),
+            )
+            .await?;
             eprintln!(
                 "API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.",
                 m.name
@@ -669,6 +741,14 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
             println!("Added the deadline policy {policy} to {}.", m.name);
+            audit(
+                &*store,
+                &m,
+                "policy.added",
+                format!("policy:{policy}"),
+                String::new(),
+            )
+            .await?;
             recompute(&*store, m).await
         }
         Command::Hours(HoursCommand::Set {
@@ -696,6 +776,17 @@ async fn run(cli: Cli) -> Result<()> {
                 scope.map(|s| format!(" ({s})")).unwrap_or_default(),
                 torg_domain::calendar::format_weekly(&hours)
             );
+            let object = scope
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "municipality".into());
+            audit(
+                &*store,
+                &m,
+                "hours.set",
+                object,
+                torg_domain::calendar::format_weekly(&hours),
+            )
+            .await?;
             recompute(&*store, m).await
         }
         Command::Hours(HoursCommand::Close {
@@ -728,6 +819,17 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(t) => println!("{} closes at {} on {date}.", m.name, t.strftime("%H:%M")),
                 None => println!("{} is closed on {date}.", m.name),
             }
+            let detail = closes_at
+                .map(|t| format!("closes {}", t.strftime("%H:%M")))
+                .unwrap_or_else(|| "closed".into());
+            audit(
+                &*store,
+                &m,
+                "hours.closed_day",
+                format!("date:{date}"),
+                detail,
+            )
+            .await?;
             recompute(&*store, m).await
         }
         Command::Hours(HoursCommand::Show { municipality: slug }) => {
@@ -865,6 +967,14 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
             println!("Added the peak {name:?} ({policy}) to {}.", m.name);
+            audit(
+                &*store,
+                &m,
+                "peak.added",
+                format!("peak:{name}"),
+                policy.to_string(),
+            )
+            .await?;
             recompute(&*store, m).await
         }
         Command::Acknowledgement {
@@ -889,6 +999,29 @@ async fn run(cli: Cli) -> Result<()> {
                     let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
                     println!("{}", config.acknowledgement_template(&language));
                 }
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let entries = all_audit_entries(&*store, m.id).await?;
+            match torg_domain::audit::verify(&entries) {
+                Ok(()) => {
+                    println!(
+                        "The audit log of {} is intact: {} entries.",
+                        m.name,
+                        entries.len()
+                    );
+                    Ok(())
+                }
+                Err(e) => bail!("the audit log of {} is broken: {e}", m.name),
+            }
+        }
+        Command::Audit(AuditCommand::Export { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let mut out = std::io::stdout().lock();
+            for e in all_audit_entries(&*store, m.id).await? {
+                writeln!(out, "{}", serde_json::to_string(&e)?)?;
             }
             Ok(())
         }
@@ -930,9 +1063,12 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     println!(
         "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     println!("Torg stopped.");
     Ok(())
 }

@@ -782,3 +782,116 @@ fn holidays_and_deadlines_from_the_cli() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("NO (Norway) and SE (Sweden)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_detects_tampering() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Servicetorget",
+            "--service-desk",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "policy",
+            "add",
+            "--municipality",
+            "nordby",
+            "--policy",
+            "working_days:3",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "hours",
+            "set",
+            "--municipality",
+            "nordby",
+            "--weekly",
+            "mon-fri 08:00-15:00",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "hours",
+            "close",
+            "--municipality",
+            "nordby",
+            "--date",
+            "2026-12-24",
+        ],
+    );
+    let ok = torg(d, None, &["audit", "verify", "--municipality", "nordby"]);
+    assert!(ok.contains("intact: 3 entries"), "{ok}");
+    let export = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
+    let lines: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["action"], "policy.added");
+    assert_eq!(lines[1]["actor"], "cli");
+
+    // Someone edits the database behind Torg's back.
+    let store = torg_store_sql::SqliteStore::open(&d.join("torg.db"))
+        .await
+        .expect("open");
+    sqlx::query("UPDATE audit_log SET detail = 'mon-sun 00:00-23:59' WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .expect("tamper");
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["audit", "verify", "--municipality", "nordby"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "tampering is found");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("entry 2 has been altered"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .expect("remove");
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["audit", "verify", "--municipality", "nordby"])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing before 3"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
