@@ -41,6 +41,30 @@ impl SqliteStore {
         Ok(SqliteStore { pool, writer })
     }
 
+    /// Writes a consistent copy of the database to `target` (a new file) while it is in use:
+    /// SQLite's `VACUUM INTO` reads one snapshot. Attachments live in the database, so they
+    /// are included.
+    pub async fn backup_to(&self, target: &Path) -> Result<(), torg_store::StoreError> {
+        let target = target.to_str().ok_or_else(|| {
+            torg_store::StoreError::Database("the backup path is not UTF-8".into())
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(())
+    }
+
+    /// Whether the database file is intact (`PRAGMA integrity_check`).
+    pub async fn integrity_ok(&self) -> Result<bool, torg_store::StoreError> {
+        let result: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(result == "ok")
+    }
+
     /// The underlying pool, for bulk tools (demo data, benchmarks).
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool

@@ -56,6 +56,15 @@ enum Command {
     /// Canned replies (svarmaler).
     #[command(subcommand)]
     Canned(CannedCommand),
+    /// Make a consistent copy of a running SQLite installation (attachments included) in DIR.
+    Backup { dir: std::path::PathBuf },
+    /// Bring back a backup made by `torg backup` into the data directory (stop the server first).
+    Restore {
+        dir: std::path::PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Measure throughput and latency over generated data (use a release build).
     Bench(bench::BenchArgs),
     /// Measure how fast deadlines are computed (one core).
@@ -431,6 +440,86 @@ async fn audit(
     Ok(())
 }
 
+const BACKUP_FILE: &str = "torg.db";
+
+/// `torg backup DIR`: a consistent copy of the running SQLite database.
+async fn backup(settings: &Settings, dir: &std::path::Path) -> Result<()> {
+    if !settings.is_sqlite() {
+        bail!("torg backup copies the embedded SQLite database; back up PostgreSQL with pg_dump");
+    }
+    let db = std::path::Path::new(settings.database_url.trim_start_matches("sqlite://"));
+    if !db.exists() {
+        bail!("there is no database at {}; check --data-dir", db.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let target = dir.join(BACKUP_FILE);
+    if target.exists() {
+        bail!(
+            "{} holds a backup already; choose an empty directory",
+            dir.display()
+        );
+    }
+    let store = torg_store_sql::SqliteStore::open(db).await?;
+    store.backup_to(&target).await?;
+    let copy = torg_store_sql::SqliteStore::open(&target).await?;
+    if !copy.integrity_ok().await? {
+        bail!(
+            "the backup in {} failed its integrity check; try again",
+            dir.display()
+        );
+    }
+    let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "Backed up {} to {} ({:.1} MB, attachments included).",
+        db.display(),
+        target.display(),
+        size as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// `torg restore DIR`: puts a backup in place of the data directory's database.
+async fn restore(settings: &Settings, dir: &std::path::Path, force: bool) -> Result<()> {
+    if !settings.is_sqlite() {
+        bail!(
+            "torg restore restores the embedded SQLite database; restore PostgreSQL with pg_restore"
+        );
+    }
+    let source = dir.join(BACKUP_FILE);
+    if !source.exists() {
+        bail!(
+            "{} holds no backup ({BACKUP_FILE} is missing)",
+            dir.display()
+        );
+    }
+    {
+        let check = torg_store_sql::SqliteStore::open(&source).await?;
+        if !check.integrity_ok().await? {
+            bail!(
+                "the backup in {} is damaged; it was not restored",
+                dir.display()
+            );
+        }
+    }
+    settings.prepare_data_dir()?;
+    let db = std::path::PathBuf::from(settings.database_url.trim_start_matches("sqlite://"));
+    if db.exists() && !force {
+        bail!(
+            "{} exists; stop Torg and pass --force to replace it",
+            db.display()
+        );
+    }
+    for suffix in ["-wal", "-shm"] {
+        let side = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if side.exists() {
+            std::fs::remove_file(&side)?;
+        }
+    }
+    std::fs::copy(&source, &db).with_context(|| format!("cannot write {}", db.display()))?;
+    println!("Restored {} from {}.", db.display(), dir.display());
+    Ok(())
+}
+
 /// Recomputes open inquiries' deadlines after a policy or calendar change, and says so.
 async fn recompute(store: &dyn Store, m: torg_store::Municipality) -> Result<()> {
     let config = torg_core::intake::TenantConfig::load(store, m).await?;
@@ -477,6 +566,11 @@ async fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let settings = Settings::load(&cli.install)?;
+    match &cli.command {
+        Command::Backup { dir } => return backup(&settings, dir).await,
+        Command::Restore { dir, force } => return restore(&settings, dir, *force).await,
+        _ => {}
+    }
     let store = open_store(&settings).await?;
     match cli.command {
         Command::Serve { demo } => {
@@ -1040,7 +1134,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(_) | Command::BenchDeadlines { .. } | Command::Holidays { .. } => {
+        Command::Bench(_)
+        | Command::BenchDeadlines { .. }
+        | Command::Holidays { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {
             unreachable!("handled above")
         }
     }

@@ -895,3 +895,110 @@ async fn the_audit_log_detects_tampering() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_a_running_installation_restores_everything() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let token = setup_tenant(&data, None);
+    let port = free_port();
+    let mut server = start(&data, None, port, &[]);
+    wait_ready(port).await;
+    let client = reqwest::Client::new();
+    for n in 0..20 {
+        let body = json!({"citizen_name": "Ola", "email": "ola@example.no", "body": format!("nummer {n}")});
+        let res = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/inquiries"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 201);
+    }
+    let attachment: Vec<u8> = (0..=255u8).cycle().take(50_000).collect();
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Kari")
+        .text("email", "kari@example.no")
+        .text("message", "Se vedlegg")
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(attachment.clone()).file_name("kart.pdf"),
+        );
+    let res = client
+        .post(format!("http://127.0.0.1:{port}/k/krasj/inquiries"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(res.status(), 201);
+
+    // Back up while the server runs, then stop it.
+    let backup_dir = dir.path().join("backup");
+    let out = torg(&data, None, &["backup", backup_dir.to_str().expect("path")]);
+    assert!(out.contains("Backed up"), "{out}");
+    let before = all_inquiries(port, &token).await;
+    server.kill().expect("kill");
+    let _ = server.wait();
+
+    // Restore into a fresh data directory and compare.
+    let restored = dir.path().join("restored");
+    torg(
+        &restored,
+        None,
+        &["restore", backup_dir.to_str().expect("path")],
+    );
+    let port = free_port();
+    let mut server = start(&restored, None, port, &[]);
+    wait_ready(port).await;
+    let after = all_inquiries(port, &token).await;
+    assert_eq!(after, before, "every inquiry, with its reference, is back");
+    assert_eq!(after.len(), 21);
+    server.kill().expect("kill");
+    let _ = server.wait();
+    let store = torg_store_sql::open(restored.join("torg.db").to_str().expect("path"))
+        .await
+        .expect("open");
+    let m = store
+        .municipality_by_slug("krasj")
+        .await
+        .expect("m")
+        .expect("m");
+    let mut found = false;
+    for id in after.keys() {
+        for a in store.attachments(m.id, *id).await.expect("attachments") {
+            let (_, bytes) = store
+                .attachment_data(m.id, a.id)
+                .await
+                .expect("data")
+                .expect("exists");
+            assert_eq!(bytes, attachment, "attachments come back byte for byte");
+            found = true;
+        }
+    }
+    assert!(found, "the attachment was restored");
+    let verify = torg(
+        &restored,
+        None,
+        &["audit", "verify", "--municipality", "krasj"],
+    );
+    assert!(verify.contains("intact"), "{verify}");
+
+    // Restoring over an existing database needs --force; a second backup into the same place is refused.
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(&restored)
+        .args(["restore", backup_dir.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--force"));
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["backup", backup_dir.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("empty directory")
+    );
+}
