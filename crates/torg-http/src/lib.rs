@@ -11,6 +11,7 @@ mod auth;
 mod cache;
 pub mod error;
 pub mod i18n;
+mod metrics;
 mod openapi;
 mod portal;
 mod staff;
@@ -37,6 +38,8 @@ pub struct WebSettings {
     /// The address citizens reach Torg by, for follow links (e.g. https://torg.kommune.no).
     /// When unset, links are built from the request's Host header.
     pub public_url: Option<String>,
+    /// The operator token that may read `/metrics`; unset turns metrics off.
+    pub metrics_token: Option<String>,
     /// Warn when this share of an inquiry's time has passed, in thousandths [default 750].
     pub escalation_permille: Option<i64>,
 }
@@ -54,6 +57,7 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     pub settings: Arc<WebSettings>,
     pub(crate) cache: Arc<cache::Caches>,
+    pub(crate) metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -63,6 +67,7 @@ impl AppState {
             catalog,
             settings: Arc::new(settings),
             cache: Arc::new(cache::Caches::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
         }
     }
 
@@ -82,6 +87,7 @@ pub fn router(state: AppState) -> Router {
     let secure = state.settings.secure_cookies;
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/static/{file}", get(static_file))
         .merge(portal::routes().layer(DefaultBodyLimit::max(form_limit)))
         .merge(staff::routes().layer(DefaultBodyLimit::max(api_limit)))
@@ -93,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             views::language,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ))
         .layer(middleware::from_fn(move |req, next| {
             security_headers(req, next, secure)

@@ -1256,6 +1256,58 @@ async fn duty_rota_in_the_inbox(app: &App) {
 // ------------------------------------------------------------------ tests
 
 #[tokio::test]
+async fn metrics_are_for_the_operator_only() {
+    let off = spawn().await;
+    let res = client()
+        .get(format!("{}/metrics", off.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "off unless configured");
+    let settings = torg_http::WebSettings {
+        metrics_token: Some("operator-secret".into()),
+        ..Default::default()
+    };
+    let app = spawn_with(None, settings).await;
+    create_via_api(&app, &app.a.token, "måles").await;
+    let res = client()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = client()
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(&app.a.token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "an API token is not an operator token"
+    );
+    let res = client()
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("operator-secret")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.expect("text");
+    assert!(
+        text.contains("torg_http_requests_total{class=\"api\",status=\"2xx\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("torg_http_requests_total{class=\"health\",status=\"4xx\"} 2"),
+        "the refused reads count too"
+    );
+    assert!(text.contains("torg_http_request_duration_seconds_count{class=\"api\"} 1"));
+    assert!(text.contains("torg_inquiry_writer_queue 0"));
+}
+
+#[tokio::test]
 async fn duty_rota_in_the_inbox_sqlite() {
     duty_rota_in_the_inbox(&spawn().await).await;
 }

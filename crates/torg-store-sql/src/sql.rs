@@ -345,6 +345,10 @@ macro_rules! sql_store {
                 $backend
             }
 
+            fn writer_queue(&self) -> usize {
+                self.writer.max_capacity() - self.writer.capacity()
+            }
+
             async fn ping(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
                 Ok(())

@@ -33,6 +33,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
     fn backend(&self) -> &'static str;
+    /// Inquiries waiting for the group-commit writer (for metrics).
+    fn writer_queue(&self) -> usize {
+        0
+    }
     /// Checks that the database answers.
     async fn ping(&self) -> Result<()>;
 

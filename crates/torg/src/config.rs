@@ -41,6 +41,8 @@ pub struct FileConfig {
     pub max_text_bytes: Option<usize>,
     /// Largest attachment in bytes [default: 26214400].
     pub max_attachment_bytes: Option<usize>,
+    /// The operator token that may read /metrics (Prometheus). Unset: metrics are off.
+    pub metrics_token: Option<String>,
     /// Warn staff when this share of an inquiry's time has passed [default: 0.75].
     pub escalation_share: Option<f64>,
     /// A directory of extra Fluent catalogues (`xx.ftl`) for more interface languages.
@@ -109,6 +111,7 @@ impl Settings {
                 limits,
                 secure_cookies: file.secure_cookies.unwrap_or(false),
                 public_url: file.public_url,
+                metrics_token: file.metrics_token,
                 escalation_permille: file.escalation_share.map(|s| (s * 1000.0).round() as i64),
             },
             locales_dir: file.locales_dir,
