@@ -543,21 +543,13 @@ impl WorkingCalendar {
     /// The end of the `n`th working day after the day of `start` (n = 0: the end of this
     /// working day if it is still open, else of the next).
     pub fn end_of_working_day(&self, start: Timestamp, n: u32) -> Timestamp {
-        let mut left = n;
         let today = self.local_date(start);
-        for (d, _, close) in self.working_days_from(today) {
-            if d == today && close <= start {
-                continue;
-            }
-            if d == today && n > 0 {
-                continue;
-            }
-            if left <= 1 || n == 0 {
-                return close;
-            }
-            left -= 1;
-        }
-        start
+        // n = 0 counts today while it is open; otherwise counting starts tomorrow.
+        self.working_days_from(today)
+            .filter(|(d, _, close)| if n == 0 { *close > start } else { *d > today })
+            .nth(n.saturating_sub(1) as usize)
+            .map(|(_, _, close)| close)
+            .unwrap_or(start)
     }
 
     /// The next working day after the day of `start`, at `at` local time, kept within its

@@ -361,6 +361,8 @@ struct InboxPage {
 
 /// Who is on duty for a channel group, for the inbox.
 struct DutyView {
+    /// The channel group's code (`public`, `all`, a channel).
+    code: String,
     group: String,
     now_name: String,
     until: String,
@@ -399,6 +401,7 @@ async fn duty_views(
         .filter_map(|g| {
             let current = on_duty(&shifts, g, now)?;
             Some(DutyView {
+                code: g.to_string(),
                 group: t.get(&format!("duty-group-{g}")),
                 now_name: name(current.user_id),
                 until: views::in_words(t, current.ends_at, zone),
@@ -501,7 +504,7 @@ fn row_deadline(
     if s.status == InquiryStatus::Closed {
         return (t.get("time-closed"), "");
     }
-    let (left, _) = views::time_left(t, s.deadline_at, now);
+    let left = views::time_left(t, s.deadline_at, now);
     match deadline_state(s.received_at, s.deadline_at, now, permille) {
         DeadlineState::Overdue => (left, "overdue"),
         DeadlineState::Warning => (t.get1("time-warning", "time", &left), "warning"),
@@ -683,37 +686,27 @@ async fn inbox(
         Err(e) => return failed(t, e),
     };
     // The person on duty sees their channels' open inquiries first.
-    let mut my_channels = vec![];
-    if duties.iter().any(|d| d.my_shift.is_some()) {
-        let shifts = state
-            .store
-            .shifts(tenant, now, now + SignedDuration::from_secs(1))
-            .await
-            .unwrap_or_default();
-        let mut found = vec![];
-        for shift in shifts.iter().filter(|s| s.user_id == staff.user.id) {
-            for channel in torg_domain::duty::channels_of(&shift.group) {
-                let filter = InquiryFilter {
-                    channel: Some(channel),
-                    ..Default::default()
-                };
-                found.extend(
-                    state
-                        .store
-                        .list_inquiries(tenant, &filter, None, 10)
-                        .await
-                        .unwrap_or_default(),
-                );
+    // The person on duty sees their channels' open inquiries first.
+    let mut found = vec![];
+    for duty in duties.iter().filter(|d| d.my_shift.is_some()) {
+        for channel in torg_domain::duty::channels_of(&duty.code) {
+            let filter = InquiryFilter {
+                channel: Some(channel),
+                ..Default::default()
+            };
+            match state.store.list_inquiries(tenant, &filter, None, 10).await {
+                Ok(rows) => found.extend(rows),
+                Err(e) => return failed(t, e),
             }
         }
-        found.sort_by_key(|s| (s.deadline_at, s.received_at, s.id));
-        found.dedup_by_key(|s| s.id);
-        my_channels = found
-            .into_iter()
-            .take(10)
-            .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
-            .collect();
     }
+    found.sort_by_key(|s| (s.deadline_at, s.received_at, s.id));
+    found.dedup_by_key(|s| s.id);
+    let my_channels: Vec<InboxRow> = found
+        .into_iter()
+        .take(10)
+        .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
+        .collect();
     let peak = torg_domain::deadline::active_peak(&staff.config.peaks, now).map(|p| {
         (
             p.name.clone(),
@@ -866,8 +859,8 @@ async fn show_inquiry(
         .and_then(|cid| canned.iter().find(|c| c.id == cid))
         .map(|c| c.text.clone())
         .unwrap_or_default();
-    let (time_left, _) = if inquiry.status == InquiryStatus::Closed {
-        (t.get("time-closed"), false)
+    let time_left = if inquiry.status == InquiryStatus::Closed {
+        t.get("time-closed")
     } else {
         views::time_left(&t, inquiry.deadline_at, Timestamp::now())
     };

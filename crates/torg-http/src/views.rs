@@ -191,8 +191,8 @@ pub fn opening_hours(t: &Tr, weekly: &[torg_domain::calendar::DayHours; 7]) -> V
         .collect()
 }
 
-/// Time left until a deadline in words, and whether it has passed.
-pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> (String, bool) {
+/// Time left until a deadline (or time past it) in words.
+pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> String {
     let secs = deadline.as_second() - now.as_second();
     let overdue = secs < 0;
     let mins = secs.abs() / 60;
@@ -205,9 +205,9 @@ pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> (String, bool) 
         format!("{m} {}", t.get("unit-minutes"))
     };
     if overdue {
-        (t.get1("time-overdue", "time", &span), true)
+        t.get1("time-overdue", "time", &span)
     } else {
-        (t.get1("time-left", "time", &span), false)
+        t.get1("time-left", "time", &span)
     }
 }
 

@@ -46,9 +46,9 @@ macro_rules! sql_store {
                     for job in jobs {
                         let r = async {
                             let mut tx = pool.begin_with($begin_write).await.map_err(db_err)?;
-                            let c = insert_inquiry(&mut tx, &job.new).await?;
+                            let mut one = insert_batch(&mut tx, &[&job.new]).await?;
                             tx.commit().await.map_err(db_err)?;
-                            Ok(c)
+                            one.pop().ok_or_else(|| StoreError::Database("the inquiry was not written".into()))
                         }
                         .await;
                         let _ = job.reply.send(r);
@@ -196,73 +196,6 @@ macro_rules! sql_store {
                 results[i] = Some(Created { inquiry: fresh_inquiry(new, *id, reference, preview), created: true });
             }
             Ok(results.into_iter().flatten().collect())
-        }
-
-        async fn insert_inquiry(conn: &mut Conn, new: &NewInquiry) -> Result<Created, StoreError> {
-            if let Some(ext) = &new.external_id {
-                let existing: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND external_id = $3"
-                )))
-                .bind(new.tenant_id)
-                .bind(new.channel.as_str())
-                .bind(ext)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db_err)?;
-                if let Some(row) = existing {
-                    return Ok(Created { inquiry: row.try_into()?, created: false });
-                }
-            }
-            // The unit's municipality is checked by the composite foreign key.
-            let year = i64::from(new.reference_year);
-            let number: i64 = sqlx::query_scalar(
-                "INSERT INTO reference_counters (tenant_id, year, last_number) VALUES ($1, $2, 1) \
-                 ON CONFLICT (tenant_id, year) DO UPDATE SET last_number = reference_counters.last_number + 1 \
-                 RETURNING last_number",
-            )
-            .bind(new.tenant_id)
-            .bind(year)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            let reference = Reference { year: new.reference_year, number };
-            let preview = torg_domain::inquiry::preview(&new.body, 160);
-            let received = new.received_at.as_millisecond();
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO inquiries (tenant_id, ref_year, ref_number, reference, channel, status, topic, subject, \
-                 citizen_name, contact_email, contact_phone, language, unit_id, priority, follow_token_hash, preview, \
-                 received_at, acknowledged_at, deadline_at, updated_at, external_id) \
-                 VALUES ($1, $2, $3, $4, $5, 'new', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $16, $18) RETURNING id",
-            )
-            .bind(new.tenant_id)
-            .bind(year)
-            .bind(number)
-            .bind(reference.to_string())
-            .bind(new.channel.as_str())
-            .bind(&new.topic)
-            .bind(&new.subject)
-            .bind(&new.citizen_name)
-            .bind(&new.contact_email)
-            .bind(&new.contact_phone)
-            .bind(&new.language)
-            .bind(new.unit_id)
-            .bind(new.priority.as_i64())
-            .bind(&new.follow_token_hash)
-            .bind(&preview)
-            .bind(received)
-            .bind(new.deadline_at.as_millisecond())
-            .bind(&new.external_id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_err)?;
-            let message_id = insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Inbound, None, &new.citizen_name, &new.body, received).await?;
-            insert_attachments(&mut *conn, new.tenant_id, id, message_id, &new.attachments).await?;
-            if let Some(ack) = &new.acknowledgement {
-                let body = ack.body_for(&reference.to_string(), id);
-                insert_message_row(&mut *conn, new.tenant_id, id, MessageKind::Acknowledgement, None, &ack.author_name, &body, received).await?;
-            }
-            let inquiry = fresh_inquiry(new, id, reference, preview);
-            Ok(Created { inquiry, created: true })
         }
 
         #[allow(clippy::too_many_arguments)]

@@ -73,7 +73,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     };
     let db_path = dir.join("torg.db");
     let token = torg_core::secrets::new_token();
-    {
+    let stored = {
         let store = torg_store_sql::SqliteStore::open(&db_path).await?;
         let store_dyn: &dyn Store = &store;
         if store_dyn.municipality_by_slug("bench").await?.is_none() {
@@ -90,7 +90,8 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             .await?;
         let total = store_dyn.count_inquiries(m.id).await?;
         println!("Database holds {total} inquiries.");
-    }
+        total
+    };
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -107,7 +108,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .spawn()
         .context("cannot start torg serve")?;
     let pid = server.id();
-    let result = measure(&args, port, pid, &token).await;
+    let result = measure(&args, port, pid, &token, stored).await;
     let _ = server.kill();
     let _ = server.wait();
     if args.dir.is_none() {
@@ -275,7 +276,9 @@ async fn latency(
     Ok(times)
 }
 
-async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<()> {
+/// `stored`: the inquiries in the database when the run starts (more than `--inquiries` when a
+/// kept database is reused).
+async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str, stored: i64) -> Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)
@@ -410,7 +413,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
     println!();
     println!("| measure | result |");
     println!("|---|---|");
-    println!("| inquiries stored before the run | {} |", args.inquiries);
+    println!("| inquiries stored before the run | {stored} |");
     println!(
         "| create via HTTP API, {} clients, durable | {:.0} per second ({} in {:.1} s, {} failed) |",
         args.clients,
@@ -447,7 +450,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str) -> Result<(
     println!(
         "{}",
         json!({
-            "inquiries": args.inquiries, "creates_per_second": rate, "create_failures": failed,
+            "inquiries": stored, "creates_per_second": rate, "create_failures": failed,
             "api_list_p95_ms": percentile(&api_times, 0.95), "inbox_p95_ms": percentile(&inbox_times, 0.95),
             "rss_idle_mb": idle_rss as f64 / 1024.0, "server_cpu_us_per_create": server_cpu / args.creates as f64 * 1e6, "rss_peak_mb": peak_rss as f64 / 1024.0
         })
