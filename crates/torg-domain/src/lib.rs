@@ -3,6 +3,7 @@
 //! Architecture invariant: this crate does no IO. It depends on no async runtime, database
 //! or HTTP crate, so every rule here can be unit- and property-tested in isolation.
 
+pub mod access;
 pub mod audit;
 pub mod calendar;
 pub mod channel;
@@ -15,6 +16,7 @@ pub mod reply;
 pub mod role;
 pub mod routing;
 
+pub use access::{Access, Permission, UnitAccess};
 pub use channel::Channel;
 pub use inquiry::{InquiryStatus, MessageKind, Priority};
 pub use reference::Reference;

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use std::sync::Arc;
 use torg_core::intake::TenantConfig;
 use torg_core::secrets::{is_token_shaped, token_hash};
+use torg_domain::{Access, Permission, UnitAccess};
 use torg_store::{Store, User};
 
 pub const SESSION_COOKIE: &str = "torg_session";
@@ -24,9 +25,38 @@ pub struct Staff {
     pub user: User,
     pub config: Arc<TenantConfig>,
     pub csrf: String,
+    /// What the person may see and do; see [`torg_domain::access`].
+    pub access: Access,
 }
 
 impl Staff {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.access.can(permission)
+    }
+
+    /// How access sees a unit of the municipality. A unit that is not (or no longer) known is
+    /// treated as sensitive: only its members see it.
+    pub fn unit_access(&self, unit_id: i64) -> UnitAccess {
+        self.config
+            .unit(unit_id)
+            .map(|u| u.access())
+            .unwrap_or(UnitAccess {
+                id: unit_id,
+                sensitive: true,
+            })
+    }
+
+    /// Whether the person sees the inquiries of `unit_id`.
+    pub fn sees_unit(&self, unit_id: i64) -> bool {
+        self.access.sees(self.unit_access(unit_id))
+    }
+
+    /// The units whose inquiries the person sees.
+    pub fn visible_units(&self) -> Vec<i64> {
+        let units: Vec<UnitAccess> = self.config.units.iter().map(|u| u.access()).collect();
+        self.access.visible_units(&units)
+    }
+
     /// Checks the form's CSRF token against the session's.
     pub fn check_csrf(&self, given: &str) -> Result<(), CsrfRejected> {
         if !given.is_empty() && constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
@@ -103,8 +133,9 @@ impl FromRequestParts<AppState> for Staff {
             Err(e) => return Err(ApiError::internal(e).into_response()),
         };
         let user = match store.user(session.tenant_id, session.user_id).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return Err(to_login()),
+            Ok(Some(u)) if u.active => u,
+            // Deactivated or removed: the session is over.
+            Ok(_) => return Err(to_login()),
             Err(e) => return Err(ApiError::internal(e).into_response()),
         };
         let config = match tenant_by_id(state, session.tenant_id).await {
@@ -113,6 +144,7 @@ impl FromRequestParts<AppState> for Staff {
             Err(e) => return Err(ApiError::internal(e).into_response()),
         };
         Ok(Staff {
+            access: user.access(),
             user,
             config,
             csrf: session.csrf_token,

@@ -20,6 +20,7 @@ pub struct ApiError {
 /// document.
 pub const API_ERROR_CODES: &[&str] = &[
     "unauthorized",
+    "rate_limited",
     "not_found",
     "invalid_json",
     "invalid_request",

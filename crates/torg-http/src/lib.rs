@@ -5,6 +5,7 @@
 //! text is always shown, never executed.
 
 mod acknowledge;
+mod admin;
 pub mod api;
 mod audit;
 mod auth;
@@ -14,6 +15,8 @@ pub mod i18n;
 mod metrics;
 mod openapi;
 mod portal;
+mod ratelimit;
+mod routes;
 mod staff;
 mod views;
 
@@ -22,12 +25,12 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use std::sync::Arc;
 use torg_core::intake::IntakeLimits;
 use torg_store::Store;
 
 pub use i18n::Catalog;
+pub use ratelimit::RateLimits;
 
 /// What the web layer needs to know from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +45,7 @@ pub struct WebSettings {
     pub metrics_token: Option<String>,
     /// Warn when this share of an inquiry's time has passed, in thousandths [default 750].
     pub escalation_permille: Option<i64>,
+    pub rate_limits: RateLimits,
 }
 
 impl WebSettings {
@@ -58,6 +62,7 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     pub(crate) cache: Arc<cache::Caches>,
     pub(crate) metrics: Arc<metrics::Metrics>,
+    pub(crate) limiters: Arc<ratelimit::Limiters>,
 }
 
 impl AppState {
@@ -65,6 +70,7 @@ impl AppState {
         AppState {
             store,
             catalog,
+            limiters: Arc::new(ratelimit::Limiters::new(settings.rate_limits)),
             settings: Arc::new(settings),
             cache: Arc::new(cache::Caches::default()),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -78,24 +84,42 @@ impl AppState {
     }
 }
 
-/// The whole application as one router.
-pub fn router(state: AppState) -> Router {
-    let limits = state.settings.limits;
+/// Every route of the application, with its body limit.
+fn all_routes(limits: &IntakeLimits) -> routes::Routes {
     // Room for the largest attachment, the text fields and multipart framing.
     let form_limit = limits.max_attachment_bytes + 4 * limits.text.max_text_bytes + 64 * 1024;
     let api_limit = 2 * limits.text.max_text_bytes + 16 * 1024;
-    let secure = state.settings.secure_cookies;
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/static/{file}", get(static_file))
-        .merge(portal::routes().layer(DefaultBodyLimit::max(form_limit)))
-        .merge(staff::routes().layer(DefaultBodyLimit::max(api_limit)))
+    routes::Routes::new()
+        .get("/healthz", healthz)
+        .get("/metrics", metrics::metrics)
+        .get("/static/{file}", static_file)
+        .merge(portal::routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
+        .merge(
+            staff::routes()
+                .merge(admin::routes())
+                .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
+        )
         .nest(
             "/api/v1",
-            api::routes().layer(DefaultBodyLimit::max(api_limit)),
+            api::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
+}
+
+/// Every route Torg answers, as (method, path pattern): what the access test walks.
+pub fn route_list() -> Vec<(axum::http::Method, String)> {
+    all_routes(&IntakeLimits::default()).into_parts().1
+}
+
+/// The whole application as one router.
+pub fn router(state: AppState) -> Router {
+    let secure = state.settings.secure_cookies;
+    let (routes, _) = all_routes(&state.settings.limits).into_parts();
+    routes
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             views::language,

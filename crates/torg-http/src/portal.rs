@@ -4,13 +4,13 @@
 use crate::AppState;
 use crate::auth::tenant_by_slug;
 use crate::i18n::Tr;
+use crate::routes::Routes;
 use crate::views::{self, Chrome, Lang, MessageView, render};
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form};
 use jiff::Timestamp;
 use std::sync::Arc;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
@@ -18,16 +18,17 @@ use torg_core::secrets::{split_follow_token, token_hash};
 use torg_domain::{Channel, MessageKind};
 use torg_store::{Inquiry, Municipality, NewAttachment, NewMessage};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/k/{slug}", get(contact_form))
-        .route("/k/{slug}/inquiries", post(submit))
-        .route("/k/{slug}/follow/{token}", get(follow))
-        .route("/k/{slug}/follow/{token}/messages", post(follow_message))
-        .route(
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/", index)
+        .get("/k/{slug}", contact_form)
+        .post("/k/{slug}/inquiries", submit)
+        .get("/k/{slug}/follow/{token}", follow)
+        .post("/k/{slug}/follow/{token}/messages", follow_message)
+        .post("/k/{slug}/follow/{token}/revoke", revoke)
+        .get(
             "/k/{slug}/follow/{token}/attachments/{id}",
-            get(follow_attachment),
+            follow_attachment,
         )
 }
 
@@ -318,6 +319,7 @@ struct FollowPage {
     deadline: String,
     messages: Vec<MessageView>,
     post_url: String,
+    revoke_url: String,
     error: Option<String>,
 }
 
@@ -383,6 +385,7 @@ async fn follow_page(
         deadline: views::in_words(&t, inquiry.deadline_at, zone),
         messages: views::message_views(&t, messages, zone, |id| format!("{base}/attachments/{id}")),
         post_url: format!("{base}/messages"),
+        revoke_url: format!("{base}/revoke"),
         error,
         t,
     };
@@ -393,6 +396,42 @@ async fn follow_page(
         axum::http::HeaderValue::from_static("private, no-store"),
     );
     res
+}
+
+/// The citizen revokes their own link (it was forwarded by mistake, say).
+async fn revoke(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    addr: crate::audit::ClientAddr,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match followed(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tenant = config.municipality.id;
+    if let Err(e) = state.store.revoke_follow_token(tenant, inquiry.id).await {
+        return store_failed(t, e);
+    }
+    crate::audit::record(
+        &state,
+        tenant,
+        "citizen".into(),
+        "inquiry.link_revoked",
+        format!("inquiry:{}", inquiry.id),
+        String::new(),
+        &addr,
+    )
+    .await;
+    let msg = t.get("follow-revoked");
+    views::error_page(
+        t,
+        StatusCode::OK,
+        "follow-revoke",
+        msg,
+        &format!("/k/{slug}"),
+    )
 }
 
 async fn follow(

@@ -8,46 +8,51 @@ use crate::auth::{
     tenant_by_slug,
 };
 use crate::i18n::Tr;
+use crate::routes::Routes;
 use crate::views::{self, Chrome, Lang, MessageView, cookie, render};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use torg_core::secrets::{new_token, token_hash, verify_password};
 use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
-use torg_domain::{Channel, InquiryStatus, MessageKind};
+use torg_domain::{Channel, InquiryStatus, MessageKind, Permission};
 use torg_store::{Cursor, InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/staff/login", get(login_form).post(login))
-        .route("/staff/logout", post(logout))
-        .route("/staff", get(inbox))
-        .route("/staff/inquiries/{id}", get(inquiry_page))
-        .route("/staff/inquiries/{id}/reply", post(reply))
-        .route("/staff/inquiries/{id}/note", post(note))
-        .route("/staff/inquiries/{id}/assign", post(assign))
-        .route("/staff/inquiries/{id}/status", post(set_status))
-        .route("/staff/attachments/{id}", get(attachment))
-        .route("/staff/overview", get(overview))
-        .route("/staff/duty/{id}/handover", post(handover))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/staff/login", login_form)
+        .post("/staff/login", login)
+        .post("/staff/logout", logout)
+        .get("/staff", inbox)
+        .get("/staff/inquiries/{id}", inquiry_page)
+        .post("/staff/inquiries/{id}/reply", reply)
+        .post("/staff/inquiries/{id}/note", note)
+        .post("/staff/inquiries/{id}/assign", assign)
+        .post("/staff/inquiries/{id}/status", set_status)
+        .post("/staff/inquiries/{id}/revoke-link", revoke_link)
+        .get("/staff/attachments/{id}", attachment)
+        .get("/staff/overview", overview)
+        .post("/staff/duty/{id}/handover", handover)
 }
 
-fn chrome(staff: &Staff, path: &str) -> Chrome {
+pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
     Chrome {
         brand: staff.config.municipality.name.clone(),
         path: path.to_string(),
         user_name: Some(staff.user.full_name.clone()),
         csrf: staff.csrf.clone(),
+        nav_overview: staff.can(Permission::ViewOverview),
+        nav_admin: staff.can(Permission::ManageUsers),
+        nav_audit: staff.can(Permission::ViewAudit),
     }
 }
 
-fn failed(t: Tr, e: impl std::fmt::Display) -> Response {
+pub(crate) fn failed(t: Tr, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "staff request failed");
     let msg = t.get("error-storage");
     views::error_page(
@@ -198,6 +203,39 @@ async fn login(
         Ok(u) => u,
         Err(e) => return failed(t, e),
     };
+    let now = Timestamp::now();
+    if let Some(until) = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .filter(|l| *l > now)
+    {
+        // Locked after repeated failures: the password is not even tried.
+        record(
+            &state,
+            tenant,
+            format!("login:{}", form.username.trim()),
+            "login.locked",
+            String::new(),
+            String::new(),
+            &addr,
+        )
+        .await;
+        let msg = t.get("login-locked");
+        let mut res = login_page(
+            &state,
+            t,
+            form.municipality,
+            form.username,
+            Some(msg),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+        let wait = until.duration_since(now).as_secs().max(1);
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return res;
+    }
     // Hash even for unknown users, so timing does not tell which usernames exist.
     let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000";
     let hash = user
@@ -208,8 +246,22 @@ async fn login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    let Some(user) = user.filter(|_| ok) else {
+    let Some(user) = user.clone().filter(|u| ok && u.active) else {
         tracing::info!(municipality = %form.municipality, username = %form.username, "failed login");
+        if let Some(u) = &user {
+            // Count the failure; enough of them lock the account, with backoff.
+            match state.store.count_failed_login(tenant, u.id).await {
+                Ok(failures) => {
+                    if let Some(d) = torg_domain::access::lockout(failures) {
+                        let _ = state
+                            .store
+                            .set_locked_until(tenant, u.id, Some(now + d))
+                            .await;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "could not count a failed login"),
+            }
+        }
         record(
             &state,
             tenant,
@@ -231,6 +283,9 @@ async fn login(
         )
         .await;
     };
+    if user.failed_logins > 0 {
+        let _ = state.store.set_locked_until(tenant, user.id, None).await;
+    }
     // A fresh session at every login.
     if let Some(old) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&token_hash(&old)).await;
@@ -544,6 +599,9 @@ async fn overview(
     staff: Staff,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
+    if !staff.can(Permission::ViewOverview) {
+        return forbidden(t);
+    }
     let permille = state.settings.escalation_permille();
     let counts = match state
         .store
@@ -559,6 +617,7 @@ async fn overview(
         .config
         .units
         .iter()
+        .filter(|u| staff.sees_unit(u.id))
         .map(|u| {
             let c = counts.iter().find(|c| c.unit_id == u.id);
             let (open, warning, overdue) = c
@@ -606,16 +665,7 @@ fn status_options(t: &Tr, with_open: bool) -> Vec<(String, String)> {
 }
 
 fn query_string(q: &InboxQuery, after: &str) -> String {
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     format!(
         "?q={}&unit={}&status={}&channel={}&assignee={}&after={}",
         enc(&q.q),
@@ -649,6 +699,7 @@ async fn inbox(
             q.assignee.parse().ok()
         },
         search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+        visible_units: Some(staff.visible_units()),
     };
     let after = Cursor::decode(&q.after);
     let (summaries, users) = match tokio::try_join!(
@@ -692,6 +743,7 @@ async fn inbox(
         for channel in torg_domain::duty::channels_of(&duty.code) {
             let filter = InquiryFilter {
                 channel: Some(channel),
+                visible_units: Some(staff.visible_units()),
                 ..Default::default()
             };
             match state.store.list_inquiries(tenant, &filter, None, 10).await {
@@ -726,7 +778,13 @@ async fn inbox(
             channel: q.channel.clone(),
             assignee: q.assignee.clone(),
         },
-        units: staff.config.units.clone(),
+        units: staff
+            .config
+            .units
+            .iter()
+            .filter(|u| staff.sees_unit(u.id))
+            .cloned()
+            .collect(),
         users,
         statuses: status_options(&t, true),
         channels: Channel::ALL
@@ -778,6 +836,9 @@ struct InquiryPage {
     prefill: String,
     signature: String,
     can_write: bool,
+    /// Replies on public channels need the right to speak for the municipality.
+    can_reply: bool,
+    public_channel: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -794,11 +855,58 @@ async fn inquiry_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     Query(q): Query<InquiryQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK).await
+    let res = show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK).await;
+    // Reading an inquiry of a sensitive unit (health, social care) is itself logged.
+    if res.status() == StatusCode::OK
+        && q.done.is_empty()
+        && let Ok(Some(i)) = state.store.inquiry(staff.config.municipality.id, id).await
+        && staff.unit_access(i.unit_id).sensitive
+    {
+        audit_inquiry(&state, &staff, &addr, "inquiry.read", id, String::new()).await;
+    }
+    res
+}
+
+/// The inquiry, when it exists in the municipality and the staff member sees its unit.
+/// Otherwise the "not found" page: whether an inquiry exists is not told to those who may not
+/// see it.
+async fn visible_inquiry(
+    state: &AppState,
+    t: &Tr,
+    staff: &Staff,
+    id: i64,
+) -> Result<torg_store::Inquiry, Response> {
+    match state.store.inquiry(staff.config.municipality.id, id).await {
+        Ok(Some(i)) if staff.sees_unit(i.unit_id) => Ok(i),
+        Ok(_) => {
+            let msg = t.get("error-unknown-inquiry");
+            Err(views::error_page(
+                t.clone(),
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                "/staff",
+            ))
+        }
+        Err(e) => Err(failed(t.clone(), e)),
+    }
+}
+
+/// The page for a staff member who may not do what they asked.
+pub(crate) fn forbidden(t: Tr) -> Response {
+    let msg = t.get("error-forbidden");
+    views::error_page(
+        t,
+        StatusCode::FORBIDDEN,
+        "error-heading-forbidden",
+        msg,
+        "/staff",
+    )
 }
 
 async fn show_inquiry(
@@ -812,19 +920,9 @@ async fn show_inquiry(
 ) -> Response {
     let tenant = staff.config.municipality.id;
     let municipality = &staff.config.municipality;
-    let inquiry = match state.store.inquiry(tenant, id).await {
-        Ok(Some(i)) => i,
-        Ok(None) => {
-            let msg = t.get("error-unknown-inquiry");
-            return views::error_page(
-                t,
-                StatusCode::NOT_FOUND,
-                "error-heading-not-found",
-                msg,
-                "/staff",
-            );
-        }
-        Err(e) => return failed(t, e),
+    let inquiry = match visible_inquiry(state, &t, staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let (messages, users, canned) = match tokio::try_join!(
         state.store.messages(tenant, id, true),
@@ -919,7 +1017,11 @@ async fn show_inquiry(
         canned,
         prefill,
         signature,
-        can_write: staff.user.role.can_handle_inquiries(),
+        can_write: staff.access.may_handle(staff.unit_access(inquiry.unit_id)),
+        can_reply: staff
+            .access
+            .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel),
+        public_channel: inquiry.channel.is_public(),
         notice,
         error,
         t,
@@ -958,15 +1060,22 @@ async fn write_message(
         )
         .await;
     };
-    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
-        return refused;
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r.into_response();
     }
-    let tenant = staff.config.municipality.id;
-    let inquiry = match state.store.inquiry(tenant, id).await {
-        Ok(Some(i)) => i,
-        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
-        Err(e) => return failed(t, e),
+    let inquiry = match visible_inquiry(&state, &t, &staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
     };
+    let unit_access = staff.unit_access(inquiry.unit_id);
+    let allowed = if kind == MessageKind::Note {
+        staff.access.may_handle(unit_access)
+    } else {
+        staff.access.may_reply(unit_access, inquiry.channel)
+    };
+    if !allowed {
+        return forbidden(t);
+    }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);
     match torg_core::reply::write(
@@ -1080,18 +1189,27 @@ fn signing_unit(staff: &Staff, inquiry: &torg_store::Inquiry) -> Unit {
             tenant_id: staff.config.municipality.id,
             name: staff.config.municipality.name.clone(),
             is_service_desk: false,
+            sensitive: false,
         })
 }
 
-/// Checks what every changing staff form needs: the CSRF token and the right to write.
-fn may_change(staff: &Staff, csrf: &str, t: &Tr) -> Option<Response> {
-    if let Err(r) = staff.check_csrf(csrf) {
-        return Some(r.into_response());
+/// Checks what every form that changes an inquiry needs: the CSRF token, an inquiry the
+/// staff member sees, and the right to handle it.
+async fn may_change(
+    state: &AppState,
+    staff: &Staff,
+    csrf: &str,
+    t: &Tr,
+    id: i64,
+) -> Result<torg_store::Inquiry, Response> {
+    staff
+        .check_csrf(csrf)
+        .map_err(IntoResponse::into_response)?;
+    let inquiry = visible_inquiry(state, t, staff, id).await?;
+    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
+        return Err(forbidden(t.clone()));
     }
-    if !staff.user.role.can_handle_inquiries() {
-        return Some((StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response());
-    }
-    None
+    Ok(inquiry)
 }
 
 /// After a change: back to the inquiry with a notice, or the page that says what went wrong.
@@ -1126,7 +1244,7 @@ async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
+    if let Err(refused) = may_change(&state, &staff, &form.csrf, &t, id).await {
         return refused;
     }
     let Ok(unit_id) = form.unit_id.parse::<i64>() else {
@@ -1155,6 +1273,10 @@ async fn assign(
                 .unwrap_or_else(|| "-".into())
         );
         audit_inquiry(&state, &staff, &addr, "inquiry.assigned", id, detail).await;
+        if !staff.sees_unit(unit_id) {
+            // Moved to a unit the person does not see: it has left their view.
+            return Redirect::to("/staff").into_response();
+        }
     }
     after_change(result, t, id, "assign")
 }
@@ -1176,7 +1298,7 @@ async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(refused) = may_change(&staff, &form.csrf, &t) {
+    if let Err(refused) = may_change(&state, &staff, &form.csrf, &t, id).await {
         return refused;
     }
     let Ok(status) = form.status.parse::<InquiryStatus>() else {
@@ -1210,12 +1332,48 @@ async fn set_status(
     after_change(result, t, id, "status")
 }
 
-async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {
-    match state
+/// Makes the citizen's follow link stop working (it was shared by mistake, say).
+async fn revoke_link(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(refused) = may_change(&state, &staff, &form.csrf, &t, id).await {
+        return refused;
+    }
+    let result = state
         .store
-        .attachment_data(staff.config.municipality.id, id)
-        .await
-    {
+        .revoke_follow_token(staff.config.municipality.id, id)
+        .await;
+    if result.is_ok() {
+        audit_inquiry(
+            &state,
+            &staff,
+            &addr,
+            "inquiry.link_revoked",
+            id,
+            String::new(),
+        )
+        .await;
+    }
+    after_change(result, t, id, "revoked")
+}
+
+async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {
+    let tenant = staff.config.municipality.id;
+    let found = match state.store.attachment_data(tenant, id).await {
+        Ok(Some((meta, data))) => match state.store.inquiry(tenant, meta.inquiry_id).await {
+            Ok(Some(i)) if staff.sees_unit(i.unit_id) => Ok(Some((meta, data))),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        },
+        other => other,
+    };
+    match found {
         Ok(Some((meta, data))) => views::attachment_response(&meta, data),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {

@@ -79,6 +79,10 @@ pub struct Chrome {
     pub path: String,
     pub user_name: Option<String>,
     pub csrf: String,
+    /// Links in the staff menu the person may follow.
+    pub nav_overview: bool,
+    pub nav_admin: bool,
+    pub nav_audit: bool,
 }
 
 impl Chrome {
@@ -88,6 +92,9 @@ impl Chrome {
             path: path.to_string(),
             user_name: None,
             csrf: String::new(),
+            nav_overview: false,
+            nav_admin: false,
+            nav_audit: false,
         }
     }
 }

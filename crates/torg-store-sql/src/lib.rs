@@ -52,3 +52,10 @@ pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     }
     StoreError::Database(e.to_string())
 }
+
+/// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -31,7 +31,13 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore, sqlx::Postgres, "BEGIN", "postgres");
+sql_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    "BEGIN",
+    "postgres",
+    "(SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)"
+);
 
 /// Creates a fresh, uniquely named database on the server at `admin_url` and returns its
 /// URL. For tests: each test gets a database of its own, so tests run in parallel.

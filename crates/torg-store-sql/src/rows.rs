@@ -41,6 +41,7 @@ pub(crate) struct UnitRow {
     tenant_id: i64,
     name: String,
     is_service_desk: i64,
+    sensitive: i64,
 }
 impl From<UnitRow> for Unit {
     fn from(r: UnitRow) -> Self {
@@ -49,6 +50,7 @@ impl From<UnitRow> for Unit {
             tenant_id: r.tenant_id,
             name: r.name,
             is_service_desk: r.is_service_desk != 0,
+            sensitive: r.sensitive != 0,
         }
     }
 }
@@ -62,6 +64,11 @@ pub(crate) struct UserRow {
     password_hash: String,
     role: String,
     unit_id: Option<i64>,
+    active: i64,
+    failed_logins: i64,
+    locked_until: Option<i64>,
+    external_subject: Option<String>,
+    member_of: Option<String>,
 }
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
@@ -74,6 +81,24 @@ impl TryFrom<UserRow> for User {
             password_hash: r.password_hash,
             role: parse(&r.role, "role")?,
             unit_id: r.unit_id,
+            member_of: {
+                let mut units = r
+                    .member_of
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse()
+                            .map_err(|_| StoreError::Database(format!("bad membership list {s:?}")))
+                    })
+                    .collect::<Result<Vec<i64>, _>>()?;
+                units.sort_unstable();
+                units
+            },
+            active: r.active != 0,
+            failed_logins: r.failed_logins,
+            locked_until: r.locked_until.map(ts),
+            external_subject: r.external_subject,
         })
     }
 }
@@ -311,6 +336,7 @@ impl MessageRow {
 #[derive(sqlx::FromRow)]
 pub(crate) struct AttachmentRow {
     id: i64,
+    inquiry_id: i64,
     message_id: i64,
     filename: String,
     content_type: String,
@@ -320,6 +346,7 @@ impl From<AttachmentRow> for AttachmentMeta {
     fn from(r: AttachmentRow) -> Self {
         AttachmentMeta {
             id: r.id,
+            inquiry_id: r.inquiry_id,
             message_id: r.message_id,
             filename: r.filename,
             content_type: r.content_type,

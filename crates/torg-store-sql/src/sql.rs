@@ -3,7 +3,7 @@
 //! both accept; dynamic filters go through `QueryBuilder`, which emits each one's own style.
 
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $begin_write:literal, $backend:literal) => {
+    ($store:ty, $db:ty, $begin_write:literal, $backend:literal, $member_units:literal) => {
         use std::collections::HashMap;
         use $crate::batch::{self, Job};
         use $crate::{db_err, Owned};
@@ -16,6 +16,13 @@ macro_rules! sql_store {
         use torg_store::*;
 
         type Conn = <$db as sqlx::Database>::Connection;
+
+        /// A user's columns, their unit memberships as comma-separated ids last.
+        const USER_COLUMNS: &str = concat!(
+            "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, ",
+            $member_units,
+            " AS member_of"
+        );
 
         /// The writer task: takes the waiting jobs and commits them together.
         async fn run_writer(pool: sqlx::Pool<$db>, mut rx: tokio::sync::mpsc::Receiver<Job>) {
@@ -250,6 +257,7 @@ macro_rules! sql_store {
                 .map_err(db_err)?;
                 out.push(AttachmentMeta {
                     id,
+                    inquiry_id,
                     message_id,
                     filename: a.filename.clone(),
                     content_type: a.content_type.clone(),
@@ -257,6 +265,28 @@ macro_rules! sql_store {
                 });
             }
             Ok(out)
+        }
+
+        type AuditRow = (i64, i64, String, String, String, String, String, String);
+
+        fn audit_entry((seq, at, actor, action, object, detail, source, hash): AuditRow) -> torg_domain::audit::AuditEntry {
+            torg_domain::audit::AuditEntry {
+                seq,
+                at: ts(at),
+                entry: torg_domain::audit::NewAuditEntry { actor, action, object, detail, source },
+                hash,
+            }
+        }
+
+        /// The municipality's user whose text `column` (a fixed name, never input) is `value`.
+        async fn user_where(pool: &sqlx::Pool<$db>, tenant: i64, column: &'static str, value: &str) -> Result<Option<User>, StoreError> {
+            let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND {column} = $2")))
+                .bind(tenant)
+                .bind(value)
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err)?;
+            row.map(TryInto::try_into).transpose()
         }
 
         /// Fails with `NotFound(what)` unless row `id` of `table` belongs to `tenant`.
@@ -331,7 +361,7 @@ macro_rules! sql_store {
 
             async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit> {
                 let row: UnitRow = sqlx::query_as(
-                    "INSERT INTO units (tenant_id, name, is_service_desk) VALUES ($1, $2, $3) RETURNING id, tenant_id, name, is_service_desk",
+                    "INSERT INTO units (tenant_id, name, is_service_desk) VALUES ($1, $2, $3) RETURNING id, tenant_id, name, is_service_desk, sensitive",
                 )
                 .bind(tenant)
                 .bind(name)
@@ -343,7 +373,7 @@ macro_rules! sql_store {
             }
 
             async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>> {
-                let rows: Vec<UnitRow> = sqlx::query_as("SELECT id, tenant_id, name, is_service_desk FROM units WHERE tenant_id = $1 ORDER BY name")
+                let rows: Vec<UnitRow> = sqlx::query_as("SELECT id, tenant_id, name, is_service_desk, sensitive FROM units WHERE tenant_id = $1 ORDER BY name")
                     .bind(tenant)
                     .fetch_all(&self.pool)
                     .await
@@ -351,13 +381,27 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit> {
+                let row: Option<UnitRow> = sqlx::query_as(
+                    "UPDATE units SET name = $1, sensitive = $2 WHERE tenant_id = $3 AND id = $4 RETURNING id, tenant_id, name, is_service_desk, sensitive",
+                )
+                .bind(name)
+                .bind(i64::from(sensitive))
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.map(Into::into).ok_or(StoreError::NotFound("unit"))
+            }
+
             async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User> {
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
                 if let Some(unit) = new.unit_id {
-                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                    require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
                 }
-                let row: UserRow = sqlx::query_as(
-                    "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id) VALUES ($1, $2, $3, $4, $5, $6) \
-                     RETURNING id, tenant_id, username, full_name, password_hash, role, unit_id",
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind(tenant)
                 .bind(&new.username)
@@ -365,45 +409,155 @@ macro_rules! sql_store {
                 .bind(&new.password_hash)
                 .bind(new.role.as_str())
                 .bind(new.unit_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;
-                row.try_into()
+                if let Some(unit) = new.unit_id {
+                    sqlx::query("INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)")
+                        .bind(tenant)
+                        .bind(id)
+                        .bind(unit)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                self.user(tenant, id).await?.ok_or(StoreError::NotFound("user"))
             }
 
             async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>> {
-                let row: Option<UserRow> = sqlx::query_as(
-                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 AND id = $2",
-                )
-                .bind(tenant)
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2")))
+                    .bind(tenant)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>> {
-                let row: Option<UserRow> = sqlx::query_as(
-                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 AND username = $2",
-                )
-                .bind(tenant)
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
-                row.map(TryInto::try_into).transpose()
+                user_where(&self.pool, tenant, "username", username).await
+            }
+
+            async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>> {
+                user_where(&self.pool, tenant, "external_subject", subject).await
             }
 
             async fn list_users(&self, tenant: i64) -> Result<Vec<User>> {
-                let rows: Vec<UserRow> = sqlx::query_as(
-                    "SELECT id, tenant_id, username, full_name, password_hash, role, unit_id FROM users WHERE tenant_id = $1 ORDER BY full_name",
-                )
-                .bind(tenant)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
+                let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY full_name")))
+                    .bind(tenant)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User> {
+                if let Some(unit) = update.unit_id {
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                }
+                let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4 WHERE tenant_id = $5 AND id = $6")
+                    .bind(&update.full_name)
+                    .bind(update.role.as_str())
+                    .bind(update.unit_id)
+                    .bind(i64::from(update.active))
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if changed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user"));
+                }
+                self.user(tenant, id).await?.ok_or(StoreError::NotFound("user"))
+            }
+
+            async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()> {
+                let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(password_hash)
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if changed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user"));
+                }
+                Ok(())
+            }
+
+            async fn set_external_subject(&self, tenant: i64, id: i64, subject: Option<&str>) -> Result<()> {
+                let changed = sqlx::query("UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(subject)
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if changed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user"));
+                }
+                Ok(())
+            }
+
+            async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+                sqlx::query("DELETE FROM unit_memberships WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let mut units = units.to_vec();
+                units.sort_unstable();
+                units.dedup();
+                for unit in units {
+                    sqlx::query("INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)")
+                        .bind(tenant)
+                        .bind(user_id)
+                        .bind(unit)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn count_failed_login(&self, tenant: i64, user_id: i64) -> Result<i64> {
+                let n: Option<i64> = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE tenant_id = $1 AND id = $2 RETURNING failed_logins")
+                    .bind(tenant)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                n.ok_or(StoreError::NotFound("user"))
+            }
+
+            async fn set_locked_until(&self, tenant: i64, user_id: i64, until: Option<Timestamp>) -> Result<()> {
+                let sql = if until.is_some() {
+                    "UPDATE users SET locked_until = $1 WHERE tenant_id = $2 AND id = $3"
+                } else {
+                    "UPDATE users SET locked_until = $1, failed_logins = 0 WHERE tenant_id = $2 AND id = $3"
+                };
+                sqlx::query(sql)
+                    .bind(until.map(|t| t.as_millisecond()))
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
             }
 
             async fn create_session(&self, s: Session) -> Result<()> {
@@ -723,6 +877,28 @@ macro_rules! sql_store {
                 Err(StoreError::Database("the audit log is too busy; try again".into()))
             }
 
+            async fn search_audit(&self, tenant: i64, query: &AuditQuery, limit: u32) -> Result<Vec<torg_domain::audit::AuditEntry>> {
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("SELECT seq, at, actor, action, object, detail, source, hash FROM audit_log WHERE tenant_id = ");
+                q.push_bind(tenant);
+                if let Some(a) = query.actor.as_deref().filter(|s| !s.is_empty()) {
+                    q.push(" AND actor LIKE ").push_bind(format!("%{}%", $crate::like_escape(a))).push(" ESCAPE '\\'");
+                }
+                if let Some(a) = query.action.as_deref().filter(|s| !s.is_empty()) {
+                    q.push(" AND action LIKE ").push_bind(format!("{}%", $crate::like_escape(a))).push(" ESCAPE '\\'");
+                }
+                if let Some(o) = query.object.as_deref().filter(|s| !s.is_empty()) {
+                    q.push(" AND object LIKE ").push_bind(format!("%{}%", $crate::like_escape(o))).push(" ESCAPE '\\'");
+                }
+                if let Some(before) = query.before_seq {
+                    q.push(" AND seq < ").push_bind(before);
+                }
+                q.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(limit));
+                let rows: Vec<(i64, i64, String, String, String, String, String, String)> =
+                    q.build_query_as().fetch_all(&self.pool).await.map_err(db_err)?;
+                Ok(rows.into_iter().map(audit_entry).collect())
+            }
+
             async fn audit_entries(&self, tenant: i64, after_seq: i64, limit: u32) -> Result<Vec<torg_domain::audit::AuditEntry>> {
                 let rows: Vec<(i64, i64, String, String, String, String, String, String)> = sqlx::query_as(
                     "SELECT seq, at, actor, action, object, detail, source, hash FROM audit_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -733,15 +909,7 @@ macro_rules! sql_store {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(seq, at, actor, action, object, detail, source, hash)| torg_domain::audit::AuditEntry {
-                        seq,
-                        at: ts(at),
-                        entry: torg_domain::audit::NewAuditEntry { actor, action, object, detail, source },
-                        hash,
-                    })
-                    .collect())
+                Ok(rows.into_iter().map(audit_entry).collect())
             }
 
             async fn create_peak(&self, tenant: i64, peak: torg_domain::deadline::PlannedPeak) -> Result<i64> {
@@ -868,7 +1036,7 @@ macro_rules! sql_store {
 
             async fn inquiry_by_follow_token(&self, tenant: i64, id: i64, token_hash: &str) -> Result<Option<Inquiry>> {
                 let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2 AND follow_token_hash = $3"
+                    "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2 AND follow_token_hash = $3 AND follow_token_hash <> ''"
                 )))
                 .bind(tenant)
                 .bind(id)
@@ -877,6 +1045,20 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()> {
+                // No token hashes to the empty string, so the link matches nothing any more.
+                let changed = sqlx::query("UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if changed.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("inquiry"));
+                }
+                Ok(())
             }
 
             async fn list_inquiries(&self, tenant: i64, filter: &InquiryFilter, after: Option<&Cursor>, limit: u32) -> Result<Vec<InquirySummary>> {
@@ -895,6 +1077,17 @@ macro_rules! sql_store {
                 if let Some(u) = filter.unit_id {
                     q.push(" AND unit_id = ").push_bind(u);
                 }
+                if let Some(units) = &filter.visible_units {
+                    if units.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    q.push(" AND unit_id IN (");
+                    let mut list = q.separated(", ");
+                    for u in units {
+                        list.push_bind(*u);
+                    }
+                    q.push(")");
+                }
                 if let Some(c) = filter.channel {
                     q.push(" AND channel = ").push_bind(c.as_str());
                 }
@@ -902,7 +1095,7 @@ macro_rules! sql_store {
                     q.push(" AND assignee_id = ").push_bind(a);
                 }
                 if let Some(s) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                    let pattern = format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                    let pattern = format!("%{}%", $crate::like_escape(&s.to_lowercase()));
                     q.push(" AND (reference = ").push_bind(s.to_string());
                     q.push(" OR LOWER(citizen_name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
                     q.push(" OR LOWER(COALESCE(contact_email, '')) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
@@ -1042,7 +1235,7 @@ macro_rules! sql_store {
 
             async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>> {
                 let rows: Vec<AttachmentRow> = sqlx::query_as(
-                    "SELECT id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
+                    "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
                 )
                 .bind(tenant)
                 .bind(inquiry_id)
@@ -1053,16 +1246,16 @@ macro_rules! sql_store {
             }
 
             async fn attachment_data(&self, tenant: i64, attachment_id: i64) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
-                let row: Option<(i64, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT id, message_id, filename, content_type, size, data FROM attachments WHERE tenant_id = $1 AND id = $2",
+                let row: Option<(i64, i64, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
+                    "SELECT id, inquiry_id, message_id, filename, content_type, size, data FROM attachments WHERE tenant_id = $1 AND id = $2",
                 )
                 .bind(tenant)
                 .bind(attachment_id)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-                Ok(row.map(|(id, message_id, filename, content_type, size, data)| {
-                    (AttachmentMeta { id, message_id, filename, content_type, size }, data)
+                Ok(row.map(|(id, inquiry_id, message_id, filename, content_type, size, data)| {
+                    (AttachmentMeta { id, inquiry_id, message_id, filename, content_type, size }, data)
                 }))
             }
         }

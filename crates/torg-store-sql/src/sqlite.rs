@@ -71,4 +71,10 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, "BEGIN IMMEDIATE", "sqlite");
+sql_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "BEGIN IMMEDIATE",
+    "sqlite",
+    "(SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)"
+);

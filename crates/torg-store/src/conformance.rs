@@ -102,6 +102,393 @@ pub async fn run(store: Arc<dyn Store>) {
     acknowledgements_are_not_answers(&*store).await;
     scoped_hours_are_kept(&*store).await;
     the_audit_log_is_a_chain(store.clone()).await;
+    memberships_lockout_and_revocation(&*store).await;
+    the_audit_log_is_searched_newest_first(&*store).await;
+}
+
+async fn memberships_lockout_and_revocation(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let user = store
+        .create_user(
+            tenant,
+            NewUser {
+                username: "nina".into(),
+                full_name: "Nina Helse".into(),
+                password_hash: "x".into(),
+                role: Role::CaseHandler,
+                unit_id: Some(f.other_unit.id),
+            },
+        )
+        .await
+        .expect("user");
+    assert_eq!(
+        user.member_of,
+        vec![f.other_unit.id],
+        "home unit is a membership"
+    );
+    assert!(user.active);
+    assert_eq!((user.failed_logins, user.locked_until), (0, None));
+    // Memberships: replaced as a whole, only units of the same municipality.
+    store
+        .set_memberships(
+            tenant,
+            user.id,
+            &[f.service_desk.id, f.other_unit.id, f.service_desk.id],
+        )
+        .await
+        .expect("memberships");
+    let got = store.user(tenant, user.id).await.expect("u").expect("e");
+    let mut both = vec![f.service_desk.id, f.other_unit.id];
+    both.sort_unstable();
+    assert_eq!(got.member_of, both);
+    assert!(matches!(
+        store
+            .set_memberships(tenant, user.id, &[other.service_desk.id])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .user(tenant, user.id)
+            .await
+            .expect("u")
+            .expect("e")
+            .member_of,
+        both,
+        "a refused change leaves the memberships as they were"
+    );
+    assert!(matches!(
+        store.set_memberships(other.tenant.id, user.id, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .set_memberships(tenant, user.id, &[])
+        .await
+        .expect("none");
+    let listed = store.list_users(tenant).await.expect("list");
+    assert!(
+        listed
+            .iter()
+            .any(|u| u.id == user.id && u.member_of.is_empty())
+    );
+
+    // Sensitive units.
+    let unit = store
+        .update_unit(tenant, f.other_unit.id, "Helse og omsorg", true)
+        .await
+        .expect("update unit");
+    assert!(unit.sensitive);
+    assert_eq!(unit.name, "Helse og omsorg");
+    assert!(
+        store
+            .list_units(tenant)
+            .await
+            .expect("units")
+            .iter()
+            .any(|u| u.id == unit.id && u.sensitive)
+    );
+    assert!(matches!(
+        store
+            .update_unit(other.tenant.id, f.other_unit.id, "x", false)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Updates, passwords, single sign-on subjects.
+    let updated = store
+        .update_user(
+            tenant,
+            user.id,
+            UserUpdate {
+                full_name: "Nina Helsesøster".into(),
+                role: Role::UnitLeader,
+                unit_id: Some(f.service_desk.id),
+                active: false,
+            },
+        )
+        .await
+        .expect("update");
+    assert_eq!(
+        (updated.role, updated.active, updated.unit_id),
+        (Role::UnitLeader, false, Some(f.service_desk.id))
+    );
+    assert!(matches!(
+        store
+            .update_user(
+                other.tenant.id,
+                user.id,
+                UserUpdate {
+                    full_name: "x".into(),
+                    role: Role::Administrator,
+                    unit_id: None,
+                    active: true
+                }
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .set_password_hash(tenant, user.id, "new-hash")
+        .await
+        .expect("password");
+    assert_eq!(
+        store
+            .user(tenant, user.id)
+            .await
+            .expect("u")
+            .expect("e")
+            .password_hash,
+        "new-hash"
+    );
+    store
+        .set_external_subject(tenant, user.id, Some("sub-123"))
+        .await
+        .expect("subject");
+    assert_eq!(
+        store
+            .user_by_subject(tenant, "sub-123")
+            .await
+            .expect("s")
+            .map(|u| u.id),
+        Some(user.id)
+    );
+    assert!(
+        store
+            .user_by_subject(other.tenant.id, "sub-123")
+            .await
+            .expect("s")
+            .is_none()
+    );
+
+    // Lockout.
+    assert_eq!(
+        store.count_failed_login(tenant, user.id).await.expect("f"),
+        1
+    );
+    assert_eq!(
+        store.count_failed_login(tenant, user.id).await.expect("f"),
+        2
+    );
+    let until = t("2026-05-01T10:00:00Z");
+    store
+        .set_locked_until(tenant, user.id, Some(until))
+        .await
+        .expect("lock");
+    let locked = store.user(tenant, user.id).await.expect("u").expect("e");
+    assert_eq!(
+        (locked.failed_logins, locked.locked_until),
+        (2, Some(until))
+    );
+    store
+        .set_locked_until(tenant, user.id, None)
+        .await
+        .expect("unlock");
+    let open = store.user(tenant, user.id).await.expect("u").expect("e");
+    assert_eq!((open.failed_logins, open.locked_until), (0, None));
+
+    // Sessions of one user end together.
+    for n in 0..2 {
+        store
+            .create_session(Session {
+                token_hash: fresh_slug(&format!("s{n}")),
+                tenant_id: tenant,
+                user_id: user.id,
+                csrf_token: "c".into(),
+                expires_at: until,
+            })
+            .await
+            .expect("session");
+    }
+    let kept = fresh_slug("kept");
+    let admin = store
+        .create_user(
+            tenant,
+            NewUser {
+                username: "admin".into(),
+                full_name: "Admin".into(),
+                password_hash: "x".into(),
+                role: Role::Administrator,
+                unit_id: None,
+            },
+        )
+        .await
+        .expect("admin");
+    store
+        .create_session(Session {
+            token_hash: kept.clone(),
+            tenant_id: tenant,
+            user_id: admin.id,
+            csrf_token: "c".into(),
+            expires_at: until,
+        })
+        .await
+        .expect("session");
+    store
+        .delete_user_sessions(tenant, user.id)
+        .await
+        .expect("delete");
+    assert!(
+        store.session(&kept).await.expect("s").is_some(),
+        "another user's session stays"
+    );
+
+    // Visible units narrow lists; follow links can be revoked.
+    let now = t("2026-03-04T10:00:00Z");
+    let mut n = new_inquiry(&f, "Hemmelig", now);
+    n.unit_id = f.other_unit.id;
+    let hidden = store.create_inquiry(n.clone()).await.expect("c").inquiry;
+    let seen = store
+        .create_inquiry(new_inquiry(&f, "Åpen", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let visible = |units: Vec<i64>| InquiryFilter {
+        status: StatusFilter::Any,
+        visible_units: Some(units),
+        ..Default::default()
+    };
+    let ids = |v: Vec<InquirySummary>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .list_inquiries(tenant, &visible(vec![f.service_desk.id]), None, 10)
+            .await
+            .expect("l")),
+        vec![seen.id]
+    );
+    assert!(
+        store
+            .list_inquiries(tenant, &visible(vec![]), None, 10)
+            .await
+            .expect("l")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .list_inquiries(
+                tenant,
+                &visible(vec![f.service_desk.id, f.other_unit.id]),
+                None,
+                10
+            )
+            .await
+            .expect("l")
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .inquiry_by_follow_token(tenant, hidden.id, &n.follow_token_hash)
+            .await
+            .expect("f")
+            .is_some()
+    );
+    store
+        .revoke_follow_token(tenant, hidden.id)
+        .await
+        .expect("revoke");
+    assert!(
+        store
+            .inquiry_by_follow_token(tenant, hidden.id, &n.follow_token_hash)
+            .await
+            .expect("f")
+            .is_none()
+    );
+    assert!(
+        store
+            .inquiry_by_follow_token(tenant, hidden.id, "")
+            .await
+            .expect("f")
+            .is_none()
+    );
+    assert!(matches!(
+        store.revoke_follow_token(other.tenant.id, seen.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn the_audit_log_is_searched_newest_first(store: &dyn Store) {
+    let f = fixture(store).await;
+    let tenant = f.tenant.id;
+    let at = t("2026-03-04T10:00:00Z");
+    for (actor, action, object) in [
+        ("user:1", "login", ""),
+        ("user:1", "inquiry.replied", "inquiry:7"),
+        ("user:2", "inquiry.assigned", "inquiry:7"),
+        ("user:2", "inquiry.replied", "inquiry:8"),
+        ("login:x_y", "login.failed", ""),
+    ] {
+        store
+            .append_audit(
+                tenant,
+                torg_domain::audit::NewAuditEntry {
+                    actor: actor.into(),
+                    action: action.into(),
+                    object: object.into(),
+                    detail: String::new(),
+                    source: "127.0.0.1".into(),
+                },
+                at,
+            )
+            .await
+            .expect("append");
+    }
+    let seqs = |q: AuditQuery, limit| async move {
+        store
+            .search_audit(tenant, &q, limit)
+            .await
+            .expect("search")
+            .into_iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(AuditQuery::default(), 10).await, vec![5, 4, 3, 2, 1]);
+    assert_eq!(seqs(AuditQuery::default(), 2).await, vec![5, 4]);
+    let q = |actor: Option<&str>,
+             action: Option<&str>,
+             object: Option<&str>,
+             before: Option<i64>| AuditQuery {
+        actor: actor.map(Into::into),
+        action: action.map(Into::into),
+        object: object.map(Into::into),
+        before_seq: before,
+    };
+    assert_eq!(
+        seqs(q(Some("user:2"), None, None, None), 10).await,
+        vec![4, 3]
+    );
+    assert_eq!(
+        seqs(q(None, Some("inquiry."), None, None), 10).await,
+        vec![4, 3, 2]
+    );
+    assert_eq!(
+        seqs(q(None, Some("login"), None, None), 10).await,
+        vec![5, 1]
+    );
+    assert_eq!(
+        seqs(q(None, None, Some("inquiry:7"), None), 10).await,
+        vec![3, 2]
+    );
+    assert_eq!(seqs(q(None, None, None, Some(3)), 10).await, vec![2, 1]);
+    assert_eq!(
+        seqs(q(Some("x_"), None, None, None), 10).await,
+        vec![5],
+        "_ is literal"
+    );
+    assert_eq!(
+        seqs(q(Some("%"), None, None, None), 10).await,
+        Vec::<i64>::new(),
+        "% is literal"
+    );
+    let other = fixture(store).await;
+    assert!(
+        store
+            .search_audit(other.tenant.id, &AuditQuery::default(), 10)
+            .await
+            .expect("s")
+            .is_empty()
+    );
 }
 
 async fn references_count_per_municipality_and_year(store: &dyn Store) {

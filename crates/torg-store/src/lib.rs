@@ -49,12 +49,33 @@ pub trait Store: Send + Sync + 'static {
     // Units (enheter).
     async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit>;
     async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>>;
+    /// Renames a unit and marks it sensitive or not.
+    async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit>;
 
     // Staff users.
     async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User>;
     async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>>;
     async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>>;
     async fn list_users(&self, tenant: i64) -> Result<Vec<User>>;
+    /// The user of a single sign-on subject.
+    async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>>;
+    async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User>;
+    async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()>;
+    async fn set_external_subject(&self, tenant: i64, id: i64, subject: Option<&str>)
+    -> Result<()>;
+    /// Replaces the units the user is a member of.
+    async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()>;
+    /// Counts a failed login and returns the failures since the last success.
+    async fn count_failed_login(&self, tenant: i64, user_id: i64) -> Result<i64>;
+    /// Locks the user out until `until`, or lifts the lock and clears the count (`None`).
+    async fn set_locked_until(
+        &self,
+        tenant: i64,
+        user_id: i64,
+        until: Option<jiff::Timestamp>,
+    ) -> Result<()>;
+    /// Ends every session of a user (deactivated, role changed, password changed).
+    async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
 
     // Login sessions, looked up by the hash of the cookie's token.
     async fn create_session(&self, session: Session) -> Result<()>;
@@ -143,6 +164,13 @@ pub trait Store: Send + Sync + 'static {
         entry: torg_domain::audit::NewAuditEntry,
         at: jiff::Timestamp,
     ) -> Result<torg_domain::audit::AuditEntry>;
+    /// Entries that match `query`, newest first.
+    async fn search_audit(
+        &self,
+        tenant: i64,
+        query: &AuditQuery,
+        limit: u32,
+    ) -> Result<Vec<torg_domain::audit::AuditEntry>>;
     /// Entries after `after_seq`, oldest first.
     async fn audit_entries(
         &self,
@@ -196,6 +224,8 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         token_hash: &str,
     ) -> Result<Option<Inquiry>>;
+    /// Makes the inquiry's follow link stop working.
+    async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
     async fn list_inquiries(
         &self,

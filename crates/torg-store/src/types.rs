@@ -29,6 +29,17 @@ pub struct Unit {
     pub name: String,
     /// The service desk (servicetorget) gets what no routing rule claims.
     pub is_service_desk: bool,
+    /// Health and social care and the like: only the unit's members see its inquiries.
+    pub sensitive: bool,
+}
+
+impl Unit {
+    pub fn access(&self) -> torg_domain::UnitAccess {
+        torg_domain::UnitAccess {
+            id: self.id,
+            sensitive: self.sensitive,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,9 +53,24 @@ pub struct User {
     pub role: Role,
     /// The user's home unit, used in the signature.
     pub unit_id: Option<i64>,
+    /// The units whose inquiries the user works with (medlemskap), sorted.
+    pub member_of: Vec<i64>,
+    /// A deactivated user cannot log in.
+    pub active: bool,
+    /// Failed logins since the last successful one.
+    pub failed_logins: i64,
+    /// Locked out until then after repeated failed logins.
+    pub locked_until: Option<Timestamp>,
+    /// The user's subject at the identity provider, for single sign-on.
+    pub external_subject: Option<String>,
 }
 
 impl User {
+    /// What the user may see and do.
+    pub fn access(&self) -> torg_domain::Access {
+        torg_domain::Access::new(self.role, self.member_of.clone())
+    }
+
     /// The first word of the full name, used to sign replies.
     pub fn first_name(&self) -> &str {
         self.full_name
@@ -61,6 +87,28 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub unit_id: Option<i64>,
+}
+
+/// A change to a user by an administrator.
+#[derive(Debug, Clone)]
+pub struct UserUpdate {
+    pub full_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub active: bool,
+}
+
+/// Which audit entries to show, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Substring of the actor, e.g. `user:3`.
+    pub actor: Option<String>,
+    /// Prefix of the action, e.g. `inquiry.` or `login`.
+    pub action: Option<String>,
+    /// Substring of the object, e.g. `inquiry:42`.
+    pub object: Option<String>,
+    /// Only entries before this sequence number (the cursor of the next page).
+    pub before_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +145,7 @@ pub struct NewAttachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttachmentMeta {
     pub id: i64,
+    pub inquiry_id: i64,
     pub message_id: i64,
     pub filename: String,
     pub content_type: String,
@@ -208,6 +257,8 @@ pub struct InquiryFilter {
     pub assignee_id: Option<i64>,
     /// Reference, name, contact or words of the text.
     pub search: Option<String>,
+    /// Only inquiries of these units (what the staff member may see); `None` for all.
+    pub visible_units: Option<Vec<i64>>,
 }
 
 /// Keyset position in the (deadline, received, id) order.

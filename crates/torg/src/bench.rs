@@ -96,7 +96,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
+    // The benchmark is many clients on one address and one token: no rate limits.
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        "rate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\n",
+    )?;
     let mut server = Command::new(std::env::current_exe()?)
+        .arg("--config")
+        .arg(&config)
         .arg("--data-dir")
         .arg(&dir)
         .arg("--listen")

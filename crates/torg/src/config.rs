@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use torg_core::intake::IntakeLimits;
 use torg_domain::inquiry::TextLimits;
-use torg_http::WebSettings;
+use torg_http::{RateLimits, WebSettings};
 
 /// The options every subcommand that acts on an installation takes.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -47,6 +47,12 @@ pub struct FileConfig {
     pub escalation_share: Option<f64>,
     /// A directory of extra Fluent catalogues (`xx.ftl`) for more interface languages.
     pub locales_dir: Option<PathBuf>,
+    /// Login attempts per minute per client address [default: 10; 0 turns the limit off].
+    pub rate_limit_login_per_minute: Option<u32>,
+    /// Portal submissions per minute per client address [default: 20; 0: off].
+    pub rate_limit_portal_per_minute: Option<u32>,
+    /// API requests per second per token [default: 200; 0: off].
+    pub rate_limit_api_per_second: Option<u32>,
 }
 
 /// The settings Torg runs with, built once and passed down.
@@ -113,6 +119,18 @@ impl Settings {
                 public_url: file.public_url,
                 metrics_token: file.metrics_token,
                 escalation_permille: file.escalation_share.map(|s| (s * 1000.0).round() as i64),
+                rate_limits: {
+                    let d = RateLimits::default();
+                    RateLimits {
+                        login_per_minute: file
+                            .rate_limit_login_per_minute
+                            .unwrap_or(d.login_per_minute),
+                        portal_per_minute: file
+                            .rate_limit_portal_per_minute
+                            .unwrap_or(d.portal_per_minute),
+                        api_per_second: file.rate_limit_api_per_second.unwrap_or(d.api_per_second),
+                    }
+                },
             },
             locales_dir: file.locales_dir,
         })

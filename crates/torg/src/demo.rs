@@ -13,12 +13,13 @@ use torg_store::{NewMunicipality, NewUser, Store};
 pub const SLUG: &str = "demo";
 pub const INQUIRIES: usize = 300;
 
-const UNITS: &[(&str, bool)] = &[
-    ("Servicetorget", true),
-    ("Oppvekst", false),
-    ("Teknisk drift", false),
-    ("Helse og omsorg", false),
-    ("Kommunikasjon", false),
+/// (name, is the service desk, is sensitive: only members see its inquiries)
+const UNITS: &[(&str, bool, bool)] = &[
+    ("Servicetorget", true, false),
+    ("Oppvekst", false, false),
+    ("Teknisk drift", false, false),
+    ("Helse og omsorg", false, true),
+    ("Kommunikasjon", false, false),
 ];
 
 /// (username, full name, role, unit)
@@ -227,8 +228,12 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         })
         .await?;
     let mut units = HashMap::new();
-    for (name, desk) in UNITS {
-        units.insert(*name, store.create_unit(m.id, name, *desk).await?);
+    for (name, desk, sensitive) in UNITS {
+        let mut unit = store.create_unit(m.id, name, *desk).await?;
+        if *sensitive {
+            unit = store.update_unit(m.id, unit.id, name, true).await?;
+        }
+        units.insert(*name, unit);
     }
     // The topic the citizen chose wins; keywords catch the rest.
     let rules: &[(Option<&str>, Option<&str>, &str)] = &[

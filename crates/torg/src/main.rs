@@ -153,6 +153,9 @@ enum UnitCommand {
         /// This unit is the service desk: it gets what no routing rule claims.
         #[arg(long)]
         service_desk: bool,
+        /// Health, social care and the like: only the unit's members see its inquiries.
+        #[arg(long)]
+        sensitive: bool,
     },
 }
 
@@ -623,9 +626,13 @@ async fn run(cli: Cli) -> Result<()> {
             municipality: slug,
             name,
             service_desk,
+            sensitive,
         }) => {
             let m = municipality(&*store, &slug).await?;
-            let u = store.create_unit(m.id, &name, service_desk).await?;
+            let mut u = store.create_unit(m.id, &name, service_desk).await?;
+            if sensitive {
+                u = store.update_unit(m.id, u.id, &name, true).await?;
+            }
             println!("Created unit {} (id {}) in {}.", u.name, u.id, m.name);
             Ok(())
         }

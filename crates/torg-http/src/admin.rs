@@ -1,0 +1,890 @@
+//! Administration in the staff UI: users, their roles and unit memberships, units (and which
+//! are sensitive), and the audit log with filters and a JSON-lines export. Every change is
+//! written to the audit log.
+
+use crate::AppState;
+use crate::audit::{ClientAddr, record};
+use crate::auth::Staff;
+use crate::i18n::Tr;
+use crate::routes::Routes;
+use crate::staff::{chrome, failed, forbidden};
+use crate::views::{self, Chrome, Lang, render};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use torg_core::secrets::hash_password;
+use torg_domain::{Permission, Role};
+use torg_store::{AuditQuery, NewUser, StoreError, Unit, User, UserUpdate};
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/staff/admin/users", users_page)
+        .post("/staff/admin/users", create_user)
+        .get("/staff/admin/users/{id}", user_page)
+        .post("/staff/admin/users/{id}", update_user)
+        .get("/staff/admin/units", units_page)
+        .post("/staff/admin/units", create_unit)
+        .post("/staff/admin/units/{id}", update_unit)
+        .get("/staff/admin/audit", audit_page)
+        .get("/staff/admin/audit/export", audit_export)
+}
+
+/// Page size of the audit view.
+const AUDIT_PAGE: u32 = 100;
+
+/// A form's fields, with repeated names (the unit checkboxes) kept.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn parse(raw: &[u8]) -> Fields {
+        Fields(
+            form_urlencoded::parse(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// The administrator's check: the permission, and on forms the CSRF token.
+/// The refusal, if any.
+fn admin(staff: &Staff, t: &Tr, fields: Option<&Fields>) -> Option<Response> {
+    if !staff.can(Permission::ManageUsers) {
+        return Some(forbidden(t.clone()));
+    }
+    let f = fields?;
+    staff
+        .check_csrf(f.get("csrf"))
+        .err()
+        .map(IntoResponse::into_response)
+}
+
+fn role_options(t: &Tr, selected: Role) -> Vec<(String, String, bool)> {
+    Role::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.as_str().to_string(),
+                t.get(&format!("role-{}", r.as_str().replace('_', "-"))),
+                *r == selected,
+            )
+        })
+        .collect()
+}
+
+async fn audit(
+    state: &AppState,
+    staff: &Staff,
+    addr: &ClientAddr,
+    action: &str,
+    object: String,
+    detail: String,
+) {
+    record(
+        state,
+        staff.config.municipality.id,
+        format!("user:{}", staff.user.id),
+        action,
+        object,
+        detail,
+        addr,
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------- users
+
+struct UserRow {
+    id: i64,
+    name: String,
+    username: String,
+    role: String,
+    units: String,
+    active: bool,
+    locked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    t: Tr,
+    c: Chrome,
+    users: Vec<UserRow>,
+    roles: Vec<(String, String, bool)>,
+    units: Vec<Unit>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+fn unit_names(units: &[Unit], ids: &[i64]) -> String {
+    let names: Vec<&str> = ids
+        .iter()
+        .filter_map(|id| units.iter().find(|u| u.id == *id))
+        .map(|u| u.name.as_str())
+        .collect();
+    if names.is_empty() {
+        "–".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+async fn users_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    show_users(&state, t, &staff, None, notice, StatusCode::OK).await
+}
+
+async fn show_users(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let tenant = staff.config.municipality.id;
+    let (users, units) = match tokio::try_join!(
+        state.store.list_users(tenant),
+        state.store.list_units(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed(t, e),
+    };
+    let now = jiff::Timestamp::now();
+    let page = UsersPage {
+        c: chrome(staff, "/staff/admin/users"),
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                id: u.id,
+                name: u.full_name.clone(),
+                username: u.username.clone(),
+                role: t.get(&format!("role-{}", u.role.as_str().replace('_', "-"))),
+                units: unit_names(&units, &u.member_of),
+                active: u.active,
+                locked: u.locked_until.is_some_and(|l| l > now),
+            })
+            .collect(),
+        roles: role_options(&t, Role::CaseHandler),
+        units,
+        error,
+        notice,
+        t,
+    };
+    render(status, &page)
+}
+
+/// A password an administrator sets: long enough to resist guessing.
+const MIN_PASSWORD_CHARS: usize = 12;
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let username = f.get("username").trim().to_lowercase();
+    let full_name = f.get("full_name").trim().to_string();
+    let role = f.get("role").parse::<Role>();
+    let unit_id = f.get("unit_id").parse::<i64>().ok();
+    let password = f.get("password");
+    let bad = |key: &str| {
+        let msg = t.get(key);
+        (msg, StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    let problem = if username.is_empty()
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        Some(bad("admin-error-username"))
+    } else if full_name.is_empty() || full_name.chars().count() > 200 {
+        Some(bad("admin-error-name"))
+    } else if role.is_err() {
+        Some(bad("error-bad-form"))
+    } else if !password.is_empty() && password.chars().count() < MIN_PASSWORD_CHARS {
+        Some(bad("admin-error-password"))
+    } else {
+        None
+    };
+    if let Some((msg, status)) = problem {
+        return show_users(&state, t, &staff, Some(msg), None, status).await;
+    }
+    let Ok(role) = role else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    // Without a password the user can only log in by single sign-on.
+    let hash = if password.is_empty() {
+        "!sso-only".to_string()
+    } else {
+        let p = password.to_string();
+        match tokio::task::spawn_blocking(move || hash_password(&p)).await {
+            Ok(Ok(h)) => h,
+            _ => return failed(t, "password hashing failed"),
+        }
+    };
+    let new = NewUser {
+        username: username.clone(),
+        full_name,
+        password_hash: hash,
+        role,
+        unit_id,
+    };
+    match state.store.create_user(tenant, new).await {
+        Ok(user) => {
+            audit(
+                &state,
+                &staff,
+                &addr,
+                "user.created",
+                format!("user:{}", user.id),
+                format!("username:{username} role:{}", role.as_str()),
+            )
+            .await;
+            Redirect::to(&format!("/staff/admin/users/{}?done=user-created", user.id))
+                .into_response()
+        }
+        Err(StoreError::Conflict(_)) => {
+            let msg = t.get("admin-error-username-taken");
+            show_users(&state, t, &staff, Some(msg), None, StatusCode::CONFLICT).await
+        }
+        Err(StoreError::NotFound(_)) => {
+            let msg = t.get("error-bad-form");
+            show_users(
+                &state,
+                t,
+                &staff,
+                Some(msg),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+struct UserPage {
+    t: Tr,
+    c: Chrome,
+    u: User,
+    roles: Vec<(String, String, bool)>,
+    /// (id, name, sensitive, member, home)
+    units: Vec<(i64, String, bool, bool, bool)>,
+    locked: bool,
+    sso: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn user_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    show_user(&state, t, &staff, id, notice, None, StatusCode::OK).await
+}
+
+async fn show_user(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    id: i64,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let tenant = staff.config.municipality.id;
+    let (user, units) =
+        match tokio::try_join!(state.store.user(tenant, id), state.store.list_units(tenant)) {
+            Ok((Some(u), units)) => (u, units),
+            Ok((None, _)) => {
+                let msg = t.get("admin-error-unknown-user");
+                return views::error_page(
+                    t,
+                    StatusCode::NOT_FOUND,
+                    "error-heading-not-found",
+                    msg,
+                    "/staff/admin/users",
+                );
+            }
+            Err(e) => return failed(t, e),
+        };
+    let page = UserPage {
+        c: chrome(staff, &format!("/staff/admin/users/{id}")),
+        roles: role_options(&t, user.role),
+        units: units
+            .iter()
+            .map(|x| {
+                (
+                    x.id,
+                    x.name.clone(),
+                    x.sensitive,
+                    user.member_of.contains(&x.id),
+                    user.unit_id == Some(x.id),
+                )
+            })
+            .collect(),
+        locked: user
+            .locked_until
+            .is_some_and(|l| l > jiff::Timestamp::now()),
+        sso: user.external_subject.is_some(),
+        u: user,
+        notice,
+        error,
+        t,
+    };
+    render(status, &page)
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let fail = |t: Tr, key: &str| {
+        let msg = t.get(key);
+        (t, msg)
+    };
+    let Ok(role) = f.get("role").parse::<Role>() else {
+        let (t, msg) = fail(t, "error-bad-form");
+        return show_user(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let full_name = f.get("full_name").trim().to_string();
+    if full_name.is_empty() {
+        let (t, msg) = fail(t, "admin-error-name");
+        return show_user(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let active = f.get("active") == "on";
+    if id == staff.user.id && (!active || role != staff.user.role) {
+        // Nobody locks themselves out of administration by mistake.
+        let (t, msg) = fail(t, "admin-error-self");
+        return show_user(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let units: Vec<i64> = f
+        .all("units")
+        .iter()
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    let unit_id = f.get("unit_id").parse::<i64>().ok();
+    let password = f.get("password");
+    if !password.is_empty() && password.chars().count() < MIN_PASSWORD_CHARS {
+        let (t, msg) = fail(t, "admin-error-password");
+        return show_user(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let before = match state.store.user(tenant, id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => {
+            return show_user(&state, t, &staff, id, None, None, StatusCode::NOT_FOUND).await;
+        }
+        Err(e) => return failed(t, e),
+    };
+    let update = UserUpdate {
+        full_name,
+        role,
+        unit_id,
+        active,
+    };
+    let result = async {
+        let user = state.store.update_user(tenant, id, update).await?;
+        state.store.set_memberships(tenant, id, &units).await?;
+        if f.get("unlock") == "on" {
+            state.store.set_locked_until(tenant, id, None).await?;
+        }
+        Ok::<_, StoreError>(user)
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            let mut detail = format!(
+                "role:{} active:{} units:{}",
+                user.role.as_str(),
+                user.active,
+                units
+                    .iter()
+                    .map(|u| u.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            if !password.is_empty() {
+                let p = password.to_string();
+                match tokio::task::spawn_blocking(move || hash_password(&p)).await {
+                    Ok(Ok(h)) => {
+                        if let Err(e) = state.store.set_password_hash(tenant, id, &h).await {
+                            return failed(t, e);
+                        }
+                        detail.push_str(" password:changed");
+                    }
+                    _ => return failed(t, "password hashing failed"),
+                }
+            }
+            if f.get("unlock") == "on" {
+                detail.push_str(" unlocked");
+            }
+            // Less access or a new password: sessions already open end now.
+            if !user.active || user.role != before.role || !password.is_empty() {
+                let _ = state.store.delete_user_sessions(tenant, id).await;
+            }
+            audit(
+                &state,
+                &staff,
+                &addr,
+                "user.updated",
+                format!("user:{id}"),
+                detail,
+            )
+            .await;
+            Redirect::to(&format!("/staff/admin/users/{id}?done=user-updated")).into_response()
+        }
+        Err(StoreError::NotFound(_)) => {
+            let (t, msg) = fail(t, "error-bad-form");
+            show_user(
+                &state,
+                t,
+                &staff,
+                id,
+                None,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+// ---------------------------------------------------------------- units
+
+#[derive(Template)]
+#[template(path = "admin_units.html")]
+struct UnitsPage {
+    t: Tr,
+    c: Chrome,
+    units: Vec<Unit>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn units_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    show_units(&state, t, &staff, notice, None, StatusCode::OK).await
+}
+
+async fn show_units(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    match state.store.list_units(staff.config.municipality.id).await {
+        Ok(units) => render(
+            status,
+            &UnitsPage {
+                c: chrome(staff, "/staff/admin/units"),
+                units,
+                notice,
+                error,
+                t,
+            },
+        ),
+        Err(e) => failed(t, e),
+    }
+}
+
+fn unit_name(f: &Fields) -> Option<String> {
+    let name = f.get("name").trim();
+    (!name.is_empty() && name.chars().count() <= 120).then(|| name.to_string())
+}
+
+async fn create_unit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Some(name) = unit_name(&f) else {
+        let msg = t.get("admin-error-unit-name");
+        return show_units(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let tenant = staff.config.municipality.id;
+    let sensitive = f.get("sensitive") == "on";
+    let created = match state.store.create_unit(tenant, &name, false).await {
+        Ok(u) if sensitive => state.store.update_unit(tenant, u.id, &name, true).await,
+        other => other,
+    };
+    match created {
+        Ok(unit) => {
+            state.forget_cached_settings();
+            audit(
+                &state,
+                &staff,
+                &addr,
+                "unit.created",
+                format!("unit:{}", unit.id),
+                format!("name:{name} sensitive:{sensitive}"),
+            )
+            .await;
+            Redirect::to("/staff/admin/units?done=unit-saved").into_response()
+        }
+        Err(StoreError::Conflict(_)) => {
+            let msg = t.get("admin-error-unit-taken");
+            show_units(&state, t, &staff, None, Some(msg), StatusCode::CONFLICT).await
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+async fn update_unit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Some(name) = unit_name(&f) else {
+        let msg = t.get("admin-error-unit-name");
+        return show_units(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let sensitive = f.get("sensitive") == "on";
+    match state
+        .store
+        .update_unit(staff.config.municipality.id, id, &name, sensitive)
+        .await
+    {
+        Ok(_) => {
+            state.forget_cached_settings();
+            audit(
+                &state,
+                &staff,
+                &addr,
+                "unit.updated",
+                format!("unit:{id}"),
+                format!("name:{name} sensitive:{sensitive}"),
+            )
+            .await;
+            Redirect::to("/staff/admin/units?done=unit-saved").into_response()
+        }
+        Err(StoreError::NotFound(_)) => {
+            let msg = t.get("admin-error-unknown-unit");
+            show_units(&state, t, &staff, None, Some(msg), StatusCode::NOT_FOUND).await
+        }
+        Err(StoreError::Conflict(_)) => {
+            let msg = t.get("admin-error-unit-taken");
+            show_units(&state, t, &staff, None, Some(msg), StatusCode::CONFLICT).await
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+// ---------------------------------------------------------------- audit log
+
+#[derive(serde::Deserialize, Default)]
+struct AuditFilter {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    object: String,
+    #[serde(default)]
+    before: String,
+}
+
+impl AuditFilter {
+    fn query(&self) -> AuditQuery {
+        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        AuditQuery {
+            actor: some(&self.actor),
+            action: some(&self.action),
+            object: some(&self.object),
+            before_seq: self.before.parse().ok(),
+        }
+    }
+    fn link(&self, before: Option<i64>, base: &str) -> String {
+        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let mut url = format!(
+            "{base}?actor={}&action={}&object={}",
+            enc(&self.actor),
+            enc(&self.action),
+            enc(&self.object)
+        );
+        if let Some(b) = before {
+            url.push_str(&format!("&before={b}"));
+        }
+        url
+    }
+}
+
+struct AuditRow {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    object: String,
+    detail: String,
+    source: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    t: Tr,
+    c: Chrome,
+    f: AuditFilter,
+    rows: Vec<AuditRow>,
+    next_url: Option<String>,
+    export_url: String,
+}
+
+/// The refusal, if any.
+fn audit_allowed(staff: &Staff, t: &Tr) -> Option<Response> {
+    (!staff.can(Permission::ViewAudit)).then(|| forbidden(t.clone()))
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(f): Query<AuditFilter>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = audit_allowed(&staff, &t) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let query = f.query();
+    let (entries, users) = match tokio::try_join!(
+        state.store.search_audit(tenant, &query, AUDIT_PAGE),
+        state.store.list_users(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed(t, e),
+    };
+    let zone = &staff.config.municipality.time_zone;
+    // "user:3" is shown with the person's name beside it.
+    let who = |actor: &str| {
+        actor
+            .strip_prefix("user:")
+            .and_then(|id| id.parse::<i64>().ok())
+            .and_then(|id| users.iter().find(|u| u.id == id))
+            .map(|u| format!("{} ({actor})", u.full_name))
+            .unwrap_or_else(|| actor.to_string())
+    };
+    let next_url = (entries.len() == AUDIT_PAGE as usize)
+        .then(|| {
+            entries
+                .last()
+                .map(|e| f.link(Some(e.seq), "/staff/admin/audit"))
+        })
+        .flatten();
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: views::when(e.at, zone),
+            actor: who(&e.entry.actor),
+            action: e.entry.action,
+            object: e.entry.object,
+            detail: e.entry.detail,
+            source: e.entry.source,
+        })
+        .collect();
+    let page = AuditPage {
+        c: chrome(&staff, "/staff/admin/audit"),
+        export_url: f.link(None, "/staff/admin/audit/export"),
+        f,
+        rows,
+        next_url,
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The matching entries as JSON lines, oldest first, each with its hash for checking.
+async fn audit_export(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Query(f): Query<AuditFilter>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = audit_allowed(&staff, &t) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let mut query = f.query();
+    let mut entries = Vec::new();
+    loop {
+        match state.store.search_audit(tenant, &query, 5000).await {
+            Ok(page) => {
+                let last = page.last().map(|e| e.seq);
+                let full = page.len() == 5000;
+                entries.extend(page);
+                match last {
+                    Some(seq) if full => query.before_seq = Some(seq),
+                    _ => break,
+                }
+            }
+            Err(e) => return failed(t, e),
+        }
+    }
+    entries.reverse();
+    let mut body = String::new();
+    for e in &entries {
+        if let Ok(line) = serde_json::to_string(e) {
+            body.push_str(&line);
+            body.push('\n');
+        }
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "audit.exported",
+        String::new(),
+        format!("entries:{}", entries.len()),
+    )
+    .await;
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
