@@ -47,6 +47,7 @@ async function axe(page, name) {
 }
 
 torg("demo");
+torg("user", "create", "--municipality", "demo", "--username", "ada", "--name", "Ada Admin", "--role", "administrator", "--unit", "Servicetorget", "--password", password);
 torg("user", "create", "--municipality", "demo", "--username", "eva", "--name", "Eva Ende", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
@@ -109,6 +110,32 @@ try {
   check(thread.includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "signed as the municipality");
   await citizen.goto(`${followUrl}?lang=en`);
   check((await citizen.textContent("h1")).startsWith("Inquiry"), "English on request");
+
+  // Administration: users and memberships, units, the audit log.
+  const admin = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
+  await admin.goto(`${base}/staff/login`);
+  await admin.fill("#username", "ada");
+  await admin.fill("#password", password);
+  await admin.click("button[type=submit]");
+  await admin.waitForSelector("table.inbox");
+  await admin.click("a:text('Enheter')");
+  await admin.fill("#nunit-name", "Barnevern");
+  await admin.check("#nunit-sensitive");
+  await admin.click("form[action='/staff/admin/units'] button[type=submit]");
+  await admin.waitForSelector(".alert.success");
+  await axe(admin, "units");
+  await admin.click("a:text('Brukere')");
+  await axe(admin, "users");
+  await admin.click("a:text('Eva Ende')");
+  await admin.waitForSelector("fieldset");
+  await axe(admin, "user page");
+  await admin.check("label:text('Barnevern (sensitiv)')");
+  await admin.click("form button.primary");
+  await admin.waitForSelector(".alert.success");
+  check(await admin.isChecked("label:text('Barnevern (sensitiv)')"), "the membership is saved");
+  await admin.click("a:text('Revisjonslogg')");
+  check((await admin.textContent("table.inbox")).includes("user.updated"), "the change is in the audit log");
+  await axe(admin, "audit log");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use torg_domain::Role;
 use torg_store::{NewMunicipality, NewUser, Store};
@@ -1382,4 +1383,1425 @@ async fn every_scenario_on_postgres() {
     bad_input_gets_clear_answers(&app).await;
     read_only_staff_cannot_write(&app).await;
     duty_rota_in_the_inbox(&app).await;
+    administration_lockout_and_revocation(&app).await;
+    let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
+    every_route_allows_and_denies_as_the_table_says(&spawn_for_access(Some(url)).await).await;
+}
+
+// ------------------------------------------------------------------ the access table
+
+/// What one request must get.
+#[derive(Clone, Copy, Debug)]
+enum Expect {
+    /// Anybody gets through, logged in or not.
+    Open,
+    /// Everybody gets exactly this status.
+    Everyone(u16),
+    /// Staff: the users named get through, every other user is refused (403 or 404), and
+    /// without a login the answer is the login page.
+    Staff(&'static [&'static str]),
+    /// API: with the municipality's token through (true) or not found (false); without a
+    /// token (or with only a staff login) 401.
+    Api(bool),
+    /// Only the operator token (metrics).
+    Operator,
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    None,
+    /// A form; the user's CSRF token is added, `{n}` in a value becomes a fresh number.
+    Form(Vec<(&'static str, String)>),
+    Json(Value),
+    /// The portal's contact form.
+    Contact,
+    /// The login form with a wrong password.
+    WrongLogin,
+}
+
+struct Variant {
+    path: String,
+    body: Body,
+    expect: Expect,
+}
+
+/// Users of the access test: one per role, and a nurse in the sensitive unit.
+/// (username, role, unit: "desk" | "plain" | "health")
+const ACCESS_USERS: &[(&str, Role, &str)] = &[
+    ("x-admin", Role::Administrator, "desk"),
+    ("x-chief", Role::ChiefExecutive, "desk"),
+    ("x-comm", Role::Communication, "desk"),
+    ("x-leader", Role::UnitLeader, "plain"),
+    ("x-handler", Role::CaseHandler, "plain"),
+    ("x-desk", Role::ServiceDesk, "desk"),
+    ("x-archivist", Role::Archivist, "desk"),
+    ("x-reader", Role::ReadOnly, "plain"),
+    ("x-nurse", Role::CaseHandler, "health"),
+];
+const EVERY_USER: &[&str] = &[
+    "x-admin",
+    "x-chief",
+    "x-comm",
+    "x-leader",
+    "x-handler",
+    "x-desk",
+    "x-archivist",
+    "x-reader",
+    "x-nurse",
+];
+/// Members of the plain unit, and the roles that see every unit that is not sensitive.
+const SEES_PLAIN: &[&str] = &[
+    "x-chief",
+    "x-comm",
+    "x-leader",
+    "x-handler",
+    "x-desk",
+    "x-archivist",
+    "x-reader",
+];
+const HANDLES_PLAIN: &[&str] = &["x-chief", "x-comm", "x-leader", "x-handler", "x-desk"];
+const SEES_DESK: &[&str] = &["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"];
+const SPEAKS_PUBLICLY: &[&str] = &["x-chief", "x-comm"];
+const HEALTH: &[&str] = &["x-nurse"];
+const OVERVIEW: &[&str] = &["x-admin", "x-chief", "x-comm", "x-leader", "x-desk"];
+const ADMIN: &[&str] = &["x-admin"];
+const NOBODY: &[&str] = &[];
+
+/// An inquiry stored directly: (id, follow token, attachment id).
+async fn stored_inquiry(
+    store: &dyn Store,
+    tenant: i64,
+    unit: i64,
+    channel: torg_domain::Channel,
+) -> (i64, String, i64) {
+    let secret = torg_core::secrets::new_token();
+    let now = jiff::Timestamp::now();
+    let created = store
+        .create_inquiry(torg_store::NewInquiry {
+            tenant_id: tenant,
+            channel,
+            topic: None,
+            subject: None,
+            citizen_name: "Ola Nordmann".into(),
+            contact_email: Some("ola@example.no".into()),
+            contact_phone: None,
+            language: "nb".into(),
+            unit_id: unit,
+            priority: torg_domain::Priority::Normal,
+            follow_token_hash: torg_core::secrets::token_hash(&secret),
+            body: "Et spørsmål".into(),
+            attachments: vec![torg_store::NewAttachment {
+                filename: "vedlegg.txt".into(),
+                content_type: "text/plain".into(),
+                data: b"vedlegg".to_vec(),
+            }],
+            received_at: now,
+            reference_year: 2026,
+            deadline_at: now + jiff::SignedDuration::from_hours(48),
+            external_id: None,
+            acknowledgement: None,
+        })
+        .await
+        .expect("inquiry")
+        .inquiry;
+    let attachment = store
+        .attachments(tenant, created.id)
+        .await
+        .expect("attachments")[0]
+        .id;
+    (created.id, format!("{}-{secret}", created.id), attachment)
+}
+
+fn is_login_redirect(res: &reqwest::Response) -> bool {
+    res.status() == StatusCode::SEE_OTHER
+        && res
+            .headers()
+            .get("location")
+            .is_some_and(|l| l == "/staff/login")
+}
+
+async fn send(
+    app: &App,
+    c: &reqwest::Client,
+    method: &axum::http::Method,
+    v: &Variant,
+    csrf: &str,
+    bearer: Option<&str>,
+    n: &mut u32,
+) -> reqwest::Response {
+    let url = format!("{}{}", app.base, v.path);
+    let mut req = if *method == axum::http::Method::GET {
+        c.get(&url)
+    } else {
+        c.post(&url)
+    };
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    *n += 1;
+    req = match &v.body {
+        Body::None => req,
+        Body::Form(fields) => {
+            let mut f: Vec<(&str, String)> = fields
+                .iter()
+                .map(|(k, val)| (*k, val.replace("{n}", &n.to_string())))
+                .collect();
+            f.push(("csrf", csrf.to_string()));
+            req.form(&f)
+        }
+        Body::Json(j) => req.json(j),
+        Body::Contact => req.multipart(
+            Form::new()
+                .text("name", "Ola")
+                .text("email", "ola@example.no")
+                .text("message", "Hei"),
+        ),
+        Body::WrongLogin => {
+            let page = c
+                .get(format!("{}/staff/login", app.base))
+                .send()
+                .await
+                .expect("login page")
+                .text()
+                .await
+                .expect("text");
+            let token = between(&page, "name=\"csrf\" value=\"", "\"")
+                .expect("csrf")
+                .to_string();
+            req.form(&[
+                ("csrf", token.as_str()),
+                ("municipality", app.a.slug.as_str()),
+                ("username", "x-finnes-ikke"),
+                ("password", "feil passord"),
+            ])
+        }
+    };
+    req.send().await.expect("request")
+}
+
+/// Walks every route with every role and without a login, including other units' and
+/// another municipality's objects by id. A route without a row here fails the test.
+async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
+    use axum::http::Method;
+    use torg_domain::Channel;
+    let store = &*app.store;
+    let a = store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("a")
+        .expect("a");
+    let b = store
+        .municipality_by_slug(&app.b.slug)
+        .await
+        .expect("b")
+        .expect("b");
+    let units = store.list_units(a.id).await.expect("units");
+    let desk = units.iter().find(|u| u.is_service_desk).expect("desk").id;
+    let plain = units
+        .iter()
+        .find(|u| u.name == "Oppvekst")
+        .expect("plain")
+        .id;
+    let health = store
+        .create_unit(a.id, "Helse og omsorg", false)
+        .await
+        .expect("unit");
+    let health = store
+        .update_unit(a.id, health.id, "Helse og omsorg", true)
+        .await
+        .expect("sensitive")
+        .id;
+    let b_unit = store.list_units(b.id).await.expect("units")[0].id;
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    let mut ids = HashMap::new();
+    for (username, role, unit) in ACCESS_USERS {
+        let unit_id = match *unit {
+            "desk" => desk,
+            "plain" => plain,
+            _ => health,
+        };
+        let u = store
+            .create_user(
+                a.id,
+                NewUser {
+                    username: username.to_string(),
+                    full_name: format!("Test {username}"),
+                    password_hash: hash.clone(),
+                    role: *role,
+                    unit_id: Some(unit_id),
+                },
+            )
+            .await
+            .expect("user");
+        ids.insert(*username, u.id);
+    }
+    let victim = store
+        .create_user(
+            a.id,
+            NewUser {
+                username: "x-victim".into(),
+                full_name: "Vera Victim".into(),
+                password_hash: hash.clone(),
+                role: Role::ReadOnly,
+                unit_id: Some(plain),
+            },
+        )
+        .await
+        .expect("victim")
+        .id;
+    let b_user = store.list_users(b.id).await.expect("users")[0].id;
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let shift = store
+        .create_shift(a.id, "public", ids["x-handler"], now - hour, now + hour)
+        .await
+        .expect("shift")
+        .id;
+    let b_shift = store
+        .create_shift(b.id, "public", b_user, now - hour, now + hour)
+        .await
+        .expect("shift")
+        .id;
+    let (plain_i, plain_token, plain_att) =
+        stored_inquiry(store, a.id, plain, Channel::Email).await;
+    let (public_i, _, _) = stored_inquiry(store, a.id, plain, Channel::Facebook).await;
+    let (health_i, _, health_att) = stored_inquiry(store, a.id, health, Channel::Web).await;
+    let (desk_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
+    let (api_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Api).await;
+    let (_, revoke_token, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
+    let (b_i, b_token, b_att) = stored_inquiry(store, b.id, b_unit, Channel::Web).await;
+    app.state.forget_cached_settings();
+
+    let slug = app.a.slug.clone();
+    let v = |path: String, body: Body, expect: Expect| Variant { path, body, expect };
+    let form = |fields: &[(&'static str, &str)]| {
+        Body::Form(fields.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    };
+    let on = |id: i64, tail: &str| format!("/staff/inquiries/{id}{tail}");
+    let mut table: Vec<((Method, &str), Vec<Variant>)> = vec![
+        (
+            (Method::GET, "/healthz"),
+            vec![v("/healthz".into(), Body::None, Expect::Open)],
+        ),
+        (
+            (Method::GET, "/metrics"),
+            vec![v("/metrics".into(), Body::None, Expect::Operator)],
+        ),
+        (
+            (Method::GET, "/static/{file}"),
+            vec![v("/static/torg.css".into(), Body::None, Expect::Open)],
+        ),
+        (
+            (Method::GET, "/"),
+            vec![v("/".into(), Body::None, Expect::Open)],
+        ),
+        (
+            (Method::GET, "/k/{slug}"),
+            vec![
+                v(format!("/k/{slug}"), Body::None, Expect::Open),
+                v("/k/finnes-ikke".into(), Body::None, Expect::Everyone(404)),
+            ],
+        ),
+        (
+            (Method::POST, "/k/{slug}/inquiries"),
+            vec![v(
+                format!("/k/{slug}/inquiries"),
+                Body::Contact,
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/follow/{token}"),
+            vec![
+                v(
+                    format!("/k/{slug}/follow/{plain_token}"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                // Another municipality's link under this one's address, and a forged one.
+                v(
+                    format!("/k/{slug}/follow/{b_token}"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+                v(
+                    format!("/k/{slug}/follow/{plain_i}-{}", "0".repeat(64)),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/k/{slug}/follow/{token}/messages"),
+            vec![
+                v(
+                    format!("/k/{slug}/follow/{plain_token}/messages"),
+                    form(&[("message", "Takk")]),
+                    Expect::Open,
+                ),
+                v(
+                    format!("/k/{slug}/follow/{b_token}/messages"),
+                    form(&[("message", "Inntrenger")]),
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/k/{slug}/follow/{token}/attachments/{id}"),
+            vec![
+                v(
+                    format!("/k/{slug}/follow/{plain_token}/attachments/{plain_att}"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                // Somebody else's attachment through one's own link.
+                v(
+                    format!("/k/{slug}/follow/{plain_token}/attachments/{health_att}"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+                v(
+                    format!("/k/{slug}/follow/{plain_token}/attachments/{b_att}"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/k/{slug}/follow/{token}/revoke"),
+            vec![
+                v(
+                    format!("/k/{slug}/follow/{b_token}/revoke"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+                v(
+                    format!("/k/{slug}/follow/{revoke_token}/revoke"),
+                    Body::None,
+                    Expect::Open,
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/login"),
+            vec![v("/staff/login".into(), Body::None, Expect::Open)],
+        ),
+        (
+            (Method::POST, "/staff/login"),
+            vec![v(
+                "/staff/login".into(),
+                Body::WrongLogin,
+                Expect::Everyone(401),
+            )],
+        ),
+        // Logging out is walked last, on its own (below).
+        ((Method::POST, "/staff/logout"), vec![]),
+        (
+            (Method::GET, "/staff"),
+            vec![v("/staff".into(), Body::None, Expect::Staff(EVERY_USER))],
+        ),
+        (
+            (Method::GET, "/staff/inquiries/{id}"),
+            vec![
+                v(on(plain_i, ""), Body::None, Expect::Staff(SEES_PLAIN)),
+                v(on(desk_i, ""), Body::None, Expect::Staff(SEES_DESK)),
+                v(on(health_i, ""), Body::None, Expect::Staff(HEALTH)),
+                v(on(b_i, ""), Body::None, Expect::Staff(NOBODY)),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/reply"),
+            vec![
+                v(
+                    on(plain_i, "/reply"),
+                    form(&[("body", "Svar")]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(public_i, "/reply"),
+                    form(&[("body", "Svar")]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                ),
+                v(
+                    on(health_i, "/reply"),
+                    form(&[("body", "Svar")]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    on(b_i, "/reply"),
+                    form(&[("body", "Svar")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/note"),
+            vec![
+                v(
+                    on(plain_i, "/note"),
+                    form(&[("body", "Notat")]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(public_i, "/note"),
+                    form(&[("body", "Notat")]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(health_i, "/note"),
+                    form(&[("body", "Notat")]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    on(b_i, "/note"),
+                    form(&[("body", "Notat")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/assign"),
+            vec![
+                v(
+                    on(plain_i, "/assign"),
+                    Body::Form(vec![("unit_id", plain.to_string())]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(health_i, "/assign"),
+                    Body::Form(vec![("unit_id", health.to_string())]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    on(b_i, "/assign"),
+                    Body::Form(vec![("unit_id", b_unit.to_string())]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/status"),
+            vec![
+                v(
+                    on(plain_i, "/status"),
+                    form(&[("status", "open")]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(health_i, "/status"),
+                    form(&[("status", "open")]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    on(b_i, "/status"),
+                    form(&[("status", "open")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/revoke-link"),
+            vec![
+                v(
+                    on(desk_i, "/revoke-link"),
+                    form(&[]),
+                    Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk"]),
+                ),
+                v(
+                    on(health_i, "/revoke-link"),
+                    form(&[]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(on(b_i, "/revoke-link"), form(&[]), Expect::Staff(NOBODY)),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/attachments/{id}"),
+            vec![
+                v(
+                    format!("/staff/attachments/{plain_att}"),
+                    Body::None,
+                    Expect::Staff(SEES_PLAIN),
+                ),
+                v(
+                    format!("/staff/attachments/{health_att}"),
+                    Body::None,
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    format!("/staff/attachments/{b_att}"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/overview"),
+            vec![v(
+                "/staff/overview".into(),
+                Body::None,
+                Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/duty/{id}/handover"),
+            vec![
+                v(
+                    format!("/staff/duty/{shift}/handover"),
+                    form(&[("note", "Alt rolig")]),
+                    Expect::Staff(&["x-handler"]),
+                ),
+                v(
+                    format!("/staff/duty/{b_shift}/handover"),
+                    form(&[("note", "Inntrenger")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/users"),
+            vec![v(
+                "/staff/admin/users".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/users"),
+            vec![v(
+                "/staff/admin/users".into(),
+                form(&[
+                    ("username", "ny{n}"),
+                    ("full_name", "Ny Bruker"),
+                    ("role", "case_handler"),
+                    ("password", "et langt passord"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/admin/users/{id}"),
+            vec![
+                v(
+                    format!("/staff/admin/users/{victim}"),
+                    Body::None,
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/users/{b_user}"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/admin/users/{id}"),
+            vec![
+                v(
+                    format!("/staff/admin/users/{victim}"),
+                    Body::Form(vec![
+                        ("full_name", "Vera Victim".into()),
+                        ("role", "read_only".into()),
+                        ("active", "on".into()),
+                        ("units", plain.to_string()),
+                    ]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/users/{b_user}"),
+                    Body::Form(vec![
+                        ("full_name", "Kapret".into()),
+                        ("role", "administrator".into()),
+                        ("active", "on".into()),
+                    ]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/units"),
+            vec![v(
+                "/staff/admin/units".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/units"),
+            vec![v(
+                "/staff/admin/units".into(),
+                form(&[("name", "Enhet {n}")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/units/{id}"),
+            vec![
+                v(
+                    format!("/staff/admin/units/{plain}"),
+                    form(&[("name", "Oppvekst")]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/units/{b_unit}"),
+                    form(&[("name", "Kapret")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/audit"),
+            vec![v(
+                "/staff/admin/audit".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/admin/audit/export"),
+            vec![v(
+                "/staff/admin/audit/export".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::GET, "/api/v1/openapi.json"),
+            vec![v("/api/v1/openapi.json".into(), Body::None, Expect::Open)],
+        ),
+        (
+            (Method::POST, "/api/v1/inquiries"),
+            vec![v(
+                "/api/v1/inquiries".into(),
+                Body::Json(
+                    json!({"citizen_name": "Ola", "email": "ola@example.no", "body": "Hei"}),
+                ),
+                Expect::Api(true),
+            )],
+        ),
+        (
+            (Method::GET, "/api/v1/inquiries"),
+            vec![v("/api/v1/inquiries".into(), Body::None, Expect::Api(true))],
+        ),
+        (
+            (Method::GET, "/api/v1/inquiries/{id}"),
+            vec![
+                v(
+                    format!("/api/v1/inquiries/{api_i}"),
+                    Body::None,
+                    Expect::Api(true),
+                ),
+                v(
+                    format!("/api/v1/inquiries/{b_i}"),
+                    Body::None,
+                    Expect::Api(false),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/api/v1/inquiries/{id}/replies"),
+            vec![
+                v(
+                    format!("/api/v1/inquiries/{api_i}/replies"),
+                    Body::Json(json!({"body": "Svar"})),
+                    Expect::Api(true),
+                ),
+                v(
+                    format!("/api/v1/inquiries/{b_i}/replies"),
+                    Body::Json(json!({"body": "Svar"})),
+                    Expect::Api(false),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/api/v1/inquiries/{id}/notes"),
+            vec![
+                v(
+                    format!("/api/v1/inquiries/{api_i}/notes"),
+                    Body::Json(json!({"body": "Notat"})),
+                    Expect::Api(true),
+                ),
+                v(
+                    format!("/api/v1/inquiries/{b_i}/notes"),
+                    Body::Json(json!({"body": "Notat"})),
+                    Expect::Api(false),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/api/v1/inquiries/{id}/assign"),
+            vec![
+                v(
+                    format!("/api/v1/inquiries/{api_i}/assign"),
+                    Body::Json(json!({"unit_id": desk})),
+                    Expect::Api(true),
+                ),
+                v(
+                    format!("/api/v1/inquiries/{b_i}/assign"),
+                    Body::Json(json!({"unit_id": desk})),
+                    Expect::Api(false),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/api/v1/inquiries/{id}/close"),
+            vec![
+                v(
+                    format!("/api/v1/inquiries/{api_i}/close"),
+                    Body::None,
+                    Expect::Api(true),
+                ),
+                v(
+                    format!("/api/v1/inquiries/{b_i}/close"),
+                    Body::None,
+                    Expect::Api(false),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/api/v1/units"),
+            vec![v("/api/v1/units".into(), Body::None, Expect::Api(true))],
+        ),
+    ];
+
+    // The table and the server's routes are the same set: a new route needs a row.
+    let mut routes: Vec<(Method, String)> = torg_http::route_list();
+    let mut rows: Vec<(Method, String)> = table
+        .iter()
+        .map(|((m, p), _)| (m.clone(), p.to_string()))
+        .collect();
+    let key = |r: &(Method, String)| (r.1.clone(), r.0.to_string());
+    routes.sort_by_key(key);
+    rows.sort_by_key(key);
+    for r in &routes {
+        assert!(
+            rows.contains(r),
+            "route {} {} has no row in the access table",
+            r.0,
+            r.1
+        );
+    }
+    for r in &rows {
+        assert!(
+            routes.contains(r),
+            "the access table has a row for {} {}, which is no route",
+            r.0,
+            r.1
+        );
+    }
+
+    // Sessions for every user.
+    let mut sessions = Vec::new();
+    for (username, _, _) in ACCESS_USERS {
+        let c = login(app, &app.a.slug, username).await;
+        let csrf = csrf_of(&c, &format!("{}/staff", app.base)).await;
+        sessions.push((*username, c, csrf));
+    }
+    let mut n = 0u32;
+    let mut checked = 0usize;
+    for ((method, pattern), variants) in table.drain(..) {
+        for variant in &variants {
+            let what = format!("{method} {} ({pattern})", variant.path);
+            match variant.expect {
+                Expect::Open => {
+                    let res = send(app, &client(), &method, variant, "", None, &mut n).await;
+                    let s = res.status();
+                    assert!(
+                        s.is_success() || s.is_redirection(),
+                        "{what}: open to everybody, got {s}"
+                    );
+                    assert!(!is_login_redirect(&res), "{what}: open to everybody");
+                }
+                Expect::Everyone(code) => {
+                    let res = send(app, &client(), &method, variant, "", None, &mut n).await;
+                    assert_eq!(res.status().as_u16(), code, "{what} without login");
+                    for (user, c, csrf) in &sessions {
+                        let res = send(app, c, &method, variant, csrf, None, &mut n).await;
+                        assert_eq!(res.status().as_u16(), code, "{what} as {user}");
+                    }
+                }
+                Expect::Staff(allowed) => {
+                    let res = send(app, &client(), &method, variant, "", None, &mut n).await;
+                    assert!(
+                        is_login_redirect(&res),
+                        "{what} without login: {}",
+                        res.status()
+                    );
+                    for (user, c, csrf) in &sessions {
+                        let res = send(app, c, &method, variant, csrf, None, &mut n).await;
+                        let s = res.status();
+                        if allowed.contains(user) {
+                            assert!(
+                                (s.is_success() || s.is_redirection()) && !is_login_redirect(&res),
+                                "{what} as {user}: should be allowed, got {s}"
+                            );
+                        } else {
+                            assert!(
+                                s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+                                "{what} as {user}: should be refused, got {s}"
+                            );
+                        }
+                    }
+                }
+                Expect::Api(allowed) => {
+                    let res = send(app, &client(), &method, variant, "", None, &mut n).await;
+                    assert_eq!(
+                        res.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{what} without token"
+                    );
+                    // A staff login is no API token.
+                    let (_, c, csrf) = &sessions[0];
+                    let res = send(app, c, &method, variant, csrf, None, &mut n).await;
+                    assert_eq!(
+                        res.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{what} with a session"
+                    );
+                    let res = send(
+                        app,
+                        &client(),
+                        &method,
+                        variant,
+                        "",
+                        Some(&app.b.token),
+                        &mut n,
+                    )
+                    .await;
+                    if allowed {
+                        // B's token on A's objects, or on B's own collection.
+                        let s = res.status();
+                        assert!(
+                            s.is_success() || s == StatusCode::NOT_FOUND,
+                            "{what} with B's token: {s}"
+                        );
+                    }
+                    let res = send(
+                        app,
+                        &client(),
+                        &method,
+                        variant,
+                        "",
+                        Some(&app.a.token),
+                        &mut n,
+                    )
+                    .await;
+                    let s = res.status();
+                    if allowed {
+                        assert!(s.is_success(), "{what} with the token: {s}");
+                    } else {
+                        assert_eq!(s, StatusCode::NOT_FOUND, "{what} with the token");
+                    }
+                }
+                Expect::Operator => {
+                    let res = send(app, &client(), &method, variant, "", None, &mut n).await;
+                    assert_eq!(
+                        res.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{what} without token"
+                    );
+                    let res = send(
+                        app,
+                        &client(),
+                        &method,
+                        variant,
+                        "",
+                        Some(&app.a.token),
+                        &mut n,
+                    )
+                    .await;
+                    assert_eq!(
+                        res.status(),
+                        StatusCode::UNAUTHORIZED,
+                        "{what} with an API token"
+                    );
+                    let res =
+                        send(app, &client(), &method, variant, "", Some(OPERATOR), &mut n).await;
+                    assert_eq!(
+                        res.status(),
+                        StatusCode::OK,
+                        "{what} with the operator token"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "walked {checked} variants");
+
+    // Reading the sensitive unit's inquiry is itself in the audit log.
+    let reads = store
+        .search_audit(
+            a.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.read".into()),
+                object: Some(format!("inquiry:{health_i}")),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(
+        reads.len(),
+        1,
+        "the nurse's read is logged, nobody else read it"
+    );
+    assert_eq!(reads[0].entry.actor, format!("user:{}", ids["x-nurse"]));
+
+    // A case handler moves an inquiry to a unit they are not in: it leaves their view.
+    let (_, handler, csrf) = &sessions[4];
+    let res = handler
+        .post(format!("{}{}", app.base, on(plain_i, "/assign")))
+        .form(&[("csrf", csrf.as_str()), ("unit_id", &desk.to_string())])
+        .send()
+        .await
+        .expect("assign");
+    assert_eq!(res.headers()["location"], "/staff");
+    let res = handler
+        .get(format!("{}{}", app.base, on(plain_i, "")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let inbox = handler
+        .get(format!("{}/staff?status=any", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(!inbox.contains(&format!("/staff/inquiries/{plain_i}\"")));
+    assert!(!inbox.contains(&format!("/staff/inquiries/{health_i}\"")));
+
+    // Logging out: every user, and the session is over afterwards.
+    for (user, c, csrf) in &sessions {
+        let res = c
+            .post(format!("{}/staff/logout", app.base))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("logout");
+        assert!(is_login_redirect(&res), "{user} logs out");
+        let res = c
+            .get(format!("{}/staff", app.base))
+            .send()
+            .await
+            .expect("get");
+        assert!(is_login_redirect(&res), "{user}'s session is over");
+    }
+    let res = client()
+        .post(format!("{}/staff/logout", app.base))
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .expect("logout");
+    assert!(is_login_redirect(&res));
+}
+
+const OPERATOR: &str = "operator-secret-for-the-access-test";
+
+async fn spawn_for_access(database: Option<String>) -> App {
+    spawn_with(
+        database,
+        torg_http::WebSettings {
+            metrics_token: Some(OPERATOR.into()),
+            ..unlimited()
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_route_allows_and_denies_as_the_table_says_sqlite() {
+    every_route_allows_and_denies_as_the_table_says(&spawn_for_access(None).await).await;
+}
+
+// ------------------------------------------------------------------ administration and hardening
+
+async fn administration_lockout_and_revocation(app: &App) {
+    let admin_user = {
+        let m = app
+            .store
+            .municipality_by_slug(&app.a.slug)
+            .await
+            .expect("m")
+            .expect("m");
+        let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+        app.store
+            .create_user(
+                m.id,
+                NewUser {
+                    username: "sjef".into(),
+                    full_name: "Sjef Admin".into(),
+                    password_hash: hash,
+                    role: Role::Administrator,
+                    unit_id: None,
+                },
+            )
+            .await
+            .expect("admin");
+        m
+    };
+    let tenant = admin_user.id;
+    let admin = login(app, &app.a.slug, "sjef").await;
+    let csrf = csrf_of(&admin, &format!("{}/staff/admin/users", app.base)).await;
+    let units = app.store.list_units(tenant).await.expect("units");
+    let plain = units
+        .iter()
+        .find(|u| u.name == "Oppvekst")
+        .expect("unit")
+        .id;
+
+    // A new unit, marked sensitive, and a new user who is its only member.
+    let res = admin
+        .post(format!("{}/staff/admin/units", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Barnevern"),
+            ("sensitive", "on"),
+        ])
+        .send()
+        .await
+        .expect("unit");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let child = app
+        .store
+        .list_units(tenant)
+        .await
+        .expect("units")
+        .into_iter()
+        .find(|u| u.name == "Barnevern")
+        .expect("created");
+    assert!(child.sensitive);
+    let res = admin
+        .post(format!("{}/staff/admin/users", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "<b>x"),
+            ("full_name", "X"),
+            ("role", "case_handler"),
+        ])
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad username"
+    );
+    let page = res.text().await.expect("text");
+    assert!(page.contains("Brukernavnet kan bare"), "says what to do");
+    let res = admin
+        .post(format!("{}/staff/admin/users", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "berit"),
+            ("full_name", "Berit Vern"),
+            ("role", "case_handler"),
+            ("unit_id", &child.id.to_string()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let berit = app
+        .store
+        .user_by_username(tenant, "berit")
+        .await
+        .expect("u")
+        .expect("created");
+    assert_eq!(berit.member_of, vec![child.id]);
+    let res = admin
+        .post(format!("{}/staff/admin/users", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "berit"),
+            ("full_name", "Berit To"),
+            ("role", "case_handler"),
+        ])
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(res.status(), StatusCode::CONFLICT, "the username is taken");
+
+    // The kari of the service desk (all units) does not see the sensitive unit's inquiry;
+    // Berit does.
+    let created = create_via_api(app, &app.a.token, "Bekymringsmelding").await;
+    let id = created["inquiry"]["id"].as_i64().expect("id");
+    let (s, _) = api(
+        app,
+        &app.a.token,
+        "POST",
+        &format!("/inquiries/{id}/assign"),
+        Some(json!({"unit_id": child.id})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let kari = login(app, &app.a.slug, "kari").await;
+    let url = format!("{}/staff/inquiries/{id}", app.base);
+    let res = kari.get(&url).send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let berit_c = login(app, &app.a.slug, "berit").await;
+    let res = berit_c.get(&url).send().await.expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // The admin gives Berit Oppvekst instead: now she no longer sees it.
+    let res = admin
+        .post(format!("{}/staff/admin/users/{}", app.base, berit.id))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Berit Vern"),
+            ("role", "case_handler"),
+            ("active", "on"),
+            ("units", &plain.to_string()),
+        ])
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = berit_c.get(&url).send().await.expect("get");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "access follows the membership at once"
+    );
+
+    // Deactivated: the open session ends.
+    let res = admin
+        .post(format!("{}/staff/admin/users/{}", app.base, berit.id))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Berit Vern"),
+            ("role", "case_handler"),
+        ])
+        .send()
+        .await
+        .expect("deactivate");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = berit_c
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert!(is_login_redirect(&res), "a deactivated user is logged out");
+    // An administrator cannot deactivate themselves.
+    let me = app
+        .store
+        .user_by_username(tenant, "sjef")
+        .await
+        .expect("u")
+        .expect("u");
+    let res = admin
+        .post(format!("{}/staff/admin/users/{}", app.base, me.id))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Sjef"),
+            ("role", "administrator"),
+        ])
+        .send()
+        .await
+        .expect("self");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Lockout: five wrong passwords lock the account, even the right one is then refused.
+    let wrong = |c: reqwest::Client, password: &'static str| async move {
+        let page = c
+            .get(format!("{}/staff/login", app.base))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("text");
+        let token = between(&page, "name=\"csrf\" value=\"", "\"")
+            .expect("csrf")
+            .to_string();
+        c.post(format!("{}/staff/login", app.base))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("municipality", app.a.slug.as_str()),
+                ("username", "lese"),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("login")
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            wrong(client(), "gjetning").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let res = wrong(client(), PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "locked");
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait), "about a minute: {wait}");
+    assert!(res.text().await.expect("text").contains("sperret"));
+    // The administrator lifts the lock.
+    let lese = app
+        .store
+        .user_by_username(tenant, "lese")
+        .await
+        .expect("u")
+        .expect("u");
+    assert_eq!(lese.failed_logins, 5);
+    let res = admin
+        .post(format!("{}/staff/admin/users/{}", app.base, lese.id))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Lise Leser"),
+            ("role", "read_only"),
+            ("active", "on"),
+            ("unlock", "on"),
+            ("units", &units[0].id.to_string()),
+        ])
+        .send()
+        .await
+        .expect("unlock");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    login(app, &app.a.slug, "lese").await;
+
+    // The audit log shows it all, filtered, and exports it as JSON lines.
+    let page = admin
+        .get(format!("{}/staff/admin/audit?action=user.", app.base))
+        .send()
+        .await
+        .expect("audit")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("user.created") && page.contains("user.updated"));
+    assert!(!page.contains("login.failed"), "filtered by action");
+    assert!(page.contains("Sjef Admin (user:"), "names beside ids");
+    let res = admin
+        .get(format!(
+            "{}/staff/admin/audit/export?action=login",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/x-ndjson; charset=utf-8"
+    );
+    let body = res.text().await.expect("text");
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(lines.iter().any(|e| e["action"] == "login.failed"));
+    assert!(lines.iter().any(|e| e["action"] == "login.locked"));
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64())
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|e| { e["action"].as_str().is_some_and(|a| a.starts_with("login")) })
+    );
+
+    // The citizen revokes the follow link: it stops working.
+    let follow = created["follow_path"].as_str().expect("follow").to_string();
+    let res = client()
+        .post(format!("{}{follow}/revoke", app.base))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = client()
+        .get(format!("{}{follow}", app.base))
+        .send()
+        .await
+        .expect("follow");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn administration_lockout_and_revocation_sqlite() {
+    administration_lockout_and_revocation(&spawn().await).await;
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            rate_limits: torg_http::RateLimits {
+                login_per_minute: 3,
+                portal_per_minute: 2,
+                api_per_second: 1,
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    // The portal: two submissions a minute from one address, then 429.
+    for _ in 0..2 {
+        let (s, _) = submit_form(&app, "alfa", "Ola", "ola@example.no", "Hei", None).await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let res = client()
+        .post(format!("{}/k/alfa/inquiries", app.base))
+        .multipart(Form::new().text("name", "Ola").text("message", "Hei"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&wait));
+    assert!(res.text().await.expect("html").contains("Vent litt"));
+    // Reading is not limited.
+    let res = client()
+        .get(format!("{}/k/alfa", app.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), StatusCode::OK);
+    // The API: per token; a burst of five seconds' worth, then 429 with a JSON error.
+    let mut statuses = vec![];
+    for _ in 0..8 {
+        statuses.push(api(&app, &app.a.token, "GET", "/units", None).await);
+    }
+    assert!(statuses[..5].iter().all(|(s, _)| *s == StatusCode::OK));
+    let (s, v) = statuses.last().expect("last");
+    assert_eq!(*s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(v["error"]["code"], "rate_limited");
+    // Another token has its own allowance.
+    let (s, _) = api(&app, &app.b.token, "GET", "/units", None).await;
+    assert_eq!(s, StatusCode::OK);
+    // Login attempts.
+    let mut last = StatusCode::OK;
+    for _ in 0..4 {
+        last = client()
+            .post(format!("{}/staff/login", app.base))
+            .form(&[
+                ("csrf", "x"),
+                ("municipality", "alfa"),
+                ("username", "x"),
+                ("password", "y"),
+            ])
+            .send()
+            .await
+            .expect("login")
+            .status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
