@@ -8,7 +8,7 @@ use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text}
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
 use torg_store::{
-    ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, Store,
+    ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, Origin, Store,
     StoreError, Unit,
 };
 
@@ -25,6 +25,8 @@ pub struct InquiryInput {
     pub priority: Option<Priority>,
     pub external_id: Option<String>,
     pub attachments: Vec<NewAttachment>,
+    /// Who sent it in and from where, for the audit log.
+    pub origin: Origin,
 }
 
 /// The municipality's settings that intake needs, cached by callers between requests.
@@ -348,6 +350,7 @@ pub async fn receive(
             deadline_at,
             external_id,
             acknowledgement,
+            origin: input.origin,
         })
         .await?;
     let follow_token = format!("{}-{secret}", created.inquiry.id);

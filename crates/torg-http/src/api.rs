@@ -53,6 +53,7 @@ pub struct CreateInquiry {
 async fn create(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
+    addr: crate::audit::ClientAddr,
     client: ApiClient,
     body: Result<Json<CreateInquiry>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -77,6 +78,10 @@ async fn create(
         priority: req.priority,
         external_id: req.external_id,
         attachments: vec![],
+        origin: torg_store::Origin {
+            actor: format!("api:{}", client.token_name),
+            source: addr.0,
+        },
     };
     let received = receive(
         &*state.store,

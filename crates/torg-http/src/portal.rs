@@ -200,6 +200,7 @@ async fn submit(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     Path(slug): Path<String>,
+    addr: crate::audit::ClientAddr,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -264,6 +265,10 @@ async fn submit(
         body: form.message.clone(),
         language: Some(t.lang.clone()),
         attachments,
+        origin: torg_store::Origin {
+            actor: "citizen".into(),
+            source: addr.0,
+        },
         ..Default::default()
     };
     let ack = crate::acknowledge::acknowledger(&state, config.clone(), base_url(&state, &headers));

@@ -1503,6 +1503,7 @@ async fn stored_inquiry(
             deadline_at: now + jiff::SignedDuration::from_hours(48),
             external_id: None,
             acknowledgement: None,
+            origin: torg_store::Origin::default(),
         })
         .await
         .expect("inquiry")

@@ -3,7 +3,7 @@
 //! both accept; dynamic filters go through `QueryBuilder`, which emits each one's own style.
 
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $begin_write:literal, $backend:literal, $member_units:literal) => {
+    ($store:ty, $db:ty, $begin_write:literal, $backend:literal, $member_units:literal, $lock_audit_chain:literal) => {
         use std::collections::HashMap;
         use $crate::batch::{self, Job};
         use $crate::{db_err, Owned};
@@ -191,6 +191,50 @@ macro_rules! sql_store {
                 });
                 q.build().execute(&mut *conn).await.map_err(db_err)?;
             }
+            // One audit entry per new inquiry, in the same transaction, chained per municipality.
+            let mut by_tenant: Vec<i64> = todo.iter().map(|&i| news[i].tenant_id).collect();
+            by_tenant.sort_unstable();
+            by_tenant.dedup();
+            let mut audit_rows: Vec<(i64, i64, Timestamp, torg_domain::audit::NewAuditEntry, String)> = Vec::with_capacity(todo.len());
+            for tenant in by_tenant {
+                let (mut seq, mut previous) = audit_tail(&mut *conn, tenant).await?;
+                for (&i, id) in todo.iter().zip(&inquiry_ids).filter(|(i, _)| news[**i].tenant_id == tenant) {
+                    let new = news[i];
+                    let number = numbers.get(&i).copied().unwrap_or_default();
+                    let entry = torg_domain::audit::NewAuditEntry {
+                        actor: new.origin.actor.clone(),
+                        action: "inquiry.created".into(),
+                        object: format!("inquiry:{id}"),
+                        detail: format!(
+                            "reference:{} channel:{} unit:{}",
+                            Reference { year: new.reference_year, number },
+                            new.channel.as_str(),
+                            new.unit_id
+                        ),
+                        source: new.origin.source.clone(),
+                    };
+                    seq += 1;
+                    let at = ts(new.received_at.as_millisecond());
+                    previous = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
+                    audit_rows.push((tenant, seq, at, entry, previous.clone()));
+                }
+            }
+            for chunk in audit_rows.chunks(1000) {
+                let mut q: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) ");
+                q.push_values(chunk, |mut b, (tenant, seq, at, e, hash)| {
+                    b.push_bind(*tenant)
+                        .push_bind(*seq)
+                        .push_bind(at.as_millisecond())
+                        .push_bind(e.actor.clone())
+                        .push_bind(e.action.clone())
+                        .push_bind(e.object.clone())
+                        .push_bind(e.detail.clone())
+                        .push_bind(e.source.clone())
+                        .push_bind(hash.clone());
+                });
+                q.build().execute(&mut *conn).await.map_err(db_err)?;
+            }
             let message_of: HashMap<i64, i64> = message_rows.into_iter().map(|(m, i)| (i, m)).collect();
             for ((&i, id), preview) in todo.iter().zip(&inquiry_ids).zip(previews) {
                 let new = news[i];
@@ -268,6 +312,19 @@ macro_rules! sql_store {
         }
 
         type AuditRow = (i64, i64, String, String, String, String, String, String);
+
+        /// Takes the municipality's audit-chain lock for the rest of the transaction and
+        /// returns the chain's last (sequence number, hash).
+        async fn audit_tail(conn: &mut Conn, tenant: i64) -> Result<(i64, String), StoreError> {
+            sqlx::query($lock_audit_chain).bind(tenant).execute(&mut *conn).await.map_err(db_err)?;
+            let last: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1")
+                    .bind(tenant)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            Ok(last.unwrap_or((0, torg_domain::audit::GENESIS.to_string())))
+        }
 
         fn audit_entry((seq, at, actor, action, object, detail, source, hash): AuditRow) -> torg_domain::audit::AuditEntry {
             torg_domain::audit::AuditEntry {
@@ -837,44 +894,28 @@ macro_rules! sql_store {
             }
 
             async fn append_audit(&self, tenant: i64, entry: torg_domain::audit::NewAuditEntry, at: Timestamp) -> Result<torg_domain::audit::AuditEntry> {
-                // Two writers may read the same last entry (PostgreSQL); the primary key refuses
-                // the second, which then tries again on the new end of the chain.
-                for _ in 0..20 {
-                    let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
-                    let last: Option<(i64, String)> =
-                        sqlx::query_as("SELECT seq, hash FROM audit_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1")
-                            .bind(tenant)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    let (seq, previous) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, torg_domain::audit::GENESIS.to_string()));
-                    let at = ts(at.as_millisecond());
-                    let hash = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
-                    let inserted = sqlx::query(
-                        "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(tenant)
-                    .bind(seq)
-                    .bind(at.as_millisecond())
-                    .bind(&entry.actor)
-                    .bind(&entry.action)
-                    .bind(&entry.object)
-                    .bind(&entry.detail)
-                    .bind(&entry.source)
-                    .bind(&hash)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err);
-                    match inserted {
-                        Ok(_) => {
-                            tx.commit().await.map_err(db_err)?;
-                            return Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash });
-                        }
-                        Err(StoreError::Conflict(_)) => continue,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(StoreError::Database("the audit log is too busy; try again".into()))
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let (last, previous) = audit_tail(&mut tx, tenant).await?;
+                let seq = last + 1;
+                let at = ts(at.as_millisecond());
+                let hash = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
+                sqlx::query(
+                    "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(tenant)
+                .bind(seq)
+                .bind(at.as_millisecond())
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(&entry.object)
+                .bind(&entry.detail)
+                .bind(&entry.source)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash })
             }
 
             async fn search_audit(&self, tenant: i64, query: &AuditQuery, limit: u32) -> Result<Vec<torg_domain::audit::AuditEntry>> {

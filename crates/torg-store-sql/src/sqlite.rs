@@ -76,5 +76,7 @@ sql_store!(
     sqlx::Sqlite,
     "BEGIN IMMEDIATE",
     "sqlite",
-    "(SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)"
+    "(SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)",
+    // BEGIN IMMEDIATE already makes writers take turns.
+    "SELECT $1"
 );

@@ -74,6 +74,10 @@ pub fn new_inquiry(f: &Fixture, body: &str, received: Timestamp) -> NewInquiry {
         deadline_at: received + SignedDuration::from_hours(48),
         external_id: None,
         acknowledgement: None,
+        origin: Origin {
+            actor: "citizen".into(),
+            source: "192.0.2.1".into(),
+        },
     }
 }
 
@@ -1609,7 +1613,8 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
         detail: "svar sendt".into(),
         source: "127.0.0.1".into(),
     };
-    // Concurrent writers still make one unbroken chain.
+    // Concurrent writers (and inquiries created meanwhile, which log themselves in the
+    // same transaction) still make one unbroken chain.
     let mut tasks = vec![];
     for n in 0..30 {
         let store = store.clone();
@@ -1618,10 +1623,23 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
             store
                 .append_audit(tenant, entry(n), t("2026-03-12T10:00:00Z"))
                 .await
+                .map(|_| ())
+        }));
+    }
+    let mut created = vec![];
+    for n in 0..10 {
+        let store = store.clone();
+        let new = new_inquiry(&f, &format!("samtidig {n}"), t("2026-03-12T10:00:00Z"));
+        created.push(tokio::spawn(async move {
+            store.create_inquiry(new).await.map(|c| c.inquiry.id)
         }));
     }
     for task in tasks {
         task.await.expect("join").expect("append");
+    }
+    let mut ids = vec![];
+    for task in created {
+        ids.push(task.await.expect("join").expect("create"));
     }
     store
         .append_audit(other.tenant.id, entry(99), t("2026-03-12T10:00:00Z"))
@@ -1631,8 +1649,20 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
         .audit_entries(f.tenant.id, 0, 1000)
         .await
         .expect("entries");
-    assert_eq!(entries.len(), 30);
+    assert_eq!(entries.len(), 40);
     assert_eq!(verify(&entries), Ok(()));
+    for id in ids {
+        let e = entries
+            .iter()
+            .find(|e| e.entry.object == format!("inquiry:{id}"))
+            .expect("every created inquiry is in the log");
+        assert_eq!(e.entry.action, "inquiry.created");
+        assert_eq!(
+            (e.entry.actor.as_str(), e.entry.source.as_str()),
+            ("citizen", "192.0.2.1")
+        );
+        assert!(e.entry.detail.contains("channel:web"), "{}", e.entry.detail);
+    }
     assert_eq!(
         store
             .audit_entries(other.tenant.id, 0, 1000)
@@ -1644,7 +1674,7 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .audit_entries(f.tenant.id, 28, 1000)
+            .audit_entries(f.tenant.id, 38, 1000)
             .await
             .expect("entries")
             .len(),

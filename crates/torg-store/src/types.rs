@@ -177,6 +177,17 @@ pub struct NewInquiry {
     /// The automatic acknowledgement, written in the same transaction. `{referanse}` and
     /// `{id}` in its body are filled in by the store when the inquiry gets them.
     pub acknowledgement: Option<NewAcknowledgement>,
+    /// Who created it and from where: the audit entry is written with the inquiry.
+    pub origin: Origin,
+}
+
+/// The author of a change as the audit log records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// E.g. `citizen`, `api:<token name>`, `user:3`, `cli`.
+    pub actor: String,
+    /// The client's address, when known.
+    pub source: String,
 }
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use torg_domain::{Channel, Priority, Role};
-use torg_store::{NewInquiry, NewMunicipality, NewUser, Store};
+use torg_store::{NewInquiry, NewMunicipality, NewUser, Origin, Store};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -196,6 +196,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
                         deadline_at: torg_domain::deadline::deadline_for(&calendar, channel, received),
                         external_id: None,
                         acknowledgement: None,
+                        origin: Origin { actor: "bench".into(), source: String::new() },
                     })
                     .await
             });

@@ -354,6 +354,10 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             body: text.to_string(),
             language: Some("nb".into()),
             external_id: Some(format!("demo-{n}")),
+            origin: torg_store::Origin {
+                actor: "demo".into(),
+                source: String::new(),
+            },
             ..Default::default()
         };
         let r = receive(
