@@ -147,6 +147,30 @@ impl Access {
     }
 }
 
+/// The role single sign-on gives a person: the first entry of `map` (claim value → role) whose
+/// value the identity provider's role claim carries. A claim value that is itself a role's name
+/// (`case_handler`) counts as well. `None`: the person has no role in Torg and is not let in.
+pub fn role_from_claim(claim_values: &[String], map: &[(String, Role)]) -> Option<Role> {
+    map.iter()
+        .find(|(value, _)| claim_values.iter().any(|c| c == value))
+        .map(|(_, role)| *role)
+        .or_else(|| claim_values.iter().find_map(|c| c.parse().ok()))
+}
+
+/// Parses a role map written `group=role, group=role` (as in `torg sso set --role-map`).
+pub fn parse_role_map(text: &str) -> Result<Vec<(String, Role)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|pair| {
+            let (value, role) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("{pair:?} is not claim-value=role"))?;
+            Ok((value.trim().to_string(), role.trim().parse::<Role>()?))
+        })
+        .collect()
+}
+
 /// Failed logins allowed before the account is locked.
 pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
 
@@ -216,6 +240,31 @@ mod tests {
             assert!(a.sees(PLAIN));
             assert!(!a.may_handle(PLAIN));
         }
+    }
+
+    #[test]
+    fn roles_come_from_the_claim_by_the_map() {
+        let map =
+            parse_role_map("torg-admin=administrator, saksbehandlere = case_handler").expect("map");
+        let claim = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            role_from_claim(&claim(&["alle", "saksbehandlere"]), &map),
+            Some(Role::CaseHandler)
+        );
+        assert_eq!(
+            role_from_claim(&claim(&["saksbehandlere", "torg-admin"]), &map),
+            Some(Role::Administrator),
+            "the map's order wins"
+        );
+        assert_eq!(
+            role_from_claim(&claim(&["archivist"]), &map),
+            Some(Role::Archivist)
+        );
+        assert_eq!(role_from_claim(&claim(&["alle"]), &map), None);
+        assert_eq!(role_from_claim(&[], &map), None);
+        assert!(parse_role_map("x=boss").is_err());
+        assert!(parse_role_map("nope").is_err());
+        assert_eq!(parse_role_map("").map(|m| m.len()), Ok(0));
     }
 
     #[test]

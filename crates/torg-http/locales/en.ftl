@@ -272,3 +272,12 @@ admin-error-unknown-unit = There is no such unit.
 done-user-created = The user is created.
 done-user-updated = The changes are saved.
 done-unit-saved = The unit is saved.
+
+# Single sign-on
+sso-heading = Municipal sign-on
+sso-login-with = Log in with { $municipality }'s sign-on
+sso-not-configured = This municipality has no single sign-on. Log in with username and password.
+sso-provider-failed = The municipality's sign-on service could not be reached. Try again shortly, or log in with username and password.
+sso-expired = The sign-on took too long or was started elsewhere. Start again.
+sso-token-refused = The sign-on service's answer could not be accepted. Start again; if it happens again, contact IT.
+sso-no-role = You are signed in at the municipality but have no role in Torg. Ask an administrator for access.

@@ -272,3 +272,12 @@ admin-error-unknown-unit = Enheten finnes ikke.
 done-user-created = Brukeren er opprettet.
 done-user-updated = Endringene er lagret.
 done-unit-saved = Enheten er lagret.
+
+# Single sign-on
+sso-heading = Kommunens pålogging
+sso-login-with = Logg inn med { $municipality } sin pålogging
+sso-not-configured = Denne kommunen har ikke felles pålogging. Logg inn med brukernavn og passord.
+sso-provider-failed = Vi fikk ikke kontakt med kommunens påloggingstjeneste. Prøv igjen om litt, eller logg inn med brukernavn og passord.
+sso-expired = Påloggingen tok for lang tid eller ble startet et annet sted. Start på nytt.
+sso-token-refused = Påloggingstjenestens svar kunne ikke godtas. Start på nytt; skjer det igjen, kontakt IT.
+sso-no-role = Du er logget inn hos kommunen, men har ingen rolle i Torg. Be en administrator om tilgang.

@@ -259,3 +259,12 @@ admin-error-unknown-unit = Eininga finst ikkje.
 done-user-created = Brukaren er oppretta.
 done-user-updated = Endringane er lagra.
 done-unit-saved = Eininga er lagra.
+
+# Single sign-on
+sso-heading = Kommunen si pålogging
+sso-login-with = Logg inn med pålogginga til { $municipality }
+sso-not-configured = Denne kommunen har ikkje felles pålogging. Logg inn med brukarnamn og passord.
+sso-provider-failed = Vi fekk ikkje kontakt med påloggingstenesta til kommunen. Prøv igjen om litt, eller logg inn med brukarnamn og passord.
+sso-expired = Pålogginga tok for lang tid eller vart starta ein annan stad. Start på nytt.
+sso-token-refused = Svaret frå påloggingstenesta kunne ikkje godtakast. Start på nytt; skjer det igjen, kontakt IT.
+sso-no-role = Du er logga inn hos kommunen, men har inga rolle i Torg. Be ein administrator om tilgang.

@@ -259,3 +259,12 @@ admin-error-unknown-unit = Enheten finns inte.
 done-user-created = Användaren är skapad.
 done-user-updated = Ändringarna är sparade.
 done-unit-saved = Enheten är sparad.
+
+# Single sign-on
+sso-heading = Kommunens inloggning
+sso-login-with = Logga in med { $municipality }s inloggning
+sso-not-configured = Kommunen har ingen gemensam inloggning. Logga in med användarnamn och lösenord.
+sso-provider-failed = Vi fick ingen kontakt med kommunens inloggningstjänst. Försök igen om en stund eller logga in med användarnamn och lösenord.
+sso-expired = Inloggningen tog för lång tid eller startades någon annanstans. Börja om.
+sso-token-refused = Inloggningstjänstens svar kunde inte godtas. Börja om; händer det igen, kontakta IT.
+sso-no-role = Du är inloggad hos kommunen men har ingen roll i Torg. Be en administratör om behörighet.

@@ -17,6 +17,7 @@ mod openapi;
 mod portal;
 mod ratelimit;
 mod routes;
+mod sso;
 mod staff;
 mod views;
 
@@ -31,6 +32,12 @@ use torg_store::Store;
 
 pub use i18n::Catalog;
 pub use ratelimit::RateLimits;
+
+/// Makes ring the TLS crypto provider of this process (reqwest is built without one, to
+/// spare a large C build). Call before building an HTTP client; calling again does nothing.
+pub fn use_ring_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 /// What the web layer needs to know from the configuration.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +104,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .merge(
             staff::routes()
                 .merge(admin::routes())
+                .merge(sso::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

@@ -76,6 +76,8 @@ struct LoginPage {
     username: String,
     csrf: String,
     error: Option<String>,
+    /// Municipalities with single sign-on: (slug, name).
+    sso: Vec<(String, String)>,
 }
 
 async fn login_page(
@@ -90,8 +92,15 @@ async fn login_page(
         Ok(m) => m,
         Err(e) => return failed(t, e),
     };
+    let mut sso = vec![];
+    for m in &municipalities {
+        if let Ok(Some(_)) = state.store.sso_provider(m.id).await {
+            sso.push((m.slug.clone(), m.name.clone()));
+        }
+    }
     let csrf = new_token();
     let page = LoginPage {
+        sso,
         c: Chrome::public("Torg", "/staff/login"),
         t,
         municipalities,
@@ -286,8 +295,23 @@ async fn login(
     if user.failed_logins > 0 {
         let _ = state.store.set_locked_until(tenant, user.id, None).await;
     }
-    // A fresh session at every login.
-    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+    match start_session(&state, &headers, &addr, tenant, &user, "login").await {
+        Ok(res) => res,
+        Err(e) => failed(t, e),
+    }
+}
+
+/// Logs `user` in: a fresh session (the one the browser had ends), its cookie, and the audit
+/// entry `action` ("login", "login.sso").
+pub(crate) async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: &ClientAddr,
+    tenant: i64,
+    user: &User,
+    action: &str,
+) -> Result<Response, torg_store::StoreError> {
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(&token_hash(&old)).await;
     }
     let token = new_token();
@@ -298,20 +322,10 @@ async fn login(
         csrf_token: new_token(),
         expires_at: Timestamp::now() + SignedDuration::from_hours(SESSION_HOURS),
     };
-    if let Err(e) = state.store.create_session(session).await {
-        return failed(t, e);
-    }
-    tracing::info!(municipality = %form.municipality, user = user.id, "login");
-    record(
-        &state,
-        tenant,
-        format!("user:{}", user.id),
-        "login",
-        format!("user:{}", user.id),
-        String::new(),
-        &addr,
-    )
-    .await;
+    state.store.create_session(session).await?;
+    tracing::info!(tenant, user = user.id, action, "login");
+    let who = format!("user:{}", user.id);
+    record(state, tenant, who.clone(), action, who, String::new(), addr).await;
     let mut res = Redirect::to("/staff").into_response();
     let secure = state.settings.secure_cookies;
     for c in [
@@ -322,7 +336,7 @@ async fn login(
             res.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    res
+    Ok(res)
 }
 
 #[derive(serde::Deserialize)]

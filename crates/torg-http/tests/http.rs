@@ -122,6 +122,7 @@ async fn spawn_postgres() -> Option<App> {
 }
 
 fn client() -> reqwest::Client {
+    torg_http::use_ring_crypto();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -1796,6 +1797,23 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 "/staff/login".into(),
                 Body::WrongLogin,
                 Expect::Everyone(401),
+            )],
+        ),
+        // Single sign-on: this municipality has none (tests/sso.rs walks the flow itself).
+        (
+            (Method::GET, "/staff/sso/{slug}"),
+            vec![v(
+                format!("/staff/sso/{slug}"),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/sso/{slug}/callback"),
+            vec![v(
+                format!("/staff/sso/{slug}/callback?code=x&state=y"),
+                Body::None,
+                Expect::Everyone(400),
             )],
         ),
         // Logging out is walked last, on its own (below).

@@ -617,6 +617,47 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM sso_providers WHERE tenant_id = $1")
+                    .bind(tenant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(p) = provider {
+                    sqlx::query(
+                        "INSERT INTO sso_providers (tenant_id, issuer, client_id, client_secret, role_claim, role_map) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(tenant)
+                    .bind(&p.issuer)
+                    .bind(&p.client_id)
+                    .bind(&p.client_secret)
+                    .bind(&p.role_claim)
+                    .bind(&p.role_map)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>> {
+                let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+                    "SELECT issuer, client_id, client_secret, role_claim, role_map FROM sso_providers WHERE tenant_id = $1",
+                )
+                .bind(tenant)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(issuer, client_id, client_secret, role_claim, role_map)| SsoProvider {
+                    issuer,
+                    client_id,
+                    client_secret,
+                    role_claim,
+                    role_map,
+                }))
+            }
+
             async fn create_session(&self, s: Session) -> Result<()> {
                 sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&s.token_hash)

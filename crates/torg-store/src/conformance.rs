@@ -107,6 +107,7 @@ pub async fn run(store: Arc<dyn Store>) {
     scoped_hours_are_kept(&*store).await;
     the_audit_log_is_a_chain(store.clone()).await;
     memberships_lockout_and_revocation(&*store).await;
+    sso_providers_are_kept_per_municipality(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -1681,4 +1682,46 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
         2,
         "paged by sequence"
     );
+}
+
+async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    assert_eq!(store.sso_provider(f.tenant.id).await.expect("get"), None);
+    let p = SsoProvider {
+        issuer: "https://login.kommune.no".into(),
+        client_id: "torg".into(),
+        client_secret: "hemmelig".into(),
+        role_claim: "groups".into(),
+        role_map: "torg-admin=administrator".into(),
+    };
+    store
+        .set_sso_provider(f.tenant.id, Some(p.clone()))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.sso_provider(f.tenant.id).await.expect("get"),
+        Some(p.clone())
+    );
+    assert_eq!(
+        store.sso_provider(other.tenant.id).await.expect("get"),
+        None
+    );
+    let changed = SsoProvider {
+        client_id: "torg2".into(),
+        ..p
+    };
+    store
+        .set_sso_provider(f.tenant.id, Some(changed.clone()))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.sso_provider(f.tenant.id).await.expect("get"),
+        Some(changed)
+    );
+    store
+        .set_sso_provider(f.tenant.id, None)
+        .await
+        .expect("remove");
+    assert_eq!(store.sso_provider(f.tenant.id).await.expect("get"), None);
 }

@@ -77,6 +77,11 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every session of a user (deactivated, role changed, password changed).
     async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
 
+    // Single sign-on.
+    /// Sets (or, with `None`, removes) the municipality's identity provider.
+    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()>;
+    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>>;
+
     // Login sessions, looked up by the hash of the cookie's token.
     async fn create_session(&self, session: Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;

@@ -379,3 +379,16 @@ impl NewAcknowledgement {
             .replace("{id}", &id.to_string())
     }
 }
+
+/// A municipality's identity provider for single sign-on (OpenID Connect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoProvider {
+    /// The issuer URL; its `/.well-known/openid-configuration` is read at login.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The ID token claim that carries roles or groups.
+    pub role_claim: String,
+    /// `claim-value=role, …` (see `torg_domain::access::parse_role_map`).
+    pub role_map: String,
+}

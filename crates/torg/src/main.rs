@@ -50,6 +50,9 @@ enum Command {
     /// API tokens for integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Single sign-on for staff with the municipality's identity provider (OpenID Connect).
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Routing rules (keyword, topic, channel → unit).
     #[command(subcommand)]
     Rule(RuleCommand),
@@ -190,6 +193,38 @@ enum TokenCommand {
         /// What the token is for, e.g. "Sak/arkiv-integrasjon".
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SsoCommand {
+    /// Set the identity provider. Its redirect URI is <public_url>/staff/sso/<municipality>/callback.
+    Set {
+        #[arg(long)]
+        municipality: String,
+        /// The issuer URL; /.well-known/openid-configuration is read from it at each login.
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, env = "TORG_SSO_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: String,
+        /// The ID token claim with the person's roles or groups.
+        #[arg(long, default_value = "roles")]
+        role_claim: String,
+        /// Claim value to role, e.g. "torg-admin=administrator,saksbehandlere=case_handler".
+        #[arg(long, default_value = "")]
+        role_map: String,
+    },
+    /// Show the identity provider (without the secret).
+    Show {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Turn single sign-on off.
+    Remove {
+        #[arg(long)]
+        municipality: String,
     },
 }
 
@@ -362,6 +397,7 @@ enum CannedCommand {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    torg_http::use_ring_crypto();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TORG_LOG")
@@ -684,6 +720,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Sso(cmd) => sso_command(&*store, cmd).await,
         Command::Token(TokenCommand::Create {
             municipality: slug,
             name,
@@ -1193,6 +1230,63 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+async fn sso_command(store: &dyn Store, cmd: SsoCommand) -> Result<()> {
+    match cmd {
+        SsoCommand::Set {
+            municipality: slug,
+            issuer,
+            client_id,
+            client_secret,
+            role_claim,
+            role_map,
+        } => {
+            let m = municipality(store, &slug).await?;
+            torg_domain::access::parse_role_map(&role_map).map_err(|e| {
+                anyhow::anyhow!("{e}; write --role-map as claim-value=role, claim-value=role")
+            })?;
+            if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") {
+                anyhow::bail!("the issuer must be an https:// URL (got {issuer})");
+            }
+            let provider = torg_store::SsoProvider {
+                issuer: issuer.clone(),
+                client_id,
+                client_secret,
+                role_claim,
+                role_map,
+            };
+            store.set_sso_provider(m.id, Some(provider)).await?;
+            audit(
+                store,
+                &m,
+                "settings.sso",
+                String::new(),
+                format!("issuer:{issuer}"),
+            )
+            .await?;
+            println!("Single sign-on for {} now uses {issuer}.", m.name);
+            Ok(())
+        }
+        SsoCommand::Show { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            match store.sso_provider(m.id).await? {
+                Some(p) => println!(
+                    "issuer: {}\nclient id: {}\nrole claim: {}\nrole map: {}",
+                    p.issuer, p.client_id, p.role_claim, p.role_map
+                ),
+                None => println!("{} has no single sign-on.", m.name),
+            }
+            Ok(())
+        }
+        SsoCommand::Remove { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            store.set_sso_provider(m.id, None).await?;
+            audit(store, &m, "settings.sso", String::new(), "removed".into()).await?;
+            println!("Single sign-on for {} is off.", m.name);
+            Ok(())
+        }
     }
 }
 

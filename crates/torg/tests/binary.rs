@@ -58,7 +58,7 @@ fn start(data_dir: &Path, database: Option<&str>, port: u16, extra: &[&str]) -> 
 
 async fn wait_ready(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let client = reqwest::Client::new();
+    let client = http_client();
     while Instant::now() < deadline {
         if let Ok(r) = client
             .get(format!("http://127.0.0.1:{port}/healthz"))
@@ -116,7 +116,7 @@ fn setup_tenant(data_dir: &Path, database: Option<&str>) -> String {
 }
 
 async fn all_inquiries(port: u16, token: &str) -> BTreeMap<i64, String> {
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut found = BTreeMap::new();
     let mut cursor = String::new();
     loop {
@@ -159,7 +159,7 @@ async fn nothing_acknowledged_is_lost(database: Option<String>) {
         let acknowledged = acknowledged.clone();
         let token = token.clone();
         clients.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http_client();
             for n in 0.. {
                 let body = json!({"citizen_name": "Ola", "email": "ola@example.no", "body": format!("klient {c} nummer {n}")});
                 let res = client.post(format!("http://127.0.0.1:{port}/api/v1/inquiries")).bearer_auth(&token).json(&body).send().await;
@@ -904,7 +904,7 @@ async fn a_backup_of_a_running_installation_restores_everything() {
     let port = free_port();
     let mut server = start(&data, None, port, &[]);
     wait_ready(port).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     for n in 0..20 {
         let body = json!({"citizen_name": "Ola", "email": "ola@example.no", "body": format!("nummer {n}")});
         let res = client
@@ -1001,4 +1001,9 @@ async fn a_backup_of_a_running_installation_restores_everything() {
     assert!(
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("empty directory")
     );
+}
+
+fn http_client() -> reqwest::Client {
+    torg_http::use_ring_crypto();
+    reqwest::Client::new()
 }
