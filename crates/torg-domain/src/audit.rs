@@ -66,20 +66,48 @@ pub enum ChainBreak {
 
 /// Checks a municipality's whole log, oldest first.
 pub fn verify(entries: &[AuditEntry]) -> Result<(), ChainBreak> {
-    let mut previous = GENESIS.to_string();
-    for (expected, e) in (1..).zip(entries) {
-        if e.seq != expected {
-            return Err(ChainBreak::Missing {
-                seq: e.seq,
-                expected,
-            });
+    ChainVerifier::default().feed(entries)
+}
+
+/// Checks a chain that arrives in pages, oldest first, without holding it all.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    previous: String,
+    expected: i64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        ChainVerifier {
+            previous: GENESIS.to_string(),
+            expected: 1,
         }
-        if chain_hash(&previous, e.seq, e.at, &e.entry) != e.hash {
-            return Err(ChainBreak::Altered { seq: e.seq });
-        }
-        previous = e.hash.clone();
     }
-    Ok(())
+}
+
+impl ChainVerifier {
+    /// Checks the next entries; the first break found is the answer.
+    pub fn feed(&mut self, entries: &[AuditEntry]) -> Result<(), ChainBreak> {
+        for e in entries {
+            if e.seq != self.expected {
+                return Err(ChainBreak::Missing {
+                    seq: e.seq,
+                    expected: self.expected,
+                });
+            }
+            if chain_hash(&self.previous, e.seq, e.at, &e.entry) != e.hash {
+                return Err(ChainBreak::Altered { seq: e.seq });
+            }
+            self.previous.clone_from(&e.hash);
+            self.expected += 1;
+        }
+        Ok(())
+    }
+
+    /// How many entries have been checked.
+    pub fn checked(&self) -> i64 {
+        self.expected - 1
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +142,21 @@ mod tests {
     fn an_intact_chain_verifies() {
         assert_eq!(verify(&chain(5)), Ok(()));
         assert_eq!(verify(&[]), Ok(()));
+    }
+
+    #[test]
+    fn a_chain_verified_in_pages_is_verified_whole() {
+        let entries = chain(7);
+        let mut v = ChainVerifier::default();
+        for page in entries.chunks(3) {
+            assert_eq!(v.feed(page), Ok(()));
+        }
+        assert_eq!(v.checked(), 7);
+        let mut altered = chain(7);
+        altered[5].entry.object = "inquiry:9".into();
+        let mut v = ChainVerifier::default();
+        assert_eq!(v.feed(&altered[..3]), Ok(()));
+        assert_eq!(v.feed(&altered[3..]), Err(ChainBreak::Altered { seq: 6 }));
     }
 
     #[test]

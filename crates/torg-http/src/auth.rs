@@ -152,6 +152,25 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// What authorizing one staff request costs, for `torg bench-access`: from the session cookie
+/// in `headers` to the person with their permissions and units (as every staff route does),
+/// then the check that they see `unit_id`. Returns that answer.
+pub async fn authorize_staff_request(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    unit_id: i64,
+) -> Result<bool, String> {
+    let mut builder = axum::http::Request::builder();
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let (mut parts, ()) = builder.body(()).map_err(|e| e.to_string())?.into_parts();
+    let staff = Staff::from_request_parts(&mut parts, state)
+        .await
+        .map_err(|r| format!("not authorized: {}", r.status()))?;
+    Ok(staff.sees_unit(unit_id) && !staff.visible_units().is_empty())
+}
+
 /// An integration calling the API with `Authorization: Bearer <token>`.
 pub struct ApiClient {
     pub config: Arc<TenantConfig>,

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use torg_core::intake::IntakeLimits;
 use torg_store::Store;
 
+pub use auth::authorize_staff_request;
 pub use i18n::Catalog;
 pub use ratelimit::RateLimits;
 

@@ -505,3 +505,186 @@ pub fn deadlines(count: u64) -> Result<()> {
     );
     Ok(())
 }
+
+/// Median of some durations.
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Generates a hash chain of `entries` audit entries in a fresh SQLite installation and times
+/// `torg audit verify` over it (the same code), three times.
+pub async fn audit(entries: u64) -> Result<()> {
+    use torg_domain::audit::{GENESIS, NewAuditEntry, chain_hash};
+    let dir = tempfile::tempdir()?;
+    let sqlite = torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?;
+    let pool = sqlite.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "bench".into(),
+            name: "Benk kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    // Written straight to the table in big transactions: appending one by one (each durable)
+    // would take hours, and the benchmark is about reading and checking.
+    let pb = bar(entries, "generating the chain");
+    let start = Timestamp::from_second(1_767_225_600)?;
+    let mut previous = GENESIS.to_string();
+    let mut seq = 0i64;
+    while (seq as u64) < entries {
+        let mut tx = pool.begin().await?;
+        for _ in 0..20 {
+            let n = (entries - seq as u64).min(3_000);
+            if n == 0 {
+                break;
+            }
+            let mut rows = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                seq += 1;
+                let entry = NewAuditEntry {
+                    actor: format!("user:{}", seq % 40 + 1),
+                    action: [
+                        "inquiry.replied",
+                        "inquiry.assigned",
+                        "login",
+                        "inquiry.status",
+                    ][(seq % 4) as usize]
+                        .into(),
+                    object: format!("inquiry:{}", seq / 3 + 1),
+                    detail: "unit:3 assignee:7".into(),
+                    source: "10.0.3.17".into(),
+                };
+                let at = start + SignedDuration::from_secs(seq * 20);
+                previous = chain_hash(&previous, seq, at, &entry);
+                rows.push((seq, at.as_millisecond(), entry, previous.clone()));
+            }
+            let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) ",
+            );
+            q.push_values(&rows, |mut b, (seq, at, e, hash)| {
+                b.push_bind(m.id)
+                    .push_bind(*seq)
+                    .push_bind(*at)
+                    .push_bind(e.actor.clone())
+                    .push_bind(e.action.clone())
+                    .push_bind(e.object.clone())
+                    .push_bind(e.detail.clone())
+                    .push_bind(e.source.clone())
+                    .push_bind(hash.clone());
+            });
+            q.build().execute(&mut *tx).await?;
+            pb.inc(n);
+        }
+        tx.commit().await?;
+    }
+    pb.finish_and_clear();
+    let mut runs = vec![];
+    for run in 1..=3 {
+        let t0 = Instant::now();
+        let checked = crate::verify_audit(&*store, m.id, None).await?;
+        let took = t0.elapsed();
+        match checked {
+            Ok(n) if n as u64 == entries => {}
+            other => bail!("the generated chain did not verify: {other:?}"),
+        }
+        println!(
+            "run {run}: verified {entries} entries in {:.2} s",
+            took.as_secs_f64()
+        );
+        runs.push(took);
+    }
+    let m = median(runs);
+    println!(
+        "audit verify: {entries} entries in {:.2} s (median of 3), {:.0} entries per second",
+        m.as_secs_f64(),
+        entries as f64 / m.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Times the authorization of staff requests: session cookie → person, role, memberships →
+/// may they see this unit. A municipality of 40 units (4 sensitive), a case handler in 3.
+pub async fn access(requests: u32) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "bench".into(),
+            name: "Benk kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    let mut units = vec![];
+    for i in 0..40 {
+        let u = store
+            .create_unit(m.id, &format!("Enhet {i}"), i == 0)
+            .await?;
+        if i % 10 == 9 {
+            store.update_unit(m.id, u.id, &u.name, true).await?;
+        }
+        units.push(u.id);
+    }
+    let user = store
+        .create_user(
+            m.id,
+            NewUser {
+                username: "saksbehandler".into(),
+                full_name: "Sara Saksbehandler".into(),
+                password_hash: "!".into(),
+                role: Role::CaseHandler,
+                unit_id: Some(units[1]),
+            },
+        )
+        .await?;
+    store
+        .set_memberships(m.id, user.id, &[units[1], units[2], units[9]])
+        .await?;
+    let token = torg_core::secrets::new_token();
+    store
+        .create_session(torg_store::Session {
+            token_hash: torg_core::secrets::token_hash(&token),
+            tenant_id: m.id,
+            user_id: user.id,
+            csrf_token: torg_core::secrets::new_token(),
+            expires_at: Timestamp::now() + SignedDuration::from_hours(1),
+        })
+        .await?;
+    let catalog = Arc::new(torg_http::Catalog::load(None)?);
+    let state = torg_http::AppState::new(store, catalog, torg_http::WebSettings::default());
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        axum::http::header::COOKIE,
+        format!("torg_session={token}").parse()?,
+    );
+    // Warm up (the municipality's settings are cached, as on a running server).
+    for _ in 0..200 {
+        torg_http::authorize_staff_request(&state, &headers, units[2])
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
+    let mut samples = Vec::with_capacity(requests as usize);
+    let mut seen = 0u32;
+    for i in 0..requests {
+        let unit = units[i as usize % units.len()];
+        let t0 = Instant::now();
+        let sees = torg_http::authorize_staff_request(&state, &headers, unit)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        samples.push(t0.elapsed());
+        seen += u32::from(sees);
+    }
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+    println!(
+        "authorization per staff request ({requests} requests, SQLite, sees {seen}): p50 {:.1} µs, p95 {:.1} µs, p99 {:.1} µs",
+        pct(0.5),
+        pct(0.95),
+        pct(0.99)
+    );
+    Ok(())
+}

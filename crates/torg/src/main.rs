@@ -75,6 +75,16 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
     },
+    /// Measure how long `torg audit verify` takes over a generated chain (SQLite).
+    BenchAudit {
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+    },
+    /// Measure what authorization (session, user, memberships, unit check) adds to a request.
+    BenchAccess {
+        #[arg(long, default_value_t = 20_000)]
+        requests: u32,
+    },
     /// Print a year's public holidays as JSON lines.
     Holidays {
         /// NO (Norway) or SE (Sweden).
@@ -440,22 +450,47 @@ async fn unit_id(store: &dyn Store, m: &torg_store::Municipality, name: &str) ->
         })
 }
 
-async fn all_audit_entries(
+/// Walks the municipality's audit log oldest first, a page at a time, handing each page to `f`.
+pub(crate) async fn each_audit_page(
     store: &dyn Store,
     tenant: i64,
-) -> Result<Vec<torg_domain::audit::AuditEntry>> {
-    let mut all = vec![];
+    mut f: impl FnMut(&[torg_domain::audit::AuditEntry]) -> Result<()>,
+) -> Result<()> {
+    let mut after = 0;
     loop {
-        let after = all
-            .last()
-            .map(|e: &torg_domain::audit::AuditEntry| e.seq)
-            .unwrap_or(0);
         let page = store.audit_entries(tenant, after, 10_000).await?;
-        if page.is_empty() {
-            return Ok(all);
-        }
-        all.extend(page);
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        f(&page)?;
     }
+}
+
+/// Checks the municipality's audit chain; `Ok(Err(break))` says where it breaks.
+pub(crate) async fn verify_audit(
+    store: &dyn Store,
+    tenant: i64,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Result<i64, torg_domain::audit::ChainBreak>> {
+    let mut verifier = torg_domain::audit::ChainVerifier::default();
+    let mut broken = None;
+    each_audit_page(store, tenant, |page| {
+        if broken.is_none() {
+            if let Err(e) = verifier.feed(page) {
+                broken = Some(e);
+            }
+            if let Some(p) = progress {
+                p.inc(page.len() as u64);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(match broken {
+        Some(b) => Err(b),
+        None => Ok(verifier.checked()),
+    })
 }
 
 /// Records a change made from the command line in the municipality's audit log.
@@ -586,6 +621,8 @@ async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Bench(args) => return bench::run(args.clone()).await,
         Command::BenchDeadlines { count } => return bench::deadlines(*count),
+        Command::BenchAudit { entries } => return bench::audit(*entries).await,
+        Command::BenchAccess { requests } => return bench::access(*requests).await,
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
                 country.parse().map_err(anyhow::Error::msg)?;
@@ -1142,14 +1179,17 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Audit(AuditCommand::Verify { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;
-            let entries = all_audit_entries(&*store, m.id).await?;
-            match torg_domain::audit::verify(&entries) {
-                Ok(()) => {
-                    println!(
-                        "The audit log of {} is intact: {} entries.",
-                        m.name,
-                        entries.len()
-                    );
+            let bar = indicatif::ProgressBar::new_spinner().with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {pos} entries checked ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            let result = verify_audit(&*store, m.id, Some(&bar)).await?;
+            bar.finish_and_clear();
+            match result {
+                Ok(n) => {
+                    println!("The audit log of {} is intact: {n} entries.", m.name);
                     Ok(())
                 }
                 Err(e) => bail!("the audit log of {} is broken: {e}", m.name),
@@ -1158,10 +1198,13 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Export { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;
             let mut out = std::io::stdout().lock();
-            for e in all_audit_entries(&*store, m.id).await? {
-                writeln!(out, "{}", serde_json::to_string(&e)?)?;
-            }
-            Ok(())
+            each_audit_page(&*store, m.id, |page| {
+                for e in page {
+                    writeln!(out, "{}", serde_json::to_string(e)?)?;
+                }
+                Ok(())
+            })
+            .await
         }
         Command::Policy(PolicyCommand::List { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;
@@ -1180,6 +1223,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(_)
         | Command::BenchDeadlines { .. }
+        | Command::BenchAudit { .. }
+        | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => {
