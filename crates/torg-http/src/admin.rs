@@ -485,6 +485,8 @@ async fn update_user(
         Ok::<_, StoreError>(user)
     }
     .await;
+    // Whatever changed, logged-in people are read again at their next request.
+    state.forget_cached_sessions();
     match result {
         Ok(user) => {
             let mut detail = format!(

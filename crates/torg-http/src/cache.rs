@@ -1,20 +1,24 @@
 //! Short-lived caches of what almost every request reads: a municipality's configuration
-//! (units, routing rules) and API tokens. Entries live a few seconds, so a change made
+//! (units, routing rules), API tokens, and staff sessions with their person (role, units). Entries live a few seconds, so a change made
 //! elsewhere (another node, the CLI) is seen soon; changes made here invalidate at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use torg_core::intake::TenantConfig;
-use torg_store::ApiToken;
+use torg_store::{ApiToken, Session, User};
 
 const TENANT_TTL: Duration = Duration::from_secs(5);
 const TOKEN_TTL: Duration = Duration::from_secs(10);
+/// A session's person (role, memberships, active) is read again after this long, so a change
+/// made on another node applies within it; changes made on this node apply at once.
+const SESSION_TTL: Duration = Duration::from_secs(5);
 
 #[derive(Default)]
 pub(crate) struct Caches {
     tenants: Mutex<HashMap<String, (Instant, std::sync::Arc<TenantConfig>)>>,
     tokens: Mutex<HashMap<String, (Instant, ApiToken)>>,
+    sessions: Mutex<HashMap<String, (Instant, Session, User)>>,
 }
 
 impl Caches {
@@ -37,6 +41,32 @@ impl Caches {
     }
     pub(crate) fn forget_tenants(&self) {
         if let Ok(mut map) = self.tenants.lock() {
+            map.clear();
+        }
+    }
+    pub(crate) fn session(&self, hash: &str) -> Option<(Session, User)> {
+        let map = self.sessions.lock().ok()?;
+        map.get(hash)
+            .filter(|(at, _, _)| at.elapsed() < SESSION_TTL)
+            .map(|(_, s, u)| (s.clone(), u.clone()))
+    }
+    pub(crate) fn put_session(&self, hash: String, session: Session, user: User) {
+        if let Ok(mut map) = self.sessions.lock() {
+            if map.len() > 10_000 {
+                map.clear();
+            }
+            map.insert(hash, (Instant::now(), session, user));
+        }
+    }
+    /// After a logout.
+    pub(crate) fn forget_session(&self, hash: &str) {
+        if let Ok(mut map) = self.sessions.lock() {
+            map.remove(hash);
+        }
+    }
+    /// After any change to users, roles or memberships.
+    pub(crate) fn forget_sessions(&self) {
+        if let Ok(mut map) = self.sessions.lock() {
             map.clear();
         }
     }

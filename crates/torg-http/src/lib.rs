@@ -90,6 +90,12 @@ impl AppState {
     pub fn forget_cached_settings(&self) {
         self.cache.forget_tenants();
     }
+
+    /// Drops cached sessions, so that a change to users, roles or memberships applies to the
+    /// next request of everyone logged in.
+    pub(crate) fn forget_cached_sessions(&self) {
+        self.cache.forget_sessions();
+    }
 }
 
 /// Every route of the application, with its body limit.

@@ -386,7 +386,9 @@ async fn provision(
                 unit_id: u.unit_id,
                 active: true,
             };
-            store.update_user(tenant, u.id, update).await?
+            let u = store.update_user(tenant, u.id, update).await?;
+            state.forget_cached_sessions();
+            u
         }
         Some(u) => u,
         None => {

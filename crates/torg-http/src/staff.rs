@@ -312,7 +312,9 @@ pub(crate) async fn start_session(
     action: &str,
 ) -> Result<Response, torg_store::StoreError> {
     if let Some(old) = cookie(headers, SESSION_COOKIE) {
-        let _ = state.store.delete_session(&token_hash(&old)).await;
+        let old = token_hash(&old);
+        state.cache.forget_session(&old);
+        let _ = state.store.delete_session(&old).await;
     }
     let token = new_token();
     let session = Session {
@@ -355,7 +357,9 @@ async fn logout(
         return r.into_response();
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        let _ = state.store.delete_session(&token_hash(&token)).await;
+        let hash = token_hash(&token);
+        state.cache.forget_session(&hash);
+        let _ = state.store.delete_session(&hash).await;
     }
     let mut res = Redirect::to("/staff/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&private_cookie(

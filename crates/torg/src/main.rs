@@ -473,24 +473,27 @@ pub(crate) async fn verify_audit(
     tenant: i64,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<Result<i64, torg_domain::audit::ChainBreak>> {
+    // The next page is read while this one is hashed on another core.
     let mut verifier = torg_domain::audit::ChainVerifier::default();
-    let mut broken = None;
-    each_audit_page(store, tenant, |page| {
-        if broken.is_none() {
-            if let Err(e) = verifier.feed(page) {
-                broken = Some(e);
-            }
-            if let Some(p) = progress {
-                p.inc(page.len() as u64);
-            }
+    let mut page = store.audit_entries(tenant, 0, 10_000).await?;
+    while let Some(last) = page.last().map(|e| e.seq) {
+        let n = page.len() as u64;
+        let check = tokio::task::spawn_blocking(move || {
+            let result = verifier.feed(&page);
+            (verifier, result)
+        });
+        let (checked, next) = tokio::join!(check, store.audit_entries(tenant, last, 10_000));
+        let (v, result) = checked?;
+        if let Err(b) = result {
+            return Ok(Err(b));
         }
-        Ok(())
-    })
-    .await?;
-    Ok(match broken {
-        Some(b) => Err(b),
-        None => Ok(verifier.checked()),
-    })
+        verifier = v;
+        page = next?;
+        if let Some(p) = progress {
+            p.inc(n);
+        }
+    }
+    Ok(Ok(verifier.checked()))
 }
 
 /// Records a change made from the command line in the municipality's audit log.

@@ -323,6 +323,94 @@ fn bad_configuration_says_what_to_do() {
 }
 
 #[test]
+fn single_sign_on_and_sensitive_units_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    let out = torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Barnevern",
+            "--sensitive",
+        ],
+    );
+    assert!(out.contains("Barnevern"));
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "sso",
+            "set",
+            "--municipality",
+            "nordby",
+            "--issuer",
+            "https://login.nordby.no",
+            "--client-id",
+            "torg",
+            "--role-map",
+            "sjef=boss",
+        ])
+        .env("TORG_SSO_CLIENT_SECRET", "hemmelig")
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "an unknown role is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("claim-value=role"));
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "sso",
+            "set",
+            "--municipality",
+            "nordby",
+            "--issuer",
+            "https://login.nordby.no",
+            "--client-id",
+            "torg",
+            "--role-claim",
+            "groups",
+            "--role-map",
+            "torg-admin=administrator",
+        ])
+        .env("TORG_SSO_CLIENT_SECRET", "hemmelig")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = torg(d, None, &["sso", "show", "--municipality", "nordby"]);
+    assert!(shown.contains("https://login.nordby.no") && shown.contains("groups"));
+    assert!(!shown.contains("hemmelig"), "the secret is never printed");
+    torg(d, None, &["sso", "remove", "--municipality", "nordby"]);
+    assert!(
+        torg(d, None, &["sso", "show", "--municipality", "nordby"]).contains("no single sign-on")
+    );
+    // Both changes are in the audit log, which verifies.
+    let log = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
+    assert_eq!(log.matches("settings.sso").count(), 2, "{log}");
+    assert!(torg(d, None, &["audit", "verify", "--municipality", "nordby"]).contains("intact"));
+}
+
+#[test]
 fn routing_rules_and_canned_replies_from_the_cli() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
