@@ -7,20 +7,41 @@ use axum::http::request::Parts;
 use std::net::SocketAddr;
 use torg_domain::audit::NewAuditEntry;
 
-/// The client's address, when the server knows it.
+/// The client's address, when the server knows it: the connection's peer, or, behind a
+/// reverse proxy Torg is told to trust (`trust_forwarded_for`), the last address the proxy
+/// added to `X-Forwarded-For` (earlier ones are the client's to invent).
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .settings
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .map(str::trim)
+                    .next_back()
+                    .filter(|a| a.parse::<std::net::IpAddr>().is_ok())
+                    .map(String::from)
+            })
+            .flatten();
+        Ok(ClientAddr(forwarded.unwrap_or_else(|| {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip().to_string())
-                .unwrap_or_default(),
-        ))
+                .unwrap_or_default()
+        })))
     }
 }
 

@@ -54,6 +54,10 @@ pub struct WebSettings {
     /// Warn when this share of an inquiry's time has passed, in thousandths [default 750].
     pub escalation_permille: Option<i64>,
     pub rate_limits: RateLimits,
+    /// Behind a reverse proxy: take the client's address from the last `X-Forwarded-For`
+    /// entry (for rate limits and the audit log). Only set when every request comes through
+    /// the proxy, or clients can choose their address.
+    pub trust_forwarded_for: bool,
 }
 
 impl WebSettings {

@@ -2823,4 +2823,57 @@ async fn rate_limits_answer_429_with_retry_after() {
             .status();
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    // A forged X-Forwarded-For buys nothing unless Torg is told to trust its proxy.
+    let res = client()
+        .post(format!("{}/k/alfa/inquiries", app.base))
+        .header("x-forwarded-for", "198.51.100.7")
+        .multipart(Form::new().text("name", "Ola").text("message", "Hei"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Behind a trusted proxy each client (the proxy's last entry) has its own allowance.
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            rate_limits: torg_http::RateLimits {
+                login_per_minute: 3,
+                portal_per_minute: 1,
+                api_per_second: 1,
+            },
+            trust_forwarded_for: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let post = |forwarded: &'static str| {
+        let url = format!("{}/k/alfa/inquiries", app.base);
+        async move {
+            client()
+                .post(url)
+                .header("x-forwarded-for", forwarded)
+                .multipart(
+                    Form::new()
+                        .text("name", "Ola")
+                        .text("email", "ola@example.no")
+                        .text("message", "Hei"),
+                )
+                .send()
+                .await
+                .expect("post")
+                .status()
+        }
+    };
+    assert_eq!(post("203.0.113.1").await, StatusCode::CREATED);
+    assert_eq!(post("203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        post("6.6.6.6, 203.0.113.2").await,
+        StatusCode::CREATED,
+        "the last entry counts"
+    );
+    assert_eq!(
+        post("203.0.113.1, 203.0.113.2").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

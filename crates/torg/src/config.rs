@@ -53,6 +53,8 @@ pub struct FileConfig {
     pub rate_limit_portal_per_minute: Option<u32>,
     /// API requests per second per token [default: 200; 0: off].
     pub rate_limit_api_per_second: Option<u32>,
+    /// Behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
+    pub trust_forwarded_for: Option<bool>,
 }
 
 /// The settings Torg runs with, built once and passed down.
@@ -119,6 +121,7 @@ impl Settings {
                 public_url: file.public_url,
                 metrics_token: file.metrics_token,
                 escalation_permille: file.escalation_share.map(|s| (s * 1000.0).round() as i64),
+                trust_forwarded_for: file.trust_forwarded_for.unwrap_or(false),
                 rate_limits: {
                     let d = RateLimits::default();
                     RateLimits {
