@@ -322,6 +322,7 @@ pub async fn receive(
     let deadline_at = config.deadline(channel, unit_id, topic.as_deref(), now);
     let secret = crate::secrets::new_token();
     let acknowledgement = acknowledger.map(|write| NewAcknowledgement {
+        outgoing: None,
         author_name: config.municipality.name.clone(),
         body: write(&AckFacts {
             citizen_name: &citizen_name,

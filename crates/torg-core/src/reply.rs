@@ -68,6 +68,8 @@ pub async fn write(
             municipality.id,
             inquiry.id,
             NewMessage {
+                external_id: None,
+                outgoing: None,
                 kind,
                 author_user_id: author.map(|a| a.id),
                 author_name,

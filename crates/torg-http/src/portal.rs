@@ -489,6 +489,8 @@ async fn follow_message(
         }
     };
     let new = NewMessage {
+        external_id: None,
+        outgoing: None,
         kind: MessageKind::Inbound,
         author_user_id: None,
         author_name: inquiry.citizen_name.clone(),

@@ -388,3 +388,84 @@ pub(crate) fn fresh_inquiry(
         external_id: new.external_id.clone(),
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MailAccountRow {
+    tenant_id: i64,
+    address: String,
+    display_name: String,
+    imap_host: String,
+    imap_port: i64,
+    imap_security: String,
+    imap_user: String,
+    imap_password: String,
+    imap_folder: String,
+    smtp_host: String,
+    smtp_port: i64,
+    smtp_security: String,
+    smtp_user: String,
+    smtp_password: String,
+    max_message_bytes: i64,
+}
+
+impl MailAccountRow {
+    pub(crate) fn into_account(self) -> (i64, MailAccount) {
+        (
+            self.tenant_id,
+            MailAccount {
+                address: self.address,
+                display_name: self.display_name,
+                imap: MailServer {
+                    host: self.imap_host,
+                    port: u16::try_from(self.imap_port).unwrap_or(993),
+                    security: self.imap_security,
+                    user: self.imap_user,
+                    password: self.imap_password,
+                },
+                imap_folder: self.imap_folder,
+                smtp: MailServer {
+                    host: self.smtp_host,
+                    port: u16::try_from(self.smtp_port).unwrap_or(587),
+                    security: self.smtp_security,
+                    user: self.smtp_user,
+                    password: self.smtp_password,
+                },
+                max_message_bytes: self.max_message_bytes,
+            },
+        )
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    pub(crate) tenant_id: i64,
+    inquiry_id: i64,
+    pub(crate) message_id: i64,
+    channel: String,
+    recipient: String,
+    subject: String,
+    header_id: String,
+    in_reply_to: Option<String>,
+    refs: String,
+    attempts: i64,
+}
+
+impl OutboxRow {
+    pub(crate) fn into_item(self, body: String) -> Result<OutboxItem, StoreError> {
+        Ok(OutboxItem {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            inquiry_id: self.inquiry_id,
+            message_id: self.message_id,
+            channel: parse(&self.channel, "channel")?,
+            recipient: self.recipient,
+            subject: self.subject,
+            body,
+            header_id: self.header_id,
+            in_reply_to: self.in_reply_to,
+            references: self.refs.split_whitespace().map(String::from).collect(),
+            attempts: self.attempts,
+        })
+    }
+}

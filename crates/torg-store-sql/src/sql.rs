@@ -189,7 +189,15 @@ macro_rules! sql_store {
                         .push_bind(ack.map(|a| a.body_for(&reference, *id)).unwrap_or_default())
                         .push_bind(new.received_at.as_millisecond());
                 });
-                q.build().execute(&mut *conn).await.map_err(db_err)?;
+                q.push(" RETURNING id, inquiry_id");
+                let ack_rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+                let ack_of: HashMap<i64, i64> = ack_rows.into_iter().map(|(m, i)| (i, m)).collect();
+                for (i, id) in &acks {
+                    let new = news[*i];
+                    if let (Some(out), Some(message_id)) = (new.acknowledgement.as_ref().and_then(|a| a.outgoing.as_ref()), ack_of.get(id)) {
+                        insert_outgoing(&mut *conn, new.tenant_id, *id, *message_id, out, new.received_at.as_millisecond()).await?;
+                    }
+                }
             }
             // One audit entry per new inquiry, in the same transaction, chained per municipality.
             let mut by_tenant: Vec<i64> = todo.iter().map(|&i| news[i].tenant_id).collect();
@@ -254,26 +262,53 @@ macro_rules! sql_store {
             conn: &mut Conn,
             tenant: i64,
             inquiry_id: i64,
-            kind: MessageKind,
-            author_user_id: Option<i64>,
-            author_name: &str,
-            body: &str,
+            new: &NewMessage,
             created_at: i64,
         ) -> Result<i64, StoreError> {
             sqlx::query_scalar(
-                "INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
             .bind(tenant)
             .bind(inquiry_id)
-            .bind(kind.as_str())
-            .bind(author_user_id)
-            .bind(author_name)
-            .bind(body)
+            .bind(new.kind.as_str())
+            .bind(new.author_user_id)
+            .bind(&new.author_name)
+            .bind(&new.body)
             .bind(created_at)
+            .bind(&new.external_id)
             .fetch_one(&mut *conn)
             .await
             .map_err(db_err)
+        }
+
+        /// Queues a message for delivery, in the caller's transaction.
+        async fn insert_outgoing(
+            conn: &mut Conn,
+            tenant: i64,
+            inquiry_id: i64,
+            message_id: i64,
+            out: &NewOutgoing,
+            now: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO outbox (tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, status, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10)",
+            )
+            .bind(tenant)
+            .bind(inquiry_id)
+            .bind(message_id)
+            .bind(out.channel.as_str())
+            .bind(&out.recipient)
+            .bind(&out.subject)
+            .bind(&out.header_id)
+            .bind(&out.in_reply_to)
+            .bind(out.references.join(" "))
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            Ok(())
         }
 
         async fn insert_attachments(
@@ -1129,6 +1164,220 @@ macro_rules! sql_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn inquiry_by_reference(&self, tenant: i64, reference: &str) -> Result<Option<i64>> {
+                sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND reference = $2")
+                    .bind(tenant)
+                    .bind(reference)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>> {
+                let sent: Option<i64> = sqlx::query_scalar("SELECT inquiry_id FROM outbox WHERE tenant_id = $1 AND header_id = $2")
+                    .bind(tenant)
+                    .bind(header_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if sent.is_some() {
+                    return Ok(sent);
+                }
+                let received: Option<i64> = sqlx::query_scalar("SELECT inquiry_id FROM messages WHERE tenant_id = $1 AND external_id = $2")
+                    .bind(tenant)
+                    .bind(header_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if received.is_some() {
+                    return Ok(received);
+                }
+                // The first message of an inquiry that came by email: its Message-ID is the
+                // inquiry's external id.
+                sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = 'email' AND external_id = $2")
+                    .bind(tenant)
+                    .bind(header_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM mail_accounts WHERE tenant_id = $1").bind(tenant).execute(&mut *tx).await.map_err(db_err)?;
+                if let Some(a) = account {
+                    sqlx::query(
+                        "INSERT INTO mail_accounts (tenant_id, address, display_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder, \
+                         smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    )
+                    .bind(tenant)
+                    .bind(&a.address)
+                    .bind(&a.display_name)
+                    .bind(&a.imap.host)
+                    .bind(i64::from(a.imap.port))
+                    .bind(&a.imap.security)
+                    .bind(&a.imap.user)
+                    .bind(&a.imap.password)
+                    .bind(&a.imap_folder)
+                    .bind(&a.smtp.host)
+                    .bind(i64::from(a.smtp.port))
+                    .bind(&a.smtp.security)
+                    .bind(&a.smtp.user)
+                    .bind(&a.smtp.password)
+                    .bind(a.max_message_bytes)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>> {
+                Ok(self.mail_accounts().await?.into_iter().find(|(t, _)| *t == tenant).map(|(_, a)| a))
+            }
+
+            async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>> {
+                let rows: Vec<MailAccountRow> = sqlx::query_as(
+                    "SELECT tenant_id, address, display_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder, \
+                     smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes FROM mail_accounts ORDER BY tenant_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(MailAccountRow::into_account).collect())
+            }
+
+            async fn quarantine_mail(&self, tenant: i64, message_id: &str, sender: &str, subject: &str, reason: &str, raw: &[u8], at: Timestamp) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO mail_quarantine (tenant_id, message_id, sender, subject, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (tenant_id, message_id) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(message_id)
+                .bind(sender)
+                .bind(subject)
+                .bind(reason)
+                .bind(raw)
+                .bind(at.as_millisecond())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>> {
+                let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT id, message_id, sender, subject, reason, CAST(LENGTH(raw) AS BIGINT), received_at FROM mail_quarantine WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(tenant)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, message_id, sender, subject, reason, size, at)| QuarantinedMail { id, message_id, sender, subject, reason, size, received_at: ts(at) })
+                    .collect())
+            }
+
+            async fn claim_outbox(&self, channel: torg_domain::Channel, now: Timestamp, lease: jiff::SignedDuration, limit: u32) -> Result<Vec<OutboxItem>> {
+                let now_ms = now.as_millisecond();
+                let until = (now + lease).as_millisecond();
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "SELECT id FROM outbox WHERE channel = $1 AND status = 'pending' AND next_attempt_at <= $2 AND lease_until <= $2 ORDER BY id LIMIT $3",
+                )
+                .bind(channel.as_str())
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let mut claimed = Vec::with_capacity(ids.len());
+                for id in ids {
+                    // The lease is taken only if nobody took it meanwhile (PostgreSQL re-checks).
+                    let row: Option<OutboxRow> = sqlx::query_as(
+                        "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending' AND lease_until <= $3 \
+                         RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, attempts",
+                    )
+                    .bind(until)
+                    .bind(id)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if let Some(row) = row {
+                        claimed.push(row);
+                    }
+                }
+                let mut items = Vec::with_capacity(claimed.len());
+                for row in claimed {
+                    let body: String = sqlx::query_scalar("SELECT body FROM messages WHERE tenant_id = $1 AND id = $2")
+                        .bind(row.tenant_id)
+                        .bind(row.message_id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    items.push(row.into_item(body)?);
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(items)
+            }
+
+            async fn outbox_sent(&self, id: i64, at: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                    .bind(at.as_millisecond())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn outbox_retry(&self, id: i64, next_at: Timestamp, error: &str) -> Result<()> {
+                sqlx::query("UPDATE outbox SET next_attempt_at = $1, lease_until = 0, last_error = $2 WHERE id = $3 AND status = 'pending'")
+                    .bind(next_at.as_millisecond())
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
+                sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1 WHERE id = $2")
+                    .bind(error)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>> {
+                let rows: Vec<(i64, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+                    "SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
+                )
+                .bind(tenant)
+                .bind(inquiry_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(message_id, status, attempts, last_error, sent_at)| {
+                        let state = match (status.as_str(), sent_at) {
+                            ("sent", Some(at)) => DeliveryState::Sent { at: ts(at) },
+                            ("failed", _) => DeliveryState::Failed { attempts, error: last_error.unwrap_or_default() },
+                            _ => DeliveryState::Pending { attempts, last_error },
+                        };
+                        (message_id, state)
+                    })
+                    .collect())
+            }
+
             async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()> {
                 // No token hashes to the empty string, so the link matches nothing any more.
                 let changed = sqlx::query("UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2")
@@ -1242,7 +1491,10 @@ macro_rules! sql_store {
                 };
                 let status: InquiryStatus = status.parse().map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
                 let at = new.created_at.as_millisecond();
-                let id = insert_message_row(&mut tx, tenant, inquiry_id, new.kind, new.author_user_id, &new.author_name, &new.body, at).await?;
+                let id = insert_message_row(&mut tx, tenant, inquiry_id, &new, at).await?;
+                if let Some(out) = &new.outgoing {
+                    insert_outgoing(&mut tx, tenant, inquiry_id, id, out, at).await?;
+                }
                 let attachments = insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
                 let (next, first_answer) = match new.kind {
                     MessageKind::Inbound => (status.after_citizen_message(), first_answer_at),

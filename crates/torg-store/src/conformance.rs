@@ -108,6 +108,8 @@ pub async fn run(store: Arc<dyn Store>) {
     the_audit_log_is_a_chain(store.clone()).await;
     memberships_lockout_and_revocation(&*store).await;
     sso_providers_are_kept_per_municipality(&*store).await;
+    the_outbox_delivers_once_and_remembers_failures(&*store).await;
+    mail_accounts_quarantine_and_threading(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -594,6 +596,8 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
             .is_empty()
     );
     let reply = NewMessage {
+        external_id: None,
+        outgoing: None,
         kind: MessageKind::Outbound,
         author_user_id: None,
         author_name: "x".into(),
@@ -788,6 +792,8 @@ async fn thread_status_and_notes(store: &dyn Store) {
         .expect("c")
         .inquiry;
     let msg = |kind, body: &str, mins| NewMessage {
+        external_id: None,
+        outgoing: None,
         kind,
         author_user_id: None,
         author_name: "Kari".into(),
@@ -1540,6 +1546,8 @@ async fn acknowledgements_are_not_answers(store: &dyn Store) {
         .expect("c")
         .inquiry;
     let ack = NewMessage {
+        external_id: None,
+        outgoing: None,
         kind: MessageKind::Acknowledgement,
         author_user_id: None,
         author_name: "Testkommune".into(),
@@ -1724,4 +1732,273 @@ async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
         .await
         .expect("remove");
     assert_eq!(store.sso_provider(f.tenant.id).await.expect("get"), None);
+}
+
+fn outgoing(header: &str) -> NewOutgoing {
+    NewOutgoing {
+        channel: Channel::Email,
+        recipient: "ola@example.no".into(),
+        subject: "Re: Vannlekkasje".into(),
+        header_id: header.into(),
+        in_reply_to: Some("<ola-1@example.no>".into()),
+        references: vec!["<ola-1@example.no>".into()],
+    }
+}
+
+async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
+    let f = fixture(store).await;
+    let tenant = f.tenant.id;
+    let now = t("2026-03-05T10:00:00Z");
+    let i = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let header = fresh_slug("<svar") + "@torg>";
+    let reply = store
+        .add_message(
+            tenant,
+            i.id,
+            NewMessage {
+                kind: MessageKind::Outbound,
+                author_user_id: None,
+                author_name: "Kari".into(),
+                body: "Vi kommer i dag.".into(),
+                attachments: vec![],
+                created_at: now,
+                external_id: None,
+                outgoing: Some(outgoing(&header)),
+            },
+        )
+        .await
+        .expect("reply");
+    assert_eq!(
+        store
+            .inquiry_by_mail_id(tenant, &header)
+            .await
+            .expect("by id"),
+        Some(i.id),
+        "a reply to our message finds the inquiry"
+    );
+    assert_eq!(
+        store
+            .inquiry_by_reference(tenant, &i.reference.to_string())
+            .await
+            .expect("ref"),
+        Some(i.id)
+    );
+    let lease = SignedDuration::from_secs(60);
+    // Two workers: only one gets the entry.
+    let first = store
+        .claim_outbox(Channel::Email, now, lease, 10)
+        .await
+        .expect("claim");
+    let mine: Vec<&OutboxItem> = first.iter().filter(|o| o.header_id == header).collect();
+    assert_eq!(mine.len(), 1);
+    let item = mine[0].clone();
+    assert_eq!(
+        (item.body.as_str(), item.attempts, item.message_id),
+        ("Vi kommer i dag.", 1, reply.id)
+    );
+    assert_eq!(item.references, vec!["<ola-1@example.no>".to_string()]);
+    let again = store
+        .claim_outbox(Channel::Email, now, lease, 10)
+        .await
+        .expect("claim");
+    assert!(!again.iter().any(|o| o.id == item.id), "leased");
+    assert!(
+        store
+            .claim_outbox(Channel::Sms, now + lease * 2, lease, 10)
+            .await
+            .expect("sms")
+            .iter()
+            .all(|o| o.id != item.id)
+    );
+    // The server was down: try again later, with its answer kept.
+    store
+        .outbox_retry(
+            item.id,
+            now + SignedDuration::from_secs(30),
+            "421 try later",
+        )
+        .await
+        .expect("retry");
+    assert_eq!(
+        store.deliveries(tenant, i.id).await.expect("d"),
+        vec![(
+            reply.id,
+            DeliveryState::Pending {
+                attempts: 1,
+                last_error: Some("421 try later".into())
+            }
+        )]
+    );
+    assert!(
+        store
+            .claim_outbox(
+                Channel::Email,
+                now + SignedDuration::from_secs(10),
+                lease,
+                10
+            )
+            .await
+            .expect("c")
+            .iter()
+            .all(|o| o.id != item.id),
+        "not before its time"
+    );
+    let later = now + SignedDuration::from_secs(31);
+    let second = store
+        .claim_outbox(Channel::Email, later, lease, 10)
+        .await
+        .expect("c");
+    let item = second
+        .into_iter()
+        .find(|o| o.id == item.id)
+        .expect("due again");
+    assert_eq!(item.attempts, 2);
+    store.outbox_sent(item.id, later).await.expect("sent");
+    assert_eq!(
+        store.deliveries(tenant, i.id).await.expect("d"),
+        vec![(reply.id, DeliveryState::Sent { at: later })]
+    );
+    assert!(
+        store
+            .claim_outbox(Channel::Email, later + lease * 10, lease, 100)
+            .await
+            .expect("c")
+            .iter()
+            .all(|o| o.id != item.id),
+        "sent once, never again"
+    );
+    // A refusal for good.
+    let header2 = fresh_slug("<svar") + "@torg>";
+    let mut m = NewMessage {
+        kind: MessageKind::Outbound,
+        author_user_id: None,
+        author_name: "Kari".into(),
+        body: "Til feil adresse".into(),
+        attachments: vec![],
+        created_at: now,
+        external_id: None,
+        outgoing: Some(outgoing(&header2)),
+    };
+    let bad = store.add_message(tenant, i.id, m.clone()).await.expect("m");
+    let claimed = store
+        .claim_outbox(Channel::Email, later, lease, 100)
+        .await
+        .expect("c");
+    let o = claimed
+        .iter()
+        .find(|o| o.header_id == header2)
+        .expect("claimed");
+    store
+        .outbox_failed(o.id, "550 no such user")
+        .await
+        .expect("failed");
+    assert!(store.deliveries(tenant, i.id).await.expect("d").contains(&(
+        bad.id,
+        DeliveryState::Failed {
+            attempts: 1,
+            error: "550 no such user".into()
+        }
+    )));
+    // Inbound messages with a Message-ID are stored once.
+    m.kind = MessageKind::Inbound;
+    m.outgoing = None;
+    m.external_id = Some("<ola-2@example.no>".into());
+    store
+        .add_message(tenant, i.id, m.clone())
+        .await
+        .expect("first time");
+    assert!(matches!(
+        store.add_message(tenant, i.id, m).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .inquiry_by_mail_id(tenant, "<ola-2@example.no>")
+            .await
+            .expect("by id"),
+        Some(i.id)
+    );
+    let other = fixture(store).await;
+    assert_eq!(
+        store
+            .inquiry_by_mail_id(other.tenant.id, &header)
+            .await
+            .expect("other"),
+        None
+    );
+}
+
+async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
+    let f = fixture(store).await;
+    let tenant = f.tenant.id;
+    assert_eq!(store.mail_account(tenant).await.expect("none"), None);
+    let server = |port| MailServer {
+        host: "127.0.0.1".into(),
+        port,
+        security: "plain".into(),
+        user: "postmottak".into(),
+        password: "hemmelig".into(),
+    };
+    let account = MailAccount {
+        address: "postmottak@test.kommune.no".into(),
+        display_name: "Testkommune".into(),
+        imap: server(1143),
+        imap_folder: "INBOX".into(),
+        smtp: server(1025),
+        max_message_bytes: 10_000_000,
+    };
+    store
+        .set_mail_account(tenant, Some(account.clone()))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.mail_account(tenant).await.expect("get"),
+        Some(account.clone())
+    );
+    assert!(
+        store
+            .mail_accounts()
+            .await
+            .expect("all")
+            .contains(&(tenant, account))
+    );
+    let at = t("2026-03-05T10:00:00Z");
+    for _ in 0..2 {
+        store
+            .quarantine_mail(
+                tenant,
+                "<x@y>",
+                "x@y",
+                "Hei",
+                "the message has no body",
+                b"raw bytes",
+                at,
+            )
+            .await
+            .expect("quarantine");
+    }
+    let q = store.quarantined_mail(tenant, 10).await.expect("list");
+    assert_eq!(q.len(), 1, "the same mail is kept once");
+    assert_eq!(
+        (q[0].reason.as_str(), q[0].size),
+        ("the message has no body", 9)
+    );
+    // The first message of an inquiry that came by email is found by its Message-ID.
+    let mut n = new_inquiry(&f, "Hei på e-post", at);
+    n.channel = Channel::Email;
+    n.external_id = Some("<forste@example.no>".into());
+    let i = store.create_inquiry(n).await.expect("c").inquiry;
+    assert_eq!(
+        store
+            .inquiry_by_mail_id(tenant, "<forste@example.no>")
+            .await
+            .expect("id"),
+        Some(i.id)
+    );
+    store.set_mail_account(tenant, None).await.expect("remove");
+    assert_eq!(store.mail_account(tenant).await.expect("none"), None);
 }

@@ -77,6 +77,42 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every session of a user (deactivated, role changed, password changed).
     async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
 
+    // Email.
+    async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()>;
+    async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
+    /// Every municipality's mailbox, for the connector.
+    async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;
+    /// Keeps a mail that was not taken in; the same Message-ID again changes nothing.
+    async fn quarantine_mail(
+        &self,
+        tenant: i64,
+        message_id: &str,
+        sender: &str,
+        subject: &str,
+        reason: &str,
+        raw: &[u8],
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+    async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>>;
+
+    // The outbox.
+    /// Claims up to `limit` entries of `channel` that are due, for `lease`: nobody else gets
+    /// them until then. Counts the attempt.
+    async fn claim_outbox(
+        &self,
+        channel: torg_domain::Channel,
+        now: jiff::Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<OutboxItem>>;
+    async fn outbox_sent(&self, id: i64, at: jiff::Timestamp) -> Result<()>;
+    /// Try again at `next_at`, remembering the server's answer.
+    async fn outbox_retry(&self, id: i64, next_at: jiff::Timestamp, error: &str) -> Result<()>;
+    /// Give up for good.
+    async fn outbox_failed(&self, id: i64, error: &str) -> Result<()>;
+    /// (message id, delivery state) of an inquiry's outgoing messages.
+    async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>>;
+
     // Single sign-on.
     /// Sets (or, with `None`, removes) the municipality's identity provider.
     async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()>;
@@ -229,6 +265,10 @@ pub trait Store: Send + Sync + 'static {
         id: i64,
         token_hash: &str,
     ) -> Result<Option<Inquiry>>;
+    /// The inquiry with this reference (e.g. `2026-000123`), for replies that quote it.
+    async fn inquiry_by_reference(&self, tenant: i64, reference: &str) -> Result<Option<i64>>;
+    /// The inquiry an email Message-ID belongs to: one we sent, or one we received.
+    async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>>;
     /// Makes the inquiry's follow link stop working.
     async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.

@@ -316,6 +316,97 @@ pub struct NewMessage {
     pub body: String,
     pub attachments: Vec<NewAttachment>,
     pub created_at: Timestamp,
+    /// The email's Message-ID (inbound): a message with one already stored is not stored again.
+    pub external_id: Option<String>,
+    /// Send the message: an outbox entry written in the same transaction.
+    pub outgoing: Option<NewOutgoing>,
+}
+
+/// A message to deliver on its channel (email now; SMS and social media later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutgoing {
+    pub channel: Channel,
+    /// The address (email) or number (SMS) to send to.
+    pub recipient: String,
+    pub subject: String,
+    /// The email's Message-ID, chosen once so that a retry is the same message.
+    pub header_id: String,
+    pub in_reply_to: Option<String>,
+    /// Earlier Message-IDs of the thread, oldest first.
+    pub references: Vec<String>,
+}
+
+/// An outbox entry claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub inquiry_id: i64,
+    pub message_id: i64,
+    pub channel: Channel,
+    pub recipient: String,
+    pub subject: String,
+    /// The message's text, as stored.
+    pub body: String,
+    pub header_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How the delivery of a message stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting to be sent, or to be tried again.
+    Pending {
+        attempts: i64,
+        last_error: Option<String>,
+    },
+    Sent {
+        at: Timestamp,
+    },
+    /// Given up: the server refused for good.
+    Failed {
+        attempts: i64,
+        error: String,
+    },
+}
+
+/// A municipality's mailbox: read over IMAP, sent through SMTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAccount {
+    /// The municipality's address, e.g. postmottak@nordby.kommune.no (From and Reply-To).
+    pub address: String,
+    pub display_name: String,
+    pub imap: MailServer,
+    pub imap_folder: String,
+    pub smtp: MailServer,
+    /// Larger messages are quarantined and get a polite answer.
+    pub max_message_bytes: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailServer {
+    pub host: String,
+    pub port: u16,
+    /// `tls`, `starttls` or `plain` (plain only for local tests).
+    pub security: String,
+    pub user: String,
+    pub password: String,
+}
+
+/// A mail that was not taken in, kept with the reason for staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedMail {
+    pub id: i64,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+    pub size: i64,
+    pub received_at: Timestamp,
 }
 
 #[cfg(test)]
@@ -369,6 +460,8 @@ pub struct UnitDeadlineCounts {
 pub struct NewAcknowledgement {
     pub author_name: String,
     pub body: String,
+    /// Send it on the inquiry's own channel (email).
+    pub outgoing: Option<NewOutgoing>,
 }
 
 impl NewAcknowledgement {
