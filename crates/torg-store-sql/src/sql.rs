@@ -1248,17 +1248,17 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().map(MailAccountRow::into_account).collect())
             }
 
-            async fn quarantine_mail(&self, tenant: i64, message_id: &str, sender: &str, subject: &str, reason: &str, raw: &[u8], at: Timestamp) -> Result<()> {
+            async fn quarantine_mail(&self, tenant: i64, mail: &NewQuarantinedMail, at: Timestamp) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO mail_quarantine (tenant_id, message_id, sender, subject, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                      ON CONFLICT (tenant_id, message_id) DO NOTHING",
                 )
                 .bind(tenant)
-                .bind(message_id)
-                .bind(sender)
-                .bind(subject)
-                .bind(reason)
-                .bind(raw)
+                .bind(&mail.message_id)
+                .bind(&mail.sender)
+                .bind(&mail.subject)
+                .bind(&mail.reason)
+                .bind(&mail.raw)
                 .bind(at.as_millisecond())
                 .execute(&self.pool)
                 .await

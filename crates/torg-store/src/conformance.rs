@@ -1968,16 +1968,15 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
     );
     let at = t("2026-03-05T10:00:00Z");
     for _ in 0..2 {
+        let mail = NewQuarantinedMail {
+            message_id: "<x@y>".into(),
+            sender: "x@y".into(),
+            subject: "Hei".into(),
+            reason: "the message has no body".into(),
+            raw: b"raw bytes".to_vec(),
+        };
         store
-            .quarantine_mail(
-                tenant,
-                "<x@y>",
-                "x@y",
-                "Hei",
-                "the message has no body",
-                b"raw bytes",
-                at,
-            )
+            .quarantine_mail(tenant, &mail, at)
             .await
             .expect("quarantine");
     }

@@ -86,11 +86,7 @@ pub trait Store: Send + Sync + 'static {
     async fn quarantine_mail(
         &self,
         tenant: i64,
-        message_id: &str,
-        sender: &str,
-        subject: &str,
-        reason: &str,
-        raw: &[u8],
+        mail: &NewQuarantinedMail,
         at: jiff::Timestamp,
     ) -> Result<()>;
     async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>>;

@@ -397,6 +397,16 @@ pub struct MailServer {
     pub password: String,
 }
 
+/// A mail to keep aside, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewQuarantinedMail {
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+    pub raw: Vec<u8>,
+}
+
 /// A mail that was not taken in, kept with the reason for staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuarantinedMail {
