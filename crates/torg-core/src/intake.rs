@@ -8,8 +8,8 @@ use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text}
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
 use torg_store::{
-    ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, Origin, Store,
-    StoreError, Unit,
+    ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, NewOutgoing,
+    Origin, Store, StoreError, Unit,
 };
 
 /// What a channel hands over, as the citizen wrote it (unvalidated).
@@ -27,6 +27,9 @@ pub struct InquiryInput {
     pub attachments: Vec<NewAttachment>,
     /// Who sent it in and from where, for the audit log.
     pub origin: Origin,
+    /// Send the acknowledgement on the inquiry's own channel (email): `{referanse}` in the
+    /// subject is filled in by the store.
+    pub acknowledge_by: Option<NewOutgoing>,
 }
 
 /// The municipality's settings that intake needs, cached by callers between requests.
@@ -322,7 +325,7 @@ pub async fn receive(
     let deadline_at = config.deadline(channel, unit_id, topic.as_deref(), now);
     let secret = crate::secrets::new_token();
     let acknowledgement = acknowledger.map(|write| NewAcknowledgement {
-        outgoing: None,
+        outgoing: input.acknowledge_by.clone(),
         author_name: config.municipality.name.clone(),
         body: write(&AckFacts {
             citizen_name: &citizen_name,

@@ -10,6 +10,7 @@ pub mod channel;
 pub mod contact;
 pub mod deadline;
 pub mod duty;
+pub mod email;
 pub mod inquiry;
 pub mod reference;
 pub mod reply;

@@ -36,10 +36,38 @@ impl FromStr for Reference {
     }
 }
 
+/// The first reference quoted in `text` (e.g. a subject "Re: Vannlekkasje [2026-000123]"):
+/// four digits, a hyphen, six or more digits, not inside a longer number.
+pub fn find_in(text: &str) -> Option<Reference> {
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    (0..b.len()).find_map(|i| {
+        if (i > 0 && digit(i - 1)) || !(0..4).all(|k| digit(i + k)) || b.get(i + 4) != Some(&b'-') {
+            return None;
+        }
+        let end = (i + 5..=b.len()).find(|&j| !digit(j)).unwrap_or(b.len());
+        (end - (i + 5) >= 6)
+            .then(|| text[i..end].parse().ok())
+            .flatten()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn references_are_found_in_subjects() {
+        assert_eq!(
+            find_in("Re: Vannlekkasje [2026-000123]").map(|r| r.to_string()),
+            Some("2026-000123".into())
+        );
+        assert_eq!(find_in("Sak 2026-0001 og 12026-000123"), None);
+        assert_eq!(find_in("tel 22 33 44 55"), None);
+        assert_eq!(find_in("2026-1234567x").map(|r| r.number), Some(1_234_567));
+        assert_eq!(find_in(""), None);
+    }
 
     #[test]
     fn formats_with_six_digits() {

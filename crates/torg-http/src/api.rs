@@ -82,6 +82,7 @@ async fn create(
             actor: format!("api:{}", client.token_name),
             source: addr.0,
         },
+        acknowledge_by: None,
     };
     let received = receive(
         &*state.store,

@@ -195,7 +195,10 @@ macro_rules! sql_store {
                 for (i, id) in &acks {
                     let new = news[*i];
                     if let (Some(out), Some(message_id)) = (new.acknowledgement.as_ref().and_then(|a| a.outgoing.as_ref()), ack_of.get(id)) {
-                        insert_outgoing(&mut *conn, new.tenant_id, *id, *message_id, out, new.received_at.as_millisecond()).await?;
+                        let number = numbers.get(i).copied().unwrap_or_default();
+                        let reference = Reference { year: new.reference_year, number }.to_string();
+                        let out = NewOutgoing { subject: out.subject.replace("{referanse}", &reference), ..out.clone() };
+                        insert_outgoing(&mut *conn, new.tenant_id, *id, *message_id, &out, new.received_at.as_millisecond()).await?;
                     }
                 }
             }
