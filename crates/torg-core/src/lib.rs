@@ -2,5 +2,6 @@
 //! and the store. Nothing here knows HTTP.
 
 pub mod intake;
+pub mod mail;
 pub mod reply;
 pub mod secrets;

@@ -52,6 +52,7 @@ pub async fn write(
     body: &str,
     limits: TextLimits,
     now: Timestamp,
+    outgoing: Option<torg_store::NewOutgoing>,
 ) -> Result<Message, ReplyError> {
     let body = required_text("message", body, limits.max_text_bytes)?;
     let body = match kind {
@@ -69,7 +70,8 @@ pub async fn write(
             inquiry.id,
             NewMessage {
                 external_id: None,
-                outgoing: None,
+                // Only replies are sent; notes stay inside.
+                outgoing: outgoing.filter(|_| kind == MessageKind::Outbound),
                 kind,
                 author_user_id: author.map(|a| a.id),
                 author_name,

@@ -241,6 +241,10 @@ async fn write(
         .or_else(|| client.config.unit(inquiry.unit_id))
         .cloned()
         .ok_or_else(|| ApiError::not_found("unit"))?;
+    let account = state
+        .store
+        .mail_account(client.config.municipality.id)
+        .await?;
     let message = torg_core::reply::write(
         &*state.store,
         &client.config.municipality,
@@ -251,6 +255,7 @@ async fn write(
         &req.body,
         state.settings.limits.text,
         Timestamp::now(),
+        torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
     )
     .await?;
     let action = if kind == MessageKind::Note {

@@ -1096,6 +1096,11 @@ async fn write_message(
     }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);
+    // A reply to an inquiry that came by email goes back by email.
+    let account = match state.store.mail_account(municipality.id).await {
+        Ok(a) => a,
+        Err(e) => return failed(t, e),
+    };
     match torg_core::reply::write(
         &*state.store,
         municipality,
@@ -1106,6 +1111,7 @@ async fn write_message(
         &form.body,
         state.settings.limits.text,
         Timestamp::now(),
+        torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
     )
     .await
     {

@@ -403,6 +403,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 "Sjekket med fagansvarlig, se svar.",
                 Default::default(),
                 answered,
+                None,
             )
             .await?;
         }
@@ -418,6 +419,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 text,
                 Default::default(),
                 answered,
+                None,
             )
             .await?;
         }

@@ -1,0 +1,25 @@
+//! What an email answer to an inquiry looks like: to the citizen's address, "Re:" with the
+//! reference in the subject, threaded under the citizen's first message.
+
+use torg_domain::Channel;
+use torg_domain::email::{new_message_id, reply_subject};
+use torg_store::{Inquiry, MailAccount, NewOutgoing};
+
+/// The outgoing email for a staff reply to `inquiry`, when it came by email and the
+/// municipality has a mailbox; `None` otherwise (the reply is read on the follow page).
+pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Option<NewOutgoing> {
+    let account = account?;
+    if inquiry.channel != Channel::Email {
+        return None;
+    }
+    let recipient = inquiry.contact_email.clone()?;
+    let first = inquiry.external_id.clone();
+    Some(NewOutgoing {
+        channel: Channel::Email,
+        recipient,
+        subject: reply_subject(inquiry.subject.as_deref(), &inquiry.reference.to_string()),
+        header_id: new_message_id(&account.address, &crate::secrets::new_token()[..24]),
+        in_reply_to: first.clone(),
+        references: first.into_iter().collect(),
+    })
+}

@@ -1,0 +1,149 @@
+//! Reading the municipality's mailbox over IMAP (TLS, or plain for local tests).
+//!
+//! Each message not yet marked `$TorgDone` is fetched with `BODY.PEEK[]` (which leaves it
+//! unread), taken in and committed, and only then marked `$TorgDone \Seen` on the server. A
+//! crash between the two fetches it again, and its Message-ID makes the second time a no-op.
+
+use crate::MailError;
+use crate::ingest::{Mailroom, Outcome};
+use futures_util::TryStreamExt;
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use torg_store::MailServer;
+
+/// The keyword Torg puts on what it has taken in.
+pub const DONE: &str = "$TorgDone";
+
+/// How one pass over the mailbox went.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub fetched: usize,
+    pub created: usize,
+    pub threaded: usize,
+    pub automatic: usize,
+    pub duplicates: usize,
+    pub quarantined: usize,
+}
+
+/// Opens the connection: TCP, then TLS unless the account says `plain`.
+pub(crate) async fn connect(
+    server: &MailServer,
+) -> Result<Box<dyn Stream>, MailError> {
+    let tcp = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        TcpStream::connect((server.host.as_str(), server.port)),
+    )
+    .await
+    .map_err(|_| MailError::Connect(format!("{}:{} did not answer", server.host, server.port)))?
+    .map_err(|e| MailError::Connect(format!("{}:{}: {e}", server.host, server.port)))?;
+    match server.security.as_str() {
+        "plain" => Ok(Box::new(tcp)),
+        _ => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            use rustls_platform_verifier::ConfigVerifierExt;
+            let config = rustls::ClientConfig::with_platform_verifier()
+                .map_err(|e| MailError::Connect(e.to_string()))?;
+            let name = rustls::pki_types::ServerName::try_from(server.host.clone())
+                .map_err(|e| MailError::Connect(e.to_string()))?;
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| MailError::Connect(format!("TLS with {}: {e}", server.host)))?;
+            Ok(Box::new(tls))
+        }
+    }
+}
+
+/// A byte stream IMAP can run over.
+pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+
+/// Logs in and selects the folder.
+async fn open(
+    server: &MailServer,
+    folder: &str,
+) -> Result<async_imap::Session<Box<dyn Stream>>, MailError> {
+    let stream = connect(server).await?;
+    let mut client = async_imap::Client::new(stream);
+    client
+        .read_response()
+        .await
+        .map_err(|e| MailError::Connect(e.to_string()))?
+        .ok_or_else(|| MailError::Connect("the server closed the connection".into()))?;
+    let mut session = client
+        .login(&server.user, &server.password)
+        .await
+        .map_err(|(e, _)| MailError::Login(e.to_string()))?;
+    session
+        .select(folder)
+        .await
+        .map_err(|e| MailError::Protocol(format!("select {folder}: {e}")))?;
+    Ok(session)
+}
+
+/// Checks that the mailbox can be reached, logged in to and opened ("test connection").
+pub async fn check(server: &MailServer, folder: &str) -> Result<(), MailError> {
+    let mut session = open(server, folder).await?;
+    let _ = session.logout().await;
+    Ok(())
+}
+
+/// One pass: takes in every message not done yet, `batch` at a time.
+pub async fn poll(
+    room: &Mailroom<'_>,
+    batch: usize,
+) -> Result<PollReport, MailError> {
+    let account = room.account;
+    let mut session = open(&account.imap, &account.imap_folder).await?;
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("UNKEYWORD {DONE}"))
+        .await
+        .map_err(|e| MailError::Protocol(format!("search: {e}")))?
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    let mut report = PollReport::default();
+    for chunk in uids.chunks(batch.max(1)) {
+        let set = chunk
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetched: Vec<_> = session
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .map_err(|e| MailError::Protocol(format!("fetch: {e}")))?
+            .try_collect()
+            .await
+            .map_err(|e| MailError::Protocol(format!("fetch: {e}")))?;
+        let mut done = vec![];
+        for f in &fetched {
+            let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
+                continue;
+            };
+            report.fetched += 1;
+            let outcome = room.take_in(raw, jiff::Timestamp::now()).await?;
+            match outcome {
+                Outcome::Created { .. } => report.created += 1,
+                Outcome::Threaded { .. } => report.threaded += 1,
+                Outcome::Automatic { .. } => report.automatic += 1,
+                Outcome::Duplicate => report.duplicates += 1,
+                Outcome::Quarantined { .. } => report.quarantined += 1,
+            }
+            done.push(uid.to_string());
+        }
+        // Only what is committed is marked.
+        if !done.is_empty() {
+            let _: Vec<_> = session
+                .uid_store(done.join(","), format!("+FLAGS ({DONE} \\Seen)"))
+                .await
+                .map_err(|e| MailError::Protocol(format!("store flags: {e}")))?
+                .try_collect()
+                .await
+                .map_err(|e| MailError::Protocol(format!("store flags: {e}")))?;
+        }
+    }
+    let _ = session.logout().await;
+    Ok(report)
+}

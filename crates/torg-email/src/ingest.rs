@@ -1,0 +1,281 @@
+//! One email in: parsed with `mail-parser` (MIME, charsets, transfer encodings, RFC 2047
+//! headers, HTML turned into text), then either a new inquiry, a message in the thread it
+//! answers, an automatic message kept with its inquiry, a duplicate, or quarantined with the
+//! reason. Nothing is sent back for automatic messages.
+
+use jiff::Timestamp;
+use mail_parser::{MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+use torg_core::intake::{Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive};
+use torg_domain::email::{AutoSigns, automatic, bracketed, new_message_id, reply_subject};
+use torg_domain::{Channel, MessageKind};
+use torg_store::{
+    MailAccount, NewAttachment, NewMessage, NewOutgoing, NewQuarantinedMail, Origin, Store,
+    StoreError,
+};
+
+/// What became of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new inquiry (acknowledged by email).
+    Created { inquiry_id: i64 },
+    /// An answer from the citizen, added to the inquiry's thread.
+    Threaded { inquiry_id: i64 },
+    /// An auto-reply or bounce, kept with its inquiry as a note and not answered.
+    Automatic { inquiry_id: i64 },
+    /// Taken in before (fetched again after a crash, say).
+    Duplicate,
+    /// Kept aside for staff, with the reason.
+    Quarantined { reason: String },
+}
+
+/// What taking in mail for one municipality needs.
+pub struct Mailroom<'a> {
+    pub store: &'a dyn Store,
+    pub config: &'a TenantConfig,
+    pub account: &'a MailAccount,
+    pub limits: IntakeLimits,
+    pub acknowledger: Option<&'a Acknowledger>,
+}
+
+/// A random hex string for Message-IDs.
+pub fn random_hex() -> String {
+    torg_core::secrets::new_token()[..24].to_string()
+}
+
+impl Mailroom<'_> {
+    async fn quarantine(
+        &self,
+        message_id: &str,
+        sender: &str,
+        subject: &str,
+        reason: String,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Outcome, StoreError> {
+        tracing::warn!(municipality = %self.config.municipality.slug, %message_id, %reason, "mail quarantined");
+        let mail = NewQuarantinedMail {
+            message_id: message_id.to_string(),
+            sender: sender.to_string(),
+            subject: subject.to_string(),
+            reason: reason.clone(),
+            raw: raw.to_vec(),
+        };
+        self.store
+            .quarantine_mail(self.config.municipality.id, &mail, now)
+            .await?;
+        Ok(Outcome::Quarantined { reason })
+    }
+
+    /// Takes one raw message in. Store errors are returned (the message stays on the server and
+    /// is fetched again); everything about the message itself ends in an [`Outcome`].
+    pub async fn take_in(&self, raw: &[u8], now: Timestamp) -> Result<Outcome, StoreError> {
+        let tenant = self.config.municipality.id;
+        // A message without a Message-ID is named by its content, so a refetch is still known.
+        let content_id = || {
+            let hash = Sha256::digest(raw);
+            let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            format!("<{hex}@no-message-id.invalid>")
+        };
+        if raw.len() as i64 > self.account.max_message_bytes {
+            let reason = format!(
+                "the message is {} bytes; the limit is {} bytes",
+                raw.len(),
+                self.account.max_message_bytes
+            );
+            return self
+                .quarantine(&content_id(), "", "", reason, &raw[..raw.len().min(64 * 1024)], now)
+                .await;
+        }
+        let Some(msg) = MessageParser::default().parse(raw) else {
+            return self
+                .quarantine(&content_id(), "", "", "not a readable email message".into(), raw, now)
+                .await;
+        };
+        let message_id = msg
+            .message_id()
+            .map(bracketed)
+            .unwrap_or_else(content_id);
+        let subject = msg.subject().unwrap_or("").trim().to_string();
+        let from = msg.from().and_then(|f| f.first());
+        let Some(sender) = from.and_then(|a| a.address()).map(str::to_string) else {
+            return self
+                .quarantine(&message_id, "", &subject, "the message has no sender address".into(), raw, now)
+                .await;
+        };
+        let sender_name = from
+            .and_then(|a| a.name())
+            .map(str::to_string)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| sender.split('@').next().unwrap_or(&sender).to_string());
+        let text = msg
+            .body_text(0)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        let mut attachments = vec![];
+        for part in msg.attachments() {
+            let data = part.contents().to_vec();
+            if data.len() > self.limits.max_attachment_bytes {
+                let reason = format!(
+                    "an attachment is {} bytes; the limit is {} bytes",
+                    data.len(),
+                    self.limits.max_attachment_bytes
+                );
+                return self.quarantine(&message_id, &sender, &subject, reason, raw, now).await;
+            }
+            let content_type = part
+                .content_type()
+                .map(|c| match c.subtype() {
+                    Some(sub) => format!("{}/{sub}", c.ctype()),
+                    None => c.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into());
+            attachments.push(NewAttachment {
+                filename: part.attachment_name().unwrap_or("vedlegg").to_string(),
+                content_type,
+                data,
+            });
+        }
+        let body = if text.is_empty() && !attachments.is_empty() {
+            format!("({} vedlegg)", attachments.len())
+        } else {
+            text
+        };
+        if body.is_empty() {
+            return self
+                .quarantine(&message_id, &sender, &subject, "the message has no text".into(), raw, now)
+                .await;
+        }
+        let signs = AutoSigns {
+            auto_submitted: msg.header_raw("Auto-Submitted"),
+            precedence: msg.header_raw("Precedence"),
+            x_autoreply: msg.header_raw("X-Autoreply").is_some()
+                || msg.header_raw("X-Autorespond").is_some(),
+            content_type: msg.header_raw("Content-Type"),
+            from_address: Some(&sender),
+            subject: Some(&subject),
+        };
+        let auto = automatic(&signs);
+
+        // An answer to one of ours, or to an earlier message of the thread.
+        let mut thread_ids: Vec<String> = vec![];
+        for header in [msg.in_reply_to(), msg.references()] {
+            if let Some(list) = header.as_text_list() {
+                thread_ids.extend(list.iter().map(|s| bracketed(s)));
+            } else if let Some(one) = header.as_text() {
+                thread_ids.push(bracketed(one));
+            }
+        }
+        let mut inquiry_id = None;
+        for id in thread_ids.iter().rev() {
+            if let Some(found) = self.store.inquiry_by_mail_id(tenant, id).await? {
+                inquiry_id = Some(found);
+                break;
+            }
+        }
+        // Or one that quotes its reference, from the same address.
+        if inquiry_id.is_none()
+            && let Some(reference) = torg_domain::reference::find_in(&subject)
+            && let Some(found) = self
+                .store
+                .inquiry_by_reference(tenant, &reference.to_string())
+                .await?
+            && let Some(inquiry) = self.store.inquiry(tenant, found).await?
+            && inquiry
+                .contact_email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(&sender))
+        {
+            inquiry_id = Some(found);
+        }
+
+        if let Some(inquiry_id) = inquiry_id {
+            let kind = if auto.is_some() {
+                MessageKind::Note
+            } else {
+                MessageKind::Inbound
+            };
+            let body = match auto {
+                Some(_) => format!("Automatisk svar fra {sender}: {subject}\n\n{body}"),
+                None => body,
+            };
+            let new = NewMessage {
+                kind,
+                author_user_id: None,
+                author_name: sender_name,
+                body: truncate(&body, self.limits.text.max_text_bytes),
+                attachments,
+                created_at: now,
+                external_id: Some(message_id),
+                outgoing: None,
+            };
+            return match self.store.add_message(tenant, inquiry_id, new).await {
+                Ok(_) if auto.is_some() => Ok(Outcome::Automatic { inquiry_id }),
+                Ok(_) => Ok(Outcome::Threaded { inquiry_id }),
+                Err(StoreError::Conflict(_)) => Ok(Outcome::Duplicate),
+                Err(e) => Err(e),
+            };
+        }
+        if let Some(kind) = auto {
+            let reason = format!("an automatic message ({kind:?}) that answers no inquiry");
+            return self.quarantine(&message_id, &sender, &subject, reason, raw, now).await;
+        }
+
+        let acknowledge_by = NewOutgoing {
+            channel: Channel::Email,
+            recipient: sender.clone(),
+            subject: reply_subject(Some(&subject), "{referanse}"),
+            header_id: new_message_id(&self.account.address, &random_hex()),
+            in_reply_to: Some(message_id.clone()),
+            references: vec![message_id.clone()],
+        };
+        let input = InquiryInput {
+            citizen_name: truncate(&sender_name, 200),
+            email: Some(sender.clone()),
+            subject: Some(truncate(&subject, 200)).filter(|s| !s.is_empty()),
+            body: truncate(&body, self.limits.text.max_text_bytes),
+            external_id: Some(message_id.clone()),
+            attachments,
+            origin: Origin {
+                actor: "email".into(),
+                source: sender.clone(),
+            },
+            acknowledge_by: Some(acknowledge_by),
+            ..Default::default()
+        };
+        match receive(
+            self.store,
+            self.config,
+            Channel::Email,
+            input,
+            self.limits,
+            now,
+            self.acknowledger,
+        )
+        .await
+        {
+            Ok(r) if r.created.created => Ok(Outcome::Created {
+                inquiry_id: r.created.inquiry.id,
+            }),
+            Ok(_) => Ok(Outcome::Duplicate),
+            Err(IntakeError::Store(e)) => Err(e),
+            Err(e) => {
+                let reason = format!("not accepted: {e}");
+                self.quarantine(&message_id, &sender, &subject, reason, raw, now)
+                    .await
+            }
+        }
+    }
+}
+
+/// At most `max` bytes, cut at a character boundary.
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}

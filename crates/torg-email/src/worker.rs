@@ -1,0 +1,103 @@
+//! The background tasks of `torg serve`: one reads every municipality's mailbox in turn, one
+//! sends what the outbox holds. Errors are logged and the next round tries again.
+
+use crate::ingest::Mailroom;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use torg_core::intake::{Acknowledger, IntakeLimits, TenantConfig};
+use torg_store::Store;
+
+/// Makes the acknowledgement writer of a municipality.
+pub type AcknowledgerFor = dyn Fn(Arc<TenantConfig>) -> Box<Acknowledger> + Send + Sync;
+
+/// How often the tasks run.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    pub poll: Duration,
+    pub send: Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals {
+            poll: Duration::from_secs(15),
+            send: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One pass over every municipality's mailbox.
+pub async fn poll_all(
+    store: &dyn Store,
+    limits: IntakeLimits,
+    acknowledger_for: &AcknowledgerFor,
+) -> Result<crate::imap::PollReport, crate::MailError> {
+    let mut total = crate::imap::PollReport::default();
+    for (tenant, account) in store.mail_accounts().await? {
+        let Some(m) = store.municipality(tenant).await? else {
+            continue;
+        };
+        let config = Arc::new(TenantConfig::load(store, m).await?);
+        let ack = acknowledger_for(config.clone());
+        let room = Mailroom {
+            store,
+            config: &config,
+            account: &account,
+            limits,
+            acknowledger: Some(&*ack),
+        };
+        match crate::imap::poll(&room, 200).await {
+            Ok(r) => {
+                if r.fetched > 0 {
+                    tracing::info!(municipality = %config.municipality.slug, ?r, "mailbox read");
+                }
+                total.fetched += r.fetched;
+                total.created += r.created;
+                total.threaded += r.threaded;
+                total.automatic += r.automatic;
+                total.duplicates += r.duplicates;
+                total.quarantined += r.quarantined;
+            }
+            Err(e) => {
+                tracing::warn!(municipality = %config.municipality.slug, error = %e, "mailbox not read")
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Sends what is due, for every municipality.
+pub async fn send_all(store: &dyn Store) -> Result<crate::smtp::SendReport, crate::MailError> {
+    let accounts: HashMap<_, _> = store.mail_accounts().await?.into_iter().collect();
+    crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 16).await
+}
+
+/// Starts both tasks; they run until the process ends.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    limits: IntakeLimits,
+    acknowledger_for: Arc<AcknowledgerFor>,
+    intervals: Intervals,
+) {
+    let reader = store.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = poll_all(&*reader, limits, &*acknowledger_for).await {
+                tracing::warn!(error = %e, "reading mailboxes failed");
+            }
+            tokio::time::sleep(intervals.poll).await;
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            match send_all(&*store).await {
+                // More may be waiting: go again at once.
+                Ok(r) if r.sent + r.retried + r.failed > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sending email failed"),
+            }
+            tokio::time::sleep(intervals.send).await;
+        }
+    });
+}
