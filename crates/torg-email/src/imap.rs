@@ -27,9 +27,7 @@ pub struct PollReport {
 }
 
 /// Opens the connection: TCP, then TLS unless the account says `plain`.
-pub(crate) async fn connect(
-    server: &MailServer,
-) -> Result<Box<dyn Stream>, MailError> {
+pub(crate) async fn connect(server: &MailServer) -> Result<Box<dyn Stream>, MailError> {
     let tcp = tokio::time::timeout(
         std::time::Duration::from_secs(15),
         TcpStream::connect((server.host.as_str(), server.port)),
@@ -90,10 +88,7 @@ pub async fn check(server: &MailServer, folder: &str) -> Result<(), MailError> {
 }
 
 /// One pass: takes in every message not done yet, `batch` at a time.
-pub async fn poll(
-    room: &Mailroom<'_>,
-    batch: usize,
-) -> Result<PollReport, MailError> {
+pub async fn poll(room: &Mailroom<'_>, batch: usize) -> Result<PollReport, MailError> {
     let account = room.account;
     let mut session = open(&account.imap, &account.imap_folder).await?;
     let mut uids: Vec<u32> = session

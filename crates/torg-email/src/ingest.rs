@@ -6,7 +6,9 @@
 use jiff::Timestamp;
 use mail_parser::{MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
-use torg_core::intake::{Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive};
+use torg_core::intake::{
+    Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive,
+};
 use torg_domain::email::{AutoSigns, automatic, bracketed, new_message_id, reply_subject};
 use torg_domain::{Channel, MessageKind};
 use torg_store::{
@@ -84,23 +86,41 @@ impl Mailroom<'_> {
                 self.account.max_message_bytes
             );
             return self
-                .quarantine(&content_id(), "", "", reason, &raw[..raw.len().min(64 * 1024)], now)
+                .quarantine(
+                    &content_id(),
+                    "",
+                    "",
+                    reason,
+                    &raw[..raw.len().min(64 * 1024)],
+                    now,
+                )
                 .await;
         }
         let Some(msg) = MessageParser::default().parse(raw) else {
             return self
-                .quarantine(&content_id(), "", "", "not a readable email message".into(), raw, now)
+                .quarantine(
+                    &content_id(),
+                    "",
+                    "",
+                    "not a readable email message".into(),
+                    raw,
+                    now,
+                )
                 .await;
         };
-        let message_id = msg
-            .message_id()
-            .map(bracketed)
-            .unwrap_or_else(content_id);
+        let message_id = msg.message_id().map(bracketed).unwrap_or_else(content_id);
         let subject = msg.subject().unwrap_or("").trim().to_string();
         let from = msg.from().and_then(|f| f.first());
         let Some(sender) = from.and_then(|a| a.address()).map(str::to_string) else {
             return self
-                .quarantine(&message_id, "", &subject, "the message has no sender address".into(), raw, now)
+                .quarantine(
+                    &message_id,
+                    "",
+                    &subject,
+                    "the message has no sender address".into(),
+                    raw,
+                    now,
+                )
                 .await;
         };
         let sender_name = from
@@ -121,7 +141,9 @@ impl Mailroom<'_> {
                     data.len(),
                     self.limits.max_attachment_bytes
                 );
-                return self.quarantine(&message_id, &sender, &subject, reason, raw, now).await;
+                return self
+                    .quarantine(&message_id, &sender, &subject, reason, raw, now)
+                    .await;
             }
             let content_type = part
                 .content_type()
@@ -143,7 +165,14 @@ impl Mailroom<'_> {
         };
         if body.is_empty() {
             return self
-                .quarantine(&message_id, &sender, &subject, "the message has no text".into(), raw, now)
+                .quarantine(
+                    &message_id,
+                    &sender,
+                    &subject,
+                    "the message has no text".into(),
+                    raw,
+                    now,
+                )
                 .await;
         }
         let signs = AutoSigns {
@@ -218,7 +247,9 @@ impl Mailroom<'_> {
         }
         if let Some(kind) = auto {
             let reason = format!("an automatic message ({kind:?}) that answers no inquiry");
-            return self.quarantine(&message_id, &sender, &subject, reason, raw, now).await;
+            return self
+                .quarantine(&message_id, &sender, &subject, reason, raw, now)
+                .await;
         }
 
         let acknowledge_by = NewOutgoing {

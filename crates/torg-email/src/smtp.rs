@@ -28,6 +28,9 @@ pub fn backoff(attempts: i64) -> SignedDuration {
     SignedDuration::from_secs(secs.min(3600))
 }
 
+/// A send's failure: the server's answer, and whether it is for good.
+type SendFailure = (String, bool);
+
 /// How one pass over the outbox went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendReport {
@@ -125,11 +128,14 @@ pub async fn send_due(
         }
     }
     // Each send is a task of its own with its own copies (the transport is a shared pool).
-    let mut results: Vec<(OutboxItem, Result<(), (String, bool)>)> = Vec::with_capacity(items.len());
+    let mut results: Vec<(OutboxItem, Result<(), SendFailure>)> = Vec::with_capacity(items.len());
     for chunk in items.chunks(concurrency.max(1)) {
         let mut set = tokio::task::JoinSet::new();
         for item in chunk.iter().cloned() {
-            let prepared = match (accounts.get(&item.tenant_id), transports.get(&item.tenant_id)) {
+            let prepared = match (
+                accounts.get(&item.tenant_id),
+                transports.get(&item.tenant_id),
+            ) {
                 (Some(account), Some(t)) => message(account, &item)
                     .map(|email| (t.clone(), email))
                     .map_err(|e| (e, true)),
@@ -173,7 +179,6 @@ pub async fn send_due(
     }
     Ok(report)
 }
-
 
 #[cfg(test)]
 mod tests {
