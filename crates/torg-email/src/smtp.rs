@@ -69,6 +69,18 @@ pub(crate) fn transport(
     Ok(builder.build())
 }
 
+/// Checks that the SMTP server can be reached (and logged in to) ("test connection").
+pub async fn check(server: &MailServer) -> Result<(), MailError> {
+    match transport(server)?.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(MailError::Connect(format!(
+            "{}:{} did not accept the connection",
+            server.host, server.port
+        ))),
+        Err(e) => Err(MailError::Connect(e.to_string())),
+    }
+}
+
 /// The email of an outbox entry.
 pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, String> {
     let from: Mailbox = format!("{} <{}>", account.display_name, account.address)

@@ -281,3 +281,9 @@ sso-provider-failed = The municipality's sign-on service could not be reached. T
 sso-expired = The sign-on took too long or was started elsewhere. Start again.
 sso-token-refused = The sign-on service's answer could not be accepted. Start again; if it happens again, contact IT.
 sso-no-role = You are signed in at the municipality but have no role in Torg. Ask an administrator for access.
+
+# Delivery of outgoing messages
+delivery-sent = Sent by email { $time }.
+delivery-pending = Waiting to be sent.
+delivery-retrying = Not sent yet, trying again. The server answered: { $error }
+delivery-failed = Could not be sent. The server answered: { $error }. Check the address, or answer on another channel.

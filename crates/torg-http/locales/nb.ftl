@@ -281,3 +281,9 @@ sso-provider-failed = Vi fikk ikke kontakt med kommunens påloggingstjeneste. Pr
 sso-expired = Påloggingen tok for lang tid eller ble startet et annet sted. Start på nytt.
 sso-token-refused = Påloggingstjenestens svar kunne ikke godtas. Start på nytt; skjer det igjen, kontakt IT.
 sso-no-role = Du er logget inn hos kommunen, men har ingen rolle i Torg. Be en administrator om tilgang.
+
+# Delivery of outgoing messages
+delivery-sent = Sendt på e-post { $time }.
+delivery-pending = Venter på å bli sendt.
+delivery-retrying = Ikke sendt ennå, prøver igjen. Serveren svarte: { $error }
+delivery-failed = Kunne ikke sendes. Serveren svarte: { $error }. Sjekk adressen, eller svar på en annen kanal.

@@ -268,3 +268,9 @@ sso-provider-failed = Vi fekk ikkje kontakt med påloggingstenesta til kommunen.
 sso-expired = Pålogginga tok for lang tid eller vart starta ein annan stad. Start på nytt.
 sso-token-refused = Svaret frå påloggingstenesta kunne ikkje godtakast. Start på nytt; skjer det igjen, kontakt IT.
 sso-no-role = Du er logga inn hos kommunen, men har inga rolle i Torg. Be ein administrator om tilgang.
+
+# Delivery of outgoing messages
+delivery-sent = Sendt på e-post { $time }.
+delivery-pending = Ventar på å bli sendt.
+delivery-retrying = Ikkje sendt enno, prøver igjen. Tenaren svarte: { $error }
+delivery-failed = Kunne ikkje sendast. Tenaren svarte: { $error }. Sjekk adressa, eller svar på ein annan kanal.

@@ -268,3 +268,9 @@ sso-provider-failed = Vi fick ingen kontakt med kommunens inloggningstjänst. F�
 sso-expired = Inloggningen tog för lång tid eller startades någon annanstans. Börja om.
 sso-token-refused = Inloggningstjänstens svar kunde inte godtas. Börja om; händer det igen, kontakta IT.
 sso-no-role = Du är inloggad hos kommunen men har ingen roll i Torg. Be en administratör om behörighet.
+
+# Delivery of outgoing messages
+delivery-sent = Skickat med e-post { $time }.
+delivery-pending = Väntar på att skickas.
+delivery-retrying = Inte skickat ännu, försöker igen. Servern svarade: { $error }
+delivery-failed = Kunde inte skickas. Servern svarade: { $error }. Kontrollera adressen eller svara i en annan kanal.

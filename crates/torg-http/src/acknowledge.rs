@@ -11,6 +11,25 @@ use std::sync::Arc;
 use torg_core::intake::{AckFacts, TenantConfig};
 use torg_domain::reply::fill_acknowledgement;
 
+/// The acknowledgement writer for a channel connector (email): follow links on the configured
+/// public address, else `fallback_base_url`.
+pub fn acknowledger_for(
+    state: &AppState,
+    config: Arc<TenantConfig>,
+    fallback_base_url: &str,
+) -> Box<torg_core::intake::Acknowledger> {
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| fallback_base_url.to_string());
+    Box::new(acknowledger(
+        state,
+        config,
+        base.trim_end_matches('/').to_string(),
+    ))
+}
+
 /// Writes acknowledgements for inquiries of `config`'s municipality, with follow links on
 /// `base_url`. `{referanse}` and `{id}` are left for the store to fill in.
 pub fn acknowledger(

@@ -4,7 +4,7 @@
 //! `torg-store` contract; HTML comes only from auto-escaping askama templates, so citizen
 //! text is always shown, never executed.
 
-mod acknowledge;
+pub mod acknowledge;
 mod admin;
 pub mod api;
 mod audit;

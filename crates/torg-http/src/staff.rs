@@ -942,10 +942,11 @@ async fn show_inquiry(
         Ok(i) => i,
         Err(r) => return r,
     };
-    let (messages, users, canned) = match tokio::try_join!(
+    let (messages, users, canned, deliveries) = match tokio::try_join!(
         state.store.messages(tenant, id, true),
         state.store.list_users(tenant),
-        state.store.list_canned_replies(tenant)
+        state.store.list_canned_replies(tenant),
+        state.store.deliveries(tenant, id)
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
@@ -1018,9 +1019,19 @@ async fn show_inquiry(
             deadline: views::when(inquiry.deadline_at, zone),
             time_left,
         },
-        messages: views::message_views(&t, messages, zone, |aid| {
-            format!("/staff/attachments/{aid}")
-        }),
+        messages: {
+            let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+            let mut views = views::message_views(&t, messages, zone, |aid| {
+                format!("/staff/attachments/{aid}")
+            });
+            for (view, id) in views.iter_mut().zip(ids) {
+                view.delivery = deliveries
+                    .iter()
+                    .find(|(m, _)| *m == id)
+                    .map(|(_, s)| views::delivery_line(&t, s, zone));
+            }
+            views
+        },
         unit_options: staff
             .config
             .units

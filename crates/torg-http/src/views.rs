@@ -267,6 +267,34 @@ pub struct MessageView {
     pub when: String,
     pub iso: String,
     pub attachments: Vec<AttachmentView>,
+    /// How its delivery (email) stands, for staff: (css class, text).
+    pub delivery: Option<(&'static str, String)>,
+}
+
+/// Staff's line about a message's delivery: sent, waiting (with the server's last answer), or
+/// failed (with the answer).
+pub fn delivery_line(
+    t: &Tr,
+    state: &torg_store::DeliveryState,
+    zone: &str,
+) -> (&'static str, String) {
+    use torg_store::DeliveryState;
+    match state {
+        DeliveryState::Sent { at } => ("sent", t.get1("delivery-sent", "time", &when(*at, zone))),
+        DeliveryState::Pending {
+            attempts,
+            last_error,
+        } => (
+            "pending",
+            match last_error {
+                Some(e) => t.get1("delivery-retrying", "error", &format!("{e} ({attempts})")),
+                None => t.get("delivery-pending"),
+            },
+        ),
+        DeliveryState::Failed { error, .. } => {
+            ("failed", t.get1("delivery-failed", "error", error))
+        }
+    }
 }
 
 pub struct AttachmentView {
@@ -290,6 +318,7 @@ pub fn message_views(
             body: m.body,
             when: when(m.created_at, zone),
             iso: m.created_at.to_string(),
+            delivery: None,
             attachments: m
                 .attachments
                 .into_iter()

@@ -2877,3 +2877,103 @@ async fn rate_limits_answer_429_with_retry_after() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
+    let app = spawn().await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let server = |port| torg_store::MailServer {
+        host: "127.0.0.1".into(),
+        port,
+        security: "plain".into(),
+        user: "postmottak".into(),
+        password: "x".into(),
+    };
+    app.store
+        .set_mail_account(
+            m.id,
+            Some(torg_store::MailAccount {
+                address: "postmottak@alfa.kommune.no".into(),
+                display_name: "Alfa kommune".into(),
+                imap: server(1),
+                imap_folder: "INBOX".into(),
+                smtp: server(2),
+                max_message_bytes: 1_000_000,
+            }),
+        )
+        .await
+        .expect("account");
+    let (s, v) = api(
+        &app,
+        &app.a.token,
+        "POST",
+        "/inquiries",
+        Some(
+            json!({"channel": "email", "citizen_name": "Ola", "email": "ola@example.no",
+                    "subject": "Vann", "body": "Hei", "external_id": "<ola-1@example.no>"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["inquiry"]["id"].as_i64().expect("id");
+    let staff = login(&app, "alfa", "kari").await;
+    let url = format!("{}/staff/inquiries/{id}", app.base);
+    let csrf = csrf_of(&staff, &url).await;
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", "Vi ser på det.")])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Venter på å bli sendt."),
+        "the reply's delivery is shown"
+    );
+    // It waits in the outbox, addressed and threaded.
+    let due = app
+        .store
+        .claim_outbox(
+            torg_domain::Channel::Email,
+            jiff::Timestamp::now(),
+            jiff::SignedDuration::from_secs(60),
+            10,
+        )
+        .await
+        .expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].recipient, "ola@example.no");
+    assert!(
+        due[0].subject.starts_with("Re: Vann ["),
+        "{}",
+        due[0].subject
+    );
+    assert_eq!(due[0].in_reply_to.as_deref(), Some("<ola-1@example.no>"));
+    assert!(due[0].body.contains("Vi ser på det.") && due[0].body.contains("Vennlig hilsen"));
+    app.store
+        .outbox_failed(due[0].id, "550 5.1.1 no such user")
+        .await
+        .expect("failed");
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Kunne ikke sendes. Serveren svarte: 550 5.1.1 no such user"));
+}

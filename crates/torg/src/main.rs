@@ -53,6 +53,9 @@ enum Command {
     /// Single sign-on for staff with the municipality's identity provider (OpenID Connect).
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// The municipality's mailbox: read over IMAP, answered over SMTP.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Routing rules (keyword, topic, channel → unit).
     #[command(subcommand)]
     Rule(RuleCommand),
@@ -203,6 +206,67 @@ enum TokenCommand {
         /// What the token is for, e.g. "Sak/arkiv-integrasjon".
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Set the mailbox (IMAP) and the outgoing server (SMTP). Security: tls, starttls or plain.
+    Set {
+        #[arg(long)]
+        municipality: String,
+        /// The municipality's address, e.g. postmottak@nordby.kommune.no (From and Reply-To).
+        #[arg(long)]
+        address: String,
+        /// The name shown beside the address [default: the municipality's name].
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        imap_host: String,
+        #[arg(long, default_value_t = 993)]
+        imap_port: u16,
+        #[arg(long, default_value = "tls")]
+        imap_security: String,
+        #[arg(long)]
+        imap_user: String,
+        #[arg(long, env = "TORG_IMAP_PASSWORD", hide_env_values = true)]
+        imap_password: String,
+        #[arg(long, default_value = "INBOX")]
+        folder: String,
+        #[arg(long)]
+        smtp_host: String,
+        #[arg(long, default_value_t = 587)]
+        smtp_port: u16,
+        #[arg(long, default_value = "starttls")]
+        smtp_security: String,
+        /// Empty: no login (a relay that trusts Torg's address).
+        #[arg(long, default_value = "")]
+        smtp_user: String,
+        #[arg(
+            long,
+            env = "TORG_SMTP_PASSWORD",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        smtp_password: String,
+        /// Larger messages are quarantined for staff.
+        #[arg(long, default_value_t = 26_214_400)]
+        max_message_bytes: i64,
+    },
+    /// Show the settings (without passwords).
+    Show {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Try both servers: connect, log in, open the folder.
+    Check {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Stop reading and sending mail for the municipality.
+    Remove {
+        #[arg(long)]
+        municipality: String,
     },
 }
 
@@ -761,6 +825,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sso(cmd) => sso_command(&*store, cmd).await,
+        Command::Mail(cmd) => mail_command(&*store, cmd).await,
         Command::Token(TokenCommand::Create {
             municipality: slug,
             name,
@@ -1239,7 +1304,7 @@ async fn run(cli: Cli) -> Result<()> {
 async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
     let state = torg_http::AppState::new(store.clone(), catalog, settings.web.clone());
-    let app = torg_http::router(state);
+    let app = torg_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -1249,6 +1314,15 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    // The email connector: every municipality's mailbox in, the outbox out.
+    let base = format!("http://{addr}");
+    let acks = state.clone();
+    torg_email::worker::spawn(
+        store.clone(),
+        settings.web.limits,
+        Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
+        torg_email::worker::Intervals::default(),
+    );
     tracing::info!(%addr, backend = store.backend(), "Torg is ready");
     println!(
         "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
@@ -1278,6 +1352,137 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
+    use torg_store::{MailAccount, MailServer};
+    let security = |s: &str| -> Result<String> {
+        match s {
+            "tls" | "starttls" | "plain" => Ok(s.to_string()),
+            other => bail!("security must be tls, starttls or plain (got {other:?})"),
+        }
+    };
+    match cmd {
+        MailCommand::Set {
+            municipality: slug,
+            address,
+            name,
+            imap_host,
+            imap_port,
+            imap_security,
+            imap_user,
+            imap_password,
+            folder,
+            smtp_host,
+            smtp_port,
+            smtp_security,
+            smtp_user,
+            smtp_password,
+            max_message_bytes,
+        } => {
+            let m = municipality(store, &slug).await?;
+            torg_domain::contact::Contact::parse(Some(&address), None).map_err(|e| {
+                anyhow::anyhow!("{address:?} is not an email address ({e}); write e.g. postmottak@nordby.kommune.no")
+            })?;
+            let account = MailAccount {
+                address: address.clone(),
+                display_name: name.unwrap_or_else(|| m.name.clone()),
+                imap: MailServer {
+                    host: imap_host,
+                    port: imap_port,
+                    security: security(&imap_security)?,
+                    user: imap_user,
+                    password: imap_password,
+                },
+                imap_folder: folder,
+                smtp: MailServer {
+                    host: smtp_host,
+                    port: smtp_port,
+                    security: security(&smtp_security)?,
+                    user: smtp_user,
+                    password: smtp_password,
+                },
+                max_message_bytes,
+            };
+            store.set_mail_account(m.id, Some(account)).await?;
+            audit(
+                store,
+                &m,
+                "settings.mail",
+                String::new(),
+                format!("address:{address}"),
+            )
+            .await?;
+            println!(
+                "{} now reads and answers mail as {address}. Try it with 'torg mail check'.",
+                m.name
+            );
+            Ok(())
+        }
+        MailCommand::Show { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            match store.mail_account(m.id).await? {
+                Some(a) => println!(
+                    "address: {} ({})\nimap: {}:{} ({}), user {}, folder {}\nsmtp: {}:{} ({}), user {}\nlargest message: {} bytes",
+                    a.address,
+                    a.display_name,
+                    a.imap.host,
+                    a.imap.port,
+                    a.imap.security,
+                    a.imap.user,
+                    a.imap_folder,
+                    a.smtp.host,
+                    a.smtp.port,
+                    a.smtp.security,
+                    if a.smtp.user.is_empty() {
+                        "(none)"
+                    } else {
+                        &a.smtp.user
+                    },
+                    a.max_message_bytes
+                ),
+                None => println!("{} has no mailbox in Torg.", m.name),
+            }
+            Ok(())
+        }
+        MailCommand::Check { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            let a = store.mail_account(m.id).await?.with_context(|| {
+                format!("{} has no mailbox; set one with 'torg mail set'", m.name)
+            })?;
+            let imap = torg_email::imap::check(&a.imap, &a.imap_folder).await;
+            let smtp = torg_email::smtp::check(&a.smtp).await;
+            println!(
+                "IMAP {}:{}: {}",
+                a.imap.host,
+                a.imap.port,
+                imap.as_ref()
+                    .map(|_| "ok".to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            );
+            println!(
+                "SMTP {}:{}: {}",
+                a.smtp.host,
+                a.smtp.port,
+                smtp.as_ref()
+                    .map(|_| "ok".to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            );
+            if imap.is_err() || smtp.is_err() {
+                bail!(
+                    "the mail servers could not both be reached; check host, port, security and password"
+                );
+            }
+            Ok(())
+        }
+        MailCommand::Remove { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            store.set_mail_account(m.id, None).await?;
+            audit(store, &m, "settings.mail", String::new(), "removed".into()).await?;
+            println!("{} no longer reads or answers mail in Torg.", m.name);
+            Ok(())
+        }
     }
 }
 
