@@ -209,50 +209,53 @@ enum TokenCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct MailSetArgs {
+    #[arg(long)]
+    municipality: String,
+    /// The municipality's address, e.g. postmottak@nordby.kommune.no (From and Reply-To).
+    #[arg(long)]
+    address: String,
+    /// The name shown beside the address [default: the municipality's name].
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    imap_host: String,
+    #[arg(long, default_value_t = 993)]
+    imap_port: u16,
+    #[arg(long, default_value = "tls")]
+    imap_security: String,
+    #[arg(long)]
+    imap_user: String,
+    #[arg(long, env = "TORG_IMAP_PASSWORD", hide_env_values = true)]
+    imap_password: String,
+    #[arg(long, default_value = "INBOX")]
+    folder: String,
+    #[arg(long)]
+    smtp_host: String,
+    #[arg(long, default_value_t = 587)]
+    smtp_port: u16,
+    #[arg(long, default_value = "starttls")]
+    smtp_security: String,
+    /// Empty: no login (a relay that trusts Torg's address).
+    #[arg(long, default_value = "")]
+    smtp_user: String,
+    #[arg(
+        long,
+        env = "TORG_SMTP_PASSWORD",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    smtp_password: String,
+    /// Larger messages are quarantined for staff.
+    #[arg(long, default_value_t = 26_214_400)]
+    max_message_bytes: i64,
+}
+
 #[derive(Subcommand)]
 enum MailCommand {
     /// Set the mailbox (IMAP) and the outgoing server (SMTP). Security: tls, starttls or plain.
-    Set {
-        #[arg(long)]
-        municipality: String,
-        /// The municipality's address, e.g. postmottak@nordby.kommune.no (From and Reply-To).
-        #[arg(long)]
-        address: String,
-        /// The name shown beside the address [default: the municipality's name].
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long)]
-        imap_host: String,
-        #[arg(long, default_value_t = 993)]
-        imap_port: u16,
-        #[arg(long, default_value = "tls")]
-        imap_security: String,
-        #[arg(long)]
-        imap_user: String,
-        #[arg(long, env = "TORG_IMAP_PASSWORD", hide_env_values = true)]
-        imap_password: String,
-        #[arg(long, default_value = "INBOX")]
-        folder: String,
-        #[arg(long)]
-        smtp_host: String,
-        #[arg(long, default_value_t = 587)]
-        smtp_port: u16,
-        #[arg(long, default_value = "starttls")]
-        smtp_security: String,
-        /// Empty: no login (a relay that trusts Torg's address).
-        #[arg(long, default_value = "")]
-        smtp_user: String,
-        #[arg(
-            long,
-            env = "TORG_SMTP_PASSWORD",
-            hide_env_values = true,
-            default_value = ""
-        )]
-        smtp_password: String,
-        /// Larger messages are quarantined for staff.
-        #[arg(long, default_value_t = 26_214_400)]
-        max_message_bytes: i64,
-    },
+    Set(Box<MailSetArgs>),
     /// Show the settings (without passwords).
     Show {
         #[arg(long)]
@@ -1364,23 +1367,24 @@ async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
         }
     };
     match cmd {
-        MailCommand::Set {
-            municipality: slug,
-            address,
-            name,
-            imap_host,
-            imap_port,
-            imap_security,
-            imap_user,
-            imap_password,
-            folder,
-            smtp_host,
-            smtp_port,
-            smtp_security,
-            smtp_user,
-            smtp_password,
-            max_message_bytes,
-        } => {
+        MailCommand::Set(args) => {
+            let MailSetArgs {
+                municipality: slug,
+                address,
+                name,
+                imap_host,
+                imap_port,
+                imap_security,
+                imap_user,
+                imap_password,
+                folder,
+                smtp_host,
+                smtp_port,
+                smtp_security,
+                smtp_user,
+                smtp_password,
+                max_message_bytes,
+            } = *args;
             let m = municipality(store, &slug).await?;
             torg_domain::contact::Contact::parse(Some(&address), None).map_err(|e| {
                 anyhow::anyhow!("{address:?} is not an email address ({e}); write e.g. postmottak@nordby.kommune.no")
