@@ -136,6 +136,9 @@ try {
   await admin.click("a:text('Revisjonslogg')");
   check((await admin.textContent("table.inbox")).includes("user.updated"), "the change is in the audit log");
   await axe(admin, "audit log");
+  await admin.click("a:text('Karantene')");
+  check((await admin.textContent("h1")).includes("E-post i karantene"), "the mail quarantine");
+  await axe(admin, "mail quarantine");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -287,3 +287,14 @@ delivery-sent = Sent by email { $time }.
 delivery-pending = Waiting to be sent.
 delivery-retrying = Not sent yet, trying again. The server answered: { $error }
 delivery-failed = Could not be sent. The server answered: { $error }. Check the address, or answer on another channel.
+
+# Quarantined mail
+nav-quarantine = Quarantine
+quarantine-title = Quarantined email
+quarantine-intro = Email Torg could not take in (unreadable, too large, without a sender, an automatic reply that belongs to no inquiry), with the reason. The original is kept; follow up in the mailbox if needed.
+quarantine-empty = No email in quarantine.
+quarantine-caption = Newest first
+quarantine-sender = Sender
+quarantine-subject = Subject
+quarantine-reason = Reason
+quarantine-size = Size

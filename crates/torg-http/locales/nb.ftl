@@ -287,3 +287,14 @@ delivery-sent = Sendt på e-post { $time }.
 delivery-pending = Venter på å bli sendt.
 delivery-retrying = Ikke sendt ennå, prøver igjen. Serveren svarte: { $error }
 delivery-failed = Kunne ikke sendes. Serveren svarte: { $error }. Sjekk adressen, eller svar på en annen kanal.
+
+# Quarantined mail
+nav-quarantine = Karantene
+quarantine-title = E-post i karantene
+quarantine-intro = E-post Torg ikke kunne ta imot (uleselig, for stor, uten avsender, et automatisk svar som ikke hører til noen sak), med grunnen. Originalen er tatt vare på; følg opp i postkassen om nødvendig.
+quarantine-empty = Ingen e-post i karantene.
+quarantine-caption = Nyeste først
+quarantine-sender = Avsender
+quarantine-subject = Emne
+quarantine-reason = Grunn
+quarantine-size = Størrelse

@@ -274,3 +274,14 @@ delivery-sent = Sendt på e-post { $time }.
 delivery-pending = Ventar på å bli sendt.
 delivery-retrying = Ikkje sendt enno, prøver igjen. Tenaren svarte: { $error }
 delivery-failed = Kunne ikkje sendast. Tenaren svarte: { $error }. Sjekk adressa, eller svar på ein annan kanal.
+
+# Quarantined mail
+nav-quarantine = Karantene
+quarantine-title = E-post i karantene
+quarantine-intro = E-post Torg ikkje kunne ta imot (uleseleg, for stor, utan avsendar, eit automatisk svar som ikkje høyrer til nokon sak), med grunnen. Originalen er teken vare på; følg opp i postkassa om nødvendig.
+quarantine-empty = Inga e-post i karantene.
+quarantine-caption = Nyaste først
+quarantine-sender = Avsendar
+quarantine-subject = Emne
+quarantine-reason = Grunn
+quarantine-size = Storleik

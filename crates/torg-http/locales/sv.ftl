@@ -274,3 +274,14 @@ delivery-sent = Skickat med e-post { $time }.
 delivery-pending = Väntar på att skickas.
 delivery-retrying = Inte skickat ännu, försöker igen. Servern svarade: { $error }
 delivery-failed = Kunde inte skickas. Servern svarade: { $error }. Kontrollera adressen eller svara i en annan kanal.
+
+# Quarantined mail
+nav-quarantine = Karantän
+quarantine-title = E-post i karantän
+quarantine-intro = E-post som Torg inte kunde ta emot (oläslig, för stor, utan avsändare, ett automatiskt svar som inte hör till något ärende), med orsaken. Originalet sparas; följ upp i brevlådan vid behov.
+quarantine-empty = Ingen e-post i karantän.
+quarantine-caption = Nyaste först
+quarantine-sender = Avsändare
+quarantine-subject = Ämne
+quarantine-reason = Orsak
+quarantine-size = Storlek

@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/units/{id}", update_unit)
         .get("/staff/admin/audit", audit_page)
         .get("/staff/admin/audit/export", audit_export)
+        .get("/staff/mail/quarantine", quarantine_page)
 }
 
 /// Page size of the audit view.
@@ -889,4 +890,64 @@ async fn audit_export(
         body,
     )
         .into_response()
+}
+
+// ---------------------------------------------------------------- quarantined mail
+
+/// Who looks after mail that was not taken in: those who see every unit, and administrators.
+pub(crate) fn sees_quarantine(staff: &Staff) -> bool {
+    staff.can(Permission::AllUnits) || staff.can(Permission::ManageUsers)
+}
+
+struct QuarantineRow {
+    when: String,
+    sender: String,
+    subject: String,
+    reason: String,
+    size: String,
+}
+
+#[derive(Template)]
+#[template(path = "quarantine.html")]
+struct QuarantinePage {
+    t: Tr,
+    c: Chrome,
+    rows: Vec<QuarantineRow>,
+}
+
+async fn quarantine_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if !sees_quarantine(&staff) {
+        return forbidden(t);
+    }
+    let zone = &staff.config.municipality.time_zone;
+    match state
+        .store
+        .quarantined_mail(staff.config.municipality.id, 200)
+        .await
+    {
+        Ok(list) => {
+            let rows = list
+                .into_iter()
+                .map(|q| QuarantineRow {
+                    when: views::when(q.received_at, zone),
+                    sender: q.sender,
+                    subject: q.subject,
+                    reason: q.reason,
+                    size: views::size(q.size),
+                })
+                .collect();
+            let page = QuarantinePage {
+                c: chrome(&staff, "/staff/mail/quarantine"),
+                rows,
+                t,
+            };
+            render(StatusCode::OK, &page)
+        }
+        Err(e) => failed(t, e),
+    }
 }

@@ -49,6 +49,7 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_overview: staff.can(Permission::ViewOverview),
         nav_admin: staff.can(Permission::ManageUsers),
         nav_audit: staff.can(Permission::ViewAudit),
+        nav_quarantine: crate::admin::sees_quarantine(staff),
     }
 }
 

@@ -83,6 +83,7 @@ pub struct Chrome {
     pub nav_overview: bool,
     pub nav_admin: bool,
     pub nav_audit: bool,
+    pub nav_quarantine: bool,
 }
 
 impl Chrome {
@@ -95,6 +96,7 @@ impl Chrome {
             nav_overview: false,
             nav_admin: false,
             nav_audit: false,
+            nav_quarantine: false,
         }
     }
 }

@@ -2088,6 +2088,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            (Method::GET, "/staff/mail/quarantine"),
+            vec![v(
+                "/staff/mail/quarantine".into(),
+                Body::None,
+                Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"]),
+            )],
+        ),
+        (
             (Method::GET, "/api/v1/openapi.json"),
             vec![v("/api/v1/openapi.json".into(), Body::None, Expect::Open)],
         ),
@@ -2976,4 +2984,34 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
         .await
         .expect("text");
     assert!(page.contains("Kunne ikke sendes. Serveren svarte: 550 5.1.1 no such user"));
+
+    // Mail that was not taken in is there for staff, with the reason, shown as text.
+    app.store
+        .quarantine_mail(
+            m.id,
+            &torg_store::NewQuarantinedMail {
+                message_id: "<x@y>".into(),
+                sender: "<script>x@y".into(),
+                subject: "Hei".into(),
+                reason: "the message has no text".into(),
+                raw: b"Subject: Hei\r\n\r\n".to_vec(),
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("quarantine");
+    let page = staff
+        .get(format!("{}/staff/mail/quarantine", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("the message has no text"));
+    assert!(
+        page.contains("script&#62;x@y") || page.contains("script&gt;x@y"),
+        "shown as text"
+    );
+    assert!(!page.contains("<script>x@y"), "never as markup");
 }
