@@ -113,13 +113,27 @@ pub async fn poll(room: &Mailroom<'_>, batch: usize) -> Result<PollReport, MailE
             .await
             .map_err(|e| MailError::Protocol(format!("fetch: {e}")))?;
         let mut done = vec![];
-        for f in &fetched {
-            let (Some(uid), Some(raw)) = (f.uid, f.body()) else {
-                continue;
-            };
+        let messages: Vec<(u32, &[u8])> = fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?)))
+            .collect();
+        // New conversations are taken in together (their inquiries commit in one batch);
+        // answers after them, in order, so that an answer finds an inquiry of the same batch.
+        let (answers, news): (Vec<_>, Vec<_>) = messages
+            .into_iter()
+            .partition(|(_, raw)| crate::ingest::answers_something(raw));
+        let now = jiff::Timestamp::now();
+        let outcomes =
+            futures_util::future::join_all(news.iter().map(|(_, raw)| room.take_in(raw, now)))
+                .await;
+        let mut results: Vec<(u32, Result<Outcome, torg_store::StoreError>)> =
+            news.iter().map(|(uid, _)| *uid).zip(outcomes).collect();
+        for (uid, raw) in answers {
+            results.push((uid, room.take_in(raw, jiff::Timestamp::now()).await));
+        }
+        for (uid, outcome) in results {
             report.fetched += 1;
-            let outcome = room.take_in(raw, jiff::Timestamp::now()).await?;
-            match outcome {
+            match outcome? {
                 Outcome::Created { .. } => report.created += 1,
                 Outcome::Threaded { .. } => report.threaded += 1,
                 Outcome::Automatic { .. } => report.automatic += 1,

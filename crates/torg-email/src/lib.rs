@@ -5,6 +5,7 @@
 pub mod imap;
 pub mod ingest;
 pub mod smtp;
+pub mod testing;
 pub mod worker;
 
 /// Why talking to a mail server failed.

@@ -19,6 +19,10 @@ use std::collections::HashMap;
 use torg_domain::Channel;
 use torg_store::{MailAccount, MailServer, OutboxItem, Store};
 
+/// SMTP connections kept open to one server; sends beyond this many at once would wait for
+/// a connection, so [`send_due`] never runs more at a time.
+pub const POOL_SIZE: usize = 16;
+
 /// Attempts before an entry is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -54,7 +58,8 @@ pub(crate) fn transport(
     };
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
         .port(server.port)
-        .timeout(Some(std::time::Duration::from_secs(20)));
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(POOL_SIZE as u32));
     builder = match server.security.as_str() {
         "plain" => builder.tls(Tls::None),
         "tls" => builder.tls(tls(true)?),
@@ -141,9 +146,13 @@ pub async fn send_due(
     }
     // Each send is a task of its own with its own copies (the transport is a shared pool).
     let mut results: Vec<(OutboxItem, Result<(), SendFailure>)> = Vec::with_capacity(items.len());
-    for chunk in items.chunks(concurrency.max(1)) {
-        let mut set = tokio::task::JoinSet::new();
-        for item in chunk.iter().cloned() {
+    // Keep `in_flight` sends going all the time (a new one starts as soon as one ends).
+    let in_flight = concurrency.clamp(1, POOL_SIZE);
+    let mut pending = items.iter().cloned();
+    let mut set = tokio::task::JoinSet::new();
+    loop {
+        while set.len() < in_flight {
+            let Some(item) = pending.next() else { break };
             let prepared = match (
                 accounts.get(&item.tenant_id),
                 transports.get(&item.tenant_id),
@@ -164,10 +173,10 @@ pub async fn send_due(
                 (item, result)
             });
         }
-        while let Some(done) = set.join_next().await {
-            if let Ok(r) = done {
-                results.push(r);
-            }
+        match set.join_next().await {
+            Some(Ok(r)) => results.push(r),
+            Some(Err(_)) => {} // a panicked send: its lease runs out and it is tried again
+            None => break,
         }
     }
     for (item, result) in results {

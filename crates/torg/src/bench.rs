@@ -695,3 +695,189 @@ pub async fn access(requests: u32) -> Result<()> {
     }
     Ok(())
 }
+
+/// A realistic citizen's email: Norwegian text, some in ISO-8859-1, every tenth with a
+/// 20 KB attachment.
+fn citizen_mail(n: usize) -> Vec<u8> {
+    const TOPICS: &[(&str, &str)] = &[
+        (
+            "Vannlekkasje i Fjordgata",
+            "Det renner vann fra en kum i Fjordgata. Kan noen se på det i dag? Det har vart siden i går kveld, og vannet renner ut i veien.",
+        ),
+        (
+            "Søknad om barnehageplass",
+            "Hei! Vi flytter til kommunen i august og lurer på hvordan vi søker barnehageplass. Gjelder det samme frist for oss som for dem som bor her fra før?",
+        ),
+        (
+            "Brøyting av Skolevegen",
+            "Skolevegen er ikke brøytet i dag, og bussen kommer ikke fram. Når kommer brøytebilen? Det er mange barn som går her om morgenen.",
+        ),
+        (
+            "Spørsmål om eiendomsskatt",
+            "Jeg har fått et krav om eiendomsskatt som jeg mener er for høyt. Hvordan klager jeg, og hva er fristen? Takstgrunnlaget virker feil.",
+        ),
+        (
+            "Avfallshenting",
+            "Søpla ble ikke hentet på tirsdag. Vi bor i Granlia 4. Blir den hentet denne uken, eller må vi vente til neste tømming?",
+        ),
+    ];
+    let (subject, text) = TOPICS[n % TOPICS.len()];
+    let latin1 = n % 7 == 3;
+    let mut mail = format!(
+        "From: Innbygger {n} <innbygger{n}@example.no>\r\nTo: postmottak@nordby.kommune.no\r\n\
+         Subject: {subject}\r\nMessage-ID: <bench-{n}@example.no>\r\n\
+         Date: Sun, 22 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+    );
+    let body = format!("{text}\r\n\r\nVennlig hilsen\r\nInnbygger {n}\r\n");
+    let encode_body = |b: &str| -> (String, &str) {
+        if latin1 {
+            let qp: String = b
+                .chars()
+                .map(|c| match c {
+                    'æ' => "=E6".to_string(),
+                    'ø' => "=F8".to_string(),
+                    'å' => "=E5".to_string(),
+                    'Æ' => "=C6".to_string(),
+                    'Ø' => "=D8".to_string(),
+                    'Å' => "=C5".to_string(),
+                    '=' => "=3D".to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            (
+                qp,
+                "Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable",
+            )
+        } else {
+            (
+                b.to_string(),
+                "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit",
+            )
+        }
+    };
+    let (body, headers) = encode_body(&body);
+    if n.is_multiple_of(10) {
+        let data: Vec<u8> = (0..20_000u32)
+            .map(|i| (i.wrapping_mul(31) % 251) as u8)
+            .collect();
+        let b64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(&data)
+        };
+        let wrapped: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect();
+        mail.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"grense\"\r\n\r\n--grense\r\n{headers}\r\n\r\n{body}\r\n\
+             --grense\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"bilde-{n}.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--grense--\r\n",
+            wrapped.join("\r\n")
+        ));
+    } else {
+        mail.push_str(&format!("{headers}\r\n\r\n{body}"));
+    }
+    mail.into_bytes()
+}
+
+/// Fills a local Dovecot mailbox with `messages` realistic mails, times their ingest into
+/// SQLite (`torg_email::imap::poll`, as `torg serve` does), then times sending the
+/// acknowledgements that ingest queued through a local OpenSMTPD.
+pub async fn email(messages: usize) -> Result<()> {
+    use torg_email::testing::MailServers;
+    let servers = MailServers::start()
+        .context("Dovecot and OpenSMTPD are needed: apt-get install dovecot-imapd dovecot-lmtpd opensmtpd (and run as root)")?;
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    store.create_unit(m.id, "Servicetorget", true).await?;
+    let mut account = servers.account();
+    account.max_message_bytes = 10_000_000;
+    store.set_mail_account(m.id, Some(account.clone())).await?;
+    let pb = bar(messages as u64, "filling the mailbox");
+    let mut bytes = 0usize;
+    for n in 0..messages {
+        let raw = citizen_mail(n);
+        bytes += raw.len();
+        servers.put_in_mailbox("postmottak", n, &raw)?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    servers.settle_mailboxes();
+    println!(
+        "mailbox: {messages} messages, {:.1} MB, every tenth with a 20 KB attachment",
+        bytes as f64 / 1e6
+    );
+    let config = torg_core::intake::TenantConfig::load(&*store, m.clone()).await?;
+    let ack: Box<torg_core::intake::Acknowledger> =
+        Box::new(|f: &torg_core::intake::AckFacts<'_>| {
+            format!(
+                "Hei {}!\n\nVi har mottatt henvendelsen din og gitt den referansen {{referanse}}. \
+                 Du får svar innen to virkedager.\n\nVennlig hilsen\nNordby kommune",
+                f.citizen_name
+            )
+        });
+    let room = torg_email::ingest::Mailroom {
+        store: &*store,
+        config: &config,
+        account: &account,
+        limits: torg_core::intake::IntakeLimits::default(),
+        acknowledger: Some(&*ack),
+    };
+    let t0 = Instant::now();
+    let mut taken = 0usize;
+    while taken < messages {
+        let r = torg_email::imap::poll(&room, 500).await?;
+        if r.fetched == 0 {
+            bail!("the mailbox ran dry after {taken} of {messages} messages");
+        }
+        taken += r.fetched;
+    }
+    let ingest = t0.elapsed();
+    let stored = store.count_inquiries(m.id).await?;
+    if stored as usize != messages {
+        bail!("{stored} inquiries for {messages} messages");
+    }
+    let accounts: std::collections::HashMap<i64, torg_store::MailAccount> =
+        [(m.id, account.clone())].into();
+    let pb = bar(messages as u64, "sending acknowledgements");
+    let t1 = Instant::now();
+    let mut sent = 0usize;
+    while sent < messages {
+        let r = torg_email::smtp::send_due(&*store, &accounts, Timestamp::now(), 1000, 32).await?;
+        if r.sent == 0 && r.retried + r.failed > 0 {
+            bail!("the SMTP server refused: {r:?}");
+        }
+        if r.sent + r.retried + r.failed == 0 {
+            bail!("the outbox ran dry after {sent} of {messages}");
+        }
+        sent += r.sent;
+        pb.inc(r.sent as u64);
+    }
+    let send = t1.elapsed();
+    pb.finish_and_clear();
+    let ingest_rate = messages as f64 / ingest.as_secs_f64();
+    let send_rate = messages as f64 / send.as_secs_f64();
+    println!(
+        "ingest: {messages} messages from IMAP into SQLite in {:.2} s: {ingest_rate:.0} per second",
+        ingest.as_secs_f64()
+    );
+    println!(
+        "send: {messages} acknowledgements through SMTP in {:.2} s: {send_rate:.0} per second",
+        send.as_secs_f64()
+    );
+    println!(
+        "{}",
+        json!({"messages": messages, "ingest_per_second": ingest_rate, "send_per_second": send_rate})
+    );
+    Ok(())
+}

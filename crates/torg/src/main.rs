@@ -83,6 +83,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         entries: u64,
     },
+    /// Measure email: ingest from a local Dovecot mailbox and sending through a local
+    /// OpenSMTPD (both started by the benchmark; needs root and Debian's packages).
+    BenchEmail {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     BenchAccess {
         #[arg(long, default_value_t = 20_000)]
@@ -692,6 +698,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => return bench::run(args.clone()).await,
         Command::BenchDeadlines { count } => return bench::deadlines(*count),
         Command::BenchAudit { entries } => return bench::audit(*entries).await,
+        Command::BenchEmail { messages } => return bench::email(*messages).await,
         Command::BenchAccess { requests } => return bench::access(*requests).await,
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
@@ -1295,6 +1302,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(_)
         | Command::BenchDeadlines { .. }
         | Command::BenchAudit { .. }
+        | Command::BenchEmail { .. }
         | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
