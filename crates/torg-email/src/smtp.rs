@@ -120,6 +120,11 @@ pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, Stri
     Ok(email)
 }
 
+/// Messages sent through one pool of connections before a new pool is opened: servers limit
+/// the messages of one session (OpenSMTPD: 100), and a pooled connection would otherwise
+/// be told "452 too many messages" from then on.
+pub const MESSAGES_PER_POOL: usize = 80;
+
 /// Claims what is due at `now` and sends it, `concurrency` at a time.
 pub async fn send_due(
     store: &dyn Store,
@@ -135,32 +140,28 @@ pub async fn send_due(
     if items.is_empty() {
         return Ok(report);
     }
-    let mut transports: HashMap<i64, AsyncSmtpTransport<Tokio1Executor>> = HashMap::new();
-    for item in &items {
-        if let (Some(account), false) = (
-            accounts.get(&item.tenant_id),
-            transports.contains_key(&item.tenant_id),
-        ) {
-            transports.insert(item.tenant_id, transport(&account.smtp)?);
-        }
-    }
     // Each send is a task of its own with its own copies (the transport is a shared pool).
     let mut results: Vec<(OutboxItem, Result<(), SendFailure>)> = Vec::with_capacity(items.len());
     // Keep `in_flight` sends going all the time (a new one starts as soon as one ends).
     let in_flight = concurrency.clamp(1, POOL_SIZE);
     let mut pending = items.iter().cloned();
+    let mut pools: HashMap<i64, (AsyncSmtpTransport<Tokio1Executor>, usize)> = HashMap::new();
     let mut set = tokio::task::JoinSet::new();
     loop {
         while set.len() < in_flight {
             let Some(item) = pending.next() else { break };
-            let prepared = match (
-                accounts.get(&item.tenant_id),
-                transports.get(&item.tenant_id),
-            ) {
-                (Some(account), Some(t)) => message(account, &item)
-                    .map(|email| (t.clone(), email))
-                    .map_err(|e| (e, true)),
-                _ => Err(("the municipality has no mail account".to_string(), false)),
+            let prepared = match accounts.get(&item.tenant_id) {
+                Some(account) => {
+                    let (t, used) = match pools.remove(&item.tenant_id) {
+                        Some((t, used)) if used < MESSAGES_PER_POOL => (t, used),
+                        _ => (transport(&account.smtp)?, 0),
+                    };
+                    pools.insert(item.tenant_id, (t.clone(), used + 1));
+                    message(account, &item)
+                        .map(|email| (t, email))
+                        .map_err(|e| (e, true))
+                }
+                None => Err(("the municipality has no mail account".to_string(), false)),
             };
             set.spawn(async move {
                 let result = match prepared {

@@ -127,6 +127,18 @@ impl MailServers {
     }
 
     pub fn start_smtpd(&mut self) {
+        // OpenSMTPD has one spool per machine (/var/spool/smtpd). Mail left there by an earlier
+        // run would be retried towards servers that are gone and hold up this one, so the
+        // harness starts from an empty spool: do not run it where OpenSMTPD carries real mail.
+        for sub in ["queue"] {
+            let dir = Path::new("/var/spool/smtpd").join(sub);
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    let _ = std::fs::remove_dir_all(e.path())
+                        .or_else(|_| std::fs::remove_file(e.path()));
+                }
+            }
+        }
         let child = Command::new("/usr/sbin/smtpd")
             .arg("-d")
             .arg("-f")

@@ -847,6 +847,11 @@ pub async fn email(messages: usize) -> Result<()> {
     if stored as usize != messages {
         bail!("{stored} inquiries for {messages} messages");
     }
+    let ingest_rate = messages as f64 / ingest.as_secs_f64();
+    println!(
+        "ingest: {messages} messages from IMAP into SQLite in {:.2} s: {ingest_rate:.0} per second",
+        ingest.as_secs_f64()
+    );
     let accounts: std::collections::HashMap<i64, torg_store::MailAccount> =
         [(m.id, account.clone())].into();
     let pb = bar(messages as u64, "sending acknowledgements");
@@ -865,12 +870,7 @@ pub async fn email(messages: usize) -> Result<()> {
     }
     let send = t1.elapsed();
     pb.finish_and_clear();
-    let ingest_rate = messages as f64 / ingest.as_secs_f64();
     let send_rate = messages as f64 / send.as_secs_f64();
-    println!(
-        "ingest: {messages} messages from IMAP into SQLite in {:.2} s: {ingest_rate:.0} per second",
-        ingest.as_secs_f64()
-    );
     println!(
         "send: {messages} acknowledgements through SMTP in {:.2} s: {send_rate:.0} per second",
         send.as_secs_f64()
