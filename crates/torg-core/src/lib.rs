@@ -4,4 +4,5 @@
 pub mod intake;
 pub mod mail;
 pub mod reply;
+pub mod sealing;
 pub mod secrets;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use torg_core::intake::{Acknowledger, IntakeLimits, TenantConfig};
+use torg_core::sealing::SecretKey;
 use torg_store::Store;
 
 /// Makes the acknowledgement writer of a municipality.
@@ -27,14 +28,36 @@ impl Default for Intervals {
     }
 }
 
+/// The municipalities' mail accounts with their passwords opened.
+pub async fn accounts(
+    store: &dyn Store,
+    key: &SecretKey,
+) -> Result<Vec<(i64, torg_store::MailAccount)>, crate::MailError> {
+    store
+        .mail_accounts()
+        .await?
+        .into_iter()
+        .map(|(tenant, mut a)| {
+            a.imap.password = key
+                .open(&a.imap.password)
+                .map_err(|e| crate::MailError::Login(e.to_string()))?;
+            a.smtp.password = key
+                .open(&a.smtp.password)
+                .map_err(|e| crate::MailError::Login(e.to_string()))?;
+            Ok((tenant, a))
+        })
+        .collect()
+}
+
 /// One pass over every municipality's mailbox.
 pub async fn poll_all(
     store: &dyn Store,
+    key: &SecretKey,
     limits: IntakeLimits,
     acknowledger_for: &AcknowledgerFor,
 ) -> Result<crate::imap::PollReport, crate::MailError> {
     let mut total = crate::imap::PollReport::default();
-    for (tenant, account) in store.mail_accounts().await? {
+    for (tenant, account) in accounts(store, key).await? {
         let Some(m) = store.municipality(tenant).await? else {
             continue;
         };
@@ -68,22 +91,27 @@ pub async fn poll_all(
 }
 
 /// Sends what is due, for every municipality.
-pub async fn send_all(store: &dyn Store) -> Result<crate::smtp::SendReport, crate::MailError> {
-    let accounts: HashMap<_, _> = store.mail_accounts().await?.into_iter().collect();
+pub async fn send_all(
+    store: &dyn Store,
+    key: &SecretKey,
+) -> Result<crate::smtp::SendReport, crate::MailError> {
+    let accounts: HashMap<_, _> = accounts(store, key).await?.into_iter().collect();
     crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 16).await
 }
 
 /// Starts both tasks; they run until the process ends.
 pub fn spawn(
     store: Arc<dyn Store>,
+    key: SecretKey,
     limits: IntakeLimits,
     acknowledger_for: Arc<AcknowledgerFor>,
     intervals: Intervals,
 ) {
     let reader = store.clone();
+    let reader_key = key.clone();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = poll_all(&*reader, limits, &*acknowledger_for).await {
+            if let Err(e) = poll_all(&*reader, &reader_key, limits, &*acknowledger_for).await {
                 tracing::warn!(error = %e, "reading mailboxes failed");
             }
             tokio::time::sleep(intervals.poll).await;
@@ -91,7 +119,7 @@ pub fn spawn(
     });
     tokio::spawn(async move {
         loop {
-            match send_all(&*store).await {
+            match send_all(&*store, &key).await {
                 // More may be waiting: go again at once.
                 Ok(r) if r.sent + r.retried + r.failed > 0 => continue,
                 Ok(_) => {}

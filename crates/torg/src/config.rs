@@ -55,6 +55,9 @@ pub struct FileConfig {
     pub rate_limit_api_per_second: Option<u32>,
     /// Behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
     pub trust_forwarded_for: Option<bool>,
+    /// The file with the key that seals stored secrets [default: DATA_DIR/secret.key, made on
+    /// first use]. Every node of an installation needs the same key.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 /// The settings Torg runs with, built once and passed down.
@@ -65,6 +68,8 @@ pub struct Settings {
     pub database_url: String,
     pub web: WebSettings,
     pub locales_dir: Option<PathBuf>,
+    /// The key that seals mail server passwords in the database.
+    pub secret_key_file: PathBuf,
 }
 
 impl Settings {
@@ -111,6 +116,10 @@ impl Settings {
                 .max_attachment_bytes
                 .unwrap_or(defaults.max_attachment_bytes),
         };
+        let secret_key_file = file
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("secret.key"));
         Ok(Settings {
             listen,
             data_dir,
@@ -136,7 +145,39 @@ impl Settings {
                 },
             },
             locales_dir: file.locales_dir,
+            secret_key_file,
         })
+    }
+
+    /// The installation's secret key, made (readable by its owner only) when missing.
+    pub fn secret_key(&self) -> Result<torg_core::sealing::SecretKey> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = &self.secret_key_file;
+        match std::fs::read_to_string(path) {
+            Ok(text) => torg_core::sealing::SecretKey::from_hex(&text).with_context(|| {
+                format!(
+                    "{} does not hold a secret key (64 hex digits)",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let key = torg_core::sealing::SecretKey::generate();
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .with_context(|| format!("cannot create the secret key {}", path.display()))?;
+                std::io::Write::write_all(&mut f, key.to_hex().as_bytes())?;
+                Ok(key)
+            }
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read the secret key {}", path.display()))
+            }
+        }
     }
 
     /// Whether the database is the embedded SQLite one (inside the data directory or not).

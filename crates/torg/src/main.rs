@@ -835,7 +835,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sso(cmd) => sso_command(&*store, cmd).await,
-        Command::Mail(cmd) => mail_command(&*store, cmd).await,
+        Command::Mail(cmd) => mail_command(&*store, &settings.secret_key()?, cmd).await,
         Command::Token(TokenCommand::Create {
             municipality: slug,
             name,
@@ -1330,6 +1330,7 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let acks = state.clone();
     torg_email::worker::spawn(
         store.clone(),
+        settings.secret_key()?,
         settings.web.limits,
         Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
         torg_email::worker::Intervals::default(),
@@ -1366,7 +1367,11 @@ async fn shutdown_signal() {
     }
 }
 
-async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
+async fn mail_command(
+    store: &dyn Store,
+    key: &torg_core::sealing::SecretKey,
+    cmd: MailCommand,
+) -> Result<()> {
     use torg_store::{MailAccount, MailServer};
     let security = |s: &str| -> Result<String> {
         match s {
@@ -1405,7 +1410,7 @@ async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
                     port: imap_port,
                     security: security(&imap_security)?,
                     user: imap_user,
-                    password: imap_password,
+                    password: key.seal(&imap_password),
                 },
                 imap_folder: folder,
                 smtp: MailServer {
@@ -1413,7 +1418,7 @@ async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
                     port: smtp_port,
                     security: security(&smtp_security)?,
                     user: smtp_user,
-                    password: smtp_password,
+                    password: key.seal(&smtp_password),
                 },
                 max_message_bytes,
             };
@@ -1460,9 +1465,14 @@ async fn mail_command(store: &dyn Store, cmd: MailCommand) -> Result<()> {
         }
         MailCommand::Check { municipality: slug } => {
             let m = municipality(store, &slug).await?;
-            let a = store.mail_account(m.id).await?.with_context(|| {
-                format!("{} has no mailbox; set one with 'torg mail set'", m.name)
-            })?;
+            let a = torg_email::worker::accounts(store, key)
+                .await?
+                .into_iter()
+                .find(|(t, _)| *t == m.id)
+                .map(|(_, a)| a)
+                .with_context(|| {
+                    format!("{} has no mailbox; set one with 'torg mail set'", m.name)
+                })?;
             let imap = torg_email::imap::check(&a.imap, &a.imap_folder).await;
             let smtp = torg_email::smtp::check(&a.smtp).await;
             println!(

@@ -411,6 +411,111 @@ fn single_sign_on_and_sensitive_units_from_the_cli() {
 }
 
 #[test]
+fn mail_settings_keep_passwords_sealed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    let port = free_port().to_string();
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "mail",
+            "set",
+            "--municipality",
+            "nordby",
+            "--address",
+            "postmottak@nordby.kommune.no",
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-port",
+            &port,
+            "--imap-security",
+            "plain",
+            "--imap-user",
+            "postmottak",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            &port,
+            "--smtp-security",
+            "plain",
+        ])
+        .env("TORG_IMAP_PASSWORD", "superhemmelig-imap")
+        .env("TORG_SMTP_PASSWORD", "superhemmelig-smtp")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Neither the database nor `mail show` holds the passwords in the clear.
+    let mut db = std::fs::read(d.join("torg.db")).expect("db");
+    if let Ok(wal) = std::fs::read(d.join("torg.db-wal")) {
+        db.extend(wal);
+    }
+    let text = String::from_utf8_lossy(&db);
+    assert!(!text.contains("superhemmelig"), "sealed at rest");
+    assert!(d.join("secret.key").exists());
+    let shown = torg(d, None, &["mail", "show", "--municipality", "nordby"]);
+    assert!(shown.contains("postmottak@nordby.kommune.no") && !shown.contains("superhemmelig"));
+    // Nothing listens there: the check says so and fails.
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args(["mail", "check", "--municipality", "nordby"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("IMAP 127.0.0.1") && all.contains("check host, port, security and password"),
+        "{all}"
+    );
+    // A wrong security word is refused with what to write.
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "mail",
+            "set",
+            "--municipality",
+            "nordby",
+            "--address",
+            "postmottak@nordby.kommune.no",
+            "--imap-host",
+            "x",
+            "--imap-security",
+            "ssl",
+            "--imap-user",
+            "u",
+            "--smtp-host",
+            "x",
+        ])
+        .env("TORG_IMAP_PASSWORD", "x")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls, starttls or plain"));
+}
+
+#[test]
 fn routing_rules_and_canned_replies_from_the_cli() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
