@@ -139,6 +139,9 @@ try {
   await admin.click("a:text('Karantene')");
   check((await admin.textContent("h1")).includes("E-post i karantene"), "the mail quarantine");
   await axe(admin, "mail quarantine");
+  await admin.click("a:text('E-post')");
+  check((await admin.textContent("h1")).includes("Kommunens e-post"), "the mail settings");
+  await axe(admin, "mail settings");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -298,3 +298,26 @@ quarantine-sender = Sender
 quarantine-subject = Subject
 quarantine-reason = Reason
 quarantine-size = Size
+
+# Mail settings
+nav-mail = Email
+mail-title = The municipality's email
+mail-intro = Torg reads the mailbox over IMAP and answers over SMTP. The passwords are stored encrypted.
+mail-address = The municipality's address (sender and reply address)
+mail-display-name = Name beside the address
+mail-imap = Incoming (IMAP)
+mail-smtp = Outgoing (SMTP)
+mail-host = Server
+mail-port = Port
+mail-security = Security
+mail-user = Username
+mail-password = Password
+mail-password-hint = Leave it empty to keep the stored password.
+mail-folder = Folder
+mail-max-bytes = Largest email in bytes (larger ones are quarantined)
+mail-test = Test the connection
+mail-test-ok = connected, logged in and the folder opened
+mail-error-form = Fill in a valid address, servers and ports, and choose tls, starttls or plain.
+mail-error-none = Save the settings before testing them.
+mail-error-no-key = The installation has no secret key, so passwords cannot be stored here. Use torg mail set.
+done-mail-saved = The email settings are saved. Test the connection.

@@ -298,3 +298,26 @@ quarantine-sender = Avsender
 quarantine-subject = Emne
 quarantine-reason = Grunn
 quarantine-size = Størrelse
+
+# Mail settings
+nav-mail = E-post
+mail-title = Kommunens e-post
+mail-intro = Torg leser postkassen over IMAP og svarer over SMTP. Passordene lagres kryptert.
+mail-address = Kommunens adresse (avsender og svaradresse)
+mail-display-name = Navn ved adressen
+mail-imap = Innkommende (IMAP)
+mail-smtp = Utgående (SMTP)
+mail-host = Server
+mail-port = Port
+mail-security = Sikkerhet
+mail-user = Brukernavn
+mail-password = Passord
+mail-password-hint = La feltet stå tomt for å beholde passordet som er lagret.
+mail-folder = Mappe
+mail-max-bytes = Største e-post i byte (større settes i karantene)
+mail-test = Test tilkoblingen
+mail-test-ok = tilkoblet, innlogget og mappen åpnet
+mail-error-form = Fyll inn en gyldig adresse, servere og porter, og velg tls, starttls eller plain.
+mail-error-none = Lagre innstillingene før du tester dem.
+mail-error-no-key = Installasjonen har ingen hemmelig nøkkel, så passord kan ikke lagres her. Bruk torg mail set.
+done-mail-saved = E-postinnstillingene er lagret. Test tilkoblingen.

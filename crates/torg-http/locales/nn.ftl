@@ -285,3 +285,26 @@ quarantine-sender = Avsendar
 quarantine-subject = Emne
 quarantine-reason = Grunn
 quarantine-size = Storleik
+
+# Mail settings
+nav-mail = E-post
+mail-title = E-posten til kommunen
+mail-intro = Torg les postkassa over IMAP og svarar over SMTP. Passorda blir lagra krypterte.
+mail-address = Adressa til kommunen (avsendar og svaradresse)
+mail-display-name = Namn ved adressa
+mail-imap = Innkomande (IMAP)
+mail-smtp = Utgåande (SMTP)
+mail-host = Tenar
+mail-port = Port
+mail-security = Tryggleik
+mail-user = Brukarnamn
+mail-password = Passord
+mail-password-hint = La feltet stå tomt for å halde på passordet som er lagra.
+mail-folder = Mappe
+mail-max-bytes = Største e-post i byte (større blir sett i karantene)
+mail-test = Test tilkoplinga
+mail-test-ok = tilkopla, innlogga og mappa opna
+mail-error-form = Fyll inn ei gyldig adresse, tenarar og portar, og vel tls, starttls eller plain.
+mail-error-none = Lagre innstillingane før du testar dei.
+mail-error-no-key = Installasjonen har ingen hemmeleg nøkkel, så passord kan ikkje lagrast her. Bruk torg mail set.
+done-mail-saved = E-postinnstillingane er lagra. Test tilkoplinga.

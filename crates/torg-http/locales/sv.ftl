@@ -285,3 +285,26 @@ quarantine-sender = Avsändare
 quarantine-subject = Ämne
 quarantine-reason = Orsak
 quarantine-size = Storlek
+
+# Mail settings
+nav-mail = E-post
+mail-title = Kommunens e-post
+mail-intro = Torg läser brevlådan via IMAP och svarar via SMTP. Lösenorden lagras krypterade.
+mail-address = Kommunens adress (avsändare och svarsadress)
+mail-display-name = Namn vid adressen
+mail-imap = Inkommande (IMAP)
+mail-smtp = Utgående (SMTP)
+mail-host = Server
+mail-port = Port
+mail-security = Säkerhet
+mail-user = Användarnamn
+mail-password = Lösenord
+mail-password-hint = Lämna fältet tomt för att behålla det sparade lösenordet.
+mail-folder = Mapp
+mail-max-bytes = Största e-post i byte (större sätts i karantän)
+mail-test = Testa anslutningen
+mail-test-ok = ansluten, inloggad och mappen öppnad
+mail-error-form = Fyll i en giltig adress, servrar och portar, och välj tls, starttls eller plain.
+mail-error-none = Spara inställningarna innan du testar dem.
+mail-error-no-key = Installationen har ingen hemlig nyckel, så lösenord kan inte sparas här. Använd torg mail set.
+done-mail-saved = E-postinställningarna är sparade. Testa anslutningen.

@@ -30,6 +30,9 @@ pub(crate) fn routes() -> Routes {
         .get("/staff/admin/audit", audit_page)
         .get("/staff/admin/audit/export", audit_export)
         .get("/staff/mail/quarantine", quarantine_page)
+        .get("/staff/admin/mail", mail_page)
+        .post("/staff/admin/mail", save_mail)
+        .post("/staff/admin/mail/test", test_mail)
 }
 
 /// Page size of the audit view.
@@ -950,4 +953,246 @@ async fn quarantine_page(
         }
         Err(e) => failed(t, e),
     }
+}
+
+// ---------------------------------------------------------------- the mailbox
+
+#[derive(Template)]
+#[template(path = "admin_mail.html")]
+struct MailPage {
+    t: Tr,
+    c: Chrome,
+    a: torg_store::MailAccount,
+    configured: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    /// (server, result) of a connection test.
+    tested: Vec<(String, String, bool)>,
+}
+
+fn blank_account(staff: &Staff) -> torg_store::MailAccount {
+    let server = |port, security: &str| torg_store::MailServer {
+        host: String::new(),
+        port,
+        security: security.into(),
+        user: String::new(),
+        password: String::new(),
+    };
+    torg_store::MailAccount {
+        address: String::new(),
+        display_name: staff.config.municipality.name.clone(),
+        imap: server(993, "tls"),
+        imap_folder: "INBOX".into(),
+        smtp: server(587, "starttls"),
+        max_message_bytes: 26_214_400,
+    }
+}
+
+async fn show_mail(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    notice: Option<String>,
+    error: Option<String>,
+    tested: Vec<(String, String, bool)>,
+    status: StatusCode,
+) -> Response {
+    match state.store.mail_account(staff.config.municipality.id).await {
+        Ok(found) => {
+            let configured = found.is_some();
+            let mut a = found.unwrap_or_else(|| blank_account(staff));
+            // Passwords never go back to the browser.
+            a.imap.password.clear();
+            a.smtp.password.clear();
+            render(
+                status,
+                &MailPage {
+                    c: chrome(staff, "/staff/admin/mail"),
+                    a,
+                    configured,
+                    notice,
+                    error,
+                    tested,
+                    t,
+                },
+            )
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+async fn mail_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    show_mail(&state, t, &staff, notice, None, vec![], StatusCode::OK).await
+}
+
+async fn save_mail(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Some(key) = state.settings.secret_key.clone() else {
+        let msg = t.get("mail-error-no-key");
+        return show_mail(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            vec![],
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
+    };
+    let tenant = staff.config.municipality.id;
+    let old = match state.store.mail_account(tenant).await {
+        Ok(a) => a,
+        Err(e) => return failed(t, e),
+    };
+    let security = |name: &str| {
+        Some(f.get(name).to_string()).filter(|s| ["tls", "starttls", "plain"].contains(&s.as_str()))
+    };
+    let port = |name: &str| f.get(name).trim().parse::<u16>().ok().filter(|p| *p > 0);
+    let address = f.get("address").trim().to_string();
+    let valid = torg_domain::contact::Contact::parse(Some(&address), None).is_ok();
+    let (Some(imap_security), Some(smtp_security), Some(imap_port), Some(smtp_port), true) = (
+        security("imap_security"),
+        security("smtp_security"),
+        port("imap_port"),
+        port("smtp_port"),
+        valid && !f.get("imap_host").trim().is_empty() && !f.get("smtp_host").trim().is_empty(),
+    ) else {
+        let msg = t.get("mail-error-form");
+        return show_mail(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            vec![],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    // An empty password field keeps the stored one.
+    let password = |field: &str, old: Option<&String>| {
+        let given = f.get(field);
+        if given.is_empty() {
+            old.cloned().unwrap_or_default()
+        } else {
+            key.seal(given)
+        }
+    };
+    let account = torg_store::MailAccount {
+        address: address.clone(),
+        display_name: Some(f.get("display_name").trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| staff.config.municipality.name.clone()),
+        imap: torg_store::MailServer {
+            host: f.get("imap_host").trim().to_string(),
+            port: imap_port,
+            security: imap_security,
+            user: f.get("imap_user").trim().to_string(),
+            password: password("imap_password", old.as_ref().map(|a| &a.imap.password)),
+        },
+        imap_folder: Some(f.get("imap_folder").trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "INBOX".into()),
+        smtp: torg_store::MailServer {
+            host: f.get("smtp_host").trim().to_string(),
+            port: smtp_port,
+            security: smtp_security,
+            user: f.get("smtp_user").trim().to_string(),
+            password: password("smtp_password", old.as_ref().map(|a| &a.smtp.password)),
+        },
+        max_message_bytes: f
+            .get("max_message_bytes")
+            .trim()
+            .parse()
+            .unwrap_or(26_214_400),
+    };
+    if let Err(e) = state.store.set_mail_account(tenant, Some(account)).await {
+        return failed(t, e);
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "settings.mail",
+        String::new(),
+        format!("address:{address}"),
+    )
+    .await;
+    Redirect::to("/staff/admin/mail?done=mail-saved").into_response()
+}
+
+/// "Test connection": connects, logs in and opens the folder; says what each server answered.
+async fn test_mail(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let account = match state.store.mail_account(tenant).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            let msg = t.get("mail-error-none");
+            return show_mail(
+                &state,
+                t,
+                &staff,
+                None,
+                Some(msg),
+                vec![],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return failed(t, e),
+    };
+    let open = |p: &str| match &state.settings.secret_key {
+        Some(k) => k.open(p).unwrap_or_default(),
+        None => p.to_string(),
+    };
+    let mut imap = account.imap.clone();
+    imap.password = open(&imap.password);
+    let mut smtp = account.smtp.clone();
+    smtp.password = open(&smtp.password);
+    let (i, s) = tokio::join!(
+        torg_email::imap::check(&imap, &account.imap_folder),
+        torg_email::smtp::check(&smtp)
+    );
+    let line = |r: Result<(), torg_email::MailError>| match r {
+        Ok(()) => (t.get("mail-test-ok"), true),
+        Err(e) => (e.to_string(), false),
+    };
+    let (ri, oi) = line(i);
+    let (rs, os) = line(s);
+    let tested = vec![
+        (format!("IMAP {}:{}", imap.host, imap.port), ri, oi),
+        (format!("SMTP {}:{}", smtp.host, smtp.port), rs, os),
+    ];
+    show_mail(&state, t, &staff, None, None, tested, StatusCode::OK).await
 }

@@ -58,6 +58,8 @@ pub struct WebSettings {
     /// entry (for rate limits and the audit log). Only set when every request comes through
     /// the proxy, or clients can choose their address.
     pub trust_forwarded_for: bool,
+    /// Seals the mail servers' passwords set in the staff UI; unset, they cannot be set there.
+    pub secret_key: Option<torg_core::sealing::SecretKey>,
 }
 
 impl WebSettings {

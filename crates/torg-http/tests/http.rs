@@ -2088,6 +2088,40 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            (Method::GET, "/staff/admin/mail"),
+            vec![v(
+                "/staff/admin/mail".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/mail"),
+            vec![v(
+                "/staff/admin/mail".into(),
+                form(&[
+                    ("address", "postmottak@alfa.kommune.no"),
+                    ("imap_host", "127.0.0.1"),
+                    ("imap_port", "9"),
+                    ("imap_security", "plain"),
+                    ("imap_user", "postmottak"),
+                    ("imap_password", "hemmelig"),
+                    ("smtp_host", "127.0.0.1"),
+                    ("smtp_port", "9"),
+                    ("smtp_security", "plain"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/mail/test"),
+            vec![v(
+                "/staff/admin/mail/test".into(),
+                form(&[]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
             (Method::GET, "/staff/mail/quarantine"),
             vec![v(
                 "/staff/mail/quarantine".into(),
@@ -2437,6 +2471,7 @@ async fn spawn_for_access(database: Option<String>) -> App {
         database,
         torg_http::WebSettings {
             metrics_token: Some(OPERATOR.into()),
+            secret_key: Some(torg_core::sealing::SecretKey::generate()),
             ..unlimited()
         },
     )
@@ -3014,4 +3049,113 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
         "shown as text"
     );
     assert!(!page.contains("<script>x@y"), "never as markup");
+}
+
+#[tokio::test]
+async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
+    let app = spawn_for_access(None).await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    app.store
+        .create_user(
+            m.id,
+            NewUser {
+                username: "sjef".into(),
+                full_name: "Sjef".into(),
+                password_hash: hash,
+                role: Role::Administrator,
+                unit_id: None,
+            },
+        )
+        .await
+        .expect("admin");
+    let admin = login(&app, "alfa", "sjef").await;
+    let url = format!("{}/staff/admin/mail", app.base);
+    let csrf = csrf_of(&admin, &url).await;
+    let closed = free_port().to_string();
+    let save = |password: &'static str, security: &'static str| {
+        let admin = admin.clone();
+        let url = url.clone();
+        let csrf = csrf.clone();
+        let closed = closed.clone();
+        async move {
+            admin
+                .post(&url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("address", "postmottak@alfa.kommune.no"),
+                    ("imap_host", "127.0.0.1"),
+                    ("imap_port", closed.as_str()),
+                    ("imap_security", security),
+                    ("imap_user", "postmottak"),
+                    ("imap_password", password),
+                    ("smtp_host", "127.0.0.1"),
+                    ("smtp_port", closed.as_str()),
+                    ("smtp_security", "plain"),
+                ])
+                .send()
+                .await
+                .expect("save")
+                .status()
+        }
+    };
+    assert_eq!(
+        save("hemmelig-imap", "ssl").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(save("hemmelig-imap", "plain").await, StatusCode::SEE_OTHER);
+    let stored = app
+        .store
+        .mail_account(m.id)
+        .await
+        .expect("a")
+        .expect("saved");
+    assert!(
+        stored.imap.password.starts_with("sealed:v1:"),
+        "sealed at rest"
+    );
+    // An empty password keeps the stored one.
+    assert_eq!(save("", "plain").await, StatusCode::SEE_OTHER);
+    let kept = app
+        .store
+        .mail_account(m.id)
+        .await
+        .expect("a")
+        .expect("saved");
+    assert_eq!(kept.imap.password, stored.imap.password);
+    let page = admin
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !page.contains("sealed:v1") && !page.contains("hemmelig-imap"),
+        "never sent back"
+    );
+    // Test connection: nothing listens there, and the page says so for each server.
+    let res = admin
+        .post(format!("{url}/test"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("test");
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.expect("text");
+    assert!(page.contains(&format!("IMAP 127.0.0.1:{closed}")) && page.contains("cannot connect"));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }

@@ -131,6 +131,8 @@ impl Settings {
                 metrics_token: file.metrics_token,
                 escalation_permille: file.escalation_share.map(|s| (s * 1000.0).round() as i64),
                 trust_forwarded_for: file.trust_forwarded_for.unwrap_or(false),
+                // Read from `secret_key_file` when the server starts.
+                secret_key: None,
                 rate_limits: {
                     let d = RateLimits::default();
                     RateLimits {

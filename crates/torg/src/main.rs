@@ -1314,7 +1314,9 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
-    let state = torg_http::AppState::new(store.clone(), catalog, settings.web.clone());
+    let mut web = settings.web.clone();
+    web.secret_key = Some(settings.secret_key()?);
+    let state = torg_http::AppState::new(store.clone(), catalog, web);
     let app = torg_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
