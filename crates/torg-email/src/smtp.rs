@@ -23,6 +23,9 @@ use torg_store::{MailAccount, MailServer, OutboxItem, Store};
 /// a connection, so [`send_due`] never runs more at a time.
 pub const POOL_SIZE: usize = 16;
 
+/// How long one send may take before it counts as a temporary failure.
+pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Attempts before an entry is given up.
 pub const MAX_ATTEMPTS: i64 = 12;
 
@@ -165,10 +168,18 @@ pub async fn send_due(
             };
             set.spawn(async move {
                 let result = match prepared {
-                    Ok((t, email)) => t.send(email).await.map(|_| ()).map_err(|e| {
-                        let permanent = e.is_permanent();
-                        (e.to_string(), permanent)
-                    }),
+                    // A server that stops answering must not stall the outbox: give up on this
+                    // attempt after a minute and try again later.
+                    Ok((t, email)) => match tokio::time::timeout(SEND_TIMEOUT, t.send(email)).await
+                    {
+                        Ok(sent) => sent.map(|_| ()).map_err(|e| {
+                            let permanent = e.is_permanent();
+                            (e.to_string(), permanent)
+                        }),
+                        Err(_) => {
+                            Err(("the SMTP server did not answer in time".to_string(), false))
+                        }
+                    },
                     Err(e) => Err(e),
                 };
                 (item, result)
