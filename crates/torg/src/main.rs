@@ -618,13 +618,25 @@ async fn backup(settings: &Settings, dir: &std::path::Path) -> Result<()> {
             dir.display()
         );
     }
+    // The key that opens the sealed mail passwords belongs with the database.
+    if settings.secret_key_file.exists() {
+        copy_private(&settings.secret_key_file, &dir.join("secret.key"))?;
+    }
     let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
     println!(
-        "Backed up {} to {} ({:.1} MB, attachments included).",
+        "Backed up {} to {} ({:.1} MB, attachments and the secret key included).",
         db.display(),
         target.display(),
         size as f64 / 1e6
     );
+    Ok(())
+}
+
+/// Copies a secret file, readable by its owner only.
+fn copy_private(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(from, to).with_context(|| format!("cannot write {}", to.display()))?;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
 }
 
@@ -666,6 +678,10 @@ async fn restore(settings: &Settings, dir: &std::path::Path, force: bool) -> Res
         }
     }
     std::fs::copy(&source, &db).with_context(|| format!("cannot write {}", db.display()))?;
+    let key = dir.join("secret.key");
+    if key.exists() {
+        copy_private(&key, &settings.secret_key_file)?;
+    }
     println!("Restored {} from {}.", db.display(), dir.display());
     Ok(())
 }

@@ -1147,6 +1147,18 @@ async fn a_backup_of_a_running_installation_restores_everything() {
     let after = all_inquiries(port, &token).await;
     assert_eq!(after, before, "every inquiry, with its reference, is back");
     assert_eq!(after.len(), 21);
+    // The secret key that opens sealed passwords came along, unchanged and private.
+    let key = std::fs::read_to_string(restored.join("secret.key")).expect("key restored");
+    assert_eq!(
+        key,
+        std::fs::read_to_string(data.join("secret.key")).expect("key")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(restored.join("secret.key"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     server.kill().expect("kill");
     let _ = server.wait();
     let store = torg_store_sql::open(restored.join("torg.db").to_str().expect("path"))
