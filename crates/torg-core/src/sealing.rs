@@ -48,7 +48,7 @@ impl SecretKey {
     }
 
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        torg_domain::hex(&self.0)
     }
 
     /// Seals `plain` with a fresh random nonce.

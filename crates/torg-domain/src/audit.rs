@@ -34,16 +34,6 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
 /// The hash of an entry chained to `previous`. Fields are length-prefixed so that no two
 /// different entries hash alike.
 pub fn chain_hash(previous: &str, seq: i64, at: Timestamp, e: &NewAuditEntry) -> String {
@@ -58,7 +48,7 @@ pub fn chain_hash(previous: &str, seq: i64, at: Timestamp, e: &NewAuditEntry) ->
     for s in [&e.actor, &e.action, &e.object, &e.detail, &e.source] {
         field(s);
     }
-    hex(&h.finalize())
+    crate::hex(&h.finalize())
 }
 
 /// Where a chain breaks.

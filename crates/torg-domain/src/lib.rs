@@ -18,6 +18,17 @@ pub mod role;
 pub mod routing;
 
 pub use access::{Access, Permission, UnitAccess};
+
+/// Lowercase hex of some bytes (hashes, tokens, keys).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
 pub use channel::Channel;
 pub use inquiry::{InquiryStatus, MessageKind, Priority};
 pub use reference::Reference;

@@ -90,8 +90,7 @@ impl Mailroom<'_> {
         let tenant = self.config.municipality.id;
         // A message without a Message-ID is named by its content, so a refetch is still known.
         let content_id = || {
-            let hash = Sha256::digest(raw);
-            let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            let hex = torg_domain::hex(&Sha256::digest(raw)[..16]);
             format!("<{hex}@no-message-id.invalid>")
         };
         if raw.len() as i64 > self.account.max_message_bytes {

@@ -879,16 +879,9 @@ async fn inquiry_page(
     Query(q): Query<InquiryQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    let res = show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK).await;
-    // Reading an inquiry of a sensitive unit (health, social care) is itself logged.
-    if res.status() == StatusCode::OK
-        && q.done.is_empty()
-        && let Ok(Some(i)) = state.store.inquiry(staff.config.municipality.id, id).await
-        && staff.unit_access(i.unit_id).sensitive
-    {
-        audit_inquiry(&state, &staff, &addr, "inquiry.read", id, String::new()).await;
-    }
-    res
+    // A look after one's own change is not a new read.
+    let reader = q.done.is_empty().then_some(&addr);
+    show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK, reader).await
 }
 
 /// The inquiry, when it exists in the municipality and the staff member sees its unit.
@@ -928,6 +921,8 @@ pub(crate) fn forbidden(t: Tr) -> Response {
     )
 }
 
+/// The inquiry page; with `reader`, a read of a sensitive inquiry is logged.
+#[allow(clippy::too_many_arguments)]
 async fn show_inquiry(
     state: &AppState,
     t: Tr,
@@ -936,6 +931,7 @@ async fn show_inquiry(
     q: &InquiryQuery,
     error: Option<String>,
     status: StatusCode,
+    reader: Option<&ClientAddr>,
 ) -> Response {
     let tenant = staff.config.municipality.id;
     let municipality = &staff.config.municipality;
@@ -943,6 +939,12 @@ async fn show_inquiry(
         Ok(i) => i,
         Err(r) => return r,
     };
+    // Reading an inquiry of a sensitive unit (health, social care) is itself logged.
+    if let Some(addr) = reader
+        && staff.unit_access(inquiry.unit_id).sensitive
+    {
+        audit_inquiry(state, staff, addr, "inquiry.read", id, String::new()).await;
+    }
     let (messages, users, canned, deliveries) = match tokio::try_join!(
         state.store.messages(tenant, id, true),
         state.store.list_users(tenant),
@@ -1087,6 +1089,7 @@ async fn write_message(
             &InquiryQuery::default(),
             Some(msg),
             StatusCode::BAD_REQUEST,
+            None,
         )
         .await;
     };
@@ -1151,6 +1154,7 @@ async fn write_message(
                 &InquiryQuery::default(),
                 Some(msg),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                None,
             )
             .await
         }
@@ -1293,6 +1297,7 @@ async fn assign(
             &InquiryQuery::default(),
             Some(msg),
             StatusCode::BAD_REQUEST,
+            None,
         )
         .await;
     };
@@ -1347,6 +1352,7 @@ async fn set_status(
             &InquiryQuery::default(),
             Some(msg),
             StatusCode::BAD_REQUEST,
+            None,
         )
         .await;
     };
