@@ -7,9 +7,6 @@
 use crate::MailError;
 use crate::ingest::{Mailroom, Outcome};
 use futures_util::TryStreamExt;
-use std::sync::Arc;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use torg_store::MailServer;
 
 /// The keyword Torg puts on what it has taken in.
@@ -26,43 +23,12 @@ pub struct PollReport {
     pub quarantined: usize,
 }
 
-/// Opens the connection: TCP, then TLS unless the account says `plain`.
-pub(crate) async fn connect(server: &MailServer) -> Result<Box<dyn Stream>, MailError> {
-    let tcp = tokio::time::timeout(
-        std::time::Duration::from_secs(15),
-        TcpStream::connect((server.host.as_str(), server.port)),
-    )
-    .await
-    .map_err(|_| MailError::Connect(format!("{}:{} did not answer", server.host, server.port)))?
-    .map_err(|e| MailError::Connect(format!("{}:{}: {e}", server.host, server.port)))?;
-    match server.security.as_str() {
-        "plain" => Ok(Box::new(tcp)),
-        _ => {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            use rustls_platform_verifier::ConfigVerifierExt;
-            let config = rustls::ClientConfig::with_platform_verifier()
-                .map_err(|e| MailError::Connect(e.to_string()))?;
-            let name = rustls::pki_types::ServerName::try_from(server.host.clone())
-                .map_err(|e| MailError::Connect(e.to_string()))?;
-            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-                .connect(name, tcp)
-                .await
-                .map_err(|e| MailError::Connect(format!("TLS with {}: {e}", server.host)))?;
-            Ok(Box::new(tls))
-        }
-    }
-}
-
-/// A byte stream IMAP can run over.
-pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
-
 /// Logs in and selects the folder.
 async fn open(
     server: &MailServer,
     folder: &str,
-) -> Result<async_imap::Session<Box<dyn Stream>>, MailError> {
-    let stream = connect(server).await?;
+) -> Result<async_imap::Session<crate::net::Wire>, MailError> {
+    let stream = crate::net::connect(server, server.security != "plain").await?;
     let mut client = async_imap::Client::new(stream);
     client
         .read_response()

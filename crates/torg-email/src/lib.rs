@@ -4,6 +4,7 @@
 
 pub mod imap;
 pub mod ingest;
+mod net;
 pub mod smtp;
 pub mod testing;
 pub mod worker;

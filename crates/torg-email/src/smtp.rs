@@ -12,16 +12,18 @@ use crate::MailError;
 use jiff::{SignedDuration, Timestamp};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use std::collections::HashMap;
+use std::sync::Arc;
 use torg_domain::Channel;
 use torg_store::{MailAccount, MailServer, OutboxItem, Store};
 
-/// SMTP connections kept open to one server; sends beyond this many at once would wait for
-/// a connection, so [`send_due`] never runs more at a time.
-pub const POOL_SIZE: usize = 16;
+/// Connections to one server at most, one send at a time on each. Four already carry several
+/// hundred messages a second (see the README); mail servers throttle clients that open many.
+pub const MAX_CONNECTIONS: usize = 8;
 
 /// How long one send may take before it counts as a temporary failure.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -46,47 +48,45 @@ pub struct SendReport {
     pub failed: usize,
 }
 
-pub(crate) fn transport(
-    server: &MailServer,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = |required: bool| -> Result<Tls, MailError> {
-        let params = TlsParameters::new(server.host.clone())
-            .map_err(|e| MailError::Connect(e.to_string()))?;
-        Ok(if required {
-            Tls::Wrapper(params)
-        } else {
-            Tls::Required(params)
-        })
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
-        .port(server.port)
-        .timeout(Some(std::time::Duration::from_secs(20)))
-        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(POOL_SIZE as u32));
-    builder = match server.security.as_str() {
-        "plain" => builder.tls(Tls::None),
-        "tls" => builder.tls(tls(true)?),
-        _ => builder.tls(tls(false)?),
-    };
-    if !server.user.is_empty() {
-        builder = builder.credentials(Credentials::new(
-            server.user.clone(),
-            server.password.clone(),
-        ));
+/// The name Torg greets the server with (EHLO): the municipality's mail domain.
+fn hello_name(address: &str) -> ClientId {
+    match address.rsplit_once('@') {
+        Some((_, domain)) if !domain.is_empty() => ClientId::Domain(domain.to_string()),
+        _ => ClientId::default(),
     }
-    Ok(builder.build())
+}
+
+/// Opens one SMTP session: TLS from the start (`tls`), STARTTLS (`starttls`, the default) or
+/// none (`plain`, local tests only), then AUTH when a user is set.
+async fn connect(server: &MailServer, hello: &ClientId) -> Result<AsyncSmtpConnection, SendFailure> {
+    let place = |e: &dyn std::fmt::Display| format!("{}:{}: {e}", server.host, server.port);
+    let failure = |e: SmtpError| (place(&e), e.is_permanent());
+    let wire = crate::net::connect(server, server.security == "tls")
+        .await
+        .map_err(|e| (e.to_string(), false))?;
+    let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(wire), hello)
+        .await
+        .map_err(failure)?;
+    if !matches!(server.security.as_str(), "tls" | "plain") {
+        let params = TlsParameters::new(server.host.clone()).map_err(failure)?;
+        conn.starttls(params, hello).await.map_err(failure)?;
+    }
+    if !server.user.is_empty() {
+        let credentials = Credentials::new(server.user.clone(), server.password.clone());
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)
+            .await
+            .map_err(failure)?;
+    }
+    Ok(conn)
 }
 
 /// Checks that the SMTP server can be reached (and logged in to) ("test connection").
 pub async fn check(server: &MailServer) -> Result<(), MailError> {
-    match transport(server)?.test_connection().await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(MailError::Connect(format!(
-            "{}:{} did not accept the connection",
-            server.host, server.port
-        ))),
-        Err(e) => Err(MailError::Connect(e.to_string())),
-    }
+    let mut conn = connect(server, &ClientId::default())
+        .await
+        .map_err(|(e, _)| MailError::Connect(e))?;
+    let _ = conn.quit().await;
+    Ok(())
 }
 
 /// The email of an outbox entry.
@@ -123,12 +123,81 @@ pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, Stri
     Ok(email)
 }
 
-/// Messages sent through one pool of connections before a new pool is opened: servers limit
-/// the messages of one session (OpenSMTPD: 100), and a pooled connection would otherwise
-/// be told "452 too many messages" from then on.
-pub const MESSAGES_PER_POOL: usize = 80;
+/// Messages sent over one connection before it is replaced by a new one: servers limit the
+/// messages of one session (OpenSMTPD: 100) and answer "452 too many messages" after that.
+pub const MESSAGES_PER_CONNECTION: usize = 80;
 
-/// Claims what is due at `now` and sends it, `concurrency` at a time.
+/// Sent entries are marked in one transaction per this many (and whenever the sends pause),
+/// so a crash can send again at most this many that were already delivered.
+const MARK_BATCH: usize = 32;
+
+/// One sender: its own connection per municipality, replaced every
+/// [`MESSAGES_PER_CONNECTION`] messages. Takes entries from the shared queue until it is empty.
+async fn sender(
+    queue: Arc<std::sync::Mutex<std::vec::IntoIter<OutboxItem>>>,
+    accounts: Arc<HashMap<i64, MailAccount>>,
+    results: tokio::sync::mpsc::Sender<(OutboxItem, Result<(), SendFailure>)>,
+) {
+    let mut sessions: HashMap<i64, (AsyncSmtpConnection, usize)> = HashMap::new();
+    loop {
+        let next = queue.lock().ok().and_then(|mut q| q.next());
+        let Some(item) = next else { break };
+        let result = match accounts.get(&item.tenant_id) {
+            None => Err(("the municipality has no mail account".to_string(), false)),
+            Some(account) => match message(account, &item) {
+                Err(e) => Err((e, true)),
+                // A server that stops answering must not stall the outbox: give up on this
+                // attempt after a minute and try again later.
+                Ok(email) => tokio::time::timeout(
+                    SEND_TIMEOUT,
+                    send_one(&mut sessions, item.tenant_id, account, &email),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    sessions.remove(&item.tenant_id);
+                    Err(("the SMTP server did not answer in time".to_string(), false))
+                }),
+            },
+        };
+        if results.send((item, result)).await.is_err() {
+            break;
+        }
+    }
+    for (_, (mut conn, _)) in sessions {
+        let _ = conn.quit().await;
+    }
+}
+
+/// Sends one email over the municipality's session, opening it first where needed. A session
+/// that failed is dropped; one that has carried its share is closed after this message.
+async fn send_one(
+    sessions: &mut HashMap<i64, (AsyncSmtpConnection, usize)>,
+    tenant: i64,
+    account: &MailAccount,
+    email: &Message,
+) -> Result<(), SendFailure> {
+    let failure = |e: SmtpError| (e.to_string(), e.is_permanent());
+    let (mut conn, used) = match sessions.remove(&tenant) {
+        Some(session) => session,
+        None => (
+            connect(&account.smtp, &hello_name(&account.address)).await?,
+            0,
+        ),
+    };
+    let sent = conn.send(email.envelope(), &email.formatted()).await;
+    match &sent {
+        Ok(_) if used + 1 < MESSAGES_PER_CONNECTION => {
+            sessions.insert(tenant, (conn, used + 1));
+        }
+        Ok(_) => {
+            let _ = conn.quit().await;
+        }
+        Err(_) => conn.abort().await,
+    }
+    sent.map(|_| ()).map_err(failure)
+}
+
+/// Claims what is due at `now` and sends it over `concurrency` connections at a time.
 pub async fn send_due(
     store: &dyn Store,
     accounts: &HashMap<i64, MailAccount>,
@@ -143,59 +212,37 @@ pub async fn send_due(
     if items.is_empty() {
         return Ok(report);
     }
-    // Each send is a task of its own with its own copies (the transport is a shared pool).
-    let mut results: Vec<(OutboxItem, Result<(), SendFailure>)> = Vec::with_capacity(items.len());
-    // Keep `in_flight` sends going all the time (a new one starts as soon as one ends).
-    let in_flight = concurrency.clamp(1, POOL_SIZE);
-    let mut pending = items.iter().cloned();
-    let mut pools: HashMap<i64, (AsyncSmtpTransport<Tokio1Executor>, usize)> = HashMap::new();
-    let mut set = tokio::task::JoinSet::new();
-    loop {
-        while set.len() < in_flight {
-            let Some(item) = pending.next() else { break };
-            let prepared = match accounts.get(&item.tenant_id) {
-                Some(account) => {
-                    let (t, used) = match pools.remove(&item.tenant_id) {
-                        Some((t, used)) if used < MESSAGES_PER_POOL => (t, used),
-                        _ => (transport(&account.smtp)?, 0),
-                    };
-                    pools.insert(item.tenant_id, (t.clone(), used + 1));
-                    message(account, &item)
-                        .map(|email| (t, email))
-                        .map_err(|e| (e, true))
-                }
-                None => Err(("the municipality has no mail account".to_string(), false)),
-            };
-            set.spawn(async move {
-                let result = match prepared {
-                    // A server that stops answering must not stall the outbox: give up on this
-                    // attempt after a minute and try again later.
-                    Ok((t, email)) => match tokio::time::timeout(SEND_TIMEOUT, t.send(email)).await
-                    {
-                        Ok(sent) => sent.map(|_| ()).map_err(|e| {
-                            let permanent = e.is_permanent();
-                            (e.to_string(), permanent)
-                        }),
-                        Err(_) => {
-                            Err(("the SMTP server did not answer in time".to_string(), false))
-                        }
-                    },
-                    Err(e) => Err(e),
-                };
-                (item, result)
-            });
-        }
-        match set.join_next().await {
-            Some(Ok(r)) => results.push(r),
-            Some(Err(_)) => {} // a panicked send: its lease runs out and it is tried again
-            None => break,
-        }
+    let senders = concurrency.clamp(1, MAX_CONNECTIONS).min(items.len());
+    let queue = Arc::new(std::sync::Mutex::new(items.into_iter()));
+    let accounts = Arc::new(accounts.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::channel(MARK_BATCH * 4);
+    for _ in 0..senders {
+        tokio::spawn(sender(queue.clone(), accounts.clone(), tx.clone()));
     }
-    for (item, result) in results {
+    drop(tx);
+    let mut sent = Vec::with_capacity(MARK_BATCH);
+    loop {
+        // Mark what was sent when a batch is full or no further result is ready.
+        let next = match rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(_) => {
+                if !sent.is_empty() {
+                    store.outbox_sent(&sent, Timestamp::now()).await?;
+                    report.sent += sent.len();
+                    sent.clear();
+                }
+                rx.recv().await
+            }
+        };
+        let Some((item, result)) = next else { break };
         match result {
             Ok(()) => {
-                store.outbox_sent(item.id, Timestamp::now()).await?;
-                report.sent += 1;
+                sent.push(item.id);
+                if sent.len() >= MARK_BATCH {
+                    store.outbox_sent(&sent, Timestamp::now()).await?;
+                    report.sent += sent.len();
+                    sent.clear();
+                }
             }
             Err((error, permanent)) if permanent || item.attempts >= MAX_ATTEMPTS => {
                 tracing::warn!(outbox = item.id, %error, "email given up");

@@ -86,7 +86,7 @@ impl MailServers {
                  auth_mechanisms = plain login\nmail_location = maildir:{d_s}/mail/%n\n\
                  first_valid_uid = {uid}\ndefault_internal_user = dovecot\ndefault_login_user = dovenull\n\
                  passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%n {d_s}/users\n}}\n\
-                 userdb {{\n driver = static\n args = uid={uid} gid={gid} home={d_s}/mail/%n\n}}\n\
+                 userdb {{\n driver = static\n args = uid={uid} gid={gid} home={d_s}/mail/%n allow_all_users=yes\n}}\n\
                  service imap-login {{\n inet_listener imap {{\n  address = 127.0.0.1\n  port = {imap_port}\n }}\n inet_listener imaps {{\n  port = 0\n }}\n}}\n\
                  service lmtp {{\n inet_listener lmtp {{\n  address = 127.0.0.1\n  port = {lmtp_port}\n }}\n}}\n\
                  protocol lmtp {{\n auth_username_format = %n\n}}\n"
@@ -139,12 +139,14 @@ impl MailServers {
                 }
             }
         }
+        // Its log (with -d on standard error) is kept beside its configuration.
+        let log = std::fs::File::create(self.dir.path().join("smtpd.log")).expect("smtpd.log");
         let child = Command::new("/usr/sbin/smtpd")
             .arg("-d")
             .arg("-f")
             .arg(self.dir.path().join("smtpd.conf"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("smtpd");
         self.smtpd = Some(child);
@@ -163,6 +165,32 @@ impl MailServers {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+    }
+
+    /// Holds OpenSMTPD's local deliveries (into Dovecot) while messages are accepted and
+    /// queued, or lets them go again: `smtpctl pause mda` / `resume mda`.
+    pub fn hold_deliveries(&self, hold: bool) {
+        let verb = if hold { "pause" } else { "resume" };
+        let ok = Command::new("/usr/sbin/smtpctl")
+            .args([verb, "mda"])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "smtpctl {verb} mda failed");
+    }
+
+    /// Messages delivered into every mailbox but `except`'s (maildir new and cur).
+    pub fn delivered_except(&self, except: &str) -> usize {
+        let Ok(users) = std::fs::read_dir(self.dir.path().join("mail")) else {
+            return 0;
+        };
+        users
+            .flatten()
+            .filter(|u| u.file_name() != except)
+            .flat_map(|u| ["new", "cur"].map(|d| u.path().join(d)))
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .map(|entries| entries.count())
+            .sum()
     }
 
     /// The account of postmottak@nordby.kommune.no on these servers.

@@ -96,7 +96,7 @@ pub async fn send_all(
     key: &SecretKey,
 ) -> Result<crate::smtp::SendReport, crate::MailError> {
     let accounts: HashMap<_, _> = accounts(store, key).await?.into_iter().collect();
-    crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 16).await
+    crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 4).await
 }
 
 /// Starts both tasks; they run until the process ends.

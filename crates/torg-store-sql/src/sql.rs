@@ -1328,13 +1328,20 @@ macro_rules! sql_store {
                 Ok(items)
             }
 
-            async fn outbox_sent(&self, id: i64, at: Timestamp) -> Result<()> {
-                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
-                    .bind(at.as_millisecond())
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(db_err)?;
+            async fn outbox_sent(&self, ids: &[i64], at: Timestamp) -> Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await.map_err(db_err)?;
+                for id in ids {
+                    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+                        .bind(at.as_millisecond())
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
 

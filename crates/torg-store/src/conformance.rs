@@ -1857,7 +1857,7 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
         .find(|o| o.id == item.id)
         .expect("due again");
     assert_eq!(item.attempts, 2);
-    store.outbox_sent(item.id, later).await.expect("sent");
+    store.outbox_sent(&[item.id], later).await.expect("sent");
     assert_eq!(
         store.deliveries(tenant, i.id).await.expect("d"),
         vec![(reply.id, DeliveryState::Sent { at: later })]

@@ -101,7 +101,8 @@ pub trait Store: Send + Sync + 'static {
         lease: jiff::SignedDuration,
         limit: u32,
     ) -> Result<Vec<OutboxItem>>;
-    async fn outbox_sent(&self, id: i64, at: jiff::Timestamp) -> Result<()>;
+    /// Marks entries sent, all in one transaction (one commit for a batch of sends).
+    async fn outbox_sent(&self, ids: &[i64], at: jiff::Timestamp) -> Result<()>;
     /// Try again at `next_at`, remembering the server's answer.
     async fn outbox_retry(&self, id: i64, next_at: jiff::Timestamp, error: &str) -> Result<()>;
     /// Give up for good.

@@ -855,10 +855,18 @@ pub async fn email(messages: usize) -> Result<()> {
     let accounts: std::collections::HashMap<i64, torg_store::MailAccount> =
         [(m.id, account.clone())].into();
     let pb = bar(messages as u64, "sending acknowledgements");
+    let senders: usize = std::env::var("TORG_BENCH_SENDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    // On a 2-core machine the relay's deliveries into Dovecot compete with the sending for the
+    // CPUs; TORG_BENCH_HOLD=0 measures with them running.
+    let hold = std::env::var("TORG_BENCH_HOLD").map_or(true, |v| v != "0");
+    servers.hold_deliveries(hold);
     let t1 = Instant::now();
     let mut sent = 0usize;
     while sent < messages {
-        let r = torg_email::smtp::send_due(&*store, &accounts, Timestamp::now(), 1000, 32).await?;
+        let r = torg_email::smtp::send_due(&*store, &accounts, Timestamp::now(), 1000, senders).await?;
         if r.sent == 0 && r.retried + r.failed > 0 {
             bail!("the SMTP server refused: {r:?}");
         }
@@ -872,12 +880,31 @@ pub async fn email(messages: usize) -> Result<()> {
     pb.finish_and_clear();
     let send_rate = messages as f64 / send.as_secs_f64();
     println!(
-        "send: {messages} acknowledgements through SMTP in {:.2} s: {send_rate:.0} per second",
-        send.as_secs_f64()
+        "send: {messages} acknowledgements accepted by SMTP in {:.2} s: {send_rate:.0} per second \
+         ({senders} connections{})",
+        send.as_secs_f64(),
+        if hold { ", the relay's local delivery held meanwhile" } else { "" }
     );
+    // Every message must arrive: let the relay deliver, and count the citizens' mailboxes.
+    servers.hold_deliveries(false);
+    let pb = bar(messages as u64, "waiting for delivery into the citizens' mailboxes");
+    let deadline = Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let delivered = servers.delivered_except("postmottak");
+        pb.set_position(delivered as u64);
+        if delivered >= messages {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("only {delivered} of {messages} acknowledgements arrived");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    pb.finish_and_clear();
+    println!("delivered: all {messages} in the citizens' mailboxes");
     println!(
         "{}",
-        json!({"messages": messages, "ingest_per_second": ingest_rate, "send_per_second": send_rate})
+        json!({"messages": messages, "ingest_per_second": ingest_rate, "send_per_second": send_rate, "senders": senders, "delivery_held": hold})
     );
     Ok(())
 }
