@@ -9,10 +9,13 @@ use sha2::{Digest, Sha256};
 use torg_core::intake::{
     Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive,
 };
-use torg_domain::email::{AutoSigns, automatic, bracketed, new_message_id, reply_subject};
+use torg_domain::email::{
+    AutoSigns, Automatic, Refusal, automatic, blocked_extension, bracketed, new_message_id,
+    refusal_notice, reply_subject,
+};
 use torg_domain::{Channel, MessageKind};
 use torg_store::{
-    MailAccount, NewAttachment, NewMessage, NewOutgoing, NewQuarantinedMail, Origin, Store,
+    MailAccount, NewAttachment, NewMessage, NewOutgoing, NewQuarantinedMail, Notice, Origin, Store,
     StoreError,
 };
 
@@ -60,83 +63,166 @@ pub fn random_hex() -> String {
     torg_core::secrets::new_token()[..24].to_string()
 }
 
+/// The signs by which a message is told to be automatic.
+fn automatic_kind(
+    msg: &mail_parser::Message<'_>,
+    sender: &str,
+    subject: &str,
+) -> Option<Automatic> {
+    automatic(&AutoSigns {
+        auto_submitted: msg.header_raw("Auto-Submitted"),
+        precedence: msg.header_raw("Precedence"),
+        x_autoreply: msg.header_raw("X-Autoreply").is_some()
+            || msg.header_raw("X-Autorespond").is_some(),
+        content_type: msg.header_raw("Content-Type"),
+        from_address: Some(sender),
+        subject: Some(subject),
+    })
+}
+
+/// A mail to keep aside, without a notice to its sender.
+fn aside(
+    message_id: &str,
+    sender: &str,
+    subject: &str,
+    reason: String,
+    raw: &[u8],
+) -> NewQuarantinedMail {
+    NewQuarantinedMail {
+        message_id: message_id.to_string(),
+        sender: sender.to_string(),
+        subject: subject.to_string(),
+        reason,
+        raw: raw.to_vec(),
+        notice: None,
+    }
+}
+
 impl Mailroom<'_> {
     async fn quarantine(
         &self,
-        message_id: &str,
-        sender: &str,
-        subject: &str,
-        reason: String,
-        raw: &[u8],
+        mail: NewQuarantinedMail,
         now: Timestamp,
     ) -> Result<Outcome, StoreError> {
-        tracing::warn!(municipality = %self.config.municipality.slug, %message_id, %reason, "mail quarantined");
-        let mail = NewQuarantinedMail {
-            message_id: message_id.to_string(),
-            sender: sender.to_string(),
-            subject: subject.to_string(),
-            reason: reason.clone(),
-            raw: raw.to_vec(),
-        };
+        tracing::warn!(municipality = %self.config.municipality.slug, message_id = %mail.message_id, reason = %mail.reason, "mail quarantined");
         self.store
             .quarantine_mail(self.config.municipality.id, &mail, now)
             .await?;
-        Ok(Outcome::Quarantined { reason })
+        Ok(Outcome::Quarantined {
+            reason: mail.reason,
+        })
+    }
+
+    /// Keeps a message that breaks a limit aside and answers its sender politely, unless the
+    /// message is automatic or has no sender (or is the municipality's own).
+    async fn refuse(
+        &self,
+        mut mail: NewQuarantinedMail,
+        automatic: bool,
+        refusal: Refusal,
+        now: Timestamp,
+    ) -> Result<Outcome, StoreError> {
+        let sender = mail.sender.as_str();
+        if !sender.is_empty() && !automatic && !sender.eq_ignore_ascii_case(&self.account.address) {
+            let m = &self.config.municipality;
+            let (subject, body) = refusal_notice(&m.language, &m.name, &mail.subject, &refusal);
+            mail.notice = Some(Notice {
+                out: NewOutgoing {
+                    channel: Channel::Email,
+                    recipient: sender.to_string(),
+                    subject,
+                    header_id: new_message_id(&self.account.address, &random_hex()),
+                    in_reply_to: Some(mail.message_id.clone()),
+                    references: vec![mail.message_id.clone()],
+                },
+                body,
+            });
+        }
+        self.quarantine(mail, now).await
     }
 
     /// Takes one raw message in. Store errors are returned (the message stays on the server and
     /// is fetched again); everything about the message itself ends in an [`Outcome`].
     pub async fn take_in(&self, raw: &[u8], now: Timestamp) -> Result<Outcome, StoreError> {
+        self.receive(raw, now, true).await
+    }
+
+    /// Takes in a message staff let out of quarantine: the size and attachment-type limits
+    /// no longer apply (a person has looked at it); everything else does.
+    pub async fn take_in_released(
+        &self,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Outcome, StoreError> {
+        self.receive(raw, now, false).await
+    }
+
+    async fn receive(
+        &self,
+        raw: &[u8],
+        now: Timestamp,
+        limits: bool,
+    ) -> Result<Outcome, StoreError> {
         let tenant = self.config.municipality.id;
         // A message without a Message-ID is named by its content, so a refetch is still known.
         let content_id = || {
             let hex = torg_domain::hex(&Sha256::digest(raw)[..16]);
             format!("<{hex}@no-message-id.invalid>")
         };
-        if raw.len() as i64 > self.account.max_message_bytes {
+        if limits && raw.len() as i64 > self.account.max_message_bytes {
+            // Kept whole (the mail server took it in, so its own limit bounds it), so that staff
+            // can still take it in; its headers say whom to answer.
             let reason = format!(
                 "the message is {} bytes; the limit is {} bytes",
                 raw.len(),
                 self.account.max_message_bytes
             );
-            return self
-                .quarantine(
-                    &content_id(),
-                    "",
-                    "",
-                    reason,
-                    &raw[..raw.len().min(64 * 1024)],
-                    now,
-                )
-                .await;
+            let head = MessageParser::default().parse_headers(raw);
+            let message_id = head
+                .as_ref()
+                .and_then(|h| h.message_id())
+                .map(bracketed)
+                .unwrap_or_else(content_id);
+            let subject = head
+                .as_ref()
+                .and_then(|h| h.subject())
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let sender = head
+                .as_ref()
+                .and_then(|h| h.from()?.first()?.address())
+                .unwrap_or("")
+                .to_string();
+            let auto = head
+                .as_ref()
+                .is_some_and(|h| automatic_kind(h, &sender, &subject).is_some());
+            let refusal = Refusal::TooLarge {
+                bytes: raw.len() as u64,
+                limit: self.account.max_message_bytes.max(0) as u64,
+            };
+            let mail = aside(&message_id, &sender, &subject, reason, raw);
+            return self.refuse(mail, auto, refusal, now).await;
         }
         let Some(msg) = MessageParser::default().parse(raw) else {
-            return self
-                .quarantine(
-                    &content_id(),
-                    "",
-                    "",
-                    "not a readable email message".into(),
-                    raw,
-                    now,
-                )
-                .await;
+            let mail = aside(
+                &content_id(),
+                "",
+                "",
+                "not a readable email message".into(),
+                raw,
+            );
+            return self.quarantine(mail, now).await;
         };
         let message_id = msg.message_id().map(bracketed).unwrap_or_else(content_id);
         let subject = msg.subject().unwrap_or("").trim().to_string();
         let from = msg.from().and_then(|f| f.first());
         let Some(sender) = from.and_then(|a| a.address()).map(str::to_string) else {
-            return self
-                .quarantine(
-                    &message_id,
-                    "",
-                    &subject,
-                    "the message has no sender address".into(),
-                    raw,
-                    now,
-                )
-                .await;
+            let reason = "the message has no sender address".to_string();
+            let mail = aside(&message_id, "", &subject, reason, raw);
+            return self.quarantine(mail, now).await;
         };
+        let auto = automatic_kind(&msg, &sender, &subject);
         let sender_name = from
             .and_then(|a| a.name())
             .map(str::to_string)
@@ -149,15 +235,27 @@ impl Mailroom<'_> {
         let mut attachments = vec![];
         for part in msg.attachments() {
             let data = part.contents().to_vec();
-            if data.len() > self.limits.max_attachment_bytes {
+            let filename = part.attachment_name().unwrap_or("vedlegg").to_string();
+            if limits && data.len() > self.limits.max_attachment_bytes {
                 let reason = format!(
-                    "an attachment is {} bytes; the limit is {} bytes",
+                    "the attachment {filename:?} is {} bytes; the limit is {} bytes",
                     data.len(),
                     self.limits.max_attachment_bytes
                 );
-                return self
-                    .quarantine(&message_id, &sender, &subject, reason, raw, now)
-                    .await;
+                let refusal = Refusal::TooLarge {
+                    bytes: data.len() as u64,
+                    limit: self.limits.max_attachment_bytes as u64,
+                };
+                let mail = aside(&message_id, &sender, &subject, reason, raw);
+                return self.refuse(mail, auto.is_some(), refusal, now).await;
+            }
+            if limits
+                && let Some(ext) = blocked_extension(&filename, &self.account.blocked_extensions)
+            {
+                let reason = format!("the attachment {filename:?} is of a blocked type (.{ext})");
+                let refusal = Refusal::BlockedType { filename };
+                let mail = aside(&message_id, &sender, &subject, reason, raw);
+                return self.refuse(mail, auto.is_some(), refusal, now).await;
             }
             let content_type = part
                 .content_type()
@@ -167,7 +265,7 @@ impl Mailroom<'_> {
                 })
                 .unwrap_or_else(|| "application/octet-stream".into());
             attachments.push(NewAttachment {
-                filename: part.attachment_name().unwrap_or("vedlegg").to_string(),
+                filename,
                 content_type,
                 data,
             });
@@ -178,27 +276,15 @@ impl Mailroom<'_> {
             text
         };
         if body.is_empty() {
-            return self
-                .quarantine(
-                    &message_id,
-                    &sender,
-                    &subject,
-                    "the message has no text".into(),
-                    raw,
-                    now,
-                )
-                .await;
+            let mail = aside(
+                &message_id,
+                &sender,
+                &subject,
+                "the message has no text".into(),
+                raw,
+            );
+            return self.quarantine(mail, now).await;
         }
-        let signs = AutoSigns {
-            auto_submitted: msg.header_raw("Auto-Submitted"),
-            precedence: msg.header_raw("Precedence"),
-            x_autoreply: msg.header_raw("X-Autoreply").is_some()
-                || msg.header_raw("X-Autorespond").is_some(),
-            content_type: msg.header_raw("Content-Type"),
-            from_address: Some(&sender),
-            subject: Some(&subject),
-        };
-        let auto = automatic(&signs);
 
         // An answer to one of ours, or to an earlier message of the thread.
         let mut thread_ids: Vec<String> = vec![];
@@ -261,9 +347,8 @@ impl Mailroom<'_> {
         }
         if let Some(kind) = auto {
             let reason = format!("an automatic message ({kind:?}) that answers no inquiry");
-            return self
-                .quarantine(&message_id, &sender, &subject, reason, raw, now)
-                .await;
+            let mail = aside(&message_id, &sender, &subject, reason, raw);
+            return self.quarantine(mail, now).await;
         }
 
         let acknowledge_by = NewOutgoing {
@@ -288,12 +373,20 @@ impl Mailroom<'_> {
             acknowledge_by: Some(acknowledge_by),
             ..Default::default()
         };
+        let intake_limits = if limits {
+            self.limits
+        } else {
+            IntakeLimits {
+                max_attachment_bytes: usize::MAX,
+                ..self.limits
+            }
+        };
         match receive(
             self.store,
             self.config,
             Channel::Email,
             input,
-            self.limits,
+            intake_limits,
             now,
             self.acknowledger,
         )
@@ -306,8 +399,8 @@ impl Mailroom<'_> {
             Err(IntakeError::Store(e)) => Err(e),
             Err(e) => {
                 let reason = format!("not accepted: {e}");
-                self.quarantine(&message_id, &sender, &subject, reason, raw, now)
-                    .await
+                let mail = aside(&message_id, &sender, &subject, reason, raw);
+                self.quarantine(mail, now).await
             }
         }
     }

@@ -11,7 +11,10 @@ use tokio::net::TcpStream;
 use torg_store::MailServer;
 
 /// A byte stream a mail protocol can run over.
-pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug {}
+pub(crate) trait Stream:
+    AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug
+{
+}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug> Stream for T {}
 
 /// Opens TCP to the server, then TLS when `tls` is set.
@@ -79,10 +82,7 @@ impl AsyncWrite for Wire {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }

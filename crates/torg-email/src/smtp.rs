@@ -58,7 +58,10 @@ fn hello_name(address: &str) -> ClientId {
 
 /// Opens one SMTP session: TLS from the start (`tls`), STARTTLS (`starttls`, the default) or
 /// none (`plain`, local tests only), then AUTH when a user is set.
-async fn connect(server: &MailServer, hello: &ClientId) -> Result<AsyncSmtpConnection, SendFailure> {
+async fn connect(
+    server: &MailServer,
+    hello: &ClientId,
+) -> Result<AsyncSmtpConnection, SendFailure> {
     let place = |e: &dyn std::fmt::Display| format!("{}:{}: {e}", server.host, server.port);
     let failure = |e: SmtpError| (place(&e), e.is_permanent());
     let wire = crate::net::connect(server, server.security == "tls")

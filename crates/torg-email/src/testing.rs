@@ -73,7 +73,7 @@ impl MailServers {
         let _ = Command::new("chmod").arg("755").arg(&d).status();
         std::fs::write(
             d.join("users"),
-            format!("postmottak:{{PLAIN}}{PASSWORD}\nola:{{PLAIN}}{PASSWORD}\n"),
+            format!("postmottak:{{PLAIN}}{PASSWORD}\nola:{{PLAIN}}{PASSWORD}\nkari:{{PLAIN}}{PASSWORD}\n"),
         )
         .expect("users");
         let (imap_port, lmtp_port, smtp_port) = (free_port(), free_port(), free_port());
@@ -212,6 +212,9 @@ impl MailServers {
                 ..server(self.smtp_port)
             },
             max_message_bytes: 200_000,
+            blocked_extensions: torg_domain::email::extension_list(
+                torg_domain::email::DEFAULT_BLOCKED_EXTENSIONS,
+            ),
         }
     }
 

@@ -314,6 +314,88 @@ async fn email_in_and_out_through_real_servers() {
         "signed: {}",
         replies[0].2
     );
+
+    // 6. Limits: a message over the size limit and one with a program attached are kept in
+    //    quarantine, and each sender gets one polite automatic answer; staff can take the
+    //    large one in after all.
+    let big = format!(
+        "From: Kari <kari@nordby.no>\r\nTo: postmottak@nordby.kommune.no\r\n\
+         Subject: Tegninger\r\nMessage-ID: <kari-stor@nordby.no>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHer er tegningene.\r\n{}\r\n",
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n".repeat(4_000)
+    );
+    let program = "From: Ola Nordmann <ola@nordby.no>\r\nTo: postmottak@nordby.kommune.no\r\n\
+        Subject: Faktura\r\nMessage-ID: <ola-exe@nordby.no>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\nSe vedlagt faktura.\r\n--b\r\n\
+        Content-Type: application/octet-stream\r\n\
+        Content-Disposition: attachment; filename=\"faktura.pdf.exe\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--b--\r\n";
+    servers
+        .deliver("kari@nordby.no", "postmottak@nordby.kommune.no", &big)
+        .await;
+    servers
+        .deliver("ola@nordby.no", "postmottak@nordby.kommune.no", program)
+        .await;
+    servers.inbox_of("postmottak", 7).await;
+    let report = torg_email::imap::poll(&room, 50).await.expect("poll");
+    assert_eq!((report.fetched, report.quarantined), (2, 2), "{report:?}");
+    let held = store.quarantined_mail(m.id, 10).await.expect("q");
+    let big_held = held
+        .iter()
+        .find(|q| q.message_id == "<kari-stor@nordby.no>")
+        .expect("the large one is kept");
+    assert!(
+        big_held.reason.contains("the limit is 200000 bytes"),
+        "{big_held:?}"
+    );
+    assert!(big_held.size > 200_000, "kept whole: {big_held:?}");
+    let exe_held = held
+        .iter()
+        .find(|q| q.message_id == "<ola-exe@nordby.no>")
+        .expect("the program is kept");
+    assert!(
+        exe_held.reason.contains("blocked type (.exe)"),
+        "{exe_held:?}"
+    );
+    let notices = send(&*store, &account, m.id, Timestamp::now()).await;
+    assert_eq!(notices.sent, 2, "one notice each: {notices:?}");
+    let kari = servers.inbox_of("kari", 2).await;
+    let notice = kari
+        .iter()
+        .find(|(subject, _, _)| subject.starts_with("Meldingen din er for stor"))
+        .expect("Kari is told");
+    assert_eq!(notice.1, "kari-stor@nordby.no", "an answer to her message");
+    assert!(
+        notice.2.contains("saksbehandler vil se på den"),
+        "{}",
+        notice.2
+    );
+    let ola = servers.inbox_of("ola", 3).await;
+    assert!(
+        ola.iter()
+            .any(|(s, _, body)| s.starts_with("Vedlegget ble ikke tatt imot")
+                && body.contains("faktura.pdf.exe")),
+        "{ola:?}"
+    );
+    // Fetched again (a crash before the flags were set): no second notice.
+    for raw in [big.as_bytes(), program.as_bytes()] {
+        let again = room.take_in(raw, Timestamp::now()).await.expect("again");
+        assert!(matches!(again, Outcome::Quarantined { .. }), "{again:?}");
+    }
+    let later = Timestamp::now() + jiff::SignedDuration::from_hours(3);
+    assert_eq!(send(&*store, &account, m.id, later).await.sent, 0);
+    // Staff take the large one in after looking at it.
+    let raw = store
+        .quarantined_raw(m.id, big_held.id)
+        .await
+        .expect("raw")
+        .expect("kept");
+    let released = room
+        .take_in_released(&raw, Timestamp::now())
+        .await
+        .expect("release");
+    assert!(matches!(released, Outcome::Created { .. }), "{released:?}");
 }
 
 /// The Message-ID of our acknowledgement as the citizen received it.

@@ -315,9 +315,21 @@ mail-password = Password
 mail-password-hint = Leave it empty to keep the stored password.
 mail-folder = Folder
 mail-max-bytes = Largest email in bytes (larger ones are quarantined)
+mail-blocked-types = File types not taken in as attachments
+mail-blocked-types-hint = File extensions separated by commas, e.g. exe, js. An email with such an attachment is quarantined, and its sender gets a polite automatic answer. The same goes for oversized emails.
 mail-test = Test the connection
 mail-test-ok = connected, logged in and the folder opened
 mail-error-form = Fill in a valid address, servers and ports, and choose tls, starttls or plain.
 mail-error-none = Save the settings before testing them.
 mail-error-no-key = The installation has no secret key, so passwords cannot be stored here. Use torg mail set.
 done-mail-saved = The email settings are saved. Test the connection.
+
+# Quarantine actions
+quarantine-actions = Action
+quarantine-download = Download
+quarantine-release = Take in anyway
+quarantine-discard = Discard
+done-quarantine-released = The email has been taken in.
+done-quarantine-discarded = The email has been discarded. It is still on the mail server.
+done-quarantine-still = The email could not be taken in and is still in quarantine; see the reason.
+error-unknown-quarantined = The email is not in quarantine. Perhaps somebody has already taken it in or discarded it.

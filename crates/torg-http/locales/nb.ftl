@@ -315,9 +315,21 @@ mail-password = Passord
 mail-password-hint = La feltet stå tomt for å beholde passordet som er lagret.
 mail-folder = Mappe
 mail-max-bytes = Største e-post i byte (større settes i karantene)
+mail-blocked-types = Filtyper vi ikke tar imot som vedlegg
+mail-blocked-types-hint = Filendelser skilt med komma, f.eks. exe, js. En e-post med et slikt vedlegg settes i karantene, og avsenderen får et høflig automatisk svar. Det samme gjelder for store e-poster.
 mail-test = Test tilkoblingen
 mail-test-ok = tilkoblet, innlogget og mappen åpnet
 mail-error-form = Fyll inn en gyldig adresse, servere og porter, og velg tls, starttls eller plain.
 mail-error-none = Lagre innstillingene før du tester dem.
 mail-error-no-key = Installasjonen har ingen hemmelig nøkkel, så passord kan ikke lagres her. Bruk torg mail set.
 done-mail-saved = E-postinnstillingene er lagret. Test tilkoblingen.
+
+# Quarantine actions
+quarantine-actions = Handling
+quarantine-download = Last ned
+quarantine-release = Ta imot likevel
+quarantine-discard = Forkast
+done-quarantine-released = E-posten er tatt imot.
+done-quarantine-discarded = E-posten er forkastet. Den ligger fortsatt på e-posttjeneren.
+done-quarantine-still = E-posten kunne ikke tas imot og ligger fortsatt i karantene; se årsaken.
+error-unknown-quarantined = Fant ikke e-posten i karantenen. Kanskje noen allerede har tatt imot eller forkastet den.

@@ -302,9 +302,21 @@ mail-password = Passord
 mail-password-hint = La feltet stå tomt for å halde på passordet som er lagra.
 mail-folder = Mappe
 mail-max-bytes = Største e-post i byte (større blir sett i karantene)
+mail-blocked-types = Filtypar vi ikkje tek imot som vedlegg
+mail-blocked-types-hint = Filendingar skilde med komma, t.d. exe, js. Ein e-post med eit slikt vedlegg blir sett i karantene, og avsendaren får eit høfleg automatisk svar. Det same gjeld for store e-postar.
 mail-test = Test tilkoplinga
 mail-test-ok = tilkopla, innlogga og mappa opna
 mail-error-form = Fyll inn ei gyldig adresse, tenarar og portar, og vel tls, starttls eller plain.
 mail-error-none = Lagre innstillingane før du testar dei.
 mail-error-no-key = Installasjonen har ingen hemmeleg nøkkel, så passord kan ikkje lagrast her. Bruk torg mail set.
 done-mail-saved = E-postinnstillingane er lagra. Test tilkoplinga.
+
+# Quarantine actions
+quarantine-actions = Handling
+quarantine-download = Last ned
+quarantine-release = Ta imot likevel
+quarantine-discard = Forkast
+done-quarantine-released = E-posten er teken imot.
+done-quarantine-discarded = E-posten er forkasta. Han ligg framleis på e-posttenaren.
+done-quarantine-still = E-posten kunne ikkje takast imot og ligg framleis i karantene; sjå årsaka.
+error-unknown-quarantined = Fann ikkje e-posten i karantena. Kanskje nokon alt har teke imot eller forkasta han.

@@ -302,9 +302,21 @@ mail-password = Lösenord
 mail-password-hint = Lämna fältet tomt för att behålla det sparade lösenordet.
 mail-folder = Mapp
 mail-max-bytes = Största e-post i byte (större sätts i karantän)
+mail-blocked-types = Filtyper vi inte tar emot som bilagor
+mail-blocked-types-hint = Filändelser åtskilda med komma, t.ex. exe, js. Ett e-postmeddelande med en sådan bilaga sätts i karantän och avsändaren får ett artigt automatiskt svar. Detsamma gäller för stora meddelanden.
 mail-test = Testa anslutningen
 mail-test-ok = ansluten, inloggad och mappen öppnad
 mail-error-form = Fyll i en giltig adress, servrar och portar, och välj tls, starttls eller plain.
 mail-error-none = Spara inställningarna innan du testar dem.
 mail-error-no-key = Installationen har ingen hemlig nyckel, så lösenord kan inte sparas här. Använd torg mail set.
 done-mail-saved = E-postinställningarna är sparade. Testa anslutningen.
+
+# Quarantine actions
+quarantine-actions = Åtgärd
+quarantine-download = Ladda ner
+quarantine-release = Ta emot ändå
+quarantine-discard = Kasta
+done-quarantine-released = E-postmeddelandet har tagits emot.
+done-quarantine-discarded = E-postmeddelandet har kastats. Det finns kvar på e-postservern.
+done-quarantine-still = E-postmeddelandet kunde inte tas emot och ligger kvar i karantän; se orsaken.
+error-unknown-quarantined = E-postmeddelandet finns inte i karantänen. Kanske har någon redan tagit emot eller kastat det.

@@ -30,6 +30,9 @@ pub(crate) fn routes() -> Routes {
         .get("/staff/admin/audit", audit_page)
         .get("/staff/admin/audit/export", audit_export)
         .get("/staff/mail/quarantine", quarantine_page)
+        .get("/staff/mail/quarantine/{id}/raw", quarantined_raw)
+        .post("/staff/mail/quarantine/{id}/release", release_quarantined)
+        .post("/staff/mail/quarantine/{id}/discard", discard_quarantined)
         .get("/staff/admin/mail", mail_page)
         .post("/staff/admin/mail", save_mail)
         .post("/staff/admin/mail/test", test_mail)
@@ -903,6 +906,7 @@ pub(crate) fn sees_quarantine(staff: &Staff) -> bool {
 }
 
 struct QuarantineRow {
+    id: i64,
     when: String,
     sender: String,
     subject: String,
@@ -916,17 +920,20 @@ struct QuarantinePage {
     t: Tr,
     c: Chrome,
     rows: Vec<QuarantineRow>,
+    notice: Option<String>,
 }
 
 async fn quarantine_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    Query(q): Query<DoneQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     if !sees_quarantine(&staff) {
         return forbidden(t);
     }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
     let zone = &staff.config.municipality.time_zone;
     match state
         .store
@@ -937,6 +944,7 @@ async fn quarantine_page(
             let rows = list
                 .into_iter()
                 .map(|q| QuarantineRow {
+                    id: q.id,
                     when: views::when(q.received_at, zone),
                     sender: q.sender,
                     subject: q.subject,
@@ -947,12 +955,165 @@ async fn quarantine_page(
             let page = QuarantinePage {
                 c: chrome(&staff, "/staff/mail/quarantine"),
                 rows,
+                notice,
                 t,
             };
             render(StatusCode::OK, &page)
         }
         Err(e) => failed(t, e),
     }
+}
+
+/// A quarantined mail as received, as a download (never shown in the browser).
+async fn quarantined_raw(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if !sees_quarantine(&staff) {
+        return forbidden(t);
+    }
+    match state
+        .store
+        .quarantined_raw(staff.config.municipality.id, id)
+        .await
+    {
+        Ok(Some(raw)) => views::download_response(&format!("karantene-{id}.eml"), raw),
+        Ok(None) => quarantine_gone(t),
+        Err(e) => failed(t, e),
+    }
+}
+
+/// The answer when a quarantined mail is not (or no longer) there.
+fn quarantine_gone(t: Tr) -> Response {
+    let msg = t.get("error-unknown-quarantined");
+    views::error_page(
+        t,
+        StatusCode::NOT_FOUND,
+        "error-heading-not-found",
+        msg,
+        "/staff/mail/quarantine",
+    )
+}
+
+/// Checks the person and the form of a quarantine action.
+fn quarantine_action(staff: &Staff, t: &Tr, raw: &[u8]) -> Option<Response> {
+    if !sees_quarantine(staff) {
+        return Some(forbidden(t.clone()));
+    }
+    staff
+        .check_csrf(Fields::parse(raw).get("csrf"))
+        .err()
+        .map(IntoResponse::into_response)
+}
+
+/// Takes a quarantined mail in after all (a person has looked at it): the size and
+/// attachment-type limits no longer apply. It leaves quarantine only if it was taken in.
+async fn release_quarantined(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<i64>,
+    RawForm(form): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = quarantine_action(&staff, &t, &form) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let (raw, account) = match (
+        state.store.quarantined_raw(tenant, id).await,
+        state.store.mail_account(tenant).await,
+    ) {
+        (Ok(Some(raw)), Ok(Some(account))) => (raw, account),
+        (Ok(None), _) => return quarantine_gone(t),
+        (_, Ok(None)) => {
+            let msg = t.get("mail-error-none");
+            return views::error_page(
+                t,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "error-heading-unavailable",
+                msg,
+                "/staff/admin/mail",
+            );
+        }
+        (Err(e), _) | (_, Err(e)) => return failed(t, e),
+    };
+    let base = crate::portal::base_url(&state, &headers);
+    let ack = crate::acknowledge::acknowledger_for(&state, staff.config.clone(), &base);
+    let room = torg_email::ingest::Mailroom {
+        store: &*state.store,
+        config: &staff.config,
+        account: &account,
+        limits: state.settings.limits,
+        acknowledger: Some(&*ack),
+    };
+    use torg_email::ingest::Outcome;
+    let inquiry = match room.take_in_released(&raw, jiff::Timestamp::now()).await {
+        Ok(Outcome::Created { inquiry_id })
+        | Ok(Outcome::Threaded { inquiry_id })
+        | Ok(Outcome::Automatic { inquiry_id }) => Some(inquiry_id),
+        Ok(Outcome::Duplicate) => None,
+        Ok(Outcome::Quarantined { .. }) => {
+            return Redirect::to("/staff/mail/quarantine?done=quarantine-still").into_response();
+        }
+        Err(e) => return failed(t, e),
+    };
+    match state.store.remove_quarantined(tenant, id).await {
+        Ok(()) | Err(StoreError::NotFound(_)) => {} // taken in twice at once: once is stored
+        Err(e) => return failed(t, e),
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "mail.released",
+        inquiry.map(|i| format!("inquiry:{i}")).unwrap_or_default(),
+        format!("quarantine:{id}"),
+    )
+    .await;
+    match inquiry {
+        Some(i) => Redirect::to(&format!("/staff/inquiries/{i}")).into_response(),
+        None => Redirect::to("/staff/mail/quarantine?done=quarantine-released").into_response(),
+    }
+}
+
+/// Throws a quarantined mail away (it stays on the mail server); the audit log keeps who did.
+async fn discard_quarantined(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(form): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = quarantine_action(&staff, &t, &form) {
+        return r;
+    }
+    match state
+        .store
+        .remove_quarantined(staff.config.municipality.id, id)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::NotFound(_)) => return quarantine_gone(t),
+        Err(e) => return failed(t, e),
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "mail.discarded",
+        String::new(),
+        format!("quarantine:{id}"),
+    )
+    .await;
+    Redirect::to("/staff/mail/quarantine?done=quarantine-discarded").into_response()
 }
 
 // ---------------------------------------------------------------- the mailbox
@@ -985,6 +1146,9 @@ fn blank_account(staff: &Staff) -> torg_store::MailAccount {
         imap_folder: "INBOX".into(),
         smtp: server(587, "starttls"),
         max_message_bytes: 26_214_400,
+        blocked_extensions: torg_domain::email::extension_list(
+            torg_domain::email::DEFAULT_BLOCKED_EXTENSIONS,
+        ),
     }
 }
 
@@ -1126,6 +1290,7 @@ async fn save_mail(
             .trim()
             .parse()
             .unwrap_or(26_214_400),
+        blocked_extensions: torg_domain::email::extension_list(f.get("blocked_extensions")),
     };
     if let Err(e) = state.store.set_mail_account(tenant, Some(account)).await {
         return failed(t, e);

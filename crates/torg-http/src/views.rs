@@ -336,8 +336,12 @@ pub fn message_views(
 
 /// Serves an attachment so that a browser never renders it: a download with a safe type.
 pub fn attachment_response(meta: &torg_store::AttachmentMeta, data: Vec<u8>) -> Response {
-    let safe_name: String = meta
-        .filename
+    download_response(&meta.filename, data)
+}
+
+/// Serves bytes as a download under `filename` (made safe), never rendered by the browser.
+pub fn download_response(filename: &str, data: Vec<u8>) -> Response {
+    let safe_name: String = filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {

@@ -1427,6 +1427,24 @@ struct Variant {
     path: String,
     body: Body,
     expect: Expect,
+    /// For actions that use up their object (discarding a mail): a path of each user's own.
+    by_user: Vec<(&'static str, String)>,
+}
+
+impl Variant {
+    /// With a path of each user's own.
+    fn by_user(mut self, paths: Vec<(&'static str, String)>) -> Variant {
+        self.by_user = paths;
+        self
+    }
+
+    /// The path `user` sends to.
+    fn path_of(&self, user: &str) -> &str {
+        self.by_user
+            .iter()
+            .find(|(u, _)| *u == user)
+            .map_or(self.path.as_str(), |(_, p)| p.as_str())
+    }
 }
 
 /// Users of the access test: one per role, and a nurse in the sensitive unit.
@@ -1470,6 +1488,8 @@ const HEALTH: &[&str] = &["x-nurse"];
 const OVERVIEW: &[&str] = &["x-admin", "x-chief", "x-comm", "x-leader", "x-desk"];
 const ADMIN: &[&str] = &["x-admin"];
 const NOBODY: &[&str] = &[];
+/// Who looks after quarantined mail.
+const QUARANTINE: &[&str] = &["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"];
 
 /// An inquiry stored directly: (id, follow token, attachment id).
 async fn stored_inquiry(
@@ -1678,7 +1698,81 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     app.state.forget_cached_settings();
 
     let slug = app.a.slug.clone();
-    let v = |path: String, body: Body, expect: Expect| Variant { path, body, expect };
+    let v = |path: String, body: Body, expect: Expect| Variant {
+        path,
+        body,
+        expect,
+        by_user: vec![],
+    };
+    // Quarantined mail for the quarantine actions, one per user and action (they use it up).
+    store
+        .set_mail_account(
+            a.id,
+            Some(torg_store::MailAccount {
+                address: "postmottak@alfa.kommune.no".into(),
+                display_name: "Alfa kommune".into(),
+                imap: torg_store::MailServer {
+                    host: "127.0.0.1".into(),
+                    port: 9,
+                    security: "plain".into(),
+                    user: "postmottak".into(),
+                    password: String::new(),
+                },
+                imap_folder: "INBOX".into(),
+                smtp: torg_store::MailServer {
+                    host: "127.0.0.1".into(),
+                    port: 9,
+                    security: "plain".into(),
+                    user: String::new(),
+                    password: String::new(),
+                },
+                max_message_bytes: 1_000_000,
+                blocked_extensions: vec![],
+            }),
+        )
+        .await
+        .expect("mail account");
+    let mut held: HashMap<String, i64> = HashMap::new();
+    for (tenant, tag) in [(a.id, "alfa"), (b.id, "beta")] {
+        for (user, _, _) in ACCESS_USERS {
+            for action in ["release", "discard"] {
+                let message_id = format!("<{action}-{user}-{tag}@example.no>");
+                let raw = format!(
+                    "From: Ola <ola@example.no>\r\nSubject: Hei\r\nMessage-ID: {message_id}\r\n\r\nHei\r\n"
+                );
+                store
+                    .quarantine_mail(
+                        tenant,
+                        &torg_store::NewQuarantinedMail {
+                            message_id: message_id.clone(),
+                            sender: "ola@example.no".into(),
+                            subject: "Hei".into(),
+                            reason: "test".into(),
+                            raw: raw.into_bytes(),
+                            notice: None,
+                        },
+                        now,
+                    )
+                    .await
+                    .expect("quarantine");
+            }
+        }
+        for q in store.quarantined_mail(tenant, 100).await.expect("held") {
+            held.insert(q.message_id, q.id);
+        }
+    }
+    let quarantined = |action: &str, user: &str, tag: &str| {
+        format!(
+            "/staff/mail/quarantine/{}/{action}",
+            held[&format!("<{action}-{user}-{tag}@example.no>")]
+        )
+    };
+    let each_user = |action: &'static str| -> Vec<(&'static str, String)> {
+        ACCESS_USERS
+            .iter()
+            .map(|(u, _, _)| (*u, quarantined(action, u, "alfa")))
+            .collect()
+    };
     let form = |fields: &[(&'static str, &str)]| {
         Body::Form(fields.iter().map(|(k, v)| (*k, v.to_string())).collect())
     };
@@ -2126,8 +2220,55 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             vec![v(
                 "/staff/mail/quarantine".into(),
                 Body::None,
-                Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"]),
+                Expect::Staff(QUARANTINE),
             )],
+        ),
+        (
+            (Method::GET, "/staff/mail/quarantine/{id}/raw"),
+            vec![
+                v(
+                    quarantined("discard", "x-handler", "alfa").replace("/discard", "/raw"),
+                    Body::None,
+                    Expect::Staff(QUARANTINE),
+                ),
+                v(
+                    quarantined("discard", "x-handler", "beta").replace("/discard", "/raw"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/mail/quarantine/{id}/release"),
+            vec![
+                v(
+                    quarantined("release", "x-admin", "alfa"),
+                    form(&[]),
+                    Expect::Staff(QUARANTINE),
+                )
+                .by_user(each_user("release")),
+                v(
+                    quarantined("release", "x-admin", "beta"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/mail/quarantine/{id}/discard"),
+            vec![
+                v(
+                    quarantined("discard", "x-admin", "alfa"),
+                    form(&[]),
+                    Expect::Staff(QUARANTINE),
+                )
+                .by_user(each_user("discard")),
+                v(
+                    quarantined("discard", "x-admin", "beta"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
         ),
         (
             (Method::GET, "/api/v1/openapi.json"),
@@ -2292,7 +2433,13 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                         res.status()
                     );
                     for (user, c, csrf) in &sessions {
-                        let res = send(app, c, &method, variant, csrf, None, &mut n).await;
+                        let own = Variant {
+                            path: variant.path_of(user).to_string(),
+                            body: variant.body.clone(),
+                            expect: Expect::Open,
+                            by_user: vec![],
+                        };
+                        let res = send(app, c, &method, &own, csrf, None, &mut n).await;
                         let s = res.status();
                         if allowed.contains(user) {
                             assert!(
@@ -2947,6 +3094,7 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
                 imap_folder: "INBOX".into(),
                 smtp: server(2),
                 max_message_bytes: 1_000_000,
+                blocked_extensions: vec!["exe".into()],
             }),
         )
         .await
@@ -3029,7 +3177,8 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
                 sender: "<script>x@y".into(),
                 subject: "Hei".into(),
                 reason: "the message has no text".into(),
-                raw: b"Subject: Hei\r\n\r\n".to_vec(),
+                raw: b"Subject: Hei\r\nMessage-ID: <x@y>\r\n\r\n".to_vec(),
+                notice: None,
             },
             jiff::Timestamp::now(),
         )
@@ -3049,6 +3198,61 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
         "shown as text"
     );
     assert!(!page.contains("<script>x@y"), "never as markup");
+    // Staff download it, try to take it in (it still has no sender, so it stays), discard it.
+    let held = app.store.quarantined_mail(m.id, 10).await.expect("held");
+    let q = format!("{}/staff/mail/quarantine/{}", app.base, held[0].id);
+    let raw = staff.get(format!("{q}/raw")).send().await.expect("raw");
+    assert_eq!(
+        raw.headers()["content-disposition"],
+        format!("attachment; filename=\"karantene-{}.eml\"", held[0].id)
+    );
+    assert_eq!(
+        raw.bytes().await.expect("bytes").as_ref(),
+        b"Subject: Hei\r\nMessage-ID: <x@y>\r\n\r\n"
+    );
+    let csrf = csrf_of(&staff, &format!("{}/staff/mail/quarantine", app.base)).await;
+    let res = staff
+        .post(format!("{q}/release"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("release");
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/mail/quarantine?done=quarantine-still"
+    );
+    assert_eq!(
+        app.store.quarantined_mail(m.id, 10).await.expect("q").len(),
+        1
+    );
+    let res = staff
+        .post(format!("{q}/discard"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("discard");
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/mail/quarantine?done=quarantine-discarded"
+    );
+    assert!(
+        app.store
+            .quarantined_mail(m.id, 10)
+            .await
+            .expect("q")
+            .is_empty()
+    );
+    let again = staff
+        .post(format!("{q}/discard"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "said plainly, not an error"
+    );
 }
 
 #[tokio::test]

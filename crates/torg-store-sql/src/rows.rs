@@ -406,6 +406,7 @@ pub(crate) struct MailAccountRow {
     smtp_user: String,
     smtp_password: String,
     max_message_bytes: i64,
+    blocked_extensions: String,
 }
 
 impl MailAccountRow {
@@ -431,6 +432,7 @@ impl MailAccountRow {
                     password: self.smtp_password,
                 },
                 max_message_bytes: self.max_message_bytes,
+                blocked_extensions: torg_domain::email::extension_list(&self.blocked_extensions),
             },
         )
     }
@@ -440,8 +442,8 @@ impl MailAccountRow {
 pub(crate) struct OutboxRow {
     id: i64,
     pub(crate) tenant_id: i64,
-    inquiry_id: i64,
-    pub(crate) message_id: i64,
+    inquiry_id: Option<i64>,
+    message_id: Option<i64>,
     channel: String,
     recipient: String,
     subject: String,
@@ -449,10 +451,11 @@ pub(crate) struct OutboxRow {
     in_reply_to: Option<String>,
     refs: String,
     attempts: i64,
+    body: String,
 }
 
 impl OutboxRow {
-    pub(crate) fn into_item(self, body: String) -> Result<OutboxItem, StoreError> {
+    pub(crate) fn into_item(self) -> Result<OutboxItem, StoreError> {
         Ok(OutboxItem {
             id: self.id,
             tenant_id: self.tenant_id,
@@ -461,7 +464,7 @@ impl OutboxRow {
             channel: parse(&self.channel, "channel")?,
             recipient: self.recipient,
             subject: self.subject,
-            body,
+            body: self.body,
             header_id: self.header_id,
             in_reply_to: self.in_reply_to,
             references: self.refs.split_whitespace().map(String::from).collect(),

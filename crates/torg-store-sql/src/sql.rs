@@ -198,7 +198,7 @@ macro_rules! sql_store {
                         let number = numbers.get(i).copied().unwrap_or_default();
                         let reference = Reference { year: new.reference_year, number }.to_string();
                         let out = NewOutgoing { subject: out.subject.replace("{referanse}", &reference), ..out.clone() };
-                        insert_outgoing(&mut *conn, new.tenant_id, *id, *message_id, &out, new.received_at.as_millisecond()).await?;
+                        insert_outgoing(&mut *conn, new.tenant_id, Some((*id, *message_id)), &out, new.received_at.as_millisecond(), None).await?;
                     }
                 }
             }
@@ -285,22 +285,23 @@ macro_rules! sql_store {
             .map_err(db_err)
         }
 
-        /// Queues a message for delivery, in the caller's transaction.
+        /// Queues a message for delivery, in the caller's transaction: one of an inquiry's
+        /// messages (`about` = inquiry and message), or a notice with a text of its own.
         async fn insert_outgoing(
             conn: &mut Conn,
             tenant: i64,
-            inquiry_id: i64,
-            message_id: i64,
+            about: Option<(i64, i64)>,
             out: &NewOutgoing,
             now: i64,
+            own_text: Option<&str>,
         ) -> Result<(), StoreError> {
             sqlx::query(
-                "INSERT INTO outbox (tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, status, next_attempt_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10)",
+                "INSERT INTO outbox (tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, status, next_attempt_at, created_at, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11)",
             )
             .bind(tenant)
-            .bind(inquiry_id)
-            .bind(message_id)
+            .bind(about.map(|a| a.0))
+            .bind(about.map(|a| a.1))
             .bind(out.channel.as_str())
             .bind(&out.recipient)
             .bind(&out.subject)
@@ -308,6 +309,7 @@ macro_rules! sql_store {
             .bind(&out.in_reply_to)
             .bind(out.references.join(" "))
             .bind(now)
+            .bind(own_text)
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -1211,8 +1213,8 @@ macro_rules! sql_store {
                 if let Some(a) = account {
                     sqlx::query(
                         "INSERT INTO mail_accounts (tenant_id, address, display_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder, \
-                         smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes, blocked_extensions) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(tenant)
                     .bind(&a.address)
@@ -1229,6 +1231,7 @@ macro_rules! sql_store {
                     .bind(&a.smtp.user)
                     .bind(&a.smtp.password)
                     .bind(a.max_message_bytes)
+                    .bind(a.blocked_extensions.join(","))
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
@@ -1243,7 +1246,7 @@ macro_rules! sql_store {
             async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>> {
                 let rows: Vec<MailAccountRow> = sqlx::query_as(
                     "SELECT tenant_id, address, display_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder, \
-                     smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes FROM mail_accounts ORDER BY tenant_id",
+                     smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes, blocked_extensions FROM mail_accounts ORDER BY tenant_id",
                 )
                 .fetch_all(&self.pool)
                 .await
@@ -1252,7 +1255,8 @@ macro_rules! sql_store {
             }
 
             async fn quarantine_mail(&self, tenant: i64, mail: &NewQuarantinedMail, at: Timestamp) -> Result<()> {
-                sqlx::query(
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let kept = sqlx::query(
                     "INSERT INTO mail_quarantine (tenant_id, message_id, sender, subject, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                      ON CONFLICT (tenant_id, message_id) DO NOTHING",
                 )
@@ -1263,9 +1267,36 @@ macro_rules! sql_store {
                 .bind(&mail.reason)
                 .bind(&mail.raw)
                 .bind(at.as_millisecond())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map_err(db_err)?;
+                .map_err(db_err)?
+                .rows_affected();
+                // The notice goes with the first keeping only (a refetch sends nothing again).
+                if let Some(notice) = mail.notice.as_ref().filter(|_| kept == 1) {
+                    insert_outgoing(&mut *tx, tenant, None, &notice.out, at.as_millisecond(), Some(&notice.body)).await?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>> {
+                sqlx::query_scalar("SELECT raw FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_err)
+            }
+
+            async fn remove_quarantined(&self, tenant: i64, id: i64) -> Result<()> {
+                let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("quarantined mail"));
+                }
                 Ok(())
             }
 
@@ -1302,7 +1333,8 @@ macro_rules! sql_store {
                     // The lease is taken only if nobody took it meanwhile (PostgreSQL re-checks).
                     let row: Option<OutboxRow> = sqlx::query_as(
                         "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending' AND lease_until <= $3 \
-                         RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, attempts",
+                         RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, attempts, \
+                         COALESCE(body, (SELECT m.body FROM messages m WHERE m.tenant_id = outbox.tenant_id AND m.id = outbox.message_id), '') AS body",
                     )
                     .bind(until)
                     .bind(id)
@@ -1311,21 +1343,11 @@ macro_rules! sql_store {
                     .await
                     .map_err(db_err)?;
                     if let Some(row) = row {
-                        claimed.push(row);
+                        claimed.push(row.into_item()?);
                     }
                 }
-                let mut items = Vec::with_capacity(claimed.len());
-                for row in claimed {
-                    let body: String = sqlx::query_scalar("SELECT body FROM messages WHERE tenant_id = $1 AND id = $2")
-                        .bind(row.tenant_id)
-                        .bind(row.message_id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    items.push(row.into_item(body)?);
-                }
                 tx.commit().await.map_err(db_err)?;
-                Ok(items)
+                Ok(claimed)
             }
 
             async fn outbox_sent(&self, ids: &[i64], at: Timestamp) -> Result<()> {
@@ -1503,7 +1525,7 @@ macro_rules! sql_store {
                 let at = new.created_at.as_millisecond();
                 let id = insert_message_row(&mut tx, tenant, inquiry_id, &new, at).await?;
                 if let Some(out) = &new.outgoing {
-                    insert_outgoing(&mut tx, tenant, inquiry_id, id, out, at).await?;
+                    insert_outgoing(&mut tx, tenant, Some((inquiry_id, id)), out, at, None).await?;
                 }
                 let attachments = insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
                 let (next, first_answer) = match new.kind {

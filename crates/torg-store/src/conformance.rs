@@ -1798,7 +1798,7 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
     let item = mine[0].clone();
     assert_eq!(
         (item.body.as_str(), item.attempts, item.message_id),
-        ("Vi kommer i dag.", 1, reply.id)
+        ("Vi kommer i dag.", 1, Some(reply.id))
     );
     assert_eq!(item.references, vec!["<ola-1@example.no>".to_string()]);
     let again = store
@@ -1950,6 +1950,7 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
         imap_folder: "INBOX".into(),
         smtp: server(1025),
         max_message_bytes: 10_000_000,
+        blocked_extensions: vec!["exe".into(), "js".into()],
     };
     store
         .set_mail_account(tenant, Some(account.clone()))
@@ -1974,6 +1975,17 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
             subject: "Hei".into(),
             reason: "the message has no body".into(),
             raw: b"raw bytes".to_vec(),
+            notice: Some(Notice {
+                out: NewOutgoing {
+                    channel: Channel::Email,
+                    recipient: "x@y".into(),
+                    subject: "Meldingen din er for stor".into(),
+                    header_id: "<notice-1@test.kommune.no>".into(),
+                    in_reply_to: Some("<x@y>".into()),
+                    references: vec!["<x@y>".into()],
+                },
+                body: "Den er tatt vare på.".into(),
+            }),
         };
         store
             .quarantine_mail(tenant, &mail, at)
@@ -1985,6 +1997,51 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
     assert_eq!(
         (q[0].reason.as_str(), q[0].size),
         ("the message has no body", 9)
+    );
+    // Its notice is queued once, with its own text and no inquiry.
+    let notices: Vec<OutboxItem> = store
+        .claim_outbox(Channel::Email, at, SignedDuration::from_secs(60), 100)
+        .await
+        .expect("claim")
+        .into_iter()
+        .filter(|o| o.header_id == "<notice-1@test.kommune.no>")
+        .collect();
+    assert_eq!(notices.len(), 1, "one notice for a mail kept twice");
+    assert_eq!(
+        (
+            notices[0].inquiry_id,
+            notices[0].message_id,
+            notices[0].body.as_str()
+        ),
+        (None, None, "Den er tatt vare på.")
+    );
+    store.outbox_sent(&[notices[0].id], at).await.expect("sent");
+    assert_eq!(
+        store.quarantined_raw(tenant, q[0].id).await.expect("raw"),
+        Some(b"raw bytes".to_vec())
+    );
+    assert_eq!(
+        store
+            .quarantined_raw(fixture(store).await.tenant.id, q[0].id)
+            .await
+            .expect("raw"),
+        None,
+        "another municipality's quarantine is not reachable"
+    );
+    store
+        .remove_quarantined(tenant, q[0].id)
+        .await
+        .expect("remove");
+    assert!(matches!(
+        store.remove_quarantined(tenant, q[0].id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .quarantined_mail(tenant, 10)
+            .await
+            .expect("list")
+            .is_empty()
     );
     // The first message of an inquiry that came by email is found by its Message-ID.
     let mut n = new_inquiry(&f, "Hei på e-post", at);

@@ -90,6 +90,10 @@ pub trait Store: Send + Sync + 'static {
         at: jiff::Timestamp,
     ) -> Result<()>;
     async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>>;
+    /// One quarantined mail as received (raw bytes).
+    async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>>;
+    /// Takes a mail out of quarantine (taken in by staff, or discarded). NotFound if it is gone.
+    async fn remove_quarantined(&self, tenant: i64, id: i64) -> Result<()>;
 
     // The outbox.
     /// Claims up to `limit` entries of `channel` that are due, for `lease`: nobody else gets

@@ -341,8 +341,9 @@ pub struct NewOutgoing {
 pub struct OutboxItem {
     pub id: i64,
     pub tenant_id: i64,
-    pub inquiry_id: i64,
-    pub message_id: i64,
+    /// None for a [`Notice`].
+    pub inquiry_id: Option<i64>,
+    pub message_id: Option<i64>,
     pub channel: Channel,
     pub recipient: String,
     pub subject: String,
@@ -385,6 +386,9 @@ pub struct MailAccount {
     pub smtp: MailServer,
     /// Larger messages are quarantined and get a polite answer.
     pub max_message_bytes: i64,
+    /// Attachment file extensions not taken in (lower case, no dots); such a message is
+    /// quarantined and gets a polite answer.
+    pub blocked_extensions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -405,6 +409,16 @@ pub struct NewQuarantinedMail {
     pub subject: String,
     pub reason: String,
     pub raw: Vec<u8>,
+    /// An automatic answer to the sender, queued in the same transaction.
+    pub notice: Option<Notice>,
+}
+
+/// An automatic message that belongs to no inquiry (e.g. "your message was too large"),
+/// sent through the outbox like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub out: NewOutgoing,
+    pub body: String,
 }
 
 /// A mail that was not taken in, kept with the reason for staff.

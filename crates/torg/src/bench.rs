@@ -866,7 +866,8 @@ pub async fn email(messages: usize) -> Result<()> {
     let t1 = Instant::now();
     let mut sent = 0usize;
     while sent < messages {
-        let r = torg_email::smtp::send_due(&*store, &accounts, Timestamp::now(), 1000, senders).await?;
+        let r =
+            torg_email::smtp::send_due(&*store, &accounts, Timestamp::now(), 1000, senders).await?;
         if r.sent == 0 && r.retried + r.failed > 0 {
             bail!("the SMTP server refused: {r:?}");
         }
@@ -883,11 +884,18 @@ pub async fn email(messages: usize) -> Result<()> {
         "send: {messages} acknowledgements accepted by SMTP in {:.2} s: {send_rate:.0} per second \
          ({senders} connections{})",
         send.as_secs_f64(),
-        if hold { ", the relay's local delivery held meanwhile" } else { "" }
+        if hold {
+            ", the relay's local delivery held meanwhile"
+        } else {
+            ""
+        }
     );
     // Every message must arrive: let the relay deliver, and count the citizens' mailboxes.
     servers.hold_deliveries(false);
-    let pb = bar(messages as u64, "waiting for delivery into the citizens' mailboxes");
+    let pb = bar(
+        messages as u64,
+        "waiting for delivery into the citizens' mailboxes",
+    );
     let deadline = Instant::now() + std::time::Duration::from_secs(300);
     loop {
         let delivered = servers.delivered_except("postmottak");

@@ -253,9 +253,13 @@ struct MailSetArgs {
         default_value = ""
     )]
     smtp_password: String,
-    /// Larger messages are quarantined for staff.
+    /// Larger messages are quarantined for staff, and their senders told so.
     #[arg(long, default_value_t = 26_214_400)]
     max_message_bytes: i64,
+    /// Attachment types not taken in (file extensions, comma-separated); such messages are
+    /// quarantined for staff, and their senders told so.
+    #[arg(long, default_value = torg_domain::email::DEFAULT_BLOCKED_EXTENSIONS)]
+    blocked_extensions: String,
 }
 
 #[derive(Subcommand)]
@@ -1415,6 +1419,7 @@ async fn mail_command(
                 smtp_user,
                 smtp_password,
                 max_message_bytes,
+                blocked_extensions,
             } = *args;
             let m = municipality(store, &slug).await?;
             torg_domain::contact::Contact::parse(Some(&address), None).map_err(|e| {
@@ -1439,6 +1444,7 @@ async fn mail_command(
                     password: key.seal(&smtp_password),
                 },
                 max_message_bytes,
+                blocked_extensions: torg_domain::email::extension_list(&blocked_extensions),
             };
             store.set_mail_account(m.id, Some(account)).await?;
             audit(
@@ -1459,7 +1465,7 @@ async fn mail_command(
             let m = municipality(store, &slug).await?;
             match store.mail_account(m.id).await? {
                 Some(a) => println!(
-                    "address: {} ({})\nimap: {}:{} ({}), user {}, folder {}\nsmtp: {}:{} ({}), user {}\nlargest message: {} bytes",
+                    "address: {} ({})\nimap: {}:{} ({}), user {}, folder {}\nsmtp: {}:{} ({}), user {}\nlargest message: {} bytes\nattachments not taken in: {}",
                     a.address,
                     a.display_name,
                     a.imap.host,
@@ -1475,7 +1481,8 @@ async fn mail_command(
                     } else {
                         &a.smtp.user
                     },
-                    a.max_message_bytes
+                    a.max_message_bytes,
+                    a.blocked_extensions.join(", ")
                 ),
                 None => println!("{} has no mailbox in Torg.", m.name),
             }
