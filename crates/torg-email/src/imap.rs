@@ -53,6 +53,48 @@ pub async fn check(server: &MailServer, folder: &str) -> Result<(), MailError> {
     Ok(())
 }
 
+/// What waiting on a mailbox ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// The server told of a change (new mail, or flags set): time to read the mailbox.
+    Changed,
+    /// Nothing happened within the time given.
+    Quiet,
+    /// The server does not offer IDLE; polling alone must do.
+    NoIdle,
+}
+
+/// Waits up to `max` for the mailbox to change, with IMAP IDLE (RFC 2177), so that new mail
+/// is read within moments instead of at the next poll.
+pub async fn wait_for_change(
+    server: &MailServer,
+    folder: &str,
+    max: std::time::Duration,
+) -> Result<Wait, MailError> {
+    let protocol =
+        |what: &str, e: async_imap::error::Error| MailError::Protocol(format!("{what}: {e}"));
+    let mut session = open(server, folder).await?;
+    let capabilities = session
+        .capabilities()
+        .await
+        .map_err(|e| protocol("capability", e))?;
+    if !capabilities.has_str("IDLE") {
+        let _ = session.logout().await;
+        return Ok(Wait::NoIdle);
+    }
+    let mut idle = session.idle();
+    idle.init().await.map_err(|e| protocol("idle", e))?;
+    let (waiting, _stop) = idle.wait_with_timeout(max);
+    let outcome = match waiting.await.map_err(|e| protocol("idle", e))? {
+        async_imap::extensions::idle::IdleResponse::NewData(_) => Wait::Changed,
+        _ => Wait::Quiet,
+    };
+    if let Ok(mut session) = idle.done().await {
+        let _ = session.logout().await;
+    }
+    Ok(outcome)
+}
+
 /// One pass: takes in every message not done yet, `batch` at a time.
 pub async fn poll(room: &Mailroom<'_>, batch: usize) -> Result<PollReport, MailError> {
     let account = room.account;

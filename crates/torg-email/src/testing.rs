@@ -89,7 +89,8 @@ impl MailServers {
                  userdb {{\n driver = static\n args = uid={uid} gid={gid} home={d_s}/mail/%n allow_all_users=yes\n}}\n\
                  service imap-login {{\n inet_listener imap {{\n  address = 127.0.0.1\n  port = {imap_port}\n }}\n inet_listener imaps {{\n  port = 0\n }}\n}}\n\
                  service lmtp {{\n inet_listener lmtp {{\n  address = 127.0.0.1\n  port = {lmtp_port}\n }}\n}}\n\
-                 protocol lmtp {{\n auth_username_format = %n\n}}\n"
+                 protocol lmtp {{\n auth_username_format = %n\n}}\n\
+                 mailbox_idle_check_interval = 1 secs\n"
             ),
         )
         .expect("dovecot.conf");

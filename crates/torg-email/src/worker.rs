@@ -99,7 +99,54 @@ pub async fn send_all(
     crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 4).await
 }
 
-/// Starts both tasks; they run until the process ends.
+/// Watches one mailbox with IDLE and wakes the reader whenever it changes. Ends when the server
+/// offers no IDLE (polling alone serves that mailbox); after an error it waits and tries again.
+async fn watch(account: torg_store::MailAccount, wake: Arc<tokio::sync::Notify>) {
+    loop {
+        match crate::imap::wait_for_change(&account.imap, &account.imap_folder, IDLE_RENEWAL).await
+        {
+            Ok(crate::imap::Wait::Changed) => wake.notify_one(),
+            Ok(crate::imap::Wait::Quiet) => {}
+            Ok(crate::imap::Wait::NoIdle) => return,
+            Err(e) => {
+                tracing::debug!(address = %account.address, error = %e, "mailbox not watched; trying again");
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+        }
+    }
+}
+
+/// IDLE is renewed this often (servers end it after 30 minutes; RFC 2177 asks for less).
+const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
+
+/// Keeps one IDLE watcher per mailbox, following changes to the mail settings.
+async fn watch_all(store: Arc<dyn Store>, key: SecretKey, wake: Arc<tokio::sync::Notify>) {
+    let mut watchers: HashMap<i64, (torg_store::MailServer, String, tokio::task::JoinHandle<()>)> =
+        HashMap::new();
+    loop {
+        if let Ok(accounts) = accounts(&*store, &key).await {
+            let current: HashMap<i64, torg_store::MailAccount> = accounts.into_iter().collect();
+            watchers.retain(|tenant, (server, folder, task)| {
+                let same = current
+                    .get(tenant)
+                    .is_some_and(|a| a.imap == *server && a.imap_folder == *folder);
+                if !same {
+                    task.abort();
+                }
+                same
+            });
+            for (tenant, account) in current {
+                watchers.entry(tenant).or_insert_with(|| {
+                    let (server, folder) = (account.imap.clone(), account.imap_folder.clone());
+                    (server, folder, tokio::spawn(watch(account, wake.clone())))
+                });
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// Starts the tasks; they run until the process ends.
 pub fn spawn(
     store: Arc<dyn Store>,
     key: SecretKey,
@@ -107,6 +154,8 @@ pub fn spawn(
     acknowledger_for: Arc<AcknowledgerFor>,
     intervals: Intervals,
 ) {
+    let wake = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(watch_all(store.clone(), key.clone(), wake.clone()));
     let reader = store.clone();
     let reader_key = key.clone();
     tokio::spawn(async move {
@@ -114,7 +163,11 @@ pub fn spawn(
             if let Err(e) = poll_all(&*reader, &reader_key, limits, &*acknowledger_for).await {
                 tracing::warn!(error = %e, "reading mailboxes failed");
             }
-            tokio::time::sleep(intervals.poll).await;
+            // Read again when a mailbox says it changed, or at the next poll.
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(intervals.poll) => {}
+            }
         }
     });
     tokio::spawn(async move {

@@ -12,6 +12,9 @@ use torg_email::ingest::{Mailroom, Outcome};
 use torg_email::testing::{MailServers, PASSWORD};
 use torg_store::{DeliveryState, MailAccount, NewMunicipality, Store};
 
+/// OpenSMTPD has one spool and one control socket per machine: one test at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn acknowledger() -> Box<Acknowledger> {
     Box::new(|f: &AckFacts<'_>| {
         format!(
@@ -35,6 +38,7 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn email_in_and_out_through_real_servers() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some(mut servers) = MailServers::start() else {
         return;
     };
@@ -424,4 +428,73 @@ async fn reply_target(servers: &MailServers) -> String {
         .parse(raw)
         .expect("parse");
     format!("<{}>", parsed.message_id().expect("our Message-ID"))
+}
+
+/// `torg serve`'s worker, end to end: it watches the mailbox with IDLE (the poll interval is
+/// an hour here, so only IDLE can bring the mail in), takes a new message in, and sends the
+/// acknowledgement to the citizen's mailbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(servers) = MailServers::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
+        .await
+        .expect("store");
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await
+        .expect("m");
+    store
+        .create_unit(m.id, "Servicetorget", true)
+        .await
+        .expect("unit");
+    // Stored as `torg mail set` stores it: the passwords sealed.
+    let key = torg_core::sealing::SecretKey::generate();
+    let mut account = servers.account();
+    account.imap.password = key.seal(&account.imap.password);
+    account.smtp.password = key.seal(&account.smtp.password);
+    store
+        .set_mail_account(m.id, Some(account))
+        .await
+        .expect("account");
+    torg_email::worker::spawn(
+        store.clone(),
+        key,
+        IntakeLimits::default(),
+        Arc::new(|_| acknowledger()),
+        torg_email::worker::Intervals {
+            poll: std::time::Duration::from_secs(3600),
+            send: std::time::Duration::from_millis(200),
+        },
+    );
+    // The first pass runs at start; let the watcher settle into IDLE.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mail = "From: Ola Nordmann <ola@nordby.no>\r\nTo: postmottak@nordby.kommune.no\r\n\
+        Subject: Gatelys\r\nMessage-ID: <ola-idle@nordby.no>\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\nGatelyset i Fjordgata er mørkt.\r\n";
+    let sent_at = std::time::Instant::now();
+    servers
+        .deliver("ola@nordby.no", "postmottak@nordby.kommune.no", mail)
+        .await;
+    let mut taken_in = None;
+    for _ in 0..100 {
+        if store.count_inquiries(m.id).await.expect("count") == 1 {
+            taken_in = Some(sent_at.elapsed());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let taken_in = taken_in.expect("taken in within 10 s, long before the next poll");
+    let ola = servers.inbox_of("ola", 1).await;
+    assert!(ola[0].0.starts_with("Re: Gatelys"), "{ola:?}");
+    assert_eq!(ola[0].1, "ola-idle@nordby.no");
+    eprintln!("taken in {taken_in:?} after delivery");
 }
