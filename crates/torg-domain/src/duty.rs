@@ -97,9 +97,75 @@ pub fn plan_rotation(
     Ok(out)
 }
 
+/// Who is on duty at `now` for `channel`: the people of every group whose channels include
+/// it (e.g. "public channels" for a Facebook comment), once each.
+pub fn on_duty_for(shifts: &[Shift], channel: Channel, now: Timestamp) -> Vec<i64> {
+    let mut people: Vec<i64> = shifts
+        .iter()
+        .filter(|s| s.starts_at <= now && now < s.ends_at)
+        .filter(|s| channels_of(&s.group).contains(&channel))
+        .map(|s| s.user_id)
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    people
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_people_on_duty_for_a_channel_are_those_of_its_groups_now() {
+        let at = |s: &str| -> Timestamp { s.parse().expect("ts") };
+        let shift = |id, group: &str, user_id, from: &str, to: &str| Shift {
+            id,
+            group: group.into(),
+            user_id,
+            starts_at: at(from),
+            ends_at: at(to),
+            handover_note: String::new(),
+        };
+        let shifts = vec![
+            shift(
+                1,
+                PUBLIC_CHANNELS,
+                7,
+                "2026-03-02T07:00:00Z",
+                "2026-03-02T15:00:00Z",
+            ),
+            shift(
+                2,
+                PUBLIC_CHANNELS,
+                8,
+                "2026-03-02T15:00:00Z",
+                "2026-03-02T23:00:00Z",
+            ),
+            shift(
+                3,
+                "email",
+                9,
+                "2026-03-02T07:00:00Z",
+                "2026-03-02T15:00:00Z",
+            ),
+            shift(
+                4,
+                ALL_CHANNELS,
+                7,
+                "2026-03-02T07:00:00Z",
+                "2026-03-02T15:00:00Z",
+            ),
+        ];
+        let noon = at("2026-03-02T12:00:00Z");
+        assert_eq!(on_duty_for(&shifts, Channel::Facebook, noon), vec![7]);
+        assert_eq!(on_duty_for(&shifts, Channel::Email, noon), vec![7, 9]);
+        assert_eq!(
+            on_duty_for(&shifts, Channel::Facebook, at("2026-03-02T15:00:00Z")),
+            vec![8],
+            "a shift ends when the next begins"
+        );
+        assert!(on_duty_for(&shifts, Channel::Sms, at("2026-03-03T01:00:00Z")).is_empty());
+    }
 
     fn ts(s: &str) -> Timestamp {
         s.parse().expect("timestamp")

@@ -333,3 +333,15 @@ done-quarantine-released = The email has been taken in.
 done-quarantine-discarded = The email has been discarded. It is still on the mail server.
 done-quarantine-still = The email could not be taken in and is still in quarantine; see the reason.
 error-unknown-quarantined = The email is not in quarantine. Perhaps somebody has already taken it in or discarded it.
+admin-email = Email address
+admin-email-hint = Deadline warnings are sent here.
+admin-error-email = Write a valid email address, e.g. kari@municipality.no, or leave the field empty.
+
+# Deadline warnings by email
+warn-mail-subject = Deadline approaching: { $reference }
+warn-mail-body = Inquiry { $reference } from { $citizen } is due { $deadline }, and more than { $percent } % of the time has passed.
+warn-mail-link = Open it: { $link }
+warn-mail-why-assignee = You get this email because the inquiry is assigned to you.
+warn-mail-why-leader = You get this email because you lead the unit the inquiry belongs to.
+warn-mail-why-duty = You get this email because you are on duty for the channel it came by.
+warn-mail-auto = This is an automatic message from Torg.

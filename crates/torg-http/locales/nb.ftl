@@ -333,3 +333,15 @@ done-quarantine-released = E-posten er tatt imot.
 done-quarantine-discarded = E-posten er forkastet. Den ligger fortsatt på e-posttjeneren.
 done-quarantine-still = E-posten kunne ikke tas imot og ligger fortsatt i karantene; se årsaken.
 error-unknown-quarantined = Fant ikke e-posten i karantenen. Kanskje noen allerede har tatt imot eller forkastet den.
+admin-email = E-postadresse
+admin-email-hint = Hit går varsler når en svarfrist nærmer seg.
+admin-error-email = Skriv en gyldig e-postadresse, for eksempel kari@kommune.no, eller la feltet stå tomt.
+
+# Deadline warnings by email
+warn-mail-subject = Svarfristen nærmer seg: { $reference }
+warn-mail-body = Henvendelsen { $reference } fra { $citizen } har svarfrist { $deadline }, og mer enn { $percent } % av tiden er brukt.
+warn-mail-link = Åpne den: { $link }
+warn-mail-why-assignee = Du får denne e-posten fordi henvendelsen er tildelt deg.
+warn-mail-why-leader = Du får denne e-posten fordi du leder enheten henvendelsen hører til.
+warn-mail-why-duty = Du får denne e-posten fordi du er på vakt for kanalen den kom på.
+warn-mail-auto = Dette er en automatisk melding fra Torg.

@@ -320,3 +320,15 @@ done-quarantine-released = E-posten er teken imot.
 done-quarantine-discarded = E-posten er forkasta. Han ligg framleis på e-posttenaren.
 done-quarantine-still = E-posten kunne ikkje takast imot og ligg framleis i karantene; sjå årsaka.
 error-unknown-quarantined = Fann ikkje e-posten i karantena. Kanskje nokon alt har teke imot eller forkasta han.
+admin-email = E-postadresse
+admin-email-hint = Hit går varsel når ein svarfrist nærmar seg.
+admin-error-email = Skriv ei gyldig e-postadresse, til dømes kari@kommune.no, eller la feltet stå tomt.
+
+# Deadline warnings by email
+warn-mail-subject = Svarfristen nærmar seg: { $reference }
+warn-mail-body = Førespurnaden { $reference } frå { $citizen } har svarfrist { $deadline }, og meir enn { $percent } % av tida er brukt.
+warn-mail-link = Opna han: { $link }
+warn-mail-why-assignee = Du får denne e-posten fordi førespurnaden er tildelt deg.
+warn-mail-why-leader = Du får denne e-posten fordi du leiar eininga førespurnaden høyrer til.
+warn-mail-why-duty = Du får denne e-posten fordi du er på vakt for kanalen han kom på.
+warn-mail-auto = Dette er ei automatisk melding frå Torg.

@@ -320,3 +320,15 @@ done-quarantine-released = E-postmeddelandet har tagits emot.
 done-quarantine-discarded = E-postmeddelandet har kastats. Det finns kvar på e-postservern.
 done-quarantine-still = E-postmeddelandet kunde inte tas emot och ligger kvar i karantän; se orsaken.
 error-unknown-quarantined = E-postmeddelandet finns inte i karantänen. Kanske har någon redan tagit emot eller kastat det.
+admin-email = E-postadress
+admin-email-hint = Hit skickas varningar när en svarstid närmar sig.
+admin-error-email = Skriv en giltig e-postadress, till exempel kari@kommun.se, eller lämna fältet tomt.
+
+# Deadline warnings by email
+warn-mail-subject = Svarstiden närmar sig: { $reference }
+warn-mail-body = Ärendet { $reference } från { $citizen } ska besvaras senast { $deadline }, och mer än { $percent } % av tiden har gått.
+warn-mail-link = Öppna det: { $link }
+warn-mail-why-assignee = Du får detta e-postmeddelande eftersom ärendet är tilldelat dig.
+warn-mail-why-leader = Du får detta e-postmeddelande eftersom du leder enheten som ärendet hör till.
+warn-mail-why-duty = Du får detta e-postmeddelande eftersom du har jour för kanalen det kom via.
+warn-mail-auto = Detta är ett automatiskt meddelande från Torg.

@@ -435,6 +435,22 @@ async fn update_user(
         )
         .await;
     }
+    let email = Some(f.get("email").trim().to_string()).filter(|e| !e.is_empty());
+    if let Some(e) = &email
+        && torg_domain::contact::Contact::parse(Some(e), None).is_err()
+    {
+        let (t, msg) = fail(t, "admin-error-email");
+        return show_user(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let active = f.get("active") == "on";
     if id == staff.user.id && (!active || role != staff.user.role) {
         // Nobody locks themselves out of administration by mistake.
@@ -482,6 +498,7 @@ async fn update_user(
         role,
         unit_id,
         active,
+        email,
     };
     let result = async {
         let user = state.store.update_user(tenant, id, update).await?;

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod cache;
 pub mod error;
+pub mod escalation;
 pub mod i18n;
 mod metrics;
 mod openapi;

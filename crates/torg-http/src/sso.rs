@@ -385,6 +385,7 @@ async fn provision(
                 role,
                 unit_id: u.unit_id,
                 active: true,
+                email: u.email.clone(),
             };
             let u = store.update_user(tenant, u.id, update).await?;
             state.forget_cached_sessions();

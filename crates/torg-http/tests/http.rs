@@ -3363,3 +3363,161 @@ fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// Deadline warnings by email: at 75 % of the time the assignee, the unit's leader and the
+/// person on duty for the channel each get one email (not a colleague, not a leader of
+/// another unit, not anyone without an address), once.
+#[tokio::test]
+async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
+    let app = spawn().await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let units = store.list_units(m.id).await.expect("units");
+    let (desk, other) = (units[0].id, units[1].id);
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    let user = |username: &'static str, role: Role, unit: i64, email: Option<&'static str>| {
+        let hash = hash.clone();
+        async move {
+            let u = store
+                .create_user(
+                    m.id,
+                    NewUser {
+                        username: username.into(),
+                        full_name: username.into(),
+                        password_hash: hash,
+                        role,
+                        unit_id: Some(unit),
+                    },
+                )
+                .await
+                .expect("user");
+            store
+                .update_user(
+                    m.id,
+                    u.id,
+                    torg_store::UserUpdate {
+                        full_name: u.full_name.clone(),
+                        role,
+                        unit_id: Some(unit),
+                        active: true,
+                        email: email.map(String::from),
+                    },
+                )
+                .await
+                .expect("email")
+        }
+    };
+    let handler = user("saksbehandler", Role::CaseHandler, desk, Some("sb@alfa.no")).await;
+    user("leder", Role::UnitLeader, desk, Some("leder@alfa.no")).await;
+    let on_duty = user("vakt", Role::Communication, other, Some("vakt@alfa.no")).await;
+    user("kollega", Role::CaseHandler, desk, Some("kollega@alfa.no")).await;
+    user(
+        "annen-leder",
+        Role::UnitLeader,
+        other,
+        Some("annen@alfa.no"),
+    )
+    .await;
+    user("uten-adresse", Role::UnitLeader, desk, None).await;
+    let now = jiff::Timestamp::now();
+    let hour = jiff::SignedDuration::from_hours(1);
+    store
+        .create_shift(m.id, "public", on_duty.id, now - hour, now + hour)
+        .await
+        .expect("shift");
+    store
+        .set_mail_account(
+            m.id,
+            Some(torg_store::MailAccount {
+                address: "postmottak@alfa.kommune.no".into(),
+                display_name: "Alfa kommune".into(),
+                imap: torg_store::MailServer {
+                    host: "127.0.0.1".into(),
+                    port: 9,
+                    security: "plain".into(),
+                    user: "x".into(),
+                    password: String::new(),
+                },
+                imap_folder: "INBOX".into(),
+                smtp: torg_store::MailServer {
+                    host: "127.0.0.1".into(),
+                    port: 9,
+                    security: "plain".into(),
+                    user: String::new(),
+                    password: String::new(),
+                },
+                max_message_bytes: 1_000_000,
+                blocked_extensions: vec![],
+            }),
+        )
+        .await
+        .expect("account");
+    // A Facebook comment received now, due in an hour, assigned; looked at 50 minutes later
+    // (83 % of its time used), while the shift is on.
+    let (late, _, _) = stored_inquiry(store, m.id, desk, torg_domain::Channel::Facebook).await;
+    store
+        .assign(m.id, late, desk, Some(handler.id))
+        .await
+        .expect("assign");
+    store
+        .set_deadlines(m.id, &[(late, now + hour)])
+        .await
+        .expect("deadline");
+    // One with two days: not yet.
+    stored_inquiry(store, m.id, desk, torg_domain::Channel::Email).await;
+    let before = now + jiff::SignedDuration::from_mins(50);
+    let warned = torg_http::escalation::warn_due(&app.state, &app.base, before)
+        .await
+        .expect("warn");
+    assert_eq!(warned, 1, "the late one only");
+    let queued = store
+        .claim_outbox(
+            torg_domain::Channel::Email,
+            before,
+            jiff::SignedDuration::from_secs(60),
+            100,
+        )
+        .await
+        .expect("claim");
+    let mut to: Vec<&str> = queued.iter().map(|o| o.recipient.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, vec!["leder@alfa.no", "sb@alfa.no", "vakt@alfa.no"]);
+    let reference = store
+        .inquiry(m.id, late)
+        .await
+        .expect("i")
+        .expect("i")
+        .reference
+        .to_string();
+    let mail = queued
+        .iter()
+        .find(|o| o.recipient == "sb@alfa.no")
+        .expect("assignee");
+    assert_eq!(mail.subject, format!("Svarfristen nærmer seg: {reference}"));
+    assert!(
+        mail.body.contains("mer enn 75 % av tiden er brukt"),
+        "{}",
+        mail.body
+    );
+    assert!(
+        mail.body
+            .contains(&format!("{}/staff/inquiries/{late}", app.base))
+    );
+    assert!(mail.body.contains("tildelt deg"), "{}", mail.body);
+    let duty = queued
+        .iter()
+        .find(|o| o.recipient == "vakt@alfa.no")
+        .expect("duty");
+    assert!(duty.body.contains("på vakt"), "{}", duty.body);
+    assert_eq!(
+        torg_http::escalation::warn_due(&app.state, &app.base, before)
+            .await
+            .expect("again"),
+        0,
+        "once"
+    );
+}

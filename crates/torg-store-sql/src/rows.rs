@@ -68,6 +68,7 @@ pub(crate) struct UserRow {
     failed_logins: i64,
     locked_until: Option<i64>,
     external_subject: Option<String>,
+    email: Option<String>,
     member_of: Option<String>,
 }
 impl TryFrom<UserRow> for User {
@@ -99,6 +100,7 @@ impl TryFrom<UserRow> for User {
             failed_logins: r.failed_logins,
             locked_until: r.locked_until.map(ts),
             external_subject: r.external_subject,
+            email: r.email,
         })
     }
 }

@@ -19,7 +19,7 @@ macro_rules! sql_store {
 
         /// A user's columns, their unit memberships as comma-separated ids last.
         const USER_COLUMNS: &str = concat!(
-            "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, ",
+            "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, ",
             $member_units,
             " AS member_of"
         );
@@ -198,7 +198,7 @@ macro_rules! sql_store {
                         let number = numbers.get(i).copied().unwrap_or_default();
                         let reference = Reference { year: new.reference_year, number }.to_string();
                         let out = NewOutgoing { subject: out.subject.replace("{referanse}", &reference), ..out.clone() };
-                        insert_outgoing(&mut *conn, new.tenant_id, Some((*id, *message_id)), &out, new.received_at.as_millisecond(), None).await?;
+                        insert_outgoing(&mut *conn, new.tenant_id, Some(*id), Some(*message_id), &out, new.received_at.as_millisecond(), None).await?;
                     }
                 }
             }
@@ -286,11 +286,12 @@ macro_rules! sql_store {
         }
 
         /// Queues a message for delivery, in the caller's transaction: one of an inquiry's
-        /// messages (`about` = inquiry and message), or a notice with a text of its own.
+        /// messages, or a notice with a text of its own (about an inquiry, or none).
         async fn insert_outgoing(
             conn: &mut Conn,
             tenant: i64,
-            about: Option<(i64, i64)>,
+            inquiry_id: Option<i64>,
+            message_id: Option<i64>,
             out: &NewOutgoing,
             now: i64,
             own_text: Option<&str>,
@@ -300,8 +301,8 @@ macro_rules! sql_store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11)",
             )
             .bind(tenant)
-            .bind(about.map(|a| a.0))
-            .bind(about.map(|a| a.1))
+            .bind(inquiry_id)
+            .bind(message_id)
             .bind(out.channel.as_str())
             .bind(&out.recipient)
             .bind(&out.subject)
@@ -553,13 +554,14 @@ macro_rules! sql_store {
                 if let Some(unit) = update.unit_id {
                     require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
                 }
-                let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4 WHERE tenant_id = $5 AND id = $6")
+                let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $7 WHERE tenant_id = $5 AND id = $6")
                     .bind(&update.full_name)
                     .bind(update.role.as_str())
                     .bind(update.unit_id)
                     .bind(i64::from(update.active))
                     .bind(tenant)
                     .bind(id)
+                    .bind(&update.email)
                     .execute(&self.pool)
                     .await
                     .map_err(db_err)?;
@@ -911,6 +913,41 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 Ok(rows.into_iter().map(|(unit_id, open, warning, overdue)| UnitDeadlineCounts { unit_id, open, warning, overdue }).collect())
+            }
+
+            async fn inquiries_to_warn(&self, tenant: i64, now: Timestamp, warn_permille: i64, limit: u32) -> Result<Vec<InquirySummary>> {
+                let rows: Vec<SummaryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND status IN ('new', 'open') AND warned_at IS NULL \
+                     AND received_at * 1000 + (deadline_at - received_at) * $3 <= $2 * 1000 ORDER BY deadline_at, id LIMIT $4"
+                )))
+                .bind(tenant)
+                .bind(now.as_millisecond())
+                .bind(warn_permille)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn mark_warned(&self, tenant: i64, inquiry_id: i64, notices: &[Notice], at: Timestamp) -> Result<bool> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let marked = sqlx::query("UPDATE inquiries SET warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND warned_at IS NULL")
+                    .bind(at.as_millisecond())
+                    .bind(tenant)
+                    .bind(inquiry_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+                if marked == 0 {
+                    return Ok(false);
+                }
+                for notice in notices {
+                    insert_outgoing(&mut *tx, tenant, Some(inquiry_id), None, &notice.out, at.as_millisecond(), Some(&notice.body)).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(true)
             }
 
             async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {
@@ -1273,7 +1310,7 @@ macro_rules! sql_store {
                 .rows_affected();
                 // The notice goes with the first keeping only (a refetch sends nothing again).
                 if let Some(notice) = mail.notice.as_ref().filter(|_| kept == 1) {
-                    insert_outgoing(&mut *tx, tenant, None, &notice.out, at.as_millisecond(), Some(&notice.body)).await?;
+                    insert_outgoing(&mut *tx, tenant, None, None, &notice.out, at.as_millisecond(), Some(&notice.body)).await?;
                 }
                 tx.commit().await.map_err(db_err)
             }
@@ -1390,7 +1427,7 @@ macro_rules! sql_store {
 
             async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>> {
                 let rows: Vec<(i64, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-                    "SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
+                    "SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 AND message_id IS NOT NULL ORDER BY id",
                 )
                 .bind(tenant)
                 .bind(inquiry_id)
@@ -1525,7 +1562,7 @@ macro_rules! sql_store {
                 let at = new.created_at.as_millisecond();
                 let id = insert_message_row(&mut tx, tenant, inquiry_id, &new, at).await?;
                 if let Some(out) = &new.outgoing {
-                    insert_outgoing(&mut tx, tenant, Some((inquiry_id, id)), out, at, None).await?;
+                    insert_outgoing(&mut tx, tenant, Some(inquiry_id), Some(id), out, at, None).await?;
                 }
                 let attachments = insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
                 let (next, first_answer) = match new.kind {

@@ -110,6 +110,7 @@ pub async fn run(store: Arc<dyn Store>) {
     sso_providers_are_kept_per_municipality(&*store).await;
     the_outbox_delivers_once_and_remembers_failures(&*store).await;
     mail_accounts_quarantine_and_threading(&*store).await;
+    deadline_warnings_go_out_once(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -213,6 +214,7 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
                 role: Role::UnitLeader,
                 unit_id: Some(f.service_desk.id),
                 active: false,
+                email: Some("nina@test.kommune.no".into()),
             },
         )
         .await
@@ -221,6 +223,7 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
         (updated.role, updated.active, updated.unit_id),
         (Role::UnitLeader, false, Some(f.service_desk.id))
     );
+    assert_eq!(updated.email.as_deref(), Some("nina@test.kommune.no"));
     assert!(matches!(
         store
             .update_user(
@@ -230,7 +233,8 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
                     full_name: "x".into(),
                     role: Role::Administrator,
                     unit_id: None,
-                    active: true
+                    active: true,
+                    email: None,
                 }
             )
             .await,
@@ -2057,4 +2061,89 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
     );
     store.set_mail_account(tenant, None).await.expect("remove");
     assert_eq!(store.mail_account(tenant).await.expect("none"), None);
+}
+
+/// Inquiries past the warning share of their time are found once: marking one warned queues
+/// its warning emails in the same transaction, and a second marking queues nothing.
+async fn deadline_warnings_go_out_once(store: &dyn Store) {
+    let f = fixture(store).await;
+    let tenant = f.tenant.id;
+    let received = t("2026-03-02T08:00:00Z");
+    let mut n = new_inquiry(&f, "Snart for sent", received);
+    n.deadline_at = t("2026-03-02T16:00:00Z");
+    let late = store.create_inquiry(n).await.expect("late").inquiry;
+    let mut n = new_inquiry(&f, "God tid", received);
+    n.deadline_at = t("2026-03-09T16:00:00Z");
+    store.create_inquiry(n).await.expect("early");
+    // 14:30 is 81 % of the way from 08:00 to 16:00.
+    let now = t("2026-03-02T14:30:00Z");
+    let due = store
+        .inquiries_to_warn(tenant, now, 750, 100)
+        .await
+        .expect("due");
+    assert_eq!(due.iter().map(|s| s.id).collect::<Vec<_>>(), vec![late.id]);
+    assert!(
+        store
+            .inquiries_to_warn(tenant, now, 850, 100)
+            .await
+            .expect("due")
+            .is_empty(),
+        "not yet at 85 %"
+    );
+    let notice = Notice {
+        out: NewOutgoing {
+            channel: Channel::Email,
+            recipient: "leder@test.kommune.no".into(),
+            subject: "Svarfristen nærmer seg".into(),
+            header_id: fresh_slug("<warn") + "@test.kommune.no>",
+            in_reply_to: None,
+            references: vec![],
+        },
+        body: "Se på den.".into(),
+    };
+    assert!(
+        store
+            .mark_warned(tenant, late.id, std::slice::from_ref(&notice), now)
+            .await
+            .expect("mark")
+    );
+    assert!(
+        !store
+            .mark_warned(tenant, late.id, std::slice::from_ref(&notice), now)
+            .await
+            .expect("again"),
+        "warned once"
+    );
+    assert!(
+        store
+            .inquiries_to_warn(tenant, now, 750, 100)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let queued: Vec<OutboxItem> = store
+        .claim_outbox(Channel::Email, now, SignedDuration::from_secs(60), 1000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .filter(|o| o.recipient == "leder@test.kommune.no" && o.tenant_id == tenant)
+        .collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (
+            queued[0].inquiry_id,
+            queued[0].message_id,
+            queued[0].body.as_str()
+        ),
+        (Some(late.id), None, "Se på den.")
+    );
+    // Warnings are not deliveries of the inquiry's messages.
+    assert!(
+        store
+            .deliveries(tenant, late.id)
+            .await
+            .expect("d")
+            .is_empty()
+    );
+    store.outbox_sent(&[queued[0].id], now).await.expect("sent");
 }

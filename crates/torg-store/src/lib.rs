@@ -289,6 +289,24 @@ pub trait Store: Send + Sync + 'static {
         now: jiff::Timestamp,
         warn_permille: i64,
     ) -> Result<Vec<UnitDeadlineCounts>>;
+    /// Open inquiries past `warn_permille`/1000 of their time at `now` whose warning has not
+    /// gone out, soonest deadline first.
+    async fn inquiries_to_warn(
+        &self,
+        tenant: i64,
+        now: jiff::Timestamp,
+        warn_permille: i64,
+        limit: u32,
+    ) -> Result<Vec<InquirySummary>>;
+    /// Marks the inquiry warned and queues the warning emails, in one transaction; false (and
+    /// nothing queued) if it was warned already.
+    async fn mark_warned(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        notices: &[Notice],
+        at: jiff::Timestamp,
+    ) -> Result<bool>;
     /// What deadlines are computed from, for every inquiry not closed.
     async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
     /// Sets new deadlines (after a policy or calendar change); returns how many changed.

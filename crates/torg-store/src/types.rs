@@ -63,6 +63,8 @@ pub struct User {
     pub locked_until: Option<Timestamp>,
     /// The user's subject at the identity provider, for single sign-on.
     pub external_subject: Option<String>,
+    /// Where deadline warnings go.
+    pub email: Option<String>,
 }
 
 impl User {
@@ -96,6 +98,7 @@ pub struct UserUpdate {
     pub role: Role,
     pub unit_id: Option<i64>,
     pub active: bool,
+    pub email: Option<String>,
 }
 
 /// Which audit entries to show, newest first.

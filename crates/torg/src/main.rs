@@ -200,6 +200,9 @@ enum UserCommand {
         unit: Option<String>,
         #[arg(long, env = "TORG_NEW_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Where deadline warnings go.
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 
@@ -813,8 +816,16 @@ async fn run(cli: Cli) -> Result<()> {
             role,
             unit,
             password,
+            email,
         }) => {
             let m = municipality(&*store, &slug).await?;
+            if let Some(e) = &email {
+                torg_domain::contact::Contact::parse(Some(e), None).map_err(|err| {
+                    anyhow::anyhow!(
+                        "{e:?} is not an email address ({err}); write e.g. kari@nordby.kommune.no"
+                    )
+                })?;
+            }
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
                 Some(unit_name) => Some(unit_id(&*store, &m, &unit_name).await?),
@@ -835,6 +846,19 @@ async fn run(cli: Cli) -> Result<()> {
                     },
                 )
                 .await?;
+            let u = match email {
+                Some(email) => {
+                    let update = torg_store::UserUpdate {
+                        full_name: u.full_name.clone(),
+                        role: u.role,
+                        unit_id: u.unit_id,
+                        active: true,
+                        email: Some(email),
+                    };
+                    store.update_user(m.id, u.id, update).await?
+                }
+                None => u,
+            };
             println!(
                 "Created user {} ({}) in {}.",
                 u.username,
@@ -1357,6 +1381,8 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
         torg_email::worker::Intervals::default(),
     );
+    // Deadline warnings by email, checked every minute.
+    torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));
     tracing::info!(%addr, backend = store.backend(), "Torg is ready");
     println!(
         "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."

@@ -1,0 +1,152 @@
+//! Deadline warnings by email (eskalering): when an open inquiry has used the warning share of
+//! its time (default 75 %), its assignee, the leaders of its unit and whoever is on duty for
+//! its channel get one email each, in the municipality's language, with a link to it. The
+//! staff UI marks the same inquiries. Each inquiry is warned once: the mark and the emails are
+//! written in one transaction, and the outbox sends them.
+
+use crate::AppState;
+use crate::i18n::Tr;
+use jiff::Timestamp;
+use torg_domain::Role;
+use torg_domain::duty::on_duty_for;
+use torg_domain::email::new_message_id;
+use torg_store::{InquirySummary, NewOutgoing, Notice, StoreError, User};
+
+/// Why a person is warned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Because {
+    Assignee,
+    UnitLeader,
+    OnDuty,
+}
+
+/// The people to warn about `inquiry`, each once with the first reason that applies: its
+/// assignee, the leaders of its unit, those on duty for its channel; active and with an
+/// email address only.
+fn recipients<'a>(
+    inquiry: &InquirySummary,
+    users: &'a [User],
+    on_duty: &[i64],
+) -> Vec<(&'a User, Because)> {
+    let mut out: Vec<(&User, Because)> = vec![];
+    for u in users.iter().filter(|u| u.active && u.email.is_some()) {
+        let because = if inquiry.assignee_id == Some(u.id) {
+            Some(Because::Assignee)
+        } else if u.role == Role::UnitLeader
+            && (u.unit_id == Some(inquiry.unit_id) || u.member_of.contains(&inquiry.unit_id))
+        {
+            Some(Because::UnitLeader)
+        } else if on_duty.contains(&u.id) {
+            Some(Because::OnDuty)
+        } else {
+            None
+        };
+        if let Some(b) = because {
+            out.push((u, b));
+        }
+    }
+    out
+}
+
+/// Sends (queues) the warnings due at `now` for every municipality; returns how many
+/// inquiries were warned. Without a mail account the inquiry is marked all the same: the
+/// staff UI shows the warning, and a later mail account does not send old ones.
+pub async fn warn_due(
+    state: &AppState,
+    base_url: &str,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let permille = state.settings.escalation_permille();
+    let base = state.settings.public_url.as_deref().unwrap_or(base_url);
+    let mut warned = 0;
+    for m in state.store.list_municipalities().await? {
+        let due = state
+            .store
+            .inquiries_to_warn(m.id, now, permille, 500)
+            .await?;
+        if due.is_empty() {
+            continue;
+        }
+        let account = state.store.mail_account(m.id).await?;
+        let users = state.store.list_users(m.id).await?;
+        let shifts = state.store.shifts(m.id, now, now).await?;
+        let t = Tr::new(state.catalog.clone(), &m.language);
+        let percent = (permille / 10).to_string();
+        for inquiry in due {
+            let on_duty = on_duty_for(&shifts, inquiry.channel, now);
+            let notices: Vec<Notice> = match &account {
+                None => vec![],
+                Some(a) => recipients(&inquiry, &users, &on_duty)
+                    .into_iter()
+                    .filter_map(|(u, because)| {
+                        let to = u.email.clone()?;
+                        let reference = inquiry.reference.to_string();
+                        let deadline =
+                            crate::views::in_words(&t, inquiry.deadline_at, &m.time_zone);
+                        let why = match because {
+                            Because::Assignee => "warn-mail-why-assignee",
+                            Because::UnitLeader => "warn-mail-why-leader",
+                            Because::OnDuty => "warn-mail-why-duty",
+                        };
+                        let body = [
+                            t.args(
+                                "warn-mail-body",
+                                &[
+                                    ("reference", &reference),
+                                    ("citizen", &inquiry.citizen_name),
+                                    ("deadline", &deadline),
+                                    ("percent", &percent),
+                                ],
+                            ),
+                            format!("«{}»", inquiry.preview),
+                            t.get1(
+                                "warn-mail-link",
+                                "link",
+                                &format!("{base}/staff/inquiries/{}", inquiry.id),
+                            ),
+                            t.get(why),
+                            t.get("warn-mail-auto"),
+                        ]
+                        .join("\n\n");
+                        Some(Notice {
+                            out: NewOutgoing {
+                                channel: torg_domain::Channel::Email,
+                                recipient: to,
+                                subject: t.get1("warn-mail-subject", "reference", &reference),
+                                header_id: new_message_id(
+                                    &a.address,
+                                    &torg_core::secrets::new_token()[..24],
+                                ),
+                                in_reply_to: None,
+                                references: vec![],
+                            },
+                            body,
+                        })
+                    })
+                    .collect(),
+            };
+            if state
+                .store
+                .mark_warned(m.id, inquiry.id, &notices, now)
+                .await?
+            {
+                warned += 1;
+            }
+        }
+    }
+    Ok(warned)
+}
+
+/// Checks for due warnings every minute until the process ends.
+pub fn spawn(state: AppState, base_url: String) {
+    tokio::spawn(async move {
+        loop {
+            match warn_due(&state, &base_url, Timestamp::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(inquiries = n, "deadline warnings queued"),
+                Err(e) => tracing::warn!(error = %e, "deadline warnings failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
+}
