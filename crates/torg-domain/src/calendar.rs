@@ -17,6 +17,8 @@ pub enum Country {
     No,
     /// Sweden (Sverige).
     Se,
+    /// Finland (Suomi).
+    Fi,
 }
 
 impl FromStr for Country {
@@ -25,8 +27,9 @@ impl FromStr for Country {
         match s.to_ascii_uppercase().as_str() {
             "NO" => Ok(Country::No),
             "SE" => Ok(Country::Se),
+            "FI" => Ok(Country::Fi),
             _ => Err(format!(
-                "unknown country {s:?}; Torg knows NO (Norway) and SE (Sweden)"
+                "unknown country {s:?}; Torg knows NO (Norway), SE (Sweden) and FI (Finland)"
             )),
         }
     }
@@ -38,6 +41,7 @@ impl Country {
         match zone {
             "Europe/Oslo" | "Arctic/Longyearbyen" => Some(Country::No),
             "Europe/Stockholm" => Some(Country::Se),
+            "Europe/Helsinki" | "Europe/Mariehamn" => Some(Country::Fi),
             _ => None,
         }
     }
@@ -195,16 +199,80 @@ pub fn public_holidays(country: Country, year: i16) -> Vec<Holiday> {
                 name: "Annandag jul",
             },
         ],
+        Country::Fi => vec![
+            Holiday {
+                date: ymd(year, 1, 1),
+                name: "Uudenvuodenpäivä",
+            },
+            Holiday {
+                date: ymd(year, 1, 6),
+                name: "Loppiainen",
+            },
+            Holiday {
+                date: e(-2),
+                name: "Pitkäperjantai",
+            },
+            Holiday {
+                date: easter,
+                name: "Pääsiäispäivä",
+            },
+            Holiday {
+                date: e(1),
+                name: "2. pääsiäispäivä",
+            },
+            Holiday {
+                date: ymd(year, 5, 1),
+                name: "Vappu",
+            },
+            Holiday {
+                date: e(39),
+                name: "Helatorstai",
+            },
+            Holiday {
+                date: e(49),
+                name: "Helluntaipäivä",
+            },
+            Holiday {
+                date: weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday),
+                name: "Juhannuspäivä",
+            },
+            Holiday {
+                date: weekday_on_or_after(ymd(year, 10, 31), Weekday::Saturday),
+                name: "Pyhäinpäivä",
+            },
+            Holiday {
+                date: ymd(year, 12, 6),
+                name: "Itsenäisyyspäivä",
+            },
+            Holiday {
+                date: ymd(year, 12, 25),
+                name: "Joulupäivä",
+            },
+            Holiday {
+                date: ymd(year, 12, 26),
+                name: "Tapaninpäivä",
+            },
+        ],
     };
     days.sort_by_key(|h| h.date);
     days
 }
 
 /// Days a municipality's offices are closed by custom although they are not public holidays:
-/// in Sweden midsommarafton, julafton and nyårsafton.
+/// in Sweden midsommarafton, julafton and nyårsafton; in Finland juhannusaatto and jouluaatto.
 pub fn customary_closed_days(country: Country, year: i16) -> Vec<Holiday> {
     match country {
         Country::No => vec![],
+        Country::Fi => vec![
+            Holiday {
+                date: plus_days(weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday), -1),
+                name: "Juhannusaatto",
+            },
+            Holiday {
+                date: ymd(year, 12, 24),
+                name: "Jouluaatto",
+            },
+        ],
         Country::Se => vec![
             Holiday {
                 date: plus_days(weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday), -1),
@@ -572,6 +640,54 @@ impl WorkingCalendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finnish_holidays_match_the_almanac() {
+        let dates = |year| -> Vec<String> {
+            public_holidays(Country::Fi, year)
+                .iter()
+                .map(|h| format!("{} {}", h.date, h.name))
+                .collect()
+        };
+        assert_eq!(
+            dates(2026),
+            vec![
+                "2026-01-01 Uudenvuodenpäivä",
+                "2026-01-06 Loppiainen",
+                "2026-04-03 Pitkäperjantai",
+                "2026-04-05 Pääsiäispäivä",
+                "2026-04-06 2. pääsiäispäivä",
+                "2026-05-01 Vappu",
+                "2026-05-14 Helatorstai",
+                "2026-05-24 Helluntaipäivä",
+                "2026-06-20 Juhannuspäivä",
+                "2026-10-31 Pyhäinpäivä",
+                "2026-12-06 Itsenäisyyspäivä",
+                "2026-12-25 Joulupäivä",
+                "2026-12-26 Tapaninpäivä",
+            ]
+        );
+        let y2025 = dates(2025);
+        for day in [
+            "2025-04-18 Pitkäperjantai",
+            "2025-05-29 Helatorstai",
+            "2025-06-08 Helluntaipäivä",
+            "2025-06-21 Juhannuspäivä",
+            "2025-11-01 Pyhäinpäivä",
+        ] {
+            assert!(y2025.contains(&day.to_string()), "{day} in {y2025:?}");
+        }
+        let eves: Vec<String> = customary_closed_days(Country::Fi, 2025)
+            .iter()
+            .map(|h| format!("{} {}", h.date, h.name))
+            .collect();
+        assert_eq!(
+            eves,
+            vec!["2025-06-20 Juhannusaatto", "2025-12-24 Jouluaatto"]
+        );
+        assert_eq!(Country::of_time_zone("Europe/Helsinki"), Some(Country::Fi));
+        assert_eq!("fi".parse::<Country>(), Ok(Country::Fi));
+    }
     use proptest::prelude::*;
 
     fn d(y: i16, m: i8, day: i8) -> Date {

@@ -96,7 +96,7 @@ enum Command {
     },
     /// Print a year's public holidays as JSON lines.
     Holidays {
-        /// NO (Norway) or SE (Sweden).
+        /// NO (Norway), SE (Sweden) or FI (Finland).
         #[arg(long)]
         country: String,
         #[arg(long)]
