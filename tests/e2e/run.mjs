@@ -93,6 +93,15 @@ try {
   await staff.goto(`${base}/staff/overview`);
   check((await staff.textContent("h1")).includes("Frister per enhet"), "the deadline overview");
   await axe(staff, "deadline overview");
+  // The phone log: typed from the keyboard, the name field has the focus.
+  await staff.click("a:text('Registrer samtale')");
+  await staff.keyboard.type("Per Innringer");
+  await staff.fill("#p-summary", "Spurte om når biblioteket åpner");
+  await staff.fill("#p-minutes", "2");
+  await staff.click("form[action='/staff/phone'] button[type=submit]");
+  await staff.waitForSelector(".alert.success");
+  check((await staff.textContent(".alert.success")).includes("Samtalen er registrert som"), "a call is logged");
+  await axe(staff, "phone log");
   await staff.goto(`${base}/staff`);
   await staff.fill("#f-q", reference);
   await staff.click(".filters button[type=submit]");

@@ -276,7 +276,14 @@ pub async fn receive(
 ) -> Result<Received, IntakeError> {
     let max = limits.text.max_text_bytes;
     let citizen_name = required_text("name", &input.citizen_name, 200)?;
-    let contact = Contact::parse(input.email.as_deref(), input.phone.as_deref())?;
+    let contact = match Contact::parse(input.email.as_deref(), input.phone.as_deref()) {
+        // A caller was answered on the phone; a hidden number is no reason to lose the call.
+        Err(ContactError::NoContact) if channel == Channel::Phone => Contact {
+            email: None,
+            phone: None,
+        },
+        parsed => parsed?,
+    };
     let topic = input
         .topic
         .as_deref()
@@ -464,7 +471,7 @@ mod tests {
             &*store,
             &config,
             Channel::Web,
-            no_contact,
+            no_contact.clone(),
             IntakeLimits::default(),
             now,
             None,
@@ -473,6 +480,19 @@ mod tests {
         .err()
         .expect("error");
         assert_eq!(e.code(), "missing_contact");
+        // A phone call from a hidden number is still logged.
+        let call = receive(
+            &*store,
+            &config,
+            Channel::Phone,
+            no_contact,
+            IntakeLimits::default(),
+            now,
+            None,
+        )
+        .await
+        .expect("a call without a number");
+        assert_eq!(call.created.inquiry.contact_phone, None);
         let long = "x".repeat(70_000);
         let e = receive(
             &*store,
@@ -505,7 +525,8 @@ mod tests {
                 .count_inquiries(config.municipality.id)
                 .await
                 .expect("count"),
-            0
+            1,
+            "only the call was stored"
         );
     }
 }

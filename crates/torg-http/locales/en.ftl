@@ -345,3 +345,22 @@ warn-mail-why-assignee = You get this email because the inquiry is assigned to y
 warn-mail-why-leader = You get this email because you lead the unit the inquiry belongs to.
 warn-mail-why-duty = You get this email because you are on duty for the channel it came by.
 warn-mail-auto = This is an automatic message from Torg.
+
+# Phone log
+nav-phone = Log a call
+phone-title = Log a phone call
+phone-intro = The call becomes an inquiry on the phone channel. Answered at once: it is closed. Passed on: it waits in the unit.
+phone-caller = Who called
+phone-summary = What it was about
+phone-minutes = Duration in minutes
+phone-outcome = Outcome
+phone-answered = Answered at once
+phone-routed = Passed on to a unit
+phone-unit = Unit
+phone-submit = Log the call
+phone-logged = The call is logged as { $reference }.
+phone-open = Open the inquiry
+phone-note-answered = Phone call, { $minutes } min: answered at once.
+phone-note-routed = Phone call, { $minutes } min: passed on to { $unit }.
+phone-error-minutes = Write the duration as a whole number of minutes, e.g. 3.
+phone-error-unit = Choose the unit the call was passed on to.

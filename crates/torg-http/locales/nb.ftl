@@ -345,3 +345,22 @@ warn-mail-why-assignee = Du får denne e-posten fordi henvendelsen er tildelt de
 warn-mail-why-leader = Du får denne e-posten fordi du leder enheten henvendelsen hører til.
 warn-mail-why-duty = Du får denne e-posten fordi du er på vakt for kanalen den kom på.
 warn-mail-auto = Dette er en automatisk melding fra Torg.
+
+# Phone log
+nav-phone = Registrer samtale
+phone-title = Registrer en telefonsamtale
+phone-intro = Samtalen blir en henvendelse på telefonkanalen. Besvart med en gang: den lukkes. Satt over: den venter i enheten.
+phone-caller = Hvem ringte
+phone-summary = Hva gjaldt det
+phone-minutes = Varighet i minutter
+phone-outcome = Utfall
+phone-answered = Besvart med en gang
+phone-routed = Satt over til en enhet
+phone-unit = Enhet
+phone-submit = Registrer samtalen
+phone-logged = Samtalen er registrert som { $reference }.
+phone-open = Åpne henvendelsen
+phone-note-answered = Telefonsamtale, { $minutes } min: besvart med en gang.
+phone-note-routed = Telefonsamtale, { $minutes } min: satt over til { $unit }.
+phone-error-minutes = Skriv varigheten som et helt antall minutter, for eksempel 3.
+phone-error-unit = Velg enheten samtalen ble satt over til.

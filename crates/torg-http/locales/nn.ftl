@@ -332,3 +332,22 @@ warn-mail-why-assignee = Du får denne e-posten fordi førespurnaden er tildelt 
 warn-mail-why-leader = Du får denne e-posten fordi du leiar eininga førespurnaden høyrer til.
 warn-mail-why-duty = Du får denne e-posten fordi du er på vakt for kanalen han kom på.
 warn-mail-auto = Dette er ei automatisk melding frå Torg.
+
+# Phone log
+nav-phone = Registrer samtale
+phone-title = Registrer ein telefonsamtale
+phone-intro = Samtalen blir ein førespurnad på telefonkanalen. Svara med ein gong: han blir lukka. Sett over: han ventar i eininga.
+phone-caller = Kven ringde
+phone-summary = Kva galdt det
+phone-minutes = Varigheit i minutt
+phone-outcome = Utfall
+phone-answered = Svara med ein gong
+phone-routed = Sett over til ei eining
+phone-unit = Eining
+phone-submit = Registrer samtalen
+phone-logged = Samtalen er registrert som { $reference }.
+phone-open = Opna førespurnaden
+phone-note-answered = Telefonsamtale, { $minutes } min: svara med ein gong.
+phone-note-routed = Telefonsamtale, { $minutes } min: sett over til { $unit }.
+phone-error-minutes = Skriv varigheita som eit heilt tal minutt, til dømes 3.
+phone-error-unit = Vel eininga samtalen vart sett over til.

@@ -332,3 +332,22 @@ warn-mail-why-assignee = Du får detta e-postmeddelande eftersom ärendet är ti
 warn-mail-why-leader = Du får detta e-postmeddelande eftersom du leder enheten som ärendet hör till.
 warn-mail-why-duty = Du får detta e-postmeddelande eftersom du har jour för kanalen det kom via.
 warn-mail-auto = Detta är ett automatiskt meddelande från Torg.
+
+# Phone log
+nav-phone = Registrera samtal
+phone-title = Registrera ett telefonsamtal
+phone-intro = Samtalet blir ett ärende i telefonkanalen. Besvarat direkt: det stängs. Kopplat vidare: det väntar hos enheten.
+phone-caller = Vem ringde
+phone-summary = Vad gällde det
+phone-minutes = Längd i minuter
+phone-outcome = Utfall
+phone-answered = Besvarat direkt
+phone-routed = Kopplat vidare till en enhet
+phone-unit = Enhet
+phone-submit = Registrera samtalet
+phone-logged = Samtalet är registrerat som { $reference }.
+phone-open = Öppna ärendet
+phone-note-answered = Telefonsamtal, { $minutes } min: besvarat direkt.
+phone-note-routed = Telefonsamtal, { $minutes } min: kopplat vidare till { $unit }.
+phone-error-minutes = Skriv längden som ett helt antal minuter, till exempel 3.
+phone-error-unit = Välj enheten samtalet kopplades vidare till.

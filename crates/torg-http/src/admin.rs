@@ -42,17 +42,17 @@ pub(crate) fn routes() -> Routes {
 const AUDIT_PAGE: u32 = 100;
 
 /// A form's fields, with repeated names (the unit checkboxes) kept.
-struct Fields(Vec<(String, String)>);
+pub(crate) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn parse(raw: &[u8]) -> Fields {
+    pub(crate) fn parse(raw: &[u8]) -> Fields {
         Fields(
             form_urlencoded::parse(raw)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect(),
         )
     }
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)

@@ -15,6 +15,7 @@ pub mod escalation;
 pub mod i18n;
 mod metrics;
 mod openapi;
+mod phone;
 mod portal;
 mod ratelimit;
 mod routes;
@@ -119,6 +120,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
             staff::routes()
                 .merge(admin::routes())
                 .merge(sso::routes())
+                .merge(phone::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

@@ -84,6 +84,7 @@ pub struct Chrome {
     pub nav_admin: bool,
     pub nav_audit: bool,
     pub nav_quarantine: bool,
+    pub nav_phone: bool,
 }
 
 impl Chrome {
@@ -97,6 +98,7 @@ impl Chrome {
             nav_admin: false,
             nav_audit: false,
             nav_quarantine: false,
+            nav_phone: false,
         }
     }
 }

@@ -1488,6 +1488,16 @@ const HEALTH: &[&str] = &["x-nurse"];
 const OVERVIEW: &[&str] = &["x-admin", "x-chief", "x-comm", "x-leader", "x-desk"];
 const ADMIN: &[&str] = &["x-admin"];
 const NOBODY: &[&str] = &[];
+/// Who logs phone calls: everyone who handles inquiries.
+const PHONE: &[&str] = &[
+    "x-admin",
+    "x-chief",
+    "x-comm",
+    "x-leader",
+    "x-handler",
+    "x-desk",
+    "x-nurse",
+];
 /// Who looks after quarantined mail.
 const QUARANTINE: &[&str] = &["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"];
 
@@ -2266,6 +2276,23 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     Expect::Staff(NOBODY),
                 ),
             ],
+        ),
+        (
+            (Method::GET, "/staff/phone"),
+            vec![v("/staff/phone".into(), Body::None, Expect::Staff(PHONE))],
+        ),
+        (
+            (Method::POST, "/staff/phone"),
+            vec![v(
+                "/staff/phone".into(),
+                form(&[
+                    ("name", "Ola Innringer"),
+                    ("summary", "Spurte om søppeltømming"),
+                    ("minutes", "2"),
+                    ("outcome", "answered"),
+                ]),
+                Expect::Staff(PHONE),
+            )],
         ),
         (
             (Method::GET, "/api/v1/openapi.json"),
@@ -3493,5 +3520,118 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
             .expect("again"),
         0,
         "once"
+    );
+}
+
+/// The phone log: a call answered at once becomes a closed phone inquiry with a note; one
+/// passed on waits in the unit; bad input is told plainly and the form keeps what was typed.
+#[tokio::test]
+async fn the_service_desk_logs_phone_calls() {
+    let app = spawn().await;
+    let staff = login(&app, "alfa", "kari").await;
+    let url = format!("{}/staff/phone", app.base);
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Registrer en telefonsamtale") && page.contains("autofocus"));
+    let csrf = csrf_of(&staff, &url).await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let units = app.store.list_units(m.id).await.expect("units");
+    let other = units.iter().find(|u| u.name == "Oppvekst").expect("unit");
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut fields = fields;
+        fields.push(("csrf", csrf.clone()));
+        staff.post(&url).form(&fields).send()
+    };
+    let res = post(vec![
+        ("name", "Ola Innringer".into()),
+        ("phone", "+47 912 34 567".into()),
+        ("topic", "waste".into()),
+        ("summary", "Når tømmes papirdunken?".into()),
+        ("minutes", "3".into()),
+        ("outcome", "answered".into()),
+    ])
+    .await
+    .expect("answered");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().expect("loc").to_string();
+    let id: i64 = location
+        .rsplit('=')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("id");
+    let answered = app.store.inquiry(m.id, id).await.expect("i").expect("i");
+    assert_eq!(answered.channel, torg_domain::Channel::Phone);
+    assert_eq!(answered.status, torg_domain::InquiryStatus::Closed);
+    assert_eq!(answered.contact_phone.as_deref(), Some("+4791234567"));
+    let thread = app.store.messages(m.id, id, true).await.expect("thread");
+    assert!(thread.iter().any(|m| {
+        m.body
+            .contains("Telefonsamtale, 3 min: besvart med en gang")
+    }));
+    assert!(
+        !thread
+            .iter()
+            .any(|m| m.kind == torg_domain::MessageKind::Acknowledgement),
+        "no acknowledgement for a call"
+    );
+    let shown = staff
+        .get(format!("{}{location}", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(shown.contains(&format!(
+        "Samtalen er registrert som {}",
+        answered.reference
+    )));
+
+    let res = post(vec![
+        ("name", "Kari Innringer".into()),
+        ("summary", "Vil snakke med barnehagen".into()),
+        ("minutes", "1".into()),
+        ("outcome", "routed".into()),
+        ("unit_id", other.id.to_string()),
+    ])
+    .await
+    .expect("routed");
+    let location = res.headers()["location"].to_str().expect("loc").to_string();
+    let id: i64 = location
+        .rsplit('=')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("id");
+    let routed = app.store.inquiry(m.id, id).await.expect("i").expect("i");
+    assert_eq!(
+        (routed.unit_id, routed.status),
+        (other.id, torg_domain::InquiryStatus::New)
+    );
+
+    let res = post(vec![
+        ("name", "<b>Per</b>".into()),
+        ("summary", "".into()),
+        ("minutes", "lenge".into()),
+        ("outcome", "answered".into()),
+    ])
+    .await
+    .expect("bad");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.expect("text");
+    assert!(page.contains("helt antall minutter"), "says what to do");
+    assert!(
+        page.contains("&lt;b&gt;Per") || page.contains("&#60;b&#62;Per"),
+        "kept, as text"
     );
 }

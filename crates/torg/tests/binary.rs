@@ -973,7 +973,9 @@ fn holidays_and_deadlines_from_the_cli() {
         .output()
         .expect("run");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NO (Norway) and SE (Sweden)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("NO (Norway), SE (Sweden) and FI (Finland)")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
