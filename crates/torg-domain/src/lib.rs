@@ -12,10 +12,12 @@ pub mod deadline;
 pub mod duty;
 pub mod email;
 pub mod inquiry;
+pub mod personal_data;
 pub mod reference;
 pub mod reply;
 pub mod role;
 pub mod routing;
+pub mod sms;
 
 pub use access::{Access, Permission, UnitAccess};
 

@@ -364,3 +364,12 @@ phone-note-answered = Phone call, { $minutes } min: answered at once.
 phone-note-routed = Phone call, { $minutes } min: passed on to { $unit }.
 phone-error-minutes = Write the duration as a whole number of minutes, e.g. 3.
 phone-error-unit = Choose the unit the call was passed on to.
+
+# Personal-data guard on public replies
+personal-data-found = The reply will be public but contains what looks like { $kinds }. Remove it and send again, or confirm that it may be public. Casework belongs in a private channel.
+personal-data-confirm = I have checked the text and it may be public
+personal-data-fodselsnummer = a Norwegian national identity number
+personal-data-d-nummer = a Norwegian D number
+personal-data-h-nummer = a Norwegian H number
+personal-data-personnummer = a Swedish personal identity number
+personal-data-samordningsnummer = a Swedish coordination number

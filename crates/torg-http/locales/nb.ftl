@@ -364,3 +364,12 @@ phone-note-answered = Telefonsamtale, { $minutes } min: besvart med en gang.
 phone-note-routed = Telefonsamtale, { $minutes } min: satt over til { $unit }.
 phone-error-minutes = Skriv varigheten som et helt antall minutter, for eksempel 3.
 phone-error-unit = Velg enheten samtalen ble satt over til.
+
+# Personal-data guard on public replies
+personal-data-found = Svaret skal stå offentlig, men inneholder noe som ser ut som { $kinds }. Fjern det og send igjen, eller bekreft at det kan stå offentlig. Saksbehandling hører hjemme i en privat kanal.
+personal-data-confirm = Jeg har sjekket teksten, og den kan stå offentlig
+personal-data-fodselsnummer = et fødselsnummer
+personal-data-d-nummer = et D-nummer
+personal-data-h-nummer = et H-nummer
+personal-data-personnummer = et personnummer
+personal-data-samordningsnummer = et samordningsnummer

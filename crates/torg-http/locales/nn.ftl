@@ -351,3 +351,12 @@ phone-note-answered = Telefonsamtale, { $minutes } min: svara med ein gong.
 phone-note-routed = Telefonsamtale, { $minutes } min: sett over til { $unit }.
 phone-error-minutes = Skriv varigheita som eit heilt tal minutt, til dømes 3.
 phone-error-unit = Vel eininga samtalen vart sett over til.
+
+# Personal-data guard on public replies
+personal-data-found = Svaret skal stå offentleg, men inneheld noko som ser ut som { $kinds }. Fjern det og send på nytt, eller stadfest at det kan stå offentleg. Sakshandsaming høyrer heime i ein privat kanal.
+personal-data-confirm = Eg har sjekka teksten, og han kan stå offentleg
+personal-data-fodselsnummer = eit fødselsnummer
+personal-data-d-nummer = eit D-nummer
+personal-data-h-nummer = eit H-nummer
+personal-data-personnummer = eit personnummer
+personal-data-samordningsnummer = eit samordningsnummer

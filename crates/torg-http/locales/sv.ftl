@@ -351,3 +351,12 @@ phone-note-answered = Telefonsamtal, { $minutes } min: besvarat direkt.
 phone-note-routed = Telefonsamtal, { $minutes } min: kopplat vidare till { $unit }.
 phone-error-minutes = Skriv längden som ett helt antal minuter, till exempel 3.
 phone-error-unit = Välj enheten samtalet kopplades vidare till.
+
+# Personal-data guard on public replies
+personal-data-found = Svaret blir offentligt men innehåller något som liknar { $kinds }. Ta bort det och skicka igen, eller bekräfta att det kan vara offentligt. Ärendehantering hör hemma i en privat kanal.
+personal-data-confirm = Jag har kontrollerat texten och den kan vara offentlig
+personal-data-fodselsnummer = ett norskt fødselsnummer
+personal-data-d-nummer = ett norskt D-nummer
+personal-data-h-nummer = ett norskt H-nummer
+personal-data-personnummer = ett personnummer
+personal-data-samordningsnummer = ett samordningsnummer

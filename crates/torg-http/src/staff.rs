@@ -854,6 +854,7 @@ struct InquiryPage {
     statuses: Vec<(String, String)>,
     canned: Vec<CannedView>,
     prefill: String,
+    confirm_personal_data: bool,
     signature: String,
     can_write: bool,
     /// Replies on public channels need the right to speak for the municipality.
@@ -869,6 +870,12 @@ struct InquiryQuery {
     canned: String,
     #[serde(default)]
     done: String,
+    /// A reply sent back for confirmation: shown again in the reply box.
+    #[serde(skip)]
+    draft: Option<String>,
+    /// The reply box asks to confirm that personal data may go out in public.
+    #[serde(skip)]
+    confirm_personal_data: bool,
 }
 
 async fn inquiry_page(
@@ -973,13 +980,14 @@ async fn show_inquiry(
             text: fill_canned_reply(&c.body, &placeholders),
         })
         .collect();
-    let prefill = q
-        .canned
-        .parse::<i64>()
-        .ok()
-        .and_then(|cid| canned.iter().find(|c| c.id == cid))
-        .map(|c| c.text.clone())
-        .unwrap_or_default();
+    let prefill = q.draft.clone().unwrap_or_else(|| {
+        q.canned
+            .parse::<i64>()
+            .ok()
+            .and_then(|cid| canned.iter().find(|c| c.id == cid))
+            .map(|c| c.text.clone())
+            .unwrap_or_default()
+    });
     let time_left = if inquiry.status == InquiryStatus::Closed {
         t.get("time-closed")
     } else {
@@ -1049,6 +1057,7 @@ async fn show_inquiry(
         statuses: status_options(&t, false),
         canned,
         prefill,
+        confirm_personal_data: q.confirm_personal_data,
         signature,
         can_write: staff.access.may_handle(staff.unit_access(inquiry.unit_id)),
         can_reply: staff
@@ -1068,6 +1077,17 @@ struct BodyForm {
     csrf: String,
     #[serde(default)]
     body: String,
+    /// "on" when the writer confirmed that what the personal-data guard found may go out.
+    #[serde(default)]
+    confirm_personal_data: String,
+}
+
+/// The kind's name as the guard's output spells it (`fodselsnummer`, `d_nummer`, …).
+fn serde_plain_kind(kind: torg_domain::personal_data::Kind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(|s| s.replace('_', "-")))
+        .unwrap_or_default()
 }
 
 async fn write_message(
@@ -1110,6 +1130,37 @@ async fn write_message(
     if !allowed {
         return forbidden(t);
     }
+    // A public reply is checked for identity numbers first; it goes out only once the writer
+    // has confirmed it (and the finding is logged).
+    let findings = if kind == MessageKind::Outbound && inquiry.channel.is_public() {
+        torg_domain::personal_data::find(&form.body)
+    } else {
+        vec![]
+    };
+    if !findings.is_empty() && form.confirm_personal_data != "on" {
+        let mut kinds: Vec<String> = findings
+            .iter()
+            .map(|f| t.get(&format!("personal-data-{}", serde_plain_kind(f.kind))))
+            .collect();
+        kinds.dedup();
+        let msg = t.get1("personal-data-found", "kinds", &kinds.join(", "));
+        let q = InquiryQuery {
+            draft: Some(form.body.clone()),
+            confirm_personal_data: true,
+            ..Default::default()
+        };
+        return show_inquiry(
+            &state,
+            t,
+            &staff,
+            id,
+            &q,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        )
+        .await;
+    }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);
     // A reply to an inquiry that came by email goes back by email.
@@ -1142,7 +1193,12 @@ async fn write_message(
             } else {
                 "inquiry.replied"
             };
-            audit_inquiry(&state, &staff, &addr, action, id, String::new()).await;
+            let detail = if findings.is_empty() {
+                String::new()
+            } else {
+                format!("personal_data_confirmed:{}", findings.len())
+            };
+            audit_inquiry(&state, &staff, &addr, action, id, detail).await;
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
         Err(torg_core::reply::ReplyError::Input(e)) => {

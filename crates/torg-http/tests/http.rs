@@ -3635,3 +3635,98 @@ async fn the_service_desk_logs_phone_calls() {
         "kept, as text"
     );
 }
+
+/// A reply on a public channel is checked for identity numbers: it is held with a warning
+/// and the text kept until the writer confirms; a private channel is not held.
+#[tokio::test]
+async fn public_replies_with_identity_numbers_are_held_for_confirmation() {
+    let app = spawn().await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    app.store
+        .create_user(
+            m.id,
+            NewUser {
+                username: "kommunikasjon".into(),
+                full_name: "Kim Kommunikasjon".into(),
+                password_hash: hash,
+                role: Role::Communication,
+                unit_id: Some(desk),
+            },
+        )
+        .await
+        .expect("user");
+    let (public, _, _) =
+        stored_inquiry(&*app.store, m.id, desk, torg_domain::Channel::Facebook).await;
+    let staff = login(&app, "alfa", "kommunikasjon").await;
+    let url = format!("{}/staff/inquiries/{public}", app.base);
+    let csrf = csrf_of(&staff, &url).await;
+    let text = "Hei! Vi har sjekket saken med fødselsnummer 811218-9876 og 15038512365.";
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", text)])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.expect("text");
+    assert!(page.contains("et personnummer"), "says what was found");
+    assert!(
+        page.contains("name=\"confirm_personal_data\""),
+        "asks to confirm"
+    );
+    assert!(page.contains("811218-9876"), "the text is kept in the box");
+    let thread = app
+        .store
+        .messages(m.id, public, true)
+        .await
+        .expect("thread");
+    assert!(
+        !thread.iter().any(|m| m.body.contains("811218-9876")),
+        "not sent"
+    );
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", text),
+            ("confirm_personal_data", "on"),
+        ])
+        .send()
+        .await
+        .expect("confirmed");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let audit = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.replied".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entry.detail.starts_with("personal_data_confirmed:"))
+    );
+    // The same text on a private channel goes out at once.
+    let (private, _, _) = stored_inquiry(&*app.store, m.id, desk, torg_domain::Channel::Web).await;
+    let url = format!("{}/staff/inquiries/{private}", app.base);
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", text)])
+        .send()
+        .await
+        .expect("private");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}

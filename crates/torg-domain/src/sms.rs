@@ -1,0 +1,245 @@
+//! SMS: how many segments a text takes, and the code words (kodeord) citizens start a message
+//! with. Pure.
+//!
+//! A text in the GSM 7-bit default alphabet (3GPP TS 23.038, with Norwegian and Swedish letters
+//! æ ø å ä ö in it) takes 160 characters in one message, or 153 per segment when split; the
+//! characters of the extension table (€ [ ] { } \ ^ ~ | and form feed) count twice and are
+//! never split from their escape. Any other character makes the whole text UCS-2: 70 UTF-16
+//! units in one message, or 67 per segment, a surrogate pair never split.
+
+use serde::Serialize;
+
+/// The GSM 7-bit default alphabet (the escape to the extension table left out).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?\
+¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+/// Characters of the GSM extension table, two septets each.
+const GSM7_EXTENSION: &str = "\u{000C}^{}\\[~]|€";
+
+/// How a text is encoded for SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    Gsm7,
+    Ucs2,
+}
+
+/// What sending a text by SMS takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Segments {
+    pub encoding: Encoding,
+    /// Messages the text is split into (0 for an empty text).
+    pub count: usize,
+    /// Septets (GSM-7) or UTF-16 units (UCS-2) the text takes.
+    pub units: usize,
+    /// What is left in the last segment before another is needed.
+    pub left_in_last: usize,
+}
+
+/// The septets one character takes in GSM-7, or None if it is not in the alphabet.
+fn gsm7_septets(c: char) -> Option<usize> {
+    if GSM7_BASIC.contains(c) {
+        Some(1)
+    } else if GSM7_EXTENSION.contains(c) {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Packs items of the given sizes into segments of `per` units, never splitting an item.
+fn pack(sizes: impl Iterator<Item = usize>, per: usize) -> (usize, usize) {
+    let (mut count, mut used) = (1, 0);
+    for size in sizes {
+        if used + size > per {
+            count += 1;
+            used = 0;
+        }
+        used += size;
+    }
+    (count, per - used)
+}
+
+/// How many messages `text` takes, and in which encoding.
+pub fn segments(text: &str) -> Segments {
+    let gsm: Option<Vec<usize>> = text.chars().map(gsm7_septets).collect();
+    let (encoding, sizes, single, per): (Encoding, Vec<usize>, usize, usize) = match gsm {
+        Some(sizes) => (Encoding::Gsm7, sizes, 160, 153),
+        None => (
+            Encoding::Ucs2,
+            text.chars().map(char::len_utf16).collect(),
+            70,
+            67,
+        ),
+    };
+    let units: usize = sizes.iter().sum();
+    if units == 0 {
+        return Segments {
+            encoding,
+            count: 0,
+            units,
+            left_in_last: single,
+        };
+    }
+    if units <= single {
+        return Segments {
+            encoding,
+            count: 1,
+            units,
+            left_in_last: single - units,
+        };
+    }
+    let (count, left_in_last) = pack(sizes.into_iter(), per);
+    Segments {
+        encoding,
+        count,
+        units,
+        left_in_last,
+    }
+}
+
+/// A code word as it is compared: lower case, accents off (é → e, ü → u), but the Nordic
+/// letters æ ø å ä ö kept as the letters they are.
+pub fn fold_keyword(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ç' => 'c',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect()
+}
+
+/// The first word of an SMS, folded ([`fold_keyword`]), and the rest of the text. Punctuation
+/// right after the word ("VANN: lekkasje", "Stopp!") is not part of it.
+pub fn first_word(text: &str) -> (String, &str) {
+    let text = text.trim_start();
+    let end = text.find(char::is_whitespace).unwrap_or(text.len());
+    let word = text[..end].trim_end_matches(|c: char| !c.is_alphanumeric());
+    (fold_keyword(word), text[end..].trim())
+}
+
+/// What a citizen's message asks of their consent to SMS from the municipality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentWord {
+    /// STOPP (STOP, SLUTA): no more messages to this number.
+    Stop,
+    /// START: messages again.
+    Start,
+}
+
+/// Whether a message is a consent word: the whole message, in Norwegian, Swedish or English.
+pub fn consent_word(text: &str) -> Option<ConsentWord> {
+    let (word, rest) = first_word(text);
+    if !rest.is_empty() {
+        return None;
+    }
+    match word.as_str() {
+        "stopp" | "stop" | "sluta" | "avslutt" => Some(ConsentWord::Stop),
+        "start" | "starta" => Some(ConsentWord::Start),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn norwegian_text_is_gsm7_and_fits_160() {
+        let s = segments(
+            "Hei! Vi har mottatt meldingen din om vannlekkasjen i Øvre gate. Mvh Nordby kommune",
+        );
+        assert_eq!((s.encoding, s.count), (Encoding::Gsm7, 1));
+        let s = segments(&"æ".repeat(160));
+        assert_eq!((s.count, s.left_in_last), (1, 0));
+        let s = segments(&"å".repeat(161));
+        assert_eq!((s.encoding, s.count, s.units), (Encoding::Gsm7, 2, 161));
+        assert_eq!(segments(&"a".repeat(306)).count, 2);
+        assert_eq!(segments(&"a".repeat(307)).count, 3);
+        assert_eq!(segments("").count, 0);
+    }
+
+    #[test]
+    fn extension_characters_count_twice_and_stay_whole() {
+        let s = segments("Pris: 50 €");
+        assert_eq!((s.encoding, s.units), (Encoding::Gsm7, 11));
+        assert_eq!(segments(&"€".repeat(80)).count, 1);
+        assert_eq!(segments(&"€".repeat(81)).count, 2);
+        // 152 plain septets and a euro: the euro does not fit in the first segment's last slot.
+        let text = format!("{}€{}", "a".repeat(152), "a".repeat(10));
+        let s = segments(&text);
+        assert_eq!((s.units, s.count), (164, 2));
+        assert_eq!(s.left_in_last, 153 - 12);
+    }
+
+    #[test]
+    fn other_characters_make_it_ucs2() {
+        let s = segments("Hei 👋");
+        assert_eq!((s.encoding, s.units, s.count), (Encoding::Ucs2, 6, 1));
+        assert_eq!(segments(&"ł".repeat(70)).count, 1);
+        assert_eq!(segments(&"ł".repeat(71)).count, 2);
+        assert_eq!(segments(&"ł".repeat(134)).count, 2);
+        assert_eq!(segments(&"ł".repeat(135)).count, 3);
+        // 66 units and an emoji (2 units): the pair goes whole to the next segment.
+        let text = format!("{}👋{}", "ł".repeat(66), "ł".repeat(10));
+        assert_eq!(segments(&text).count, 2);
+    }
+
+    #[test]
+    fn code_words_are_the_first_word_without_case_or_accents() {
+        assert_eq!(
+            first_word("  VANN lekkasje i Storgata"),
+            ("vann".into(), "lekkasje i Storgata")
+        );
+        assert_eq!(first_word("Barnehage: søknad").0, "barnehage");
+        assert_eq!(first_word("Bárnehage").0, "barnehage");
+        assert_eq!(first_word("SKOLE").0, "skole");
+        assert_eq!(first_word("Åpningstider?").0, "åpningstider");
+        assert_eq!(first_word("").0, "");
+        assert_eq!(consent_word("STOPP"), Some(ConsentWord::Stop));
+        assert_eq!(consent_word(" stopp! "), Some(ConsentWord::Stop));
+        assert_eq!(consent_word("Start"), Some(ConsentWord::Start));
+        assert_eq!(
+            consent_word("stopp lekkasjen, takk"),
+            None,
+            "a sentence is not a consent word"
+        );
+        assert_eq!(consent_word("VANN"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn segments_hold_the_text(text in "\\PC{0,500}") {
+            let s = segments(&text);
+            let (single, per) = match s.encoding {
+                Encoding::Gsm7 => (160, 153),
+                Encoding::Ucs2 => (70, 67),
+            };
+            if s.units == 0 {
+                prop_assert_eq!(s.count, 0);
+            } else if s.units <= single {
+                prop_assert_eq!(s.count, 1);
+            } else {
+                // Enough room, and not more than one segment wasted per split item.
+                prop_assert!(s.count * per >= s.units);
+                prop_assert!((s.count - 1) * per < s.units + s.count);
+            }
+        }
+
+        #[test]
+        fn adding_text_never_takes_fewer_segments(a in "[a-zæøå €]{0,400}", b in "[a-zæøå €]{0,50}") {
+            let longer = format!("{a}{b}");
+            prop_assert!(segments(&longer).count >= segments(&a).count);
+        }
+    }
+}
