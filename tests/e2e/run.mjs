@@ -145,6 +145,14 @@ try {
   await admin.click("a:text('Revisjonslogg')");
   check((await admin.textContent("table.inbox")).includes("user.updated"), "the change is in the audit log");
   await axe(admin, "audit log");
+  await admin.click("a:text('Kanaloversikt')");
+  await admin.fill("#r-name", "Demo kommune");
+  await admin.fill("#r-address", "https://facebook.com/demokommune");
+  await admin.fill("#r-purpose", "Informasjon og dialog");
+  await admin.click("form[action='/staff/channels'] button[type=submit]");
+  await admin.waitForSelector(".alert.success");
+  check((await admin.textContent("table.inbox")).includes("Foreslått"), "an account is proposed in the channel registry");
+  await axe(admin, "channel registry");
   await admin.click("a:text('Karantene')");
   check((await admin.textContent("h1")).includes("E-post i karantene"), "the mail quarantine");
   await axe(admin, "mail quarantine");

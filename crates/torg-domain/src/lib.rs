@@ -14,6 +14,7 @@ pub mod email;
 pub mod inquiry;
 pub mod personal_data;
 pub mod reference;
+pub mod registry;
 pub mod reply;
 pub mod role;
 pub mod routing;

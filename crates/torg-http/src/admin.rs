@@ -1015,15 +1015,22 @@ fn quarantine_gone(t: Tr) -> Response {
     )
 }
 
-/// Checks the person and the form of a quarantine action.
-fn quarantine_action(staff: &Staff, t: &Tr, raw: &[u8]) -> Option<Response> {
-    if !sees_quarantine(staff) {
-        return Some(forbidden(t.clone()));
+/// The form of a staff action: refused unless the person is `allowed`, then the CSRF token
+/// checked.
+pub(crate) fn staff_form(
+    staff: &Staff,
+    t: &Tr,
+    raw: &[u8],
+    allowed: bool,
+) -> Result<Fields, Box<Response>> {
+    if !allowed {
+        return Err(Box::new(forbidden(t.clone())));
     }
+    let f = Fields::parse(raw);
     staff
-        .check_csrf(Fields::parse(raw).get("csrf"))
-        .err()
-        .map(IntoResponse::into_response)
+        .check_csrf(f.get("csrf"))
+        .map_err(|e| Box::new(e.into_response()))?;
+    Ok(f)
 }
 
 /// Takes a quarantined mail in after all (a person has looked at it): the size and
@@ -1038,8 +1045,8 @@ async fn release_quarantined(
     RawForm(form): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = quarantine_action(&staff, &t, &form) {
-        return r;
+    if let Err(r) = staff_form(&staff, &t, &form, sees_quarantine(&staff)) {
+        return *r;
     }
     let tenant = staff.config.municipality.id;
     let (raw, account) = match (
@@ -1109,8 +1116,8 @@ async fn discard_quarantined(
     RawForm(form): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = quarantine_action(&staff, &t, &form) {
-        return r;
+    if let Err(r) = staff_form(&staff, &t, &form, sees_quarantine(&staff)) {
+        return *r;
     }
     match state
         .store

@@ -18,6 +18,7 @@ mod openapi;
 mod phone;
 mod portal;
 mod ratelimit;
+mod registry;
 mod routes;
 mod sso;
 mod staff;
@@ -121,6 +122,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(admin::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
+                .merge(registry::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

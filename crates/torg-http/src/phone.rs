@@ -3,7 +3,7 @@
 //! answered at once (the inquiry is closed) or passed on to a unit (it waits there).
 
 use crate::AppState;
-use crate::admin::Fields;
+use crate::admin::staff_form;
 use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
@@ -118,13 +118,10 @@ async fn log_call(
     RawForm(raw): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    if !logs_calls(&staff) {
-        return forbidden(t);
-    }
-    let f = Fields::parse(&raw);
-    if let Err(e) = staff.check_csrf(f.get("csrf")) {
-        return e.into_response();
-    }
+    let f = match staff_form(&staff, &t, &raw, logs_calls(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
     let form = CallForm {
         name: f.get("name").trim().to_string(),
         phone: f.get("phone").trim().to_string(),

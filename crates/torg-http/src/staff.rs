@@ -51,6 +51,7 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_audit: staff.can(Permission::ViewAudit),
         nav_quarantine: crate::admin::sees_quarantine(staff),
         nav_phone: crate::phone::logs_calls(staff),
+        nav_registry: crate::registry::sees_registry(staff),
     }
 }
 

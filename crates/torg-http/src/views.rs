@@ -85,6 +85,7 @@ pub struct Chrome {
     pub nav_audit: bool,
     pub nav_quarantine: bool,
     pub nav_phone: bool,
+    pub nav_registry: bool,
 }
 
 impl Chrome {
@@ -99,6 +100,7 @@ impl Chrome {
             nav_audit: false,
             nav_quarantine: false,
             nav_phone: false,
+            nav_registry: false,
         }
     }
 }

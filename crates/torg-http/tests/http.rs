@@ -1768,6 +1768,28 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             held.insert(q.message_id, q.id);
         }
     }
+    // A proposed account in each municipality, for the chief executive's decision.
+    let mut proposed = vec![];
+    for tenant in [a.id, b.id] {
+        let account = store
+            .propose_channel_account(
+                tenant,
+                &torg_store::NewChannelAccount {
+                    channel: Channel::Facebook,
+                    name: "Kommunen".into(),
+                    address: "https://facebook.com/kommunen".into(),
+                    owner_unit_id: None,
+                    purpose: "Dialog".into(),
+                    ambition: torg_domain::registry::Ambition::Waiting,
+                    opening_hours: String::new(),
+                    proposed_by: None,
+                },
+                now,
+            )
+            .await
+            .expect("propose");
+        proposed.push(account.id);
+    }
     let quarantined = |action: &str, user: &str, tag: &str| {
         format!(
             "/staff/mail/quarantine/{}/{action}",
@@ -2273,6 +2295,43 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     quarantined("discard", "x-admin", "beta"),
                     form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/channels"),
+            vec![v(
+                "/staff/channels".into(),
+                Body::None,
+                Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/channels"),
+            vec![v(
+                "/staff/channels".into(),
+                form(&[
+                    ("channel", "instagram"),
+                    ("name", "Kommunen på Instagram"),
+                    ("address", "@kommunen{n}"),
+                    ("purpose", "Bilder fra kommunen"),
+                    ("ambition", "passive"),
+                ]),
+                Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/channels/{id}/decide"),
+            vec![
+                v(
+                    format!("/staff/channels/{}/decide", proposed[0]),
+                    form(&[("status", "approved")]),
+                    Expect::Staff(&["x-chief"]),
+                ),
+                v(
+                    format!("/staff/channels/{}/decide", proposed[1]),
+                    form(&[("status", "approved")]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -3729,4 +3788,130 @@ async fn public_replies_with_identity_numbers_are_held_for_confirmation() {
         .await
         .expect("private");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+/// The channel registry: communication staff propose an account, it receives and sends
+/// nothing until the chief executive approves it; decisions go forward only.
+#[tokio::test]
+async fn channel_accounts_are_proposed_and_approved_by_the_chief_executive() {
+    let app = spawn().await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    for (username, role) in [
+        ("kommunikasjon", Role::Communication),
+        ("direktor", Role::ChiefExecutive),
+    ] {
+        app.store
+            .create_user(
+                m.id,
+                NewUser {
+                    username: username.into(),
+                    full_name: username.into(),
+                    password_hash: hash.clone(),
+                    role,
+                    unit_id: None,
+                },
+            )
+            .await
+            .expect("user");
+    }
+    let comm = login(&app, "alfa", "kommunikasjon").await;
+    let url = format!("{}/staff/channels", app.base);
+    let csrf = csrf_of(&comm, &url).await;
+    let res = comm
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("channel", "facebook"),
+            ("name", "Alfa kommune"),
+            ("address", "https://facebook.com/alfakommune"),
+            ("purpose", "Informasjon og dialog med innbyggerne"),
+            ("ambition", "inviting"),
+            ("opening_hours", "mon-fri 08:00-15:30"),
+        ])
+        .send()
+        .await
+        .expect("propose");
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/channels?done=account-proposed"
+    );
+    let page = comm
+        .get(&url)
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Alfa kommune") && page.contains("Foreslått") && page.contains("Inviterende")
+    );
+    assert!(
+        !page.contains("/decide"),
+        "communication staff cannot approve"
+    );
+    assert!(
+        !app.store
+            .channel_account_approved(
+                m.id,
+                torg_domain::Channel::Facebook,
+                "https://facebook.com/alfakommune"
+            )
+            .await
+            .expect("approved?")
+    );
+    let id = app.store.channel_accounts(m.id).await.expect("list")[0].id;
+    let chief = login(&app, "alfa", "direktor").await;
+    let csrf = csrf_of(&chief, &url).await;
+    let decide = |status: &'static str| {
+        chief
+            .post(format!("{url}/{id}/decide"))
+            .form(&[("csrf", csrf.clone()), ("status", status.to_string())])
+            .send()
+    };
+    let res = decide("approved").await.expect("approve");
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/channels?done=account-approved"
+    );
+    assert!(
+        app.store
+            .channel_account_approved(
+                m.id,
+                torg_domain::Channel::Facebook,
+                "https://facebook.com/alfakommune"
+            )
+            .await
+            .expect("approved?")
+    );
+    let res = decide("proposed").await.expect("back");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "never back to proposed"
+    );
+    let res = decide("retired").await.expect("retire");
+    assert_eq!(
+        res.headers()["location"],
+        "/staff/channels?done=account-retired"
+    );
+    let audit = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("channel.".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 3, "proposed, approved, retired");
 }

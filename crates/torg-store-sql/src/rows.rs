@@ -474,3 +474,43 @@ impl OutboxRow {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChannelAccountRow {
+    id: i64,
+    channel: String,
+    name: String,
+    address: String,
+    owner_unit_id: Option<i64>,
+    purpose: String,
+    ambition: String,
+    opening_hours: String,
+    status: String,
+    proposed_by: Option<i64>,
+    decided_by: Option<i64>,
+    decided_at: Option<i64>,
+    created_at: i64,
+}
+
+pub(crate) const CHANNEL_ACCOUNT_COLUMNS: &str = "id, channel, name, address, owner_unit_id, purpose, ambition, opening_hours, status, proposed_by, decided_by, decided_at, created_at";
+
+impl TryFrom<ChannelAccountRow> for ChannelAccount {
+    type Error = StoreError;
+    fn try_from(r: ChannelAccountRow) -> Result<Self, StoreError> {
+        Ok(ChannelAccount {
+            id: r.id,
+            channel: parse(&r.channel, "channel")?,
+            name: r.name,
+            address: r.address,
+            owner_unit_id: r.owner_unit_id,
+            purpose: r.purpose,
+            ambition: parse(&r.ambition, "ambition")?,
+            opening_hours: r.opening_hours,
+            status: parse(&r.status, "account status")?,
+            proposed_by: r.proposed_by,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at.map(ts),
+            created_at: ts(r.created_at),
+        })
+    }
+}

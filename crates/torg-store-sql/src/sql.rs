@@ -1276,6 +1276,69 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)
             }
 
+            async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>> {
+                let rows: Vec<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CHANNEL_ACCOUNT_COLUMNS} FROM channel_accounts WHERE tenant_id = $1 ORDER BY channel, name, id"
+                )))
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn propose_channel_account(&self, tenant: i64, new: &NewChannelAccount, at: Timestamp) -> Result<ChannelAccount> {
+                if let Some(unit) = new.owner_unit_id {
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                }
+                let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO channel_accounts (tenant_id, channel, name, address, owner_unit_id, purpose, ambition, opening_hours, status, proposed_by, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10) RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
+                )))
+                .bind(tenant)
+                .bind(new.channel.as_str())
+                .bind(&new.name)
+                .bind(&new.address)
+                .bind(new.owner_unit_id)
+                .bind(&new.purpose)
+                .bind(new.ambition.as_str())
+                .bind(&new.opening_hours)
+                .bind(new.proposed_by)
+                .bind(at.as_millisecond())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.try_into()
+            }
+
+            async fn decide_channel_account(&self, tenant: i64, id: i64, status: torg_domain::registry::AccountStatus, by_user: i64, at: Timestamp) -> Result<ChannelAccount> {
+                let row: Option<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE channel_accounts SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
+                )))
+                .bind(status.as_str())
+                .bind(by_user)
+                .bind(at.as_millisecond())
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                row.ok_or(StoreError::NotFound("channel account"))?.try_into()
+            }
+
+            async fn channel_account_approved(&self, tenant: i64, channel: torg_domain::Channel, address: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM channel_accounts WHERE tenant_id = $1 AND channel = $2 AND address = $3 AND status = 'approved'",
+                )
+                .bind(tenant)
+                .bind(channel.as_str())
+                .bind(address)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(n > 0)
+            }
+
             async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>> {
                 Ok(self.mail_accounts().await?.into_iter().find(|(t, _)| *t == tenant).map(|(_, a)| a))
             }

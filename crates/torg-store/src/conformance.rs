@@ -111,6 +111,7 @@ pub async fn run(store: Arc<dyn Store>) {
     the_outbox_delivers_once_and_remembers_failures(&*store).await;
     mail_accounts_quarantine_and_threading(&*store).await;
     deadline_warnings_go_out_once(&*store).await;
+    the_channel_registry(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -2146,4 +2147,78 @@ async fn deadline_warnings_go_out_once(store: &dyn Store) {
             .is_empty()
     );
     store.outbox_sent(&[queued[0].id], now).await.expect("sent");
+}
+
+/// Accounts are proposed, listed, decided, and only approved ones count; another
+/// municipality's account cannot be decided.
+async fn the_channel_registry(store: &dyn Store) {
+    use torg_domain::registry::{AccountStatus, Ambition};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let at = t("2026-03-02T08:00:00Z");
+    let new = NewChannelAccount {
+        channel: Channel::Facebook,
+        name: "Testkommune".into(),
+        address: "https://facebook.com/testkommune".into(),
+        owner_unit_id: Some(f.service_desk.id),
+        purpose: "Informasjon og dialog".into(),
+        ambition: Ambition::Waiting,
+        opening_hours: "mon-fri 08:00-15:30".into(),
+        proposed_by: None,
+    };
+    let a = store
+        .propose_channel_account(tenant, &new, at)
+        .await
+        .expect("propose");
+    assert_eq!(
+        (a.status, a.ambition),
+        (AccountStatus::Proposed, Ambition::Waiting)
+    );
+    assert!(matches!(
+        store.propose_channel_account(tenant, &new, at).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut foreign_unit = new.clone();
+    foreign_unit.address = "x".into();
+    foreign_unit.owner_unit_id = Some(other.service_desk.id);
+    assert!(matches!(
+        store
+            .propose_channel_account(tenant, &foreign_unit, at)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let approved = |s: &'static str| async move {
+        store
+            .channel_account_approved(tenant, Channel::Facebook, s)
+            .await
+            .expect("approved?")
+    };
+    assert!(
+        !approved("https://facebook.com/testkommune").await,
+        "proposed is not approved"
+    );
+    assert!(matches!(
+        store
+            .decide_channel_account(other.tenant.id, a.id, AccountStatus::Approved, 1, at)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let decided = store
+        .decide_channel_account(tenant, a.id, AccountStatus::Approved, 7, at)
+        .await
+        .expect("approve");
+    assert_eq!(
+        (decided.status, decided.decided_by),
+        (AccountStatus::Approved, Some(7))
+    );
+    assert!(approved("https://facebook.com/testkommune").await);
+    assert_eq!(store.channel_accounts(tenant).await.expect("list").len(), 1);
+    assert!(
+        store
+            .channel_accounts(other.tenant.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

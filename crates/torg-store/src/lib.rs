@@ -80,6 +80,33 @@ pub trait Store: Send + Sync + 'static {
     // Email.
     async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()>;
     async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
+    // The channel registry.
+    async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>>;
+    /// Proposes an account; Conflict if the channel and address are registered already.
+    async fn propose_channel_account(
+        &self,
+        tenant: i64,
+        new: &NewChannelAccount,
+        at: jiff::Timestamp,
+    ) -> Result<ChannelAccount>;
+    /// Moves an account to `status` (checked by the caller with `registry::may_move`).
+    async fn decide_channel_account(
+        &self,
+        tenant: i64,
+        id: i64,
+        status: torg_domain::registry::AccountStatus,
+        by_user: i64,
+        at: jiff::Timestamp,
+    ) -> Result<ChannelAccount>;
+    /// Whether `address` on `channel` is an approved account: connectors receive and send
+    /// only for those.
+    async fn channel_account_approved(
+        &self,
+        tenant: i64,
+        channel: torg_domain::Channel,
+        address: &str,
+    ) -> Result<bool>;
+
     /// Every municipality's mailbox, for the connector.
     async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;
     /// Keeps a mail that was not taken in; the same Message-ID again changes nothing.

@@ -512,3 +512,38 @@ pub struct SsoProvider {
     /// `claim-value=role, …` (see `torg_domain::access::parse_role_map`).
     pub role_map: String,
 }
+
+/// An official account of the municipality (kanaloversikt).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelAccount {
+    pub id: i64,
+    pub channel: Channel,
+    /// What people see, e.g. "Nordby kommune" (the Facebook page).
+    pub name: String,
+    /// Where it is: a page URL, a handle, a number, an address.
+    pub address: String,
+    /// The unit that answers for it.
+    pub owner_unit_id: Option<i64>,
+    pub purpose: String,
+    pub ambition: torg_domain::registry::Ambition,
+    pub opening_hours: String,
+    pub status: torg_domain::registry::AccountStatus,
+    pub proposed_by: Option<i64>,
+    /// Who approved or retired it, and when.
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// A proposed account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannelAccount {
+    pub channel: Channel,
+    pub name: String,
+    pub address: String,
+    pub owner_unit_id: Option<i64>,
+    pub purpose: String,
+    pub ambition: torg_domain::registry::Ambition,
+    pub opening_hours: String,
+    pub proposed_by: Option<i64>,
+}
