@@ -27,9 +27,11 @@ pub struct InquiryInput {
     pub attachments: Vec<NewAttachment>,
     /// Who sent it in and from where, for the audit log.
     pub origin: Origin,
-    /// Send the acknowledgement on the inquiry's own channel (email): `{referanse}` in the
-    /// subject is filled in by the store.
+    /// Send the acknowledgement on the inquiry's own channel (email, SMS): `{referanse}` in
+    /// the subject is filled in by the store.
     pub acknowledge_by: Option<NewOutgoing>,
+    /// The unit, when the channel has decided it (an SMS code word); else the routing rules.
+    pub unit_id: Option<i64>,
 }
 
 /// The municipality's settings that intake needs, cached by callers between requests.
@@ -313,15 +315,19 @@ pub async fn receive(
     }
     let fallback = config.fallback_unit().ok_or(IntakeError::NoUnits)?;
     let routing_text = format!("{}\n{}", subject.as_deref().unwrap_or(""), body);
-    let unit_id = route(
-        &config.rules,
-        &RoutingInput {
-            channel,
-            topic: topic.as_deref(),
-            text: &routing_text,
-        },
-        fallback.id,
-    );
+    // A unit chosen by the channel (an SMS code word) wins over the routing rules.
+    let unit_id = match input.unit_id.filter(|u| config.unit(*u).is_some()) {
+        Some(unit) => unit,
+        None => route(
+            &config.rules,
+            &RoutingInput {
+                channel,
+                topic: topic.as_deref(),
+                text: &routing_text,
+            },
+            fallback.id,
+        ),
+    };
     let language = match input.language.as_deref() {
         Some(l @ ("nb" | "nn" | "sv" | "en" | "fi")) => l.to_string(),
         _ => config.municipality.language.clone(),

@@ -6,3 +6,4 @@ pub mod mail;
 pub mod reply;
 pub mod sealing;
 pub mod secrets;
+pub mod sms;

@@ -5,9 +5,20 @@ use torg_domain::Channel;
 use torg_domain::email::{new_message_id, reply_subject};
 use torg_store::{Inquiry, MailAccount, NewOutgoing};
 
-/// The outgoing email for a staff reply to `inquiry`, when it came by email and the
-/// municipality has a mailbox; `None` otherwise (the reply is read on the follow page).
+/// The outgoing message for a staff reply to `inquiry`: an email when it came by email and
+/// the municipality has a mailbox, an SMS when it came by SMS; `None` otherwise (the reply is
+/// read on the follow page).
 pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Option<NewOutgoing> {
+    if inquiry.channel == Channel::Sms {
+        return Some(NewOutgoing {
+            channel: Channel::Sms,
+            recipient: inquiry.contact_phone.clone()?,
+            subject: String::new(),
+            header_id: format!("<sms-{}@torg>", &crate::secrets::new_token()[..24]),
+            in_reply_to: None,
+            references: vec![],
+        });
+    }
     let account = account?;
     if inquiry.channel != Channel::Email {
         return None;

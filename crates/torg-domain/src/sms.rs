@@ -98,6 +98,24 @@ pub fn segments(text: &str) -> Segments {
     }
 }
 
+/// Text made to fit the GSM alphabet where a typographic character has a plain twin (– — →
+/// -, ’ ‘ → ', “ ” « » → ", … → ..., non-breaking space → space), so that one dash does not
+/// turn a message into UCS-2 and double its segments. Other characters are kept.
+pub fn gsm_friendly(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '–' | '—' | '‐' | '−' => out.push('-'),
+            '’' | '‘' | '´' | '`' => out.push('\''),
+            '“' | '”' | '«' | '»' | '„' => out.push('"'),
+            '…' => out.push_str("..."),
+            '\u{a0}' | '\u{2009}' | '\u{202f}' => out.push(' '),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// A code word as it is compared: lower case, accents off (é → e, ü → u), but the Nordic
 /// letters æ ø å ä ö kept as the letters they are.
 pub fn fold_keyword(word: &str) -> String {
@@ -193,6 +211,16 @@ mod tests {
         // 66 units and an emoji (2 units): the pair goes whole to the next segment.
         let text = format!("{}👋{}", "ł".repeat(66), "ł".repeat(10));
         assert_eq!(segments(&text).count, 2);
+    }
+
+    #[test]
+    fn typographic_characters_are_made_gsm_friendly() {
+        let text = "Åpent 08.00–15.30 «i dag» … velkommen";
+        assert_eq!(segments(text).encoding, Encoding::Ucs2);
+        let plain = gsm_friendly(text);
+        assert_eq!(plain, "Åpent 08.00-15.30 \"i dag\" ... velkommen");
+        assert_eq!(segments(&plain).encoding, Encoding::Gsm7);
+        assert_eq!(gsm_friendly("Hei 👋"), "Hei 👋", "what has no twin is kept");
     }
 
     #[test]

@@ -28,14 +28,7 @@ pub const MAX_CONNECTIONS: usize = 8;
 /// How long one send may take before it counts as a temporary failure.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Attempts before an entry is given up.
-pub const MAX_ATTEMPTS: i64 = 12;
-
-/// How long to wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.
-pub fn backoff(attempts: i64) -> SignedDuration {
-    let secs = 30i64 << attempts.clamp(0, 7);
-    SignedDuration::from_secs(secs.min(3600))
-}
+pub use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 
 /// A send's failure: the server's answer, and whether it is for good.
 type SendFailure = (String, bool);
@@ -261,18 +254,4 @@ pub async fn send_due(
         }
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_an_hour() {
-        assert_eq!(backoff(0), SignedDuration::from_secs(30));
-        assert_eq!(backoff(1), SignedDuration::from_secs(60));
-        assert_eq!(backoff(3), SignedDuration::from_secs(240));
-        assert_eq!(backoff(7), SignedDuration::from_secs(3600));
-        assert_eq!(backoff(100), SignedDuration::from_secs(3600));
-    }
 }

@@ -83,6 +83,7 @@ async fn create(
             source: addr.0,
         },
         acknowledge_by: None,
+        unit_id: None,
     };
     let received = receive(
         &*state.store,

@@ -20,6 +20,7 @@ mod portal;
 mod ratelimit;
 mod registry;
 mod routes;
+mod sms_hook;
 mod sso;
 mod staff;
 mod views;
@@ -117,6 +118,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .get("/metrics", metrics::metrics)
         .get("/static/{file}", static_file)
         .merge(portal::routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
+        .merge(sms_hook::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         .merge(
             staff::routes()
                 .merge(admin::routes())

@@ -2300,6 +2300,22 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            (Method::GET, "/hooks/sms/{slug}"),
+            vec![
+                // No gateway, or a wrong key: refused for everyone, logged in or not.
+                v(
+                    format!("/hooks/sms/{slug}?key=gjett&from=4791234567&text=Hei"),
+                    Body::None,
+                    Expect::Everyone(403),
+                ),
+                v(
+                    "/hooks/sms/finnes-ikke?key=x&from=4791234567&text=Hei".into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
             (Method::GET, "/staff/channels"),
             vec![v(
                 "/staff/channels".into(),

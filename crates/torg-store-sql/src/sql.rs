@@ -1276,6 +1276,100 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)
             }
 
+            async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                sqlx::query("DELETE FROM sms_gateways WHERE tenant_id = $1").bind(tenant).execute(&mut *tx).await.map_err(db_err)?;
+                if let Some(g) = gateway {
+                    sqlx::query("INSERT INTO sms_gateways (tenant_id, sendsms_url, username, password, sender, inbound_key) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(tenant)
+                        .bind(&g.sendsms_url)
+                        .bind(&g.username)
+                        .bind(&g.password)
+                        .bind(&g.sender)
+                        .bind(&g.inbound_key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+
+            async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>> {
+                let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
+                    "SELECT tenant_id, sendsms_url, username, password, sender, inbound_key FROM sms_gateways ORDER BY tenant_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(t, sendsms_url, username, password, sender, inbound_key)| {
+                        (t, SmsGateway { sendsms_url, username, password, sender, inbound_key })
+                    })
+                    .collect())
+            }
+
+            async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>> {
+                let rows: Vec<(String, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT keyword, unit_id, reply FROM sms_keywords WHERE tenant_id = $1 ORDER BY keyword",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(keyword, unit_id, reply)| SmsKeyword { keyword, unit_id, reply }).collect())
+            }
+
+            async fn set_sms_keyword(&self, tenant: i64, keyword: &SmsKeyword) -> Result<()> {
+                if let Some(unit) = keyword.unit_id {
+                    require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO sms_keywords (tenant_id, keyword, unit_id, reply) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (tenant_id, keyword) DO UPDATE SET unit_id = excluded.unit_id, reply = excluded.reply",
+                )
+                .bind(tenant)
+                .bind(&keyword.keyword)
+                .bind(keyword.unit_id)
+                .bind(&keyword.reply)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn set_sms_consent(&self, tenant: i64, phone: &str, stopped: bool, at: Timestamp) -> Result<()> {
+                if stopped {
+                    sqlx::query(
+                        "INSERT INTO sms_consent (tenant_id, phone, stopped_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, phone) DO UPDATE SET stopped_at = excluded.stopped_at",
+                    )
+                    .bind(tenant)
+                    .bind(phone)
+                    .bind(at.as_millisecond())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                } else {
+                    sqlx::query("DELETE FROM sms_consent WHERE tenant_id = $1 AND phone = $2")
+                        .bind(tenant)
+                        .bind(phone)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sms_consent WHERE tenant_id = $1 AND phone = $2")
+                    .bind(tenant)
+                    .bind(phone)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(n > 0)
+            }
+
             async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>> {
                 let rows: Vec<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {CHANNEL_ACCOUNT_COLUMNS} FROM channel_accounts WHERE tenant_id = $1 ORDER BY channel, name, id"

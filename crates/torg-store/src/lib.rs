@@ -80,6 +80,24 @@ pub trait Store: Send + Sync + 'static {
     // Email.
     async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()>;
     async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
+    // SMS.
+    async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()>;
+    /// Every municipality's gateway, for the sender.
+    async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>>;
+    async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>>;
+    /// Adds or replaces a code word.
+    async fn set_sms_keyword(&self, tenant: i64, keyword: &SmsKeyword) -> Result<()>;
+    /// Records STOPP (`stopped`) or START for a number.
+    async fn set_sms_consent(
+        &self,
+        tenant: i64,
+        phone: &str,
+        stopped: bool,
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+    /// Whether the number has sent STOPP (and not START since).
+    async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool>;
+
     // The channel registry.
     async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>>;
     /// Proposes an account; Conflict if the channel and address are registered already.

@@ -547,3 +547,27 @@ pub struct NewChannelAccount {
     pub opening_hours: String,
     pub proposed_by: Option<i64>,
 }
+
+/// A municipality's SMS gateway: Kannel's sendsms HTTP interface out, its get-url callback in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsGateway {
+    /// e.g. http://127.0.0.1:13013/cgi-bin/sendsms
+    pub sendsms_url: String,
+    pub username: String,
+    /// Sealed at rest, like the mail passwords.
+    pub password: String,
+    /// The municipality's number or short code the messages come from.
+    pub sender: String,
+    /// The secret the gateway's callbacks carry (`key=`), so that nobody else can post SMS.
+    pub inbound_key: String,
+}
+
+/// A code word (kodeord): an SMS starting with it goes to a unit and/or is answered at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmsKeyword {
+    /// Folded as `torg_domain::sms::fold_keyword` does.
+    pub keyword: String,
+    pub unit_id: Option<i64>,
+    /// An automatic answer; empty for none.
+    pub reply: String,
+}

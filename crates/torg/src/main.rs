@@ -56,6 +56,9 @@ enum Command {
     /// The municipality's mailbox: read over IMAP, answered over SMTP.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// SMS through a Kannel gateway: the gateway and the code words.
+    #[command(subcommand)]
+    Sms(SmsCommand),
     /// Routing rules (keyword, topic, channel → unit).
     #[command(subcommand)]
     Rule(RuleCommand),
@@ -203,6 +206,41 @@ enum UserCommand {
         /// Where deadline warnings go.
         #[arg(long)]
         email: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// Sets the municipality's gateway (Kannel's sendsms interface); prints the address
+    /// Kannel's get-url must call for incoming messages.
+    Set {
+        #[arg(long)]
+        municipality: String,
+        /// e.g. http://127.0.0.1:13013/cgi-bin/sendsms
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "TORG_SMS_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The number or short code messages come from.
+        #[arg(long)]
+        sender: String,
+    },
+    /// Adds or changes a code word (kodeord): messages starting with it go to the unit.
+    Keyword {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        word: String,
+        /// The unit, by name.
+        #[arg(long)]
+        unit: String,
+    },
+    /// Lists the code words.
+    Keywords {
+        #[arg(long)]
+        municipality: String,
     },
 }
 
@@ -880,6 +918,84 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Sso(cmd) => sso_command(&*store, cmd).await,
         Command::Mail(cmd) => mail_command(&*store, &settings.secret_key()?, cmd).await,
+        Command::Sms(SmsCommand::Set {
+            municipality: slug,
+            url,
+            username,
+            password,
+            sender,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let key = settings.secret_key()?;
+            let inbound_key = torg_core::secrets::new_token()[..32].to_string();
+            let gateway = torg_store::SmsGateway {
+                sendsms_url: url,
+                username,
+                password: key.seal(&password),
+                sender,
+                inbound_key: inbound_key.clone(),
+            };
+            store.set_sms_gateway(m.id, Some(gateway)).await?;
+            audit(&*store, &m, "settings.sms", String::new(), String::new()).await?;
+            let public = settings
+                .web
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", settings.listen));
+            println!(
+                "{} now sends SMS through the gateway. In Kannel's sms-service, set\n  get-url = \"{public}/hooks/sms/{}?key={inbound_key}&from=%p&text=%a&id=%I\"",
+                m.name, m.slug
+            );
+            Ok(())
+        }
+        Command::Sms(SmsCommand::Keyword {
+            municipality: slug,
+            word,
+            unit,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let unit_id = unit_id(&*store, &m, &unit).await?;
+            let keyword = torg_domain::sms::fold_keyword(word.trim());
+            if keyword.is_empty() || keyword.contains(char::is_whitespace) {
+                anyhow::bail!("{word:?} is not one word; write e.g. --word VANN");
+            }
+            store
+                .set_sms_keyword(
+                    m.id,
+                    &torg_store::SmsKeyword {
+                        keyword: keyword.clone(),
+                        unit_id: Some(unit_id),
+                        reply: String::new(),
+                    },
+                )
+                .await?;
+            audit(
+                &*store,
+                &m,
+                "settings.sms_keyword",
+                String::new(),
+                keyword.clone(),
+            )
+            .await?;
+            println!(
+                "SMS starting with {} now go to {unit}.",
+                keyword.to_uppercase()
+            );
+            Ok(())
+        }
+        Command::Sms(SmsCommand::Keywords { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            let units = store.list_units(m.id).await?;
+            for k in store.sms_keywords(m.id).await? {
+                let unit = k
+                    .unit_id
+                    .and_then(|u| units.iter().find(|x| x.id == u))
+                    .map(|u| u.name.as_str())
+                    .unwrap_or("-");
+                println!("{}\t{unit}", k.keyword.to_uppercase());
+            }
+            Ok(())
+        }
         Command::Token(TokenCommand::Create {
             municipality: slug,
             name,
@@ -1380,6 +1496,12 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         settings.web.limits,
         Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
         torg_email::worker::Intervals::default(),
+    );
+    // SMS out through each municipality's gateway.
+    torg_sms::worker::spawn(
+        store.clone(),
+        settings.secret_key()?,
+        reqwest::Client::new(),
     );
     // Deadline warnings by email, checked every minute.
     torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));

@@ -1,0 +1,221 @@
+//! SMS against a real Kannel (Debian's bearerbox and smsbox with the fake SMSC): a citizen's
+//! message arrives through Kannel's get-url at Torg's hook, goes to the unit its code word
+//! names, is acknowledged by SMS; staff's answer reaches the phone; STOPP stops it; a forged
+//! callback is refused. With TORG_TEST_SMS set (as `.ci/run` does) a missing Kannel fails the
+//! test instead of skipping it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use torg_domain::{Channel, MessageKind};
+use torg_sms::testing::{Kannel, PASSWORD, SENDER, USERNAME};
+use torg_store::{NewMunicipality, SmsGateway, SmsKeyword, Store};
+
+const KEY: &str = "hemmelig-noekkel";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_in_and_out_through_kannel() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
+        .await
+        .expect("store");
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await
+        .expect("m");
+    store
+        .create_unit(m.id, "Servicetorget", true)
+        .await
+        .expect("desk");
+    let water = store
+        .create_unit(m.id, "Vann og avløp", false)
+        .await
+        .expect("water");
+    store
+        .set_sms_keyword(
+            m.id,
+            &SmsKeyword {
+                keyword: "vann".into(),
+                unit_id: Some(water.id),
+                reply: String::new(),
+            },
+        )
+        .await
+        .expect("keyword");
+    // Torg's web server, for the hook.
+    let catalog = Arc::new(torg_http::Catalog::load(None).expect("catalog"));
+    let state = torg_http::AppState::new(
+        store.clone(),
+        catalog,
+        torg_http::WebSettings {
+            rate_limits: torg_http::RateLimits::OFF,
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let app = torg_http::router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let hook = format!("http://127.0.0.1:{port}/hooks/sms/nordby?key={KEY}");
+    let Some(kannel) = Kannel::start(&hook) else {
+        return;
+    };
+    let gateway = SmsGateway {
+        sendsms_url: kannel.sendsms_url(),
+        username: USERNAME.into(),
+        password: PASSWORD.into(),
+        sender: SENDER.into(),
+        inbound_key: KEY.into(),
+    };
+    store
+        .set_sms_gateway(m.id, Some(gateway.clone()))
+        .await
+        .expect("gateway");
+    let gateways: HashMap<i64, SmsGateway> = [(m.id, gateway)].into();
+    torg_http::use_ring_crypto();
+    let client = reqwest::Client::new();
+    let send =
+        || torg_sms::kannel::send_due(&*store, &gateways, &client, jiff::Timestamp::now(), 100, 8);
+    let mut network = kannel.network().await;
+
+    // 1. A citizen texts the code word VANN: an inquiry in the water unit, acknowledged by SMS.
+    network
+        .send("4791234567", SENDER, "VANN Lekkasje i Storgata 5")
+        .await;
+    let mut inquiries = vec![];
+    for _ in 0..100 {
+        inquiries = store
+            .list_inquiries(m.id, &Default::default(), None, 10)
+            .await
+            .expect("list");
+        if !inquiries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        inquiries.len(),
+        1,
+        "taken in (logs in {:?})",
+        kannel.log_dir()
+    );
+    let inquiry = store
+        .inquiry(m.id, inquiries[0].id)
+        .await
+        .expect("i")
+        .expect("i");
+    assert_eq!(inquiry.channel, Channel::Sms);
+    assert_eq!(inquiry.unit_id, water.id, "routed by its code word");
+    assert_eq!(inquiry.contact_phone.as_deref(), Some("+4791234567"));
+    let report = send().await.expect("send");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let (from, to, text) = network
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("the acknowledgement reaches the phone");
+    assert_eq!((from.as_str(), to.as_str()), (SENDER, "4791234567"));
+    assert!(
+        text.contains(&inquiry.reference.to_string()),
+        "the reference is in it: {text}"
+    );
+
+    // 2. Staff answer: the SMS reaches the phone, Norwegian letters and all.
+    let config_unit = store.list_units(m.id).await.expect("units");
+    let unit = config_unit.iter().find(|u| u.id == water.id).expect("unit");
+    let reply = torg_core::reply::write(
+        &*store,
+        &m,
+        &inquiry,
+        unit,
+        None,
+        MessageKind::Outbound,
+        "Vi sender en rørlegger i dag. Hilsen Vann og avløp",
+        torg_domain::inquiry::TextLimits::default(),
+        jiff::Timestamp::now(),
+        torg_core::mail::reply_outgoing(None, &inquiry),
+    )
+    .await
+    .expect("reply");
+    assert_eq!(send().await.expect("send").sent, 1);
+    let (_, _, text) = network
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("the answer");
+    assert!(text.contains("rørlegger"), "letters kept: {text}");
+    let states = store.deliveries(m.id, inquiry.id).await.expect("d");
+    assert!(
+        states
+            .iter()
+            .any(|(id, s)| *id == reply.id && matches!(s, torg_store::DeliveryState::Sent { .. }))
+    );
+
+    // 3. STOPP: nothing more goes to that number; the refusal is kept.
+    network.send("4791234567", SENDER, "STOPP").await;
+    for _ in 0..100 {
+        if store
+            .sms_stopped(m.id, "+4791234567")
+            .await
+            .expect("consent")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        store
+            .sms_stopped(m.id, "+4791234567")
+            .await
+            .expect("consent")
+    );
+    torg_core::reply::write(
+        &*store,
+        &m,
+        &inquiry,
+        unit,
+        None,
+        MessageKind::Outbound,
+        "Er det fortsatt lekkasje?",
+        torg_domain::inquiry::TextLimits::default(),
+        jiff::Timestamp::now(),
+        torg_core::mail::reply_outgoing(None, &inquiry),
+    )
+    .await
+    .expect("reply");
+    let report = send().await.expect("send");
+    assert_eq!((report.sent, report.failed), (0, 1), "{report:?}");
+    assert!(network.receive(Duration::from_secs(1)).await.is_none());
+    assert_eq!(
+        store.count_inquiries(m.id).await.expect("count"),
+        1,
+        "STOPP is no inquiry"
+    );
+
+    // 4. A forged callback is refused and changes nothing; a repeated one is taken once.
+    let base = format!("http://127.0.0.1:{port}/hooks/sms/nordby");
+    let forged = client
+        .get(format!("{base}?key=gjett&from=4799999999&text=Hei"))
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
+    for _ in 0..2 {
+        let again = client
+            .get(format!(
+                "{base}?key={KEY}&from=4798888888&text=Hei%20der&id=abc-1"
+            ))
+            .send()
+            .await
+            .expect("again");
+        assert_eq!(again.status(), reqwest::StatusCode::OK);
+    }
+    assert_eq!(store.count_inquiries(m.id).await.expect("count"), 2);
+}
