@@ -79,15 +79,18 @@ pub async fn send_due(
         .claim_outbox(Channel::Sms, now, SignedDuration::from_mins(2), limit)
         .await?;
     let mut report = SmsReport::default();
-    let mut results = futures_util::stream::iter(items)
-        .map(|item| async move {
+    // Consent is read before the sends start: the concurrent sends below do HTTP only, so none
+    // of them holds a database connection while this task waits to mark what was sent.
+    let mut stopped = Vec::with_capacity(items.len());
+    for item in &items {
+        stopped.push(store.sms_stopped(item.tenant_id, &item.recipient).await?);
+    }
+    let mut results = futures_util::stream::iter(items.into_iter().zip(stopped))
+        .map(|(item, stopped)| async move {
             let result = match gateways.get(&item.tenant_id) {
                 None => Err(("the municipality has no SMS gateway".to_string(), false)),
-                Some(gateway) => match store.sms_stopped(item.tenant_id, &item.recipient).await {
-                    Ok(true) => Err(("the recipient has sent STOPP".to_string(), true)),
-                    Ok(false) => send_one(client, gateway, &item).await,
-                    Err(e) => Err((e.to_string(), false)),
-                },
+                Some(_) if stopped => Err(("the recipient has sent STOPP".to_string(), true)),
+                Some(gateway) => send_one(client, gateway, &item).await,
             };
             (item, result)
         })

@@ -916,3 +916,124 @@ pub async fn email(messages: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// Queues `messages` SMS (the acknowledgements of as many SMS inquiries, taken in as the hook
+/// takes them), then times handing them to a local Kannel's sendsms interface with the code
+/// `torg serve` runs, and waits until the fake SMSC has them all.
+pub async fn sms(messages: usize) -> Result<()> {
+    use torg_sms::testing::{Kannel, PASSWORD, SENDER, USERNAME};
+    let kannel = Kannel::start("http://127.0.0.1:9/unused")
+        .context("Kannel is needed: apt-get install kannel")?;
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    store.create_unit(m.id, "Servicetorget", true).await?;
+    let config = Arc::new(torg_core::intake::TenantConfig::load(&*store, m.clone()).await?);
+    let ack: Box<torg_core::intake::Acknowledger> = Box::new(
+        |_: &torg_core::intake::AckFacts<'_>| {
+            "Nordby kommune: Vi har mottatt meldingen din ({referanse}) og svarer innen to virkedager.".to_string()
+        },
+    );
+    let pb = bar(messages as u64, "taking in SMS");
+    let mut tasks = tokio::task::JoinSet::new();
+    let ack = Arc::new(ack);
+    for n in 0..messages {
+        let (store, config, ack) = (store.clone(), config.clone(), ack.clone());
+        tasks.spawn(async move {
+            let from = format!("479{:07}", n);
+            let text = format!("Hei, når tømmes søpla i gate nummer {n}?");
+            let id = format!("bench-{n}");
+            let sms = torg_core::sms::IncomingSms {
+                from: &from,
+                text: &text,
+                gateway_id: Some(&id),
+            };
+            torg_core::sms::receive_sms(
+                &*store,
+                &config,
+                &sms,
+                torg_core::intake::IntakeLimits::default(),
+                Timestamp::now(),
+                Some(&**ack),
+            )
+            .await
+        });
+        while tasks.len() >= 64 {
+            if let Some(r) = tasks.join_next().await {
+                r??;
+                pb.inc(1);
+            }
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    // The network takes what Kannel sends, as a real SMSC would.
+    let mut network = kannel.network().await;
+    let arrived = Arc::new(AtomicU64::new(0));
+    let counter = arrived.clone();
+    tokio::spawn(async move {
+        while network.receive(Duration::from_secs(120)).await.is_some() {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let gateways: std::collections::HashMap<i64, torg_store::SmsGateway> = [(
+        m.id,
+        torg_store::SmsGateway {
+            sendsms_url: kannel.sendsms_url(),
+            username: USERNAME.into(),
+            password: PASSWORD.into(),
+            sender: SENDER.into(),
+            inbound_key: String::new(),
+        },
+    )]
+    .into();
+    let client = reqwest::Client::new();
+    let pb = bar(messages as u64, "handing SMS to Kannel");
+    let t0 = Instant::now();
+    let mut sent = 0usize;
+    let mut segments = 0usize;
+    while sent < messages {
+        let r = torg_sms::kannel::send_due(&*store, &gateways, &client, Timestamp::now(), 1000, 32)
+            .await?;
+        if r.sent == 0 {
+            bail!("Kannel took nothing: {r:?}");
+        }
+        sent += r.sent;
+        segments += r.segments;
+        pb.inc(r.sent as u64);
+    }
+    let handed = t0.elapsed();
+    pb.finish_and_clear();
+    let rate = messages as f64 / handed.as_secs_f64();
+    println!(
+        "handed to Kannel: {messages} SMS ({segments} segments) in {:.2} s: {rate:.0} per second",
+        handed.as_secs_f64()
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (arrived.load(Ordering::Relaxed) as usize) < messages && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let through = t0.elapsed();
+    println!(
+        "arrived at the fake SMSC: {} of {messages} after {:.2} s",
+        arrived.load(Ordering::Relaxed),
+        through.as_secs_f64()
+    );
+    println!(
+        "{}",
+        json!({"messages": messages, "handed_seconds": handed.as_secs_f64(), "per_second": rate,
+               "arrived": arrived.load(Ordering::Relaxed), "arrived_seconds": through.as_secs_f64()})
+    );
+    Ok(())
+}

@@ -92,6 +92,11 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         messages: usize,
     },
+    /// Measure handing queued SMS to a local Kannel (started by the benchmark; needs Debian's kannel)
+    BenchSms {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     BenchAccess {
         #[arg(long, default_value_t = 20_000)]
@@ -760,6 +765,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::BenchDeadlines { count } => return bench::deadlines(*count),
         Command::BenchAudit { entries } => return bench::audit(*entries).await,
         Command::BenchEmail { messages } => return bench::email(*messages).await,
+        Command::BenchSms { messages } => return bench::sms(*messages).await,
         Command::BenchAccess { requests } => return bench::access(*requests).await,
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
@@ -1463,6 +1469,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::BenchDeadlines { .. }
         | Command::BenchAudit { .. }
         | Command::BenchEmail { .. }
+        | Command::BenchSms { .. }
         | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
