@@ -407,3 +407,7 @@ registry-error-choice = Choose channel, ambition level and unit from the lists.
 registry-error-exists = This account is registered already.
 registry-error-unknown = The account was not found.
 registry-error-move = The account cannot go there: a proposed account is approved or retired, an approved one retired.
+inquiry-sms-segments = The reply goes as SMS: { $count } message(s), { $left } characters left in the last.
+inquiry-sms-segments-js = The reply goes as SMS: %COUNT% message(s), %LEFT% characters left in the last.
+delivery-delivered = Delivered to the phone { $time }.
+delivery-undelivered = Not delivered: the phone network answered { $report }.

@@ -407,3 +407,7 @@ registry-error-choice = Velg kanal, ambisjonsnivå og enhet fra listene.
 registry-error-exists = Denne kontoen er registrert allerede.
 registry-error-unknown = Fant ikke kontoen.
 registry-error-move = Kontoen kan ikke flyttes dit: en foreslått konto godkjennes eller legges ned, en godkjent legges ned.
+inquiry-sms-segments = Svaret sendes som SMS: { $count } melding(er), { $left } tegn igjen i den siste.
+inquiry-sms-segments-js = Svaret sendes som SMS: %COUNT% melding(er), %LEFT% tegn igjen i den siste.
+delivery-delivered = Levert til telefonen { $time }.
+delivery-undelivered = Ikke levert: telefonnettet svarte { $report }.

@@ -394,3 +394,7 @@ registry-error-choice = Vel kanal, ambisjonsnivå og eining frå listene.
 registry-error-exists = Denne kontoen er registrert alt.
 registry-error-unknown = Fann ikkje kontoen.
 registry-error-move = Kontoen kan ikkje flyttast dit: ein føreslått konto blir godkjend eller lagd ned, ein godkjend blir lagd ned.
+inquiry-sms-segments = Svaret blir sendt som SMS: { $count } melding(ar), { $left } teikn att i den siste.
+inquiry-sms-segments-js = Svaret blir sendt som SMS: %COUNT% melding(ar), %LEFT% teikn att i den siste.
+delivery-delivered = Levert til telefonen { $time }.
+delivery-undelivered = Ikkje levert: telefonnettet svara { $report }.

@@ -394,3 +394,7 @@ registry-error-choice = Välj kanal, ambitionsnivå och enhet i listorna.
 registry-error-exists = Det här kontot är redan registrerat.
 registry-error-unknown = Kontot finns inte.
 registry-error-move = Kontot kan inte flyttas dit: ett föreslaget konto godkänns eller läggs ned, ett godkänt läggs ned.
+inquiry-sms-segments = Svaret skickas som sms: { $count } meddelande(n), { $left } tecken kvar i det sista.
+inquiry-sms-segments-js = Svaret skickas som sms: %COUNT% meddelande(n), %LEFT% tecken kvar i det sista.
+delivery-delivered = Levererat till telefonen { $time }.
+delivery-undelivered = Inte levererat: telenätet svarade { $report }.

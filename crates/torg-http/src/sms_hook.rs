@@ -13,7 +13,9 @@ use torg_core::intake::IntakeError;
 use torg_core::sms::{IncomingSms, receive_sms};
 
 pub(crate) fn routes() -> Routes {
-    Routes::new().get("/hooks/sms/{slug}", incoming)
+    Routes::new()
+        .get("/hooks/sms/{slug}", incoming)
+        .get("/hooks/sms/{slug}/dlr", delivery_report)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -40,27 +42,10 @@ async fn incoming(
     Query(q): Query<Incoming>,
 ) -> Response {
     let plain = |status: StatusCode, text: &str| (status, text.to_string()).into_response();
-    let config = match tenant_by_slug(&state, &slug).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return plain(StatusCode::NOT_FOUND, "no such municipality"),
-        Err(e) => {
-            tracing::error!(error = %e, "sms hook");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
-        }
+    let config = match gateway_checked(&state, &slug, &q.key).await {
+        Ok(c) => c,
+        Err(res) => return res,
     };
-    let gateway = match state.store.sms_gateways().await {
-        Ok(all) => all
-            .into_iter()
-            .find(|(t, _)| *t == config.municipality.id)
-            .map(|(_, g)| g),
-        Err(e) => {
-            tracing::error!(error = %e, "sms hook");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
-        }
-    };
-    if !gateway.is_some_and(|g| same_secret(&g.inbound_key, &q.key)) {
-        return plain(StatusCode::FORBIDDEN, "wrong or missing key");
-    }
     let base = crate::portal::base_url(&state, &headers);
     let ack = crate::acknowledge::acknowledger_for(&state, config.clone(), &base);
     let sms = IncomingSms {
@@ -90,6 +75,94 @@ async fn incoming(
         Err(e) => {
             tracing::warn!(municipality = %slug, error = %e, "sms refused");
             plain(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Report {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    outbox: i64,
+    /// Kannel's DLR type: 1 delivered, 2 failed, 4 buffered, 8 accepted by the SMSC, 16
+    /// rejected by the SMSC.
+    #[serde(default, rename = "type")]
+    kind: u8,
+}
+
+/// The municipality's configuration if `key` is its gateway's, else the answer to give.
+async fn gateway_checked(
+    state: &AppState,
+    slug: &str,
+    key: &str,
+) -> Result<std::sync::Arc<torg_core::intake::TenantConfig>, Response> {
+    let plain = |status: StatusCode, text: &str| (status, text.to_string()).into_response();
+    let config = match tenant_by_slug(state, slug).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(plain(StatusCode::NOT_FOUND, "no such municipality")),
+        Err(e) => {
+            tracing::error!(error = %e, "sms hook");
+            return Err(plain(StatusCode::SERVICE_UNAVAILABLE, "try again later"));
+        }
+    };
+    match state.store.sms_gateways().await {
+        Ok(all) => {
+            let ok = all
+                .iter()
+                .any(|(t, g)| *t == config.municipality.id && same_secret(&g.inbound_key, key));
+            if ok {
+                Ok(config)
+            } else {
+                Err(plain(StatusCode::FORBIDDEN, "wrong or missing key"))
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sms hook");
+            Err(plain(StatusCode::SERVICE_UNAVAILABLE, "try again later"))
+        }
+    }
+}
+
+/// Kannel's dlr-url: what the phone network says about a message Torg sent.
+async fn delivery_report(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(r): Query<Report>,
+) -> Response {
+    let config = match gateway_checked(&state, &slug, &r.key).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let delivered = match r.kind {
+        1 => true,
+        2 | 16 => false,
+        // Buffered or accepted by the SMSC: nothing to record yet.
+        _ => return (StatusCode::OK, String::new()).into_response(),
+    };
+    let report = format!("DLR {}", r.kind);
+    match state
+        .store
+        .outbox_delivery_report(
+            config.municipality.id,
+            r.outbox,
+            delivered,
+            &report,
+            jiff::Timestamp::now(),
+        )
+        .await
+    {
+        Ok(()) => (StatusCode::OK, String::new()).into_response(),
+        Err(torg_store::StoreError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "no such message".to_string()).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "delivery report");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "try again later".to_string(),
+            )
+                .into_response()
         }
     }
 }

@@ -856,6 +856,8 @@ struct InquiryPage {
     canned: Vec<CannedView>,
     prefill: String,
     confirm_personal_data: bool,
+    /// For an SMS inquiry: what the reply box's text takes as SMS, in words.
+    sms_segments: Option<String>,
     signature: String,
     can_write: bool,
     /// Replies on public channels need the right to speak for the municipality.
@@ -1057,6 +1059,16 @@ async fn show_inquiry(
             .collect(),
         statuses: status_options(&t, false),
         canned,
+        sms_segments: (inquiry.channel == torg_domain::Channel::Sms).then(|| {
+            let parts = torg_domain::sms::segments(&torg_domain::sms::gsm_friendly(&prefill));
+            t.args(
+                "inquiry-sms-segments",
+                &[
+                    ("count", &parts.count.to_string()),
+                    ("left", &parts.left_in_last.to_string()),
+                ],
+            )
+        }),
         prefill,
         confirm_personal_data: q.confirm_personal_data,
         signature,

@@ -287,6 +287,13 @@ pub fn delivery_line(
     use torg_store::DeliveryState;
     match state {
         DeliveryState::Sent { at } => ("sent", t.get1("delivery-sent", "time", &when(*at, zone))),
+        DeliveryState::Delivered { at } => (
+            "sent",
+            t.get1("delivery-delivered", "time", &when(*at, zone)),
+        ),
+        DeliveryState::Undelivered { report } => {
+            ("failed", t.get1("delivery-undelivered", "report", report))
+        }
         DeliveryState::Pending {
             attempts,
             last_error,

@@ -10,6 +10,37 @@ document.addEventListener("DOMContentLoaded", () => {
       if (target && option && option.dataset.text) { target.value = option.dataset.text; target.focus(); }
     });
   }
+  // An SMS reply: how many messages the text takes, as the server counts them
+  // (torg_domain::sms: GSM-7 160/153 with the extension table counting twice, else UCS-2 70/67).
+  const GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  const GSM_EXT = "\f^{}\\[~]|€";
+  const TWINS = { "–": "-", "—": "-", "’": "'", "‘": "'", "“": "\"", "”": "\"", "«": "\"", "»": "\"", "…": "...", "\u00a0": " " };
+  const segments = (text) => {
+    const chars = Array.from(text).map((c) => TWINS[c] || c).join("");
+    let sizes = [];
+    let gsm = true;
+    for (const c of chars) {
+      if (GSM.includes(c)) sizes.push(1);
+      else if (GSM_EXT.includes(c)) sizes.push(2);
+      else { gsm = false; break; }
+    }
+    if (!gsm) sizes = Array.from(chars).map((c) => (c.codePointAt(0) > 0xffff ? 2 : 1));
+    const [single, per] = gsm ? [160, 153] : [70, 67];
+    const units = sizes.reduce((a, b) => a + b, 0);
+    if (units === 0) return [0, single];
+    if (units <= single) return [1, single - units];
+    let count = 1, used = 0;
+    for (const s of sizes) { if (used + s > per) { count++; used = 0; } used += s; }
+    return [count, per - used];
+  };
+  for (const box of document.querySelectorAll("textarea[data-sms-counter]")) {
+    const out = document.getElementById(box.dataset.smsCounter);
+    const update = () => {
+      const [count, left] = segments(box.value);
+      out.textContent = out.dataset.template.replace("%COUNT%", count).replace("%LEFT%", left);
+    };
+    box.addEventListener("input", update);
+  }
   // Move focus to an error summary so screen readers announce it.
   const error = document.getElementById("form-error");
   if (error) error.focus();

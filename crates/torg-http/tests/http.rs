@@ -2316,6 +2316,21 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            (Method::GET, "/hooks/sms/{slug}/dlr"),
+            vec![
+                v(
+                    format!("/hooks/sms/{slug}/dlr?key=gjett&outbox=1&type=1"),
+                    Body::None,
+                    Expect::Everyone(403),
+                ),
+                v(
+                    "/hooks/sms/finnes-ikke/dlr?key=x&outbox=1&type=1".into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
             (Method::GET, "/staff/channels"),
             vec![v(
                 "/staff/channels".into(),
@@ -3930,4 +3945,49 @@ async fn channel_accounts_are_proposed_and_approved_by_the_chief_executive() {
         .await
         .expect("audit");
     assert_eq!(audit.len(), 3, "proposed, approved, retired");
+}
+
+/// Before answering an SMS inquiry, staff see what the reply takes as SMS.
+#[tokio::test]
+async fn sms_replies_show_their_segments() {
+    let app = spawn().await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    let (sms, _, _) = stored_inquiry(&*app.store, m.id, desk, torg_domain::Channel::Sms).await;
+    let (web, _, _) = stored_inquiry(&*app.store, m.id, desk, torg_domain::Channel::Web).await;
+    let staff = login(&app, "alfa", "kari").await;
+    let canned = app.store.list_canned_replies(m.id).await.expect("canned")[0].id;
+    let page = staff
+        .get(format!(
+            "{}/staff/inquiries/{sms}?canned={canned}",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Svaret sendes som SMS: 1 melding(er)"),
+        "counted on the server"
+    );
+    assert!(
+        page.contains("data-sms-counter=\"sms-count\""),
+        "and live in the browser"
+    );
+    let page = staff
+        .get(format!("{}/staff/inquiries/{web}", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(!page.contains("Svaret sendes som SMS"));
 }

@@ -33,6 +33,7 @@ const MARK_BATCH: usize = 64;
 async fn send_one(
     client: &reqwest::Client,
     gateway: &SmsGateway,
+    callback: Option<&String>,
     item: &OutboxItem,
 ) -> Result<usize, Failure> {
     let text = gsm_friendly(&item.body);
@@ -41,8 +42,13 @@ async fn send_one(
         Encoding::Gsm7 => "0",
         Encoding::Ucs2 => "2",
     };
-    let res = client
-        .get(&gateway.sendsms_url)
+    let mut req = client.get(&gateway.sendsms_url);
+    if let Some(cb) = callback {
+        // Delivered (1), not delivered (2), rejected by the SMSC (16).
+        let url = format!("{cb}&outbox={}&type=%d", item.id);
+        req = req.query(&[("dlr-mask", "19"), ("dlr-url", url.as_str())]);
+    }
+    let res = req
         .query(&[
             ("username", gateway.username.as_str()),
             ("password", gateway.password.as_str()),
@@ -66,10 +72,12 @@ async fn send_one(
 }
 
 /// Claims the SMS due at `now` and hands them to each municipality's gateway, `concurrency`
-/// requests at a time.
+/// requests at a time. `callbacks` holds, per municipality, the address of its delivery-report
+/// hook with the key (`…/hooks/sms/{slug}/dlr?key=…`); without one no reports are asked for.
 pub async fn send_due(
     store: &dyn Store,
     gateways: &HashMap<i64, SmsGateway>,
+    callbacks: &HashMap<i64, String>,
     client: &reqwest::Client,
     now: Timestamp,
     limit: u32,
@@ -90,7 +98,9 @@ pub async fn send_due(
             let result = match gateways.get(&item.tenant_id) {
                 None => Err(("the municipality has no SMS gateway".to_string(), false)),
                 Some(_) if stopped => Err(("the recipient has sent STOPP".to_string(), true)),
-                Some(gateway) => send_one(client, gateway, &item).await,
+                Some(gateway) => {
+                    send_one(client, gateway, callbacks.get(&item.tenant_id), &item).await
+                }
             };
             (item, result)
         })

@@ -7,8 +7,9 @@ use std::time::Duration;
 use torg_core::sealing::SecretKey;
 use torg_store::Store;
 
-/// Starts the sender; it runs until the process ends.
-pub fn spawn(store: Arc<dyn Store>, key: SecretKey, client: reqwest::Client) {
+/// Starts the sender; it runs until the process ends. Delivery reports are asked for at
+/// `public_base` (the address the gateway reaches Torg at).
+pub fn spawn(store: Arc<dyn Store>, key: SecretKey, client: reqwest::Client, public_base: String) {
     tokio::spawn(async move {
         loop {
             let gateways = match store.sms_gateways().await {
@@ -24,10 +25,23 @@ pub fn spawn(store: Arc<dyn Store>, key: SecretKey, client: reqwest::Client) {
                     HashMap::new()
                 }
             };
+            let mut callbacks = HashMap::new();
+            for (tenant, g) in &gateways {
+                if let Ok(Some(m)) = store.municipality(*tenant).await {
+                    callbacks.insert(
+                        *tenant,
+                        format!(
+                            "{public_base}/hooks/sms/{}/dlr?key={}",
+                            m.slug, g.inbound_key
+                        ),
+                    );
+                }
+            }
             if !gateways.is_empty() {
                 match crate::kannel::send_due(
                     &*store,
                     &gateways,
+                    &callbacks,
                     &client,
                     jiff::Timestamp::now(),
                     1000,

@@ -83,8 +83,22 @@ async fn sms_in_and_out_through_kannel() {
     let gateways: HashMap<i64, SmsGateway> = [(m.id, gateway)].into();
     torg_http::use_ring_crypto();
     let client = reqwest::Client::new();
-    let send =
-        || torg_sms::kannel::send_due(&*store, &gateways, &client, jiff::Timestamp::now(), 100, 8);
+    let callbacks: HashMap<i64, String> = [(
+        m.id,
+        format!("http://127.0.0.1:{port}/hooks/sms/nordby/dlr?key={KEY}"),
+    )]
+    .into();
+    let send = || {
+        torg_sms::kannel::send_due(
+            &*store,
+            &gateways,
+            &callbacks,
+            &client,
+            jiff::Timestamp::now(),
+            100,
+            8,
+        )
+    };
     let mut network = kannel.network().await;
 
     // 1. A citizen texts the code word VANN: an inquiry in the water unit, acknowledged by SMS.
@@ -151,12 +165,27 @@ async fn sms_in_and_out_through_kannel() {
         .await
         .expect("the answer");
     assert!(text.contains("rørlegger"), "letters kept: {text}");
-    let states = store.deliveries(m.id, inquiry.id).await.expect("d");
-    assert!(
-        states
-            .iter()
-            .any(|(id, s)| *id == reply.id && matches!(s, torg_store::DeliveryState::Sent { .. }))
-    );
+    // The network's delivery report comes back through Kannel's dlr-url.
+    let mut delivered = false;
+    for _ in 0..100 {
+        let states = store.deliveries(m.id, inquiry.id).await.expect("d");
+        delivered = states.iter().any(|(id, s)| {
+            *id == reply.id && matches!(s, torg_store::DeliveryState::Delivered { .. })
+        });
+        if delivered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "the delivery report is recorded on the message");
+    let forged = client
+        .get(format!(
+            "http://127.0.0.1:{port}/hooks/sms/nordby/dlr?key=gjett&outbox=1&type=2"
+        ))
+        .send()
+        .await
+        .expect("forged report");
+    assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
 
     // 3. STOPP: nothing more goes to that number; the refusal is kept.
     network.send("4791234567", SENDER, "STOPP").await;

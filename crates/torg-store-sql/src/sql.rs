@@ -1561,6 +1561,29 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn outbox_delivery_report(&self, tenant: i64, id: i64, delivered: bool, report: &str, at: Timestamp) -> Result<()> {
+                let (status, delivered_at, error) = if delivered {
+                    ("delivered", Some(at.as_millisecond()), None)
+                } else {
+                    ("undelivered", None, Some(report))
+                };
+                let done = sqlx::query(
+                    "UPDATE outbox SET status = $1, delivered_at = $2, last_error = $3 WHERE tenant_id = $4 AND id = $5 AND status IN ('sent', 'delivered', 'undelivered')",
+                )
+                .bind(status)
+                .bind(delivered_at)
+                .bind(error)
+                .bind(tenant)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("sent message"));
+                }
+                Ok(())
+            }
+
             async fn outbox_retry(&self, id: i64, next_at: Timestamp, error: &str) -> Result<()> {
                 sqlx::query("UPDATE outbox SET next_attempt_at = $1, lease_until = 0, last_error = $2 WHERE id = $3 AND status = 'pending'")
                     .bind(next_at.as_millisecond())
@@ -1583,8 +1606,8 @@ macro_rules! sql_store {
             }
 
             async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>> {
-                let rows: Vec<(i64, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-                    "SELECT message_id, status, attempts, last_error, sent_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 AND message_id IS NOT NULL ORDER BY id",
+                let rows: Vec<(i64, String, i64, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT message_id, status, attempts, last_error, sent_at, delivered_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 AND message_id IS NOT NULL ORDER BY id",
                 )
                 .bind(tenant)
                 .bind(inquiry_id)
@@ -1593,8 +1616,10 @@ macro_rules! sql_store {
                 .map_err(db_err)?;
                 Ok(rows
                     .into_iter()
-                    .map(|(message_id, status, attempts, last_error, sent_at)| {
+                    .map(|(message_id, status, attempts, last_error, sent_at, delivered_at)| {
                         let state = match (status.as_str(), sent_at) {
+                            ("delivered", _) => DeliveryState::Delivered { at: ts(delivered_at.or(sent_at).unwrap_or_default()) },
+                            ("undelivered", _) => DeliveryState::Undelivered { report: last_error.unwrap_or_default() },
                             ("sent", Some(at)) => DeliveryState::Sent { at: ts(at) },
                             ("failed", _) => DeliveryState::Failed { attempts, error: last_error.unwrap_or_default() },
                             _ => DeliveryState::Pending { attempts, last_error },

@@ -1867,6 +1867,35 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
         store.deliveries(tenant, i.id).await.expect("d"),
         vec![(reply.id, DeliveryState::Sent { at: later })]
     );
+    // A delivery report, only from the entry's own municipality.
+    let other = fixture(store).await;
+    assert!(matches!(
+        store
+            .outbox_delivery_report(other.tenant.id, item.id, true, "DLR 1", later)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .outbox_delivery_report(tenant, item.id, false, "DLR 2", later)
+        .await
+        .expect("report");
+    assert_eq!(
+        store.deliveries(tenant, i.id).await.expect("d"),
+        vec![(
+            reply.id,
+            DeliveryState::Undelivered {
+                report: "DLR 2".into()
+            }
+        )]
+    );
+    store
+        .outbox_delivery_report(tenant, item.id, true, "DLR 1", later)
+        .await
+        .expect("report");
+    assert_eq!(
+        store.deliveries(tenant, i.id).await.expect("d"),
+        vec![(reply.id, DeliveryState::Delivered { at: later })]
+    );
     assert!(
         store
             .claim_outbox(Channel::Email, later + lease * 10, lease, 100)

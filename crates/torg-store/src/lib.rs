@@ -154,6 +154,16 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_sent(&self, ids: &[i64], at: jiff::Timestamp) -> Result<()>;
     /// Try again at `next_at`, remembering the server's answer.
     async fn outbox_retry(&self, id: i64, next_at: jiff::Timestamp, error: &str) -> Result<()>;
+    /// Records a delivery report for a sent entry: delivered, or not with the network's word.
+    /// NotFound if the entry is not this municipality's or was never sent.
+    async fn outbox_delivery_report(
+        &self,
+        tenant: i64,
+        id: i64,
+        delivered: bool,
+        report: &str,
+        at: jiff::Timestamp,
+    ) -> Result<()>;
     /// Give up for good.
     async fn outbox_failed(&self, id: i64, error: &str) -> Result<()>;
     /// (message id, delivery state) of an inquiry's outgoing messages.

@@ -371,6 +371,14 @@ pub enum DeliveryState {
     Sent {
         at: Timestamp,
     },
+    /// The phone network reported it delivered (SMS delivery report).
+    Delivered {
+        at: Timestamp,
+    },
+    /// The phone network reported it could not be delivered.
+    Undelivered {
+        report: String,
+    },
     /// Given up: the server refused for good.
     Failed {
         attempts: i64,

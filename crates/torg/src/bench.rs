@@ -1004,8 +1004,16 @@ pub async fn sms(messages: usize) -> Result<()> {
     let mut sent = 0usize;
     let mut segments = 0usize;
     while sent < messages {
-        let r = torg_sms::kannel::send_due(&*store, &gateways, &client, Timestamp::now(), 1000, 32)
-            .await?;
+        let r = torg_sms::kannel::send_due(
+            &*store,
+            &gateways,
+            &Default::default(),
+            &client,
+            Timestamp::now(),
+            1000,
+            32,
+        )
+        .await?;
         if r.sent == 0 {
             bail!("Kannel took nothing: {r:?}");
         }

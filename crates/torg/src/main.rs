@@ -1505,10 +1505,16 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         torg_email::worker::Intervals::default(),
     );
     // SMS out through each municipality's gateway.
+    let public = settings
+        .web
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     torg_sms::worker::spawn(
         store.clone(),
         settings.secret_key()?,
         reqwest::Client::new(),
+        public,
     );
     // Deadline warnings by email, checked every minute.
     torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));
