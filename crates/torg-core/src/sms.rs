@@ -65,7 +65,7 @@ pub async fn receive_sms(
         None => {}
     }
     let (word, _) = first_word(sms.text);
-    let keyword = store
+    let keyword: Option<torg_store::SmsKeyword> = store
         .sms_keywords(tenant)
         .await?
         .into_iter()
@@ -93,6 +93,17 @@ pub async fn receive_sms(
         }),
         ..Default::default()
     };
+    // A code word with an answer of its own answers with it ({referanse} filled in by the
+    // store); otherwise the municipality's acknowledgement.
+    let own_answer = keyword
+        .as_ref()
+        .map(|k| k.reply.clone())
+        .filter(|r| !r.trim().is_empty());
+    let keyword_ack = own_answer.map(|text| move |_: &crate::intake::AckFacts<'_>| text.clone());
+    let acknowledger: Option<&Acknowledger> = match &keyword_ack {
+        Some(f) => Some(f),
+        None => acknowledger,
+    };
     let received = receive(
         store,
         config,
@@ -110,4 +121,99 @@ pub async fn receive_sms(
         inquiry_id: received.created.inquiry.id,
         unit_id: received.created.inquiry.unit_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use torg_store::SmsKeyword;
+
+    #[tokio::test]
+    async fn code_words_route_and_may_answer_on_their_own() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+            .await
+            .expect("open");
+        let f = torg_store::conformance::fixture(&*store).await;
+        store
+            .set_sms_keyword(
+                f.tenant.id,
+                &SmsKeyword {
+                    keyword: "vann".into(),
+                    unit_id: Some(f.other_unit.id),
+                    reply: "Takk! Vannverket er varslet. Sak {referanse}.".into(),
+                },
+            )
+            .await
+            .expect("keyword");
+        let config = TenantConfig::load(&*store, f.tenant).await.expect("config");
+        let general: Box<Acknowledger> = Box::new(|_| "Vi har mottatt meldingen.".to_string());
+        let take = |from: &'static str, text: &'static str| {
+            let (store, config, general) = (&store, &config, &general);
+            async move {
+                receive_sms(
+                    &**store,
+                    config,
+                    &IncomingSms {
+                        from,
+                        text,
+                        gateway_id: None,
+                    },
+                    IntakeLimits::default(),
+                    Timestamp::now(),
+                    Some(&**general),
+                )
+                .await
+                .expect("taken")
+            }
+        };
+        let SmsOutcome::Created {
+            inquiry_id,
+            unit_id,
+        } = take("4791234567", "Vann lekker i kjelleren").await
+        else {
+            panic!("an inquiry");
+        };
+        assert_eq!(unit_id, f.other_unit.id);
+        let thread = store
+            .messages(config.municipality.id, inquiry_id, true)
+            .await
+            .expect("thread");
+        let inquiry = store
+            .inquiry(config.municipality.id, inquiry_id)
+            .await
+            .expect("i")
+            .expect("i");
+        assert_eq!(
+            thread[1].body,
+            format!("Takk! Vannverket er varslet. Sak {}.", inquiry.reference)
+        );
+        let SmsOutcome::Created { inquiry_id, .. } = take("4791234567", "Hei, et spørsmål").await
+        else {
+            panic!("an inquiry");
+        };
+        let thread = store
+            .messages(config.municipality.id, inquiry_id, true)
+            .await
+            .expect("thread");
+        assert_eq!(
+            thread[1].body, "Vi har mottatt meldingen.",
+            "no code word: the general one"
+        );
+        assert_eq!(take("4791234567", "stopp").await, SmsOutcome::Stopped);
+        let bad = receive_sms(
+            &*store,
+            &config,
+            &IncomingSms {
+                from: "ikke et nummer",
+                text: "Hei",
+                gateway_id: None,
+            },
+            IntakeLimits::default(),
+            Timestamp::now(),
+            None,
+        )
+        .await;
+        assert!(matches!(bad, Err(IntakeError::Contact(_))));
+    }
 }

@@ -241,6 +241,9 @@ enum SmsCommand {
         /// The unit, by name.
         #[arg(long)]
         unit: String,
+        /// An answer of its own instead of the general acknowledgement ({referanse} is filled in).
+        #[arg(long, default_value = "")]
+        reply: String,
     },
     /// Lists the code words.
     Keywords {
@@ -958,6 +961,7 @@ async fn run(cli: Cli) -> Result<()> {
             municipality: slug,
             word,
             unit,
+            reply,
         }) => {
             let m = municipality(&*store, &slug).await?;
             let unit_id = unit_id(&*store, &m, &unit).await?;
@@ -971,7 +975,7 @@ async fn run(cli: Cli) -> Result<()> {
                     &torg_store::SmsKeyword {
                         keyword: keyword.clone(),
                         unit_id: Some(unit_id),
-                        reply: String::new(),
+                        reply,
                     },
                 )
                 .await?;

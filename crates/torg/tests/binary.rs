@@ -1214,3 +1214,96 @@ fn http_client() -> reqwest::Client {
     torg_http::use_ring_crypto();
     reqwest::Client::new()
 }
+
+/// `torg sms`: the gateway (its password sealed, the get-url printed with the key) and code
+/// words with their units and own answers.
+#[test]
+fn sms_gateway_and_code_words_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Vann og avløp",
+        ],
+    );
+    let out = torg(
+        d,
+        None,
+        &[
+            "sms",
+            "set",
+            "--municipality",
+            "nordby",
+            "--url",
+            "http://127.0.0.1:13013/cgi-bin/sendsms",
+            "--username",
+            "torg",
+            "--password",
+            "sms-hemmelighet",
+            "--sender",
+            "2222",
+        ],
+    );
+    assert!(out.contains("/hooks/sms/nordby?key="), "{out}");
+    assert!(out.contains("&from=%p&text=%a&id=%I"), "{out}");
+    let db = std::fs::read(d.join("torg.db")).expect("db");
+    assert!(
+        !db.windows(15).any(|w| w == b"sms-hemmelighet"),
+        "the password is sealed at rest"
+    );
+    let out = torg(
+        d,
+        None,
+        &[
+            "sms",
+            "keyword",
+            "--municipality",
+            "nordby",
+            "--word",
+            "Vánn",
+            "--unit",
+            "vann og avløp",
+            "--reply",
+            "Takk! Sak {referanse}.",
+        ],
+    );
+    assert!(out.contains("SMS starting with VANN now go to"), "{out}");
+    let out = torg(d, None, &["sms", "keywords", "--municipality", "nordby"]);
+    assert_eq!(out.trim(), "VANN\tVann og avløp");
+    let bad = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "sms",
+            "keyword",
+            "--municipality",
+            "nordby",
+            "--word",
+            "to ord",
+            "--unit",
+            "Vann og avløp",
+        ])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not one word"));
+}
