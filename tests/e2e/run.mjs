@@ -159,6 +159,9 @@ try {
   await admin.click("a:text('E-post')");
   check((await admin.textContent("h1")).includes("Kommunens e-post"), "the mail settings");
   await axe(admin, "mail settings");
+  await admin.click("a:text('Tilkoblinger')");
+  check((await admin.textContent("h1")).includes("Tilkoblinger"), "the connector page");
+  await axe(admin, "connectors");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -217,6 +217,8 @@ pub async fn send_due(
     }
     drop(tx);
     let mut sent = Vec::with_capacity(MARK_BATCH);
+    // How each municipality's server did in this pass, for the connector page.
+    let mut health: HashMap<i64, (bool, String)> = HashMap::new();
     loop {
         // Mark what was sent when a batch is full or no further result is ready.
         let next = match rx.try_recv() {
@@ -231,6 +233,10 @@ pub async fn send_due(
             }
         };
         let Some((item, result)) = next else { break };
+        match &result {
+            Ok(()) => health.insert(item.tenant_id, (true, "sent".into())),
+            Err((error, _)) => health.insert(item.tenant_id, (false, error.clone())),
+        };
         match result {
             Ok(()) => {
                 sent.push(item.id);
@@ -252,6 +258,16 @@ pub async fn send_due(
                 report.retried += 1;
             }
         }
+    }
+    for (tenant, (ok, detail)) in health {
+        let status = torg_store::ConnectorStatus {
+            tenant_id: tenant,
+            connector: "smtp".into(),
+            ok,
+            detail,
+            at: Timestamp::now(),
+        };
+        store.set_connector_status(&status).await?;
     }
     Ok(report)
 }

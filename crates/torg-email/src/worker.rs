@@ -70,7 +70,21 @@ pub async fn poll_all(
             limits,
             acknowledger: Some(&*ack),
         };
-        match crate::imap::poll(&room, 200).await {
+        let result = crate::imap::poll(&room, 200).await;
+        let status = torg_store::ConnectorStatus {
+            tenant_id: tenant,
+            connector: "imap".into(),
+            ok: result.is_ok(),
+            detail: match &result {
+                Ok(r) => format!("{} messages read", r.fetched),
+                Err(e) => e.to_string(),
+            },
+            at: jiff::Timestamp::now(),
+        };
+        if let Err(e) = store.set_connector_status(&status).await {
+            tracing::warn!(error = %e, "connector status not saved");
+        }
+        match result {
             Ok(r) => {
                 if r.fetched > 0 {
                     tracing::info!(municipality = %config.municipality.slug, ?r, "mailbox read");

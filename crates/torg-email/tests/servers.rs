@@ -291,10 +291,20 @@ async fn email_in_and_out_through_real_servers() {
         ),
         "{state:?}"
     );
+    let health = store.connector_statuses(Some(m.id)).await.expect("health");
+    assert!(
+        health.iter().any(|s| s.connector == "smtp" && !s.ok),
+        "the outgoing server shows as failing: {health:?}"
+    );
     servers.start_smtpd();
     let later = now + jiff::SignedDuration::from_mins(5);
     let up = send(&*store, &account, m.id, later).await;
     assert_eq!(up.sent, 2, "{up:?}");
+    let health = store.connector_statuses(Some(m.id)).await.expect("health");
+    assert!(
+        health.iter().any(|s| s.connector == "smtp" && s.ok),
+        "and working again"
+    );
     let again = send(
         &*store,
         &account,

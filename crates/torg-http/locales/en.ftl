@@ -411,3 +411,19 @@ inquiry-sms-segments = The reply goes as SMS: { $count } message(s), { $left } c
 inquiry-sms-segments-js = The reply goes as SMS: %COUNT% message(s), %LEFT% characters left in the last.
 delivery-delivered = Delivered to the phone { $time }.
 delivery-undelivered = Not delivered: the phone network answered { $report }.
+
+# Connector health
+nav-connectors = Connectors
+connectors-title = Connectors
+connectors-intro = How each channel last went. A failing connector shows here while the others go on; Torg tries again by itself.
+connectors-empty = No connector has run yet.
+connectors-caption = The municipality's connectors
+connectors-connector = Connector
+connectors-state = State
+connectors-detail = Last
+connectors-when = When
+connector-ok = Working
+connector-failing = Failing
+connector-imap = Email in (IMAP)
+connector-smtp = Email out (SMTP)
+connector-sms = SMS (Kannel)

@@ -411,3 +411,19 @@ inquiry-sms-segments = Svaret sendes som SMS: { $count } melding(er), { $left } 
 inquiry-sms-segments-js = Svaret sendes som SMS: %COUNT% melding(er), %LEFT% tegn igjen i den siste.
 delivery-delivered = Levert til telefonen { $time }.
 delivery-undelivered = Ikke levert: telefonnettet svarte { $report }.
+
+# Connector health
+nav-connectors = Tilkoblinger
+connectors-title = Tilkoblinger
+connectors-intro = Hvordan hver kanal sist gikk. En tilkobling som feiler, vises her mens de andre går videre; Torg prøver igjen av seg selv.
+connectors-empty = Ingen tilkoblinger har kjørt ennå.
+connectors-caption = Kommunens tilkoblinger
+connectors-connector = Tilkobling
+connectors-state = Tilstand
+connectors-detail = Sist
+connectors-when = Når
+connector-ok = Virker
+connector-failing = Feiler
+connector-imap = E-post inn (IMAP)
+connector-smtp = E-post ut (SMTP)
+connector-sms = SMS (Kannel)

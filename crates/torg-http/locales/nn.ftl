@@ -398,3 +398,19 @@ inquiry-sms-segments = Svaret blir sendt som SMS: { $count } melding(ar), { $lef
 inquiry-sms-segments-js = Svaret blir sendt som SMS: %COUNT% melding(ar), %LEFT% teikn att i den siste.
 delivery-delivered = Levert til telefonen { $time }.
 delivery-undelivered = Ikkje levert: telefonnettet svara { $report }.
+
+# Connector health
+nav-connectors = Tilkoplingar
+connectors-title = Tilkoplingar
+connectors-intro = Korleis kvar kanal sist gjekk. Ei tilkopling som feilar, blir vist her medan dei andre går vidare; Torg prøver igjen av seg sjølv.
+connectors-empty = Ingen tilkoplingar har køyrt enno.
+connectors-caption = Tilkoplingane til kommunen
+connectors-connector = Tilkopling
+connectors-state = Tilstand
+connectors-detail = Sist
+connectors-when = Når
+connector-ok = Verkar
+connector-failing = Feilar
+connector-imap = E-post inn (IMAP)
+connector-smtp = E-post ut (SMTP)
+connector-sms = SMS (Kannel)

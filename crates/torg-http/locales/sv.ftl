@@ -398,3 +398,19 @@ inquiry-sms-segments = Svaret skickas som sms: { $count } meddelande(n), { $left
 inquiry-sms-segments-js = Svaret skickas som sms: %COUNT% meddelande(n), %LEFT% tecken kvar i det sista.
 delivery-delivered = Levererat till telefonen { $time }.
 delivery-undelivered = Inte levererat: telenätet svarade { $report }.
+
+# Connector health
+nav-connectors = Anslutningar
+connectors-title = Anslutningar
+connectors-intro = Hur varje kanal senast gick. En anslutning som fallerar visas här medan de andra fortsätter; Torg försöker igen av sig själv.
+connectors-empty = Inga anslutningar har körts ännu.
+connectors-caption = Kommunens anslutningar
+connectors-connector = Anslutning
+connectors-state = Tillstånd
+connectors-detail = Senast
+connectors-when = När
+connector-ok = Fungerar
+connector-failing = Fallerar
+connector-imap = E-post in (IMAP)
+connector-smtp = E-post ut (SMTP)
+connector-sms = Sms (Kannel)

@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Routes {
         .get("/staff/admin/mail", mail_page)
         .post("/staff/admin/mail", save_mail)
         .post("/staff/admin/mail/test", test_mail)
+        .get("/staff/admin/connectors", connectors_page)
 }
 
 /// Page size of the audit view.
@@ -1384,4 +1385,65 @@ async fn test_mail(
         (format!("SMTP {}:{}", smtp.host, smtp.port), rs, os),
     ];
     show_mail(&state, t, &staff, None, None, tested, StatusCode::OK).await
+}
+
+// ---------------------------------------------------------------- connectors
+
+struct ConnectorRow {
+    name: String,
+    ok: bool,
+    state: String,
+    detail: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_connectors.html")]
+struct ConnectorsPage {
+    t: Tr,
+    c: Chrome,
+    rows: Vec<ConnectorRow>,
+}
+
+/// How each connector of the municipality last went; a failing one is shown as failing while
+/// the others go on.
+async fn connectors_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let zone = &staff.config.municipality.time_zone;
+    match state
+        .store
+        .connector_statuses(Some(staff.config.municipality.id))
+        .await
+    {
+        Ok(list) => {
+            let rows = list
+                .into_iter()
+                .map(|s| ConnectorRow {
+                    name: t.get(&format!("connector-{}", s.connector)),
+                    ok: s.ok,
+                    state: t.get(if s.ok {
+                        "connector-ok"
+                    } else {
+                        "connector-failing"
+                    }),
+                    detail: s.detail,
+                    when: views::when(s.at, zone),
+                })
+                .collect();
+            let page = ConnectorsPage {
+                c: chrome(&staff, "/staff/admin/connectors"),
+                rows,
+                t,
+            };
+            render(StatusCode::OK, &page)
+        }
+        Err(e) => failed(t, e),
+    }
 }

@@ -117,6 +117,18 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         )
             .into_response();
     }
-    let body = state.metrics.render(state.store.writer_queue());
+    let mut body = state.metrics.render(state.store.writer_queue());
+    // Each connector's last state: 1 when its last attempt worked.
+    if let Ok(statuses) = state.store.connector_statuses(None).await {
+        body.push_str("# HELP torg_connector_up Whether a connector's last attempt worked (mailbox, outgoing mail, SMS gateway).\n# TYPE torg_connector_up gauge\n");
+        for s in statuses {
+            body.push_str(&format!(
+                "torg_connector_up{{tenant=\"{}\",connector=\"{}\"}} {}\n",
+                s.tenant_id,
+                s.connector,
+                u8::from(s.ok)
+            ));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -2245,6 +2245,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            (Method::GET, "/staff/admin/connectors"),
+            vec![v(
+                "/staff/admin/connectors".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
             (Method::GET, "/staff/mail/quarantine"),
             vec![v(
                 "/staff/mail/quarantine".into(),
@@ -3990,4 +3998,73 @@ async fn sms_replies_show_their_segments() {
         .await
         .expect("text");
     assert!(!page.contains("Svaret sendes som SMS"));
+}
+
+/// A failing connector is shown as failing to administrators and in /metrics.
+#[tokio::test]
+async fn failing_connectors_are_shown() {
+    let app = spawn_for_access(None).await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    for (connector, ok, detail) in [
+        ("imap", true, "3 messages read"),
+        ("smtp", false, "127.0.0.1:9: connection refused"),
+    ] {
+        app.store
+            .set_connector_status(&torg_store::ConnectorStatus {
+                tenant_id: m.id,
+                connector: connector.into(),
+                ok,
+                detail: detail.into(),
+                at: jiff::Timestamp::now(),
+            })
+            .await
+            .expect("status");
+    }
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    app.store
+        .create_user(
+            m.id,
+            NewUser {
+                username: "admin".into(),
+                full_name: "Ada Admin".into(),
+                password_hash: hash,
+                role: Role::Administrator,
+                unit_id: None,
+            },
+        )
+        .await
+        .expect("user");
+    let admin = login(&app, "alfa", "admin").await;
+    let page = admin
+        .get(format!("{}/staff/admin/connectors", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("E-post ut (SMTP)") && page.contains("Feiler"));
+    assert!(page.contains("connection refused") && page.contains("Virker"));
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains(&format!(
+        "torg_connector_up{{tenant=\"{}\",connector=\"smtp\"}} 0",
+        m.id
+    )));
+    assert!(metrics.contains(&format!(
+        "torg_connector_up{{tenant=\"{}\",connector=\"imap\"}} 1",
+        m.id
+    )));
 }

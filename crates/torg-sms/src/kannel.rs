@@ -95,18 +95,35 @@ pub async fn send_due(
     }
     let mut results = futures_util::stream::iter(items.into_iter().zip(stopped))
         .map(|(item, stopped)| async move {
-            let result = match gateways.get(&item.tenant_id) {
-                None => Err(("the municipality has no SMS gateway".to_string(), false)),
-                Some(_) if stopped => Err(("the recipient has sent STOPP".to_string(), true)),
+            // The last field: whether the gateway was asked (its health is known).
+            match gateways.get(&item.tenant_id) {
+                None => (
+                    item,
+                    Err(("the municipality has no SMS gateway".to_string(), false)),
+                    false,
+                ),
+                Some(_) if stopped => (
+                    item,
+                    Err(("the recipient has sent STOPP".to_string(), true)),
+                    false,
+                ),
                 Some(gateway) => {
-                    send_one(client, gateway, callbacks.get(&item.tenant_id), &item).await
+                    let result =
+                        send_one(client, gateway, callbacks.get(&item.tenant_id), &item).await;
+                    (item, result, true)
                 }
-            };
-            (item, result)
+            }
         })
         .buffer_unordered(concurrency.max(1));
     let mut sent = Vec::with_capacity(MARK_BATCH);
-    while let Some((item, result)) = results.next().await {
+    // How each municipality's gateway did in this pass, for the connector page.
+    let mut health: HashMap<i64, (bool, String)> = HashMap::new();
+    while let Some((item, result, asked)) = results.next().await {
+        match &result {
+            Ok(_) => health.insert(item.tenant_id, (true, "sent".into())),
+            Err((error, _)) if asked => health.insert(item.tenant_id, (false, error.clone())),
+            Err(_) => None,
+        };
         match result {
             Ok(parts) => {
                 sent.push(item.id);
@@ -133,5 +150,15 @@ pub async fn send_due(
     }
     store.outbox_sent(&sent, Timestamp::now()).await?;
     report.sent += sent.len();
+    for (tenant, (ok, detail)) in health {
+        let status = torg_store::ConnectorStatus {
+            tenant_id: tenant,
+            connector: "sms".into(),
+            ok,
+            detail,
+            at: Timestamp::now(),
+        };
+        store.set_connector_status(&status).await?;
+    }
     Ok(report)
 }

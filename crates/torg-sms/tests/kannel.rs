@@ -132,6 +132,11 @@ async fn sms_in_and_out_through_kannel() {
     assert_eq!(inquiry.contact_phone.as_deref(), Some("+4791234567"));
     let report = send().await.expect("send");
     assert_eq!(report.sent, 1, "{report:?}");
+    let health = store.connector_statuses(Some(m.id)).await.expect("health");
+    assert!(
+        health.iter().any(|s| s.connector == "sms" && s.ok),
+        "{health:?}"
+    );
     let (from, to, text) = network
         .receive(Duration::from_secs(10))
         .await

@@ -1370,6 +1370,36 @@ macro_rules! sql_store {
                 Ok(n > 0)
             }
 
+            async fn set_connector_status(&self, s: &ConnectorStatus) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO connector_status (tenant_id, connector, ok, detail, at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (tenant_id, connector) DO UPDATE SET ok = excluded.ok, detail = excluded.detail, at = excluded.at",
+                )
+                .bind(s.tenant_id)
+                .bind(&s.connector)
+                .bind(i64::from(s.ok))
+                .bind(&s.detail)
+                .bind(s.at.as_millisecond())
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>> {
+                let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
+                    "SELECT tenant_id, connector, ok, detail, at FROM connector_status WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY tenant_id, connector",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(tenant_id, connector, ok, detail, at)| ConnectorStatus { tenant_id, connector, ok: ok != 0, detail, at: ts(at) })
+                    .collect())
+            }
+
             async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>> {
                 let rows: Vec<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT {CHANNEL_ACCOUNT_COLUMNS} FROM channel_accounts WHERE tenant_id = $1 ORDER BY channel, name, id"

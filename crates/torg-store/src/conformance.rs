@@ -112,6 +112,7 @@ pub async fn run(store: Arc<dyn Store>) {
     mail_accounts_quarantine_and_threading(&*store).await;
     deadline_warnings_go_out_once(&*store).await;
     the_channel_registry(&*store).await;
+    connector_health(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -2250,4 +2251,37 @@ async fn the_channel_registry(store: &dyn Store) {
             .expect("list")
             .is_empty()
     );
+}
+
+/// A connector's last state per municipality: replaced, listed per municipality or all.
+async fn connector_health(store: &dyn Store) {
+    let a = fixture(store).await;
+    let b = fixture(store).await;
+    let at = t("2026-03-02T08:00:00Z");
+    let status = |tenant_id, ok, detail: &str| ConnectorStatus {
+        tenant_id,
+        connector: "smtp".into(),
+        ok,
+        detail: detail.into(),
+        at,
+    };
+    store
+        .set_connector_status(&status(a.tenant.id, true, "sent"))
+        .await
+        .expect("ok");
+    store
+        .set_connector_status(&status(a.tenant.id, false, "connection refused"))
+        .await
+        .expect("failed");
+    store
+        .set_connector_status(&status(b.tenant.id, true, "sent"))
+        .await
+        .expect("b");
+    let mine = store
+        .connector_statuses(Some(a.tenant.id))
+        .await
+        .expect("a");
+    assert_eq!(mine, vec![status(a.tenant.id, false, "connection refused")]);
+    let all = store.connector_statuses(None).await.expect("all");
+    assert!(all.contains(&status(b.tenant.id, true, "sent")) && all.len() >= 2);
 }

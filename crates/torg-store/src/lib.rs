@@ -98,6 +98,12 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the number has sent STOPP (and not START since).
     async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool>;
 
+    // Connector health.
+    /// Records how a connector last went (one row per municipality and connector).
+    async fn set_connector_status(&self, status: &ConnectorStatus) -> Result<()>;
+    /// The connectors' last states, of one municipality or (None) all.
+    async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>>;
+
     // The channel registry.
     async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>>;
     /// Proposes an account; Conflict if the channel and address are registered already.

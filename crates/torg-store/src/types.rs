@@ -579,3 +579,15 @@ pub struct SmsKeyword {
     /// An automatic answer; empty for none.
     pub reply: String,
 }
+
+/// How a connector of a municipality last went: the mailbox (`imap`), outgoing mail (`smtp`),
+/// the SMS gateway (`sms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorStatus {
+    pub tenant_id: i64,
+    pub connector: String,
+    pub ok: bool,
+    /// What it did, or the error.
+    pub detail: String,
+    pub at: Timestamp,
+}
