@@ -1501,6 +1501,30 @@ const PHONE: &[&str] = &[
 /// Who looks after quarantined mail.
 const QUARANTINE: &[&str] = &["x-admin", "x-chief", "x-comm", "x-desk", "x-archivist"];
 
+/// A staff user with the test password.
+async fn add_user(
+    store: &dyn Store,
+    tenant: i64,
+    username: &str,
+    role: Role,
+    unit_id: Option<i64>,
+) {
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    store
+        .create_user(
+            tenant,
+            NewUser {
+                username: username.into(),
+                full_name: username.into(),
+                password_hash: hash,
+                role,
+                unit_id,
+            },
+        )
+        .await
+        .expect("user");
+}
+
 /// Alfa's mailbox on servers that are not there (for what needs an account but no server).
 fn unreachable_mail_account() -> torg_store::MailAccount {
     let server = |port| torg_store::MailServer {
@@ -3746,20 +3770,14 @@ async fn public_replies_with_identity_numbers_are_held_for_confirmation() {
         .expect("m")
         .expect("m");
     let desk = app.store.list_units(m.id).await.expect("units")[0].id;
-    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
-    app.store
-        .create_user(
-            m.id,
-            NewUser {
-                username: "kommunikasjon".into(),
-                full_name: "Kim Kommunikasjon".into(),
-                password_hash: hash,
-                role: Role::Communication,
-                unit_id: Some(desk),
-            },
-        )
-        .await
-        .expect("user");
+    add_user(
+        &*app.store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        Some(desk),
+    )
+    .await;
     let (public, _, _) =
         stored_inquiry(&*app.store, m.id, desk, torg_domain::Channel::Facebook).await;
     let staff = login(&app, "alfa", "kommunikasjon").await;
@@ -3840,25 +3858,15 @@ async fn channel_accounts_are_proposed_and_approved_by_the_chief_executive() {
         .await
         .expect("m")
         .expect("m");
-    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
-    for (username, role) in [
-        ("kommunikasjon", Role::Communication),
-        ("direktor", Role::ChiefExecutive),
-    ] {
-        app.store
-            .create_user(
-                m.id,
-                NewUser {
-                    username: username.into(),
-                    full_name: username.into(),
-                    password_hash: hash.clone(),
-                    role,
-                    unit_id: None,
-                },
-            )
-            .await
-            .expect("user");
-    }
+    add_user(
+        &*app.store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        None,
+    )
+    .await;
+    add_user(&*app.store, m.id, "direktor", Role::ChiefExecutive, None).await;
     let comm = login(&app, "alfa", "kommunikasjon").await;
     let url = format!("{}/staff/channels", app.base);
     let csrf = csrf_of(&comm, &url).await;
@@ -4025,20 +4033,7 @@ async fn failing_connectors_are_shown() {
             .await
             .expect("status");
     }
-    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
-    app.store
-        .create_user(
-            m.id,
-            NewUser {
-                username: "admin".into(),
-                full_name: "Ada Admin".into(),
-                password_hash: hash,
-                role: Role::Administrator,
-                unit_id: None,
-            },
-        )
-        .await
-        .expect("user");
+    add_user(&*app.store, m.id, "admin", Role::Administrator, None).await;
     let admin = login(&app, "alfa", "admin").await;
     let page = admin
         .get(format!("{}/staff/admin/connectors", app.base))
