@@ -149,10 +149,17 @@ async fn provider_client(
         "{}/staff/sso/{slug}/callback",
         crate::portal::base_url(state, headers)
     );
+    // Sealed by `torg sso set`; one stored before sealing existed is used as it is.
+    let secret = match &state.settings.secret_key {
+        Some(key) => key
+            .open(&provider.client_secret)
+            .map_err(|e| SsoError::Provider(format!("the client secret cannot be opened: {e}")))?,
+        None => provider.client_secret.clone(),
+    };
     let client = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(provider.client_id.clone()),
-        Some(ClientSecret::new(provider.client_secret.clone())),
+        Some(ClientSecret::new(secret)),
     )
     .set_redirect_uri(RedirectUrl::new(redirect).map_err(|e| SsoError::Provider(e.to_string()))?);
     Ok((client, http, provider))

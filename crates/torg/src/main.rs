@@ -925,7 +925,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Sso(cmd) => sso_command(&*store, cmd).await,
+        Command::Sso(cmd) => sso_command(&*store, &settings.secret_key()?, cmd).await,
         Command::Mail(cmd) => mail_command(&*store, &settings.secret_key()?, cmd).await,
         Command::Sms(SmsCommand::Set {
             municipality: slug,
@@ -1698,7 +1698,11 @@ async fn mail_command(
     }
 }
 
-async fn sso_command(store: &dyn Store, cmd: SsoCommand) -> Result<()> {
+async fn sso_command(
+    store: &dyn Store,
+    key: &torg_core::sealing::SecretKey,
+    cmd: SsoCommand,
+) -> Result<()> {
     match cmd {
         SsoCommand::Set {
             municipality: slug,
@@ -1718,7 +1722,8 @@ async fn sso_command(store: &dyn Store, cmd: SsoCommand) -> Result<()> {
             let provider = torg_store::SsoProvider {
                 issuer: issuer.clone(),
                 client_id,
-                client_secret,
+                // Sealed at rest, like the mail and SMS passwords.
+                client_secret: key.seal(&client_secret),
                 role_claim,
                 role_map,
             };

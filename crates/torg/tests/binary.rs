@@ -400,6 +400,14 @@ fn single_sign_on_and_sensitive_units_from_the_cli() {
     let shown = torg(d, None, &["sso", "show", "--municipality", "nordby"]);
     assert!(shown.contains("https://login.nordby.no") && shown.contains("groups"));
     assert!(!shown.contains("hemmelig"), "the secret is never printed");
+    let db = std::fs::read(d.join("torg.db")).expect("db");
+    let wal = std::fs::read(d.join("torg.db-wal")).unwrap_or_default();
+    assert!(
+        !db.windows(8)
+            .chain(wal.windows(8))
+            .any(|w| w == b"hemmelig"),
+        "the client secret is sealed at rest"
+    );
     torg(d, None, &["sso", "remove", "--municipality", "nordby"]);
     assert!(
         torg(d, None, &["sso", "show", "--municipality", "nordby"]).contains("no single sign-on")
