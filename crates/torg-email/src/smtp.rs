@@ -28,7 +28,7 @@ pub const MAX_CONNECTIONS: usize = 8;
 /// How long one send may take before it counts as a temporary failure.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
+use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 
 /// A send's failure: the server's answer, and whether it is for good.
 type SendFailure = (String, bool);

@@ -15,6 +15,28 @@ use torg_store::{DeliveryState, MailAccount, NewMunicipality, Store};
 /// OpenSMTPD has one spool and one control socket per machine: one test at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A fresh SQLite store with Nordby kommune and its service desk.
+async fn nordby() -> (tempfile::TempDir, Arc<dyn Store>, torg_store::Municipality) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
+        .await
+        .expect("store");
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await
+        .expect("m");
+    store
+        .create_unit(m.id, "Servicetorget", true)
+        .await
+        .expect("unit");
+    (dir, store, m)
+}
+
 fn acknowledger() -> Box<Acknowledger> {
     Box::new(|f: &AckFacts<'_>| {
         format!(
@@ -42,23 +64,7 @@ async fn email_in_and_out_through_real_servers() {
     let Some(mut servers) = MailServers::start() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
-        .await
-        .expect("store");
-    let m = store
-        .create_municipality(NewMunicipality {
-            slug: "nordby".into(),
-            name: "Nordby kommune".into(),
-            time_zone: "Europe/Oslo".into(),
-            language: "nb".into(),
-        })
-        .await
-        .expect("m");
-    store
-        .create_unit(m.id, "Servicetorget", true)
-        .await
-        .expect("unit");
+    let (_dir, store, m) = nordby().await;
     let account = servers.account();
     store
         .set_mail_account(m.id, Some(account.clone()))
@@ -449,23 +455,7 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     let Some(servers) = MailServers::start() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
-        .await
-        .expect("store");
-    let m = store
-        .create_municipality(NewMunicipality {
-            slug: "nordby".into(),
-            name: "Nordby kommune".into(),
-            time_zone: "Europe/Oslo".into(),
-            language: "nb".into(),
-        })
-        .await
-        .expect("m");
-    store
-        .create_unit(m.id, "Servicetorget", true)
-        .await
-        .expect("unit");
+    let (_dir, store, m) = nordby().await;
     // Stored as `torg mail set` stores it: the passwords sealed.
     let key = torg_core::sealing::SecretKey::generate();
     let mut account = servers.account();

@@ -74,15 +74,14 @@ pub async fn warn_due(
         let percent = (permille / 10).to_string();
         for inquiry in due {
             let on_duty = on_duty_for(&shifts, inquiry.channel, now);
+            let reference = inquiry.reference.to_string();
+            let deadline = crate::views::in_words(&t, inquiry.deadline_at, &m.time_zone);
             let notices: Vec<Notice> = match &account {
                 None => vec![],
                 Some(a) => recipients(&inquiry, &users, &on_duty)
                     .into_iter()
                     .filter_map(|(u, because)| {
                         let to = u.email.clone()?;
-                        let reference = inquiry.reference.to_string();
-                        let deadline =
-                            crate::views::in_words(&t, inquiry.deadline_at, &m.time_zone);
                         let why = match because {
                             Because::Assignee => "warn-mail-why-assignee",
                             Because::UnitLeader => "warn-mail-why-leader",

@@ -155,6 +155,8 @@ async fn log_call(
         topic: Some(form.topic.clone()).filter(|t| !t.is_empty()),
         body: form.summary.clone(),
         language: Some(staff.config.municipality.language.clone()),
+        // A call passed on is created in that unit; one answered at once where routing puts it.
+        unit_id: unit.as_ref().map(|u| u.id),
         origin: Origin {
             actor: format!("user:{}", staff.user.id),
             source: addr.0.clone(),
@@ -209,7 +211,7 @@ async fn log_call(
             )
             .await?;
         match &unit {
-            Some(u) => state.store.assign(tenant, id, u.id, None).await,
+            Some(_) => Ok(()),
             None => {
                 state
                     .store
