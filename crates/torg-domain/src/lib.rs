@@ -20,6 +20,7 @@ pub mod reply;
 pub mod role;
 pub mod routing;
 pub mod sms;
+pub mod social;
 
 pub use access::{Access, Permission, UnitAccess};
 

@@ -1463,6 +1463,85 @@ macro_rules! sql_store {
                 Ok(n > 0)
             }
 
+            async fn set_social_account(&self, a: &SocialAccount) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO social_accounts (tenant_id, channel, account, api_base, access_token, app_secret, verify_token, registry_address, cursor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, channel, account) DO UPDATE SET \
+                     api_base = excluded.api_base, access_token = excluded.access_token, app_secret = excluded.app_secret, \
+                     verify_token = excluded.verify_token, registry_address = excluded.registry_address",
+                )
+                .bind(a.tenant_id)
+                .bind(a.channel.as_str())
+                .bind(&a.account)
+                .bind(&a.api_base)
+                .bind(&a.access_token)
+                .bind(&a.app_secret)
+                .bind(&a.verify_token)
+                .bind(&a.registry_address)
+                .bind(&a.cursor)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>> {
+                type Row = (i64, String, String, String, String, String, String, String, String, i64);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT s.tenant_id, s.channel, s.account, s.api_base, s.access_token, s.app_secret, s.verify_token, s.registry_address, s.cursor, \
+                     (SELECT COUNT(*) FROM channel_accounts c WHERE c.tenant_id = s.tenant_id AND c.channel = s.channel \
+                      AND c.address = s.registry_address AND c.status = 'approved') \
+                     FROM social_accounts s WHERE ($1 IS NULL OR s.tenant_id = $1) ORDER BY s.tenant_id, s.channel, s.account",
+                )
+                .bind(tenant)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(tenant_id, channel, account, api_base, access_token, app_secret, verify_token, registry_address, cursor, approved)| {
+                        Ok(SocialAccount {
+                            tenant_id,
+                            channel: channel.parse().map_err(|e: torg_domain::channel::UnknownChannel| StoreError::Database(e.to_string()))?,
+                            account,
+                            api_base,
+                            access_token,
+                            app_secret,
+                            verify_token,
+                            registry_address,
+                            cursor,
+                            approved: approved > 0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_social_cursor(&self, tenant: i64, channel: torg_domain::Channel, account: &str, cursor: &str) -> Result<()> {
+                sqlx::query("UPDATE social_accounts SET cursor = $1 WHERE tenant_id = $2 AND channel = $3 AND account = $4")
+                    .bind(cursor)
+                    .bind(tenant)
+                    .bind(channel.as_str())
+                    .bind(account)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn open_inquiry_by_thread(&self, tenant: i64, channel: torg_domain::Channel, prefix: &str) -> Result<Option<i64>> {
+                // substr, not LIKE, so that no character of the prefix is a wildcard (and no
+                // collation reorders it); the (tenant, channel, external id) index narrows the scan.
+                sqlx::query_scalar(
+                    "SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND substr(external_id, 1, length($3)) = $3 \
+                     AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+                )
+                .bind(tenant)
+                .bind(channel.as_str())
+                .bind(prefix)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)
+            }
+
             async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>> {
                 Ok(self.mail_accounts().await?.into_iter().find(|(t, _)| *t == tenant).map(|(_, a)| a))
             }

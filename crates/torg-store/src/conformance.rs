@@ -112,6 +112,7 @@ pub async fn run(store: Arc<dyn Store>) {
     mail_accounts_quarantine_and_threading(&*store).await;
     deadline_warnings_go_out_once(&*store).await;
     the_channel_registry(&*store).await;
+    social_accounts_follow_the_registry(&*store).await;
     connector_health(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
@@ -2284,4 +2285,115 @@ async fn connector_health(store: &dyn Store) {
     assert_eq!(mine, vec![status(a.tenant.id, false, "connection refused")]);
     let all = store.connector_statuses(None).await.expect("all");
     assert!(all.contains(&status(b.tenant.id, true, "sent")) && all.len() >= 2);
+}
+
+async fn social_accounts_follow_the_registry(store: &dyn Store) {
+    use torg_domain::registry::{AccountStatus, Ambition};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let at = t("2026-03-02T08:00:00Z");
+    let page = SocialAccount {
+        tenant_id: tenant,
+        channel: Channel::Facebook,
+        account: "1000123".into(),
+        api_base: "http://127.0.0.1:1/v21.0".into(),
+        access_token: "sealed-token".into(),
+        app_secret: "sealed-secret".into(),
+        verify_token: "verify-me".into(),
+        registry_address: "https://facebook.com/testkommune".into(),
+        cursor: String::new(),
+        approved: false,
+    };
+    store.set_social_account(&page).await.expect("set");
+    let got = store.social_accounts(Some(tenant)).await.expect("list");
+    assert_eq!(
+        got,
+        vec![page.clone()],
+        "not approved before the registry says so"
+    );
+    assert!(
+        store
+            .social_accounts(Some(other.tenant.id))
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    let proposed = store
+        .propose_channel_account(
+            tenant,
+            &NewChannelAccount {
+                channel: Channel::Facebook,
+                name: "Testkommune".into(),
+                address: page.registry_address.clone(),
+                owner_unit_id: None,
+                purpose: "Dialog".into(),
+                ambition: Ambition::Waiting,
+                opening_hours: String::new(),
+                proposed_by: None,
+            },
+            at,
+        )
+        .await
+        .expect("propose");
+    assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
+    store
+        .decide_channel_account(tenant, proposed.id, AccountStatus::Approved, 1, at)
+        .await
+        .expect("approve");
+    assert!(store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
+    // Replacing keeps the cursor; the cursor is set on its own.
+    store
+        .set_social_cursor(tenant, Channel::Facebook, "1000123", "42")
+        .await
+        .expect("cursor");
+    let mut renewed = page.clone();
+    renewed.access_token = "new-token".into();
+    store.set_social_account(&renewed).await.expect("renew");
+    let got = &store.social_accounts(None).await.expect("all");
+    let mine = got.iter().find(|a| a.tenant_id == tenant).expect("mine");
+    assert_eq!(
+        (mine.access_token.as_str(), mine.cursor.as_str()),
+        ("new-token", "42")
+    );
+    store
+        .decide_channel_account(tenant, proposed.id, AccountStatus::Retired, 1, at)
+        .await
+        .expect("retire");
+    assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
+
+    // One person's conversation is found by its prefix while it is open, and only its own.
+    let mut first = new_inquiry(&f, "Hei", at);
+    first.channel = Channel::Facebook;
+    first.external_id = Some("1000123|person:77:m_1".into());
+    let created = store.create_inquiry(first).await.expect("create").inquiry;
+    let mut near = new_inquiry(&f, "Hei", at);
+    near.channel = Channel::Facebook;
+    near.external_id = Some("1000123|person:771:m_2".into());
+    let near = store.create_inquiry(near).await.expect("create").inquiry;
+    let find = |prefix: &'static str| async move {
+        store
+            .open_inquiry_by_thread(tenant, Channel::Facebook, prefix)
+            .await
+            .expect("thread")
+    };
+    assert_eq!(find("1000123|person:77:").await, Some(created.id));
+    assert_eq!(find("1000123|person:771:").await, Some(near.id));
+    assert_eq!(find("1000123|person:7%").await, None, "no wildcards");
+    assert_eq!(
+        store
+            .open_inquiry_by_thread(other.tenant.id, Channel::Facebook, "1000123|person:77:")
+            .await
+            .expect("other"),
+        None
+    );
+    store
+        .set_status(tenant, created.id, InquiryStatus::Closed, at)
+        .await
+        .expect("close");
+    assert_eq!(
+        find("1000123|person:77:").await,
+        None,
+        "a closed one starts anew"
+    );
 }

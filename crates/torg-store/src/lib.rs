@@ -131,6 +131,29 @@ pub trait Store: Send + Sync + 'static {
         address: &str,
     ) -> Result<bool>;
 
+    // Social media.
+    /// Sets (adds or replaces) a social-media account.
+    async fn set_social_account(&self, account: &SocialAccount) -> Result<()>;
+    /// The social-media accounts of one municipality or (None) all, each with whether the
+    /// channel registry has approved it.
+    async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>>;
+    /// Remembers how far an account's notifications have been read.
+    async fn set_social_cursor(
+        &self,
+        tenant: i64,
+        channel: torg_domain::Channel,
+        account: &str,
+        cursor: &str,
+    ) -> Result<()>;
+    /// The newest inquiry on `channel` that is not closed and whose external id starts with
+    /// `prefix` (one person's conversation with a page).
+    async fn open_inquiry_by_thread(
+        &self,
+        tenant: i64,
+        channel: torg_domain::Channel,
+        prefix: &str,
+    ) -> Result<Option<i64>>;
+
     /// Every municipality's mailbox, for the connector.
     async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;
     /// Keeps a mail that was not taken in; the same Message-ID again changes nothing.

@@ -591,3 +591,27 @@ pub struct ConnectorStatus {
     pub detail: String,
     pub at: Timestamp,
 }
+
+/// A social-media account the municipality receives and answers from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocialAccount {
+    pub tenant_id: i64,
+    /// Facebook, Instagram or Mastodon.
+    pub channel: Channel,
+    /// The page id, Instagram account id or Mastodon account id, as the network names it.
+    pub account: String,
+    /// e.g. https://graph.facebook.com/v21.0, or the Mastodon server https://mastodon.example
+    pub api_base: String,
+    /// Sealed at rest, like the mail passwords.
+    pub access_token: String,
+    /// Meta's app secret, which signs its webhooks (sealed); empty for Mastodon.
+    pub app_secret: String,
+    /// What Meta's webhook handshake must echo.
+    pub verify_token: String,
+    /// The account's address in the channel registry: only an approved one receives or sends.
+    pub registry_address: String,
+    /// Mastodon: the newest notification read.
+    pub cursor: String,
+    /// Whether the registry has it approved (read, never written).
+    pub approved: bool,
+}
