@@ -279,11 +279,14 @@ pub async fn receive(
     let max = limits.text.max_text_bytes;
     let citizen_name = required_text("name", &input.citizen_name, 200)?;
     let contact = match Contact::parse(input.email.as_deref(), input.phone.as_deref()) {
-        // A caller was answered on the phone; a hidden number is no reason to lose the call.
-        Err(ContactError::NoContact) if channel == Channel::Phone => Contact {
-            email: None,
-            phone: None,
-        },
+        // A caller was answered on the phone, and a social network answers on itself: no
+        // address or number is needed to reach them.
+        Err(ContactError::NoContact) if channel == Channel::Phone || channel.is_public() => {
+            Contact {
+                email: None,
+                phone: None,
+            }
+        }
         parsed => parsed?,
     };
     let topic = input

@@ -7,3 +7,4 @@ pub mod reply;
 pub mod sealing;
 pub mod secrets;
 pub mod sms;
+pub mod social;
