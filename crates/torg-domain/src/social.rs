@@ -272,6 +272,40 @@ pub fn without_leading_mentions(text: &str) -> &str {
     rest
 }
 
+/// The most characters a Mastodon status may have on a default server.
+pub const MASTODON_STATUS_CHARS: usize = 500;
+
+/// Cuts `text` into parts of at most `limit` characters, at a line break or space where one
+/// is near the end, so that a long answer can go out as a short thread. Nothing is lost:
+/// the parts joined with what was cut at give back the text's words in order.
+pub fn split_text(text: &str, limit: usize) -> Vec<String> {
+    let limit = limit.max(1);
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > limit {
+        let cut = rest
+            .char_indices()
+            .nth(limit)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let head = &rest[..cut];
+        // Prefer a break in the last third of the part.
+        let min = head.len() * 2 / 3;
+        let at = head
+            .rfind('\n')
+            .filter(|&i| i >= min)
+            .or_else(|| head.rfind(' ').filter(|&i| i >= min))
+            .unwrap_or(cut);
+        let (part, next) = rest.split_at(at);
+        parts.push(part.trim_end().to_string());
+        rest = next.trim_start();
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(rest.to_string());
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +370,15 @@ mod tests {
     }
 
     #[test]
+    fn long_answers_split_at_spaces() {
+        let text = "Hei! ".repeat(150);
+        let parts = split_text(&text, MASTODON_STATUS_CHARS);
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.ends_with('!')));
+        assert_eq!(split_text("kort", 500), ["kort"]);
+    }
+
+    #[test]
     fn replay_window() {
         let now = 1_800_000_000;
         assert!(!outside_replay_window(now - 60, now));
@@ -366,6 +409,17 @@ mod tests {
             let _ = html_to_text(&s);
             let _ = without_leading_mentions(&s);
             let _ = Address::parse(&s);
+        }
+
+        #[test]
+        fn split_parts_fit_and_keep_every_word(s in "[a-zæøå \\n]{0,600}", limit in 5usize..120) {
+            let parts = split_text(&s, limit);
+            for p in &parts {
+                prop_assert!(p.chars().count() <= limit);
+            }
+            let joined: Vec<&str> = parts.iter().flat_map(|p| p.split_whitespace()).collect();
+            let words: Vec<&str> = s.split_whitespace().collect();
+            prop_assert_eq!(joined.concat(), words.concat());
         }
 
         #[test]

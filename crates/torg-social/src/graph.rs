@@ -1,0 +1,163 @@
+//! Meta's Graph API, as Torg uses it: answer under a comment, answer a comment's author in
+//! private, message a person, hide or show a comment, and list a comment's answers (pages
+//! followed by `paging.next`) to see whether an answer went out before a crash.
+//!
+//! Facebook answers under a comment with `POST /{comment-id}/comments` and hides with
+//! `is_hidden`; Instagram with `POST /{comment-id}/replies` and `hide`. Both send private
+//! messages with `POST /{account-id}/messages`, to a person's id or to a comment (private
+//! reply).
+
+use crate::api::{ApiError, classify, same_origin, unreachable};
+use serde_json::{Value, json};
+use torg_domain::Channel;
+use torg_domain::social::Target;
+
+/// A client for one page or Instagram account.
+#[derive(Clone)]
+pub struct Graph {
+    client: reqwest::Client,
+    /// e.g. https://graph.facebook.com/v21.0
+    base: String,
+    token: String,
+}
+
+impl Graph {
+    pub fn new(client: reqwest::Client, base: &str, token: &str) -> Graph {
+        Graph {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ApiError> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.map_err(|e| unreachable(&e))?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &body, jiff::Timestamp::now()));
+        }
+        serde_json::from_str(&body)
+            .map_err(|e| ApiError::Unavailable(format!("an answer that is not JSON: {e}")))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        let url = format!("{}/{path}", self.base);
+        self.call(self.client.post(url).json(body)).await
+    }
+
+    /// Sends `text` to `target` from `account` on `channel`; returns the network's id of
+    /// what was posted.
+    pub async fn send(
+        &self,
+        channel: Channel,
+        account: &str,
+        target: &Target,
+        text: &str,
+    ) -> Result<String, ApiError> {
+        let answer = match target {
+            Target::Comment(id) => {
+                let edge = if channel == Channel::Instagram {
+                    "replies"
+                } else {
+                    "comments"
+                };
+                self.post(&format!("{id}/{edge}"), &json!({ "message": text }))
+                    .await?
+            }
+            Target::PrivateReply(comment) => {
+                self.post(
+                    &format!("{account}/messages"),
+                    &json!({ "recipient": { "comment_id": comment }, "message": { "text": text } }),
+                )
+                .await?
+            }
+            Target::Person(person) => {
+                self.post(
+                    &format!("{account}/messages"),
+                    &json!({
+                        "recipient": { "id": person },
+                        "messaging_type": "RESPONSE",
+                        "message": { "text": text }
+                    }),
+                )
+                .await?
+            }
+            Target::Status { .. } => {
+                return Err(ApiError::Refused(
+                    "a Mastodon status cannot be answered through the Graph API".into(),
+                ));
+            }
+        };
+        Ok(answer
+            .get("id")
+            .or_else(|| answer.get("message_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Hides (or shows again) a comment on the page.
+    pub async fn hide(
+        &self,
+        channel: Channel,
+        comment: &str,
+        hidden: bool,
+    ) -> Result<(), ApiError> {
+        let body = if channel == Channel::Instagram {
+            json!({ "hide": hidden })
+        } else {
+            json!({ "is_hidden": hidden })
+        };
+        let answer = self.post(comment, &body).await?;
+        match answer.get("success").and_then(Value::as_bool) {
+            Some(false) => Err(ApiError::Refused("the network did not hide it".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `account` has answered `comment` with exactly `text`, following every page of
+    /// answers. A retry after a crash asks this first, so that an answer goes out once.
+    pub async fn has_answered(
+        &self,
+        channel: Channel,
+        account: &str,
+        comment: &str,
+        text: &str,
+    ) -> Result<bool, ApiError> {
+        let (edge, text_field) = if channel == Channel::Instagram {
+            ("replies", "text")
+        } else {
+            ("comments", "message")
+        };
+        let mut url = format!(
+            "{}/{comment}/{edge}?fields=from,{text_field}&limit=100",
+            self.base
+        );
+        for _ in 0..50 {
+            let page = self.call(self.client.get(&url)).await?;
+            let mine = page
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    c.pointer("/from/id").and_then(Value::as_str) == Some(account)
+                        && c.get(text_field).and_then(Value::as_str) == Some(text)
+                });
+            if mine {
+                return Ok(true);
+            }
+            match page.pointer("/paging/next").and_then(Value::as_str) {
+                Some(next) if same_origin(next, &self.base) => url = next.to_string(),
+                _ => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,12 @@
+//! Torg's social-media connectors. Facebook pages and Instagram accounts come in through
+//! Meta's signed webhooks ([`meta`], checked by the web layer) and are answered through the
+//! Graph API ([`graph`]); Mastodon accounts are polled and answered through its client API
+//! ([`mastodon`]). [`worker`] sends the outbox's social messages and reads Mastodon.
+
+pub mod api;
+pub mod graph;
+pub mod mastodon;
+pub mod meta;
+pub mod worker;
+
+pub use api::ApiError;
