@@ -176,20 +176,24 @@ impl Sender {
             channel => {
                 let graph = Graph::new(client.clone(), &account.api_base, &account.access_token);
                 // A retry of an answer under a comment first looks whether it went out.
+                // If the answers cannot be read (no permission), it is sent: at least once.
                 let answered = match &address.target {
-                    Target::Comment(comment) if item.attempts > 1 => graph
+                    Target::Comment(comment) if item.attempts > 1 => match graph
                         .has_answered(channel, &account.account, comment, &item.body)
                         .await
-                        .unwrap_or(false),
-                    _ => false,
+                    {
+                        Err(ApiError::Refused(_)) => Ok(false),
+                        other => other,
+                    },
+                    _ => Ok(false),
                 };
-                if answered {
-                    Ok(())
-                } else {
-                    graph
+                match answered {
+                    Ok(true) => Ok(()),
+                    Ok(false) => graph
                         .send(channel, &account.account, &address.target, &item.body)
                         .await
-                        .map(drop)
+                        .map(drop),
+                    Err(e) => Err(e),
                 }
             }
         };

@@ -1,0 +1,638 @@
+//! The connectors' real client code against local stand-ins of the Graph API and Mastodon:
+//! answers, private replies and hiding; waiting for the registry; throttling with
+//! Retry-After that pauses one account only; expired tokens; an answer lost on the way not
+//! sent twice; Mastodon mentions read over several pages and answered once.
+
+mod standin;
+
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+use torg_core::intake::{Acknowledger, IntakeLimits, TenantConfig};
+use torg_core::social::{EventKind, SocialEvent, SocialOutcome, receive_social};
+use torg_domain::registry::{AccountStatus, Ambition};
+use torg_domain::{Channel, MessageKind};
+use torg_social::graph::Graph;
+use torg_social::worker::{Sender, poll_mastodon};
+use torg_store::{NewChannelAccount, NewMessage, SocialAccount, Store};
+
+struct Setup {
+    store: Arc<dyn Store>,
+    config: TenantConfig,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+        .await
+        .expect("open");
+    let f = torg_store::conformance::fixture(&*store).await;
+    let config = TenantConfig::load(&*store, f.tenant).await.expect("config");
+    Setup {
+        store,
+        config,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    fn tenant(&self) -> i64 {
+        self.config.municipality.id
+    }
+
+    /// Registers an account (approved or only proposed) and its API settings.
+    async fn account(
+        &self,
+        channel: Channel,
+        id: &str,
+        base: &str,
+        approve: bool,
+    ) -> SocialAccount {
+        let registry_address = format!("https://{channel}.example/{id}");
+        let proposed = self
+            .store
+            .propose_channel_account(
+                self.tenant(),
+                &NewChannelAccount {
+                    channel,
+                    name: "Testkommune".into(),
+                    address: registry_address.clone(),
+                    owner_unit_id: None,
+                    purpose: "Dialog".into(),
+                    ambition: Ambition::Waiting,
+                    opening_hours: String::new(),
+                    proposed_by: None,
+                },
+                Timestamp::now(),
+            )
+            .await
+            .expect("propose");
+        if approve {
+            self.approve(proposed.id).await;
+        }
+        let account = SocialAccount {
+            tenant_id: self.tenant(),
+            channel,
+            account: id.into(),
+            api_base: match channel {
+                Channel::Mastodon => base.to_string(),
+                _ => format!("{base}/v21.0"),
+            },
+            access_token: "good-token".into(),
+            app_secret: String::new(),
+            verify_token: String::new(),
+            registry_address,
+            cursor: String::new(),
+            approved: false,
+        };
+        self.store.set_social_account(&account).await.expect("set");
+        account
+    }
+
+    async fn approve(&self, id: i64) {
+        self.store
+            .decide_channel_account(
+                self.tenant(),
+                id,
+                AccountStatus::Approved,
+                1,
+                Timestamp::now(),
+            )
+            .await
+            .expect("approve");
+    }
+
+    async fn accounts(&self) -> Vec<SocialAccount> {
+        self.store
+            .social_accounts(Some(self.tenant()))
+            .await
+            .expect("accounts")
+    }
+
+    async fn take(&self, event: SocialEvent) -> i64 {
+        let ack: Box<Acknowledger> = Box::new(|_| "Takk, vi svarer snart.".to_string());
+        match receive_social(
+            &*self.store,
+            &self.config,
+            &event,
+            IntakeLimits::default(),
+            Timestamp::now(),
+            Some(&*ack),
+        )
+        .await
+        .expect("taken")
+        {
+            SocialOutcome::Created { inquiry_id } => inquiry_id,
+            other => panic!("expected a new inquiry, got {other:?}"),
+        }
+    }
+
+    /// A staff answer to `inquiry`, queued in the outbox as the web layer does it.
+    async fn answer(&self, inquiry_id: i64, text: &str, privately: bool) {
+        let inquiry = self
+            .store
+            .inquiry(self.tenant(), inquiry_id)
+            .await
+            .expect("read")
+            .expect("there");
+        let to = torg_core::social::reply_address(&inquiry, privately).expect("address");
+        self.store
+            .add_message(
+                self.tenant(),
+                inquiry_id,
+                NewMessage {
+                    kind: MessageKind::Outbound,
+                    author_user_id: None,
+                    author_name: "Servicetorget".into(),
+                    body: text.into(),
+                    attachments: vec![],
+                    created_at: Timestamp::now(),
+                    external_id: None,
+                    outgoing: Some(torg_core::social::reply_outgoing(inquiry.channel, &to)),
+                },
+            )
+            .await
+            .expect("answer");
+    }
+}
+
+/// reqwest is built without a TLS provider of its own (as in the binary): ring is used.
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+fn comment(channel: Channel, account: &str, id: &str, text: &str) -> SocialEvent {
+    SocialEvent {
+        channel,
+        account: account.into(),
+        kind: EventKind::Comment { id: id.into() },
+        author: Some("Kari Nordmann".into()),
+        text: text.into(),
+    }
+}
+
+#[tokio::test]
+async fn answers_go_where_they_belong_and_hiding_reaches_the_page() {
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE", &base, true).await;
+    s.account(Channel::Instagram, "IGACCOUNT", &base, true)
+        .await;
+    let client = client();
+
+    let public = s
+        .take(comment(
+            Channel::Facebook,
+            "PAGE",
+            "111_222",
+            "Når er biblioteket åpent?",
+        ))
+        .await;
+    s.answer(public, "Hverdager 10–19.", false).await;
+    let private = s
+        .take(comment(
+            Channel::Facebook,
+            "PAGE",
+            "111_333",
+            "Saken min om byggesøknad …",
+        ))
+        .await;
+    s.answer(private, "Vi skriver til deg privat.", true).await;
+    let insta = s
+        .take(comment(
+            Channel::Instagram,
+            "IGACCOUNT",
+            "1789",
+            "Fint bilde!",
+        ))
+        .await;
+    s.answer(insta, "Takk!", false).await;
+    let messenger = s
+        .take(SocialEvent {
+            channel: Channel::Facebook,
+            account: "PAGE".into(),
+            kind: EventKind::Message {
+                id: "m_1".into(),
+                person: "4455".into(),
+            },
+            author: None,
+            text: "Hei, når hentes søppel?".into(),
+        })
+        .await;
+    s.answer(messenger, "Tirsdag.", false).await;
+
+    let mut sender = Sender::default();
+    let report = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            Timestamp::now(),
+            100,
+        )
+        .await
+        .expect("pass");
+    // Four answers and the Messenger acknowledgement.
+    assert_eq!((report.sent, report.failed), (5, 0), "{report:?}");
+    let calls = world.lock().expect("world").calls.clone();
+    let find = |path: &str| {
+        calls
+            .iter()
+            .filter(|c| c.path == path)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        find("111_222/comments")[0].body["message"],
+        "Hverdager 10–19."
+    );
+    assert_eq!(find("1789/replies")[0].body["message"], "Takk!");
+    let messages = find("PAGE/messages");
+    assert_eq!(messages.len(), 3);
+    assert!(
+        messages
+            .iter()
+            .any(|c| c.body["recipient"]["comment_id"] == "111_333"
+                && c.body["message"]["text"] == "Vi skriver til deg privat.")
+    );
+    assert!(messages.iter().any(|c| c.body["recipient"]["id"] == "4455"
+        && c.body["messaging_type"] == "RESPONSE"
+        && c.body["message"]["text"] == "Tirsdag."));
+    // Nothing is sent twice.
+    let again = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            Timestamp::now() + SignedDuration::from_mins(10),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(again.sent, 0);
+
+    let graph = Graph::new(client.clone(), &format!("{base}/v21.0"), "good-token");
+    graph
+        .hide(Channel::Facebook, "111_222", true)
+        .await
+        .expect("hide");
+    graph
+        .hide(Channel::Instagram, "1789", true)
+        .await
+        .expect("hide");
+    let calls = world.lock().expect("world").calls.clone();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.path == "111_222" && c.body["is_hidden"] == true)
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.path == "1789" && c.body["hide"] == true)
+    );
+}
+
+#[tokio::test]
+async fn only_approved_accounts_send_and_a_throttled_one_waits_alone() {
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE", &base, false).await;
+    s.account(Channel::Instagram, "IGACCOUNT", &base, true)
+        .await;
+    let client = client();
+    let fb = s
+        .take(comment(Channel::Facebook, "PAGE", "1_1", "Hei"))
+        .await;
+    s.answer(fb, "Hei selv.", false).await;
+    let mut sender = Sender::default();
+    let now = Timestamp::now();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!((r.sent, r.retried), (0, 1));
+    assert!(
+        world.lock().expect("world").calls.is_empty(),
+        "nothing left for an unapproved page"
+    );
+    let status = s
+        .store
+        .connector_statuses(Some(s.tenant()))
+        .await
+        .expect("status");
+    let fb_status = status
+        .iter()
+        .find(|c| c.connector == "facebook")
+        .expect("facebook status");
+    assert!(
+        !fb_status.ok && fb_status.detail.contains("not approved"),
+        "{fb_status:?}"
+    );
+
+    // Approved: it goes out at the next try.
+    let proposed = s.store.channel_accounts(s.tenant()).await.expect("list");
+    let page = proposed
+        .iter()
+        .find(|a| a.channel == Channel::Facebook)
+        .expect("page");
+    s.approve(page.id).await;
+    // The page is throttled (429, Retry-After 120); Instagram is not.
+    world.lock().expect("world").failures.push_back((
+        reqwest::StatusCode::TOO_MANY_REQUESTS,
+        vec![("retry-after", "120".into())],
+        r#"{"error":{"message":"(#32) Page request limit reached","code":32}}"#.into(),
+    ));
+    let fb2 = s
+        .take(comment(Channel::Facebook, "PAGE", "1_2", "Hallo?"))
+        .await;
+    s.answer(fb2, "Hallo!", false).await;
+    let ig = s
+        .take(comment(Channel::Instagram, "IGACCOUNT", "9_1", "Spørsmål"))
+        .await;
+    s.answer(ig, "Svar", false).await;
+    let later = now + SignedDuration::from_mins(6);
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, later, 100)
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1, "Instagram went on: {r:?}");
+    assert_eq!(r.retried, 2, "both page answers wait: {r:?}");
+    let posted = |w: &standin::Shared| {
+        w.lock()
+            .expect("world")
+            .calls
+            .iter()
+            .filter(|c| c.path.ends_with("/comments"))
+            .count()
+    };
+    assert_eq!(posted(&world), 0);
+    // Within the asked wait nothing is tried; after it, both go once.
+    let r = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            later + SignedDuration::from_secs(60),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 0);
+    let r = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            later + SignedDuration::from_secs(130),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 2, "{r:?}");
+    assert_eq!(posted(&world), 2);
+}
+
+#[tokio::test]
+async fn an_expired_token_stops_the_account_until_renewed() {
+    let s = setup().await;
+    let (base, world) = standin::start("renewed-token").await;
+    let account = s.account(Channel::Facebook, "PAGE", &base, true).await;
+    let client = client();
+    let id = s
+        .take(comment(Channel::Facebook, "PAGE", "5_5", "Hei"))
+        .await;
+    s.answer(id, "Hei!", false).await;
+    let mut sender = Sender::default();
+    let now = Timestamp::now();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!((r.sent, r.retried, r.failed), (0, 1, 0));
+    let status = s
+        .store
+        .connector_statuses(Some(s.tenant()))
+        .await
+        .expect("status");
+    let fb = status
+        .iter()
+        .find(|c| c.connector == "facebook")
+        .expect("status");
+    assert!(!fb.ok);
+    assert!(
+        fb.detail.contains("Session has expired") && fb.detail.contains("torg social set"),
+        "{}",
+        fb.detail
+    );
+    let deliveries = s
+        .store
+        .deliveries(s.tenant(), id)
+        .await
+        .expect("deliveries");
+    assert!(
+        deliveries.iter().any(|(_, d)| matches!(d, torg_store::DeliveryState::Pending { last_error: Some(e), .. } if e.contains("expired"))),
+        "{deliveries:?}"
+    );
+    // Renewed: it goes out.
+    s.store
+        .set_social_account(&SocialAccount {
+            access_token: "renewed-token".into(),
+            ..account
+        })
+        .await
+        .expect("renew");
+    let r = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            now + SignedDuration::from_mins(11),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1);
+    assert_eq!(world.lock().expect("world").calls.len(), 1);
+}
+
+#[tokio::test]
+async fn an_answer_whose_confirmation_was_lost_is_not_posted_again() {
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE", &base, true).await;
+    let client = client();
+    // Other people have answered the comment already: ours will be on the second page.
+    world.lock().expect("world").answers.insert(
+        "7_7".into(),
+        vec![
+            serde_json::json!({"id": "a", "from": {"id": "123"}, "message": "Jeg lurer også"}),
+            serde_json::json!({"id": "b", "from": {"id": "456"}, "message": "Samme her"}),
+            serde_json::json!({"id": "c", "from": {"id": "789"}, "message": "+1"}),
+        ],
+    );
+    let id = s
+        .take(comment(
+            Channel::Facebook,
+            "PAGE",
+            "7_7",
+            "Når kommer brøytebilen?",
+        ))
+        .await;
+    s.answer(id, "I løpet av dagen.", false).await;
+    // The post lands, but the answer is lost on the way back.
+    world.lock().expect("world").lose_answers = 1;
+    let mut sender = Sender::default();
+    let now = Timestamp::now();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!(r.retried, 1);
+    let r = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            now + SignedDuration::from_mins(5),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1, "the retry sees the answer and counts it sent");
+    let w = world.lock().expect("world");
+    let posts = w.calls.iter().filter(|c| c.path == "7_7/comments").count();
+    assert_eq!(posts, 1, "posted once");
+    assert_eq!(w.answers["7_7"].len(), 4);
+}
+
+#[tokio::test]
+async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Mastodon, "14715", &base, true).await;
+    let client = client();
+    let mention = |id: u64, visibility: &str, text: &str| -> serde_json::Value {
+        let raw = standin::payload(
+            "mastodon_mention.json",
+            &[
+                ("id", &id.to_string()),
+                ("status_id", &(id * 10).to_string()),
+                ("visibility", visibility),
+                ("text", text),
+            ],
+        );
+        serde_json::from_str(&raw).expect("json")
+    };
+    world.lock().expect("world").notifications = vec![mention(1, "public", "gammel")];
+    let acks: Box<torg_social::worker::AcknowledgerFor> = Box::new(|_| {
+        Box::new(|_: &torg_core::intake::AckFacts<'_>| "Takk! Vi svarer snart.".to_string())
+    });
+    // The first poll takes the newest page and remembers where it is.
+    let new = poll_mastodon(
+        &*s.store,
+        &s.accounts().await,
+        &client,
+        IntakeLimits::default(),
+        &*acks,
+    )
+    .await
+    .expect("poll");
+    assert_eq!(new, 1);
+    assert_eq!(s.accounts().await[0].cursor, "1");
+    // Five more arrive; the stand-in gives two per page.
+    {
+        let mut w = world.lock().expect("world");
+        for i in 2..=6 {
+            let visibility = if i == 4 { "direct" } else { "public" };
+            w.notifications
+                .push(mention(i, visibility, &format!("spørsmål &amp; svar {i}")));
+        }
+    }
+    let new = poll_mastodon(
+        &*s.store,
+        &s.accounts().await,
+        &client,
+        IntakeLimits::default(),
+        &*acks,
+    )
+    .await
+    .expect("poll");
+    assert_eq!(new, 5);
+    assert_eq!(s.accounts().await[0].cursor, "6");
+    let again = poll_mastodon(
+        &*s.store,
+        &s.accounts().await,
+        &client,
+        IntakeLimits::default(),
+        &*acks,
+    )
+    .await
+    .expect("poll");
+    assert_eq!(again, 0);
+    let items = s
+        .store
+        .list_inquiries(s.tenant(), &Default::default(), None, 50)
+        .await
+        .expect("list");
+    let texts: Vec<&str> = items.iter().map(|i| i.preview.as_str()).collect();
+    assert!(texts.contains(&"spørsmål & svar 4"), "{texts:?}");
+    assert!(items.iter().all(|i| i.citizen_name == "Ola Nordmann"));
+
+    // The direct message was acknowledged privately; answer a public one too, and lose the
+    // confirmation once: Idempotency-Key keeps it to one status.
+    let public = items
+        .iter()
+        .find(|i| i.preview == "spørsmål & svar 5")
+        .expect("mention 5");
+    s.answer(public.id, "Svar på 5", false).await;
+    world.lock().expect("world").lose_answers = 1;
+    let mut sender = Sender::default();
+    let now = Timestamp::now();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!((r.sent, r.retried), (1, 1), "{r:?}");
+    let r = sender
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client,
+            now + SignedDuration::from_mins(5),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 1);
+    let w = world.lock().expect("world");
+    assert_eq!(
+        w.statuses.len(),
+        2,
+        "one acknowledgement and one answer: {:#?}",
+        w.statuses
+    );
+    let dm = w
+        .statuses
+        .iter()
+        .find(|st| st["visibility"] == "direct")
+        .expect("direct ack");
+    assert_eq!(dm["in_reply_to_id"], "40");
+    assert_eq!(
+        dm["content"],
+        "@ola@mastodon.example Takk! Vi svarer snart."
+    );
+    let answer = w
+        .statuses
+        .iter()
+        .find(|st| st["visibility"] == "public")
+        .expect("public");
+    assert_eq!(answer["in_reply_to_id"], "50");
+    assert!(
+        answer["content"]
+            .as_str()
+            .expect("text")
+            .starts_with("@ola@mastodon.example Svar på 5")
+    );
+}
