@@ -3,10 +3,11 @@
 //! elsewhere (another node, the CLI) is seen soon; changes made here invalidate at once.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use torg_core::intake::TenantConfig;
-use torg_store::{ApiToken, Session, User};
+use torg_store::{ApiToken, Session, SocialAccount, User};
 
 const TENANT_TTL: Duration = Duration::from_secs(5);
 const TOKEN_TTL: Duration = Duration::from_secs(10);
@@ -19,6 +20,8 @@ pub(crate) struct Caches {
     tenants: Mutex<HashMap<String, (Instant, std::sync::Arc<TenantConfig>)>>,
     tokens: Mutex<HashMap<String, (Instant, ApiToken)>>,
     sessions: Mutex<HashMap<String, (Instant, Session, User)>>,
+    /// A municipality's social-media accounts with their secrets opened, for the webhooks.
+    social: Mutex<HashMap<i64, (Instant, Arc<Vec<SocialAccount>>)>>,
 }
 
 impl Caches {
@@ -42,6 +45,20 @@ impl Caches {
     pub(crate) fn forget_tenants(&self) {
         if let Ok(mut map) = self.tenants.lock() {
             map.clear();
+        }
+        if let Ok(mut map) = self.social.lock() {
+            map.clear();
+        }
+    }
+    pub(crate) fn social(&self, tenant: i64) -> Option<Arc<Vec<SocialAccount>>> {
+        let map = self.social.lock().ok()?;
+        map.get(&tenant)
+            .filter(|(at, _)| at.elapsed() < TENANT_TTL)
+            .map(|(_, a)| a.clone())
+    }
+    pub(crate) fn put_social(&self, tenant: i64, accounts: Arc<Vec<SocialAccount>>) {
+        if let Ok(mut map) = self.social.lock() {
+            map.insert(tenant, (Instant::now(), accounts));
         }
     }
     pub(crate) fn session(&self, hash: &str) -> Option<(Session, User)> {

@@ -13,6 +13,7 @@ mod cache;
 pub mod error;
 pub mod escalation;
 pub mod i18n;
+mod meta_hook;
 mod metrics;
 mod openapi;
 mod phone;
@@ -119,6 +120,8 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .get("/static/{file}", static_file)
         .merge(portal::routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
         .merge(sms_hook::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
+        // Reads its body itself, to count an oversized one.
+        .merge(meta_hook::routes())
         .merge(
             staff::routes()
                 .merge(admin::routes())

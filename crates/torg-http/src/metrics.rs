@@ -21,7 +21,36 @@ pub struct Metrics {
     buckets: [[AtomicU64; 8]; 6],
     sum_micros: [AtomicU64; 6],
     count: [AtomicU64; 6],
+    /// Webhook payloads refused, by [`Rejection`].
+    webhooks_rejected: [AtomicU64; 6],
+    /// Webhook events taken (new, threaded or repeated).
+    webhook_events: AtomicU64,
 }
+
+/// Why a network's webhook was refused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rejection {
+    /// No or a wrong X-Hub-Signature-256.
+    Signature = 0,
+    /// Older than the retry window (or from the future).
+    Replay = 1,
+    Oversize = 2,
+    /// For an account the municipality has not set up.
+    UnknownAccount = 3,
+    /// For an account the channel registry has not approved.
+    NotApproved = 4,
+    /// Not a payload Torg reads.
+    Malformed = 5,
+}
+
+const REJECTIONS: [&str; 6] = [
+    "signature",
+    "replay",
+    "oversize",
+    "unknown_account",
+    "not_approved",
+    "malformed",
+];
 
 fn class_of(path: &str) -> usize {
     if path.starts_with("/api/") {
@@ -51,8 +80,28 @@ impl Metrics {
         self.count[class].fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn webhook_rejected(&self, why: Rejection) {
+        self.webhooks_rejected[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn webhook_events(&self, n: usize) {
+        self.webhook_events.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     fn render(&self, queue: usize) -> String {
         let mut out = String::new();
+        out.push_str("# HELP torg_webhooks_rejected_total Webhook payloads refused, by reason.\n# TYPE torg_webhooks_rejected_total counter\n");
+        for (i, reason) in REJECTIONS.iter().enumerate() {
+            let n = self.webhooks_rejected[i].load(Ordering::Relaxed);
+            out.push_str(&format!(
+                "torg_webhooks_rejected_total{{reason=\"{reason}\"}} {n}\n"
+            ));
+        }
+        out.push_str("# HELP torg_webhook_events_total Social-media events taken from webhooks.\n# TYPE torg_webhook_events_total counter\n");
+        out.push_str(&format!(
+            "torg_webhook_events_total {}\n",
+            self.webhook_events.load(Ordering::Relaxed)
+        ));
         out.push_str("# HELP torg_http_requests_total HTTP requests by part of Torg and status class.\n# TYPE torg_http_requests_total counter\n");
         for (c, class) in CLASSES.iter().enumerate() {
             for (s, status) in STATUSES.iter().enumerate() {

@@ -2363,6 +2363,36 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            (Method::GET, "/hooks/meta/{slug}"),
+            vec![
+                // No account with that verify token: refused for everyone.
+                v(
+                    format!(
+                        "/hooks/meta/{slug}?hub.mode=subscribe&hub.verify_token=gjett&hub.challenge=1"
+                    ),
+                    Body::None,
+                    Expect::Everyone(403),
+                ),
+                v(
+                    "/hooks/meta/finnes-ikke?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"
+                        .into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/hooks/meta/{slug}"),
+            vec![
+                // Unsigned and for no account of the municipality: refused, session or not.
+                v(
+                    format!("/hooks/meta/{slug}"),
+                    Body::Json(json!({"object": "page", "entry": [{"id": "1", "time": 1}]})),
+                    Expect::Everyone(403),
+                ),
+            ],
+        ),
+        (
             (Method::GET, "/staff/channels"),
             vec![v(
                 "/staff/channels".into(),
@@ -4062,4 +4092,272 @@ async fn failing_connectors_are_shown() {
         "torg_connector_up{{tenant=\"{}\",connector=\"imap\"}} 1",
         m.id
     )));
+}
+
+/// A documented Meta example payload from torg-social's test tree, fields filled in.
+fn meta_payload(file: &str, fields: &[(&str, &str)]) -> String {
+    let path = format!(
+        "{}/../torg-social/tests/payloads/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for (k, v) in fields {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    text
+}
+
+/// Meta's webhooks: the handshake, signed events taken once, forged, replayed, oversized
+/// and unapproved ones refused and counted; a Messenger message acknowledged on Messenger.
+#[tokio::test]
+async fn meta_webhooks_are_verified_counted_and_taken() {
+    let key = torg_core::sealing::SecretKey::generate();
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            secret_key: Some(key.clone()),
+            metrics_token: Some("operator".into()),
+            ..unlimited()
+        },
+    )
+    .await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let now = jiff::Timestamp::now();
+    for (channel, account, approve) in [
+        (torg_domain::Channel::Facebook, "PAGE1", true),
+        (torg_domain::Channel::Instagram, "IG1", false),
+    ] {
+        let proposed = store
+            .propose_channel_account(
+                m.id,
+                &torg_store::NewChannelAccount {
+                    channel,
+                    name: "Alfa kommune".into(),
+                    address: format!("https://{channel}.example/alfa"),
+                    owner_unit_id: None,
+                    purpose: "Dialog".into(),
+                    ambition: torg_domain::registry::Ambition::Waiting,
+                    opening_hours: String::new(),
+                    proposed_by: None,
+                },
+                now,
+            )
+            .await
+            .expect("propose");
+        if approve {
+            store
+                .decide_channel_account(
+                    m.id,
+                    proposed.id,
+                    torg_domain::registry::AccountStatus::Approved,
+                    1,
+                    now,
+                )
+                .await
+                .expect("approve");
+        }
+        store
+            .set_social_account(&torg_store::SocialAccount {
+                tenant_id: m.id,
+                channel,
+                account: account.into(),
+                api_base: "http://127.0.0.1:9/v21.0".into(),
+                access_token: key.seal("token"),
+                app_secret: key.seal("app-secret"),
+                verify_token: "vt-123".into(),
+                registry_address: format!("https://{channel}.example/alfa"),
+                cursor: String::new(),
+                approved: false,
+            })
+            .await
+            .expect("account");
+    }
+    let c = client();
+    let hook = format!("{}/hooks/meta/alfa", app.base);
+    let res = c
+        .get(format!(
+            "{hook}?hub.mode=subscribe&hub.verify_token=vt-123&hub.challenge=<b>1158201444</b>"
+        ))
+        .send()
+        .await
+        .expect("handshake");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain")
+    );
+    assert_eq!(res.text().await.expect("text"), "<b>1158201444</b>");
+    let res = c
+        .get(format!(
+            "{hook}?hub.mode=subscribe&hub.verify_token=vt-12&hub.challenge=1"
+        ))
+        .send()
+        .await
+        .expect("handshake");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let post = |body: String, signature: Option<String>| {
+        let c = c.clone();
+        let hook = hook.clone();
+        async move {
+            let mut req = c
+                .post(&hook)
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(s) = signature {
+                req = req.header("x-hub-signature-256", s);
+            }
+            req.send().await.expect("post")
+        }
+    };
+    let signed = |body: &str| Some(torg_social::meta::sign(b"app-secret", body.as_bytes()));
+    let time = now.as_second().to_string();
+    let comment = meta_payload(
+        "facebook_feed_comment.json",
+        &[
+            ("page_id", "PAGE1"),
+            ("user_id", "4242"),
+            ("post_id", "77"),
+            ("comment_id", "88"),
+            ("time", &time),
+            ("text", "Når åpner <script>alert(1)</script> badet?"),
+        ],
+    );
+    let res = post(comment.clone(), signed(&comment)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.expect("text"), "EVENT_RECEIVED");
+    let res = post(comment.clone(), signed(&comment)).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "Meta's retry is answered, and taken once"
+    );
+    let public = store
+        .list_inquiries(
+            m.id,
+            &torg_store::InquiryFilter {
+                channel: Some(torg_domain::Channel::Facebook),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("list");
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].citizen_name, "Kari Nordmann");
+
+    // Forged, unsigned, replayed, oversized, unapproved: refused.
+    let forged = comment.replace("badet", "svømmehallen");
+    assert_eq!(
+        post(forged, signed(&comment)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(comment.clone(), None).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong_key = Some(torg_social::meta::sign(b"gjettet", comment.as_bytes()));
+    assert_eq!(
+        post(comment.clone(), wrong_key).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let old = (now.as_second() - 3 * 24 * 3600).to_string();
+    let replayed = meta_payload(
+        "facebook_feed_comment.json",
+        &[
+            ("page_id", "PAGE1"),
+            ("user_id", "4242"),
+            ("post_id", "77"),
+            ("comment_id", "99"),
+            ("time", &old),
+            ("text", "gammel"),
+        ],
+    );
+    let res = post(replayed.clone(), signed(&replayed)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.expect("text").contains("retry window"));
+    let huge = format!(
+        "{{\"object\":\"page\",\"pad\":\"{}\"}}",
+        "x".repeat(300 * 1024)
+    );
+    assert_eq!(
+        post(huge.clone(), signed(&huge)).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let insta = meta_payload(
+        "instagram_comment.json",
+        &[
+            ("page_id", "IG1"),
+            ("user_id", "5"),
+            ("post_id", "6"),
+            ("comment_id", "7"),
+            ("time", &time),
+            ("text", "Hei"),
+        ],
+    );
+    let res = post(insta.clone(), signed(&insta)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.expect("text").contains("not approved"));
+    let res = post("not json".into(), signed("not json")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "names no account: refused before parsing"
+    );
+
+    // A Messenger message: a private inquiry, acknowledged on Messenger through the outbox.
+    let time_ms = (now.as_millisecond()).to_string();
+    let message = meta_payload(
+        "messenger_message.json",
+        &[
+            ("page_id", "PAGE1"),
+            ("user_id", "6060"),
+            ("mid", "abc"),
+            ("time_ms", &time_ms),
+            ("text", "Hei, jeg har et spørsmål"),
+        ],
+    );
+    assert_eq!(
+        post(message.clone(), signed(&message)).await.status(),
+        StatusCode::OK
+    );
+    let due = store
+        .claim_outbox(
+            torg_domain::Channel::Facebook,
+            jiff::Timestamp::now(),
+            jiff::SignedDuration::from_secs(60),
+            10,
+        )
+        .await
+        .expect("claim");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].recipient, "PAGE1|person:6060");
+
+    let metrics = c
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("operator")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "torg_webhooks_rejected_total{reason=\"signature\"} 4",
+        "torg_webhooks_rejected_total{reason=\"replay\"} 1",
+        "torg_webhooks_rejected_total{reason=\"oversize\"} 1",
+        "torg_webhooks_rejected_total{reason=\"not_approved\"} 1",
+        "torg_webhooks_rejected_total{reason=\"unknown_account\"} 1",
+        "torg_webhook_events_total 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
 }
