@@ -15,13 +15,16 @@ const TOKEN_TTL: Duration = Duration::from_secs(10);
 /// made on another node applies within it; changes made on this node apply at once.
 const SESSION_TTL: Duration = Duration::from_secs(5);
 
+/// A municipality's social-media accounts, shared between requests.
+type SocialAccounts = Arc<Vec<SocialAccount>>;
+
 #[derive(Default)]
 pub(crate) struct Caches {
     tenants: Mutex<HashMap<String, (Instant, std::sync::Arc<TenantConfig>)>>,
     tokens: Mutex<HashMap<String, (Instant, ApiToken)>>,
     sessions: Mutex<HashMap<String, (Instant, Session, User)>>,
     /// A municipality's social-media accounts with their secrets opened, for the webhooks.
-    social: Mutex<HashMap<i64, (Instant, Arc<Vec<SocialAccount>>)>>,
+    social: Mutex<HashMap<i64, (Instant, SocialAccounts)>>,
 }
 
 impl Caches {
