@@ -12,6 +12,7 @@ pub mod deadline;
 pub mod duty;
 pub mod email;
 pub mod inquiry;
+pub mod moderation;
 pub mod outbox;
 pub mod personal_data;
 pub mod reference;

@@ -15,6 +15,7 @@ pub mod escalation;
 pub mod i18n;
 mod meta_hook;
 mod metrics;
+mod moderation;
 mod openapi;
 mod phone;
 mod portal;

@@ -35,6 +35,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/inquiries/{id}/assign", assign)
         .post("/staff/inquiries/{id}/status", set_status)
         .post("/staff/inquiries/{id}/revoke-link", revoke_link)
+        .post("/staff/inquiries/{id}/hide", crate::moderation::hide)
         .get("/staff/attachments/{id}", attachment)
         .get("/staff/overview", overview)
         .post("/staff/duty/{id}/handover", handover)
@@ -863,12 +864,16 @@ struct InquiryPage {
     /// Replies on public channels need the right to speak for the municipality.
     can_reply: bool,
     public_channel: bool,
+    /// A public comment or post: the writer chooses to answer in public or in private.
+    can_answer_privately: bool,
+    /// A comment on a Facebook page or Instagram account: it can be hidden, with a reason.
+    hide_reasons: Vec<(String, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
-struct InquiryQuery {
+pub(crate) struct InquiryQuery {
     #[serde(default)]
     canned: String,
     #[serde(default)]
@@ -898,7 +903,7 @@ async fn inquiry_page(
 /// The inquiry, when it exists in the municipality and the staff member sees its unit.
 /// Otherwise the "not found" page: whether an inquiry exists is not told to those who may not
 /// see it.
-async fn visible_inquiry(
+pub(crate) async fn visible_inquiry(
     state: &AppState,
     t: &Tr,
     staff: &Staff,
@@ -934,7 +939,7 @@ pub(crate) fn forbidden(t: Tr) -> Response {
 
 /// The inquiry page; with `reader`, a read of a sensitive inquiry is logged.
 #[allow(clippy::too_many_arguments)]
-async fn show_inquiry(
+pub(crate) async fn show_inquiry(
     state: &AppState,
     t: Tr,
     staff: &Staff,
@@ -1077,6 +1082,13 @@ async fn show_inquiry(
             .access
             .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel),
         public_channel: inquiry.channel.is_public(),
+        can_answer_privately: torg_core::social::reply_address(&inquiry, false)
+            .is_some_and(|a| a.target.is_public()),
+        hide_reasons: if crate::moderation::can_hide(staff, &inquiry) {
+            crate::moderation::reason_options(&t)
+        } else {
+            vec![]
+        },
         notice,
         error,
         t,
@@ -1093,6 +1105,10 @@ struct BodyForm {
     /// "on" when the writer confirmed that what the personal-data guard found may go out.
     #[serde(default)]
     confirm_personal_data: String,
+    /// "private" to answer a public comment or post in private (Meta's private reply, a
+    /// Mastodon direct message).
+    #[serde(default)]
+    answer_in: String,
 }
 
 /// The kind's name as the guard's output spells it (`fodselsnummer`, `d_nummer`, …).
@@ -1143,9 +1159,14 @@ async fn write_message(
     if !allowed {
         return forbidden(t);
     }
+    // On a social network the answer goes where the inquiry came from, or privately.
+    let privately = form.answer_in == "private";
+    let social_to = torg_core::social::reply_address(&inquiry, privately);
+    let goes_public =
+        inquiry.channel.is_public() && social_to.as_ref().is_none_or(|a| a.target.is_public());
     // A public reply is checked for identity numbers first; it goes out only once the writer
     // has confirmed it (and the finding is logged).
-    let findings = if kind == MessageKind::Outbound && inquiry.channel.is_public() {
+    let findings = if kind == MessageKind::Outbound && goes_public {
         torg_domain::personal_data::find(&form.body)
     } else {
         vec![]
@@ -1176,10 +1197,13 @@ async fn write_message(
     }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);
-    // A reply to an inquiry that came by email goes back by email.
-    let account = match state.store.mail_account(municipality.id).await {
-        Ok(a) => a,
-        Err(e) => return failed(t, e),
+    // A reply goes back on the inquiry's channel: email, SMS, or the social network.
+    let outgoing = match &social_to {
+        Some(to) => Some(torg_core::social::reply_outgoing(inquiry.channel, to)),
+        None => match state.store.mail_account(municipality.id).await {
+            Ok(account) => torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
+            Err(e) => return failed(t, e),
+        },
     };
     match torg_core::reply::write(
         &*state.store,
@@ -1191,7 +1215,7 @@ async fn write_message(
         &form.body,
         state.settings.limits.text,
         Timestamp::now(),
-        torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
+        outgoing,
     )
     .await
     {
@@ -1206,11 +1230,18 @@ async fn write_message(
             } else {
                 "inquiry.replied"
             };
-            let detail = if findings.is_empty() {
+            let mut detail = if findings.is_empty() {
                 String::new()
             } else {
                 format!("personal_data_confirmed:{}", findings.len())
             };
+            if privately && kind == MessageKind::Outbound {
+                detail.push_str(if detail.is_empty() {
+                    "private"
+                } else {
+                    ";private"
+                });
+            }
             audit_inquiry(&state, &staff, &addr, action, id, detail).await;
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
@@ -1265,7 +1296,7 @@ struct AssignForm {
 }
 
 /// Records a staff member's change to an inquiry in the audit log.
-async fn audit_inquiry(
+pub(crate) async fn audit_inquiry(
     state: &AppState,
     staff: &Staff,
     addr: &ClientAddr,

@@ -1552,6 +1552,17 @@ async fn stored_inquiry(
     unit: i64,
     channel: torg_domain::Channel,
 ) -> (i64, String, i64) {
+    stored_inquiry_with(store, tenant, unit, channel, None).await
+}
+
+/// An inquiry with the network's id, as a social-media connector stores it.
+async fn stored_inquiry_with(
+    store: &dyn Store,
+    tenant: i64,
+    unit: i64,
+    channel: torg_domain::Channel,
+    external_id: Option<&str>,
+) -> (i64, String, i64) {
     let secret = torg_core::secrets::new_token();
     let now = jiff::Timestamp::now();
     let created = store
@@ -1576,7 +1587,7 @@ async fn stored_inquiry(
             received_at: now,
             reference_year: 2026,
             deadline_at: now + jiff::SignedDuration::from_hours(48),
-            external_id: None,
+            external_id: external_id.map(str::to_string),
             acknowledgement: None,
             origin: torg_store::Origin::default(),
         })
@@ -1744,6 +1755,23 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     let (plain_i, plain_token, plain_att) =
         stored_inquiry(store, a.id, plain, Channel::Email).await;
     let (public_i, _, _) = stored_inquiry(store, a.id, plain, Channel::Facebook).await;
+    // A comment on the page, whose account reaches a stand-in of the Graph API.
+    let (graph, _) = fake_graph().await;
+    let key = app
+        .state
+        .settings
+        .secret_key
+        .clone()
+        .expect("the access test has a key");
+    meta_account(store, &key, a.id, Channel::Facebook, "PAGEX", &graph, true).await;
+    let (comment_i, _, _) = stored_inquiry_with(
+        store,
+        a.id,
+        plain,
+        Channel::Facebook,
+        Some("PAGEX|comment:1_1"),
+    )
+    .await;
     let (health_i, _, health_att) = stored_inquiry(store, a.id, health, Channel::Web).await;
     let (desk_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
     let (api_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Api).await;
@@ -1999,6 +2027,30 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     on(b_i, "/reply"),
                     form(&[("body", "Svar")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/hide"),
+            vec![
+                v(
+                    on(comment_i, "/hide"),
+                    form(&[
+                        ("reason", "off_topic_or_abusive"),
+                        ("note", "Reklame for nettcasino"),
+                    ]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                ),
+                // Not a comment: nothing to hide.
+                v(
+                    on(plain_i, "/hide"),
+                    form(&[("reason", "unlawful"), ("note", "Trusler")]),
+                    Expect::Staff(NOBODY),
+                ),
+                v(
+                    on(b_i, "/hide"),
+                    form(&[("reason", "unlawful"), ("note", "Trusler")]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -4132,50 +4184,16 @@ async fn meta_webhooks_are_verified_counted_and_taken() {
         (torg_domain::Channel::Facebook, "PAGE1", true),
         (torg_domain::Channel::Instagram, "IG1", false),
     ] {
-        let proposed = store
-            .propose_channel_account(
-                m.id,
-                &torg_store::NewChannelAccount {
-                    channel,
-                    name: "Alfa kommune".into(),
-                    address: format!("https://{channel}.example/alfa"),
-                    owner_unit_id: None,
-                    purpose: "Dialog".into(),
-                    ambition: torg_domain::registry::Ambition::Waiting,
-                    opening_hours: String::new(),
-                    proposed_by: None,
-                },
-                now,
-            )
-            .await
-            .expect("propose");
-        if approve {
-            store
-                .decide_channel_account(
-                    m.id,
-                    proposed.id,
-                    torg_domain::registry::AccountStatus::Approved,
-                    1,
-                    now,
-                )
-                .await
-                .expect("approve");
-        }
-        store
-            .set_social_account(&torg_store::SocialAccount {
-                tenant_id: m.id,
-                channel,
-                account: account.into(),
-                api_base: "http://127.0.0.1:9/v21.0".into(),
-                access_token: key.seal("token"),
-                app_secret: key.seal("app-secret"),
-                verify_token: "vt-123".into(),
-                registry_address: format!("https://{channel}.example/alfa"),
-                cursor: String::new(),
-                approved: false,
-            })
-            .await
-            .expect("account");
+        meta_account(
+            store,
+            &key,
+            m.id,
+            channel,
+            account,
+            "http://127.0.0.1:9/v21.0",
+            approve,
+        )
+        .await;
     }
     let c = client();
     let hook = format!("{}/hooks/meta/alfa", app.base);
@@ -4360,4 +4378,301 @@ async fn meta_webhooks_are_verified_counted_and_taken() {
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
+}
+
+/// A stand-in for the Graph API's node edge (`POST /v21.0/{id}`, hiding a comment): records
+/// what it was asked and answers `{"success": true}` for the right token.
+async fn fake_graph() -> (String, Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    use axum::extract::{Path, State};
+    type Calls = Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+    let calls: Calls = Arc::default();
+    async fn node(
+        State(calls): State<Calls>,
+        Path(id): Path<String>,
+        headers: axum::http::HeaderMap,
+        axum::Json(body): axum::Json<Value>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer page-token") {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"error":{"message":"Invalid OAuth access token.","code":190}}"#,
+            )
+                .into_response();
+        }
+        calls.lock().expect("calls").push((id, body));
+        axum::Json(json!({"success": true})).into_response()
+    }
+    let app = axum::Router::new()
+        .route("/v21.0/{id}", axum::routing::post(node))
+        .with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}/v21.0", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (base, calls)
+}
+
+/// Registers a Facebook or Instagram account in the channel registry (approved or only
+/// proposed) with its API settings, secrets sealed under `key`.
+async fn meta_account(
+    store: &dyn Store,
+    key: &torg_core::sealing::SecretKey,
+    tenant: i64,
+    channel: torg_domain::Channel,
+    account: &str,
+    api_base: &str,
+    approve: bool,
+) {
+    let now = jiff::Timestamp::now();
+    let address = format!("https://{channel}.example/{account}");
+    let proposed = store
+        .propose_channel_account(
+            tenant,
+            &torg_store::NewChannelAccount {
+                channel,
+                name: "Kommunen".into(),
+                address: address.clone(),
+                owner_unit_id: None,
+                purpose: "Dialog".into(),
+                ambition: torg_domain::registry::Ambition::Waiting,
+                opening_hours: String::new(),
+                proposed_by: None,
+            },
+            now,
+        )
+        .await
+        .expect("propose");
+    if approve {
+        store
+            .decide_channel_account(
+                tenant,
+                proposed.id,
+                torg_domain::registry::AccountStatus::Approved,
+                1,
+                now,
+            )
+            .await
+            .expect("approve");
+    }
+    store
+        .set_social_account(&torg_store::SocialAccount {
+            tenant_id: tenant,
+            channel,
+            account: account.into(),
+            api_base: api_base.into(),
+            access_token: key.seal("page-token"),
+            app_secret: key.seal("app-secret"),
+            verify_token: "vt-123".into(),
+            registry_address: address,
+            cursor: String::new(),
+            approved: false,
+        })
+        .await
+        .expect("account");
+}
+
+/// Answers on a social network go where the comment was or in private, and only a public
+/// one is checked for personal data; a comment is hidden only with a reason and a note, the
+/// hiding reaches the network, and the original stays in the thread.
+#[tokio::test]
+async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reason() {
+    let key = torg_core::sealing::SecretKey::generate();
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            secret_key: Some(key.clone()),
+            ..unlimited()
+        },
+    )
+    .await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = store.list_units(m.id).await.expect("units")[0].id;
+    add_user(
+        store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        Some(desk),
+    )
+    .await;
+    let (graph, calls) = fake_graph().await;
+    meta_account(
+        store,
+        &key,
+        m.id,
+        torg_domain::Channel::Facebook,
+        "PAGE1",
+        &graph,
+        true,
+    )
+    .await;
+    let (comment, _, _) = stored_inquiry_with(
+        store,
+        m.id,
+        desk,
+        torg_domain::Channel::Facebook,
+        Some("PAGE1|comment:10_20"),
+    )
+    .await;
+    let staff = login(&app, "alfa", "kommunikasjon").await;
+    let url = format!("{}/staff/inquiries/{comment}", app.base);
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("name=\"answer_in\" value=\"private\""),
+        "public or private is a choice"
+    );
+    assert!(page.contains("/hide\""), "the comment can be hidden");
+    let csrf = csrf_of(&staff, &url).await;
+    // In private, an identity number may go (to the person only).
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", "Vi ser på saken for 15038512365."),
+            ("answer_in", "private"),
+        ])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = staff
+        .post(format!("{url}/reply"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", "Takk, vi har sendt deg en melding."),
+            ("answer_in", "public"),
+        ])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let due = store
+        .claim_outbox(
+            torg_domain::Channel::Facebook,
+            jiff::Timestamp::now(),
+            jiff::SignedDuration::from_secs(60),
+            10,
+        )
+        .await
+        .expect("claim");
+    let recipients: Vec<&str> = due.iter().map(|d| d.recipient.as_str()).collect();
+    assert_eq!(recipients, ["PAGE1|private:10_20", "PAGE1|comment:10_20"]);
+    let audit = store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.replied".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    assert!(audit.iter().any(|e| e.entry.detail == "private"));
+
+    // Hiding: a reason and a note are needed.
+    let res = staff
+        .post(format!("{url}/hide"))
+        .form(&[("csrf", csrf.as_str()), ("reason", ""), ("note", "sjikane")])
+        .send()
+        .await
+        .expect("hide");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("text").contains("fire grunnene"));
+    let res = staff
+        .post(format!("{url}/hide"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "personal_attack"),
+            ("note", " "),
+        ])
+        .send()
+        .await
+        .expect("hide");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(calls.lock().expect("calls").is_empty());
+    let res = staff
+        .post(format!("{url}/hide"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "personal_attack"),
+            ("note", "Kaller en ansatt ved navn for idiot"),
+        ])
+        .send()
+        .await
+        .expect("hide");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        calls.lock().expect("calls").clone(),
+        vec![("10_20".to_string(), json!({"is_hidden": true}))]
+    );
+    let thread = store.messages(m.id, comment, true).await.expect("thread");
+    assert_eq!(thread[0].body, "Et spørsmål", "the original is kept");
+    assert!(
+        thread
+            .iter()
+            .any(|m| m.kind == torg_domain::MessageKind::Note
+                && m.body.contains("Personangrep")
+                && m.body.contains("Kaller en ansatt"))
+    );
+    let hidden = store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("comment.hidden".into()),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(hidden.len(), 1);
+    assert!(hidden[0].entry.detail.starts_with("personal_attack: "));
+
+    // An unapproved account: nothing reaches the network, and the page says why.
+    meta_account(
+        store,
+        &key,
+        m.id,
+        torg_domain::Channel::Instagram,
+        "IG1",
+        &graph,
+        false,
+    )
+    .await;
+    let (insta, _, _) = stored_inquiry_with(
+        store,
+        m.id,
+        desk,
+        torg_domain::Channel::Instagram,
+        Some("IG1|comment:5"),
+    )
+    .await;
+    let res = staff
+        .post(format!("{}/staff/inquiries/{insta}/hide", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("reason", "unlawful"),
+            ("note", "Trusler mot en nabo"),
+        ])
+        .send()
+        .await
+        .expect("hide");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.expect("text").contains("kanaloversikten"));
+    assert_eq!(calls.lock().expect("calls").len(), 1);
 }

@@ -1,0 +1,175 @@
+//! Hiding a comment on the municipality's Facebook page or Instagram account: only with one
+//! of the four recognised reasons and a note, by those who speak for the municipality. The
+//! network hides it through the Graph API; Torg keeps the original in the thread, notes
+//! who hid it, when and why, and logs it.
+
+use crate::AppState;
+use crate::audit::ClientAddr;
+use crate::auth::Staff;
+use crate::i18n::Tr;
+use crate::staff::{InquiryQuery, audit_inquiry, failed, forbidden, show_inquiry, visible_inquiry};
+use crate::views::Lang;
+use axum::extract::{Extension, Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use torg_domain::moderation::{HideDecision, HideReason};
+use torg_domain::social::{Address, Target};
+use torg_domain::{Channel, MessageKind};
+use torg_store::Inquiry;
+
+/// The comment an inquiry is, if it came from a Facebook page or Instagram account.
+fn comment_of(inquiry: &Inquiry) -> Option<(Address, String)> {
+    if !matches!(inquiry.channel, Channel::Facebook | Channel::Instagram) {
+        return None;
+    }
+    let address = Address::parse(inquiry.external_id.as_deref()?).ok()?;
+    match &address.target {
+        Target::Comment(id) => {
+            let id = id.clone();
+            Some((address, id))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `staff` may hide the comment `inquiry` is.
+pub(crate) fn can_hide(staff: &Staff, inquiry: &Inquiry) -> bool {
+    comment_of(inquiry).is_some()
+        && staff
+            .access
+            .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel)
+}
+
+/// (code, label) of the four reasons, for the form.
+pub(crate) fn reason_options(t: &Tr) -> Vec<(String, String)> {
+    HideReason::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.as_str().to_string(),
+                t.get(&format!("hide-reason-{}", r.as_str().replace('_', "-"))),
+            )
+        })
+        .collect()
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct HideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(crate) async fn hide(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<HideForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r.into_response();
+    }
+    let inquiry = match visible_inquiry(&state, &t, &staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let Some((address, comment)) = comment_of(&inquiry).filter(|_| can_hide(&staff, &inquiry))
+    else {
+        return forbidden(t);
+    };
+    let show_error = |t: Tr, msg: String, status: StatusCode| {
+        let state = state.clone();
+        let staff = &staff;
+        async move {
+            show_inquiry(
+                &state,
+                t,
+                staff,
+                id,
+                &InquiryQuery::default(),
+                Some(msg),
+                status,
+                None,
+            )
+            .await
+        }
+    };
+    let decision = match HideDecision::new(&form.reason, &form.note) {
+        Ok(d) => d,
+        Err(e) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            return show_error(t, msg, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let tenant = staff.config.municipality.id;
+    let accounts = match state.store.social_accounts(Some(tenant)).await {
+        Ok(a) => a,
+        Err(e) => return failed(t, e),
+    };
+    let account = accounts
+        .into_iter()
+        .find(|a| a.channel == inquiry.channel && a.account == address.account && a.approved);
+    let (Some(mut account), Some(key)) = (account, state.settings.secret_key.as_ref()) else {
+        let msg = t.get("error-hide-no-account");
+        return show_error(t, msg, StatusCode::CONFLICT).await;
+    };
+    account.access_token = match key.open(&account.access_token) {
+        Ok(token) => token,
+        Err(e) => return failed(t, e),
+    };
+    crate::use_ring_crypto();
+    let graph = torg_social::graph::Graph::new(
+        reqwest::Client::new(),
+        &account.api_base,
+        &account.access_token,
+    );
+    if let Err(e) = graph.hide(inquiry.channel, &comment, true).await {
+        let msg = t.get1("error-hide-network", "answer", &e.to_string());
+        return show_error(t, msg, StatusCode::BAD_GATEWAY).await;
+    }
+    // The original stays in the thread; the note says who hid it and why.
+    let reason_label = t.get(&format!(
+        "hide-reason-{}",
+        decision.reason.as_str().replace('_', "-")
+    ));
+    let note = t.args(
+        "hide-note",
+        &[("reason", &reason_label), ("note", &decision.note)],
+    );
+    let unit = match staff.config.unit(inquiry.unit_id) {
+        Some(u) => u.clone(),
+        None => return failed(t, "the inquiry's unit is gone"),
+    };
+    if let Err(e) = torg_core::reply::write(
+        &*state.store,
+        &staff.config.municipality,
+        &inquiry,
+        &unit,
+        Some(&staff.user),
+        MessageKind::Note,
+        &note,
+        state.settings.limits.text,
+        jiff::Timestamp::now(),
+        None,
+    )
+    .await
+    {
+        return failed(t, e);
+    }
+    audit_inquiry(
+        &state,
+        &staff,
+        &addr,
+        "comment.hidden",
+        id,
+        format!("{}: {}", decision.reason.as_str(), decision.note),
+    )
+    .await;
+    Redirect::to(&format!("/staff/inquiries/{id}?done=hidden")).into_response()
+}
