@@ -32,6 +32,8 @@ pub struct InquiryInput {
     pub acknowledge_by: Option<NewOutgoing>,
     /// The unit, when the channel has decided it (an SMS code word); else the routing rules.
     pub unit_id: Option<i64>,
+    /// A private conversation's key (see `NewInquiry::thread_key`).
+    pub thread_key: Option<String>,
 }
 
 /// The municipality's settings that intake needs, cached by callers between requests.
@@ -369,6 +371,7 @@ pub async fn receive(
             reference_year,
             deadline_at,
             external_id,
+            thread_key: input.thread_key,
             acknowledgement,
             origin: input.origin,
         })

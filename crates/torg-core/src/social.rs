@@ -74,6 +74,7 @@ pub async fn receive_social(
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map(|a| truncate(a, 200));
+    let mut thread_key = None;
     let (external_id, reply_to, author) = match &event.kind {
         EventKind::Comment { id } => (
             Address {
@@ -85,8 +86,8 @@ pub async fn receive_social(
             author.unwrap_or_else(|| format!("{}-bruker", network_name(channel))),
         ),
         EventKind::Message { id, person } => {
-            let prefix = Address::thread_prefix(&account, person);
-            let external_id = format!("{prefix}{id}");
+            let thread = Address::thread_prefix(&account, person);
+            let external_id = format!("{thread}{id}");
             let author = author.unwrap_or_else(|| {
                 let tail: String = person
                     .chars()
@@ -98,17 +99,14 @@ pub async fn receive_social(
                     .collect();
                 format!("{}-bruker …{tail}", network_name(channel))
             });
-            if store
-                .open_inquiry_by_thread(tenant, channel, &external_id)
-                .await?
-                .is_some()
-            {
-                return Ok(SocialOutcome::Duplicate);
-            }
-            if let Some(inquiry_id) = store
-                .open_inquiry_by_thread(tenant, channel, &prefix)
+            if let Some((inquiry_id, first)) = store
+                .open_inquiry_by_thread(tenant, channel, &thread)
                 .await?
             {
+                // The conversation's first message again: it started this inquiry.
+                if first.as_deref() == Some(external_id.as_str()) {
+                    return Ok(SocialOutcome::Duplicate);
+                }
                 let new = NewMessage {
                     kind: MessageKind::Inbound,
                     author_user_id: None,
@@ -125,6 +123,7 @@ pub async fn receive_social(
                     Err(e) => Err(e.into()),
                 };
             }
+            thread_key = Some(thread);
             let reply_to = Address {
                 account,
                 target: Target::Person(person.clone()),
@@ -159,6 +158,7 @@ pub async fn receive_social(
         citizen_name: author,
         body: text,
         external_id: Some(external_id),
+        thread_key,
         origin: Origin {
             actor: channel.as_str().into(),
             source: event.account.clone(),

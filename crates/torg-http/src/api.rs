@@ -82,8 +82,7 @@ async fn create(
             actor: format!("api:{}", client.token_name),
             source: addr.0,
         },
-        acknowledge_by: None,
-        unit_id: None,
+        ..Default::default()
     };
     let received = receive(
         &*state.store,

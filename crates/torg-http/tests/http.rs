@@ -1588,6 +1588,7 @@ async fn stored_inquiry_with(
             reference_year: 2026,
             deadline_at: now + jiff::SignedDuration::from_hours(48),
             external_id: external_id.map(str::to_string),
+            thread_key: None,
             acknowledgement: None,
             origin: torg_store::Origin::default(),
         })

@@ -121,7 +121,7 @@ macro_rules! sql_store {
             let mut q: QueryBuilder<$db> = QueryBuilder::new(
                 "INSERT INTO inquiries (tenant_id, ref_year, ref_number, reference, channel, status, topic, subject, \
                  citizen_name, contact_email, contact_phone, language, unit_id, priority, follow_token_hash, preview, \
-                 received_at, acknowledged_at, deadline_at, updated_at, external_id) ",
+                 received_at, acknowledged_at, deadline_at, updated_at, external_id, thread_key) ",
             );
             q.push_values(todo.iter().zip(&previews), |mut b, (&i, preview)| {
                 let new = news[i];
@@ -147,7 +147,8 @@ macro_rules! sql_store {
                     .push_bind(received)
                     .push_bind(new.deadline_at.as_millisecond())
                     .push_bind(received)
-                    .push_bind(new.external_id.clone());
+                    .push_bind(new.external_id.clone())
+                    .push_bind(new.thread_key.clone());
             });
             q.push(" RETURNING id, tenant_id, ref_year, ref_number");
             let rows: Vec<(i64, i64, i64, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
@@ -1527,16 +1528,14 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn open_inquiry_by_thread(&self, tenant: i64, channel: torg_domain::Channel, prefix: &str) -> Result<Option<i64>> {
-                // substr, not LIKE, so that no character of the prefix is a wildcard (and no
-                // collation reorders it); the (tenant, channel, external id) index narrows the scan.
-                sqlx::query_scalar(
-                    "SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND substr(external_id, 1, length($3)) = $3 \
+            async fn open_inquiry_by_thread(&self, tenant: i64, channel: torg_domain::Channel, thread_key: &str) -> Result<Option<(i64, Option<String>)>> {
+                sqlx::query_as(
+                    "SELECT id, external_id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND thread_key = $3 \
                      AND status <> 'closed' ORDER BY id DESC LIMIT 1",
                 )
                 .bind(tenant)
                 .bind(channel.as_str())
-                .bind(prefix)
+                .bind(thread_key)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)

@@ -73,6 +73,7 @@ pub fn new_inquiry(f: &Fixture, body: &str, received: Timestamp) -> NewInquiry {
         reference_year: 2026,
         deadline_at: received + SignedDuration::from_hours(48),
         external_id: None,
+        thread_key: None,
         acknowledgement: None,
         origin: Origin {
             actor: "citizen".into(),
@@ -2362,24 +2363,39 @@ async fn social_accounts_follow_the_registry(store: &dyn Store) {
         .expect("retire");
     assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
 
-    // One person's conversation is found by its prefix while it is open, and only its own.
+    // One person's conversation is found by its thread key while it is open, and only its own.
     let mut first = new_inquiry(&f, "Hei", at);
     first.channel = Channel::Facebook;
     first.external_id = Some("1000123|person:77:m_1".into());
+    first.thread_key = Some("1000123|person:77:".into());
     let created = store.create_inquiry(first).await.expect("create").inquiry;
     let mut near = new_inquiry(&f, "Hei", at);
     near.channel = Channel::Facebook;
     near.external_id = Some("1000123|person:771:m_2".into());
+    near.thread_key = Some("1000123|person:771:".into());
     let near = store.create_inquiry(near).await.expect("create").inquiry;
-    let find = |prefix: &'static str| async move {
+    let find = |key: &'static str| async move {
         store
-            .open_inquiry_by_thread(tenant, Channel::Facebook, prefix)
+            .open_inquiry_by_thread(tenant, Channel::Facebook, key)
             .await
             .expect("thread")
+            .map(|(id, _)| id)
     };
     assert_eq!(find("1000123|person:77:").await, Some(created.id));
+    assert_eq!(
+        store
+            .open_inquiry_by_thread(tenant, Channel::Facebook, "1000123|person:77:")
+            .await
+            .expect("thread"),
+        Some((created.id, Some("1000123|person:77:m_1".into()))),
+        "with the first message's id"
+    );
     assert_eq!(find("1000123|person:771:").await, Some(near.id));
-    assert_eq!(find("1000123|person:7%").await, None, "no wildcards");
+    assert_eq!(
+        find("1000123|person:7").await,
+        None,
+        "the whole key, not a prefix"
+    );
     assert_eq!(
         store
             .open_inquiry_by_thread(other.tenant.id, Channel::Facebook, "1000123|person:77:")

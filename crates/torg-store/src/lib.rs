@@ -145,14 +145,14 @@ pub trait Store: Send + Sync + 'static {
         account: &str,
         cursor: &str,
     ) -> Result<()>;
-    /// The newest inquiry on `channel` that is not closed and whose external id starts with
-    /// `prefix` (one person's conversation with a page).
+    /// The newest inquiry on `channel` that is not closed and has `thread_key` (one person's
+    /// conversation with a page), as (id, external id).
     async fn open_inquiry_by_thread(
         &self,
         tenant: i64,
         channel: torg_domain::Channel,
-        prefix: &str,
-    ) -> Result<Option<i64>>;
+        thread_key: &str,
+    ) -> Result<Option<(i64, Option<String>)>>;
 
     /// Every municipality's mailbox, for the connector.
     async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;

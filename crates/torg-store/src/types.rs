@@ -177,6 +177,8 @@ pub struct NewInquiry {
     pub deadline_at: Timestamp,
     /// The connector's id of the message (e.g. Message-ID), for idempotent retries.
     pub external_id: Option<String>,
+    /// A private conversation's key: later messages join the open inquiry that has it.
+    pub thread_key: Option<String>,
     /// The automatic acknowledgement, written in the same transaction. `{referanse}` and
     /// `{id}` in its body are filled in by the store when the inquiry gets them.
     pub acknowledgement: Option<NewAcknowledgement>,

@@ -195,6 +195,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
                         reference_year: 2026,
                         deadline_at: torg_domain::deadline::deadline_for(&calendar, channel, received),
                         external_id: None,
+                        thread_key: None,
                         acknowledgement: None,
                         origin: Origin { actor: "bench".into(), source: String::new() },
                     })
@@ -1042,6 +1043,184 @@ pub async fn sms(messages: usize) -> Result<()> {
         "{}",
         json!({"messages": messages, "handed_seconds": handed.as_secs_f64(), "per_second": rate,
                "arrived": arrived.load(Ordering::Relaxed), "arrived_seconds": through.as_secs_f64()})
+    );
+    Ok(())
+}
+
+/// Meta's documented payloads (the same files the tests use).
+const FEED_COMMENT: &str =
+    include_str!("../../torg-social/tests/payloads/facebook_feed_comment.json");
+const MESSENGER_MESSAGE: &str =
+    include_str!("../../torg-social/tests/payloads/messenger_message.json");
+
+fn fill(template: &str, fields: &[(&str, &str)]) -> String {
+    let mut text = template.to_string();
+    for (k, v) in fields {
+        text = text.replace(&format!("{{{k}}}"), v);
+    }
+    text
+}
+
+/// `torg bench-webhooks`: a Torg web server in this process on SQLite; `clients` senders
+/// post `events` signed Meta webhooks (four in five page comments, one in five Messenger
+/// messages from 500 people, so conversations thread and are acknowledged) and every one
+/// is checked, parsed and stored before its answer.
+pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; measure with 'cargo run --release -- bench-webhooks'"
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    store.create_unit(m.id, "Servicetorget", true).await?;
+    let key = torg_core::sealing::SecretKey::generate();
+    let now = Timestamp::now();
+    let registry = store
+        .propose_channel_account(
+            m.id,
+            &torg_store::NewChannelAccount {
+                channel: Channel::Facebook,
+                name: "Nordby kommune".into(),
+                address: "https://facebook.com/nordbykommune".into(),
+                owner_unit_id: None,
+                purpose: "Informasjon og dialog".into(),
+                ambition: torg_domain::registry::Ambition::Waiting,
+                opening_hours: String::new(),
+                proposed_by: None,
+            },
+            now,
+        )
+        .await?;
+    store
+        .decide_channel_account(
+            m.id,
+            registry.id,
+            torg_domain::registry::AccountStatus::Approved,
+            1,
+            now,
+        )
+        .await?;
+    const SECRET: &str = "bench-app-secret";
+    store
+        .set_social_account(&torg_store::SocialAccount {
+            tenant_id: m.id,
+            channel: Channel::Facebook,
+            account: "1000200030004".into(),
+            api_base: "http://127.0.0.1:9/v21.0".into(),
+            access_token: key.seal("unused"),
+            app_secret: key.seal(SECRET),
+            verify_token: "unused".into(),
+            registry_address: "https://facebook.com/nordbykommune".into(),
+            cursor: String::new(),
+            approved: false,
+        })
+        .await?;
+    let catalog = Arc::new(torg_http::Catalog::load(None)?);
+    let settings = torg_http::WebSettings {
+        rate_limits: torg_http::RateLimits::OFF,
+        secret_key: Some(key),
+        ..Default::default()
+    };
+    let state = torg_http::AppState::new(store.clone(), catalog, settings);
+    let app = torg_http::router(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hooks/meta/nordby", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Signed in advance: the timing is Torg's, not the sender's.
+    let seconds = now.as_second().to_string();
+    let millis = now.as_millisecond().to_string();
+    let bodies: Vec<(String, String)> = (0..events)
+        .map(|n| {
+            let body = if n % 5 == 4 && std::env::var("TORG_BENCH_COMMENTS_ONLY").is_err() {
+                fill(
+                    MESSENGER_MESSAGE,
+                    &[
+                        ("page_id", "1000200030004"),
+                        ("user_id", &format!("77{:04}", n % 500)),
+                        ("mid", &format!("bench{n}")),
+                        ("time_ms", &millis),
+                        (
+                            "text",
+                            &format!("Hei, jeg lurer på noe om eiendomsskatt nr. {n}"),
+                        ),
+                    ],
+                )
+            } else {
+                fill(
+                    FEED_COMMENT,
+                    &[
+                        ("page_id", "1000200030004"),
+                        ("user_id", &format!("55{n}")),
+                        ("post_id", &format!("{}", n % 40)),
+                        ("comment_id", &format!("{n}")),
+                        ("time", &seconds),
+                        ("text", &format!("Når blir veien i Storgata {n} brøytet?")),
+                    ],
+                )
+            };
+            let signature = torg_social::meta::sign(SECRET.as_bytes(), body.as_bytes());
+            (body, signature)
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicU64::new(0));
+    let pb = bar(events as u64, "webhooks");
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients.max(1) {
+        let (client, url, bodies, next, pb) = (
+            client.clone(),
+            url.clone(),
+            bodies.clone(),
+            next.clone(),
+            pb.clone(),
+        );
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some((body, signature)) = bodies.get(i) else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                let res = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-hub-signature-256", signature)
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                if !res.status().is_success() {
+                    bail!("event {i} refused: {} {}", res.status(), res.text().await?);
+                }
+                pb.inc(1);
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let took = t0.elapsed();
+    pb.finish_and_clear();
+    let stored = store.count_inquiries(m.id).await?;
+    let rate = events as f64 / took.as_secs_f64();
+    println!(
+        "webhook intake: {events} signed events from {clients} senders in {:.2} s: {rate:.0} events per second ({stored} inquiries stored; Messenger messages threaded)",
+        took.as_secs_f64()
+    );
+    println!(
+        "{}",
+        json!({"events": events, "clients": clients, "seconds": took.as_secs_f64(), "per_second": rate, "inquiries": stored})
     );
     Ok(())
 }

@@ -59,6 +59,9 @@ enum Command {
     /// SMS through a Kannel gateway: the gateway and the code words.
     #[command(subcommand)]
     Sms(SmsCommand),
+    /// Social-media accounts (Facebook page, Instagram, Mastodon) the municipality answers from.
+    #[command(subcommand)]
+    Social(SocialCommand),
     /// Routing rules (keyword, topic, channel → unit).
     #[command(subcommand)]
     Rule(RuleCommand),
@@ -96,6 +99,14 @@ enum Command {
     BenchSms {
         #[arg(long, default_value_t = 10_000)]
         messages: usize,
+    },
+    /// Measure Meta webhook intake over HTTP: signed payloads checked, parsed and stored.
+    BenchWebhooks {
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
     },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     BenchAccess {
@@ -247,6 +258,45 @@ enum SmsCommand {
     },
     /// Lists the code words.
     Keywords {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SocialCommand {
+    /// Sets (adds or renews) an account. For Facebook and Instagram, prints the webhook
+    /// address and verify token to enter in Meta's app dashboard.
+    Set {
+        #[arg(long)]
+        municipality: String,
+        /// facebook, instagram or mastodon
+        #[arg(long)]
+        channel: String,
+        /// The page id, Instagram account id or Mastodon account id.
+        #[arg(long)]
+        account: String,
+        /// The account's address in the channel registry (it must be approved there).
+        #[arg(long)]
+        registry_address: String,
+        /// The page access token, or the Mastodon application's access token.
+        #[arg(long, env = "TORG_SOCIAL_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Meta's app secret, which signs the webhooks (Facebook and Instagram).
+        #[arg(
+            long,
+            env = "TORG_SOCIAL_APP_SECRET",
+            hide_env_values = true,
+            default_value = ""
+        )]
+        app_secret: String,
+        /// The API: default https://graph.facebook.com/v21.0 for Meta; the server's address
+        /// (https://mastodon.example) for Mastodon.
+        #[arg(long)]
+        api_base: Option<String>,
+    },
+    /// Lists the accounts and whether the channel registry has approved them.
+    List {
         #[arg(long)]
         municipality: String,
     },
@@ -769,6 +819,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::BenchAudit { entries } => return bench::audit(*entries).await,
         Command::BenchEmail { messages } => return bench::email(*messages).await,
         Command::BenchSms { messages } => return bench::sms(*messages).await,
+        Command::BenchWebhooks { events, clients } => {
+            return bench::webhooks(*events, *clients).await;
+        }
         Command::BenchAccess { requests } => return bench::access(*requests).await,
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
@@ -991,6 +1044,119 @@ async fn run(cli: Cli) -> Result<()> {
                 "SMS starting with {} now go to {unit}.",
                 keyword.to_uppercase()
             );
+            Ok(())
+        }
+        Command::Social(SocialCommand::Set {
+            municipality: slug,
+            channel,
+            account,
+            registry_address,
+            token,
+            app_secret,
+            api_base,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            let channel: torg_domain::Channel = channel.parse()?;
+            if !channel.is_public() {
+                anyhow::bail!("--channel must be facebook, instagram or mastodon");
+            }
+            let meta = channel != torg_domain::Channel::Mastodon;
+            if meta && app_secret.is_empty() {
+                anyhow::bail!(
+                    "Facebook and Instagram need --app-secret (or TORG_SOCIAL_APP_SECRET): it checks the webhooks' signatures"
+                );
+            }
+            let api_base = match (api_base, meta) {
+                (Some(b), _) => b,
+                (None, true) => "https://graph.facebook.com/v21.0".to_string(),
+                (None, false) => anyhow::bail!(
+                    "Mastodon needs --api-base, the server's address (https://mastodon.example)"
+                ),
+            };
+            let key = settings.secret_key()?;
+            let existing = store
+                .social_accounts(Some(m.id))
+                .await?
+                .into_iter()
+                .find(|a| a.channel == channel && a.account == account);
+            let verify_token = existing
+                .as_ref()
+                .map(|a| a.verify_token.clone())
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| torg_core::secrets::new_token()[..24].to_string());
+            let social = torg_store::SocialAccount {
+                tenant_id: m.id,
+                channel,
+                account: account.clone(),
+                api_base,
+                access_token: key.seal(&token),
+                app_secret: if app_secret.is_empty() {
+                    String::new()
+                } else {
+                    key.seal(&app_secret)
+                },
+                verify_token: if meta {
+                    verify_token.clone()
+                } else {
+                    String::new()
+                },
+                registry_address: registry_address.clone(),
+                cursor: existing.map(|a| a.cursor).unwrap_or_default(),
+                approved: false,
+            };
+            store.set_social_account(&social).await?;
+            audit(
+                &*store,
+                &m,
+                "settings.social",
+                format!("{channel}:{account}"),
+                String::new(),
+            )
+            .await?;
+            if meta {
+                let public = settings
+                    .web
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", settings.listen));
+                println!(
+                    "In Meta's app dashboard, subscribe the webhooks (feed, messages{}) with\n  callback URL: {public}/hooks/meta/{}\n  verify token: {verify_token}",
+                    if channel == torg_domain::Channel::Instagram {
+                        ", comments"
+                    } else {
+                        ""
+                    },
+                    m.slug
+                );
+            } else {
+                println!("Mentions of {account} are read every 30 seconds while Torg runs.");
+            }
+            if !store
+                .channel_account_approved(m.id, channel, &registry_address)
+                .await?
+            {
+                println!(
+                    "Note: {registry_address} is not approved in the channel registry yet; nothing is received or sent until the chief executive approves it at /staff/channels."
+                );
+            }
+            Ok(())
+        }
+        Command::Social(SocialCommand::List { municipality: slug }) => {
+            let m = municipality(&*store, &slug).await?;
+            for a in store.social_accounts(Some(m.id)).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    a.channel,
+                    a.account,
+                    a.registry_address,
+                    if a.approved {
+                        "approved"
+                    } else {
+                        "NOT APPROVED"
+                    },
+                    a.api_base
+                );
+            }
             Ok(())
         }
         Command::Sms(SmsCommand::Keywords { municipality: slug }) => {
@@ -1474,6 +1640,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::BenchAudit { .. }
         | Command::BenchEmail { .. }
         | Command::BenchSms { .. }
+        | Command::BenchWebhooks { .. }
         | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
@@ -1519,6 +1686,17 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         settings.secret_key()?,
         reqwest::Client::new(),
         public,
+    );
+    // Social media: answers out through each network's API, Mastodon's mentions in.
+    let acks = state.clone();
+    let base = format!("http://{addr}");
+    torg_social::worker::spawn(
+        store.clone(),
+        settings.secret_key()?,
+        reqwest::Client::new(),
+        settings.web.limits,
+        Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
+        torg_social::worker::Intervals::default(),
     );
     // Deadline warnings by email, checked every minute.
     torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));
