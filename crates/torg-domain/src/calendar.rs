@@ -573,6 +573,14 @@ impl WorkingCalendar {
             .is_some_and(|(o, c)| o <= ts && ts < c)
     }
 
+    /// When it is next open at or after `ts` (`ts` itself when open now); None when no open
+    /// time follows within the search horizon.
+    pub fn next_opening(&self, ts: Timestamp) -> Option<Timestamp> {
+        self.working_days_from(self.local_date(ts))
+            .find(|(_, _, close)| *close > ts)
+            .map(|(_, open, _)| open.max(ts))
+    }
+
     /// Whether `ts` lies in open time or is a closing instant: where a deadline may fall.
     pub fn is_open_or_closing(&self, ts: Timestamp) -> bool {
         self.interval(self.local_date(ts))
@@ -988,5 +996,22 @@ mod tests {
             let (_, close) = c.interval(c.local_date(due)).expect("a working day");
             prop_assert_eq!(due, close);
         }
+    }
+
+    #[test]
+    fn the_next_opening_skips_closed_time() {
+        let cal = WorkingCalendar::office_hours("Europe/Oslo").expect("zone");
+        let ts = |s: &str| -> Timestamp { s.parse().expect("ts") };
+        // Friday 2026-11-20 16:00 local (15:00 UTC) → Monday 08:00 local (07:00 UTC).
+        assert_eq!(
+            cal.next_opening(ts("2026-11-20T15:00:00Z")),
+            Some(ts("2026-11-23T07:00:00Z"))
+        );
+        // Open now: now.
+        assert_eq!(
+            cal.next_opening(ts("2026-11-23T09:00:00Z")),
+            Some(ts("2026-11-23T09:00:00Z"))
+        );
+        assert!(cal.is_open(ts("2026-11-23T09:00:00Z")));
     }
 }

@@ -37,6 +37,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 pub(crate) enum Owned {
     Unit,
     User,
+    Inquiry,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {

@@ -396,6 +396,7 @@ macro_rules! sql_store {
             let (sql, what) = match table {
                 Owned::Unit => ("SELECT id FROM units WHERE tenant_id = $1 AND id = $2", "unit"),
                 Owned::User => ("SELECT id FROM users WHERE tenant_id = $1 AND id = $2", "user"),
+                Owned::Inquiry => ("SELECT id FROM inquiries WHERE tenant_id = $1 AND id = $2", "inquiry"),
             };
             let found: Option<i64> = sqlx::query_scalar(sql).bind(tenant).bind(id).fetch_optional(executor).await.map_err(db_err)?;
             found.map(|_| ()).ok_or(StoreError::NotFound(what))
@@ -949,6 +950,17 @@ macro_rules! sql_store {
                 }
                 tx.commit().await.map_err(db_err)?;
                 Ok(true)
+            }
+
+            async fn queue_notices(&self, tenant: i64, inquiry_id: Option<i64>, notices: &[Notice], at: Timestamp) -> Result<()> {
+                if let Some(id) = inquiry_id {
+                    require_in_tenant(&self.pool, Owned::Inquiry, tenant, id).await?;
+                }
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                for notice in notices {
+                    insert_outgoing(&mut *tx, tenant, inquiry_id, None, &notice.out, at.as_millisecond(), Some(&notice.body)).await?;
+                }
+                tx.commit().await.map_err(db_err)
             }
 
             async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {

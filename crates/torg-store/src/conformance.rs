@@ -114,6 +114,7 @@ pub async fn run(store: Arc<dyn Store>) {
     deadline_warnings_go_out_once(&*store).await;
     the_channel_registry(&*store).await;
     social_accounts_follow_the_registry(&*store).await;
+    notices_are_queued_for_own_inquiries_only(&*store).await;
     connector_health(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
@@ -2411,5 +2412,65 @@ async fn social_accounts_follow_the_registry(store: &dyn Store) {
         find("1000123|person:77:").await,
         None,
         "a closed one starts anew"
+    );
+}
+
+async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let at = t("2026-03-02T08:00:00Z");
+    let inquiry = store
+        .create_inquiry(new_inquiry(&f, "Chat", at))
+        .await
+        .expect("create")
+        .inquiry;
+    let notice = Notice {
+        out: NewOutgoing {
+            channel: Channel::Email,
+            recipient: "ola@example.no".into(),
+            subject: "Chat med kommunen".into(),
+            header_id: format!("<{}@torg>", fresh_slug("transcript")),
+            in_reply_to: None,
+            references: vec![],
+        },
+        body: "[08:00] Ola: Hei".into(),
+    };
+    assert!(matches!(
+        store
+            .queue_notices(
+                other.tenant.id,
+                Some(inquiry.id),
+                std::slice::from_ref(&notice),
+                at
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .queue_notices(
+            f.tenant.id,
+            Some(inquiry.id),
+            std::slice::from_ref(&notice),
+            at,
+        )
+        .await
+        .expect("queue");
+    let due = store
+        .claim_outbox(
+            Channel::Email,
+            at + SignedDuration::from_secs(1),
+            SignedDuration::from_secs(60),
+            1000,
+        )
+        .await
+        .expect("claim");
+    let mine: Vec<_> = due
+        .iter()
+        .filter(|d| d.header_id == notice.out.header_id)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].body.as_str(), mine[0].inquiry_id),
+        ("[08:00] Ola: Hei", Some(inquiry.id))
     );
 }

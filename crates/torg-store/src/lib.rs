@@ -391,6 +391,15 @@ pub trait Store: Send + Sync + 'static {
         notices: &[Notice],
         at: jiff::Timestamp,
     ) -> Result<bool>;
+    /// Queues messages of their own (a chat transcript, a notice) in the outbox, in one
+    /// transaction.
+    async fn queue_notices(
+        &self,
+        tenant: i64,
+        inquiry_id: Option<i64>,
+        notices: &[Notice],
+        at: jiff::Timestamp,
+    ) -> Result<()>;
     /// What deadlines are computed from, for every inquiry not closed.
     async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
     /// Sets new deadlines (after a policy or calendar change); returns how many changed.
