@@ -281,9 +281,11 @@ pub async fn receive(
     let max = limits.text.max_text_bytes;
     let citizen_name = required_text("name", &input.citizen_name, 200)?;
     let contact = match Contact::parse(input.email.as_deref(), input.phone.as_deref()) {
-        // A caller was answered on the phone, and a social network answers on itself: no
-        // address or number is needed to reach them.
-        Err(ContactError::NoContact) if channel == Channel::Phone || channel.is_public() => {
+        // A caller was answered on the phone, and a chat or a social network answers on
+        // itself: no address or number is needed to reach them.
+        Err(ContactError::NoContact)
+            if matches!(channel, Channel::Phone | Channel::Chat) || channel.is_public() =>
+        {
             Contact {
                 email: None,
                 phone: None,

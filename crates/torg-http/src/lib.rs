@@ -10,6 +10,7 @@ pub mod api;
 mod audit;
 mod auth;
 mod cache;
+mod chat;
 pub mod error;
 pub mod escalation;
 pub mod i18n;
@@ -83,6 +84,8 @@ pub struct AppState {
     pub(crate) cache: Arc<cache::Caches>,
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) limiters: Arc<ratelimit::Limiters>,
+    /// Live chat events (in this process).
+    pub(crate) chats: Arc<chat::ChatHub>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             settings: Arc::new(settings),
             cache: Arc::new(cache::Caches::default()),
             metrics: Arc::new(metrics::Metrics::default()),
+            chats: Arc::new(chat::ChatHub::default()),
         }
     }
 
@@ -120,6 +124,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .get("/metrics", metrics::metrics)
         .get("/static/{file}", static_file)
         .merge(portal::routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
+        .merge(chat::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         .merge(sms_hook::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         // Reads its body itself, to count an oversized one.
         .merge(meta_hook::routes())
@@ -214,21 +219,33 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
 }
 
 /// Security headers on every response. No inline script anywhere, so the policy can forbid it.
+/// The chat page is the one page another site may frame: the widget on the municipality's
+/// site shows it. It holds no staff session, only its own conversation.
 async fn security_headers(req: Request, next: Next, secure: bool) -> Response {
+    let framable = req.uri().path().starts_with("/chat/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        if framable {
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *",
+            )
+        } else {
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            )
+        },
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !framable {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     // Follow links carry a secret token: never leak it to other sites.
     h.insert(
         header::REFERRER_POLICY,

@@ -86,6 +86,12 @@ impl Limiters {
 }
 
 /// The middleware: picks the limit that applies to the request, if any.
+/// Starting a chat (`POST /chat/{municipality}`) creates an inquiry, like the contact form.
+fn is_chat_start(path: &str) -> bool {
+    path.strip_prefix("/chat/")
+        .is_some_and(|rest| !rest.trim_end_matches('/').contains('/'))
+}
+
 pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limiters = &state.limiters;
     let post = req.method() == Method::POST;
@@ -105,7 +111,7 @@ pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Nex
             .login
             .as_ref()
             .and_then(|l| limiters.check(l, addr))
-    } else if post && path.starts_with("/k/") {
+    } else if post && (path.starts_with("/k/") || is_chat_start(&path)) {
         limiters
             .portal
             .as_ref()

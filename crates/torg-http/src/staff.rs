@@ -53,6 +53,7 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_quarantine: crate::admin::sees_quarantine(staff),
         nav_phone: crate::phone::logs_calls(staff),
         nav_registry: crate::registry::sees_registry(staff),
+        nav_chats: staff.can(Permission::ReadInquiries),
     }
 }
 
@@ -868,6 +869,10 @@ struct InquiryPage {
     can_answer_privately: bool,
     /// A comment on a Facebook page or Instagram account: it can be hidden, with a reason.
     hide_reasons: Vec<(String, String)>,
+    /// A live chat: the newest message's id, from which the page follows it live.
+    chat_after: Option<i64>,
+    /// A chat someone else (or nobody) answers: the staff member can take it over.
+    can_take_over: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -1010,6 +1015,7 @@ pub(crate) async fn show_inquiry(
         "" => None,
         key => Some(t.get(&format!("done-{key}"))),
     };
+    let chat_after = messages.iter().map(|m| m.id).max().unwrap_or(0);
     let page = InquiryPage {
         c: chrome(staff, &format!("/staff/inquiries/{id}")),
         i: InquiryView {
@@ -1084,6 +1090,11 @@ pub(crate) async fn show_inquiry(
         public_channel: inquiry.channel.is_public(),
         can_answer_privately: torg_core::social::reply_address(&inquiry, false)
             .is_some_and(|a| a.target.is_public()),
+        chat_after: (inquiry.channel == torg_domain::Channel::Chat).then_some(chat_after),
+        can_take_over: inquiry.channel == torg_domain::Channel::Chat
+            && inquiry.status != torg_domain::InquiryStatus::Closed
+            && inquiry.assignee_id != Some(staff.user.id)
+            && staff.access.may_handle(staff.unit_access(inquiry.unit_id)),
         hide_reasons: if crate::moderation::can_hide(staff, &inquiry) {
             crate::moderation::reason_options(&t)
         } else {
@@ -1119,6 +1130,13 @@ fn serde_plain_kind(kind: torg_domain::personal_data::Kind) -> String {
         .unwrap_or_default()
 }
 
+/// What is written, and how: `live` when the page's script sent it (a live chat), which
+/// wants 204 rather than a new page.
+struct Writing {
+    kind: MessageKind,
+    live: bool,
+}
+
 async fn write_message(
     state: AppState,
     lang: String,
@@ -1126,7 +1144,7 @@ async fn write_message(
     addr: ClientAddr,
     id: i64,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
-    kind: MessageKind,
+    Writing { kind, live }: Writing,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let Ok(Form(form)) = form else {
@@ -1219,7 +1237,8 @@ async fn write_message(
     )
     .await
     {
-        Ok(_) => {
+        Ok(message) => {
+            state.chats.message(&inquiry, &message);
             let done = if kind == MessageKind::Note {
                 "note"
             } else {
@@ -1243,6 +1262,9 @@ async fn write_message(
                 });
             }
             audit_inquiry(&state, &staff, &addr, action, id, detail).await;
+            if live {
+                return StatusCode::NO_CONTENT.into_response();
+            }
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
         Err(torg_core::reply::ReplyError::Input(e)) => {
@@ -1269,9 +1291,23 @@ async fn reply(
     staff: Staff,
     addr: ClientAddr,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    write_message(state, lang, staff, addr, id, form, MessageKind::Outbound).await
+    let live = headers.contains_key("x-torg-live");
+    write_message(
+        state,
+        lang,
+        staff,
+        addr,
+        id,
+        form,
+        Writing {
+            kind: MessageKind::Outbound,
+            live,
+        },
+    )
+    .await
 }
 
 async fn note(
@@ -1280,9 +1316,15 @@ async fn note(
     staff: Staff,
     addr: ClientAddr,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    write_message(state, lang, staff, addr, id, form, MessageKind::Note).await
+    let live = headers.contains_key("x-torg-live");
+    let writing = Writing {
+        kind: MessageKind::Note,
+        live,
+    };
+    write_message(state, lang, staff, addr, id, form, writing).await
 }
 
 #[derive(serde::Deserialize)]

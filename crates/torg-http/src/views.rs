@@ -86,6 +86,7 @@ pub struct Chrome {
     pub nav_quarantine: bool,
     pub nav_phone: bool,
     pub nav_registry: bool,
+    pub nav_chats: bool,
 }
 
 impl Chrome {
@@ -101,6 +102,7 @@ impl Chrome {
             nav_quarantine: false,
             nav_phone: false,
             nav_registry: false,
+            nav_chats: false,
         }
     }
 }

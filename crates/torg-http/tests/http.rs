@@ -1778,6 +1778,8 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     let (api_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Api).await;
     let (_, revoke_token, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
     let (b_i, b_token, b_att) = stored_inquiry(store, b.id, b_unit, Channel::Web).await;
+    let (chat_i, chat_token, _) = stored_inquiry(store, a.id, plain, Channel::Chat).await;
+    let (b_chat_i, _, _) = stored_inquiry(store, b.id, b_unit, Channel::Chat).await;
     app.state.forget_cached_settings();
 
     let slug = app.a.slug.clone();
@@ -2443,6 +2445,150 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     Body::Json(json!({"object": "page", "entry": [{"id": "1", "time": 1}]})),
                     Expect::Everyone(403),
                 ),
+            ],
+        ),
+        (
+            (Method::GET, "/chat/{slug}"),
+            vec![
+                v(format!("/chat/{slug}"), Body::None, Expect::Open),
+                v(
+                    "/chat/finnes-ikke".into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/chat/{slug}"),
+            vec![v(
+                format!("/chat/{slug}"),
+                form(&[("name", "Ola"), ("message", "Hei, er dere der?")]),
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/chat/{slug}/c/{token}"),
+            vec![
+                v(
+                    format!("/chat/{slug}/c/{chat_token}"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                // Another inquiry's follow token is no chat; a guessed one is nothing.
+                v(
+                    format!("/chat/{slug}/c/{revoke_token}"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+                v(
+                    format!("/chat/beta/c/{chat_token}"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/chat/{slug}/c/{token}"),
+            vec![
+                v(
+                    format!("/chat/{slug}/c/{chat_token}"),
+                    form(&[("body", "Hallo")]),
+                    Expect::Open,
+                ),
+                v(
+                    format!("/chat/beta/c/{chat_token}"),
+                    form(&[("body", "Hallo")]),
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/chat/{slug}/c/{token}/events"),
+            vec![
+                v(
+                    format!("/chat/{slug}/c/{chat_token}/events"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                v(
+                    format!("/chat/{slug}/c/{b_token}/events"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/chat/{slug}/c/{token}/typing"),
+            vec![
+                v(
+                    format!("/chat/{slug}/c/{chat_token}/typing"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                v(
+                    format!("/chat/{slug}/c/{b_token}/typing"),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/chat/{slug}/c/{token}/transcript"),
+            vec![
+                v(
+                    format!("/chat/{slug}/c/{chat_token}/transcript"),
+                    form(&[("email", "ola@example.no")]),
+                    Expect::Open,
+                ),
+                v(
+                    format!("/chat/{slug}/c/{b_token}/transcript"),
+                    form(&[("email", "ola@example.no")]),
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/chats"),
+            vec![v(
+                "/staff/chats".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/chats/events"),
+            vec![v(
+                "/staff/chats/events".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/inquiries/{id}/events"),
+            vec![
+                v(on(chat_i, "/events"), Body::None, Expect::Staff(SEES_PLAIN)),
+                // Not a chat: nothing to follow live.
+                v(on(plain_i, "/events"), Body::None, Expect::Staff(NOBODY)),
+                v(on(b_chat_i, "/events"), Body::None, Expect::Staff(NOBODY)),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/typing"),
+            vec![
+                v(
+                    on(chat_i, "/typing"),
+                    form(&[]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(on(b_chat_i, "/typing"), form(&[]), Expect::Staff(NOBODY)),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/take"),
+            vec![
+                v(on(chat_i, "/take"), form(&[]), Expect::Staff(HANDLES_PLAIN)),
+                v(on(plain_i, "/take"), form(&[]), Expect::Staff(NOBODY)),
+                v(on(b_chat_i, "/take"), form(&[]), Expect::Staff(NOBODY)),
             ],
         ),
         (
@@ -4676,4 +4822,379 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert!(res.text().await.expect("text").contains("kanaloversikten"));
     assert_eq!(calls.lock().expect("calls").len(), 1);
+}
+
+/// A server-sent event stream read as the browser does.
+struct EventStream {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl EventStream {
+    async fn open(c: &reqwest::Client, url: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut req = c.get(url);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let res = req.send().await.expect("events");
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .expect("type")
+                .starts_with("text/event-stream")
+        );
+        EventStream {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event of type `kind` (others are skipped): (id, data).
+    async fn next(&mut self, kind: &str) -> (Option<String>, Value) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = ("message".to_string(), None, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if event == kind && !data.is_empty() {
+                    return (id, serde_json::from_str(&data).expect("json data"));
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.res.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} event within 10 s; have {:?}", self.buf))
+                .expect("chunk")
+                .expect("stream open");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+/// Live chat: a citizen starts a conversation in the widget's page, staff follow it live,
+/// see the citizen typing, take it over and answer; the citizen sees it all live, catches
+/// up after a reconnect, can have it by email; outside opening hours the page takes a
+/// message instead. Hostile text is shown, never run.
+#[tokio::test]
+async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
+    use torg_domain::calendar::HoursScope;
+    let app = spawn().await;
+    let store = &*app.store;
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "gamma".into(),
+            name: "Gamma kommune".into(),
+            // No country's holidays: the chat is open every day, all day.
+            time_zone: "UTC".into(),
+            language: "nb".into(),
+        })
+        .await
+        .expect("municipality");
+    let desk = store
+        .create_unit(m.id, "Servicetorget", true)
+        .await
+        .expect("unit");
+    add_user(store, m.id, "kari", Role::ServiceDesk, Some(desk.id)).await;
+    let always = Some((jiff::civil::Time::MIN, jiff::civil::Time::MAX));
+    store
+        .set_scoped_opening_hours(
+            m.id,
+            HoursScope::Channel(torg_domain::Channel::Chat),
+            &[always; 7],
+        )
+        .await
+        .expect("hours");
+    app.state.forget_cached_settings();
+    let citizen = client();
+    let res = citizen
+        .get(format!("{}/chat/gamma", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("frame-ancestors *"),
+        "the widget may frame it: {csp}"
+    );
+    assert!(res.headers().get("x-frame-options").is_none());
+    assert!(res.text().await.expect("text").contains("name=\"message\""));
+    let res = citizen
+        .post(format!("{}/chat/gamma", app.base))
+        .form(&[
+            ("name", "Ola"),
+            ("message", "Hei <script>alert(1)</script>"),
+        ])
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let chat_url = format!(
+        "{}{}",
+        app.base,
+        res.headers()["location"].to_str().expect("location")
+    );
+    assert!(chat_url.contains("/chat/gamma/c/"));
+    let page = citizen
+        .get(&chat_url)
+        .send()
+        .await
+        .expect("chat")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "shown as text"
+    );
+    assert!(!page.contains("<script>alert(1)"));
+    let inquiry_id: i64 = chat_url
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .split('-')
+        .next()
+        .expect("id")
+        .parse()
+        .expect("id");
+
+    // Staff see the chat and follow it.
+    let staff = login(&app, "gamma", "kari").await;
+    let list = staff
+        .get(format!("{}/staff/chats", app.base))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        list.contains(&format!("/staff/inquiries/{inquiry_id}")),
+        "the chat is listed"
+    );
+    let inquiry_url = format!("{}/staff/inquiries/{inquiry_id}", app.base);
+    let page = staff
+        .get(&inquiry_url)
+        .send()
+        .await
+        .expect("inquiry")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("data-chat-events="),
+        "the page follows the chat live"
+    );
+    let csrf = csrf_of(&staff, &inquiry_url).await;
+    let mut staff_events =
+        EventStream::open(&staff, &format!("{inquiry_url}/events?after=0"), None).await;
+    let (first_id, first) = staff_events.next("message").await;
+    assert_eq!(first["body"], "Hei <script>alert(1)</script>");
+    let mut citizen_events =
+        EventStream::open(&citizen, &format!("{chat_url}/events?after=0"), None).await;
+    citizen_events.next("message").await;
+
+    // The citizen types and writes; staff see both at once.
+    let res = citizen
+        .post(format!("{chat_url}/typing"))
+        .send()
+        .await
+        .expect("typing");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (_, typing) = staff_events.next("typing").await;
+    assert_eq!(
+        (typing["by"].as_str(), typing["name"].as_str()),
+        (Some("citizen"), Some("Ola"))
+    );
+    let res = citizen
+        .post(&chat_url)
+        .header("x-torg-live", "1")
+        .form(&[("body", "Når tømmes søppelet i Storgata?")])
+        .send()
+        .await
+        .expect("message");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (_, second) = staff_events.next("message").await;
+    assert_eq!(second["body"], "Når tømmes søppelet i Storgata?");
+    assert_eq!(second["kind"], "inbound");
+
+    // Staff take it over and answer; the citizen is told, sees the typing and the answer.
+    let res = staff
+        .post(format!("{inquiry_url}/take"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("take");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, status) = citizen_events.next("status").await;
+    assert!(
+        status["text"]
+            .as_str()
+            .expect("text")
+            .contains("svarer deg nå"),
+        "{status}"
+    );
+    let inquiry = store
+        .inquiry(m.id, inquiry_id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert!(inquiry.assignee_id.is_some());
+    staff
+        .post(format!("{inquiry_url}/typing"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("typing");
+    let (_, typing) = citizen_events.next("typing").await;
+    assert_eq!(typing["by"], "staff");
+    let res = staff
+        .post(format!("{inquiry_url}/reply"))
+        .header("x-torg-live", "1")
+        .form(&[("csrf", csrf.as_str()), ("body", "Tirsdag morgen.")])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let (_, answer) = citizen_events.next("message").await;
+    let answer_body = answer["body"].as_str().expect("body");
+    // The citizen's own second message came first, then the answer.
+    let answer_body = if answer["kind"] == "inbound" {
+        citizen_events.next("message").await.1["body"]
+            .as_str()
+            .expect("body")
+            .to_string()
+    } else {
+        answer_body.to_string()
+    };
+    assert!(answer_body.starts_with("Tirsdag morgen."), "{answer_body}");
+
+    // A reconnect resumes after the last event the browser had.
+    drop(citizen_events);
+    let mut again = EventStream::open(
+        &citizen,
+        &format!("{chat_url}/events?after=0"),
+        first_id.as_deref(),
+    )
+    .await;
+    let (_, missed) = again.next("message").await;
+    assert_eq!(
+        missed["body"], "Når tømmes søppelet i Storgata?",
+        "nothing before the last id again"
+    );
+
+    // The transcript by email: not without a mailbox; then queued with the conversation.
+    let res = citizen
+        .post(format!("{chat_url}/transcript"))
+        .form(&[("email", "ola@example.no")])
+        .send()
+        .await
+        .expect("transcript");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("ikke satt opp e-post")
+    );
+    store
+        .set_mail_account(m.id, Some(unreachable_mail_account()))
+        .await
+        .expect("mail");
+    let res = citizen
+        .post(format!("{chat_url}/transcript"))
+        .form(&[("email", "ola@example.no")])
+        .send()
+        .await
+        .expect("transcript");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let due = store
+        .claim_outbox(
+            torg_domain::Channel::Email,
+            jiff::Timestamp::now(),
+            jiff::SignedDuration::from_secs(60),
+            10,
+        )
+        .await
+        .expect("claim");
+    let transcript = due
+        .iter()
+        .find(|d| d.recipient == "ola@example.no")
+        .expect("queued");
+    assert!(transcript.subject.contains("Gamma kommune"));
+    for line in [
+        "Hei <script>alert(1)</script>",
+        "Når tømmes søppelet",
+        "Tirsdag morgen.",
+    ] {
+        assert!(
+            transcript.body.contains(line),
+            "{line} in {}",
+            transcript.body
+        );
+    }
+
+    // Closed: the page says so and takes a message, which becomes an ordinary inquiry.
+    store
+        .set_scoped_opening_hours(
+            m.id,
+            HoursScope::Channel(torg_domain::Channel::Chat),
+            &[None; 7],
+        )
+        .await
+        .expect("hours");
+    app.state.forget_cached_settings();
+    let page = client()
+        .get(format!("{}/chat/gamma", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Chatten er stengt"), "says it is closed");
+    let res = client()
+        .post(format!("{}/chat/gamma", app.base))
+        .form(&[
+            ("name", "Kari"),
+            ("email", "kari@example.no"),
+            ("message", "Ring meg i morgen"),
+        ])
+        .send()
+        .await
+        .expect("leave");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.expect("text");
+    assert!(text.contains("saksnummer"), "a receipt with the reference");
+    let chats = store
+        .list_inquiries(
+            m.id,
+            &torg_store::InquiryFilter {
+                channel: Some(torg_domain::Channel::Chat),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .expect("list");
+    assert_eq!(chats.len(), 2);
+    let res = client()
+        .get(format!("{}/chat/gamma/c/1-{}", app.base, "0".repeat(64)))
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

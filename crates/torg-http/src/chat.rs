@@ -1,0 +1,954 @@
+//! Live chat (e-dialog) on the municipality's own site.
+//!
+//! The site embeds one script tag and a stylesheet (`/static/chat-widget.js`,
+//! `/static/chat-widget.css`); the script opens Torg's chat page `/chat/{municipality}` in a
+//! frame, so every request is Torg's own and nothing depends on third-party cookies. The
+//! page works without JavaScript (forms and a reload); with it, messages flow live both
+//! ways: server-sent events down (`…/events`, resumed after a reconnect from the last event
+//! id), POSTs up.
+//!
+//! A conversation is an inquiry on the chat channel; its follow token is the capability in
+//! the conversation's address (`/chat/{municipality}/c/{token}`), as on the follow page.
+//! Outside the chat's opening hours the page says so and takes a message that becomes an
+//! ordinary inquiry. Staff see open chats at `/staff/chats`, follow one live on its inquiry
+//! page (who is typing included), take it over, and answer with the ordinary reply form.
+//!
+//! Live events go through an in-process hub: one server carries the live part of a chat
+//! (several nodes need a shared bus; the messages themselves are always in the database, so
+//! a reconnect to any node shows them).
+
+use crate::AppState;
+use crate::auth::{Staff, tenant_by_slug};
+use crate::i18n::Tr;
+use crate::views::{self, Lang, MessageView, render};
+use askama::Template;
+use axum::extract::{Extension, Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use futures_util::stream::{self, Stream, StreamExt};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
+use torg_core::secrets::{split_follow_token, token_hash};
+use torg_domain::{Channel, InquiryStatus, MessageKind};
+use torg_store::{Inquiry, Message, NewMessage, NewOutgoing, Notice, Origin};
+
+/// What happens in a chat, as its watchers see it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ChatEvent {
+    pub inquiry_id: i64,
+    pub unit_id: i64,
+    #[serde(flatten)]
+    pub what: ChatWhat,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ChatWhat {
+    /// A message was stored (never an internal note).
+    Message {
+        id: i64,
+        kind: &'static str,
+        author: String,
+        body: String,
+        at: String,
+    },
+    /// Somebody is typing: the citizen, or a staff member (by first name).
+    Typing { by: &'static str, name: String },
+    /// Taken over, closed: said in words.
+    Status { text: String },
+    /// A new conversation began (for the staff list).
+    Started,
+}
+
+/// The in-process bus of live chat events: one channel per conversation and one per
+/// municipality (for the staff list).
+#[derive(Default)]
+pub(crate) struct ChatHub {
+    chats: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
+    tenants: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
+}
+
+fn channel_of(
+    map: &Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
+    key: i64,
+) -> broadcast::Sender<ChatEvent> {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    // Conversations nobody watches any more are let go.
+    if map.len() > 10_000 {
+        map.retain(|_, tx| tx.receiver_count() > 0);
+    }
+    map.entry(key)
+        .or_insert_with(|| broadcast::channel(256).0)
+        .clone()
+}
+
+impl ChatHub {
+    pub(crate) fn subscribe(&self, inquiry_id: i64) -> broadcast::Receiver<ChatEvent> {
+        channel_of(&self.chats, inquiry_id).subscribe()
+    }
+    pub(crate) fn subscribe_tenant(&self, tenant: i64) -> broadcast::Receiver<ChatEvent> {
+        channel_of(&self.tenants, tenant).subscribe()
+    }
+    pub(crate) fn publish(&self, tenant: i64, event: ChatEvent) {
+        let _ = channel_of(&self.chats, event.inquiry_id).send(event.clone());
+        let _ = channel_of(&self.tenants, tenant).send(event);
+    }
+    /// Publishes a stored message of a chat inquiry to its watchers.
+    pub(crate) fn message(&self, inquiry: &Inquiry, m: &Message) {
+        if inquiry.channel != Channel::Chat || m.kind == MessageKind::Note {
+            return;
+        }
+        self.publish(
+            inquiry.tenant_id,
+            ChatEvent {
+                inquiry_id: inquiry.id,
+                unit_id: inquiry.unit_id,
+                what: ChatWhat::Message {
+                    id: m.id,
+                    kind: m.kind.as_str(),
+                    author: m.author_name.clone(),
+                    body: m.body.clone(),
+                    at: m.created_at.to_string(),
+                },
+            },
+        );
+    }
+}
+
+pub(crate) fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get("/chat/{slug}", start_page)
+        .post("/chat/{slug}", start)
+        .get("/chat/{slug}/c/{token}", conversation)
+        .post("/chat/{slug}/c/{token}", citizen_message)
+        .get("/chat/{slug}/c/{token}/events", citizen_events)
+        .post("/chat/{slug}/c/{token}/typing", citizen_typing)
+        .post("/chat/{slug}/c/{token}/transcript", transcript)
+        .get("/staff/chats", staff_chats)
+        .get("/staff/chats/events", staff_list_events)
+        .get("/staff/inquiries/{id}/events", staff_events)
+        .post("/staff/inquiries/{id}/typing", staff_typing)
+        .post("/staff/inquiries/{id}/take", take_over)
+}
+
+// ---------------------------------------------------------------------------------------
+// The citizen's side.
+
+#[derive(Template)]
+#[template(path = "chat.html")]
+struct ChatPage {
+    t: Tr,
+    brand: String,
+    slug: String,
+    /// "start", "closed", "left" or "conversation".
+    mode: &'static str,
+    /// When the chat opens next, in words (closed mode).
+    opens: String,
+    messages: Vec<MessageView>,
+    last_id: i64,
+    token: String,
+    reference: String,
+    follow_url: String,
+    notice: Option<String>,
+    error: Option<String>,
+    name: String,
+    email: String,
+    text: String,
+}
+
+impl ChatPage {
+    fn new(t: Tr, config: &TenantConfig, mode: &'static str) -> ChatPage {
+        ChatPage {
+            t,
+            brand: config.municipality.name.clone(),
+            slug: config.municipality.slug.clone(),
+            mode,
+            opens: String::new(),
+            messages: vec![],
+            last_id: 0,
+            token: String::new(),
+            reference: String::new(),
+            follow_url: String::new(),
+            notice: None,
+            error: None,
+            name: String::new(),
+            email: String::new(),
+            text: String::new(),
+        }
+    }
+}
+
+async fn municipality(state: &AppState, t: &Tr, slug: &str) -> Result<Arc<TenantConfig>, Response> {
+    match tenant_by_slug(state, slug).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => {
+            let msg = t.get("error-unknown-municipality");
+            Err(views::error_page(
+                t.clone(),
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                "/",
+            ))
+        }
+        Err(e) => Err(crate::staff::failed(t.clone(), e)),
+    }
+}
+
+/// Whether the chat is staffed now, and if not, when it opens in words.
+fn open_now(t: &Tr, config: &TenantConfig, now: Timestamp) -> Result<(), String> {
+    let unit = config.fallback_unit().map(|u| u.id).unwrap_or_default();
+    let calendar = config.calendar_for(Channel::Chat, unit);
+    if calendar.is_open(now) {
+        return Ok(());
+    }
+    Err(match calendar.next_opening(now) {
+        Some(at) => t.get1(
+            "chat-opens",
+            "when",
+            &views::when(at, &config.municipality.time_zone),
+        ),
+        None => t.get("chat-closed-long"),
+    })
+}
+
+async fn start_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page = match open_now(&t, &config, Timestamp::now()) {
+        Ok(()) => ChatPage::new(t, &config, "start"),
+        Err(opens) => ChatPage {
+            opens,
+            ..ChatPage::new(t, &config, "closed")
+        },
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize, Default)]
+struct StartForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+    addr: crate::audit::ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let now = Timestamp::now();
+    let open = open_now(&t, &config, now);
+    let name = match form.name.trim() {
+        "" => t.get("chat-anonymous"),
+        n => n.to_string(),
+    };
+    let input = InquiryInput {
+        citizen_name: name,
+        email: Some(form.email.trim().to_string()).filter(|e| !e.is_empty()),
+        body: form.message.clone(),
+        language: Some(lang.clone()),
+        origin: Origin {
+            actor: "chat".into(),
+            source: addr.0.clone(),
+        },
+        ..Default::default()
+    };
+    // Outside opening hours the message is an ordinary inquiry with a receipt.
+    let base = crate::portal::base_url(&state, &headers);
+    let ack = open
+        .is_err()
+        .then(|| crate::acknowledge::acknowledger_for(&state, config.clone(), &base));
+    let received = receive(
+        &*state.store,
+        &config,
+        Channel::Chat,
+        input,
+        state.settings.limits,
+        now,
+        ack.as_deref(),
+    )
+    .await;
+    match received {
+        Ok(r) => {
+            let inquiry = &r.created.inquiry;
+            if open.is_ok() {
+                state.chats.publish(
+                    inquiry.tenant_id,
+                    ChatEvent {
+                        inquiry_id: inquiry.id,
+                        unit_id: inquiry.unit_id,
+                        what: ChatWhat::Started,
+                    },
+                );
+                Redirect::to(&format!("/chat/{slug}/c/{}", r.follow_token)).into_response()
+            } else {
+                let page = ChatPage {
+                    reference: inquiry.reference.to_string(),
+                    follow_url: format!("{base}/k/{slug}/f/{}", r.follow_token),
+                    ..ChatPage::new(t, &config, "left")
+                };
+                render(StatusCode::OK, &page)
+            }
+        }
+        Err(IntakeError::Store(e)) => crate::staff::failed(t, e),
+        Err(e) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            let mode = if open.is_ok() { "start" } else { "closed" };
+            let page = ChatPage {
+                error: Some(msg),
+                opens: open.err().unwrap_or_default(),
+                name: form.name,
+                email: form.email,
+                text: form.message,
+                ..ChatPage::new(t, &config, mode)
+            };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+/// The conversation a chat address names, or a 404 that gives nothing away.
+async fn chat_of(
+    state: &AppState,
+    t: &Tr,
+    slug: &str,
+    token: &str,
+) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
+    let config = municipality(state, t, slug).await?;
+    let not_found = || {
+        let msg = t.get("error-unknown-follow-link");
+        views::error_page(
+            t.clone(),
+            StatusCode::NOT_FOUND,
+            "error-heading-not-found",
+            msg,
+            &format!("/chat/{slug}"),
+        )
+    };
+    let Some((id, secret)) = split_follow_token(token) else {
+        return Err(not_found());
+    };
+    match state
+        .store
+        .inquiry_by_follow_token(config.municipality.id, id, &token_hash(secret))
+        .await
+    {
+        Ok(Some(i)) if i.channel == Channel::Chat => Ok((config, i)),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(crate::staff::failed(t.clone(), e)),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+async fn conversation(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+    Query(q): Query<Done>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    conversation_page(&state, t, &slug, &token, q.done.as_str(), None).await
+}
+
+async fn conversation_page(
+    state: &AppState,
+    t: Tr,
+    slug: &str,
+    token: &str,
+    done: &str,
+    error: Option<String>,
+) -> Response {
+    let (config, inquiry) = match chat_of(state, &t, slug, token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let messages = match state
+        .store
+        .messages(config.municipality.id, inquiry.id, false)
+        .await
+    {
+        Ok(m) => m,
+        Err(e) => return crate::staff::failed(t, e),
+    };
+    let last_id = messages.iter().map(|m| m.id).max().unwrap_or(0);
+    let zone = config.municipality.time_zone.clone();
+    let views = views::message_views(&t, messages, &zone, |_| String::new());
+    let notice = match done {
+        "transcript" => Some(t.get("chat-transcript-sent")),
+        _ => None,
+    };
+    let page = ChatPage {
+        messages: views,
+        last_id,
+        token: token.to_string(),
+        reference: inquiry.reference.to_string(),
+        email: inquiry.contact_email.clone().unwrap_or_default(),
+        notice,
+        error,
+        ..ChatPage::new(t, &config, "conversation")
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    render(status, &page)
+}
+
+#[derive(serde::Deserialize, Default)]
+struct MessageForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// Whether the browser's script sent it (it wants no page back).
+fn from_script(headers: &HeaderMap) -> bool {
+    headers.get("x-torg-live").is_some()
+}
+
+async fn citizen_message(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<MessageForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match chat_of(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let body = match torg_domain::inquiry::required_text(
+        "message",
+        &form.body,
+        state.settings.limits.text.max_text_bytes,
+    ) {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            if from_script(&headers) {
+                return (StatusCode::UNPROCESSABLE_ENTITY, msg).into_response();
+            }
+            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
+        }
+    };
+    let stored = state
+        .store
+        .add_message(
+            config.municipality.id,
+            inquiry.id,
+            NewMessage {
+                kind: MessageKind::Inbound,
+                author_user_id: None,
+                author_name: inquiry.citizen_name.clone(),
+                body,
+                attachments: vec![],
+                created_at: Timestamp::now(),
+                external_id: None,
+                outgoing: None,
+            },
+        )
+        .await;
+    match stored {
+        Ok(m) => {
+            state.chats.message(&inquiry, &m);
+            if from_script(&headers) {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                Redirect::to(&format!("/chat/{slug}/c/{token}")).into_response()
+            }
+        }
+        Err(e) => crate::staff::failed(t, e),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct After {
+    /// The last message the page has (a reconnect sends Last-Event-ID instead).
+    #[serde(default)]
+    after: i64,
+}
+
+/// The event stream of one conversation: first what was stored after the last event the
+/// browser has, then live. `typing` events of `own_side` are left out (one does not see
+/// oneself typing).
+fn event_stream(
+    state: &AppState,
+    tenant: i64,
+    inquiry: &Inquiry,
+    after: i64,
+    own_side: &'static str,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    let rx = state.chats.subscribe(inquiry.id);
+    let store = state.store.clone();
+    let inquiry_id = inquiry.id;
+    let unit_id = inquiry.unit_id;
+    // Missed messages first (subscribed before reading, so nothing falls between).
+    let missed = stream::once(async move {
+        let messages = store
+            .messages(tenant, inquiry_id, false)
+            .await
+            .unwrap_or_default();
+        stream::iter(
+            messages
+                .into_iter()
+                .filter(|m| m.id > after)
+                .map(move |m| ChatEvent {
+                    inquiry_id,
+                    unit_id,
+                    what: ChatWhat::Message {
+                        id: m.id,
+                        kind: m.kind.as_str(),
+                        author: m.author_name,
+                        body: m.body,
+                        at: m.created_at.to_string(),
+                    },
+                })
+                .collect::<Vec<_>>(),
+        )
+    })
+    .flatten();
+    missed
+        .chain(live(rx))
+        .filter(move |e| {
+            let own = matches!(&e.what, ChatWhat::Typing { by, .. } if *by == own_side);
+            std::future::ready(!own)
+        })
+        .map(|e| Ok(sse_event(&e)))
+}
+
+/// The hub's events as they come. A reader that falls behind (lagged) ends its stream; the
+/// browser reconnects and catches up from the store by the last event id.
+fn live(rx: broadcast::Receiver<ChatEvent>) -> impl Stream<Item = ChatEvent> + Send + 'static {
+    stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.ok().map(|e| (e, rx)) },
+    )
+}
+
+fn sse_event(e: &ChatEvent) -> Event {
+    let data = serde_json::to_string(e).unwrap_or_default();
+    let event = Event::default().data(data);
+    match &e.what {
+        ChatWhat::Message { id, .. } => event.event("message").id(id.to_string()),
+        ChatWhat::Typing { .. } => event.event("typing"),
+        ChatWhat::Status { .. } => event.event("status"),
+        ChatWhat::Started => event.event("started"),
+    }
+}
+
+/// Where a stream resumes: the browser's Last-Event-ID after a reconnect, else `?after=`.
+fn resume_after(headers: &HeaderMap, after: i64) -> i64 {
+    headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(after)
+}
+
+fn sse<S>(stream: S) -> Response
+where
+    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let mut res = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    // Proxies must pass it through as it comes.
+    res.headers_mut()
+        .insert("x-accel-buffering", header::HeaderValue::from_static("no"));
+    res
+}
+
+async fn citizen_events(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<After>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match chat_of(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let after = resume_after(&headers, q.after);
+    sse(event_stream(
+        &state,
+        config.municipality.id,
+        &inquiry,
+        after,
+        "citizen",
+    ))
+}
+
+async fn citizen_typing(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match chat_of(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    state.chats.publish(
+        config.municipality.id,
+        ChatEvent {
+            inquiry_id: inquiry.id,
+            unit_id: inquiry.unit_id,
+            what: ChatWhat::Typing {
+                by: "citizen",
+                name: inquiry.citizen_name.clone(),
+            },
+        },
+    );
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(serde::Deserialize, Default)]
+struct TranscriptForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// The conversation as plain text, for the transcript email.
+fn transcript_text(
+    t: &Tr,
+    config: &TenantConfig,
+    inquiry: &Inquiry,
+    messages: &[Message],
+) -> String {
+    let zone = &config.municipality.time_zone;
+    let mut out = t.args(
+        "chat-transcript-intro",
+        &[
+            ("municipality", &config.municipality.name),
+            ("reference", &inquiry.reference.to_string()),
+        ],
+    );
+    out.push_str("\n\n");
+    for m in messages {
+        out.push_str(&format!(
+            "[{}] {}:\n{}\n\n",
+            views::when(m.created_at, zone),
+            m.author_name,
+            m.body
+        ));
+    }
+    out
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, token)): Path<(String, String)>,
+    Form(form): Form<TranscriptForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let (config, inquiry) = match chat_of(&state, &t, &slug, &token).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let tenant = config.municipality.id;
+    let email = match torg_domain::contact::Contact::parse(Some(form.email.trim()), None) {
+        Ok(c) => c.email.map(|e| e.as_str().to_string()).unwrap_or_default(),
+        Err(e) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
+        }
+    };
+    let account = match state.store.mail_account(tenant).await {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            let msg = t.get("chat-transcript-no-mailbox");
+            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
+        }
+        Err(e) => return crate::staff::failed(t, e),
+    };
+    let messages = match state.store.messages(tenant, inquiry.id, false).await {
+        Ok(m) => m,
+        Err(e) => return crate::staff::failed(t, e),
+    };
+    let notice = Notice {
+        out: NewOutgoing {
+            channel: Channel::Email,
+            recipient: email,
+            subject: t.args(
+                "chat-transcript-subject",
+                &[
+                    ("municipality", &config.municipality.name),
+                    ("reference", &inquiry.reference.to_string()),
+                ],
+            ),
+            header_id: torg_domain::email::new_message_id(
+                &account.address,
+                &torg_core::secrets::new_token()[..24],
+            ),
+            in_reply_to: None,
+            references: vec![],
+        },
+        body: transcript_text(&t, &config, &inquiry, &messages),
+    };
+    match state
+        .store
+        .queue_notices(tenant, Some(inquiry.id), &[notice], Timestamp::now())
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("/chat/{slug}/c/{token}?done=transcript")).into_response(),
+        Err(e) => crate::staff::failed(t, e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The staff's side.
+
+#[derive(Template)]
+#[template(path = "chats.html")]
+struct ChatsPage {
+    t: Tr,
+    c: views::Chrome,
+    chats: Vec<ChatRow>,
+}
+
+struct ChatRow {
+    id: i64,
+    reference: String,
+    citizen: String,
+    preview: String,
+    received: String,
+    assignee: String,
+    status: String,
+}
+
+async fn staff_chats(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let tenant = staff.config.municipality.id;
+    let filter = torg_store::InquiryFilter {
+        channel: Some(Channel::Chat),
+        visible_units: Some(staff.visible_units()),
+        ..Default::default()
+    };
+    let (list, users) = match tokio::try_join!(
+        state.store.list_inquiries(tenant, &filter, None, 200),
+        state.store.list_users(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return crate::staff::failed(t, e),
+    };
+    let zone = staff.config.municipality.time_zone.clone();
+    let chats = list
+        .into_iter()
+        .map(|i| ChatRow {
+            id: i.id,
+            reference: i.reference.to_string(),
+            citizen: i.citizen_name,
+            preview: i.preview,
+            received: views::when(i.received_at, &zone),
+            assignee: i
+                .assignee_id
+                .and_then(|a| users.iter().find(|u| u.id == a))
+                .map(|u| u.full_name.clone())
+                .unwrap_or_else(|| t.get("chat-waiting")),
+            status: views::status_label(&t, i.status),
+        })
+        .collect();
+    let page = ChatsPage {
+        c: crate::staff::chrome(&staff, "/staff/chats"),
+        chats,
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// New chats and messages of the units the staff member sees, for the list.
+async fn staff_list_events(State(state): State<AppState>, staff: Staff) -> Response {
+    let rx = state.chats.subscribe_tenant(staff.config.municipality.id);
+    let stream = live(rx)
+        .filter(move |e| {
+            let relevant = !matches!(e.what, ChatWhat::Typing { .. }) && staff.sees_unit(e.unit_id);
+            std::future::ready(relevant)
+        })
+        .map(|e| Ok(sse_event(&e)));
+    sse(stream)
+}
+
+/// A chat inquiry the staff member sees, or the answer to give.
+async fn staff_chat(state: &AppState, t: &Tr, staff: &Staff, id: i64) -> Result<Inquiry, Response> {
+    let inquiry = crate::staff::visible_inquiry(state, t, staff, id).await?;
+    if inquiry.channel != Channel::Chat {
+        let msg = t.get("error-unknown-inquiry");
+        return Err(views::error_page(
+            t.clone(),
+            StatusCode::NOT_FOUND,
+            "error-heading-not-found",
+            msg,
+            "/staff/chats",
+        ));
+    }
+    Ok(inquiry)
+}
+
+async fn staff_events(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Query(q): Query<After>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let inquiry = match staff_chat(&state, &t, &staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let after = resume_after(&headers, q.after);
+    sse(event_stream(
+        &state,
+        staff.config.municipality.id,
+        &inquiry,
+        after,
+        "staff",
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+fn first_name(full: &str) -> String {
+    full.split_whitespace().next().unwrap_or(full).to_string()
+}
+
+async fn staff_typing(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r.into_response();
+    }
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let inquiry = match staff_chat(&state, &t, &staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
+        return crate::staff::forbidden(t);
+    }
+    state.chats.publish(
+        inquiry.tenant_id,
+        ChatEvent {
+            inquiry_id: inquiry.id,
+            unit_id: inquiry.unit_id,
+            what: ChatWhat::Typing {
+                by: "staff",
+                name: first_name(&staff.user.full_name),
+            },
+        },
+    );
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Takes a chat over: it is assigned to the staff member, who answers from now on, and the
+/// citizen is told who.
+async fn take_over(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: crate::audit::ClientAddr,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = staff.check_csrf(&form.csrf) {
+        return r.into_response();
+    }
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let inquiry = match staff_chat(&state, &t, &staff, id).await {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
+        return crate::staff::forbidden(t);
+    }
+    let tenant = staff.config.municipality.id;
+    let now = Timestamp::now();
+    if let Err(e) = state
+        .store
+        .assign(tenant, id, inquiry.unit_id, Some(staff.user.id))
+        .await
+    {
+        return crate::staff::failed(t, e);
+    }
+    if inquiry.status == InquiryStatus::New
+        && let Err(e) = state
+            .store
+            .set_status(tenant, id, InquiryStatus::Open, now)
+            .await
+    {
+        return crate::staff::failed(t, e);
+    }
+    let unit = staff
+        .config
+        .unit(inquiry.unit_id)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
+    // Told in the citizen's language, not the staff member's.
+    let citizen_t = Tr::new(state.catalog.clone(), &inquiry.language);
+    state.chats.publish(
+        tenant,
+        ChatEvent {
+            inquiry_id: id,
+            unit_id: inquiry.unit_id,
+            what: ChatWhat::Status {
+                text: citizen_t.args(
+                    "chat-taken-over",
+                    &[
+                        ("name", &first_name(&staff.user.full_name)),
+                        ("unit", &unit),
+                    ],
+                ),
+            },
+        },
+    );
+    crate::staff::audit_inquiry(&state, &staff, &addr, "chat.taken_over", id, String::new()).await;
+    Redirect::to(&format!("/staff/inquiries/{id}?done=taken")).into_response()
+}
