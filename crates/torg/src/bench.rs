@@ -1224,3 +1224,230 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// Reads server-sent events from a response, calling `on_event(kind, data)` for each.
+async fn read_events(mut res: reqwest::Response, mut on_event: impl FnMut(&str, &str)) {
+    let mut buf = String::new();
+    while let Ok(Some(chunk)) = res.chunk().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut kind = "message";
+            let mut data = "";
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    kind = v.trim();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data = v.trim_start();
+                }
+            }
+            if !data.is_empty() {
+                on_event(kind, data);
+            }
+        }
+    }
+}
+
+/// `torg bench-chat`: `chats` open conversations on a Torg web server in this process
+/// (SQLite), each followed live by its citizen's page and a staff member's page (server-sent
+/// events, 2 × `chats` streams). Every citizen writes `messages` messages about two seconds
+/// apart; the time from sending a message to its arrival in the staff browser's stream is
+/// measured, and p50/p95/p99 are printed.
+pub async fn chat(chats: usize, messages: usize) -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; measure with 'cargo run --release -- bench-chat'"
+        );
+    }
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: "UTC".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    let desk = store.create_unit(m.id, "Servicetorget", true).await?;
+    let always = Some((jiff::civil::Time::MIN, jiff::civil::Time::MAX));
+    store
+        .set_scoped_opening_hours(
+            m.id,
+            torg_domain::calendar::HoursScope::Channel(Channel::Chat),
+            &[always; 7],
+        )
+        .await?;
+    let user = store
+        .create_user(
+            m.id,
+            NewUser {
+                username: "kari".into(),
+                full_name: "Kari Servicetorget".into(),
+                password_hash: "!".into(),
+                role: Role::ServiceDesk,
+                unit_id: Some(desk.id),
+            },
+        )
+        .await?;
+    let session = torg_core::secrets::new_token();
+    store
+        .create_session(torg_store::Session {
+            token_hash: torg_core::secrets::token_hash(&session),
+            tenant_id: m.id,
+            user_id: user.id,
+            csrf_token: torg_core::secrets::new_token(),
+            expires_at: Timestamp::now() + SignedDuration::from_hours(2),
+        })
+        .await?;
+    let catalog = Arc::new(torg_http::Catalog::load(None)?);
+    let settings = torg_http::WebSettings {
+        rate_limits: torg_http::RateLimits::OFF,
+        ..Default::default()
+    };
+    let app = torg_http::router(torg_http::AppState::new(store.clone(), catalog, settings));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(chats * 2 + 64)
+        .build()?;
+    // Open the chats.
+    let pb = bar(chats as u64, "opening chats");
+    let mut opened = Vec::with_capacity(chats);
+    for n in 0..chats {
+        let res = client
+            .post(format!("{base}/chat/nordby"))
+            .form(&[
+                ("name", format!("Innbygger {n}")),
+                ("message", format!("Hei, jeg lurer på noe ({n})")),
+            ])
+            .send()
+            .await?;
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .context("the chat did not start")?
+            .to_string();
+        let id: i64 = location
+            .rsplit('/')
+            .next()
+            .and_then(|t| t.split('-').next())
+            .and_then(|i| i.parse().ok())
+            .context("no inquiry id in the chat address")?;
+        opened.push((id, format!("{base}{location}")));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+
+    // Every chat is followed by its citizen and by staff.
+    let t0 = Instant::now();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::<Duration>::with_capacity(
+        chats * messages,
+    )));
+    let ready = Arc::new(AtomicU64::new(0));
+    for (id, url) in &opened {
+        let staff = client
+            .get(format!(
+                "{base}/staff/inquiries/{id}/events?after=999999999"
+            ))
+            .header("cookie", format!("torg_session={session}"))
+            .send()
+            .await?;
+        if !staff.status().is_success() {
+            bail!("staff stream refused: {}", staff.status());
+        }
+        let citizen = client
+            .get(format!("{url}/events?after=999999999"))
+            .send()
+            .await?;
+        ready.fetch_add(1, Ordering::Relaxed);
+        let latencies = latencies.clone();
+        tokio::spawn(read_events(staff, move |kind, data| {
+            if kind != "message" {
+                return;
+            }
+            // The body carries when it was sent, in µs since the start.
+            let Some(sent) = data
+                .split("sent=")
+                .nth(1)
+                .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                return;
+            };
+            let now = t0.elapsed().as_micros() as u64;
+            if let Ok(mut l) = latencies.lock() {
+                l.push(Duration::from_micros(now.saturating_sub(sent)));
+            }
+        }));
+        tokio::spawn(read_events(citizen, |_, _| {}));
+    }
+    println!(
+        "{} chats open, each followed live by the citizen and by staff ({} event streams)",
+        ready.load(Ordering::Relaxed),
+        2 * chats
+    );
+    let pb = bar((chats * messages) as u64, "chat messages");
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, (_, url)) in opened.iter().enumerate() {
+        let (client, url, pb) = (client.clone(), url.clone(), pb.clone());
+        tasks.spawn(async move {
+            // Spread the chats over the first two seconds, then one message every ~2 s.
+            tokio::time::sleep(Duration::from_millis(
+                (n as u64 * 2000) / chats.max(1) as u64,
+            ))
+            .await;
+            for k in 0..messages {
+                let sent = t0.elapsed().as_micros();
+                let res = client
+                    .post(&url)
+                    .header("x-torg-live", "1")
+                    .form(&[("body", format!("Melding {k} fra chat {n} sent={sent}"))])
+                    .send()
+                    .await?;
+                if res.status() != reqwest::StatusCode::NO_CONTENT {
+                    bail!("message refused: {}", res.status());
+                }
+                pb.inc(1);
+                tokio::time::sleep(Duration::from_millis(1900 + (n as u64 * 37) % 200)).await;
+            }
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    pb.finish_and_clear();
+    // The last ones arrive.
+    let expected = chats * messages;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while latencies.lock().map(|l| l.len()).unwrap_or(0) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    all.sort();
+    if all.is_empty() {
+        bail!("no message reached a staff stream");
+    }
+    let ms = |p: f64| percentile(&all, p);
+    println!(
+        "chat message to the staff browser, {chats} open chats, {} of {expected} messages: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        all.len(),
+        ms(0.50),
+        ms(0.95),
+        ms(0.99),
+        all.last()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or_default()
+    );
+    println!(
+        "{}",
+        json!({"chats": chats, "messages": all.len(), "p50_ms": ms(0.5), "p95_ms": ms(0.95), "p99_ms": ms(0.99)})
+    );
+    Ok(())
+}

@@ -108,6 +108,15 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         clients: usize,
     },
+    /// Measure live chat: the time from a citizen's message to the staff browser's stream,
+    /// with many chats open.
+    BenchChat {
+        #[arg(long, default_value_t = 500)]
+        chats: usize,
+        /// Messages each citizen writes (about two seconds apart).
+        #[arg(long, default_value_t = 10)]
+        messages: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     BenchAccess {
         #[arg(long, default_value_t = 20_000)]
@@ -819,6 +828,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::BenchAudit { entries } => return bench::audit(*entries).await,
         Command::BenchEmail { messages } => return bench::email(*messages).await,
         Command::BenchSms { messages } => return bench::sms(*messages).await,
+        Command::BenchChat { chats, messages } => return bench::chat(*chats, *messages).await,
         Command::BenchWebhooks { events, clients } => {
             return bench::webhooks(*events, *clients).await;
         }
@@ -1641,6 +1651,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::BenchEmail { .. }
         | Command::BenchSms { .. }
         | Command::BenchWebhooks { .. }
+        | Command::BenchChat { .. }
         | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
