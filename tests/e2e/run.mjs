@@ -49,6 +49,11 @@ async function axe(page, name) {
 torg("demo");
 torg("user", "create", "--municipality", "demo", "--username", "ada", "--name", "Ada Admin", "--role", "administrator", "--unit", "Servicetorget", "--password", password);
 torg("user", "create", "--municipality", "demo", "--username", "eva", "--name", "Eva Ende", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
+// A municipality on UTC whose chat is always open (no holidays), for the live chat.
+torg("municipality", "create", "--slug", "vika", "--name", "Vika kommune", "--time-zone", "UTC");
+torg("unit", "create", "--municipality", "vika", "--name", "Servicetorget", "--service-desk");
+torg("user", "create", "--municipality", "vika", "--username", "vera", "--name", "Vera Vakt", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
+torg("hours", "set", "--municipality", "vika", "--channel", "chat", "--weekly", "mon-sun 00:00-23:59");
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const server = spawn(bin, ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "serve"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TORG_LOG: "warn" } });
@@ -162,6 +167,53 @@ try {
   await admin.click("a:text('Tilkoblinger')");
   check((await admin.textContent("h1")).includes("Tilkoblinger"), "the connector page");
   await axe(admin, "connectors");
+
+  // Live chat: the widget opens the chat; a citizen and staff talk without reloading.
+  const host = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO" })).newPage();
+  await host.goto(`${base}/chat/vika/widget`);
+  await host.waitForSelector("button.torg-chat-button");
+  await axe(host, "chat widget (closed)");
+  await host.click("button.torg-chat-button");
+  await host.waitForSelector("#torg-chat-panel iframe");
+  check((await host.getAttribute("button.torg-chat-button", "aria-expanded")) === "true", "the widget says it is open");
+  await host.frameLocator("#torg-chat-panel iframe").locator("#chat-first").waitFor();
+  await axe(host, "chat widget (open)");
+  await host.keyboard.press("Escape");
+  check(await host.isHidden("#torg-chat-panel"), "Escape closes the widget");
+
+  const chatter = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 400, height: 700 } })).newPage();
+  await chatter.goto(`${base}/chat/vika`);
+  await axe(chatter, "chat start");
+  await chatter.fill("#chat-name", "Nils Nettprat");
+  await chatter.fill("#chat-first", "Hei! Når åpner svømmehallen?");
+  await chatter.click("button[type=submit]");
+  await chatter.waitForSelector("#chat-log");
+  await axe(chatter, "chat conversation");
+  const vera = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
+  await vera.goto(`${base}/staff/login`);
+  await vera.selectOption("#municipality", "vika").catch(() => vera.fill("#municipality", "vika"));
+  await vera.fill("#username", "vera");
+  await vera.fill("#password", password);
+  await vera.click("button[type=submit]");
+  await vera.waitForSelector("table.inbox");
+  await vera.click("a:text('Chat')");
+  await vera.waitForSelector("h1");
+  await axe(vera, "chat list");
+  await vera.click("table.inbox a");
+  await vera.waitForSelector("[data-chat-events]");
+  await axe(vera, "live chat inquiry page");
+  await vera.click("form[action$='/take'] button");
+  await chatter.waitForFunction(() => document.getElementById("chat-status").textContent.includes("svarer deg nå"));
+  check(true, "the citizen is told who has taken the chat over");
+  await chatter.fill("#chat-body", "Og er det åpent på søndag?");
+  await chatter.click("#chat-send button[type=submit]");
+  await vera.waitForFunction(() => document.querySelector(".thread").textContent.includes("Og er det åpent på søndag?"));
+  check(true, "the citizen's message reaches the staff page without a reload");
+  await vera.fill("#reply-body", "Ja, søndag 10–16.");
+  await vera.click("form[action$='/reply'] button[type=submit]");
+  await chatter.waitForFunction(() => document.getElementById("chat-log").textContent.includes("Ja, søndag 10–16."));
+  check(true, "the answer reaches the citizen without a reload");
+  await chatter.screenshot({ path: join(screenshots, "chat.png") });
 } finally {
   await browser.close();
   server.kill("SIGINT");

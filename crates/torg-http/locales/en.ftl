@@ -489,3 +489,6 @@ chat-typing = { $name } is typing …
 done-taken = You have taken over the chat. The citizen has been told.
 inquiry-take-over = Take over the chat
 inquiry-chat-live = Live: new messages appear here by themselves.
+chat-widget-title = Chat on the municipality's website
+chat-widget-intro = The button at the bottom right is the chat as citizens see it. Put these two lines on the municipality's website to have it there:
+chat-widget-options = data-label and data-close change the button's words. The chat follows the chat's opening hours (torg hours set --channel chat).

@@ -489,3 +489,6 @@ chat-typing = { $name } skriver …
 done-taken = Du har tatt over chatten. Innbyggeren har fått beskjed.
 inquiry-take-over = Ta over chatten
 inquiry-chat-live = Direkte: nye meldinger vises her av seg selv.
+chat-widget-title = Chat på kommunens nettsider
+chat-widget-intro = Knappen nede til høyre er chatten slik innbyggerne ser den. Sett disse to linjene på kommunens nettsider for å få den der:
+chat-widget-options = Med data-label og data-close kan knappens tekst endres. Chatten følger åpningstidene for chat (torg hours set --channel chat).

@@ -476,3 +476,6 @@ chat-typing = { $name } skriver …
 done-taken = Du har tagit över chatten. Invånaren har fått besked.
 inquiry-take-over = Ta över chatten
 inquiry-chat-live = Direkt: nya meddelanden visas här av sig själva.
+chat-widget-title = Chatt på kommunens webbplats
+chat-widget-intro = Knappen nere till höger är chatten så som invånarna ser den. Lägg de här två raderna på kommunens webbplats för att få den där:
+chat-widget-options = Med data-label och data-close kan knappens text ändras. Chatten följer öppettiderna för chatt (torg hours set --channel chat).

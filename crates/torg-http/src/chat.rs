@@ -125,6 +125,7 @@ impl ChatHub {
 pub(crate) fn routes() -> crate::routes::Routes {
     crate::routes::Routes::new()
         .get("/chat/{slug}", start_page)
+        .get("/chat/{slug}/widget", widget_page)
         .post("/chat/{slug}", start)
         .get("/chat/{slug}/c/{token}", conversation)
         .post("/chat/{slug}/c/{token}", citizen_message)
@@ -217,6 +218,36 @@ fn open_now(t: &Tr, config: &TenantConfig, now: Timestamp) -> Result<(), String>
         ),
         None => t.get("chat-closed-long"),
     })
+}
+
+#[derive(Template)]
+#[template(path = "chat_widget.html")]
+struct WidgetPage {
+    t: Tr,
+    brand: String,
+    slug: String,
+    base: String,
+}
+
+/// How the widget looks on a page, and the two lines that put it on the municipality's site.
+async fn widget_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let page = WidgetPage {
+        t,
+        brand: config.municipality.name.clone(),
+        slug,
+        base: crate::portal::base_url(&state, &headers),
+    };
+    render(StatusCode::OK, &page)
 }
 
 async fn start_page(

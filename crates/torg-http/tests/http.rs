@@ -2459,6 +2459,17 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            (Method::GET, "/chat/{slug}/widget"),
+            vec![
+                v(format!("/chat/{slug}/widget"), Body::None, Expect::Open),
+                v(
+                    "/chat/finnes-ikke/widget".into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
             (Method::POST, "/chat/{slug}"),
             vec![v(
                 format!("/chat/{slug}"),
