@@ -426,6 +426,10 @@ connector-ok = Working
 connector-failing = Failing
 connector-imap = Email in (IMAP)
 connector-smtp = Email out (SMTP)
+connector-facebook = Facebook out (Graph API)
+connector-instagram = Instagram out (Graph API)
+connector-mastodon = Mastodon out
+connector-mastodon-in = Mastodon in (mentions)
 connector-sms = SMS (Kannel)
 
 answer-in-legend = Where does the answer go?

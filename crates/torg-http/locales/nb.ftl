@@ -426,6 +426,10 @@ connector-ok = Virker
 connector-failing = Feiler
 connector-imap = E-post inn (IMAP)
 connector-smtp = E-post ut (SMTP)
+connector-facebook = Facebook ut (Graph API)
+connector-instagram = Instagram ut (Graph API)
+connector-mastodon = Mastodon ut
+connector-mastodon-in = Mastodon inn (omtaler)
 connector-sms = SMS (Kannel)
 
 answer-in-legend = Hvor skal svaret?

@@ -413,6 +413,10 @@ connector-ok = Verkar
 connector-failing = Feilar
 connector-imap = E-post inn (IMAP)
 connector-smtp = E-post ut (SMTP)
+connector-facebook = Facebook ut (Graph API)
+connector-instagram = Instagram ut (Graph API)
+connector-mastodon = Mastodon ut
+connector-mastodon-in = Mastodon inn (omtalar)
 connector-sms = SMS (Kannel)
 
 answer-in-legend = Kvar skal svaret?

@@ -413,6 +413,10 @@ connector-ok = Fungerar
 connector-failing = Fallerar
 connector-imap = E-post in (IMAP)
 connector-smtp = E-post ut (SMTP)
+connector-facebook = Facebook ut (Graph API)
+connector-instagram = Instagram ut (Graph API)
+connector-mastodon = Mastodon ut
+connector-mastodon-in = Mastodon in (omnämnanden)
 connector-sms = Sms (Kannel)
 
 answer-in-legend = Var ska svaret?
