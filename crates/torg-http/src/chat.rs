@@ -18,7 +18,7 @@
 //! a reconnect to any node shows them).
 
 use crate::AppState;
-use crate::auth::{Staff, tenant_by_slug};
+use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::views::{self, Lang, MessageView, render};
 use askama::Template;
@@ -35,7 +35,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
-use torg_core::secrets::{split_follow_token, token_hash};
 use torg_domain::{Channel, InquiryStatus, MessageKind};
 use torg_store::{Inquiry, Message, NewMessage, NewOutgoing, Notice, Origin};
 
@@ -186,23 +185,6 @@ impl ChatPage {
     }
 }
 
-async fn municipality(state: &AppState, t: &Tr, slug: &str) -> Result<Arc<TenantConfig>, Response> {
-    match tenant_by_slug(state, slug).await {
-        Ok(Some(c)) => Ok(c),
-        Ok(None) => {
-            let msg = t.get("error-unknown-municipality");
-            Err(views::error_page(
-                t.clone(),
-                StatusCode::NOT_FOUND,
-                "error-heading-not-found",
-                msg,
-                "/",
-            ))
-        }
-        Err(e) => Err(crate::staff::failed(t.clone(), e)),
-    }
-}
-
 /// Whether the chat is staffed now, and if not, when it opens in words.
 fn open_now(t: &Tr, config: &TenantConfig, now: Timestamp) -> Result<(), String> {
     let unit = config.fallback_unit().map(|u| u.id).unwrap_or_default();
@@ -237,7 +219,7 @@ async fn widget_page(
     headers: HeaderMap,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    let config = match municipality(&state, &t, &slug).await {
+    let config = match crate::portal::municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -256,7 +238,7 @@ async fn start_page(
     Path(slug): Path<String>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    let config = match municipality(&state, &t, &slug).await {
+    let config = match crate::portal::municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -289,7 +271,7 @@ async fn start(
     Form(form): Form<StartForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    let config = match municipality(&state, &t, &slug).await {
+    let config = match crate::portal::municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -371,29 +353,8 @@ async fn chat_of(
     slug: &str,
     token: &str,
 ) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
-    let config = municipality(state, t, slug).await?;
-    let not_found = || {
-        let msg = t.get("error-unknown-follow-link");
-        views::error_page(
-            t.clone(),
-            StatusCode::NOT_FOUND,
-            "error-heading-not-found",
-            msg,
-            &format!("/chat/{slug}"),
-        )
-    };
-    let Some((id, secret)) = split_follow_token(token) else {
-        return Err(not_found());
-    };
-    match state
-        .store
-        .inquiry_by_follow_token(config.municipality.id, id, &token_hash(secret))
-        .await
-    {
-        Ok(Some(i)) if i.channel == Channel::Chat => Ok((config, i)),
-        Ok(_) => Err(not_found()),
-        Err(e) => Err(crate::staff::failed(t.clone(), e)),
-    }
+    let back = format!("/chat/{slug}");
+    crate::portal::by_follow_token(state, t, slug, token, Some(Channel::Chat), &back).await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -877,6 +838,24 @@ async fn staff_events(
     ))
 }
 
+/// A chat the staff member may work on, after the form's CSRF check.
+async fn chat_to_handle(
+    state: &AppState,
+    t: &Tr,
+    staff: &Staff,
+    id: i64,
+    csrf: &str,
+) -> Result<Inquiry, Response> {
+    staff
+        .check_csrf(csrf)
+        .map_err(IntoResponse::into_response)?;
+    let inquiry = staff_chat(state, t, staff, id).await?;
+    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
+        return Err(crate::staff::forbidden(t.clone()));
+    }
+    Ok(inquiry)
+}
+
 #[derive(serde::Deserialize, Default)]
 struct CsrfForm {
     #[serde(default)]
@@ -894,17 +873,11 @@ async fn staff_typing(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
     let t = Tr::new(state.catalog.clone(), &lang);
-    let inquiry = match staff_chat(&state, &t, &staff, id).await {
+    let inquiry = match chat_to_handle(&state, &t, &staff, id, &form.csrf).await {
         Ok(i) => i,
         Err(r) => return r,
     };
-    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
-        return crate::staff::forbidden(t);
-    }
     state.chats.publish(
         inquiry.tenant_id,
         ChatEvent {
@@ -929,17 +902,11 @@ async fn take_over(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = staff.check_csrf(&form.csrf) {
-        return r.into_response();
-    }
     let t = Tr::new(state.catalog.clone(), &lang);
-    let inquiry = match staff_chat(&state, &t, &staff, id).await {
+    let inquiry = match chat_to_handle(&state, &t, &staff, id, &form.csrf).await {
         Ok(i) => i,
         Err(r) => return r,
     };
-    if !staff.access.may_handle(staff.unit_access(inquiry.unit_id)) {
-        return crate::staff::forbidden(t);
-    }
     let tenant = staff.config.municipality.id;
     let now = Timestamp::now();
     if let Err(e) = state

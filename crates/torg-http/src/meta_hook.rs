@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-use torg_core::intake::IntakeError;
+use torg_core::intake::{IntakeError, TenantConfig};
 use torg_core::social::receive_social;
 use torg_social::meta;
 use torg_store::SocialAccount;
@@ -72,6 +72,20 @@ async fn meta_accounts(state: &AppState, tenant: i64) -> Result<Arc<Vec<SocialAc
     Ok(meta)
 }
 
+/// The municipality named in the address and its Meta accounts.
+async fn municipality_and_accounts(
+    state: &AppState,
+    slug: &str,
+) -> Result<(Arc<TenantConfig>, Arc<Vec<SocialAccount>>), Response> {
+    let config = match tenant_by_slug(state, slug).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(plain(StatusCode::NOT_FOUND, "no such municipality")),
+        Err(_) => return Err(plain(StatusCode::SERVICE_UNAVAILABLE, "try again later")),
+    };
+    let accounts = meta_accounts(state, config.municipality.id).await?;
+    Ok((config, accounts))
+}
+
 #[derive(serde::Deserialize, Default)]
 struct Handshake {
     #[serde(rename = "hub.mode", default)]
@@ -87,13 +101,8 @@ async fn handshake(
     Path(slug): Path<String>,
     Query(q): Query<Handshake>,
 ) -> Response {
-    let config = match tenant_by_slug(&state, &slug).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return plain(StatusCode::NOT_FOUND, "no such municipality"),
-        Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later"),
-    };
-    let accounts = match meta_accounts(&state, config.municipality.id).await {
-        Ok(a) => a,
+    let (_, accounts) = match municipality_and_accounts(&state, &slug).await {
+        Ok(x) => x,
         Err(res) => return res,
     };
     let known = accounts.iter().any(|a| {
@@ -136,13 +145,8 @@ async fn events(
             );
         }
     };
-    let config = match tenant_by_slug(&state, &slug).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return plain(StatusCode::NOT_FOUND, "no such municipality"),
-        Err(_) => return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later"),
-    };
-    let accounts = match meta_accounts(&state, config.municipality.id).await {
-        Ok(a) => a,
+    let (config, accounts) = match municipality_and_accounts(&state, &slug).await {
+        Ok(x) => x,
         Err(res) => return res,
     };
     // The payload names its accounts; the first one known gives the secret to check with

@@ -82,7 +82,11 @@ fn unknown_municipality(t: Tr, slug: &str) -> Response {
 }
 
 /// Loads the municipality or answers with the page that says why not.
-async fn municipality(state: &AppState, t: &Tr, slug: &str) -> Result<Arc<TenantConfig>, Response> {
+pub(crate) async fn municipality(
+    state: &AppState,
+    t: &Tr,
+    slug: &str,
+) -> Result<Arc<TenantConfig>, Response> {
     match tenant_by_slug(state, slug).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(unknown_municipality(t.clone(), slug)),
@@ -335,6 +339,19 @@ async fn followed(
     slug: &str,
     token: &str,
 ) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
+    by_follow_token(state, t, slug, token, None, &format!("/k/{slug}")).await
+}
+
+/// The inquiry a follow token names (on `channel`, when given), or a 404 page that gives
+/// nothing away and leads `back`.
+pub(crate) async fn by_follow_token(
+    state: &AppState,
+    t: &Tr,
+    slug: &str,
+    token: &str,
+    channel: Option<torg_domain::Channel>,
+    back: &str,
+) -> Result<(Arc<TenantConfig>, Inquiry), Response> {
     let config = municipality(state, t, slug).await?;
     let not_found = || {
         let msg = t.get("error-unknown-follow-link");
@@ -343,7 +360,7 @@ async fn followed(
             StatusCode::NOT_FOUND,
             "error-heading-not-found",
             msg,
-            &format!("/k/{slug}"),
+            back,
         )
     };
     let Some((id, secret)) = split_follow_token(token) else {
@@ -354,8 +371,8 @@ async fn followed(
         .inquiry_by_follow_token(config.municipality.id, id, &token_hash(secret))
         .await
     {
-        Ok(Some(i)) => Ok((config, i)),
-        Ok(None) => Err(not_found()),
+        Ok(Some(i)) if channel.is_none_or(|c| c == i.channel) => Ok((config, i)),
+        Ok(_) => Err(not_found()),
         Err(e) => Err(store_failed(t.clone(), e)),
     }
 }

@@ -80,8 +80,28 @@ pub fn classify(
 }
 
 /// A network failure (no answer at all).
-pub fn unreachable(e: &reqwest::Error) -> ApiError {
+fn unreachable(e: &reqwest::Error) -> ApiError {
     ApiError::Unavailable(e.to_string())
+}
+
+/// Sends `request` with the bearer `token`: the answer's headers and body when it succeeded,
+/// else the failure sorted by [`classify`].
+pub async fn send(
+    request: reqwest::RequestBuilder,
+    token: &str,
+) -> Result<(reqwest::header::HeaderMap, String), ApiError> {
+    let response = request
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.text().await.map_err(|e| unreachable(&e))?;
+    if !status.is_success() {
+        return Err(classify(status, &headers, &body, jiff::Timestamp::now()));
+    }
+    Ok((headers, body))
 }
 
 /// Whether `url` is on the same server as `base`, so that a token is never sent elsewhere

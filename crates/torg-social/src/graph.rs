@@ -7,7 +7,7 @@
 //! messages with `POST /{account-id}/messages`, to a person's id or to a comment (private
 //! reply).
 
-use crate::api::{ApiError, classify, same_origin, unreachable};
+use crate::api::{ApiError, same_origin, send};
 use serde_json::{Value, json};
 use torg_domain::Channel;
 use torg_domain::social::Target;
@@ -31,17 +31,7 @@ impl Graph {
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ApiError> {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(|e| unreachable(&e))?;
-        if !status.is_success() {
-            return Err(classify(status, &headers, &body, jiff::Timestamp::now()));
-        }
+        let (_, body) = send(request, &self.token).await?;
         serde_json::from_str(&body)
             .map_err(|e| ApiError::Unavailable(format!("an answer that is not JSON: {e}")))
     }

@@ -4,7 +4,7 @@
 //! posted with `POST /api/v1/statuses` in reply to the citizen's status, with an
 //! `Idempotency-Key` so that a retry never posts twice.
 
-use crate::api::{ApiError, classify, same_origin, unreachable};
+use crate::api::{ApiError, same_origin};
 use serde::Deserialize;
 use serde_json::json;
 use torg_core::social::{EventKind, SocialEvent};
@@ -86,18 +86,7 @@ impl Mastodon {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(reqwest::header::HeaderMap, String), ApiError> {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(|e| unreachable(&e))?;
-        if !status.is_success() {
-            return Err(classify(status, &headers, &body, jiff::Timestamp::now()));
-        }
-        Ok((headers, body))
+        crate::api::send(request, &self.token).await
     }
 
     /// The mentions of `account` newer than `cursor` (all pages, at most `max_pages`). With

@@ -926,17 +926,7 @@ pub async fn sms(messages: usize) -> Result<()> {
     let kannel = Kannel::start("http://127.0.0.1:9/unused")
         .context("Kannel is needed: apt-get install kannel")?;
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> =
-        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
-    let m = store
-        .create_municipality(NewMunicipality {
-            slug: "nordby".into(),
-            name: "Nordby kommune".into(),
-            time_zone: "Europe/Oslo".into(),
-            language: "nb".into(),
-        })
-        .await?;
-    store.create_unit(m.id, "Servicetorget", true).await?;
+    let (store, m, _) = nordby(dir.path(), "Europe/Oslo").await?;
     let config = Arc::new(torg_core::intake::TenantConfig::load(&*store, m.clone()).await?);
     let ack: Box<torg_core::intake::Acknowledger> = Box::new(
         |_: &torg_core::intake::AckFacts<'_>| {
@@ -1047,6 +1037,25 @@ pub async fn sms(messages: usize) -> Result<()> {
     Ok(())
 }
 
+/// A fresh SQLite database in `dir` with Nordby kommune (in `zone`) and its service desk.
+async fn nordby(
+    dir: &std::path::Path,
+    zone: &str,
+) -> Result<(Arc<dyn Store>, torg_store::Municipality, torg_store::Unit)> {
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "nordby".into(),
+            name: "Nordby kommune".into(),
+            time_zone: zone.into(),
+            language: "nb".into(),
+        })
+        .await?;
+    let desk = store.create_unit(m.id, "Servicetorget", true).await?;
+    Ok((store, m, desk))
+}
+
 /// Meta's documented payloads (the same files the tests use).
 const FEED_COMMENT: &str =
     include_str!("../../torg-social/tests/payloads/facebook_feed_comment.json");
@@ -1072,17 +1081,7 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
         );
     }
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> =
-        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
-    let m = store
-        .create_municipality(NewMunicipality {
-            slug: "nordby".into(),
-            name: "Nordby kommune".into(),
-            time_zone: "Europe/Oslo".into(),
-            language: "nb".into(),
-        })
-        .await?;
-    store.create_unit(m.id, "Servicetorget", true).await?;
+    let (store, m, _) = nordby(dir.path(), "Europe/Oslo").await?;
     let key = torg_core::sealing::SecretKey::generate();
     let now = Timestamp::now();
     let registry = store
@@ -1260,17 +1259,8 @@ pub async fn chat(chats: usize, messages: usize) -> Result<()> {
         );
     }
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> =
-        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
-    let m = store
-        .create_municipality(NewMunicipality {
-            slug: "nordby".into(),
-            name: "Nordby kommune".into(),
-            time_zone: "UTC".into(),
-            language: "nb".into(),
-        })
-        .await?;
-    let desk = store.create_unit(m.id, "Servicetorget", true).await?;
+    // UTC has no holidays: the chat is open whenever the benchmark runs.
+    let (store, m, desk) = nordby(dir.path(), "UTC").await?;
     let always = Some((jiff::civil::Time::MIN, jiff::civil::Time::MAX));
     store
         .set_scoped_opening_hours(

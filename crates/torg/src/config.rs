@@ -151,6 +151,14 @@ impl Settings {
         })
     }
 
+    /// The address gateways and networks reach Torg at: `public_url`, else the listen address.
+    pub fn public_url(&self) -> String {
+        self.web
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// The installation's secret key, made (readable by its owner only) when missing.
     pub fn secret_key(&self) -> Result<torg_core::sealing::SecretKey> {
         use std::os::unix::fs::OpenOptionsExt;

@@ -1009,11 +1009,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             store.set_sms_gateway(m.id, Some(gateway)).await?;
             audit(&*store, &m, "settings.sms", String::new(), String::new()).await?;
-            let public = settings
-                .web
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", settings.listen));
+            let public = settings.public_url();
             println!(
                 "{} now sends SMS through the gateway. In Kannel's sms-service, set\n  get-url = \"{public}/hooks/sms/{}?key={inbound_key}&from=%p&text=%a&id=%I\"",
                 m.name, m.slug
@@ -1124,11 +1120,7 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             if meta {
-                let public = settings
-                    .web
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{}", settings.listen));
+                let public = settings.public_url();
                 println!(
                     "In Meta's app dashboard, subscribe the webhooks (feed, messages{}) with\n  callback URL: {public}/hooks/meta/{}\n  verify token: {verify_token}",
                     if channel == torg_domain::Channel::Instagram {
