@@ -1,9 +1,13 @@
-//! Finding personal identity numbers in text (personopplysninger), before anything is said in
-//! public: Norwegian fødselsnummer, D-numbers and H-numbers (11 digits, two mod-11 control
-//! digits), and Swedish personnummer and samordningsnummer in 10- and 12-digit forms (Luhn).
-//! A number whose date or control digits do not hold is not reported. Pure; offsets are bytes.
+//! The personal-data guard (personopplysninger): what in a text should not be said in public.
+//! Norwegian fødselsnummer, D-numbers and H-numbers (11 digits, two mod-11 control digits),
+//! Swedish personnummer and samordningsnummer in 10- and 12-digit forms (Luhn), Norwegian bank
+//! account numbers (mod 11), Norwegian and Swedish phone numbers, email addresses, and health
+//! and social-care wording from a list. A number whose date or control digits do not hold is
+//! not reported as an identity number. Pure; offsets are bytes, always on character boundaries.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Serialize;
+use std::sync::LazyLock;
 
 /// What was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -16,6 +20,27 @@ pub enum Kind {
     HNummer,
     Personnummer,
     Samordningsnummer,
+    /// A Norwegian bank account number (kontonummer, 11 digits, mod 11).
+    Kontonummer,
+    /// A Norwegian or Swedish phone number.
+    Phone,
+    Email,
+    /// Health or social-care wording (a diagnosis, child welfare, social assistance, …).
+    Sensitive,
+}
+
+impl Kind {
+    /// A national identity number (not an account, phone, address or word).
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            Kind::Fodselsnummer
+                | Kind::DNummer
+                | Kind::HNummer
+                | Kind::Personnummer
+                | Kind::Samordningsnummer
+        )
+    }
 }
 
 /// One finding: its kind and where it is, as byte offsets `start..end`.
@@ -113,34 +138,287 @@ fn swedish(d: &[u8]) -> Option<Kind> {
     valid_date(day, month).then_some(kind)
 }
 
-/// Every identity number in `text`, in order.
+/// A Norwegian account number's 11 digits hold their mod-11 control digit.
+fn kontonummer(d: &[u8]) -> bool {
+    const WEIGHTS: [u32; 10] = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+    let sum: u32 = WEIGHTS.iter().zip(d).map(|(w, x)| w * u32::from(*x)).sum();
+    match 11 - sum % 11 {
+        11 => d[10] == 0,
+        10 => false,
+        k => u32::from(d[10]) == k,
+    }
+}
+
+/// A phone number starting at `i` (digits or a `+`): its end. Norwegian numbers are eight
+/// digits; without a country code only mobile numbers (4, 9) written together, or any number
+/// written in the usual groups (3-2-3, 2-2-2-2), are taken, so that dates and amounts are
+/// not. Swedish numbers are 0 + 9 digits written 3-3-2-2 or 3-7, or +46 and 9 digits.
+fn phone(bytes: &[u8], i: usize) -> Option<usize> {
+    let sep = b" -";
+    let prefixed = |p: &[u8]| bytes[i..].starts_with(p);
+    for (prefix, country) in [
+        (&b"+47"[..], 47),
+        (b"0047", 47),
+        (b"+46", 46),
+        (b"0046", 46),
+    ] {
+        if prefixed(prefix) {
+            let mut at = i + prefix.len();
+            if bytes.get(at) == Some(&b' ') {
+                at += 1;
+            }
+            let shapes: &[&[usize]] = if country == 47 {
+                &[&[8], &[3, 2, 3], &[2, 2, 2, 2], &[4, 4]]
+            } else {
+                &[&[9], &[2, 3, 2, 2], &[2, 7], &[1, 3, 3, 2], &[3, 3, 3]]
+            };
+            return shapes.iter().find_map(|shape| {
+                digits_in_shape(bytes, at, shape, sep)
+                    .filter(|(d, _)| d[0] != 0)
+                    .map(|(_, end)| end)
+            });
+        }
+    }
+    if !bytes[i].is_ascii_digit() {
+        return None;
+    }
+    let norwegian = [&[3usize, 2, 3][..], &[2, 2, 2, 2]]
+        .iter()
+        .find_map(|shape| {
+            digits_in_shape(bytes, i, shape, b" ")
+                .filter(|(d, end)| (2..=9).contains(&d[0]) && *end - i > 8)
+                .map(|(_, end)| end)
+        })
+        .or_else(|| {
+            digits_in_shape(bytes, i, &[8], b"")
+                .filter(|(d, _)| d[0] == 4 || d[0] == 9)
+                .map(|(_, end)| end)
+        });
+    norwegian.or_else(|| {
+        [&[3usize, 3, 2, 2][..], &[3, 7], &[10]]
+            .iter()
+            .find_map(|shape| {
+                digits_in_shape(bytes, i, shape, sep)
+                    .filter(|(d, _)| d[0] == 0 && d[1] != 0)
+                    .map(|(_, end)| end)
+            })
+    })
+}
+
+/// The number starting at `i`: the first kind that holds.
+fn number_at(bytes: &[u8], i: usize) -> Option<(Kind, usize)> {
+    digits_in_shape(bytes, i, &[6, 5], b" -")
+        .and_then(|(d, end)| norwegian(&d).map(|k| (k, end)))
+        .or_else(|| {
+            // 19/20 + YYMMDD-NNNC, the century checked to be plausible.
+            digits_in_shape(bytes, i, &[8, 4], b"-+").and_then(|(d, end)| {
+                let century = d[0] * 10 + d[1];
+                ((18..=20).contains(&century))
+                    .then(|| swedish(&d[2..]))
+                    .flatten()
+                    .map(|k| (k, end))
+            })
+        })
+        .or_else(|| {
+            digits_in_shape(bytes, i, &[6, 4], b"-+")
+                .and_then(|(d, end)| swedish(&d).map(|k| (k, end)))
+        })
+        .or_else(|| {
+            [&[4usize, 2, 5][..], &[11]].iter().find_map(|shape| {
+                digits_in_shape(bytes, i, shape, b". ")
+                    .filter(|(d, _)| kontonummer(d))
+                    .map(|(_, end)| (Kind::Kontonummer, end))
+            })
+        })
+        .or_else(|| phone(bytes, i).map(|end| (Kind::Phone, end)))
+}
+
+/// Health and social-care words (bokmål, nynorsk, Swedish), matched at the start of a word
+/// and case-insensitively: "kreft" also finds "kreftbehandling".
+pub const SENSITIVE_WORDS: &[&str] = &[
+    "diagnose",
+    "diagnos",
+    "kreft",
+    "cancer",
+    "depresjon",
+    "depression",
+    "psykisk",
+    "psykiatri",
+    "psykiatrisk",
+    "psykolog",
+    "psykos",
+    "schizofreni",
+    "bipolar",
+    "angstlidelse",
+    "spiseforstyrr",
+    "anoreksi",
+    "selvmord",
+    "sjølvmord",
+    "självmord",
+    "overdose",
+    "rusmisbruk",
+    "rusavhengig",
+    "rusbehandling",
+    "missbruk",
+    "narkotika",
+    "alkoholiker",
+    "barnevern",
+    "omsorgsovertakelse",
+    "fosterhjem",
+    "sosialhjelp",
+    "socialbidrag",
+    "försörjningsstöd",
+    "socialtjänst",
+    "sosialstønad",
+    "uføretrygd",
+    "uførepensjon",
+    "sykemeld",
+    "sjukemeld",
+    "sykmeld",
+    "sjukskriv",
+    "abort",
+    "hiv",
+    "aids",
+    "epilepsi",
+    "demens",
+    "alzheimer",
+    "diabetes",
+    "funksjonshemm",
+    "funksjonsnedsett",
+    "utviklingshemm",
+    "autisme",
+    "adhd",
+    "graviditet",
+    "svangerskap",
+    "hjemmesykepleie",
+    "sykehjem",
+    "straffedom",
+    "fengsel",
+    "voldtekt",
+];
+
+static SENSITIVE: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(SENSITIVE_WORDS)
+        .expect("the word list builds")
+});
+
+/// Whether the byte before `i` ends a word (or there is none).
+fn word_starts(bytes: &[u8], i: usize) -> bool {
+    i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] >= 0x80)
+}
+
+/// The end of the word that starts or continues at `i`.
+fn word_end(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
+        // Stop before a UTF-8 punctuation character such as "–" or "…" (E2 80 xx).
+        if bytes[i] == 0xE2 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn email_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._%+-".contains(&b)
+}
+
+fn email_domain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'.'
+}
+
+/// The email address around the `@` at `at`, not starting before `from`.
+fn email_at(bytes: &[u8], at: usize, from: usize) -> Option<(usize, usize)> {
+    let mut start = at;
+    while start > from && email_local(bytes[start - 1]) {
+        start -= 1;
+    }
+    while start < at && !bytes[start].is_ascii_alphanumeric() {
+        start += 1;
+    }
+    let mut end = at + 1;
+    while end < bytes.len() && email_domain(bytes[end]) {
+        end += 1;
+    }
+    while end > at + 1 && !bytes[end - 1].is_ascii_alphanumeric() {
+        end -= 1;
+    }
+    let domain = &bytes[at + 1..end];
+    let tld = domain.rsplit(|b| *b == b'.').next()?;
+    let ok = start < at
+        && domain.contains(&b'.')
+        && !domain.starts_with(b".")
+        && tld.len() >= 2
+        && tld.iter().all(u8::is_ascii_alphabetic);
+    ok.then_some((start, end))
+}
+
+/// Everything the guard finds in `text`, in order.
 pub fn find(text: &str) -> Vec<Finding> {
-    let bytes = text.as_bytes();
-    let mut found = vec![];
+    find_in_bytes(text.as_bytes())
+}
+
+/// [`find`] over bytes that may not all be UTF-8 (a file, standard input): findings are
+/// ASCII, so their offsets are character boundaries of any UTF-8 around them.
+pub fn find_in_bytes(bytes: &[u8]) -> Vec<Finding> {
+    let mut found = numbers_and_addresses(bytes);
+    let mut words: Vec<Finding> = SENSITIVE
+        .find_iter(bytes)
+        .filter(|m| word_starts(bytes, m.start()))
+        .map(|m| Finding {
+            kind: Kind::Sensitive,
+            start: m.start(),
+            end: word_end(bytes, m.end()),
+        })
+        .collect();
+    if !words.is_empty() {
+        found.append(&mut words);
+        found.sort_by_key(|f| (f.start, f.end));
+    }
+    found
+}
+
+/// Identity numbers, account numbers, phone numbers and email addresses, in order.
+fn numbers_and_addresses(bytes: &[u8]) -> Vec<Finding> {
+    let mut found: Vec<Finding> = vec![];
     let mut i = 0;
-    while i < bytes.len() {
-        let starts_number = bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit());
+    // Only digits, '+' and '@' can start a finding: skip to the next of those at once.
+    while let Some(skip) = bytes[i.min(bytes.len())..]
+        .iter()
+        .position(|b| b.is_ascii_digit() || *b == b'+' || *b == b'@')
+    {
+        i += skip;
+        if bytes[i] == b'@' {
+            let from = found.last().map_or(0, |f| f.end);
+            match email_at(bytes, i, from) {
+                Some((start, end)) => {
+                    found.push(Finding {
+                        kind: Kind::Email,
+                        start,
+                        end,
+                    });
+                    i = end;
+                }
+                None => i += 1,
+            }
+            continue;
+        }
+        let starts_number = i == 0 || !(bytes[i - 1].is_ascii_digit() || bytes[i - 1] == b'+');
         if !starts_number {
             i += 1;
             continue;
         }
-        let hit = digits_in_shape(bytes, i, &[6, 5], b" -")
-            .and_then(|(d, end)| norwegian(&d).map(|k| (k, end)))
-            .or_else(|| {
-                // 19/20 + YYMMDD-NNNC, the century checked to be plausible.
-                digits_in_shape(bytes, i, &[8, 4], b"-+").and_then(|(d, end)| {
-                    let century = d[0] * 10 + d[1];
-                    ((18..=20).contains(&century))
-                        .then(|| swedish(&d[2..]))
-                        .flatten()
-                        .map(|k| (k, end))
-                })
-            })
-            .or_else(|| {
-                digits_in_shape(bytes, i, &[6, 4], b"-+")
-                    .and_then(|(d, end)| swedish(&d).map(|k| (k, end)))
-            });
-        match hit {
+        let hit = if bytes[i] == b'+' {
+            phone(bytes, i).map(|end| (Kind::Phone, end))
+        } else {
+            number_at(bytes, i)
+        };
+        // A number in an email address's local part is the address's.
+        let in_address = hit.is_some_and(|(_, end)| bytes.get(end) == Some(&b'@'));
+        match hit.filter(|_| !in_address) {
             Some((kind, end)) => {
                 found.push(Finding {
                     kind,
@@ -205,7 +483,11 @@ mod tests {
         let mut wrong = fnr.clone().into_bytes();
         wrong[10] = b'0' + (wrong[10] - b'0' + 1) % 10;
         assert!(find(&String::from_utf8(wrong).expect("utf8")).is_empty());
-        assert!(find("Ring 12345678901 eller 99887766").is_empty());
+        assert!(
+            find("Ring 12345678901 eller 99887766")
+                .iter()
+                .all(|f| !f.kind.is_identity())
+        );
         // A valid number inside a longer run of digits is not one.
         assert!(find(&format!("9{fnr}")).is_empty());
         assert!(find(&format!("{fnr}0")).is_empty());
@@ -242,6 +524,76 @@ mod tests {
     }
 
     #[test]
+    fn account_numbers_phones_addresses_and_words() {
+        assert_eq!(
+            kinds("Betal til 1234.56.78903, ikke 1234.56.78904."),
+            vec![(Kind::Kontonummer, "1234.56.78903")]
+        );
+        assert_eq!(
+            kinds("12345678903"),
+            vec![(Kind::Kontonummer, "12345678903")]
+        );
+        assert_eq!(
+            kinds(
+                "Ring 99 88 77 66, +47 22 33 44 55 eller 412 34 567 (ikke 20261122 eller 12345678)"
+            ),
+            vec![
+                (Kind::Phone, "99 88 77 66"),
+                (Kind::Phone, "+47 22 33 44 55"),
+                (Kind::Phone, "412 34 567"),
+            ]
+        );
+        assert_eq!(kinds("mobil 99887766"), vec![(Kind::Phone, "99887766")]);
+        assert_eq!(
+            kinds("+46 70 123 45 67 / 070-123 45 67"),
+            vec![
+                (Kind::Phone, "+46 70 123 45 67"),
+                (Kind::Phone, "070-123 45 67")
+            ]
+        );
+        assert_eq!(
+            kinds("Skriv til post@nordby.kommune.no. Eller ola99887766@example.com!"),
+            vec![
+                (Kind::Email, "post@nordby.kommune.no"),
+                (Kind::Email, "ola99887766@example.com")
+            ]
+        );
+        assert!(find("a@b, @nordby, x@y.z1").is_empty());
+        assert_eq!(
+            kinds("Sønnen har fått KREFTBEHANDLING, og Barnevernet er inne. Ahiv er ikke et ord."),
+            vec![
+                (Kind::Sensitive, "KREFTBEHANDLING"),
+                (Kind::Sensitive, "Barnevernet")
+            ]
+        );
+        assert_eq!(
+            kinds("sjukemeldinga"),
+            vec![(Kind::Sensitive, "sjukemeldinga")]
+        );
+    }
+
+    #[test]
+    fn kinds_are_named_as_the_cli_prints_them() {
+        let names: Vec<String> = [
+            Kind::Fodselsnummer,
+            Kind::DNummer,
+            Kind::Personnummer,
+            Kind::Samordningsnummer,
+            Kind::Kontonummer,
+            Kind::Phone,
+            Kind::Email,
+            Kind::Sensitive,
+        ]
+        .iter()
+        .map(|k| serde_json::to_string(k).expect("json"))
+        .collect();
+        assert_eq!(
+            names.join(","),
+            r#""fodselsnummer","d_nummer","personnummer","samordningsnummer","kontonummer","phone","email","sensitive""#
+        );
+    }
+
+    #[test]
     fn offsets_are_bytes_of_the_text() {
         let text = "Æøå: 811218-9876";
         let f = find(text);
@@ -262,6 +614,29 @@ mod tests {
                 prop_assert_eq!(f.len(), 1);
                 prop_assert_eq!(f[0].kind, Kind::Fodselsnummer);
                 prop_assert_eq!(&text[f[0].start..f[0].end], fnr.as_str());
+            }
+        }
+
+        #[test]
+        fn bytes_that_are_not_utf8_do_not_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            for f in find_in_bytes(&bytes) {
+                prop_assert!(f.start < f.end && f.end <= bytes.len());
+            }
+        }
+
+        #[test]
+        fn valid_account_numbers_are_found(first10 in "[0-9]{10}") {
+            let d: Vec<u8> = first10.bytes().map(|b| b - b'0').collect();
+            let w = [5u32, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+            let sum: u32 = d.iter().zip(w).map(|(x, w)| u32::from(*x) * w).sum();
+            let k = (11 - sum % 11) % 11;
+            if k < 10 {
+                let n = format!("{first10}{k}");
+                let dotted = format!("{}.{}.{}", &n[..4], &n[4..6], &n[6..]);
+                let f = find(&format!("konto {dotted} takk"));
+                prop_assert_eq!(f.len(), 1);
+                // An 11-digit number may also be a valid identity number, which comes first.
+                prop_assert!(f[0].kind == Kind::Kontonummer || f[0].kind.is_identity());
             }
         }
 

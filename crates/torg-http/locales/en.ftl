@@ -496,3 +496,7 @@ inquiry-chat-live = Live: new messages appear here by themselves.
 chat-widget-title = Chat on the municipality's website
 chat-widget-intro = The button at the bottom right is the chat as citizens see it. Put these two lines on the municipality's website to have it there:
 chat-widget-options = data-label and data-close change the button's words. The chat follows the chat's opening hours (torg hours set --channel chat).
+personal-data-kontonummer = a bank account number
+personal-data-phone = a phone number
+personal-data-email = an email address
+personal-data-sensitive = words about health or social care

@@ -496,3 +496,7 @@ inquiry-chat-live = Direkte: nye meldinger vises her av seg selv.
 chat-widget-title = Chat på kommunens nettsider
 chat-widget-intro = Knappen nede til høyre er chatten slik innbyggerne ser den. Sett disse to linjene på kommunens nettsider for å få den der:
 chat-widget-options = Med data-label og data-close kan knappens tekst endres. Chatten følger åpningstidene for chat (torg hours set --channel chat).
+personal-data-kontonummer = et kontonummer
+personal-data-phone = et telefonnummer
+personal-data-email = en e-postadresse
+personal-data-sensitive = ord om helse eller sosiale forhold

@@ -483,3 +483,7 @@ inquiry-chat-live = Direkte: nye meldingar blir viste her av seg sjølv.
 chat-widget-title = Chat på nettsidene til kommunen
 chat-widget-intro = Knappen nede til høgre er chatten slik innbyggjarane ser han. Set desse to linjene på nettsidene til kommunen for å få han der:
 chat-widget-options = Med data-label og data-close kan teksten på knappen endrast. Chatten følgjer opningstidene for chat (torg hours set --channel chat).
+personal-data-kontonummer = eit kontonummer
+personal-data-phone = eit telefonnummer
+personal-data-email = ei e-postadresse
+personal-data-sensitive = ord om helse eller sosiale forhold

@@ -483,3 +483,7 @@ inquiry-chat-live = Direkt: nya meddelanden visas här av sig själva.
 chat-widget-title = Chatt på kommunens webbplats
 chat-widget-intro = Knappen nere till höger är chatten så som invånarna ser den. Lägg de här två raderna på kommunens webbplats för att få den där:
 chat-widget-options = Med data-label och data-close kan knappens text ändras. Chatten följer öppettiderna för chatt (torg hours set --channel chat).
+personal-data-kontonummer = ett kontonummer
+personal-data-phone = ett telefonnummer
+personal-data-email = en e-postadress
+personal-data-sensitive = ord om hälsa eller sociala förhållanden

@@ -122,6 +122,9 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         requests: u32,
     },
+    /// Read text on standard input and print what the personal-data guard finds, one JSON line
+    /// per finding: {"kind":"fodselsnummer","start":12,"end":23} (byte offsets).
+    CheckText,
     /// Print a year's public holidays as JSON lines.
     Holidays {
         /// NO (Norway), SE (Sweden) or FI (Finland).
@@ -821,6 +824,36 @@ async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::Munic
     })
 }
 
+/// `torg check-text`: standard input through the personal-data guard, findings as JSON lines.
+fn check_text() -> Result<()> {
+    use std::io::Read;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut input)
+        .context("reading standard input")?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    for f in torg_domain::personal_data::find_in_bytes(&input) {
+        let kind = serde_json::to_string(&f.kind)?;
+        let line = writeln!(
+            out,
+            "{{\"kind\":{kind},\"start\":{},\"end\":{}}}",
+            f.start, f.end
+        );
+        if let Err(e) = line {
+            // A reader that stops early (`| head`) is not an error.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(e.into());
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Bench(args) => return bench::run(args.clone()).await,
@@ -833,6 +866,7 @@ async fn run(cli: Cli) -> Result<()> {
             return bench::webhooks(*events, *clients).await;
         }
         Command::BenchAccess { requests } => return bench::access(*requests).await,
+        Command::CheckText => return check_text(),
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
                 country.parse().map_err(anyhow::Error::msg)?;
@@ -1644,6 +1678,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::BenchSms { .. }
         | Command::BenchWebhooks { .. }
         | Command::BenchChat { .. }
+        | Command::CheckText
         | Command::BenchAccess { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }

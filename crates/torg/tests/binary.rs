@@ -1315,3 +1315,58 @@ fn sms_gateway_and_code_words_from_the_cli() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not one word"));
 }
+
+/// `torg check-text`: standard input through the personal-data guard, one JSON line per
+/// finding with byte offsets; bytes that are not UTF-8 are no error.
+#[test]
+fn check_text_prints_findings_as_json_lines() {
+    use std::io::Write;
+    let mut text =
+        "Æ fnr 811218-9876, konto 1234.56.78903, ring 99 88 77 66, post@nordby.kommune.no, kreft. "
+            .as_bytes()
+            .to_vec();
+    text.extend_from_slice(b"\xff\xfe ugyldig 1234.56.78904\n");
+    let mut child = std::process::Command::new(TORG)
+        .arg("check-text")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&text)
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let got: Vec<(String, String)> = lines
+        .iter()
+        .map(|l| {
+            let (s, e) = (
+                l["start"].as_u64().expect("start") as usize,
+                l["end"].as_u64().expect("end") as usize,
+            );
+            (
+                l["kind"].as_str().expect("kind").to_string(),
+                String::from_utf8_lossy(&text[s..e]).into_owned(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("personnummer", "811218-9876"),
+        ("kontonummer", "1234.56.78903"),
+        ("phone", "99 88 77 66"),
+        ("email", "post@nordby.kommune.no"),
+        ("sensitive", "kreft"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
