@@ -182,7 +182,8 @@ pub fn active_peak(peaks: &[PlannedPeak], at: Timestamp) -> Option<&PlannedPeak>
 }
 
 /// The policy for an inquiry: the most specific matching rule (topic over unit over channel;
-/// the first written among equals), else the default of the channel.
+/// the first written among equals), else three working days for a request for access and the
+/// default of the channel for the rest.
 pub fn resolve(
     rules: &[PolicyRule],
     channel: Channel,
@@ -197,8 +198,13 @@ pub fn resolve(
             best = Some((s, r));
         }
     }
-    best.map(|(_, r)| r.policy)
-        .unwrap_or_else(|| default_policy(channel))
+    best.map(|(_, r)| r.policy).unwrap_or_else(|| {
+        if topic == Some(crate::access_request::TOPIC) {
+            crate::access_request::DEFAULT_POLICY
+        } else {
+            default_policy(channel)
+        }
+    })
 }
 
 /// Where an open inquiry stands against its deadline.
@@ -251,6 +257,35 @@ mod tests {
 
     fn oslo() -> WorkingCalendar {
         WorkingCalendar::office_hours("Europe/Oslo").expect("calendar")
+    }
+
+    #[test]
+    fn a_request_for_access_has_three_working_days_unless_a_rule_says_otherwise() {
+        let topic = Some(crate::access_request::TOPIC);
+        assert_eq!(
+            resolve(&[], Channel::Email, 1, topic),
+            DeadlinePolicy::WithinWorkingDays { days: 3 }
+        );
+        assert_eq!(
+            resolve(&[], Channel::Email, 1, Some("water")),
+            DeadlinePolicy::WithinWorkingDays { days: 2 }
+        );
+        let rule = PolicyRule {
+            channel: None,
+            unit_id: None,
+            topic: Some(crate::access_request::TOPIC.into()),
+            policy: DeadlinePolicy::WithinWorkingDays { days: 1 },
+        };
+        assert_eq!(
+            resolve(&[rule], Channel::Web, 1, topic),
+            DeadlinePolicy::WithinWorkingDays { days: 1 }
+        );
+        // Received Monday 30 March 2026 at 10:00 in Oslo: Tuesday and Wednesday count, Maundy
+        // Thursday, Good Friday and Easter Monday do not, so the third working day is Tuesday
+        // 7 April.
+        let due = DeadlinePolicy::WithinWorkingDays { days: 3 }
+            .deadline(&oslo(), ts("2026-03-30T08:00:00Z"));
+        assert_eq!(oslo().local_date(due).to_string(), "2026-04-07");
     }
     fn ts(s: &str) -> Timestamp {
         s.parse().expect("timestamp")

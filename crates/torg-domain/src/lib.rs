@@ -4,6 +4,8 @@
 //! or HTTP crate, so every rule here can be unit- and property-tested in isolation.
 
 pub mod access;
+pub mod access_request;
+pub mod archive;
 pub mod audit;
 pub mod calendar;
 pub mod channel;

@@ -87,6 +87,64 @@ impl HideDecision {
     }
 }
 
+/// Why a public comment is in the moderation queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Flag {
+    /// The personal-data guard found this kind of data (an identity number, a phone number,
+    /// health wording, …): the comment should not stay in public.
+    PersonalData { kind: crate::personal_data::Kind },
+    /// A word of the municipality's keyword list.
+    Keyword { word: String },
+}
+
+/// The flags of a public comment: what the guard finds (each kind once) and the keywords
+/// it holds as words or phrases, case-insensitively.
+pub fn flags(text: &str, keywords: &[String]) -> Vec<Flag> {
+    let mut out: Vec<Flag> = Vec::new();
+    for f in crate::personal_data::find(text) {
+        let flag = Flag::PersonalData { kind: f.kind };
+        if !out.contains(&flag) {
+            out.push(flag);
+        }
+    }
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    for k in keywords {
+        let phrase: Vec<String> = k.split_whitespace().map(str::to_lowercase).collect();
+        if !phrase.is_empty()
+            && words
+                .windows(phrase.len())
+                .any(|w| w.iter().zip(&phrase).all(|(a, b)| a == b))
+        {
+            out.push(Flag::Keyword { word: k.clone() });
+        }
+    }
+    out
+}
+
+/// The ready answer that moves a citizen from a public comment to a private conversation, in
+/// the comment's language.
+pub fn private_reply(language: &str) -> &'static str {
+    match language {
+        "nn" => {
+            "Hei! Takk for at du tok kontakt. Kommentaren din inneheld personlege opplysningar, så vi har skjult han for å verne deg. Vi svarar deg gjerne her i ei privat melding."
+        }
+        "sv" => {
+            "Hej! Tack för att du hörde av dig. Din kommentar innehåller personuppgifter, så vi har dolt den för att skydda dig. Vi svarar gärna här i ett privat meddelande."
+        }
+        "en" => {
+            "Hello, and thank you for getting in touch. Your comment contains personal information, so we have hidden it to protect you. We are happy to answer you here in a private message."
+        }
+        _ => {
+            "Hei! Takk for at du tok kontakt. Kommentaren din inneholder personopplysninger, så vi har skjult den for å beskytte deg. Vi svarer deg gjerne her i en privat melding."
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +169,34 @@ mod tests {
         for r in HideReason::ALL {
             assert_eq!(r.as_str().parse::<HideReason>(), Ok(r));
         }
+    }
+
+    #[test]
+    fn comments_are_flagged_by_the_guard_and_the_keyword_list() {
+        use crate::personal_data::Kind;
+        let keywords = vec!["svindel".to_string(), "dårlig vær".to_string()];
+        let f = flags(
+            "Min sønn 01017000027 har fått diagnosen diabetes, ring 41234567. Dette er SVINDEL!",
+            &keywords,
+        );
+        assert!(f.contains(&Flag::PersonalData {
+            kind: Kind::Fodselsnummer
+        }));
+        assert!(f.contains(&Flag::PersonalData { kind: Kind::Phone }));
+        assert!(f.contains(&Flag::Keyword {
+            word: "svindel".into()
+        }));
+        assert!(
+            flags("Det er dårlig vær i dag", &keywords).contains(&Flag::Keyword {
+                word: "dårlig vær".into()
+            })
+        );
+        assert!(
+            flags("Svindelen er avslørt", &keywords).is_empty(),
+            "whole words only"
+        );
+        assert!(flags("Når åpner biblioteket?", &keywords).is_empty());
+        assert!(private_reply("sv").contains("privat meddelande"));
+        assert!(private_reply("nb").contains("privat melding"));
     }
 }
