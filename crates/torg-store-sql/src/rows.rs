@@ -233,6 +233,11 @@ pub(crate) struct InquiryRow {
     updated_at: i64,
     external_id: Option<String>,
 }
+impl InquiryRow {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+}
 impl TryFrom<InquiryRow> for Inquiry {
     type Error = StoreError;
     fn try_from(r: InquiryRow) -> Result<Self, StoreError> {
@@ -511,6 +516,68 @@ impl TryFrom<ChannelAccountRow> for ChannelAccount {
             decided_by: r.decided_by,
             decided_at: r.decided_at.map(ts),
             created_at: ts(r.created_at),
+        })
+    }
+}
+
+pub(crate) const ARCHIVE_COLUMNS: &str = "inquiry_id, decision, reasons, decided_by, decided_at, screening_basis, screen_names, public_title";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ArchiveRow {
+    inquiry_id: i64,
+    decision: String,
+    reasons: String,
+    decided_by: Option<i64>,
+    decided_at: i64,
+    screening_basis: Option<String>,
+    screen_names: i64,
+    public_title: Option<String>,
+}
+impl TryFrom<ArchiveRow> for ArchiveRecord {
+    type Error = StoreError;
+    fn try_from(r: ArchiveRow) -> Result<Self, StoreError> {
+        Ok(ArchiveRecord {
+            inquiry_id: r.inquiry_id,
+            decision: parse(&r.decision, "archive decision")?,
+            reasons: r.reasons,
+            decided_by: r.decided_by,
+            decided_at: ts(r.decided_at),
+            screening: torg_domain::archive::Screening {
+                basis: r
+                    .screening_basis
+                    .as_deref()
+                    .map(|b| parse(b, "screening basis"))
+                    .transpose()?,
+                names: r.screen_names != 0,
+                public_title: r.public_title,
+            },
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeletionRow {
+    reference: String,
+    channel: String,
+    received_at: i64,
+    closed_at: Option<i64>,
+    deleted_at: i64,
+    messages: i64,
+    attachments: i64,
+    reason: String,
+}
+impl TryFrom<DeletionRow> for DeletionRecord {
+    type Error = StoreError;
+    fn try_from(r: DeletionRow) -> Result<Self, StoreError> {
+        Ok(DeletionRecord {
+            reference: r.reference,
+            channel: parse(&r.channel, "channel")?,
+            received_at: ts(r.received_at),
+            closed_at: r.closed_at.map(ts),
+            deleted_at: ts(r.deleted_at),
+            messages: r.messages,
+            attachments: r.attachments,
+            reason: r.reason,
         })
     }
 }

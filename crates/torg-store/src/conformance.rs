@@ -115,6 +115,7 @@ pub async fn run(store: Arc<dyn Store>) {
     the_channel_registry(&*store).await;
     social_accounts_follow_the_registry(&*store).await;
     notices_are_queued_for_own_inquiries_only(&*store).await;
+    the_archive_journal_and_retention(&*store).await;
     connector_health(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
@@ -2472,5 +2473,303 @@ async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
     assert_eq!(
         (mine[0].body.as_str(), mine[0].inquiry_id),
         ("[08:00] Ola: Hei", Some(inquiry.id))
+    );
+}
+
+async fn the_archive_journal_and_retention(store: &dyn Store) {
+    use torg_domain::archive::{ArchiveDecision, Screening, ScreeningBasis};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let at = t("2026-03-02T08:00:00Z");
+    let mut with_doc = new_inquiry(&f, "Søknad om parkeringstillatelse", at);
+    with_doc.attachments = vec![NewAttachment {
+        filename: "kart.pdf".into(),
+        content_type: "application/pdf".into(),
+        data: b"%PDF-1.4 kart".to_vec(),
+    }];
+    let kept = store
+        .create_inquiry(with_doc)
+        .await
+        .expect("create")
+        .inquiry;
+    let answer = |body: &str, mins: i64| NewMessage {
+        external_id: None,
+        outgoing: None,
+        kind: MessageKind::Outbound,
+        author_user_id: None,
+        author_name: "Kari Saksbehandler".into(),
+        body: body.into(),
+        attachments: vec![],
+        created_at: at + SignedDuration::from_mins(mins),
+    };
+    store
+        .add_message(tenant, kept.id, answer("Vedtak: innvilget.", 60))
+        .await
+        .expect("answer");
+    let note = NewMessage {
+        kind: MessageKind::Note,
+        ..answer("internt", 61)
+    };
+    store
+        .add_message(tenant, kept.id, note)
+        .await
+        .expect("note");
+    let question = store
+        .create_inquiry(new_inquiry(
+            &f,
+            "Når tømmes søpla?",
+            at + SignedDuration::from_mins(5),
+        ))
+        .await
+        .expect("create")
+        .inquiry;
+    let undecided = store
+        .create_inquiry(new_inquiry(&f, "Hei", at + SignedDuration::from_mins(6)))
+        .await
+        .expect("create")
+        .inquiry;
+    let record = ArchiveRecord {
+        inquiry_id: kept.id,
+        decision: ArchiveDecision::Archive,
+        reasons: "application,attachments".into(),
+        decided_by: None,
+        decided_at: at + SignedDuration::from_hours(2),
+        screening: Screening {
+            basis: Some(ScreeningBasis::PersonalCircumstances),
+            names: true,
+            public_title: Some("Søknad om *****".into()),
+        },
+    };
+    store
+        .set_archive_record(tenant, &record)
+        .await
+        .expect("decide");
+    assert!(
+        store
+            .set_archive_record(other.tenant.id, &record)
+            .await
+            .is_err(),
+        "another municipality's inquiry cannot be decided"
+    );
+    store
+        .set_archive_record(
+            tenant,
+            &ArchiveRecord {
+                inquiry_id: question.id,
+                decision: ArchiveDecision::NotArchive,
+                reasons: String::new(),
+                screening: Screening::default(),
+                ..record.clone()
+            },
+        )
+        .await
+        .expect("decide");
+    assert_eq!(
+        store.archive_record(tenant, kept.id).await.expect("read"),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .archive_record(tenant, undecided.id)
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        store
+            .archive_record(other.tenant.id, kept.id)
+            .await
+            .expect("read"),
+        None
+    );
+
+    // The extract's pages: only records, with messages in and out and their attachments.
+    let year = (t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z"));
+    let cases = store
+        .archive_cases(tenant, year.0, year.1, 0, 100)
+        .await
+        .expect("cases");
+    assert_eq!(cases.len(), 1);
+    assert_eq!(
+        store
+            .count_archive_cases(tenant, year.0, year.1)
+            .await
+            .expect("count"),
+        1
+    );
+    let case = &cases[0];
+    assert_eq!((case.inquiry.id, &case.record), (kept.id, &record));
+    let kinds: Vec<_> = case.messages.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![MessageKind::Inbound, MessageKind::Outbound],
+        "no notes"
+    );
+    assert_eq!(case.messages[0].attachments.len(), 1);
+    assert_eq!(case.messages[0].attachments[0].filename, "kart.pdf");
+    assert!(
+        store
+            .archive_cases(tenant, year.0, year.1, kept.id, 100)
+            .await
+            .expect("next page")
+            .is_empty()
+    );
+    assert!(
+        store
+            .archive_cases(tenant, t("2026-04-01T00:00:00Z"), year.1, 0, 100)
+            .await
+            .expect("later")
+            .is_empty()
+    );
+    assert!(
+        store
+            .archive_cases(other.tenant.id, year.0, year.1, 0, 100)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+
+    // The public journal: the record's lines, newest first, with the screening.
+    let journal = store
+        .journal_entries(tenant, year.0, year.1, 100)
+        .await
+        .expect("journal");
+    assert_eq!(journal.len(), 2);
+    assert_eq!(journal[0].kind, MessageKind::Outbound);
+    assert_eq!(journal[0].author_name, "Kari Saksbehandler");
+    assert_eq!(journal[1].attachments, 1);
+    assert_eq!(journal[1].citizen_name, "Ola Nordmann");
+    assert_eq!(journal[1].screening, record.screening);
+    assert!(
+        store
+            .journal_entries(other.tenant.id, year.0, year.1, 100)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+
+    // Keyword lists and retention settings per municipality.
+    store
+        .set_moderation_keywords(tenant, &["idiot".into(), "svindel".into()])
+        .await
+        .expect("keywords");
+    assert_eq!(
+        store.moderation_keywords(tenant).await.expect("keywords"),
+        vec!["idiot".to_string(), "svindel".to_string()]
+    );
+    assert!(
+        store
+            .moderation_keywords(other.tenant.id)
+            .await
+            .expect("kw")
+            .is_empty()
+    );
+    assert_eq!(store.retention_days(tenant).await.expect("days"), 365);
+    store.set_retention_days(tenant, 30).await.expect("set");
+    assert_eq!(store.retention_days(tenant).await.expect("days"), 30);
+    assert_eq!(
+        store.retention_days(other.tenant.id).await.expect("days"),
+        365
+    );
+
+    // Retention: closed non-records only; the record survives even when asked to delete it.
+    for id in [kept.id, question.id] {
+        store
+            .set_status(
+                tenant,
+                id,
+                InquiryStatus::Closed,
+                at + SignedDuration::from_hours(3),
+            )
+            .await
+            .expect("close");
+    }
+    let later = at + SignedDuration::from_hours(24 * 40);
+    let candidates = store
+        .retention_candidates(tenant, later, 0, 100)
+        .await
+        .expect("candidates");
+    assert_eq!(
+        candidates
+            .iter()
+            .map(|c| (c.id, c.decision))
+            .collect::<Vec<_>>(),
+        vec![(question.id, Some(ArchiveDecision::NotArchive))],
+        "the record and the open inquiry are not candidates"
+    );
+    // The archivist's worklist: closed and undecided only.
+    assert!(
+        store
+            .undecided_closed(tenant, 10)
+            .await
+            .expect("worklist")
+            .is_empty()
+    );
+    store
+        .set_status(
+            tenant,
+            undecided.id,
+            InquiryStatus::Closed,
+            at + SignedDuration::from_hours(3),
+        )
+        .await
+        .expect("close");
+    let worklist = store.undecided_closed(tenant, 10).await.expect("worklist");
+    assert_eq!(
+        worklist.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![undecided.id]
+    );
+    assert!(
+        store
+            .undecided_closed(other.tenant.id, 10)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    let deleted = store
+        .delete_inquiries(tenant, &[question.id, kept.id], "retention: 30 days", later)
+        .await
+        .expect("delete");
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0].reference, question.reference.to_string());
+    assert_eq!((deleted[0].messages, deleted[0].attachments), (1, 0));
+    assert_eq!(
+        store.inquiry(tenant, question.id).await.expect("read"),
+        None
+    );
+    assert!(
+        store
+            .inquiry(tenant, kept.id)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        store.deletion_log(tenant, 10).await.expect("log"),
+        deleted,
+        "the log keeps reference, dates and counts"
+    );
+    assert!(
+        store
+            .deletion_log(other.tenant.id, 10)
+            .await
+            .expect("log")
+            .is_empty()
+    );
+    assert!(
+        store
+            .delete_inquiries(other.tenant.id, &[undecided.id], "x", later)
+            .await
+            .expect("other")
+            .is_empty(),
+        "another municipality's inquiry is not deleted"
+    );
+    assert!(
+        store
+            .inquiry(tenant, undecided.id)
+            .await
+            .expect("read")
+            .is_some()
     );
 }

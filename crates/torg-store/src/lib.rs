@@ -435,4 +435,62 @@ pub trait Store: Send + Sync + 'static {
         tenant: i64,
         attachment_id: i64,
     ) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
+
+    // The archive (arkiv), moderation keywords and retention.
+    /// Records or replaces the archivist's decision on an inquiry.
+    async fn set_archive_record(&self, tenant: i64, record: &ArchiveRecord) -> Result<()>;
+    async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>>;
+    /// Inquiries kept as records, received in `from..to`, after id `after_id`, in id order, at
+    /// most `limit`: the pages of an archive extract.
+    async fn archive_cases(
+        &self,
+        tenant: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<ArchiveCase>>;
+    /// How many inquiries kept as records were received in `from..to` (the extract's size).
+    async fn count_archive_cases(
+        &self,
+        tenant: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<i64>;
+    /// Public journal lines dated in `from..to`, newest first, at most `limit`.
+    async fn journal_entries(
+        &self,
+        tenant: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<JournalEntry>>;
+    /// Closed inquiries nobody has decided on yet, most recently received first: the
+    /// archivist's worklist.
+    async fn undecided_closed(&self, tenant: i64, limit: u32) -> Result<Vec<InquirySummary>>;
+    async fn moderation_keywords(&self, tenant: i64) -> Result<Vec<String>>;
+    async fn set_moderation_keywords(&self, tenant: i64, words: &[String]) -> Result<()>;
+    /// Days a closed inquiry that is not a record is kept (default 365).
+    async fn retention_days(&self, tenant: i64) -> Result<u32>;
+    async fn set_retention_days(&self, tenant: i64, days: u32) -> Result<()>;
+    /// Closed inquiries closed before `closed_before` that are not decided as records, after
+    /// id `after_id`, at most `limit`.
+    async fn retention_candidates(
+        &self,
+        tenant: i64,
+        closed_before: jiff::Timestamp,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<RetentionCandidate>>;
+    /// Deletes the inquiries with everything they hold, and logs each in the deletion log, in
+    /// one transaction. Inquiries decided as records are left alone.
+    async fn delete_inquiries(
+        &self,
+        tenant: i64,
+        ids: &[i64],
+        reason: &str,
+        at: jiff::Timestamp,
+    ) -> Result<Vec<DeletionRecord>>;
+    /// The deletion log, newest first.
+    async fn deletion_log(&self, tenant: i64, limit: u32) -> Result<Vec<DeletionRecord>>;
 }

@@ -617,3 +617,67 @@ pub struct SocialAccount {
     /// Whether the registry has it approved (read, never written).
     pub approved: bool,
 }
+
+/// The archivist's decision on an inquiry (arkivvurdering) and what the public journal
+/// screens of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArchiveRecord {
+    pub inquiry_id: i64,
+    pub decision: torg_domain::archive::ArchiveDecision,
+    /// Torg's reasons when the decision was made, comma-separated (`application,attachments`).
+    pub reasons: String,
+    /// The archivist; `None` for decisions made outside the web (the demo data, the CLI).
+    pub decided_by: Option<i64>,
+    pub decided_at: Timestamp,
+    pub screening: torg_domain::archive::Screening,
+}
+
+/// An archive-worthy inquiry with the messages that went in and out (not internal notes, not
+/// the automatic acknowledgement), each with its attachments' metadata.
+#[derive(Debug, Clone)]
+pub struct ArchiveCase {
+    pub inquiry: Inquiry,
+    pub record: ArchiveRecord,
+    pub messages: Vec<Message>,
+}
+
+/// One line of the public journal (offentlig postliste): a message in or out of an inquiry the
+/// archivist kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalEntry {
+    pub message_id: i64,
+    pub inquiry_id: i64,
+    pub reference: Reference,
+    pub kind: MessageKind,
+    pub date: Timestamp,
+    pub subject: Option<String>,
+    pub topic: Option<String>,
+    pub preview: String,
+    pub citizen_name: String,
+    pub unit_id: i64,
+    /// The staff member who wrote an outgoing message.
+    pub author_name: String,
+    pub attachments: i64,
+    pub screening: torg_domain::archive::Screening,
+}
+
+/// A closed inquiry the retention job looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionCandidate {
+    pub id: i64,
+    pub closed_at: Timestamp,
+    pub decision: Option<torg_domain::archive::ArchiveDecision>,
+}
+
+/// What the retention job deleted: the reference, dates and counts, never the content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletionRecord {
+    pub reference: String,
+    pub channel: Channel,
+    pub received_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub deleted_at: Timestamp,
+    pub messages: i64,
+    pub attachments: i64,
+    pub reason: String,
+}
