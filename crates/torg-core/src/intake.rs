@@ -306,6 +306,15 @@ pub async fn receive(
         .transpose()?
         .flatten();
     let body = required_text("message", &input.body, max)?;
+    // A request for access is its own kind, with its own deadline, even when the citizen did
+    // not choose the topic.
+    let topic = topic.or_else(|| {
+        torg_domain::access_request::looks_like(&format!(
+            "{}\n{body}",
+            subject.as_deref().unwrap_or("")
+        ))
+        .then(|| torg_domain::access_request::TOPIC.to_string())
+    });
     let external_id = input
         .external_id
         .as_deref()

@@ -1,6 +1,7 @@
 //! Torg's use cases, between the channels (web, API, and later email, SMS, social media)
 //! and the store. Nothing here knows HTTP.
 
+pub mod archive;
 pub mod intake;
 pub mod mail;
 pub mod reply;

@@ -1,0 +1,150 @@
+//! The archive's use cases: Torg's proposal for an inquiry, the archivist's decision (logged),
+//! and the retention run that deletes what is not a record once its time has passed.
+
+use jiff::{SignedDuration, Timestamp};
+use torg_domain::MessageKind;
+use torg_domain::archive::{
+    ArchiveDecision, ArchiveFacts, Proposal, Screening, due_for_deletion, propose,
+};
+use torg_domain::audit::NewAuditEntry;
+use torg_store::{ArchiveRecord, DeletionRecord, Inquiry, Message, Origin, Store, StoreError};
+
+/// Torg's proposal for an inquiry with these messages.
+pub fn proposal(inquiry: &Inquiry, messages: &[Message]) -> Proposal {
+    let of = |kind: MessageKind| {
+        messages
+            .iter()
+            .filter(move |m| m.kind == kind)
+            .map(|m| m.body.as_str())
+            .collect::<Vec<_>>()
+    };
+    propose(&ArchiveFacts {
+        topic: inquiry.topic.as_deref(),
+        subject: inquiry.subject.as_deref(),
+        inbound: of(MessageKind::Inbound),
+        outbound: of(MessageKind::Outbound),
+        attachments: messages.iter().map(|m| m.attachments.len()).sum(),
+    })
+}
+
+/// Records an archivist's decision with Torg's reasons at the time, and logs it.
+pub async fn decide(
+    store: &dyn Store,
+    inquiry: &Inquiry,
+    decision: ArchiveDecision,
+    screening: Screening,
+    decided_by: Option<i64>,
+    origin: &Origin,
+    at: Timestamp,
+) -> Result<ArchiveRecord, StoreError> {
+    let messages = store.messages(inquiry.tenant_id, inquiry.id, false).await?;
+    let reasons = proposal(inquiry, &messages)
+        .reasons
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let record = ArchiveRecord {
+        inquiry_id: inquiry.id,
+        decision,
+        reasons,
+        decided_by,
+        decided_at: at,
+        screening,
+    };
+    store.set_archive_record(inquiry.tenant_id, &record).await?;
+    let s = &record.screening;
+    store
+        .append_audit(
+            inquiry.tenant_id,
+            NewAuditEntry {
+                actor: origin.actor.clone(),
+                action: "archive.decided".into(),
+                object: format!("inquiry:{}", inquiry.id),
+                detail: format!(
+                    "{} (Torg: {}); screening: {}{}{}",
+                    decision.as_str(),
+                    if record.reasons.is_empty() {
+                        "no reasons"
+                    } else {
+                        &record.reasons
+                    },
+                    s.basis.map(|b| b.citation()).unwrap_or("none"),
+                    if s.names { ", names screened" } else { "" },
+                    if s.public_title.is_some() {
+                        ", public title set"
+                    } else {
+                        ""
+                    },
+                ),
+                source: origin.source.clone(),
+            },
+            at,
+        )
+        .await?;
+    Ok(record)
+}
+
+/// Deletes what is not a record and was closed more than the municipality's retention time
+/// ago: decided "not archive", or undecided and not proposed. Logs each deletion (reference,
+/// dates, counts) and one audit entry per run. Returns what was deleted.
+pub async fn run_retention(
+    store: &dyn Store,
+    tenant: i64,
+    now: Timestamp,
+) -> Result<Vec<DeletionRecord>, StoreError> {
+    let days = store.retention_days(tenant).await?;
+    let cutoff = now - SignedDuration::from_hours(24 * i64::from(days));
+    let reason = format!("retention: not a record, closed more than {days} days ago");
+    let mut deleted = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .retention_candidates(tenant, cutoff, after, 200)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let mut due = Vec::new();
+        for c in &page {
+            // Undecided: ask the proposal, so that nothing Torg thinks is a record goes
+            // before an archivist has looked at it.
+            let proposed = match c.decision {
+                Some(_) => false,
+                None => match store.inquiry(tenant, c.id).await? {
+                    Some(i) => proposal(&i, &store.messages(tenant, c.id, false).await?).worthy,
+                    None => continue,
+                },
+            };
+            if due_for_deletion(Some(c.closed_at), c.decision, proposed, days, now) {
+                due.push(c.id);
+            }
+        }
+        if !due.is_empty() {
+            deleted.extend(store.delete_inquiries(tenant, &due, &reason, now).await?);
+        }
+    }
+    if !deleted.is_empty() {
+        store
+            .append_audit(
+                tenant,
+                NewAuditEntry {
+                    actor: "system".into(),
+                    action: "retention.deleted".into(),
+                    object: format!("municipality:{tenant}"),
+                    detail: format!(
+                        "{} inquiries deleted ({reason}): {}",
+                        deleted.len(),
+                        deleted
+                            .iter()
+                            .map(|d| d.reference.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    source: "retention".into(),
+                },
+                now,
+            )
+            .await?;
+    }
+    Ok(deleted)
+}
