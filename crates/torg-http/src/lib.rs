@@ -7,6 +7,7 @@
 pub mod acknowledge;
 mod admin;
 pub mod api;
+mod archive;
 mod audit;
 mod auth;
 mod cache;
@@ -14,6 +15,7 @@ mod chat;
 pub mod error;
 pub mod escalation;
 pub mod i18n;
+mod journal;
 mod meta_hook;
 mod metrics;
 mod moderation;
@@ -128,12 +130,15 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .merge(sms_hook::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         // Reads its body itself, to count an oversized one.
         .merge(meta_hook::routes())
+        .merge(journal::routes())
         .merge(
             staff::routes()
                 .merge(admin::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())
+                .merge(moderation::routes())
+                .merge(archive::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

@@ -9,6 +9,8 @@ use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::staff::{InquiryQuery, audit_inquiry, failed, forbidden, show_inquiry, visible_inquiry};
 use crate::views::Lang;
+use crate::views::render;
+use askama::Template;
 use axum::extract::{Extension, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -172,4 +174,169 @@ pub(crate) async fn hide(
     )
     .await;
     Redirect::to(&format!("/staff/inquiries/{id}?done=hidden")).into_response()
+}
+
+// ---------------------------------------------------------------- the moderation queue
+
+pub(crate) fn routes() -> crate::routes::Routes {
+    crate::routes::Routes::new()
+        .get("/staff/moderation", queue)
+        .post("/staff/moderation/keywords", set_keywords)
+}
+
+/// Who moderates: those who speak for the municipality in public.
+pub(crate) fn moderates(staff: &Staff) -> bool {
+    staff.can(torg_domain::Permission::SpeakPublicly)
+}
+
+/// The flags of a comment in words.
+pub(crate) fn flag_labels(t: &Tr, flags: &[torg_domain::moderation::Flag]) -> Vec<String> {
+    use torg_domain::moderation::Flag;
+    flags
+        .iter()
+        .map(|f| match f {
+            Flag::PersonalData { kind } => {
+                let code = serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                t.get(&format!("flag-{}", code.replace('_', "-")))
+            }
+            Flag::Keyword { word } => t.get1("flag-keyword", "word", word),
+        })
+        .collect()
+}
+
+struct QueueRow {
+    id: i64,
+    reference: String,
+    channel: String,
+    citizen: String,
+    text: String,
+    flags: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "moderation.html")]
+struct QueuePage {
+    t: Tr,
+    c: crate::views::Chrome,
+    flagged: Vec<QueueRow>,
+    others: usize,
+    keywords: String,
+    notice: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct QueueQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /staff/moderation`: open comments on the municipality's public pages that the guard or
+/// the keyword list flags, with what they were flagged for.
+async fn queue(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    axum::extract::Query(q): axum::extract::Query<QueueQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if !moderates(&staff) {
+        return forbidden(t);
+    }
+    let tenant = staff.config.municipality.id;
+    let keywords = match state.store.moderation_keywords(tenant).await {
+        Ok(k) => k,
+        Err(e) => return failed(t, e),
+    };
+    let mut flagged = Vec::new();
+    let mut others = 0;
+    for channel in [Channel::Facebook, Channel::Instagram, Channel::Mastodon] {
+        let filter = torg_store::InquiryFilter {
+            channel: Some(channel),
+            visible_units: Some(staff.visible_units()),
+            ..Default::default()
+        };
+        let list = match state.store.list_inquiries(tenant, &filter, None, 200).await {
+            Ok(l) => l,
+            Err(e) => return failed(t, e),
+        };
+        for i in list {
+            let messages = match state.store.messages(tenant, i.id, false).await {
+                Ok(m) => m,
+                Err(e) => return failed(t, e),
+            };
+            let text = messages
+                .iter()
+                .filter(|m| m.kind == MessageKind::Inbound)
+                .map(|m| m.body.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let flags = torg_domain::moderation::flags(&text, &keywords);
+            if flags.is_empty() {
+                others += 1;
+                continue;
+            }
+            flagged.push(QueueRow {
+                id: i.id,
+                reference: i.reference.to_string(),
+                channel: crate::views::channel_label(&t, i.channel),
+                citizen: i.citizen_name,
+                text: i.preview,
+                flags: flag_labels(&t, &flags),
+            });
+        }
+    }
+    let page = QueuePage {
+        c: crate::staff::chrome(&staff, "/staff/moderation"),
+        flagged,
+        others,
+        keywords: keywords.join(", "),
+        notice: (q.done == "keywords").then(|| t.get("moderation-keywords-saved")),
+        t,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `POST /staff/moderation/keywords`: the list of words that flag a comment.
+async fn set_keywords(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    body: axum::body::Bytes,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let form = match crate::admin::staff_form(&staff, &t, &body, moderates(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let words: Vec<String> = form
+        .get("keywords")
+        .split([',', '\n'])
+        .map(|w| w.trim().to_lowercase())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(100).collect())
+        .take(500)
+        .collect();
+    let tenant = staff.config.municipality.id;
+    if let Err(e) = state.store.set_moderation_keywords(tenant, &words).await {
+        return failed(t, e);
+    }
+    let entry = torg_domain::audit::NewAuditEntry {
+        actor: format!("user:{}", staff.user.id),
+        action: "moderation.keywords".into(),
+        object: format!("municipality:{tenant}"),
+        detail: words.join(", "),
+        source: addr.0.clone(),
+    };
+    if let Err(e) = state
+        .store
+        .append_audit(tenant, entry, jiff::Timestamp::now())
+        .await
+    {
+        return failed(t, e);
+    }
+    Redirect::to("/staff/moderation?done=keywords").into_response()
 }

@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/inquiries/{id}/status", set_status)
         .post("/staff/inquiries/{id}/revoke-link", revoke_link)
         .post("/staff/inquiries/{id}/hide", crate::moderation::hide)
+        .post("/staff/inquiries/{id}/archive", crate::archive::decide)
         .get("/staff/attachments/{id}", attachment)
         .get("/staff/overview", overview)
         .post("/staff/duty/{id}/handover", handover)
@@ -54,6 +55,8 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_phone: crate::phone::logs_calls(staff),
         nav_registry: crate::registry::sees_registry(staff),
         nav_chats: staff.can(Permission::ReadInquiries),
+        nav_moderation: crate::moderation::moderates(staff),
+        nav_archive: staff.can(Permission::DecideArchive),
     }
 }
 
@@ -873,6 +876,13 @@ struct InquiryPage {
     chat_after: Option<i64>,
     /// A chat someone else (or nobody) answers: the staff member can take it over.
     can_take_over: bool,
+    /// Torg's archive proposal, the archivist's decision, and for a request for access the
+    /// reply template.
+    archive: crate::archive::ArchivePanel,
+    /// A public comment the guard or the keyword list flags: what for, in words.
+    moderation_flags: Option<String>,
+    /// The ready private reply was asked for: "answer privately" is preselected.
+    answer_privately: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -883,6 +893,15 @@ pub(crate) struct InquiryQuery {
     canned: String,
     #[serde(default)]
     done: String,
+    /// A request for access: the answer (granted, partly, refused) and the ground of a
+    /// refusal, to fill the reply box from the template.
+    #[serde(default)]
+    access: String,
+    #[serde(default)]
+    ground: String,
+    /// The ready reply that moves a flagged public comment to a private conversation.
+    #[serde(default)]
+    private_reply: String,
     /// A reply sent back for confirmation: shown again in the reply box.
     #[serde(skip)]
     draft: Option<String>,
@@ -966,11 +985,13 @@ pub(crate) async fn show_inquiry(
     {
         audit_inquiry(state, staff, addr, "inquiry.read", id, String::new()).await;
     }
-    let (messages, users, canned, deliveries) = match tokio::try_join!(
+    let (messages, users, canned, deliveries, record, keywords) = match tokio::try_join!(
         state.store.messages(tenant, id, true),
         state.store.list_users(tenant),
         state.store.list_canned_replies(tenant),
-        state.store.deliveries(tenant, id)
+        state.store.deliveries(tenant, id),
+        state.store.archive_record(tenant, id),
+        state.store.moderation_keywords(tenant)
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
@@ -993,14 +1014,41 @@ pub(crate) async fn show_inquiry(
             text: fill_canned_reply(&c.body, &placeholders),
         })
         .collect();
-    let prefill = q.draft.clone().unwrap_or_else(|| {
-        q.canned
-            .parse::<i64>()
-            .ok()
-            .and_then(|cid| canned.iter().find(|c| c.id == cid))
-            .map(|c| c.text.clone())
-            .unwrap_or_default()
+    let moderation_flags = inquiry.channel.is_public().then(|| {
+        let text = messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Inbound)
+            .map(|m| m.body.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        torg_domain::moderation::flags(&text, &keywords)
     });
+    let moderation_flags = moderation_flags
+        .filter(|f| !f.is_empty())
+        .map(|f| crate::moderation::flag_labels(&t, &f).join(", "));
+    let answer_privately = !q.private_reply.is_empty() && inquiry.channel.is_public();
+    let prefill = q.draft.clone().unwrap_or_else(|| {
+        if answer_privately {
+            return torg_domain::moderation::private_reply(&inquiry.language).to_string();
+        }
+        crate::archive::access_reply(&t, &inquiry, &q.access, &q.ground).unwrap_or_else(|| {
+            q.canned
+                .parse::<i64>()
+                .ok()
+                .and_then(|cid| canned.iter().find(|c| c.id == cid))
+                .map(|c| c.text.clone())
+                .unwrap_or_default()
+        })
+    });
+    let archive = crate::archive::panel(
+        &t,
+        staff,
+        &inquiry,
+        &messages,
+        record.as_ref(),
+        &users,
+        &municipality.time_zone,
+    );
     let time_left = if inquiry.status == InquiryStatus::Closed {
         t.get("time-closed")
     } else {
@@ -1017,6 +1065,9 @@ pub(crate) async fn show_inquiry(
     };
     let chat_after = messages.iter().map(|m| m.id).max().unwrap_or(0);
     let page = InquiryPage {
+        archive,
+        moderation_flags,
+        answer_privately,
         c: chrome(staff, &format!("/staff/inquiries/{id}")),
         i: InquiryView {
             id,

@@ -87,6 +87,8 @@ pub struct Chrome {
     pub nav_phone: bool,
     pub nav_registry: bool,
     pub nav_chats: bool,
+    pub nav_moderation: bool,
+    pub nav_archive: bool,
 }
 
 impl Chrome {
@@ -103,6 +105,8 @@ impl Chrome {
             nav_phone: false,
             nav_registry: false,
             nav_chats: false,
+            nav_moderation: false,
+            nav_archive: false,
         }
     }
 }
@@ -240,7 +244,15 @@ pub fn size(bytes: i64) -> String {
 /// The topics of the contact form, as (code, label).
 pub fn topics(t: &Tr) -> Vec<(String, String)> {
     [
-        "other", "school", "health", "water", "roads", "waste", "building", "culture",
+        "other",
+        "school",
+        "health",
+        "water",
+        "roads",
+        "waste",
+        "building",
+        "culture",
+        torg_domain::access_request::TOPIC,
     ]
     .iter()
     .map(|c| (c.to_string(), t.get(&format!("topic-{c}"))))

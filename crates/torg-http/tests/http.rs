@@ -1385,6 +1385,7 @@ async fn every_scenario_on_postgres() {
     read_only_staff_cannot_write(&app).await;
     duty_rota_in_the_inbox(&app).await;
     administration_lockout_and_revocation(&app).await;
+    the_archivist_decides_and_the_public_journal_screens(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -1886,6 +1887,40 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            (Method::GET, "/k/{slug}/journal"),
+            vec![
+                v(format!("/k/{slug}/journal"), Body::None, Expect::Open),
+                v(
+                    "/k/finnes-ikke/journal".into(),
+                    Body::None,
+                    Expect::Everyone(404),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/k/{slug}/journal/feed.atom"),
+            vec![v(
+                format!("/k/{slug}/journal/feed.atom"),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/journal/einnsyn.json"),
+            vec![
+                v(
+                    format!("/k/{slug}/journal/einnsyn.json"),
+                    Body::None,
+                    Expect::Open,
+                ),
+                v(
+                    format!("/k/{slug}/journal/einnsyn.json?from=2026-01-01&to=2026-12-31"),
+                    Body::None,
+                    Expect::Everyone(400),
+                ),
+            ],
+        ),
+        (
             (Method::POST, "/k/{slug}/inquiries"),
             vec![v(
                 format!("/k/{slug}/inquiries"),
@@ -2054,6 +2089,58 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     on(b_i, "/hide"),
                     form(&[("reason", "unlawful"), ("note", "Trusler")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/archive"),
+            vec![v(
+                "/staff/archive".into(),
+                Body::None,
+                Expect::Staff(&["x-archivist"]),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/archive/retention"),
+            vec![v(
+                "/staff/archive/retention".into(),
+                form(&[("days", "400")]),
+                Expect::Staff(&["x-archivist"]),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/moderation"),
+            vec![v(
+                "/staff/moderation".into(),
+                Body::None,
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/moderation/keywords"),
+            vec![v(
+                "/staff/moderation/keywords".into(),
+                form(&[("keywords", "svindel")]),
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/archive"),
+            vec![
+                v(
+                    on(plain_i, "/archive"),
+                    form(&[("decision", "archive"), ("basis", "personal_circumstances")]),
+                    Expect::Staff(&["x-archivist"]),
+                ),
+                v(
+                    on(health_i, "/archive"),
+                    form(&[("decision", "archive")]),
+                    Expect::Staff(NOBODY),
+                ),
+                v(
+                    on(b_i, "/archive"),
+                    form(&[("decision", "not_archive")]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -5208,4 +5295,329 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         .await
         .expect("bad");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_archivist_decides_and_the_public_journal_screens_sqlite() {
+    the_archivist_decides_and_the_public_journal_screens(&spawn().await).await;
+}
+
+async fn the_archivist_decides_and_the_public_journal_screens(app: &App) {
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].clone();
+    add_user(&*app.store, m.id, "arkiv", Role::Archivist, Some(desk.id)).await;
+    // A citizen asks for access: its own kind, with three working days.
+    let res = client()
+        .post(format!("{}/k/alfa/inquiries", app.base))
+        .multipart(
+            Form::new()
+                .text("name", "Kari <script>alert(1)</script> Hansen")
+                .text("email", "kari@example.no")
+                .text("phone", "")
+                .text("topic", "")
+                .text(
+                    "message",
+                    "Jeg ber om innsyn i byggesaken for Fjellveien 3. Mitt fødselsnummer er 01017000027.",
+                ),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let list = app
+        .store
+        .list_inquiries(m.id, &Default::default(), None, 1000)
+        .await
+        .expect("list");
+    let id = list
+        .iter()
+        .find(|i| i.citizen_name.contains("Hansen"))
+        .expect("the request")
+        .id;
+    let inquiry = app.store.inquiry(m.id, id).await.expect("i").expect("i");
+    assert_eq!(inquiry.topic.as_deref(), Some("access_request"));
+
+    // The desk sees the proposal and fills the reply from the template.
+    let desk_user = login(app, "alfa", "kari").await;
+    let url = format!("{}/staff/inquiries/{id}", app.base);
+    let page = desk_user
+        .get(format!(
+            "{url}?access=refused&ground=personal_circumstances"
+        ))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Torg foreslår at henvendelsen er arkivverdig"));
+    assert!(page.contains("et innsynskrav"));
+    assert!(
+        page.contains("Vi avslår innsyn i"),
+        "the template fills the reply box"
+    );
+    assert!(page.contains("Offl. § 13 jf. fvl. § 13 første ledd nr. 1"));
+    assert!(
+        !page.contains("name=\"decision\""),
+        "only the archivist decides"
+    );
+
+    // The archivist decides, with the names screened.
+    let archivist = login(app, "alfa", "arkiv").await;
+    let csrf = csrf_of(&archivist, &url).await;
+    let res = archivist
+        .post(format!("{url}/archive"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("decision", "archive"),
+            ("basis", "personal_circumstances"),
+            ("screen_names", "on"),
+        ])
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let bad = archivist
+        .post(format!("{url}/archive"))
+        .form(&[("csrf", csrf.as_str()), ("decision", "maybe")])
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let record = app
+        .store
+        .archive_record(m.id, id)
+        .await
+        .expect("record")
+        .expect("decided");
+    assert!(record.screening.names);
+    assert!(record.reasons.contains("access_request"));
+    let page = archivist
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Arkivverdig – bestemt av arkiv"));
+    let audit = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("archive.decided".into()),
+                ..Default::default()
+            },
+            5,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(audit.len(), 1);
+
+    // The archivist's page: the retention time with its limits; the decided inquiry is no
+    // longer waiting.
+    let archive_url = format!("{}/staff/archive", app.base);
+    let page = archivist
+        .get(&archive_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Venter på vurdering") && page.contains("value=\"365\""));
+    assert!(!page.contains(&format!("/staff/inquiries/{id}#archive-h")));
+    let res = archivist
+        .post(format!("{archive_url}/retention"))
+        .form(&[("csrf", csrf.as_str()), ("days", "5")])
+        .send()
+        .await
+        .expect("too short");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = archivist
+        .post(format!("{archive_url}/retention"))
+        .form(&[("csrf", csrf.as_str()), ("days", "90")])
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.store.retention_days(m.id).await.expect("days"), 90);
+
+    // The public journal: the line is there, the name and title screened, hostile text shown
+    // as text; searching for the screened name finds nothing.
+    let journal = client()
+        .get(format!("{}/k/alfa/journal", app.base))
+        .send()
+        .await
+        .expect("journal");
+    assert_eq!(journal.status(), StatusCode::OK);
+    let journal = journal.text().await.expect("text");
+    assert!(journal.contains(&format!("{}-1", inquiry.reference)));
+    assert!(journal.contains("Skjermet etter Offl. § 13"));
+    assert!(!journal.contains("Hansen") && !journal.contains("<script>alert"));
+    assert!(!journal.contains("01017000027"));
+    let search = client()
+        .get(format!("{}/k/alfa/journal?q=Hansen", app.base))
+        .send()
+        .await
+        .expect("search")
+        .text()
+        .await
+        .expect("text");
+    assert!(search.contains("Ingen dokumenter i perioden"));
+    let feed = client()
+        .get(format!("{}/k/alfa/journal/feed.atom", app.base))
+        .send()
+        .await
+        .expect("feed");
+    assert_eq!(
+        feed.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let feed = feed.text().await.expect("text");
+    assert!(feed.starts_with("<?xml") && feed.contains("<entry>"));
+    assert!(!feed.contains("Hansen"));
+    let json: Value = client()
+        .get(format!("{}/k/alfa/journal/einnsyn.json", app.base))
+        .send()
+        .await
+        .expect("json")
+        .json()
+        .await
+        .expect("json");
+    let post = &json["journalposter"][0];
+    assert_eq!(post["journalposttype"], "Inngående dokument");
+    assert_eq!(
+        post["korrespondansepart"][0]["korrespondansepartNavn"],
+        "*****"
+    );
+    assert_eq!(
+        post["skjermingshjemmel"],
+        "Offl. § 13 jf. fvl. § 13 første ledd nr. 1"
+    );
+    // The other municipality's journal does not show it.
+    let other = client()
+        .get(format!("{}/k/beta/journal/einnsyn.json", app.base))
+        .send()
+        .await
+        .expect("json")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(other["journalposter"].as_array().map(Vec::len), Some(0));
+    let wrong = client()
+        .get(format!("{}/k/alfa/journal?from=2026-13-01", app.base))
+        .send()
+        .await
+        .expect("wrong");
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn flagged_comments_wait_in_the_moderation_queue() {
+    let app = spawn().await;
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].clone();
+    add_user(
+        &*app.store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        Some(desk.id),
+    )
+    .await;
+    let (flagged, _, _) = stored_inquiry_with(
+        &*app.store,
+        m.id,
+        desk.id,
+        torg_domain::Channel::Facebook,
+        Some("1000123|comment:1_2"),
+    )
+    .await;
+    app.store
+        .add_message(
+            m.id,
+            flagged,
+            torg_store::NewMessage {
+                kind: torg_domain::MessageKind::Inbound,
+                author_user_id: None,
+                author_name: "Ola Nordmann".into(),
+                body: "Sønnen min (01017000027) får ikke plass, dette er svindel!".into(),
+                attachments: vec![],
+                created_at: jiff::Timestamp::now(),
+                external_id: None,
+                outgoing: None,
+            },
+        )
+        .await
+        .expect("comment");
+    let (_clean, _, _) = stored_inquiry_with(
+        &*app.store,
+        m.id,
+        desk.id,
+        torg_domain::Channel::Facebook,
+        Some("1000123|comment:1_3"),
+    )
+    .await;
+    let staff = login(&app, "alfa", "kommunikasjon").await;
+    let url = format!("{}/staff/moderation", app.base);
+    let csrf = csrf_of(&staff, &url).await;
+    let res = staff
+        .post(format!("{url}/keywords"))
+        .form(&[("csrf", csrf.as_str()), ("keywords", "Svindel, dårlig vær")])
+        .send()
+        .await
+        .expect("keywords");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.store.moderation_keywords(m.id).await.expect("kw"),
+        vec!["dårlig vær".to_string(), "svindel".to_string()]
+    );
+    let page = staff
+        .get(&url)
+        .send()
+        .await
+        .expect("queue")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains(&format!("/staff/inquiries/{flagged}")));
+    assert!(page.contains("fødselsnummer") && page.contains("ordet «svindel»"));
+    assert!(page.contains("1 andre åpne kommentarer er ikke flagget"));
+    let inquiry = format!("{}/staff/inquiries/{flagged}", app.base);
+    let page = staff
+        .get(&inquiry)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Kommentaren er flagget for: fødselsnummer"));
+    assert!(page.contains("?private_reply=1"));
+    let page = staff
+        .get(format!("{inquiry}?private_reply=1"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Vi svarer deg gjerne her i en privat melding"));
+    assert!(page.contains("value=\"private\" checked"));
+    // Those who do not speak for the municipality do not moderate.
+    let desk_user = login(&app, "alfa", "kari").await;
+    let res = desk_user.get(&url).send().await.expect("queue");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
