@@ -49,6 +49,8 @@ async function axe(page, name) {
 torg("demo");
 torg("user", "create", "--municipality", "demo", "--username", "ada", "--name", "Ada Admin", "--role", "administrator", "--unit", "Servicetorget", "--password", password);
 torg("user", "create", "--municipality", "demo", "--username", "eva", "--name", "Eva Ende", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
+torg("user", "create", "--municipality", "demo", "--username", "arne", "--name", "Arne Arkiv", "--role", "archivist", "--unit", "Servicetorget", "--password", password);
+torg("user", "create", "--municipality", "demo", "--username", "kim", "--name", "Kim Kommunikasjon", "--role", "communication", "--unit", "Kommunikasjon", "--password", password);
 // A municipality on UTC whose chat is always open (no holidays), for the live chat.
 torg("municipality", "create", "--slug", "vika", "--name", "Vika kommune", "--time-zone", "UTC");
 torg("unit", "create", "--municipality", "vika", "--name", "Servicetorget", "--service-desk");
@@ -213,6 +215,38 @@ try {
   await vera.click("form[action$='/reply'] button[type=submit]");
   await chatter.waitForFunction(() => document.getElementById("chat-log").textContent.includes("Ja, søndag 10–16."));
   check(true, "the answer reaches the citizen without a reload");
+
+  // The archive: the public journal (screened), the archivist's decision, the moderation queue.
+  await citizen.goto(`${base}/k/demo/journal?lang=nb`);
+  check((await citizen.textContent("h1")).includes("Offentlig journal"), "the public journal");
+  check((await citizen.textContent("table")).includes("*****"), "screened names are not shown");
+  await axe(citizen, "public journal");
+  const arne = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
+  await arne.goto(`${base}/staff/login`);
+  await arne.fill("#username", "arne");
+  await arne.fill("#password", password);
+  await arne.click("button[type=submit]");
+  await arne.waitForSelector("table.inbox");
+  await arne.click("table.inbox tbody a");
+  await arne.waitForSelector("form[action$='/archive']");
+  await axe(arne, "inquiry page with the archive decision");
+  await arne.check("input[name=decision][value=archive]");
+  await arne.selectOption("#ar-basis", "personal_circumstances");
+  await arne.click("form[action$='/archive'] button[type=submit]");
+  await arne.waitForSelector(".alert.success");
+  check((await arne.textContent("section[aria-labelledby=archive-h]")).includes("Arkivverdig – bestemt av Arne Arkiv"), "the archivist's decision is shown");
+  await arne.click("a:text('Arkiv')");
+  await arne.waitForSelector("#ret-days");
+  await axe(arne, "archive page");
+  const kim = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
+  await kim.goto(`${base}/staff/login`);
+  await kim.fill("#username", "kim");
+  await kim.fill("#password", password);
+  await kim.click("button[type=submit]");
+  await kim.waitForSelector("table.inbox");
+  await kim.click("a:text('Moderering')");
+  await kim.waitForSelector("#kw");
+  await axe(kim, "moderation queue");
   await chatter.screenshot({ path: join(screenshots, "chat.png") });
 } finally {
   await browser.close();

@@ -1441,3 +1441,117 @@ pub async fn chat(chats: usize, messages: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// `torg bench-archive`: a Noark 5 extract of `inquiries` closed, archive-worthy inquiries with
+/// `per_inquiry` messages each (in, out, in, …), every tenth screened. The data is generated
+/// with SQL straight into a fresh SQLite database (the store's own migrations made it); the
+/// export is timed with its peak memory (VmHWM, reset before the export).
+pub async fn archive(inquiries: u64, per_inquiry: u64) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (store, m, desk) = nordby(dir.path(), "Europe/Oslo").await?;
+    let generate = std::time::Instant::now();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.path().join("torg.db"))
+                .busy_timeout(std::time::Duration::from_secs(30)),
+        )
+        .await?;
+    let start = Timestamp::from_second(1_767_254_400)?.as_millisecond(); // 2026-01-01T08:00Z
+    let spread = 300_000 * 60_000 / inquiries.max(1) as i64; // over about 200 days
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < $1) \
+         INSERT INTO inquiries (tenant_id, ref_year, ref_number, reference, channel, status, topic, subject, citizen_name, \
+         contact_email, language, unit_id, priority, follow_token_hash, preview, received_at, first_answer_at, closed_at, deadline_at, updated_at) \
+         SELECT $2, 2026, x, printf('2026-%06d', x), 'email', 'closed', 'building', 'Søknad om byggetillatelse nr. ' || x, \
+         'Innbygger ' || x, 'innbygger' || x || '@example.no', 'nb', $3, 0, 'bench-' || x, 'Søknad om byggetillatelse', \
+         $4 + x * $5, $4 + x * $5 + 3600000, $4 + x * $5 + 7200000, $4 + x * $5 + 172800000, $4 + x * $5 + 7200000 FROM n",
+    )
+    .bind(inquiries as i64)
+    .bind(m.id)
+    .bind(desk.id)
+    .bind(start)
+    .bind(spread)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "WITH RECURSIVE k(y) AS (SELECT 1 UNION ALL SELECT y + 1 FROM k WHERE y < $2) \
+         INSERT INTO messages (tenant_id, inquiry_id, kind, author_name, body, created_at) \
+         SELECT i.tenant_id, i.id, CASE WHEN y % 2 = 1 THEN 'inbound' ELSE 'outbound' END, \
+         CASE WHEN y % 2 = 1 THEN i.citizen_name ELSE 'Per Saksbehandler' END, \
+         CASE WHEN y % 2 = 1 THEN 'Hei! Jeg søker om tillatelse til å bygge en garasje på 40 m² på eiendommen min i Fjellveien ' || i.ref_number || \
+           '. Tegninger og situasjonsplan er sendt tidligere. Naboene er varslet og har ikke merknader. Med vennlig hilsen ' || i.citizen_name \
+         ELSE 'Vedtak: Søknaden om byggetillatelse er innvilget etter plan- og bygningsloven § 20-1. Vedtaket kan påklages innen tre uker fra det er mottatt. Med vennlig hilsen Per Saksbehandler, Byggesak' END, \
+         i.received_at + (y - 1) * 1800000 \
+         FROM inquiries i CROSS JOIN k WHERE i.tenant_id = $1 ORDER BY i.id, y",
+    )
+    .bind(m.id)
+    .bind(per_inquiry as i64)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO archive_decisions (tenant_id, inquiry_id, decision, reasons, decided_at, screening_basis, screen_names) \
+         SELECT tenant_id, id, 'archive', 'application,formal_answer', closed_at, \
+         CASE WHEN id % 10 = 0 THEN 'personal_circumstances' END, CASE WHEN id % 10 = 0 THEN 1 ELSE 0 END \
+         FROM inquiries WHERE tenant_id = $1",
+    )
+    .bind(m.id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    pool.close().await;
+    println!(
+        "Generated {inquiries} inquiries with {} messages in {:.1} s.",
+        inquiries * per_inquiry,
+        generate.elapsed().as_secs_f64()
+    );
+    let spec = torg_archive::ExtractSpec {
+        municipality: m,
+        from: "2026-01-01".parse()?,
+        to: "2026-12-31".parse()?,
+        units: std::collections::HashMap::from([(desk.id, desk.name.clone())]),
+        users: std::collections::HashMap::new(),
+        now: Timestamp::now(),
+        page: 500,
+    };
+    let pid = std::process::id();
+    // Forget the generation's peak, so VmHWM is the export's.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let pb = bar(inquiries, "exporting");
+    let out_dir = dir.path().join("uttrekk");
+    let started = std::time::Instant::now();
+    let out = torg_archive::export(&*store, &spec, &out_dir, &mut |p| match p {
+        torg_archive::Progress::Started { cases } => pb.set_length(cases),
+        torg_archive::Progress::Case { done } => pb.set_position(done),
+    })
+    .await?;
+    let took = started.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    if std::env::var_os("TORG_BENCH_KEEP").is_some() {
+        let kept = dir.keep();
+        println!("Kept {}", kept.display());
+    }
+    let peak = rss_kib(pid, "VmHWM:").unwrap_or(0);
+    let size: u64 = [
+        "arkivstruktur.xml",
+        "loependeJournal.xml",
+        "offentligJournal.xml",
+        "arkivuttrekk.xml",
+    ]
+    .iter()
+    .filter_map(|f| std::fs::metadata(out_dir.join(f)).ok())
+    .map(|m| m.len())
+    .sum();
+    println!(
+        "Exported {} cases, {} journal posts, {} documents in {took:.1} s ({:.0} cases/s); peak memory {:.0} MB; XML {:.0} MB.",
+        out.cases,
+        out.journal_posts,
+        out.documents,
+        out.cases as f64 / took,
+        peak as f64 / 1024.0,
+        size as f64 / 1e6
+    );
+    Ok(())
+}

@@ -42,6 +42,42 @@ const STAFF: &[(&str, &str, Role, &str)] = &[
         Role::ChiefExecutive,
         "Servicetorget",
     ),
+    ("arkivar", "Arne Vik", Role::Archivist, "Servicetorget"),
+];
+
+/// A PDF attachment of a demo record: (file name, bytes).
+type DemoFile = Option<(&'static str, &'static [u8])>;
+
+/// Cases the archivist has already judged archive-worthy, so that an extract of the demo is
+/// never empty: (topic, subject, text, answer, attachment, screened).
+const RECORDS: &[(&str, &str, &str, &str, DemoFile, bool)] = &[
+    (
+        "building",
+        "Søknad om tillatelse til å felle tre",
+        "Jeg søker om tillatelse til å felle en stor bjørk i Fjellveien 3. Kart over tomten ligger ved.",
+        "Vedtak: Søknaden er innvilget. Vedtaket kan påklages innen tre uker.",
+        Some((
+            "kart-fjellveien-3.pdf",
+            b"%PDF-1.4\n% Torg demo: kart over tomten\n%%EOF\n",
+        )),
+        false,
+    ),
+    (
+        "school",
+        "Klage på avslag om SFO-plass",
+        "Jeg klager på avslaget om SFO-plass for sønnen min. Han har behov for tilsyn etter skoletid på grunn av sykdom i familien.",
+        "Vedtak: Klagen er tatt til følge, og sønnen din får plass fra 1. desember. Vedtaket kan ikke påklages.",
+        None,
+        true,
+    ),
+    (
+        torg_domain::access_request::TOPIC,
+        "Innsynskrav i postliste uke 40",
+        "Jeg ber om innsyn i dokument 2026/14-2 i kommunens postliste for uke 40.",
+        "Hei!\n\nDu får innsyn i dokument 2026/14-2. Dokumentet ligger ved dette svaret.",
+        None,
+        false,
+    ),
 ];
 
 /// (topic code, text)
@@ -428,6 +464,97 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             .await?;
         store.set_status(m.id, inquiry.id, status, answered).await?;
     }
-    println!("Added {INQUIRIES} demo inquiries from the last 60 days.");
+    let archivist = users.iter().find(|u| u.role == Role::Archivist);
+    for (n, (topic, subject, text, answer, attachment, screened)) in RECORDS.iter().enumerate() {
+        let received = now - SignedDuration::from_hours(24 * (20 + 5 * n as i64));
+        let input = InquiryInput {
+            citizen_name: ["Eva Solberg", "Jonas Berg", "Hilde Moe"][n % 3].into(),
+            email: Some(format!("innbygger{n}@example.no")),
+            topic: Some(topic.to_string()),
+            subject: Some(subject.to_string()),
+            body: text.to_string(),
+            language: Some("nb".into()),
+            external_id: Some(format!("demo-record-{n}")),
+            attachments: attachment
+                .map(|(name, data)| {
+                    vec![torg_store::NewAttachment {
+                        filename: name.to_string(),
+                        content_type: "application/pdf".into(),
+                        data: data.to_vec(),
+                    }]
+                })
+                .unwrap_or_default(),
+            origin: torg_store::Origin {
+                actor: "demo".into(),
+                source: String::new(),
+            },
+            ..Default::default()
+        };
+        let r = receive(
+            store,
+            &config,
+            Channel::Web,
+            input,
+            IntakeLimits::default(),
+            received,
+            None,
+        )
+        .await?;
+        let inquiry = r.created.inquiry;
+        let unit = config
+            .unit(inquiry.unit_id)
+            .cloned()
+            .unwrap_or_else(|| units["Servicetorget"].clone());
+        let writer = users
+            .iter()
+            .find(|u| u.unit_id == Some(unit.id))
+            .unwrap_or(&users[1]);
+        let answered = received + SignedDuration::from_hours(20);
+        torg_core::reply::write(
+            store,
+            &m,
+            &inquiry,
+            &unit,
+            Some(writer),
+            MessageKind::Outbound,
+            answer,
+            Default::default(),
+            answered,
+            None,
+        )
+        .await?;
+        store
+            .assign(m.id, inquiry.id, unit.id, Some(writer.id))
+            .await?;
+        store
+            .set_status(m.id, inquiry.id, InquiryStatus::Closed, answered)
+            .await?;
+        let screening = if *screened {
+            torg_domain::archive::Screening {
+                basis: Some(torg_domain::archive::ScreeningBasis::PersonalCircumstances),
+                names: true,
+                public_title: Some("Klage på avslag om SFO-plass".into()),
+            }
+        } else {
+            Default::default()
+        };
+        torg_core::archive::decide(
+            store,
+            &inquiry,
+            torg_domain::archive::ArchiveDecision::Archive,
+            screening,
+            archivist.map(|a| a.id),
+            &torg_store::Origin {
+                actor: "demo".into(),
+                source: String::new(),
+            },
+            answered + SignedDuration::from_hours(1),
+        )
+        .await?;
+    }
+    println!(
+        "Added {INQUIRIES} demo inquiries from the last 60 days, {} of them judged archive-worthy.",
+        RECORDS.len()
+    );
     Ok(())
 }

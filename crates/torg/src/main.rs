@@ -100,6 +100,14 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         messages: usize,
     },
+    /// Measure the Noark 5 extract: generated closed, archive-worthy inquiries exported.
+    BenchArchive {
+        #[arg(long, default_value_t = 100_000)]
+        inquiries: u64,
+        /// Messages per inquiry.
+        #[arg(long, default_value_t = 3)]
+        messages: u64,
+    },
     /// Measure Meta webhook intake over HTTP: signed payloads checked, parsed and stored.
     BenchWebhooks {
         #[arg(long, default_value_t = 20_000)]
@@ -163,6 +171,12 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The archive (arkiv): Noark 5 extract, archivist's decisions, retention, deletion log.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+    /// Moderation of public comments: the keyword list that flags comments.
+    #[command(subcommand)]
+    Moderation(ModerationCommand),
     /// The acknowledgement text (kvittering) per language.
     Acknowledgement {
         #[arg(long)]
@@ -581,6 +595,85 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Write a Noark 5 extract of the closed, archive-worthy inquiries received in the period
+    /// into DIR (new or empty): arkivstruktur.xml, the journals, endringslogg.xml,
+    /// arkivuttrekk.xml (ADDML), the schemas and the documents.
+    Export {
+        #[arg(long)]
+        municipality: String,
+        /// First day, e.g. 2026-01-01.
+        #[arg(long)]
+        from: String,
+        /// Last day (included), e.g. 2026-12-31.
+        #[arg(long)]
+        to: String,
+        dir: std::path::PathBuf,
+    },
+    /// Write the same records as Fiks Arkiv `arkivmelding` messages (opprett), a folder per
+    /// message with its payload and files, into DIR (new or empty).
+    Fiks {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        dir: std::path::PathBuf,
+    },
+    /// Record the archivist's decision on an inquiry.
+    Decide {
+        #[arg(long)]
+        municipality: String,
+        /// The inquiry's reference, e.g. 2026/123.
+        #[arg(long)]
+        reference: String,
+        /// archive or not_archive.
+        #[arg(long)]
+        decision: String,
+        /// Screen the public journal on this basis: personal_circumstances, business_secrets,
+        /// internal_document, health or child_welfare.
+        #[arg(long)]
+        screen: Option<String>,
+        /// Screen the names of private persons in the public journal.
+        #[arg(long)]
+        screen_names: bool,
+        /// The title the public journal shows.
+        #[arg(long)]
+        public_title: Option<String>,
+    },
+    /// Show or set how many days a closed inquiry that is not a record is kept.
+    Retention {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Run the retention job now (torg serve runs it every night).
+    Purge {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// The deletion log: what retention deleted (reference, dates, counts; no content).
+    Deletions {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModerationCommand {
+    /// Show or set the words that flag a public comment for the moderation queue.
+    Keywords {
+        #[arg(long)]
+        municipality: String,
+        /// Comma-separated words; replaces the list.
+        #[arg(long)]
+        set: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CannedCommand {
     /// Add a canned reply. Placeholders: {navn}, {referanse}, {signatur}.
     Add {
@@ -824,6 +917,190 @@ async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::Munic
     })
 }
 
+/// What an extract or a Fiks push covers: the municipality, its units and staff by name, and
+/// the period.
+async fn extract_spec(
+    store: &dyn Store,
+    slug: &str,
+    from: &str,
+    to: &str,
+    now: jiff::Timestamp,
+) -> Result<torg_archive::ExtractSpec> {
+    let m = municipality(store, slug).await?;
+    let day = |s: &str| {
+        s.parse::<jiff::civil::Date>()
+            .with_context(|| format!("{s:?} is not a date; write it as 2026-01-31"))
+    };
+    let (from, to) = (day(from)?, day(to)?);
+    if to < from {
+        bail!("--to ({to}) is before --from ({from})");
+    }
+    Ok(torg_archive::ExtractSpec {
+        units: store
+            .list_units(m.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect(),
+        users: store
+            .list_users(m.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.full_name))
+            .collect(),
+        municipality: m,
+        from,
+        to,
+        now,
+        page: 500,
+    })
+}
+
+fn case_bar() -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} cases ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    )
+}
+
+fn bar_progress(bar: &indicatif::ProgressBar, p: torg_archive::Progress) {
+    match p {
+        torg_archive::Progress::Started { cases } => bar.set_length(cases),
+        torg_archive::Progress::Case { done } => bar.set_position(done),
+    }
+}
+
+async fn archive_command(store: &dyn Store, command: ArchiveCommand) -> Result<()> {
+    let now = jiff::Timestamp::now();
+    match command {
+        ArchiveCommand::Fiks {
+            municipality: slug,
+            from,
+            to,
+            dir,
+        } => {
+            let spec = extract_spec(store, &slug, &from, &to, now).await?;
+            let bar = case_bar();
+            let written = torg_archive::fiks::write_messages(store, &spec, &dir, &mut |p| {
+                bar_progress(&bar, p)
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "Wrote {written} {} messages to {}.",
+                torg_archive::fiks::MESSAGE_TYPE,
+                dir.display()
+            );
+            Ok(())
+        }
+        ArchiveCommand::Export {
+            municipality: slug,
+            from,
+            to,
+            dir,
+        } => {
+            let spec = extract_spec(store, &slug, &from, &to, now).await?;
+            let bar = case_bar();
+            let started = std::time::Instant::now();
+            let out =
+                torg_archive::export(store, &spec, &dir, &mut |p| bar_progress(&bar, p)).await?;
+            bar.finish_and_clear();
+            println!(
+                "Wrote the Noark 5 extract of {} to {}: {} cases, {} journal posts, {} documents ({:.1} MB), {} changes, in {:.1} s.",
+                spec.municipality.name,
+                dir.display(),
+                out.cases,
+                out.journal_posts,
+                out.documents,
+                out.document_bytes as f64 / 1e6,
+                out.changes,
+                started.elapsed().as_secs_f64()
+            );
+            if out.skipped_open > 0 {
+                println!(
+                    "{} archive-worthy inquiries of the period are still open; they go into an extract once closed.",
+                    out.skipped_open
+                );
+            }
+            Ok(())
+        }
+        ArchiveCommand::Decide {
+            municipality: slug,
+            reference,
+            decision,
+            screen,
+            screen_names,
+            public_title,
+        } => {
+            let m = municipality(store, &slug).await?;
+            let decision: torg_domain::archive::ArchiveDecision = decision
+                .parse()
+                .context("--decision is archive or not_archive")?;
+            let basis = screen
+                .map(|b| b.parse::<torg_domain::archive::ScreeningBasis>())
+                .transpose()
+                .context("--screen is personal_circumstances, business_secrets, internal_document, health or child_welfare")?;
+            let id = store
+                .inquiry_by_reference(m.id, &reference)
+                .await?
+                .with_context(|| format!("{} has no inquiry {reference}", m.name))?;
+            let inquiry = store
+                .inquiry(m.id, id)
+                .await?
+                .context("the inquiry is gone")?;
+            torg_core::archive::decide(
+                store,
+                &inquiry,
+                decision,
+                torg_domain::archive::Screening {
+                    basis,
+                    names: screen_names,
+                    public_title,
+                },
+                None,
+                &torg_store::Origin {
+                    actor: "cli".into(),
+                    source: "cli".into(),
+                },
+                now,
+            )
+            .await?;
+            println!("{reference}: {}", decision.as_str());
+            Ok(())
+        }
+        ArchiveCommand::Retention {
+            municipality: slug,
+            days,
+        } => {
+            let m = municipality(store, &slug).await?;
+            if let Some(d) = days {
+                store.set_retention_days(m.id, d).await?;
+            }
+            println!(
+                "{} keeps closed inquiries that are not records for {} days.",
+                m.name,
+                store.retention_days(m.id).await?
+            );
+            Ok(())
+        }
+        ArchiveCommand::Purge { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            let deleted = torg_core::archive::run_retention(store, m.id, now).await?;
+            println!("Deleted {} inquiries of {}.", deleted.len(), m.name);
+            Ok(())
+        }
+        ArchiveCommand::Deletions { municipality: slug } => {
+            let m = municipality(store, &slug).await?;
+            for d in store.deletion_log(m.id, 1000).await? {
+                println!("{}", serde_json::to_string(&d)?);
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `torg check-text`: standard input through the personal-data guard, findings as JSON lines.
 fn check_text() -> Result<()> {
     use std::io::Read;
@@ -861,6 +1138,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::BenchAudit { entries } => return bench::audit(*entries).await,
         Command::BenchEmail { messages } => return bench::email(*messages).await,
         Command::BenchSms { messages } => return bench::sms(*messages).await,
+        Command::BenchArchive {
+            inquiries,
+            messages,
+        } => return bench::archive(*inquiries, *messages).await,
         Command::BenchChat { chats, messages } => return bench::chat(*chats, *messages).await,
         Command::BenchWebhooks { events, clients } => {
             return bench::webhooks(*events, *clients).await;
@@ -1645,6 +1926,23 @@ async fn run(cli: Cli) -> Result<()> {
                 Err(e) => bail!("the audit log of {} is broken: {e}", m.name),
             }
         }
+        Command::Archive(command) => archive_command(&*store, command).await,
+        Command::Moderation(ModerationCommand::Keywords {
+            municipality: slug,
+            set,
+        }) => {
+            let m = municipality(&*store, &slug).await?;
+            if let Some(list) = set {
+                let words: Vec<String> = list
+                    .split(',')
+                    .map(|w| w.trim().to_lowercase())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                store.set_moderation_keywords(m.id, &words).await?;
+            }
+            println!("{}", store.moderation_keywords(m.id).await?.join(", "));
+            Ok(())
+        }
         Command::Audit(AuditCommand::Export { municipality: slug }) => {
             let m = municipality(&*store, &slug).await?;
             let mut out = std::io::stdout().lock();
@@ -1676,6 +1974,7 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::BenchAudit { .. }
         | Command::BenchEmail { .. }
         | Command::BenchSms { .. }
+        | Command::BenchArchive { .. }
         | Command::BenchWebhooks { .. }
         | Command::BenchChat { .. }
         | Command::CheckText
@@ -1738,6 +2037,8 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     );
     // Deadline warnings by email, checked every minute.
     torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));
+    // Retention: every night, what is not a record and has passed its time is deleted.
+    spawn_retention(store.clone());
     tracing::info!(%addr, backend = store.backend(), "Torg is ready");
     println!(
         "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
@@ -1750,6 +2051,40 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     .await?;
     println!("Torg stopped.");
     Ok(())
+}
+
+/// The nightly retention job: checked every quarter of an hour, run once a night for each
+/// municipality between 02:00 and 04:00 in its own time zone.
+fn spawn_retention(store: Arc<dyn Store>) {
+    tokio::spawn(async move {
+        let mut last_run: std::collections::HashMap<i64, jiff::civil::Date> = Default::default();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
+        loop {
+            tick.tick().await;
+            let Ok(municipalities) = store.list_municipalities().await else {
+                continue;
+            };
+            let now = jiff::Timestamp::now();
+            for m in municipalities {
+                let Ok(zone) = jiff::tz::TimeZone::get(&m.time_zone) else {
+                    continue;
+                };
+                let local = now.to_zoned(zone);
+                if !(2..4).contains(&local.hour()) || last_run.get(&m.id) == Some(&local.date()) {
+                    continue;
+                }
+                match torg_core::archive::run_retention(&*store, m.id, now).await {
+                    Ok(deleted) => {
+                        last_run.insert(m.id, local.date());
+                        tracing::info!(municipality = %m.slug, deleted = deleted.len(), "retention ran");
+                    }
+                    Err(e) => {
+                        tracing::error!(municipality = %m.slug, error = %e, "retention failed")
+                    }
+                }
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -266,8 +266,8 @@ async fn demo_starts_once_and_ctrl_c_stops_cleanly() {
         .expect("demo exists");
     assert_eq!(
         store.count_inquiries(demo.id).await.expect("count"),
-        300,
-        "nothing added twice"
+        303,
+        "nothing added twice (300 inquiries and 3 cases judged archive-worthy)"
     );
     let units: Vec<String> = store
         .list_units(demo.id)
@@ -1369,4 +1369,96 @@ fn check_text_prints_findings_as_json_lines() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     assert_eq!(got, want);
+}
+
+/// The issue's own command: the demo's archive-worthy cases exported as a Noark 5 extract that
+/// xmllint finds valid, the Fiks messages written, and a decision and retention from the CLI.
+#[test]
+fn the_demo_exports_a_valid_noark_extract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    torg(&data, None, &["demo"]);
+    let year = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Oslo").expect("zone"))
+        .year();
+    let (from, to) = (format!("{}-01-01", year - 1), format!("{year}-12-31"));
+    let out = dir.path().join("uttrekk");
+    let printed = torg(
+        &data,
+        None,
+        &[
+            "archive",
+            "export",
+            "--municipality",
+            "demo",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            out.to_str().expect("path"),
+        ],
+    );
+    assert!(printed.contains("3 cases"), "{printed}");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../torg-archive/schemas");
+    for (file, schema) in [
+        ("arkivstruktur.xml", "arkivstruktur.xsd"),
+        ("loependeJournal.xml", "loependeJournal.xsd"),
+        ("offentligJournal.xml", "offentligJournal.xsd"),
+        ("endringslogg.xml", "endringslogg.xsd"),
+        ("arkivuttrekk.xml", "addml.xsd"),
+    ] {
+        let check = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(schemas.join(schema))
+            .arg(out.join(file))
+            .output()
+            .expect("xmllint must be installed (libxml2-utils)");
+        assert!(
+            check.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    let fiks = dir.path().join("fiks");
+    let printed = torg(
+        &data,
+        None,
+        &[
+            "archive",
+            "fiks",
+            "--municipality",
+            "demo",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            fiks.to_str().expect("path"),
+        ],
+    );
+    assert!(printed.contains("Wrote 9"), "{printed}");
+    let printed = torg(
+        &data,
+        None,
+        &[
+            "archive",
+            "retention",
+            "--municipality",
+            "demo",
+            "--days",
+            "30",
+        ],
+    );
+    assert!(printed.contains("30 days"));
+    torg(&data, None, &["archive", "purge", "--municipality", "demo"]);
+    let log = torg(
+        &data,
+        None,
+        &["archive", "deletions", "--municipality", "demo"],
+    );
+    assert!(
+        log.lines()
+            .all(|l| l.contains("\"reference\"") && !l.contains("\"body\"")),
+        "{log}"
+    );
 }
