@@ -169,6 +169,22 @@ try {
   await admin.click("a:text('Tilkoblinger')");
   check((await admin.textContent("h1")).includes("Tilkoblinger"), "the connector page");
   await axe(admin, "connectors");
+  await admin.click("a[href='/staff/admin/sms']");
+  check((await admin.textContent("h1")).includes("Kommunens SMS"), "the SMS settings");
+  await axe(admin, "SMS settings (not set up)");
+  await admin.fill("#g-user", "torg");
+  await admin.fill("#g-pass", "hemmelig");
+  await admin.fill("#g-sender", "2222");
+  await admin.click("form[action='/staff/admin/sms'] button[type=submit]");
+  await admin.waitForSelector(".alert.success");
+  check((await admin.inputValue("#callback")).includes("/hooks/sms/demo?key="), "Kannel's get-url is shown once the gateway is set");
+  await admin.fill("#k-word", "Vann");
+  await admin.fill("#k-reply", "Takk! Saken har nummer {referanse}.");
+  await admin.click("form[action='/staff/admin/sms/keywords'] button[type=submit]");
+  await admin.waitForSelector(".alert.success");
+  check((await admin.textContent("table")).includes("VANN"), "the code word is listed in capitals");
+  await axe(admin, "SMS settings");
+  await admin.screenshot({ path: join(screenshots, "sms-settings.png"), fullPage: true });
 
   // Live chat: the widget opens the chat; a citizen and staff talk without reloading.
   const host = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO" })).newPage();

@@ -167,10 +167,63 @@ pub fn consent_word(text: &str) -> Option<ConsentWord> {
     }
 }
 
+/// Why a code word was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeWordError {
+    #[error("a code word is one word of letters and digits, at most {MAX_CODE_WORD} characters")]
+    NotOneWord,
+    #[error("STOPP and START are kept for consent and cannot be code words")]
+    Reserved,
+}
+
+/// The longest code word, in characters.
+pub const MAX_CODE_WORD: usize = 20;
+
+/// A code word (kodeord) as staff type it, folded as incoming messages are ([`first_word`]):
+/// one word of letters and digits, and not one of the consent words.
+pub fn code_word(input: &str) -> Result<String, CodeWordError> {
+    let word = fold_keyword(input.trim());
+    if word.is_empty()
+        || word.chars().count() > MAX_CODE_WORD
+        || !word.chars().all(char::is_alphanumeric)
+    {
+        return Err(CodeWordError::NotOneWord);
+    }
+    if consent_word(&word).is_some() {
+        return Err(CodeWordError::Reserved);
+    }
+    Ok(word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn code_words_are_one_folded_word_and_never_a_consent_word() {
+        assert_eq!(code_word(" Vann ").as_deref(), Ok("vann"));
+        assert_eq!(code_word("BRØYTING").as_deref(), Ok("brøyting"));
+        assert_eq!(code_word("Café").as_deref(), Ok("cafe"));
+        assert_eq!(code_word("vei 2"), Err(CodeWordError::NotOneWord));
+        assert_eq!(code_word(""), Err(CodeWordError::NotOneWord));
+        assert_eq!(code_word("vann!"), Err(CodeWordError::NotOneWord));
+        assert_eq!(code_word(&"a".repeat(21)), Err(CodeWordError::NotOneWord));
+        assert_eq!(code_word("STOPP"), Err(CodeWordError::Reserved));
+        assert_eq!(code_word("start"), Err(CodeWordError::Reserved));
+    }
+
+    proptest! {
+        /// What staff save is what an incoming message starting with that word folds to.
+        #[test]
+        fn a_saved_code_word_matches_messages_that_start_with_it(word in "[A-Za-zÆØÅæøåÉé0-9]{1,20}", rest in "[ a-z]{0,30}") {
+            if let Ok(saved) = code_word(&word) {
+                let text = format!("{word} {rest}");
+                let (first, _) = first_word(&text);
+                prop_assert_eq!(first, saved);
+            }
+        }
+    }
 
     #[test]
     fn norwegian_text_is_gsm7_and_fits_160() {

@@ -95,7 +95,8 @@ fn role_options(t: &Tr, selected: Role) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-async fn audit(
+/// Writes an audit entry for what `staff` did.
+pub(crate) async fn audit(
     state: &AppState,
     staff: &Staff,
     addr: &ClientAddr,

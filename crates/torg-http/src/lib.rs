@@ -26,6 +26,7 @@ mod ratelimit;
 mod registry;
 mod routes;
 mod sms_hook;
+mod sms_settings;
 mod sso;
 mod staff;
 mod views;
@@ -134,6 +135,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .merge(
             staff::routes()
                 .merge(admin::routes())
+                .merge(sms_settings::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

@@ -106,12 +106,9 @@ async fn gateway_checked(
             return Err(plain(StatusCode::SERVICE_UNAVAILABLE, "try again later"));
         }
     };
-    match state.store.sms_gateways().await {
-        Ok(all) => {
-            let ok = all
-                .iter()
-                .any(|(t, g)| *t == config.municipality.id && same_secret(&g.inbound_key, key));
-            if ok {
+    match state.store.sms_gateway(config.municipality.id).await {
+        Ok(gateway) => {
+            if gateway.is_some_and(|g| same_secret(&g.inbound_key, key)) {
                 Ok(config)
             } else {
                 Err(plain(StatusCode::FORBIDDEN, "wrong or missing key"))

@@ -2411,6 +2411,43 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            (Method::GET, "/staff/admin/sms"),
+            vec![v(
+                "/staff/admin/sms".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/sms"),
+            vec![v(
+                "/staff/admin/sms".into(),
+                form(&[
+                    ("url", "http://127.0.0.1:9/cgi-bin/sendsms"),
+                    ("username", "torg"),
+                    ("password", "hemmelig"),
+                    ("sender", "2222"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/sms/keywords"),
+            vec![v(
+                "/staff/admin/sms/keywords".into(),
+                Body::Form(vec![("word", "vann".into()), ("unit", plain.to_string())]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/sms/keywords/delete"),
+            vec![v(
+                "/staff/admin/sms/keywords/delete".into(),
+                form(&[("word", "vann")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
             (Method::GET, "/staff/admin/connectors"),
             vec![v(
                 "/staff/admin/connectors".into(),
@@ -3082,6 +3119,177 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .await
         .expect("logout");
     assert!(is_login_redirect(&res));
+}
+
+/// An administrator sets up SMS in the staff UI: the password is sealed and never shown, the
+/// page gives the address Kannel must call, and a code word added there routes the next SMS
+/// to its unit and answers it with its own text; removed, the word routes nothing.
+#[tokio::test]
+async fn sms_gateway_and_code_words_in_the_staff_ui() {
+    let app = spawn_for_access(None).await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    add_user(store, m.id, "sjef", Role::Administrator, None).await;
+    let water = store
+        .create_unit(m.id, "Vann og avløp", false)
+        .await
+        .expect("unit");
+    let admin = login(&app, "alfa", "sjef").await;
+    let url = format!("{}/staff/admin/sms", app.base);
+    let csrf = csrf_of(&admin, &url).await;
+    let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let to = format!("{url}{path}");
+        let mut fields = fields;
+        fields.push(("csrf", csrf.clone()));
+        async move { admin.post(to).form(&fields).send().await.expect("post") }
+    };
+    let gateway = |address: &str, password: &str, new_key: &str| {
+        vec![
+            ("url", address.to_string()),
+            ("username", "torg".to_string()),
+            ("password", password.to_string()),
+            ("sender", "2222".to_string()),
+            ("new_key", new_key.to_string()),
+        ]
+    };
+    let res = post("", gateway("ftp://example.no", "hemmelig-sms", "")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.expect("text");
+    assert!(
+        page.contains("value=\"ftp://example.no\""),
+        "what was typed stays"
+    );
+    assert!(store.sms_gateway(m.id).await.expect("g").is_none());
+    let address = "http://127.0.0.1:13013/cgi-bin/sendsms";
+    let res = post("", gateway(address, "hemmelig-sms", "")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let stored = store.sms_gateway(m.id).await.expect("g").expect("saved");
+    assert!(stored.password.starts_with("sealed:v1:"), "sealed at rest");
+    assert_eq!(stored.inbound_key.len(), 32);
+    // Saved again without a password: the password and the key stay.
+    let res = post("", gateway(address, "", "")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let kept = store.sms_gateway(m.id).await.expect("g").expect("kept");
+    assert_eq!(
+        (&kept.password, &kept.inbound_key),
+        (&stored.password, &stored.inbound_key)
+    );
+    let page = admin
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(!page.contains("sealed:v1") && !page.contains("hemmelig-sms"));
+    assert!(page.contains(&format!(
+        "/hooks/sms/alfa?key={}&#38;from=%p&#38;text=%a&#38;id=%I",
+        stored.inbound_key
+    )));
+    // Code words: one word, not a consent word, one of the municipality's units.
+    let word = |w: &str, unit: i64, reply: &str| {
+        vec![
+            ("word", w.to_string()),
+            ("unit", unit.to_string()),
+            ("reply", reply.to_string()),
+        ]
+    };
+    for (w, unit) in [
+        ("vann lekker", water.id),
+        ("Stopp", water.id),
+        ("vann", 999_999),
+    ] {
+        let res = post("/keywords", word(w, unit, "")).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{w}");
+    }
+    let reply = "Takk! Vi sender en rørlegger. Saken har nummer {referanse}.";
+    let res = post("/keywords", word(" Vann ", water.id, reply)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        store.sms_keywords(m.id).await.expect("k"),
+        vec![torg_store::SmsKeyword {
+            keyword: "vann".into(),
+            unit_id: Some(water.id),
+            reply: reply.into(),
+        }]
+    );
+    let page = admin
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("<th scope=\"row\">VANN</th>") && page.contains("1 SMS"));
+    // Kannel calls with the key from the page: the message goes to the unit.
+    let hook = |text: &str, id: &str| {
+        format!(
+            "{}/hooks/sms/alfa?key={}&from=%2B4791234567&text={}&id={id}",
+            app.base,
+            stored.inbound_key,
+            text.replace(' ', "+")
+        )
+    };
+    let res = reqwest::get(hook("VANN lekker i kjelleren", "sms-1"))
+        .await
+        .expect("hook");
+    assert_eq!(res.status(), StatusCode::OK);
+    let sms = torg_store::InquiryFilter {
+        channel: Some(torg_domain::Channel::Sms),
+        ..Default::default()
+    };
+    let list = store
+        .list_inquiries(m.id, &sms, None, 10)
+        .await
+        .expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].unit_id, water.id);
+    // Removed: the next one goes to the service desk.
+    let res = post("/keywords/delete", vec![("word", "VANN".to_string())]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(store.sms_keywords(m.id).await.expect("k").is_empty());
+    let res = reqwest::get(hook("VANN igjen", "sms-2"))
+        .await
+        .expect("hook");
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = store
+        .list_inquiries(m.id, &sms, None, 10)
+        .await
+        .expect("list");
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().any(|i| i.unit_id != water.id));
+    // A new key on request, and the audit log has each change.
+    let res = post("", gateway(address, "", "1")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let renewed = store.sms_gateway(m.id).await.expect("g").expect("g");
+    assert_ne!(renewed.inbound_key, stored.inbound_key);
+    let res = reqwest::get(hook("Hei", "sms-3")).await.expect("hook");
+    assert_eq!(
+        res.status(),
+        StatusCode::FORBIDDEN,
+        "the old key no longer works"
+    );
+    let actions: Vec<String> = store
+        .search_audit(m.id, &torg_store::AuditQuery::default(), 50)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    for action in [
+        "settings.sms",
+        "settings.sms_keyword",
+        "settings.sms_keyword_removed",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}");
+    }
 }
 
 const OPERATOR: &str = "operator-secret-for-the-access-test";

@@ -1307,6 +1307,17 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(db_err)
             }
 
+            async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>> {
+                let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+                    "SELECT sendsms_url, username, password, sender, inbound_key FROM sms_gateways WHERE tenant_id = $1",
+                )
+                .bind(tenant)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(row.map(|(sendsms_url, username, password, sender, inbound_key)| SmsGateway { sendsms_url, username, password, sender, inbound_key }))
+            }
+
             async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>> {
                 let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
                     "SELECT tenant_id, sendsms_url, username, password, sender, inbound_key FROM sms_gateways ORDER BY tenant_id",
@@ -1349,6 +1360,16 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn delete_sms_keyword(&self, tenant: i64, keyword: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
+                    .bind(tenant)
+                    .bind(keyword)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn set_sms_consent(&self, tenant: i64, phone: &str, stopped: bool, at: Timestamp) -> Result<()> {

@@ -117,6 +117,7 @@ pub async fn run(store: Arc<dyn Store>) {
     notices_are_queued_for_own_inquiries_only(&*store).await;
     the_archive_journal_and_retention(&*store).await;
     connector_health(&*store).await;
+    sms_gateways_and_code_words(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -2772,4 +2773,78 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
             .expect("read")
             .is_some()
     );
+}
+
+async fn sms_gateways_and_code_words(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    assert_eq!(store.sms_gateway(tenant).await.expect("none"), None);
+    let gateway = SmsGateway {
+        sendsms_url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+        username: "torg".into(),
+        password: "sealed:v1:x".into(),
+        sender: "2222".into(),
+        inbound_key: "k".repeat(32),
+    };
+    store
+        .set_sms_gateway(tenant, Some(gateway.clone()))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.sms_gateway(tenant).await.expect("get"),
+        Some(gateway.clone())
+    );
+    assert_eq!(
+        store.sms_gateway(other.tenant.id).await.expect("other"),
+        None
+    );
+    let vann = SmsKeyword {
+        keyword: "vann".into(),
+        unit_id: Some(f.other_unit.id),
+        reply: String::new(),
+    };
+    store.set_sms_keyword(tenant, &vann).await.expect("add");
+    // The same word again replaces it.
+    let vann = SmsKeyword {
+        reply: "Takk! {referanse}".into(),
+        ..vann
+    };
+    store.set_sms_keyword(tenant, &vann).await.expect("replace");
+    assert_eq!(store.sms_keywords(tenant).await.expect("list"), vec![vann]);
+    // Another municipality's unit cannot be named.
+    assert!(
+        store
+            .set_sms_keyword(
+                tenant,
+                &SmsKeyword {
+                    keyword: "vei".into(),
+                    unit_id: Some(other.other_unit.id),
+                    reply: String::new(),
+                },
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        !store
+            .delete_sms_keyword(other.tenant.id, "vann")
+            .await
+            .expect("other's")
+    );
+    assert!(
+        store
+            .delete_sms_keyword(tenant, "vann")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_sms_keyword(tenant, "vann")
+            .await
+            .expect("gone")
+    );
+    assert!(store.sms_keywords(tenant).await.expect("list").is_empty());
+    store.set_sms_gateway(tenant, None).await.expect("remove");
+    assert_eq!(store.sms_gateway(tenant).await.expect("removed"), None);
 }

@@ -82,11 +82,15 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
     // SMS.
     async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()>;
+    /// The municipality's gateway, if it has one.
+    async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>>;
     /// Every municipality's gateway, for the sender.
     async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>>;
     async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>>;
     /// Adds or replaces a code word.
     async fn set_sms_keyword(&self, tenant: i64, keyword: &SmsKeyword) -> Result<()>;
+    /// Removes a code word; false when there was none.
+    async fn delete_sms_keyword(&self, tenant: i64, keyword: &str) -> Result<bool>;
     /// Records STOPP (`stopped`) or START for a number.
     async fn set_sms_consent(
         &self,

@@ -1339,10 +1339,8 @@ async fn run(cli: Cli) -> Result<()> {
         }) => {
             let m = municipality(&*store, &slug).await?;
             let unit_id = unit_id(&*store, &m, &unit).await?;
-            let keyword = torg_domain::sms::fold_keyword(word.trim());
-            if keyword.is_empty() || keyword.contains(char::is_whitespace) {
-                anyhow::bail!("{word:?} is not one word; write e.g. --word VANN");
-            }
+            let keyword = torg_domain::sms::code_word(&word)
+                .map_err(|e| anyhow::anyhow!("{word:?}: {e}; write e.g. --word VANN"))?;
             store
                 .set_sms_keyword(
                     m.id,

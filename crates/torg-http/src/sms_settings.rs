@@ -1,0 +1,388 @@
+//! The municipality's SMS in the staff UI, for administrators: the gateway (Kannel's sendsms
+//! interface; the password sealed at rest like the mail passwords), the address Kannel's
+//! get-url must call, and the code words (kodeord) that route a message to a unit and may
+//! answer it at once. `torg sms` does the same from the command line.
+
+use crate::AppState;
+use crate::admin::{audit, staff_form};
+use crate::audit::ClientAddr;
+use crate::auth::Staff;
+use crate::i18n::Tr;
+use crate::routes::Routes;
+use crate::staff::{chrome, failed, forbidden};
+use crate::views::{Chrome, Lang, render};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, RawForm, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use torg_domain::Permission;
+use torg_domain::sms::{CodeWordError, code_word, segments};
+use torg_store::{SmsGateway, SmsKeyword};
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/staff/admin/sms", sms_page)
+        .post("/staff/admin/sms", save_gateway)
+        .post("/staff/admin/sms/keywords", save_keyword)
+        .post("/staff/admin/sms/keywords/delete", delete_keyword)
+}
+
+/// The longest automatic answer, in characters (four SMS of Norwegian text).
+const MAX_REPLY_CHARS: usize = 612;
+
+/// Who sets up the SMS: administrators, as for the mailbox.
+fn administers(staff: &Staff) -> bool {
+    staff.can(Permission::ManageUsers)
+}
+
+struct KeywordRow {
+    word: String,
+    unit: String,
+    reply: String,
+    /// How many SMS the automatic answer takes, if there is one.
+    segments: String,
+}
+
+/// The gateway form's fields (never the password).
+struct GatewayForm {
+    url: String,
+    username: String,
+    sender: String,
+}
+
+/// The code-word form's fields, shown again after a refusal.
+#[derive(Default)]
+struct KeywordForm {
+    word: String,
+    unit_id: i64,
+    reply: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_sms.html")]
+struct SmsPage {
+    t: Tr,
+    c: Chrome,
+    configured: bool,
+    g: GatewayForm,
+    k: KeywordForm,
+    /// The address Kannel's sms-service must call (`get-url`), with the secret key.
+    callback: Option<String>,
+    keywords: Vec<KeywordRow>,
+    units: Vec<(i64, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// What the page shows besides what is stored: a form as typed, after a refusal, and a
+/// notice or an error.
+#[derive(Default)]
+struct Shown {
+    gateway: Option<GatewayForm>,
+    keyword: KeywordForm,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn show(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    headers: &HeaderMap,
+    shown: Shown,
+    status: StatusCode,
+) -> Response {
+    let tenant = staff.config.municipality.id;
+    let (gateway, keywords, units) = match tokio::try_join!(
+        state.store.sms_gateway(tenant),
+        state.store.sms_keywords(tenant),
+        state.store.list_units(tenant)
+    ) {
+        Ok(x) => x,
+        Err(e) => return failed(t, e),
+    };
+    let unit_name = |id: Option<i64>| {
+        id.and_then(|id| units.iter().find(|u| u.id == id))
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| "–".into())
+    };
+    let keywords = keywords
+        .into_iter()
+        .map(|k| KeywordRow {
+            // Shown as citizens are told to write them: in capitals.
+            word: k.keyword.to_uppercase(),
+            unit: unit_name(k.unit_id),
+            segments: if k.reply.is_empty() {
+                String::new()
+            } else {
+                let s = segments(&k.reply);
+                t.get1("sms-keyword-segments", "count", &s.count.to_string())
+            },
+            reply: k.reply,
+        })
+        .collect();
+    let callback = gateway.as_ref().map(|g| {
+        let base = crate::portal::base_url(state, headers);
+        format!(
+            "{}/hooks/sms/{}?key={}&from=%p&text=%a&id=%I",
+            base.trim_end_matches('/'),
+            staff.config.municipality.slug,
+            g.inbound_key
+        )
+    });
+    let g = shown.gateway.unwrap_or_else(|| match &gateway {
+        Some(g) => GatewayForm {
+            url: g.sendsms_url.clone(),
+            username: g.username.clone(),
+            sender: g.sender.clone(),
+        },
+        None => GatewayForm {
+            url: "http://127.0.0.1:13013/cgi-bin/sendsms".into(),
+            username: String::new(),
+            sender: String::new(),
+        },
+    });
+    let page = SmsPage {
+        c: chrome(staff, "/staff/admin/sms"),
+        configured: gateway.is_some(),
+        g,
+        k: shown.keyword,
+        callback,
+        keywords,
+        units: units.into_iter().map(|u| (u.id, u.name)).collect(),
+        notice: shown.notice,
+        error: shown.error,
+        t,
+    };
+    render(status, &page)
+}
+
+/// `GET /staff/admin/sms`: the gateway, Kannel's callback address and the code words.
+async fn sms_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    headers: HeaderMap,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if !administers(&staff) {
+        return forbidden(t);
+    }
+    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let shown = Shown {
+        notice,
+        ..Shown::default()
+    };
+    show(&state, t, &staff, &headers, shown, StatusCode::OK).await
+}
+
+/// `POST /staff/admin/sms`: sets the gateway. An empty password keeps the stored one; the
+/// callback key stays unless a new one is asked for (then Kannel's get-url must be changed).
+async fn save_gateway(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    headers: HeaderMap,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, administers(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let entered = GatewayForm {
+        url: f.get("url").trim().to_string(),
+        username: f.get("username").trim().to_string(),
+        sender: f.get("sender").trim().to_string(),
+    };
+    let Some(key) = state.settings.secret_key.clone() else {
+        let shown = Shown {
+            error: Some(t.get("sms-error-no-key")),
+            gateway: Some(entered),
+            ..Shown::default()
+        };
+        return show(
+            &state,
+            t,
+            &staff,
+            &headers,
+            shown,
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await;
+    };
+    let tenant = staff.config.municipality.id;
+    let old = match state.store.sms_gateway(tenant).await {
+        Ok(g) => g,
+        Err(e) => return failed(t, e),
+    };
+    let password = f.get("password");
+    let password = match (password.is_empty(), &old) {
+        (false, _) => key.seal(password),
+        (true, Some(old)) => old.password.clone(),
+        (true, None) => String::new(),
+    };
+    let valid_url = entered
+        .url
+        .parse::<axum::http::Uri>()
+        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
+    if !valid_url || entered.username.is_empty() || entered.sender.is_empty() || password.is_empty()
+    {
+        let shown = Shown {
+            error: Some(t.get("sms-error-form")),
+            gateway: Some(entered),
+            ..Shown::default()
+        };
+        return show(
+            &state,
+            t,
+            &staff,
+            &headers,
+            shown,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let new_key = f.get("new_key") == "1";
+    let inbound_key = match &old {
+        Some(old) if !new_key => old.inbound_key.clone(),
+        _ => torg_core::secrets::new_token()[..32].to_string(),
+    };
+    let gateway = SmsGateway {
+        sendsms_url: entered.url.clone(),
+        username: entered.username.clone(),
+        password,
+        sender: entered.sender.clone(),
+        inbound_key,
+    };
+    if let Err(e) = state.store.set_sms_gateway(tenant, Some(gateway)).await {
+        return failed(t, e);
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "settings.sms",
+        String::new(),
+        format!(
+            "sender:{}{}",
+            entered.sender,
+            if new_key { " new-key" } else { "" }
+        ),
+    )
+    .await;
+    let done = if new_key && old.is_some() {
+        "sms-saved-new-key"
+    } else {
+        "sms-saved"
+    };
+    Redirect::to(&format!("/staff/admin/sms?done={done}")).into_response()
+}
+
+/// `POST /staff/admin/sms/keywords`: adds a code word, or changes the one of that word.
+async fn save_keyword(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    headers: HeaderMap,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, administers(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let tenant = staff.config.municipality.id;
+    let unit_id = f.get("unit").parse::<i64>().unwrap_or(0);
+    let reply = f.get("reply").trim().to_string();
+    let units = match state.store.list_units(tenant).await {
+        Ok(u) => u,
+        Err(e) => return failed(t, e),
+    };
+    let problem = match code_word(f.get("word")) {
+        Err(CodeWordError::NotOneWord) => Err("sms-keyword-error-word"),
+        Err(CodeWordError::Reserved) => Err("sms-keyword-error-reserved"),
+        Ok(_) if !units.iter().any(|u| u.id == unit_id) => Err("sms-keyword-error-unit"),
+        Ok(_) if reply.chars().count() > MAX_REPLY_CHARS => Err("sms-keyword-error-reply"),
+        Ok(word) => Ok(word),
+    };
+    let word = match problem {
+        Ok(word) => word,
+        Err(key) => {
+            let shown = Shown {
+                error: Some(t.get1(key, "max", &MAX_REPLY_CHARS.to_string())),
+                keyword: KeywordForm {
+                    word: f.get("word").to_string(),
+                    unit_id,
+                    reply,
+                },
+                ..Shown::default()
+            };
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return show(&state, t, &staff, &headers, shown, status).await;
+        }
+    };
+    let keyword = SmsKeyword {
+        keyword: word.clone(),
+        unit_id: Some(unit_id),
+        reply,
+    };
+    if let Err(e) = state.store.set_sms_keyword(tenant, &keyword).await {
+        return failed(t, e);
+    }
+    audit(
+        &state,
+        &staff,
+        &addr,
+        "settings.sms_keyword",
+        String::new(),
+        word,
+    )
+    .await;
+    Redirect::to("/staff/admin/sms?done=sms-keyword-saved").into_response()
+}
+
+/// `POST /staff/admin/sms/keywords/delete`: removes a code word; messages starting with it
+/// then go to the service desk like any other.
+async fn delete_keyword(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, administers(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let tenant = staff.config.municipality.id;
+    let word = torg_domain::sms::fold_keyword(f.get("word").trim());
+    match state.store.delete_sms_keyword(tenant, &word).await {
+        Ok(true) => {
+            audit(
+                &state,
+                &staff,
+                &addr,
+                "settings.sms_keyword_removed",
+                String::new(),
+                word,
+            )
+            .await;
+            Redirect::to("/staff/admin/sms?done=sms-keyword-removed").into_response()
+        }
+        // Already gone (a second click, or another administrator): nothing to do.
+        Ok(false) => Redirect::to("/staff/admin/sms").into_response(),
+        Err(e) => failed(t, e),
+    }
+}
