@@ -9,8 +9,8 @@ use torg_domain::archive::{
 use torg_domain::audit::NewAuditEntry;
 use torg_store::{ArchiveRecord, DeletionRecord, Inquiry, Message, Origin, Store, StoreError};
 
-/// Torg's proposal for an inquiry with these messages.
-pub fn proposal(inquiry: &Inquiry, messages: &[Message]) -> Proposal {
+/// Torg's proposal for an inquiry of this topic and subject with these messages.
+pub fn proposal(topic: Option<&str>, subject: Option<&str>, messages: &[Message]) -> Proposal {
     let of = |kind: MessageKind| {
         messages
             .iter()
@@ -19,8 +19,8 @@ pub fn proposal(inquiry: &Inquiry, messages: &[Message]) -> Proposal {
             .collect::<Vec<_>>()
     };
     propose(&ArchiveFacts {
-        topic: inquiry.topic.as_deref(),
-        subject: inquiry.subject.as_deref(),
+        topic,
+        subject,
         inbound: of(MessageKind::Inbound),
         outbound: of(MessageKind::Outbound),
         attachments: messages.iter().map(|m| m.attachments.len()).sum(),
@@ -38,12 +38,16 @@ pub async fn decide(
     at: Timestamp,
 ) -> Result<ArchiveRecord, StoreError> {
     let messages = store.messages(inquiry.tenant_id, inquiry.id, false).await?;
-    let reasons = proposal(inquiry, &messages)
-        .reasons
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
+    let reasons = proposal(
+        inquiry.topic.as_deref(),
+        inquiry.subject.as_deref(),
+        &messages,
+    )
+    .reasons
+    .iter()
+    .map(|r| r.as_str())
+    .collect::<Vec<_>>()
+    .join(",");
     let record = ArchiveRecord {
         inquiry_id: inquiry.id,
         decision,
@@ -104,16 +108,19 @@ pub async fn run_retention(
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        // Undecided: ask the proposal, so that nothing Torg thinks is a record goes before an
+        // archivist has looked at it.
+        let undecided: Vec<i64> = page
+            .iter()
+            .filter(|c| c.decision.is_none())
+            .map(|c| c.id)
+            .collect();
+        let threads = store.threads(tenant, &undecided).await?;
         let mut due = Vec::new();
         for c in &page {
-            // Undecided: ask the proposal, so that nothing Torg thinks is a record goes
-            // before an archivist has looked at it.
-            let proposed = match c.decision {
-                Some(_) => false,
-                None => match store.inquiry(tenant, c.id).await? {
-                    Some(i) => proposal(&i, &store.messages(tenant, c.id, false).await?).worthy,
-                    None => continue,
-                },
+            let proposed = c.decision.is_none() && {
+                let messages = threads.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+                proposal(c.topic.as_deref(), c.subject.as_deref(), messages).worthy
             };
             if due_for_deletion(Some(c.closed_at), c.decision, proposed, days, now) {
                 due.push(c.id);

@@ -60,7 +60,11 @@ pub(crate) fn panel(
     users: &[User],
     zone: &str,
 ) -> ArchivePanel {
-    let proposal = torg_core::archive::proposal(inquiry, messages);
+    let proposal = torg_core::archive::proposal(
+        inquiry.topic.as_deref(),
+        inquiry.subject.as_deref(),
+        messages,
+    );
     let decided = record.map(|r| {
         let who = r
             .decided_by
@@ -267,17 +271,20 @@ async fn render_archive(
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
+    let list: Vec<_> = list
+        .into_iter()
+        .filter(|i| staff.sees_unit(i.unit_id))
+        .collect();
+    let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+    let threads = match state.store.threads(tenant, &ids).await {
+        Ok(t) => t,
+        Err(e) => return failed(t, e),
+    };
     let mut work = Vec::new();
-    for i in list.into_iter().filter(|i| staff.sees_unit(i.unit_id)) {
-        let (inquiry, messages) = match tokio::try_join!(
-            state.store.inquiry(tenant, i.id),
-            state.store.messages(tenant, i.id, false)
-        ) {
-            Ok((Some(inquiry), m)) => (inquiry, m),
-            Ok((None, _)) => continue,
-            Err(e) => return failed(t, e),
-        };
-        let proposal = torg_core::archive::proposal(&inquiry, &messages);
+    for i in list {
+        let messages = threads.get(&i.id).map(Vec::as_slice).unwrap_or_default();
+        let proposal =
+            torg_core::archive::proposal(i.topic.as_deref(), i.subject.as_deref(), messages);
         work.push(WorkRow {
             id: i.id,
             reference: i.reference.to_string(),

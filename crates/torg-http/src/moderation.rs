@@ -262,13 +262,16 @@ async fn queue(
             Ok(l) => l,
             Err(e) => return failed(t, e),
         };
+        let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+        let threads = match state.store.threads(tenant, &ids).await {
+            Ok(t) => t,
+            Err(e) => return failed(t, e),
+        };
         for i in list {
-            let messages = match state.store.messages(tenant, i.id, false).await {
-                Ok(m) => m,
-                Err(e) => return failed(t, e),
-            };
-            let text = messages
-                .iter()
+            let text = threads
+                .get(&i.id)
+                .into_iter()
+                .flatten()
                 .filter(|m| m.kind == MessageKind::Inbound)
                 .map(|m| m.body.as_str())
                 .collect::<Vec<_>>()

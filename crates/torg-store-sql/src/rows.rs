@@ -271,7 +271,7 @@ impl TryFrom<InquiryRow> for Inquiry {
     }
 }
 
-pub(crate) const SUMMARY_COLUMNS: &str = "id, ref_year, ref_number, channel, status, topic, citizen_name, unit_id, assignee_id, priority, preview, received_at, deadline_at";
+pub(crate) const SUMMARY_COLUMNS: &str = "id, ref_year, ref_number, channel, status, topic, subject, citizen_name, unit_id, assignee_id, priority, preview, received_at, deadline_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SummaryRow {
@@ -281,6 +281,7 @@ pub(crate) struct SummaryRow {
     channel: String,
     status: String,
     topic: Option<String>,
+    subject: Option<String>,
     citizen_name: String,
     unit_id: i64,
     assignee_id: Option<i64>,
@@ -301,6 +302,7 @@ impl TryFrom<SummaryRow> for InquirySummary {
             channel: parse(&r.channel, "channel")?,
             status: parse(&r.status, "status")?,
             topic: r.topic,
+            subject: r.subject,
             citizen_name: r.citizen_name,
             unit_id: r.unit_id,
             assignee_id: r.assignee_id,
@@ -360,6 +362,25 @@ impl From<AttachmentRow> for AttachmentMeta {
             size: r.size,
         }
     }
+}
+
+/// Messages (ordered by inquiry and id) with their attachments, by inquiry.
+pub(crate) fn group_threads(
+    messages: Vec<MessageRow>,
+    attachments: Vec<AttachmentRow>,
+) -> Result<std::collections::HashMap<i64, Vec<Message>>, StoreError> {
+    let mut by_message: std::collections::HashMap<i64, Vec<AttachmentMeta>> = Default::default();
+    for a in attachments {
+        let a: AttachmentMeta = a.into();
+        by_message.entry(a.message_id).or_default().push(a);
+    }
+    let mut by_inquiry: std::collections::HashMap<i64, Vec<Message>> = Default::default();
+    for m in messages {
+        let attachments = by_message.remove(&m.id).unwrap_or_default();
+        let m = m.into_message(attachments)?;
+        by_inquiry.entry(m.inquiry_id).or_default().push(m);
+    }
+    Ok(by_inquiry)
 }
 
 /// The inquiry as it is right after creation.

@@ -1869,6 +1869,37 @@ macro_rules! sql_store {
                     .collect()
             }
 
+            async fn threads(&self, tenant: i64, inquiry_ids: &[i64]) -> Result<HashMap<i64, Vec<Message>>> {
+                let mut by_inquiry: HashMap<i64, Vec<Message>> = HashMap::new();
+                // Bounded statements: a page is far below this, and both databases take it.
+                for ids in inquiry_ids.chunks(500) {
+                    let in_ids = |q: &mut QueryBuilder<$db>| {
+                        q.push(" AND inquiry_id IN (");
+                        let mut list = q.separated(", ");
+                        for id in ids {
+                            list.push_bind(*id);
+                        }
+                        list.push_unseparated(")");
+                    };
+                    let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                        "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages WHERE tenant_id = ",
+                    );
+                    q.push_bind(tenant);
+                    in_ids(&mut q);
+                    q.push(" AND kind <> 'note' ORDER BY inquiry_id, id");
+                    let messages: Vec<MessageRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db_err)?;
+                    let mut q: QueryBuilder<$db> = QueryBuilder::new(
+                        "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = ",
+                    );
+                    q.push_bind(tenant);
+                    in_ids(&mut q);
+                    q.push(" ORDER BY id");
+                    let attachments: Vec<AttachmentRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db_err)?;
+                    by_inquiry.extend(group_threads(messages, attachments)?);
+                }
+                Ok(by_inquiry)
+            }
+
             async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
                 let current: Option<(String, Option<i64>)> =
@@ -2070,17 +2101,7 @@ macro_rules! sql_store {
                     .into_iter()
                     .map(|r| ArchiveRecord::try_from(r).map(|r| (r.inquiry_id, r)))
                     .collect::<Result<HashMap<i64, ArchiveRecord>>>()?;
-                let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
-                for a in attachments {
-                    let a: AttachmentMeta = a.into();
-                    by_message.entry(a.message_id).or_default().push(a);
-                }
-                let mut by_inquiry: HashMap<i64, Vec<Message>> = HashMap::new();
-                for m in messages {
-                    let atts = by_message.remove(&m.id).unwrap_or_default();
-                    let m = m.into_message(atts)?;
-                    by_inquiry.entry(m.inquiry_id).or_default().push(m);
-                }
+                let mut by_inquiry = group_threads(messages, attachments)?;
                 inquiries
                     .into_iter()
                     .filter_map(|row| {
@@ -2216,8 +2237,9 @@ macro_rules! sql_store {
             }
 
             async fn retention_candidates(&self, tenant: i64, closed_before: Timestamp, after_id: i64, limit: u32) -> Result<Vec<RetentionCandidate>> {
-                let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
-                    "SELECT i.id, i.closed_at, a.decision FROM inquiries i \
+                #[allow(clippy::type_complexity)]
+                let rows: Vec<(i64, i64, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT i.id, i.closed_at, a.decision, i.topic, i.subject FROM inquiries i \
                      LEFT JOIN archive_decisions a ON a.tenant_id = i.tenant_id AND a.inquiry_id = i.id \
                      WHERE i.tenant_id = $1 AND i.status = 'closed' AND i.closed_at < $2 AND i.id > $3 \
                      AND (a.decision IS NULL OR a.decision <> 'archive') ORDER BY i.id LIMIT $4",
@@ -2230,10 +2252,12 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_err)?;
                 rows.into_iter()
-                    .map(|(id, closed_at, decision)| {
+                    .map(|(id, closed_at, decision, topic, subject)| {
                         Ok(RetentionCandidate {
                             id,
                             closed_at: ts(closed_at),
+                            topic,
+                            subject,
                             decision: decision
                                 .as_deref()
                                 .map(str::parse)

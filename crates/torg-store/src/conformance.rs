@@ -82,6 +82,29 @@ pub fn new_inquiry(f: &Fixture, body: &str, received: Timestamp) -> NewInquiry {
     }
 }
 
+/// A message by a staff member (or a citizen's, by `kind`), not sent anywhere.
+fn message(kind: MessageKind, body: &str, at: Timestamp) -> NewMessage {
+    NewMessage {
+        external_id: None,
+        outgoing: None,
+        kind,
+        author_user_id: None,
+        author_name: "Kari".into(),
+        body: body.into(),
+        attachments: vec![],
+        created_at: at,
+    }
+}
+
+/// A small PDF attachment.
+fn pdf(name: &str) -> NewAttachment {
+    NewAttachment {
+        filename: name.into(),
+        content_type: "application/pdf".into(),
+        data: format!("%PDF-1.4 {name}").into_bytes(),
+    }
+}
+
 fn t(s: &str) -> Timestamp {
     s.parse().expect("timestamp")
 }
@@ -118,6 +141,7 @@ pub async fn run(store: Arc<dyn Store>) {
     the_archive_journal_and_retention(&*store).await;
     connector_health(&*store).await;
     sms_gateways_and_code_words(&*store).await;
+    threads_of_a_page_in_one_read(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -802,16 +826,7 @@ async fn thread_status_and_notes(store: &dyn Store) {
         .await
         .expect("c")
         .inquiry;
-    let msg = |kind, body: &str, mins| NewMessage {
-        external_id: None,
-        outgoing: None,
-        kind,
-        author_user_id: None,
-        author_name: "Kari".into(),
-        body: body.into(),
-        attachments: vec![],
-        created_at: now + SignedDuration::from_mins(mins),
-    };
+    let msg = |kind, body: &str, mins| message(kind, body, now + SignedDuration::from_mins(mins));
     store
         .add_message(f.tenant.id, i.id, msg(MessageKind::Note, "intern", 1))
         .await
@@ -2484,11 +2499,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
     let tenant = f.tenant.id;
     let at = t("2026-03-02T08:00:00Z");
     let mut with_doc = new_inquiry(&f, "Søknad om parkeringstillatelse", at);
-    with_doc.attachments = vec![NewAttachment {
-        filename: "kart.pdf".into(),
-        content_type: "application/pdf".into(),
-        data: b"%PDF-1.4 kart".to_vec(),
-    }];
+    with_doc.attachments = vec![pdf("kart.pdf")];
     let kept = store
         .create_inquiry(with_doc)
         .await
@@ -2847,4 +2858,66 @@ async fn sms_gateways_and_code_words(store: &dyn Store) {
     assert!(store.sms_keywords(tenant).await.expect("list").is_empty());
     store.set_sms_gateway(tenant, None).await.expect("remove");
     assert_eq!(store.sms_gateway(tenant).await.expect("removed"), None);
+}
+
+async fn threads_of_a_page_in_one_read(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let now = t("2026-03-02T09:00:00Z");
+    let mut with_file = new_inquiry(&f, "Klage med vedlegg", now);
+    with_file.attachments = vec![pdf("klage.pdf")];
+    let a = store.create_inquiry(with_file).await.expect("a").inquiry;
+    let b = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("b")
+        .inquiry;
+    let theirs = store
+        .create_inquiry(new_inquiry(&other, "Ikke din", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let msg = |kind, body: &str| message(kind, body, now + SignedDuration::from_mins(5));
+    store
+        .add_message(tenant, b.id, msg(MessageKind::Note, "intern"))
+        .await
+        .expect("note");
+    store
+        .add_message(tenant, b.id, msg(MessageKind::Outbound, "Svar"))
+        .await
+        .expect("reply");
+    let threads = store
+        .threads(tenant, &[a.id, b.id, theirs.id, -1])
+        .await
+        .expect("threads");
+    assert_eq!(
+        threads.len(),
+        2,
+        "another municipality's inquiry is left out"
+    );
+    let bodies = |id: i64| -> Vec<(MessageKind, String, usize)> {
+        threads[&id]
+            .iter()
+            .map(|m| (m.kind, m.body.clone(), m.attachments.len()))
+            .collect()
+    };
+    assert_eq!(
+        bodies(a.id),
+        vec![(MessageKind::Inbound, "Klage med vedlegg".into(), 1)]
+    );
+    assert_eq!(
+        bodies(b.id),
+        vec![
+            (MessageKind::Inbound, "Hei".into(), 0),
+            (MessageKind::Outbound, "Svar".into(), 0)
+        ],
+        "no internal notes"
+    );
+    assert_eq!(
+        threads[&a.id],
+        store.messages(tenant, a.id, false).await.expect("one"),
+        "the same as one inquiry's read"
+    );
+    assert!(store.threads(tenant, &[]).await.expect("none").is_empty());
 }

@@ -416,6 +416,14 @@ pub trait Store: Send + Sync + 'static {
         inquiry_id: i64,
         include_notes: bool,
     ) -> Result<Vec<Message>>;
+    /// The citizens' and staff's messages (no internal notes) of several inquiries, oldest
+    /// first, with their attachments' metadata; one read for a page of inquiries. Ids of other
+    /// municipalities are left out.
+    async fn threads(
+        &self,
+        tenant: i64,
+        inquiry_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<Message>>>;
     /// Adds a message and updates the inquiry's status and timestamps in one transaction.
     async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message>;
     /// Moves an inquiry to a unit and/or person. `assignee` of `None` clears the person.

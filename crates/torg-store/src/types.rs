@@ -236,6 +236,8 @@ pub struct InquirySummary {
     pub channel: Channel,
     pub status: InquiryStatus,
     pub topic: Option<String>,
+    /// The email's subject line, or none.
+    pub subject: Option<String>,
     pub citizen_name: String,
     pub unit_id: i64,
     pub assignee_id: Option<i64>,
@@ -666,6 +668,9 @@ pub struct JournalEntry {
 pub struct RetentionCandidate {
     pub id: i64,
     pub closed_at: Timestamp,
+    /// What Torg's proposal needs besides the messages.
+    pub topic: Option<String>,
+    pub subject: Option<String>,
     pub decision: Option<torg_domain::archive::ArchiveDecision>,
 }
 
