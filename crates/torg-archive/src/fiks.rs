@@ -6,7 +6,7 @@
 //! The transport here is a folder per message (`arkivmelding.xml` and its files), the shape of
 //! a Fiks IO message's content; sending them through Fiks IO is the next step.
 
-use crate::noark::{Clock, ExtractSpec, Ids};
+use crate::noark::{CasePages, Clock, ExtractSpec, Ids};
 use crate::xml::Xml;
 use crate::{ArchiveError, Progress};
 use std::path::Path;
@@ -244,24 +244,16 @@ pub async fn write_messages(
     dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<u64, ArchiveError> {
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        return Err(ArchiveError::NotEmpty(dir.display().to_string()));
-    }
-    let clock = Clock::new(&spec.municipality.time_zone)?;
+    let mut pages = CasePages::start(store, spec, dir).await?;
     let tenant = spec.municipality.id;
-    let (from, to) = clock.period(spec.from, spec.to)?;
-    let total = store.count_archive_cases(tenant, from, to).await?;
-    progress(Progress::Started {
-        cases: total as u64,
-    });
+    progress(Progress::Started { cases: pages.total });
     std::fs::create_dir_all(dir)?;
-    let (mut after, mut done, mut written) = (0, 0u64, 0u64);
+    let (mut done, mut written) = (0u64, 0u64);
     loop {
-        let page = store
-            .archive_cases(tenant, from, to, after, spec.page.max(1))
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.inquiry.id;
+        let page = pages.next().await?;
+        if page.is_empty() {
+            break;
+        }
         for case in &page {
             let mut attachments = std::collections::HashMap::new();
             for m in &case.messages {

@@ -140,6 +140,7 @@ impl Ids {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Clock {
     zone: TimeZone,
 }
@@ -174,6 +175,59 @@ impl Clock {
         day.to_zoned(self.zone.clone())
             .map(|z| z.timestamp())
             .map_err(|e| ArchiveError::TimeZone(e.to_string()))
+    }
+}
+
+/// The archive-worthy cases of an extract's period, a page at a time, into an empty folder:
+/// what the Noark 5 extract and the Fiks Arkiv messages both walk through.
+pub(crate) struct CasePages<'a> {
+    store: &'a dyn Store,
+    tenant: i64,
+    from: Timestamp,
+    to: Timestamp,
+    page: u32,
+    after: i64,
+    /// How many cases the period holds.
+    pub(crate) total: u64,
+    pub(crate) clock: Clock,
+}
+
+impl<'a> CasePages<'a> {
+    /// Refuses a folder that is not empty, then counts the period's cases.
+    pub(crate) async fn start(
+        store: &'a dyn Store,
+        spec: &ExtractSpec,
+        dir: &Path,
+    ) -> Result<CasePages<'a>, ArchiveError> {
+        if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+            return Err(ArchiveError::NotEmpty(dir.display().to_string()));
+        }
+        let clock = Clock::new(&spec.municipality.time_zone)?;
+        let tenant = spec.municipality.id;
+        let (from, to) = clock.period(spec.from, spec.to)?;
+        let total = store.count_archive_cases(tenant, from, to).await? as u64;
+        Ok(CasePages {
+            store,
+            tenant,
+            from,
+            to,
+            page: spec.page.max(1),
+            after: 0,
+            total,
+            clock,
+        })
+    }
+
+    /// The next page; empty when all are read.
+    pub(crate) async fn next(&mut self) -> Result<Vec<ArchiveCase>, ArchiveError> {
+        let page = self
+            .store
+            .archive_cases(self.tenant, self.from, self.to, self.after, self.page)
+            .await?;
+        if let Some(last) = page.last() {
+            self.after = last.inquiry.id;
+        }
+        Ok(page)
     }
 }
 
@@ -282,13 +336,8 @@ pub async fn export(
     dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Exported, ArchiveError> {
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        return Err(ArchiveError::NotEmpty(dir.display().to_string()));
-    }
-    let clock = Clock::new(&spec.municipality.time_zone)?;
-    let tenant = spec.municipality.id;
-    let (from, to) = clock.period(spec.from, spec.to)?;
-    let total = store.count_archive_cases(tenant, from, to).await?;
+    let mut pages = CasePages::start(store, spec, dir).await?;
+    let (total, clock) = (pages.total, pages.clock.clone());
     let empty = || ArchiveError::Empty {
         from: spec.from.to_string(),
         to: spec.to.to_string(),
@@ -296,9 +345,7 @@ pub async fn export(
     if total == 0 {
         return Err(empty());
     }
-    progress(Progress::Started {
-        cases: total as u64,
-    });
+    progress(Progress::Started { cases: total });
     std::fs::create_dir_all(dir.join("dokumenter"))?;
     let ids = Ids::new(&spec.municipality.slug);
     let now = clock.date_time(spec.now);
@@ -342,14 +389,12 @@ pub async fn export(
     out.changes += 1;
 
     let mut sequence: HashMap<i16, u64> = HashMap::new();
-    let mut after = 0;
     let mut done = 0u64;
     loop {
-        let page = store
-            .archive_cases(tenant, from, to, after, spec.page.max(1))
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.inquiry.id;
+        let page = pages.next().await?;
+        if page.is_empty() {
+            break;
+        }
         for case in &page {
             done += 1;
             if case.inquiry.closed_at.is_none() {

@@ -1313,7 +1313,7 @@ fn sms_gateway_and_code_words_from_the_cli() {
         .output()
         .expect("run");
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not one word"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("a code word is one word"));
 }
 
 /// `torg check-text`: standard input through the personal-data guard, one JSON line per
