@@ -13,9 +13,10 @@
 //! ordinary inquiry. Staff see open chats at `/staff/chats`, follow one live on its inquiry
 //! page (who is typing included), take it over, and answer with the ordinary reply form.
 //!
-//! Live events go through an in-process hub: one server carries the live part of a chat
-//! (several nodes need a shared bus; the messages themselves are always in the database, so
-//! a reconnect to any node shows them).
+//! Live events go through an in-process hub. Where several nodes share a PostgreSQL database,
+//! the hub also passes each event to the others through the store's node bus (LISTEN/NOTIFY),
+//! so a citizen on one node and staff on another see each other live; the messages themselves
+//! are always in the database, so a reconnect to any node shows them.
 
 use crate::AppState;
 use crate::auth::Staff;
@@ -28,7 +29,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::stream::{self, Stream, StreamExt};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -39,7 +40,7 @@ use torg_domain::{Channel, InquiryStatus, MessageKind};
 use torg_store::{Inquiry, Message, NewMessage, NewOutgoing, Notice, Origin};
 
 /// What happens in a chat, as its watchers see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ChatEvent {
     pub inquiry_id: i64,
     pub unit_id: i64,
@@ -47,31 +48,67 @@ pub(crate) struct ChatEvent {
     pub what: ChatWhat,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ChatWhat {
     /// A message was stored (never an internal note).
     Message {
         id: i64,
-        kind: &'static str,
+        kind: String,
         author: String,
         body: String,
         at: String,
     },
     /// Somebody is typing: the citizen, or a staff member (by first name).
-    Typing { by: &'static str, name: String },
+    Typing { by: String, name: String },
     /// Taken over, closed: said in words.
     Status { text: String },
     /// A new conversation began (for the staff list).
     Started,
 }
 
-/// The in-process bus of live chat events: one channel per conversation and one per
-/// municipality (for the staff list).
+impl ChatEvent {
+    /// A stored message of a conversation.
+    fn message(inquiry_id: i64, unit_id: i64, m: &Message) -> ChatEvent {
+        ChatEvent {
+            inquiry_id,
+            unit_id,
+            what: ChatWhat::Message {
+                id: m.id,
+                kind: m.kind.as_str().to_string(),
+                author: m.author_name.clone(),
+                body: m.body.clone(),
+                at: m.created_at.to_string(),
+            },
+        }
+    }
+}
+
+/// The bus of live chat events: one channel per conversation and one per municipality (for
+/// the staff list) in this process, and, once [`ChatHub::join_nodes`] has run, the other
+/// nodes that share the database.
 #[derive(Default)]
 pub(crate) struct ChatHub {
     chats: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
     tenants: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
+    /// This node, so that it does not take its own events a second time.
+    node: std::sync::OnceLock<String>,
+    /// Events on their way to the other nodes, in order.
+    to_nodes: std::sync::OnceLock<tokio::sync::mpsc::Sender<String>>,
+}
+
+/// The node bus's topic for chat events.
+const NODE_TOPIC: &str = "torg_chat";
+
+/// A chat event as it travels between nodes.
+#[derive(Serialize, Deserialize)]
+struct NodeEvent {
+    node: String,
+    tenant: i64,
+    event: ChatEvent,
+    /// The message's text was too long to travel; the receiving node reads it from the store.
+    #[serde(default)]
+    body_omitted: bool,
 }
 
 fn channel_of(
@@ -95,10 +132,24 @@ impl ChatHub {
     pub(crate) fn subscribe_tenant(&self, tenant: i64) -> broadcast::Receiver<ChatEvent> {
         channel_of(&self.tenants, tenant).subscribe()
     }
+    /// Publishes an event to its watchers on this node and on the others.
     pub(crate) fn publish(&self, tenant: i64, event: ChatEvent) {
+        if let (Some(node), Some(tx)) = (self.node.get(), self.to_nodes.get()) {
+            // Typing and messages are worth little late; a full queue drops them (the pages
+            // catch up from the store), it never holds up the request.
+            if let Some(payload) = node_payload(node, tenant, &event) {
+                let _ = tx.try_send(payload);
+            }
+        }
+        self.deliver(tenant, event);
+    }
+
+    /// Gives an event to this node's watchers only.
+    fn deliver(&self, tenant: i64, event: ChatEvent) {
         let _ = channel_of(&self.chats, event.inquiry_id).send(event.clone());
         let _ = channel_of(&self.tenants, tenant).send(event);
     }
+
     /// Publishes a stored message of a chat inquiry to its watchers.
     pub(crate) fn message(&self, inquiry: &Inquiry, m: &Message) {
         if inquiry.channel != Channel::Chat || m.kind == MessageKind::Note {
@@ -106,19 +157,84 @@ impl ChatHub {
         }
         self.publish(
             inquiry.tenant_id,
-            ChatEvent {
-                inquiry_id: inquiry.id,
-                unit_id: inquiry.unit_id,
-                what: ChatWhat::Message {
-                    id: m.id,
-                    kind: m.kind.as_str(),
-                    author: m.author_name.clone(),
-                    body: m.body.clone(),
-                    at: m.created_at.to_string(),
-                },
-            },
+            ChatEvent::message(inquiry.id, inquiry.unit_id, m),
         );
     }
+}
+
+/// An event for the other nodes; a message too long to travel goes without its text.
+fn node_payload(node: &str, tenant: i64, event: &ChatEvent) -> Option<String> {
+    let mut out = NodeEvent {
+        node: node.to_string(),
+        tenant,
+        event: event.clone(),
+        body_omitted: false,
+    };
+    let payload = serde_json::to_string(&out).ok()?;
+    if payload.len() <= torg_store::NODE_BUS_MAX_PAYLOAD {
+        return Some(payload);
+    }
+    if let ChatWhat::Message { body, .. } = &mut out.event.what {
+        body.clear();
+        out.body_omitted = true;
+    }
+    serde_json::to_string(&out)
+        .ok()
+        .filter(|p| p.len() <= torg_store::NODE_BUS_MAX_PAYLOAD)
+}
+
+/// Joins the other nodes that share the database, where the store has a node bus
+/// (PostgreSQL): this node's chat events go to them, and theirs come here. Returns whether
+/// there is such a bus.
+pub(crate) async fn join_nodes(state: &AppState) -> Result<bool, torg_store::StoreError> {
+    let Some(bus) = state.store.node_bus() else {
+        return Ok(false);
+    };
+    let hub = state.chats.clone();
+    let node = torg_core::secrets::new_token()[..16].to_string();
+    if hub.node.set(node.clone()).is_err() {
+        return Ok(true);
+    }
+    let mut incoming = bus.listen(NODE_TOPIC).await?;
+    let store = state.store.clone();
+    let from_nodes = hub.clone();
+    tokio::spawn(async move {
+        while let Some(payload) = incoming.recv().await {
+            let Ok(mut e) = serde_json::from_str::<NodeEvent>(&payload) else {
+                tracing::warn!("node bus: an event that is not a chat event");
+                continue;
+            };
+            if e.node == node {
+                continue;
+            }
+            if e.body_omitted
+                && let ChatWhat::Message { id, body, .. } = &mut e.event.what
+            {
+                let stored = store
+                    .messages(e.tenant, e.event.inquiry_id, false)
+                    .await
+                    .unwrap_or_default();
+                match stored.into_iter().find(|m| m.id == *id) {
+                    Some(m) => *body = m.body,
+                    None => continue,
+                }
+            }
+            from_nodes.deliver(e.tenant, e.event);
+        }
+    });
+    let (tx, mut outgoing) = tokio::sync::mpsc::channel::<String>(4096);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        while let Some(payload) = outgoing.recv().await {
+            if let Some(bus) = store.node_bus()
+                && let Err(e) = bus.send(NODE_TOPIC, &payload).await
+            {
+                tracing::warn!(error = %e, "node bus: a chat event did not reach the other nodes");
+            }
+        }
+    });
+    let _ = hub.to_nodes.set(tx);
+    Ok(true)
 }
 
 pub(crate) fn routes() -> crate::routes::Routes {
@@ -516,17 +632,7 @@ fn event_stream(
             messages
                 .into_iter()
                 .filter(|m| m.id > after)
-                .map(move |m| ChatEvent {
-                    inquiry_id,
-                    unit_id,
-                    what: ChatWhat::Message {
-                        id: m.id,
-                        kind: m.kind.as_str(),
-                        author: m.author_name,
-                        body: m.body,
-                        at: m.created_at.to_string(),
-                    },
-                })
+                .map(move |m| ChatEvent::message(inquiry_id, unit_id, &m))
                 .collect::<Vec<_>>(),
         )
     })
@@ -534,7 +640,7 @@ fn event_stream(
     missed
         .chain(live(rx))
         .filter(move |e| {
-            let own = matches!(&e.what, ChatWhat::Typing { by, .. } if *by == own_side);
+            let own = matches!(&e.what, ChatWhat::Typing { by, .. } if by == own_side);
             std::future::ready(!own)
         })
         .map(|e| Ok(sse_event(&e)))
@@ -620,7 +726,7 @@ async fn citizen_typing(
             inquiry_id: inquiry.id,
             unit_id: inquiry.unit_id,
             what: ChatWhat::Typing {
-                by: "citizen",
+                by: "citizen".into(),
                 name: inquiry.citizen_name.clone(),
             },
         },
@@ -884,7 +990,7 @@ async fn staff_typing(
             inquiry_id: inquiry.id,
             unit_id: inquiry.unit_id,
             what: ChatWhat::Typing {
-                by: "staff",
+                by: "staff".into(),
                 name: first_name(&staff.user.full_name),
             },
         },

@@ -92,6 +92,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Joins the other nodes (servers) that share this database, where it can carry live
+    /// events between them (PostgreSQL): live chat then works whichever node a citizen and a
+    /// staff member reach. Returns whether it could; with SQLite there is one node.
+    pub async fn join_nodes(&self) -> Result<bool, torg_store::StoreError> {
+        chat::join_nodes(self).await
+    }
+
     pub fn new(store: Arc<dyn Store>, catalog: Arc<Catalog>, settings: WebSettings) -> AppState {
         AppState {
             store,

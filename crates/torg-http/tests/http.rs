@@ -83,22 +83,31 @@ async fn spawn_with(database: Option<String>, settings: torg_http::WebSettings) 
     let store = torg_store_sql::open(&url).await.expect("store");
     let a = tenant(&*store, "alfa", "Alfa kommune").await;
     let b = tenant(&*store, "beta", "Beta kommune").await;
-    let catalog = Arc::new(torg_http::Catalog::load(None).expect("catalog"));
-    let state = torg_http::AppState::new(store.clone(), catalog, settings);
-    let app = torg_http::router(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (base, state) = serve_node(store.clone(), settings).await;
     App {
-        base: format!("http://{addr}"),
+        base,
         state,
         store,
         a,
         b,
         _dir: dir,
     }
+}
+
+/// The real router for `store` on a free port: (its address, its state).
+async fn serve_node(
+    store: Arc<dyn Store>,
+    settings: torg_http::WebSettings,
+) -> (String, torg_http::AppState) {
+    let catalog = Arc::new(torg_http::Catalog::load(None).expect("catalog"));
+    let state = torg_http::AppState::new(store, catalog, settings);
+    let app = torg_http::router(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), state)
 }
 
 /// Settings for tests that are not about rate limits: every test client shares one address.
@@ -171,9 +180,14 @@ async fn submit_form(
 }
 
 async fn login(app: &App, slug: &str, username: &str) -> reqwest::Client {
+    login_at(&app.base, slug, username).await
+}
+
+/// Signs in on the server at `base`.
+async fn login_at(base: &str, slug: &str, username: &str) -> reqwest::Client {
     let c = client();
     let page = c
-        .get(format!("{}/staff/login", app.base))
+        .get(format!("{base}/staff/login"))
         .send()
         .await
         .expect("login page")
@@ -184,7 +198,7 @@ async fn login(app: &App, slug: &str, username: &str) -> reqwest::Client {
         .expect("csrf field")
         .to_string();
     let res = c
-        .post(format!("{}/staff/login", app.base))
+        .post(format!("{base}/staff/login"))
         .form(&[
             ("csrf", csrf.as_str()),
             ("municipality", slug),
@@ -5186,15 +5200,9 @@ impl EventStream {
     }
 }
 
-/// Live chat: a citizen starts a conversation in the widget's page, staff follow it live,
-/// see the citizen typing, take it over and answer; the citizen sees it all live, catches
-/// up after a reconnect, can have it by email; outside opening hours the page takes a
-/// message instead. Hostile text is shown, never run.
-#[tokio::test]
-async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
+/// "gamma", whose chat is open every day, all day, with Kari on its service desk.
+async fn chat_municipality(store: &dyn Store) -> torg_store::Municipality {
     use torg_domain::calendar::HoursScope;
-    let app = spawn().await;
-    let store = &*app.store;
     let m = store
         .create_municipality(NewMunicipality {
             slug: "gamma".into(),
@@ -5219,6 +5227,126 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         )
         .await
         .expect("hours");
+    m
+}
+
+/// Two nodes on one PostgreSQL database: a citizen on one and staff on the other see each
+/// other's typing and messages live, a message too long for NOTIFY included.
+#[tokio::test]
+async fn live_chat_across_two_nodes_on_postgres() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
+    let one = spawn_with(Some(url.clone()), unlimited()).await;
+    let second_store = torg_store_sql::open(&url).await.expect("second node");
+    let (two, two_state) = serve_node(second_store, unlimited()).await;
+    chat_municipality(&*one.store).await;
+    for state in [&one.state, &two_state] {
+        assert!(
+            state.join_nodes().await.expect("join"),
+            "PostgreSQL joins nodes"
+        );
+        state.forget_cached_settings();
+    }
+    // The citizen is on the first node.
+    let citizen = client();
+    let res = citizen
+        .post(format!("{}/chat/gamma", one.base))
+        .form(&[("name", "Ola"), ("message", "Hei fra node 1")])
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let path = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let chat_url = format!("{}{path}", one.base);
+    let inquiry_id: i64 = path
+        .rsplit('/')
+        .next()
+        .and_then(|t| t.split('-').next())
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    // Staff are on the second.
+    let staff = login_at(&two, "gamma", "kari").await;
+    let inquiry_url = format!("{two}/staff/inquiries/{inquiry_id}");
+    let csrf = csrf_of(&staff, &inquiry_url).await;
+    let mut staff_events =
+        EventStream::open(&staff, &format!("{inquiry_url}/events?after=0"), None).await;
+    assert_eq!(
+        staff_events.next("message").await.1["body"],
+        "Hei fra node 1"
+    );
+    let mut citizen_events =
+        EventStream::open(&citizen, &format!("{chat_url}/events?after=0"), None).await;
+    citizen_events.next("message").await;
+    let res = citizen
+        .post(format!("{chat_url}/typing"))
+        .send()
+        .await
+        .expect("typing");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(staff_events.next("typing").await.1["name"], "Ola");
+    let long = "Lang beskrivelse av saken. "
+        .repeat(400)
+        .trim_end()
+        .to_string();
+    assert!(long.len() > torg_store::NODE_BUS_MAX_PAYLOAD);
+    for body in ["Når tømmes søppelet?", long.as_str()] {
+        let res = citizen
+            .post(&chat_url)
+            .header("x-torg-live", "1")
+            .form(&[("body", body)])
+            .send()
+            .await
+            .expect("message");
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let got = staff_events.next("message").await.1;
+        let got = got["body"].as_str().expect("body");
+        assert!(
+            got == body,
+            "{} bytes came, {} were sent",
+            got.len(),
+            body.len()
+        );
+    }
+    // The answer from the second node reaches the citizen on the first.
+    let res = staff
+        .post(format!("{inquiry_url}/reply"))
+        .header("x-torg-live", "1")
+        .form(&[("csrf", csrf.as_str()), ("body", "Tirsdag morgen.")])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    loop {
+        let (_, e) = citizen_events.next("message").await;
+        if e["kind"] == "outbound" {
+            assert!(
+                e["body"]
+                    .as_str()
+                    .expect("body")
+                    .starts_with("Tirsdag morgen.")
+            );
+            break;
+        }
+    }
+}
+
+/// Live chat: a citizen starts a conversation in the widget's page, staff follow it live,
+/// see the citizen typing, take it over and answer; the citizen sees it all live, catches
+/// up after a reconnect, can have it by email; outside opening hours the page takes a
+/// message instead. Hostile text is shown, never run.
+#[tokio::test]
+async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
+    let app = spawn().await;
+    let store = &*app.store;
+    let m = chat_municipality(store).await;
     app.state.forget_cached_settings();
     let citizen = client();
     let res = citizen
@@ -5456,7 +5584,7 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
     store
         .set_scoped_opening_hours(
             m.id,
-            HoursScope::Channel(torg_domain::Channel::Chat),
+            torg_domain::calendar::HoursScope::Channel(torg_domain::Channel::Chat),
             &[None; 7],
         )
         .await

@@ -31,6 +31,66 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    fn bus(&self) -> Option<&dyn torg_store::NodeBus> {
+        Some(self)
+    }
+}
+
+/// LISTEN/NOTIFY: every node of an installation shares the database, so it carries their live
+/// events.
+#[async_trait::async_trait]
+impl torg_store::NodeBus for PostgresStore {
+    async fn send(&self, topic: &str, payload: &str) -> Result<(), torg_store::StoreError> {
+        if payload.len() > torg_store::NODE_BUS_MAX_PAYLOAD {
+            return Err(torg_store::StoreError::Database(format!(
+                "a node event of {} bytes is larger than {}",
+                payload.len(),
+                torg_store::NODE_BUS_MAX_PAYLOAD
+            )));
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(topic)
+            .bind(payload)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::db_err)?;
+        Ok(())
+    }
+
+    async fn listen(
+        &self,
+        topic: &str,
+    ) -> Result<tokio::sync::mpsc::Receiver<String>, torg_store::StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(crate::db_err)?;
+        listener.listen(topic).await.map_err(crate::db_err)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let topic = topic.to_string();
+        tokio::spawn(async move {
+            loop {
+                // `try_recv` makes a lost connection again (and says so with `None`).
+                match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        if tx.send(n.payload().to_string()).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(None) => {
+                        tracing::warn!(%topic, "node bus: connection lost, listening again")
+                    }
+                    Err(e) => {
+                        tracing::warn!(%topic, error = %e, "node bus: cannot listen; trying again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+}
+
 sql_store!(
     PostgresStore,
     sqlx::Postgres,

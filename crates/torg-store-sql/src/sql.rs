@@ -408,6 +408,10 @@ macro_rules! sql_store {
                 $backend
             }
 
+            fn node_bus(&self) -> Option<&dyn NodeBus> {
+                self.bus()
+            }
+
             fn writer_queue(&self) -> usize {
                 self.writer.max_capacity() - self.writer.capacity()
             }

@@ -69,6 +69,11 @@ impl SqliteStore {
     pub fn pool(&self) -> &sqlx::SqlitePool {
         &self.pool
     }
+
+    /// One node: live events stay in the process.
+    fn bus(&self) -> Option<&dyn torg_store::NodeBus> {
+        None
+    }
 }
 
 sql_store!(

@@ -142,6 +142,7 @@ pub async fn run(store: Arc<dyn Store>) {
     connector_health(&*store).await;
     sms_gateways_and_code_words(&*store).await;
     threads_of_a_page_in_one_read(&*store).await;
+    nodes_hear_each_other(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -2920,4 +2921,37 @@ async fn threads_of_a_page_in_one_read(store: &dyn Store) {
         "the same as one inquiry's read"
     );
     assert!(store.threads(tenant, &[]).await.expect("none").is_empty());
+}
+
+/// Where the store serves several nodes, what one sends every listener hears, in order; a
+/// payload over the limit is refused, not cut.
+async fn nodes_hear_each_other(store: &dyn Store) {
+    let Some(bus) = store.node_bus() else {
+        assert_eq!(
+            store.backend(),
+            "sqlite",
+            "only SQLite serves a single node"
+        );
+        return;
+    };
+    let topic = fresh_slug("torg_test").replace('-', "_");
+    let mut first = bus.listen(&topic).await.expect("listen");
+    let mut second = bus.listen(&topic).await.expect("listen");
+    for payload in ["hei", "{\"å\": \"æøå\"}"] {
+        bus.send(&topic, payload).await.expect("send");
+    }
+    for rx in [&mut first, &mut second] {
+        for want in ["hei", "{\"å\": \"æøå\"}"] {
+            let got = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .expect("heard within 5 s")
+                .expect("open");
+            assert_eq!(got, want);
+        }
+    }
+    assert!(
+        bus.send(&topic, &"x".repeat(NODE_BUS_MAX_PAYLOAD + 1))
+            .await
+            .is_err()
+    );
 }

@@ -28,11 +28,30 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The largest payload a [`NodeBus`] carries, in bytes (PostgreSQL's NOTIFY takes less than
+/// 8,000).
+pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
+
+/// Live events between the nodes (servers) that share one database, such as chat messages and
+/// typing. Nothing is kept: a node that is not listening misses what is sent, and pages catch
+/// up from the store.
+#[async_trait]
+pub trait NodeBus: Send + Sync {
+    /// Sends `payload` (at most [`NODE_BUS_MAX_PAYLOAD`] bytes) on `topic` to every node
+    /// listening, this one included.
+    async fn send(&self, topic: &str, payload: &str) -> Result<()>;
+    /// What is sent on `topic` from now on, as it comes. A lost connection is made again.
+    async fn listen(&self, topic: &str) -> Result<tokio::sync::mpsc::Receiver<String>>;
+}
+
 /// Everything Torg keeps. Implementations must be safe to share between tasks.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
     fn backend(&self) -> &'static str;
+    /// The bus between nodes sharing this database: PostgreSQL's LISTEN/NOTIFY; none for
+    /// SQLite, which serves one node.
+    fn node_bus(&self) -> Option<&dyn NodeBus>;
     /// Inquiries waiting for the group-commit writer (for metrics).
     fn writer_queue(&self) -> usize {
         0

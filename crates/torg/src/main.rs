@@ -1990,6 +1990,10 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let mut web = settings.web.clone();
     web.secret_key = Some(settings.secret_key()?);
     let state = torg_http::AppState::new(store.clone(), catalog, web);
+    // Several nodes on one PostgreSQL database pass live chat events to each other.
+    if state.join_nodes().await? {
+        tracing::info!("live events are shared with the other nodes on this database");
+    }
     let app = torg_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
