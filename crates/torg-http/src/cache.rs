@@ -15,6 +15,9 @@ const TOKEN_TTL: Duration = Duration::from_secs(10);
 /// made on another node applies within it; changes made on this node apply at once.
 const SESSION_TTL: Duration = Duration::from_secs(5);
 
+/// (account, person id) on a social network.
+type PersonKey = (String, String);
+
 /// A municipality's social-media accounts, shared between requests.
 type SocialAccounts = Arc<Vec<SocialAccount>>;
 
@@ -25,9 +28,56 @@ pub(crate) struct Caches {
     sessions: Mutex<HashMap<String, (Instant, Session, User)>>,
     /// A municipality's social-media accounts with their secrets opened, for the webhooks.
     social: Mutex<HashMap<i64, (Instant, SocialAccounts)>>,
+    /// The names people show on a social network, by (account, person): none when the
+    /// network gave none or could not be asked.
+    people: Mutex<HashMap<PersonKey, (Instant, Option<String>)>>,
+    /// For calls to the networks' APIs, made once.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
+/// How long a person's name is kept, and how long a failed lookup waits before it is tried
+/// again.
+const PERSON_TTL: Duration = Duration::from_secs(24 * 3600);
+const NO_PERSON_TTL: Duration = Duration::from_secs(600);
+
 impl Caches {
+    /// A person's name as last looked up, if that is recent: `Some(None)` when there was none.
+    pub(crate) fn person(&self, account: &str, person: &str) -> Option<Option<String>> {
+        let map = self.people.lock().ok()?;
+        map.get(&(account.to_string(), person.to_string()))
+            .filter(|(at, name)| {
+                at.elapsed()
+                    < if name.is_some() {
+                        PERSON_TTL
+                    } else {
+                        NO_PERSON_TTL
+                    }
+            })
+            .map(|(_, name)| name.clone())
+    }
+    pub(crate) fn put_person(&self, account: &str, person: &str, name: Option<String>) {
+        if let Ok(mut map) = self.people.lock() {
+            if map.len() > 100_000 {
+                map.clear();
+            }
+            map.insert(
+                (account.to_string(), person.to_string()),
+                (Instant::now(), name),
+            );
+        }
+    }
+    /// One client for the networks' APIs.
+    pub(crate) fn http(&self) -> reqwest::Client {
+        self.http
+            .get_or_init(|| {
+                crate::use_ring_crypto();
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
     pub(crate) fn tenant(&self, slug: &str) -> Option<std::sync::Arc<TenantConfig>> {
         let map = self.tenants.lock().ok()?;
         map.get(slug)

@@ -220,6 +220,7 @@ async fn events(
             ));
             continue;
         }
+        let event = &with_person_name(&state, account, event).await;
         match receive_social(
             &*state.store,
             &config,
@@ -247,4 +248,51 @@ async fn events(
         Some((_, why)) if taken == 0 => plain(StatusCode::FORBIDDEN, &why),
         _ => plain(StatusCode::OK, "EVENT_RECEIVED"),
     }
+}
+
+/// Meta's message webhooks carry the sender's id but not their name: staff would see
+/// "Facebook-bruker …1234". The name comes from the Graph API's profile of the person (kept a
+/// day; a failure is tried again after ten minutes, and never holds the webhook up more
+/// than two seconds).
+async fn with_person_name(
+    state: &AppState,
+    account: &SocialAccount,
+    event: &torg_core::social::SocialEvent,
+) -> torg_core::social::SocialEvent {
+    let mut event = event.clone();
+    let torg_core::social::EventKind::Message { person, .. } = &event.kind else {
+        return event;
+    };
+    if event.author.is_some() {
+        return event;
+    }
+    let name = match state.cache.person(&account.account, person) {
+        Some(name) => name,
+        None => {
+            let graph = torg_social::graph::Graph::new(
+                state.cache.http(),
+                &account.api_base,
+                &account.access_token,
+            );
+            let asked = tokio::time::timeout(
+                std::time::Duration::from_secs(2),
+                graph.person_name(event.channel, person),
+            )
+            .await;
+            let name = match asked {
+                Ok(Ok(name)) => name,
+                Ok(Err(e)) => {
+                    tracing::info!(error = %e, "no name for a person on {}", event.channel);
+                    None
+                }
+                Err(_) => None,
+            };
+            state
+                .cache
+                .put_person(&account.account, person, name.clone());
+            name
+        }
+    };
+    event.author = name;
+    event
 }

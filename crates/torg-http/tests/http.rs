@@ -118,6 +118,18 @@ fn unlimited() -> torg_http::WebSettings {
     }
 }
 
+/// A server whose secrets are sealed under `key`.
+async fn spawn_sealed(key: &torg_core::sealing::SecretKey) -> App {
+    spawn_with(
+        None,
+        torg_http::WebSettings {
+            secret_key: Some(key.clone()),
+            ..unlimited()
+        },
+    )
+    .await
+}
+
 async fn spawn() -> App {
     spawn_with(None, unlimited()).await
 }
@@ -4870,8 +4882,33 @@ async fn fake_graph() -> (String, Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
         calls.lock().expect("calls").push((id, body));
         axum::Json(json!({"success": true})).into_response()
     }
+    /// A person's profile, as Messenger's and Instagram's user profile APIs give it.
+    async fn profile(
+        Path(id): Path<String>,
+        headers: axum::http::HeaderMap,
+        axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let authorised =
+            headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer page-token");
+        let fields = q.get("fields").map(String::as_str).unwrap_or("");
+        match (authorised, id.as_str(), fields) {
+            (true, "6060", "first_name,last_name") => {
+                axum::Json(json!({"first_name": "Kari", "last_name": "Nordmann", "id": "6060"}))
+                    .into_response()
+            }
+            (true, "7070", "name,username") => {
+                axum::Json(json!({"name": "", "username": "kari_n", "id": "7070"})).into_response()
+            }
+            _ => (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"error":{"message":"Unsupported get request.","code":100}}"#,
+            )
+                .into_response(),
+        }
+    }
     let app = axum::Router::new()
-        .route("/v21.0/{id}", axum::routing::post(node))
+        .route("/v21.0/{id}", axum::routing::post(node).get(profile))
         .with_state(calls.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -4879,6 +4916,66 @@ async fn fake_graph() -> (String, Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
     let base = format!("http://{}/v21.0", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (base, calls)
+}
+
+/// A Messenger or Instagram message names its sender by id only; the inquiry shows the
+/// person's name from the Graph API's profile, and without one (unknown person, network down)
+/// the id's last digits.
+#[tokio::test]
+async fn message_senders_are_named_from_their_profiles() {
+    let key = torg_core::sealing::SecretKey::generate();
+    let app = spawn_sealed(&key).await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let (graph, _) = fake_graph().await;
+    for (channel, account) in [
+        (torg_domain::Channel::Facebook, "PAGE1"),
+        (torg_domain::Channel::Instagram, "IG1"),
+    ] {
+        meta_account(store, &key, m.id, channel, account, &graph, true).await;
+    }
+    let now = jiff::Timestamp::now().as_millisecond().to_string();
+    let c = client();
+    let send = |page: &'static str, user: &'static str, mid: &'static str| {
+        let file = if page == "IG1" {
+            "instagram_message.json"
+        } else {
+            "messenger_message.json"
+        };
+        let body = meta_payload(
+            file,
+            &[
+                ("page_id", page),
+                ("user_id", user),
+                ("mid", mid),
+                ("time_ms", &now),
+                ("text", "Hei"),
+            ],
+        );
+        let signature = torg_social::meta::sign(b"app-secret", body.as_bytes());
+        let req = c
+            .post(format!("{}/hooks/meta/alfa", app.base))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(body);
+        async move { req.send().await.expect("hook").status() }
+    };
+    assert_eq!(send("PAGE1", "6060", "a").await, StatusCode::OK);
+    assert_eq!(send("PAGE1", "8181", "b").await, StatusCode::OK);
+    assert_eq!(send("IG1", "7070", "c").await, StatusCode::OK);
+    let mut names: Vec<String> = store
+        .list_inquiries(m.id, &torg_store::InquiryFilter::default(), None, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|i| i.citizen_name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Facebook-bruker …8181", "Kari Nordmann", "kari_n"]);
 }
 
 /// Registers a Facebook or Instagram account in the channel registry (approved or only
@@ -4946,14 +5043,7 @@ async fn meta_account(
 #[tokio::test]
 async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reason() {
     let key = torg_core::sealing::SecretKey::generate();
-    let app = spawn_with(
-        None,
-        torg_http::WebSettings {
-            secret_key: Some(key.clone()),
-            ..unlimited()
-        },
-    )
-    .await;
+    let app = spawn_sealed(&key).await;
     let store = &*app.store;
     let m = store
         .municipality_by_slug("alfa")

@@ -111,6 +111,40 @@ impl Graph {
         }
     }
 
+    /// The name a person shows, by the id the page or account knows them by: Messenger's
+    /// user profile (`first_name`, `last_name`) or Instagram's (`name`, else `username`).
+    /// `None` when the network gives none (the person's settings may hide it).
+    pub async fn person_name(
+        &self,
+        channel: Channel,
+        person: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let fields = if channel == Channel::Instagram {
+            "name,username"
+        } else {
+            "first_name,last_name"
+        };
+        let url = format!("{}/{person}?fields={fields}", self.base);
+        let profile = self.call(self.client.get(url)).await?;
+        let field = |name: &str| {
+            profile
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let name = if channel == Channel::Instagram {
+            field("name").or(field("username")).map(str::to_string)
+        } else {
+            let parts: Vec<&str> = [field("first_name"), field("last_name")]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        };
+        Ok(name)
+    }
+
     /// Whether `account` has answered `comment` with exactly `text`, following every page of
     /// answers. A retry after a crash asks this first, so that an answer goes out once.
     pub async fn has_answered(
