@@ -388,13 +388,20 @@ pub async fn export(
     )?;
     out.changes += 1;
 
-    let mut sequence: HashMap<i16, u64> = HashMap::new();
     let mut done = 0u64;
     loop {
         let page = pages.next().await?;
         if page.is_empty() {
             break;
         }
+        // Journal sequence numbers are given the first time a message is extracted, then kept.
+        let wanted: Vec<(i64, i16)> = page
+            .iter()
+            .filter(|c| c.inquiry.closed_at.is_some())
+            .flat_map(|c| c.messages.iter())
+            .map(|m| (m.id, clock.date(m.created_at).year()))
+            .collect();
+        let numbers = store.journal_numbers(spec.municipality.id, &wanted).await?;
         for case in &page {
             done += 1;
             if case.inquiry.closed_at.is_none() {
@@ -402,15 +409,7 @@ pub async fn export(
                 continue;
             }
             write_case(
-                &mut w,
-                spec,
-                &ids,
-                &clock,
-                store,
-                case,
-                &mut sequence,
-                &mut out,
-                dir,
+                &mut w, spec, &ids, &clock, store, case, &numbers, &mut out, dir,
             )
             .await?;
         }
@@ -607,7 +606,7 @@ async fn write_case(
     clock: &Clock,
     store: &dyn Store,
     case: &ArchiveCase,
-    sequence: &mut HashMap<i16, u64>,
+    numbers: &HashMap<i64, u64>,
     out: &mut Exported,
     dir: &Path,
 ) -> Result<(), ArchiveError> {
@@ -665,9 +664,12 @@ async fn write_case(
         let number = n + 1;
         let (kind_text, role) = direction(m.kind);
         let journal_year = clock.date(m.created_at).year();
-        let seq = sequence.entry(journal_year).or_insert(0);
-        *seq += 1;
-        let seq = *seq;
+        let seq = numbers.get(&m.id).copied().ok_or_else(|| {
+            ArchiveError::Store(torg_store::StoreError::Database(format!(
+                "message {} got no journal number",
+                m.id
+            )))
+        })?;
         let created = clock.date_time(m.created_at);
         let post_title = match m.kind {
             MessageKind::Inbound => title.clone(),

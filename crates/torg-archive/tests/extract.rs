@@ -311,6 +311,40 @@ async fn the_extract_is_valid_and_complete() {
         structure
     );
 
+    // A case of June kept after those extracts: an extract of June alone numbers its posts
+    // after the year's earlier ones (given by the first extract), and a whole-year extract
+    // keeps every number.
+    let later = inquiry(&s, 2200, "Søknad om gravetillatelse", vec![]).await;
+    answer_and_close(&s, &later, "Innvilget.").await;
+    keep(&s, &later, Screening::default()).await;
+    let mut june = spec(&s);
+    june.from = "2026-06-01".parse().expect("date");
+    june.to = "2026-06-30".parse().expect("date");
+    let june_dir = s._dir.path().join("juni");
+    export(&*s.store, &june, &june_dir, &mut |_| {})
+        .await
+        .expect("june");
+    let later_dir = s._dir.path().join("senere");
+    export(&*s.store, &spec(&s), &later_dir, &mut |_| {})
+        .await
+        .expect("later");
+    let numbers = |xml: &str| -> Vec<String> {
+        xml.split("<journalsekvensnummer>")
+            .skip(1)
+            .filter_map(|p| p.split('<').next())
+            .map(str::to_string)
+            .collect()
+    };
+    let later_structure =
+        std::fs::read_to_string(later_dir.join("arkivstruktur.xml")).expect("read");
+    assert_eq!(numbers(&structure), ["1", "2", "3", "4", "5", "6"]);
+    let june_structure = std::fs::read_to_string(june_dir.join("arkivstruktur.xml")).expect("read");
+    assert_eq!(numbers(&june_structure), ["7", "8"]);
+    assert_eq!(
+        numbers(&later_structure),
+        ["1", "2", "3", "4", "5", "6", "7", "8"]
+    );
+
     // A used directory is refused; a period without records says what to do.
     assert!(matches!(
         export(&*s.store, &spec(&s), &out_dir, &mut |_| {}).await,

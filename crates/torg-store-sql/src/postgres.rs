@@ -98,7 +98,9 @@ sql_store!(
     "postgres",
     "(SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)",
     // Appenders to one municipality's audit chain take turns until their commit.
-    "SELECT pg_advisory_xact_lock(7305, $1::int4)"
+    "SELECT pg_advisory_xact_lock(7305, $1::int4)",
+    // Exports of a municipality give journal numbers in turn.
+    "SELECT pg_advisory_xact_lock(7306, $1::int4)"
 );
 
 /// Creates a fresh, uniquely named database on the server at `admin_url` and returns its

@@ -3,7 +3,7 @@
 //! both accept; dynamic filters go through `QueryBuilder`, which emits each one's own style.
 
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $begin_write:literal, $backend:literal, $member_units:literal, $lock_audit_chain:literal) => {
+    ($store:ty, $db:ty, $begin_write:literal, $backend:literal, $member_units:literal, $lock_audit_chain:literal, $lock_journal:literal) => {
         use std::collections::HashMap;
         use $crate::batch::{self, Job};
         use $crate::{db_err, Owned};
@@ -1871,6 +1871,56 @@ macro_rules! sql_store {
                         r.into_message(atts)
                     })
                     .collect()
+            }
+
+            async fn journal_numbers(&self, tenant: i64, wanted: &[(i64, i16)]) -> Result<HashMap<i64, u64>> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                // Exports of one municipality number in turn.
+                sqlx::query($lock_journal).bind(tenant).execute(&mut *tx).await.map_err(db_err)?;
+                let mut numbers: HashMap<i64, u64> = HashMap::new();
+                for chunk in wanted.chunks(500) {
+                    let mut q: QueryBuilder<$db> =
+                        QueryBuilder::new("SELECT message_id, sequence FROM journal_numbers WHERE tenant_id = ");
+                    q.push_bind(tenant).push(" AND message_id IN (");
+                    let mut list = q.separated(", ");
+                    for (id, _) in chunk {
+                        list.push_bind(*id);
+                    }
+                    list.push_unseparated(")");
+                    let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_err)?;
+                    numbers.extend(rows.into_iter().map(|(id, n)| (id, n as u64)));
+                }
+                let mut last: HashMap<i16, i64> = HashMap::new();
+                let mut new: Vec<(i64, i16, i64)> = Vec::new();
+                for &(id, year) in wanted {
+                    if numbers.contains_key(&id) {
+                        continue;
+                    }
+                    let n = match last.get(&year) {
+                        Some(n) => *n,
+                        None => sqlx::query_scalar::<_, i64>(
+                            "SELECT COALESCE(MAX(sequence), 0) FROM journal_numbers WHERE tenant_id = $1 AND year = $2",
+                        )
+                        .bind(tenant)
+                        .bind(i32::from(year))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(db_err)?,
+                    } + 1;
+                    last.insert(year, n);
+                    numbers.insert(id, n as u64);
+                    new.push((id, year, n));
+                }
+                for chunk in new.chunks(500) {
+                    let mut q: QueryBuilder<$db> =
+                        QueryBuilder::new("INSERT INTO journal_numbers (tenant_id, message_id, year, sequence) ");
+                    q.push_values(chunk, |mut row, (id, year, n)| {
+                        row.push_bind(tenant).push_bind(*id).push_bind(i32::from(*year)).push_bind(*n);
+                    });
+                    q.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+                Ok(numbers)
             }
 
             async fn threads(&self, tenant: i64, inquiry_ids: &[i64]) -> Result<HashMap<i64, Vec<Message>>> {

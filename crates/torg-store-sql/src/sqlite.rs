@@ -83,5 +83,7 @@ sql_store!(
     "sqlite",
     "(SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)",
     // BEGIN IMMEDIATE already makes writers take turns.
+    "SELECT $1",
+    // BEGIN IMMEDIATE already makes them take turns.
     "SELECT $1"
 );

@@ -143,6 +143,7 @@ pub async fn run(store: Arc<dyn Store>) {
     sms_gateways_and_code_words(&*store).await;
     threads_of_a_page_in_one_read(&*store).await;
     nodes_hear_each_other(&*store).await;
+    journal_numbers_are_given_once_and_kept(&*store).await;
     the_audit_log_is_searched_newest_first(&*store).await;
 }
 
@@ -2953,5 +2954,40 @@ async fn nodes_hear_each_other(store: &dyn Store) {
         bus.send(&topic, &"x".repeat(NODE_BUS_MAX_PAYLOAD + 1))
             .await
             .is_err()
+    );
+}
+
+/// Journal sequence numbers: the next ones of the year in the order asked, the same again on
+/// a later extract, per municipality and year.
+async fn journal_numbers_are_given_once_and_kept(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let first = store
+        .journal_numbers(tenant, &[(11, 2026), (12, 2026), (13, 2025)])
+        .await
+        .expect("first");
+    assert_eq!(
+        (first[&11], first[&12], first[&13]),
+        (1, 2, 1),
+        "per year, in order"
+    );
+    // A later extract overlapping the first: old numbers kept, new ones after the highest.
+    let again = store
+        .journal_numbers(tenant, &[(14, 2026), (12, 2026), (11, 2026)])
+        .await
+        .expect("again");
+    assert_eq!((again[&11], again[&12], again[&14]), (1, 2, 3));
+    let theirs = store
+        .journal_numbers(other.tenant.id, &[(99, 2026)])
+        .await
+        .expect("other");
+    assert_eq!(theirs[&99], 1, "each municipality numbers its own");
+    assert!(
+        store
+            .journal_numbers(tenant, &[])
+            .await
+            .expect("none")
+            .is_empty()
     );
 }

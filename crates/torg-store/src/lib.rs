@@ -435,6 +435,14 @@ pub trait Store: Send + Sync + 'static {
         inquiry_id: i64,
         include_notes: bool,
     ) -> Result<Vec<Message>>;
+    /// The journal sequence numbers (journalsekvensnummer) of messages, given by `wanted`
+    /// as (message id, journal year): a message numbered before keeps its number; the others
+    /// get the next ones of their year, in the order asked. A number is never given twice.
+    async fn journal_numbers(
+        &self,
+        tenant: i64,
+        wanted: &[(i64, i16)],
+    ) -> Result<std::collections::HashMap<i64, u64>>;
     /// The citizens' and staff's messages (no internal notes) of several inquiries, oldest
     /// first, with their attachments' metadata; one read for a page of inquiries. Ids of other
     /// municipalities are left out.
