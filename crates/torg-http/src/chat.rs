@@ -85,7 +85,7 @@ impl ChatEvent {
 }
 
 /// The bus of live chat events: one channel per conversation and one per municipality (for
-/// the staff list) in this process, and, once [`ChatHub::join_nodes`] has run, the other
+/// the staff list) in this process, and, once [`join_nodes`] has run, the other
 /// nodes that share the database.
 #[derive(Default)]
 pub(crate) struct ChatHub {
@@ -191,11 +191,12 @@ pub(crate) async fn join_nodes(state: &AppState) -> Result<bool, torg_store::Sto
         return Ok(false);
     };
     let hub = state.chats.clone();
+    let mut incoming = bus.listen(NODE_TOPIC).await?;
     let node = torg_core::secrets::new_token()[..16].to_string();
     if hub.node.set(node.clone()).is_err() {
+        // Joined before.
         return Ok(true);
     }
-    let mut incoming = bus.listen(NODE_TOPIC).await?;
     let store = state.store.clone();
     let from_nodes = hub.clone();
     tokio::spawn(async move {
