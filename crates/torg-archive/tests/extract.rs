@@ -119,11 +119,12 @@ async fn answer_and_close(s: &Setup, i: &Inquiry, body: &str) {
                 external_id: None,
                 outgoing: None,
             },
+            None,
         )
         .await
         .expect("answer");
     s.store
-        .set_status(s.municipality.id, i.id, InquiryStatus::Closed, at)
+        .set_status(s.municipality.id, i.id, InquiryStatus::Closed, at, None)
         .await
         .expect("close");
 }

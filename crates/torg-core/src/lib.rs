@@ -1,7 +1,9 @@
 //! Torg's use cases, between the channels (web, API, and later email, SMS, social media)
 //! and the store. Nothing here knows HTTP.
 
+pub mod actor;
 pub mod archive;
+pub mod casework;
 pub mod intake;
 pub mod mail;
 pub mod reply;

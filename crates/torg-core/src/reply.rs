@@ -1,17 +1,145 @@
-//! Staff writing to the citizen: the signed reply and internal notes.
+//! Staff writing to the citizen: the signed reply and internal notes. [`reply`] is the one
+//! path every writer takes (the staff pages, the JSON API, the live chat, the CLI): it picks
+//! the delivery for the inquiry's channel, holds a public answer that carries personal data
+//! until the writer confirms it, stores the message with its outbox entry and audit entry in
+//! one transaction, and tells the live chat.
 
+use crate::actor::Actor;
 use jiff::Timestamp;
-use torg_domain::MessageKind;
 use torg_domain::inquiry::{InputError, TextLimits, required_text};
+use torg_domain::personal_data::{self, Finding};
 use torg_domain::reply::{signature, signed_body};
-use torg_store::{Inquiry, Message, Municipality, NewMessage, Store, StoreError, Unit, User};
+use torg_domain::{Channel, MessageKind};
+use torg_store::{
+    Inquiry, Message, Municipality, NewMessage, NewOutgoing, Store, StoreError, Unit, User,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A public answer (a comment or post everybody can read) holds personal data; it is
+    /// written only once the writer confirms it.
+    #[error("the public answer holds personal data; confirm to send it anyway")]
+    PersonalData(Vec<Finding>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Where stored messages of a live chat are shown at once (the chat hub of the web layer).
+pub trait LiveChat: Send + Sync {
+    /// A message of `inquiry` was stored.
+    fn message(&self, inquiry: &Inquiry, message: &Message);
+}
+
+/// For writers outside `torg serve` (the CLI, the demo): the chat pages read the store.
+pub struct NoLiveChat;
+
+impl LiveChat for NoLiveChat {
+    fn message(&self, _: &Inquiry, _: &Message) {}
+}
+
+/// What a writer asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyRequest<'a> {
+    pub inquiry: &'a Inquiry,
+    /// The unit that signs (the writer's own, else the inquiry's).
+    pub unit: &'a Unit,
+    /// The person writing; without one (an integration) the unit signs.
+    pub author: Option<&'a User>,
+    /// `Outbound` (a reply to the citizen) or `Note` (internal).
+    pub kind: MessageKind,
+    pub body: &'a str,
+    /// On a social network: answer the person privately rather than where they wrote.
+    pub privately: bool,
+    /// The writer has seen the personal-data warning and sends the public answer anyway.
+    pub confirm_personal_data: bool,
+}
+
+/// How a reply to `inquiry` is delivered: an outbox entry for its channel, or `None` where
+/// the citizen reads it in Torg (web follow page, live chat) or it was a phone call.
+pub async fn delivery_for(
+    store: &dyn Store,
+    inquiry: &Inquiry,
+    privately: bool,
+) -> Result<Option<NewOutgoing>, StoreError> {
+    Ok(match inquiry.channel {
+        Channel::Facebook | Channel::Instagram | Channel::Mastodon => {
+            crate::social::reply_address(inquiry, privately)
+                .map(|to| crate::social::reply_outgoing(inquiry.channel, &to))
+        }
+        Channel::Email => {
+            let account = store.mail_account(inquiry.tenant_id).await?;
+            crate::mail::reply_outgoing(account.as_ref(), inquiry)
+        }
+        Channel::Sms => crate::mail::reply_outgoing(None, inquiry),
+        Channel::Web | Channel::Chat | Channel::Phone | Channel::Api => None,
+    })
+}
+
+/// Whether a reply to `inquiry` is read by everybody: a comment or post on a public page,
+/// answered where it was written.
+pub fn goes_public(inquiry: &Inquiry, privately: bool) -> bool {
+    inquiry.channel.is_public()
+        && crate::social::reply_address(inquiry, privately).is_none_or(|a| a.target.is_public())
+}
+
+/// Writes a reply or an internal note as `actor`: the one path for every writer.
+pub async fn reply(
+    store: &dyn Store,
+    chat: &dyn LiveChat,
+    municipality: &Municipality,
+    actor: &Actor,
+    limits: TextLimits,
+    now: Timestamp,
+    req: ReplyRequest<'_>,
+) -> Result<Message, ReplyError> {
+    let inquiry = req.inquiry;
+    let outbound = req.kind == MessageKind::Outbound;
+    let findings = if outbound && goes_public(inquiry, req.privately) {
+        personal_data::find(req.body)
+    } else {
+        vec![]
+    };
+    if !findings.is_empty() && !req.confirm_personal_data {
+        return Err(ReplyError::PersonalData(findings));
+    }
+    let outgoing = if outbound {
+        delivery_for(store, inquiry, req.privately).await?
+    } else {
+        None
+    };
+    let mut detail = vec![];
+    if !findings.is_empty() {
+        detail.push(format!("personal_data_confirmed:{}", findings.len()));
+    }
+    if outbound && req.privately && inquiry.channel.is_public() {
+        detail.push("private".to_string());
+    }
+    let action = if outbound {
+        "inquiry.replied"
+    } else {
+        "inquiry.noted"
+    };
+    let audit = actor.entry(action, format!("inquiry:{}", inquiry.id), detail.join(";"));
+    let message = write(
+        store,
+        municipality,
+        inquiry,
+        req.unit,
+        req.author,
+        req.kind,
+        req.body,
+        limits,
+        now,
+        outgoing,
+        Some(audit),
+    )
+    .await?;
+    if inquiry.channel == Channel::Chat {
+        chat.message(inquiry, &message);
+    }
+    Ok(message)
 }
 
 /// The greeting that closes a reply, in the inquiry's language.
@@ -39,8 +167,8 @@ pub fn signature_for(
     )
 }
 
-/// Writes a reply or note. A reply is signed as the municipality with the writer's first name
-/// and unit; the signing unit is the writer's own unit, else the inquiry's.
+/// Writes a reply or note without choosing its delivery (the demo's history, tests). A reply
+/// is signed as the municipality with the writer's first name and unit.
 #[allow(clippy::too_many_arguments)]
 pub async fn write(
     store: &dyn Store,
@@ -52,7 +180,8 @@ pub async fn write(
     body: &str,
     limits: TextLimits,
     now: Timestamp,
-    outgoing: Option<torg_store::NewOutgoing>,
+    outgoing: Option<NewOutgoing>,
+    audit: Option<torg_domain::audit::NewAuditEntry>,
 ) -> Result<Message, ReplyError> {
     let body = required_text("message", body, limits.max_text_bytes)?;
     let body = match kind {
@@ -79,6 +208,7 @@ pub async fn write(
                 attachments: vec![],
                 created_at: now,
             },
+            audit,
         )
         .await?)
 }

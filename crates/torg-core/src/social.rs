@@ -117,7 +117,7 @@ pub async fn receive_social(
                     external_id: Some(format!("{channel}:{external_id}")),
                     outgoing: None,
                 };
-                return match store.add_message(tenant, inquiry_id, new).await {
+                return match store.add_message(tenant, inquiry_id, new, None).await {
                     Ok(_) => Ok(SocialOutcome::Threaded { inquiry_id }),
                     Err(StoreError::Conflict(_)) => Ok(SocialOutcome::Duplicate),
                     Err(e) => Err(e.into()),

@@ -50,6 +50,7 @@ async fn make(
                 i.id,
                 InquiryStatus::Closed,
                 start + SignedDuration::from_hours(24 * d),
+                None,
             )
             .await
             .expect("close");

@@ -338,7 +338,7 @@ impl Mailroom<'_> {
                 external_id: Some(message_id),
                 outgoing: None,
             };
-            return match self.store.add_message(tenant, inquiry_id, new).await {
+            return match self.store.add_message(tenant, inquiry_id, new, None).await {
                 Ok(_) if auto.is_some() => Ok(Outcome::Automatic { inquiry_id }),
                 Ok(_) => Ok(Outcome::Threaded { inquiry_id }),
                 Err(StoreError::Conflict(_)) => Ok(Outcome::Duplicate),

@@ -259,17 +259,22 @@ async fn email_in_and_out_through_real_servers() {
     let outgoing = torg_core::mail::reply_outgoing(Some(&account), &inquiry);
     assert!(outgoing.is_some());
     let unit = config.units[0].clone();
-    let reply = torg_core::reply::write(
+    let reply = torg_core::reply::reply(
         &*store,
+        &torg_core::reply::NoLiveChat,
         &m,
-        &inquiry,
-        &unit,
-        None,
-        MessageKind::Outbound,
-        "Vi sender en rørlegger i dag.",
+        &torg_core::actor::Actor::cli(),
         IntakeLimits::default().text,
         Timestamp::now(),
-        outgoing,
+        torg_core::reply::ReplyRequest {
+            inquiry: &inquiry,
+            unit: &unit,
+            author: None,
+            kind: MessageKind::Outbound,
+            body: "Vi sender en rørlegger i dag.",
+            privately: false,
+            confirm_personal_data: false,
+        },
     )
     .await
     .expect("reply");

@@ -3,7 +3,7 @@
 //! with a stable code (see [`crate::error::API_ERROR_CODES`]).
 
 use crate::AppState;
-use crate::audit::{ClientAddr, record};
+use crate::audit::ClientAddr;
 use crate::auth::ApiClient;
 use crate::error::{ApiError, json_rejection};
 use crate::routes::Routes;
@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use torg_core::actor::Actor;
 use torg_core::intake::{InquiryInput, receive};
+use torg_core::reply::ReplyRequest;
 use torg_domain::{Channel, InquiryStatus, MessageKind, Priority};
 use torg_store::{Cursor, InquiryFilter, StatusFilter, Unit, User};
 
@@ -208,6 +210,12 @@ pub struct WriteMessage {
     /// The staff member writing; their first name signs the reply. Without it, the
     /// inquiry's unit signs.
     pub author_user_id: Option<i64>,
+    /// On a social network: answer the person privately instead of where they wrote.
+    #[serde(default)]
+    pub privately: bool,
+    /// Send a public answer that holds personal data anyway (after a `personal_data` error).
+    #[serde(default)]
+    pub confirm_personal_data: bool,
 }
 
 async fn write(
@@ -241,38 +249,24 @@ async fn write(
         .or_else(|| client.config.unit(inquiry.unit_id))
         .cloned()
         .ok_or_else(|| ApiError::not_found("unit"))?;
-    let account = state
-        .store
-        .mail_account(client.config.municipality.id)
-        .await?;
-    let message = torg_core::reply::write(
+    let message = torg_core::reply::reply(
         &*state.store,
+        &*state.chats,
         &client.config.municipality,
-        &inquiry,
-        &unit,
-        author.as_ref(),
-        kind,
-        &req.body,
+        &Actor::api(&client.token_name, addr.0.clone()),
         state.settings.limits.text,
         Timestamp::now(),
-        torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
+        ReplyRequest {
+            inquiry: &inquiry,
+            unit: &unit,
+            author: author.as_ref(),
+            kind,
+            body: &req.body,
+            privately: req.privately,
+            confirm_personal_data: req.confirm_personal_data,
+        },
     )
     .await?;
-    let action = if kind == MessageKind::Note {
-        "inquiry.noted"
-    } else {
-        "inquiry.replied"
-    };
-    record(
-        state,
-        tenant,
-        format!("api:{}", client.token_name),
-        action,
-        format!("inquiry:{id}"),
-        String::new(),
-        addr,
-    )
-    .await;
     Ok((StatusCode::CREATED, Json(json!({ "message": message }))).into_response())
 }
 
@@ -314,27 +308,16 @@ async fn assign(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     let tenant = client.config.municipality.id;
-    state
-        .store
-        .assign(tenant, id, req.unit_id, req.assignee_id)
-        .await?;
-    let detail = format!(
-        "unit:{} assignee:{}",
-        req.unit_id,
-        req.assignee_id
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into())
-    );
-    record(
-        &state,
+    let actor = Actor::api(&client.token_name, addr.0);
+    torg_core::casework::assign(
+        &*state.store,
+        &actor,
         tenant,
-        format!("api:{}", client.token_name),
-        "inquiry.assigned",
-        format!("inquiry:{id}"),
-        detail,
-        &addr,
+        id,
+        req.unit_id,
+        req.assignee_id,
     )
-    .await;
+    .await?;
     let inquiry = state
         .store
         .inquiry(tenant, id)
@@ -350,20 +333,16 @@ async fn close(
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
-    state
-        .store
-        .set_status(tenant, id, InquiryStatus::Closed, Timestamp::now())
-        .await?;
-    record(
-        &state,
+    let actor = Actor::api(&client.token_name, addr.0);
+    torg_core::casework::set_status(
+        &*state.store,
+        &actor,
         tenant,
-        format!("api:{}", client.token_name),
-        "inquiry.status",
-        format!("inquiry:{id}"),
-        "closed".into(),
-        &addr,
+        id,
+        InquiryStatus::Closed,
+        Timestamp::now(),
     )
-    .await;
+    .await?;
     let inquiry = state
         .store
         .inquiry(tenant, id)

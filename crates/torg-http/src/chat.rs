@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
-use torg_domain::{Channel, InquiryStatus, MessageKind};
+use torg_domain::{Channel, MessageKind};
 use torg_store::{Inquiry, Message, NewMessage, NewOutgoing, Notice, Origin};
 
 /// What happens in a chat, as its watchers see it.
@@ -159,6 +159,12 @@ impl ChatHub {
             inquiry.tenant_id,
             ChatEvent::message(inquiry.id, inquiry.unit_id, m),
         );
+    }
+}
+
+impl torg_core::reply::LiveChat for ChatHub {
+    fn message(&self, inquiry: &Inquiry, message: &Message) {
+        ChatHub::message(self, inquiry, message);
     }
 }
 
@@ -587,6 +593,7 @@ async fn citizen_message(
                 external_id: None,
                 outgoing: None,
             },
+            None,
         )
         .await;
     match stored {
@@ -1015,19 +1022,16 @@ async fn take_over(
         Err(r) => return r,
     };
     let tenant = staff.config.municipality.id;
-    let now = Timestamp::now();
-    if let Err(e) = state
-        .store
-        .assign(tenant, id, inquiry.unit_id, Some(staff.user.id))
-        .await
-    {
-        return crate::staff::failed(t, e);
-    }
-    if inquiry.status == InquiryStatus::New
-        && let Err(e) = state
-            .store
-            .set_status(tenant, id, InquiryStatus::Open, now)
-            .await
+    let actor = torg_core::actor::Actor::user(&staff.user, addr.0);
+    if let Err(e) = torg_core::casework::take_over_chat(
+        &*state.store,
+        &actor,
+        tenant,
+        id,
+        staff.user.id,
+        Timestamp::now(),
+    )
+    .await
     {
         return crate::staff::failed(t, e);
     }
@@ -1054,6 +1058,5 @@ async fn take_over(
             },
         },
     );
-    crate::staff::audit_inquiry(&state, &staff, &addr, "chat.taken_over", id, String::new()).await;
     Redirect::to(&format!("/staff/inquiries/{id}?done=taken")).into_response()
 }

@@ -35,6 +35,7 @@ pub const API_ERROR_CODES: &[&str] = &[
     "payload_too_large",
     "unsupported_media_type",
     "forbidden",
+    "personal_data",
     "storage_error",
 ];
 
@@ -105,6 +106,23 @@ impl From<ReplyError> for ApiError {
             ReplyError::Store(s) => s.into(),
             ReplyError::Input(i) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code(), i.to_string())
+            }
+            ReplyError::PersonalData(found) => {
+                let mut kinds: Vec<String> = found
+                    .iter()
+                    .filter_map(|f| serde_json::to_value(f.kind).ok())
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect();
+                kinds.sort();
+                kinds.dedup();
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "personal_data",
+                    format!(
+                        "the public answer holds personal data ({}); remove it, answer privately, or send again with \"confirm_personal_data\": true",
+                        kinds.join(", ")
+                    ),
+                )
             }
         }
     }

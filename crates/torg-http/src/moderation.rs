@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
-use crate::staff::{InquiryQuery, audit_inquiry, failed, forbidden, show_inquiry, visible_inquiry};
+use crate::staff::{InquiryQuery, failed, forbidden, show_inquiry, visible_inquiry};
 use crate::views::Lang;
 use crate::views::render;
 use askama::Template;
@@ -159,20 +159,16 @@ pub(crate) async fn hide(
         state.settings.limits.text,
         jiff::Timestamp::now(),
         None,
+        Some(torg_core::actor::Actor::user(&staff.user, addr.0).entry(
+            "comment.hidden",
+            format!("inquiry:{id}"),
+            format!("{}: {}", decision.reason.as_str(), decision.note),
+        )),
     )
     .await
     {
         return failed(t, e);
     }
-    audit_inquiry(
-        &state,
-        &staff,
-        &addr,
-        "comment.hidden",
-        id,
-        format!("{}: {}", decision.reason.as_str(), decision.note),
-    )
-    .await;
     Redirect::to(&format!("/staff/inquiries/{id}?done=hidden")).into_response()
 }
 

@@ -208,6 +208,7 @@ async fn log_call(
                     external_id: None,
                     outgoing: None,
                 },
+                None,
             )
             .await?;
         match &unit {
@@ -215,7 +216,7 @@ async fn log_call(
             None => {
                 state
                     .store
-                    .set_status(tenant, id, InquiryStatus::Closed, now)
+                    .set_status(tenant, id, InquiryStatus::Closed, now, None)
                     .await
             }
         }

@@ -517,7 +517,7 @@ async fn follow_message(
     };
     match state
         .store
-        .add_message(config.municipality.id, inquiry.id, new)
+        .add_message(config.municipality.id, inquiry.id, new, None)
         .await
     {
         Ok(_) => Redirect::to(&format!("/k/{slug}/follow/{token}")).into_response(),

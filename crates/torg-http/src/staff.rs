@@ -17,6 +17,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
+use torg_core::actor::Actor;
+use torg_core::reply::{ReplyError, ReplyRequest};
 use torg_core::secrets::{new_token, token_hash, verify_password};
 use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
@@ -1228,97 +1230,64 @@ async fn write_message(
     if !allowed {
         return forbidden(t);
     }
-    // On a social network the answer goes where the inquiry came from, or privately.
-    let privately = form.answer_in == "private";
-    let social_to = torg_core::social::reply_address(&inquiry, privately);
-    let goes_public =
-        inquiry.channel.is_public() && social_to.as_ref().is_none_or(|a| a.target.is_public());
-    // A public reply is checked for identity numbers first; it goes out only once the writer
-    // has confirmed it (and the finding is logged).
-    let findings = if kind == MessageKind::Outbound && goes_public {
-        torg_domain::personal_data::find(&form.body)
-    } else {
-        vec![]
-    };
-    if !findings.is_empty() && form.confirm_personal_data != "on" {
-        let mut kinds: Vec<String> = findings
-            .iter()
-            .map(|f| t.get(&format!("personal-data-{}", serde_plain_kind(f.kind))))
-            .collect();
-        kinds.dedup();
-        let msg = t.get1("personal-data-found", "kinds", &kinds.join(", "));
-        let q = InquiryQuery {
-            draft: Some(form.body.clone()),
-            confirm_personal_data: true,
-            ..Default::default()
-        };
-        return show_inquiry(
-            &state,
-            t,
-            &staff,
-            id,
-            &q,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-        )
-        .await;
-    }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);
-    // A reply goes back on the inquiry's channel: email, SMS, or the social network.
-    let outgoing = match &social_to {
-        Some(to) => Some(torg_core::social::reply_outgoing(inquiry.channel, to)),
-        None => match state.store.mail_account(municipality.id).await {
-            Ok(account) => torg_core::mail::reply_outgoing(account.as_ref(), &inquiry),
-            Err(e) => return failed(t, e),
-        },
-    };
-    match torg_core::reply::write(
+    let written = torg_core::reply::reply(
         &*state.store,
+        &*state.chats,
         municipality,
-        &inquiry,
-        &unit,
-        Some(&staff.user),
-        kind,
-        &form.body,
+        &Actor::user(&staff.user, addr.0),
         state.settings.limits.text,
         Timestamp::now(),
-        outgoing,
+        ReplyRequest {
+            inquiry: &inquiry,
+            unit: &unit,
+            author: Some(&staff.user),
+            kind,
+            body: &form.body,
+            // On a social network the answer goes where the inquiry came from, or privately.
+            privately: form.answer_in == "private",
+            confirm_personal_data: form.confirm_personal_data == "on",
+        },
     )
-    .await
-    {
-        Ok(message) => {
-            state.chats.message(&inquiry, &message);
+    .await;
+    match written {
+        Ok(_) if live => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) => {
             let done = if kind == MessageKind::Note {
                 "note"
             } else {
                 "reply"
             };
-            let action = if kind == MessageKind::Note {
-                "inquiry.noted"
-            } else {
-                "inquiry.replied"
-            };
-            let mut detail = if findings.is_empty() {
-                String::new()
-            } else {
-                format!("personal_data_confirmed:{}", findings.len())
-            };
-            if privately && kind == MessageKind::Outbound {
-                detail.push_str(if detail.is_empty() {
-                    "private"
-                } else {
-                    ";private"
-                });
-            }
-            audit_inquiry(&state, &staff, &addr, action, id, detail).await;
-            if live {
-                return StatusCode::NO_CONTENT.into_response();
-            }
             Redirect::to(&format!("/staff/inquiries/{id}?done={done}")).into_response()
         }
-        Err(torg_core::reply::ReplyError::Input(e)) => {
+        // A public reply with personal data is shown again with a warning; it goes out
+        // only once the writer has confirmed it (and the confirmation is logged).
+        Err(ReplyError::PersonalData(findings)) => {
+            let mut kinds: Vec<String> = findings
+                .iter()
+                .map(|f| t.get(&format!("personal-data-{}", serde_plain_kind(f.kind))))
+                .collect();
+            kinds.dedup();
+            let msg = t.get1("personal-data-found", "kinds", &kinds.join(", "));
+            let q = InquiryQuery {
+                draft: Some(form.body.clone()),
+                confirm_personal_data: true,
+                ..Default::default()
+            };
+            show_inquiry(
+                &state,
+                t,
+                &staff,
+                id,
+                &q,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
+        Err(ReplyError::Input(e)) => {
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
             show_inquiry(
                 &state,
@@ -1496,18 +1465,16 @@ async fn assign(
         .await;
     };
     let assignee = form.assignee_id.parse::<i64>().ok();
-    let result = state
-        .store
-        .assign(staff.config.municipality.id, id, unit_id, assignee)
-        .await;
+    let result = torg_core::casework::assign(
+        &*state.store,
+        &Actor::user(&staff.user, addr.0),
+        staff.config.municipality.id,
+        id,
+        unit_id,
+        assignee,
+    )
+    .await;
     if result.is_ok() {
-        let detail = format!(
-            "unit:{unit_id} assignee:{}",
-            assignee
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "-".into())
-        );
-        audit_inquiry(&state, &staff, &addr, "inquiry.assigned", id, detail).await;
         if !staff.sees_unit(unit_id) {
             // Moved to a unit the person does not see: it has left their view.
             return Redirect::to("/staff").into_response();
@@ -1550,21 +1517,15 @@ async fn set_status(
         )
         .await;
     };
-    let result = state
-        .store
-        .set_status(staff.config.municipality.id, id, status, Timestamp::now())
-        .await;
-    if result.is_ok() {
-        audit_inquiry(
-            &state,
-            &staff,
-            &addr,
-            "inquiry.status",
-            id,
-            status.as_str().to_string(),
-        )
-        .await;
-    }
+    let result = torg_core::casework::set_status(
+        &*state.store,
+        &Actor::user(&staff.user, addr.0),
+        staff.config.municipality.id,
+        id,
+        status,
+        Timestamp::now(),
+    )
+    .await;
     after_change(result, t, id, "status")
 }
 

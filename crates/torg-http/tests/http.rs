@@ -1590,6 +1590,18 @@ async fn stored_inquiry_with(
     channel: torg_domain::Channel,
     external_id: Option<&str>,
 ) -> (i64, String, i64) {
+    stored_inquiry_from(store, tenant, unit, channel, external_id, None).await
+}
+
+/// An inquiry with the network's id and the citizen's phone number.
+async fn stored_inquiry_from(
+    store: &dyn Store,
+    tenant: i64,
+    unit: i64,
+    channel: torg_domain::Channel,
+    external_id: Option<&str>,
+    phone: Option<&str>,
+) -> (i64, String, i64) {
     let secret = torg_core::secrets::new_token();
     let now = jiff::Timestamp::now();
     let created = store
@@ -1600,7 +1612,7 @@ async fn stored_inquiry_with(
             subject: None,
             citizen_name: "Ola Nordmann".into(),
             contact_email: Some("ola@example.no".into()),
-            contact_phone: None,
+            contact_phone: phone.map(str::to_string),
             language: "nb".into(),
             unit_id: unit,
             priority: torg_domain::Priority::Normal,
@@ -4144,7 +4156,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
     // (83 % of its time used), while the shift is on.
     let (late, _, _) = stored_inquiry(store, m.id, desk, torg_domain::Channel::Facebook).await;
     store
-        .assign(m.id, late, desk, Some(handler.id))
+        .assign(m.id, late, desk, Some(handler.id), None)
         .await
         .expect("assign");
     store
@@ -5985,6 +5997,7 @@ async fn flagged_comments_wait_in_the_moderation_queue() {
                 external_id: None,
                 outgoing: None,
             },
+            None,
         )
         .await
         .expect("comment");
@@ -6046,4 +6059,232 @@ async fn flagged_comments_wait_in_the_moderation_queue() {
     let desk_user = login(&app, "alfa", "kari").await;
     let res = desk_user.get(&url).send().await.expect("queue");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// A reply through the JSON API and through the staff page ends the same way on every
+/// channel: the same kind of outbox entry to the same place (none where the citizen reads
+/// it in Torg or it was a call), the personal-data guard on public answers, the live chat
+/// told at once, and one audit entry written with it.
+#[tokio::test]
+async fn replies_take_one_path_from_the_api_and_the_staff_page() {
+    use torg_domain::Channel;
+    let app = spawn().await;
+    let store = &*app.store;
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = store.list_units(m.id).await.expect("units")[0].id;
+    add_user(
+        store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        Some(desk),
+    )
+    .await;
+    let writer = store
+        .user_by_username(m.id, "kommunikasjon")
+        .await
+        .expect("user")
+        .expect("user");
+    store
+        .set_mail_account(m.id, Some(unreachable_mail_account()))
+        .await
+        .expect("mail account");
+    let staff = login(&app, "alfa", "kommunikasjon").await;
+    let text = "Vi har notert personnummer 811218-9876 i saken.";
+    let cases: [(Channel, Option<&str>, Option<&str>, Option<&str>); 8] = [
+        // (channel, external id of the two inquiries' first message, phone, where it goes)
+        (Channel::Web, None, None, None),
+        (
+            Channel::Email,
+            Some("<q@example.no>"),
+            None,
+            Some("ola@example.no"),
+        ),
+        (Channel::Sms, None, Some("+4791234567"), Some("+4791234567")),
+        (Channel::Chat, None, None, None),
+        (
+            Channel::Facebook,
+            Some("PAGE1|comment:10_2"),
+            None,
+            Some("PAGE1|comment:10_2"),
+        ),
+        (
+            Channel::Instagram,
+            Some("IG1|comment:77"),
+            None,
+            Some("IG1|comment:77"),
+        ),
+        (
+            Channel::Mastodon,
+            Some("acct|status:public:55:ola@example.social"),
+            None,
+            Some("acct|status:public:55:ola@example.social"),
+        ),
+        (Channel::Phone, None, None, None),
+    ];
+    for (channel, external, phone, recipient) in cases {
+        let mut ids = vec![];
+        for way in ["api", "staff"] {
+            // Each way gets its own inquiry, with its own network id where there is one.
+            let external = external
+                .map(|e| e.replace("10_2", &format!("10_2{way}")))
+                .map(|e| e.replace("77", &format!("77{way}")))
+                .map(|e| e.replace(":55:", &format!(":55{way}:")))
+                .map(|e| e.replace("<q@", &format!("<q{way}@")));
+            let (id, token, _) =
+                stored_inquiry_from(store, m.id, desk, channel, external.as_deref(), phone).await;
+            // The citizen of a live chat follows it; the reply must reach them live.
+            let mut live = if channel == Channel::Chat {
+                let citizen = client();
+                let mut events = EventStream::open(
+                    &citizen,
+                    &format!("{}/chat/alfa/c/{token}/events?after=0", app.base),
+                    None,
+                )
+                .await;
+                events.next("message").await;
+                Some(events)
+            } else {
+                None
+            };
+            let public = channel.is_public();
+            let send = |confirm: bool| {
+                let staff = &staff;
+                let base = &app.base;
+                let token = &app.a.token;
+                async move {
+                    if way == "api" {
+                        let mut body = json!({ "body": text, "author_user_id": writer.id });
+                        if confirm {
+                            body["confirm_personal_data"] = json!(true);
+                        }
+                        let res = client()
+                            .post(format!("{base}/api/v1/inquiries/{id}/replies"))
+                            .bearer_auth(token)
+                            .json(&body)
+                            .send()
+                            .await
+                            .expect("api reply");
+                        let status = res.status();
+                        let body: Value = res.json().await.expect("json");
+                        (status, body.to_string())
+                    } else {
+                        let url = format!("{base}/staff/inquiries/{id}");
+                        let csrf = csrf_of(staff, &url).await;
+                        let mut form = vec![("csrf", csrf), ("body", text.to_string())];
+                        if confirm {
+                            form.push(("confirm_personal_data", "on".into()));
+                        }
+                        let res = staff
+                            .post(format!("{url}/reply"))
+                            .form(&form)
+                            .send()
+                            .await
+                            .expect("staff reply");
+                        (res.status(), res.text().await.expect("text"))
+                    }
+                }
+            };
+            let (status, said) = send(false).await;
+            if public {
+                assert_eq!(
+                    status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{channel} {way}: held"
+                );
+                if way == "api" {
+                    assert!(said.contains("\"personal_data\""), "{said}");
+                    assert!(said.contains("personnummer"), "{said}");
+                } else {
+                    assert!(said.contains("name=\"confirm_personal_data\""));
+                }
+                let thread = store.messages(m.id, id, true).await.expect("thread");
+                assert_eq!(
+                    thread.len(),
+                    1,
+                    "{channel} {way}: nothing written before confirming"
+                );
+                let (status, said) = send(true).await;
+                assert!(
+                    status.is_success() || status == StatusCode::SEE_OTHER,
+                    "{channel} {way}: {status} {said}"
+                );
+            } else {
+                let ok = if way == "api" {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::SEE_OTHER
+                };
+                assert_eq!(status, ok, "{channel} {way}: {said}");
+            }
+            if let Some(events) = live.as_mut() {
+                let (_, event) = events.next("message").await;
+                assert!(
+                    event["body"].as_str().is_some_and(|b| b.starts_with(text)),
+                    "{way}: the chat is told: {event}"
+                );
+            }
+            let audit = store
+                .search_audit(
+                    m.id,
+                    &torg_store::AuditQuery {
+                        action: Some("inquiry.replied".into()),
+                        object: Some(format!("inquiry:{id}")),
+                        ..Default::default()
+                    },
+                    10,
+                )
+                .await
+                .expect("audit");
+            assert_eq!(audit.len(), 1, "{channel} {way}: one audit entry");
+            if public {
+                assert!(
+                    audit[0]
+                        .entry
+                        .detail
+                        .starts_with("personal_data_confirmed:")
+                );
+            }
+            ids.push(id);
+        }
+        // What each way queued for sending.
+        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let queued = store
+            .claim_outbox(channel, now, jiff::SignedDuration::from_mins(1), 100)
+            .await
+            .expect("outbox");
+        let entries: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                queued
+                    .iter()
+                    .filter(|q| q.inquiry_id == Some(*id))
+                    .map(|q| (q.channel, q.body.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(entries[0], entries[1], "{channel}: the same entry each way");
+        match recipient {
+            None => assert!(entries[0].is_empty(), "{channel}: nothing to send"),
+            Some(to) => {
+                assert_eq!(entries[0].len(), 1, "{channel}: one entry");
+                for (way, id) in ["api", "staff"].iter().zip(&ids) {
+                    let entry = queued
+                        .iter()
+                        .find(|q| q.inquiry_id == Some(*id))
+                        .expect("entry");
+                    let to = to
+                        .replace("10_2", &format!("10_2{way}"))
+                        .replace("77", &format!("77{way}"))
+                        .replace(":55:", &format!(":55{way}:"));
+                    assert_eq!(entry.recipient, to, "{channel} {way}");
+                    assert!(entry.body.starts_with(text));
+                }
+            }
+        }
+    }
 }

@@ -150,17 +150,22 @@ async fn sms_in_and_out_through_kannel() {
     // 2. Staff answer: the SMS reaches the phone, Norwegian letters and all.
     let config_unit = store.list_units(m.id).await.expect("units");
     let unit = config_unit.iter().find(|u| u.id == water.id).expect("unit");
-    let reply = torg_core::reply::write(
+    let reply = torg_core::reply::reply(
         &*store,
+        &torg_core::reply::NoLiveChat,
         &m,
-        &inquiry,
-        unit,
-        None,
-        MessageKind::Outbound,
-        "Vi sender en rørlegger i dag. Hilsen Vann og avløp",
+        &torg_core::actor::Actor::cli(),
         torg_domain::inquiry::TextLimits::default(),
         jiff::Timestamp::now(),
-        torg_core::mail::reply_outgoing(None, &inquiry),
+        torg_core::reply::ReplyRequest {
+            inquiry: &inquiry,
+            unit,
+            author: None,
+            kind: MessageKind::Outbound,
+            body: "Vi sender en rørlegger i dag. Hilsen Vann og avløp",
+            privately: false,
+            confirm_personal_data: false,
+        },
     )
     .await
     .expect("reply");
@@ -210,17 +215,22 @@ async fn sms_in_and_out_through_kannel() {
             .await
             .expect("consent")
     );
-    torg_core::reply::write(
+    torg_core::reply::reply(
         &*store,
+        &torg_core::reply::NoLiveChat,
         &m,
-        &inquiry,
-        unit,
-        None,
-        MessageKind::Outbound,
-        "Er det fortsatt lekkasje?",
+        &torg_core::actor::Actor::cli(),
         torg_domain::inquiry::TextLimits::default(),
         jiff::Timestamp::now(),
-        torg_core::mail::reply_outgoing(None, &inquiry),
+        torg_core::reply::ReplyRequest {
+            inquiry: &inquiry,
+            unit,
+            author: None,
+            kind: MessageKind::Outbound,
+            body: "Er det fortsatt lekkasje?",
+            privately: false,
+            confirm_personal_data: false,
+        },
     )
     .await
     .expect("reply");

@@ -150,6 +150,7 @@ impl Setup {
                     external_id: None,
                     outgoing: Some(torg_core::social::reply_outgoing(inquiry.channel, &to)),
                 },
+                None,
             )
             .await
             .expect("answer");

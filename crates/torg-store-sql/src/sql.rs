@@ -368,6 +368,32 @@ macro_rules! sql_store {
             Ok(last.unwrap_or((0, torg_domain::audit::GENESIS.to_string())))
         }
 
+        /// Appends `entry` to the municipality's chain inside the caller's transaction, so a
+        /// change and its audit entry commit together. Taken last in a transaction (the
+        /// chain's lock is held only to its end).
+        async fn insert_audit(conn: &mut Conn, tenant: i64, entry: torg_domain::audit::NewAuditEntry, at: Timestamp) -> Result<torg_domain::audit::AuditEntry, StoreError> {
+            let (last, previous) = audit_tail(conn, tenant).await?;
+            let seq = last + 1;
+            let at = ts(at.as_millisecond());
+            let hash = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
+            sqlx::query(
+                "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(tenant)
+            .bind(seq)
+            .bind(at.as_millisecond())
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.object)
+            .bind(&entry.detail)
+            .bind(&entry.source)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+            Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash })
+        }
+
         fn audit_entry((seq, at, actor, action, object, detail, source, hash): AuditRow) -> torg_domain::audit::AuditEntry {
             torg_domain::audit::AuditEntry {
                 seq,
@@ -1030,27 +1056,9 @@ macro_rules! sql_store {
 
             async fn append_audit(&self, tenant: i64, entry: torg_domain::audit::NewAuditEntry, at: Timestamp) -> Result<torg_domain::audit::AuditEntry> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
-                let (last, previous) = audit_tail(&mut tx, tenant).await?;
-                let seq = last + 1;
-                let at = ts(at.as_millisecond());
-                let hash = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
-                sqlx::query(
-                    "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(tenant)
-                .bind(seq)
-                .bind(at.as_millisecond())
-                .bind(&entry.actor)
-                .bind(&entry.action)
-                .bind(&entry.object)
-                .bind(&entry.detail)
-                .bind(&entry.source)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                let entry = insert_audit(&mut tx, tenant, entry, at).await?;
                 tx.commit().await.map_err(db_err)?;
-                Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash })
+                Ok(entry)
             }
 
             async fn search_audit(&self, tenant: i64, query: &AuditQuery, limit: u32) -> Result<Vec<torg_domain::audit::AuditEntry>> {
@@ -1954,7 +1962,7 @@ macro_rules! sql_store {
                 Ok(by_inquiry)
             }
 
-            async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message> {
+            async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage, audit: Option<torg_domain::audit::NewAuditEntry>) -> Result<Message> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
                 let current: Option<(String, Option<i64>)> =
                     sqlx::query_as("SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2")
@@ -1991,6 +1999,9 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+                if let Some(entry) = audit {
+                    insert_audit(&mut tx, tenant, entry, new.created_at).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(Message {
                     id,
@@ -2004,7 +2015,7 @@ macro_rules! sql_store {
                 })
             }
 
-            async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>) -> Result<()> {
+            async fn assign(&self, tenant: i64, inquiry_id: i64, unit_id: i64, assignee_id: Option<i64>, audit: Option<torg_domain::audit::NewAuditEntry>) -> Result<()> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
                 require_in_tenant(&mut *tx, Owned::Unit, tenant, unit_id).await?;
                 if let Some(user) = assignee_id {
@@ -2022,25 +2033,55 @@ macro_rules! sql_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("inquiry"));
                 }
+                if let Some(entry) = audit {
+                    insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+                }
                 tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
 
-            async fn set_status(&self, tenant: i64, inquiry_id: i64, status: InquiryStatus, at: Timestamp) -> Result<()> {
-                let at = at.as_millisecond();
-                let closed_at = (status == InquiryStatus::Closed).then_some(at);
+            async fn take_over(&self, tenant: i64, inquiry_id: i64, user_id: i64, at: Timestamp, audit: torg_domain::audit::NewAuditEntry) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+                let done = sqlx::query(
+                    "UPDATE inquiries SET assignee_id = $1, updated_at = $2, \
+                     status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE tenant_id = $3 AND id = $4",
+                )
+                .bind(user_id)
+                .bind(at.as_millisecond())
+                .bind(tenant)
+                .bind(inquiry_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("inquiry"));
+                }
+                insert_audit(&mut tx, tenant, audit, at).await?;
+                tx.commit().await.map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn set_status(&self, tenant: i64, inquiry_id: i64, status: InquiryStatus, at: Timestamp, audit: Option<torg_domain::audit::NewAuditEntry>) -> Result<()> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let at_ms = at.as_millisecond();
+                let closed_at = (status == InquiryStatus::Closed).then_some(at_ms);
                 let done = sqlx::query("UPDATE inquiries SET status = $1, closed_at = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
                     .bind(status.as_str())
                     .bind(closed_at)
-                    .bind(at)
+                    .bind(at_ms)
                     .bind(tenant)
                     .bind(inquiry_id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("inquiry"));
                 }
+                if let Some(entry) = audit {
+                    insert_audit(&mut tx, tenant, entry, at).await?;
+                }
+                tx.commit().await.map_err(db_err)?;
                 Ok(())
             }
 

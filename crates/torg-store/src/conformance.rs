@@ -643,25 +643,25 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
         created_at: now,
     };
     assert!(matches!(
-        store.add_message(b.tenant.id, ia.id, reply).await,
+        store.add_message(b.tenant.id, ia.id, reply, None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
         store
-            .set_status(b.tenant.id, ia.id, InquiryStatus::Closed, now)
+            .set_status(b.tenant.id, ia.id, InquiryStatus::Closed, now, None)
             .await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(
         store
-            .assign(b.tenant.id, ia.id, b.service_desk.id, None)
+            .assign(b.tenant.id, ia.id, b.service_desk.id, None, None)
             .await,
         Err(StoreError::NotFound(_))
     ));
     // Another municipality's unit cannot receive this municipality's inquiry.
     assert!(matches!(
         store
-            .assign(a.tenant.id, ia.id, b.other_unit.id, None)
+            .assign(a.tenant.id, ia.id, b.other_unit.id, None, None)
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -743,7 +743,7 @@ async fn filters_and_search(store: &dyn Store) {
     sms.unit_id = f.other_unit.id;
     let b = store.create_inquiry(sms).await.expect("c").inquiry;
     store
-        .set_status(f.tenant.id, a.id, InquiryStatus::Closed, now)
+        .set_status(f.tenant.id, a.id, InquiryStatus::Closed, now, None)
         .await
         .expect("close");
 
@@ -830,7 +830,7 @@ async fn thread_status_and_notes(store: &dyn Store) {
         .inquiry;
     let msg = |kind, body: &str, mins| message(kind, body, now + SignedDuration::from_mins(mins));
     store
-        .add_message(f.tenant.id, i.id, msg(MessageKind::Note, "intern", 1))
+        .add_message(f.tenant.id, i.id, msg(MessageKind::Note, "intern", 1), None)
         .await
         .expect("note");
     let after_note = store
@@ -845,7 +845,12 @@ async fn thread_status_and_notes(store: &dyn Store) {
     );
     assert!(after_note.first_answer_at.is_none());
     store
-        .add_message(f.tenant.id, i.id, msg(MessageKind::Outbound, "svar", 2))
+        .add_message(
+            f.tenant.id,
+            i.id,
+            msg(MessageKind::Outbound, "svar", 2),
+            None,
+        )
         .await
         .expect("reply");
     let answered = store
@@ -859,7 +864,7 @@ async fn thread_status_and_notes(store: &dyn Store) {
         Some(now + SignedDuration::from_mins(2))
     );
     store
-        .set_status(f.tenant.id, i.id, InquiryStatus::Closed, now)
+        .set_status(f.tenant.id, i.id, InquiryStatus::Closed, now, None)
         .await
         .expect("close");
     assert!(
@@ -876,6 +881,7 @@ async fn thread_status_and_notes(store: &dyn Store) {
             f.tenant.id,
             i.id,
             msg(MessageKind::Inbound, "en ting til", 3),
+            None,
         )
         .await
         .expect("in");
@@ -954,7 +960,7 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
         .await
         .expect("same username in another municipality is fine");
     store
-        .assign(f.tenant.id, i.id, f.other_unit.id, Some(user.id))
+        .assign(f.tenant.id, i.id, f.other_unit.id, Some(user.id), None)
         .await
         .expect("assign");
     let got = store
@@ -968,7 +974,7 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .assign(f.tenant.id, i.id, f.other_unit.id, Some(stranger.id))
+            .assign(f.tenant.id, i.id, f.other_unit.id, Some(stranger.id), None)
             .await,
         Err(StoreError::NotFound("user"))
     ));
@@ -1355,7 +1361,7 @@ async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
         .expect("c")
         .inquiry;
     store
-        .set_status(f.tenant.id, b.id, InquiryStatus::Closed, now)
+        .set_status(f.tenant.id, b.id, InquiryStatus::Closed, now, None)
         .await
         .expect("close");
     let inputs = store
@@ -1416,7 +1422,7 @@ async fn deadline_counts_per_unit(store: &dyn Store) {
     closed.deadline_at = received;
     let c = store.create_inquiry(closed).await.expect("create").inquiry;
     store
-        .set_status(f.tenant.id, c.id, InquiryStatus::Closed, now)
+        .set_status(f.tenant.id, c.id, InquiryStatus::Closed, now, None)
         .await
         .expect("close");
     let counts = store
@@ -1584,7 +1590,7 @@ async fn acknowledgements_are_not_answers(store: &dyn Store) {
         created_at: now,
     };
     store
-        .add_message(f.tenant.id, i.id, ack)
+        .add_message(f.tenant.id, i.id, ack, None)
         .await
         .expect("ack");
     let after = store
@@ -1797,6 +1803,7 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
                 external_id: None,
                 outgoing: Some(outgoing(&header)),
             },
+            None,
         )
         .await
         .expect("reply");
@@ -1940,7 +1947,10 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
         external_id: None,
         outgoing: Some(outgoing(&header2)),
     };
-    let bad = store.add_message(tenant, i.id, m.clone()).await.expect("m");
+    let bad = store
+        .add_message(tenant, i.id, m.clone(), None)
+        .await
+        .expect("m");
     let claimed = store
         .claim_outbox(Channel::Email, later, lease, 100)
         .await
@@ -1965,11 +1975,11 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
     m.outgoing = None;
     m.external_id = Some("<ola-2@example.no>".into());
     store
-        .add_message(tenant, i.id, m.clone())
+        .add_message(tenant, i.id, m.clone(), None)
         .await
         .expect("first time");
     assert!(matches!(
-        store.add_message(tenant, i.id, m).await,
+        store.add_message(tenant, i.id, m, None).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -2424,7 +2434,7 @@ async fn social_accounts_follow_the_registry(store: &dyn Store) {
         None
     );
     store
-        .set_status(tenant, created.id, InquiryStatus::Closed, at)
+        .set_status(tenant, created.id, InquiryStatus::Closed, at, None)
         .await
         .expect("close");
     assert_eq!(
@@ -2518,7 +2528,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
         created_at: at + SignedDuration::from_mins(mins),
     };
     store
-        .add_message(tenant, kept.id, answer("Vedtak: innvilget.", 60))
+        .add_message(tenant, kept.id, answer("Vedtak: innvilget.", 60), None)
         .await
         .expect("answer");
     let note = NewMessage {
@@ -2526,7 +2536,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
         ..answer("internt", 61)
     };
     store
-        .add_message(tenant, kept.id, note)
+        .add_message(tenant, kept.id, note, None)
         .await
         .expect("note");
     let question = store
@@ -2695,6 +2705,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
                 id,
                 InquiryStatus::Closed,
                 at + SignedDuration::from_hours(3),
+                None,
             )
             .await
             .expect("close");
@@ -2726,6 +2737,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
             undecided.id,
             InquiryStatus::Closed,
             at + SignedDuration::from_hours(3),
+            None,
         )
         .await
         .expect("close");
@@ -2882,11 +2894,11 @@ async fn threads_of_a_page_in_one_read(store: &dyn Store) {
         .inquiry;
     let msg = |kind, body: &str| message(kind, body, now + SignedDuration::from_mins(5));
     store
-        .add_message(tenant, b.id, msg(MessageKind::Note, "intern"))
+        .add_message(tenant, b.id, msg(MessageKind::Note, "intern"), None)
         .await
         .expect("note");
     store
-        .add_message(tenant, b.id, msg(MessageKind::Outbound, "Svar"))
+        .add_message(tenant, b.id, msg(MessageKind::Outbound, "Svar"), None)
         .await
         .expect("reply");
     let threads = store

@@ -451,22 +451,43 @@ pub trait Store: Send + Sync + 'static {
         tenant: i64,
         inquiry_ids: &[i64],
     ) -> Result<std::collections::HashMap<i64, Vec<Message>>>;
-    /// Adds a message and updates the inquiry's status and timestamps in one transaction.
-    async fn add_message(&self, tenant: i64, inquiry_id: i64, new: NewMessage) -> Result<Message>;
+    /// Adds a message and updates the inquiry's status and timestamps in one transaction,
+    /// with `audit` appended to the municipality's audit log in the same transaction.
+    async fn add_message(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        new: NewMessage,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Message>;
     /// Moves an inquiry to a unit and/or person. `assignee` of `None` clears the person.
+    /// `audit` is written in the same transaction.
     async fn assign(
         &self,
         tenant: i64,
         inquiry_id: i64,
         unit_id: i64,
         assignee_id: Option<i64>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
+    /// Gives the inquiry to `user_id` (keeping its unit) and opens it if it was new, with
+    /// `audit`, in one transaction: a staff member taking a live chat over.
+    async fn take_over(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        user_id: i64,
+        at: jiff::Timestamp,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<()>;
+    /// Sets the status; `audit` is written in the same transaction.
     async fn set_status(
         &self,
         tenant: i64,
         inquiry_id: i64,
         status: torg_domain::InquiryStatus,
         at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>>;
     async fn attachment_data(

@@ -440,6 +440,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 Default::default(),
                 answered,
                 None,
+                None,
             )
             .await?;
         }
@@ -456,13 +457,16 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 Default::default(),
                 answered,
                 None,
+                None,
             )
             .await?;
         }
         store
-            .assign(m.id, inquiry.id, unit.id, Some(writer.id))
+            .assign(m.id, inquiry.id, unit.id, Some(writer.id), None)
             .await?;
-        store.set_status(m.id, inquiry.id, status, answered).await?;
+        store
+            .set_status(m.id, inquiry.id, status, answered, None)
+            .await?;
     }
     let archivist = users.iter().find(|u| u.role == Role::Archivist);
     for (n, (topic, subject, text, answer, attachment, screened)) in RECORDS.iter().enumerate() {
@@ -521,13 +525,14 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             Default::default(),
             answered,
             None,
+            None,
         )
         .await?;
         store
-            .assign(m.id, inquiry.id, unit.id, Some(writer.id))
+            .assign(m.id, inquiry.id, unit.id, Some(writer.id), None)
             .await?;
         store
-            .set_status(m.id, inquiry.id, InquiryStatus::Closed, answered)
+            .set_status(m.id, inquiry.id, InquiryStatus::Closed, answered, None)
             .await?;
         let screening = if *screened {
             torg_domain::archive::Screening {
