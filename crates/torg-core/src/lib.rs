@@ -1,9 +1,11 @@
 //! Torg's use cases, between the channels (web, API, and later email, SMS, social media)
 //! and the store. Nothing here knows HTTP.
 
+pub mod acknowledge;
 pub mod actor;
 pub mod archive;
 pub mod casework;
+pub mod escalation;
 pub mod intake;
 pub mod mail;
 pub mod reply;

@@ -5,12 +5,10 @@ use crate::ingest::Mailroom;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use torg_core::intake::{Acknowledger, IntakeLimits, TenantConfig};
+use torg_core::acknowledge::Acknowledgements;
+use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
 use torg_store::Store;
-
-/// Makes the acknowledgement writer of a municipality.
-pub type AcknowledgerFor = dyn Fn(Arc<TenantConfig>) -> Box<Acknowledger> + Send + Sync;
 
 /// How often the tasks run.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +52,7 @@ pub async fn poll_all(
     store: &dyn Store,
     key: &SecretKey,
     limits: IntakeLimits,
-    acknowledger_for: &AcknowledgerFor,
+    acknowledgements: &Acknowledgements,
 ) -> Result<crate::imap::PollReport, crate::MailError> {
     let mut total = crate::imap::PollReport::default();
     for (tenant, account) in accounts(store, key).await? {
@@ -62,7 +60,7 @@ pub async fn poll_all(
             continue;
         };
         let config = Arc::new(TenantConfig::load(store, m).await?);
-        let ack = acknowledger_for(config.clone());
+        let ack = acknowledgements.for_tenant(config.clone());
         let room = Mailroom {
             store,
             config: &config,
@@ -165,7 +163,7 @@ pub fn spawn(
     store: Arc<dyn Store>,
     key: SecretKey,
     limits: IntakeLimits,
-    acknowledger_for: Arc<AcknowledgerFor>,
+    acknowledgements: Acknowledgements,
     intervals: Intervals,
 ) {
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -174,7 +172,7 @@ pub fn spawn(
     let reader_key = key.clone();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = poll_all(&*reader, &reader_key, limits, &*acknowledger_for).await {
+            if let Err(e) = poll_all(&*reader, &reader_key, limits, &acknowledgements).await {
                 tracing::warn!(error = %e, "reading mailboxes failed");
             }
             // Read again when a mailbox says it changed, or at the next poll.

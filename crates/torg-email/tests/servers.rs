@@ -474,7 +474,10 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
         store.clone(),
         key,
         IntakeLimits::default(),
-        Arc::new(|_| acknowledger()),
+        torg_core::acknowledge::Acknowledgements::new(
+            Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
+            "http://torg.test",
+        ),
         torg_email::worker::Intervals {
             poll: std::time::Duration::from_secs(3600),
             send: std::time::Duration::from_millis(200),

@@ -63,10 +63,10 @@ async fn create(
     let channel = req.channel.unwrap_or(Channel::Api);
     // No acknowledgement for auto-replies, bounces or the municipality's own messages.
     let ack = (!req.automatic.unwrap_or(false)).then(|| {
-        crate::acknowledge::acknowledger(
+        crate::acknowledge::acknowledger_for(
             &state,
             client.config.clone(),
-            crate::portal::base_url(&state, &headers),
+            &crate::portal::base_url(&state, &headers),
         )
     });
     let input = InquiryInput {
@@ -93,7 +93,7 @@ async fn create(
         input,
         state.settings.limits,
         Timestamp::now(),
-        ack.as_ref().map(|a| a as &torg_core::intake::Acknowledger),
+        ack.as_deref(),
     )
     .await?;
     let created = received.created.created;

@@ -13,7 +13,6 @@ mod auth;
 mod cache;
 mod chat;
 pub mod error;
-pub mod escalation;
 pub mod i18n;
 mod journal;
 mod meta_hook;
@@ -108,6 +107,20 @@ impl AppState {
             cache: Arc::new(cache::Caches::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             chats: Arc::new(chat::ChatHub::default()),
+        }
+    }
+
+    /// What deadline warnings need from the installation: texts, the public address (else
+    /// `fallback_base_url`) and the warning share.
+    pub fn warnings(&self, fallback_base_url: &str) -> torg_core::escalation::Warnings {
+        torg_core::escalation::Warnings {
+            catalog: self.catalog.clone(),
+            base_url: self
+                .settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| fallback_base_url.to_string()),
+            permille: self.settings.escalation_permille(),
         }
     }
 

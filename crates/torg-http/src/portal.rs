@@ -275,7 +275,8 @@ async fn submit(
         },
         ..Default::default()
     };
-    let ack = crate::acknowledge::acknowledger(&state, config.clone(), base_url(&state, &headers));
+    let ack =
+        crate::acknowledge::acknowledger_for(&state, config.clone(), &base_url(&state, &headers));
     match receive(
         &*state.store,
         &config,
@@ -283,7 +284,7 @@ async fn submit(
         input,
         state.settings.limits,
         Timestamp::now(),
-        Some(&ack),
+        Some(&*ack),
     )
     .await
     {

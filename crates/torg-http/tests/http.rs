@@ -4166,9 +4166,10 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
     // One with two days: not yet.
     stored_inquiry(store, m.id, desk, torg_domain::Channel::Email).await;
     let before = now + jiff::SignedDuration::from_mins(50);
-    let warned = torg_http::escalation::warn_due(&app.state, &app.base, before)
-        .await
-        .expect("warn");
+    let warned =
+        torg_core::escalation::warn_due(&*app.store, &app.state.warnings(&app.base), before)
+            .await
+            .expect("warn");
     assert_eq!(warned, 1, "the late one only");
     let queued = store
         .claim_outbox(
@@ -4210,7 +4211,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
         .expect("duty");
     assert!(duty.body.contains("på vakt"), "{}", duty.body);
     assert_eq!(
-        torg_http::escalation::warn_due(&app.state, &app.base, before)
+        torg_core::escalation::warn_due(&*app.store, &app.state.warnings(&app.base), before)
             .await
             .expect("again"),
         0,

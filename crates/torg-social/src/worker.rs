@@ -16,6 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use torg_core::acknowledge::Acknowledgements;
 use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
 use torg_core::social::receive_social;
@@ -23,11 +24,6 @@ use torg_domain::Channel;
 use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 use torg_domain::social::{Address, Target};
 use torg_store::{ConnectorStatus, OutboxItem, SocialAccount, Store, StoreError};
-
-/// Writes a municipality's acknowledgement texts (the web layer's, so that every channel
-/// says the same).
-pub type AcknowledgerFor =
-    dyn Fn(Arc<TenantConfig>) -> Box<torg_core::intake::Acknowledger> + Send + Sync;
 
 pub const CHANNELS: [Channel; 3] = [Channel::Facebook, Channel::Instagram, Channel::Mastodon];
 
@@ -226,7 +222,7 @@ pub async fn poll_mastodon(
     accounts: &[SocialAccount],
     client: &reqwest::Client,
     limits: IntakeLimits,
-    acknowledger_for: &AcknowledgerFor,
+    acknowledgements: &Acknowledgements,
 ) -> Result<usize, StoreError> {
     let mut new = 0;
     let mut configs: HashMap<i64, Arc<TenantConfig>> = HashMap::new();
@@ -252,7 +248,7 @@ pub async fn poll_mastodon(
                         c
                     }
                 };
-                let ack = acknowledger_for(config.clone());
+                let ack = acknowledgements.for_tenant(config.clone());
                 let mut taken = 0;
                 let mut failed = None;
                 for event in &found.events {
@@ -316,7 +312,7 @@ pub fn spawn(
     key: SecretKey,
     client: reqwest::Client,
     limits: IntakeLimits,
-    acknowledger_for: Arc<AcknowledgerFor>,
+    acknowledgements: Acknowledgements,
     intervals: Intervals,
 ) {
     let (send_store, send_key, send_client) = (store.clone(), key.clone(), client.clone());
@@ -347,7 +343,7 @@ pub fn spawn(
                 Ok(all) => {
                     let accounts = opened(all, &key);
                     if let Err(e) =
-                        poll_mastodon(&*store, &accounts, &client, limits, &*acknowledger_for).await
+                        poll_mastodon(&*store, &accounts, &client, limits, &acknowledgements).await
                     {
                         tracing::warn!(error = %e, "Mastodon reader");
                     }

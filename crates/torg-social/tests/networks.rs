@@ -527,16 +527,20 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
         serde_json::from_str(&raw).expect("json")
     };
     world.lock().expect("world").notifications = vec![mention(1, "public", "gammel")];
-    let acks: Box<torg_social::worker::AcknowledgerFor> = Box::new(|_| {
-        Box::new(|_: &torg_core::intake::AckFacts<'_>| "Takk! Vi svarer snart.".to_string())
-    });
+    // The municipality's own acknowledgement, written by the same writer as every channel's.
+    s.store
+        .set_acknowledgement_template(s.config.municipality.id, "nb", "Takk! Vi svarer snart.")
+        .await
+        .expect("template");
+    let catalog = torg_i18n::Catalog::load(None).expect("catalogue");
+    let acks = torg_core::acknowledge::Acknowledgements::new(Arc::new(catalog), "http://torg.test");
     // The first poll takes the newest page and remembers where it is.
     let new = poll_mastodon(
         &*s.store,
         &s.accounts().await,
         &client,
         IntakeLimits::default(),
-        &*acks,
+        &acks,
     )
     .await
     .expect("poll");
@@ -556,7 +560,7 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
         &s.accounts().await,
         &client,
         IntakeLimits::default(),
-        &*acks,
+        &acks,
     )
     .await
     .expect("poll");
@@ -567,7 +571,7 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
         &s.accounts().await,
         &client,
         IntakeLimits::default(),
-        &*acks,
+        &acks,
     )
     .await
     .expect("poll");

@@ -2005,13 +2005,12 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         })?;
     let addr = listener.local_addr()?;
     // The email connector: every municipality's mailbox in, the outbox out.
-    let base = format!("http://{addr}");
-    let acks = state.clone();
+    let acks = torg_http::acknowledge::acknowledgements(&state, &format!("http://{addr}"));
     torg_email::worker::spawn(
         store.clone(),
         settings.secret_key()?,
         settings.web.limits,
-        Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
+        acks.clone(),
         torg_email::worker::Intervals::default(),
     );
     // SMS out through each municipality's gateway.
@@ -2027,18 +2026,28 @@ async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
         public,
     );
     // Social media: answers out through each network's API, Mastodon's mentions in.
-    let acks = state.clone();
-    let base = format!("http://{addr}");
     torg_social::worker::spawn(
         store.clone(),
         settings.secret_key()?,
         reqwest::Client::new(),
         settings.web.limits,
-        Arc::new(move |config| torg_http::acknowledge::acknowledger_for(&acks, config, &base)),
+        acks,
         torg_social::worker::Intervals::default(),
     );
     // Deadline warnings by email, checked every minute.
-    torg_http::escalation::spawn(state.clone(), format!("http://{addr}"));
+    let warnings = state.warnings(&format!("http://{addr}"));
+    let warner = store.clone();
+    tokio::spawn(async move {
+        loop {
+            match torg_core::escalation::warn_due(&*warner, &warnings, jiff::Timestamp::now()).await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(inquiries = n, "deadline warnings queued"),
+                Err(e) => tracing::warn!(error = %e, "deadline warnings failed"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+    });
     // Retention: every night, what is not a record and has passed its time is deleted.
     spawn_retention(store.clone());
     tracing::info!(%addr, backend = store.backend(), "Torg is ready");

@@ -4,13 +4,23 @@
 //! staff UI marks the same inquiries. Each inquiry is warned once: the mark and the emails are
 //! written in one transaction, and the outbox sends them.
 
-use crate::AppState;
-use crate::i18n::Tr;
 use jiff::Timestamp;
+use std::sync::Arc;
 use torg_domain::Role;
 use torg_domain::duty::on_duty_for;
 use torg_domain::email::new_message_id;
-use torg_store::{InquirySummary, NewOutgoing, Notice, StoreError, User};
+use torg_i18n::words::in_words;
+use torg_i18n::{Catalog, Tr};
+use torg_store::{InquirySummary, NewOutgoing, Notice, Store, StoreError, User};
+
+/// What the warnings need: the texts, the address links start with, and the share of an
+/// inquiry's time (in permille) after which it is warned.
+#[derive(Clone)]
+pub struct Warnings {
+    pub catalog: Arc<Catalog>,
+    pub base_url: String,
+    pub permille: i64,
+}
 
 /// Why a person is warned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,30 +62,27 @@ fn recipients<'a>(
 /// inquiries were warned. Without a mail account the inquiry is marked all the same: the
 /// staff UI shows the warning, and a later mail account does not send old ones.
 pub async fn warn_due(
-    state: &AppState,
-    base_url: &str,
+    store: &dyn Store,
+    warnings: &Warnings,
     now: Timestamp,
 ) -> Result<usize, StoreError> {
-    let permille = state.settings.escalation_permille();
-    let base = state.settings.public_url.as_deref().unwrap_or(base_url);
+    let permille = warnings.permille;
+    let base = warnings.base_url.trim_end_matches('/');
     let mut warned = 0;
-    for m in state.store.list_municipalities().await? {
-        let due = state
-            .store
-            .inquiries_to_warn(m.id, now, permille, 500)
-            .await?;
+    for m in store.list_municipalities().await? {
+        let due = store.inquiries_to_warn(m.id, now, permille, 500).await?;
         if due.is_empty() {
             continue;
         }
-        let account = state.store.mail_account(m.id).await?;
-        let users = state.store.list_users(m.id).await?;
-        let shifts = state.store.shifts(m.id, now, now).await?;
-        let t = Tr::new(state.catalog.clone(), &m.language);
+        let account = store.mail_account(m.id).await?;
+        let users = store.list_users(m.id).await?;
+        let shifts = store.shifts(m.id, now, now).await?;
+        let t = Tr::new(warnings.catalog.clone(), &m.language);
         let percent = (permille / 10).to_string();
         for inquiry in due {
             let on_duty = on_duty_for(&shifts, inquiry.channel, now);
             let reference = inquiry.reference.to_string();
-            let deadline = crate::views::in_words(&t, inquiry.deadline_at, &m.time_zone);
+            let deadline = in_words(&t, inquiry.deadline_at, &m.time_zone);
             let notices: Vec<Notice> = match &account {
                 None => vec![],
                 Some(a) => recipients(&inquiry, &users, &on_duty)
@@ -114,7 +121,7 @@ pub async fn warn_due(
                                 subject: t.get1("warn-mail-subject", "reference", &reference),
                                 header_id: new_message_id(
                                     &a.address,
-                                    &torg_core::secrets::new_token()[..24],
+                                    &crate::secrets::new_token()[..24],
                                 ),
                                 in_reply_to: None,
                                 references: vec![],
@@ -124,28 +131,10 @@ pub async fn warn_due(
                     })
                     .collect(),
             };
-            if state
-                .store
-                .mark_warned(m.id, inquiry.id, &notices, now)
-                .await?
-            {
+            if store.mark_warned(m.id, inquiry.id, &notices, now).await? {
                 warned += 1;
             }
         }
     }
     Ok(warned)
-}
-
-/// Checks for due warnings every minute until the process ends.
-pub fn spawn(state: AppState, base_url: String) {
-    tokio::spawn(async move {
-        loop {
-            match warn_due(&state, &base_url, Timestamp::now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(inquiries = n, "deadline warnings queued"),
-                Err(e) => tracing::warn!(error = %e, "deadline warnings failed"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        }
-    });
 }
