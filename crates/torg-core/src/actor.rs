@@ -28,7 +28,7 @@ impl Actor {
     pub fn cli() -> Actor {
         Actor {
             id: "cli".into(),
-            source: String::new(),
+            source: "cli".into(),
         }
     }
     pub fn system(worker: &str) -> Actor {

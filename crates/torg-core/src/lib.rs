@@ -5,6 +5,8 @@ pub mod acknowledge;
 pub mod actor;
 pub mod archive;
 pub mod casework;
+pub mod delivery;
+pub mod directory;
 pub mod escalation;
 pub mod intake;
 pub mod mail;

@@ -12,7 +12,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// What is to be appended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewAuditEntry {
-    /// Who: `user:<id>`, `api:<token name>`, `cli` or `citizen`.
+    /// Who: `user:<id>`, `api:<token name>`, `cli`, `system:<worker>` or `citizen`.
     pub actor: String,
     /// What happened, e.g. `inquiry.replied`, `login.failed`, `policy.added`.
     pub action: String,
@@ -22,6 +22,14 @@ pub struct NewAuditEntry {
     pub detail: String,
     /// From where: an IP address, `cli`, or empty.
     pub source: String,
+}
+
+impl NewAuditEntry {
+    /// The same entry about `object` (known only once the change is written, like a new id).
+    pub fn with_object(mut self, object: String) -> NewAuditEntry {
+        self.object = object;
+        self
+    }
 }
 
 /// An appended entry.

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod channel;
 pub mod contact;
 pub mod deadline;
+pub mod directory;
 pub mod duty;
 pub mod email;
 pub mod inquiry;

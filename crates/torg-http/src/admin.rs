@@ -14,9 +14,10 @@ use axum::Extension;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use torg_core::secrets::hash_password;
+use torg_core::actor::Actor;
+use torg_core::directory::{self, DirectoryActionError, UserChangeInput, UserInput};
 use torg_domain::{Permission, Role};
-use torg_store::{AuditQuery, NewUser, StoreError, Unit, User, UserUpdate};
+use torg_store::{AuditQuery, StoreError, Unit, User};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -213,9 +214,6 @@ async fn show_users(
     render(status, &page)
 }
 
-/// A password an administrator sets: long enough to resist guessing.
-const MIN_PASSWORD_CHARS: usize = 12;
-
 async fn create_user(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -228,73 +226,33 @@ async fn create_user(
     if let Some(r) = admin(&staff, &t, Some(&f)) {
         return r;
     }
-    let tenant = staff.config.municipality.id;
-    let username = f.get("username").trim().to_lowercase();
-    let full_name = f.get("full_name").trim().to_string();
-    let role = f.get("role").parse::<Role>();
-    let unit_id = f.get("unit_id").parse::<i64>().ok();
+    let Ok(role) = f.get("role").parse::<Role>() else {
+        let msg = t.get("error-bad-form");
+        return show_users(
+            &state,
+            t,
+            &staff,
+            Some(msg),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
     let password = f.get("password");
-    let bad = |key: &str| {
-        let msg = t.get(key);
-        (msg, StatusCode::UNPROCESSABLE_ENTITY)
-    };
-    let problem = if username.is_empty()
-        || !username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        Some(bad("admin-error-username"))
-    } else if full_name.is_empty() || full_name.chars().count() > 200 {
-        Some(bad("admin-error-name"))
-    } else if role.is_err() {
-        Some(bad("error-bad-form"))
-    } else if !password.is_empty() && password.chars().count() < MIN_PASSWORD_CHARS {
-        Some(bad("admin-error-password"))
-    } else {
-        None
-    };
-    if let Some((msg, status)) = problem {
-        return show_users(&state, t, &staff, Some(msg), None, status).await;
-    }
-    let Ok(role) = role else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    // Without a password the user can only log in by single sign-on.
-    let hash = if password.is_empty() {
-        "!sso-only".to_string()
-    } else {
-        let p = password.to_string();
-        match tokio::task::spawn_blocking(move || hash_password(&p)).await {
-            Ok(Ok(h)) => h,
-            _ => return failed(t, "password hashing failed"),
-        }
-    };
-    let new = NewUser {
-        username: username.clone(),
-        full_name,
-        password_hash: hash,
+    let input = UserInput {
+        username: f.get("username"),
+        full_name: f.get("full_name"),
         role,
-        unit_id,
+        unit_id: f.get("unit_id").parse::<i64>().ok(),
+        password: (!password.is_empty()).then_some(password),
+        email: None,
     };
-    match state.store.create_user(tenant, new).await {
-        Ok(user) => {
-            audit(
-                &state,
-                &staff,
-                &addr,
-                "user.created",
-                format!("user:{}", user.id),
-                format!("username:{username} role:{}", role.as_str()),
-            )
-            .await;
-            Redirect::to(&format!("/staff/admin/users/{}?done=user-created", user.id))
-                .into_response()
-        }
-        Err(StoreError::Conflict(_)) => {
-            let msg = t.get("admin-error-username-taken");
-            show_users(&state, t, &staff, Some(msg), None, StatusCode::CONFLICT).await
-        }
-        Err(StoreError::NotFound(_)) => {
+    let actor = Actor::user(&staff.user, addr.0);
+    let tenant = staff.config.municipality.id;
+    match directory::create_user(&*state.store, &actor, tenant, input).await {
+        Ok(user) => Redirect::to(&format!("/staff/admin/users/{}?done=user-created", user.id))
+            .into_response(),
+        Err(DirectoryActionError::Store(StoreError::NotFound(_))) => {
             let msg = t.get("error-bad-form");
             show_users(
                 &state,
@@ -306,7 +264,15 @@ async fn create_user(
             )
             .await
         }
-        Err(e) => failed(t, e),
+        Err(DirectoryActionError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let status = match e {
+                DirectoryActionError::UsernameTaken => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let msg = t.get(e.key());
+            show_users(&state, t, &staff, Some(msg), None, status).await
+        }
     }
 }
 
@@ -405,170 +371,45 @@ async fn update_user(
     if let Some(r) = admin(&staff, &t, Some(&f)) {
         return r;
     }
-    let tenant = staff.config.municipality.id;
-    let fail = |t: Tr, key: &str| {
+    let refuse = |t: Tr, key: &str, status: StatusCode| {
         let msg = t.get(key);
-        (t, msg)
+        show_user(&state, t, &staff, id, None, Some(msg), status)
     };
     let Ok(role) = f.get("role").parse::<Role>() else {
-        let (t, msg) = fail(t, "error-bad-form");
-        return show_user(
-            &state,
-            t,
-            &staff,
-            id,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse(t, "error-bad-form", StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let full_name = f.get("full_name").trim().to_string();
-    if full_name.is_empty() {
-        let (t, msg) = fail(t, "admin-error-name");
-        return show_user(
-            &state,
-            t,
-            &staff,
-            id,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let email = Some(f.get("email").trim().to_string()).filter(|e| !e.is_empty());
-    if let Some(e) = &email
-        && torg_domain::contact::Contact::parse(Some(e), None).is_err()
-    {
-        let (t, msg) = fail(t, "admin-error-email");
-        return show_user(
-            &state,
-            t,
-            &staff,
-            id,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let active = f.get("active") == "on";
-    if id == staff.user.id && (!active || role != staff.user.role) {
-        // Nobody locks themselves out of administration by mistake.
-        let (t, msg) = fail(t, "admin-error-self");
-        return show_user(
-            &state,
-            t,
-            &staff,
-            id,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let units: Vec<i64> = f
-        .all("units")
-        .iter()
-        .filter_map(|u| u.parse().ok())
-        .collect();
-    let unit_id = f.get("unit_id").parse::<i64>().ok();
-    let password = f.get("password");
-    if !password.is_empty() && password.chars().count() < MIN_PASSWORD_CHARS {
-        let (t, msg) = fail(t, "admin-error-password");
-        return show_user(
-            &state,
-            t,
-            &staff,
-            id,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let before = match state.store.user(tenant, id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => {
-            return show_user(&state, t, &staff, id, None, None, StatusCode::NOT_FOUND).await;
-        }
-        Err(e) => return failed(t, e),
-    };
-    let update = UserUpdate {
-        full_name,
+    let input = UserChangeInput {
+        full_name: f.get("full_name"),
         role,
-        unit_id,
-        active,
-        email,
+        unit_id: f.get("unit_id").parse::<i64>().ok(),
+        active: f.get("active") == "on",
+        email: Some(f.get("email")),
+        memberships: f
+            .all("units")
+            .iter()
+            .filter_map(|u| u.parse().ok())
+            .collect(),
+        unlock: f.get("unlock") == "on",
+        password: Some(f.get("password")),
     };
-    let result = async {
-        let user = state.store.update_user(tenant, id, update).await?;
-        state.store.set_memberships(tenant, id, &units).await?;
-        if f.get("unlock") == "on" {
-            state.store.set_locked_until(tenant, id, None).await?;
-        }
-        Ok::<_, StoreError>(user)
-    }
-    .await;
+    let tenant = staff.config.municipality.id;
+    let actor = Actor::user(&staff.user, addr.0);
+    let result =
+        directory::change_user(&*state.store, &actor, &staff.user, tenant, id, input).await;
     // Whatever changed, logged-in people are read again at their next request.
     state.forget_cached_sessions();
     match result {
-        Ok(user) => {
-            let mut detail = format!(
-                "role:{} active:{} units:{}",
-                user.role.as_str(),
-                user.active,
-                units
-                    .iter()
-                    .map(|u| u.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            if !password.is_empty() {
-                let p = password.to_string();
-                match tokio::task::spawn_blocking(move || hash_password(&p)).await {
-                    Ok(Ok(h)) => {
-                        if let Err(e) = state.store.set_password_hash(tenant, id, &h).await {
-                            return failed(t, e);
-                        }
-                        detail.push_str(" password:changed");
-                    }
-                    _ => return failed(t, "password hashing failed"),
-                }
-            }
-            if f.get("unlock") == "on" {
-                detail.push_str(" unlocked");
-            }
-            // Less access or a new password: sessions already open end now.
-            if !user.active || user.role != before.role || !password.is_empty() {
-                let _ = state.store.delete_user_sessions(tenant, id).await;
-            }
-            audit(
-                &state,
-                &staff,
-                &addr,
-                "user.updated",
-                format!("user:{id}"),
-                detail,
-            )
-            .await;
+        Ok(_) => {
             Redirect::to(&format!("/staff/admin/users/{id}?done=user-updated")).into_response()
         }
-        Err(StoreError::NotFound(_)) => {
-            let (t, msg) = fail(t, "error-bad-form");
-            show_user(
-                &state,
-                t,
-                &staff,
-                id,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(DirectoryActionError::Store(StoreError::NotFound("user"))) => {
+            show_user(&state, t, &staff, id, None, None, StatusCode::NOT_FOUND).await
         }
-        Err(e) => failed(t, e),
+        Err(DirectoryActionError::Store(StoreError::NotFound(_))) => {
+            refuse(t, "error-bad-form", StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(DirectoryActionError::Store(e)) => failed(t, e),
+        Err(e) => refuse(t, e.key(), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 

@@ -409,12 +409,14 @@ async fn provision(
                 .create_user(
                     tenant,
                     NewUser {
+                        email: None,
                         username: name,
                         full_name: full_name.to_string(),
                         password_hash: "!sso-only".into(),
                         role,
                         unit_id: None,
                     },
+                    None,
                 )
                 .await?;
             store

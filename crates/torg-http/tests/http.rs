@@ -52,12 +52,14 @@ async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
             .create_user(
                 m.id,
                 NewUser {
+                    email: None,
                     username: username.into(),
                     full_name: name.into(),
                     password_hash: hash.clone(),
                     role,
                     unit_id: Some(desk.id),
                 },
+                None,
             )
             .await
             .expect("user");
@@ -1541,12 +1543,14 @@ async fn add_user(
         .create_user(
             tenant,
             NewUser {
+                email: None,
                 username: username.into(),
                 full_name: username.into(),
                 password_hash: hash,
                 role,
                 unit_id,
             },
+            None,
         )
         .await
         .expect("user");
@@ -1754,12 +1758,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             .create_user(
                 a.id,
                 NewUser {
+                    email: None,
                     username: username.to_string(),
                     full_name: format!("Test {username}"),
                     password_hash: hash.clone(),
                     role: *role,
                     unit_id: Some(unit_id),
                 },
+                None,
             )
             .await
             .expect("user");
@@ -1769,12 +1775,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .create_user(
             a.id,
             NewUser {
+                email: None,
                 username: "x-victim".into(),
                 full_name: "Vera Victim".into(),
                 password_hash: hash.clone(),
                 role: Role::ReadOnly,
                 unit_id: Some(plain),
             },
+            None,
         )
         .await
         .expect("victim")
@@ -3364,12 +3372,14 @@ async fn administration_lockout_and_revocation(app: &App) {
             .create_user(
                 m.id,
                 NewUser {
+                    email: None,
                     username: "sjef".into(),
                     full_name: "Sjef Admin".into(),
                     password_hash: hash,
                     role: Role::Administrator,
                     unit_id: None,
                 },
+                None,
             )
             .await
             .expect("admin");
@@ -3988,12 +3998,14 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
         .create_user(
             m.id,
             NewUser {
+                email: None,
                 username: "sjef".into(),
                 full_name: "Sjef".into(),
                 password_hash: hash,
                 role: Role::Administrator,
                 unit_id: None,
             },
+            None,
         )
         .await
         .expect("admin");
@@ -4105,12 +4117,14 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
                 .create_user(
                     m.id,
                     NewUser {
+                        email: None,
                         username: username.into(),
                         full_name: username.into(),
                         password_hash: hash,
                         role,
                         unit_id: Some(unit),
                     },
+                    None,
                 )
                 .await
                 .expect("user");

@@ -394,6 +394,30 @@ macro_rules! sql_store {
             Ok(torg_domain::audit::AuditEntry { seq, at, entry, hash })
         }
 
+        /// Replaces the units `user_id` is a member of, inside the caller's transaction.
+        async fn replace_memberships(conn: &mut Conn, tenant: i64, user_id: i64, units: &[i64]) -> Result<(), StoreError> {
+            sqlx::query("DELETE FROM unit_memberships WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let mut units = units.to_vec();
+            units.sort_unstable();
+            units.dedup();
+            for unit in units {
+                require_in_tenant(&mut *conn, Owned::Unit, tenant, unit).await?;
+                sqlx::query("INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)")
+                    .bind(tenant)
+                    .bind(user_id)
+                    .bind(unit)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        }
+
         fn audit_entry((seq, at, actor, action, object, detail, source, hash): AuditRow) -> torg_domain::audit::AuditEntry {
             torg_domain::audit::AuditEntry {
                 seq,
@@ -525,13 +549,13 @@ macro_rules! sql_store {
                 row.map(Into::into).ok_or(StoreError::NotFound("unit"))
             }
 
-            async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User> {
-                let mut tx = self.pool.begin().await.map_err(db_err)?;
+            async fn create_user(&self, tenant: i64, new: NewUser, audit: Option<torg_domain::audit::NewAuditEntry>) -> Result<User> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
                 if let Some(unit) = new.unit_id {
                     require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
                 }
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id, email) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(tenant)
                 .bind(&new.username)
@@ -539,6 +563,7 @@ macro_rules! sql_store {
                 .bind(&new.password_hash)
                 .bind(new.role.as_str())
                 .bind(new.unit_id)
+                .bind(&new.email)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -550,6 +575,9 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                }
+                if let Some(entry) = audit {
+                    insert_audit(&mut tx, tenant, entry.with_object(format!("user:{id}")), Timestamp::now()).await?;
                 }
                 tx.commit().await.map_err(db_err)?;
                 self.user(tenant, id).await?.ok_or(StoreError::NotFound("user"))
@@ -603,6 +631,66 @@ macro_rules! sql_store {
                 self.user(tenant, id).await?.ok_or(StoreError::NotFound("user"))
             }
 
+            async fn change_user(&self, tenant: i64, id: i64, change: UserChange, audit: torg_domain::audit::NewAuditEntry) -> Result<User> {
+                let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
+                let before: Option<(String, i64)> = sqlx::query_as("SELECT role, active FROM users WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                let Some((role_before, _)) = before else {
+                    return Err(StoreError::NotFound("user"));
+                };
+                let update = &change.update;
+                if let Some(unit) = update.unit_id {
+                    require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+                }
+                sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $5 WHERE tenant_id = $6 AND id = $7")
+                    .bind(&update.full_name)
+                    .bind(update.role.as_str())
+                    .bind(update.unit_id)
+                    .bind(i64::from(update.active))
+                    .bind(&update.email)
+                    .bind(tenant)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(units) = &change.memberships {
+                    replace_memberships(&mut tx, tenant, id, units).await?;
+                }
+                if change.unlock {
+                    sqlx::query("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE tenant_id = $1 AND id = $2")
+                        .bind(tenant)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                if let Some(hash) = &change.password_hash {
+                    sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+                        .bind(hash)
+                        .bind(tenant)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                // Less access or a new password: sessions already open end with the change.
+                if !update.active || role_before != update.role.as_str() || change.password_hash.is_some() {
+                    sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                }
+                insert_audit(&mut tx, tenant, audit, Timestamp::now()).await?;
+                tx.commit().await.map_err(db_err)?;
+                self.user(tenant, id).await?.ok_or(StoreError::NotFound("user"))
+            }
+
             async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()> {
                 let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
                     .bind(password_hash)
@@ -634,24 +722,7 @@ macro_rules! sql_store {
             async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {
                 let mut tx = self.pool.begin_with($begin_write).await.map_err(db_err)?;
                 require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
-                sqlx::query("DELETE FROM unit_memberships WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant)
-                    .bind(user_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                let mut units = units.to_vec();
-                units.sort_unstable();
-                units.dedup();
-                for unit in units {
-                    sqlx::query("INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)")
-                        .bind(tenant)
-                        .bind(user_id)
-                        .bind(unit)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                }
+                replace_memberships(&mut tx, tenant, user_id, units).await?;
                 tx.commit().await.map_err(db_err)
             }
 

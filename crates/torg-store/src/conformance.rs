@@ -155,12 +155,14 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
         .create_user(
             tenant,
             NewUser {
+                email: None,
                 username: "nina".into(),
                 full_name: "Nina Helse".into(),
                 password_hash: "x".into(),
                 role: Role::CaseHandler,
                 unit_id: Some(f.other_unit.id),
             },
+            None,
         )
         .await
         .expect("user");
@@ -350,12 +352,14 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
         .create_user(
             tenant,
             NewUser {
+                email: None,
                 username: "admin".into(),
                 full_name: "Admin".into(),
                 password_hash: "x".into(),
                 role: Role::Administrator,
                 unit_id: None,
             },
+            None,
         )
         .await
         .expect("admin");
@@ -937,12 +941,14 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
         .create_user(
             f.tenant.id,
             NewUser {
+                email: None,
                 username: "kari".into(),
                 full_name: "Kari Nordmann".into(),
                 password_hash: "x".into(),
                 role: Role::CaseHandler,
                 unit_id: Some(f.other_unit.id),
             },
+            None,
         )
         .await
         .expect("user");
@@ -950,12 +956,14 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
         .create_user(
             other.tenant.id,
             NewUser {
+                email: None,
                 username: "kari".into(),
                 full_name: "Kari Fremmed".into(),
                 password_hash: "x".into(),
                 role: Role::CaseHandler,
                 unit_id: None,
             },
+            None,
         )
         .await
         .expect("same username in another municipality is fine");
@@ -1050,12 +1058,14 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
         .create_user(
             f.tenant.id,
             NewUser {
+                email: None,
                 username: "ola".into(),
                 full_name: "Ola Nordmann".into(),
                 password_hash: "hash".into(),
                 role: Role::ServiceDesk,
                 unit_id: Some(f.service_desk.id),
             },
+            None,
         )
         .await
         .expect("user");
@@ -1065,12 +1075,14 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
             .create_user(
                 f.tenant.id,
                 NewUser {
+                    email: None,
                     username: "ola".into(),
                     full_name: "Ola To".into(),
                     password_hash: "hash".into(),
                     role: Role::ServiceDesk,
                     unit_id: None,
-                }
+                },
+                None
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -1080,12 +1092,14 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
             .create_user(
                 f.tenant.id,
                 NewUser {
+                    email: None,
                     username: "per".into(),
                     full_name: "Per".into(),
                     password_hash: "hash".into(),
                     role: Role::ServiceDesk,
                     unit_id: Some(other.service_desk.id),
-                }
+                },
+                None
             )
             .await,
         Err(StoreError::NotFound("unit"))
@@ -1444,6 +1458,7 @@ async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let user = |name: &str| NewUser {
+        email: None,
         username: name.into(),
         full_name: name.into(),
         password_hash: "x".into(),
@@ -1451,11 +1466,11 @@ async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
         unit_id: None,
     };
     let kari = store
-        .create_user(f.tenant.id, user("kari"))
+        .create_user(f.tenant.id, user("kari"), None)
         .await
         .expect("user");
     let stranger = store
-        .create_user(other.tenant.id, user("per"))
+        .create_user(other.tenant.id, user("per"), None)
         .await
         .expect("user");
     let a = t("2026-11-23T07:00:00Z");

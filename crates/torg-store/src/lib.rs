@@ -72,13 +72,28 @@ pub trait Store: Send + Sync + 'static {
     async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit>;
 
     // Staff users.
-    async fn create_user(&self, tenant: i64, new: NewUser) -> Result<User>;
+    /// Creates a user (a member of their home unit), with `audit` in the same transaction.
+    async fn create_user(
+        &self,
+        tenant: i64,
+        new: NewUser,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<User>;
     async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>>;
     async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>>;
     async fn list_users(&self, tenant: i64) -> Result<Vec<User>>;
     /// The user of a single sign-on subject.
     async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>>;
     async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User>;
+    /// An administrator's change to a user and its `audit` entry in one transaction; ends the
+    /// user's sessions when they are deactivated, change role or get a new password.
+    async fn change_user(
+        &self,
+        tenant: i64,
+        id: i64,
+        change: UserChange,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<User>;
     async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()>;
     async fn set_external_subject(&self, tenant: i64, id: i64, subject: Option<&str>)
     -> Result<()>;

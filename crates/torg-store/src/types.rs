@@ -89,6 +89,8 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub unit_id: Option<i64>,
+    /// Where deadline warnings go.
+    pub email: Option<String>,
 }
 
 /// A change to a user by an administrator.
@@ -99,6 +101,20 @@ pub struct UserUpdate {
     pub unit_id: Option<i64>,
     pub active: bool,
     pub email: Option<String>,
+}
+
+/// An administrator's change to a user, written in one transaction: the fields, the unit
+/// memberships, the lock and the password; the user's open sessions end when they lose
+/// access or get a new password.
+#[derive(Debug, Clone)]
+pub struct UserChange {
+    pub update: UserUpdate,
+    /// The units the user is a member of (replacing the old ones); `None` keeps them.
+    pub memberships: Option<Vec<i64>>,
+    /// Lift a lockout after failed logins.
+    pub unlock: bool,
+    /// A new password's hash.
+    pub password_hash: Option<String>,
 }
 
 /// Which audit entries to show, newest first.

@@ -151,12 +151,14 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
     s.create_user(
         m.id,
         NewUser {
+            email: None,
             username: "bench".into(),
             full_name: "Bente Bench".into(),
             password_hash: torg_core::secrets::hash_password(PASSWORD)?,
             role: Role::ServiceDesk,
             unit_id: Some(units[0]),
         },
+        None,
     )
     .await?;
     let pb = bar(n, "generating inquiries");
@@ -634,12 +636,14 @@ pub async fn access(requests: u32) -> Result<()> {
         .create_user(
             m.id,
             NewUser {
+                email: None,
                 username: "saksbehandler".into(),
                 full_name: "Sara Saksbehandler".into(),
                 password_hash: "!".into(),
                 role: Role::CaseHandler,
                 unit_id: Some(units[1]),
             },
+            None,
         )
         .await?;
     store
@@ -1273,12 +1277,14 @@ pub async fn chat(chats: usize, messages: usize) -> Result<()> {
         .create_user(
             m.id,
             NewUser {
+                email: None,
                 username: "kari".into(),
                 full_name: "Kari Servicetorget".into(),
                 password_hash: "!".into(),
                 role: Role::ServiceDesk,
                 unit_id: Some(desk.id),
             },
+            None,
         )
         .await?;
     let session = torg_core::secrets::new_token();

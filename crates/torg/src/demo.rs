@@ -322,12 +322,14 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             .create_user(
                 m.id,
                 NewUser {
+                    email: None,
                     username: username.to_string(),
                     full_name: name.to_string(),
                     password_hash: hash,
                     role: *role,
                     unit_id: Some(units[unit].id),
                 },
+                None,
             )
             .await?;
         println!(

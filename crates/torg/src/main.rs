@@ -10,8 +10,9 @@ use clap::{Parser, Subcommand};
 use config::{InstallationArgs, Settings};
 use std::io::Write;
 use std::sync::Arc;
+use torg_core::actor::Actor;
 use torg_domain::Role;
-use torg_store::{NewMunicipality, NewUser, Store};
+use torg_store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -778,6 +779,18 @@ pub(crate) async fn verify_audit(
 }
 
 /// Records a change made from the command line in the municipality's audit log.
+/// A refusal of the core's directory rules, in the municipality's language: the same text
+/// the administration page shows.
+fn refused(language: &str, e: &torg_core::directory::DirectoryActionError) -> anyhow::Error {
+    match e {
+        torg_core::directory::DirectoryActionError::Store(s) => anyhow::anyhow!("{s}"),
+        e => match torg_i18n::Catalog::load(None) {
+            Ok(catalog) => anyhow::anyhow!("{}", catalog.text(language, e.key(), &[])),
+            Err(_) => anyhow::anyhow!("{e}"),
+        },
+    }
+}
+
 async fn audit(
     store: &dyn Store,
     m: &torg_store::Municipality,
@@ -1191,26 +1204,15 @@ async fn run(cli: Cli) -> Result<()> {
             time_zone,
             language,
         }) => {
-            if jiff::tz::TimeZone::get(&time_zone).is_err() {
-                bail!(
-                    "{time_zone:?} is not a time zone; use an IANA name like Europe/Oslo or Europe/Stockholm"
-                );
-            }
-            if slug.is_empty()
-                || !slug
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            {
-                bail!("the short name may hold only a-z, 0-9 and '-', like 'nord-fron'");
-            }
-            let m = store
-                .create_municipality(NewMunicipality {
-                    slug,
-                    name,
-                    time_zone,
-                    language,
-                })
-                .await?;
+            let input = torg_core::directory::MunicipalityInput {
+                slug: &slug,
+                name: &name,
+                time_zone: &time_zone,
+                language: &language,
+            };
+            let m = torg_core::directory::create_municipality(&*store, &Actor::cli(), input)
+                .await
+                .map_err(|e| refused(&language, &e))?;
             println!("Created municipality {} ({}), id {}.", m.name, m.slug, m.id);
             Ok(())
         }
@@ -1244,13 +1246,6 @@ async fn run(cli: Cli) -> Result<()> {
             email,
         }) => {
             let m = municipality(&*store, &slug).await?;
-            if let Some(e) = &email {
-                torg_domain::contact::Contact::parse(Some(e), None).map_err(|err| {
-                    anyhow::anyhow!(
-                        "{e:?} is not an email address ({err}); write e.g. kari@nordby.kommune.no"
-                    )
-                })?;
-            }
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let unit_id = match unit {
                 Some(unit_name) => Some(unit_id(&*store, &m, &unit_name).await?),
@@ -1258,46 +1253,23 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let generated = password.is_none();
             let password = password.unwrap_or_else(torg_core::secrets::new_password);
-            let password_hash = torg_core::secrets::hash_password(&password)?;
-            let u = store
-                .create_user(
-                    m.id,
-                    NewUser {
-                        username,
-                        full_name: name,
-                        password_hash,
-                        role,
-                        unit_id,
-                    },
-                )
-                .await?;
-            let u = match email {
-                Some(email) => {
-                    let update = torg_store::UserUpdate {
-                        full_name: u.full_name.clone(),
-                        role: u.role,
-                        unit_id: u.unit_id,
-                        active: true,
-                        email: Some(email),
-                    };
-                    store.update_user(m.id, u.id, update).await?
-                }
-                None => u,
+            let input = torg_core::directory::UserInput {
+                username: &username,
+                full_name: &name,
+                role,
+                unit_id,
+                password: Some(&password),
+                email: email.as_deref(),
             };
+            let u = torg_core::directory::create_user(&*store, &Actor::cli(), m.id, input)
+                .await
+                .map_err(|e| refused(&m.language, &e))?;
             println!(
                 "Created user {} ({}) in {}.",
                 u.username,
                 u.role.as_str(),
                 m.name
             );
-            audit(
-                &*store,
-                &m,
-                "user.created",
-                format!("user:{}", u.id),
-                u.role.as_str().to_string(),
-            )
-            .await?;
             if generated {
                 println!("Password (shown once): {password}");
             }

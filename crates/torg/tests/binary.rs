@@ -785,7 +785,7 @@ fn holidays_and_deadlines_from_the_cli() {
             "--role",
             "service_desk",
             "--password",
-            "x",
+            "et langt nok passord",
         ],
     );
     torg(
@@ -803,7 +803,7 @@ fn holidays_and_deadlines_from_the_cli() {
             "--role",
             "communication",
             "--password",
-            "x",
+            "et langt nok passord",
         ],
     );
     let today = jiff::Timestamp::now()
@@ -1052,21 +1052,22 @@ async fn the_audit_log_detects_tampering() {
         ],
     );
     let ok = torg(d, None, &["audit", "verify", "--municipality", "nordby"]);
-    assert!(ok.contains("intact: 3 entries"), "{ok}");
+    assert!(ok.contains("intact: 4 entries"), "{ok}");
     let export = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
     let lines: Vec<Value> = export
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 3);
-    assert_eq!(lines[0]["action"], "policy.added");
-    assert_eq!(lines[1]["actor"], "cli");
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["action"], "municipality.created");
+    assert_eq!(lines[1]["action"], "policy.added");
+    assert_eq!(lines[2]["actor"], "cli");
 
     // Someone edits the database behind Torg's back.
     let store = torg_store_sql::SqliteStore::open(&d.join("torg.db"))
         .await
         .expect("open");
-    sqlx::query("UPDATE audit_log SET detail = 'mon-sun 00:00-23:59' WHERE seq = 2")
+    sqlx::query("UPDATE audit_log SET detail = 'mon-sun 00:00-23:59' WHERE seq = 3")
         .execute(store.pool())
         .await
         .expect("tamper");
@@ -1078,11 +1079,11 @@ async fn the_audit_log_detects_tampering() {
         .expect("run");
     assert!(!out.status.success(), "tampering is found");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("entry 2 has been altered"),
+        String::from_utf8_lossy(&out.stderr).contains("entry 3 has been altered"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
         .execute(store.pool())
         .await
         .expect("remove");
@@ -1093,7 +1094,7 @@ async fn the_audit_log_detects_tampering() {
         .output()
         .expect("run");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("missing before 3"),
+        String::from_utf8_lossy(&out.stderr).contains("missing before 4"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -1461,4 +1462,226 @@ fn the_demo_exports_a_valid_noark_extract() {
             .all(|l| l.contains("\"reference\"") && !l.contains("\"body\"")),
         "{log}"
     );
+}
+
+/// The CLI and the administration page create users through the same core function: a bad
+/// username or a short password is refused by both with the same message, and a good one is
+/// created by both with its audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_and_the_administration_page_refuse_alike() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    torg(
+        d,
+        None,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "nordby",
+            "--name",
+            "Nordby kommune",
+        ],
+    );
+    // A short name with a capital is refused with the catalogue's text.
+    let bad_slug = torg_fails(
+        d,
+        &[
+            "municipality",
+            "create",
+            "--slug",
+            "Nord By",
+            "--name",
+            "Feil",
+        ],
+    );
+    assert!(
+        bad_slug.contains("Kortnavnet kan bare ha a–z"),
+        "{bad_slug}"
+    );
+    torg(
+        d,
+        None,
+        &[
+            "unit",
+            "create",
+            "--municipality",
+            "nordby",
+            "--name",
+            "Servicetorget",
+            "--service-desk",
+        ],
+    );
+    let password = "riktig hest batteri stift";
+    torg(
+        d,
+        None,
+        &[
+            "user",
+            "create",
+            "--municipality",
+            "nordby",
+            "--username",
+            "admin",
+            "--name",
+            "Ada Admin",
+            "--role",
+            "administrator",
+            "--password",
+            password,
+        ],
+    );
+    let port = free_port();
+    let mut server = start(d, None, port, &[]);
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = admin
+        .get(format!("{base}/staff/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("text");
+    let csrf_of = |page: &str| {
+        let start = page.find("name=\"csrf\" value=\"").expect("csrf") + 19;
+        page[start..start + page[start..].find('"').expect("end")].to_string()
+    };
+    let res = admin
+        .post(format!("{base}/staff/login"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("municipality", "nordby"),
+            ("username", "admin"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    for (username, pw, expected) in [
+        (
+            "ola nordmann",
+            "et langt nok passord",
+            "Brukernavnet kan bare ha",
+        ),
+        ("ola", "kort", "Passordet må ha minst 12 tegn"),
+    ] {
+        let cli = torg_fails(
+            d,
+            &[
+                "user",
+                "create",
+                "--municipality",
+                "nordby",
+                "--username",
+                username,
+                "--name",
+                "Ola Nordmann",
+                "--role",
+                "case_handler",
+                "--password",
+                pw,
+            ],
+        );
+        let users = format!("{base}/staff/admin/users");
+        let form_page = admin
+            .get(&users)
+            .send()
+            .await
+            .expect("users")
+            .text()
+            .await
+            .expect("text");
+        let res = admin
+            .post(&users)
+            .form(&[
+                ("csrf", csrf_of(&form_page).as_str()),
+                ("username", username),
+                ("full_name", "Ola Nordmann"),
+                ("role", "case_handler"),
+                ("password", pw),
+            ])
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let page = res.text().await.expect("text");
+        // The page's message is the CLI's, word for word.
+        let message = cli
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("Error: ")
+            .to_string();
+        assert!(message.contains(expected), "CLI: {cli}");
+        assert!(
+            page.contains(&message),
+            "the page says what the CLI says: {message}"
+        );
+    }
+    // Both create a good user, each with its audit entry.
+    torg(
+        d,
+        None,
+        &[
+            "user",
+            "create",
+            "--municipality",
+            "nordby",
+            "--username",
+            "Ola",
+            "--name",
+            "Ola Nordmann",
+            "--role",
+            "case_handler",
+            "--password",
+            "et langt nok passord",
+        ],
+    );
+    let users = format!("{base}/staff/admin/users");
+    let form_page = admin
+        .get(&users)
+        .send()
+        .await
+        .expect("users")
+        .text()
+        .await
+        .expect("text");
+    let res = admin
+        .post(&users)
+        .form(&[
+            ("csrf", csrf_of(&form_page).as_str()),
+            ("username", "Kari"),
+            ("full_name", "Kari Nordmann"),
+            ("role", "case_handler"),
+            ("password", "et langt nok passord"),
+        ])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
+    assert!(log.contains("username:ola"), "{log}");
+    assert!(log.contains("username:kari"), "{log}");
+}
+
+/// Runs torg expecting it to fail; its standard error.
+fn torg_fails(data_dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("TORG_LOG", "warn")
+        .output()
+        .expect("run torg");
+    assert!(!out.status.success(), "torg {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

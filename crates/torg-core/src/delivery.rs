@@ -1,0 +1,221 @@
+//! The one way out. Every outgoing message — an email, an SMS, an answer on Facebook,
+//! Instagram or Mastodon, and whatever channel comes next — is an outbox entry written in the
+//! same transaction as what caused it, and is sent by [`pass`]: claimed with a lease (nobody
+//! else sends it meanwhile), handed to the channel's [`Deliver`] on one of its lanes, marked
+//! sent in batches, retried with backoff, given up after [`MAX_ATTEMPTS`] or at once when the
+//! other side refuses it for good; and each municipality's connector health is recorded from
+//! what happened. [`run`] repeats passes until shutdown.
+//!
+//! A new outbound channel is one [`Deliver`] implementation (plus its settings and texts); it
+//! never writes its own loop.
+
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use torg_domain::Channel;
+use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
+use torg_store::{ConnectorStatus, OutboxItem, Store, StoreError};
+
+/// What became of one attempt to send an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server or network took it.
+    Sent,
+    /// Not tried: wait until then without counting it as a failure of the message (an
+    /// account waiting for approval, a network asking us to slow down).
+    Wait { until: Timestamp, why: String },
+    /// Failed this time; tried again with backoff (or at `at`), given up after
+    /// [`MAX_ATTEMPTS`].
+    Retry { why: String, at: Option<Timestamp> },
+    /// Refused for good (a rejected address, a number that sent STOPP): kept with the answer.
+    Failed { why: String },
+}
+
+impl Outcome {
+    pub fn retry(why: impl Into<String>) -> Outcome {
+        Outcome::Retry {
+            why: why.into(),
+            at: None,
+        }
+    }
+    pub fn failed(why: impl Into<String>) -> Outcome {
+        Outcome::Failed { why: why.into() }
+    }
+}
+
+/// A channel's sender: "send this one message, and say sent, failed for good, or try again".
+#[async_trait]
+pub trait Deliver: Send + Sync {
+    /// The channels whose outbox entries this sends.
+    fn channels(&self) -> &[Channel];
+    /// The connector's name for an entry of `channel` on the connector page and in `/metrics`.
+    fn connector(&self, channel: Channel) -> &'static str;
+    /// How many entries may be in flight at once; lane `i` is one task, which may keep a
+    /// connection of its own.
+    fn lanes(&self) -> usize {
+        1
+    }
+    /// Before a pass's sends: read what they need (accounts, gateways, consent) for `items`.
+    async fn prepare(&self, _store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// Sends one entry on `lane`.
+    async fn deliver(&self, lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome;
+    /// After a pass: close what the lanes kept open.
+    async fn finish(&self) {}
+}
+
+/// How one pass went.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl PassReport {
+    pub fn is_idle(&self) -> bool {
+        self.sent + self.retried + self.failed == 0
+    }
+}
+
+/// Entries are marked sent in one transaction per this many (and whenever the sends pause),
+/// so a crash sends again at most this many that were already delivered.
+pub const MARK_BATCH: usize = 32;
+
+/// How long a claim holds an entry from other senders (other passes, other nodes).
+pub const LEASE: SignedDuration = SignedDuration::from_mins(2);
+
+/// One pass: claims up to `limit` due entries of each of `deliver`'s channels and sends them.
+pub async fn pass(
+    store: &dyn Store,
+    deliver: &dyn Deliver,
+    now: Timestamp,
+    limit: u32,
+) -> Result<PassReport, StoreError> {
+    let mut items = vec![];
+    for channel in deliver.channels() {
+        items.extend(store.claim_outbox(*channel, now, LEASE, limit).await?);
+    }
+    let mut report = PassReport::default();
+    if items.is_empty() {
+        return Ok(report);
+    }
+    deliver.prepare(store, &items).await?;
+    let lanes = deliver.lanes().clamp(1, items.len());
+    let queue = Mutex::new(items.into_iter());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(OutboxItem, Outcome)>(MARK_BATCH * 4);
+    let senders = futures_util::future::join_all((0..lanes).map(|lane| {
+        let tx = tx.clone();
+        let queue = &queue;
+        async move {
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some(item) = next else { break };
+                let outcome = deliver.deliver(lane, &item, now).await;
+                if tx.send((item, outcome)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }));
+    drop(tx);
+    // How each municipality's connector did in this pass, for the connector page.
+    let mut health: HashMap<(i64, &'static str), (bool, String)> = HashMap::new();
+    let marker = async {
+        let mut sent = Vec::with_capacity(MARK_BATCH);
+        loop {
+            // Mark what was sent when a batch is full or no further result is ready.
+            let next = match rx.try_recv() {
+                Ok(r) => Some(r),
+                Err(_) => {
+                    if !sent.is_empty() {
+                        store.outbox_sent(&sent, Timestamp::now()).await?;
+                        report.sent += sent.len();
+                        sent.clear();
+                    }
+                    rx.recv().await
+                }
+            };
+            let Some((item, outcome)) = next else { break };
+            let key = (item.tenant_id, deliver.connector(item.channel));
+            match outcome {
+                Outcome::Sent => {
+                    health.insert(key, (true, "sent".into()));
+                    sent.push(item.id);
+                    if sent.len() >= MARK_BATCH {
+                        store.outbox_sent(&sent, Timestamp::now()).await?;
+                        report.sent += sent.len();
+                        sent.clear();
+                    }
+                }
+                Outcome::Wait { until, why } => {
+                    store.outbox_retry(item.id, until, &why).await?;
+                    health.insert(key, (false, why));
+                    report.retried += 1;
+                }
+                Outcome::Retry { why, .. } if item.attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(outbox = item.id, channel = %item.channel, error = %why, "message given up");
+                    store.outbox_failed(item.id, &why).await?;
+                    health.insert(key, (false, why));
+                    report.failed += 1;
+                }
+                Outcome::Retry { why, at } => {
+                    tracing::info!(outbox = item.id, channel = %item.channel, error = %why, attempts = item.attempts, "message will be tried again");
+                    let at = at.unwrap_or_else(|| now + backoff(item.attempts));
+                    store.outbox_retry(item.id, at, &why).await?;
+                    health.insert(key, (false, why));
+                    report.retried += 1;
+                }
+                Outcome::Failed { why } => {
+                    tracing::warn!(outbox = item.id, channel = %item.channel, error = %why, "message refused for good");
+                    store.outbox_failed(item.id, &why).await?;
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok::<_, StoreError>(())
+    };
+    let (_, marked) = futures_util::future::join(senders, marker).await;
+    deliver.finish().await;
+    marked?;
+    for ((tenant_id, connector), (ok, detail)) in health {
+        store
+            .set_connector_status(&ConnectorStatus {
+                tenant_id,
+                connector: connector.to_string(),
+                ok,
+                detail,
+                at: Timestamp::now(),
+            })
+            .await?;
+    }
+    Ok(report)
+}
+
+/// Runs passes of `deliver` every `interval` (at once again while there is work) until
+/// `shutdown` turns true; a pass under way finishes first.
+pub async fn run(
+    store: Arc<dyn Store>,
+    deliver: Arc<dyn Deliver>,
+    interval: Duration,
+    limit: u32,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        match pass(&*store, &*deliver, Timestamp::now(), limit).await {
+            Ok(r) if !r.is_idle() => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, channels = ?deliver.channels(), "sending failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

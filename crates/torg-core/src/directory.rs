@@ -1,0 +1,230 @@
+//! The directory's use cases: creating municipalities and users and changing users. The
+//! administration pages and the CLI both call these, so both keep the same rules (the domain's
+//! validated [`Slug`], [`Username`], [`PersonName`] and [`NewPassword`]) and refuse with the
+//! same message ([`DirectoryActionError::key`] in the interface catalogue). Each writes its
+//! audit entry in the same transaction as the change.
+
+use crate::actor::Actor;
+use torg_domain::Role;
+use torg_domain::directory::{DirectoryError, NewPassword, PersonName, Slug, Username};
+use torg_store::{
+    Municipality, NewMunicipality, NewUser, Store, StoreError, User, UserChange, UserUpdate,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryActionError {
+    #[error(transparent)]
+    Input(#[from] DirectoryError),
+    #[error("{0:?} is not an email address; write e.g. kari@nordby.kommune.no")]
+    Email(String),
+    #[error("{0:?} is not a time zone; use an IANA name like Europe/Oslo or Europe/Stockholm")]
+    TimeZone(String),
+    #[error("the username is taken; choose another")]
+    UsernameTaken,
+    #[error("nobody deactivates themselves or changes their own role; ask another administrator")]
+    OwnAccess,
+    #[error("the password could not be hashed")]
+    Hash,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DirectoryActionError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => DirectoryActionError::UsernameTaken,
+            other => DirectoryActionError::Store(other),
+        }
+    }
+}
+
+impl DirectoryActionError {
+    /// The message's key in the interface catalogue (pages and CLI say the same).
+    pub fn key(&self) -> &'static str {
+        match self {
+            DirectoryActionError::Input(e) => e.key(),
+            DirectoryActionError::Email(_) => "admin-error-email",
+            DirectoryActionError::TimeZone(_) => "admin-error-time-zone",
+            DirectoryActionError::UsernameTaken => "admin-error-username-taken",
+            DirectoryActionError::OwnAccess => "admin-error-self",
+            DirectoryActionError::Hash | DirectoryActionError::Store(_) => "error-storage",
+        }
+    }
+}
+
+/// A new user as typed in: checked by [`create_user`].
+#[derive(Debug, Clone, Copy)]
+pub struct UserInput<'a> {
+    pub username: &'a str,
+    pub full_name: &'a str,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    /// `None`: the person signs on only through single sign-on.
+    pub password: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+fn checked_email(email: Option<&str>) -> Result<Option<String>, DirectoryActionError> {
+    match email.map(str::trim).filter(|e| !e.is_empty()) {
+        None => Ok(None),
+        Some(e) => torg_domain::contact::Contact::parse(Some(e), None)
+            .map(|_| Some(e.to_string()))
+            .map_err(|_| DirectoryActionError::Email(e.to_string())),
+    }
+}
+
+/// Hashes a password off the async threads (argon2 takes a while on purpose).
+async fn hash(password: &NewPassword) -> Result<String, DirectoryActionError> {
+    let p = password.expose().to_string();
+    tokio::task::spawn_blocking(move || crate::secrets::hash_password(&p))
+        .await
+        .map_err(|_| DirectoryActionError::Hash)?
+        .map_err(|_| DirectoryActionError::Hash)
+}
+
+/// Creates a user of `tenant`.
+pub async fn create_user(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    input: UserInput<'_>,
+) -> Result<User, DirectoryActionError> {
+    let username = Username::parse(input.username)?;
+    let full_name = PersonName::parse(input.full_name)?;
+    let password = input.password.map(NewPassword::parse).transpose()?;
+    let email = checked_email(input.email)?;
+    let password_hash = match &password {
+        Some(p) => hash(p).await?,
+        // Without a password the user can only log in by single sign-on.
+        None => "!sso-only".to_string(),
+    };
+    let audit = actor.entry(
+        "user.created",
+        String::new(),
+        format!("username:{username} role:{}", input.role.as_str()),
+    );
+    Ok(store
+        .create_user(
+            tenant,
+            NewUser {
+                username: username.into_string(),
+                full_name: full_name.into_string(),
+                password_hash,
+                role: input.role,
+                unit_id: input.unit_id,
+                email,
+            },
+            Some(audit),
+        )
+        .await?)
+}
+
+/// An administrator's change to a user, as typed in.
+#[derive(Debug, Clone)]
+pub struct UserChangeInput<'a> {
+    pub full_name: &'a str,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub active: bool,
+    pub email: Option<&'a str>,
+    /// The units the user is a member of.
+    pub memberships: Vec<i64>,
+    pub unlock: bool,
+    /// A new password; empty or `None` keeps the old one.
+    pub password: Option<&'a str>,
+}
+
+/// Changes user `id` as `actor` (the administrator `by`): one transaction with its audit
+/// entry; the user's sessions end when they lose access or get a new password.
+pub async fn change_user(
+    store: &dyn Store,
+    actor: &Actor,
+    by: &User,
+    tenant: i64,
+    id: i64,
+    input: UserChangeInput<'_>,
+) -> Result<User, DirectoryActionError> {
+    let full_name = PersonName::parse(input.full_name)?;
+    let email = checked_email(input.email)?;
+    let password = NewPassword::parse_optional(input.password.unwrap_or_default())?;
+    if id == by.id && (!input.active || input.role != by.role) {
+        // Nobody locks themselves out of administration by mistake.
+        return Err(DirectoryActionError::OwnAccess);
+    }
+    let password_hash = match &password {
+        Some(p) => Some(hash(p).await?),
+        None => None,
+    };
+    let mut detail = format!(
+        "role:{} active:{} units:{}",
+        input.role.as_str(),
+        input.active,
+        input
+            .memberships
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    if password.is_some() {
+        detail.push_str(" password:changed");
+    }
+    if input.unlock {
+        detail.push_str(" unlocked");
+    }
+    let change = UserChange {
+        update: UserUpdate {
+            full_name: full_name.into_string(),
+            role: input.role,
+            unit_id: input.unit_id,
+            active: input.active,
+            email,
+        },
+        memberships: Some(input.memberships),
+        unlock: input.unlock,
+        password_hash,
+    };
+    let audit = actor.entry("user.updated", format!("user:{id}"), detail);
+    Ok(store.change_user(tenant, id, change, audit).await?)
+}
+
+/// A new municipality as typed in.
+#[derive(Debug, Clone, Copy)]
+pub struct MunicipalityInput<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub time_zone: &'a str,
+    pub language: &'a str,
+}
+
+/// Creates a municipality; its audit chain starts with the creation.
+pub async fn create_municipality(
+    store: &dyn Store,
+    actor: &Actor,
+    input: MunicipalityInput<'_>,
+) -> Result<Municipality, DirectoryActionError> {
+    let slug = Slug::parse(input.slug)?;
+    let name = PersonName::parse(input.name)?;
+    if jiff::tz::TimeZone::get(input.time_zone).is_err() {
+        return Err(DirectoryActionError::TimeZone(input.time_zone.to_string()));
+    }
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: slug.into_string(),
+            name: name.into_string(),
+            time_zone: input.time_zone.to_string(),
+            language: input.language.to_string(),
+        })
+        .await
+        .map_err(DirectoryActionError::Store)?;
+    let entry = actor.entry(
+        "municipality.created",
+        format!("municipality:{}", m.id),
+        format!("slug:{}", m.slug),
+    );
+    store
+        .append_audit(m.id, entry, jiff::Timestamp::now())
+        .await
+        .map_err(DirectoryActionError::Store)?;
+    Ok(m)
+}
