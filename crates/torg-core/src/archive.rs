@@ -155,3 +155,39 @@ pub async fn run_retention(
     }
     Ok(deleted)
 }
+
+/// The nightly retention job until `shutdown`: checked every quarter of an hour, run once a
+/// night for each municipality between 02:00 and 04:00 in its own time zone.
+pub async fn run_nightly_retention(
+    store: std::sync::Arc<dyn Store>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut last_run: std::collections::HashMap<i64, jiff::civil::Date> = Default::default();
+    while !*shutdown.borrow() {
+        if let Ok(municipalities) = store.list_municipalities().await {
+            let now = Timestamp::now();
+            for m in municipalities {
+                let Ok(zone) = jiff::tz::TimeZone::get(&m.time_zone) else {
+                    continue;
+                };
+                let local = now.to_zoned(zone);
+                if !(2..4).contains(&local.hour()) || last_run.get(&m.id) == Some(&local.date()) {
+                    continue;
+                }
+                match run_retention(&*store, m.id, now).await {
+                    Ok(deleted) => {
+                        last_run.insert(m.id, local.date());
+                        tracing::info!(municipality = %m.slug, deleted = deleted.len(), "retention ran");
+                    }
+                    Err(e) => {
+                        tracing::error!(municipality = %m.slug, error = %e, "retention failed")
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(15 * 60)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

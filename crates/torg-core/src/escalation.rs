@@ -138,3 +138,22 @@ pub async fn warn_due(
     }
     Ok(warned)
 }
+
+/// Queues due warnings every minute until `shutdown` turns true.
+pub async fn run(
+    store: std::sync::Arc<dyn Store>,
+    warnings: Warnings,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match warn_due(&*store, &warnings, Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(inquiries = n, "deadline warnings queued"),
+            Err(e) => tracing::warn!(error = %e, "deadline warnings failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}

@@ -2,14 +2,16 @@
 //! for local tests), from the municipality's address with a Reply-To that threads back, and
 //! Message-ID / In-Reply-To / References so the citizen's mail program keeps the thread.
 //!
-//! An entry is claimed with a lease, sent, and marked sent. A temporary failure (the server
+//! [`SmtpDelivery`] is the email channel's `Deliver`; the core's delivery loop claims an entry
+//! with a lease, sends it here, and marks it sent. A temporary failure (the server
 //! down, a 4xx answer) is tried again with backoff; a permanent one (5xx) is kept as failed
 //! with the server's answer, shown on the inquiry. Delivery is at least once: only a crash in
 //! the moment between the server's "250 OK" and our commit sends a message twice, and then
 //! with the same Message-ID.
 
 use crate::MailError;
-use jiff::{SignedDuration, Timestamp};
+use async_trait::async_trait;
+use jiff::Timestamp;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::Error as SmtpError;
@@ -17,9 +19,11 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use torg_core::delivery::{self, Deliver, Outcome};
+use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
-use torg_store::{MailAccount, MailServer, OutboxItem, Store};
+use torg_store::{MailAccount, MailServer, OutboxItem, Store, StoreError};
 
 /// Connections to one server at most, one send at a time on each. Four already carry several
 /// hundred messages a second (see the README); mail servers throttle clients that open many.
@@ -28,18 +32,11 @@ pub const MAX_CONNECTIONS: usize = 8;
 /// How long one send may take before it counts as a temporary failure.
 pub const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
-
 /// A send's failure: the server's answer, and whether it is for good.
 type SendFailure = (String, bool);
 
 /// How one pass over the outbox went.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SendReport {
-    pub sent: usize,
-    pub retried: usize,
-    pub failed: usize,
-}
+pub type SendReport = torg_core::delivery::PassReport;
 
 /// The name Torg greets the server with (EHLO): the municipality's mail domain.
 fn hello_name(address: &str) -> ClientId {
@@ -123,47 +120,6 @@ pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, Stri
 /// messages of one session (OpenSMTPD: 100) and answer "452 too many messages" after that.
 pub const MESSAGES_PER_CONNECTION: usize = 80;
 
-/// Sent entries are marked in one transaction per this many (and whenever the sends pause),
-/// so a crash can send again at most this many that were already delivered.
-const MARK_BATCH: usize = 32;
-
-/// One sender: its own connection per municipality, replaced every
-/// [`MESSAGES_PER_CONNECTION`] messages. Takes entries from the shared queue until it is empty.
-async fn sender(
-    queue: Arc<std::sync::Mutex<std::vec::IntoIter<OutboxItem>>>,
-    accounts: Arc<HashMap<i64, MailAccount>>,
-    results: tokio::sync::mpsc::Sender<(OutboxItem, Result<(), SendFailure>)>,
-) {
-    let mut sessions: HashMap<i64, (AsyncSmtpConnection, usize)> = HashMap::new();
-    loop {
-        let next = queue.lock().ok().and_then(|mut q| q.next());
-        let Some(item) = next else { break };
-        let result = match accounts.get(&item.tenant_id) {
-            None => Err(("the municipality has no mail account".to_string(), false)),
-            Some(account) => match message(account, &item) {
-                Err(e) => Err((e, true)),
-                // A server that stops answering must not stall the outbox: give up on this
-                // attempt after a minute and try again later.
-                Ok(email) => tokio::time::timeout(
-                    SEND_TIMEOUT,
-                    send_one(&mut sessions, item.tenant_id, account, &email),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    sessions.remove(&item.tenant_id);
-                    Err(("the SMTP server did not answer in time".to_string(), false))
-                }),
-            },
-        };
-        if results.send((item, result)).await.is_err() {
-            break;
-        }
-    }
-    for (_, (mut conn, _)) in sessions {
-        let _ = conn.quit().await;
-    }
-}
-
 /// Sends one email over the municipality's session, opening it first where needed. A session
 /// that failed is dropped; one that has carried its share is closed after this message.
 async fn send_one(
@@ -193,7 +149,114 @@ async fn send_one(
     sent.map(|_| ()).map_err(failure)
 }
 
-/// Claims what is due at `now` and sends it over `concurrency` connections at a time.
+/// The email channel's [`Deliver`]: each lane keeps its own SMTP session per municipality,
+/// replaced every [`MESSAGES_PER_CONNECTION`] messages. The mail accounts are read from the
+/// store before every pass (passwords opened with the installation's key), or fixed (tests).
+pub struct SmtpDelivery {
+    key: Option<SecretKey>,
+    accounts: RwLock<Arc<HashMap<i64, MailAccount>>>,
+    sessions: Vec<tokio::sync::Mutex<Sessions>>,
+}
+
+type Sessions = HashMap<i64, (AsyncSmtpConnection, usize)>;
+
+impl SmtpDelivery {
+    /// Reads the accounts from the store before every pass; `lanes` sessions at a time.
+    pub fn from_store(key: SecretKey, lanes: usize) -> SmtpDelivery {
+        SmtpDelivery::new(Some(key), HashMap::new(), lanes)
+    }
+
+    /// Sends through these accounts (passwords open).
+    pub fn fixed(accounts: HashMap<i64, MailAccount>, lanes: usize) -> SmtpDelivery {
+        SmtpDelivery::new(None, accounts, lanes)
+    }
+
+    fn new(key: Option<SecretKey>, accounts: HashMap<i64, MailAccount>, lanes: usize) -> Self {
+        SmtpDelivery {
+            key,
+            accounts: RwLock::new(Arc::new(accounts)),
+            sessions: (0..lanes.clamp(1, MAX_CONNECTIONS))
+                .map(|_| tokio::sync::Mutex::default())
+                .collect(),
+        }
+    }
+
+    fn account(&self, tenant: i64) -> Option<MailAccount> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant)
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl Deliver for SmtpDelivery {
+    fn channels(&self) -> &[Channel] {
+        &[Channel::Email]
+    }
+    fn connector(&self, _: Channel) -> &'static str {
+        "smtp"
+    }
+    fn lanes(&self) -> usize {
+        self.sessions.len()
+    }
+
+    async fn prepare(&self, store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+        let Some(key) = &self.key else { return Ok(()) };
+        let mut opened = HashMap::new();
+        for (tenant, mut a) in store.mail_accounts().await? {
+            match (key.open(&a.imap.password), key.open(&a.smtp.password)) {
+                (Ok(imap), Ok(smtp)) => {
+                    a.imap.password = imap;
+                    a.smtp.password = smtp;
+                    opened.insert(tenant, a);
+                }
+                _ => tracing::warn!(tenant, "the mail account's passwords cannot be opened"),
+            }
+        }
+        *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(opened);
+        Ok(())
+    }
+
+    async fn deliver(&self, lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
+        let Some(account) = self.account(item.tenant_id) else {
+            return Outcome::retry("the municipality has no mail account");
+        };
+        let email = match message(&account, item) {
+            Ok(m) => m,
+            Err(e) => return Outcome::failed(e),
+        };
+        let mut sessions = self.sessions[lane % self.sessions.len()].lock().await;
+        // A server that stops answering must not stall the outbox: give up on this attempt
+        // after a minute and try again later.
+        let sent = tokio::time::timeout(
+            SEND_TIMEOUT,
+            send_one(&mut sessions, item.tenant_id, &account, &email),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            sessions.remove(&item.tenant_id);
+            Err(("the SMTP server did not answer in time".to_string(), false))
+        });
+        match sent {
+            Ok(()) => Outcome::Sent,
+            Err((why, true)) => Outcome::failed(why),
+            Err((why, false)) => Outcome::retry(why),
+        }
+    }
+
+    async fn finish(&self) {
+        for lane in &self.sessions {
+            for (_, (mut conn, _)) in lane.lock().await.drain() {
+                let _ = conn.quit().await;
+            }
+        }
+    }
+}
+
+/// Claims what is due at `now` and sends it over `concurrency` connections at a time: one
+/// pass of the core's delivery loop with fixed accounts.
 pub async fn send_due(
     store: &dyn Store,
     accounts: &HashMap<i64, MailAccount>,
@@ -201,73 +264,6 @@ pub async fn send_due(
     limit: u32,
     concurrency: usize,
 ) -> Result<SendReport, MailError> {
-    let items = store
-        .claim_outbox(Channel::Email, now, SignedDuration::from_mins(2), limit)
-        .await?;
-    let mut report = SendReport::default();
-    if items.is_empty() {
-        return Ok(report);
-    }
-    let senders = concurrency.clamp(1, MAX_CONNECTIONS).min(items.len());
-    let queue = Arc::new(std::sync::Mutex::new(items.into_iter()));
-    let accounts = Arc::new(accounts.clone());
-    let (tx, mut rx) = tokio::sync::mpsc::channel(MARK_BATCH * 4);
-    for _ in 0..senders {
-        tokio::spawn(sender(queue.clone(), accounts.clone(), tx.clone()));
-    }
-    drop(tx);
-    let mut sent = Vec::with_capacity(MARK_BATCH);
-    // How each municipality's server did in this pass, for the connector page.
-    let mut health: HashMap<i64, (bool, String)> = HashMap::new();
-    loop {
-        // Mark what was sent when a batch is full or no further result is ready.
-        let next = match rx.try_recv() {
-            Ok(r) => Some(r),
-            Err(_) => {
-                if !sent.is_empty() {
-                    store.outbox_sent(&sent, Timestamp::now()).await?;
-                    report.sent += sent.len();
-                    sent.clear();
-                }
-                rx.recv().await
-            }
-        };
-        let Some((item, result)) = next else { break };
-        match &result {
-            Ok(()) => health.insert(item.tenant_id, (true, "sent".into())),
-            Err((error, _)) => health.insert(item.tenant_id, (false, error.clone())),
-        };
-        match result {
-            Ok(()) => {
-                sent.push(item.id);
-                if sent.len() >= MARK_BATCH {
-                    store.outbox_sent(&sent, Timestamp::now()).await?;
-                    report.sent += sent.len();
-                    sent.clear();
-                }
-            }
-            Err((error, permanent)) if permanent || item.attempts >= MAX_ATTEMPTS => {
-                tracing::warn!(outbox = item.id, %error, "email given up");
-                store.outbox_failed(item.id, &error).await?;
-                report.failed += 1;
-            }
-            Err((error, _)) => {
-                tracing::info!(outbox = item.id, %error, attempts = item.attempts, "email will be tried again");
-                let next = now + backoff(item.attempts);
-                store.outbox_retry(item.id, next, &error).await?;
-                report.retried += 1;
-            }
-        }
-    }
-    for (tenant, (ok, detail)) in health {
-        let status = torg_store::ConnectorStatus {
-            tenant_id: tenant,
-            connector: "smtp".into(),
-            ok,
-            detail,
-            at: Timestamp::now(),
-        };
-        store.set_connector_status(&status).await?;
-    }
-    Ok(report)
+    let smtp = SmtpDelivery::fixed(accounts.clone(), concurrency);
+    Ok(delivery::pass(store, &smtp, now, limit).await?)
 }

@@ -1,5 +1,6 @@
-//! The background tasks of `torg serve`: one reads every municipality's mailbox in turn, one
-//! sends what the outbox holds. Errors are logged and the next round tries again.
+//! The mail reader of `torg serve`: every municipality's mailbox in turn, woken by IDLE.
+//! (Sending is the core's delivery loop with [`crate::smtp::SmtpDelivery`].) Errors are logged
+//! and the next round tries again.
 
 use crate::ingest::Mailroom;
 use std::collections::HashMap;
@@ -10,21 +11,8 @@ use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
 use torg_store::Store;
 
-/// How often the tasks run.
-#[derive(Debug, Clone, Copy)]
-pub struct Intervals {
-    pub poll: Duration,
-    pub send: Duration,
-}
-
-impl Default for Intervals {
-    fn default() -> Self {
-        Intervals {
-            poll: Duration::from_secs(15),
-            send: Duration::from_secs(1),
-        }
-    }
-}
+/// How often mailboxes are read when they offer no IDLE.
+pub const POLL: Duration = Duration::from_secs(15);
 
 /// The municipalities' mail accounts with their passwords opened.
 pub async fn accounts(
@@ -102,15 +90,6 @@ pub async fn poll_all(
     Ok(total)
 }
 
-/// Sends what is due, for every municipality.
-pub async fn send_all(
-    store: &dyn Store,
-    key: &SecretKey,
-) -> Result<crate::smtp::SendReport, crate::MailError> {
-    let accounts: HashMap<_, _> = accounts(store, key).await?.into_iter().collect();
-    crate::smtp::send_due(store, &accounts, jiff::Timestamp::now(), 500, 4).await
-}
-
 /// Watches one mailbox with IDLE and wakes the reader whenever it changes. Ends when the server
 /// offers no IDLE (polling alone serves that mailbox); after an error it waits and tries again.
 async fn watch(account: torg_store::MailAccount, wake: Arc<tokio::sync::Notify>) {
@@ -158,39 +137,28 @@ async fn watch_all(store: Arc<dyn Store>, key: SecretKey, wake: Arc<tokio::sync:
     }
 }
 
-/// Starts the tasks; they run until the process ends.
-pub fn spawn(
+/// Reads every municipality's mailbox: at once when an IDLE watcher says it changed, else
+/// every `poll`; until `shutdown`.
+pub async fn read_mail(
     store: Arc<dyn Store>,
     key: SecretKey,
     limits: IntakeLimits,
     acknowledgements: Acknowledgements,
-    intervals: Intervals,
+    poll: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let wake = Arc::new(tokio::sync::Notify::new());
-    tokio::spawn(watch_all(store.clone(), key.clone(), wake.clone()));
-    let reader = store.clone();
-    let reader_key = key.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = poll_all(&*reader, &reader_key, limits, &acknowledgements).await {
-                tracing::warn!(error = %e, "reading mailboxes failed");
-            }
-            // Read again when a mailbox says it changed, or at the next poll.
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(intervals.poll) => {}
-            }
+    let watchers = tokio::spawn(watch_all(store.clone(), key.clone(), wake.clone()));
+    while !*shutdown.borrow() {
+        if let Err(e) = poll_all(&*store, &key, limits, &acknowledgements).await {
+            tracing::warn!(error = %e, "reading mailboxes failed");
         }
-    });
-    tokio::spawn(async move {
-        loop {
-            match send_all(&*store, &key).await {
-                // More may be waiting: go again at once.
-                Ok(r) if r.sent + r.retried + r.failed > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sending email failed"),
-            }
-            tokio::time::sleep(intervals.send).await;
+        // Read again when a mailbox says it changed, or at the next poll.
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.changed() => {}
         }
-    });
+    }
+    watchers.abort();
 }

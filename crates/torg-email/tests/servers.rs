@@ -470,19 +470,26 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
         .set_mail_account(m.id, Some(account))
         .await
         .expect("account");
-    torg_email::worker::spawn(
+    // The reader and the email delivery loop, as `torg serve` starts them.
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(torg_email::worker::read_mail(
         store.clone(),
-        key,
+        key.clone(),
         IntakeLimits::default(),
         torg_core::acknowledge::Acknowledgements::new(
             Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
             "http://torg.test",
         ),
-        torg_email::worker::Intervals {
-            poll: std::time::Duration::from_secs(3600),
-            send: std::time::Duration::from_millis(200),
-        },
-    );
+        std::time::Duration::from_secs(3600),
+        stopping.clone(),
+    ));
+    tokio::spawn(torg_core::delivery::run(
+        store.clone(),
+        Arc::new(torg_email::smtp::SmtpDelivery::from_store(key, 4)),
+        std::time::Duration::from_millis(200),
+        500,
+        stopping,
+    ));
     // The first pass runs at start; let the watcher settle into IDLE.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let mail = "From: Ola Nordmann <ola@nordby.no>\r\nTo: postmottak@nordby.kommune.no\r\n\

@@ -2,17 +2,20 @@
 //! (`GET /cgi-bin/sendsms?username&password&from&to&text&charset&coding`): 202 "Accepted for
 //! delivery" (or "Queued for later delivery") is sent; another 4xx is for good (the answer is
 //! kept and shown on the inquiry); a 5xx or no answer is tried again with backoff. A number
-//! that has sent STOPP gets nothing. Entries are claimed with a lease and marked sent in
-//! batches, so a crash sends again at most the few that were sent but not yet marked.
+//! that has sent STOPP gets nothing. [`KannelDelivery`] is the SMS channel's `Deliver`: the
+//! core's delivery loop claims, retries and marks.
 
 use crate::SmsError;
-use futures_util::StreamExt;
-use jiff::{SignedDuration, Timestamp};
-use std::collections::HashMap;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use std::collections::{HashMap, HashSet};
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use torg_core::delivery::{self, Deliver, Outcome};
+use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
-use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 use torg_domain::sms::{Encoding, gsm_friendly, segments};
-use torg_store::{OutboxItem, SmsGateway, Store};
+use torg_store::{OutboxItem, SmsGateway, Store, StoreError};
 
 /// How one pass over the outbox went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -26,9 +29,6 @@ pub struct SmsReport {
 
 /// A send's failure: the gateway's answer, and whether it is for good.
 type Failure = (String, bool);
-
-/// Sent entries are marked in one transaction per this many.
-const MARK_BATCH: usize = 64;
 
 async fn send_one(
     client: &reqwest::Client,
@@ -60,7 +60,13 @@ async fn send_one(
         ])
         .send()
         .await
-        .map_err(|e| (format!("the SMS gateway did not answer: {e}"), false))?;
+        // The request's address carries the gateway's password: never in the error.
+        .map_err(|e| {
+            (
+                format!("the SMS gateway did not answer: {}", e.without_url()),
+                false,
+            )
+        })?;
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     if status.is_success() {
@@ -71,9 +77,155 @@ async fn send_one(
     }
 }
 
+/// The SMS channel's [`Deliver`]: each municipality's gateway, read from the store before
+/// every pass (passwords opened with the installation's key), or fixed (tests, benchmarks).
+pub struct KannelDelivery {
+    client: reqwest::Client,
+    lanes: usize,
+    /// Where settings come from: the installation's key and the address delivery reports
+    /// reach Torg at; `None` for fixed settings.
+    source: Option<(SecretKey, String)>,
+    settings: RwLock<Settings>,
+    /// Segments the sent messages took.
+    segments: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Settings {
+    gateways: HashMap<i64, SmsGateway>,
+    /// Per municipality, its delivery-report hook with the key (`…/hooks/sms/{slug}/dlr?key=…`).
+    callbacks: HashMap<i64, String>,
+    /// (municipality, number) of recipients of this pass that sent STOPP.
+    stopped: HashSet<(i64, String)>,
+}
+
+impl KannelDelivery {
+    /// Reads every municipality's gateway from the store before each pass; delivery reports
+    /// are asked for at `public_base`.
+    pub fn from_store(
+        client: reqwest::Client,
+        key: SecretKey,
+        public_base: String,
+        lanes: usize,
+    ) -> KannelDelivery {
+        KannelDelivery {
+            client,
+            lanes,
+            source: Some((key, public_base)),
+            settings: RwLock::default(),
+            segments: AtomicUsize::new(0),
+        }
+    }
+
+    /// Sends through these gateways (passwords open); `callbacks` as in [`Settings`].
+    pub fn fixed(
+        client: reqwest::Client,
+        gateways: HashMap<i64, SmsGateway>,
+        callbacks: HashMap<i64, String>,
+        lanes: usize,
+    ) -> KannelDelivery {
+        KannelDelivery {
+            client,
+            lanes,
+            source: None,
+            settings: RwLock::new(Settings {
+                gateways,
+                callbacks,
+                stopped: HashSet::new(),
+            }),
+            segments: AtomicUsize::new(0),
+        }
+    }
+
+    /// Segments sent since the last call.
+    pub fn take_segments(&self) -> usize {
+        self.segments.swap(0, Ordering::Relaxed)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Settings> {
+        self.settings.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl Deliver for KannelDelivery {
+    fn channels(&self) -> &[Channel] {
+        &[Channel::Sms]
+    }
+    fn connector(&self, _: Channel) -> &'static str {
+        "sms"
+    }
+    fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    async fn prepare(&self, store: &dyn Store, items: &[OutboxItem]) -> Result<(), StoreError> {
+        let mut fresh = None;
+        if let Some((key, public_base)) = &self.source {
+            let mut gateways = HashMap::new();
+            let mut callbacks = HashMap::new();
+            for (tenant, mut g) in store.sms_gateways().await? {
+                let Ok(password) = key.open(&g.password) else {
+                    tracing::warn!(tenant, "the SMS gateway's password cannot be opened");
+                    continue;
+                };
+                g.password = password;
+                if let Some(m) = store.municipality(tenant).await? {
+                    callbacks.insert(
+                        tenant,
+                        format!(
+                            "{public_base}/hooks/sms/{}/dlr?key={}",
+                            m.slug, g.inbound_key
+                        ),
+                    );
+                }
+                gateways.insert(tenant, g);
+            }
+            fresh = Some((gateways, callbacks));
+        }
+        // Consent is read before the sends start, so no send waits on the database.
+        let mut stopped = HashSet::new();
+        for item in items {
+            if store.sms_stopped(item.tenant_id, &item.recipient).await? {
+                stopped.insert((item.tenant_id, item.recipient.clone()));
+            }
+        }
+        let mut settings = self.settings.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((gateways, callbacks)) = fresh {
+            settings.gateways = gateways;
+            settings.callbacks = callbacks;
+        }
+        settings.stopped = stopped;
+        Ok(())
+    }
+
+    async fn deliver(&self, _lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
+        let (gateway, callback) = {
+            let settings = self.read();
+            if settings
+                .stopped
+                .contains(&(item.tenant_id, item.recipient.clone()))
+            {
+                return Outcome::failed("the recipient has sent STOPP");
+            }
+            let Some(gateway) = settings.gateways.get(&item.tenant_id).cloned() else {
+                return Outcome::retry("the municipality has no SMS gateway");
+            };
+            (gateway, settings.callbacks.get(&item.tenant_id).cloned())
+        };
+        match send_one(&self.client, &gateway, callback.as_ref(), item).await {
+            Ok(parts) => {
+                self.segments.fetch_add(parts, Ordering::Relaxed);
+                Outcome::Sent
+            }
+            Err((why, true)) => Outcome::failed(why),
+            Err((why, false)) => Outcome::retry(why),
+        }
+    }
+}
+
 /// Claims the SMS due at `now` and hands them to each municipality's gateway, `concurrency`
-/// requests at a time. `callbacks` holds, per municipality, the address of its delivery-report
-/// hook with the key (`…/hooks/sms/{slug}/dlr?key=…`); without one no reports are asked for.
+/// requests at a time: one pass of the core's delivery loop with fixed gateways.
 pub async fn send_due(
     store: &dyn Store,
     gateways: &HashMap<i64, SmsGateway>,
@@ -83,82 +235,17 @@ pub async fn send_due(
     limit: u32,
     concurrency: usize,
 ) -> Result<SmsReport, SmsError> {
-    let items = store
-        .claim_outbox(Channel::Sms, now, SignedDuration::from_mins(2), limit)
-        .await?;
-    let mut report = SmsReport::default();
-    // Consent is read before the sends start: the concurrent sends below do HTTP only, so none
-    // of them holds a database connection while this task waits to mark what was sent.
-    let mut stopped = Vec::with_capacity(items.len());
-    for item in &items {
-        stopped.push(store.sms_stopped(item.tenant_id, &item.recipient).await?);
-    }
-    let mut results = futures_util::stream::iter(items.into_iter().zip(stopped))
-        .map(|(item, stopped)| async move {
-            // The last field: whether the gateway was asked (its health is known).
-            match gateways.get(&item.tenant_id) {
-                None => (
-                    item,
-                    Err(("the municipality has no SMS gateway".to_string(), false)),
-                    false,
-                ),
-                Some(_) if stopped => (
-                    item,
-                    Err(("the recipient has sent STOPP".to_string(), true)),
-                    false,
-                ),
-                Some(gateway) => {
-                    let result =
-                        send_one(client, gateway, callbacks.get(&item.tenant_id), &item).await;
-                    (item, result, true)
-                }
-            }
-        })
-        .buffer_unordered(concurrency.max(1));
-    let mut sent = Vec::with_capacity(MARK_BATCH);
-    // How each municipality's gateway did in this pass, for the connector page.
-    let mut health: HashMap<i64, (bool, String)> = HashMap::new();
-    while let Some((item, result, asked)) = results.next().await {
-        match &result {
-            Ok(_) => health.insert(item.tenant_id, (true, "sent".into())),
-            Err((error, _)) if asked => health.insert(item.tenant_id, (false, error.clone())),
-            Err(_) => None,
-        };
-        match result {
-            Ok(parts) => {
-                sent.push(item.id);
-                report.segments += parts;
-                if sent.len() >= MARK_BATCH {
-                    store.outbox_sent(&sent, Timestamp::now()).await?;
-                    report.sent += sent.len();
-                    sent.clear();
-                }
-            }
-            Err((error, permanent)) if permanent || item.attempts >= MAX_ATTEMPTS => {
-                tracing::warn!(outbox = item.id, %error, "SMS given up");
-                store.outbox_failed(item.id, &error).await?;
-                report.failed += 1;
-            }
-            Err((error, _)) => {
-                tracing::info!(outbox = item.id, %error, "SMS will be tried again");
-                store
-                    .outbox_retry(item.id, now + backoff(item.attempts), &error)
-                    .await?;
-                report.retried += 1;
-            }
-        }
-    }
-    store.outbox_sent(&sent, Timestamp::now()).await?;
-    report.sent += sent.len();
-    for (tenant, (ok, detail)) in health {
-        let status = torg_store::ConnectorStatus {
-            tenant_id: tenant,
-            connector: "sms".into(),
-            ok,
-            detail,
-            at: Timestamp::now(),
-        };
-        store.set_connector_status(&status).await?;
-    }
-    Ok(report)
+    let sms = KannelDelivery::fixed(
+        client.clone(),
+        gateways.clone(),
+        callbacks.clone(),
+        concurrency,
+    );
+    let r = delivery::pass(store, &sms, now, limit).await?;
+    Ok(SmsReport {
+        sent: r.sent,
+        retried: r.retried,
+        failed: r.failed,
+        segments: sms.take_segments(),
+    })
 }

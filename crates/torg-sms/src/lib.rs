@@ -5,7 +5,6 @@
 
 pub mod kannel;
 pub mod testing;
-pub mod worker;
 
 /// Why talking to the gateway failed as a whole (single messages fail on their own).
 #[derive(Debug, thiserror::Error)]

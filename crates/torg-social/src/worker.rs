@@ -12,16 +12,17 @@
 use crate::api::ApiError;
 use crate::graph::Graph;
 use crate::mastodon::Mastodon;
+use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use torg_core::acknowledge::Acknowledgements;
+use torg_core::delivery::{Deliver, Outcome};
 use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
 use torg_core::social::receive_social;
 use torg_domain::Channel;
-use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 use torg_domain::social::{Address, Target};
 use torg_store::{ConnectorStatus, OutboxItem, SocialAccount, Store, StoreError};
 
@@ -29,20 +30,6 @@ pub const CHANNELS: [Channel; 3] = [Channel::Facebook, Channel::Instagram, Chann
 
 /// The key an account is known by between passes.
 type AccountKey = (i64, Channel, String);
-
-/// How one pass over the outbox went.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SendReport {
-    pub sent: usize,
-    pub retried: usize,
-    pub failed: usize,
-}
-
-/// The sender's memory between passes: accounts paused by the network, until when.
-#[derive(Default)]
-pub struct Sender {
-    paused: HashMap<AccountKey, Timestamp>,
-}
 
 /// The accounts with their token and app secret opened; those that cannot be opened are
 /// left out (and logged).
@@ -62,6 +49,63 @@ pub fn opened(accounts: Vec<SocialAccount>, key: &SecretKey) -> Vec<SocialAccoun
         .collect()
 }
 
+/// How one pass over the outbox went.
+pub type SendReport = torg_core::delivery::PassReport;
+
+/// Accounts paused by the network, until when; kept between passes.
+type Paused = Arc<Mutex<HashMap<AccountKey, Timestamp>>>;
+
+/// The social channels' [`Deliver`]: answers and messages through each account's API. The
+/// accounts are read from the store before every pass (secrets opened with the installation's
+/// key), or fixed (tests).
+pub struct SocialDelivery {
+    client: reqwest::Client,
+    key: Option<SecretKey>,
+    accounts: RwLock<Vec<SocialAccount>>,
+    paused: Paused,
+}
+
+impl SocialDelivery {
+    pub fn from_store(client: reqwest::Client, key: SecretKey) -> SocialDelivery {
+        SocialDelivery {
+            client,
+            key: Some(key),
+            accounts: RwLock::default(),
+            paused: Paused::default(),
+        }
+    }
+
+    fn account(&self, item: &OutboxItem, name: &str) -> Option<SocialAccount> {
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|a| {
+                a.tenant_id == item.tenant_id && a.channel == item.channel && a.account == name
+            })
+            .cloned()
+    }
+
+    fn paused_until(&self, key: &AccountKey, now: Timestamp) -> Option<Timestamp> {
+        let paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        paused.get(key).copied().filter(|until| *until > now)
+    }
+
+    fn pause(&self, key: AccountKey, until: Timestamp) {
+        self.paused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, until);
+    }
+}
+
+/// Sends what is due on the social channels through accounts given per pass (tests); keeps
+/// the accounts the network paused between passes.
+#[derive(Default)]
+pub struct Sender {
+    paused: Paused,
+}
+
 impl Sender {
     /// Sends what is due on the social channels through `accounts` (secrets opened).
     pub async fn send_due(
@@ -72,105 +116,62 @@ impl Sender {
         now: Timestamp,
         limit: u32,
     ) -> Result<SendReport, StoreError> {
-        let mut report = SendReport::default();
-        let mut health: HashMap<(i64, Channel), (bool, String)> = HashMap::new();
-        for channel in CHANNELS {
-            let due = store
-                .claim_outbox(channel, now, SignedDuration::from_secs(120), limit)
-                .await?;
-            let mut sent = Vec::new();
-            for item in due {
-                let outcome = self.send_one(accounts, client, &item, now).await;
-                let key = (item.tenant_id, channel);
-                match outcome {
-                    Ok(()) => {
-                        sent.push(item.id);
-                        health.entry(key).or_insert((true, "sending".to_string()));
-                    }
-                    Err(Failure::Wait(until, why)) => {
-                        store.outbox_retry(item.id, until, &why).await?;
-                        report.retried += 1;
-                        health.insert(key, (false, why));
-                    }
-                    Err(Failure::Api(e)) => {
-                        let permanent = matches!(e, ApiError::Refused(_));
-                        let why = e.to_string();
-                        if permanent || item.attempts >= MAX_ATTEMPTS {
-                            tracing::warn!(outbox = item.id, error = %why, "social message given up");
-                            store.outbox_failed(item.id, &why).await?;
-                            report.failed += 1;
-                        } else {
-                            let until = match &e {
-                                ApiError::TokenExpired(_) => now + SignedDuration::from_mins(10),
-                                _ => now + backoff(item.attempts),
-                            };
-                            store.outbox_retry(item.id, until, &why).await?;
-                            report.retried += 1;
-                        }
-                        if !permanent {
-                            health.insert(key, (false, why));
-                        }
-                    }
-                }
-            }
-            report.sent += sent.len();
-            if !sent.is_empty() {
-                store.outbox_sent(&sent, now).await?;
-            }
-        }
-        for ((tenant_id, channel), (ok, detail)) in health {
-            store
-                .set_connector_status(&ConnectorStatus {
-                    tenant_id,
-                    connector: channel.as_str().to_string(),
-                    ok,
-                    detail,
-                    at: now,
-                })
-                .await?;
-        }
-        Ok(report)
+        let social = SocialDelivery {
+            client: client.clone(),
+            key: None,
+            accounts: RwLock::new(accounts.to_vec()),
+            paused: self.paused.clone(),
+        };
+        torg_core::delivery::pass(store, &social, now, limit).await
+    }
+}
+
+#[async_trait]
+impl Deliver for SocialDelivery {
+    fn channels(&self) -> &[Channel] {
+        &CHANNELS
+    }
+    fn connector(&self, channel: Channel) -> &'static str {
+        channel.as_str()
     }
 
-    async fn send_one(
-        &mut self,
-        accounts: &[SocialAccount],
-        client: &reqwest::Client,
-        item: &OutboxItem,
-        now: Timestamp,
-    ) -> Result<(), Failure> {
-        let address = Address::parse(&item.recipient)
-            .map_err(|e| Failure::Api(ApiError::Refused(e.to_string())))?;
-        let account = accounts.iter().find(|a| {
-            a.tenant_id == item.tenant_id
-                && a.channel == item.channel
-                && a.account == address.account
-        });
-        let Some(account) = account.filter(|a| a.approved) else {
-            return Err(Failure::Wait(
-                now + SignedDuration::from_mins(5),
-                format!(
+    async fn prepare(&self, store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+        if let Some(key) = &self.key {
+            let fresh = opened(store.social_accounts(None).await?, key);
+            *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, _lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome {
+        let address = match Address::parse(&item.recipient) {
+            Ok(a) => a,
+            Err(e) => return Outcome::failed(e.to_string()),
+        };
+        let Some(account) = self.account(item, &address.account).filter(|a| a.approved) else {
+            return Outcome::Wait {
+                until: now + SignedDuration::from_mins(5),
+                why: format!(
                     "the {} account {} is not approved in the channel registry; the message waits",
                     item.channel, address.account
                 ),
-            ));
+            };
         };
         let key = (item.tenant_id, item.channel, address.account.clone());
-        if let Some(until) = self.paused.get(&key).filter(|until| **until > now) {
-            return Err(Failure::Wait(
-                *until,
-                "rate limited by the network; waiting".into(),
-            ));
+        if let Some(until) = self.paused_until(&key, now) {
+            return Outcome::Wait {
+                until,
+                why: "rate limited by the network; waiting".into(),
+            };
         }
+        let client = self.client.clone();
         let result = match item.channel {
-            Channel::Mastodon => {
-                Mastodon::new(client.clone(), &account.api_base, &account.access_token)
-                    .reply(&address.target, &item.body, &item.header_id)
-                    .await
-                    .map(drop)
-            }
+            Channel::Mastodon => Mastodon::new(client, &account.api_base, &account.access_token)
+                .reply(&address.target, &item.body, &item.header_id)
+                .await
+                .map(drop),
             channel => {
-                let graph = Graph::new(client.clone(), &account.api_base, &account.access_token);
+                let graph = Graph::new(client, &account.api_base, &account.access_token);
                 // A retry of an answer under a comment first looks whether it went out.
                 // If the answers cannot be read (no permission), it is sent: at least once.
                 let answered = match &address.target {
@@ -194,25 +195,24 @@ impl Sender {
             }
         };
         match result {
+            Ok(()) => Outcome::Sent,
             Err(ApiError::RateLimited(wait)) => {
                 let until =
                     now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_mins(1));
-                self.paused.insert(key, until);
-                Err(Failure::Wait(
+                self.pause(key, until);
+                Outcome::Wait {
                     until,
-                    format!("rate limited by the network; waiting {} s", wait.as_secs()),
-                ))
+                    why: format!("rate limited by the network; waiting {} s", wait.as_secs()),
+                }
             }
-            Err(e) => Err(Failure::Api(e)),
-            Ok(()) => Ok(()),
+            Err(e @ ApiError::Refused(_)) => Outcome::failed(e.to_string()),
+            Err(e @ ApiError::TokenExpired(_)) => Outcome::Retry {
+                why: e.to_string(),
+                at: Some(now + SignedDuration::from_mins(10)),
+            },
+            Err(e) => Outcome::retry(e.to_string()),
         }
     }
-}
-
-enum Failure {
-    /// Try again at this time, without counting it against the message.
-    Wait(Timestamp, String),
-    Api(ApiError),
 }
 
 /// Reads each approved Mastodon account's new mentions into inquiries; returns how many
@@ -290,67 +290,31 @@ pub async fn poll_mastodon(
     Ok(new)
 }
 
-/// How often the tasks run.
-#[derive(Debug, Clone, Copy)]
-pub struct Intervals {
-    pub send: Duration,
-    pub poll: Duration,
-}
-
-impl Default for Intervals {
-    fn default() -> Self {
-        Intervals {
-            send: Duration::from_secs(1),
-            poll: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Starts the sender and the Mastodon reader; they run until the process ends.
-pub fn spawn(
+/// Reads every approved Mastodon account's mentions every `interval` until `shutdown`.
+pub async fn read_mastodon(
     store: Arc<dyn Store>,
     key: SecretKey,
     client: reqwest::Client,
     limits: IntakeLimits,
     acknowledgements: Acknowledgements,
-    intervals: Intervals,
+    interval: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let (send_store, send_key, send_client) = (store.clone(), key.clone(), client.clone());
-    tokio::spawn(async move {
-        let mut sender = Sender::default();
-        loop {
-            match send_store.social_accounts(None).await {
-                Ok(all) if !all.is_empty() => {
-                    let accounts = opened(all, &send_key);
-                    match sender
-                        .send_due(&*send_store, &accounts, &send_client, Timestamp::now(), 200)
-                        .await
-                    {
-                        Ok(r) if r.sent + r.retried + r.failed > 0 => continue,
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "social sender"),
-                    }
+    while !*shutdown.borrow() {
+        match store.social_accounts(None).await {
+            Ok(all) => {
+                let accounts = opened(all, &key);
+                if let Err(e) =
+                    poll_mastodon(&*store, &accounts, &client, limits, &acknowledgements).await
+                {
+                    tracing::warn!(error = %e, "Mastodon reader");
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "social accounts not read"),
             }
-            tokio::time::sleep(intervals.send).await;
+            Err(e) => tracing::warn!(error = %e, "social accounts not read"),
         }
-    });
-    tokio::spawn(async move {
-        loop {
-            match store.social_accounts(None).await {
-                Ok(all) => {
-                    let accounts = opened(all, &key);
-                    if let Err(e) =
-                        poll_mastodon(&*store, &accounts, &client, limits, &acknowledgements).await
-                    {
-                        tracing::warn!(error = %e, "Mastodon reader");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "social accounts not read"),
-            }
-            tokio::time::sleep(intervals.poll).await;
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
         }
-    });
+    }
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod config;
 mod demo;
+mod serve;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -1191,7 +1192,7 @@ async fn run(cli: Cli) -> Result<()> {
             if demo {
                 demo::ensure(&*store).await?;
             }
-            serve(settings, store).await
+            serve::serve(settings, store).await
         }
         Command::Migrate => {
             println!("The database is up to date ({}).", store.backend());
@@ -1954,137 +1955,6 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::Restore { .. } => {
             unreachable!("handled above")
         }
-    }
-}
-
-async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
-    let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
-    let mut web = settings.web.clone();
-    web.secret_key = Some(settings.secret_key()?);
-    let state = torg_http::AppState::new(store.clone(), catalog, web);
-    // Several nodes on one PostgreSQL database pass live chat events to each other.
-    if state.join_nodes().await? {
-        tracing::info!("live events are shared with the other nodes on this database");
-    }
-    let app = torg_http::router(state.clone());
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}; is another program using it? Choose another with --listen",
-                settings.listen
-            )
-        })?;
-    let addr = listener.local_addr()?;
-    // The email connector: every municipality's mailbox in, the outbox out.
-    let acks = torg_http::acknowledge::acknowledgements(&state, &format!("http://{addr}"));
-    torg_email::worker::spawn(
-        store.clone(),
-        settings.secret_key()?,
-        settings.web.limits,
-        acks.clone(),
-        torg_email::worker::Intervals::default(),
-    );
-    // SMS out through each municipality's gateway.
-    let public = settings
-        .web
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
-    torg_sms::worker::spawn(
-        store.clone(),
-        settings.secret_key()?,
-        reqwest::Client::new(),
-        public,
-    );
-    // Social media: answers out through each network's API, Mastodon's mentions in.
-    torg_social::worker::spawn(
-        store.clone(),
-        settings.secret_key()?,
-        reqwest::Client::new(),
-        settings.web.limits,
-        acks,
-        torg_social::worker::Intervals::default(),
-    );
-    // Deadline warnings by email, checked every minute.
-    let warnings = state.warnings(&format!("http://{addr}"));
-    let warner = store.clone();
-    tokio::spawn(async move {
-        loop {
-            match torg_core::escalation::warn_due(&*warner, &warnings, jiff::Timestamp::now()).await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(inquiries = n, "deadline warnings queued"),
-                Err(e) => tracing::warn!(error = %e, "deadline warnings failed"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        }
-    });
-    // Retention: every night, what is not a record and has passed its time is deleted.
-    spawn_retention(store.clone());
-    tracing::info!(%addr, backend = store.backend(), "Torg is ready");
-    println!(
-        "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
-    );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    println!("Torg stopped.");
-    Ok(())
-}
-
-/// The nightly retention job: checked every quarter of an hour, run once a night for each
-/// municipality between 02:00 and 04:00 in its own time zone.
-fn spawn_retention(store: Arc<dyn Store>) {
-    tokio::spawn(async move {
-        let mut last_run: std::collections::HashMap<i64, jiff::civil::Date> = Default::default();
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15 * 60));
-        loop {
-            tick.tick().await;
-            let Ok(municipalities) = store.list_municipalities().await else {
-                continue;
-            };
-            let now = jiff::Timestamp::now();
-            for m in municipalities {
-                let Ok(zone) = jiff::tz::TimeZone::get(&m.time_zone) else {
-                    continue;
-                };
-                let local = now.to_zoned(zone);
-                if !(2..4).contains(&local.hour()) || last_run.get(&m.id) == Some(&local.date()) {
-                    continue;
-                }
-                match torg_core::archive::run_retention(&*store, m.id, now).await {
-                    Ok(deleted) => {
-                        last_run.insert(m.id, local.date());
-                        tracing::info!(municipality = %m.slug, deleted = deleted.len(), "retention ran");
-                    }
-                    Err(e) => {
-                        tracing::error!(municipality = %m.slug, error = %e, "retention failed")
-                    }
-                }
-            }
-        }
-    });
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }
 

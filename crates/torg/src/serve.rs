@@ -1,0 +1,158 @@
+//! `torg serve`: the web server and every background task, started in one place and stopped
+//! together: on Ctrl-C or SIGTERM the server stops taking requests, each task finishes what it
+//! is doing (a pass of the outbox, a mailbox) and ends.
+
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use torg_core::delivery::{self, Deliver};
+use torg_store::Store;
+
+/// How long stopping waits for the background tasks.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+pub async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
+    let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
+    let mut web = settings.web.clone();
+    web.secret_key = Some(settings.secret_key()?);
+    let state = torg_http::AppState::new(store.clone(), catalog, web);
+    // Several nodes on one PostgreSQL database pass live chat events to each other.
+    if state.join_nodes().await? {
+        tracing::info!("live events are shared with the other nodes on this database");
+    }
+    let app = torg_http::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another program using it? Choose another with --listen",
+                settings.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let (stop, stopping) = watch::channel(false);
+    let workers = start_workers(
+        &settings,
+        &state,
+        &store,
+        &format!("http://{addr}"),
+        stopping,
+    )?;
+    tracing::info!(%addr, backend = store.backend(), "Torg is ready");
+    println!(
+        "Torg is running on http://{addr}/ (staff: http://{addr}/staff). Press Ctrl-C to stop."
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    let _ = stop.send(true);
+    let all = futures_util::future::join_all(workers);
+    if tokio::time::timeout(STOP_GRACE, all).await.is_err() {
+        tracing::warn!("background tasks did not stop within {STOP_GRACE:?}");
+    }
+    println!("Torg stopped.");
+    Ok(())
+}
+
+/// Every background task of a node: the mail and Mastodon readers, one delivery loop per
+/// outbound channel, deadline warnings and the nightly retention.
+fn start_workers(
+    settings: &Settings,
+    state: &torg_http::AppState,
+    store: &Arc<dyn Store>,
+    own_address: &str,
+    stopping: watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>> {
+    let key = settings.secret_key()?;
+    let public = settings
+        .web
+        .public_url
+        .clone()
+        .unwrap_or_else(|| own_address.to_string());
+    let acks = torg_http::acknowledge::acknowledgements(state, own_address);
+    let client = reqwest::Client::new();
+    let mut tasks = vec![];
+    // In: every municipality's mailbox (IDLE, else polled), Mastodon's mentions.
+    tasks.push(tokio::spawn(torg_email::worker::read_mail(
+        store.clone(),
+        key.clone(),
+        settings.web.limits,
+        acks.clone(),
+        torg_email::worker::POLL,
+        stopping.clone(),
+    )));
+    tasks.push(tokio::spawn(torg_social::worker::read_mastodon(
+        store.clone(),
+        key.clone(),
+        client.clone(),
+        settings.web.limits,
+        acks,
+        Duration::from_secs(30),
+        stopping.clone(),
+    )));
+    // Out: one delivery loop per channel, all through the core's outbox.
+    let outbound: Vec<(Arc<dyn Deliver>, u32)> = vec![
+        (
+            Arc::new(torg_email::smtp::SmtpDelivery::from_store(key.clone(), 4)),
+            500,
+        ),
+        (
+            Arc::new(torg_sms::kannel::KannelDelivery::from_store(
+                client.clone(),
+                key.clone(),
+                public,
+                32,
+            )),
+            1000,
+        ),
+        (
+            Arc::new(torg_social::worker::SocialDelivery::from_store(client, key)),
+            200,
+        ),
+    ];
+    for (deliver, limit) in outbound {
+        tasks.push(tokio::spawn(delivery::run(
+            store.clone(),
+            deliver,
+            Duration::from_secs(1),
+            limit,
+            stopping.clone(),
+        )));
+    }
+    // Deadline warnings by email, checked every minute.
+    tasks.push(tokio::spawn(torg_core::escalation::run(
+        store.clone(),
+        state.warnings(own_address),
+        stopping.clone(),
+    )));
+    // Retention: every night, what is not a record and has passed its time is deleted.
+    tasks.push(tokio::spawn(torg_core::archive::run_nightly_retention(
+        store.clone(),
+        stopping,
+    )));
+    Ok(tasks)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
