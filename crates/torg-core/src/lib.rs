@@ -4,6 +4,7 @@
 pub mod acknowledge;
 pub mod actor;
 pub mod archive;
+pub mod audit;
 pub mod casework;
 pub mod delivery;
 pub mod directory;

@@ -6,7 +6,6 @@ pub mod imap;
 pub mod ingest;
 mod net;
 pub mod smtp;
-pub mod testing;
 pub mod worker;
 
 /// Why talking to a mail server failed.

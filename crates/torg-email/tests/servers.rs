@@ -9,8 +9,8 @@ use std::sync::Arc;
 use torg_core::intake::{AckFacts, Acknowledger, IntakeLimits, TenantConfig};
 use torg_domain::{Channel, MessageKind};
 use torg_email::ingest::{Mailroom, Outcome};
-use torg_email::testing::{MailServers, PASSWORD};
 use torg_store::{DeliveryState, MailAccount, NewMunicipality, Store};
+use torg_testkit::mail::{MailServers, PASSWORD};
 
 /// OpenSMTPD has one spool and one control socket per machine: one test at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

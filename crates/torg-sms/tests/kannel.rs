@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use torg_domain::{Channel, MessageKind};
-use torg_sms::testing::{Kannel, PASSWORD, SENDER, USERNAME};
 use torg_store::{NewMunicipality, SmsGateway, SmsKeyword, Store};
+use torg_testkit::sms::{Kannel, PASSWORD, SENDER, USERNAME};
 
 const KEY: &str = "hemmelig-noekkel";
 

@@ -1,7 +1,6 @@
 //! `torg`: the one binary. Serves the web, and administers an installation from the command
 //! line. A thin shell over the other crates.
 
-mod bench;
 mod config;
 mod demo;
 mod serve;
@@ -78,59 +77,6 @@ enum Command {
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
-    },
-    /// Measure throughput and latency over generated data (use a release build).
-    Bench(bench::BenchArgs),
-    /// Measure how fast deadlines are computed (one core).
-    BenchDeadlines {
-        #[arg(long, default_value_t = 1_000_000)]
-        count: u64,
-    },
-    /// Measure how long `torg audit verify` takes over a generated chain (SQLite).
-    BenchAudit {
-        #[arg(long, default_value_t = 1_000_000)]
-        entries: u64,
-    },
-    /// Measure email: ingest from a local Dovecot mailbox and sending through a local
-    /// OpenSMTPD (both started by the benchmark; needs root and Debian's packages).
-    BenchEmail {
-        #[arg(long, default_value_t = 10_000)]
-        messages: usize,
-    },
-    /// Measure handing queued SMS to a local Kannel (started by the benchmark; needs Debian's kannel)
-    BenchSms {
-        #[arg(long, default_value_t = 10_000)]
-        messages: usize,
-    },
-    /// Measure the Noark 5 extract: generated closed, archive-worthy inquiries exported.
-    BenchArchive {
-        #[arg(long, default_value_t = 100_000)]
-        inquiries: u64,
-        /// Messages per inquiry.
-        #[arg(long, default_value_t = 3)]
-        messages: u64,
-    },
-    /// Measure Meta webhook intake over HTTP: signed payloads checked, parsed and stored.
-    BenchWebhooks {
-        #[arg(long, default_value_t = 20_000)]
-        events: usize,
-        /// Concurrent senders.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
-    },
-    /// Measure live chat: the time from a citizen's message to the staff browser's stream,
-    /// with many chats open.
-    BenchChat {
-        #[arg(long, default_value_t = 500)]
-        chats: usize,
-        /// Messages each citizen writes (about two seconds apart).
-        #[arg(long, default_value_t = 10)]
-        messages: usize,
-    },
-    /// Measure what authorization (session, user, memberships, unit check) adds to a request.
-    BenchAccess {
-        #[arg(long, default_value_t = 20_000)]
-        requests: u32,
     },
     /// Read text on standard input and print what the personal-data guard finds, one JSON line
     /// per finding: {"kind":"fodselsnummer","start":12,"end":23} (byte offsets).
@@ -750,35 +696,6 @@ pub(crate) async fn each_audit_page(
     }
 }
 
-/// Checks the municipality's audit chain; `Ok(Err(break))` says where it breaks.
-pub(crate) async fn verify_audit(
-    store: &dyn Store,
-    tenant: i64,
-    progress: Option<&indicatif::ProgressBar>,
-) -> Result<Result<i64, torg_domain::audit::ChainBreak>> {
-    // The next page is read while this one is hashed on another core.
-    let mut verifier = torg_domain::audit::ChainVerifier::default();
-    let mut page = store.audit_entries(tenant, 0, 10_000).await?;
-    while let Some(last) = page.last().map(|e| e.seq) {
-        let n = page.len() as u64;
-        let check = tokio::task::spawn_blocking(move || {
-            let result = verifier.feed(&page);
-            (verifier, result)
-        });
-        let (checked, next) = tokio::join!(check, store.audit_entries(tenant, last, 10_000));
-        let (v, result) = checked?;
-        if let Err(b) = result {
-            return Ok(Err(b));
-        }
-        verifier = v;
-        page = next?;
-        if let Some(p) = progress {
-            p.inc(n);
-        }
-    }
-    Ok(Ok(verifier.checked()))
-}
-
 /// Records a change made from the command line in the municipality's audit log.
 /// A refusal of the core's directory rules, in the municipality's language: the same text
 /// the administration page shows.
@@ -1147,20 +1064,6 @@ fn check_text() -> Result<()> {
 
 async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
-        Command::Bench(args) => return bench::run(args.clone()).await,
-        Command::BenchDeadlines { count } => return bench::deadlines(*count),
-        Command::BenchAudit { entries } => return bench::audit(*entries).await,
-        Command::BenchEmail { messages } => return bench::email(*messages).await,
-        Command::BenchSms { messages } => return bench::sms(*messages).await,
-        Command::BenchArchive {
-            inquiries,
-            messages,
-        } => return bench::archive(*inquiries, *messages).await,
-        Command::BenchChat { chats, messages } => return bench::chat(*chats, *messages).await,
-        Command::BenchWebhooks { events, clients } => {
-            return bench::webhooks(*events, *clients).await;
-        }
-        Command::BenchAccess { requests } => return bench::access(*requests).await,
         Command::CheckText => return check_text(),
         Command::Holidays { country, year } => {
             let country: torg_domain::calendar::Country =
@@ -1887,7 +1790,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
-            let result = verify_audit(&*store, m.id, Some(&bar)).await?;
+            let result = torg_core::audit::verify(&*store, m.id, |n| bar.inc(n)).await?;
             bar.finish_and_clear();
             match result {
                 Ok(n) => {
@@ -1940,16 +1843,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(_)
-        | Command::BenchDeadlines { .. }
-        | Command::BenchAudit { .. }
-        | Command::BenchEmail { .. }
-        | Command::BenchSms { .. }
-        | Command::BenchArchive { .. }
-        | Command::BenchWebhooks { .. }
-        | Command::BenchChat { .. }
-        | Command::CheckText
-        | Command::BenchAccess { .. }
+        Command::CheckText
         | Command::Holidays { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => {

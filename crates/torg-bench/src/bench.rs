@@ -44,6 +44,21 @@ pub struct BenchArgs {
 const UNITS: usize = 5;
 const PASSWORD: &str = "bench-passord-123";
 
+/// The `torg` binary beside this one (the same build profile), or `TORG_BIN`.
+fn torg_binary() -> Result<PathBuf> {
+    let path = match std::env::var_os("TORG_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()?.with_file_name("torg"),
+    };
+    if !path.exists() {
+        bail!(
+            "{} is missing; build it first with 'cargo build --release -p torg -p torg-bench' (or set TORG_BIN)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
@@ -102,7 +117,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         &config,
         "rate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\n",
     )?;
-    let mut server = Command::new(std::env::current_exe()?)
+    let mut server = Command::new(torg_binary()?)
         .arg("--config")
         .arg(&config)
         .arg("--data-dir")
@@ -587,7 +602,7 @@ pub async fn audit(entries: u64) -> Result<()> {
     let mut runs = vec![];
     for run in 1..=3 {
         let t0 = Instant::now();
-        let checked = crate::verify_audit(&*store, m.id, None).await?;
+        let checked = torg_core::audit::verify(&*store, m.id, |_| {}).await?;
         let took = t0.elapsed();
         match checked {
             Ok(n) if n as u64 == entries => {}
@@ -790,7 +805,7 @@ fn citizen_mail(n: usize) -> Vec<u8> {
 /// SQLite (`torg_email::imap::poll`, as `torg serve` does), then times sending the
 /// acknowledgements that ingest queued through a local OpenSMTPD.
 pub async fn email(messages: usize) -> Result<()> {
-    use torg_email::testing::MailServers;
+    use torg_testkit::mail::MailServers;
     let servers = MailServers::start()
         .context("Dovecot and OpenSMTPD are needed: apt-get install dovecot-imapd dovecot-lmtpd opensmtpd (and run as root)")?;
     let dir = tempfile::tempdir()?;
@@ -926,7 +941,7 @@ pub async fn email(messages: usize) -> Result<()> {
 /// takes them), then times handing them to a local Kannel's sendsms interface with the code
 /// `torg serve` runs, and waits until the fake SMSC has them all.
 pub async fn sms(messages: usize) -> Result<()> {
-    use torg_sms::testing::{Kannel, PASSWORD, SENDER, USERNAME};
+    use torg_testkit::sms::{Kannel, PASSWORD, SENDER, USERNAME};
     let kannel = Kannel::start("http://127.0.0.1:9/unused")
         .context("Kannel is needed: apt-get install kannel")?;
     let dir = tempfile::tempdir()?;

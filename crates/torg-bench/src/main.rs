@@ -1,0 +1,108 @@
+//! `torg-bench`: the performance figures of the README, measured over generated data. A
+//! binary of its own, so that the shipped `torg` carries no benchmark and no test harness.
+//!
+//! Build both in release mode first (`cargo build --release -p torg -p torg-bench`): the API,
+//! webhook, chat and access benchmarks start the `torg` binary that sits beside this one.
+
+mod bench;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "torg-bench",
+    version,
+    about = "Torg's benchmarks (use a release build)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure throughput and latency over generated data against a real `torg serve`.
+    Api(bench::BenchArgs),
+    /// Measure how fast deadlines are computed (one core).
+    Deadlines {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+    },
+    /// Measure how long `torg audit verify` takes over a generated chain (SQLite).
+    Audit {
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+    },
+    /// Measure email: ingest from a local Dovecot mailbox and sending through a local
+    /// OpenSMTPD (both started by the benchmark; needs root and Debian's packages).
+    Email {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
+    /// Measure handing queued SMS to a local Kannel (started by the benchmark; needs Debian's kannel)
+    Sms {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+    },
+    /// Measure the Noark 5 extract: generated closed, archive-worthy inquiries exported.
+    Archive {
+        #[arg(long, default_value_t = 100_000)]
+        inquiries: u64,
+        /// Messages per inquiry.
+        #[arg(long, default_value_t = 3)]
+        messages: u64,
+    },
+    /// Measure Meta webhook intake over HTTP: signed payloads checked, parsed and stored.
+    Webhooks {
+        #[arg(long, default_value_t = 20_000)]
+        events: usize,
+        /// Concurrent senders.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+    },
+    /// Measure live chat: the time from a citizen's message to the staff browser's stream,
+    /// with many chats open.
+    Chat {
+        #[arg(long, default_value_t = 500)]
+        chats: usize,
+        /// Messages each citizen writes (about two seconds apart).
+        #[arg(long, default_value_t = 10)]
+        messages: usize,
+    },
+    /// Measure what authorization (session, user, memberships, unit check) adds to a request.
+    Access {
+        #[arg(long, default_value_t = 20_000)]
+        requests: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TORG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: this is a debug build; measure with 'cargo run --release -p torg-bench'"
+        );
+    }
+    match Cli::parse().command {
+        Command::Api(args) => bench::run(args).await,
+        Command::Deadlines { count } => bench::deadlines(count),
+        Command::Audit { entries } => bench::audit(entries).await,
+        Command::Email { messages } => bench::email(messages).await,
+        Command::Sms { messages } => bench::sms(messages).await,
+        Command::Archive {
+            inquiries,
+            messages,
+        } => bench::archive(inquiries, messages).await,
+        Command::Chat { chats, messages } => bench::chat(chats, messages).await,
+        Command::Webhooks { events, clients } => bench::webhooks(events, clients).await,
+        Command::Access { requests } => bench::access(requests).await,
+    }
+}
