@@ -1474,11 +1474,9 @@ async fn assign(
         assignee,
     )
     .await;
-    if result.is_ok() {
-        if !staff.sees_unit(unit_id) {
-            // Moved to a unit the person does not see: it has left their view.
-            return Redirect::to("/staff").into_response();
-        }
+    // Moved to a unit the person does not see: it has left their view.
+    if result.is_ok() && !staff.sees_unit(unit_id) {
+        return Redirect::to("/staff").into_response();
     }
     after_change(result, t, id, "assign")
 }

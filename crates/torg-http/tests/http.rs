@@ -6110,7 +6110,8 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
         .expect("mail account");
     let staff = login(&app, "alfa", "kommunikasjon").await;
     let text = "Vi har notert personnummer 811218-9876 i saken.";
-    let cases: [(Channel, Option<&str>, Option<&str>, Option<&str>); 8] = [
+    type Case<'a> = (Channel, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+    let cases: [Case; 8] = [
         // (channel, external id of the two inquiries' first message, phone, where it goes)
         (Channel::Web, None, None, None),
         (
