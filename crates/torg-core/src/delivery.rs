@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use torg_domain::Channel;
 use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
-use torg_store::{ConnectorStatus, OutboxItem, Store, StoreError};
+use torg_store::{ChannelSettings, ConnectorStatus, Directory, OutboxItem, Store, StoreError};
 
 /// What became of one attempt to send an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,13 @@ pub trait Deliver: Send + Sync {
         1
     }
     /// Before a pass's sends: read what they need (accounts, gateways, consent) for `items`.
-    async fn prepare(&self, _store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+    /// A connector sees the channels' settings and the directory, nothing else.
+    async fn prepare(
+        &self,
+        _settings: &dyn ChannelSettings,
+        _directory: &dyn Directory,
+        _items: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         Ok(())
     }
     /// Sends one entry on `lane`.
@@ -103,7 +109,7 @@ pub async fn pass(
     if items.is_empty() {
         return Ok(report);
     }
-    deliver.prepare(store, &items).await?;
+    deliver.prepare(store, store, &items).await?;
     let lanes = deliver.lanes().clamp(1, items.len());
     let queue = Mutex::new(items.into_iter());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(OutboxItem, Outcome)>(MARK_BATCH * 4);

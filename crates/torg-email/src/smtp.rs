@@ -23,7 +23,9 @@ use std::sync::{Arc, RwLock};
 use torg_core::delivery::{self, Deliver, Outcome};
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
-use torg_store::{MailAccount, MailServer, OutboxItem, Store, StoreError};
+use torg_store::{
+    ChannelSettings, Directory, MailAccount, MailServer, OutboxItem, Store, StoreError,
+};
 
 /// Connections to one server at most, one send at a time on each. Four already carry several
 /// hundred messages a second (see the README); mail servers throttle clients that open many.
@@ -202,10 +204,15 @@ impl Deliver for SmtpDelivery {
         self.sessions.len()
     }
 
-    async fn prepare(&self, store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+    async fn prepare(
+        &self,
+        settings: &dyn ChannelSettings,
+        _directory: &dyn Directory,
+        _items: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         let Some(key) = &self.key else { return Ok(()) };
         let mut opened = HashMap::new();
-        for (tenant, mut a) in store.mail_accounts().await? {
+        for (tenant, mut a) in settings.mail_accounts().await? {
             match (key.open(&a.imap.password), key.open(&a.smtp.password)) {
                 (Ok(imap), Ok(smtp)) => {
                     a.imap.password = imap;

@@ -15,7 +15,7 @@ use torg_core::delivery::{self, Deliver, Outcome};
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
 use torg_domain::sms::{Encoding, gsm_friendly, segments};
-use torg_store::{OutboxItem, SmsGateway, Store, StoreError};
+use torg_store::{ChannelSettings, Directory, OutboxItem, SmsGateway, Store, StoreError};
 
 /// How one pass over the outbox went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -159,18 +159,23 @@ impl Deliver for KannelDelivery {
         self.lanes
     }
 
-    async fn prepare(&self, store: &dyn Store, items: &[OutboxItem]) -> Result<(), StoreError> {
+    async fn prepare(
+        &self,
+        settings: &dyn ChannelSettings,
+        directory: &dyn Directory,
+        items: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         let mut fresh = None;
         if let Some((key, public_base)) = &self.source {
             let mut gateways = HashMap::new();
             let mut callbacks = HashMap::new();
-            for (tenant, mut g) in store.sms_gateways().await? {
+            for (tenant, mut g) in settings.sms_gateways().await? {
                 let Ok(password) = key.open(&g.password) else {
                     tracing::warn!(tenant, "the SMS gateway's password cannot be opened");
                     continue;
                 };
                 g.password = password;
-                if let Some(m) = store.municipality(tenant).await? {
+                if let Some(m) = directory.municipality(tenant).await? {
                     callbacks.insert(
                         tenant,
                         format!(
@@ -186,7 +191,10 @@ impl Deliver for KannelDelivery {
         // Consent is read before the sends start, so no send waits on the database.
         let mut stopped = HashSet::new();
         for item in items {
-            if store.sms_stopped(item.tenant_id, &item.recipient).await? {
+            if settings
+                .sms_stopped(item.tenant_id, &item.recipient)
+                .await?
+            {
                 stopped.insert((item.tenant_id, item.recipient.clone()));
             }
         }

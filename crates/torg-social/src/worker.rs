@@ -24,7 +24,9 @@ use torg_core::sealing::SecretKey;
 use torg_core::social::receive_social;
 use torg_domain::Channel;
 use torg_domain::social::{Address, Target};
-use torg_store::{ConnectorStatus, OutboxItem, SocialAccount, Store, StoreError};
+use torg_store::{
+    ChannelSettings, ConnectorStatus, Directory, OutboxItem, SocialAccount, Store, StoreError,
+};
 
 pub const CHANNELS: [Channel; 3] = [Channel::Facebook, Channel::Instagram, Channel::Mastodon];
 
@@ -135,9 +137,14 @@ impl Deliver for SocialDelivery {
         channel.as_str()
     }
 
-    async fn prepare(&self, store: &dyn Store, _items: &[OutboxItem]) -> Result<(), StoreError> {
+    async fn prepare(
+        &self,
+        settings: &dyn ChannelSettings,
+        _directory: &dyn Directory,
+        _items: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         if let Some(key) = &self.key {
-            let fresh = opened(store.social_accounts(None).await?, key);
+            let fresh = opened(settings.social_accounts(None).await?, key);
             *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         }
         Ok(())

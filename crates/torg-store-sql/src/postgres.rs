@@ -26,7 +26,7 @@ impl PostgresStore {
             .await
             .map_err(|e| torg_store::StoreError::Database(format!("migrations failed: {e}")))?;
         let (writer, rx) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(run_writer(pool.clone(), rx));
+        tokio::spawn(shared::run_writer(pool.clone(), rx));
         Ok(PostgresStore { pool, writer })
     }
 }
@@ -91,17 +91,38 @@ impl torg_store::NodeBus for PostgresStore {
     }
 }
 
-sql_store!(
-    PostgresStore,
-    sqlx::Postgres,
-    "BEGIN",
-    "postgres",
-    "(SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)",
-    // Appenders to one municipality's audit chain take turns until their commit.
-    "SELECT pg_advisory_xact_lock(7305, $1::int4)",
-    // Exports of a municipality give journal numbers in turn.
-    "SELECT pg_advisory_xact_lock(7306, $1::int4)"
-);
+// The SQL of every capability, shared by both backends (`sql/*.rs`), is compiled here with
+// this backend's database and its few differences.
+type Db = sqlx::Postgres;
+type This = PostgresStore;
+const BACKEND: &str = "postgres";
+/// Write transactions begin so.
+const BEGIN_WRITE: &str = "BEGIN";
+/// A user's columns, their unit memberships as comma-separated ids last.
+const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, (SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
+// Appenders to one municipality's audit chain take turns until their commit.
+const LOCK_AUDIT_CHAIN: &str = "SELECT pg_advisory_xact_lock(7305, $1::int4)";
+// Exports of a municipality give journal numbers in turn.
+const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
+
+#[path = "sql/archive.rs"]
+mod archive;
+#[path = "sql/audit.rs"]
+mod audit;
+#[path = "sql/channels.rs"]
+mod channels;
+#[path = "sql/directory.rs"]
+mod directory;
+#[path = "sql/inquiries.rs"]
+mod inquiries;
+#[path = "sql/outbox.rs"]
+mod outbox;
+#[path = "sql/policies.rs"]
+mod policies;
+#[path = "sql/shared.rs"]
+mod shared;
+#[path = "sql/store.rs"]
+mod store;
 
 /// Creates a fresh, uniquely named database on the server at `admin_url` and returns its
 /// URL. For tests: each test gets a database of its own, so tests run in parallel.

@@ -37,7 +37,7 @@ impl SqliteStore {
             .await
             .map_err(|e| torg_store::StoreError::Database(format!("migrations failed: {e}")))?;
         let (writer, rx) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(run_writer(pool.clone(), rx));
+        tokio::spawn(shared::run_writer(pool.clone(), rx));
         Ok(SqliteStore { pool, writer })
     }
 
@@ -76,14 +76,35 @@ impl SqliteStore {
     }
 }
 
-sql_store!(
-    SqliteStore,
-    sqlx::Sqlite,
-    "BEGIN IMMEDIATE",
-    "sqlite",
-    "(SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id)",
-    // BEGIN IMMEDIATE already makes writers take turns.
-    "SELECT $1",
-    // BEGIN IMMEDIATE already makes them take turns.
-    "SELECT $1"
-);
+// The SQL of every capability, shared by both backends (`sql/*.rs`), is compiled here with
+// this backend's database and its few differences.
+type Db = sqlx::Sqlite;
+type This = SqliteStore;
+const BACKEND: &str = "sqlite";
+/// Write transactions begin so.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// A user's columns, their unit memberships as comma-separated ids last.
+const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, (SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
+// BEGIN IMMEDIATE already makes writers take turns.
+const LOCK_AUDIT_CHAIN: &str = "SELECT $1";
+// BEGIN IMMEDIATE already makes them take turns.
+const LOCK_JOURNAL: &str = "SELECT $1";
+
+#[path = "sql/archive.rs"]
+mod archive;
+#[path = "sql/audit.rs"]
+mod audit;
+#[path = "sql/channels.rs"]
+mod channels;
+#[path = "sql/directory.rs"]
+mod directory;
+#[path = "sql/inquiries.rs"]
+mod inquiries;
+#[path = "sql/outbox.rs"]
+mod outbox;
+#[path = "sql/policies.rs"]
+mod policies;
+#[path = "sql/shared.rs"]
+mod shared;
+#[path = "sql/store.rs"]
+mod store;

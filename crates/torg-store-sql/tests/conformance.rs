@@ -1,27 +1,33 @@
-//! The storage conformance suite on both backends. PostgreSQL runs when
-//! `TORG_TEST_POSTGRES_URL` names a server (`.ci/run` always sets it); each run gets a
-//! fresh database of its own there.
+//! The storage conformance suite on both backends, one test per story and backend, each on a
+//! fresh database. PostgreSQL runs when `TORG_TEST_POSTGRES_URL` names a server (`.ci/run`
+//! always sets it); each test gets a database of its own there.
 
-use torg_store::conformance;
+use std::sync::Arc;
+use torg_store::Store;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_passes_the_conformance_suite() {
+async fn sqlite() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = torg_store_sql::open(dir.path().join("torg.db").to_str().expect("utf-8 path"))
         .await
         .expect("open sqlite");
-    conformance::run(store).await;
+    Some((store, dir))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_passes_the_conformance_suite() {
+async fn postgres() -> Option<(Arc<dyn Store>, ())> {
     let Ok(admin_url) = std::env::var("TORG_TEST_POSTGRES_URL") else {
         eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
-        return;
+        return None;
     };
     let url = torg_store_sql::postgres::create_test_database(&admin_url)
         .await
         .expect("PostgreSQL named by TORG_TEST_POSTGRES_URL must be reachable");
-    let store = torg_store_sql::open(&url).await.expect("open postgres");
-    conformance::run(store).await;
+    Some((torg_store_sql::open(&url).await.expect("open postgres"), ()))
+}
+
+mod sqlite_store {
+    torg_store::conformance_tests!(super::sqlite);
+}
+
+mod postgres_store {
+    torg_store::conformance_tests!(super::postgres);
 }

@@ -110,44 +110,38 @@ fn t(s: &str) -> Timestamp {
 }
 
 /// Runs every check against `store`. Panics with a message on the first failure.
-pub async fn run(store: Arc<dyn Store>) {
-    store.ping().await.expect("ping");
-    references_count_per_municipality_and_year(&*store).await;
-    tenants_never_see_each_other(&*store).await;
-    list_orders_by_deadline_and_pages_by_cursor(&*store).await;
-    filters_and_search(&*store).await;
-    thread_status_and_notes(&*store).await;
-    assignment_checks_the_municipality(&*store).await;
-    external_ids_make_creation_idempotent(&*store).await;
-    attachments_are_kept_byte_for_byte(&*store).await;
-    users_sessions_tokens_rules_and_canned_replies(&*store).await;
-    concurrent_creations_all_commit_with_unique_references(store.clone()).await;
-    deadline_policies_are_kept_per_municipality(&*store).await;
-    calendars_and_deadlines_are_kept(&*store).await;
-    deadline_counts_per_unit(&*store).await;
-    duty_shifts_are_kept_per_municipality(&*store).await;
-    planned_peaks_are_kept(&*store).await;
-    acknowledgements_are_not_answers(&*store).await;
-    scoped_hours_are_kept(&*store).await;
-    the_audit_log_is_a_chain(store.clone()).await;
-    memberships_lockout_and_revocation(&*store).await;
-    sso_providers_are_kept_per_municipality(&*store).await;
-    the_outbox_delivers_once_and_remembers_failures(&*store).await;
-    mail_accounts_quarantine_and_threading(&*store).await;
-    deadline_warnings_go_out_once(&*store).await;
-    the_channel_registry(&*store).await;
-    social_accounts_follow_the_registry(&*store).await;
-    notices_are_queued_for_own_inquiries_only(&*store).await;
-    the_archive_journal_and_retention(&*store).await;
-    connector_health(&*store).await;
-    sms_gateways_and_code_words(&*store).await;
-    threads_of_a_page_in_one_read(&*store).await;
-    nodes_hear_each_other(&*store).await;
-    journal_numbers_are_given_once_and_kept(&*store).await;
-    the_audit_log_is_searched_newest_first(&*store).await;
+/// The suite as one test per story, so that each failure is reported on its own:
+/// `conformance_tests!(open)` in a test module, where `open` is an async fn giving
+/// `Option<(Arc<dyn Store>, K)>`: a fresh store and what must live as long as it (a temporary
+/// directory); `None` skips (PostgreSQL when no server is named).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($open:path) => {
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first);
+        $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
+    };
+    (@by_ref $open:path; $($story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let Some((store, _keep)) = $open().await else { return };
+                $crate::Store::ping(&*store).await.expect("ping");
+                $crate::conformance::$story(&*store).await;
+            }
+        )*
+    };
+    (@shared $open:path; $($story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let Some((store, _keep)) = $open().await else { return };
+                $crate::conformance::$story(store).await;
+            }
+        )*
+    };
 }
 
-async fn memberships_lockout_and_revocation(store: &dyn Store) {
+pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;
@@ -456,7 +450,7 @@ async fn memberships_lockout_and_revocation(store: &dyn Store) {
     ));
 }
 
-async fn the_audit_log_is_searched_newest_first(store: &dyn Store) {
+pub async fn the_audit_log_is_searched_newest_first(store: &dyn Store) {
     let f = fixture(store).await;
     let tenant = f.tenant.id;
     let at = t("2026-03-04T10:00:00Z");
@@ -539,7 +533,7 @@ async fn the_audit_log_is_searched_newest_first(store: &dyn Store) {
     );
 }
 
-async fn references_count_per_municipality_and_year(store: &dyn Store) {
+pub async fn references_count_per_municipality_and_year(store: &dyn Store) {
     let a = fixture(store).await;
     let b = fixture(store).await;
     let now = t("2026-03-01T10:00:00Z");
@@ -586,7 +580,7 @@ async fn references_count_per_municipality_and_year(store: &dyn Store) {
     assert_eq!(loaded, r1, "what create returns is what get returns");
 }
 
-async fn tenants_never_see_each_other(store: &dyn Store) {
+pub async fn tenants_never_see_each_other(store: &dyn Store) {
     let a = fixture(store).await;
     let b = fixture(store).await;
     let now = t("2026-03-01T10:00:00Z");
@@ -686,7 +680,7 @@ async fn tenants_never_see_each_other(store: &dyn Store) {
     );
 }
 
-async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
+pub async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
     let f = fixture(store).await;
     let base = t("2026-03-01T10:00:00Z");
     let mut ids = vec![];
@@ -731,7 +725,7 @@ async fn list_orders_by_deadline_and_pages_by_cursor(store: &dyn Store) {
     );
 }
 
-async fn filters_and_search(store: &dyn Store) {
+pub async fn filters_and_search(store: &dyn Store) {
     let f = fixture(store).await;
     let now = t("2026-03-02T10:00:00Z");
     let a = store
@@ -824,7 +818,7 @@ async fn filters_and_search(store: &dyn Store) {
     );
 }
 
-async fn thread_status_and_notes(store: &dyn Store) {
+pub async fn thread_status_and_notes(store: &dyn Store) {
     let f = fixture(store).await;
     let now = t("2026-03-03T10:00:00Z");
     let i = store
@@ -928,7 +922,7 @@ async fn thread_status_and_notes(store: &dyn Store) {
     assert_eq!(citizen_view.len(), 3);
 }
 
-async fn assignment_checks_the_municipality(store: &dyn Store) {
+pub async fn assignment_checks_the_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let now = t("2026-03-04T10:00:00Z");
@@ -1001,7 +995,7 @@ async fn assignment_checks_the_municipality(store: &dyn Store) {
     assert_eq!(mine.len(), 1);
 }
 
-async fn external_ids_make_creation_idempotent(store: &dyn Store) {
+pub async fn external_ids_make_creation_idempotent(store: &dyn Store) {
     let f = fixture(store).await;
     let now = t("2026-03-05T10:00:00Z");
     let mut n = new_inquiry(&f, "Hei", now);
@@ -1014,7 +1008,7 @@ async fn external_ids_make_creation_idempotent(store: &dyn Store) {
     assert_eq!(store.count_inquiries(f.tenant.id).await.expect("count"), 1);
 }
 
-async fn attachments_are_kept_byte_for_byte(store: &dyn Store) {
+pub async fn attachments_are_kept_byte_for_byte(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let now = t("2026-03-06T10:00:00Z");
@@ -1051,7 +1045,7 @@ async fn attachments_are_kept_byte_for_byte(store: &dyn Store) {
     );
 }
 
-async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
+pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let u = store
@@ -1220,7 +1214,7 @@ async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     );
 }
 
-async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn Store>) {
+pub async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn Store>) {
     let f = Arc::new(fixture(&*store).await);
     let stranger = fixture(&*store).await;
     let now = t("2026-03-07T10:00:00Z");
@@ -1265,7 +1259,7 @@ async fn concurrent_creations_all_commit_with_unique_references(store: Arc<dyn S
     );
 }
 
-async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
+pub async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
     use torg_domain::deadline::PolicyRule;
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -1303,7 +1297,7 @@ async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
     ));
 }
 
-async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
+pub async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     assert!(
@@ -1422,7 +1416,7 @@ async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
     );
 }
 
-async fn deadline_counts_per_unit(store: &dyn Store) {
+pub async fn deadline_counts_per_unit(store: &dyn Store) {
     let f = fixture(store).await;
     let received = t("2026-03-09T08:00:00Z");
     let now = t("2026-03-10T08:00:00Z");
@@ -1454,7 +1448,7 @@ async fn deadline_counts_per_unit(store: &dyn Store) {
     );
 }
 
-async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
+pub async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let user = |name: &str| NewUser {
@@ -1525,7 +1519,7 @@ async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
     );
 }
 
-async fn planned_peaks_are_kept(store: &dyn Store) {
+pub async fn planned_peaks_are_kept(store: &dyn Store) {
     use torg_domain::deadline::PlannedPeak;
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -1563,7 +1557,7 @@ async fn planned_peaks_are_kept(store: &dyn Store) {
     );
 }
 
-async fn acknowledgements_are_not_answers(store: &dyn Store) {
+pub async fn acknowledgements_are_not_answers(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     store
@@ -1628,7 +1622,7 @@ async fn acknowledgements_are_not_answers(store: &dyn Store) {
     );
 }
 
-async fn scoped_hours_are_kept(store: &dyn Store) {
+pub async fn scoped_hours_are_kept(store: &dyn Store) {
     use torg_domain::calendar::{HoursScope, parse_weekly};
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -1660,14 +1654,15 @@ async fn scoped_hours_are_kept(store: &dyn Store) {
     );
 }
 
-async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
+pub async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
     use torg_domain::audit::{NewAuditEntry, verify};
     let f = fixture(&*store).await;
     let other = fixture(&*store).await;
     let entry = |n: usize| NewAuditEntry {
         actor: "user:1".into(),
         action: "inquiry.replied".into(),
-        object: format!("inquiry:{n}"),
+        // Not an id of the inquiries created below (a fresh store numbers them from 1).
+        object: format!("inquiry:{}", 1_000_000 + n),
         detail: "svar sendt".into(),
         source: "127.0.0.1".into(),
     };
@@ -1741,7 +1736,7 @@ async fn the_audit_log_is_a_chain(store: Arc<dyn Store>) {
     );
 }
 
-async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
+pub async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     assert_eq!(store.sso_provider(f.tenant.id).await.expect("get"), None);
@@ -1794,7 +1789,7 @@ fn outgoing(header: &str) -> NewOutgoing {
     }
 }
 
-async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
+pub async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
     let f = fixture(store).await;
     let tenant = f.tenant.id;
     let now = t("2026-03-05T10:00:00Z");
@@ -2014,7 +2009,7 @@ async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
     );
 }
 
-async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
+pub async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
     let f = fixture(store).await;
     let tenant = f.tenant.id;
     assert_eq!(store.mail_account(tenant).await.expect("none"), None);
@@ -2143,7 +2138,7 @@ async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
 
 /// Inquiries past the warning share of their time are found once: marking one warned queues
 /// its warning emails in the same transaction, and a second marking queues nothing.
-async fn deadline_warnings_go_out_once(store: &dyn Store) {
+pub async fn deadline_warnings_go_out_once(store: &dyn Store) {
     let f = fixture(store).await;
     let tenant = f.tenant.id;
     let received = t("2026-03-02T08:00:00Z");
@@ -2228,7 +2223,7 @@ async fn deadline_warnings_go_out_once(store: &dyn Store) {
 
 /// Accounts are proposed, listed, decided, and only approved ones count; another
 /// municipality's account cannot be decided.
-async fn the_channel_registry(store: &dyn Store) {
+pub async fn the_channel_registry(store: &dyn Store) {
     use torg_domain::registry::{AccountStatus, Ambition};
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -2301,7 +2296,7 @@ async fn the_channel_registry(store: &dyn Store) {
 }
 
 /// A connector's last state per municipality: replaced, listed per municipality or all.
-async fn connector_health(store: &dyn Store) {
+pub async fn connector_health(store: &dyn Store) {
     let a = fixture(store).await;
     let b = fixture(store).await;
     let at = t("2026-03-02T08:00:00Z");
@@ -2333,7 +2328,7 @@ async fn connector_health(store: &dyn Store) {
     assert!(all.contains(&status(b.tenant.id, true, "sent")) && all.len() >= 2);
 }
 
-async fn social_accounts_follow_the_registry(store: &dyn Store) {
+pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
     use torg_domain::registry::{AccountStatus, Ambition};
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -2459,7 +2454,7 @@ async fn social_accounts_follow_the_registry(store: &dyn Store) {
     );
 }
 
-async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
+pub async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let at = t("2026-03-02T08:00:00Z");
@@ -2519,7 +2514,7 @@ async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
     );
 }
 
-async fn the_archive_journal_and_retention(store: &dyn Store) {
+pub async fn the_archive_journal_and_retention(store: &dyn Store) {
     use torg_domain::archive::{ArchiveDecision, Screening, ScreeningBasis};
     let f = fixture(store).await;
     let other = fixture(store).await;
@@ -2815,7 +2810,7 @@ async fn the_archive_journal_and_retention(store: &dyn Store) {
     );
 }
 
-async fn sms_gateways_and_code_words(store: &dyn Store) {
+pub async fn sms_gateways_and_code_words(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;
@@ -2889,7 +2884,7 @@ async fn sms_gateways_and_code_words(store: &dyn Store) {
     assert_eq!(store.sms_gateway(tenant).await.expect("removed"), None);
 }
 
-async fn threads_of_a_page_in_one_read(store: &dyn Store) {
+pub async fn threads_of_a_page_in_one_read(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;
@@ -2953,7 +2948,7 @@ async fn threads_of_a_page_in_one_read(store: &dyn Store) {
 
 /// Where the store serves several nodes, what one sends every listener hears, in order; a
 /// payload over the limit is refused, not cut.
-async fn nodes_hear_each_other(store: &dyn Store) {
+pub async fn nodes_hear_each_other(store: &dyn Store) {
     let Some(bus) = store.node_bus() else {
         assert_eq!(
             store.backend(),
@@ -2986,7 +2981,7 @@ async fn nodes_hear_each_other(store: &dyn Store) {
 
 /// Journal sequence numbers: the next ones of the year in the order asked, the same again on
 /// a later extract, per municipality and year.
-async fn journal_numbers_are_given_once_and_kept(store: &dyn Store) {
+pub async fn journal_numbers_are_given_once_and_kept(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;

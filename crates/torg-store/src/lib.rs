@@ -1,5 +1,7 @@
-//! The storage contract of Torg: one trait, [`Store`], implemented for SQLite (the default)
-//! and PostgreSQL in `torg-store-sql`. The web layer only ever talks to this trait.
+//! The storage contract of Torg, by capability: [`Directory`], [`ChannelSettings`], [`Outbox`],
+//! [`Policies`], [`AuditLog`], [`Inquiries`] and [`Archive`] (none over about 40 methods), and
+//! [`Store`], all of them together, implemented for SQLite (the default) and PostgreSQL in
+//! `torg-store-sql`. A connector takes only the capabilities it needs.
 //!
 //! Architecture invariant: every method that touches tenant data takes the municipality
 //! (`tenant`) and every implementation filters by it, so one municipality can never read or
@@ -44,34 +46,17 @@ pub trait NodeBus: Send + Sync {
     async fn listen(&self, topic: &str) -> Result<tokio::sync::mpsc::Receiver<String>>;
 }
 
-/// Everything Torg keeps. Implementations must be safe to share between tasks.
+/// The directory: municipalities (the tenants), their units, staff users with their memberships and lockouts, login sessions, API tokens and single sign-on.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
-    fn backend(&self) -> &'static str;
-    /// The bus between nodes sharing this database: PostgreSQL's LISTEN/NOTIFY; none for
-    /// SQLite, which serves one node.
-    fn node_bus(&self) -> Option<&dyn NodeBus>;
-    /// Inquiries waiting for the group-commit writer (for metrics).
-    fn writer_queue(&self) -> usize {
-        0
-    }
-    /// Checks that the database answers.
-    async fn ping(&self) -> Result<()>;
-
-    // Municipalities (kommuner), the tenants.
+pub trait Directory: Send + Sync {
     async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality>;
     async fn municipality(&self, id: i64) -> Result<Option<Municipality>>;
     async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>>;
     async fn list_municipalities(&self) -> Result<Vec<Municipality>>;
-
-    // Units (enheter).
     async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit>;
     async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>>;
     /// Renames a unit and marks it sensitive or not.
     async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit>;
-
-    // Staff users.
     /// Creates a user (a member of their home unit), with `audit` in the same transaction.
     async fn create_user(
         &self,
@@ -110,11 +95,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Ends every session of a user (deactivated, role changed, password changed).
     async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
+    /// Sets (or, with `None`, removes) the municipality's identity provider.
+    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()>;
+    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>>;
+    async fn create_session(&self, session: Session) -> Result<()>;
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str)
+    -> Result<ApiToken>;
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+}
 
-    // Email.
+/// Each channel's settings: the mailbox (and its quarantine), the SMS gateway with code words and consent, social-media accounts and the channel registry.
+#[async_trait]
+pub trait ChannelSettings: Send + Sync {
     async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()>;
     async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
-    // SMS.
     async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()>;
     /// The municipality's gateway, if it has one.
     async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>>;
@@ -135,14 +131,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Whether the number has sent STOPP (and not START since).
     async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool>;
-
-    // Connector health.
-    /// Records how a connector last went (one row per municipality and connector).
-    async fn set_connector_status(&self, status: &ConnectorStatus) -> Result<()>;
-    /// The connectors' last states, of one municipality or (None) all.
-    async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>>;
-
-    // The channel registry.
     async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>>;
     /// Proposes an account; Conflict if the channel and address are registered already.
     async fn propose_channel_account(
@@ -168,8 +156,6 @@ pub trait Store: Send + Sync + 'static {
         channel: torg_domain::Channel,
         address: &str,
     ) -> Result<bool>;
-
-    // Social media.
     /// Sets (adds or replaces) a social-media account.
     async fn set_social_account(&self, account: &SocialAccount) -> Result<()>;
     /// The social-media accounts of one municipality or (None) all, each with whether the
@@ -183,15 +169,6 @@ pub trait Store: Send + Sync + 'static {
         account: &str,
         cursor: &str,
     ) -> Result<()>;
-    /// The newest inquiry on `channel` that is not closed and has `thread_key` (one person's
-    /// conversation with a page), as (id, external id).
-    async fn open_inquiry_by_thread(
-        &self,
-        tenant: i64,
-        channel: torg_domain::Channel,
-        thread_key: &str,
-    ) -> Result<Option<(i64, Option<String>)>>;
-
     /// Every municipality's mailbox, for the connector.
     async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;
     /// Keeps a mail that was not taken in; the same Message-ID again changes nothing.
@@ -206,8 +183,15 @@ pub trait Store: Send + Sync + 'static {
     async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>>;
     /// Takes a mail out of quarantine (taken in by staff, or discarded). NotFound if it is gone.
     async fn remove_quarantined(&self, tenant: i64, id: i64) -> Result<()>;
+}
 
-    // The outbox.
+/// The outbox: every outgoing message, claimed with a lease, marked sent, retried or failed; and how each connector did.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Records how a connector last went (one row per municipality and connector).
+    async fn set_connector_status(&self, status: &ConnectorStatus) -> Result<()>;
+    /// The connectors' last states, of one municipality or (None) all.
+    async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>>;
     /// Claims up to `limit` entries of `channel` that are due, for `lease`: nobody else gets
     /// them until then. Counts the attempt.
     async fn claim_outbox(
@@ -235,23 +219,20 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_failed(&self, id: i64, error: &str) -> Result<()>;
     /// (message id, delivery state) of an inquiry's outgoing messages.
     async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>>;
+    /// Queues messages of their own (a chat transcript, a notice) in the outbox, in one
+    /// transaction.
+    async fn queue_notices(
+        &self,
+        tenant: i64,
+        inquiry_id: Option<i64>,
+        notices: &[Notice],
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+}
 
-    // Single sign-on.
-    /// Sets (or, with `None`, removes) the municipality's identity provider.
-    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()>;
-    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>>;
-
-    // Login sessions, looked up by the hash of the cookie's token.
-    async fn create_session(&self, session: Session) -> Result<()>;
-    async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
-    async fn delete_session(&self, token_hash: &str) -> Result<()>;
-
-    // API tokens of integrations, each scoped to one municipality.
-    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str)
-    -> Result<ApiToken>;
-    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
-
-    // Routing rules and canned replies (svarmaler).
+/// How inquiries are handled: routing rules, canned replies, deadline policies, the working calendar (opening hours, closed days), acknowledgement texts, planned peaks and the duty rota.
+#[async_trait]
+pub trait Policies: Send + Sync {
     async fn create_routing_rule(
         &self,
         tenant: i64,
@@ -268,8 +249,6 @@ pub trait Store: Send + Sync + 'static {
         body: &str,
     ) -> Result<CannedReply>;
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
-
-    // Deadline policies (svarfrist).
     async fn create_deadline_policy(
         &self,
         tenant: i64,
@@ -279,8 +258,6 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: i64,
     ) -> Result<Vec<torg_domain::deadline::PolicyRule>>;
-
-    // The working calendar: opening hours and the municipality's own closed days.
     async fn set_opening_hours(
         &self,
         tenant: i64,
@@ -309,8 +286,6 @@ pub trait Store: Send + Sync + 'static {
     /// Adds or replaces a closed (or, with `closes_at`, shortened) day.
     async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
-
-    // Acknowledgement templates per language.
     async fn set_acknowledgement_template(
         &self,
         tenant: i64,
@@ -319,8 +294,38 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// (language, body) of every template the municipality has set.
     async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>>;
+    async fn create_peak(
+        &self,
+        tenant: i64,
+        peak: torg_domain::deadline::PlannedPeak,
+    ) -> Result<i64>;
+    /// Peaks that have not ended by `after`, by start.
+    async fn peaks(
+        &self,
+        tenant: i64,
+        after: jiff::Timestamp,
+    ) -> Result<Vec<torg_domain::deadline::PlannedPeak>>;
+    async fn create_shift(
+        &self,
+        tenant: i64,
+        group: &str,
+        user_id: i64,
+        starts_at: jiff::Timestamp,
+        ends_at: jiff::Timestamp,
+    ) -> Result<torg_domain::duty::Shift>;
+    /// Shifts that overlap [from, to), by start.
+    async fn shifts(
+        &self,
+        tenant: i64,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<torg_domain::duty::Shift>>;
+    async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()>;
+}
 
-    // The audit log (revisjonslogg).
+/// The audit log (revisjonslogg): a hash chain per municipality.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
     /// Appends an entry to the municipality's hash chain.
     async fn append_audit(
         &self,
@@ -342,39 +347,19 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<torg_domain::audit::AuditEntry>>;
+}
 
-    // Planned peaks.
-    async fn create_peak(
+/// Inquiries (henvendelser) and their messages, attachments, deadlines and warnings.
+#[async_trait]
+pub trait Inquiries: Send + Sync {
+    /// The newest inquiry on `channel` that is not closed and has `thread_key` (one person's
+    /// conversation with a page), as (id, external id).
+    async fn open_inquiry_by_thread(
         &self,
         tenant: i64,
-        peak: torg_domain::deadline::PlannedPeak,
-    ) -> Result<i64>;
-    /// Peaks that have not ended by `after`, by start.
-    async fn peaks(
-        &self,
-        tenant: i64,
-        after: jiff::Timestamp,
-    ) -> Result<Vec<torg_domain::deadline::PlannedPeak>>;
-
-    // The duty rota (vaktliste).
-    async fn create_shift(
-        &self,
-        tenant: i64,
-        group: &str,
-        user_id: i64,
-        starts_at: jiff::Timestamp,
-        ends_at: jiff::Timestamp,
-    ) -> Result<torg_domain::duty::Shift>;
-    /// Shifts that overlap [from, to), by start.
-    async fn shifts(
-        &self,
-        tenant: i64,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-    ) -> Result<Vec<torg_domain::duty::Shift>>;
-    async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()>;
-
-    // Inquiries (henvendelser).
+        channel: torg_domain::Channel,
+        thread_key: &str,
+    ) -> Result<Option<(i64, Option<String>)>>;
     /// Stores a new inquiry with its first message and attachments, durably, and gives it
     /// the next reference of its municipality and year. When `external_id` is set and an
     /// inquiry with the same channel and external id exists, that one is returned instead
@@ -429,15 +414,6 @@ pub trait Store: Send + Sync + 'static {
         notices: &[Notice],
         at: jiff::Timestamp,
     ) -> Result<bool>;
-    /// Queues messages of their own (a chat transcript, a notice) in the outbox, in one
-    /// transaction.
-    async fn queue_notices(
-        &self,
-        tenant: i64,
-        inquiry_id: Option<i64>,
-        notices: &[Notice],
-        at: jiff::Timestamp,
-    ) -> Result<()>;
     /// What deadlines are computed from, for every inquiry not closed.
     async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
     /// Sets new deadlines (after a policy or calendar change); returns how many changed.
@@ -450,14 +426,6 @@ pub trait Store: Send + Sync + 'static {
         inquiry_id: i64,
         include_notes: bool,
     ) -> Result<Vec<Message>>;
-    /// The journal sequence numbers (journalsekvensnummer) of messages, given by `wanted`
-    /// as (message id, journal year): a message numbered before keeps its number; the others
-    /// get the next ones of their year, in the order asked. A number is never given twice.
-    async fn journal_numbers(
-        &self,
-        tenant: i64,
-        wanted: &[(i64, i16)],
-    ) -> Result<std::collections::HashMap<i64, u64>>;
     /// The citizens' and staff's messages (no internal notes) of several inquiries, oldest
     /// first, with their attachments' metadata; one read for a page of inquiries. Ids of other
     /// municipalities are left out.
@@ -510,8 +478,19 @@ pub trait Store: Send + Sync + 'static {
         tenant: i64,
         attachment_id: i64,
     ) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
+}
 
-    // The archive (arkiv), moderation keywords and retention.
+/// The archive (arkiv): the archivist's decisions, extract pages, the public journal, journal numbers, moderation keywords and retention.
+#[async_trait]
+pub trait Archive: Send + Sync {
+    /// The journal sequence numbers (journalsekvensnummer) of messages, given by `wanted`
+    /// as (message id, journal year): a message numbered before keeps its number; the others
+    /// get the next ones of their year, in the order asked. A number is never given twice.
+    async fn journal_numbers(
+        &self,
+        tenant: i64,
+        wanted: &[(i64, i16)],
+    ) -> Result<std::collections::HashMap<i64, u64>>;
     /// Records or replaces the archivist's decision on an inquiry.
     async fn set_archive_record(&self, tenant: i64, record: &ArchiveRecord) -> Result<()>;
     async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>>;
@@ -568,4 +547,33 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<DeletionRecord>>;
     /// The deletion log, newest first.
     async fn deletion_log(&self, tenant: i64, limit: u32) -> Result<Vec<DeletionRecord>>;
+}
+
+/// Everything Torg keeps, as the sum of its capabilities. Implementations must be safe to
+/// share between tasks. Code that needs one capability takes that trait alone (a `&dyn Store`
+/// converts to any of them).
+#[async_trait]
+pub trait Store:
+    Directory
+    + ChannelSettings
+    + Outbox
+    + Policies
+    + AuditLog
+    + Inquiries
+    + Archive
+    + Send
+    + Sync
+    + 'static
+{
+    /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
+    fn backend(&self) -> &'static str;
+    /// The bus between nodes sharing this database: PostgreSQL's LISTEN/NOTIFY; none for
+    /// SQLite, which serves one node.
+    fn node_bus(&self) -> Option<&dyn NodeBus>;
+    /// Inquiries waiting for the group-commit writer (for metrics).
+    fn writer_queue(&self) -> usize {
+        0
+    }
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
 }

@@ -1,0 +1,449 @@
+//! The directory's SQL: municipalities, units, users, sessions, API tokens, single sign-on.
+
+use super::shared::*;
+
+#[async_trait]
+impl Directory for This {
+    async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality> {
+        let row: MunicipalityRow = sqlx::query_as(
+            "INSERT INTO municipalities (slug, name, time_zone, language, created_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, slug, name, time_zone, language",
+        )
+        .bind(&new.slug)
+        .bind(&new.name)
+        .bind(&new.time_zone)
+        .bind(&new.language)
+        .bind(Timestamp::now().as_millisecond())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.into())
+    }
+
+    async fn municipality(&self, id: i64) -> Result<Option<Municipality>> {
+        let row: Option<MunicipalityRow> = sqlx::query_as(
+            "SELECT id, slug, name, time_zone, language FROM municipalities WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>> {
+        let row: Option<MunicipalityRow> = sqlx::query_as(
+            "SELECT id, slug, name, time_zone, language FROM municipalities WHERE slug = $1",
+        )
+        .bind(slug)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_municipalities(&self) -> Result<Vec<Municipality>> {
+        let rows: Vec<MunicipalityRow> = sqlx::query_as(
+            "SELECT id, slug, name, time_zone, language FROM municipalities ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit> {
+        let row: UnitRow = sqlx::query_as(
+            "INSERT INTO units (tenant_id, name, is_service_desk) VALUES ($1, $2, $3) RETURNING id, tenant_id, name, is_service_desk, sensitive",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(i64::from(is_service_desk))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.into())
+    }
+
+    async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>> {
+        let rows: Vec<UnitRow> = sqlx::query_as("SELECT id, tenant_id, name, is_service_desk, sensitive FROM units WHERE tenant_id = $1 ORDER BY name")
+            .bind(tenant)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit> {
+        let row: Option<UnitRow> = sqlx::query_as(
+            "UPDATE units SET name = $1, sensitive = $2 WHERE tenant_id = $3 AND id = $4 RETURNING id, tenant_id, name, is_service_desk, sensitive",
+        )
+        .bind(name)
+        .bind(i64::from(sensitive))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(Into::into).ok_or(StoreError::NotFound("unit"))
+    }
+
+    async fn create_user(
+        &self,
+        tenant: i64,
+        new: NewUser,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<User> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        if let Some(unit) = new.unit_id {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id, email) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(&new.username)
+        .bind(&new.full_name)
+        .bind(&new.password_hash)
+        .bind(new.role.as_str())
+        .bind(new.unit_id)
+        .bind(&new.email)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(unit) = new.unit_id {
+            sqlx::query(
+                "INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)",
+            )
+            .bind(tenant)
+            .bind(id)
+            .bind(unit)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        if let Some(entry) = audit {
+            insert_audit(
+                &mut tx,
+                tenant,
+                entry.with_object(format!("user:{id}")),
+                Timestamp::now(),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.user(tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))
+    }
+
+    async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>> {
+        user_where(&self.pool, tenant, "username", username).await
+    }
+
+    async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>> {
+        user_where(&self.pool, tenant, "external_subject", subject).await
+    }
+
+    async fn list_users(&self, tenant: i64) -> Result<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY full_name"
+        )))
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User> {
+        if let Some(unit) = update.unit_id {
+            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+        }
+        let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $7 WHERE tenant_id = $5 AND id = $6")
+            .bind(&update.full_name)
+            .bind(update.role.as_str())
+            .bind(update.unit_id)
+            .bind(i64::from(update.active))
+            .bind(tenant)
+            .bind(id)
+            .bind(&update.email)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        self.user(tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))
+    }
+
+    async fn change_user(
+        &self,
+        tenant: i64,
+        id: i64,
+        change: UserChange,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<User> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let before: Option<(String, i64)> =
+            sqlx::query_as("SELECT role, active FROM users WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        let Some((role_before, _)) = before else {
+            return Err(StoreError::NotFound("user"));
+        };
+        let update = &change.update;
+        if let Some(unit) = update.unit_id {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $5 WHERE tenant_id = $6 AND id = $7")
+            .bind(&update.full_name)
+            .bind(update.role.as_str())
+            .bind(update.unit_id)
+            .bind(i64::from(update.active))
+            .bind(&update.email)
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(units) = &change.memberships {
+            replace_memberships(&mut tx, tenant, id, units).await?;
+        }
+        if change.unlock {
+            sqlx::query("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(hash) = &change.password_hash {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(hash)
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        // Less access or a new password: sessions already open end with the change.
+        if !update.active || role_before != update.role.as_str() || change.password_hash.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        insert_audit(&mut tx, tenant, audit, Timestamp::now()).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.user(tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("user"))
+    }
+
+    async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()> {
+        let changed =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(password_hash)
+                .bind(tenant)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_external_subject(
+        &self,
+        tenant: i64,
+        id: i64,
+        subject: Option<&str>,
+    ) -> Result<()> {
+        let changed =
+            sqlx::query("UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(subject)
+                .bind(tenant)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+        replace_memberships(&mut tx, tenant, user_id, units).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn count_failed_login(&self, tenant: i64, user_id: i64) -> Result<i64> {
+        let n: Option<i64> = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE tenant_id = $1 AND id = $2 RETURNING failed_logins")
+            .bind(tenant)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        n.ok_or(StoreError::NotFound("user"))
+    }
+
+    async fn set_locked_until(
+        &self,
+        tenant: i64,
+        user_id: i64,
+        until: Option<Timestamp>,
+    ) -> Result<()> {
+        let sql = if until.is_some() {
+            "UPDATE users SET locked_until = $1 WHERE tenant_id = $2 AND id = $3"
+        } else {
+            "UPDATE users SET locked_until = $1, failed_logins = 0 WHERE tenant_id = $2 AND id = $3"
+        };
+        sqlx::query(sql)
+            .bind(until.map(|t| t.as_millisecond()))
+            .bind(tenant)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        sqlx::query("DELETE FROM sso_providers WHERE tenant_id = $1")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if let Some(p) = provider {
+            sqlx::query(
+                "INSERT INTO sso_providers (tenant_id, issuer, client_id, client_secret, role_claim, role_map) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(tenant)
+            .bind(&p.issuer)
+            .bind(&p.client_id)
+            .bind(&p.client_secret)
+            .bind(&p.role_claim)
+            .bind(&p.role_map)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>> {
+        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT issuer, client_id, client_secret, role_claim, role_map FROM sso_providers WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(
+            |(issuer, client_id, client_secret, role_claim, role_map)| SsoProvider {
+                issuer,
+                client_id,
+                client_secret,
+                role_claim,
+                role_map,
+            },
+        ))
+    }
+
+    async fn create_session(&self, s: Session) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&s.token_hash)
+            .bind(s.tenant_id)
+            .bind(s.user_id)
+            .bind(&s.csrf_token)
+            .bind(s.expires_at.as_millisecond())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT token_hash, tenant_id, user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn create_api_token(
+        &self,
+        tenant: i64,
+        name: &str,
+        token_hash: &str,
+    ) -> Result<ApiToken> {
+        let row: ApiTokenRow = sqlx::query_as(
+            "INSERT INTO api_tokens (tenant_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id, tenant_id, name",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(token_hash)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.into())
+    }
+
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row: Option<ApiTokenRow> =
+            sqlx::query_as("SELECT id, tenant_id, name FROM api_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(Into::into))
+    }
+}

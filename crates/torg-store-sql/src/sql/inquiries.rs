@@ -1,0 +1,599 @@
+//! Inquiries in SQL: creation through the group-commit writer, reads, lists, messages, assignment, status, attachments, deadline warnings.
+
+use super::shared::*;
+
+#[async_trait]
+impl Inquiries for This {
+    async fn deadline_counts(
+        &self,
+        tenant: i64,
+        now: Timestamp,
+        warn_permille: i64,
+    ) -> Result<Vec<UnitDeadlineCounts>> {
+        let now = now.as_millisecond();
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT unit_id, COUNT(*), \
+             SUM(CASE WHEN deadline_at >= $2 AND received_at * 1000 + (deadline_at - received_at) * $3 <= $2 * 1000 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN deadline_at < $2 THEN 1 ELSE 0 END) \
+             FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' GROUP BY unit_id ORDER BY unit_id",
+        )
+        .bind(tenant)
+        .bind(now)
+        .bind(warn_permille)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(unit_id, open, warning, overdue)| UnitDeadlineCounts {
+                unit_id,
+                open,
+                warning,
+                overdue,
+            })
+            .collect())
+    }
+
+    async fn inquiries_to_warn(
+        &self,
+        tenant: i64,
+        now: Timestamp,
+        warn_permille: i64,
+        limit: u32,
+    ) -> Result<Vec<InquirySummary>> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND status IN ('new', 'open') AND warned_at IS NULL \
+             AND received_at * 1000 + (deadline_at - received_at) * $3 <= $2 * 1000 ORDER BY deadline_at, id LIMIT $4"
+        )))
+        .bind(tenant)
+        .bind(now.as_millisecond())
+        .bind(warn_permille)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn mark_warned(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        notices: &[Notice],
+        at: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let marked = sqlx::query("UPDATE inquiries SET warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND warned_at IS NULL")
+            .bind(at.as_millisecond())
+            .bind(tenant)
+            .bind(inquiry_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+        if marked == 0 {
+            return Ok(false);
+        }
+        for notice in notices {
+            insert_outgoing(
+                &mut tx,
+                tenant,
+                Some(inquiry_id),
+                None,
+                &notice.out,
+                at.as_millisecond(),
+                Some(&notice.body),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(true)
+    }
+
+    async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {
+        let rows: Vec<(i64, String, i64, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT id, channel, unit_id, topic, received_at, deadline_at FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' ORDER BY id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(id, channel, unit_id, topic, received_at, deadline_at)| {
+                Ok(DeadlineInput {
+                    id,
+                    channel: channel.parse().map_err(|_| {
+                        StoreError::Database(format!("unknown channel {channel:?}"))
+                    })?,
+                    unit_id,
+                    topic,
+                    received_at: ts(received_at),
+                    deadline_at: ts(deadline_at),
+                })
+            })
+            .collect()
+    }
+
+    async fn set_deadlines(&self, tenant: i64, deadlines: &[(i64, Timestamp)]) -> Result<u64> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut changed = 0;
+        for (id, deadline) in deadlines {
+            changed += sqlx::query("UPDATE inquiries SET deadline_at = $1 WHERE tenant_id = $2 AND id = $3 AND deadline_at <> $1")
+                .bind(deadline.as_millisecond())
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(changed)
+    }
+
+    async fn create_inquiry(&self, new: NewInquiry) -> Result<Created> {
+        batch::submit(&self.writer, new).await
+    }
+
+    async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>> {
+        let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn inquiry_by_follow_token(
+        &self,
+        tenant: i64,
+        id: i64,
+        token_hash: &str,
+    ) -> Result<Option<Inquiry>> {
+        let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2 AND follow_token_hash = $3 AND follow_token_hash <> ''"
+        )))
+        .bind(tenant)
+        .bind(id)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    async fn inquiry_by_reference(&self, tenant: i64, reference: &str) -> Result<Option<i64>> {
+        sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND reference = $2")
+            .bind(tenant)
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>> {
+        let sent: Option<i64> = sqlx::query_scalar(
+            "SELECT inquiry_id FROM outbox WHERE tenant_id = $1 AND header_id = $2",
+        )
+        .bind(tenant)
+        .bind(header_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if sent.is_some() {
+            return Ok(sent);
+        }
+        let received: Option<i64> = sqlx::query_scalar(
+            "SELECT inquiry_id FROM messages WHERE tenant_id = $1 AND external_id = $2",
+        )
+        .bind(tenant)
+        .bind(header_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if received.is_some() {
+            return Ok(received);
+        }
+        // The first message of an inquiry that came by email: its Message-ID is the
+        // inquiry's external id.
+        sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = 'email' AND external_id = $2")
+            .bind(tenant)
+            .bind(header_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn open_inquiry_by_thread(
+        &self,
+        tenant: i64,
+        channel: torg_domain::Channel,
+        thread_key: &str,
+    ) -> Result<Option<(i64, Option<String>)>> {
+        sqlx::query_as(
+            "SELECT id, external_id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND thread_key = $3 \
+             AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(channel.as_str())
+        .bind(thread_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()> {
+        // No token hashes to the empty string, so the link matches nothing any more.
+        let changed = sqlx::query(
+            "UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("inquiry"));
+        }
+        Ok(())
+    }
+
+    async fn list_inquiries(
+        &self,
+        tenant: i64,
+        filter: &InquiryFilter,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Vec<InquirySummary>> {
+        let mut q: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "
+        ));
+        q.push_bind(tenant);
+        match filter.status {
+            // Written literally so that the partial "open" indexes apply.
+            StatusFilter::NotClosed => {
+                q.push(" AND status <> 'closed'");
+            }
+            StatusFilter::Only(s) => {
+                q.push(" AND status = ").push_bind(s.as_str());
+            }
+            StatusFilter::Any => {}
+        }
+        if let Some(u) = filter.unit_id {
+            q.push(" AND unit_id = ").push_bind(u);
+        }
+        if let Some(units) = &filter.visible_units {
+            if units.is_empty() {
+                return Ok(Vec::new());
+            }
+            q.push(" AND unit_id IN (");
+            let mut list = q.separated(", ");
+            for u in units {
+                list.push_bind(*u);
+            }
+            q.push(")");
+        }
+        if let Some(c) = filter.channel {
+            q.push(" AND channel = ").push_bind(c.as_str());
+        }
+        if let Some(a) = filter.assignee_id {
+            q.push(" AND assignee_id = ").push_bind(a);
+        }
+        if let Some(s) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let pattern = format!("%{}%", crate::like_escape(&s.to_lowercase()));
+            q.push(" AND (reference = ").push_bind(s.to_string());
+            q.push(" OR LOWER(citizen_name) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            q.push(" OR LOWER(COALESCE(contact_email, '')) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            q.push(" OR COALESCE(contact_phone, '') LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            q.push(" OR LOWER(COALESCE(subject, '')) LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+            q.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = inquiries.tenant_id AND m.inquiry_id = inquiries.id AND LOWER(m.body) LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'))");
+        }
+        if let Some(c) = after {
+            q.push(" AND (deadline_at, received_at, id) > (")
+                .push_bind(c.deadline_at);
+            q.push(", ").push_bind(c.received_at);
+            q.push(", ").push_bind(c.id).push(")");
+        }
+        q.push(" ORDER BY deadline_at, received_at, id LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<SummaryRow> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn count_inquiries(&self, tenant: i64) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn messages(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        include_notes: bool,
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages \
+             WHERE tenant_id = $1 AND inquiry_id = $2 AND (kind <> 'note' OR $3 = 1) ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(inquiry_id)
+        .bind(i64::from(include_notes))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
+        for a in self.attachments(tenant, inquiry_id).await? {
+            by_message.entry(a.message_id).or_default().push(a);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let atts = by_message.remove(&r.id).unwrap_or_default();
+                r.into_message(atts)
+            })
+            .collect()
+    }
+
+    async fn threads(
+        &self,
+        tenant: i64,
+        inquiry_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<Message>>> {
+        let mut by_inquiry: HashMap<i64, Vec<Message>> = HashMap::new();
+        // Bounded statements: a page is far below this, and both databases take it.
+        for ids in inquiry_ids.chunks(500) {
+            let in_ids = |q: &mut QueryBuilder<Db>| {
+                q.push(" AND inquiry_id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                list.push_unseparated(")");
+            };
+            let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages WHERE tenant_id = ",
+            );
+            q.push_bind(tenant);
+            in_ids(&mut q);
+            q.push(" AND kind <> 'note' ORDER BY inquiry_id, id");
+            let messages: Vec<MessageRow> = q
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = ",
+            );
+            q.push_bind(tenant);
+            in_ids(&mut q);
+            q.push(" ORDER BY id");
+            let attachments: Vec<AttachmentRow> = q
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            by_inquiry.extend(group_threads(messages, attachments)?);
+        }
+        Ok(by_inquiry)
+    }
+
+    async fn add_message(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        new: NewMessage,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Message> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let current: Option<(String, Option<i64>)> = sqlx::query_as(
+            "SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(inquiry_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some((status, first_answer_at)) = current else {
+            return Err(StoreError::NotFound("inquiry"));
+        };
+        let status: InquiryStatus = status
+            .parse()
+            .map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
+        let at = new.created_at.as_millisecond();
+        let id = insert_message_row(&mut tx, tenant, inquiry_id, &new, at).await?;
+        if let Some(out) = &new.outgoing {
+            insert_outgoing(&mut tx, tenant, Some(inquiry_id), Some(id), out, at, None).await?;
+        }
+        let attachments =
+            insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
+        let (next, first_answer) = match new.kind {
+            MessageKind::Inbound => (status.after_citizen_message(), first_answer_at),
+            MessageKind::Outbound => (status.after_staff_reply(), first_answer_at.or(Some(at))),
+            // Notes and the automatic acknowledgement are not answers.
+            MessageKind::Note | MessageKind::Acknowledgement => (status, first_answer_at),
+        };
+        sqlx::query(
+            "UPDATE inquiries SET status = $1, first_answer_at = $2, updated_at = $3, \
+             closed_at = CASE WHEN $1 = 'closed' THEN closed_at ELSE NULL END WHERE tenant_id = $4 AND id = $5",
+        )
+        .bind(next.as_str())
+        .bind(first_answer)
+        .bind(at)
+        .bind(tenant)
+        .bind(inquiry_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, new.created_at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(Message {
+            id,
+            inquiry_id,
+            kind: new.kind,
+            author_user_id: new.author_user_id,
+            author_name: new.author_name,
+            body: new.body,
+            created_at: ts(at),
+            attachments,
+        })
+    }
+
+    async fn assign(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        unit_id: i64,
+        assignee_id: Option<i64>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        require_in_tenant(&mut *tx, Owned::Unit, tenant, unit_id).await?;
+        if let Some(user) = assignee_id {
+            require_in_tenant(&mut *tx, Owned::User, tenant, user).await?;
+        }
+        let done = sqlx::query("UPDATE inquiries SET unit_id = $1, assignee_id = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+            .bind(unit_id)
+            .bind(assignee_id)
+            .bind(Timestamp::now().as_millisecond())
+            .bind(tenant)
+            .bind(inquiry_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("inquiry"));
+        }
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn take_over(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        user_id: i64,
+        at: Timestamp,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+        let done = sqlx::query(
+            "UPDATE inquiries SET assignee_id = $1, updated_at = $2, \
+             status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(user_id)
+        .bind(at.as_millisecond())
+        .bind(tenant)
+        .bind(inquiry_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("inquiry"));
+        }
+        insert_audit(&mut tx, tenant, audit, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        tenant: i64,
+        inquiry_id: i64,
+        status: InquiryStatus,
+        at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let at_ms = at.as_millisecond();
+        let closed_at = (status == InquiryStatus::Closed).then_some(at_ms);
+        let done = sqlx::query("UPDATE inquiries SET status = $1, closed_at = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
+            .bind(status.as_str())
+            .bind(closed_at)
+            .bind(at_ms)
+            .bind(tenant)
+            .bind(inquiry_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("inquiry"));
+        }
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>> {
+        let rows: Vec<AttachmentRow> = sqlx::query_as(
+            "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(inquiry_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn attachment_data(
+        &self,
+        tenant: i64,
+        attachment_id: i64,
+    ) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
+        let row: Option<(i64, i64, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, inquiry_id, message_id, filename, content_type, size, data FROM attachments WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(attachment_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(
+            |(id, inquiry_id, message_id, filename, content_type, size, data)| {
+                (
+                    AttachmentMeta {
+                        id,
+                        inquiry_id,
+                        message_id,
+                        filename,
+                        content_type,
+                        size,
+                    },
+                    data,
+                )
+            },
+        ))
+    }
+}
