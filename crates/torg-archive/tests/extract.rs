@@ -59,7 +59,7 @@ async fn setup() -> Setup {
         .await
         .expect("municipality");
     let unit = store
-        .create_unit(municipality.id, "Servicetorget", true)
+        .create_unit(municipality.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     Setup {

@@ -72,7 +72,9 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 pub async fn run(args: BenchArgs) -> Result<()> {
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; measure with 'cargo run --release -- bench'");
+        eprintln!(
+            "warning: this is a debug build; measure with 'cargo build --release -p torg -p torg-bench'"
+        );
     }
     let temp;
     let dir = match &args.dir {
@@ -161,7 +163,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
     .iter()
     .enumerate()
     {
-        units.push(s.create_unit(m.id, name, i == 0).await?.id);
+        units.push(s.create_unit(m.id, name, i == 0, false, None).await?.id);
     }
     s.create_user(
         m.id,
@@ -640,10 +642,10 @@ pub async fn access(requests: u32) -> Result<()> {
     let mut units = vec![];
     for i in 0..40 {
         let u = store
-            .create_unit(m.id, &format!("Enhet {i}"), i == 0)
+            .create_unit(m.id, &format!("Enhet {i}"), i == 0, false, None)
             .await?;
         if i % 10 == 9 {
-            store.update_unit(m.id, u.id, &u.name, true).await?;
+            store.update_unit(m.id, u.id, &u.name, true, None).await?;
         }
         units.push(u.id);
     }
@@ -819,7 +821,9 @@ pub async fn email(messages: usize) -> Result<()> {
             language: "nb".into(),
         })
         .await?;
-    store.create_unit(m.id, "Servicetorget", true).await?;
+    store
+        .create_unit(m.id, "Servicetorget", true, false, None)
+        .await?;
     let mut account = servers.account();
     account.max_message_bytes = 10_000_000;
     store.set_mail_account(m.id, Some(account.clone())).await?;
@@ -1071,7 +1075,9 @@ async fn nordby(
             language: "nb".into(),
         })
         .await?;
-    let desk = store.create_unit(m.id, "Servicetorget", true).await?;
+    let desk = store
+        .create_unit(m.id, "Servicetorget", true, false, None)
+        .await?;
     Ok((store, m, desk))
 }
 

@@ -6,9 +6,9 @@
 
 use crate::actor::Actor;
 use torg_domain::Role;
-use torg_domain::directory::{DirectoryError, NewPassword, PersonName, Slug, Username};
+use torg_domain::directory::{DirectoryError, NewPassword, PersonName, Slug, UnitName, Username};
 use torg_store::{
-    Municipality, NewMunicipality, NewUser, Store, StoreError, User, UserChange, UserUpdate,
+    Municipality, NewMunicipality, NewUser, Store, StoreError, Unit, User, UserChange, UserUpdate,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,8 @@ pub enum DirectoryActionError {
     TimeZone(String),
     #[error("the username is taken; choose another")]
     UsernameTaken,
+    #[error("there is a unit of that name already")]
+    UnitTaken,
     #[error("nobody deactivates themselves or changes their own role; ask another administrator")]
     OwnAccess,
     #[error("the password could not be hashed")]
@@ -46,6 +48,7 @@ impl DirectoryActionError {
             DirectoryActionError::Email(_) => "admin-error-email",
             DirectoryActionError::TimeZone(_) => "admin-error-time-zone",
             DirectoryActionError::UsernameTaken => "admin-error-username-taken",
+            DirectoryActionError::UnitTaken => "admin-error-unit-taken",
             DirectoryActionError::OwnAccess => "admin-error-self",
             DirectoryActionError::Hash | DirectoryActionError::Store(_) => "error-storage",
         }
@@ -227,4 +230,66 @@ pub async fn create_municipality(
         .await
         .map_err(DirectoryActionError::Store)?;
     Ok(m)
+}
+
+/// A unit as typed in.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitInput<'a> {
+    pub name: &'a str,
+    pub service_desk: bool,
+    /// Only its members see its inquiries (child welfare, health).
+    pub sensitive: bool,
+}
+
+fn unit_taken(e: StoreError) -> DirectoryActionError {
+    match e {
+        StoreError::Conflict(_) => DirectoryActionError::UnitTaken,
+        other => DirectoryActionError::Store(other),
+    }
+}
+
+/// Creates a unit of `tenant`, in one transaction with its audit entry.
+pub async fn create_unit(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    input: UnitInput<'_>,
+) -> Result<Unit, DirectoryActionError> {
+    let name = UnitName::parse(input.name)?;
+    let audit = actor.entry(
+        "unit.created",
+        String::new(),
+        format!("name:{name} sensitive:{}", input.sensitive),
+    );
+    store
+        .create_unit(
+            tenant,
+            name.as_str(),
+            input.service_desk,
+            input.sensitive,
+            Some(audit),
+        )
+        .await
+        .map_err(unit_taken)
+}
+
+/// Renames unit `id` and marks it sensitive or not, with its audit entry.
+pub async fn update_unit(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    id: i64,
+    name: &str,
+    sensitive: bool,
+) -> Result<Unit, DirectoryActionError> {
+    let name = UnitName::parse(name)?;
+    let audit = actor.entry(
+        "unit.updated",
+        format!("unit:{id}"),
+        format!("name:{name} sensitive:{sensitive}"),
+    );
+    store
+        .update_unit(tenant, id, name.as_str(), sensitive, Some(audit))
+        .await
+        .map_err(unit_taken)
 }

@@ -74,7 +74,7 @@ async fn retention_deletes_only_what_is_not_a_record() {
         .await
         .expect("m");
     let unit = store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     store.set_retention_days(m.id, 30).await.expect("days");

@@ -31,7 +31,7 @@ async fn nordby() -> (tempfile::TempDir, Arc<dyn Store>, torg_store::Municipalit
         .await
         .expect("m");
     store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     (dir, store, m)

@@ -462,11 +462,6 @@ async fn show_units(
     }
 }
 
-fn unit_name(f: &Fields) -> Option<String> {
-    let name = f.get("name").trim();
-    (!name.is_empty() && name.chars().count() <= 120).then(|| name.to_string())
-}
-
 async fn create_unit(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -479,44 +474,15 @@ async fn create_unit(
     if let Some(r) = admin(&staff, &t, Some(&f)) {
         return r;
     }
-    let Some(name) = unit_name(&f) else {
-        let msg = t.get("admin-error-unit-name");
-        return show_units(
-            &state,
-            t,
-            &staff,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let input = directory::UnitInput {
+        name: f.get("name"),
+        service_desk: false,
+        sensitive: f.get("sensitive") == "on",
     };
+    let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
-    let sensitive = f.get("sensitive") == "on";
-    let created = match state.store.create_unit(tenant, &name, false).await {
-        Ok(u) if sensitive => state.store.update_unit(tenant, u.id, &name, true).await,
-        other => other,
-    };
-    match created {
-        Ok(unit) => {
-            state.forget_cached_settings();
-            audit(
-                &state,
-                &staff,
-                &addr,
-                "unit.created",
-                format!("unit:{}", unit.id),
-                format!("name:{name} sensitive:{sensitive}"),
-            )
-            .await;
-            Redirect::to("/staff/admin/units?done=unit-saved").into_response()
-        }
-        Err(StoreError::Conflict(_)) => {
-            let msg = t.get("admin-error-unit-taken");
-            show_units(&state, t, &staff, None, Some(msg), StatusCode::CONFLICT).await
-        }
-        Err(e) => failed(t, e),
-    }
+    let created = directory::create_unit(&*state.store, &actor, tenant, input).await;
+    unit_saved(&state, t, &staff, created).await
 }
 
 async fn update_unit(
@@ -532,47 +498,35 @@ async fn update_unit(
     if let Some(r) = admin(&staff, &t, Some(&f)) {
         return r;
     }
-    let Some(name) = unit_name(&f) else {
-        let msg = t.get("admin-error-unit-name");
-        return show_units(
-            &state,
-            t,
-            &staff,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
+    let actor = Actor::user(&staff.user, addr.0);
+    let tenant = staff.config.municipality.id;
     let sensitive = f.get("sensitive") == "on";
-    match state
-        .store
-        .update_unit(staff.config.municipality.id, id, &name, sensitive)
-        .await
-    {
+    let updated =
+        directory::update_unit(&*state.store, &actor, tenant, id, f.get("name"), sensitive).await;
+    unit_saved(&state, t, &staff, updated).await
+}
+
+/// After a unit was created or changed: back to the list, or the list with what went wrong.
+async fn unit_saved(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    saved: Result<Unit, DirectoryActionError>,
+) -> Response {
+    let (key, status) = match saved {
         Ok(_) => {
             state.forget_cached_settings();
-            audit(
-                &state,
-                &staff,
-                &addr,
-                "unit.updated",
-                format!("unit:{id}"),
-                format!("name:{name} sensitive:{sensitive}"),
-            )
-            .await;
-            Redirect::to("/staff/admin/units?done=unit-saved").into_response()
+            return Redirect::to("/staff/admin/units?done=unit-saved").into_response();
         }
-        Err(StoreError::NotFound(_)) => {
-            let msg = t.get("admin-error-unknown-unit");
-            show_units(&state, t, &staff, None, Some(msg), StatusCode::NOT_FOUND).await
+        Err(DirectoryActionError::Store(StoreError::NotFound(_))) => {
+            ("admin-error-unknown-unit", StatusCode::NOT_FOUND)
         }
-        Err(StoreError::Conflict(_)) => {
-            let msg = t.get("admin-error-unit-taken");
-            show_units(&state, t, &staff, None, Some(msg), StatusCode::CONFLICT).await
-        }
-        Err(e) => failed(t, e),
-    }
+        Err(DirectoryActionError::Store(e)) => return failed(t, e),
+        Err(e @ DirectoryActionError::UnitTaken) => (e.key(), StatusCode::CONFLICT),
+        Err(e) => (e.key(), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    let msg = t.get(key);
+    show_units(state, t, staff, None, Some(msg), status).await
 }
 
 // ---------------------------------------------------------------- audit log

@@ -36,11 +36,11 @@ async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
         .await
         .expect("municipality");
     let desk = store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     store
-        .create_unit(m.id, "Oppvekst", false)
+        .create_unit(m.id, "Oppvekst", false, false, None)
         .await
         .expect("unit");
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
@@ -1737,11 +1737,11 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .expect("plain")
         .id;
     let health = store
-        .create_unit(a.id, "Helse og omsorg", false)
+        .create_unit(a.id, "Helse og omsorg", false, false, None)
         .await
         .expect("unit");
     let health = store
-        .update_unit(a.id, health.id, "Helse og omsorg", true)
+        .update_unit(a.id, health.id, "Helse og omsorg", true, None)
         .await
         .expect("sensitive")
         .id;
@@ -3181,7 +3181,7 @@ async fn sms_gateway_and_code_words_in_the_staff_ui() {
         .expect("m");
     add_user(store, m.id, "sjef", Role::Administrator, None).await;
     let water = store
-        .create_unit(m.id, "Vann og avløp", false)
+        .create_unit(m.id, "Vann og avløp", false, false, None)
         .await
         .expect("unit");
     let admin = login(&app, "alfa", "sjef").await;
@@ -5331,7 +5331,7 @@ async fn chat_municipality(store: &dyn Store) -> torg_store::Municipality {
         .await
         .expect("municipality");
     let desk = store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     add_user(store, m.id, "kari", Role::ServiceDesk, Some(desk.id)).await;

@@ -227,7 +227,7 @@ async fn setup() -> Setup {
         .await
         .expect("m");
     store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     store

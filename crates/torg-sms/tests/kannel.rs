@@ -31,11 +31,11 @@ async fn sms_in_and_out_through_kannel() {
         .await
         .expect("m");
     store
-        .create_unit(m.id, "Servicetorget", true)
+        .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("desk");
     let water = store
-        .create_unit(m.id, "Vann og avløp", false)
+        .create_unit(m.id, "Vann og avløp", false, false, None)
         .await
         .expect("water");
     store

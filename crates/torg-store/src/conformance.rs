@@ -39,11 +39,11 @@ pub async fn fixture(store: &dyn Store) -> Fixture {
         .await
         .expect("create municipality");
     let service_desk = store
-        .create_unit(tenant.id, "Servicetorget", true)
+        .create_unit(tenant.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
     let other_unit = store
-        .create_unit(tenant.id, "Oppvekst", false)
+        .create_unit(tenant.id, "Oppvekst", false, false, None)
         .await
         .expect("unit");
     Fixture {
@@ -213,7 +213,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
 
     // Sensitive units.
     let unit = store
-        .update_unit(tenant, f.other_unit.id, "Helse og omsorg", true)
+        .update_unit(tenant, f.other_unit.id, "Helse og omsorg", true, None)
         .await
         .expect("update unit");
     assert!(unit.sensitive);
@@ -228,7 +228,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .update_unit(other.tenant.id, f.other_unit.id, "x", false)
+            .update_unit(other.tenant.id, f.other_unit.id, "x", false, None)
             .await,
         Err(StoreError::NotFound(_))
     ));

@@ -53,10 +53,25 @@ pub trait Directory: Send + Sync {
     async fn municipality(&self, id: i64) -> Result<Option<Municipality>>;
     async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>>;
     async fn list_municipalities(&self) -> Result<Vec<Municipality>>;
-    async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit>;
+    /// Creates a unit; `audit` in the same transaction (its object becomes the new unit).
+    async fn create_unit(
+        &self,
+        tenant: i64,
+        name: &str,
+        is_service_desk: bool,
+        sensitive: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Unit>;
     async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>>;
-    /// Renames a unit and marks it sensitive or not.
-    async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit>;
+    /// Renames a unit and marks it sensitive or not; `audit` in the same transaction.
+    async fn update_unit(
+        &self,
+        tenant: i64,
+        id: i64,
+        name: &str,
+        sensitive: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Unit>;
     /// Creates a user (a member of their home unit), with `audit` in the same transaction.
     async fn create_user(
         &self,

@@ -265,9 +265,9 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         .await?;
     let mut units = HashMap::new();
     for (name, desk, sensitive) in UNITS {
-        let mut unit = store.create_unit(m.id, name, *desk).await?;
+        let mut unit = store.create_unit(m.id, name, *desk, false, None).await?;
         if *sensitive {
-            unit = store.update_unit(m.id, unit.id, name, true).await?;
+            unit = store.update_unit(m.id, unit.id, name, true, None).await?;
         }
         units.insert(*name, unit);
     }

@@ -31,11 +31,21 @@ fn allowed() -> BTreeMap<String, BTreeSet<String>> {
 fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let mut found = BTreeMap::new();
     for p in meta["packages"].as_array().expect("packages") {
@@ -55,7 +65,10 @@ fn dependencies() -> BTreeMap<String, BTreeSet<String>> {
 fn crates_depend_only_on_what_the_architecture_allows() {
     let allowed = allowed();
     let actual = dependencies();
-    assert!(allowed.len() >= 12, "the table lists the crates: {allowed:?}");
+    assert!(
+        allowed.len() >= 12,
+        "the table lists the crates: {allowed:?}"
+    );
     for (name, deps) in &actual {
         let may = allowed
             .get(name)
@@ -70,11 +83,17 @@ fn crates_depend_only_on_what_the_architecture_allows() {
         }
     }
     for name in allowed.keys() {
-        assert!(actual.contains_key(name), "ARCHITECTURE.md lists {name}, which is not a crate");
+        assert!(
+            actual.contains_key(name),
+            "ARCHITECTURE.md lists {name}, which is not a crate"
+        );
     }
     for (name, deps) in &actual {
         if name != "torg-bench" {
-            assert!(!deps.contains("torg-bench"), "{name} depends on the benchmarks");
+            assert!(
+                !deps.contains("torg-bench"),
+                "{name} depends on the benchmarks"
+            );
         }
         if !matches!(name.as_str(), "torg-bench" | "torg-testkit") {
             assert!(!deps.contains("torg-testkit"), "{name} ships the test kit");

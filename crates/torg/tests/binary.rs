@@ -1052,22 +1052,23 @@ async fn the_audit_log_detects_tampering() {
         ],
     );
     let ok = torg(d, None, &["audit", "verify", "--municipality", "nordby"]);
-    assert!(ok.contains("intact: 4 entries"), "{ok}");
+    assert!(ok.contains("intact: 5 entries"), "{ok}");
     let export = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
     let lines: Vec<Value> = export
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(lines.len(), 4);
+    assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["action"], "municipality.created");
-    assert_eq!(lines[1]["action"], "policy.added");
-    assert_eq!(lines[2]["actor"], "cli");
+    assert_eq!(lines[1]["action"], "unit.created");
+    assert_eq!(lines[2]["action"], "policy.added");
+    assert_eq!(lines[3]["actor"], "cli");
 
     // Someone edits the database behind Torg's back.
     let store = torg_store_sql::SqliteStore::open(&d.join("torg.db"))
         .await
         .expect("open");
-    sqlx::query("UPDATE audit_log SET detail = 'mon-sun 00:00-23:59' WHERE seq = 3")
+    sqlx::query("UPDATE audit_log SET detail = 'mon-sun 00:00-23:59' WHERE seq = 4")
         .execute(store.pool())
         .await
         .expect("tamper");
@@ -1079,11 +1080,11 @@ async fn the_audit_log_detects_tampering() {
         .expect("run");
     assert!(!out.status.success(), "tampering is found");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("entry 3 has been altered"),
+        String::from_utf8_lossy(&out.stderr).contains("entry 4 has been altered"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4")
         .execute(store.pool())
         .await
         .expect("remove");
@@ -1094,7 +1095,7 @@ async fn the_audit_log_detects_tampering() {
         .output()
         .expect("run");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("missing before 4"),
+        String::from_utf8_lossy(&out.stderr).contains("missing before 5"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

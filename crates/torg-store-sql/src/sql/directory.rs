@@ -52,17 +52,32 @@ impl Directory for This {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn create_unit(&self, tenant: i64, name: &str, is_service_desk: bool) -> Result<Unit> {
+    async fn create_unit(
+        &self,
+        tenant: i64,
+        name: &str,
+        is_service_desk: bool,
+        sensitive: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Unit> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let row: UnitRow = sqlx::query_as(
-            "INSERT INTO units (tenant_id, name, is_service_desk) VALUES ($1, $2, $3) RETURNING id, tenant_id, name, is_service_desk, sensitive",
+            "INSERT INTO units (tenant_id, name, is_service_desk, sensitive) VALUES ($1, $2, $3, $4) RETURNING id, tenant_id, name, is_service_desk, sensitive",
         )
         .bind(tenant)
         .bind(name)
         .bind(i64::from(is_service_desk))
-        .fetch_one(&self.pool)
+        .bind(i64::from(sensitive))
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(row.into())
+        let unit: Unit = row.into();
+        if let Some(entry) = audit {
+            let object = format!("unit:{}", unit.id);
+            insert_audit(&mut tx, tenant, entry.with_object(object), Timestamp::now()).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(unit)
     }
 
     async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>> {
@@ -74,7 +89,15 @@ impl Directory for This {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn update_unit(&self, tenant: i64, id: i64, name: &str, sensitive: bool) -> Result<Unit> {
+    async fn update_unit(
+        &self,
+        tenant: i64,
+        id: i64,
+        name: &str,
+        sensitive: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Unit> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let row: Option<UnitRow> = sqlx::query_as(
             "UPDATE units SET name = $1, sensitive = $2 WHERE tenant_id = $3 AND id = $4 RETURNING id, tenant_id, name, is_service_desk, sensitive",
         )
@@ -82,10 +105,15 @@ impl Directory for This {
         .bind(i64::from(sensitive))
         .bind(tenant)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        row.map(Into::into).ok_or(StoreError::NotFound("unit"))
+        let unit: Unit = row.map(Into::into).ok_or(StoreError::NotFound("unit"))?;
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(unit)
     }
 
     async fn create_user(

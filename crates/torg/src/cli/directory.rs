@@ -216,10 +216,14 @@ pub async fn unit_command(
             sensitive,
         } => {
             let m = municipality(&*store, &slug).await?;
-            let mut u = store.create_unit(m.id, &name, service_desk).await?;
-            if sensitive {
-                u = store.update_unit(m.id, u.id, &name, true).await?;
-            }
+            let input = torg_core::directory::UnitInput {
+                name: &name,
+                service_desk,
+                sensitive,
+            };
+            let u = torg_core::directory::create_unit(&*store, &Actor::cli(), m.id, input)
+                .await
+                .map_err(|e| refused(&m.language, &e))?;
             println!("Created unit {} (id {}) in {}.", u.name, u.id, m.name);
             Ok(())
         }
