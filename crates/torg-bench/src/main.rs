@@ -79,6 +79,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // HTTPS clients and the server use ring, as `torg` does.
+    torg_http::use_ring_crypto();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TORG_LOG")
