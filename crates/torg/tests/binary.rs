@@ -1565,6 +1565,27 @@ async fn the_cli_and_the_administration_page_refuse_alike() {
         .await
         .expect("login");
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    // The administration page's form, as an administrator fills it in.
+    let users = format!("{base}/staff/admin/users");
+    let add_on_page = |username: &'static str, name: &'static str, pw: &'static str| {
+        let (admin, users) = (admin.clone(), users.clone());
+        async move {
+            let form = admin.get(&users).send().await.expect("users");
+            let csrf = csrf_of(&form.text().await.expect("text"));
+            admin
+                .post(&users)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", username),
+                    ("full_name", name),
+                    ("role", "case_handler"),
+                    ("password", pw),
+                ])
+                .send()
+                .await
+                .expect("create")
+        }
+    };
     for (username, pw, expected) in [
         (
             "ola nordmann",
@@ -1590,27 +1611,7 @@ async fn the_cli_and_the_administration_page_refuse_alike() {
                 pw,
             ],
         );
-        let users = format!("{base}/staff/admin/users");
-        let form_page = admin
-            .get(&users)
-            .send()
-            .await
-            .expect("users")
-            .text()
-            .await
-            .expect("text");
-        let res = admin
-            .post(&users)
-            .form(&[
-                ("csrf", csrf_of(&form_page).as_str()),
-                ("username", username),
-                ("full_name", "Ola Nordmann"),
-                ("role", "case_handler"),
-                ("password", pw),
-            ])
-            .send()
-            .await
-            .expect("create");
+        let res = add_on_page(username, "Ola Nordmann", pw).await;
         assert_eq!(res.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
         let page = res.text().await.expect("text");
         // The page's message is the CLI's, word for word.
@@ -1645,27 +1646,7 @@ async fn the_cli_and_the_administration_page_refuse_alike() {
             "et langt nok passord",
         ],
     );
-    let users = format!("{base}/staff/admin/users");
-    let form_page = admin
-        .get(&users)
-        .send()
-        .await
-        .expect("users")
-        .text()
-        .await
-        .expect("text");
-    let res = admin
-        .post(&users)
-        .form(&[
-            ("csrf", csrf_of(&form_page).as_str()),
-            ("username", "Kari"),
-            ("full_name", "Kari Nordmann"),
-            ("role", "case_handler"),
-            ("password", "et langt nok passord"),
-        ])
-        .send()
-        .await
-        .expect("create");
+    let res = add_on_page("Kari", "Kari Nordmann", "et langt nok passord").await;
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
     let _ = server.kill();
     let _ = server.wait();
