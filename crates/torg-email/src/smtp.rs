@@ -212,14 +212,12 @@ impl Deliver for SmtpDelivery {
     ) -> Result<(), StoreError> {
         let Some(key) = &self.key else { return Ok(()) };
         let mut opened = HashMap::new();
-        for (tenant, mut a) in settings.mail_accounts().await? {
-            match (key.open(&a.imap.password), key.open(&a.smtp.password)) {
-                (Ok(imap), Ok(smtp)) => {
-                    a.imap.password = imap;
-                    a.smtp.password = smtp;
+        for (tenant, a) in settings.mail_accounts().await? {
+            match crate::worker::opened(a, key) {
+                Ok(a) => {
                     opened.insert(tenant, a);
                 }
-                _ => tracing::warn!(tenant, "the mail account's passwords cannot be opened"),
+                Err(_) => tracing::warn!(tenant, "the mail account's passwords cannot be opened"),
             }
         }
         *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(opened);

@@ -23,16 +23,22 @@ pub async fn accounts(
         .mail_accounts()
         .await?
         .into_iter()
-        .map(|(tenant, mut a)| {
-            a.imap.password = key
-                .open(&a.imap.password)
-                .map_err(|e| crate::MailError::Login(e.to_string()))?;
-            a.smtp.password = key
-                .open(&a.smtp.password)
-                .map_err(|e| crate::MailError::Login(e.to_string()))?;
-            Ok((tenant, a))
-        })
+        .map(|(tenant, a)| Ok((tenant, opened(a, key)?)))
         .collect()
+}
+
+/// A mail account with its IMAP and SMTP passwords opened with the installation's key.
+pub fn opened(
+    mut account: torg_store::MailAccount,
+    key: &SecretKey,
+) -> Result<torg_store::MailAccount, crate::MailError> {
+    let open = |sealed: &str| {
+        key.open(sealed)
+            .map_err(|e| crate::MailError::Login(e.to_string()))
+    };
+    account.imap.password = open(&account.imap.password)?;
+    account.smtp.password = open(&account.smtp.password)?;
+    Ok(account)
 }
 
 /// One pass over every municipality's mailbox.

@@ -1556,6 +1556,25 @@ async fn add_user(
         .expect("user");
 }
 
+/// Alfa and its service desk's id, with "kommunikasjon", who may speak publicly, at the desk.
+async fn alfa_with_communication(store: &dyn Store) -> (torg_store::Municipality, i64) {
+    let m = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = store.list_units(m.id).await.expect("units")[0].id;
+    add_user(
+        store,
+        m.id,
+        "kommunikasjon",
+        Role::Communication,
+        Some(desk),
+    )
+    .await;
+    (m, desk)
+}
+
 /// Alfa's mailbox on servers that are not there (for what needs an account but no server).
 fn unreachable_mail_account() -> torg_store::MailAccount {
     let server = |port| torg_store::MailServer {
@@ -5072,20 +5091,7 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
     let key = torg_core::sealing::SecretKey::generate();
     let app = spawn_sealed(&key).await;
     let store = &*app.store;
-    let m = store
-        .municipality_by_slug("alfa")
-        .await
-        .expect("m")
-        .expect("m");
-    let desk = store.list_units(m.id).await.expect("units")[0].id;
-    add_user(
-        store,
-        m.id,
-        "kommunikasjon",
-        Role::Communication,
-        Some(desk),
-    )
-    .await;
+    let (m, desk) = alfa_with_communication(store).await;
     let (graph, calls) = fake_graph().await;
     meta_account(
         store,
@@ -6085,20 +6091,7 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
     use torg_domain::Channel;
     let app = spawn().await;
     let store = &*app.store;
-    let m = store
-        .municipality_by_slug("alfa")
-        .await
-        .expect("m")
-        .expect("m");
-    let desk = store.list_units(m.id).await.expect("units")[0].id;
-    add_user(
-        store,
-        m.id,
-        "kommunikasjon",
-        Role::Communication,
-        Some(desk),
-    )
-    .await;
+    let (m, desk) = alfa_with_communication(store).await;
     let writer = store
         .user_by_username(m.id, "kommunikasjon")
         .await
