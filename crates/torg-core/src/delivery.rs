@@ -67,6 +67,12 @@ pub trait Deliver: Send + Sync {
     ) -> Result<(), StoreError> {
         Ok(())
     }
+    /// The secrets (passwords, tokens, keys) that what [`prepare`](Self::prepare) read holds:
+    /// [`pass`] takes them out of every error text before it is logged, stored on the
+    /// message or shown as the connector's health, whatever the network answered.
+    fn secrets(&self) -> Vec<String> {
+        vec![]
+    }
     /// Sends one entry on `lane`.
     async fn deliver(&self, lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome;
     /// After a pass: close what the lanes kept open.
@@ -110,6 +116,7 @@ pub async fn pass(
         return Ok(report);
     }
     deliver.prepare(store, store, &items).await?;
+    let secrets = deliver.secrets();
     let lanes = deliver.lanes().clamp(1, items.len());
     let queue = Mutex::new(items.into_iter());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(OutboxItem, Outcome)>(MARK_BATCH * 4);
@@ -146,6 +153,7 @@ pub async fn pass(
                 }
             };
             let Some((item, outcome)) = next else { break };
+            let outcome = hidden(outcome, &secrets);
             let key = (item.tenant_id, deliver.connector(item.channel));
             match outcome {
                 Outcome::Sent => {
@@ -199,6 +207,20 @@ pub async fn pass(
             .await?;
     }
     Ok(report)
+}
+
+/// `outcome` with `secrets` taken out of its error text.
+fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
+    let hide = |why: String| torg_domain::secret::redact(&why, secrets);
+    match outcome {
+        Outcome::Sent => Outcome::Sent,
+        Outcome::Wait { until, why } => Outcome::Wait {
+            until,
+            why: hide(why),
+        },
+        Outcome::Retry { why, at } => Outcome::Retry { why: hide(why), at },
+        Outcome::Failed { why } => Outcome::Failed { why: hide(why) },
+    }
 }
 
 /// Runs passes of `deliver` every `interval` (at once again while there is work) until

@@ -23,6 +23,7 @@ pub mod registry;
 pub mod reply;
 pub mod role;
 pub mod routing;
+pub mod secret;
 pub mod sms;
 pub mod social;
 

@@ -224,6 +224,11 @@ impl Deliver for SmtpDelivery {
         Ok(())
     }
 
+    fn secrets(&self) -> Vec<String> {
+        let accounts = self.accounts.read().unwrap_or_else(|e| e.into_inner());
+        accounts.values().flat_map(MailAccount::secrets).collect()
+    }
+
     async fn deliver(&self, lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
         let Some(account) = self.account(item.tenant_id) else {
             return Outcome::retry("the municipality has no mail account");

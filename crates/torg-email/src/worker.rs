@@ -69,7 +69,7 @@ pub async fn poll_all(
             ok: result.is_ok(),
             detail: match &result {
                 Ok(r) => format!("{} messages read", r.fetched),
-                Err(e) => e.to_string(),
+                Err(e) => torg_domain::secret::redact(&e.to_string(), &account.secrets()),
             },
             at: jiff::Timestamp::now(),
         };
@@ -88,8 +88,8 @@ pub async fn poll_all(
                 total.duplicates += r.duplicates;
                 total.quarantined += r.quarantined;
             }
-            Err(e) => {
-                tracing::warn!(municipality = %config.municipality.slug, error = %e, "mailbox not read")
+            Err(_) => {
+                tracing::warn!(municipality = %config.municipality.slug, error = %status.detail, "mailbox not read")
             }
         }
     }
@@ -106,7 +106,7 @@ async fn watch(account: torg_store::MailAccount, wake: Arc<tokio::sync::Notify>)
             Ok(crate::imap::Wait::Quiet) => {}
             Ok(crate::imap::Wait::NoIdle) => return,
             Err(e) => {
-                tracing::debug!(address = %account.address, error = %e, "mailbox not watched; trying again");
+                tracing::debug!(address = %account.address, error = %torg_domain::secret::redact(&e.to_string(), &account.secrets()), "mailbox not watched; trying again");
                 tokio::time::sleep(Duration::from_secs(30)).await;
             }
         }

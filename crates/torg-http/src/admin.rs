@@ -1170,9 +1170,10 @@ async fn test_mail(
         torg_email::imap::check(&imap, &account.imap_folder),
         torg_email::smtp::check(&smtp)
     );
+    let secrets = [&imap.password, &smtp.password];
     let line = |r: Result<(), torg_email::MailError>| match r {
         Ok(()) => (t.get("mail-test-ok"), true),
-        Err(e) => (e.to_string(), false),
+        Err(e) => (torg_domain::secret::redact(&e.to_string(), &secrets), false),
     };
     let (ri, oi) = line(i);
     let (rs, os) = line(s);

@@ -207,6 +207,15 @@ impl Deliver for KannelDelivery {
         Ok(())
     }
 
+    fn secrets(&self) -> Vec<String> {
+        let settings = self.read();
+        settings
+            .gateways
+            .values()
+            .flat_map(SmsGateway::secrets)
+            .collect()
+    }
+
     async fn deliver(&self, _lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
         let (gateway, callback) = {
             let settings = self.read();

@@ -150,6 +150,11 @@ impl Deliver for SocialDelivery {
         Ok(())
     }
 
+    fn secrets(&self) -> Vec<String> {
+        let accounts = self.accounts.read().unwrap_or_else(|e| e.into_inner());
+        accounts.iter().flat_map(SocialAccount::secrets).collect()
+    }
+
     async fn deliver(&self, _lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome {
         let address = match Address::parse(&item.recipient) {
             Ok(a) => a,
@@ -282,7 +287,10 @@ pub async fn poll_mastodon(
                     None => (true, format!("{taken} new mentions")),
                 }
             }
-            Err(e) => (false, e.to_string()),
+            Err(e) => (
+                false,
+                torg_domain::secret::redact(&e.to_string(), &account.secrets()),
+            ),
         };
         store
             .set_connector_status(&ConnectorStatus {

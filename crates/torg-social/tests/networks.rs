@@ -641,3 +641,79 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
             .starts_with("@ola@mastodon.example Svar på 5")
     );
 }
+
+#[tokio::test]
+async fn a_token_the_network_echoes_is_never_stored_or_shown() {
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE", &base, true).await;
+    s.account(Channel::Mastodon, "109", &base, true).await;
+    let facebook = s
+        .take(comment(Channel::Facebook, "PAGE", "6_6", "Hei"))
+        .await;
+    s.answer(facebook, "Hei!", false).await;
+    let mastodon = s
+        .take(SocialEvent {
+            channel: Channel::Mastodon,
+            account: "109".into(),
+            kind: EventKind::Mention {
+                status_id: "777".into(),
+                visibility: torg_domain::social::Visibility::Public,
+                acct: "kari@social.example".into(),
+            },
+            author: Some("Kari".into()),
+            text: "Hei".into(),
+        })
+        .await;
+    s.answer(mastodon, "Hei!", false).await;
+    // A proxy in front of the network that answers with the request it got, header and all.
+    let echoed = "proxy error: the request with Authorization: Bearer good-token timed out";
+    world.lock().expect("world").failures.extend([
+        (reqwest::StatusCode::BAD_GATEWAY, vec![], echoed.to_string()),
+        (reqwest::StatusCode::BAD_GATEWAY, vec![], echoed.to_string()),
+    ]);
+    let r = Sender::default()
+        .send_due(
+            &*s.store,
+            &s.accounts().await,
+            &client(),
+            Timestamp::now(),
+            100,
+        )
+        .await
+        .expect("pass");
+    assert_eq!(r.retried, 2);
+    let mut shown = vec![];
+    for id in [facebook, mastodon] {
+        for (_, d) in s
+            .store
+            .deliveries(s.tenant(), id)
+            .await
+            .expect("deliveries")
+        {
+            if let torg_store::DeliveryState::Pending {
+                last_error: Some(e),
+                ..
+            } = d
+            {
+                shown.push(e);
+            }
+        }
+    }
+    for c in s
+        .store
+        .connector_statuses(Some(s.tenant()))
+        .await
+        .expect("statuses")
+    {
+        shown.push(c.detail);
+    }
+    assert!(shown.len() >= 4, "{shown:?}");
+    for text in &shown {
+        assert!(!text.contains("good-token"), "{text}");
+    }
+    assert!(
+        shown.iter().any(|t| t.contains("Bearer [hidden]")),
+        "{shown:?}"
+    );
+}

@@ -432,6 +432,13 @@ pub struct MailServer {
     pub password: String,
 }
 
+impl MailAccount {
+    /// What must never appear in an error text: both servers' passwords.
+    pub fn secrets(&self) -> Vec<String> {
+        vec![self.imap.password.clone(), self.smtp.password.clone()]
+    }
+}
+
 /// A mail to keep aside, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewQuarantinedMail {
@@ -590,6 +597,13 @@ pub struct SmsGateway {
     pub inbound_key: String,
 }
 
+impl SmsGateway {
+    /// What must never appear in an error text: the password and the callbacks' key.
+    pub fn secrets(&self) -> Vec<String> {
+        vec![self.password.clone(), self.inbound_key.clone()]
+    }
+}
+
 /// A code word (kodeord): an SMS starting with it goes to a unit and/or is answered at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SmsKeyword {
@@ -634,6 +648,18 @@ pub struct SocialAccount {
     pub cursor: String,
     /// Whether the registry has it approved (read, never written).
     pub approved: bool,
+}
+
+impl SocialAccount {
+    /// What must never appear in an error text: the access token, the app secret and the
+    /// webhook handshake's token.
+    pub fn secrets(&self) -> Vec<String> {
+        vec![
+            self.access_token.clone(),
+            self.app_secret.clone(),
+            self.verify_token.clone(),
+        ]
+    }
 }
 
 /// The archivist's decision on an inquiry (arkivvurdering) and what the public journal

@@ -1,6 +1,7 @@
 //! `torg` commands: The channels' settings: the mailbox, the SMS gateway and its code words, social-media accounts.
 
 use super::*;
+use torg_domain::secret::redact;
 
 #[derive(Subcommand)]
 pub enum MailCommand {
@@ -264,7 +265,7 @@ pub async fn mail_command(
                 a.imap.port,
                 imap.as_ref()
                     .map(|_| "ok".to_string())
-                    .unwrap_or_else(|e| e.to_string())
+                    .unwrap_or_else(|e| redact(&e.to_string(), &a.secrets()))
             );
             println!(
                 "SMTP {}:{}: {}",
@@ -272,7 +273,7 @@ pub async fn mail_command(
                 a.smtp.port,
                 smtp.as_ref()
                     .map(|_| "ok".to_string())
-                    .unwrap_or_else(|e| e.to_string())
+                    .unwrap_or_else(|e| redact(&e.to_string(), &a.secrets()))
             );
             if imap.is_err() || smtp.is_err() {
                 bail!(
