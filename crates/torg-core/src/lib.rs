@@ -16,3 +16,4 @@ pub mod sealing;
 pub mod secrets;
 pub mod sms;
 pub mod social;
+pub mod transcript;

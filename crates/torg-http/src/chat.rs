@@ -36,8 +36,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
+use torg_core::transcript::TranscriptError;
 use torg_domain::{Channel, MessageKind};
-use torg_store::{Inquiry, Message, NewMessage, NewOutgoing, Notice, Origin};
+use torg_store::{Inquiry, Message, NewMessage, Origin};
 
 /// What happens in a chat, as its watchers see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -744,8 +745,9 @@ async fn citizen_typing(
 
 #[derive(serde::Deserialize, Default)]
 struct TranscriptForm {
+    /// "yes" when the citizen ticked that the chat's address is theirs.
     #[serde(default)]
-    email: String,
+    confirm: String,
 }
 
 /// The conversation as plain text, for the transcript email.
@@ -775,6 +777,7 @@ fn transcript_text(
     out
 }
 
+/// Sends the conversation to the address given for this chat, when the citizen confirms it.
 async fn transcript(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -786,53 +789,36 @@ async fn transcript(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let tenant = config.municipality.id;
-    let email = match torg_domain::contact::Contact::parse(Some(form.email.trim()), None) {
-        Ok(c) => c.email.map(|e| e.as_str().to_string()).unwrap_or_default(),
-        Err(e) => {
-            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
-        }
-    };
-    let account = match state.store.mail_account(tenant).await {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            let msg = t.get("chat-transcript-no-mailbox");
-            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
-        }
-        Err(e) => return crate::staff::failed(t, e),
-    };
-    let messages = match state.store.messages(tenant, inquiry.id, false).await {
+    if form.confirm != "yes" {
+        let msg = t.get("chat-transcript-unconfirmed");
+        return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
+    }
+    let messages = match state
+        .store
+        .messages(config.municipality.id, inquiry.id, false)
+        .await
+    {
         Ok(m) => m,
         Err(e) => return crate::staff::failed(t, e),
     };
-    let notice = Notice {
-        out: NewOutgoing {
-            channel: Channel::Email,
-            recipient: email,
-            subject: t.args(
-                "chat-transcript-subject",
-                &[
-                    ("municipality", &config.municipality.name),
-                    ("reference", &inquiry.reference.to_string()),
-                ],
-            ),
-            header_id: torg_domain::email::new_message_id(
-                &account.address,
-                &torg_core::secrets::new_token()[..24],
-            ),
-            in_reply_to: None,
-            references: vec![],
-        },
-        body: transcript_text(&t, &config, &inquiry, &messages),
-    };
-    match state
-        .store
-        .queue_notices(tenant, Some(inquiry.id), &[notice], Timestamp::now())
+    let subject = t.args(
+        "chat-transcript-subject",
+        &[
+            ("municipality", &config.municipality.name),
+            ("reference", &inquiry.reference.to_string()),
+        ],
+    );
+    let body = transcript_text(&t, &config, &inquiry, &messages);
+    match torg_core::transcript::send(&*state.store, &inquiry, subject, body, Timestamp::now())
         .await
     {
-        Ok(()) => Redirect::to(&format!("/chat/{slug}/c/{token}?done=transcript")).into_response(),
-        Err(e) => crate::staff::failed(t, e),
+        Ok(_) => Redirect::to(&format!("/chat/{slug}/c/{token}?done=transcript")).into_response(),
+        Err(TranscriptError::Store(e)) => crate::staff::failed(t, e),
+        Err(e) => {
+            let max = torg_core::transcript::MAX_PER_CHAT.to_string();
+            let msg = t.get1(e.key(), "max", &max);
+            conversation_page(&state, t, &slug, &token, "", Some(msg)).await
+        }
     }
 }
 

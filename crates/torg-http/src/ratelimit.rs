@@ -1,5 +1,8 @@
-//! Rate limits (GCRA, by `governor`): logins and the public portal per client address, the API
-//! per token (per address when no token is sent). Over the limit: 429 with Retry-After.
+//! Rate limits (GCRA, by `governor`). Every request from outside that writes is limited per
+//! client address: logins; the portal's and the chat's forms (new inquiries, messages on the
+//! follow page and in the chat, the chat's transcript); the chat's typing signal (more often,
+//! as typing is); and the hooks the SMS gateway and Meta call. The API is limited per token
+//! (per address when no token is sent). Over the limit: 429 with Retry-After.
 
 use crate::AppState;
 use crate::audit::ClientAddr;
@@ -19,8 +22,13 @@ use torg_core::secrets::token_hash;
 pub struct RateLimits {
     /// Login attempts per minute per address.
     pub login_per_minute: u32,
-    /// Submissions on the citizen portal (new inquiries, messages) per minute per address.
+    /// Submissions on the citizen portal and in the chat (new inquiries, messages, transcripts)
+    /// per minute per address.
     pub portal_per_minute: u32,
+    /// The chat's "typing" signals per minute per address.
+    pub typing_per_minute: u32,
+    /// Calls of the SMS gateway's and Meta's hooks per minute per address.
+    pub hooks_per_minute: u32,
     /// API requests per second per token.
     pub api_per_second: u32,
 }
@@ -30,6 +38,8 @@ impl Default for RateLimits {
         RateLimits {
             login_per_minute: 10,
             portal_per_minute: 20,
+            typing_per_minute: 30,
+            hooks_per_minute: 6_000,
             api_per_second: 200,
         }
     }
@@ -40,6 +50,8 @@ impl RateLimits {
     pub const OFF: RateLimits = RateLimits {
         login_per_minute: 0,
         portal_per_minute: 0,
+        typing_per_minute: 0,
+        hooks_per_minute: 0,
         api_per_second: 0,
     };
 }
@@ -50,6 +62,8 @@ const FORGET_ABOVE: usize = 10_000;
 pub(crate) struct Limiters {
     login: Option<DefaultKeyedRateLimiter<String>>,
     portal: Option<DefaultKeyedRateLimiter<String>>,
+    typing: Option<DefaultKeyedRateLimiter<String>>,
+    hooks: Option<DefaultKeyedRateLimiter<String>>,
     api: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
@@ -62,6 +76,8 @@ impl Limiters {
         Limiters {
             login: per_minute(limits.login_per_minute),
             portal: per_minute(limits.portal_per_minute),
+            typing: per_minute(limits.typing_per_minute),
+            hooks: per_minute(limits.hooks_per_minute),
             // The API allows bursts of five seconds' worth.
             api: NonZeroU32::new(limits.api_per_second).and_then(|n| {
                 let burst = NonZeroU32::new(n.get().saturating_mul(5))?;
@@ -85,40 +101,65 @@ impl Limiters {
     }
 }
 
-/// The middleware: picks the limit that applies to the request, if any.
-/// Starting a chat (`POST /chat/{municipality}`) creates an inquiry, like the contact form.
-fn is_chat_start(path: &str) -> bool {
-    path.strip_prefix("/chat/")
-        .is_some_and(|rest| !rest.trim_end_matches('/').contains('/'))
+/// Which allowance a request from outside draws on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Api,
+    Login,
+    Portal,
+    Typing,
+    Hook,
 }
 
+/// The allowance `path` draws on, if any: every write from outside, the API always, and the
+/// hooks (Kannel calls its hook with GET).
+fn kind(method: &Method, path: &str) -> Option<Kind> {
+    if path.starts_with("/api/") {
+        return Some(Kind::Api);
+    }
+    if path.starts_with("/hooks/") {
+        return Some(Kind::Hook);
+    }
+    if *method != Method::POST {
+        return None;
+    }
+    if path == "/staff/login" {
+        Some(Kind::Login)
+    } else if path.starts_with("/chat/") && path.ends_with("/typing") {
+        Some(Kind::Typing)
+    } else if path.starts_with("/k/") || path.starts_with("/chat/") {
+        Some(Kind::Portal)
+    } else {
+        // Staff pages: signed in, with a CSRF token.
+        None
+    }
+}
+
+/// The middleware: the limit that applies to the request, if any.
 pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limiters = &state.limiters;
-    let post = req.method() == Method::POST;
     let (mut parts, body) = req.into_parts();
-    let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(&mut parts, &state).await;
     let path = parts.uri.path().to_string();
-    let wait = if path.starts_with("/api/") {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| format!("token:{}", token_hash(v)))
-            .unwrap_or_else(|| format!("addr:{addr}"));
-        limiters.api.as_ref().and_then(|l| limiters.check(l, key))
-    } else if post && path == "/staff/login" {
-        limiters
-            .login
-            .as_ref()
-            .and_then(|l| limiters.check(l, addr))
-    } else if post && (path.starts_with("/k/") || is_chat_start(&path)) {
-        limiters
-            .portal
-            .as_ref()
-            .and_then(|l| limiters.check(l, addr))
-    } else {
-        None
+    let Some(kind) = kind(&parts.method, &path) else {
+        return next.run(Request::from_parts(parts, body)).await;
     };
+    let Ok(ClientAddr(addr)) = ClientAddr::from_request_parts(&mut parts, &state).await;
+    let (limiter, key) = match kind {
+        Kind::Api => {
+            let key = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!("token:{}", token_hash(v)))
+                .unwrap_or_else(|| format!("addr:{addr}"));
+            (&limiters.api, key)
+        }
+        Kind::Login => (&limiters.login, addr),
+        Kind::Portal => (&limiters.portal, addr),
+        Kind::Typing => (&limiters.typing, addr),
+        Kind::Hook => (&limiters.hooks, addr),
+    };
+    let wait = limiter.as_ref().and_then(|l| limiters.check(l, key));
     let req = Request::from_parts(parts, body);
     match wait {
         None => next.run(req).await,
@@ -127,7 +168,7 @@ pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Nex
 }
 
 fn too_many(state: &AppState, req: &Request, path: &str, secs: u64) -> Response {
-    let mut res = if path.starts_with("/api/") {
+    let mut res = if path.starts_with("/api/") || path.starts_with("/hooks/") {
         crate::error::ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
@@ -154,4 +195,32 @@ fn too_many(state: &AppState, req: &Request, path: &str, secs: u64) -> Response 
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_from_outside_draws_on_an_allowance() {
+        let post = Method::POST;
+        for (path, expected) in [
+            ("/k/alfa/inquiries", Some(Kind::Portal)),
+            ("/k/alfa/follow/t/messages", Some(Kind::Portal)),
+            ("/k/alfa/follow/t/revoke", Some(Kind::Portal)),
+            ("/chat/alfa", Some(Kind::Portal)),
+            ("/chat/alfa/c/t", Some(Kind::Portal)),
+            ("/chat/alfa/c/t/transcript", Some(Kind::Portal)),
+            ("/chat/alfa/c/t/typing", Some(Kind::Typing)),
+            ("/hooks/meta/alfa", Some(Kind::Hook)),
+            ("/staff/login", Some(Kind::Login)),
+            ("/api/v1/inquiries", Some(Kind::Api)),
+            ("/staff/inquiries/1/reply", None),
+        ] {
+            assert_eq!(kind(&post, path), expected, "{path}");
+        }
+        assert_eq!(kind(&Method::GET, "/hooks/sms/alfa"), Some(Kind::Hook));
+        assert_eq!(kind(&Method::GET, "/k/alfa"), None);
+        assert_eq!(kind(&Method::GET, "/chat/alfa/c/t/events"), None);
+    }
 }

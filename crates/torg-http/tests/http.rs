@@ -2737,12 +2737,12 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             vec![
                 v(
                     format!("/chat/{slug}/c/{chat_token}/transcript"),
-                    form(&[("email", "ola@example.no")]),
+                    form(&[("confirm", "yes")]),
                     Expect::Open,
                 ),
                 v(
                     format!("/chat/{slug}/c/{b_token}/transcript"),
-                    form(&[("email", "ola@example.no")]),
+                    form(&[("confirm", "yes")]),
                     Expect::Everyone(404),
                 ),
             ],
@@ -3701,6 +3701,7 @@ async fn rate_limits_answer_429_with_retry_after() {
                 login_per_minute: 3,
                 portal_per_minute: 2,
                 api_per_second: 1,
+                ..torg_http::RateLimits::OFF
             },
             ..Default::default()
         },
@@ -3779,6 +3780,7 @@ async fn rate_limits_answer_429_with_retry_after() {
                 login_per_minute: 3,
                 portal_per_minute: 1,
                 api_per_second: 1,
+                ..torg_http::RateLimits::OFF
             },
             trust_forwarded_for: true,
             ..Default::default()
@@ -3814,6 +3816,81 @@ async fn rate_limits_answer_429_with_retry_after() {
         post("203.0.113.1, 203.0.113.2").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// Every public write is limited per client address: the chat's messages, typing and
+/// transcript as well as its start, and the follow page's messages.
+#[tokio::test]
+async fn every_public_post_of_the_chat_and_follow_page_is_limited() {
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            rate_limits: torg_http::RateLimits {
+                portal_per_minute: 3,
+                typing_per_minute: 2,
+                ..torg_http::RateLimits::OFF
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    chat_municipality(&*app.store).await;
+    let citizen = client();
+    let res = citizen
+        .post(format!("{}/chat/gamma", app.base))
+        .form(&[
+            ("name", "Ola"),
+            ("email", "ola@example.no"),
+            ("message", "Hei"),
+        ])
+        .send()
+        .await
+        .expect("start");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let chat_url = format!(
+        "{}{}",
+        app.base,
+        res.headers()["location"].to_str().expect("location")
+    );
+    let post = |path: String, fields: &'static [(&'static str, &'static str)]| {
+        let req = citizen.post(path).header("x-torg-live", "1").form(fields);
+        async move { req.send().await.expect("post").status() }
+    };
+    // Typing has its own allowance.
+    for _ in 0..2 {
+        assert_eq!(
+            post(format!("{chat_url}/typing"), &[]).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    assert_eq!(
+        post(format!("{chat_url}/typing"), &[]).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The start was the first of three; a message and a transcript use the rest.
+    assert_eq!(
+        post(chat_url.clone(), &[("body", "Er dere der?")]).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_ne!(
+        post(format!("{chat_url}/transcript"), &[("confirm", "yes")]).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for path in [
+        chat_url.clone(),
+        format!("{chat_url}/transcript"),
+        format!("{}/k/gamma/follow/x/messages", app.base),
+        format!("{}/chat/gamma", app.base),
+    ] {
+        assert_eq!(
+            post(path.clone(), &[("body", "Hallo?")]).await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{path}"
+        );
+    }
+    // Reading the conversation is not limited.
+    let res = citizen.get(&chat_url).send().await.expect("page");
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -5492,6 +5569,7 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         .post(format!("{}/chat/gamma", app.base))
         .form(&[
             ("name", "Ola"),
+            ("email", "ola@example.no"),
             ("message", "Hei <script>alert(1)</script>"),
         ])
         .send()
@@ -5652,31 +5730,27 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         "nothing before the last id again"
     );
 
-    // The transcript by email: not without a mailbox; then queued with the conversation.
-    let res = citizen
-        .post(format!("{chat_url}/transcript"))
-        .form(&[("email", "ola@example.no")])
-        .send()
-        .await
-        .expect("transcript");
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        res.text()
-            .await
-            .expect("text")
-            .contains("ikke satt opp e-post")
-    );
+    // The transcript by email: only to the chat's own address, when the citizen confirms it;
+    // not without a mailbox; then queued with the conversation, at most three times.
+    let transcript = |fields: &'static [(&'static str, &'static str)]| {
+        let req = citizen.post(format!("{chat_url}/transcript")).form(fields);
+        async move {
+            let res = req.send().await.expect("transcript");
+            (res.status(), res.text().await.expect("text"))
+        }
+    };
+    let (s, page) = transcript(&[("email", "victim@example.org")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Kryss av"), "{page}");
+    let (s, page) = transcript(&[("confirm", "yes")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("ikke satt opp e-post"), "{page}");
     store
         .set_mail_account(m.id, Some(unreachable_mail_account()))
         .await
         .expect("mail");
-    let res = citizen
-        .post(format!("{chat_url}/transcript"))
-        .form(&[("email", "ola@example.no")])
-        .send()
-        .await
-        .expect("transcript");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (s, _) = transcript(&[("confirm", "yes"), ("email", "victim@example.org")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "back to the conversation");
     let due = store
         .claim_outbox(
             torg_domain::Channel::Email,
@@ -5686,22 +5760,30 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         )
         .await
         .expect("claim");
-    let transcript = due
+    assert!(due.iter().all(|d| d.recipient != "victim@example.org"));
+    let transcript_mail = due
         .iter()
         .find(|d| d.recipient == "ola@example.no")
         .expect("queued");
-    assert!(transcript.subject.contains("Gamma kommune"));
+    assert!(transcript_mail.subject.contains("Gamma kommune"));
     for line in [
         "Hei <script>alert(1)</script>",
         "Når tømmes søppelet",
         "Tirsdag morgen.",
     ] {
         assert!(
-            transcript.body.contains(line),
+            transcript_mail.body.contains(line),
             "{line} in {}",
-            transcript.body
+            transcript_mail.body
         );
     }
+    for _ in 1..torg_core::transcript::MAX_PER_CHAT {
+        let (s, _) = transcript(&[("confirm", "yes")]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+    }
+    let (s, page) = transcript(&[("confirm", "yes")]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("allerede sendt 3 ganger"), "{page}");
 
     // Closed: the page says so and takes a message, which becomes an ordinary inquiry.
     store

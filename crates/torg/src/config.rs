@@ -49,8 +49,12 @@ pub struct FileConfig {
     pub locales_dir: Option<PathBuf>,
     /// Login attempts per minute per client address [default: 10; 0 turns the limit off].
     pub rate_limit_login_per_minute: Option<u32>,
-    /// Portal submissions per minute per client address [default: 20; 0: off].
+    /// Portal and chat submissions per minute per client address [default: 20; 0: off].
     pub rate_limit_portal_per_minute: Option<u32>,
+    /// The chat's typing signals per minute per client address [default: 30; 0: off].
+    pub rate_limit_typing_per_minute: Option<u32>,
+    /// Calls of the SMS and Meta hooks per minute per client address [default: 6000; 0: off].
+    pub rate_limit_hooks_per_minute: Option<u32>,
     /// API requests per second per token [default: 200; 0: off].
     pub rate_limit_api_per_second: Option<u32>,
     /// Behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
@@ -142,6 +146,12 @@ impl Settings {
                         portal_per_minute: file
                             .rate_limit_portal_per_minute
                             .unwrap_or(d.portal_per_minute),
+                        typing_per_minute: file
+                            .rate_limit_typing_per_minute
+                            .unwrap_or(d.typing_per_minute),
+                        hooks_per_minute: file
+                            .rate_limit_hooks_per_minute
+                            .unwrap_or(d.hooks_per_minute),
                         api_per_second: file.rate_limit_api_per_second.unwrap_or(d.api_per_second),
                     }
                 },
