@@ -826,7 +826,9 @@ pub async fn email(messages: usize) -> Result<()> {
         .await?;
     let mut account = servers.account();
     account.max_message_bytes = 10_000_000;
-    store.set_mail_account(m.id, Some(account.clone())).await?;
+    store
+        .set_mail_account(m.id, Some(account.clone()), None)
+        .await?;
     let pb = bar(messages as u64, "filling the mailbox");
     let mut bytes = 0usize;
     for n in 0..messages {
@@ -1136,18 +1138,21 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
         .await?;
     const SECRET: &str = "bench-app-secret";
     store
-        .set_social_account(&torg_store::SocialAccount {
-            tenant_id: m.id,
-            channel: Channel::Facebook,
-            account: "1000200030004".into(),
-            api_base: "http://127.0.0.1:9/v21.0".into(),
-            access_token: key.seal("unused"),
-            app_secret: key.seal(SECRET),
-            verify_token: "unused".into(),
-            registry_address: "https://facebook.com/nordbykommune".into(),
-            cursor: String::new(),
-            approved: false,
-        })
+        .set_social_account(
+            &torg_store::SocialAccount {
+                tenant_id: m.id,
+                channel: Channel::Facebook,
+                account: "1000200030004".into(),
+                api_base: "http://127.0.0.1:9/v21.0".into(),
+                access_token: key.seal("unused"),
+                app_secret: key.seal(SECRET),
+                verify_token: "unused".into(),
+                registry_address: "https://facebook.com/nordbykommune".into(),
+                cursor: String::new(),
+                approved: false,
+            },
+            None,
+        )
         .await?;
     let catalog = Arc::new(torg_http::Catalog::load(None)?);
     let settings = torg_http::WebSettings {

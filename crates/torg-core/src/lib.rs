@@ -6,6 +6,7 @@ pub mod actor;
 pub mod archive;
 pub mod audit;
 pub mod casework;
+pub mod connectors;
 pub mod delivery;
 pub mod directory;
 pub mod escalation;

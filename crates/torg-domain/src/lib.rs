@@ -9,6 +9,7 @@ pub mod archive;
 pub mod audit;
 pub mod calendar;
 pub mod channel;
+pub mod connector;
 pub mod contact;
 pub mod deadline;
 pub mod directory;

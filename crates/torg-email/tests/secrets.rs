@@ -101,7 +101,7 @@ async fn a_mailbox_that_echoes_the_login_shows_no_password() {
     stored.imap.password = key.seal(PASSWORD);
     stored.smtp.password = key.seal(PASSWORD);
     store
-        .set_mail_account(waiting.tenant, Some(stored))
+        .set_mail_account(waiting.tenant, Some(stored), None)
         .await
         .expect("account");
     let acks = torg_core::acknowledge::Acknowledgements::new(

@@ -67,7 +67,7 @@ async fn email_in_and_out_through_real_servers() {
     let (_dir, store, m) = nordby().await;
     let account = servers.account();
     store
-        .set_mail_account(m.id, Some(account.clone()))
+        .set_mail_account(m.id, Some(account.clone()), None)
         .await
         .expect("account");
     let config = TenantConfig::load(&*store, m.clone())
@@ -467,7 +467,7 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     account.imap.password = key.seal(&account.imap.password);
     account.smtp.password = key.seal(&account.smtp.password);
     store
-        .set_mail_account(m.id, Some(account))
+        .set_mail_account(m.id, Some(account), None)
         .await
         .expect("account");
     // The reader and the email delivery loop, as `torg serve` starts them.

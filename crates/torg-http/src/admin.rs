@@ -15,6 +15,7 @@ use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use torg_core::actor::Actor;
+use torg_core::connectors::ConnectorError;
 use torg_core::directory::{self, DirectoryActionError, UserChangeInput, UserInput};
 use torg_domain::{Permission, Role};
 use torg_store::{AuditQuery, StoreError, Unit, User};
@@ -1045,67 +1046,20 @@ async fn save_mail(
         )
         .await;
     };
-    let tenant = staff.config.municipality.id;
-    let old = match state.store.mail_account(tenant).await {
-        Ok(a) => a,
-        Err(e) => return failed(t, e),
+    let port = |name: &str| f.get(name).trim().parse::<u16>().unwrap_or(0);
+    let server = |prefix: &str| torg_core::connectors::ServerInput {
+        host: f.get(&format!("{prefix}_host")).to_string(),
+        port: port(&format!("{prefix}_port")),
+        security: f.get(&format!("{prefix}_security")).to_string(),
+        user: f.get(&format!("{prefix}_user")).to_string(),
+        password: Some(f.get(&format!("{prefix}_password")).to_string()),
     };
-    let security = |name: &str| {
-        Some(f.get(name).to_string()).filter(|s| ["tls", "starttls", "plain"].contains(&s.as_str()))
-    };
-    let port = |name: &str| f.get(name).trim().parse::<u16>().ok().filter(|p| *p > 0);
-    let address = f.get("address").trim().to_string();
-    let valid = torg_domain::contact::Contact::parse(Some(&address), None).is_ok();
-    let (Some(imap_security), Some(smtp_security), Some(imap_port), Some(smtp_port), true) = (
-        security("imap_security"),
-        security("smtp_security"),
-        port("imap_port"),
-        port("smtp_port"),
-        valid && !f.get("imap_host").trim().is_empty() && !f.get("smtp_host").trim().is_empty(),
-    ) else {
-        let msg = t.get("mail-error-form");
-        return show_mail(
-            &state,
-            t,
-            &staff,
-            None,
-            Some(msg),
-            vec![],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    // An empty password field keeps the stored one.
-    let password = |field: &str, old: Option<&String>| {
-        let given = f.get(field);
-        if given.is_empty() {
-            old.cloned().unwrap_or_default()
-        } else {
-            key.seal(given)
-        }
-    };
-    let account = torg_store::MailAccount {
-        address: address.clone(),
-        display_name: Some(f.get("display_name").trim().to_string())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| staff.config.municipality.name.clone()),
-        imap: torg_store::MailServer {
-            host: f.get("imap_host").trim().to_string(),
-            port: imap_port,
-            security: imap_security,
-            user: f.get("imap_user").trim().to_string(),
-            password: password("imap_password", old.as_ref().map(|a| &a.imap.password)),
-        },
-        imap_folder: Some(f.get("imap_folder").trim().to_string())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "INBOX".into()),
-        smtp: torg_store::MailServer {
-            host: f.get("smtp_host").trim().to_string(),
-            port: smtp_port,
-            security: smtp_security,
-            user: f.get("smtp_user").trim().to_string(),
-            password: password("smtp_password", old.as_ref().map(|a| &a.smtp.password)),
-        },
+    let input = torg_core::connectors::MailInput {
+        address: f.get("address").to_string(),
+        display_name: f.get("display_name").to_string(),
+        imap: server("imap"),
+        imap_folder: f.get("imap_folder").to_string(),
+        smtp: server("smtp"),
         max_message_bytes: f
             .get("max_message_bytes")
             .trim()
@@ -1113,18 +1067,39 @@ async fn save_mail(
             .unwrap_or(26_214_400),
         blocked_extensions: torg_domain::email::extension_list(f.get("blocked_extensions")),
     };
-    if let Err(e) = state.store.set_mail_account(tenant, Some(account)).await {
-        return failed(t, e);
-    }
-    audit(
-        &state,
-        &staff,
-        &addr,
-        "settings.mail",
-        String::new(),
-        format!("address:{address}"),
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    if let Err(e) = torg_core::connectors::set_mail_account(
+        &*state.store,
+        &key,
+        &state.settings.connectors,
+        &actor,
+        staff.config.municipality.id,
+        &staff.config.municipality.name,
+        input,
     )
-    .await;
+    .await
+    {
+        return match e {
+            ConnectorError::Store(e) => failed(t, e),
+            e => {
+                let host = match &e {
+                    ConnectorError::Host(h) => h.clone(),
+                    _ => String::new(),
+                };
+                let msg = t.get1(e.key(), "host", &host);
+                show_mail(
+                    &state,
+                    t,
+                    &staff,
+                    None,
+                    Some(msg),
+                    vec![],
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+        };
+    }
     Redirect::to("/staff/admin/mail?done=mail-saved").into_response()
 }
 

@@ -69,6 +69,8 @@ pub struct WebSettings {
     pub trust_forwarded_for: bool,
     /// Seals the mail servers' passwords set in the staff UI; unset, they cannot be set there.
     pub secret_key: Option<torg_core::sealing::SecretKey>,
+    /// Where connectors may go, and whether mail may go unencrypted.
+    pub connectors: torg_core::connectors::ConnectorPolicy,
 }
 
 impl WebSettings {

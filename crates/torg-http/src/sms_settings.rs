@@ -16,9 +16,10 @@ use axum::Extension;
 use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use torg_core::connectors::ConnectorError;
 use torg_domain::Permission;
 use torg_domain::sms::{CodeWordError, code_word, segments};
-use torg_store::{SmsGateway, SmsKeyword};
+use torg_store::SmsKeyword;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -220,67 +221,49 @@ async fn save_gateway(
         )
         .await;
     };
-    let tenant = staff.config.municipality.id;
-    let old = match state.store.sms_gateway(tenant).await {
-        Ok(g) => g,
-        Err(e) => return failed(t, e),
-    };
-    let password = f.get("password");
-    let password = match (password.is_empty(), &old) {
-        (false, _) => key.seal(password),
-        (true, Some(old)) => old.password.clone(),
-        (true, None) => String::new(),
-    };
-    let valid_url = entered
-        .url
-        .parse::<axum::http::Uri>()
-        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some());
-    if !valid_url || entered.username.is_empty() || entered.sender.is_empty() || password.is_empty()
-    {
-        let shown = Shown {
-            error: Some(t.get("sms-error-form")),
-            gateway: Some(entered),
-            ..Shown::default()
-        };
-        return show(
-            &state,
-            t,
-            &staff,
-            &headers,
-            shown,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let new_key = f.get("new_key") == "1";
-    let inbound_key = match &old {
-        Some(old) if !new_key => old.inbound_key.clone(),
-        _ => torg_core::secrets::new_token()[..32].to_string(),
-    };
-    let gateway = SmsGateway {
-        sendsms_url: entered.url.clone(),
+    let actor = torg_core::actor::Actor::user(&staff.user, addr.0.clone());
+    let input = torg_core::connectors::SmsInput {
+        url: entered.url.clone(),
         username: entered.username.clone(),
-        password,
+        password: Some(f.get("password").to_string()),
         sender: entered.sender.clone(),
-        inbound_key,
+        new_key: f.get("new_key") == "1",
     };
-    if let Err(e) = state.store.set_sms_gateway(tenant, Some(gateway)).await {
-        return failed(t, e);
-    }
-    audit(
-        &state,
-        &staff,
-        &addr,
-        "settings.sms",
-        String::new(),
-        format!(
-            "sender:{}{}",
-            entered.sender,
-            if new_key { " new-key" } else { "" }
-        ),
+    let set = match torg_core::connectors::set_sms_gateway(
+        &*state.store,
+        &key,
+        &state.settings.connectors,
+        &actor,
+        staff.config.municipality.id,
+        input,
     )
-    .await;
-    let done = if new_key && old.is_some() {
+    .await
+    {
+        Ok(set) => set,
+        Err(ConnectorError::Store(e)) => return failed(t, e),
+        Err(e) => {
+            let host = match &e {
+                ConnectorError::Host(h) => h.clone(),
+                _ => String::new(),
+            };
+            let shown = Shown {
+                error: Some(t.get1(e.key(), "host", &host)),
+                gateway: Some(entered),
+                ..Shown::default()
+            };
+            return show(
+                &state,
+                t,
+                &staff,
+                &headers,
+                shown,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    // A first gateway's key is new too, but there is no old get-url to change.
+    let done = if set.new_key && f.get("new_key") == "1" {
         "sms-saved-new-key"
     } else {
         "sms-saved"

@@ -1857,7 +1857,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     };
     // Quarantined mail for the quarantine actions, one per user and action (they use it up).
     store
-        .set_mail_account(a.id, Some(unreachable_mail_account()))
+        .set_mail_account(a.id, Some(unreachable_mail_account()), None)
         .await
         .expect("mail account");
     let mut held: HashMap<String, i64> = HashMap::new();
@@ -2457,12 +2457,12 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     ("address", "postmottak@alfa.kommune.no"),
                     ("imap_host", "127.0.0.1"),
                     ("imap_port", "9"),
-                    ("imap_security", "plain"),
+                    ("imap_security", "starttls"),
                     ("imap_user", "postmottak"),
                     ("imap_password", "hemmelig"),
                     ("smtp_host", "127.0.0.1"),
                     ("smtp_port", "9"),
-                    ("smtp_security", "plain"),
+                    ("smtp_security", "starttls"),
                 ]),
                 Expect::Staff(ADMIN),
             )],
@@ -3921,6 +3921,7 @@ async fn replies_to_email_inquiries_are_queued_for_email_and_shown_so() {
                 max_message_bytes: 1_000_000,
                 blocked_extensions: vec!["exe".into()],
             }),
+            None,
         )
         .await
         .expect("account");
@@ -4127,7 +4128,7 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
                     ("imap_password", password),
                     ("smtp_host", "127.0.0.1"),
                     ("smtp_port", closed.as_str()),
-                    ("smtp_security", "plain"),
+                    ("smtp_security", "starttls"),
                 ])
                 .send()
                 .await
@@ -4139,7 +4140,15 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
         save("hemmelig-imap", "ssl").await,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(save("hemmelig-imap", "plain").await, StatusCode::SEE_OTHER);
+    // Unencrypted mail only where the operator allows it.
+    assert_eq!(
+        save("hemmelig-imap", "plain").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        save("hemmelig-imap", "starttls").await,
+        StatusCode::SEE_OTHER
+    );
     let stored = app
         .store
         .mail_account(m.id)
@@ -4150,8 +4159,34 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
         stored.imap.password.starts_with("sealed:v1:"),
         "sealed at rest"
     );
-    // An empty password keeps the stored one.
-    assert_eq!(save("", "plain").await, StatusCode::SEE_OTHER);
+    // An empty password keeps the stored one, as long as it goes where it went.
+    assert_eq!(save("", "starttls").await, StatusCode::SEE_OTHER);
+    assert_eq!(save("", "tls").await, StatusCode::UNPROCESSABLE_ENTITY);
+    let res = admin
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("address", "postmottak@alfa.kommune.no"),
+            ("imap_host", "mail.attacker.example"),
+            ("imap_port", closed.as_str()),
+            ("imap_security", "starttls"),
+            ("imap_user", "postmottak"),
+            ("imap_password", ""),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", closed.as_str()),
+            ("smtp_security", "starttls"),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("Skriv inn passordet på nytt"),
+        "the stored password is not sent to a new server"
+    );
     let kept = app
         .store
         .mail_account(m.id)
@@ -4259,7 +4294,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
         .await
         .expect("shift");
     store
-        .set_mail_account(m.id, Some(unreachable_mail_account()))
+        .set_mail_account(m.id, Some(unreachable_mail_account()), None)
         .await
         .expect("account");
     // A Facebook comment received now, due in an hour, assigned; looked at 50 minutes later
@@ -5144,18 +5179,21 @@ async fn meta_account(
             .expect("approve");
     }
     store
-        .set_social_account(&torg_store::SocialAccount {
-            tenant_id: tenant,
-            channel,
-            account: account.into(),
-            api_base: api_base.into(),
-            access_token: key.seal("page-token"),
-            app_secret: key.seal("app-secret"),
-            verify_token: "vt-123".into(),
-            registry_address: address,
-            cursor: String::new(),
-            approved: false,
-        })
+        .set_social_account(
+            &torg_store::SocialAccount {
+                tenant_id: tenant,
+                channel,
+                account: account.into(),
+                api_base: api_base.into(),
+                access_token: key.seal("page-token"),
+                app_secret: key.seal("app-secret"),
+                verify_token: "vt-123".into(),
+                registry_address: address,
+                cursor: String::new(),
+                approved: false,
+            },
+            None,
+        )
         .await
         .expect("account");
 }
@@ -5746,7 +5784,7 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("ikke satt opp e-post"), "{page}");
     store
-        .set_mail_account(m.id, Some(unreachable_mail_account()))
+        .set_mail_account(m.id, Some(unreachable_mail_account()), None)
         .await
         .expect("mail");
     let (s, _) = transcript(&[("confirm", "yes"), ("email", "victim@example.org")]).await;
@@ -6180,7 +6218,7 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
         .expect("user")
         .expect("user");
     store
-        .set_mail_account(m.id, Some(unreachable_mail_account()))
+        .set_mail_account(m.id, Some(unreachable_mail_account()), None)
         .await
         .expect("mail account");
     let staff = login(&app, "alfa", "kommunikasjon").await;

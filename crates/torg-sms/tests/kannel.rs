@@ -77,7 +77,7 @@ async fn sms_in_and_out_through_kannel() {
         inbound_key: KEY.into(),
     };
     store
-        .set_sms_gateway(m.id, Some(gateway.clone()))
+        .set_sms_gateway(m.id, Some(gateway.clone()), None)
         .await
         .expect("gateway");
     let gateways: HashMap<i64, SmsGateway> = [(m.id, gateway)].into();

@@ -85,7 +85,10 @@ impl Setup {
             cursor: String::new(),
             approved: false,
         };
-        self.store.set_social_account(&account).await.expect("set");
+        self.store
+            .set_social_account(&account, None)
+            .await
+            .expect("set");
         account
     }
 
@@ -438,10 +441,13 @@ async fn an_expired_token_stops_the_account_until_renewed() {
     );
     // Renewed: it goes out.
     s.store
-        .set_social_account(&SocialAccount {
-            access_token: "renewed-token".into(),
-            ..account
-        })
+        .set_social_account(
+            &SocialAccount {
+                access_token: "renewed-token".into(),
+                ..account
+            },
+            None,
+        )
         .await
         .expect("renew");
     let r = sender

@@ -2030,7 +2030,7 @@ pub async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
         blocked_extensions: vec!["exe".into(), "js".into()],
     };
     store
-        .set_mail_account(tenant, Some(account.clone()))
+        .set_mail_account(tenant, Some(account.clone()), None)
         .await
         .expect("set");
     assert_eq!(
@@ -2132,7 +2132,10 @@ pub async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
             .expect("id"),
         Some(i.id)
     );
-    store.set_mail_account(tenant, None).await.expect("remove");
+    store
+        .set_mail_account(tenant, None, None)
+        .await
+        .expect("remove");
     assert_eq!(store.mail_account(tenant).await.expect("none"), None);
 }
 
@@ -2346,7 +2349,7 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
         cursor: String::new(),
         approved: false,
     };
-    store.set_social_account(&page).await.expect("set");
+    store.set_social_account(&page, None).await.expect("set");
     let got = store.social_accounts(Some(tenant)).await.expect("list");
     assert_eq!(
         got,
@@ -2390,7 +2393,10 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
         .expect("cursor");
     let mut renewed = page.clone();
     renewed.access_token = "new-token".into();
-    store.set_social_account(&renewed).await.expect("renew");
+    store
+        .set_social_account(&renewed, None)
+        .await
+        .expect("renew");
     let got = &store.social_accounts(None).await.expect("all");
     let mine = got.iter().find(|a| a.tenant_id == tenant).expect("mine");
     assert_eq!(
@@ -2823,7 +2829,7 @@ pub async fn sms_gateways_and_code_words(store: &dyn Store) {
         inbound_key: "k".repeat(32),
     };
     store
-        .set_sms_gateway(tenant, Some(gateway.clone()))
+        .set_sms_gateway(tenant, Some(gateway.clone()), None)
         .await
         .expect("set");
     assert_eq!(
@@ -2880,7 +2886,10 @@ pub async fn sms_gateways_and_code_words(store: &dyn Store) {
             .expect("gone")
     );
     assert!(store.sms_keywords(tenant).await.expect("list").is_empty());
-    store.set_sms_gateway(tenant, None).await.expect("remove");
+    store
+        .set_sms_gateway(tenant, None, None)
+        .await
+        .expect("remove");
     assert_eq!(store.sms_gateway(tenant).await.expect("removed"), None);
 }
 

@@ -124,9 +124,21 @@ pub trait Directory: Send + Sync {
 /// Each channel's settings: the mailbox (and its quarantine), the SMS gateway with code words and consent, social-media accounts and the channel registry.
 #[async_trait]
 pub trait ChannelSettings: Send + Sync {
-    async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()>;
+    /// Sets (or with `None` removes) the mailbox, with `audit` in the same transaction.
+    async fn set_mail_account(
+        &self,
+        tenant: i64,
+        account: Option<MailAccount>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
-    async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()>;
+    /// Sets (or with `None` removes) the SMS gateway, with `audit` in the same transaction.
+    async fn set_sms_gateway(
+        &self,
+        tenant: i64,
+        gateway: Option<SmsGateway>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// The municipality's gateway, if it has one.
     async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>>;
     /// Every municipality's gateway, for the sender.
@@ -171,8 +183,12 @@ pub trait ChannelSettings: Send + Sync {
         channel: torg_domain::Channel,
         address: &str,
     ) -> Result<bool>;
-    /// Sets (adds or replaces) a social-media account.
-    async fn set_social_account(&self, account: &SocialAccount) -> Result<()>;
+    /// Sets (adds or replaces) a social-media account, with `audit` in the same transaction.
+    async fn set_social_account(
+        &self,
+        account: &SocialAccount,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// The social-media accounts of one municipality or (None) all, each with whether the
     /// channel registry has approved it.
     async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>>;

@@ -57,6 +57,10 @@ pub struct FileConfig {
     pub rate_limit_hooks_per_minute: Option<u32>,
     /// API requests per second per token [default: 200; 0: off].
     pub rate_limit_api_per_second: Option<u32>,
+    /// Allow mail servers reached without encryption (`plain`) [default: false; tests only].
+    pub allow_plain_mail: Option<bool>,
+    /// The hosts connectors may reach: names, addresses or `*.domain` [default: any].
+    pub connector_hosts: Option<Vec<String>>,
     /// Behind a reverse proxy: the client's address is the last X-Forwarded-For entry.
     pub trust_forwarded_for: Option<bool>,
     /// The file with the key that seals stored secrets [default: DATA_DIR/secret.key, made on
@@ -137,6 +141,12 @@ impl Settings {
                 trust_forwarded_for: file.trust_forwarded_for.unwrap_or(false),
                 // Read from `secret_key_file` when the server starts.
                 secret_key: None,
+                connectors: torg_core::connectors::ConnectorPolicy {
+                    allow_plain_mail: file.allow_plain_mail.unwrap_or(false),
+                    hosts: torg_domain::connector::HostRules::new(
+                        file.connector_hosts.as_deref().unwrap_or_default(),
+                    ),
+                },
                 rate_limits: {
                     let d = RateLimits::default();
                     RateLimits {

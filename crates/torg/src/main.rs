@@ -175,7 +175,13 @@ async fn run(cli: Cli) -> Result<()> {
             cli::directory::sso_command(&*store, &settings.secret_key()?, cmd).await
         }
         Command::Mail(cmd) => {
-            cli::channels::mail_command(&*store, &settings.secret_key()?, cmd).await
+            cli::channels::mail_command(
+                &*store,
+                &settings.secret_key()?,
+                &settings.web.connectors,
+                cmd,
+            )
+            .await
         }
         Command::Archive(cmd) => cli::records::archive_command(&*store, cmd).await,
         Command::Deadline(args) => cli::casework::deadline(store, args).await,

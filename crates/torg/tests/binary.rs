@@ -450,7 +450,7 @@ fn mail_settings_keep_passwords_sealed() {
             "--imap-port",
             &port,
             "--imap-security",
-            "plain",
+            "starttls",
             "--imap-user",
             "postmottak",
             "--smtp-host",
@@ -458,7 +458,7 @@ fn mail_settings_keep_passwords_sealed() {
             "--smtp-port",
             &port,
             "--smtp-security",
-            "plain",
+            "starttls",
         ])
         .env("TORG_IMAP_PASSWORD", "superhemmelig-imap")
         .env("TORG_SMTP_PASSWORD", "superhemmelig-smtp")
@@ -520,7 +520,39 @@ fn mail_settings_keep_passwords_sealed() {
         .output()
         .expect("run");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("tls, starttls or plain"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tls, starttls eller plain"),
+        "the administration page's words"
+    );
+    // Unencrypted mail only where the operator allows it (allow_plain_mail).
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "mail",
+            "set",
+            "--municipality",
+            "nordby",
+            "--address",
+            "postmottak@nordby.kommune.no",
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-security",
+            "plain",
+            "--imap-user",
+            "u",
+            "--smtp-host",
+            "127.0.0.1",
+        ])
+        .env("TORG_IMAP_PASSWORD", "x")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("allow_plain_mail"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -4,7 +4,12 @@ use super::shared::*;
 
 #[async_trait]
 impl ChannelSettings for This {
-    async fn set_mail_account(&self, tenant: i64, account: Option<MailAccount>) -> Result<()> {
+    async fn set_mail_account(
+        &self,
+        tenant: i64,
+        account: Option<MailAccount>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM mail_accounts WHERE tenant_id = $1")
             .bind(tenant)
@@ -37,10 +42,18 @@ impl ChannelSettings for This {
             .await
             .map_err(db_err)?;
         }
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+        }
         tx.commit().await.map_err(db_err)
     }
 
-    async fn set_sms_gateway(&self, tenant: i64, gateway: Option<SmsGateway>) -> Result<()> {
+    async fn set_sms_gateway(
+        &self,
+        tenant: i64,
+        gateway: Option<SmsGateway>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM sms_gateways WHERE tenant_id = $1")
             .bind(tenant)
@@ -58,6 +71,9 @@ impl ChannelSettings for This {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
+        }
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)
     }
@@ -274,7 +290,12 @@ impl ChannelSettings for This {
         Ok(n > 0)
     }
 
-    async fn set_social_account(&self, a: &SocialAccount) -> Result<()> {
+    async fn set_social_account(
+        &self,
+        a: &SocialAccount,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO social_accounts (tenant_id, channel, account, api_base, access_token, app_secret, verify_token, registry_address, cursor) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, channel, account) DO UPDATE SET \
@@ -290,10 +311,13 @@ impl ChannelSettings for This {
         .bind(&a.verify_token)
         .bind(&a.registry_address)
         .bind(&a.cursor)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, a.tenant_id, entry, Timestamp::now()).await?;
+        }
+        tx.commit().await.map_err(db_err)
     }
 
     async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>> {

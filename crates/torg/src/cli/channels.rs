@@ -1,6 +1,8 @@
 //! `torg` commands: The channels' settings: the mailbox, the SMS gateway and its code words, social-media accounts.
 
 use super::*;
+use torg_core::actor::Actor;
+use torg_core::connectors::{self, ConnectorPolicy, MailInput, ServerInput, SmsInput, SocialInput};
 use torg_domain::secret::redact;
 
 #[derive(Subcommand)]
@@ -151,15 +153,9 @@ pub struct MailSetArgs {
 pub async fn mail_command(
     store: &dyn Store,
     key: &torg_core::sealing::SecretKey,
+    policy: &ConnectorPolicy,
     cmd: MailCommand,
 ) -> Result<()> {
-    use torg_store::{MailAccount, MailServer};
-    let security = |s: &str| -> Result<String> {
-        match s {
-            "tls" | "starttls" | "plain" => Ok(s.to_string()),
-            other => bail!("security must be tls, starttls or plain (got {other:?})"),
-        }
-    };
     match cmd {
         MailCommand::Set(args) => {
             let MailSetArgs {
@@ -181,39 +177,37 @@ pub async fn mail_command(
                 blocked_extensions,
             } = *args;
             let m = municipality(store, &slug).await?;
-            torg_domain::contact::Contact::parse(Some(&address), None).map_err(|e| {
-                anyhow::anyhow!("{address:?} is not an email address ({e}); write e.g. postmottak@nordby.kommune.no")
-            })?;
-            let account = MailAccount {
+            let server = |host, port, security, user, password| ServerInput {
+                host,
+                port,
+                security,
+                user,
+                password: Some(password),
+            };
+            let input = MailInput {
                 address: address.clone(),
-                display_name: name.unwrap_or_else(|| m.name.clone()),
-                imap: MailServer {
-                    host: imap_host,
-                    port: imap_port,
-                    security: security(&imap_security)?,
-                    user: imap_user,
-                    password: key.seal(&imap_password),
-                },
+                display_name: name.unwrap_or_default(),
+                imap: server(
+                    imap_host,
+                    imap_port,
+                    imap_security,
+                    imap_user,
+                    imap_password,
+                ),
                 imap_folder: folder,
-                smtp: MailServer {
-                    host: smtp_host,
-                    port: smtp_port,
-                    security: security(&smtp_security)?,
-                    user: smtp_user,
-                    password: key.seal(&smtp_password),
-                },
+                smtp: server(
+                    smtp_host,
+                    smtp_port,
+                    smtp_security,
+                    smtp_user,
+                    smtp_password,
+                ),
                 max_message_bytes,
                 blocked_extensions: torg_domain::email::extension_list(&blocked_extensions),
             };
-            store.set_mail_account(m.id, Some(account)).await?;
-            audit(
-                store,
-                &m,
-                "settings.mail",
-                String::new(),
-                format!("address:{address}"),
-            )
-            .await?;
+            connectors::set_mail_account(store, key, policy, &Actor::cli(), m.id, &m.name, input)
+                .await
+                .map_err(|e| connector_refused(&m.language, &e))?;
             println!(
                 "{} now reads and answers mail as {address}. Try it with 'torg mail check'.",
                 m.name
@@ -284,8 +278,9 @@ pub async fn mail_command(
         }
         MailCommand::Remove { municipality: slug } => {
             let m = municipality(store, &slug).await?;
-            store.set_mail_account(m.id, None).await?;
-            audit(store, &m, "settings.mail", String::new(), "removed".into()).await?;
+            connectors::remove_mail_account(store, &Actor::cli(), m.id)
+                .await
+                .map_err(|e| connector_refused(&m.language, &e))?;
             println!("{} no longer reads or answers mail in Torg.", m.name);
             Ok(())
         }
@@ -308,16 +303,24 @@ pub async fn sms_command(
         } => {
             let m = municipality(&*store, &slug).await?;
             let key = settings.secret_key()?;
-            let inbound_key = torg_core::secrets::new_token()[..32].to_string();
-            let gateway = torg_store::SmsGateway {
-                sendsms_url: url,
+            let input = SmsInput {
+                url,
                 username,
-                password: key.seal(&password),
+                password: Some(password),
                 sender,
-                inbound_key: inbound_key.clone(),
+                new_key: false,
             };
-            store.set_sms_gateway(m.id, Some(gateway)).await?;
-            audit(&*store, &m, "settings.sms", String::new(), String::new()).await?;
+            let set = connectors::set_sms_gateway(
+                &*store,
+                &key,
+                &settings.web.connectors,
+                &Actor::cli(),
+                m.id,
+                input,
+            )
+            .await
+            .map_err(|e| connector_refused(&m.language, &e))?;
+            let inbound_key = set.gateway.inbound_key;
             let public = settings.public_url();
             println!(
                 "{} now sends SMS through the gateway. In Kannel's sms-service, set\n  get-url = \"{public}/hooks/sms/{}?key={inbound_key}&from=%p&text=%a&id=%I\"",
@@ -410,45 +413,25 @@ pub async fn social_command(
                 ),
             };
             let key = settings.secret_key()?;
-            let existing = store
-                .social_accounts(Some(m.id))
-                .await?
-                .into_iter()
-                .find(|a| a.channel == channel && a.account == account);
-            let verify_token = existing
-                .as_ref()
-                .map(|a| a.verify_token.clone())
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| torg_core::secrets::new_token()[..24].to_string());
-            let social = torg_store::SocialAccount {
-                tenant_id: m.id,
+            let input = SocialInput {
                 channel,
                 account: account.clone(),
                 api_base,
-                access_token: key.seal(&token),
-                app_secret: if app_secret.is_empty() {
-                    String::new()
-                } else {
-                    key.seal(&app_secret)
-                },
-                verify_token: if meta {
-                    verify_token.clone()
-                } else {
-                    String::new()
-                },
+                access_token: token,
+                app_secret,
                 registry_address: registry_address.clone(),
-                cursor: existing.map(|a| a.cursor).unwrap_or_default(),
-                approved: false,
             };
-            store.set_social_account(&social).await?;
-            audit(
+            let social = connectors::set_social_account(
                 &*store,
-                &m,
-                "settings.social",
-                format!("{channel}:{account}"),
-                String::new(),
+                &key,
+                &settings.web.connectors,
+                &Actor::cli(),
+                m.id,
+                input,
             )
-            .await?;
+            .await
+            .map_err(|e| connector_refused(&m.language, &e))?;
+            let verify_token = social.verify_token;
             if meta {
                 let public = settings.public_url();
                 println!(

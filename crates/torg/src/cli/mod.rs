@@ -43,10 +43,34 @@ pub async fn unit_id(store: &dyn Store, m: &torg_store::Municipality, name: &str
 pub fn refused(language: &str, e: &torg_core::directory::DirectoryActionError) -> anyhow::Error {
     match e {
         torg_core::directory::DirectoryActionError::Store(s) => anyhow::anyhow!("{s}"),
-        e => match torg_i18n::Catalog::load(None) {
-            Ok(catalog) => anyhow::anyhow!("{}", catalog.text(language, e.key(), &[])),
-            Err(_) => anyhow::anyhow!("{e}"),
-        },
+        e => said(language, e.key(), &[], e),
+    }
+}
+
+/// A connector's settings refused: the administration page's words (the catalogue's, in the
+/// municipality's language).
+pub fn connector_refused(
+    language: &str,
+    e: &torg_core::connectors::ConnectorError,
+) -> anyhow::Error {
+    use torg_core::connectors::ConnectorError;
+    match e {
+        ConnectorError::Store(s) => anyhow::anyhow!("{s}"),
+        ConnectorError::Host(host) => said(language, e.key(), &[("host", host)], e),
+        e => said(language, e.key(), &[], e),
+    }
+}
+
+/// The catalogue's text of `key`, or `fallback` when the catalogue cannot be read.
+fn said(
+    language: &str,
+    key: &str,
+    args: &[(&str, &str)],
+    fallback: &dyn std::fmt::Display,
+) -> anyhow::Error {
+    match torg_i18n::Catalog::load(None) {
+        Ok(catalog) => anyhow::anyhow!("{}", catalog.text(language, key, args)),
+        Err(_) => anyhow::anyhow!("{fallback}"),
     }
 }
 
