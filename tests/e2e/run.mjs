@@ -264,6 +264,18 @@ try {
   await kim.waitForSelector("#kw");
   await axe(kim, "moderation queue");
   await chatter.screenshot({ path: join(screenshots, "chat.png") });
+
+  // The chat is remembered for this browser session only, and "end the chat" forgets it.
+  const stored = await chatter.evaluate(() => [sessionStorage.getItem("torg-chat-vika"), localStorage.getItem("torg-chat-vika")]);
+  check(stored[0] && stored[0].includes("/chat/vika/c/") && stored[1] === null, "the conversation is kept for the session only");
+  await chatter.goto(`${base}/chat/vika`);
+  await chatter.waitForSelector("#chat-log");
+  check(true, "a reload in the same session comes back to the conversation");
+  await chatter.click("#chat-end");
+  await chatter.waitForSelector("#chat-first");
+  await chatter.goto(`${base}/chat/vika`);
+  await chatter.waitForSelector("#chat-first");
+  check(await chatter.isHidden("#chat-log"), "after ending, the chat starts anew");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -447,7 +447,7 @@ async fn start(
             } else {
                 let page = ChatPage {
                     reference: inquiry.reference.to_string(),
-                    follow_url: format!("{base}/k/{slug}/f/{}", r.follow_token),
+                    follow_url: format!("{base}/k/{slug}/follow/{}", r.follow_token),
                     ..ChatPage::new(t, &config, "left")
                 };
                 render(StatusCode::OK, &page)

@@ -247,13 +247,34 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
         .into_response()
 }
 
+/// Whether a page at `path` may show someone's conversation or a staff page: the chat, the
+/// follow page, the staff pages and the API.
+fn holds_a_conversation(path: &str) -> bool {
+    path.starts_with("/chat/")
+        || path.starts_with("/staff/")
+        || path.starts_with("/api/")
+        || path
+            .strip_prefix("/k/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, rest)| rest.starts_with("follow/"))
+}
+
 /// Security headers on every response. No inline script anywhere, so the policy can forbid it.
 /// The chat page is the one page another site may frame: the widget on the municipality's
 /// site shows it. It holds no staff session, only its own conversation.
 async fn security_headers(req: Request, next: Next, secure: bool) -> Response {
-    let framable = req.uri().path().starts_with("/chat/");
+    let path = req.uri().path();
+    let framable = path.starts_with("/chat/");
+    let private = holds_a_conversation(path);
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    // Nothing of a conversation or a staff page stays in a shared computer's cache.
+    if private && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         if framable {

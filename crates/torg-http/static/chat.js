@@ -3,14 +3,19 @@
 // events, sending without a reload, "typing" both ways. Without JavaScript the page's forms
 // work and a reload shows new answers.
 document.addEventListener("DOMContentLoaded", () => {
-  // Come back to an ongoing conversation after the municipality's page is reloaded.
+  // Come back to an ongoing conversation after the municipality's page is reloaded — for
+  // this browser session only: the next person at a shared computer starts anew.
   const path = location.pathname.match(/^\/chat\/([^/]+)(\/c\/[^/?]+)?\/?$/);
   if (path) {
     const key = "torg-chat-" + path[1];
     try {
-      if (path[2]) localStorage.setItem(key, location.pathname);
-      else if (location.search.indexOf("new") < 0 && !document.querySelector(".alert")) {
-        const saved = localStorage.getItem(key);
+      localStorage.removeItem(key); // where earlier versions kept it for ever
+      const end = document.getElementById("chat-end");
+      if (end) end.addEventListener("click", () => sessionStorage.removeItem(key));
+      if (location.search.indexOf("new") >= 0) sessionStorage.removeItem(key);
+      else if (path[2]) sessionStorage.setItem(key, location.pathname);
+      else if (!document.querySelector(".alert")) {
+        const saved = sessionStorage.getItem(key);
         if (saved && saved.indexOf("/chat/" + path[1] + "/c/") === 0) {
           location.replace(saved);
           return;

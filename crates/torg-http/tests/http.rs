@@ -3888,9 +3888,10 @@ async fn every_public_post_of_the_chat_and_follow_page_is_limited() {
             "{path}"
         );
     }
-    // Reading the conversation is not limited.
+    // Reading the conversation is not limited, and no cache keeps it.
     let res = citizen.get(&chat_url).send().await.expect("page");
     assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
 }
 
 #[tokio::test]
@@ -5855,6 +5856,17 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.expect("text");
     assert!(text.contains("saksnummer"), "a receipt with the reference");
+    // Its follow link leads to the follow page.
+    let follow = text
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .find(|href| href.contains("/k/gamma/"))
+        .expect("a follow link")
+        .to_string();
+    let res = client().get(&follow).send().await.expect("follow");
+    assert_eq!(res.status(), StatusCode::OK, "{follow}");
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
     let chats = store
         .list_inquiries(
             m.id,
