@@ -6,6 +6,7 @@
 
 use crate::actor::Actor;
 use torg_domain::Role;
+use torg_domain::access::{Holder, Raise, check_raise};
 use torg_domain::directory::{DirectoryError, NewPassword, PersonName, Slug, UnitName, Username};
 use torg_store::{
     Municipality, NewMunicipality, NewUser, Store, StoreError, Unit, User, UserChange, UserUpdate,
@@ -25,6 +26,11 @@ pub enum DirectoryActionError {
     UnitTaken,
     #[error("nobody deactivates themselves or changes their own role; ask another administrator")]
     OwnAccess,
+    #[error("{}", match .0 {
+        Raise::OwnSensitiveUnit => "nobody adds themselves to a sensitive unit; ask another administrator",
+        Raise::PasswordOfMore => "nobody sets the password of someone who reaches more than they do; they sign on with single sign-on, or the operator sets it with torg user",
+    })]
+    Raise(Raise),
     #[error("the password could not be hashed")]
     Hash,
     #[error(transparent)]
@@ -50,6 +56,8 @@ impl DirectoryActionError {
             DirectoryActionError::UsernameTaken => "admin-error-username-taken",
             DirectoryActionError::UnitTaken => "admin-error-unit-taken",
             DirectoryActionError::OwnAccess => "admin-error-self",
+            DirectoryActionError::Raise(Raise::OwnSensitiveUnit) => "admin-error-own-sensitive",
+            DirectoryActionError::Raise(Raise::PasswordOfMore) => "admin-error-password-of-more",
             DirectoryActionError::Hash | DirectoryActionError::Store(_) => "error-storage",
         }
     }
@@ -85,10 +93,12 @@ async fn hash(password: &NewPassword) -> Result<String, DirectoryActionError> {
         .map_err(|_| DirectoryActionError::Hash)
 }
 
-/// Creates a user of `tenant`.
+/// Creates a user of `tenant`; `by` is the administrator doing it (`None`: the operator, at
+/// the command line), who may not give a password to someone reaching more than they do.
 pub async fn create_user(
     store: &dyn Store,
     actor: &Actor,
+    by: Option<&User>,
     tenant: i64,
     input: UserInput<'_>,
 ) -> Result<User, DirectoryActionError> {
@@ -96,6 +106,25 @@ pub async fn create_user(
     let full_name = PersonName::parse(input.full_name)?;
     let password = input.password.map(NewPassword::parse).transpose()?;
     let email = checked_email(input.email)?;
+    if let Some(by) = by {
+        let member_of: Vec<i64> = input.unit_id.into_iter().collect();
+        let after = Holder {
+            id: 0,
+            role: input.role,
+            member_of: &member_of,
+        };
+        no_raise(
+            store,
+            actor,
+            by,
+            tenant,
+            None,
+            &after,
+            password.is_some(),
+            &format!("username:{username}"),
+        )
+        .await?;
+    }
     let password_hash = match &password {
         Some(p) => hash(p).await?,
         // Without a password the user can only log in by single sign-on.
@@ -154,6 +183,26 @@ pub async fn change_user(
         // Nobody locks themselves out of administration by mistake.
         return Err(DirectoryActionError::OwnAccess);
     }
+    let target = store
+        .user(tenant, id)
+        .await?
+        .ok_or(DirectoryActionError::Store(StoreError::NotFound("user")))?;
+    let after = Holder {
+        id,
+        role: input.role,
+        member_of: &input.memberships,
+    };
+    no_raise(
+        store,
+        actor,
+        by,
+        tenant,
+        Some(&target),
+        &after,
+        password.is_some(),
+        &format!("user:{id}"),
+    )
+    .await?;
     let password_hash = match &password {
         Some(p) => Some(hash(p).await?),
         None => None,
@@ -189,6 +238,63 @@ pub async fn change_user(
     };
     let audit = actor.entry("user.updated", format!("user:{id}"), detail);
     Ok(store.change_user(tenant, id, change, audit).await?)
+}
+
+/// Refuses (and records the attempt in the audit log) a change by which the administrator
+/// `by` would reach more than they do; see [`torg_domain::access::check_raise`].
+#[allow(clippy::too_many_arguments)]
+async fn no_raise(
+    store: &dyn Store,
+    actor: &Actor,
+    by: &User,
+    tenant: i64,
+    before: Option<&User>,
+    after: &Holder<'_>,
+    sets_password: bool,
+    object: &str,
+) -> Result<(), DirectoryActionError> {
+    let sensitive: Vec<i64> = store
+        .list_units(tenant)
+        .await?
+        .into_iter()
+        .filter(|u| u.sensitive)
+        .map(|u| u.id)
+        .collect();
+    let holder = |u: &User| Holder {
+        id: u.id,
+        role: u.role,
+        member_of: &[],
+    };
+    let by_holder = Holder {
+        member_of: &by.member_of,
+        ..holder(by)
+    };
+    let before_holder = before.map(|u| Holder {
+        member_of: &u.member_of,
+        ..holder(u)
+    });
+    let Err(raise) = check_raise(
+        &by_holder,
+        before_holder.as_ref(),
+        after,
+        sets_password,
+        |u| sensitive.contains(&u),
+    ) else {
+        return Ok(());
+    };
+    let reason = match raise {
+        Raise::OwnSensitiveUnit => "own-sensitive-unit",
+        Raise::PasswordOfMore => "password-of-more",
+    };
+    let entry = actor.entry(
+        "user.refused",
+        object.to_string(),
+        format!("reason:{reason}"),
+    );
+    store
+        .append_audit(tenant, entry, jiff::Timestamp::now())
+        .await?;
+    Err(DirectoryActionError::Raise(raise))
 }
 
 /// A new municipality as typed in.

@@ -186,6 +186,60 @@ pub fn lockout(failures: i64) -> Option<jiff::SignedDuration> {
     Some(jiff::SignedDuration::from_mins(minutes.min(60)))
 }
 
+/// A staff member as far as raising rights goes: who, in which role, member of which units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder<'a> {
+    pub id: i64,
+    pub role: Role,
+    pub member_of: &'a [i64],
+}
+
+/// Why an administrator's change was refused: it would let them reach more than they do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// Nobody adds themselves to a sensitive unit; another administrator must.
+    OwnSensitiveUnit,
+    /// Nobody sets the password of someone who reaches more than they do (an administrator, a
+    /// chief executive, a member of a sensitive unit they are not in) — they could sign in as
+    /// them. That person signs on with single sign-on, or the operator sets it from the CLI.
+    PasswordOfMore,
+}
+
+/// Checks an administrator's change of `before` into `after` (a new user: `before` is
+/// `None`) against the two ways of raising one's own rights. `sensitive` says which units are.
+pub fn check_raise(
+    by: &Holder<'_>,
+    before: Option<&Holder<'_>>,
+    after: &Holder<'_>,
+    sets_password: bool,
+    sensitive: impl Fn(i64) -> bool,
+) -> Result<(), Raise> {
+    let sensitive_of = |h: &Holder<'_>| -> Vec<i64> {
+        h.member_of
+            .iter()
+            .copied()
+            .filter(|u| sensitive(*u))
+            .collect()
+    };
+    if after.id == by.id {
+        let had = before.map(sensitive_of).unwrap_or_default();
+        if sensitive_of(after).iter().any(|u| !had.contains(u)) {
+            return Err(Raise::OwnSensitiveUnit);
+        }
+        return Ok(());
+    }
+    if sets_password {
+        let reaches_more = |h: &Holder<'_>| {
+            matches!(h.role, Role::Administrator | Role::ChiefExecutive)
+                || sensitive_of(h).iter().any(|u| !by.member_of.contains(u))
+        };
+        if reaches_more(after) || before.is_some_and(reaches_more) {
+            return Err(Raise::PasswordOfMore);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +359,87 @@ mod tests {
             let visible = a.visible_units(&units);
             prop_assert!(visible.iter().all(|id| units.iter().any(|u| u.id == *id && a.sees(*u))));
         }
+    }
+
+    #[test]
+    fn administrators_cannot_raise_their_own_rights() {
+        let health = 7;
+        let sensitive = |u: i64| u == health;
+        let admin = Holder {
+            id: 1,
+            role: Role::Administrator,
+            member_of: &[2],
+        };
+        // Adding oneself to a sensitive unit: refused; to an ordinary one, or leaving: fine.
+        let with_health = Holder {
+            member_of: &[2, health],
+            ..admin.clone()
+        };
+        assert_eq!(
+            check_raise(&admin, Some(&admin), &with_health, false, sensitive),
+            Err(Raise::OwnSensitiveUnit)
+        );
+        let with_three = Holder {
+            member_of: &[2, 3],
+            ..admin.clone()
+        };
+        assert_eq!(
+            check_raise(&admin, Some(&admin), &with_three, false, sensitive),
+            Ok(())
+        );
+        assert_eq!(
+            check_raise(&admin, Some(&with_health), &admin, false, sensitive),
+            Ok(())
+        );
+        // Setting the password of someone who reaches more: refused.
+        let chief = Holder {
+            id: 5,
+            role: Role::ChiefExecutive,
+            member_of: &[],
+        };
+        let nurse = Holder {
+            id: 6,
+            role: Role::CaseHandler,
+            member_of: &[health],
+        };
+        let clerk = Holder {
+            id: 8,
+            role: Role::CaseHandler,
+            member_of: &[2],
+        };
+        for target in [&chief, &nurse] {
+            assert_eq!(
+                check_raise(&admin, Some(target), target, true, sensitive),
+                Err(Raise::PasswordOfMore),
+                "{target:?}"
+            );
+            assert_eq!(
+                check_raise(&admin, Some(target), target, false, sensitive),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            check_raise(&admin, Some(&clerk), &clerk, true, sensitive),
+            Ok(())
+        );
+        // Nor by making one with a password, nor by lowering and setting it at once.
+        assert_eq!(
+            check_raise(&admin, None, &chief, true, sensitive),
+            Err(Raise::PasswordOfMore)
+        );
+        assert_eq!(
+            check_raise(&admin, Some(&nurse), &clerk, true, sensitive),
+            Err(Raise::PasswordOfMore)
+        );
+        // A member of the sensitive unit may set a colleague's password there.
+        let health_admin = Holder {
+            id: 9,
+            role: Role::Administrator,
+            member_of: &[health],
+        };
+        assert_eq!(
+            check_raise(&health_admin, Some(&nurse), &nurse, true, sensitive),
+            Ok(())
+        );
     }
 }

@@ -250,7 +250,7 @@ async fn create_user(
     };
     let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
-    match directory::create_user(&*state.store, &actor, tenant, input).await {
+    match directory::create_user(&*state.store, &actor, Some(&staff.user), tenant, input).await {
         Ok(user) => Redirect::to(&format!("/staff/admin/users/{}?done=user-created", user.id))
             .into_response(),
         Err(DirectoryActionError::Store(StoreError::NotFound(_))) => {

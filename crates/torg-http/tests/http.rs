@@ -1556,6 +1556,25 @@ async fn add_user(
         .expect("user");
 }
 
+/// The audit entries whose action starts with `prefix`, newest first.
+async fn actions(
+    store: &dyn Store,
+    tenant: i64,
+    prefix: &str,
+) -> Vec<torg_domain::audit::AuditEntry> {
+    store
+        .search_audit(
+            tenant,
+            &torg_store::AuditQuery {
+                action: Some(prefix.into()),
+                ..Default::default()
+            },
+            100,
+        )
+        .await
+        .expect("audit")
+}
+
 /// Alfa and its service desk's id, with "kommunikasjon", who may speak publicly, at the desk.
 async fn alfa_with_communication(store: &dyn Store) -> (torg_store::Municipality, i64) {
     let m = store
@@ -3453,20 +3472,35 @@ async fn administration_lockout_and_revocation(app: &App) {
     );
     let page = res.text().await.expect("text");
     assert!(page.contains("Brukernavnet kan bare"), "says what to do");
-    let res = admin
-        .post(format!("{}/staff/admin/users", app.base))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("username", "berit"),
-            ("full_name", "Berit Vern"),
-            ("role", "case_handler"),
-            ("unit_id", &child.id.to_string()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("user");
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // An administrator who is not in the sensitive unit cannot give a password to someone in
+    // it (they could sign in as her): the attempt is refused and logged.
+    let new_berit = |password: &'static str| {
+        admin
+            .post(format!("{}/staff/admin/users", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "berit"),
+                ("full_name", "Berit Vern"),
+                ("role", "case_handler"),
+                ("unit_id", &child.id.to_string()),
+                ("password", password),
+            ])
+            .send()
+    };
+    let res = new_berit(PASSWORD).await.expect("user");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("sette passord for noen som når mer")
+    );
+    let res = new_berit("").await.expect("user");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "without a password: single sign-on"
+    );
     let berit = app
         .store
         .user_by_username(tenant, "berit")
@@ -3474,6 +3508,60 @@ async fn administration_lockout_and_revocation(app: &App) {
         .expect("u")
         .expect("created");
     assert_eq!(berit.member_of, vec![child.id]);
+    // The operator sets her password (as `torg user` does).
+    app.store
+        .set_password_hash(
+            tenant,
+            berit.id,
+            &torg_core::secrets::hash_password(PASSWORD).expect("hash"),
+        )
+        .await
+        .expect("password");
+    // Nor can the administrator add themselves to the sensitive unit, or set the chief
+    // executive's password.
+    let me = app
+        .store
+        .user_by_username(tenant, "sjef")
+        .await
+        .expect("u")
+        .expect("u");
+    let res = admin
+        .post(format!("{}/staff/admin/users/{}", app.base, me.id))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Sjef"),
+            ("role", "administrator"),
+            ("active", "on"),
+            ("units", &child.id.to_string()),
+        ])
+        .send()
+        .await
+        .expect("self");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("text").contains("skjermet enhet"));
+    add_user(&*app.store, tenant, "direktor", Role::ChiefExecutive, None).await;
+    let chief = app
+        .store
+        .user_by_username(tenant, "direktor")
+        .await
+        .expect("u")
+        .expect("u")
+        .id;
+    let res = admin
+        .post(format!("{}/staff/admin/users/{chief}", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("full_name", "Dina Direktør"),
+            ("role", "chief_executive"),
+            ("active", "on"),
+            ("password", "et-nytt-langt-passord"),
+        ])
+        .send()
+        .await
+        .expect("chief");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = actions(&*app.store, tenant, "user.refused").await;
+    assert_eq!(refused.len(), 3, "every attempt is logged: {refused:?}");
     let res = admin
         .post(format!("{}/staff/admin/users", app.base))
         .form(&[
@@ -4538,18 +4626,7 @@ async fn public_replies_with_identity_numbers_are_held_for_confirmation() {
         .await
         .expect("confirmed");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let audit = app
-        .store
-        .search_audit(
-            m.id,
-            &torg_store::AuditQuery {
-                action: Some("inquiry.replied".into()),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .expect("audit");
+    let audit = actions(&*app.store, m.id, "inquiry.replied").await;
     assert!(
         audit
             .iter()
@@ -4668,18 +4745,7 @@ async fn channel_accounts_are_proposed_and_approved_by_the_chief_executive() {
         res.headers()["location"],
         "/staff/channels?done=account-retired"
     );
-    let audit = app
-        .store
-        .search_audit(
-            m.id,
-            &torg_store::AuditQuery {
-                action: Some("channel.".into()),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .expect("audit");
+    let audit = actions(&*app.store, m.id, "channel.").await;
     assert_eq!(audit.len(), 3, "proposed, approved, retired");
 }
 
@@ -5277,17 +5343,7 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
         .expect("claim");
     let recipients: Vec<&str> = due.iter().map(|d| d.recipient.as_str()).collect();
     assert_eq!(recipients, ["PAGE1|private:10_20", "PAGE1|comment:10_20"]);
-    let audit = store
-        .search_audit(
-            m.id,
-            &torg_store::AuditQuery {
-                action: Some("inquiry.replied".into()),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .expect("audit");
+    let audit = actions(&*store, m.id, "inquiry.replied").await;
     assert!(audit.iter().any(|e| e.entry.detail == "private"));
 
     // Hiding: a reason and a note are needed.
@@ -5335,17 +5391,7 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
                 && m.body.contains("Personangrep")
                 && m.body.contains("Kaller en ansatt"))
     );
-    let hidden = store
-        .search_audit(
-            m.id,
-            &torg_store::AuditQuery {
-                action: Some("comment.hidden".into()),
-                ..Default::default()
-            },
-            10,
-        )
-        .await
-        .expect("audit");
+    let hidden = actions(&*store, m.id, "comment.hidden").await;
     assert_eq!(hidden.len(), 1);
     assert!(hidden[0].entry.detail.starts_with("personal_attack: "));
 
@@ -5997,18 +6043,7 @@ async fn the_archivist_decides_and_the_public_journal_screens(app: &App) {
         .await
         .expect("text");
     assert!(page.contains("Arkivverdig – bestemt av arkiv"));
-    let audit = app
-        .store
-        .search_audit(
-            m.id,
-            &torg_store::AuditQuery {
-                action: Some("archive.decided".into()),
-                ..Default::default()
-            },
-            5,
-        )
-        .await
-        .expect("audit");
+    let audit = actions(&*app.store, m.id, "archive.decided").await;
     assert_eq!(audit.len(), 1);
 
     // The archivist's page: the retention time with its limits; the decided inquiry is no

@@ -262,7 +262,7 @@ pub async fn user_command(
                 password: Some(&password),
                 email: email.as_deref(),
             };
-            let u = torg_core::directory::create_user(&*store, &Actor::cli(), m.id, input)
+            let u = torg_core::directory::create_user(&*store, &Actor::cli(), None, m.id, input)
                 .await
                 .map_err(|e| refused(&m.language, &e))?;
             println!(
