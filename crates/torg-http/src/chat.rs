@@ -17,6 +17,12 @@
 //! the hub also passes each event to the others through the store's node bus (LISTEN/NOTIFY),
 //! so a citizen on one node and staff on another see each other live; the messages themselves
 //! are always in the database, so a reconnect to any node shows them.
+//!
+//! A stream lives only as long as the access that opened it: every
+//! [`StreamLimits::recheck`](crate::StreamLimits) it asks again (the staff member's session,
+//! activity and units; the citizen's follow link) and ends when the answer is no, and it ends
+//! anyway after [`StreamLimits::lifetime`](crate::StreamLimits); the browser reconnects, and
+//! the reconnect is checked afresh.
 
 use crate::AppState;
 use crate::auth::Staff;
@@ -684,6 +690,44 @@ fn resume_after(headers: &HeaderMap, after: i64) -> i64 {
         .unwrap_or(after)
 }
 
+/// `stream`, ended when `still_allowed` says no (asked every `recheck`) or after `lifetime`.
+fn while_allowed<S, F, Fut>(
+    state: &AppState,
+    stream: S,
+    still_allowed: F,
+) -> impl Stream<Item = S::Item> + Send + 'static
+where
+    S: Stream + Send + 'static,
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let limits = state.settings.streams;
+    let state = state.clone();
+    let ended = async move {
+        let watch = async move {
+            loop {
+                tokio::time::sleep(limits.recheck).await;
+                if !still_allowed(state.clone()).await {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limits.lifetime, watch).await;
+    };
+    stream.take_until(Box::pin(ended))
+}
+
+/// The staff member of the request with `headers`, asked again (session, activity, units).
+async fn staff_again(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
+    let mut builder = axum::http::Request::builder();
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let (mut parts, ()) = builder.body(()).ok()?.into_parts();
+    use axum::extract::FromRequestParts;
+    Staff::from_request_parts(&mut parts, state).await.ok()
+}
+
 fn sse<S>(stream: S) -> Response
 where
     S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
@@ -710,13 +754,12 @@ async fn citizen_events(
         Err(r) => return r,
     };
     let after = resume_after(&headers, q.after);
-    sse(event_stream(
-        &state,
-        config.municipality.id,
-        &inquiry,
-        after,
-        "citizen",
-    ))
+    let events = event_stream(&state, config.municipality.id, &inquiry, after, "citizen");
+    // The follow link may be revoked meanwhile.
+    sse(while_allowed(&state, events, move |state| {
+        let (t, slug, token) = (t.clone(), slug.clone(), token.clone());
+        async move { chat_of(&state, &t, &slug, &token).await.is_ok() }
+    }))
 }
 
 async fn citizen_typing(
@@ -888,15 +931,29 @@ async fn staff_chats(
 }
 
 /// New chats and messages of the units the staff member sees, for the list.
-async fn staff_list_events(State(state): State<AppState>, staff: Staff) -> Response {
+async fn staff_list_events(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+) -> Response {
     let rx = state.chats.subscribe_tenant(staff.config.municipality.id);
+    // The units seen are asked again with the session; a change ends the stream, and the
+    // reconnect filters by the new ones.
+    let units = staff.visible_units();
     let stream = live(rx)
         .filter(move |e| {
             let relevant = !matches!(e.what, ChatWhat::Typing { .. }) && staff.sees_unit(e.unit_id);
             std::future::ready(relevant)
         })
         .map(|e| Ok(sse_event(&e)));
-    sse(stream)
+    sse(while_allowed(&state, stream, move |state| {
+        let (headers, units) = (headers.clone(), units.clone());
+        async move {
+            staff_again(&state, &headers)
+                .await
+                .is_some_and(|s| s.visible_units() == units)
+        }
+    }))
 }
 
 /// A chat inquiry the staff member sees, or the answer to give.
@@ -929,13 +986,23 @@ async fn staff_events(
         Err(r) => return r,
     };
     let after = resume_after(&headers, q.after);
-    sse(event_stream(
+    let events = event_stream(
         &state,
         staff.config.municipality.id,
         &inquiry,
         after,
         "staff",
-    ))
+    );
+    // Logged out, expired, deactivated, or no longer seeing the inquiry's unit: it ends.
+    sse(while_allowed(&state, events, move |state| {
+        let (headers, t) = (headers.clone(), t.clone());
+        async move {
+            match staff_again(&state, &headers).await {
+                Some(staff) => staff_chat(&state, &t, &staff, id).await.is_ok(),
+                None => false,
+            }
+        }
+    }))
 }
 
 /// A chat the staff member may work on, after the form's CSRF check.

@@ -71,6 +71,26 @@ pub struct WebSettings {
     pub secret_key: Option<torg_core::sealing::SecretKey>,
     /// Where connectors may go, and whether mail may go unencrypted.
     pub connectors: torg_core::connectors::ConnectorPolicy,
+    /// How long live event streams last, and how often they ask again whether they may.
+    pub streams: StreamLimits,
+}
+
+/// Live event streams (the chat's, the inquiry page's) end when the access that opened them
+/// ends: asked again every `recheck`, and after `lifetime` in any case (the browser
+/// reconnects, and is checked afresh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    pub recheck: std::time::Duration,
+    pub lifetime: std::time::Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            recheck: std::time::Duration::from_secs(30),
+            lifetime: std::time::Duration::from_secs(3600),
+        }
+    }
 }
 
 impl WebSettings {

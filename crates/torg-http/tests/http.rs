@@ -5485,6 +5485,125 @@ impl EventStream {
     }
 }
 
+impl EventStream {
+    /// Whether the server ends the stream within `secs` seconds (events before are skipped).
+    async fn ends_within(&mut self, secs: u64) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            match tokio::time::timeout_at(deadline, self.res.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None) | Err(_)) => return true,
+            }
+        }
+    }
+}
+
+/// A live stream lasts only as long as the access that opened it: a revoked follow link, a
+/// logout or a deactivation ends it within the recheck, and every stream ends at its lifetime.
+#[tokio::test]
+async fn live_streams_end_when_access_ends() {
+    let settings = |lifetime: u64| torg_http::WebSettings {
+        streams: torg_http::StreamLimits {
+            recheck: std::time::Duration::from_millis(200),
+            lifetime: std::time::Duration::from_secs(lifetime),
+        },
+        ..unlimited()
+    };
+    let app = spawn_with(None, settings(60)).await;
+    let m = chat_municipality(&*app.store).await;
+    add_user(&*app.store, m.id, "ola", Role::ServiceDesk, None).await;
+    let citizen = client();
+    let res = citizen
+        .post(format!("{}/chat/gamma", app.base))
+        .form(&[("name", "Siv"), ("message", "Hei")])
+        .send()
+        .await
+        .expect("start");
+    let path = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let token = path.rsplit('/').next().expect("token").to_string();
+    let id: i64 = token.split('-').next().expect("id").parse().expect("id");
+    let chat_url = format!("{}{path}", app.base);
+    let kari = login(&app, "gamma", "kari").await;
+    let ola = login(&app, "gamma", "ola").await;
+    let mut streams = vec![];
+    for (c, url) in [
+        (&citizen, format!("{chat_url}/events")),
+        (&kari, format!("{}/staff/inquiries/{id}/events", app.base)),
+        (&kari, format!("{}/staff/chats/events", app.base)),
+        (&ola, format!("{}/staff/inquiries/{id}/events", app.base)),
+    ] {
+        streams.push(EventStream::open(c, &url, None).await);
+    }
+    let mut streams = streams.into_iter();
+    let (mut own, mut kari_page, mut kari_list, mut ola_page) = (
+        streams.next().expect("citizen"),
+        streams.next().expect("kari"),
+        streams.next().expect("kari's list"),
+        streams.next().expect("ola"),
+    );
+    assert!(!own.ends_within(1).await, "open while allowed");
+    // The citizen revokes the link.
+    let res = client()
+        .post(format!("{}/k/gamma/follow/{token}/revoke", app.base))
+        .send()
+        .await
+        .expect("revoke");
+    assert!(res.status().is_success(), "{}", res.status());
+    assert!(
+        own.ends_within(5).await,
+        "a revoked link ends the chat's stream"
+    );
+    // Kari logs out: both her streams end.
+    let csrf = csrf_of(&kari, &format!("{}/staff", app.base)).await;
+    kari.post(format!("{}/staff/logout", app.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert!(
+        kari_page.ends_within(5).await,
+        "logging out ends the inquiry's stream"
+    );
+    assert!(kari_list.ends_within(5).await, "and the chat list's");
+    // Ola is deactivated: his ends too (the session cache holds for seconds at most).
+    let user = app
+        .store
+        .user_by_username(m.id, "ola")
+        .await
+        .expect("u")
+        .expect("u");
+    app.store
+        .update_user(
+            m.id,
+            user.id,
+            torg_store::UserUpdate {
+                full_name: user.full_name.clone(),
+                role: user.role,
+                unit_id: user.unit_id,
+                active: false,
+                email: None,
+            },
+        )
+        .await
+        .expect("deactivate");
+    assert!(
+        ola_page.ends_within(15).await,
+        "deactivation ends the stream"
+    );
+
+    // Every stream ends at its lifetime; the browser reconnects and is checked afresh.
+    let app = spawn_with(None, settings(1)).await;
+    chat_municipality(&*app.store).await;
+    let kari = login(&app, "gamma", "kari").await;
+    let mut list =
+        EventStream::open(&kari, &format!("{}/staff/chats/events", app.base), None).await;
+    assert!(list.ends_within(5).await, "a stream's lifetime is capped");
+}
+
 /// "gamma", whose chat is open every day, all day, with Kari on its service desk.
 async fn chat_municipality(store: &dyn Store) -> torg_store::Municipality {
     use torg_domain::calendar::HoursScope;
