@@ -5343,7 +5343,7 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
         .expect("claim");
     let recipients: Vec<&str> = due.iter().map(|d| d.recipient.as_str()).collect();
     assert_eq!(recipients, ["PAGE1|private:10_20", "PAGE1|comment:10_20"]);
-    let audit = actions(&*store, m.id, "inquiry.replied").await;
+    let audit = actions(store, m.id, "inquiry.replied").await;
     assert!(audit.iter().any(|e| e.entry.detail == "private"));
 
     // Hiding: a reason and a note are needed.
@@ -5391,7 +5391,7 @@ async fn social_answers_go_public_or_private_and_comments_are_hidden_with_a_reas
                 && m.body.contains("Personangrep")
                 && m.body.contains("Kaller en ansatt"))
     );
-    let hidden = actions(&*store, m.id, "comment.hidden").await;
+    let hidden = actions(store, m.id, "comment.hidden").await;
     assert_eq!(hidden.len(), 1);
     assert!(hidden[0].entry.detail.starts_with("personal_attack: "));
 
