@@ -141,6 +141,7 @@ impl Settings {
                 trust_forwarded_for: file.trust_forwarded_for.unwrap_or(false),
                 // Read from `secret_key_file` when the server starts.
                 secret_key: None,
+                streams: torg_http::StreamLimits::default(),
                 connectors: torg_core::connectors::ConnectorPolicy {
                     allow_plain_mail: file.allow_plain_mail.unwrap_or(false),
                     hosts: torg_domain::connector::HostRules::new(
