@@ -171,7 +171,7 @@ async fn users_page(
     if let Some(r) = admin(&staff, &t, None) {
         return r;
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     show_users(&state, t, &staff, None, notice, StatusCode::OK).await
 }
 
@@ -303,7 +303,7 @@ async fn user_page(
     if let Some(r) = admin(&staff, &t, None) {
         return r;
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     show_user(&state, t, &staff, id, notice, None, StatusCode::OK).await
 }
 
@@ -436,7 +436,7 @@ async fn units_page(
     if let Some(r) = admin(&staff, &t, None) {
         return r;
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     show_units(&state, t, &staff, notice, None, StatusCode::OK).await
 }
 
@@ -748,7 +748,7 @@ async fn quarantine_page(
     if !sees_quarantine(&staff) {
         return forbidden(t);
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     let zone = &staff.config.municipality.time_zone;
     match state
         .store
@@ -1017,7 +1017,7 @@ async fn mail_page(
     if let Some(r) = admin(&staff, &t, None) {
         return r;
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     show_mail(&state, t, &staff, notice, None, vec![], StatusCode::OK).await
 }
 

@@ -179,18 +179,35 @@ struct ReceiptPage {
     follow_url: String,
 }
 
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The address citizens reach this server by.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = &state.settings.public_url {
         return u.trim_end_matches('/').to_string();
     }
+    // Without public_url (`torg serve` always sets one) only a loopback Host is believed:
+    // a forged Host header never makes a link to another site.
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
-        })
+        .filter(|h| is_loopback_host(h))
         .unwrap_or("localhost");
     let scheme = if state.settings.secure_cookies {
         "https"
@@ -551,5 +568,32 @@ async fn follow_attachment(
         Ok(Some((meta, data))) => views::attachment_response(&meta, data),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => store_failed(t, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn only_loopback_hosts_are_believed() {
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:3000",
+            "[::1]:80",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for no in [
+            "evil.example",
+            "evil.example:80",
+            "localhost.evil.example",
+            "10.0.0.1",
+            "[::2]",
+        ] {
+            assert!(!is_loopback_host(no), "{no}");
+        }
     }
 }

@@ -146,7 +146,7 @@ async fn registry_page(
     if !sees_registry(&staff) {
         return forbidden(t);
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     show(&state, t, &staff, notice, None, StatusCode::OK).await
 }
 

@@ -177,7 +177,7 @@ async fn sms_page(
     if !administers(&staff) {
         return forbidden(t);
     }
-    let notice = (!q.done.is_empty()).then(|| t.get(&format!("done-{}", q.done)));
+    let notice = t.done(&q.done);
     let shown = Shown {
         notice,
         ..Shown::default()

@@ -1061,10 +1061,7 @@ pub(crate) async fn show_inquiry(
         .flatten()
         .collect::<Vec<_>>()
         .join(", ");
-    let notice = match q.done.as_str() {
-        "" => None,
-        key => Some(t.get(&format!("done-{key}"))),
-    };
+    let notice = t.done(&q.done);
     let chat_after = messages.iter().map(|m| m.id).max().unwrap_or(0);
     let page = InquiryPage {
         archive,

@@ -3717,6 +3717,20 @@ async fn administration_lockout_and_revocation(app: &App) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     login(app, &app.a.slug, "lese").await;
 
+    // A banner comes only from the catalogue: an address cannot put its words on a page.
+    let page = admin
+        .get(format!(
+            "{}/staff/admin/users?done=Ring+22+22+22+22+for+refusjon",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("forged banner")
+        .text()
+        .await
+        .expect("text");
+    assert!(!page.contains("Ring 22") && !page.contains("done-Ring"));
+
     // The audit log shows it all, filtered, and exports it as JSON lines.
     let page = admin
         .get(format!("{}/staff/admin/audit?action=user.", app.base))
@@ -3904,6 +3918,28 @@ async fn rate_limits_answer_429_with_retry_after() {
         post("203.0.113.1, 203.0.113.2").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// A forged Host header never makes the receipt's follow link point at another site.
+#[tokio::test]
+async fn links_never_come_from_a_forged_host() {
+    let app = spawn().await;
+    let res = client()
+        .post(format!("{}/k/alfa/inquiries", app.base))
+        .header("host", "evil.example")
+        .multipart(
+            Form::new()
+                .text("name", "Ola")
+                .text("email", "ola@example.no")
+                .text("message", "Hei"),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let page = res.text().await.expect("text");
+    assert!(page.contains("/k/alfa/follow/"), "a follow link");
+    assert!(!page.contains("evil.example"), "{page}");
 }
 
 /// Every public write is limited per client address: the chat's messages, typing and

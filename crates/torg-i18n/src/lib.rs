@@ -114,6 +114,13 @@ impl Catalog {
         key.to_string()
     }
 
+    /// Whether `key` is defined in `lang` or in bokmål.
+    pub fn defines(&self, lang: &str, key: &str) -> bool {
+        [lang, DEFAULT_LANGUAGE]
+            .iter()
+            .any(|l| self.bundles.get(*l).is_some_and(|b| b.has_message(key)))
+    }
+
     /// The keys defined in `lang`.
     pub fn keys(&self, lang: &str) -> Vec<String> {
         self.bundles
@@ -167,6 +174,16 @@ impl Tr {
     pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.catalog.text(&self.lang, key, args)
     }
+    /// The success banner named by a page's `?done=` (`done-{name}`), only when the
+    /// catalogue has it: an address never puts its own words on a page.
+    pub fn done(&self, name: &str) -> Option<String> {
+        let key = format!("done-{name}");
+        let named = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        (named && self.catalog.defines(&self.lang, &key)).then(|| self.get(&key))
+    }
     /// The other languages, as (code, own name), for the language switcher.
     pub fn languages(&self) -> Vec<(String, String)> {
         self.catalog
@@ -203,6 +220,21 @@ mod tests {
         assert_eq!(c.text("xx", "language-name", &[]), "Norsk bokmål");
         assert_eq!(c.text("en", "no-such-key", &[]), "no-such-key");
         assert_eq!(c.text("en", "language-name", &[]), "English");
+    }
+
+    #[test]
+    fn a_banner_is_only_one_the_catalogue_has() {
+        let tr = Tr::new(Arc::new(Catalog::load(None).expect("catalogue")), "nb");
+        assert_eq!(tr.done("reply").as_deref(), Some("Svaret er sendt."));
+        for forged in [
+            "",
+            "Ring 22 22 22 22 for å få pengene",
+            "reply ",
+            "no-such",
+            "REPLY",
+        ] {
+            assert_eq!(tr.done(forged), None, "{forged}");
+        }
     }
 
     #[test]

@@ -16,14 +16,6 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
     let catalog = Arc::new(torg_http::Catalog::load(settings.locales_dir.as_deref())?);
-    let mut web = settings.web.clone();
-    web.secret_key = Some(settings.secret_key()?);
-    let state = torg_http::AppState::new(store.clone(), catalog, web);
-    // Several nodes on one PostgreSQL database pass live chat events to each other.
-    if state.join_nodes().await? {
-        tracing::info!("live events are shared with the other nodes on this database");
-    }
-    let app = torg_http::router(state.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| {
@@ -33,6 +25,22 @@ pub async fn serve(settings: Settings, store: Arc<dyn Store>) -> Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
+    let mut web = settings.web.clone();
+    web.secret_key = Some(settings.secret_key()?);
+    // Links in receipts and the sign-on's return address never come from a request's Host
+    // header: from public_url, else this server's own address.
+    if web.public_url.is_none() {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "public_url is not set: links in receipts point at the listen address; set public_url to the address citizens use");
+        }
+        web.public_url = Some(format!("http://{addr}"));
+    }
+    let state = torg_http::AppState::new(store.clone(), catalog, web);
+    // Several nodes on one PostgreSQL database pass live chat events to each other.
+    if state.join_nodes().await? {
+        tracing::info!("live events are shared with the other nodes on this database");
+    }
+    let app = torg_http::router(state.clone());
     let (stop, stopping) = watch::channel(false);
     let workers = start_workers(
         &settings,
