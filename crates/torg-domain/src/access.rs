@@ -151,10 +151,17 @@ impl Access {
 /// value the identity provider's role claim carries. A claim value that is itself a role's name
 /// (`case_handler`) counts as well. `None`: the person has no role in Torg and is not let in.
 pub fn role_from_claim(claim_values: &[String], map: &[(String, Role)]) -> Option<Role> {
+    // Only the map grants a role: a group that happens to be called "administrator" at the
+    // provider grants nothing by its name.
     map.iter()
         .find(|(value, _)| claim_values.iter().any(|c| c == value))
         .map(|(_, role)| *role)
-        .or_else(|| claim_values.iter().find_map(|c| c.parse().ok()))
+}
+
+/// What links a person to their single sign-on identity: the provider's issuer and its
+/// subject for them, never a name or an address they could choose.
+pub fn sso_identity(issuer: &str, subject: &str) -> String {
+    format!("{}|{subject}", issuer.trim_end_matches('/'))
 }
 
 /// Parses a role map written `group=role, group=role` (as in `torg sso set --role-map`).
@@ -310,9 +317,18 @@ mod tests {
             Some(Role::Administrator),
             "the map's order wins"
         );
+        // A group named like a role grants nothing unless the map says so.
+        for named in ["archivist", "administrator", "chief_executive"] {
+            assert_eq!(role_from_claim(&claim(&[named]), &map), None, "{named}");
+        }
         assert_eq!(
-            role_from_claim(&claim(&["archivist"]), &map),
-            Some(Role::Archivist)
+            sso_identity("https://login.nordby.no/", "ansatt-42"),
+            "https://login.nordby.no|ansatt-42"
+        );
+        assert_ne!(
+            sso_identity("https://login.nordby.no", "x"),
+            sso_identity("https://evil.example", "x"),
+            "the same subject at another provider is another person"
         );
         assert_eq!(role_from_claim(&claim(&["alle"]), &map), None);
         assert_eq!(role_from_claim(&[], &map), None);

@@ -323,6 +323,12 @@ async fn sign_in(
         .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
         .map_err(|e| SsoError::Token(e.to_string()))?;
     let subject = claims.subject().to_string();
+    // A verified address may link an account an administrator made for it; an unverified one
+    // links nothing.
+    let verified_email = claims
+        .email()
+        .filter(|_| claims.email_verified() == Some(true))
+        .map(|e| e.to_string());
     let username = claims
         .preferred_username()
         .map(|u| u.to_string())
@@ -337,7 +343,14 @@ async fn sign_in(
     let values = claim_values(&id_token.to_string(), &provider.role_claim);
     let map = parse_role_map(&provider.role_map).map_err(SsoError::Provider)?;
     let role = role_from_claim(&values, &map).ok_or(SsoError::NoRole)?;
-    provision(state, tenant, &subject, &username, &full_name, role).await
+    let identity = torg_domain::access::sso_identity(&provider.issuer, &subject);
+    let person = Person {
+        identity: &identity,
+        username: &username,
+        full_name: &full_name,
+        verified_email: verified_email.as_deref(),
+    };
+    provision(state, tenant, person, role).await
 }
 
 /// The values of `claim` in the (already verified) JWT's payload: a string or a list of them.
@@ -361,27 +374,51 @@ fn claim_values(jwt: &str, claim: &str) -> Vec<String> {
     }
 }
 
-/// Finds the person by their subject (or an SSO-only account an administrator made for their
-/// username), or creates them; the role follows the provider at every login.
+/// The person a provider vouched for.
+struct Person<'a> {
+    /// Issuer and subject ([`torg_domain::access::sso_identity`]).
+    identity: &'a str,
+    username: &'a str,
+    full_name: &'a str,
+    /// Their email address, when the provider says it verified it.
+    verified_email: Option<&'a str>,
+}
+
+/// Finds the person by their identity (issuer and subject) — or links the single-sign-on-only
+/// account an administrator made for their verified email address — or creates them; the role
+/// follows the provider's role map at every login.
 async fn provision(
     state: &AppState,
     tenant: i64,
-    subject: &str,
-    username: &str,
-    full_name: &str,
+    person: Person<'_>,
     role: torg_domain::Role,
 ) -> Result<User, SsoError> {
+    let Person {
+        identity,
+        username,
+        full_name,
+        verified_email,
+    } = person;
     let store = &state.store;
-    let existing = match store.user_by_subject(tenant, subject).await? {
+    let existing = match store.user_by_subject(tenant, identity).await? {
         Some(u) => Some(u),
-        None => match store.user_by_username(tenant, username).await? {
-            Some(u) if u.external_subject.is_none() && u.password_hash.starts_with('!') => {
-                store
-                    .set_external_subject(tenant, u.id, Some(subject))
-                    .await?;
-                Some(u)
+        None => match verified_email {
+            Some(email) => {
+                let made = store.list_users(tenant).await?.into_iter().find(|u| {
+                    u.external_subject.is_none()
+                        && u.password_hash.starts_with('!')
+                        && u.email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                });
+                if let Some(u) = &made {
+                    store
+                        .set_external_subject(tenant, u.id, Some(identity))
+                        .await?;
+                }
+                made
             }
-            _ => None,
+            None => None,
         },
     };
     let user = match existing {
@@ -420,7 +457,7 @@ async fn provision(
                 )
                 .await?;
             store
-                .set_external_subject(tenant, u.id, Some(subject))
+                .set_external_subject(tenant, u.id, Some(identity))
                 .await?;
             u
         }

@@ -33,6 +33,12 @@ enum Mode {
     WrongSignature,
     WrongNonce,
     NoRole,
+    /// The provider's group is called like a Torg role, but the role map does not name it.
+    RoleNamedGroup,
+    /// Another person at the provider who calls themselves "per", with per's address unverified.
+    Impostor,
+    /// Per, with his address verified.
+    Per,
 }
 
 struct Idp {
@@ -148,20 +154,30 @@ async fn token(
     let mode = idp.mode;
     let roles = match mode {
         Mode::NoRole => json!(["alle-ansatte"]),
+        Mode::RoleNamedGroup => json!(["alle-ansatte", "administrator"]),
         Mode::Admin => json!(["alle-ansatte", "torg-admin"]),
         _ => json!(["alle-ansatte", "torg-saksbehandler"]),
     };
-    let claims = json!({
+    let (sub, username, verified) = match mode {
+        Mode::Impostor => ("annen-7", "per", false),
+        Mode::Per => ("ansatt-77", "per.p", true),
+        _ => ("ansatt-42", "nina", false),
+    };
+    let mut claims = json!({
         "iss": idp.issuer,
-        "sub": "ansatt-42",
+        "sub": sub,
         "aud": if mode == Mode::WrongAudience { "en-annen-app" } else { CLIENT_ID },
         "iat": now,
         "exp": if mode == Mode::Expired { now - 600 } else { now + 300 },
         "nonce": if mode == Mode::WrongNonce { "feil".to_string() } else { nonce },
-        "preferred_username": "nina",
+        "preferred_username": username,
         "name": "Nina Nord",
         "roles": roles,
     });
+    if matches!(mode, Mode::Impostor | Mode::Per) {
+        claims["email"] = json!("per@alfa.kommune.no");
+        claims["email_verified"] = json!(verified);
+    }
     let signer = if mode == Mode::WrongSignature {
         &idp.forger
     } else {
@@ -259,6 +275,11 @@ async fn setup() -> Setup {
     }
 }
 
+/// How Torg links a person of the stand-in provider.
+fn identity(s: &Setup, subject: &str) -> String {
+    torg_domain::access::sso_identity(&s.idp.lock().expect("lock").issuer, subject)
+}
+
 fn client() -> reqwest::Client {
     torg_http::use_ring_crypto();
     reqwest::Client::builder()
@@ -324,7 +345,7 @@ async fn staff_sign_on_with_the_municipality_and_bad_tokens_are_refused() {
     assert!(inbox.text().await.expect("text").contains("Nina Nord"));
     let nina = s
         .store
-        .user_by_subject(s.tenant, "ansatt-42")
+        .user_by_subject(s.tenant, &identity(&s, "ansatt-42"))
         .await
         .expect("u")
         .expect("created");
@@ -342,11 +363,56 @@ async fn staff_sign_on_with_the_municipality_and_bad_tokens_are_refused() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let again = s
         .store
-        .user_by_subject(s.tenant, "ansatt-42")
+        .user_by_subject(s.tenant, &identity(&s, "ansatt-42"))
         .await
         .expect("u")
         .expect("same");
     assert_eq!((again.id, again.role), (nina.id, Role::Administrator));
+
+    // Linking goes by issuer and subject, or a verified address: an administrator made an
+    // account for Per (single sign-on only); someone else calling themselves "per" with his
+    // address unverified gets an account of their own, Per himself gets his.
+    s.store
+        .create_user(
+            s.tenant,
+            torg_store::NewUser {
+                email: Some("per@alfa.kommune.no".into()),
+                username: "per".into(),
+                full_name: "Per Post".into(),
+                password_hash: "!sso-only".into(),
+                role: Role::CaseHandler,
+                unit_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("per");
+    let (_, res) = sign_on(&s, Mode::Impostor).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let impostor = s
+        .store
+        .user_by_subject(s.tenant, &identity(&s, "annen-7"))
+        .await
+        .expect("u")
+        .expect("an account of their own");
+    assert_eq!(impostor.username, "sso:per");
+    let (_, res) = sign_on(&s, Mode::Per).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let per = s
+        .store
+        .user_by_subject(s.tenant, &identity(&s, "ansatt-77"))
+        .await
+        .expect("u")
+        .expect("linked");
+    assert_eq!(per.username, "per", "the account made for him");
+    // The bare subject links nothing: the issuer is part of it.
+    assert!(
+        s.store
+            .user_by_subject(s.tenant, "ansatt-42")
+            .await
+            .expect("u")
+            .is_none()
+    );
 
     // Bad tokens: refused with a page that says what to do, and no session.
     for (mode, status, text) in [
@@ -363,6 +429,11 @@ async fn staff_sign_on_with_the_municipality_and_bad_tokens_are_refused() {
         ),
         (Mode::WrongNonce, StatusCode::UNAUTHORIZED, "Start på nytt"),
         (Mode::NoRole, StatusCode::FORBIDDEN, "ingen rolle i Torg"),
+        (
+            Mode::RoleNamedGroup,
+            StatusCode::FORBIDDEN,
+            "ingen rolle i Torg",
+        ),
     ] {
         let (browser, res) = sign_on(&s, mode).await;
         assert_eq!(res.status(), status, "{mode:?}");
@@ -418,7 +489,8 @@ async fn staff_sign_on_with_the_municipality_and_bad_tokens_are_refused() {
         .expect("audit");
     assert_eq!(
         log.iter().filter(|e| e.entry.action == "login.sso").count(),
-        2
+        4,
+        "Nina twice, the impostor, Per"
     );
     let refusals: Vec<&str> = log
         .iter()
