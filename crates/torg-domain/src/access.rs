@@ -178,21 +178,6 @@ pub fn parse_role_map(text: &str) -> Result<Vec<(String, Role)>, String> {
         .collect()
 }
 
-/// Failed logins allowed before the account is locked.
-pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
-
-/// How long an account is locked after `failures` failed logins in a row: nothing for the
-/// first [`FREE_LOGIN_ATTEMPTS`], then one minute, doubling with each further failure, at most
-/// an hour (backoff: guessing stays slow, a forgetful user is not locked out for the day).
-pub fn lockout(failures: i64) -> Option<jiff::SignedDuration> {
-    let over = failures - FREE_LOGIN_ATTEMPTS;
-    if over < 0 {
-        return None;
-    }
-    let minutes = 1i64 << over.min(6);
-    Some(jiff::SignedDuration::from_mins(minutes.min(60)))
-}
-
 /// A staff member as far as raising rights goes: who, in which role, member of which units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder<'a> {
@@ -337,24 +322,7 @@ mod tests {
         assert_eq!(parse_role_map("").map(|m| m.len()), Ok(0));
     }
 
-    #[test]
-    fn lockout_backs_off_to_an_hour() {
-        use jiff::SignedDuration as D;
-        assert_eq!(lockout(1), None);
-        assert_eq!(lockout(4), None);
-        assert_eq!(lockout(5), Some(D::from_mins(1)));
-        assert_eq!(lockout(6), Some(D::from_mins(2)));
-        assert_eq!(lockout(9), Some(D::from_mins(16)));
-        assert_eq!(lockout(11), Some(D::from_mins(60)));
-        assert_eq!(lockout(1000), Some(D::from_mins(60)));
-    }
-
     proptest! {
-        #[test]
-        fn lockout_never_shrinks(n in 0i64..10_000) {
-            prop_assert!(lockout(n) <= lockout(n + 1));
-        }
-
         #[test]
         fn membership_always_grants_sight_to_readers(
             role in proptest::sample::select(Role::ALL.to_vec()),

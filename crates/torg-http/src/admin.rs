@@ -395,12 +395,21 @@ async fn update_user(
     };
     let tenant = staff.config.municipality.id;
     let actor = Actor::user(&staff.user, addr.0);
+    let unlock = input.unlock;
     let result =
         directory::change_user(&*state.store, &actor, &staff.user, tenant, id, input).await;
     // Whatever changed, logged-in people are read again at their next request.
     state.forget_cached_sessions();
     match result {
-        Ok(_) => {
+        Ok(user) => {
+            if unlock {
+                // Failed logins from every address are forgotten.
+                let account = crate::ratelimit::LoginThrottle::account(
+                    &staff.config.municipality.slug,
+                    &user.username,
+                );
+                state.logins.forget(&account, None);
+            }
             Redirect::to(&format!("/staff/admin/users/{id}?done=user-updated")).into_response()
         }
         Err(DirectoryActionError::Store(StoreError::NotFound("user"))) => {

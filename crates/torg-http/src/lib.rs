@@ -108,6 +108,7 @@ pub struct AppState {
     pub(crate) cache: Arc<cache::Caches>,
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) limiters: Arc<ratelimit::Limiters>,
+    pub(crate) logins: Arc<ratelimit::LoginThrottle>,
     /// Live chat events (in this process).
     pub(crate) chats: Arc<chat::ChatHub>,
 }
@@ -125,6 +126,7 @@ impl AppState {
             store,
             catalog,
             limiters: Arc::new(ratelimit::Limiters::new(settings.rate_limits)),
+            logins: Arc::default(),
             settings: Arc::new(settings),
             cache: Arc::new(cache::Caches::default()),
             metrics: Arc::new(metrics::Metrics::default()),

@@ -224,3 +224,135 @@ mod tests {
         assert_eq!(kind(&Method::GET, "/chat/alfa/c/t/events"), None);
     }
 }
+
+/// Failed logins, throttled so that a guesser is slowed and nobody can lock a colleague out:
+/// per account *and* client address, a few failures in a window and that address must wait
+/// (whether the account exists or not, so the answer tells nothing); per account from every
+/// address together, many failures make each further answer come slower, but never refused.
+#[derive(Default)]
+pub(crate) struct LoginThrottle {
+    /// (account, address) → the times of its recent failures.
+    pairs: std::sync::Mutex<std::collections::HashMap<(String, String), Vec<std::time::Instant>>>,
+    /// account → the times of its recent failures from anywhere.
+    accounts: std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>,
+}
+
+/// Failures from one address on one account before it must wait.
+pub(crate) const LOGIN_FAILURES_PER_ADDRESS: usize = 5;
+/// The window failures are counted in.
+const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Failures of an account from all addresses together after which answers slow down.
+const LOGIN_FAILURES_BEFORE_SLOWING: usize = 20;
+/// How much slower, at most.
+const LOGIN_SLOWEST: std::time::Duration = std::time::Duration::from_secs(3);
+/// The tables are pruned of old entries above this many keys.
+const LOGIN_KEYS: usize = 10_000;
+
+impl LoginThrottle {
+    /// `account` as counted: the municipality and the user name as typed, folded.
+    pub fn account(tenant_slug: &str, username: &str) -> String {
+        format!(
+            "{}/{}",
+            tenant_slug.trim().to_lowercase(),
+            username.trim().to_lowercase()
+        )
+    }
+
+    fn recent(times: &mut Vec<std::time::Instant>, now: std::time::Instant) -> usize {
+        times.retain(|t| now.duration_since(*t) < LOGIN_WINDOW);
+        times.len()
+    }
+
+    /// Seconds this address must wait before trying `account` again, if it must.
+    pub fn wait(&self, account: &str, addr: &str) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        let times = pairs.get_mut(&(account.to_string(), addr.to_string()))?;
+        if Self::recent(times, now) < LOGIN_FAILURES_PER_ADDRESS {
+            return None;
+        }
+        let oldest = times.first().copied()?;
+        Some((LOGIN_WINDOW.saturating_sub(now.duration_since(oldest))).as_secs() + 1)
+    }
+
+    /// How long to hold the answer to an attempt on `account` (many failures from anywhere).
+    pub fn delay(&self, account: &str) -> std::time::Duration {
+        let now = std::time::Instant::now();
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        let failures = accounts
+            .get_mut(account)
+            .map(|t| Self::recent(t, now))
+            .unwrap_or(0);
+        let over = failures.saturating_sub(LOGIN_FAILURES_BEFORE_SLOWING) as u32;
+        (std::time::Duration::from_millis(250) * over).min(LOGIN_SLOWEST)
+    }
+
+    pub fn failed(&self, account: &str, addr: &str) {
+        let now = std::time::Instant::now();
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        if pairs.len() > LOGIN_KEYS {
+            pairs.retain(|_, t| Self::recent(t, now) > 0);
+        }
+        pairs
+            .entry((account.to_string(), addr.to_string()))
+            .or_default()
+            .push(now);
+        drop(pairs);
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        if accounts.len() > LOGIN_KEYS {
+            accounts.retain(|_, t| Self::recent(t, now) > 0);
+        }
+        accounts.entry(account.to_string()).or_default().push(now);
+    }
+
+    /// A login from `addr` succeeded, or an administrator lifted the account's lock (`addr`
+    /// `None`): its failures are forgotten.
+    pub fn forget(&self, account: &str, addr: Option<&str>) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        pairs.retain(|(a, from), _| a != account || addr.is_some_and(|x| x != from));
+        drop(pairs);
+        if addr.is_none() {
+            let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+            accounts.remove(account);
+        }
+    }
+}
+
+#[cfg(test)]
+mod login_tests {
+    use super::*;
+
+    #[test]
+    fn a_guesser_waits_and_the_real_person_does_not() {
+        let t = LoginThrottle::default();
+        let kari = LoginThrottle::account("Alfa", " Kari ");
+        assert_eq!(kari, "alfa/kari");
+        for _ in 0..LOGIN_FAILURES_PER_ADDRESS {
+            assert_eq!(t.wait(&kari, "6.6.6.6"), None);
+            t.failed(&kari, "6.6.6.6");
+        }
+        let wait = t.wait(&kari, "6.6.6.6").expect("the guesser waits");
+        assert!((1..=15 * 60 + 1).contains(&wait));
+        assert_eq!(
+            t.wait(&kari, "10.0.0.5"),
+            None,
+            "Kari at her desk is not locked out"
+        );
+        // An unknown name is counted the same way: the answer tells nothing.
+        let nobody = LoginThrottle::account("alfa", "finnes-ikke");
+        for _ in 0..LOGIN_FAILURES_PER_ADDRESS {
+            t.failed(&nobody, "6.6.6.6");
+        }
+        assert!(t.wait(&nobody, "6.6.6.6").is_some());
+        // Many addresses together slow the account's answers, never refuse them.
+        for i in 0..30 {
+            t.failed(&kari, &format!("198.51.100.{i}"));
+        }
+        assert!(t.delay(&kari) > std::time::Duration::ZERO);
+        assert!(t.delay(&kari) <= LOGIN_SLOWEST);
+        // Lifted by an administrator.
+        t.forget(&kari, None);
+        assert_eq!(t.wait(&kari, "6.6.6.6"), None);
+        assert_eq!(t.delay(&kari), std::time::Duration::ZERO);
+    }
+}

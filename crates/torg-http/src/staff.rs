@@ -8,6 +8,7 @@ use crate::auth::{
     tenant_by_slug,
 };
 use crate::i18n::Tr;
+use crate::ratelimit::LoginThrottle;
 use crate::routes::Routes;
 use crate::views::{self, Chrome, Lang, MessageView, cookie, render};
 use askama::Template;
@@ -193,52 +194,24 @@ async fn login(
         )
         .await;
     }
-    let wrong = |t: Tr| {
-        let msg = t.get("login-wrong");
-        (t, msg)
-    };
-    let config = match tenant_by_slug(&state, &form.municipality).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            let (t, msg) = wrong(t);
-            return login_page(
+    // Too many failures on this account from this address: wait (asked before the
+    // municipality or the user is looked up, so the answer is the same for names that do not
+    // exist). Many from everywhere: each answer comes slower.
+    let account = LoginThrottle::account(&form.municipality, &form.username);
+    if let Some(wait) = state.logins.wait(&account, &addr.0) {
+        // Recorded for the municipality (named on the login page anyway), not the user.
+        if let Ok(Some(c)) = tenant_by_slug(&state, &form.municipality).await {
+            record(
                 &state,
-                t,
-                form.municipality,
-                form.username,
-                Some(msg),
-                StatusCode::UNAUTHORIZED,
+                c.municipality.id,
+                "login".into(),
+                "login.locked",
+                String::new(),
+                String::new(),
+                &addr,
             )
             .await;
         }
-        Err(e) => return failed(t, e),
-    };
-    let tenant = config.municipality.id;
-    let user = match state
-        .store
-        .user_by_username(tenant, form.username.trim())
-        .await
-    {
-        Ok(u) => u,
-        Err(e) => return failed(t, e),
-    };
-    let now = Timestamp::now();
-    if let Some(until) = user
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .filter(|l| *l > now)
-    {
-        // Locked after repeated failures: the password is not even tried.
-        record(
-            &state,
-            tenant,
-            format!("login:{}", form.username.trim()),
-            "login.locked",
-            String::new(),
-            String::new(),
-            &addr,
-        )
-        .await;
         let msg = t.get("login-locked");
         let mut res = login_page(
             &state,
@@ -249,13 +222,28 @@ async fn login(
             StatusCode::TOO_MANY_REQUESTS,
         )
         .await;
-        let wait = until.duration_since(now).as_secs().max(1);
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         return res;
     }
-    // Hash even for unknown users, so timing does not tell which usernames exist.
+    tokio::time::sleep(state.logins.delay(&account)).await;
+    let config = match tenant_by_slug(&state, &form.municipality).await {
+        Ok(c) => c,
+        Err(e) => return failed(t, e),
+    };
+    let user = match &config {
+        Some(c) => match state
+            .store
+            .user_by_username(c.municipality.id, form.username.trim())
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => return failed(t, e),
+        },
+        None => None,
+    };
+    // Hash even for unknown municipalities and users, so timing does not tell which exist.
     let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000";
     let hash = user
         .as_ref()
@@ -265,33 +253,44 @@ async fn login(
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
-    let Some(user) = user.clone().filter(|u| ok && u.active) else {
-        tracing::info!(municipality = %form.municipality, username = %form.username, "failed login");
-        if let Some(u) = &user {
-            // Count the failure; enough of them lock the account, with backoff.
-            match state.store.count_failed_login(tenant, u.id).await {
-                Ok(failures) => {
-                    if let Some(d) = torg_domain::access::lockout(failures) {
-                        let _ = state
-                            .store
-                            .set_locked_until(tenant, u.id, Some(now + d))
-                            .await;
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "could not count a failed login"),
+    let (Some(config), Some(user)) = (config.clone(), user.clone().filter(|u| ok && u.active))
+    else {
+        state.logins.failed(&account, &addr.0);
+        // What was typed as a user name is not logged: it may be a password typed in the
+        // wrong field. A known account is named by its id.
+        tracing::info!(user = ?user.as_ref().map(|u| u.id), "failed login");
+        if let (Some(c), Some(u)) = (&config, &user) {
+            // Counted for the administrator's view; nobody is locked out by others' guesses.
+            if let Err(e) = state
+                .store
+                .count_failed_login(c.municipality.id, u.id)
+                .await
+            {
+                tracing::error!(error = %e, "could not count a failed login");
             }
+            record(
+                &state,
+                c.municipality.id,
+                format!("user:{}", u.id),
+                "login.failed",
+                format!("user:{}", u.id),
+                String::new(),
+                &addr,
+            )
+            .await;
+        } else if let Some(c) = &config {
+            record(
+                &state,
+                c.municipality.id,
+                "login:unknown".into(),
+                "login.failed",
+                String::new(),
+                String::new(),
+                &addr,
+            )
+            .await;
         }
-        record(
-            &state,
-            tenant,
-            format!("login:{}", form.username.trim()),
-            "login.failed",
-            String::new(),
-            String::new(),
-            &addr,
-        )
-        .await;
-        let (t, msg) = wrong(t);
+        let msg = t.get("login-wrong");
         return login_page(
             &state,
             t,
@@ -302,7 +301,9 @@ async fn login(
         )
         .await;
     };
-    if user.failed_logins > 0 {
+    let tenant = config.municipality.id;
+    state.logins.forget(&account, Some(&addr.0));
+    if user.failed_logins > 0 || user.locked_until.is_some() {
         let _ = state.store.set_locked_until(tenant, user.id, None).await;
     }
     match start_session(&state, &headers, &addr, tenant, &user, "login").await {

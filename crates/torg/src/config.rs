@@ -134,7 +134,13 @@ impl Settings {
             database_url,
             web: WebSettings {
                 limits,
-                secure_cookies: file.secure_cookies.unwrap_or(false),
+                // Behind HTTPS (a public address of https://) cookies are Secure unless the
+                // operator says otherwise.
+                secure_cookies: file.secure_cookies.unwrap_or_else(|| {
+                    file.public_url
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with("https://"))
+                }),
                 public_url: file.public_url,
                 metrics_token: file.metrics_token,
                 escalation_permille: file.escalation_share.map(|s| (s * 1000.0).round() as i64),
@@ -249,6 +255,23 @@ mod tests {
         assert_eq!(s.database_url, "data/torg.db");
         assert_eq!(s.web.limits.text.max_text_bytes, 65536);
         assert_eq!(s.web.limits.max_attachment_bytes, 25 * 1024 * 1024);
+    }
+
+    #[test]
+    fn cookies_are_secure_behind_https_unless_told() {
+        let at = |toml_text: &str| {
+            let file: FileConfig = toml::from_str(toml_text).expect("toml");
+            Settings::from_parts(&InstallationArgs::default(), file)
+                .expect("settings")
+                .web
+                .secure_cookies
+        };
+        assert!(!at(""));
+        assert!(at("public_url = \"https://kontakt.nordby.no\""));
+        assert!(!at("public_url = \"http://127.0.0.1:8080\""));
+        assert!(!at(
+            "public_url = \"https://kontakt.nordby.no\"\nsecure_cookies = false"
+        ));
     }
 
     #[test]
