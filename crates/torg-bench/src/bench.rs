@@ -674,6 +674,7 @@ pub async fn access(requests: u32) -> Result<()> {
             user_id: user.id,
             csrf_token: torg_core::secrets::new_token(),
             expires_at: Timestamp::now() + SignedDuration::from_hours(1),
+            last_seen_at: jiff::Timestamp::now(),
         })
         .await?;
     let catalog = Arc::new(torg_http::Catalog::load(None)?);
@@ -1321,6 +1322,7 @@ pub async fn chat(chats: usize, messages: usize) -> Result<()> {
             user_id: user.id,
             csrf_token: torg_core::secrets::new_token(),
             expires_at: Timestamp::now() + SignedDuration::from_hours(2),
+            last_seen_at: jiff::Timestamp::now(),
         })
         .await?;
     let catalog = Arc::new(torg_http::Catalog::load(None)?);

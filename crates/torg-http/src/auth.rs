@@ -141,13 +141,35 @@ impl FromRequestParts<AppState> for Staff {
                     Ok(None) => return Err(to_login()),
                     Err(e) => return Err(ApiError::internal(e).into_response()),
                 };
-                state.cache.put_session(hash, session.clone(), user.clone());
+                state
+                    .cache
+                    .put_session(hash.clone(), session.clone(), user.clone());
                 (session, user)
             }
         };
-        // Expired, or deactivated: the session is over.
-        if session.expires_at <= Timestamp::now() || !user.active {
+        // Expired, unused for too long, or deactivated: the session is over.
+        let now = Timestamp::now();
+        let idle = jiff::SignedDuration::try_from(state.settings.session_idle())
+            .unwrap_or(jiff::SignedDuration::from_hours(1));
+        let last_seen = Some(session.last_seen_at).filter(|t| t.as_millisecond() > 0);
+        if session.expires_at <= now || !user.active || last_seen.is_some_and(|t| t + idle <= now) {
+            if session.expires_at > now && user.active {
+                let _ = store.delete_session(&hash).await;
+                state.cache.forget_session(&hash);
+            }
             return Err(to_login());
+        }
+        // A use, remembered to the minute (or a quarter of the idle limit); a live stream's
+        // recheck is no use.
+        let watching = parts.uri.path().ends_with("/events");
+        let grain = (idle / 4).min(jiff::SignedDuration::from_mins(1));
+        if !watching && last_seen.is_none_or(|t| t + grain <= now) {
+            if let Err(e) = store.touch_session(&hash, now).await {
+                tracing::warn!(error = %e, "a session's use was not recorded");
+            }
+            let mut seen = session.clone();
+            seen.last_seen_at = now;
+            state.cache.put_session(hash.clone(), seen, user.clone());
         }
         let config = match tenant_by_id(state, session.tenant_id).await {
             Ok(Some(c)) => c,

@@ -719,7 +719,8 @@ where
 
 /// The staff member of the request with `headers`, asked again (session, activity, units).
 async fn staff_again(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
-    let mut builder = axum::http::Request::builder();
+    // Asked as the stream itself: not a use that keeps an idle session alive.
+    let mut builder = axum::http::Request::builder().uri("/staff/chats/events");
     for (name, value) in headers {
         builder = builder.header(name, value);
     }

@@ -73,6 +73,8 @@ pub struct WebSettings {
     pub connectors: torg_core::connectors::ConnectorPolicy,
     /// How long live event streams last, and how often they ask again whether they may.
     pub streams: StreamLimits,
+    /// A staff session unused this long is over [default: an hour].
+    pub session_idle: Option<std::time::Duration>,
 }
 
 /// Live event streams (the chat's, the inquiry page's) end when the access that opened them
@@ -94,6 +96,12 @@ impl Default for StreamLimits {
 }
 
 impl WebSettings {
+    pub fn session_idle(&self) -> std::time::Duration {
+        self.session_idle
+            .unwrap_or(std::time::Duration::from_secs(3600))
+            .max(std::time::Duration::from_secs(1))
+    }
+
     pub fn escalation_permille(&self) -> i64 {
         self.escalation_permille.unwrap_or(750).clamp(1, 1000)
     }

@@ -334,6 +334,7 @@ pub(crate) async fn start_session(
         user_id: user.id,
         csrf_token: new_token(),
         expires_at: Timestamp::now() + SignedDuration::from_hours(SESSION_HOURS),
+        last_seen_at: jiff::Timestamp::now(),
     };
     state.store.create_session(session).await?;
     tracing::info!(tenant, user = user.id, action, "login");

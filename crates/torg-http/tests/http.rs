@@ -3968,6 +3968,39 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 }
 
+/// A staff session unused for the idle limit is over; use keeps it alive.
+#[tokio::test]
+async fn an_unused_session_ends() {
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            session_idle: Some(std::time::Duration::from_secs(2)),
+            ..unlimited()
+        },
+    )
+    .await;
+    let alfa = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("alfa");
+    add_user(&*app.store, alfa.id, "ida", Role::CaseHandler, None).await;
+    let ida = login(&app, "alfa", "ida").await;
+    let inbox = || async {
+        ida.get(format!("{}/staff", app.base))
+            .send()
+            .await
+            .expect("inbox")
+    };
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(inbox().await.status(), StatusCode::OK, "in use: kept");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    assert!(is_login_redirect(&inbox().await), "unused: over");
+}
+
 /// A forged Host header never makes the receipt's follow link point at another site.
 #[tokio::test]
 async fn links_never_come_from_a_forged_host() {

@@ -112,6 +112,7 @@ pub(crate) struct SessionRow {
     user_id: i64,
     csrf_token: String,
     expires_at: i64,
+    last_seen_at: i64,
 }
 impl From<SessionRow> for Session {
     fn from(r: SessionRow) -> Self {
@@ -121,6 +122,7 @@ impl From<SessionRow> for Session {
             user_id: r.user_id,
             csrf_token: r.csrf_token,
             expires_at: ts(r.expires_at),
+            last_seen_at: ts(r.last_seen_at),
         }
     }
 }

@@ -337,6 +337,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
                 user_id: user.id,
                 csrf_token: "c".into(),
                 expires_at: until,
+                last_seen_at: jiff::Timestamp::now(),
             })
             .await
             .expect("session");
@@ -364,6 +365,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
             user_id: admin.id,
             csrf_token: "c".into(),
             expires_at: until,
+            last_seen_at: jiff::Timestamp::now(),
         })
         .await
         .expect("session");
@@ -1129,12 +1131,30 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
             user_id: u.id,
             csrf_token: "csrf".into(),
             expires_at: t("2030-01-01T00:00:00Z"),
+            last_seen_at: t("2026-03-01T08:00:00Z"),
         })
         .await
         .expect("session");
     assert_eq!(
-        store.session(&hash).await.expect("s").map(|s| s.user_id),
-        Some(u.id)
+        store
+            .session(&hash)
+            .await
+            .expect("s")
+            .map(|s| (s.user_id, s.last_seen_at)),
+        Some((u.id, t("2026-03-01T08:00:00Z")))
+    );
+    store
+        .touch_session(&hash, t("2026-03-01T09:30:00Z"))
+        .await
+        .expect("touch");
+    assert_eq!(
+        store
+            .session(&hash)
+            .await
+            .expect("s")
+            .map(|s| s.last_seen_at),
+        Some(t("2026-03-01T09:30:00Z")),
+        "the use is remembered"
     );
     store.delete_session(&hash).await.expect("delete");
     assert!(store.session(&hash).await.expect("s").is_none());

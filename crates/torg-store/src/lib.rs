@@ -116,6 +116,8 @@ pub trait Directory: Send + Sync {
     async fn create_session(&self, session: Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Marks the session used at `at`.
+    async fn touch_session(&self, token_hash: &str, at: jiff::Timestamp) -> Result<()>;
     async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str)
     -> Result<ApiToken>;
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;

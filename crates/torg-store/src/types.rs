@@ -138,6 +138,8 @@ pub struct Session {
     /// Every form of the session carries this token (CSRF protection).
     pub csrf_token: String,
     pub expires_at: Timestamp,
+    /// When it was last used (kept to the minute): unused for too long, it is over.
+    pub last_seen_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

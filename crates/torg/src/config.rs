@@ -57,6 +57,8 @@ pub struct FileConfig {
     pub rate_limit_hooks_per_minute: Option<u32>,
     /// API requests per second per token [default: 200; 0: off].
     pub rate_limit_api_per_second: Option<u32>,
+    /// A staff session unused this many minutes is over [default: 60].
+    pub session_idle_minutes: Option<u64>,
     /// Allow mail servers reached without encryption (`plain`) [default: false; tests only].
     pub allow_plain_mail: Option<bool>,
     /// The hosts connectors may reach: names, addresses or `*.domain` [default: any].
@@ -148,6 +150,9 @@ impl Settings {
                 // Read from `secret_key_file` when the server starts.
                 secret_key: None,
                 streams: torg_http::StreamLimits::default(),
+                session_idle: file
+                    .session_idle_minutes
+                    .map(|m| std::time::Duration::from_secs(m.max(1) * 60)),
                 connectors: torg_core::connectors::ConnectorPolicy {
                     allow_plain_mail: file.allow_plain_mail.unwrap_or(false),
                     hosts: torg_domain::connector::HostRules::new(

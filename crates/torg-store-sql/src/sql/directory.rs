@@ -415,12 +415,13 @@ impl Directory for This {
     }
 
     async fn create_session(&self, s: Session) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&s.token_hash)
             .bind(s.tenant_id)
             .bind(s.user_id)
             .bind(&s.csrf_token)
             .bind(s.expires_at.as_millisecond())
+            .bind(s.last_seen_at.as_millisecond())
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -429,13 +430,23 @@ impl Directory for This {
 
     async fn session(&self, token_hash: &str) -> Result<Option<Session>> {
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT token_hash, tenant_id, user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1",
+            "SELECT token_hash, tenant_id, user_id, csrf_token, expires_at, last_seen_at FROM sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         Ok(row.map(Into::into))
+    }
+
+    async fn touch_session(&self, token_hash: &str, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(at.as_millisecond())
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
