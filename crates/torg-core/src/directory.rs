@@ -87,9 +87,8 @@ fn checked_email(email: Option<&str>) -> Result<Option<String>, DirectoryActionE
 /// Hashes a password off the async threads (argon2 takes a while on purpose).
 async fn hash(password: &NewPassword) -> Result<String, DirectoryActionError> {
     let p = password.expose().to_string();
-    tokio::task::spawn_blocking(move || crate::secrets::hash_password(&p))
+    crate::secrets::hash_password_in_turn(p)
         .await
-        .map_err(|_| DirectoryActionError::Hash)?
         .map_err(|_| DirectoryActionError::Hash)
 }
 

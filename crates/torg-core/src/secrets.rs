@@ -60,6 +60,32 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Password hashes checked or made at once; each takes ~19 MiB and a core for a while, so a
+/// flood of logins waits its turn instead of exhausting the machine.
+const PASSWORD_WORK: usize = 4;
+static PASSWORD_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PASSWORD_WORK);
+
+/// [`verify_password`] off the async threads, at most [`PASSWORD_WORK`] at a time.
+pub async fn verify_password_in_turn(password: String, hash: String) -> bool {
+    let Ok(_slot) = PASSWORD_SLOTS.acquire().await else {
+        return false;
+    };
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash_password`] off the async threads, at most [`PASSWORD_WORK`] at a time.
+pub async fn hash_password_in_turn(password: String) -> Result<String, HashError> {
+    let _slot = PASSWORD_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| HashError(e.to_string()))?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+}
+
 /// A password a person can type: 4 groups of 4 letters and digits without look-alikes.
 pub fn new_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";

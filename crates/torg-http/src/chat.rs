@@ -118,26 +118,42 @@ struct NodeEvent {
     body_omitted: bool,
 }
 
-fn channel_of(
-    map: &Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
-    key: i64,
-) -> broadcast::Sender<ChatEvent> {
+type Channels = Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>;
+
+/// A watcher of `key`: its channel is made when the first watcher comes.
+fn watch_channel(map: &Channels, key: i64) -> broadcast::Receiver<ChatEvent> {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     // Conversations nobody watches any more are let go.
-    if map.len() > 10_000 {
+    if map.len() > 256 {
         map.retain(|_, tx| tx.receiver_count() > 0);
     }
     map.entry(key)
         .or_insert_with(|| broadcast::channel(256).0)
-        .clone()
+        .subscribe()
+}
+
+/// Gives `event` to the watchers of `key`, if it has any: an event nobody watches makes no
+/// channel, and a channel whose watchers all left goes.
+fn send_to(map: &Channels, key: i64, event: ChatEvent) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(tx) = map.get(&key)
+        && tx.send(event).is_err()
+    {
+        map.remove(&key);
+    }
 }
 
 impl ChatHub {
     pub(crate) fn subscribe(&self, inquiry_id: i64) -> broadcast::Receiver<ChatEvent> {
-        channel_of(&self.chats, inquiry_id).subscribe()
+        watch_channel(&self.chats, inquiry_id)
     }
     pub(crate) fn subscribe_tenant(&self, tenant: i64) -> broadcast::Receiver<ChatEvent> {
-        channel_of(&self.tenants, tenant).subscribe()
+        watch_channel(&self.tenants, tenant)
+    }
+    /// Channels held now (conversations and municipalities watched), for the tests.
+    pub(crate) fn channels(&self) -> usize {
+        let count = |m: &Channels| m.lock().unwrap_or_else(|e| e.into_inner()).len();
+        count(&self.chats) + count(&self.tenants)
     }
     /// Publishes an event to its watchers on this node and on the others.
     pub(crate) fn publish(&self, tenant: i64, event: ChatEvent) {
@@ -153,8 +169,8 @@ impl ChatHub {
 
     /// Gives an event to this node's watchers only.
     fn deliver(&self, tenant: i64, event: ChatEvent) {
-        let _ = channel_of(&self.chats, event.inquiry_id).send(event.clone());
-        let _ = channel_of(&self.tenants, tenant).send(event);
+        send_to(&self.chats, event.inquiry_id, event.clone());
+        send_to(&self.tenants, tenant, event);
     }
 
     /// Publishes a stored message of a chat inquiry to its watchers.
@@ -729,10 +745,71 @@ async fn staff_again(state: &AppState, headers: &HeaderMap) -> Option<Staff> {
     Staff::from_request_parts(&mut parts, state).await.ok()
 }
 
-fn sse<S>(stream: S) -> Response
+/// The live streams open on this node, in all and per client address.
+#[derive(Default)]
+pub(crate) struct OpenStreams {
+    per_address: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream: counted while it lives.
+pub(crate) struct StreamTicket {
+    open: Arc<OpenStreams>,
+    addr: String,
+}
+
+impl OpenStreams {
+    /// A ticket for one more stream from `addr`, if the limits allow it.
+    fn admit(self: &Arc<Self>, addr: &str, limits: &crate::StreamLimits) -> Option<StreamTicket> {
+        let mut map = self.per_address.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = map.values().sum();
+        let mine = map.get(addr).copied().unwrap_or(0);
+        if total >= limits.max_open || mine >= limits.max_per_address {
+            return None;
+        }
+        map.insert(addr.to_string(), mine + 1);
+        Some(StreamTicket {
+            open: self.clone(),
+            addr: addr.to_string(),
+        })
+    }
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        let mut map = self
+            .open
+            .per_address
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.addr);
+            }
+        }
+    }
+}
+
+/// Serves `stream` as server-sent events, if one more stream from `addr` is allowed; else 503.
+fn sse<S>(state: &AppState, addr: &crate::audit::ClientAddr, stream: S) -> Response
 where
     S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
 {
+    let Some(ticket) = state.streams.admit(&addr.0, &state.settings.streams) else {
+        let mut res = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many live streams; the page tries again by itself",
+        )
+            .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+        return res;
+    };
+    // The ticket lives as long as the stream.
+    let stream = stream.map(move |e| {
+        let _held = &ticket;
+        e
+    });
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response();
@@ -745,6 +822,7 @@ where
 async fn citizen_events(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
+    addr: crate::audit::ClientAddr,
     Path((slug, token)): Path<(String, String)>,
     headers: HeaderMap,
     Query(q): Query<After>,
@@ -757,10 +835,11 @@ async fn citizen_events(
     let after = resume_after(&headers, q.after);
     let events = event_stream(&state, config.municipality.id, &inquiry, after, "citizen");
     // The follow link may be revoked meanwhile.
-    sse(while_allowed(&state, events, move |state| {
+    let allowed = while_allowed(&state, events, move |state| {
         let (t, slug, token) = (t.clone(), slug.clone(), token.clone());
         async move { chat_of(&state, &t, &slug, &token).await.is_ok() }
-    }))
+    });
+    sse(&state, &addr, allowed)
 }
 
 async fn citizen_typing(
@@ -934,6 +1013,7 @@ async fn staff_chats(
 /// New chats and messages of the units the staff member sees, for the list.
 async fn staff_list_events(
     State(state): State<AppState>,
+    addr: crate::audit::ClientAddr,
     staff: Staff,
     headers: HeaderMap,
 ) -> Response {
@@ -947,14 +1027,15 @@ async fn staff_list_events(
             std::future::ready(relevant)
         })
         .map(|e| Ok(sse_event(&e)));
-    sse(while_allowed(&state, stream, move |state| {
+    let allowed = while_allowed(&state, stream, move |state| {
         let (headers, units) = (headers.clone(), units.clone());
         async move {
             staff_again(&state, &headers)
                 .await
                 .is_some_and(|s| s.visible_units() == units)
         }
-    }))
+    });
+    sse(&state, &addr, allowed)
 }
 
 /// A chat inquiry the staff member sees, or the answer to give.
@@ -976,6 +1057,7 @@ async fn staff_chat(state: &AppState, t: &Tr, staff: &Staff, id: i64) -> Result<
 async fn staff_events(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
+    addr: crate::audit::ClientAddr,
     staff: Staff,
     Path(id): Path<i64>,
     headers: HeaderMap,
@@ -995,7 +1077,7 @@ async fn staff_events(
         "staff",
     );
     // Logged out, expired, deactivated, or no longer seeing the inquiry's unit: it ends.
-    sse(while_allowed(&state, events, move |state| {
+    let allowed = while_allowed(&state, events, move |state| {
         let (headers, t) = (headers.clone(), t.clone());
         async move {
             match staff_again(&state, &headers).await {
@@ -1003,7 +1085,8 @@ async fn staff_events(
                 None => false,
             }
         }
-    }))
+    });
+    sse(&state, &addr, allowed)
 }
 
 /// A chat the staff member may work on, after the form's CSRF check.

@@ -84,6 +84,10 @@ pub struct WebSettings {
 pub struct StreamLimits {
     pub recheck: std::time::Duration,
     pub lifetime: std::time::Duration,
+    /// Streams open at once on this node, and from one client address; more are refused
+    /// with 503 (the browser tries again).
+    pub max_open: usize,
+    pub max_per_address: usize,
 }
 
 impl Default for StreamLimits {
@@ -91,6 +95,8 @@ impl Default for StreamLimits {
         StreamLimits {
             recheck: std::time::Duration::from_secs(30),
             lifetime: std::time::Duration::from_secs(3600),
+            max_open: 5_000,
+            max_per_address: 20,
         }
     }
 }
@@ -119,6 +125,8 @@ pub struct AppState {
     pub(crate) logins: Arc<ratelimit::LoginThrottle>,
     /// Live chat events (in this process).
     pub(crate) chats: Arc<chat::ChatHub>,
+    /// The live streams open now.
+    pub(crate) streams: Arc<chat::OpenStreams>,
 }
 
 impl AppState {
@@ -139,7 +147,13 @@ impl AppState {
             cache: Arc::new(cache::Caches::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             chats: Arc::new(chat::ChatHub::default()),
+            streams: Arc::default(),
         }
+    }
+
+    /// Live chat channels held in memory now (watched conversations and municipalities).
+    pub fn live_channels(&self) -> usize {
+        self.chats.channels()
     }
 
     /// What deadline warnings need from the installation: texts, the public address (else
@@ -206,6 +220,11 @@ pub fn route_list() -> Vec<(axum::http::Method, String)> {
     all_routes(&IntakeLimits::default()).into_parts().1
 }
 
+/// The longest a request may take (a 25 MiB attachment over a slow line included).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+/// Requests handled at once; more wait for a turn.
+const MAX_IN_FLIGHT: usize = 512;
+
 /// The whole application as one router.
 pub fn router(state: AppState) -> Router {
     let secure = state.settings.secure_cookies;
@@ -227,6 +246,16 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(move |req, next| {
             security_headers(req, next, secure)
         }))
+        // No request is answered for ever, nor more than so many at once: a flood waits its
+        // turn and the rest of the server answers. (A live stream counts only until its
+        // first byte.)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            MAX_IN_FLIGHT,
+        ))
         .with_state(state)
 }
 

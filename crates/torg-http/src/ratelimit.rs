@@ -64,6 +64,8 @@ pub(crate) struct Limiters {
     portal: Option<DefaultKeyedRateLimiter<String>>,
     typing: Option<DefaultKeyedRateLimiter<String>>,
     hooks: Option<DefaultKeyedRateLimiter<String>>,
+    /// The API per client address, whatever `Authorization` it sends: four tokens' worth.
+    api_by_address: Option<DefaultKeyedRateLimiter<String>>,
     api: Option<DefaultKeyedRateLimiter<String>>,
     clock: DefaultClock,
 }
@@ -78,6 +80,14 @@ impl Limiters {
             portal: per_minute(limits.portal_per_minute),
             typing: per_minute(limits.typing_per_minute),
             hooks: per_minute(limits.hooks_per_minute),
+            api_by_address: NonZeroU32::new(limits.api_per_second.saturating_mul(4)).and_then(
+                |n| {
+                    let burst = NonZeroU32::new(n.get().saturating_mul(5))?;
+                    Some(governor::RateLimiter::keyed(
+                        Quota::per_second(n).allow_burst(burst),
+                    ))
+                },
+            ),
             // The API allows bursts of five seconds' worth.
             api: NonZeroU32::new(limits.api_per_second).and_then(|n| {
                 let burst = NonZeroU32::new(n.get().saturating_mul(5))?;
@@ -154,12 +164,19 @@ pub(crate) async fn limit(State(state): State<AppState>, req: Request, next: Nex
                 .unwrap_or_else(|| format!("addr:{addr}"));
             (&limiters.api, key)
         }
-        Kind::Login => (&limiters.login, addr),
-        Kind::Portal => (&limiters.portal, addr),
-        Kind::Typing => (&limiters.typing, addr),
-        Kind::Hook => (&limiters.hooks, addr),
+        Kind::Login => (&limiters.login, addr.clone()),
+        Kind::Portal => (&limiters.portal, addr.clone()),
+        Kind::Typing => (&limiters.typing, addr.clone()),
+        Kind::Hook => (&limiters.hooks, addr.clone()),
     };
-    let wait = limiter.as_ref().and_then(|l| limiters.check(l, key));
+    let mut wait = limiter.as_ref().and_then(|l| limiters.check(l, key));
+    // A new `Authorization` value buys no new allowance: the address has one too.
+    if kind == Kind::Api && wait.is_none() {
+        wait = limiters
+            .api_by_address
+            .as_ref()
+            .and_then(|l| limiters.check(l, format!("addr:{addr}")));
+    }
     let req = Request::from_parts(parts, body);
     match wait {
         None => next.run(req).await,

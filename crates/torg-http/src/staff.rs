@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use torg_core::actor::Actor;
 use torg_core::reply::{ReplyError, ReplyRequest};
-use torg_core::secrets::{new_token, token_hash, verify_password};
+use torg_core::secrets::{new_token, token_hash, verify_password_in_turn};
 use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
 use torg_domain::{Channel, InquiryStatus, MessageKind, Permission};
@@ -250,9 +250,7 @@ async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy.to_string());
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = verify_password_in_turn(password, hash).await;
     let (Some(config), Some(user)) = (config.clone(), user.clone().filter(|u| ok && u.active))
     else {
         state.logins.failed(&account, &addr.0);

@@ -3968,6 +3968,155 @@ async fn rate_limits_answer_429_with_retry_after() {
     );
 }
 
+/// Floods of chats, streams, logins and made-up API tokens leave the server answering others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_leave_the_server_answering_others() {
+    let app = spawn_with(
+        None,
+        torg_http::WebSettings {
+            streams: torg_http::StreamLimits {
+                max_open: 5,
+                max_per_address: 3,
+                ..Default::default()
+            },
+            rate_limits: torg_http::RateLimits {
+                api_per_second: 1,
+                ..torg_http::RateLimits::OFF
+            },
+            ..unlimited()
+        },
+    )
+    .await;
+    chat_municipality(&*app.store).await;
+    // A flood of chats that nobody watches holds no live channels.
+    let starts = (0..60).map(|i| {
+        let url = format!("{}/chat/gamma", app.base);
+        async move {
+            client()
+                .post(url)
+                .form(&[("name", "Flom"), ("message", format!("Hei {i}").as_str())])
+                .send()
+                .await
+                .expect("start")
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(starts).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER));
+    assert_eq!(
+        app.state.live_channels(),
+        0,
+        "no channel for chats nobody watches"
+    );
+
+    // Streams: a few per address, a few in all; then 503, and the rest still answers.
+    let kari = login(&app, "gamma", "kari").await;
+    let open = |from: &'static str| {
+        let req = kari
+            .get(format!("{}/staff/chats/events", app.base))
+            .header("x-forwarded-for", from);
+        async move { req.send().await.expect("stream") }
+    };
+    let mut held = vec![];
+    for _ in 0..3 {
+        let res = open("198.51.100.1").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        held.push(res);
+    }
+    assert_eq!(
+        open("198.51.100.1").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "per address"
+    );
+    for _ in 0..2 {
+        let res = open("198.51.100.2").await;
+        assert_eq!(res.status(), StatusCode::OK);
+        held.push(res);
+    }
+    assert_eq!(
+        open("198.51.100.3").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "in all"
+    );
+    let res = client()
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(held.pop());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        open("198.51.100.3").await.status(),
+        StatusCode::OK,
+        "a closed stream frees its place"
+    );
+
+    // Logins: forty at once (each an argon2 check) wait their turn; the portal answers.
+    let logins = (0..40).map(|i| {
+        let base = app.base.clone();
+        async move {
+            let c = client();
+            let page = c
+                .get(format!("{base}/staff/login"))
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("text");
+            let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+                .expect("csrf")
+                .to_string();
+            c.post(format!("{base}/staff/login"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("municipality", "gamma"),
+                    ("username", format!("flom-{i}").as_str()),
+                    ("password", "gjetning"),
+                ])
+                .send()
+                .await
+                .expect("login")
+                .status()
+        }
+    });
+    let flood = tokio::spawn(futures_util::future::join_all(logins));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let res = client()
+        .get(format!("{}/k/gamma", app.base))
+        .send()
+        .await
+        .expect("portal");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the portal answered in {:?} during the flood",
+        started.elapsed()
+    );
+    let statuses = flood.await.expect("flood");
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+
+    // Made-up API tokens buy no allowance of their own: the address has one too.
+    let mut limited = 0;
+    for i in 0..40 {
+        let res = client()
+            .get(format!("{}/api/v1/units", app.base))
+            .bearer_auth(format!("oppdiktet-{i}"))
+            .send()
+            .await
+            .expect("api");
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited > 0,
+        "a flood of made-up tokens is limited by address"
+    );
+}
+
 /// A staff session unused for the idle limit is over; use keeps it alive.
 #[tokio::test]
 async fn an_unused_session_ends() {
@@ -5624,6 +5773,7 @@ async fn live_streams_end_when_access_ends() {
         streams: torg_http::StreamLimits {
             recheck: std::time::Duration::from_millis(200),
             lifetime: std::time::Duration::from_secs(lifetime),
+            ..Default::default()
         },
         ..unlimited()
     };
