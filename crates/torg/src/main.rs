@@ -68,10 +68,18 @@ enum Command {
     #[command(subcommand)]
     Canned(cli::casework::CannedCommand),
     /// Make a consistent copy of a running SQLite installation (attachments included) in DIR.
-    Backup { dir: std::path::PathBuf },
+    Backup {
+        dir: std::path::PathBuf,
+        /// Also write the secret key here, apart from the backup (outside DIR).
+        #[arg(long)]
+        key_to: Option<std::path::PathBuf>,
+    },
     /// Bring back a backup made by `torg backup` into the data directory (stop the server first).
     Restore {
         dir: std::path::PathBuf,
+        /// The secret key kept apart at backup (`--key-to`).
+        #[arg(long)]
+        key_from: Option<std::path::PathBuf>,
         /// Replace an existing database.
         #[arg(long)]
         force: bool,
@@ -152,9 +160,15 @@ async fn run(cli: Cli) -> Result<()> {
     }
     let settings = Settings::load(&cli.install)?;
     match &cli.command {
-        Command::Backup { dir } => return cli::backup::backup(&settings, dir).await,
-        Command::Restore { dir, force } => {
-            return cli::backup::restore(&settings, dir, *force).await;
+        Command::Backup { dir, key_to } => {
+            return cli::backup::backup(&settings, dir, key_to.as_deref()).await;
+        }
+        Command::Restore {
+            dir,
+            key_from,
+            force,
+        } => {
+            return cli::backup::restore(&settings, dir, key_from.as_deref(), *force).await;
         }
         _ => {}
     }

@@ -1172,8 +1172,34 @@ async fn a_backup_of_a_running_installation_restores_everything() {
 
     // Back up while the server runs, then stop it.
     let backup_dir = dir.path().join("backup");
-    let out = torg(&data, None, &["backup", backup_dir.to_str().expect("path")]);
+    let key_apart = dir.path().join("apart").join("secret.key");
+    let inside = backup_dir.join("secret.key");
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["backup", backup_dir.to_str().expect("path"), "--key-to"])
+        .arg(&inside)
+        .output()
+        .expect("run");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("outside"),
+        "the key is never put with the copy"
+    );
+    let out = torg(
+        &data,
+        None,
+        &[
+            "backup",
+            backup_dir.to_str().expect("path"),
+            "--key-to",
+            key_apart.to_str().expect("path"),
+        ],
+    );
     assert!(out.contains("Backed up"), "{out}");
+    assert!(
+        !backup_dir.join("secret.key").exists(),
+        "the backup holds no key"
+    );
     let before = all_inquiries(port, &token).await;
     server.kill().expect("kill");
     let _ = server.wait();
@@ -1183,7 +1209,12 @@ async fn a_backup_of_a_running_installation_restores_everything() {
     torg(
         &restored,
         None,
-        &["restore", backup_dir.to_str().expect("path")],
+        &[
+            "restore",
+            backup_dir.to_str().expect("path"),
+            "--key-from",
+            key_apart.to_str().expect("path"),
+        ],
     );
     let port = free_port();
     let mut server = start(&restored, None, port, &[]);

@@ -5,8 +5,20 @@ use super::*;
 
 pub const BACKUP_FILE: &str = "torg.db";
 
-/// `torg backup DIR`: a consistent copy of the running SQLite database.
-pub async fn backup(settings: &Settings, dir: &std::path::Path) -> Result<()> {
+/// `torg backup DIR [--key-to FILE]`: a consistent copy of the running SQLite database. The
+/// secret key never goes into the backup (whoever holds both holds every sealed password);
+/// `key_to` writes it to a place of its own, which must be outside `dir`.
+pub async fn backup(
+    settings: &Settings,
+    dir: &std::path::Path,
+    key_to: Option<&std::path::Path>,
+) -> Result<()> {
+    if let Some(k) = key_to
+        && let (Ok(k), Ok(d)) = (absolute(k), absolute(dir))
+        && k.starts_with(&d)
+    {
+        bail!("--key-to must be outside the backup's directory: keep the key apart from the copy");
+    }
     if !settings.is_sqlite() {
         bail!("torg backup copies the embedded SQLite database; back up PostgreSQL with pg_dump");
     }
@@ -31,18 +43,35 @@ pub async fn backup(settings: &Settings, dir: &std::path::Path) -> Result<()> {
             dir.display()
         );
     }
-    // The key that opens the sealed mail passwords belongs with the database.
-    if settings.secret_key_file.exists() {
-        copy_private(&settings.secret_key_file, &dir.join("secret.key"))?;
-    }
     let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
     println!(
-        "Backed up {} to {} ({:.1} MB, attachments and the secret key included).",
+        "Backed up {} to {} ({:.1} MB, attachments included).",
         db.display(),
         target.display(),
         size as f64 / 1e6
     );
+    // The key that opens the sealed passwords is kept apart from the copy.
+    match key_to {
+        Some(k) if settings.secret_key_file.exists() => {
+            if let Some(parent) = k.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            copy_private(&settings.secret_key_file, k)?;
+            println!(
+                "The secret key is in {}: keep it apart from the backup.",
+                k.display()
+            );
+        }
+        _ => println!(
+            "The secret key ({}) is not in the backup. Keep a copy of it apart (--key-to): a restore without it must have its mail, SMS and sign-on passwords typed again.",
+            settings.secret_key_file.display()
+        ),
+    }
     Ok(())
+}
+
+fn absolute(p: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    std::path::absolute(p)
 }
 
 /// Copies a secret file, readable by its owner only.
@@ -53,8 +82,14 @@ pub fn copy_private(from: &std::path::Path, to: &std::path::Path) -> Result<()> 
     Ok(())
 }
 
-/// `torg restore DIR`: puts a backup in place of the data directory's database.
-pub async fn restore(settings: &Settings, dir: &std::path::Path, force: bool) -> Result<()> {
+/// `torg restore DIR [--key-from FILE]`: puts a backup in place of the data directory's
+/// database, and the secret key kept apart in place of the installation's.
+pub async fn restore(
+    settings: &Settings,
+    dir: &std::path::Path,
+    key_from: Option<&std::path::Path>,
+    force: bool,
+) -> Result<()> {
     if !settings.is_sqlite() {
         bail!(
             "torg restore restores the embedded SQLite database; restore PostgreSQL with pg_restore"
@@ -91,9 +126,15 @@ pub async fn restore(settings: &Settings, dir: &std::path::Path, force: bool) ->
         }
     }
     std::fs::copy(&source, &db).with_context(|| format!("cannot write {}", db.display()))?;
-    let key = dir.join("secret.key");
-    if key.exists() {
-        copy_private(&key, &settings.secret_key_file)?;
+    match key_from {
+        Some(key) => {
+            copy_private(key, &settings.secret_key_file)
+                .with_context(|| format!("cannot read the secret key {}", key.display()))?;
+        }
+        None if !settings.secret_key_file.exists() => println!(
+            "No secret key was given (--key-from): sealed mail, SMS and sign-on passwords must be typed again."
+        ),
+        None => {}
     }
     println!("Restored {} from {}.", db.display(), dir.display());
     Ok(())
