@@ -1138,6 +1138,8 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
         )
         .await?;
     const SECRET: &str = "bench-app-secret";
+    use torg_core::sealing::Place;
+    let (tenant, channel, account) = (m.id, "facebook", "1000200030004");
     store
         .set_social_account(
             &torg_store::SocialAccount {
@@ -1145,8 +1147,22 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
                 channel: Channel::Facebook,
                 account: "1000200030004".into(),
                 api_base: "http://127.0.0.1:9/v21.0".into(),
-                access_token: key.seal("unused"),
-                app_secret: key.seal(SECRET),
+                access_token: key.seal(
+                    &Place::SocialToken {
+                        tenant,
+                        channel,
+                        account,
+                    },
+                    "unused",
+                ),
+                app_secret: key.seal(
+                    &Place::SocialAppSecret {
+                        tenant,
+                        channel,
+                        account,
+                    },
+                    SECRET,
+                ),
                 verify_token: "unused".into(),
                 registry_address: "https://facebook.com/nordbykommune".into(),
                 cursor: String::new(),

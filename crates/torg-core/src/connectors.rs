@@ -9,7 +9,7 @@
 //! plain connections, and connectors reach only the hosts the operator allows.
 
 use crate::actor::Actor;
-use crate::sealing::SecretKey;
+use crate::sealing::{Place, SecretKey};
 use torg_domain::Channel;
 use torg_domain::connector::{Destination, HostRules, Security, keeps_secret, url_host};
 use torg_store::{MailAccount, MailServer, SmsGateway, SocialAccount, Store, StoreError};
@@ -107,8 +107,20 @@ pub async fn set_mail_account(
         return Err(ConnectorError::Address(address));
     }
     let old = store.mail_account(tenant).await?;
-    let imap = server(key, policy, input.imap, old.as_ref().map(|a| &a.imap))?;
-    let smtp = server(key, policy, input.smtp, old.as_ref().map(|a| &a.smtp))?;
+    let imap = server(
+        key,
+        &Place::MailImap { tenant },
+        policy,
+        input.imap,
+        old.as_ref().map(|a| &a.imap),
+    )?;
+    let smtp = server(
+        key,
+        &Place::MailSmtp { tenant },
+        policy,
+        input.smtp,
+        old.as_ref().map(|a| &a.smtp),
+    )?;
     let account = MailAccount {
         address: address.clone(),
         display_name: Some(input.display_name.trim().to_string())
@@ -150,6 +162,7 @@ pub async fn remove_mail_account(
 /// One mail server, checked against the policy, its password sealed or carried over.
 fn server(
     key: &SecretKey,
+    place: &Place<'_>,
     policy: &ConnectorPolicy,
     input: ServerInput,
     old: Option<&MailServer>,
@@ -170,7 +183,7 @@ fn server(
     let password = match input.password.filter(|p| !p.is_empty()) {
         // No user: no login, so no password either.
         _ if user.is_empty() => String::new(),
-        Some(p) => key.seal(&p),
+        Some(p) => key.seal(place, &p),
         None => match old {
             Some(o)
                 if keeps_secret(
@@ -234,7 +247,7 @@ pub async fn set_sms_gateway(
     }
     let old = store.sms_gateway(tenant).await?;
     let password = match input.password.filter(|p| !p.is_empty()) {
-        Some(p) => key.seal(&p),
+        Some(p) => key.seal(&Place::SmsGateway { tenant }, &p),
         None => match &old {
             Some(o)
                 if Destination::http(&o.sendsms_url, &o.username)
@@ -307,6 +320,7 @@ pub async fn set_social_account(
         .into_iter()
         .find(|a| a.channel == input.channel && a.account == input.account);
     let meta = input.channel != Channel::Mastodon;
+    let (channel, name) = (input.channel.as_str(), input.account.as_str());
     let verify_token = match existing.as_ref().map(|a| a.verify_token.clone()) {
         Some(v) if !v.is_empty() => v,
         _ if meta => crate::secrets::new_token()[..24].to_string(),
@@ -317,11 +331,25 @@ pub async fn set_social_account(
         channel: input.channel,
         account: input.account.clone(),
         api_base: input.api_base.trim().to_string(),
-        access_token: key.seal(&input.access_token),
+        access_token: key.seal(
+            &Place::SocialToken {
+                tenant,
+                channel,
+                account: name,
+            },
+            &input.access_token,
+        ),
         app_secret: if input.app_secret.is_empty() {
             String::new()
         } else {
-            key.seal(&input.app_secret)
+            key.seal(
+                &Place::SocialAppSecret {
+                    tenant,
+                    channel,
+                    account: name,
+                },
+                &input.app_secret,
+            )
         },
         verify_token,
         registry_address: input.registry_address,

@@ -52,11 +52,15 @@ async fn secrets_go_only_where_they_were_given_for() {
     let s: &dyn Store = &*store;
     let set = |input: MailInput| set_mail_account(s, &key, &policy, &actor, m.id, &m.name, input);
 
+    let imap_place = torg_core::sealing::Place::MailImap { tenant: m.id };
     let saved = set(mailbox(server("imap.nordby.no", "tls", Some("imap-pass"))))
         .await
         .expect("saved");
     assert!(saved.imap.password.starts_with("sealed:"));
-    assert_eq!(key.open(&saved.imap.password).expect("open"), "imap-pass");
+    assert_eq!(
+        key.open(&imap_place, &saved.imap.password).expect("open"),
+        "imap-pass"
+    );
     // Refused: plain, a host outside the rules, a new server without the password typed again.
     for (input, expected) in [
         (
@@ -87,7 +91,10 @@ async fn secrets_go_only_where_they_were_given_for() {
     let moved = set(mailbox(server("imap2.nordby.no", "tls", Some("new-pass"))))
         .await
         .expect("moved");
-    assert_eq!(key.open(&moved.imap.password).expect("open"), "new-pass");
+    assert_eq!(
+        key.open(&imap_place, &moved.imap.password).expect("open"),
+        "new-pass"
+    );
 
     // The SMS gateway: the same rules for its address and user.
     let gateway = |url: &str, password: Option<&str>| SmsInput {

@@ -213,7 +213,7 @@ impl Deliver for SmtpDelivery {
         let Some(key) = &self.key else { return Ok(()) };
         let mut opened = HashMap::new();
         for (tenant, a) in settings.mail_accounts().await? {
-            match crate::worker::opened(a, key) {
+            match crate::worker::opened(tenant, a, key) {
                 Ok(a) => {
                     opened.insert(tenant, a);
                 }

@@ -23,21 +23,23 @@ pub async fn accounts(
         .mail_accounts()
         .await?
         .into_iter()
-        .map(|(tenant, a)| Ok((tenant, opened(a, key)?)))
+        .map(|(tenant, a)| Ok((tenant, opened(tenant, a, key)?)))
         .collect()
 }
 
 /// A mail account with its IMAP and SMTP passwords opened with the installation's key.
 pub fn opened(
+    tenant: i64,
     mut account: torg_store::MailAccount,
     key: &SecretKey,
 ) -> Result<torg_store::MailAccount, crate::MailError> {
-    let open = |sealed: &str| {
-        key.open(sealed)
+    use torg_core::sealing::Place;
+    let open = |place: Place<'_>, sealed: &str| {
+        key.open(&place, sealed)
             .map_err(|e| crate::MailError::Login(e.to_string()))
     };
-    account.imap.password = open(&account.imap.password)?;
-    account.smtp.password = open(&account.smtp.password)?;
+    account.imap.password = open(Place::MailImap { tenant }, &account.imap.password)?;
+    account.smtp.password = open(Place::MailSmtp { tenant }, &account.smtp.password)?;
     Ok(account)
 }
 

@@ -98,8 +98,10 @@ async fn a_mailbox_that_echoes_the_login_shows_no_password() {
     // Stored as `torg mail set` stores it: the passwords sealed.
     let key = torg_core::sealing::SecretKey::generate();
     let mut stored = account(port, 1);
-    stored.imap.password = key.seal(PASSWORD);
-    stored.smtp.password = key.seal(PASSWORD);
+    use torg_core::sealing::Place;
+    let tenant = waiting.tenant;
+    stored.imap.password = key.seal(&Place::MailImap { tenant }, PASSWORD);
+    stored.smtp.password = key.seal(&Place::MailSmtp { tenant }, PASSWORD);
     store
         .set_mail_account(waiting.tenant, Some(stored), None)
         .await

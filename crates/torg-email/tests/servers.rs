@@ -464,8 +464,10 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     // Stored as `torg mail set` stores it: the passwords sealed.
     let key = torg_core::sealing::SecretKey::generate();
     let mut account = servers.account();
-    account.imap.password = key.seal(&account.imap.password);
-    account.smtp.password = key.seal(&account.smtp.password);
+    use torg_core::sealing::Place;
+    let tenant = m.id;
+    account.imap.password = key.seal(&Place::MailImap { tenant }, &account.imap.password);
+    account.smtp.password = key.seal(&Place::MailSmtp { tenant }, &account.smtp.password);
     store
         .set_mail_account(m.id, Some(account), None)
         .await

@@ -1142,14 +1142,15 @@ async fn test_mail(
         }
         Err(e) => return failed(t, e),
     };
-    let open = |p: &str| match &state.settings.secret_key {
-        Some(k) => k.open(p).unwrap_or_default(),
-        None => p.to_string(),
+    use torg_core::sealing::Place;
+    let open = |place: Place<'_>, p: &str| match &state.settings.secret_key {
+        Some(k) => k.open(&place, p).unwrap_or_default(),
+        None => String::new(),
     };
     let mut imap = account.imap.clone();
-    imap.password = open(&imap.password);
+    imap.password = open(Place::MailImap { tenant }, &imap.password);
     let mut smtp = account.smtp.clone();
-    smtp.password = open(&smtp.password);
+    smtp.password = open(Place::MailSmtp { tenant }, &smtp.password);
     let (i, s) = tokio::join!(
         torg_email::imap::check(&imap, &account.imap_folder),
         torg_email::smtp::check(&smtp)

@@ -121,7 +121,12 @@ pub(crate) async fn hide(
         let msg = t.get("error-hide-no-account");
         return show_error(t, msg, StatusCode::CONFLICT).await;
     };
-    account.access_token = match key.open(&account.access_token) {
+    let place = torg_core::sealing::Place::SocialToken {
+        tenant: account.tenant_id,
+        channel: account.channel.as_str(),
+        account: &account.account,
+    };
+    account.access_token = match key.open(&place, &account.access_token) {
         Ok(token) => token,
         Err(e) => return failed(t, e),
     };

@@ -149,10 +149,13 @@ async fn provider_client(
         "{}/staff/sso/{slug}/callback",
         crate::portal::base_url(state, headers)
     );
-    // Sealed by `torg sso set`; one stored before sealing existed is used as it is.
+    // Sealed by `torg sso set` for this municipality.
     let secret = match &state.settings.secret_key {
         Some(key) => key
-            .open(&provider.client_secret)
+            .open(
+                &torg_core::sealing::Place::SsoClient { tenant },
+                &provider.client_secret,
+            )
             .map_err(|e| SsoError::Provider(format!("the client secret cannot be opened: {e}")))?,
         None => provider.client_secret.clone(),
     };

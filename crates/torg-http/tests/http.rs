@@ -3257,7 +3257,7 @@ async fn sms_gateway_and_code_words_in_the_staff_ui() {
     let res = post("", gateway(address, "hemmelig-sms", "")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let stored = store.sms_gateway(m.id).await.expect("g").expect("saved");
-    assert!(stored.password.starts_with("sealed:v1:"), "sealed at rest");
+    assert!(stored.password.starts_with("sealed:v2:"), "sealed at rest");
     assert_eq!(stored.inbound_key.len(), 32);
     // Saved again without a password: the password and the key stay.
     let res = post("", gateway(address, "", "")).await;
@@ -3275,7 +3275,7 @@ async fn sms_gateway_and_code_words_in_the_staff_ui() {
         .text()
         .await
         .expect("text");
-    assert!(!page.contains("sealed:v1") && !page.contains("hemmelig-sms"));
+    assert!(!page.contains("sealed:") && !page.contains("hemmelig-sms"));
     assert!(page.contains(&format!(
         "/hooks/sms/alfa?key={}&#38;from=%p&#38;text=%a&#38;id=%I",
         stored.inbound_key
@@ -4511,7 +4511,7 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
         .expect("a")
         .expect("saved");
     assert!(
-        stored.imap.password.starts_with("sealed:v1:"),
+        stored.imap.password.starts_with("sealed:v2:"),
         "sealed at rest"
     );
     // An empty password keeps the stored one, as long as it goes where it went.
@@ -4558,7 +4558,7 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
         .await
         .expect("text");
     assert!(
-        !page.contains("sealed:v1") && !page.contains("hemmelig-imap"),
+        !page.contains("sealed:") && !page.contains("hemmelig-imap"),
         "never sent back"
     );
     // Test connection: nothing listens there, and the page says so for each server.
@@ -5518,8 +5518,22 @@ async fn meta_account(
                 channel,
                 account: account.into(),
                 api_base: api_base.into(),
-                access_token: key.seal("page-token"),
-                app_secret: key.seal("app-secret"),
+                access_token: key.seal(
+                    &torg_core::sealing::Place::SocialToken {
+                        tenant,
+                        channel: channel.as_str(),
+                        account,
+                    },
+                    "page-token",
+                ),
+                app_secret: key.seal(
+                    &torg_core::sealing::Place::SocialAppSecret {
+                        tenant,
+                        channel: channel.as_str(),
+                        account,
+                    },
+                    "app-secret",
+                ),
                 verify_token: "vt-123".into(),
                 registry_address: address,
                 cursor: String::new(),

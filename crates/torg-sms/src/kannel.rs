@@ -170,7 +170,8 @@ impl Deliver for KannelDelivery {
             let mut gateways = HashMap::new();
             let mut callbacks = HashMap::new();
             for (tenant, mut g) in settings.sms_gateways().await? {
-                let Ok(password) = key.open(&g.password) else {
+                let place = torg_core::sealing::Place::SmsGateway { tenant };
+                let Ok(password) = key.open(&place, &g.password) else {
                     tracing::warn!(tenant, "the SMS gateway's password cannot be opened");
                     continue;
                 };

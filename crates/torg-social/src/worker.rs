@@ -20,7 +20,7 @@ use std::time::Duration;
 use torg_core::acknowledge::Acknowledgements;
 use torg_core::delivery::{Deliver, Outcome};
 use torg_core::intake::{IntakeLimits, TenantConfig};
-use torg_core::sealing::SecretKey;
+use torg_core::sealing::{Place, SecretKey};
 use torg_core::social::receive_social;
 use torg_domain::Channel;
 use torg_domain::social::{Address, Target};
@@ -39,13 +39,22 @@ pub fn opened(accounts: Vec<SocialAccount>, key: &SecretKey) -> Vec<SocialAccoun
     accounts
         .into_iter()
         .filter_map(|mut a| {
+            let (tenant, channel, account) = (a.tenant_id, a.channel.as_str(), a.account.clone());
+            let token = Place::SocialToken {
+                tenant,
+                channel,
+                account: &account,
+            };
             a.access_token = key
-                .open(&a.access_token)
+                .open(&token, &a.access_token)
                 .map_err(|e| tracing::warn!(account = %a.account, error = %e, "token not opened"))
                 .ok()?;
-            if !a.app_secret.is_empty() {
-                a.app_secret = key.open(&a.app_secret).ok()?;
-            }
+            let secret = Place::SocialAppSecret {
+                tenant,
+                channel,
+                account: &account,
+            };
+            a.app_secret = key.open(&secret, &a.app_secret).ok()?;
             Some(a)
         })
         .collect()

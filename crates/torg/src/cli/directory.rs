@@ -131,7 +131,10 @@ pub async fn sso_command(
                 issuer: issuer.clone(),
                 client_id,
                 // Sealed at rest, like the mail and SMS passwords.
-                client_secret: key.seal(&client_secret),
+                client_secret: key.seal(
+                    &torg_core::sealing::Place::SsoClient { tenant: m.id },
+                    &client_secret,
+                ),
                 role_claim,
                 role_map,
             };
