@@ -152,6 +152,13 @@ try {
   await admin.click("a:text('Revisjonslogg')");
   check((await admin.textContent("table.inbox")).includes("user.updated"), "the change is in the audit log");
   await axe(admin, "audit log");
+  await admin.click("a:text('API-nøkler')");
+  await admin.fill("#token-name", "Sak/arkiv");
+  await admin.check("label:text('Barnevern (sensitiv)')");
+  await admin.click("form[action='/staff/admin/tokens'] button[type=submit]");
+  await admin.waitForSelector("code.secret");
+  check((await admin.textContent("code.secret")).trim().length === 64, "a new API token is shown once");
+  await axe(admin, "API tokens");
   await admin.click("a:text('Kanaloversikt')");
   await admin.fill("#r-name", "Demo kommune");
   await admin.fill("#r-address", "https://facebook.com/demokommune");

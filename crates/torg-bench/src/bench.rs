@@ -103,7 +103,17 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             .await?
             .context("bench municipality")?;
         store_dyn
-            .create_api_token(m.id, "bench", &torg_core::secrets::token_hash(&token))
+            .create_api_token(
+                m.id,
+                torg_store::NewApiToken {
+                    name: "bench".into(),
+                    token_hash: torg_core::secrets::token_hash(&token),
+                    units: vec![],
+                    expires_at: None,
+                    created_at: jiff::Timestamp::now(),
+                },
+                None,
+            )
             .await?;
         let total = store_dyn.count_inquiries(m.id).await?;
         println!("Database holds {total} inquiries.");

@@ -17,4 +17,5 @@ pub mod sealing;
 pub mod secrets;
 pub mod sms;
 pub mod social;
+pub mod tokens;
 pub mod transcript;

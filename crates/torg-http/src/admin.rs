@@ -62,7 +62,7 @@ impl Fields {
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     }
-    fn all(&self, name: &str) -> Vec<&str> {
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
@@ -73,7 +73,7 @@ impl Fields {
 
 /// The administrator's check: the permission, and on forms the CSRF token.
 /// The refusal, if any.
-fn admin(staff: &Staff, t: &Tr, fields: Option<&Fields>) -> Option<Response> {
+pub(crate) fn admin(staff: &Staff, t: &Tr, fields: Option<&Fields>) -> Option<Response> {
     if !staff.can(Permission::ManageUsers) {
         return Some(forbidden(t.clone()));
     }

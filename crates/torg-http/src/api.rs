@@ -19,7 +19,7 @@ use torg_core::actor::Actor;
 use torg_core::intake::{InquiryInput, receive};
 use torg_core::reply::ReplyRequest;
 use torg_domain::{Channel, InquiryStatus, MessageKind, Priority};
-use torg_store::{Cursor, InquiryFilter, StatusFilter, Unit, User};
+use torg_store::{Cursor, Inquiry, InquiryFilter, StatusFilter, Unit, User};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -170,8 +170,8 @@ async fn list(
         channel,
         assignee_id: q.assignee_id,
         search: q.q,
-        // An API token speaks for the whole municipality (an integration, not a person).
-        visible_units: None,
+        // A token sees the units it reaches (by default every one that is not sensitive).
+        visible_units: Some(client.units.clone()),
     };
     let items = state
         .store
@@ -191,14 +191,28 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     client: ApiClient,
+    addr: ClientAddr,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
-    let inquiry = state
-        .store
-        .inquiry(tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let inquiry = reachable(&state, &client, id).await?;
+    // Reading an inquiry of a sensitive unit is logged, as for staff.
+    if client
+        .config
+        .unit(inquiry.unit_id)
+        .is_some_and(|u| u.sensitive)
+    {
+        crate::audit::record(
+            &state,
+            tenant,
+            format!("api:{}", client.token_name),
+            "inquiry.read_sensitive",
+            format!("inquiry:{id}"),
+            String::new(),
+            &addr,
+        )
+        .await;
+    }
     let messages = state.store.messages(tenant, id, true).await?;
     Ok(Json(json!({ "inquiry": inquiry, "messages": messages })))
 }
@@ -227,11 +241,7 @@ async fn write(
     kind: MessageKind,
 ) -> Result<Response, ApiError> {
     let tenant = client.config.municipality.id;
-    let inquiry = state
-        .store
-        .inquiry(tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("inquiry"))?;
+    let inquiry = reachable(state, client, id).await?;
     let author: Option<User> = match req.author_user_id {
         Some(uid) => Some(
             state
@@ -308,6 +318,10 @@ async fn assign(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
     let tenant = client.config.municipality.id;
+    reachable(&state, &client, id).await?;
+    if !client.reaches(req.unit_id) {
+        return Err(ApiError::not_found("unit"));
+    }
     let actor = Actor::api(&client.token_name, addr.0);
     torg_core::casework::assign(
         &*state.store,
@@ -333,6 +347,7 @@ async fn close(
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
+    reachable(&state, &client, id).await?;
     let actor = Actor::api(&client.token_name, addr.0);
     torg_core::casework::set_status(
         &*state.store,
@@ -352,5 +367,21 @@ async fn close(
 }
 
 async fn units(client: ApiClient) -> Json<serde_json::Value> {
-    Json(json!({ "items": client.config.units }))
+    let reached: Vec<&Unit> = client
+        .config
+        .units
+        .iter()
+        .filter(|u| client.reaches(u.id))
+        .collect();
+    Json(json!({ "items": reached }))
+}
+
+/// Inquiry `id`, if the token reaches its unit; else *not found* (its existence is not told).
+async fn reachable(state: &AppState, client: &ApiClient, id: i64) -> Result<Inquiry, ApiError> {
+    state
+        .store
+        .inquiry(client.config.municipality.id, id)
+        .await?
+        .filter(|i| client.reaches(i.unit_id))
+        .ok_or_else(|| ApiError::not_found("inquiry"))
 }

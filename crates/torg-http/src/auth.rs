@@ -213,6 +213,14 @@ pub async fn authorize_staff_request(
 pub struct ApiClient {
     pub config: Arc<TenantConfig>,
     pub token_name: String,
+    /// The units whose inquiries the token reaches ([`torg_core::tokens::reach`]).
+    pub units: Vec<i64>,
+}
+
+impl ApiClient {
+    pub fn reaches(&self, unit_id: i64) -> bool {
+        self.units.contains(&unit_id)
+    }
 }
 
 impl FromRequestParts<AppState> for ApiClient {
@@ -250,12 +258,23 @@ impl FromRequestParts<AppState> for ApiClient {
                 t
             }
         };
+        // Revoked or expired: refused, with the reason (the token is the caller's own).
+        if !api_token.is_valid(Timestamp::now()) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this API token is revoked or expired; ask an administrator for a new one",
+            ));
+        }
         let config = tenant_by_id(state, api_token.tenant_id)
             .await?
             .ok_or_else(unauthorized)?;
+        let units =
+            torg_core::tokens::reach(&api_token, config.units.iter().map(|u| (u.id, u.sensitive)));
         Ok(ApiClient {
             config,
             token_name: api_token.name,
+            units,
         })
     }
 }

@@ -140,6 +140,11 @@ impl Caches {
             map.clear();
         }
     }
+    pub(crate) fn forget_tokens(&self) {
+        if let Ok(mut map) = self.tokens.lock() {
+            map.clear();
+        }
+    }
     pub(crate) fn token(&self, hash: &str) -> Option<ApiToken> {
         let map = self.tokens.lock().ok()?;
         map.get(hash)

@@ -28,6 +28,7 @@ mod sms_hook;
 mod sms_settings;
 mod sso;
 mod staff;
+mod tokens;
 mod views;
 
 use axum::Router;
@@ -176,6 +177,12 @@ impl AppState {
         self.cache.forget_tenants();
     }
 
+    /// Drops cached API tokens, so that a revocation holds on this node at once (on the
+    /// others within seconds).
+    pub(crate) fn forget_cached_tokens(&self) {
+        self.cache.forget_tokens();
+    }
+
     /// Drops cached sessions, so that a change to users, roles or memberships applies to the
     /// next request of everyone logged in.
     pub(crate) fn forget_cached_sessions(&self) {
@@ -202,6 +209,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
             staff::routes()
                 .merge(admin::routes())
                 .merge(sms_settings::routes())
+                .merge(tokens::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

@@ -68,11 +68,19 @@ async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
         .create_canned_reply(m.id, "Takk", "Hei {navn}! Vi ser på sak {referanse}.")
         .await
         .expect("canned");
-    let token = torg_core::secrets::new_token();
-    store
-        .create_api_token(m.id, "test", &torg_core::secrets::token_hash(&token))
-        .await
-        .expect("token");
+    let (_, token) = torg_core::tokens::create(
+        store,
+        &torg_core::actor::Actor::cli(),
+        m.id,
+        torg_core::tokens::TokenInput {
+            name: "test",
+            units: vec![],
+            expires_at: None,
+        },
+        jiff::Timestamp::now(),
+    )
+    .await
+    .expect("token");
     Tenant {
         slug: slug.into(),
         token,
@@ -1788,6 +1796,26 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .expect("sensitive")
         .id;
     let b_unit = store.list_units(b.id).await.expect("units")[0].id;
+    // Tokens to revoke (not the ones the API rows use).
+    let spare_token = |tenant: i64| async move {
+        torg_core::tokens::create(
+            store,
+            &torg_core::actor::Actor::cli(),
+            tenant,
+            torg_core::tokens::TokenInput {
+                name: "reserve",
+                units: vec![],
+                expires_at: None,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("token")
+        .0
+        .id
+    };
+    let a_spare = spare_token(a.id).await;
+    let b_spare = spare_token(b.id).await;
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
     let mut ids = HashMap::new();
     for (username, role, unit) in ACCESS_USERS {
@@ -2444,6 +2472,37 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     format!("/staff/admin/units/{b_unit}"),
                     form(&[("name", "Kapret")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/tokens"),
+            vec![v(
+                "/staff/admin/tokens".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/tokens"),
+            vec![v(
+                "/staff/admin/tokens".into(),
+                form(&[("name", "Integrasjon {n}")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/tokens/{id}/revoke"),
+            vec![
+                v(
+                    format!("/staff/admin/tokens/{a_spare}/revoke"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/tokens/{b_spare}/revoke"),
+                    form(&[]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -3966,6 +4025,154 @@ async fn rate_limits_answer_429_with_retry_after() {
         post("203.0.113.1, 203.0.113.2").await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// API tokens reach only their units (by default every unit that is not sensitive), their
+/// reads of sensitive inquiries are logged, and they stop at their expiry or revocation.
+#[tokio::test]
+async fn api_tokens_reach_their_units_and_stop_when_revoked_or_expired() {
+    let app = spawn().await;
+    let store = &*app.store;
+    let alfa = store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("alfa");
+    add_user(store, alfa.id, "sjef", Role::Administrator, None).await;
+    let health = store
+        .create_unit(alfa.id, "Helsestasjon", false, true, None)
+        .await
+        .expect("health");
+    let open_one = create_via_api(&app, &app.a.token, "Når er biblioteket åpent?").await;
+    let open_id = open_one["inquiry"]["id"].as_i64().expect("id");
+    let secret = create_via_api(&app, &app.a.token, "Spørsmål om vaksine").await;
+    let secret_id = secret["inquiry"]["id"].as_i64().expect("id");
+    store
+        .assign(alfa.id, secret_id, health.id, None, None)
+        .await
+        .expect("to health");
+    // The default token: not the sensitive unit, in lists or by id.
+    let (s, list) = api(&app, &app.a.token, "GET", "/inquiries", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<i64> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["id"].as_i64())
+        .collect();
+    assert!(
+        ids.contains(&open_id) && !ids.contains(&secret_id),
+        "{ids:?}"
+    );
+    let (s, _) = api(
+        &app,
+        &app.a.token,
+        "GET",
+        &format!("/inquiries/{secret_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The administrator makes a token for the health unit only; it is shown once.
+    let admin = login(&app, "alfa", "sjef").await;
+    let url = format!("{}/staff/admin/tokens", app.base);
+    let csrf = csrf_of(&admin, &url).await;
+    let res = admin
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Journalsystem"),
+            ("units", health.id.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let page = res.text().await.expect("text");
+    let token = between(&page, "<code class=\"secret\">", "</code>")
+        .expect("shown once")
+        .to_string();
+    let listed = admin
+        .get(&url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        listed.contains("Journalsystem") && !listed.contains(&token),
+        "never shown again"
+    );
+    let (s, _) = api(
+        &app,
+        &token,
+        "GET",
+        &format!("/inquiries/{secret_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api(&app, &token, "GET", &format!("/inquiries/{open_id}"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "only its units");
+    let reads = actions(store, alfa.id, "inquiry.read_sensitive").await;
+    assert!(
+        reads.iter().any(|e| e.entry.actor == "api:Journalsystem"
+            && e.entry.object == format!("inquiry:{secret_id}")),
+        "{reads:?}"
+    );
+
+    // Revoked from the page: refused at once.
+    let id = store.list_api_tokens(alfa.id).await.expect("tokens")[0].id;
+    let res = admin
+        .post(format!("{url}/{id}/revoke"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (s, body) = api(
+        &app,
+        &token,
+        "GET",
+        &format!("/inquiries/{secret_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("revoked")
+    );
+    let log = actions(store, alfa.id, "token.").await;
+    assert_eq!(
+        log.len(),
+        3,
+        "the test's, the page's, the revocation: {log:?}"
+    );
+
+    // Expired: refused.
+    let (_, short) = torg_core::tokens::create(
+        store,
+        &torg_core::actor::Actor::cli(),
+        alfa.id,
+        torg_core::tokens::TokenInput {
+            name: "Kortvarig",
+            units: vec![],
+            expires_at: Some(jiff::Timestamp::now() + jiff::SignedDuration::from_millis(800)),
+        },
+        jiff::Timestamp::now(),
+    )
+    .await
+    .expect("short");
+    let (s, _) = api(&app, &short, "GET", "/units", None).await;
+    assert_eq!(s, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    let (s, _) = api(&app, &short, "GET", "/units", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "expired");
 }
 
 /// Floods of chats, streams, logins and made-up API tokens leave the server answering others.

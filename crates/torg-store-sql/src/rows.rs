@@ -132,6 +132,10 @@ pub(crate) struct ApiTokenRow {
     id: i64,
     tenant_id: i64,
     name: String,
+    units: String,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+    created_at: i64,
 }
 impl From<ApiTokenRow> for ApiToken {
     fn from(r: ApiTokenRow) -> Self {
@@ -139,6 +143,14 @@ impl From<ApiTokenRow> for ApiToken {
             id: r.id,
             tenant_id: r.tenant_id,
             name: r.name,
+            units: r
+                .units
+                .split(',')
+                .filter_map(|u| u.trim().parse().ok())
+                .collect(),
+            expires_at: r.expires_at.map(ts),
+            revoked_at: r.revoked_at.map(ts),
+            created_at: ts(r.created_at),
         }
     }
 }

@@ -1160,19 +1160,86 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     assert!(store.session(&hash).await.expect("s").is_none());
 
     let token_hash = fresh_slug("api");
+    let made = t("2026-03-01T08:00:00Z");
     let tok = store
-        .create_api_token(f.tenant.id, "Sak/arkiv", &token_hash)
+        .create_api_token(
+            f.tenant.id,
+            NewApiToken {
+                name: "Sak/arkiv".into(),
+                token_hash: token_hash.clone(),
+                units: vec![f.other_unit.id],
+                expires_at: Some(t("2027-01-01T00:00:00Z")),
+                created_at: made,
+            },
+            Some(torg_domain::audit::NewAuditEntry {
+                actor: "cli".into(),
+                action: "token.created".into(),
+                object: "token:Sak/arkiv".into(),
+                detail: String::new(),
+                source: String::new(),
+            }),
+        )
         .await
         .expect("token");
+    let read = store
+        .api_token(&token_hash)
+        .await
+        .expect("t")
+        .expect("there");
+    assert_eq!(read, tok);
     assert_eq!(
-        store
-            .api_token(&token_hash)
-            .await
-            .expect("t")
-            .map(|t| t.tenant_id),
-        Some(f.tenant.id)
+        (read.tenant_id, read.name.as_str(), read.units.clone()),
+        (f.tenant.id, "Sak/arkiv", vec![f.other_unit.id])
     );
-    assert_eq!(tok.name, "Sak/arkiv");
+    assert!(read.is_valid(made) && !read.is_valid(t("2027-01-02T00:00:00Z")));
+    // Another municipality's unit is refused.
+    let elsewhere = store
+        .create_municipality(NewMunicipality {
+            slug: fresh_slug("tok"),
+            name: "Annen kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await
+        .expect("other");
+    assert!(matches!(
+        store
+            .create_api_token(
+                elsewhere.id,
+                NewApiToken {
+                    name: "x".into(),
+                    token_hash: fresh_slug("api"),
+                    units: vec![f.other_unit.id],
+                    expires_at: None,
+                    created_at: made,
+                },
+                None,
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Listed, revoked (once), and not revoked from another municipality.
+    assert_eq!(
+        store.list_api_tokens(f.tenant.id).await.expect("list")[0].id,
+        tok.id
+    );
+    assert!(matches!(
+        store
+            .revoke_api_token(elsewhere.id, tok.id, made, None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    store
+        .revoke_api_token(f.tenant.id, tok.id, t("2026-03-02T08:00:00Z"), None)
+        .await
+        .expect("revoke");
+    let revoked = store
+        .api_token(&token_hash)
+        .await
+        .expect("t")
+        .expect("kept");
+    assert_eq!(revoked.revoked_at, Some(t("2026-03-02T08:00:00Z")));
+    assert!(!revoked.is_valid(made));
 
     store
         .create_routing_rule(

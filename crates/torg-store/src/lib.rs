@@ -118,9 +118,25 @@ pub trait Directory: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
     /// Marks the session used at `at`.
     async fn touch_session(&self, token_hash: &str, at: jiff::Timestamp) -> Result<()>;
-    async fn create_api_token(&self, tenant: i64, name: &str, token_hash: &str)
-    -> Result<ApiToken>;
+    /// Creates an API token (its units checked to be the municipality's), with `audit`.
+    async fn create_api_token(
+        &self,
+        tenant: i64,
+        token: NewApiToken,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<ApiToken>;
+    /// The token with this hash, revoked and expired ones included.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    /// The municipality's tokens, newest first.
+    async fn list_api_tokens(&self, tenant: i64) -> Result<Vec<ApiToken>>;
+    /// Revokes token `id` at `at`, with `audit`. NotFound if it is not the municipality's.
+    async fn revoke_api_token(
+        &self,
+        tenant: i64,
+        id: i64,
+        at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
 }
 
 /// Each channel's settings: the mailbox (and its quarantine), the SMS gateway with code words and consent, social-media accounts and the channel registry.

@@ -147,6 +147,28 @@ pub struct ApiToken {
     pub id: i64,
     pub tenant_id: i64,
     pub name: String,
+    /// The units whose inquiries it reaches; empty: every unit that is not sensitive.
+    pub units: Vec<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl ApiToken {
+    /// Whether it may be used at `now`: not revoked, not expired.
+    pub fn is_valid(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// A new API token (its hash; the token itself is shown once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token_hash: String,
+    pub units: Vec<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

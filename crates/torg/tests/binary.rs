@@ -1730,3 +1730,79 @@ fn torg_fails(data_dir: &Path, args: &[&str]) -> String {
     assert!(!out.status.success(), "torg {args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `torg token`: made for named units with a last day, listed (never shown again), revoked;
+/// a unit that does not exist is refused with the administration page's words.
+#[test]
+fn tokens_from_the_cli_are_scoped_listed_and_revoked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let first = setup_tenant(d, None);
+    let scoped = torg(
+        d,
+        None,
+        &[
+            "token",
+            "create",
+            "--municipality",
+            "krasj",
+            "--name",
+            "Fagsystem",
+            "--units",
+            "servicetorget",
+            "--expires",
+            "2099-12-31",
+        ],
+    )
+    .trim()
+    .to_string();
+    assert_eq!(scoped.len(), 64);
+    let listed = torg(d, None, &["token", "list", "--municipality", "krasj"]);
+    assert!(
+        listed.contains("Fagsystem") && listed.contains("Servicetorget"),
+        "{listed}"
+    );
+    assert!(listed.contains("krasjtest") && listed.contains("every unit that is not sensitive"));
+    assert!(
+        !listed.contains(&scoped) && !listed.contains(&first),
+        "never shown again"
+    );
+    let id = listed
+        .lines()
+        .find(|l| l.contains("Fagsystem"))
+        .and_then(|l| l.split('\t').next())
+        .expect("id")
+        .to_string();
+    torg(
+        d,
+        None,
+        &["token", "revoke", "--municipality", "krasj", "--id", &id],
+    );
+    let listed = torg(d, None, &["token", "list", "--municipality", "krasj"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains("Fagsystem") && l.contains("revoked")),
+        "{listed}"
+    );
+    let out = Command::new(TORG)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "token",
+            "create",
+            "--municipality",
+            "krasj",
+            "--name",
+            "Feil",
+            "--units",
+            "Finnes ikke",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no unit"));
+    let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
+    assert_eq!(log.matches("token.created").count(), 2, "{log}");
+    assert_eq!(log.matches("token.revoked").count(), 1, "{log}");
+}

@@ -2,6 +2,14 @@
 
 use super::shared::*;
 
+/// The columns an [`ApiTokenRow`] is read from.
+const API_TOKEN_COLUMNS: &str = "id, tenant_id, name, units, expires_at, revoked_at, created_at";
+
+/// Unit ids as stored: "3,7".
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 #[async_trait]
 impl Directory for This {
     async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality> {
@@ -461,28 +469,78 @@ impl Directory for This {
     async fn create_api_token(
         &self,
         tenant: i64,
-        name: &str,
-        token_hash: &str,
+        token: NewApiToken,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ApiToken> {
-        let row: ApiTokenRow = sqlx::query_as(
-            "INSERT INTO api_tokens (tenant_id, name, token_hash) VALUES ($1, $2, $3) RETURNING id, tenant_id, name",
-        )
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        for unit in &token.units {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, *unit).await?;
+        }
+        let row: ApiTokenRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO api_tokens (tenant_id, name, token_hash, units, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {API_TOKEN_COLUMNS}"
+        )))
         .bind(tenant)
-        .bind(name)
-        .bind(token_hash)
-        .fetch_one(&self.pool)
+        .bind(&token.name)
+        .bind(&token.token_hash)
+        .bind(id_list(&token.units))
+        .bind(token.expires_at.map(|t| t.as_millisecond()))
+        .bind(token.created_at.as_millisecond())
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, token.created_at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
         Ok(row.into())
     }
 
+    async fn list_api_tokens(&self, tenant: i64) -> Result<Vec<ApiToken>> {
+        let rows: Vec<ApiTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY id DESC"
+        )))
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_token(
+        &self,
+        tenant: i64,
+        id: i64,
+        at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(at.as_millisecond())
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("token"));
+        }
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, at).await?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row: Option<ApiTokenRow> =
-            sqlx::query_as("SELECT id, tenant_id, name FROM api_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err)?;
+        let row: Option<ApiTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(row.map(Into::into))
     }
 }

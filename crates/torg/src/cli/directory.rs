@@ -71,6 +71,26 @@ pub enum TokenCommand {
         /// What the token is for, e.g. "Sak/arkiv-integrasjon".
         #[arg(long)]
         name: String,
+        /// The units it reaches, by name, comma-separated; unset: every unit that is not
+        /// sensitive (a sensitive unit only when named).
+        #[arg(long)]
+        units: Option<String>,
+        /// The last day it works, e.g. 2027-06-30; unset: until revoked.
+        #[arg(long)]
+        expires: Option<jiff::civil::Date>,
+    },
+    /// List the municipality's tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Revoke a token: refused from the next request on.
+    Revoke {
+        #[arg(long)]
+        municipality: String,
+        /// The token's number, as `torg token list` shows it.
+        #[arg(long)]
+        id: i64,
     },
 }
 
@@ -292,25 +312,95 @@ pub async fn token_command(
         TokenCommand::Create {
             municipality: slug,
             name,
+            units,
+            expires,
         } => {
             let m = municipality(&*store, &slug).await?;
-            let token = torg_core::secrets::new_token();
-            store
-                .create_api_token(m.id, &name, &torg_core::secrets::token_hash(&token))
-                .await?;
-            println!("{token}");
-            audit(
+            let all = store.list_units(m.id).await?;
+            let mut ids = vec![];
+            for wanted in units.iter().flat_map(|u| u.split(',')).map(str::trim) {
+                if wanted.is_empty() {
+                    continue;
+                }
+                let unit = all
+                    .iter()
+                    .find(|u| u.name.eq_ignore_ascii_case(wanted))
+                    .with_context(|| {
+                        format!(
+                            "{} has no unit {wanted:?}; its units: {}",
+                            m.name,
+                            all.iter()
+                                .map(|u| u.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?;
+                ids.push(unit.id);
+            }
+            // The last day, to its end in the municipality's time zone.
+            let expires_at = match expires {
+                Some(day) => Some(
+                    day.tomorrow()?
+                        .to_zoned(jiff::tz::TimeZone::get(&m.time_zone)?)?
+                        .timestamp(),
+                ),
+                None => None,
+            };
+            let input = torg_core::tokens::TokenInput {
+                name: &name,
+                units: ids,
+                expires_at,
+            };
+            let (token, secret) = torg_core::tokens::create(
                 &*store,
-                &m,
-                "token.created",
-                format!("token:{name}"),
-                String::new(),
+                &Actor::cli(),
+                m.id,
+                input,
+                jiff::Timestamp::now(),
             )
-            .await?;
+            .await
+            .map_err(|e| said_by(&m.language, e.key(), &e))?;
+            println!("{secret}");
             eprintln!(
-                "API token for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.",
-                m.name
+                "API token {} for {name:?} in {} (shown once). Send it as 'Authorization: Bearer <token>'.",
+                token.id, m.name
             );
+            Ok(())
+        }
+        TokenCommand::List { municipality: slug } => {
+            let m = municipality(&*store, &slug).await?;
+            let units = store.list_units(m.id).await?;
+            let now = jiff::Timestamp::now();
+            for t in store.list_api_tokens(m.id).await? {
+                let reach = if t.units.is_empty() {
+                    "every unit that is not sensitive".to_string()
+                } else {
+                    t.units
+                        .iter()
+                        .filter_map(|id| units.iter().find(|u| u.id == *id))
+                        .map(|u| u.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {at}"),
+                    (None, Some(e)) if e <= now => format!("expired {e}"),
+                    (None, Some(e)) => format!("until {e}"),
+                    (None, None) => "valid".into(),
+                };
+                println!("{}\t{}\t{state}\t{reach}", t.id, t.name);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke {
+            municipality: slug,
+            id,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            torg_core::tokens::revoke(&*store, &Actor::cli(), m.id, id, jiff::Timestamp::now())
+                .await
+                .map_err(|e| said_by(&m.language, e.key(), &e))?;
+            println!("Token {id} of {} is revoked.", m.name);
             Ok(())
         }
     }

@@ -61,6 +61,11 @@ pub fn connector_refused(
     }
 }
 
+/// A refusal in the administration page's words.
+pub fn said_by(language: &str, key: &str, fallback: &dyn std::fmt::Display) -> anyhow::Error {
+    said(language, key, &[], fallback)
+}
+
 /// The catalogue's text of `key`, or `fallback` when the catalogue cannot be read.
 fn said(
     language: &str,
