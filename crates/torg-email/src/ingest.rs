@@ -164,137 +164,30 @@ impl Mailroom<'_> {
         limits: bool,
     ) -> Result<Outcome, StoreError> {
         let tenant = self.config.municipality.id;
-        // A message without a Message-ID is named by its content, so a refetch is still known.
-        let content_id = || {
-            let hex = torg_domain::hex(&Sha256::digest(raw)[..16]);
-            format!("<{hex}@no-message-id.invalid>")
-        };
-        if limits && raw.len() as i64 > self.account.max_message_bytes {
-            // Kept whole (the mail server took it in, so its own limit bounds it), so that staff
-            // can still take it in; its headers say whom to answer.
-            let reason = format!(
-                "the message is {} bytes; the limit is {} bytes",
-                raw.len(),
-                self.account.max_message_bytes
-            );
-            let head = MessageParser::default().parse_headers(raw);
-            let message_id = head
-                .as_ref()
-                .and_then(|h| h.message_id())
-                .map(bracketed)
-                .unwrap_or_else(content_id);
-            let subject = head
-                .as_ref()
-                .and_then(|h| h.subject())
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let sender = head
-                .as_ref()
-                .and_then(|h| h.from()?.first()?.address())
-                .unwrap_or("")
-                .to_string();
-            let auto = head
-                .as_ref()
-                .is_some_and(|h| automatic_kind(h, &sender, &subject).is_some());
-            let refusal = Refusal::TooLarge {
-                bytes: raw.len() as u64,
-                limit: self.account.max_message_bytes.max(0) as u64,
-            };
-            let mail = aside(&message_id, &sender, &subject, reason, raw);
-            return self.refuse(mail, auto, refusal, now).await;
-        }
-        let Some(msg) = MessageParser::default().parse(raw) else {
-            let mail = aside(
-                &content_id(),
-                "",
-                "",
-                "not a readable email message".into(),
-                raw,
-            );
-            return self.quarantine(mail, now).await;
-        };
-        let message_id = msg.message_id().map(bracketed).unwrap_or_else(content_id);
-        let subject = msg.subject().unwrap_or("").trim().to_string();
-        let from = msg.from().and_then(|f| f.first());
-        let Some(sender) = from.and_then(|a| a.address()).map(str::to_string) else {
-            let reason = "the message has no sender address".to_string();
-            let mail = aside(&message_id, "", &subject, reason, raw);
-            return self.quarantine(mail, now).await;
-        };
-        let auto = automatic_kind(&msg, &sender, &subject);
-        let sender_name = from
-            .and_then(|a| a.name())
-            .map(str::to_string)
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| sender.split('@').next().unwrap_or(&sender).to_string());
-        let text = msg
-            .body_text(0)
-            .map(|t| t.trim().to_string())
-            .unwrap_or_default();
-        let mut attachments = vec![];
-        for part in msg.attachments() {
-            let data = part.contents().to_vec();
-            let filename = part.attachment_name().unwrap_or("vedlegg").to_string();
-            if limits && data.len() > self.limits.max_attachment_bytes {
-                let reason = format!(
-                    "the attachment {filename:?} is {} bytes; the limit is {} bytes",
-                    data.len(),
-                    self.limits.max_attachment_bytes
-                );
-                let refusal = Refusal::TooLarge {
-                    bytes: data.len() as u64,
-                    limit: self.limits.max_attachment_bytes as u64,
+        let checks = limits.then_some(Checks {
+            max_message_bytes: self.account.max_message_bytes,
+            max_attachment_bytes: self.limits.max_attachment_bytes,
+            blocked_extensions: &self.account.blocked_extensions,
+        });
+        let Mail {
+            message_id,
+            subject,
+            sender,
+            sender_name,
+            auto,
+            body,
+            attachments,
+            thread_ids,
+        } = match read(raw, checks) {
+            Reading::Mail(m) => m,
+            Reading::Aside(a) => {
+                let mail = aside(&a.message_id, &a.sender, &a.subject, a.reason, raw);
+                return match a.refusal {
+                    Some((refusal, automatic)) => self.refuse(mail, automatic, refusal, now).await,
+                    None => self.quarantine(mail, now).await,
                 };
-                let mail = aside(&message_id, &sender, &subject, reason, raw);
-                return self.refuse(mail, auto.is_some(), refusal, now).await;
             }
-            if limits
-                && let Some(ext) = blocked_extension(&filename, &self.account.blocked_extensions)
-            {
-                let reason = format!("the attachment {filename:?} is of a blocked type (.{ext})");
-                let refusal = Refusal::BlockedType { filename };
-                let mail = aside(&message_id, &sender, &subject, reason, raw);
-                return self.refuse(mail, auto.is_some(), refusal, now).await;
-            }
-            let content_type = part
-                .content_type()
-                .map(|c| match c.subtype() {
-                    Some(sub) => format!("{}/{sub}", c.ctype()),
-                    None => c.ctype().to_string(),
-                })
-                .unwrap_or_else(|| "application/octet-stream".into());
-            attachments.push(NewAttachment {
-                filename,
-                content_type,
-                data,
-            });
-        }
-        let body = if text.is_empty() && !attachments.is_empty() {
-            format!("({} vedlegg)", attachments.len())
-        } else {
-            text
         };
-        if body.is_empty() {
-            let mail = aside(
-                &message_id,
-                &sender,
-                &subject,
-                "the message has no text".into(),
-                raw,
-            );
-            return self.quarantine(mail, now).await;
-        }
-
-        // An answer to one of ours, or to an earlier message of the thread.
-        let mut thread_ids: Vec<String> = vec![];
-        for header in [msg.in_reply_to(), msg.references()] {
-            if let Some(list) = header.as_text_list() {
-                thread_ids.extend(list.iter().map(|s| bracketed(s)));
-            } else if let Some(one) = header.as_text() {
-                thread_ids.push(bracketed(one));
-            }
-        }
         let mut inquiry_id = None;
         for id in thread_ids.iter().rev() {
             if let Some(found) = self.store.inquiry_by_mail_id(tenant, id).await? {
@@ -404,6 +297,216 @@ impl Mailroom<'_> {
             }
         }
     }
+}
+
+/// The limits a message is read against (none for one staff let out of quarantine).
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    pub max_message_bytes: i64,
+    pub max_attachment_bytes: usize,
+    pub blocked_extensions: &'a [String],
+}
+
+/// A readable message, as the mailroom takes it in.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub message_id: String,
+    pub subject: String,
+    pub sender: String,
+    pub sender_name: String,
+    pub auto: Option<Automatic>,
+    pub body: String,
+    pub attachments: Vec<NewAttachment>,
+    /// In-Reply-To and References, oldest first.
+    pub thread_ids: Vec<String>,
+}
+
+/// A message kept aside, with the reason; with a refusal (and whether it is automatic) when
+/// its sender is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aside {
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+    pub refusal: Option<(Refusal, bool)>,
+}
+
+/// What reading a raw message gave.
+#[derive(Debug, Clone)]
+pub enum Reading {
+    Mail(Mail),
+    Aside(Aside),
+}
+
+/// Reads one raw message (MIME, charsets, transfer encodings, RFC 2047 headers) against
+/// `checks`: pure, so any bytes at all give a [`Reading`], never a panic (`torg-bench fuzz`).
+pub fn read(raw: &[u8], checks: Option<Checks<'_>>) -> Reading {
+    // A message without a Message-ID is named by its content, so a refetch is still known.
+    let content_id = || {
+        let hex = torg_domain::hex(&Sha256::digest(raw)[..16]);
+        format!("<{hex}@no-message-id.invalid>")
+    };
+    let put_aside = |message_id: &str, sender: &str, subject: &str, reason: String, refusal| {
+        Reading::Aside(Aside {
+            message_id: message_id.to_string(),
+            sender: sender.to_string(),
+            subject: subject.to_string(),
+            reason,
+            refusal,
+        })
+    };
+    if let Some(c) = checks
+        && raw.len() as i64 > c.max_message_bytes
+    {
+        // Kept whole (the mail server took it in, so its own limit bounds it), so that staff
+        // can still take it in; its headers say whom to answer.
+        let reason = format!(
+            "the message is {} bytes; the limit is {} bytes",
+            raw.len(),
+            c.max_message_bytes
+        );
+        let head = MessageParser::default().parse_headers(raw);
+        let message_id = head
+            .as_ref()
+            .and_then(|h| h.message_id())
+            .map(bracketed)
+            .unwrap_or_else(content_id);
+        let subject = head
+            .as_ref()
+            .and_then(|h| h.subject())
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let sender = head
+            .as_ref()
+            .and_then(|h| h.from()?.first()?.address())
+            .unwrap_or("")
+            .to_string();
+        let auto = head
+            .as_ref()
+            .is_some_and(|h| automatic_kind(h, &sender, &subject).is_some());
+        let refusal = Refusal::TooLarge {
+            bytes: raw.len() as u64,
+            limit: c.max_message_bytes.max(0) as u64,
+        };
+        return put_aside(
+            &message_id,
+            &sender,
+            &subject,
+            reason,
+            Some((refusal, auto)),
+        );
+    }
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        return put_aside(
+            &content_id(),
+            "",
+            "",
+            "not a readable email message".into(),
+            None,
+        );
+    };
+    let message_id = msg.message_id().map(bracketed).unwrap_or_else(content_id);
+    let subject = msg.subject().unwrap_or("").trim().to_string();
+    let from = msg.from().and_then(|f| f.first());
+    let Some(sender) = from.and_then(|a| a.address()).map(str::to_string) else {
+        let reason = "the message has no sender address".to_string();
+        return put_aside(&message_id, "", &subject, reason, None);
+    };
+    let auto = automatic_kind(&msg, &sender, &subject);
+    let sender_name = from
+        .and_then(|a| a.name())
+        .map(str::to_string)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| sender.split('@').next().unwrap_or(&sender).to_string());
+    let text = msg
+        .body_text(0)
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let mut attachments = vec![];
+    for part in msg.attachments() {
+        let data = part.contents().to_vec();
+        let filename = part.attachment_name().unwrap_or("vedlegg").to_string();
+        if let Some(c) = checks
+            && data.len() > c.max_attachment_bytes
+        {
+            let reason = format!(
+                "the attachment {filename:?} is {} bytes; the limit is {} bytes",
+                data.len(),
+                c.max_attachment_bytes
+            );
+            let refusal = Refusal::TooLarge {
+                bytes: data.len() as u64,
+                limit: c.max_attachment_bytes as u64,
+            };
+            return put_aside(
+                &message_id,
+                &sender,
+                &subject,
+                reason,
+                Some((refusal, auto.is_some())),
+            );
+        }
+        if let Some(c) = checks
+            && let Some(ext) = blocked_extension(&filename, c.blocked_extensions)
+        {
+            let reason = format!("the attachment {filename:?} is of a blocked type (.{ext})");
+            let refusal = Refusal::BlockedType { filename };
+            return put_aside(
+                &message_id,
+                &sender,
+                &subject,
+                reason,
+                Some((refusal, auto.is_some())),
+            );
+        }
+        let content_type = part
+            .content_type()
+            .map(|c| match c.subtype() {
+                Some(sub) => format!("{}/{sub}", c.ctype()),
+                None => c.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into());
+        attachments.push(NewAttachment {
+            filename,
+            content_type,
+            data,
+        });
+    }
+    let body = if text.is_empty() && !attachments.is_empty() {
+        format!("({} vedlegg)", attachments.len())
+    } else {
+        text
+    };
+    if body.is_empty() {
+        return put_aside(
+            &message_id,
+            &sender,
+            &subject,
+            "the message has no text".into(),
+            None,
+        );
+    }
+    // An answer to one of ours, or to an earlier message of the thread.
+    let mut thread_ids: Vec<String> = vec![];
+    for header in [msg.in_reply_to(), msg.references()] {
+        if let Some(list) = header.as_text_list() {
+            thread_ids.extend(list.iter().map(|s| bracketed(s)));
+        } else if let Some(one) = header.as_text() {
+            thread_ids.push(bracketed(one));
+        }
+    }
+    Reading::Mail(Mail {
+        message_id,
+        subject,
+        sender,
+        sender_name,
+        auto,
+        body,
+        attachments,
+        thread_ids,
+    })
 }
 
 /// At most `max` bytes, cut at a character boundary.
