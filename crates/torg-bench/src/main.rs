@@ -5,6 +5,7 @@
 //! webhook, chat and access benchmarks start the `torg` binary that sits beside this one.
 
 mod bench;
+mod fuzz;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -24,6 +25,15 @@ struct Cli {
 enum Command {
     /// Measure throughput and latency over generated data against a real `torg serve`.
     Api(bench::BenchArgs),
+    /// Random and mutated input for every parser (MIME mail, Meta webhooks, the SMS hook,
+    /// multipart forms, the JSON API, canned replies): counts, speed, peak memory; fails on a
+    /// panic.
+    Fuzz {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u64,
+        #[arg(long, default_value_t = 20261203)]
+        seed: u64,
+    },
     /// Measure how fast deadlines are computed (one core).
     Deadlines {
         #[arg(long, default_value_t = 1_000_000)]
@@ -95,6 +105,9 @@ async fn main() -> Result<()> {
     }
     match Cli::parse().command {
         Command::Api(args) => bench::run(args).await,
+        Command::Fuzz { cases, seed } => {
+            tokio::task::spawn_blocking(move || fuzz::run(cases, seed)).await?
+        }
         Command::Deadlines { count } => bench::deadlines(count),
         Command::Audit { entries } => bench::audit(entries).await,
         Command::Email { messages } => bench::email(messages).await,
