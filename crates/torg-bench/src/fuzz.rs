@@ -132,11 +132,14 @@ const SMS_QUERY: &[u8] = b"key=abc&from=%2B4791234567&text=VANN+lekker+i+Storgat
 
 const CANNED: &[u8] = b"Hei {navn}! Vi ser p\xc3\xa5 sak {referanse}. {ukjent} {{ {signatur}";
 
-/// One parser under fuzz: its name and what it does with an input (must not panic).
+/// What a parser does with one input (it must not panic).
+type Parse = Box<dyn Fn(&[u8]) + Send + Sync>;
+
+/// One parser under fuzz: its name, its seeds and what it does with an input.
 struct Target {
     name: &'static str,
     seeds: Vec<&'static [u8]>,
-    run: Box<dyn Fn(&[u8]) + Send + Sync>,
+    run: Parse,
 }
 
 fn targets(runtime: std::sync::Arc<tokio::runtime::Runtime>) -> Vec<Target> {
