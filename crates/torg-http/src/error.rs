@@ -57,12 +57,13 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
+    /// The store failed (a full disk, a database restarting): 503, nothing acknowledged.
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "internal error");
         ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
             "storage_error",
-            "the server could not complete the request; try again later",
+            "the server could not store or read this now, and nothing was acknowledged; try again later",
         )
     }
 }

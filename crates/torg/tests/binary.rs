@@ -1806,3 +1806,143 @@ fn tokens_from_the_cli_are_scoped_listed_and_revoked() {
     assert_eq!(log.matches("token.created").count(), 2, "{log}");
     assert_eq!(log.matches("token.revoked").count(), 1, "{log}");
 }
+
+/// A full disk: with the data directory on a small filesystem made by the test, intake answers
+/// 503 and acknowledges nothing it has not stored; once space is freed it goes on, and every
+/// inquiry acknowledged is there after a crash and a restart. Needs root to mount a tmpfs;
+/// with TORG_TEST_FULL_DISK set (as `.ci/run` does) a failed mount fails the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_clearly_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("small");
+    std::fs::create_dir_all(&data).expect("dir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
+        .arg(&data)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(
+            std::env::var("TORG_TEST_FULL_DISK").is_err(),
+            "TORG_TEST_FULL_DISK is set but a tmpfs could not be mounted (needs root)"
+        );
+        eprintln!("cannot mount a small filesystem here: skipping the full-disk test");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(data.clone());
+    let token = setup_tenant(&data, None);
+    let port = free_port();
+    let mut server = start(&data, None, port, &[]);
+    wait_ready(port).await;
+    let client = http_client();
+    // Fill the filesystem, leaving a little room.
+    let filler = data.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+        // Room for some inquiries before it is full.
+        let len = f.metadata().expect("meta").len();
+        f.set_len(len.saturating_sub(256 * 1024)).expect("room");
+    }
+    let post = |n: usize| {
+        let client = client.clone();
+        let token = token.clone();
+        async move {
+            let body = json!({
+                "citizen_name": "Ola",
+                "email": "ola@example.no",
+                "external_id": format!("disk-{n}"),
+                "body": format!("nummer {n} {}", "x".repeat(4000)),
+            });
+            client
+                .post(format!("http://127.0.0.1:{port}/api/v1/inquiries"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .expect("post")
+        }
+    };
+    let mut acknowledged = vec![];
+    let mut refused = None;
+    for n in 0..2000 {
+        let res = post(n).await;
+        match res.status().as_u16() {
+            201 => {
+                let v: Value = res.json().await.expect("json");
+                acknowledged.push(v["inquiry"]["id"].as_i64().expect("id"));
+            }
+            status => {
+                let text = res.text().await.expect("text");
+                refused = Some((status, text));
+                break;
+            }
+        }
+    }
+    let (status, text) = refused.expect("the disk filled up");
+    eprintln!(
+        "{} inquiries acknowledged before the disk was full",
+        acknowledged.len()
+    );
+    assert!(
+        !acknowledged.is_empty(),
+        "some fitted before the disk was full"
+    );
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains("storage_error") && text.contains("nothing was acknowledged"),
+        "{text}"
+    );
+    // The portal says so too.
+    let form = reqwest::multipart::Form::new()
+        .text("name", "Kari")
+        .text("email", "kari@example.no")
+        .text("message", "x".repeat(4000));
+    let res = client
+        .post(format!("http://127.0.0.1:{port}/k/krasj/inquiries"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("portal");
+    assert_eq!(res.status(), 503);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("Vent litt og prøv igjen")
+    );
+    // Space freed: it goes on.
+    std::fs::remove_file(&filler).expect("free");
+    let mut again = None;
+    for attempt in 0..20 {
+        let res = post(10_000 + attempt).await;
+        if res.status() == 201 {
+            let v: Value = res.json().await.expect("json");
+            again = v["inquiry"]["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    acknowledged.push(again.expect("taken in once space is free"));
+    // A crash and a restart: every acknowledged inquiry is there.
+    server.kill().expect("kill -9");
+    let _ = server.wait();
+    let port2 = free_port();
+    let mut server = start(&data, None, port2, &[]);
+    wait_ready(port2).await;
+    let found = all_inquiries(port2, &token).await;
+    for id in &acknowledged {
+        assert!(found.contains_key(id), "acknowledged inquiry {id} is lost");
+    }
+    server.kill().expect("kill");
+    let _ = server.wait();
+}
