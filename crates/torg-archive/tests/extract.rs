@@ -141,6 +141,7 @@ async fn keep(s: &Setup, i: &Inquiry, screening: Screening) {
                 decided_at: i.received_at + SignedDuration::from_hours(3),
                 screening,
             },
+            None,
         )
         .await
         .expect("keep");

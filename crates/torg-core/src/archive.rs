@@ -56,35 +56,32 @@ pub async fn decide(
         decided_at: at,
         screening,
     };
-    store.set_archive_record(inquiry.tenant_id, &record).await?;
     let s = &record.screening;
-    store
-        .append_audit(
-            inquiry.tenant_id,
-            NewAuditEntry {
-                actor: origin.actor.clone(),
-                action: "archive.decided".into(),
-                object: format!("inquiry:{}", inquiry.id),
-                detail: format!(
-                    "{} (Torg: {}); screening: {}{}{}",
-                    decision.as_str(),
-                    if record.reasons.is_empty() {
-                        "no reasons"
-                    } else {
-                        &record.reasons
-                    },
-                    s.basis.map(|b| b.citation()).unwrap_or("none"),
-                    if s.names { ", names screened" } else { "" },
-                    if s.public_title.is_some() {
-                        ", public title set"
-                    } else {
-                        ""
-                    },
-                ),
-                source: origin.source.clone(),
+    let audit = NewAuditEntry {
+        actor: origin.actor.clone(),
+        action: "archive.decided".into(),
+        object: format!("inquiry:{}", inquiry.id),
+        detail: format!(
+            "{} (Torg: {}); screening: {}{}{}",
+            decision.as_str(),
+            if record.reasons.is_empty() {
+                "no reasons"
+            } else {
+                &record.reasons
             },
-            at,
-        )
+            s.basis.map(|b| b.citation()).unwrap_or("none"),
+            if s.names { ", names screened" } else { "" },
+            if s.public_title.is_some() {
+                ", public title set"
+            } else {
+                ""
+            },
+        ),
+        source: origin.source.clone(),
+    };
+    // The decision and its audit entry in one transaction.
+    store
+        .set_archive_record(inquiry.tenant_id, &record, Some(audit))
         .await?;
     Ok(record)
 }

@@ -2669,12 +2669,12 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
         },
     };
     store
-        .set_archive_record(tenant, &record)
+        .set_archive_record(tenant, &record, None)
         .await
         .expect("decide");
     assert!(
         store
-            .set_archive_record(other.tenant.id, &record)
+            .set_archive_record(other.tenant.id, &record, None)
             .await
             .is_err(),
         "another municipality's inquiry cannot be decided"
@@ -2689,6 +2689,7 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
                 screening: Screening::default(),
                 ..record.clone()
             },
+            None,
         )
         .await
         .expect("decide");

@@ -541,7 +541,12 @@ pub trait Archive: Send + Sync {
         wanted: &[(i64, i16)],
     ) -> Result<std::collections::HashMap<i64, u64>>;
     /// Records or replaces the archivist's decision on an inquiry.
-    async fn set_archive_record(&self, tenant: i64, record: &ArchiveRecord) -> Result<()>;
+    async fn set_archive_record(
+        &self,
+        tenant: i64,
+        record: &ArchiveRecord,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>>;
     /// Inquiries kept as records, received in `from..to`, after id `after_id`, in id order, at
     /// most `limit`: the pages of an archive extract.

@@ -71,7 +71,13 @@ impl Archive for This {
         Ok(numbers)
     }
 
-    async fn set_archive_record(&self, tenant: i64, r: &ArchiveRecord) -> Result<()> {
+    async fn set_archive_record(
+        &self,
+        tenant: i64,
+        r: &ArchiveRecord,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO archive_decisions (tenant_id, inquiry_id, decision, reasons, decided_by, decided_at, screening_basis, screen_names, public_title) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, inquiry_id) DO UPDATE SET \
@@ -87,10 +93,13 @@ impl Archive for This {
         .bind(r.screening.basis.map(|b| b.as_str()))
         .bind(i64::from(r.screening.names))
         .bind(r.screening.public_title.as_deref())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+        if let Some(entry) = audit {
+            insert_audit(&mut tx, tenant, entry, r.decided_at).await?;
+        }
+        tx.commit().await.map_err(db_err)
     }
 
     async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>> {
