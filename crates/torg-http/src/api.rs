@@ -170,8 +170,10 @@ async fn list(
         channel,
         assignee_id: q.assignee_id,
         search: q.q,
-        // A token sees the units it reaches (by default every one that is not sensitive).
-        visible_units: Some(client.units.clone()),
+        // A token sees the units it reaches (by default every one that is not sensitive);
+        // one that reaches them all needs no filter.
+        visible_units: (client.units.len() < client.config.units.len())
+            .then(|| client.units.clone()),
     };
     let items = state
         .store
