@@ -57,6 +57,16 @@ pub struct TokenInput<'a> {
     pub expires_at: Option<Timestamp>,
 }
 
+/// The end of `last_day` in `time_zone`: when a token given that last day stops working.
+pub fn end_of(last_day: jiff::civil::Date, time_zone: &str) -> Result<Timestamp, TokenError> {
+    let zone = jiff::tz::TimeZone::get(time_zone).map_err(|_| TokenError::Expiry)?;
+    last_day
+        .tomorrow()
+        .and_then(|d| d.to_zoned(zone))
+        .map(|z| z.timestamp())
+        .map_err(|_| TokenError::Expiry)
+}
+
 /// Makes a token; returns it and the secret itself, to be shown once.
 pub async fn create(
     store: &dyn Store,

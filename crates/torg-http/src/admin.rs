@@ -143,9 +143,9 @@ struct UsersPage {
 }
 
 #[derive(serde::Deserialize, Default)]
-struct DoneQuery {
+pub(crate) struct DoneQuery {
     #[serde(default)]
-    done: String,
+    pub(crate) done: String,
 }
 
 fn unit_names(units: &[Unit], ids: &[i64]) -> String {

@@ -3,7 +3,7 @@
 //! rules as `torg token` through [`torg_core::tokens`].
 
 use crate::AppState;
-use crate::admin::{Fields, admin};
+use crate::admin::{DoneQuery, Fields, admin};
 use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
@@ -53,12 +53,6 @@ struct TokensPage {
     error: Option<String>,
     /// A token just made, shown this once.
     secret: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct DoneQuery {
-    #[serde(default)]
-    done: String,
 }
 
 async fn page(
@@ -146,6 +140,18 @@ async fn show(
     )
 }
 
+/// The page again, saying why the change was refused.
+async fn refused(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    e: &TokenError,
+    status: StatusCode,
+) -> Response {
+    let msg = t.get(e.key());
+    show(state, t, staff, None, Some(msg), None, status).await
+}
+
 async fn create(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -167,26 +173,13 @@ async fn create(
     let expires_at = match f.get("expires").trim() {
         "" => None,
         day => match day
-            .parse::<jiff::civil::Date>()
-            .ok()
-            .and_then(|d| d.tomorrow().ok())
-            .and_then(|d| {
-                let zone = jiff::tz::TimeZone::get(&staff.config.municipality.time_zone).ok()?;
-                d.to_zoned(zone).ok()
-            }) {
-            Some(z) => Some(z.timestamp()),
-            None => {
-                let msg = t.get("token-error-expiry");
-                return show(
-                    &state,
-                    t,
-                    &staff,
-                    None,
-                    Some(msg),
-                    None,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
+            .parse()
+            .map_err(|_| TokenError::Expiry)
+            .and_then(|d| tokens::end_of(d, &staff.config.municipality.time_zone))
+        {
+            Ok(at) => Some(at),
+            Err(e) => {
+                return refused(&state, t, &staff, &e, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
         },
     };
@@ -219,19 +212,7 @@ async fn create(
             .await
         }
         Err(TokenError::Store(e)) => failed(t, e),
-        Err(e) => {
-            let msg = t.get(e.key());
-            show(
-                &state,
-                t,
-                &staff,
-                None,
-                Some(msg),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => refused(&state, t, &staff, &e, StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
 
@@ -263,18 +244,6 @@ async fn revoke(
             Redirect::to("/staff/admin/tokens?done=token-revoked").into_response()
         }
         Err(TokenError::Store(e)) => failed(t, e),
-        Err(e) => {
-            let msg = t.get(e.key());
-            show(
-                &state,
-                t,
-                &staff,
-                None,
-                Some(msg),
-                None,
-                StatusCode::NOT_FOUND,
-            )
-            .await
-        }
+        Err(e) => refused(&state, t, &staff, &e, StatusCode::NOT_FOUND).await,
     }
 }

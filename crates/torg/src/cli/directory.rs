@@ -338,14 +338,10 @@ pub async fn token_command(
                 ids.push(unit.id);
             }
             // The last day, to its end in the municipality's time zone.
-            let expires_at = match expires {
-                Some(day) => Some(
-                    day.tomorrow()?
-                        .to_zoned(jiff::tz::TimeZone::get(&m.time_zone)?)?
-                        .timestamp(),
-                ),
-                None => None,
-            };
+            let expires_at = expires
+                .map(|day| torg_core::tokens::end_of(day, &m.time_zone))
+                .transpose()
+                .map_err(|e| said_by(&m.language, e.key(), &e))?;
             let input = torg_core::tokens::TokenInput {
                 name: &name,
                 units: ids,
