@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use torg_domain::Channel;
+use torg_domain::connector::HostRules;
 use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
 use torg_store::{ChannelSettings, ConnectorStatus, Directory, OutboxItem, Store, StoreError};
 
@@ -73,6 +74,12 @@ pub trait Deliver: Send + Sync {
     fn secrets(&self) -> Vec<String> {
         vec![]
     }
+    /// The host a send of `item` would connect to (the mail server, the SMS gateway, the
+    /// network's API), as [`prepare`](Self::prepare) read it: [`pass`] holds the entry back
+    /// when the installation no longer lets connectors reach it (`connector_hosts`).
+    fn destination(&self, _item: &OutboxItem) -> Option<String> {
+        None
+    }
     /// Sends one entry on `lane`.
     async fn deliver(&self, lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome;
     /// After a pass: close what the lanes kept open.
@@ -100,10 +107,12 @@ pub const MARK_BATCH: usize = 32;
 /// How long a claim holds an entry from other senders (other passes, other nodes).
 pub const LEASE: SignedDuration = SignedDuration::from_mins(2);
 
-/// One pass: claims up to `limit` due entries of each of `deliver`'s channels and sends them.
+/// One pass: claims up to `limit` due entries of each of `deliver`'s channels and sends them,
+/// each only to a host that `hosts` (the installation's `connector_hosts`) allows.
 pub async fn pass(
     store: &dyn Store,
     deliver: &dyn Deliver,
+    hosts: &HostRules,
     now: Timestamp,
     limit: u32,
 ) -> Result<PassReport, StoreError> {
@@ -127,7 +136,10 @@ pub async fn pass(
             loop {
                 let next = queue.lock().ok().and_then(|mut q| q.next());
                 let Some(item) = next else { break };
-                let outcome = deliver.deliver(lane, &item, now).await;
+                let outcome = match deliver.destination(&item) {
+                    Some(host) if !hosts.allows(&host) => held_back(&host, now),
+                    _ => deliver.deliver(lane, &item, now).await,
+                };
                 if tx.send((item, outcome)).await.is_err() {
                     break;
                 }
@@ -209,6 +221,21 @@ pub async fn pass(
     Ok(report)
 }
 
+/// How long a message to a host outside `connector_hosts` waits before it is looked at again.
+const HELD_BACK: SignedDuration = SignedDuration::from_mins(15);
+
+/// Not sent: `host` was allowed when the connector was set up, but the installation's
+/// `connector_hosts` has changed since. The message waits (it is not given up): the operator
+/// allows the host again, or an administrator points the connector elsewhere.
+fn held_back(host: &str, now: Timestamp) -> Outcome {
+    Outcome::Wait {
+        until: now + HELD_BACK,
+        why: format!(
+            "{host} is not among the hosts this installation lets connectors reach (connector_hosts); the message waits until it is allowed or the connector is changed"
+        ),
+    }
+}
+
 /// `outcome` with `secrets` taken out of its error text.
 fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
     let hide = |why: String| torg_domain::secret::redact(&why, secrets);
@@ -228,6 +255,7 @@ fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
 pub async fn run(
     store: Arc<dyn Store>,
     deliver: Arc<dyn Deliver>,
+    hosts: HostRules,
     interval: Duration,
     limit: u32,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
@@ -236,7 +264,7 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        match pass(&*store, &*deliver, Timestamp::now(), limit).await {
+        match pass(&*store, &*deliver, &hosts, Timestamp::now(), limit).await {
             Ok(r) if !r.is_idle() => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, channels = ?deliver.channels(), "sending failed"),

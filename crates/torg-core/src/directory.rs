@@ -29,6 +29,7 @@ pub enum DirectoryActionError {
     #[error("{}", match .0 {
         Raise::OwnSensitiveUnit => "nobody adds themselves to a sensitive unit; ask another administrator",
         Raise::PasswordOfMore => "nobody sets the password of someone who reaches more than they do; they sign on with single sign-on, or the operator sets it with torg user",
+        Raise::MoreAfterOwnPassword => "you set this person's password, so another administrator must give them more access (or they first choose a password of their own)",
     })]
     Raise(Raise),
     #[error("the password could not be hashed")]
@@ -58,6 +59,9 @@ impl DirectoryActionError {
             DirectoryActionError::OwnAccess => "admin-error-self",
             DirectoryActionError::Raise(Raise::OwnSensitiveUnit) => "admin-error-own-sensitive",
             DirectoryActionError::Raise(Raise::PasswordOfMore) => "admin-error-password-of-more",
+            DirectoryActionError::Raise(Raise::MoreAfterOwnPassword) => {
+                "admin-error-more-after-password"
+            }
             DirectoryActionError::Hash | DirectoryActionError::Store(_) => "error-storage",
         }
     }
@@ -111,6 +115,7 @@ pub async fn create_user(
             id: 0,
             role: input.role,
             member_of: &member_of,
+            password_set_by: None,
         };
         no_raise(
             store,
@@ -141,6 +146,7 @@ pub async fn create_user(
                 username: username.into_string(),
                 full_name: full_name.into_string(),
                 password_hash,
+                password_set_by: by.filter(|_| password.is_some()).map(|b| b.id),
                 role: input.role,
                 unit_id: input.unit_id,
                 email,
@@ -190,6 +196,7 @@ pub async fn change_user(
         id,
         role: input.role,
         member_of: &input.memberships,
+        password_set_by: target.password_set_by,
     };
     no_raise(
         store,
@@ -203,7 +210,8 @@ pub async fn change_user(
     )
     .await?;
     let password_hash = match &password {
-        Some(p) => Some(hash(p).await?),
+        // Someone else's password set here is remembered as set by this administrator.
+        Some(p) => Some((hash(p).await?, (id != by.id).then_some(by.id))),
         None => None,
     };
     let mut detail = format!(
@@ -239,6 +247,84 @@ pub async fn change_user(
     Ok(store.change_user(tenant, id, change, audit).await?)
 }
 
+/// Why a person's own password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnPasswordError {
+    /// The current password typed was wrong (the caller counts it as a failed login).
+    #[error("the current password is not right")]
+    WrongCurrent,
+    #[error(transparent)]
+    Action(#[from] DirectoryActionError),
+}
+
+impl From<DirectoryError> for OwnPasswordError {
+    fn from(e: DirectoryError) -> Self {
+        OwnPasswordError::Action(e.into())
+    }
+}
+
+impl From<StoreError> for OwnPasswordError {
+    fn from(e: StoreError) -> Self {
+        OwnPasswordError::Action(e.into())
+    }
+}
+
+/// A staff member chooses their own password: the current one must be right, the new one
+/// follows the rules. The user's other sessions end (`session`, the one they are in, stays),
+/// and no administrator is any longer the one who set it.
+pub async fn change_own_password(
+    store: &dyn Store,
+    actor: &Actor,
+    user: &User,
+    session: &str,
+    current: &str,
+    new: &str,
+) -> Result<(), OwnPasswordError> {
+    let password = NewPassword::parse(new)?;
+    let ok =
+        crate::secrets::verify_password_in_turn(current.to_string(), user.password_hash.clone())
+            .await;
+    if !ok {
+        return Err(OwnPasswordError::WrongCurrent);
+    }
+    let hash = hash(&password).await?;
+    let entry = actor.entry(
+        "user.password",
+        format!("user:{}", user.id),
+        "own".to_string(),
+    );
+    store
+        .set_password(user.tenant_id, user.id, &hash, Some(session), entry)
+        .await?;
+    Ok(())
+}
+
+/// The operator sets a user's password at the command line (`torg user password`): for
+/// someone who signs on only with single sign-on, or who forgot theirs. Their sessions end.
+pub async fn set_password(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    username: &str,
+    new: &str,
+) -> Result<User, DirectoryActionError> {
+    let password = NewPassword::parse(new)?;
+    let user = store
+        .user_by_username(tenant, username.trim())
+        .await?
+        .ok_or(DirectoryActionError::Store(StoreError::NotFound("user")))?;
+    let hash = hash(&password).await?;
+    let entry = actor.entry(
+        "user.password",
+        format!("user:{}", user.id),
+        "set by the operator".to_string(),
+    );
+    store
+        .set_password(tenant, user.id, &hash, None, entry)
+        .await?;
+    Ok(user)
+}
+
 /// Refuses (and records the attempt in the audit log) a change by which the administrator
 /// `by` would reach more than they do; see [`torg_domain::access::check_raise`].
 #[allow(clippy::too_many_arguments)]
@@ -263,6 +349,7 @@ async fn no_raise(
         id: u.id,
         role: u.role,
         member_of: &[],
+        password_set_by: u.password_set_by,
     };
     let by_holder = Holder {
         member_of: &by.member_of,
@@ -284,6 +371,7 @@ async fn no_raise(
     let reason = match raise {
         Raise::OwnSensitiveUnit => "own-sensitive-unit",
         Raise::PasswordOfMore => "password-of-more",
+        Raise::MoreAfterOwnPassword => "more-after-own-password",
     };
     let entry = actor.entry(
         "user.refused",

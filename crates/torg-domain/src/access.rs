@@ -184,6 +184,9 @@ pub struct Holder<'a> {
     pub id: i64,
     pub role: Role,
     pub member_of: &'a [i64],
+    /// The administrator who set the holder's current password, if one did (not the person
+    /// themselves, nor the operator at the command line).
+    pub password_set_by: Option<i64>,
 }
 
 /// Why an administrator's change was refused: it would let them reach more than they do.
@@ -195,6 +198,10 @@ pub enum Raise {
     /// chief executive, a member of a sensitive unit they are not in) — they could sign in as
     /// them. That person signs on with single sign-on, or the operator sets it from the CLI.
     PasswordOfMore,
+    /// Nobody gives more access to someone whose password they set (the two-step way round
+    /// [`Raise::PasswordOfMore`]); another administrator must, or the person first sets a
+    /// password of their own.
+    MoreAfterOwnPassword,
 }
 
 /// Checks an administrator's change of `before` into `after` (a new user: `before` is
@@ -220,13 +227,24 @@ pub fn check_raise(
         }
         return Ok(());
     }
+    let high_role = |h: &Holder<'_>| matches!(h.role, Role::Administrator | Role::ChiefExecutive);
     if sets_password {
         let reaches_more = |h: &Holder<'_>| {
-            matches!(h.role, Role::Administrator | Role::ChiefExecutive)
-                || sensitive_of(h).iter().any(|u| !by.member_of.contains(u))
+            high_role(h) || sensitive_of(h).iter().any(|u| !by.member_of.contains(u))
         };
         if reaches_more(after) || before.is_some_and(reaches_more) {
             return Err(Raise::PasswordOfMore);
+        }
+    }
+    if let Some(before) = before
+        && before.password_set_by == Some(by.id)
+    {
+        let gains = (high_role(after) && !high_role(before))
+            || sensitive_of(after)
+                .iter()
+                .any(|u| !by.member_of.contains(u) && !before.member_of.contains(u));
+        if gains {
+            return Err(Raise::MoreAfterOwnPassword);
         }
     }
     Ok(())
@@ -353,6 +371,7 @@ mod tests {
             id: 1,
             role: Role::Administrator,
             member_of: &[2],
+            password_set_by: None,
         };
         // Adding oneself to a sensitive unit: refused; to an ordinary one, or leaving: fine.
         let with_health = Holder {
@@ -380,16 +399,19 @@ mod tests {
             id: 5,
             role: Role::ChiefExecutive,
             member_of: &[],
+            password_set_by: None,
         };
         let nurse = Holder {
             id: 6,
             role: Role::CaseHandler,
             member_of: &[health],
+            password_set_by: None,
         };
         let clerk = Holder {
             id: 8,
             role: Role::CaseHandler,
             member_of: &[2],
+            password_set_by: None,
         };
         for target in [&chief, &nurse] {
             assert_eq!(
@@ -420,9 +442,72 @@ mod tests {
             id: 9,
             role: Role::Administrator,
             member_of: &[health],
+            password_set_by: None,
         };
         assert_eq!(
             check_raise(&health_admin, Some(&nurse), &nurse, true, sensitive),
+            Ok(())
+        );
+        // The two-step way: the clerk's password set by this administrator, then more access.
+        let clerk_by_admin = Holder {
+            password_set_by: Some(admin.id),
+            ..clerk.clone()
+        };
+        let clerk_in_health = Holder {
+            member_of: &[2, health],
+            ..clerk_by_admin.clone()
+        };
+        let clerk_as_chief = Holder {
+            role: Role::ChiefExecutive,
+            ..clerk_by_admin.clone()
+        };
+        for raised in [&clerk_in_health, &clerk_as_chief] {
+            assert_eq!(
+                check_raise(&admin, Some(&clerk_by_admin), raised, false, sensitive),
+                Err(Raise::MoreAfterOwnPassword),
+                "{raised:?}"
+            );
+            // Another administrator may; so may this one once the clerk chose a password.
+            let other = Holder {
+                id: 3,
+                ..admin.clone()
+            };
+            assert_eq!(
+                check_raise(&other, Some(&clerk_by_admin), raised, false, sensitive),
+                Ok(())
+            );
+            assert_eq!(
+                check_raise(&admin, Some(&clerk), raised, false, sensitive),
+                Ok(())
+            );
+        }
+        // An ordinary change to that clerk stays possible.
+        assert_eq!(
+            check_raise(
+                &admin,
+                Some(&clerk_by_admin),
+                &clerk_by_admin,
+                false,
+                sensitive
+            ),
+            Ok(())
+        );
+        // A member of the sensitive unit gives nothing beyond their own reach.
+        assert_eq!(
+            check_raise(
+                &health_admin,
+                Some(&Holder {
+                    password_set_by: Some(9),
+                    ..clerk.clone()
+                }),
+                &Holder {
+                    member_of: &[2, health],
+                    password_set_by: Some(9),
+                    ..clerk.clone()
+                },
+                false,
+                sensitive
+            ),
             Ok(())
         );
     }

@@ -109,6 +109,11 @@ impl HostRules {
         }
     }
 
+    /// Any host may be reached (no `connector_hosts` set).
+    pub fn any() -> HostRules {
+        HostRules { patterns: vec![] }
+    }
+
     pub fn is_open(&self) -> bool {
         self.patterns.is_empty()
     }

@@ -229,6 +229,10 @@ impl Deliver for SmtpDelivery {
         accounts.values().flat_map(MailAccount::secrets).collect()
     }
 
+    fn destination(&self, item: &OutboxItem) -> Option<String> {
+        self.account(item.tenant_id).map(|a| a.smtp.host)
+    }
+
     async fn deliver(&self, lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
         let Some(account) = self.account(item.tenant_id) else {
             return Outcome::retry("the municipality has no mail account");
@@ -275,5 +279,12 @@ pub async fn send_due(
     concurrency: usize,
 ) -> Result<SendReport, MailError> {
     let smtp = SmtpDelivery::fixed(accounts.clone(), concurrency);
-    Ok(delivery::pass(store, &smtp, now, limit).await?)
+    Ok(delivery::pass(
+        store,
+        &smtp,
+        &torg_domain::connector::HostRules::any(),
+        now,
+        limit,
+    )
+    .await?)
 }

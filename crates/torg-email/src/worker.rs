@@ -9,6 +9,7 @@ use std::time::Duration;
 use torg_core::acknowledge::Acknowledgements;
 use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
+use torg_domain::connector::HostRules;
 use torg_store::Store;
 
 /// How often mailboxes are read when they offer no IDLE.
@@ -43,10 +44,12 @@ pub fn opened(
     Ok(account)
 }
 
-/// One pass over every municipality's mailbox.
+/// One pass over every municipality's mailbox whose server `hosts` (the installation's
+/// `connector_hosts`) allows; one it no longer allows is not read, and its connector says why.
 pub async fn poll_all(
     store: &dyn Store,
     key: &SecretKey,
+    hosts: &HostRules,
     limits: IntakeLimits,
     acknowledgements: &Acknowledgements,
 ) -> Result<crate::imap::PollReport, crate::MailError> {
@@ -55,6 +58,23 @@ pub async fn poll_all(
         let Some(m) = store.municipality(tenant).await? else {
             continue;
         };
+        if !hosts.allows(&account.imap.host) {
+            let status = torg_store::ConnectorStatus {
+                tenant_id: tenant,
+                connector: "imap".into(),
+                ok: false,
+                detail: format!(
+                    "{} is not among the hosts this installation lets connectors reach (connector_hosts); the mailbox is not read",
+                    account.imap.host
+                ),
+                at: jiff::Timestamp::now(),
+            };
+            tracing::warn!(tenant, error = %status.detail, "mailbox not read");
+            if let Err(e) = store.set_connector_status(&status).await {
+                tracing::warn!(error = %e, "connector status not saved");
+            }
+            continue;
+        }
         let config = Arc::new(TenantConfig::load(store, m).await?);
         let ack = acknowledgements.for_tenant(config.clone());
         let room = Mailroom {
@@ -119,12 +139,20 @@ async fn watch(account: torg_store::MailAccount, wake: Arc<tokio::sync::Notify>)
 const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
 
 /// Keeps one IDLE watcher per mailbox, following changes to the mail settings.
-async fn watch_all(store: Arc<dyn Store>, key: SecretKey, wake: Arc<tokio::sync::Notify>) {
+async fn watch_all(
+    store: Arc<dyn Store>,
+    key: SecretKey,
+    hosts: HostRules,
+    wake: Arc<tokio::sync::Notify>,
+) {
     let mut watchers: HashMap<i64, (torg_store::MailServer, String, tokio::task::JoinHandle<()>)> =
         HashMap::new();
     loop {
         if let Ok(accounts) = accounts(&*store, &key).await {
-            let current: HashMap<i64, torg_store::MailAccount> = accounts.into_iter().collect();
+            let current: HashMap<i64, torg_store::MailAccount> = accounts
+                .into_iter()
+                .filter(|(_, a)| hosts.allows(&a.imap.host))
+                .collect();
             watchers.retain(|tenant, (server, folder, task)| {
                 let same = current
                     .get(tenant)
@@ -150,15 +178,21 @@ async fn watch_all(store: Arc<dyn Store>, key: SecretKey, wake: Arc<tokio::sync:
 pub async fn read_mail(
     store: Arc<dyn Store>,
     key: SecretKey,
+    hosts: HostRules,
     limits: IntakeLimits,
     acknowledgements: Acknowledgements,
     poll: Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let wake = Arc::new(tokio::sync::Notify::new());
-    let watchers = tokio::spawn(watch_all(store.clone(), key.clone(), wake.clone()));
+    let watchers = tokio::spawn(watch_all(
+        store.clone(),
+        key.clone(),
+        hosts.clone(),
+        wake.clone(),
+    ));
     while !*shutdown.borrow() {
-        if let Err(e) = poll_all(&*store, &key, limits, &acknowledgements).await {
+        if let Err(e) = poll_all(&*store, &key, &hosts, limits, &acknowledgements).await {
             tracing::warn!(error = %e, "reading mailboxes failed");
         }
         // Read again when a mailbox says it changed, or at the next poll.

@@ -110,7 +110,14 @@ async fn a_mailbox_that_echoes_the_login_shows_no_password() {
         std::sync::Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
         "http://torg.test",
     );
-    let _ = torg_email::worker::poll_all(&*store, &key, Default::default(), &acks).await;
+    let _ = torg_email::worker::poll_all(
+        &*store,
+        &key,
+        &torg_domain::connector::HostRules::any(),
+        Default::default(),
+        &acks,
+    )
+    .await;
     let statuses = store
         .connector_statuses(Some(waiting.tenant))
         .await
@@ -133,9 +140,15 @@ async fn a_server_that_echoes_the_login_shows_no_password() {
         .expect("open");
     let waiting = waiting_answer(&*store, "e", Channel::Email, "kari@example.no").await;
     let smtp = SmtpDelivery::fixed(HashMap::from([(waiting.tenant, account(1, port))]), 1);
-    let r = pass(&*store, &smtp, jiff::Timestamp::now(), 10)
-        .await
-        .expect("pass");
+    let r = pass(
+        &*store,
+        &smtp,
+        &torg_domain::connector::HostRules::any(),
+        jiff::Timestamp::now(),
+        10,
+    )
+    .await
+    .expect("pass");
     assert_eq!(r.sent, 0);
     let shown = shown_errors(&*store, waiting, "smtp").await;
     assert!(!shown.is_empty());

@@ -477,6 +477,7 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     tokio::spawn(torg_email::worker::read_mail(
         store.clone(),
         key.clone(),
+        torg_domain::connector::HostRules::any(),
         IntakeLimits::default(),
         torg_core::acknowledge::Acknowledgements::new(
             Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
@@ -488,6 +489,7 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     tokio::spawn(torg_core::delivery::run(
         store.clone(),
         Arc::new(torg_email::smtp::SmtpDelivery::from_store(key, 4)),
+        torg_domain::connector::HostRules::any(),
         std::time::Duration::from_millis(200),
         500,
         stopping,

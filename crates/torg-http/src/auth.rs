@@ -27,6 +27,8 @@ pub struct Staff {
     pub csrf: String,
     /// What the person may see and do; see [`torg_domain::access`].
     pub access: Access,
+    /// The hash of the session's token (the session this request belongs to).
+    pub session: String,
 }
 
 impl Staff {
@@ -181,6 +183,7 @@ impl FromRequestParts<AppState> for Staff {
             user,
             config,
             csrf: session.csrf_token,
+            session: hash,
         })
     }
 }

@@ -19,6 +19,7 @@ mod meta_hook;
 mod metrics;
 mod moderation;
 mod openapi;
+mod password;
 mod phone;
 mod portal;
 mod ratelimit;
@@ -210,6 +211,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(admin::routes())
                 .merge(sms_settings::routes())
                 .merge(tokens::routes())
+                .merge(password::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

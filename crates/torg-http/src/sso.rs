@@ -453,6 +453,7 @@ async fn provision(
                         username: name,
                         full_name: full_name.to_string(),
                         password_hash: "!sso-only".into(),
+                        password_set_by: None,
                         role,
                         unit_id: None,
                     },

@@ -56,6 +56,7 @@ async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
                     username: username.into(),
                     full_name: name.into(),
                     password_hash: hash.clone(),
+                    password_set_by: None,
                     role,
                     unit_id: Some(desk.id),
                 },
@@ -1557,6 +1558,7 @@ async fn add_user(
                 username: username.into(),
                 full_name: username.into(),
                 password_hash: hash,
+                password_set_by: None,
                 role,
                 unit_id,
             },
@@ -1832,6 +1834,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     username: username.to_string(),
                     full_name: format!("Test {username}"),
                     password_hash: hash.clone(),
+                    password_set_by: None,
                     role: *role,
                     unit_id: Some(unit_id),
                 },
@@ -1849,6 +1852,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 username: "x-victim".into(),
                 full_name: "Vera Victim".into(),
                 password_hash: hash.clone(),
+                password_set_by: None,
                 role: Role::ReadOnly,
                 unit_id: Some(plain),
             },
@@ -2384,6 +2388,27 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     Expect::Staff(NOBODY),
                 ),
             ],
+        ),
+        (
+            (Method::GET, "/staff/password"),
+            vec![v(
+                "/staff/password".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            // Everyone may choose their own password (here the one they have).
+            (Method::POST, "/staff/password"),
+            vec![v(
+                "/staff/password".into(),
+                form(&[
+                    ("current", PASSWORD),
+                    ("new", PASSWORD),
+                    ("repeat", PASSWORD),
+                ]),
+                Expect::Staff(EVERY_USER),
+            )],
         ),
         (
             (Method::GET, "/staff/admin/users"),
@@ -3477,6 +3502,7 @@ async fn administration_lockout_and_revocation(app: &App) {
                     username: "sjef".into(),
                     full_name: "Sjef Admin".into(),
                     password_hash: hash,
+                    password_set_by: None,
                     role: Role::Administrator,
                     unit_id: None,
                 },
@@ -3571,15 +3597,16 @@ async fn administration_lockout_and_revocation(app: &App) {
         .expect("u")
         .expect("created");
     assert_eq!(berit.member_of, vec![child.id]);
-    // The operator sets her password (as `torg user` does).
-    app.store
-        .set_password_hash(
-            tenant,
-            berit.id,
-            &torg_core::secrets::hash_password(PASSWORD).expect("hash"),
-        )
-        .await
-        .expect("password");
+    // The operator sets her password (`torg user password`).
+    torg_core::directory::set_password(
+        &*app.store,
+        &torg_core::actor::Actor::cli(),
+        tenant,
+        "berit",
+        PASSWORD,
+    )
+    .await
+    .expect("password");
     // Nor can the administrator add themselves to the sensitive unit, or set the chief
     // executive's password.
     let me = app
@@ -3625,6 +3652,145 @@ async fn administration_lockout_and_revocation(app: &App) {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let refused = actions(&*app.store, tenant, "user.refused").await;
     assert_eq!(refused.len(), 3, "every attempt is logged: {refused:?}");
+    // The two-step way round: a new clerk with a password this administrator gave, then more
+    // access for her (the sensitive unit, or a higher role) is refused and logged ...
+    let res = admin
+        .post(format!("{}/staff/admin/users", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "klara"),
+            ("full_name", "Klara Kontor"),
+            ("role", "case_handler"),
+            ("unit_id", &plain.to_string()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("clerk");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let klara = app
+        .store
+        .user_by_username(tenant, "klara")
+        .await
+        .expect("u")
+        .expect("created");
+    let raise_klara = |extra: (&'static str, String)| {
+        let mut fields = vec![
+            ("csrf", csrf.clone()),
+            ("full_name", "Klara Kontor".to_string()),
+            ("role", "case_handler".to_string()),
+            ("unit_id", plain.to_string()),
+            ("active", "on".to_string()),
+            ("units", plain.to_string()),
+        ];
+        if extra.0 == "role" {
+            fields.retain(|(k, _)| *k != "role");
+        }
+        fields.push(extra);
+        admin
+            .post(format!("{}/staff/admin/users/{}", app.base, klara.id))
+            .form(&fields)
+            .send()
+    };
+    for extra in [
+        ("units", child.id.to_string()),
+        ("role", "chief_executive".to_string()),
+    ] {
+        let res = raise_klara(extra.clone()).await.expect("raise");
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{extra:?}");
+        assert!(
+            res.text()
+                .await
+                .expect("text")
+                .contains("Du satte passordet"),
+            "{extra:?}"
+        );
+    }
+    let refused = actions(&*app.store, tenant, "user.refused").await;
+    assert_eq!(
+        refused.len(),
+        5,
+        "the two-step attempts are logged: {refused:?}"
+    );
+    // ... until she has chosen a password of her own: then she may be given more.
+    let klara_session = login(app, &app.a.slug, "klara").await;
+    let own = format!("{}/staff/password", app.base);
+    let klara_csrf = csrf_of(&klara_session, &own).await;
+    let new_own = "mitt eget lange passord";
+    let res = klara_session
+        .post(&own)
+        .form(&[
+            ("csrf", klara_csrf.as_str()),
+            ("current", "feil passord her"),
+            ("new", new_own),
+            ("repeat", new_own),
+        ])
+        .send()
+        .await
+        .expect("own");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("text").contains("er ikke riktig"));
+    let res = klara_session
+        .post(&own)
+        .form(&[
+            ("csrf", klara_csrf.as_str()),
+            ("current", PASSWORD),
+            ("new", new_own),
+            ("repeat", "noe annet enn det"),
+        ])
+        .send()
+        .await
+        .expect("own");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("text").contains("ikke like"));
+    let res = klara_session
+        .post(&own)
+        .form(&[
+            ("csrf", klara_csrf.as_str()),
+            ("current", PASSWORD),
+            ("new", new_own),
+            ("repeat", new_own),
+        ])
+        .send()
+        .await
+        .expect("own");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let done = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("to the page")
+        .to_string();
+    let page = klara_session
+        .get(format!("{}{done}", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK, "her own session goes on");
+    assert!(
+        page.text()
+            .await
+            .expect("text")
+            .contains("Passordet er byttet")
+    );
+    assert_eq!(
+        app.store
+            .user(tenant, klara.id)
+            .await
+            .expect("u")
+            .expect("u")
+            .password_set_by,
+        None
+    );
+    let res = raise_klara(("units", child.id.to_string()))
+        .await
+        .expect("raise");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "now another matter");
+    assert_eq!(
+        actions(&*app.store, tenant, "user.password").await.len(),
+        2,
+        "the operator's and Klara's own"
+    );
     let res = admin
         .post(format!("{}/staff/admin/users", app.base))
         .form(&[
@@ -4666,6 +4832,7 @@ async fn mail_settings_in_the_staff_ui_are_sealed_and_tested() {
                 username: "sjef".into(),
                 full_name: "Sjef".into(),
                 password_hash: hash,
+                password_set_by: None,
                 role: Role::Administrator,
                 unit_id: None,
             },
@@ -4819,6 +4986,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
                         username: username.into(),
                         full_name: username.into(),
                         password_hash: hash,
+                        password_set_by: None,
                         role,
                         unit_id: Some(unit),
                     },

@@ -380,6 +380,7 @@ async fn staff_sign_on_with_the_municipality_and_bad_tokens_are_refused() {
                 username: "per".into(),
                 full_name: "Per Post".into(),
                 password_hash: "!sso-only".into(),
+                password_set_by: None,
                 role: Role::CaseHandler,
                 unit_id: None,
             },

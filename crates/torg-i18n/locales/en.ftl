@@ -270,6 +270,7 @@ admin-error-unknown-user = There is no such user.
 admin-error-self = You cannot deactivate yourself or change your own role. Ask another administrator.
 admin-error-own-sensitive = You cannot add yourself to a sensitive unit. Ask another administrator.
 admin-error-password-of-more = You cannot set the password of someone who reaches more than you do (an administrator, the chief executive, members of sensitive units you are not in). They sign on with single sign-on, or the operator sets the password with torg user.
+admin-error-more-after-password = You set this person's password, so another administrator must give them more access (a higher role or a sensitive unit), or they first choose a password of their own.
 admin-error-unit-name = Enter a name for the unit (at most 120 characters).
 admin-error-unit-taken = There is already a unit with that name.
 admin-error-unknown-unit = There is no such unit.
@@ -681,3 +682,16 @@ token-error-name = Give the token a name of 1–100 characters that says what it
 token-error-expiry = The end date must be a date in the future.
 token-error-unit = One of the units does not exist in the municipality. Reload the page and try again.
 token-error-not-found = The token was not found. It may be gone; reload the page.
+
+## A staff member's own password
+nav-password = Password
+password-title = Change password
+password-intro = Type your current password, and the new one twice. Once it is changed, you are signed out everywhere else.
+password-current = Your current password
+password-new = New password
+password-new-hint = At least 12 characters. A few ordinary words with spaces are easier to remember than a jumble.
+password-repeat = New password again
+password-save = Change password
+password-mismatch = The two new passwords differ. Type the new password again in both fields.
+password-wrong-current = Your current password is not right. Try again, or ask an administrator for help.
+done-password-changed = Your password is changed. You are signed out everywhere else.

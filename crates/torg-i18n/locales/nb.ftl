@@ -270,6 +270,7 @@ admin-error-unknown-user = Brukeren finnes ikke.
 admin-error-self = Du kan ikke deaktivere deg selv eller endre din egen rolle. Be en annen administrator.
 admin-error-own-sensitive = Du kan ikke melde deg selv inn i en skjermet enhet. Be en annen administrator.
 admin-error-password-of-more = Du kan ikke sette passord for noen som når mer enn du gjør (en administrator, kommunedirektøren, medlemmer av skjermede enheter du ikke er med i). De logger inn med felles innlogging, eller driftsansvarlig setter passordet med torg user.
+admin-error-more-after-password = Du satte passordet til denne personen, så en annen administrator må gi mer tilgang (en høyere rolle eller en skjermet enhet), eller personen velger først et eget passord.
 admin-error-unit-name = Skriv inn et navn på enheten (høyst 120 tegn).
 admin-error-unit-taken = Det finnes allerede en enhet med dette navnet.
 admin-error-unknown-unit = Enheten finnes ikke.
@@ -681,3 +682,16 @@ token-error-name = Gi nøkkelen et navn på 1–100 tegn som sier hva den er til
 token-error-expiry = Sluttdatoen må være en dato fram i tid.
 token-error-unit = En av enhetene finnes ikke i kommunen. Last inn siden på nytt og prøv igjen.
 token-error-not-found = Fant ikke nøkkelen. Den kan være slettet; last inn siden på nytt.
+
+## A staff member's own password
+nav-password = Passord
+password-title = Bytt passord
+password-intro = Skriv passordet du har nå, og det nye to ganger. Når det er byttet, logges du ut alle andre steder.
+password-current = Passordet du har nå
+password-new = Nytt passord
+password-new-hint = Minst 12 tegn. Et par vanlige ord med mellomrom er lettere å huske enn tegnsuppe.
+password-repeat = Nytt passord en gang til
+password-save = Bytt passord
+password-mismatch = De to nye passordene er ikke like. Skriv det nye passordet på nytt i begge feltene.
+password-wrong-current = Passordet du har nå, er ikke riktig. Prøv igjen, eller be en administrator om hjelp.
+done-password-changed = Passordet er byttet. Du er logget ut alle andre steder.

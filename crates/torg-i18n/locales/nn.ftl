@@ -257,6 +257,7 @@ admin-error-unknown-user = Brukaren finst ikkje.
 admin-error-self = Du kan ikkje deaktivere deg sjølv eller endre di eiga rolle. Be ein annan administrator.
 admin-error-own-sensitive = Du kan ikkje melde deg sjølv inn i ei skjerma eining. Be ein annan administrator.
 admin-error-password-of-more = Du kan ikkje setje passord for nokon som når meir enn du gjer (ein administrator, kommunedirektøren, medlemmer av skjerma einingar du ikkje er med i). Dei loggar inn med felles innlogging, eller driftsansvarleg set passordet med torg user.
+admin-error-more-after-password = Du sette passordet til denne personen, så ein annan administrator må gi meir tilgang (ei høgare rolle eller ei skjerma eining), eller personen vel først eit eige passord.
 admin-error-unit-name = Skriv inn eit namn på eininga (høgst 120 teikn).
 admin-error-unit-taken = Det finst allereie ei eining med dette namnet.
 admin-error-unknown-unit = Eininga finst ikkje.
@@ -668,3 +669,16 @@ token-error-name = Gi nøkkelen eit namn på 1–100 teikn som seier kva han er 
 token-error-expiry = Sluttdatoen må vere ein dato fram i tid.
 token-error-unit = Ei av einingane finst ikkje i kommunen. Last inn sida på nytt og prøv igjen.
 token-error-not-found = Fann ikkje nøkkelen. Han kan vere sletta; last inn sida på nytt.
+
+## A staff member's own password
+nav-password = Passord
+password-title = Byt passord
+password-intro = Skriv passordet du har no, og det nye to gonger. Når det er bytt, blir du logga ut alle andre stader.
+password-current = Passordet du har no
+password-new = Nytt passord
+password-new-hint = Minst 12 teikn. Eit par vanlege ord med mellomrom er lettare å hugse enn teiknsuppe.
+password-repeat = Nytt passord ein gong til
+password-save = Byt passord
+password-mismatch = Dei to nye passorda er ikkje like. Skriv det nye passordet på nytt i begge felta.
+password-wrong-current = Passordet du har no, er ikkje rett. Prøv igjen, eller be ein administrator om hjelp.
+done-password-changed = Passordet er bytt. Du er logga ut alle andre stader.

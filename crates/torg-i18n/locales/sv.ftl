@@ -257,6 +257,7 @@ admin-error-unknown-user = Användaren finns inte.
 admin-error-self = Du kan inte inaktivera dig själv eller ändra din egen roll. Be en annan administratör.
 admin-error-own-sensitive = Du kan inte lägga till dig själv i en skyddad enhet. Be en annan administratör.
 admin-error-password-of-more = Du kan inte sätta lösenord för någon som når mer än du (en administratör, kommundirektören, medlemmar i skyddade enheter du inte är med i). De loggar in med gemensam inloggning, eller så sätter driftansvarig lösenordet med torg user.
+admin-error-more-after-password = Du satte den här personens lösenord, så en annan administratör måste ge mer åtkomst (en högre roll eller en skyddad enhet), eller så väljer personen först ett eget lösenord.
 admin-error-unit-name = Skriv ett namn på enheten (högst 120 tecken).
 admin-error-unit-taken = Det finns redan en enhet med det namnet.
 admin-error-unknown-unit = Enheten finns inte.
@@ -668,3 +669,16 @@ token-error-name = Ge nyckeln ett namn på 1–100 tecken som säger vad den är
 token-error-expiry = Slutdatumet måste vara ett datum framåt i tiden.
 token-error-unit = En av enheterna finns inte i kommunen. Ladda om sidan och försök igen.
 token-error-not-found = Hittade inte nyckeln. Den kan vara borttagen; ladda om sidan.
+
+## A staff member's own password
+nav-password = Lösenord
+password-title = Byt lösenord
+password-intro = Skriv ditt nuvarande lösenord och det nya två gånger. När det är bytt loggas du ut på alla andra ställen.
+password-current = Ditt nuvarande lösenord
+password-new = Nytt lösenord
+password-new-hint = Minst 12 tecken. Några vanliga ord med mellanslag är lättare att minnas än teckensoppa.
+password-repeat = Nytt lösenord en gång till
+password-save = Byt lösenord
+password-mismatch = De två nya lösenorden är inte lika. Skriv det nya lösenordet igen i båda fälten.
+password-wrong-current = Ditt nuvarande lösenord stämmer inte. Försök igen, eller be en administratör om hjälp.
+done-password-changed = Lösenordet är bytt. Du är utloggad på alla andra ställen.

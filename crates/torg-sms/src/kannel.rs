@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use torg_core::delivery::{self, Deliver, Outcome};
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
+use torg_domain::connector::HostRules;
 use torg_domain::sms::{Encoding, gsm_friendly, segments};
 use torg_store::{ChannelSettings, Directory, OutboxItem, SmsGateway, Store, StoreError};
 
@@ -217,6 +218,12 @@ impl Deliver for KannelDelivery {
             .collect()
     }
 
+    fn destination(&self, item: &OutboxItem) -> Option<String> {
+        let settings = self.read();
+        let gateway = settings.gateways.get(&item.tenant_id)?;
+        torg_domain::connector::url_host(&gateway.sendsms_url)
+    }
+
     async fn deliver(&self, _lane: usize, item: &OutboxItem, _now: Timestamp) -> Outcome {
         let (gateway, callback) = {
             let settings = self.read();
@@ -259,7 +266,7 @@ pub async fn send_due(
         callbacks.clone(),
         concurrency,
     );
-    let r = delivery::pass(store, &sms, now, limit).await?;
+    let r = delivery::pass(store, &sms, &HostRules::any(), now, limit).await?;
     Ok(SmsReport {
         sent: r.sent,
         retried: r.retried,

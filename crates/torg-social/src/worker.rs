@@ -23,6 +23,7 @@ use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::{Place, SecretKey};
 use torg_core::social::receive_social;
 use torg_domain::Channel;
+use torg_domain::connector::HostRules;
 use torg_domain::social::{Address, Target};
 use torg_store::{
     ChannelSettings, ConnectorStatus, Directory, OutboxItem, SocialAccount, Store, StoreError,
@@ -133,7 +134,7 @@ impl Sender {
             accounts: RwLock::new(accounts.to_vec()),
             paused: self.paused.clone(),
         };
-        torg_core::delivery::pass(store, &social, now, limit).await
+        torg_core::delivery::pass(store, &social, &HostRules::any(), now, limit).await
     }
 }
 
@@ -162,6 +163,12 @@ impl Deliver for SocialDelivery {
     fn secrets(&self) -> Vec<String> {
         let accounts = self.accounts.read().unwrap_or_else(|e| e.into_inner());
         accounts.iter().flat_map(SocialAccount::secrets).collect()
+    }
+
+    fn destination(&self, item: &OutboxItem) -> Option<String> {
+        let address = Address::parse(&item.recipient).ok()?;
+        let account = self.account(item, &address.account)?;
+        torg_domain::connector::url_host(&account.api_base)
     }
 
     async fn deliver(&self, _lane: usize, item: &OutboxItem, now: Timestamp) -> Outcome {
@@ -315,9 +322,11 @@ pub async fn poll_mastodon(
 }
 
 /// Reads every approved Mastodon account's mentions every `interval` until `shutdown`.
+#[allow(clippy::too_many_arguments)] // what `torg serve` hands every reader
 pub async fn read_mastodon(
     store: Arc<dyn Store>,
     key: SecretKey,
+    hosts: HostRules,
     client: reqwest::Client,
     limits: IntakeLimits,
     acknowledgements: Acknowledgements,
@@ -327,7 +336,15 @@ pub async fn read_mastodon(
     while !*shutdown.borrow() {
         match store.social_accounts(None).await {
             Ok(all) => {
-                let accounts = opened(all, &key);
+                // An instance the installation no longer lets connectors reach is not read.
+                let (accounts, held): (Vec<_>, Vec<_>) =
+                    opened(all, &key).into_iter().partition(|a| {
+                        torg_domain::connector::url_host(&a.api_base)
+                            .is_some_and(|h| hosts.allows(&h))
+                    });
+                for a in held.iter().filter(|a| a.channel == Channel::Mastodon) {
+                    tracing::warn!(tenant = a.tenant_id, account = %a.account, "the Mastodon instance is not among connector_hosts; not read");
+                }
                 if let Err(e) =
                     poll_mastodon(&*store, &accounts, &client, limits, &acknowledgements).await
                 {

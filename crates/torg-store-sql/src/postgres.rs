@@ -99,7 +99,7 @@ const BACKEND: &str = "postgres";
 /// Write transactions begin so.
 const BEGIN_WRITE: &str = "BEGIN";
 /// A user's columns, their unit memberships as comma-separated ids last.
-const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, (SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
+const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, password_set_by, (SELECT string_agg(unit_id::text, ',') FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
 // Appenders to one municipality's audit chain take turns until their commit.
 const LOCK_AUDIT_CHAIN: &str = "SELECT pg_advisory_xact_lock(7305, $1::int4)";
 // Exports of a municipality give journal numbers in turn.

@@ -69,6 +69,7 @@ pub(crate) struct UserRow {
     locked_until: Option<i64>,
     external_subject: Option<String>,
     email: Option<String>,
+    password_set_by: Option<i64>,
     member_of: Option<String>,
 }
 impl TryFrom<UserRow> for User {
@@ -80,6 +81,7 @@ impl TryFrom<UserRow> for User {
             username: r.username,
             full_name: r.full_name,
             password_hash: r.password_hash,
+            password_set_by: r.password_set_by,
             role: parse(&r.role, "role")?,
             unit_id: r.unit_id,
             member_of: {

@@ -84,7 +84,7 @@ const BACKEND: &str = "sqlite";
 /// Write transactions begin so.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// A user's columns, their unit memberships as comma-separated ids last.
-const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, (SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
+const USER_COLUMNS: &str = "id, tenant_id, username, full_name, password_hash, role, unit_id, active, failed_logins, locked_until, external_subject, email, password_set_by, (SELECT group_concat(unit_id) FROM unit_memberships m WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id) AS member_of";
 // BEGIN IMMEDIATE already makes writers take turns.
 const LOCK_AUDIT_CHAIN: &str = "SELECT $1";
 // BEGIN IMMEDIATE already makes them take turns.

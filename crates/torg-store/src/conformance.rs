@@ -153,6 +153,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
                 username: "nina".into(),
                 full_name: "Nina Helse".into(),
                 password_hash: "x".into(),
+                password_set_by: None,
                 role: Role::CaseHandler,
                 unit_id: Some(f.other_unit.id),
             },
@@ -270,7 +271,19 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     store
-        .set_password_hash(tenant, user.id, "new-hash")
+        .set_password(
+            tenant,
+            user.id,
+            "new-hash",
+            None,
+            torg_domain::audit::NewAuditEntry {
+                actor: "cli".into(),
+                action: "user.password".into(),
+                object: format!("user:{}", user.id),
+                detail: String::new(),
+                source: "cli".into(),
+            },
+        )
         .await
         .expect("password");
     assert_eq!(
@@ -351,6 +364,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
                 username: "admin".into(),
                 full_name: "Admin".into(),
                 password_hash: "x".into(),
+                password_set_by: None,
                 role: Role::Administrator,
                 unit_id: None,
             },
@@ -941,6 +955,7 @@ pub async fn assignment_checks_the_municipality(store: &dyn Store) {
                 username: "kari".into(),
                 full_name: "Kari Nordmann".into(),
                 password_hash: "x".into(),
+                password_set_by: None,
                 role: Role::CaseHandler,
                 unit_id: Some(f.other_unit.id),
             },
@@ -956,6 +971,7 @@ pub async fn assignment_checks_the_municipality(store: &dyn Store) {
                 username: "kari".into(),
                 full_name: "Kari Fremmed".into(),
                 password_hash: "x".into(),
+                password_set_by: None,
                 role: Role::CaseHandler,
                 unit_id: None,
             },
@@ -1058,6 +1074,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
                 username: "ola".into(),
                 full_name: "Ola Nordmann".into(),
                 password_hash: "hash".into(),
+                password_set_by: None,
                 role: Role::ServiceDesk,
                 unit_id: Some(f.service_desk.id),
             },
@@ -1075,6 +1092,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
                     username: "ola".into(),
                     full_name: "Ola To".into(),
                     password_hash: "hash".into(),
+                    password_set_by: None,
                     role: Role::ServiceDesk,
                     unit_id: None,
                 },
@@ -1092,6 +1110,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
                     username: "per".into(),
                     full_name: "Per".into(),
                     password_hash: "hash".into(),
+                    password_set_by: None,
                     role: Role::ServiceDesk,
                     unit_id: Some(other.service_desk.id),
                 },
@@ -1543,6 +1562,7 @@ pub async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
         username: name.into(),
         full_name: name.into(),
         password_hash: "x".into(),
+        password_set_by: None,
         role: Role::ServiceDesk,
         unit_id: None,
     };

@@ -94,7 +94,17 @@ pub trait Directory: Send + Sync {
         change: UserChange,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<User>;
-    async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()>;
+    /// A password the person (or the operator) chose, with its audit entry: forgets which
+    /// administrator set the last one, and ends the user's sessions but `keep_session` (the
+    /// one the person changed it in).
+    async fn set_password(
+        &self,
+        tenant: i64,
+        id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<()>;
     async fn set_external_subject(&self, tenant: i64, id: i64, subject: Option<&str>)
     -> Result<()>;
     /// Replaces the units the user is a member of.

@@ -50,6 +50,9 @@ pub struct User {
     pub full_name: String,
     #[serde(skip)]
     pub password_hash: String,
+    /// The administrator who set the current password, if one did (not the person themselves,
+    /// nor the operator at the command line).
+    pub password_set_by: Option<i64>,
     pub role: Role,
     /// The user's home unit, used in the signature.
     pub unit_id: Option<i64>,
@@ -87,6 +90,8 @@ pub struct NewUser {
     pub username: String,
     pub full_name: String,
     pub password_hash: String,
+    /// The administrator who gave the password, if one did.
+    pub password_set_by: Option<i64>,
     pub role: Role,
     pub unit_id: Option<i64>,
     /// Where deadline warnings go.
@@ -113,8 +118,8 @@ pub struct UserChange {
     pub memberships: Option<Vec<i64>>,
     /// Lift a lockout after failed logins.
     pub unlock: bool,
-    /// A new password's hash.
-    pub password_hash: Option<String>,
+    /// A new password's hash, and the administrator who set it.
+    pub password_hash: Option<(String, Option<i64>)>,
 }
 
 /// Which audit entries to show, newest first.

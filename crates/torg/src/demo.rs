@@ -326,6 +326,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                     username: username.to_string(),
                     full_name: name.to_string(),
                     password_hash: hash,
+                    password_set_by: None,
                     role: *role,
                     unit_id: Some(units[unit].id),
                 },

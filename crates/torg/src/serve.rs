@@ -87,9 +87,11 @@ fn start_workers(
     let client = reqwest::Client::new();
     let mut tasks = vec![];
     // In: every municipality's mailbox (IDLE, else polled), Mastodon's mentions.
+    let hosts = &settings.web.connectors.hosts;
     tasks.push(tokio::spawn(torg_email::worker::read_mail(
         store.clone(),
         key.clone(),
+        hosts.clone(),
         settings.web.limits,
         acks.clone(),
         torg_email::worker::POLL,
@@ -98,6 +100,7 @@ fn start_workers(
     tasks.push(tokio::spawn(torg_social::worker::read_mastodon(
         store.clone(),
         key.clone(),
+        hosts.clone(),
         client.clone(),
         settings.web.limits,
         acks,
@@ -128,6 +131,7 @@ fn start_workers(
         tasks.push(tokio::spawn(delivery::run(
             store.clone(),
             deliver,
+            hosts.clone(),
             Duration::from_secs(1),
             limit,
             stopping.clone(),

@@ -1713,9 +1713,38 @@ async fn the_cli_and_the_administration_page_refuse_alike() {
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
     let _ = server.kill();
     let _ = server.wait();
+    // The operator sets a password by the same rules, and it is in the audit log.
+    let short = torg_fails(
+        d,
+        &[
+            "user",
+            "password",
+            "--municipality",
+            "nordby",
+            "--username",
+            "ola",
+            "--password",
+            "kort",
+        ],
+    );
+    assert!(short.contains("Passordet må ha minst 12 tegn"), "{short}");
+    let set = torg(
+        d,
+        None,
+        &[
+            "user",
+            "password",
+            "--municipality",
+            "nordby",
+            "--username",
+            "ola",
+        ],
+    );
+    assert!(set.contains("Password (shown once): "), "{set}");
     let log = torg(d, None, &["audit", "export", "--municipality", "nordby"]);
     assert!(log.contains("username:ola"), "{log}");
     assert!(log.contains("username:kari"), "{log}");
+    assert!(log.contains("user.password"), "{log}");
 }
 
 /// Runs torg expecting it to fail; its standard error.

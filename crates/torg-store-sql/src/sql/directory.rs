@@ -135,7 +135,7 @@ impl Directory for This {
             require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id, email) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id, email, password_set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(tenant)
         .bind(&new.username)
@@ -144,6 +144,7 @@ impl Directory for This {
         .bind(new.role.as_str())
         .bind(new.unit_id)
         .bind(&new.email)
+        .bind(new.password_set_by)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -271,9 +272,10 @@ impl Directory for This {
                 .await
                 .map_err(db_err)?;
         }
-        if let Some(hash) = &change.password_hash {
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
+        if let Some((hash, set_by)) = &change.password_hash {
+            sqlx::query("UPDATE users SET password_hash = $1, password_set_by = $2 WHERE tenant_id = $3 AND id = $4")
                 .bind(hash)
+                .bind(set_by)
                 .bind(tenant)
                 .bind(id)
                 .execute(&mut *tx)
@@ -296,18 +298,38 @@ impl Directory for This {
             .ok_or(StoreError::NotFound("user"))
     }
 
-    async fn set_password_hash(&self, tenant: i64, id: i64, password_hash: &str) -> Result<()> {
-        let changed =
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(password_hash)
-                .bind(tenant)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
+    async fn set_password(
+        &self,
+        tenant: i64,
+        id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        audit: torg_domain::audit::NewAuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let changed = sqlx::query(
+            "UPDATE users SET password_hash = $1, password_set_by = NULL WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(password_hash)
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
+        sqlx::query(
+            "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND token_hash <> $3",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(keep_session.unwrap_or_default())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        insert_audit(&mut tx, tenant, audit, Timestamp::now()).await?;
+        tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 

@@ -60,6 +60,17 @@ pub enum UserCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Set a user's password (a forgotten one, or someone who reaches more than any
+    /// administrator may set); prints a generated one unless --password is given. Their
+    /// sessions end.
+    Password {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "TORG_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +305,29 @@ pub async fn user_command(
                 u.role.as_str(),
                 m.name
             );
+            if generated {
+                println!("Password (shown once): {password}");
+            }
+            Ok(())
+        }
+        UserCommand::Password {
+            municipality: slug,
+            username,
+            password,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(torg_core::secrets::new_password);
+            let u = torg_core::directory::set_password(
+                &*store,
+                &Actor::cli(),
+                m.id,
+                &username,
+                &password,
+            )
+            .await
+            .map_err(|e| refused(&m.language, &e))?;
+            println!("New password set for {} in {}.", u.username, m.name);
             if generated {
                 println!("Password (shown once): {password}");
             }
