@@ -1975,3 +1975,224 @@ async fn a_full_disk_refuses_clearly_and_loses_nothing() {
     server.kill().expect("kill");
     let _ = server.wait();
 }
+
+/// A throwaway PostgreSQL server of the test's own (Debian's binaries, a temporary data
+/// directory, a high loopback port), so that the test can restart it without touching the
+/// installation's server. Stopped when dropped.
+struct OwnPostgres {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnPostgres {
+    /// `None` when PostgreSQL's server binaries are not installed or it does not start.
+    fn start() -> Option<OwnPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists())
+            .max()?;
+        let dir = tempfile::tempdir().ok()?;
+        let data = dir.path().join("data");
+        let port = free_port();
+        let pg = OwnPostgres {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        // PostgreSQL refuses to run as root: as root, the postgres user runs it.
+        if is_root() {
+            let _ = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(pg._dir.path())
+                .status();
+        }
+        let init = pg
+            .command("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&pg.data)
+            .stdout(Stdio::null())
+            .status()
+            .ok()?;
+        if !init.success() {
+            return None;
+        }
+        pg.ctl(&["start", "-w"]).then_some(pg)
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bin.join(program);
+        if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) -> bool {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
+            self.port,
+            self.data.parent().expect("dir").display()
+        );
+        self.command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-o")
+            .arg(options)
+            .arg("-l")
+            .arg(self.data.parent().expect("dir").join("log"))
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.ctl(&["stop", "-m", "immediate", "-w"]);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// PostgreSQL restarting under load: while clients keep sending inquiries, the database stops
+/// and starts again. Every answer is an acknowledgement or a clear 503 (never a 500 or a cut
+/// connection), intake goes on by itself once the database is back, and every inquiry
+/// acknowledged is there. Runs on a PostgreSQL server of its own; with TORG_TEST_PG_RESTART set
+/// (as `.ci/run` does) a server that cannot be started fails the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarting_under_load_loses_nothing_acknowledged() {
+    let Some(pg) = OwnPostgres::start() else {
+        assert!(
+            std::env::var("TORG_TEST_PG_RESTART").is_err(),
+            "TORG_TEST_PG_RESTART is set but a PostgreSQL server of the test's own did not start"
+        );
+        eprintln!("no PostgreSQL server binaries here: skipping the restart test");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let db = pg.url();
+    let token = setup_tenant(d, Some(&db));
+    let port = free_port();
+    let mut server = start(d, Some(&db), port, &[]);
+    wait_ready(port).await;
+    let client = http_client();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Four clients sending inquiries as fast as they are answered, each answer recorded.
+    let senders: Vec<_> = (0..4)
+        .map(|c| {
+            let (client, token, stop) = (client.clone(), token.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answers: Vec<(u16, Option<i64>, String)> = vec![];
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let res = client
+                        .post(format!("http://127.0.0.1:{port}/api/v1/inquiries"))
+                        .bearer_auth(&token)
+                        .timeout(Duration::from_secs(30))
+                        .json(&json!({
+                            "citizen_name": "Ola",
+                            "email": "ola@example.no",
+                            "external_id": format!("restart-{c}-{n}"),
+                            "body": format!("Gatelyset nummer {n} er mørkt."),
+                        }))
+                        .send()
+                        .await;
+                    let answer = match res {
+                        Ok(res) => {
+                            let status = res.status().as_u16();
+                            let text = res.text().await.unwrap_or_default();
+                            let id = serde_json::from_str::<Value>(&text)
+                                .ok()
+                                .and_then(|v| v["inquiry"]["id"].as_i64());
+                            (status, id, text)
+                        }
+                        Err(e) => (0, None, e.to_string()),
+                    };
+                    if answer.0 != 201 {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    answers.push(answer);
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The database goes down (as in a crash) for longer than a request waits for a
+    // connection (10 s; a shorter outage only slows the answers), then comes back.
+    assert!(pg.ctl(&["stop", "-m", "immediate", "-w"]), "stop");
+    tokio::time::sleep(Duration::from_secs(14)).await;
+    assert!(pg.ctl(&["start", "-w"]), "start again");
+    // Intake goes on by itself: wait for a fresh acknowledgement, then a little more load.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut back = false;
+    while Instant::now() < deadline && !back {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let res = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        back = res.is_ok_and(|r| r.status().is_success());
+    }
+    assert!(back, "Torg answers again once the database is back");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answers = vec![];
+    for s in senders {
+        let theirs = s.await.expect("sender");
+        // Each client's last answers came after the restart: intake went on by itself.
+        assert!(
+            theirs.iter().rev().take(3).all(|(s, _, _)| *s == 201),
+            "acknowledgements again after the restart: {:?}",
+            theirs.iter().rev().take(3).collect::<Vec<_>>()
+        );
+        answers.extend(theirs);
+    }
+    let acknowledged: Vec<i64> = answers.iter().filter_map(|(_, id, _)| *id).collect();
+    let refused: Vec<&(u16, Option<i64>, String)> =
+        answers.iter().filter(|(s, _, _)| *s != 201).collect();
+    eprintln!(
+        "{} acknowledged, {} refused while the database was away",
+        acknowledged.len(),
+        refused.len()
+    );
+    assert!(
+        !refused.is_empty(),
+        "some arrived while the database was away"
+    );
+    for (status, _, text) in &refused {
+        assert_eq!(*status, 503, "a clear refusal: {text}");
+        assert!(text.contains("nothing was acknowledged"), "{text}");
+    }
+    // A crash of Torg too, then every acknowledged inquiry is there.
+    server.kill().expect("kill -9");
+    let _ = server.wait();
+    let port2 = free_port();
+    let mut server = start(d, Some(&db), port2, &[]);
+    wait_ready(port2).await;
+    let found = all_inquiries(port2, &token).await;
+    for id in &acknowledged {
+        assert!(found.contains_key(id), "acknowledged inquiry {id} is lost");
+    }
+    server.kill().expect("kill");
+    let _ = server.wait();
+}
