@@ -1138,6 +1138,7 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
                 proposed_by: None,
             },
             now,
+            None,
         )
         .await?;
     store
@@ -1147,6 +1148,7 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
             torg_domain::registry::AccountStatus::Approved,
             1,
             now,
+            None,
         )
         .await?;
     const SECRET: &str = "bench-app-secret";
@@ -1326,6 +1328,7 @@ pub async fn chat(chats: usize, messages: usize) -> Result<()> {
             m.id,
             torg_domain::calendar::HoursScope::Channel(Channel::Chat),
             &[always; 7],
+            None,
         )
         .await?;
     let user = store

@@ -25,6 +25,13 @@ impl Actor {
             source: source.into(),
         }
     }
+    /// A citizen (on the portal, the follow page, the chat), known by address only.
+    pub fn citizen(source: impl Into<String>) -> Actor {
+        Actor {
+            id: "citizen".into(),
+            source: source.into(),
+        }
+    }
     pub fn cli() -> Actor {
         Actor {
             id: "cli".into(),

@@ -1,5 +1,5 @@
-//! Staff's and integrations' changes to an inquiry besides writing: assigning it, changing its
-//! status, taking a live chat over. Each is one store write with its audit entry in the same
+//! Changes to an inquiry besides staff's replies: assigning it, changing its status, taking a
+//! live chat over, revoking the follow link, and the citizen writing more. Each is one store write with its audit entry in the same
 //! transaction, called alike by the staff pages, the JSON API and the CLI.
 
 use crate::actor::Actor;
@@ -45,6 +45,24 @@ pub async fn set_status(
         .await
 }
 
+/// The citizen's follow link stops working (it was shared by mistake, say): revoked by the
+/// citizen on the follow page or by staff on the inquiry page.
+pub async fn revoke_follow_link(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    inquiry_id: i64,
+) -> Result<(), StoreError> {
+    let audit = actor.entry(
+        "inquiry.link_revoked",
+        format!("inquiry:{inquiry_id}"),
+        String::new(),
+    );
+    store
+        .revoke_follow_token(tenant, inquiry_id, Some(audit))
+        .await
+}
+
 /// A staff member takes a live chat over: it is theirs, and a new one is open.
 pub async fn take_over_chat(
     store: &dyn Store,
@@ -62,4 +80,37 @@ pub async fn take_over_chat(
     store
         .take_over(tenant, inquiry_id, user_id, now, audit)
         .await
+}
+
+/// Why a citizen's message was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum CitizenMessageError {
+    #[error(transparent)]
+    Input(#[from] torg_domain::inquiry::InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The citizen writes more on their inquiry (on the follow page, or in the live chat): the
+/// text is checked as at intake (`max_bytes`) and kept as an inbound message in their name.
+pub async fn citizen_message(
+    store: &dyn Store,
+    tenant: i64,
+    inquiry: &torg_store::Inquiry,
+    text: &str,
+    max_bytes: usize,
+    now: Timestamp,
+) -> Result<torg_store::Message, CitizenMessageError> {
+    let body = torg_domain::inquiry::required_text("message", text, max_bytes)?;
+    let new = torg_store::NewMessage {
+        kind: torg_domain::MessageKind::Inbound,
+        author_user_id: None,
+        author_name: inquiry.citizen_name.clone(),
+        body,
+        attachments: vec![],
+        created_at: now,
+        external_id: None,
+        outgoing: None,
+    };
+    Ok(store.add_message(tenant, inquiry.id, new, None).await?)
 }

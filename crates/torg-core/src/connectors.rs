@@ -47,6 +47,10 @@ pub enum ConnectorError {
     Url,
     #[error("the gateway needs a user name, a password and a sender")]
     Gateway,
+    #[error("the issuer must be an https:// address (or http://127.0.0.1 for a test)")]
+    Issuer,
+    #[error("{0}; write the role map as claim-value=role, claim-value=role")]
+    RoleMap(String),
     #[error("there is no key to seal passwords with; set secret_key_file")]
     NoKey,
     #[error(transparent)]
@@ -63,6 +67,7 @@ impl ConnectorError {
             ConnectorError::PasswordAgain => "connector-error-password-again",
             ConnectorError::Url | ConnectorError::Gateway => "sms-error-form",
             ConnectorError::NoKey => "mail-error-no-key",
+            ConnectorError::Issuer | ConnectorError::RoleMap(_) => "sso-error-form",
             ConnectorError::Store(_) => "error-storage",
         }
     }
@@ -363,4 +368,59 @@ pub async fn set_social_account(
     );
     store.set_social_account(&account, Some(audit)).await?;
     Ok(account)
+}
+
+/// A municipality's identity provider for single sign-on, as typed in.
+#[derive(Debug, Clone, Default)]
+pub struct SsoInput {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub role_claim: String,
+    pub role_map: String,
+}
+
+/// Checks `input` (an https issuer the installation lets connectors reach, a role map that
+/// parses) and writes the identity provider, its client secret sealed, with its audit entry.
+pub async fn set_sso_provider(
+    store: &dyn Store,
+    key: &SecretKey,
+    policy: &ConnectorPolicy,
+    actor: &Actor,
+    tenant: i64,
+    input: SsoInput,
+) -> Result<(), ConnectorError> {
+    let issuer = input.issuer.trim().to_string();
+    torg_domain::access::parse_role_map(&input.role_map).map_err(ConnectorError::RoleMap)?;
+    if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") {
+        return Err(ConnectorError::Issuer);
+    }
+    let host = url_host(&issuer).ok_or(ConnectorError::Issuer)?;
+    if !policy.hosts.allows(&host) {
+        return Err(ConnectorError::Host(host));
+    }
+    let provider = torg_store::SsoProvider {
+        issuer: issuer.clone(),
+        client_id: input.client_id.trim().to_string(),
+        client_secret: key.seal(
+            &crate::sealing::Place::SsoClient { tenant },
+            &input.client_secret,
+        ),
+        role_claim: input.role_claim.trim().to_string(),
+        role_map: input.role_map,
+    };
+    let entry = actor.entry("settings.sso", String::new(), format!("issuer:{issuer}"));
+    Ok(store
+        .set_sso_provider(tenant, Some(provider), Some(entry))
+        .await?)
+}
+
+/// Turns single sign-on off for the municipality.
+pub async fn remove_sso_provider(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+) -> Result<(), ConnectorError> {
+    let entry = actor.entry("settings.sso", String::new(), "removed".into());
+    Ok(store.set_sso_provider(tenant, None, Some(entry)).await?)
 }

@@ -486,3 +486,133 @@ pub async fn update_unit(
         .await
         .map_err(unit_taken)
 }
+
+/// The person a single sign-on provider vouched for.
+#[derive(Debug, Clone, Copy)]
+pub struct SsoPerson<'a> {
+    /// Issuer and subject ([`torg_domain::access::sso_identity`]).
+    pub identity: &'a str,
+    pub username: &'a str,
+    pub full_name: &'a str,
+    /// Their email address, when the provider says it verified it.
+    pub verified_email: Option<&'a str>,
+}
+
+/// Why a single sign-on did not let the person in.
+#[derive(Debug, thiserror::Error)]
+pub enum SignOnError {
+    #[error("the account is deactivated")]
+    Deactivated,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Who signed on, and whether their role changed (their open sessions are then stale).
+#[derive(Debug, Clone)]
+pub struct SignedOn {
+    pub user: User,
+    pub role_changed: bool,
+}
+
+/// Single sign-on: finds the person by their identity (issuer and subject) — or links the
+/// single-sign-on-only account an administrator made for their verified email address — or
+/// creates them; the role follows the provider's role map at every sign-on. Each change is
+/// written with its audit entry (actor `system:sso`, from `source`).
+pub async fn sign_on(
+    store: &dyn Store,
+    tenant: i64,
+    person: SsoPerson<'_>,
+    role: Role,
+    source: &str,
+) -> Result<SignedOn, SignOnError> {
+    let mut actor = Actor::system("sso");
+    actor.source = source.to_string();
+    let existing = match store.user_by_subject(tenant, person.identity).await? {
+        Some(u) => Some(u),
+        None => match person.verified_email {
+            Some(email) => {
+                let made = store.list_users(tenant).await?.into_iter().find(|u| {
+                    u.external_subject.is_none()
+                        && u.password_hash.starts_with('!')
+                        && u.email
+                            .as_deref()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                });
+                if let Some(u) = &made {
+                    let entry = actor.entry(
+                        "user.sso_linked",
+                        format!("user:{}", u.id),
+                        "by verified email".to_string(),
+                    );
+                    store
+                        .set_external_subject(tenant, u.id, Some(person.identity), Some(entry))
+                        .await?;
+                }
+                made
+            }
+            None => None,
+        },
+    };
+    match existing {
+        Some(u) if !u.active => Err(SignOnError::Deactivated),
+        Some(u) if u.role != role => {
+            let update = UserUpdate {
+                full_name: u.full_name.clone(),
+                role,
+                unit_id: u.unit_id,
+                active: true,
+                email: u.email.clone(),
+            };
+            let entry = actor.entry(
+                "user.updated",
+                format!("user:{}", u.id),
+                format!("role:{} (role map)", role.as_str()),
+            );
+            let user = store.update_user(tenant, u.id, update, Some(entry)).await?;
+            Ok(SignedOn {
+                user,
+                role_changed: true,
+            })
+        }
+        Some(user) => Ok(SignedOn {
+            user,
+            role_changed: false,
+        }),
+        None => {
+            // A local account may hold the username: the new one gets the provider's prefix.
+            let name = match store.user_by_username(tenant, person.username).await? {
+                Some(_) => format!("sso:{}", person.username),
+                None => person.username.to_string(),
+            };
+            let entry = actor.entry(
+                "user.created",
+                String::new(),
+                format!("username:{name} role:{} (single sign-on)", role.as_str()),
+            );
+            let u = store
+                .create_user(
+                    tenant,
+                    NewUser {
+                        email: None,
+                        username: name,
+                        full_name: person.full_name.to_string(),
+                        password_hash: "!sso-only".into(),
+                        password_set_by: None,
+                        role,
+                        unit_id: None,
+                    },
+                    Some(entry),
+                )
+                .await?;
+            let entry = actor.entry("user.sso_linked", format!("user:{}", u.id), String::new());
+            store
+                .set_external_subject(tenant, u.id, Some(person.identity), Some(entry))
+                .await?;
+            let user = store.user(tenant, u.id).await?.unwrap_or(u);
+            Ok(SignedOn {
+                user,
+                role_changed: false,
+            })
+        }
+    }
+}

@@ -414,6 +414,7 @@ mod tests {
                     channel: None,
                     unit_id: f.other_unit.id,
                 },
+                None,
             )
             .await
             .expect("rule");

@@ -34,3 +34,15 @@ pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Optio
         references: first.into_iter().collect(),
     })
 }
+
+/// Throws quarantined mail `id` away (it stays on the mail server); the audit log keeps who
+/// did, in the same transaction. `NotFound` when it is not (or no longer) there.
+pub async fn discard_quarantined(
+    store: &dyn torg_store::Store,
+    actor: &crate::actor::Actor,
+    tenant: i64,
+    id: i64,
+) -> Result<(), torg_store::StoreError> {
+    let entry = actor.entry("mail.discarded", String::new(), format!("quarantine:{id}"));
+    store.remove_quarantined(tenant, id, Some(entry)).await
+}

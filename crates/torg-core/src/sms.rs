@@ -143,6 +143,7 @@ mod tests {
                     unit_id: Some(f.other_unit.id),
                     reply: "Takk! Vannverket er varslet. Sak {referanse}.".into(),
                 },
+                None,
             )
             .await
             .expect("keyword");

@@ -77,7 +77,10 @@ async fn retention_deletes_only_what_is_not_a_record() {
         .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
-    store.set_retention_days(m.id, 30).await.expect("days");
+    store
+        .set_retention_days(m.id, 30, None)
+        .await
+        .expect("days");
     let s = &*store;
     let question = make(s, &m, &unit, 1, "Når tømmes søpla?", Some(0)).await;
     let application = make(s, &m, &unit, 2, "Jeg sender søknad om feiing", Some(0)).await;

@@ -19,6 +19,19 @@ use torg_store::{
     StoreError,
 };
 
+/// What became of a mail let out of quarantine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// Taken in: a new inquiry, or a message on the one it answers.
+    Inquiry { inquiry_id: i64 },
+    /// It was taken in before; now it is out of quarantine.
+    Duplicate,
+    /// Still not acceptable (e.g. no sender to answer): it stays.
+    StillQuarantined,
+    /// Not (or no longer) in quarantine.
+    Gone,
+}
+
 /// What became of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -155,6 +168,42 @@ impl Mailroom<'_> {
         now: Timestamp,
     ) -> Result<Outcome, StoreError> {
         self.receive(raw, now, false).await
+    }
+
+    /// Staff let quarantined mail `id` out (`actor`, who looked at it): it is taken in as
+    /// [`take_in_released`](Self::take_in_released) does, and leaves quarantine with its audit
+    /// entry only once it is taken in (or was already, as a duplicate).
+    pub async fn release(
+        &self,
+        actor: &torg_core::actor::Actor,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<Released, StoreError> {
+        let tenant = self.config.municipality.id;
+        let Some(raw) = self.store.quarantined_raw(tenant, id).await? else {
+            return Ok(Released::Gone);
+        };
+        let inquiry = match self.take_in_released(&raw, now).await? {
+            Outcome::Created { inquiry_id }
+            | Outcome::Threaded { inquiry_id }
+            | Outcome::Automatic { inquiry_id } => Some(inquiry_id),
+            Outcome::Duplicate => None,
+            Outcome::Quarantined { .. } => return Ok(Released::StillQuarantined),
+        };
+        let entry = actor.entry(
+            "mail.released",
+            inquiry.map(|i| format!("inquiry:{i}")).unwrap_or_default(),
+            format!("quarantine:{id}"),
+        );
+        match self.store.remove_quarantined(tenant, id, Some(entry)).await {
+            // Released twice at once: the mail is stored once (its Message-ID), and gone here.
+            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(match inquiry {
+            Some(inquiry_id) => Released::Inquiry { inquiry_id },
+            None => Released::Duplicate,
+        })
     }
 
     async fn receive(

@@ -856,13 +856,9 @@ async fn release_quarantined(
         return *r;
     }
     let tenant = staff.config.municipality.id;
-    let (raw, account) = match (
-        state.store.quarantined_raw(tenant, id).await,
-        state.store.mail_account(tenant).await,
-    ) {
-        (Ok(Some(raw)), Ok(Some(account))) => (raw, account),
-        (Ok(None), _) => return quarantine_gone(t),
-        (_, Ok(None)) => {
+    let account = match state.store.mail_account(tenant).await {
+        Ok(Some(account)) => account,
+        Ok(None) => {
             let msg = t.get("mail-error-none");
             return views::error_page(
                 t,
@@ -872,7 +868,7 @@ async fn release_quarantined(
                 "/staff/admin/mail",
             );
         }
-        (Err(e), _) | (_, Err(e)) => return failed(t, e),
+        Err(e) => return failed(t, e),
     };
     let base = crate::portal::base_url(&state, &headers);
     let ack = crate::acknowledge::acknowledger_for(&state, staff.config.clone(), &base);
@@ -883,33 +879,20 @@ async fn release_quarantined(
         limits: state.settings.limits,
         acknowledger: Some(&*ack),
     };
-    use torg_email::ingest::Outcome;
-    let inquiry = match room.take_in_released(&raw, jiff::Timestamp::now()).await {
-        Ok(Outcome::Created { inquiry_id })
-        | Ok(Outcome::Threaded { inquiry_id })
-        | Ok(Outcome::Automatic { inquiry_id }) => Some(inquiry_id),
-        Ok(Outcome::Duplicate) => None,
-        Ok(Outcome::Quarantined { .. }) => {
-            return Redirect::to("/staff/mail/quarantine?done=quarantine-still").into_response();
+    use torg_email::ingest::Released;
+    let actor = Actor::user(&staff.user, addr.0);
+    match room.release(&actor, id, jiff::Timestamp::now()).await {
+        Ok(Released::Inquiry { inquiry_id }) => {
+            Redirect::to(&format!("/staff/inquiries/{inquiry_id}")).into_response()
         }
-        Err(e) => return failed(t, e),
-    };
-    match state.store.remove_quarantined(tenant, id).await {
-        Ok(()) | Err(StoreError::NotFound(_)) => {} // taken in twice at once: once is stored
-        Err(e) => return failed(t, e),
-    }
-    audit(
-        &state,
-        &staff,
-        &addr,
-        "mail.released",
-        inquiry.map(|i| format!("inquiry:{i}")).unwrap_or_default(),
-        format!("quarantine:{id}"),
-    )
-    .await;
-    match inquiry {
-        Some(i) => Redirect::to(&format!("/staff/inquiries/{i}")).into_response(),
-        None => Redirect::to("/staff/mail/quarantine?done=quarantine-released").into_response(),
+        Ok(Released::Duplicate) => {
+            Redirect::to("/staff/mail/quarantine?done=quarantine-released").into_response()
+        }
+        Ok(Released::StillQuarantined) => {
+            Redirect::to("/staff/mail/quarantine?done=quarantine-still").into_response()
+        }
+        Ok(Released::Gone) => quarantine_gone(t),
+        Err(e) => failed(t, e),
     }
 }
 
@@ -926,24 +909,19 @@ async fn discard_quarantined(
     if let Err(r) = staff_form(&staff, &t, &form, sees_quarantine(&staff)) {
         return *r;
     }
-    match state
-        .store
-        .remove_quarantined(staff.config.municipality.id, id)
-        .await
+    let actor = Actor::user(&staff.user, addr.0);
+    match torg_core::mail::discard_quarantined(
+        &*state.store,
+        &actor,
+        staff.config.municipality.id,
+        id,
+    )
+    .await
     {
         Ok(()) => {}
         Err(StoreError::NotFound(_)) => return quarantine_gone(t),
         Err(e) => return failed(t, e),
     }
-    audit(
-        &state,
-        &staff,
-        &addr,
-        "mail.discarded",
-        String::new(),
-        format!("quarantine:{id}"),
-    )
-    .await;
     Redirect::to("/staff/mail/quarantine?done=quarantine-discarded").into_response()
 }
 

@@ -359,13 +359,16 @@ async fn set_retention(
             Ok(f) => f,
             Err(r) => return *r,
         };
-    let Some(days) = form
-        .get("days")
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|d| (30..=3650).contains(d))
-    else {
+    let actor = torg_core::actor::Actor::user(&staff.user, addr.0.clone());
+    let days = form.get("days").trim().parse::<u32>().unwrap_or(0);
+    let set = torg_core::policies::set_retention_days(
+        &*state.store,
+        &actor,
+        staff.config.municipality.id,
+        days,
+    )
+    .await;
+    if let Err(torg_core::policies::PolicyError::RetentionOutOfRange) = set {
         let msg = t.get("error-retention-days");
         return render_archive(
             &state,
@@ -377,22 +380,7 @@ async fn set_retention(
         )
         .await;
     };
-    let tenant = staff.config.municipality.id;
-    if let Err(e) = state.store.set_retention_days(tenant, days).await {
-        return failed(t, e);
-    }
-    let entry = torg_domain::audit::NewAuditEntry {
-        actor: format!("user:{}", staff.user.id),
-        action: "retention.set".into(),
-        object: format!("municipality:{tenant}"),
-        detail: format!("{days} days"),
-        source: addr.0.clone(),
-    };
-    if let Err(e) = state
-        .store
-        .append_audit(tenant, entry, jiff::Timestamp::now())
-        .await
-    {
+    if let Err(e) = set {
         return failed(t, e);
     }
     Redirect::to("/staff/archive?done=retention").into_response()

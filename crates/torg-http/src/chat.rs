@@ -41,10 +41,11 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
+use torg_core::casework::CitizenMessageError;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
 use torg_core::transcript::TranscriptError;
 use torg_domain::{Channel, MessageKind};
-use torg_store::{Inquiry, Message, NewMessage, Origin};
+use torg_store::{Inquiry, Message, Origin};
 
 /// What happens in a chat, as its watchers see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -587,38 +588,15 @@ async fn citizen_message(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let body = match torg_domain::inquiry::required_text(
-        "message",
+    let stored = torg_core::casework::citizen_message(
+        &*state.store,
+        config.municipality.id,
+        &inquiry,
         &form.body,
         state.settings.limits.text.max_text_bytes,
-    ) {
-        Ok(b) => b,
-        Err(e) => {
-            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            if from_script(&headers) {
-                return (StatusCode::UNPROCESSABLE_ENTITY, msg).into_response();
-            }
-            return conversation_page(&state, t, &slug, &token, "", Some(msg)).await;
-        }
-    };
-    let stored = state
-        .store
-        .add_message(
-            config.municipality.id,
-            inquiry.id,
-            NewMessage {
-                kind: MessageKind::Inbound,
-                author_user_id: None,
-                author_name: inquiry.citizen_name.clone(),
-                body,
-                attachments: vec![],
-                created_at: Timestamp::now(),
-                external_id: None,
-                outgoing: None,
-            },
-            None,
-        )
-        .await;
+        Timestamp::now(),
+    )
+    .await;
     match stored {
         Ok(m) => {
             state.chats.message(&inquiry, &m);
@@ -628,7 +606,14 @@ async fn citizen_message(
                 Redirect::to(&format!("/chat/{slug}/c/{token}")).into_response()
             }
         }
-        Err(e) => crate::staff::failed(t, e),
+        Err(CitizenMessageError::Input(e)) => {
+            let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
+            if from_script(&headers) {
+                return (StatusCode::UNPROCESSABLE_ENTITY, msg).into_response();
+            }
+            conversation_page(&state, t, &slug, &token, "", Some(msg)).await
+        }
+        Err(CitizenMessageError::Store(e)) => crate::staff::failed(t, e),
     }
 }
 

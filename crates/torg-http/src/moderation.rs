@@ -316,29 +316,14 @@ async fn set_keywords(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let words: Vec<String> = form
-        .get("keywords")
-        .split([',', '\n'])
-        .map(|w| w.trim().to_lowercase())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().take(100).collect())
-        .take(500)
-        .collect();
-    let tenant = staff.config.municipality.id;
-    if let Err(e) = state.store.set_moderation_keywords(tenant, &words).await {
-        return failed(t, e);
-    }
-    let entry = torg_domain::audit::NewAuditEntry {
-        actor: format!("user:{}", staff.user.id),
-        action: "moderation.keywords".into(),
-        object: format!("municipality:{tenant}"),
-        detail: words.join(", "),
-        source: addr.0.clone(),
-    };
-    if let Err(e) = state
-        .store
-        .append_audit(tenant, entry, jiff::Timestamp::now())
-        .await
+    let actor = torg_core::actor::Actor::user(&staff.user, addr.0.clone());
+    if let Err(e) = torg_core::policies::set_moderation_keywords(
+        &*state.store,
+        &actor,
+        staff.config.municipality.id,
+        form.get("keywords"),
+    )
+    .await
     {
         return failed(t, e);
     }

@@ -16,9 +16,11 @@ use axum::extract::{Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
-use torg_core::intake::{InquiryInput, IntakeError, receive};
-use torg_domain::{Channel, InquiryStatus, MessageKind, Permission};
-use torg_store::{NewMessage, Origin};
+use torg_core::actor::Actor;
+use torg_core::intake::{InquiryInput, IntakeError};
+use torg_core::phone::{self, Call, PhoneError};
+use torg_domain::Permission;
+use torg_store::Origin;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -138,9 +140,8 @@ async fn log_call(
             &page(t, &staff, form, Some(msg), None),
         )
     };
-    let minutes: u32 = match form.minutes.parse() {
-        Ok(m) if m <= 24 * 60 => m,
-        _ => return invalid(t, form, "phone-error-minutes"),
+    let Ok(minutes) = form.minutes.parse::<u32>() else {
+        return invalid(t, form, "phone-error-minutes");
     };
     let unit = match form.routed {
         true => match staff.config.unit(form.unit_id) {
@@ -149,42 +150,6 @@ async fn log_call(
         },
         false => None,
     };
-    let input = InquiryInput {
-        citizen_name: form.name.clone(),
-        phone: Some(form.phone.clone()).filter(|p| !p.is_empty()),
-        topic: Some(form.topic.clone()).filter(|t| !t.is_empty()),
-        body: form.summary.clone(),
-        language: Some(staff.config.municipality.language.clone()),
-        // A call passed on is created in that unit; one answered at once where routing puts it.
-        unit_id: unit.as_ref().map(|u| u.id),
-        origin: Origin {
-            actor: format!("user:{}", staff.user.id),
-            source: addr.0.clone(),
-        },
-        ..Default::default()
-    };
-    let now = Timestamp::now();
-    let tenant = staff.config.municipality.id;
-    // No acknowledgement: the caller has heard the answer, or where it went, on the phone.
-    let received = match receive(
-        &*state.store,
-        &staff.config,
-        Channel::Phone,
-        input,
-        state.settings.limits,
-        now,
-        None,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(IntakeError::Store(e)) => return failed(t, e),
-        Err(e) => {
-            let key = format!("error-{}", e.code().replace('_', "-"));
-            return invalid(t, form, &key);
-        }
-    };
-    let id = received.created.inquiry.id;
     let note = match &unit {
         Some(u) => t.args(
             "phone-note-routed",
@@ -192,52 +157,43 @@ async fn log_call(
         ),
         None => t.get1("phone-note-answered", "minutes", &minutes.to_string()),
     };
-    let done = async {
-        state
-            .store
-            .add_message(
-                tenant,
-                id,
-                NewMessage {
-                    kind: MessageKind::Note,
-                    author_user_id: Some(staff.user.id),
-                    author_name: staff.user.full_name.clone(),
-                    body: note,
-                    attachments: vec![],
-                    created_at: now,
-                    external_id: None,
-                    outgoing: None,
-                },
-                None,
-            )
-            .await?;
-        match &unit {
-            Some(_) => Ok(()),
-            None => {
-                state
-                    .store
-                    .set_status(tenant, id, InquiryStatus::Closed, now, None)
-                    .await
-            }
-        }
-    }
-    .await;
-    if let Err(e) = done {
-        return failed(t, e);
-    }
-    crate::audit::record(
-        &state,
-        tenant,
-        format!("user:{}", staff.user.id),
-        "phone.logged",
-        format!("inquiry:{id}"),
-        format!(
-            "minutes:{minutes} outcome:{}",
-            unit.as_ref()
-                .map_or("answered".to_string(), |u| format!("unit:{}", u.id))
-        ),
-        &addr,
+    let input = InquiryInput {
+        citizen_name: form.name.clone(),
+        phone: Some(form.phone.clone()).filter(|p| !p.is_empty()),
+        topic: Some(form.topic.clone()).filter(|t| !t.is_empty()),
+        body: form.summary.clone(),
+        language: Some(staff.config.municipality.language.clone()),
+        origin: Origin {
+            actor: format!("user:{}", staff.user.id),
+            source: addr.0.clone(),
+        },
+        ..Default::default()
+    };
+    let call = Call {
+        input,
+        minutes,
+        passed_to: unit.map(|u| u.id),
+        note,
+    };
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    let logged = phone::log_call(
+        &*state.store,
+        &actor,
+        &staff.config,
+        &staff.user,
+        call,
+        state.settings.limits,
+        Timestamp::now(),
     )
     .await;
+    let id = match logged {
+        Ok(id) => id,
+        Err(PhoneError::Minutes) => return invalid(t, form, "phone-error-minutes"),
+        Err(PhoneError::Intake(IntakeError::Store(e))) => return failed(t, e),
+        Err(PhoneError::Intake(e)) => {
+            let key = format!("error-{}", e.code().replace('_', "-"));
+            return invalid(t, form, &key);
+        }
+    };
     Redirect::to(&format!("/staff/phone?logged={id}")).into_response()
 }

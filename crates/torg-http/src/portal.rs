@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use jiff::Timestamp;
 use std::sync::Arc;
+use torg_core::casework::CitizenMessageError;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
 use torg_core::secrets::{split_follow_token, token_hash};
-use torg_domain::{Channel, MessageKind};
-use torg_store::{Inquiry, Municipality, NewAttachment, NewMessage};
+use torg_domain::Channel;
+use torg_store::{Inquiry, Municipality, NewAttachment};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -450,20 +451,17 @@ async fn revoke(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let tenant = config.municipality.id;
-    if let Err(e) = state.store.revoke_follow_token(tenant, inquiry.id).await {
+    let citizen = torg_core::actor::Actor::citizen(addr.0);
+    if let Err(e) = torg_core::casework::revoke_follow_link(
+        &*state.store,
+        &citizen,
+        config.municipality.id,
+        inquiry.id,
+    )
+    .await
+    {
         return store_failed(t, e);
     }
-    crate::audit::record(
-        &state,
-        tenant,
-        "citizen".into(),
-        "inquiry.link_revoked",
-        format!("inquiry:{}", inquiry.id),
-        String::new(),
-        &addr,
-    )
-    .await;
     let msg = t.get("follow-revoked");
     views::error_page(
         t,
@@ -504,15 +502,20 @@ async fn follow_message(
         let msg = t.get("error-bad-form");
         return follow_page(&state, t, &slug, &token, Some(msg), StatusCode::BAD_REQUEST).await;
     };
-    let body = match torg_domain::inquiry::required_text(
-        "message",
+    let stored = torg_core::casework::citizen_message(
+        &*state.store,
+        config.municipality.id,
+        &inquiry,
         &form.message,
         state.settings.limits.text.max_text_bytes,
-    ) {
-        Ok(b) => b,
-        Err(e) => {
+        Timestamp::now(),
+    )
+    .await;
+    match stored {
+        Ok(_) => Redirect::to(&format!("/k/{slug}/follow/{token}")).into_response(),
+        Err(CitizenMessageError::Input(e)) => {
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            return follow_page(
+            follow_page(
                 &state,
                 t,
                 &slug,
@@ -520,26 +523,9 @@ async fn follow_message(
                 Some(msg),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await;
+            .await
         }
-    };
-    let new = NewMessage {
-        external_id: None,
-        outgoing: None,
-        kind: MessageKind::Inbound,
-        author_user_id: None,
-        author_name: inquiry.citizen_name.clone(),
-        body,
-        attachments: vec![],
-        created_at: Timestamp::now(),
-    };
-    match state
-        .store
-        .add_message(config.municipality.id, inquiry.id, new, None)
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/k/{slug}/follow/{token}")).into_response(),
-        Err(e) => store_failed(t, e),
+        Err(CitizenMessageError::Store(e)) => store_failed(t, e),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::admin::staff_form;
-use crate::audit::{ClientAddr, record};
+use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -16,9 +16,11 @@ use axum::extract::{Path, Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
-use torg_domain::registry::{AccountStatus, Ambition, may_move};
+use torg_core::actor::Actor;
+use torg_core::registry::{self, RegistryError};
+use torg_domain::registry::{AccountStatus, Ambition};
 use torg_domain::{Channel, Permission};
-use torg_store::{NewChannelAccount, StoreError};
+use torg_store::NewChannelAccount;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -189,55 +191,22 @@ async fn propose(
         opening_hours: text("opening_hours"),
         proposed_by: Some(staff.user.id),
     };
-    if new.name.is_empty() || new.address.is_empty() || new.purpose.is_empty() {
-        let msg = t.get("registry-error-required");
-        return show(
-            &state,
-            t,
-            &staff,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
+    let actor = Actor::user(&staff.user, addr.0.clone());
     let tenant = staff.config.municipality.id;
-    match state
-        .store
-        .propose_channel_account(tenant, &new, Timestamp::now())
-        .await
-    {
-        Ok(a) => {
-            record(
-                &state,
-                tenant,
-                format!("user:{}", staff.user.id),
-                "channel.proposed",
-                format!("channel_account:{}", a.id),
-                format!("{}:{}", a.channel.as_str(), a.address),
-                &addr,
-            )
-            .await;
-            Redirect::to("/staff/channels?done=account-proposed").into_response()
-        }
-        Err(StoreError::Conflict(_)) => {
-            let msg = t.get("registry-error-exists");
-            show(&state, t, &staff, None, Some(msg), StatusCode::CONFLICT).await
-        }
-        Err(StoreError::NotFound(_)) => {
-            let msg = t.get("registry-error-choice");
-            show(
-                &state,
-                t,
-                &staff,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => failed(t, e),
-    }
+    let key = match registry::propose(&*state.store, &actor, tenant, new, Timestamp::now()).await {
+        Ok(_) => return Redirect::to("/staff/channels?done=account-proposed").into_response(),
+        Err(RegistryError::Required) => "registry-error-required",
+        Err(RegistryError::Exists) => "registry-error-exists",
+        Err(RegistryError::Unknown) | Err(RegistryError::Move) => "registry-error-choice",
+        Err(RegistryError::Store(e)) => return failed(t, e),
+    };
+    let msg = t.get(key);
+    let status = if key == "registry-error-exists" {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    show(&state, t, &staff, None, Some(msg), status).await
 }
 
 async fn decide(
@@ -255,47 +224,38 @@ async fn decide(
         Err(r) => return *r,
     };
     let tenant = staff.config.municipality.id;
-    let current = match state.store.channel_accounts(tenant).await {
-        Ok(list) => list.into_iter().find(|a| a.id == id),
-        Err(e) => return failed(t, e),
+    let Ok(to) = f.get("status").parse::<AccountStatus>() else {
+        let msg = t.get("registry-error-move");
+        return show(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
-    let Some(current) = current else {
-        let msg = t.get("registry-error-unknown");
-        return show(&state, t, &staff, None, Some(msg), StatusCode::NOT_FOUND).await;
-    };
-    let to = match f.get("status").parse::<AccountStatus>() {
-        Ok(to) if may_move(current.status, to) => to,
-        _ => {
-            let msg = t.get("registry-error-move");
-            return show(
-                &state,
-                t,
-                &staff,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    let decided = registry::decide(
+        &*state.store,
+        &actor,
+        tenant,
+        id,
+        to,
+        staff.user.id,
+        Timestamp::now(),
+    )
+    .await;
+    let (key, status) = match decided {
+        Ok(_) => {
+            return Redirect::to(&format!("/staff/channels?done=account-{}", to.as_str()))
+                .into_response();
         }
+        Err(RegistryError::Unknown) => ("registry-error-unknown", StatusCode::NOT_FOUND),
+        Err(RegistryError::Store(e)) => return failed(t, e),
+        Err(_) => ("registry-error-move", StatusCode::UNPROCESSABLE_ENTITY),
     };
-    match state
-        .store
-        .decide_channel_account(tenant, id, to, staff.user.id, Timestamp::now())
-        .await
-    {
-        Ok(a) => {
-            record(
-                &state,
-                tenant,
-                format!("user:{}", staff.user.id),
-                &format!("channel.{}", to.as_str()),
-                format!("channel_account:{}", a.id),
-                format!("{}:{}", a.channel.as_str(), a.address),
-                &addr,
-            )
-            .await;
-            Redirect::to(&format!("/staff/channels?done=account-{}", to.as_str())).into_response()
-        }
-        Err(e) => failed(t, e),
-    }
+    let msg = t.get(key);
+    show(&state, t, &staff, None, Some(msg), status).await
 }

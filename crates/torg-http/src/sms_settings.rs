@@ -4,7 +4,7 @@
 //! answer it at once. `torg sms` does the same from the command line.
 
 use crate::AppState;
-use crate::admin::{audit, staff_form};
+use crate::admin::staff_form;
 use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
@@ -16,10 +16,11 @@ use axum::Extension;
 use axum::extract::{Query, RawForm, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use torg_core::actor::Actor;
 use torg_core::connectors::ConnectorError;
+use torg_core::policies::{self, PolicyError};
 use torg_domain::Permission;
-use torg_domain::sms::{CodeWordError, code_word, segments};
-use torg_store::SmsKeyword;
+use torg_domain::sms::{CodeWordError, segments};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -28,9 +29,6 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/sms/keywords", save_keyword)
         .post("/staff/admin/sms/keywords/delete", delete_keyword)
 }
-
-/// The longest automatic answer, in characters (four SMS of Norwegian text).
-const MAX_REPLY_CHARS: usize = 612;
 
 /// Who sets up the SMS: administrators, as for the mailbox.
 fn administers(staff: &Staff) -> bool {
@@ -288,51 +286,42 @@ async fn save_keyword(
     let tenant = staff.config.municipality.id;
     let unit_id = f.get("unit").parse::<i64>().unwrap_or(0);
     let reply = f.get("reply").trim().to_string();
-    let units = match state.store.list_units(tenant).await {
-        Ok(u) => u,
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    let key = match policies::set_sms_keyword(
+        &*state.store,
+        &actor,
+        tenant,
+        f.get("word"),
+        unit_id,
+        &reply,
+    )
+    .await
+    {
+        Ok(_) => return Redirect::to("/staff/admin/sms?done=sms-keyword-saved").into_response(),
+        Err(PolicyError::CodeWord(CodeWordError::NotOneWord)) => "sms-keyword-error-word",
+        Err(PolicyError::CodeWord(CodeWordError::Reserved)) => "sms-keyword-error-reserved",
+        Err(PolicyError::UnknownUnit) => "sms-keyword-error-unit",
+        Err(PolicyError::KeywordReplyTooLong) => "sms-keyword-error-reply",
         Err(e) => return failed(t, e),
     };
-    let problem = match code_word(f.get("word")) {
-        Err(CodeWordError::NotOneWord) => Err("sms-keyword-error-word"),
-        Err(CodeWordError::Reserved) => Err("sms-keyword-error-reserved"),
-        Ok(_) if !units.iter().any(|u| u.id == unit_id) => Err("sms-keyword-error-unit"),
-        Ok(_) if reply.chars().count() > MAX_REPLY_CHARS => Err("sms-keyword-error-reply"),
-        Ok(word) => Ok(word),
+    let shown = Shown {
+        error: Some(t.get1(key, "max", &policies::MAX_KEYWORD_REPLY.to_string())),
+        keyword: KeywordForm {
+            word: f.get("word").to_string(),
+            unit_id,
+            reply,
+        },
+        ..Shown::default()
     };
-    let word = match problem {
-        Ok(word) => word,
-        Err(key) => {
-            let shown = Shown {
-                error: Some(t.get1(key, "max", &MAX_REPLY_CHARS.to_string())),
-                keyword: KeywordForm {
-                    word: f.get("word").to_string(),
-                    unit_id,
-                    reply,
-                },
-                ..Shown::default()
-            };
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return show(&state, t, &staff, &headers, shown, status).await;
-        }
-    };
-    let keyword = SmsKeyword {
-        keyword: word.clone(),
-        unit_id: Some(unit_id),
-        reply,
-    };
-    if let Err(e) = state.store.set_sms_keyword(tenant, &keyword).await {
-        return failed(t, e);
-    }
-    audit(
+    show(
         &state,
+        t,
         &staff,
-        &addr,
-        "settings.sms_keyword",
-        String::new(),
-        word,
+        &headers,
+        shown,
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
-    .await;
-    Redirect::to("/staff/admin/sms?done=sms-keyword-saved").into_response()
+    .await
 }
 
 /// `POST /staff/admin/sms/keywords/delete`: removes a code word; messages starting with it
@@ -350,20 +339,9 @@ async fn delete_keyword(
         Err(r) => return *r,
     };
     let tenant = staff.config.municipality.id;
-    let word = torg_domain::sms::fold_keyword(f.get("word").trim());
-    match state.store.delete_sms_keyword(tenant, &word).await {
-        Ok(true) => {
-            audit(
-                &state,
-                &staff,
-                &addr,
-                "settings.sms_keyword_removed",
-                String::new(),
-                word,
-            )
-            .await;
-            Redirect::to("/staff/admin/sms?done=sms-keyword-removed").into_response()
-        }
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    match policies::remove_sms_keyword(&*state.store, &actor, tenant, f.get("word")).await {
+        Ok(true) => Redirect::to("/staff/admin/sms?done=sms-keyword-removed").into_response(),
         // Already gone (a second click, or another administrator): nothing to do.
         Ok(false) => Redirect::to("/staff/admin/sms").into_response(),
         Err(e) => failed(t, e),

@@ -23,8 +23,9 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, Scope,
 };
+use torg_core::directory::{SignOnError, SsoPerson, sign_on};
 use torg_domain::access::{parse_role_map, role_from_claim};
-use torg_store::{NewUser, StoreError, User, UserUpdate};
+use torg_store::{StoreError, User};
 
 const FLOW_COOKIE: &str = "torg_sso";
 /// How long the provider may take to send the person back.
@@ -249,7 +250,7 @@ async fn callback(
         Err(e) => return failure(&state, &lang, &SsoError::Store(e)),
     };
     let tenant = config.municipality.id;
-    let result = sign_in(&state, &headers, &slug, tenant, &q).await;
+    let result = sign_in(&state, &headers, &addr, &slug, tenant, &q).await;
     let mut res = match result {
         Ok(user) => {
             match start_session(&state, &headers, &addr, tenant, &user, "login.sso").await {
@@ -287,6 +288,7 @@ async fn callback(
 async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
+    addr: &ClientAddr,
     slug: &str,
     tenant: i64,
     q: &CallbackQuery,
@@ -347,13 +349,21 @@ async fn sign_in(
     let map = parse_role_map(&provider.role_map).map_err(SsoError::Provider)?;
     let role = role_from_claim(&values, &map).ok_or(SsoError::NoRole)?;
     let identity = torg_domain::access::sso_identity(&provider.issuer, &subject);
-    let person = Person {
+    let person = SsoPerson {
         identity: &identity,
         username: &username,
         full_name: &full_name,
         verified_email: verified_email.as_deref(),
     };
-    provision(state, tenant, person, role).await
+    let signed = match sign_on(&*state.store, tenant, person, role, &addr.0).await {
+        Ok(s) => s,
+        Err(SignOnError::Deactivated) => return Err(SsoError::Deactivated),
+        Err(SignOnError::Store(e)) => return Err(SsoError::Store(e)),
+    };
+    if signed.role_changed {
+        state.forget_cached_sessions();
+    }
+    Ok(signed.user)
 }
 
 /// The values of `claim` in the (already verified) JWT's payload: a string or a list of them.
@@ -375,98 +385,6 @@ fn claim_values(jwt: &str, claim: &str) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// The person a provider vouched for.
-struct Person<'a> {
-    /// Issuer and subject ([`torg_domain::access::sso_identity`]).
-    identity: &'a str,
-    username: &'a str,
-    full_name: &'a str,
-    /// Their email address, when the provider says it verified it.
-    verified_email: Option<&'a str>,
-}
-
-/// Finds the person by their identity (issuer and subject) — or links the single-sign-on-only
-/// account an administrator made for their verified email address — or creates them; the role
-/// follows the provider's role map at every login.
-async fn provision(
-    state: &AppState,
-    tenant: i64,
-    person: Person<'_>,
-    role: torg_domain::Role,
-) -> Result<User, SsoError> {
-    let Person {
-        identity,
-        username,
-        full_name,
-        verified_email,
-    } = person;
-    let store = &state.store;
-    let existing = match store.user_by_subject(tenant, identity).await? {
-        Some(u) => Some(u),
-        None => match verified_email {
-            Some(email) => {
-                let made = store.list_users(tenant).await?.into_iter().find(|u| {
-                    u.external_subject.is_none()
-                        && u.password_hash.starts_with('!')
-                        && u.email
-                            .as_deref()
-                            .is_some_and(|e| e.eq_ignore_ascii_case(email))
-                });
-                if let Some(u) = &made {
-                    store
-                        .set_external_subject(tenant, u.id, Some(identity))
-                        .await?;
-                }
-                made
-            }
-            None => None,
-        },
-    };
-    let user = match existing {
-        Some(u) if !u.active => return Err(SsoError::Deactivated),
-        Some(u) if u.role != role => {
-            let update = UserUpdate {
-                full_name: u.full_name.clone(),
-                role,
-                unit_id: u.unit_id,
-                active: true,
-                email: u.email.clone(),
-            };
-            let u = store.update_user(tenant, u.id, update).await?;
-            state.forget_cached_sessions();
-            u
-        }
-        Some(u) => u,
-        None => {
-            // A local account may hold the username: the new one gets the provider's prefix.
-            let name = match store.user_by_username(tenant, username).await? {
-                Some(_) => format!("sso:{username}"),
-                None => username.to_string(),
-            };
-            let u = store
-                .create_user(
-                    tenant,
-                    NewUser {
-                        email: None,
-                        username: name,
-                        full_name: full_name.to_string(),
-                        password_hash: "!sso-only".into(),
-                        password_set_by: None,
-                        role,
-                        unit_id: None,
-                    },
-                    None,
-                )
-                .await?;
-            store
-                .set_external_subject(tenant, u.id, Some(identity))
-                .await?;
-            u
-        }
-    };
-    Ok(user)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use axum::{Extension, Form};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use torg_core::actor::Actor;
+use torg_core::policies::PolicyError;
 use torg_core::reply::{ReplyError, ReplyRequest};
 use torg_core::secrets::{new_token, token_hash, verify_password_in_turn};
 use torg_domain::deadline::{DeadlineState, deadline_state};
@@ -514,6 +515,7 @@ async fn handover(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
+    addr: ClientAddr,
     Path(id): Path<i64>,
     Form(form): Form<HandoverForm>,
 ) -> Response {
@@ -521,29 +523,25 @@ async fn handover(
     if let Err(r) = staff.check_csrf(&form.csrf) {
         return r.into_response();
     }
-    let now = Timestamp::now();
-    let tenant = staff.config.municipality.id;
-    let mine = match state
-        .store
-        .shifts(tenant, now, now + SignedDuration::from_secs(1))
-        .await
+    let actor = Actor::user(&staff.user, addr.0);
+    match torg_core::policies::set_handover_note(
+        &*state.store,
+        &actor,
+        staff.user.id,
+        staff.config.municipality.id,
+        id,
+        &form.note,
+        Timestamp::now(),
+    )
+    .await
     {
-        Ok(shifts) => shifts
-            .iter()
-            .any(|s| s.id == id && s.user_id == staff.user.id),
-        Err(e) => return failed(t, e),
-    };
-    if !mine {
-        return (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response();
-    }
-    let note = match torg_domain::inquiry::optional_text("note", &form.note, 4000) {
-        Ok(n) => n.unwrap_or_default(),
-        Err(_) => {
-            return (StatusCode::UNPROCESSABLE_ENTITY, t.get("error-too-long")).into_response();
-        }
-    };
-    match state.store.set_handover_note(tenant, id, &note).await {
         Ok(()) => Redirect::to("/staff").into_response(),
+        Err(PolicyError::NotYourShift) => {
+            (StatusCode::FORBIDDEN, t.get("error-forbidden")).into_response()
+        }
+        Err(PolicyError::HandoverTooLong) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, t.get("error-too-long")).into_response()
+        }
         Err(e) => failed(t, e),
     }
 }
@@ -1537,21 +1535,13 @@ async fn revoke_link(
     if let Err(refused) = may_change(&state, &staff, &form.csrf, &t, id).await {
         return refused;
     }
-    let result = state
-        .store
-        .revoke_follow_token(staff.config.municipality.id, id)
-        .await;
-    if result.is_ok() {
-        audit_inquiry(
-            &state,
-            &staff,
-            &addr,
-            "inquiry.link_revoked",
-            id,
-            String::new(),
-        )
-        .await;
-    }
+    let result = torg_core::casework::revoke_follow_link(
+        &*state.store,
+        &Actor::user(&staff.user, addr.0),
+        staff.config.municipality.id,
+        id,
+    )
+    .await;
     after_change(result, t, id, "revoked")
 }
 

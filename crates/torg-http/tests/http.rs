@@ -66,7 +66,7 @@ async fn tenant(store: &dyn Store, slug: &str, name: &str) -> Tenant {
             .expect("user");
     }
     store
-        .create_canned_reply(m.id, "Takk", "Hei {navn}! Vi ser på sak {referanse}.")
+        .create_canned_reply(m.id, "Takk", "Hei {navn}! Vi ser på sak {referanse}.", None)
         .await
         .expect("canned");
     let (_, token) = torg_core::tokens::create(
@@ -1205,13 +1205,14 @@ async fn duty_rota_in_the_inbox(app: &App) {
                 policy: "working_hours:4".parse().expect("policy"),
                 staffing_note: "To ekstra på Servicetorget".into(),
             },
+            None,
         )
         .await
         .expect("peak");
     app.state.forget_cached_settings();
     let before = app
         .store
-        .create_shift(m.id, "public", lise.id, now - hour * 48, now - hour)
+        .create_shift(m.id, "public", lise.id, now - hour * 48, now - hour, None)
         .await
         .expect("shift");
     app.store
@@ -1219,16 +1220,24 @@ async fn duty_rota_in_the_inbox(app: &App) {
             m.id,
             before.id,
             "Vannbrudd i Storgata: svar alle på Facebook",
+            None,
         )
         .await
         .expect("note");
     let current = app
         .store
-        .create_shift(m.id, "public", kari.id, now - hour, now + hour * 24)
+        .create_shift(m.id, "public", kari.id, now - hour, now + hour * 24, None)
         .await
         .expect("shift");
     app.store
-        .create_shift(m.id, "public", lise.id, now + hour * 24, now + hour * 48)
+        .create_shift(
+            m.id,
+            "public",
+            lise.id,
+            now + hour * 24,
+            now + hour * 48,
+            None,
+        )
         .await
         .expect("shift");
     let (s, _) = api(app, &app.a.token, "POST", "/inquiries", Some(json!({"citizen_name": "Fb Bruker", "email": "fb@example.no", "body": "Kommentar på Facebook", "channel": "facebook"}))).await;
@@ -1865,12 +1874,19 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
     let shift = store
-        .create_shift(a.id, "public", ids["x-handler"], now - hour, now + hour)
+        .create_shift(
+            a.id,
+            "public",
+            ids["x-handler"],
+            now - hour,
+            now + hour,
+            None,
+        )
         .await
         .expect("shift")
         .id;
     let b_shift = store
-        .create_shift(b.id, "public", b_user, now - hour, now + hour)
+        .create_shift(b.id, "public", b_user, now - hour, now + hour, None)
         .await
         .expect("shift")
         .id;
@@ -1961,6 +1977,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     proposed_by: None,
                 },
                 now,
+                None,
             )
             .await
             .expect("propose");
@@ -5005,6 +5022,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
                         active: true,
                         email: email.map(String::from),
                     },
+                    None,
                 )
                 .await
                 .expect("email")
@@ -5025,7 +5043,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
     let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
     store
-        .create_shift(m.id, "public", on_duty.id, now - hour, now + hour)
+        .create_shift(m.id, "public", on_duty.id, now - hour, now + hour, None)
         .await
         .expect("shift");
     store
@@ -5876,6 +5894,7 @@ async fn meta_account(
                 proposed_by: None,
             },
             now,
+            None,
         )
         .await
         .expect("propose");
@@ -5887,6 +5906,7 @@ async fn meta_account(
                 torg_domain::registry::AccountStatus::Approved,
                 1,
                 now,
+                None,
             )
             .await
             .expect("approve");
@@ -6248,6 +6268,7 @@ async fn live_streams_end_when_access_ends() {
                 active: false,
                 email: None,
             },
+            None,
         )
         .await
         .expect("deactivate");
@@ -6289,6 +6310,7 @@ async fn chat_municipality(store: &dyn Store) -> torg_store::Municipality {
             m.id,
             HoursScope::Channel(torg_domain::Channel::Chat),
             &[always; 7],
+            None,
         )
         .await
         .expect("hours");
@@ -6656,6 +6678,7 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
             m.id,
             torg_domain::calendar::HoursScope::Channel(torg_domain::Channel::Chat),
             &[None; 7],
+            None,
         )
         .await
         .expect("hours");

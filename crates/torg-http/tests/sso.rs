@@ -256,6 +256,7 @@ async fn setup() -> Setup {
                 role_claim: "roles".into(),
                 role_map: "torg-admin=administrator, torg-saksbehandler=case_handler".into(),
             }),
+            None,
         )
         .await
         .expect("sso");

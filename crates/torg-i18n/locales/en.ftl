@@ -279,6 +279,7 @@ done-user-updated = The changes are saved.
 done-unit-saved = The unit is saved.
 
 # Single sign-on
+sso-error-form = The issuer must be an https:// address, and the role map is written as group=role, group=role.
 sso-heading = Municipal sign-on
 sso-login-with = Log in with { $municipality }'s sign-on
 sso-not-configured = This municipality has no single sign-on. Log in with username and password.

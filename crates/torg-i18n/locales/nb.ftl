@@ -279,6 +279,7 @@ done-user-updated = Endringene er lagret.
 done-unit-saved = Enheten er lagret.
 
 # Single sign-on
+sso-error-form = Utstederen må være en https://-adresse, og rollekartet skrives som gruppe=rolle, gruppe=rolle.
 sso-heading = Kommunens pålogging
 sso-login-with = Logg inn med { $municipality } sin pålogging
 sso-not-configured = Denne kommunen har ikke felles pålogging. Logg inn med brukernavn og passord.

@@ -266,6 +266,7 @@ done-user-updated = Endringane er lagra.
 done-unit-saved = Eininga er lagra.
 
 # Single sign-on
+sso-error-form = Utferdaren må vere ei https://-adresse, og rollekartet skriv du som gruppe=rolle, gruppe=rolle.
 sso-heading = Kommunen si pålogging
 sso-login-with = Logg inn med pålogginga til { $municipality }
 sso-not-configured = Denne kommunen har ikkje felles pålogging. Logg inn med brukarnamn og passord.

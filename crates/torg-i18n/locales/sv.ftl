@@ -266,6 +266,7 @@ done-user-updated = Ändringarna är sparade.
 done-unit-saved = Enheten är sparad.
 
 # Single sign-on
+sso-error-form = Utfärdaren måste vara en https://-adress, och rollkartan skrivs som grupp=roll, grupp=roll.
 sso-heading = Kommunens inloggning
 sso-login-with = Logga in med { $municipality }s inloggning
 sso-not-configured = Kommunen har ingen gemensam inloggning. Logga in med användarnamn och lösenord.

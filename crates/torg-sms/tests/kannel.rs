@@ -46,6 +46,7 @@ async fn sms_in_and_out_through_kannel() {
                 unit_id: Some(water.id),
                 reply: String::new(),
             },
+            None,
         )
         .await
         .expect("keyword");

@@ -64,6 +64,7 @@ impl Setup {
                     proposed_by: None,
                 },
                 Timestamp::now(),
+                None,
             )
             .await
             .expect("propose");
@@ -100,6 +101,7 @@ impl Setup {
                 AccountStatus::Approved,
                 1,
                 Timestamp::now(),
+                None,
             )
             .await
             .expect("approve");
@@ -535,7 +537,12 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
     world.lock().expect("world").notifications = vec![mention(1, "public", "gammel")];
     // The municipality's own acknowledgement, written by the same writer as every channel's.
     s.store
-        .set_acknowledgement_template(s.config.municipality.id, "nb", "Takk! Vi svarer snart.")
+        .set_acknowledgement_template(
+            s.config.municipality.id,
+            "nb",
+            "Takk! Vi svarer snart.",
+            None,
+        )
         .await
         .expect("template");
     let catalog = torg_i18n::Catalog::load(None).expect("catalogue");

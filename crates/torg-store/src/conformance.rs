@@ -246,6 +246,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
                 active: false,
                 email: Some("nina@test.kommune.no".into()),
             },
+            None,
         )
         .await
         .expect("update");
@@ -265,7 +266,8 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
                     unit_id: None,
                     active: true,
                     email: None,
-                }
+                },
+                None
             )
             .await,
         Err(StoreError::NotFound(_))
@@ -296,7 +298,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
         "new-hash"
     );
     store
-        .set_external_subject(tenant, user.id, Some("sub-123"))
+        .set_external_subject(tenant, user.id, Some("sub-123"), None)
         .await
         .expect("subject");
     assert_eq!(
@@ -443,7 +445,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
             .is_some()
     );
     store
-        .revoke_follow_token(tenant, hidden.id)
+        .revoke_follow_token(tenant, hidden.id, None)
         .await
         .expect("revoke");
     assert!(
@@ -461,7 +463,9 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
             .is_none()
     );
     assert!(matches!(
-        store.revoke_follow_token(other.tenant.id, seen.id).await,
+        store
+            .revoke_follow_token(other.tenant.id, seen.id, None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -1270,6 +1274,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
                 channel: Some(Channel::Sms),
                 unit_id: f.other_unit.id,
             },
+            None,
         )
         .await
         .expect("rule");
@@ -1283,7 +1288,8 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
                     topic: Some("x".into()),
                     channel: None,
                     unit_id: other.other_unit.id,
-                }
+                },
+                None
             )
             .await,
         Err(StoreError::NotFound("unit"))
@@ -1300,7 +1306,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     );
 
     store
-        .create_canned_reply(f.tenant.id, "Takk", "Hei {navn}!")
+        .create_canned_reply(f.tenant.id, "Takk", "Hei {navn}!", None)
         .await
         .expect("canned");
     assert_eq!(
@@ -1376,7 +1382,7 @@ pub async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
         policy: "same_working_day:14:00/12:00".parse().expect("policy"),
     };
     store
-        .create_deadline_policy(f.tenant.id, rule.clone())
+        .create_deadline_policy(f.tenant.id, rule.clone(), None)
         .await
         .expect("create");
     assert_eq!(
@@ -1398,7 +1404,9 @@ pub async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
         ..rule
     };
     assert!(matches!(
-        store.create_deadline_policy(other.tenant.id, foreign).await,
+        store
+            .create_deadline_policy(other.tenant.id, foreign, None)
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -1416,11 +1424,11 @@ pub async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
     let weekly = torg_domain::calendar::parse_weekly("mon-thu 08:00-15:30; fri 08:00-14:00")
         .expect("weekly");
     store
-        .set_opening_hours(f.tenant.id, &weekly)
+        .set_opening_hours(f.tenant.id, &weekly, None)
         .await
         .expect("set");
     store
-        .set_opening_hours(f.tenant.id, &weekly)
+        .set_opening_hours(f.tenant.id, &weekly, None)
         .await
         .expect("set again replaces");
     assert_eq!(
@@ -1440,7 +1448,7 @@ pub async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
         note: "Påskeaften".into(),
     };
     store
-        .set_closed_day(f.tenant.id, day.clone())
+        .set_closed_day(f.tenant.id, day.clone(), None)
         .await
         .expect("closed");
     let whole = ClosedDay {
@@ -1448,7 +1456,7 @@ pub async fn calendars_and_deadlines_are_kept(store: &dyn Store) {
         ..day.clone()
     };
     store
-        .set_closed_day(f.tenant.id, whole.clone())
+        .set_closed_day(f.tenant.id, whole.clone(), None)
         .await
         .expect("replace");
     assert_eq!(
@@ -1577,25 +1585,30 @@ pub async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
     let a = t("2026-11-23T07:00:00Z");
     let b = t("2026-11-30T07:00:00Z");
     let shift = store
-        .create_shift(f.tenant.id, "public", kari.id, a, b)
+        .create_shift(f.tenant.id, "public", kari.id, a, b, None)
         .await
         .expect("shift");
     assert!(
         matches!(
             store
-                .create_shift(f.tenant.id, "public", stranger.id, a, b)
+                .create_shift(f.tenant.id, "public", stranger.id, a, b, None)
                 .await,
             Err(StoreError::NotFound(_))
         ),
         "only own staff"
     );
     store
-        .set_handover_note(f.tenant.id, shift.id, "Følg med på vannbruddet i Storgata")
+        .set_handover_note(
+            f.tenant.id,
+            shift.id,
+            "Følg med på vannbruddet i Storgata",
+            None,
+        )
         .await
         .expect("note");
     assert!(matches!(
         store
-            .set_handover_note(other.tenant.id, shift.id, "x")
+            .set_handover_note(other.tenant.id, shift.id, "x", None)
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -1639,7 +1652,7 @@ pub async fn planned_peaks_are_kept(store: &dyn Store) {
         staffing_note: "To ekstra på Servicetorget".into(),
     };
     let id = store
-        .create_peak(f.tenant.id, peak.clone())
+        .create_peak(f.tenant.id, peak.clone(), None)
         .await
         .expect("peak");
     let got = store
@@ -1668,11 +1681,11 @@ pub async fn acknowledgements_are_not_answers(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     store
-        .set_acknowledgement_template(f.tenant.id, "nb", "Takk, {navn}!")
+        .set_acknowledgement_template(f.tenant.id, "nb", "Takk, {navn}!", None)
         .await
         .expect("set");
     store
-        .set_acknowledgement_template(f.tenant.id, "nb", "Takk for meldingen, {navn}!")
+        .set_acknowledgement_template(f.tenant.id, "nb", "Takk for meldingen, {navn}!", None)
         .await
         .expect("replace");
     assert_eq!(
@@ -1736,16 +1749,21 @@ pub async fn scoped_hours_are_kept(store: &dyn Store) {
     let chat = parse_weekly("mon-fri 09:00-14:00").expect("weekly");
     let unit = parse_weekly("mon-thu 07:00-15:00").expect("weekly");
     store
-        .set_scoped_opening_hours(f.tenant.id, HoursScope::Channel(Channel::Chat), &chat)
+        .set_scoped_opening_hours(f.tenant.id, HoursScope::Channel(Channel::Chat), &chat, None)
         .await
         .expect("chat");
     store
-        .set_scoped_opening_hours(f.tenant.id, HoursScope::Unit(f.other_unit.id), &unit)
+        .set_scoped_opening_hours(f.tenant.id, HoursScope::Unit(f.other_unit.id), &unit, None)
         .await
         .expect("unit");
     assert!(matches!(
         store
-            .set_scoped_opening_hours(other.tenant.id, HoursScope::Unit(f.other_unit.id), &unit)
+            .set_scoped_opening_hours(
+                other.tenant.id,
+                HoursScope::Unit(f.other_unit.id),
+                &unit,
+                None
+            )
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -1855,7 +1873,7 @@ pub async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
         role_map: "torg-admin=administrator".into(),
     };
     store
-        .set_sso_provider(f.tenant.id, Some(p.clone()))
+        .set_sso_provider(f.tenant.id, Some(p.clone()), None)
         .await
         .expect("set");
     assert_eq!(
@@ -1871,7 +1889,7 @@ pub async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
         ..p
     };
     store
-        .set_sso_provider(f.tenant.id, Some(changed.clone()))
+        .set_sso_provider(f.tenant.id, Some(changed.clone()), None)
         .await
         .expect("replace");
     assert_eq!(
@@ -1879,7 +1897,7 @@ pub async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
         Some(changed)
     );
     store
-        .set_sso_provider(f.tenant.id, None)
+        .set_sso_provider(f.tenant.id, None, None)
         .await
         .expect("remove");
     assert_eq!(store.sso_provider(f.tenant.id).await.expect("get"), None);
@@ -2213,11 +2231,11 @@ pub async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
         "another municipality's quarantine is not reachable"
     );
     store
-        .remove_quarantined(tenant, q[0].id)
+        .remove_quarantined(tenant, q[0].id, None)
         .await
         .expect("remove");
     assert!(matches!(
-        store.remove_quarantined(tenant, q[0].id).await,
+        store.remove_quarantined(tenant, q[0].id, None).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(
@@ -2350,7 +2368,7 @@ pub async fn the_channel_registry(store: &dyn Store) {
         proposed_by: None,
     };
     let a = store
-        .propose_channel_account(tenant, &new, at)
+        .propose_channel_account(tenant, &new, at, None)
         .await
         .expect("propose");
     assert_eq!(
@@ -2358,7 +2376,7 @@ pub async fn the_channel_registry(store: &dyn Store) {
         (AccountStatus::Proposed, Ambition::Waiting)
     );
     assert!(matches!(
-        store.propose_channel_account(tenant, &new, at).await,
+        store.propose_channel_account(tenant, &new, at, None).await,
         Err(StoreError::Conflict(_))
     ));
     let mut foreign_unit = new.clone();
@@ -2366,7 +2384,7 @@ pub async fn the_channel_registry(store: &dyn Store) {
     foreign_unit.owner_unit_id = Some(other.service_desk.id);
     assert!(matches!(
         store
-            .propose_channel_account(tenant, &foreign_unit, at)
+            .propose_channel_account(tenant, &foreign_unit, at, None)
             .await,
         Err(StoreError::NotFound(_))
     ));
@@ -2382,12 +2400,12 @@ pub async fn the_channel_registry(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .decide_channel_account(other.tenant.id, a.id, AccountStatus::Approved, 1, at)
+            .decide_channel_account(other.tenant.id, a.id, AccountStatus::Approved, 1, at, None)
             .await,
         Err(StoreError::NotFound(_))
     ));
     let decided = store
-        .decide_channel_account(tenant, a.id, AccountStatus::Approved, 7, at)
+        .decide_channel_account(tenant, a.id, AccountStatus::Approved, 7, at, None)
         .await
         .expect("approve");
     assert_eq!(
@@ -2484,12 +2502,13 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
                 proposed_by: None,
             },
             at,
+            None,
         )
         .await
         .expect("propose");
     assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
     store
-        .decide_channel_account(tenant, proposed.id, AccountStatus::Approved, 1, at)
+        .decide_channel_account(tenant, proposed.id, AccountStatus::Approved, 1, at, None)
         .await
         .expect("approve");
     assert!(store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
@@ -2511,7 +2530,7 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
         ("new-token", "42")
     );
     store
-        .decide_channel_account(tenant, proposed.id, AccountStatus::Retired, 1, at)
+        .decide_channel_account(tenant, proposed.id, AccountStatus::Retired, 1, at, None)
         .await
         .expect("retire");
     assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
@@ -2799,7 +2818,7 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
 
     // Keyword lists and retention settings per municipality.
     store
-        .set_moderation_keywords(tenant, &["idiot".into(), "svindel".into()])
+        .set_moderation_keywords(tenant, &["idiot".into(), "svindel".into()], None)
         .await
         .expect("keywords");
     assert_eq!(
@@ -2814,7 +2833,10 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
             .is_empty()
     );
     assert_eq!(store.retention_days(tenant).await.expect("days"), 365);
-    store.set_retention_days(tenant, 30).await.expect("set");
+    store
+        .set_retention_days(tenant, 30, None)
+        .await
+        .expect("set");
     assert_eq!(store.retention_days(tenant).await.expect("days"), 30);
     assert_eq!(
         store.retention_days(other.tenant.id).await.expect("days"),
@@ -2953,13 +2975,19 @@ pub async fn sms_gateways_and_code_words(store: &dyn Store) {
         unit_id: Some(f.other_unit.id),
         reply: String::new(),
     };
-    store.set_sms_keyword(tenant, &vann).await.expect("add");
+    store
+        .set_sms_keyword(tenant, &vann, None)
+        .await
+        .expect("add");
     // The same word again replaces it.
     let vann = SmsKeyword {
         reply: "Takk! {referanse}".into(),
         ..vann
     };
-    store.set_sms_keyword(tenant, &vann).await.expect("replace");
+    store
+        .set_sms_keyword(tenant, &vann, None)
+        .await
+        .expect("replace");
     assert_eq!(store.sms_keywords(tenant).await.expect("list"), vec![vann]);
     // Another municipality's unit cannot be named.
     assert!(
@@ -2971,25 +2999,26 @@ pub async fn sms_gateways_and_code_words(store: &dyn Store) {
                     unit_id: Some(other.other_unit.id),
                     reply: String::new(),
                 },
+                None,
             )
             .await
             .is_err()
     );
     assert!(
         !store
-            .delete_sms_keyword(other.tenant.id, "vann")
+            .delete_sms_keyword(other.tenant.id, "vann", None)
             .await
             .expect("other's")
     );
     assert!(
         store
-            .delete_sms_keyword(tenant, "vann")
+            .delete_sms_keyword(tenant, "vann", None)
             .await
             .expect("delete")
     );
     assert!(
         !store
-            .delete_sms_keyword(tenant, "vann")
+            .delete_sms_keyword(tenant, "vann", None)
             .await
             .expect("gone")
     );

@@ -84,7 +84,13 @@ pub trait Directory: Send + Sync {
     async fn list_users(&self, tenant: i64) -> Result<Vec<User>>;
     /// The user of a single sign-on subject.
     async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>>;
-    async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User>;
+    async fn update_user(
+        &self,
+        tenant: i64,
+        id: i64,
+        update: UserUpdate,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<User>;
     /// An administrator's change to a user and its `audit` entry in one transaction; ends the
     /// user's sessions when they are deactivated, change role or get a new password.
     async fn change_user(
@@ -105,8 +111,13 @@ pub trait Directory: Send + Sync {
         keep_session: Option<&str>,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<()>;
-    async fn set_external_subject(&self, tenant: i64, id: i64, subject: Option<&str>)
-    -> Result<()>;
+    async fn set_external_subject(
+        &self,
+        tenant: i64,
+        id: i64,
+        subject: Option<&str>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// Replaces the units the user is a member of.
     async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()>;
     /// Counts a failed login and returns the failures since the last success.
@@ -121,7 +132,14 @@ pub trait Directory: Send + Sync {
     /// Ends every session of a user (deactivated, role changed, password changed).
     async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
     /// Sets (or, with `None`, removes) the municipality's identity provider.
-    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()>;
+    /// Sets (or, with `None`, removes) the municipality's identity provider, with its audit
+    /// entry.
+    async fn set_sso_provider(
+        &self,
+        tenant: i64,
+        provider: Option<SsoProvider>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>>;
     async fn create_session(&self, session: Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
@@ -173,9 +191,19 @@ pub trait ChannelSettings: Send + Sync {
     async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>>;
     async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>>;
     /// Adds or replaces a code word.
-    async fn set_sms_keyword(&self, tenant: i64, keyword: &SmsKeyword) -> Result<()>;
+    async fn set_sms_keyword(
+        &self,
+        tenant: i64,
+        keyword: &SmsKeyword,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// Removes a code word; false when there was none.
-    async fn delete_sms_keyword(&self, tenant: i64, keyword: &str) -> Result<bool>;
+    async fn delete_sms_keyword(
+        &self,
+        tenant: i64,
+        keyword: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
     /// Records STOPP (`stopped`) or START for a number.
     async fn set_sms_consent(
         &self,
@@ -193,6 +221,7 @@ pub trait ChannelSettings: Send + Sync {
         tenant: i64,
         new: &NewChannelAccount,
         at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount>;
     /// Moves an account to `status` (checked by the caller with `registry::may_move`).
     async fn decide_channel_account(
@@ -202,6 +231,7 @@ pub trait ChannelSettings: Send + Sync {
         status: torg_domain::registry::AccountStatus,
         by_user: i64,
         at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount>;
     /// Whether `address` on `channel` is an approved account: connectors receive and send
     /// only for those.
@@ -241,7 +271,13 @@ pub trait ChannelSettings: Send + Sync {
     /// One quarantined mail as received (raw bytes).
     async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>>;
     /// Takes a mail out of quarantine (taken in by staff, or discarded). NotFound if it is gone.
-    async fn remove_quarantined(&self, tenant: i64, id: i64) -> Result<()>;
+    /// Takes a mail out of quarantine (released or discarded), with its audit entry.
+    async fn remove_quarantined(
+        &self,
+        tenant: i64,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
 }
 
 /// The outbox: every outgoing message, claimed with a lease, marked sent, retried or failed; and how each connector did.
@@ -289,13 +325,15 @@ pub trait Outbox: Send + Sync {
     ) -> Result<()>;
 }
 
-/// How inquiries are handled: routing rules, canned replies, deadline policies, the working calendar (opening hours, closed days), acknowledgement texts, planned peaks and the duty rota.
+/// How inquiries are handled (each write takes its audit entry, written in the same
+/// transaction; `None` only for tests and demo data): routing rules, canned replies, deadline policies, the working calendar (opening hours, closed days), acknowledgement texts, planned peaks and the duty rota.
 #[async_trait]
 pub trait Policies: Send + Sync {
     async fn create_routing_rule(
         &self,
         tenant: i64,
         rule: torg_domain::routing::RoutingRule,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     async fn list_routing_rules(
         &self,
@@ -306,12 +344,14 @@ pub trait Policies: Send + Sync {
         tenant: i64,
         title: &str,
         body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<CannedReply>;
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
     async fn create_deadline_policy(
         &self,
         tenant: i64,
         rule: torg_domain::deadline::PolicyRule,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     async fn list_deadline_policies(
         &self,
@@ -321,6 +361,7 @@ pub trait Policies: Send + Sync {
         &self,
         tenant: i64,
         weekly: &[torg_domain::calendar::DayHours; 7],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     async fn opening_hours(
         &self,
@@ -332,6 +373,7 @@ pub trait Policies: Send + Sync {
         tenant: i64,
         scope: torg_domain::calendar::HoursScope,
         weekly: &[torg_domain::calendar::DayHours; 7],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     async fn scoped_opening_hours(
         &self,
@@ -343,13 +385,19 @@ pub trait Policies: Send + Sync {
         )>,
     >;
     /// Adds or replaces a closed (or, with `closes_at`, shortened) day.
-    async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()>;
+    async fn set_closed_day(
+        &self,
+        tenant: i64,
+        day: ClosedDay,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
     async fn set_acknowledgement_template(
         &self,
         tenant: i64,
         language: &str,
         body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// (language, body) of every template the municipality has set.
     async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>>;
@@ -357,6 +405,7 @@ pub trait Policies: Send + Sync {
         &self,
         tenant: i64,
         peak: torg_domain::deadline::PlannedPeak,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     /// Peaks that have not ended by `after`, by start.
     async fn peaks(
@@ -371,6 +420,7 @@ pub trait Policies: Send + Sync {
         user_id: i64,
         starts_at: jiff::Timestamp,
         ends_at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<torg_domain::duty::Shift>;
     /// Shifts that overlap [from, to), by start.
     async fn shifts(
@@ -379,7 +429,13 @@ pub trait Policies: Send + Sync {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<torg_domain::duty::Shift>>;
-    async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()>;
+    async fn set_handover_note(
+        &self,
+        tenant: i64,
+        shift_id: i64,
+        note: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
 }
 
 /// The audit log (revisjonslogg): a hash chain per municipality.
@@ -437,7 +493,12 @@ pub trait Inquiries: Send + Sync {
     /// The inquiry an email Message-ID belongs to: one we sent, or one we received.
     async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>>;
     /// Makes the inquiry's follow link stop working.
-    async fn revoke_follow_token(&self, tenant: i64, id: i64) -> Result<()>;
+    async fn revoke_follow_token(
+        &self,
+        tenant: i64,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
     async fn list_inquiries(
         &self,
@@ -587,10 +648,20 @@ pub trait Archive: Send + Sync {
     /// archivist's worklist.
     async fn undecided_closed(&self, tenant: i64, limit: u32) -> Result<Vec<InquirySummary>>;
     async fn moderation_keywords(&self, tenant: i64) -> Result<Vec<String>>;
-    async fn set_moderation_keywords(&self, tenant: i64, words: &[String]) -> Result<()>;
+    async fn set_moderation_keywords(
+        &self,
+        tenant: i64,
+        words: &[String],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// Days a closed inquiry that is not a record is kept (default 365).
     async fn retention_days(&self, tenant: i64) -> Result<u32>;
-    async fn set_retention_days(&self, tenant: i64, days: u32) -> Result<()>;
+    async fn set_retention_days(
+        &self,
+        tenant: i64,
+        days: u32,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
     /// Closed inquiries closed before `closed_before` that are not decided as records, after
     /// id `after_id`, at most `limit`.
     async fn retention_candidates(

@@ -294,6 +294,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                     channel: None,
                     unit_id: units[unit].id,
                 },
+                None,
             )
             .await?;
     }
@@ -311,7 +312,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             "Hei {navn}! Vi svarer gjerne, men saker med personopplysninger tar vi ikke i åpne kanaler. Skriv til oss på kontaktskjemaet, så hjelper vi deg der.",
         ),
     ] {
-        store.create_canned_reply(m.id, title, body).await?;
+        store.create_canned_reply(m.id, title, body, None).await?;
     }
     println!("Created Demo kommune (short name '{SLUG}'). Staff accounts (passwords shown once):");
     let mut users = vec![];
@@ -363,6 +364,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 user_id,
                 start,
                 end,
+                None,
             )
             .await?;
     }

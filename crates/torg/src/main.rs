@@ -186,7 +186,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::ensure(&*store).await,
         Command::Sso(cmd) => {
-            cli::directory::sso_command(&*store, &settings.secret_key()?, cmd).await
+            cli::directory::sso_command(
+                &*store,
+                &settings.secret_key()?,
+                &settings.web.connectors,
+                cmd,
+            )
+            .await
         }
         Command::Mail(cmd) => {
             cli::channels::mail_command(

@@ -325,7 +325,12 @@ impl Archive for This {
         Ok(rows.into_iter().map(|(w,)| w).collect())
     }
 
-    async fn set_moderation_keywords(&self, tenant: i64, words: &[String]) -> Result<()> {
+    async fn set_moderation_keywords(
+        &self,
+        tenant: i64,
+        words: &[String],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM moderation_keywords WHERE tenant_id = $1")
             .bind(tenant)
@@ -340,7 +345,7 @@ impl Archive for This {
                 .await
                 .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn retention_days(&self, tenant: i64) -> Result<u32> {
@@ -354,17 +359,28 @@ impl Archive for This {
         Ok(u32::try_from(days).unwrap_or(365))
     }
 
-    async fn set_retention_days(&self, tenant: i64, days: u32) -> Result<()> {
-        let done = sqlx::query("UPDATE municipalities SET retention_days = $2 WHERE id = $1")
-            .bind(tenant)
-            .bind(i64::from(days))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("municipality"));
-        }
-        Ok(())
+    async fn set_retention_days(
+        &self,
+        tenant: i64,
+        days: u32,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            let done = sqlx::query("UPDATE municipalities SET retention_days = $2 WHERE id = $1")
+                .bind(tenant)
+                .bind(i64::from(days))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("municipality"));
+            }
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn retention_candidates(

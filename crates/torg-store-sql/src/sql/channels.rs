@@ -141,11 +141,18 @@ impl ChannelSettings for This {
             .collect())
     }
 
-    async fn set_sms_keyword(&self, tenant: i64, keyword: &SmsKeyword) -> Result<()> {
-        if let Some(unit) = keyword.unit_id {
-            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
-        }
-        sqlx::query(
+    async fn set_sms_keyword(
+        &self,
+        tenant: i64,
+        keyword: &SmsKeyword,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            if let Some(unit) = keyword.unit_id {
+                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            }
+            sqlx::query(
             "INSERT INTO sms_keywords (tenant_id, keyword, unit_id, reply) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, keyword) DO UPDATE SET unit_id = excluded.unit_id, reply = excluded.reply",
         )
@@ -153,20 +160,36 @@ impl ChannelSettings for This {
         .bind(&keyword.keyword)
         .bind(keyword.unit_id)
         .bind(&keyword.reply)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
-    async fn delete_sms_keyword(&self, tenant: i64, keyword: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
-            .bind(tenant)
-            .bind(keyword)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
+    async fn delete_sms_keyword(
+        &self,
+        tenant: i64,
+        keyword: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<bool> = {
+            let done =
+                sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
+                    .bind(tenant)
+                    .bind(keyword)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            Ok(done.rows_affected() > 0)
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn set_sms_consent(
@@ -225,11 +248,14 @@ impl ChannelSettings for This {
         tenant: i64,
         new: &NewChannelAccount,
         at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
-        if let Some(unit) = new.owner_unit_id {
-            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
-        }
-        let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<ChannelAccount> = {
+            if let Some(unit) = new.owner_unit_id {
+                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            }
+            let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO channel_accounts (tenant_id, channel, name, address, owner_unit_id, purpose, ambition, opening_hours, status, proposed_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10) RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
@@ -243,10 +269,16 @@ impl ChannelSettings for This {
         .bind(&new.opening_hours)
         .bind(new.proposed_by)
         .bind(at.as_millisecond())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        row.try_into()
+            row.try_into()
+        };
+        let value = value?;
+        // The entry names the account, known only now.
+        let audit = audit.map(|e| e.with_object(format!("channel_account:{}", value.id)));
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn decide_channel_account(
@@ -256,8 +288,11 @@ impl ChannelSettings for This {
         status: torg_domain::registry::AccountStatus,
         by_user: i64,
         at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
-        let row: Option<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<ChannelAccount> = {
+            let row: Option<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE channel_accounts SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
         .bind(status.as_str())
@@ -265,11 +300,15 @@ impl ChannelSettings for This {
         .bind(at.as_millisecond())
         .bind(tenant)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        row.ok_or(StoreError::NotFound("channel account"))?
-            .try_into()
+            row.ok_or(StoreError::NotFound("channel account"))?
+                .try_into()
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn channel_account_approved(
@@ -463,17 +502,28 @@ impl ChannelSettings for This {
             .map_err(db_err)
     }
 
-    async fn remove_quarantined(&self, tenant: i64, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("quarantined mail"));
-        }
-        Ok(())
+    async fn remove_quarantined(
+        &self,
+        tenant: i64,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("quarantined mail"));
+            }
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>> {

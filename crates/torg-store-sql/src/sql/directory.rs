@@ -205,9 +205,16 @@ impl Directory for This {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn update_user(&self, tenant: i64, id: i64, update: UserUpdate) -> Result<User> {
+    async fn update_user(
+        &self,
+        tenant: i64,
+        id: i64,
+        update: UserUpdate,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<User> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = update.unit_id {
-            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
         }
         let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $7 WHERE tenant_id = $5 AND id = $6")
             .bind(&update.full_name)
@@ -217,12 +224,14 @@ impl Directory for This {
             .bind(tenant)
             .bind(id)
             .bind(&update.email)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
+        commit_with(tx, tenant, audit).await?;
+        // Read after the commit: another connection would see the user as before.
         self.user(tenant, id)
             .await?
             .ok_or(StoreError::NotFound("user"))
@@ -338,19 +347,27 @@ impl Directory for This {
         tenant: i64,
         id: i64,
         subject: Option<&str>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
-        let changed =
-            sqlx::query("UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3")
-                .bind(subject)
-                .bind(tenant)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(db_err)?;
-        if changed.rows_affected() == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
-        Ok(())
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            let changed = sqlx::query(
+                "UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3",
+            )
+            .bind(subject)
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if changed.rows_affected() == 0 {
+                return Err(StoreError::NotFound("user"));
+            }
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {
@@ -401,7 +418,12 @@ impl Directory for This {
         Ok(())
     }
 
-    async fn set_sso_provider(&self, tenant: i64, provider: Option<SsoProvider>) -> Result<()> {
+    async fn set_sso_provider(
+        &self,
+        tenant: i64,
+        provider: Option<SsoProvider>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM sso_providers WHERE tenant_id = $1")
             .bind(tenant)
@@ -422,7 +444,7 @@ impl Directory for This {
             .await
             .map_err(db_err)?;
         }
-        tx.commit().await.map_err(db_err)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>> {

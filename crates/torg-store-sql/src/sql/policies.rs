@@ -4,9 +4,16 @@ use super::shared::*;
 
 #[async_trait]
 impl Policies for This {
-    async fn create_routing_rule(&self, tenant: i64, rule: RoutingRule) -> Result<i64> {
-        require_in_tenant(&self.pool, Owned::Unit, tenant, rule.unit_id).await?;
-        sqlx::query_scalar(
+    async fn create_routing_rule(
+        &self,
+        tenant: i64,
+        rule: RoutingRule,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<i64> = {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, rule.unit_id).await?;
+            sqlx::query_scalar(
             "INSERT INTO routing_rules (tenant_id, position, keyword, topic, channel, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(tenant)
@@ -15,9 +22,13 @@ impl Policies for This {
         .bind(&rule.topic)
         .bind(rule.channel.map(|c| c.as_str()))
         .bind(rule.unit_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn list_routing_rules(&self, tenant: i64) -> Result<Vec<RoutingRule>> {
@@ -31,11 +42,18 @@ impl Policies for This {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn create_deadline_policy(&self, tenant: i64, rule: PolicyRule) -> Result<i64> {
-        if let Some(unit) = rule.unit_id {
-            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
-        }
-        sqlx::query_scalar(
+    async fn create_deadline_policy(
+        &self,
+        tenant: i64,
+        rule: PolicyRule,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<i64> = {
+            if let Some(unit) = rule.unit_id {
+                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            }
+            sqlx::query_scalar(
             "INSERT INTO deadline_policies (tenant_id, channel, unit_id, topic, policy) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(tenant)
@@ -43,9 +61,13 @@ impl Policies for This {
         .bind(rule.unit_id)
         .bind(&rule.topic)
         .bind(rule.policy.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn list_deadline_policies(&self, tenant: i64) -> Result<Vec<PolicyRule>> {
@@ -62,16 +84,23 @@ impl Policies for This {
         &self,
         tenant: i64,
         weekly: &[torg_domain::calendar::DayHours; 7],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
-        sqlx::query(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            sqlx::query(
             "INSERT INTO opening_hours (tenant_id, weekly) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET weekly = $2",
         )
         .bind(tenant)
         .bind(torg_domain::calendar::format_weekly(weekly))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn opening_hours(
@@ -97,20 +126,27 @@ impl Policies for This {
         tenant: i64,
         scope: torg_domain::calendar::HoursScope,
         weekly: &[torg_domain::calendar::DayHours; 7],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
-        if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
-            require_in_tenant(&self.pool, Owned::Unit, tenant, unit).await?;
-        }
-        sqlx::query(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
+                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            }
+            sqlx::query(
             "INSERT INTO scoped_opening_hours (tenant_id, scope, weekly) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, scope) DO UPDATE SET weekly = $3",
         )
         .bind(tenant)
         .bind(scope.to_string())
         .bind(torg_domain::calendar::format_weekly(weekly))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn scoped_opening_hours(
@@ -140,19 +176,30 @@ impl Policies for This {
             .collect()
     }
 
-    async fn set_closed_day(&self, tenant: i64, day: ClosedDay) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
+    async fn set_closed_day(
+        &self,
+        tenant: i64,
+        day: ClosedDay,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            sqlx::query(
+                "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, day) DO UPDATE SET closes_at = $3, note = $4",
-        )
-        .bind(tenant)
-        .bind(day.date.to_string())
-        .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
-        .bind(&day.note)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(())
+            )
+            .bind(tenant)
+            .bind(day.date.to_string())
+            .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
+            .bind(&day.note)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>> {
@@ -182,18 +229,25 @@ impl Policies for This {
         tenant: i64,
         language: &str,
         body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
-        sqlx::query(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            sqlx::query(
             "INSERT INTO acknowledgement_templates (tenant_id, language, body) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, language) DO UPDATE SET body = $3",
         )
         .bind(tenant)
         .bind(language)
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(())
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>> {
@@ -208,8 +262,11 @@ impl Policies for This {
         &self,
         tenant: i64,
         peak: torg_domain::deadline::PlannedPeak,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
-        sqlx::query_scalar(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<i64> = {
+            sqlx::query_scalar(
             "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(tenant)
@@ -218,9 +275,13 @@ impl Policies for This {
         .bind(peak.ends_at.as_millisecond())
         .bind(peak.policy.to_string())
         .bind(&peak.staffing_note)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn peaks(
@@ -261,8 +322,11 @@ impl Policies for This {
         user_id: i64,
         starts_at: Timestamp,
         ends_at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<torg_domain::duty::Shift> {
-        let id: i64 = sqlx::query_scalar(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<torg_domain::duty::Shift> = {
+            let id: i64 = sqlx::query_scalar(
             "INSERT INTO duty_shifts (tenant_id, channel_group, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(tenant)
@@ -270,17 +334,21 @@ impl Policies for This {
         .bind(user_id)
         .bind(starts_at.as_millisecond())
         .bind(ends_at.as_millisecond())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(torg_domain::duty::Shift {
-            id,
-            group: group.to_string(),
-            user_id,
-            starts_at,
-            ends_at,
-            handover_note: String::new(),
-        })
+            Ok(torg_domain::duty::Shift {
+                id,
+                group: group.to_string(),
+                user_id,
+                starts_at,
+                ends_at,
+                handover_note: String::new(),
+            })
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn shifts(
@@ -314,20 +382,32 @@ impl Policies for This {
             .collect())
     }
 
-    async fn set_handover_note(&self, tenant: i64, shift_id: i64, note: &str) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3",
-        )
-        .bind(note)
-        .bind(tenant)
-        .bind(shift_id)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("shift"));
-        }
-        Ok(())
+    async fn set_handover_note(
+        &self,
+        tenant: i64,
+        shift_id: i64,
+        note: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<()> = {
+            let done = sqlx::query(
+                "UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3",
+            )
+            .bind(note)
+            .bind(tenant)
+            .bind(shift_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound("shift"));
+            }
+            Ok(())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn create_canned_reply(
@@ -335,17 +415,24 @@ impl Policies for This {
         tenant: i64,
         title: &str,
         body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<CannedReply> {
-        let row: CannedReplyRow = sqlx::query_as(
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let value: Result<CannedReply> = {
+            let row: CannedReplyRow = sqlx::query_as(
             "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",
         )
         .bind(tenant)
         .bind(title)
         .bind(body)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        Ok(row.into())
+            Ok(row.into())
+        };
+        let value = value?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(value)
     }
 
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>> {

@@ -598,3 +598,16 @@ where
         .map_err(db_err)?;
     found.map(|_| ()).ok_or(StoreError::NotFound(what))
 }
+
+/// Commits `tx` with `audit` (when given) as its last write: the change and its entry in the
+/// audit log stand or fall together.
+pub(super) async fn commit_with(
+    mut tx: sqlx::Transaction<'static, Db>,
+    tenant: i64,
+    audit: Option<torg_domain::audit::NewAuditEntry>,
+) -> Result<(), StoreError> {
+    if let Some(entry) = audit {
+        insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}

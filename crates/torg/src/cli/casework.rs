@@ -155,13 +155,9 @@ pub enum PeakCommand {
     },
 }
 
-/// Recomputes open inquiries' deadlines after a policy or calendar change, and says so.
-pub async fn recompute(store: &dyn Store, m: torg_store::Municipality) -> Result<()> {
-    let config = torg_core::intake::TenantConfig::load(store, m).await?;
-    let changed = torg_core::intake::recompute_deadlines(store, &config).await?;
-    tracing::info!(municipality = %config.municipality.slug, changed, "deadlines recomputed");
+/// Says how many open inquiries' deadlines a policy or calendar change moved.
+fn recomputed(changed: u64) {
     println!("Recomputed deadlines: {changed} open inquiries changed.");
-    Ok(())
 }
 
 pub async fn rule_command(
@@ -188,11 +184,6 @@ pub async fn rule_command(
             let channel = channel
                 .map(|c| c.parse::<torg_domain::Channel>())
                 .transpose()?;
-            if keyword.is_none() && topic.is_none() && channel.is_none() {
-                bail!(
-                    "give at least one of --keyword, --topic and --channel; a rule without conditions would match nothing"
-                );
-            }
             let rule = torg_domain::routing::RoutingRule {
                 position,
                 keyword,
@@ -200,7 +191,14 @@ pub async fn rule_command(
                 channel,
                 unit_id: unit.id,
             };
-            store.create_routing_rule(m.id, rule).await?;
+            torg_core::policies::add_routing_rule(&*store, &Actor::cli(), m.id, rule)
+                .await
+                .map_err(|e| match e {
+                    torg_core::policies::PolicyError::RuleWithoutCondition => anyhow::anyhow!(
+                        "give at least one of --keyword, --topic and --channel; a rule without conditions would match nothing"
+                    ),
+                    e => e.into(),
+                })?;
             println!("Added a routing rule to {} in {}.", unit.name, m.name);
             Ok(())
         }
@@ -239,7 +237,8 @@ pub async fn canned_command(
             body,
         } => {
             let m = municipality(&*store, &slug).await?;
-            store.create_canned_reply(m.id, &title, &body).await?;
+            torg_core::policies::add_canned_reply(&*store, &Actor::cli(), m.id, &title, &body)
+                .await?;
             println!("Added the canned reply {title:?} to {}.", m.name);
             Ok(())
         }
@@ -269,27 +268,18 @@ pub async fn policy_command(
                 Some(name) => Some(unit_id(&*store, &m, &name).await?),
                 None => None,
             };
-            store
-                .create_deadline_policy(
-                    m.id,
-                    torg_domain::deadline::PolicyRule {
-                        channel,
-                        unit_id,
-                        topic,
-                        policy,
-                    },
-                )
-                .await?;
-            println!("Added the deadline policy {policy} to {}.", m.name);
-            audit(
-                &*store,
-                &m,
-                "policy.added",
-                format!("policy:{policy}"),
-                String::new(),
-            )
-            .await?;
-            recompute(&*store, m).await
+            let name = m.name.clone();
+            let rule = torg_domain::deadline::PolicyRule {
+                channel,
+                unit_id,
+                topic,
+                policy,
+            };
+            let changed =
+                torg_core::policies::add_deadline_policy(&*store, &Actor::cli(), m, rule).await?;
+            println!("Added the deadline policy {policy} to {name}.");
+            recomputed(changed);
+            Ok(())
         }
         PolicyCommand::List { municipality: slug } => {
             let m = municipality(&*store, &slug).await?;
@@ -331,28 +321,16 @@ pub async fn hours_command(
                 (None, Some(c)) => Some(torg_domain::calendar::HoursScope::Channel(c.parse()?)),
                 (None, None) => None,
             };
-            match scope {
-                Some(scope) => store.set_scoped_opening_hours(m.id, scope, &hours).await?,
-                None => store.set_opening_hours(m.id, &hours).await?,
-            }
+            let name = m.name.clone();
+            let changed =
+                torg_core::policies::set_hours(&*store, &Actor::cli(), m, scope, &hours).await?;
             println!(
-                "Opening hours of {}{}: {}",
-                m.name,
+                "Opening hours of {name}{}: {}",
                 scope.map(|s| format!(" ({s})")).unwrap_or_default(),
                 torg_domain::calendar::format_weekly(&hours)
             );
-            let object = scope
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "municipality".into());
-            audit(
-                &*store,
-                &m,
-                "hours.set",
-                object,
-                torg_domain::calendar::format_weekly(&hours),
-            )
-            .await?;
-            recompute(&*store, m).await
+            recomputed(changed);
+            Ok(())
         }
         HoursCommand::Close {
             municipality: slug,
@@ -370,32 +348,19 @@ pub async fn hours_command(
                         .with_context(|| format!("{t:?} is not a time; write it like 12:00"))
                 })
                 .transpose()?;
-            store
-                .set_closed_day(
-                    m.id,
-                    torg_store::ClosedDay {
-                        date,
-                        closes_at,
-                        note,
-                    },
-                )
-                .await?;
+            let name = m.name.clone();
+            let day = torg_store::ClosedDay {
+                date,
+                closes_at,
+                note,
+            };
+            let changed = torg_core::policies::close_day(&*store, &Actor::cli(), m, day).await?;
             match closes_at {
-                Some(t) => println!("{} closes at {} on {date}.", m.name, t.strftime("%H:%M")),
-                None => println!("{} is closed on {date}.", m.name),
+                Some(t) => println!("{name} closes at {} on {date}.", t.strftime("%H:%M")),
+                None => println!("{name} is closed on {date}."),
             }
-            let detail = closes_at
-                .map(|t| format!("closes {}", t.strftime("%H:%M")))
-                .unwrap_or_else(|| "closed".into());
-            audit(
-                &*store,
-                &m,
-                "hours.closed_day",
-                format!("date:{date}"),
-                detail,
-            )
-            .await?;
-            recompute(&*store, m).await
+            recomputed(changed);
+            Ok(())
         }
         HoursCommand::Show { municipality: slug } => {
             let m = municipality(&*store, &slug).await?;
@@ -464,11 +429,7 @@ pub async fn duty_command(
                 days_per_shift,
                 shifts,
             )?;
-            for (user_id, start, end) in &plan {
-                store
-                    .create_shift(m.id, &group, *user_id, *start, *end)
-                    .await?;
-            }
+            torg_core::policies::plan_duty(&*store, &Actor::cli(), m.id, &group, &plan).await?;
             println!(
                 "Planned {} shifts of {group} duty in {}.",
                 plan.len(),
@@ -534,33 +495,21 @@ pub async fn peak_command(
                     .timestamp())
             };
             let (starts_at, ends_at) = (local(&from)?, local(&to)?);
-            if starts_at >= ends_at {
-                bail!("the peak must end after it starts");
-            }
             let policy: torg_domain::deadline::DeadlinePolicy = policy.parse()?;
-            store
-                .create_peak(
-                    m.id,
-                    torg_domain::deadline::PlannedPeak {
-                        id: 0,
-                        name: name.clone(),
-                        starts_at,
-                        ends_at,
-                        policy,
-                        staffing_note: staffing,
-                    },
-                )
-                .await?;
-            println!("Added the peak {name:?} ({policy}) to {}.", m.name);
-            audit(
-                &*store,
-                &m,
-                "peak.added",
-                format!("peak:{name}"),
-                policy.to_string(),
-            )
-            .await?;
-            recompute(&*store, m).await
+            let peak = torg_domain::deadline::PlannedPeak {
+                id: 0,
+                name: name.clone(),
+                starts_at,
+                ends_at,
+                policy,
+                staffing_note: staffing,
+            };
+            let place = m.name.clone();
+            let (_, changed) =
+                torg_core::policies::add_peak(&*store, &Actor::cli(), m, peak).await?;
+            println!("Added the peak {name:?} ({policy}) to {place}.");
+            recomputed(changed);
+            Ok(())
         }
     }
 }
@@ -651,14 +600,14 @@ pub async fn acknowledgement(
     let m = municipality(&*store, &slug).await?;
     match body {
         Some(body) => {
-            if !body.contains("{referanse}") || !body.contains("{lenke}") {
-                bail!(
-                    "the text must hold {{referanse}} and {{lenke}}, so that the citizen can find the case again"
-                );
-            }
-            store
-                .set_acknowledgement_template(m.id, &language, &body)
-                .await?;
+            torg_core::policies::set_acknowledgement(
+                &*store,
+                &Actor::cli(),
+                m.id,
+                &language,
+                &body,
+            )
+            .await?;
             println!("Set the {language} acknowledgement of {}.", m.name);
         }
         None => {

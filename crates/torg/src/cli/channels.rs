@@ -336,29 +336,19 @@ pub async fn sms_command(
         } => {
             let m = municipality(&*store, &slug).await?;
             let unit_id = unit_id(&*store, &m, &unit).await?;
-            let keyword = torg_domain::sms::code_word(&word)
-                .map_err(|e| anyhow::anyhow!("{word:?}: {e}; write e.g. --word VANN"))?;
-            store
-                .set_sms_keyword(
-                    m.id,
-                    &torg_store::SmsKeyword {
-                        keyword: keyword.clone(),
-                        unit_id: Some(unit_id),
-                        reply,
-                    },
-                )
-                .await?;
-            audit(
+            let keyword = torg_core::policies::set_sms_keyword(
                 &*store,
-                &m,
-                "settings.sms_keyword",
-                String::new(),
-                keyword.clone(),
+                &Actor::cli(),
+                m.id,
+                &word,
+                unit_id,
+                &reply,
             )
-            .await?;
+            .await
+            .map_err(|e| anyhow::anyhow!("{word:?}: {e}; write e.g. --word VANN"))?;
             println!(
                 "SMS starting with {} now go to {unit}.",
-                keyword.to_uppercase()
+                keyword.keyword.to_uppercase()
             );
             Ok(())
         }

@@ -140,6 +140,7 @@ pub enum SsoCommand {
 pub async fn sso_command(
     store: &dyn Store,
     key: &torg_core::sealing::SecretKey,
+    policy: &torg_core::connectors::ConnectorPolicy,
     cmd: SsoCommand,
 ) -> Result<()> {
     match cmd {
@@ -152,32 +153,15 @@ pub async fn sso_command(
             role_map,
         } => {
             let m = municipality(store, &slug).await?;
-            torg_domain::access::parse_role_map(&role_map).map_err(|e| {
-                anyhow::anyhow!("{e}; write --role-map as claim-value=role, claim-value=role")
-            })?;
-            if !issuer.starts_with("https://") && !issuer.starts_with("http://127.0.0.1") {
-                anyhow::bail!("the issuer must be an https:// URL (got {issuer})");
-            }
-            let provider = torg_store::SsoProvider {
+            let input = torg_core::connectors::SsoInput {
                 issuer: issuer.clone(),
                 client_id,
-                // Sealed at rest, like the mail and SMS passwords.
-                client_secret: key.seal(
-                    &torg_core::sealing::Place::SsoClient { tenant: m.id },
-                    &client_secret,
-                ),
+                client_secret,
                 role_claim,
                 role_map,
             };
-            store.set_sso_provider(m.id, Some(provider)).await?;
-            audit(
-                store,
-                &m,
-                "settings.sso",
-                String::new(),
-                format!("issuer:{issuer}"),
-            )
-            .await?;
+            torg_core::connectors::set_sso_provider(store, key, policy, &Actor::cli(), m.id, input)
+                .await?;
             println!("Single sign-on for {} now uses {issuer}.", m.name);
             Ok(())
         }
@@ -194,8 +178,7 @@ pub async fn sso_command(
         }
         SsoCommand::Remove { municipality: slug } => {
             let m = municipality(store, &slug).await?;
-            store.set_sso_provider(m.id, None).await?;
-            audit(store, &m, "settings.sso", String::new(), "removed".into()).await?;
+            torg_core::connectors::remove_sso_provider(store, &Actor::cli(), m.id).await?;
             println!("Single sign-on for {} is off.", m.name);
             Ok(())
         }

@@ -79,27 +79,6 @@ fn said(
     }
 }
 
-/// Records a change made from the command line in the municipality's audit log.
-pub async fn audit(
-    store: &dyn Store,
-    m: &torg_store::Municipality,
-    action: &str,
-    object: String,
-    detail: String,
-) -> Result<()> {
-    let entry = torg_domain::audit::NewAuditEntry {
-        actor: "cli".into(),
-        action: action.into(),
-        object,
-        detail,
-        source: "cli".into(),
-    };
-    store
-        .append_audit(m.id, entry, jiff::Timestamp::now())
-        .await?;
-    Ok(())
-}
-
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -200,7 +200,7 @@ pub async fn archive_command(store: &dyn Store, command: ArchiveCommand) -> Resu
         } => {
             let m = municipality(store, &slug).await?;
             if let Some(d) = days {
-                store.set_retention_days(m.id, d).await?;
+                torg_core::policies::set_retention_days(store, &Actor::cli(), m.id, d).await?;
             }
             println!(
                 "{} keeps closed inquiries that are not records for {} days.",
@@ -349,12 +349,8 @@ pub async fn moderation_command(
         } => {
             let m = municipality(&*store, &slug).await?;
             if let Some(list) = set {
-                let words: Vec<String> = list
-                    .split(',')
-                    .map(|w| w.trim().to_lowercase())
-                    .filter(|w| !w.is_empty())
-                    .collect();
-                store.set_moderation_keywords(m.id, &words).await?;
+                torg_core::policies::set_moderation_keywords(&*store, &Actor::cli(), m.id, &list)
+                    .await?;
             }
             println!("{}", store.moderation_keywords(m.id).await?.join(", "));
             Ok(())
