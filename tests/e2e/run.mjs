@@ -100,6 +100,21 @@ try {
   await staff.goto(`${base}/staff/overview`);
   check((await staff.textContent("h1")).includes("Frister per enhet"), "the deadline overview");
   await axe(staff, "deadline overview");
+  // One's own password: a mismatch is said in words; the same password again is taken.
+  await staff.click("nav.staff-nav a[href='/staff/password']");
+  await axe(staff, "own password");
+  await staff.fill("#password-current", password);
+  await staff.fill("#password-new", "et nytt og langt passord");
+  await staff.fill("#password-repeat", "noe helt annet enn det");
+  await staff.click("form[action='/staff/password'] button[type=submit]");
+  check((await staff.textContent(".alert.error")).includes("ikke like"), "the password page says the two differ");
+  await staff.fill("#password-current", password);
+  await staff.fill("#password-new", password);
+  await staff.fill("#password-repeat", password);
+  await staff.click("form[action='/staff/password'] button[type=submit]");
+  await staff.waitForSelector(".alert.success");
+  check((await staff.textContent(".alert.success")).includes("Passordet er byttet"), "one's own password is changed");
+  await axe(staff, "own password, changed");
   // The phone log: typed from the keyboard, the name field has the focus.
   await staff.click("a:text('Registrer samtale')");
   await staff.keyboard.type("Per Innringer");
