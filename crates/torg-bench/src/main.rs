@@ -6,6 +6,7 @@
 
 mod bench;
 mod fuzz;
+mod plain;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -80,6 +81,13 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         messages: usize,
     },
+    /// Measure the plain-language checker over generated municipal text.
+    Plain {
+        #[arg(long, default_value_t = 10)]
+        megabytes: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     Access {
         #[arg(long, default_value_t = 20_000)]
@@ -119,5 +127,6 @@ async fn main() -> Result<()> {
         Command::Chat { chats, messages } => bench::chat(chats, messages).await,
         Command::Webhooks { events, clients } => bench::webhooks(events, clients).await,
         Command::Access { requests } => bench::access(requests).await,
+        Command::Plain { megabytes, runs } => plain::run(megabytes, runs),
     }
 }

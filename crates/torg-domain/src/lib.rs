@@ -19,6 +19,7 @@ pub mod inquiry;
 pub mod moderation;
 pub mod outbox;
 pub mod personal_data;
+pub mod plain;
 pub mod reference;
 pub mod registry;
 pub mod reply;

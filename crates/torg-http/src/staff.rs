@@ -861,6 +861,8 @@ struct InquiryPage {
     canned: Vec<CannedView>,
     prefill: String,
     confirm_personal_data: bool,
+    /// The plain-language advice on the draft, when the writer asked for it.
+    plain: Option<crate::views::PlainAdvice>,
     /// For an SMS inquiry: what the reply box's text takes as SMS, in words.
     sms_segments: Option<String>,
     signature: String,
@@ -908,6 +910,9 @@ pub(crate) struct InquiryQuery {
     /// The reply box asks to confirm that personal data may go out in public.
     #[serde(skip)]
     confirm_personal_data: bool,
+    /// The draft's plain-language advice is shown.
+    #[serde(skip)]
+    plain_check: bool,
 }
 
 async fn inquiry_page(
@@ -1040,6 +1045,9 @@ pub(crate) async fn show_inquiry(
                 .unwrap_or_default()
         })
     });
+    let plain = q
+        .plain_check
+        .then(|| crate::views::plain_advice(&t, &municipality.language, &prefill));
     let archive = crate::archive::panel(
         &t,
         staff,
@@ -1130,6 +1138,7 @@ pub(crate) async fn show_inquiry(
         }),
         prefill,
         confirm_personal_data: q.confirm_personal_data,
+        plain,
         signature,
         can_write: staff.access.may_handle(staff.unit_access(inquiry.unit_id)),
         can_reply: staff
@@ -1168,6 +1177,9 @@ struct BodyForm {
     /// Mastodon direct message).
     #[serde(default)]
     answer_in: String,
+    /// "1": not sent; the draft comes back with the plain-language advice.
+    #[serde(default)]
+    check: String,
 }
 
 /// The kind's name as the guard's output spells it (`fodselsnummer`, `d_nummer`, …).
@@ -1224,6 +1236,20 @@ async fn write_message(
     };
     if !allowed {
         return forbidden(t);
+    }
+    if form.check == "1" {
+        // Advice only: nothing is stored or sent.
+        let q = InquiryQuery {
+            draft: Some(form.body.clone()),
+            plain_check: true,
+            private_reply: if form.answer_in == "private" {
+                "1".into()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        return show_inquiry(&state, t, &staff, id, &q, None, StatusCode::OK, None).await;
     }
     let municipality = &staff.config.municipality;
     let unit = signing_unit(&staff, &inquiry);

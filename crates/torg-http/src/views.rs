@@ -326,6 +326,54 @@ pub fn download_response(filename: &str, data: Vec<u8>) -> Response {
     res
 }
 
+/// The plain-language advice on a text, as a page shows it.
+pub(crate) struct PlainAdvice {
+    /// "LIX 38 – easy to read", in the reader's language.
+    pub summary: String,
+    /// What to look at: (the words in question, the advice).
+    pub items: Vec<(String, String)>,
+}
+
+/// At most this many pieces of advice are listed.
+const PLAIN_ITEMS: usize = 30;
+
+/// The plain-language checker's advice on `text` for a municipality writing `language`.
+pub(crate) fn plain_advice(t: &Tr, language: &str, text: &str) -> PlainAdvice {
+    use torg_domain::plain::{Checker, Kind, Settings};
+    let settings = Settings::for_municipality(language)
+        .unwrap_or_else(|| Settings::new(torg_domain::plain::Language::Nb));
+    let report = Checker::new(settings).check(text);
+    let level = t.get(&format!("plain-level-{}", report.level()));
+    let summary = t.args(
+        "plain-summary",
+        &[
+            ("lix", &format!("{:.0}", report.lix)),
+            ("level", &level),
+            ("words", &report.words.to_string()),
+            ("sentences", &report.sentences.to_string()),
+        ],
+    );
+    let items = report
+        .findings
+        .iter()
+        .take(PLAIN_ITEMS)
+        .map(|f| {
+            let excerpt: String = text[f.start..f.end].chars().take(80).collect();
+            let suggestion = f.suggestion.clone().unwrap_or_default();
+            let advice = match f.kind {
+                Kind::LongSentence => t.get("plain-long-sentence"),
+                Kind::Passive => t.get("plain-passive"),
+                Kind::Jargon => t.get1("plain-jargon", "suggestion", &suggestion),
+                Kind::WrittenStandard => {
+                    t.get1("plain-written-standard", "suggestion", &suggestion)
+                }
+            };
+            (excerpt, advice)
+        })
+        .collect();
+    PlainAdvice { summary, items }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

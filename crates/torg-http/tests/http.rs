@@ -395,6 +395,39 @@ async fn citizen_and_staff_round_trip(app: &App) {
         "placeholders filled"
     );
 
+    // "Check plain language": the draft comes back with advice, and nothing is sent.
+    let draft = "Søknaden skal behandles i henhold til forskriften. <script>x</script>";
+    let res = staff
+        .post(format!("{page_url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", draft), ("check", "1")])
+        .send()
+        .await
+        .expect("check");
+    assert_eq!(res.status(), StatusCode::OK);
+    let checked = res.text().await.expect("text");
+    assert!(
+        checked.contains("Klarspråk") && checked.contains("LIX"),
+        "the advice"
+    );
+    assert!(
+        checked.contains("skriv heller «etter»"),
+        "jargon with a plainer form"
+    );
+    assert!(checked.contains("passiv form"), "the passive");
+    assert!(
+        checked.contains("i henhold til forskriften. &#60;script&#62;"),
+        "the draft is back in the box, escaped"
+    );
+    let before = app
+        .store
+        .messages(
+            tenant_of(app, &app.a.slug).await,
+            id.parse().expect("id"),
+            true,
+        )
+        .await
+        .expect("messages")
+        .len();
     let res = staff
         .post(format!("{page_url}/reply"))
         .form(&[("csrf", csrf.as_str()), ("body", "Fristen er 1. mars.")])
@@ -402,6 +435,21 @@ async fn citizen_and_staff_round_trip(app: &App) {
         .await
         .expect("reply");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let after = app
+        .store
+        .messages(
+            tenant_of(app, &app.a.slug).await,
+            id.parse().expect("id"),
+            true,
+        )
+        .await
+        .expect("messages")
+        .len();
+    assert_eq!(
+        after,
+        before + 1,
+        "the check sent nothing; the reply went once"
+    );
     let res = staff
         .post(format!("{page_url}/note"))
         .form(&[("csrf", csrf.as_str()), ("body", "HEMMELIG internt notat")])
@@ -7266,4 +7314,14 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
             }
         }
     }
+}
+
+/// The id of municipality `slug`.
+async fn tenant_of(app: &App, slug: &str) -> i64 {
+    app.store
+        .municipality_by_slug(slug)
+        .await
+        .expect("municipality")
+        .expect("exists")
+        .id
 }

@@ -696,3 +696,16 @@ password-save = Change password
 password-mismatch = The two new passwords differ. Type the new password again in both fields.
 password-wrong-current = Your current password is not right. Try again, or ask an administrator for help.
 done-password-changed = Your password is changed. You are signed out everywhere else.
+
+## Plain language (klarspråk) advice
+plain-check = Check plain language
+plain-heading = Plain language
+plain-summary = LIX { $lix } – { $level } ({ $words } words, { $sentences } sentences).
+plain-level-easy = easy to read
+plain-level-middling = fairly easy to read
+plain-level-hard = hard to read
+plain-long-sentence = long sentence: consider splitting it
+plain-passive = passive form: say who does it instead
+plain-jargon = write “{ $suggestion }” instead
+plain-written-standard = the municipality writes nynorsk: “{ $suggestion }”
+plain-none = No advice: the text reads clearly.

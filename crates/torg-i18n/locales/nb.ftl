@@ -696,3 +696,16 @@ password-save = Bytt passord
 password-mismatch = De to nye passordene er ikke like. Skriv det nye passordet på nytt i begge feltene.
 password-wrong-current = Passordet du har nå, er ikke riktig. Prøv igjen, eller be en administrator om hjelp.
 done-password-changed = Passordet er byttet. Du er logget ut alle andre steder.
+
+## Plain language (klarspråk) advice
+plain-check = Sjekk klarspråk
+plain-heading = Klarspråk
+plain-summary = LIX { $lix } – { $level } ({ $words } ord, { $sentences } setninger).
+plain-level-easy = lett å lese
+plain-level-middling = middels å lese
+plain-level-hard = tungt å lese
+plain-long-sentence = lang setning: del den gjerne i to
+plain-passive = passiv form: skriv heller hvem som gjør det
+plain-jargon = skriv heller «{ $suggestion }»
+plain-written-standard = kommunen skriver nynorsk: «{ $suggestion }»
+plain-none = Ingen råd: teksten ser klar ut.

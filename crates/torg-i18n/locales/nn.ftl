@@ -683,3 +683,16 @@ password-save = Byt passord
 password-mismatch = Dei to nye passorda er ikkje like. Skriv det nye passordet på nytt i begge felta.
 password-wrong-current = Passordet du har no, er ikkje rett. Prøv igjen, eller be ein administrator om hjelp.
 done-password-changed = Passordet er bytt. Du er logga ut alle andre stader.
+
+## Plain language (klarspråk) advice
+plain-check = Sjekk klarspråk
+plain-heading = Klarspråk
+plain-summary = LIX { $lix } – { $level } ({ $words } ord, { $sentences } setningar).
+plain-level-easy = lett å lese
+plain-level-middling = middels å lese
+plain-level-hard = tungt å lese
+plain-long-sentence = lang setning: del han gjerne i to
+plain-passive = passiv form: skriv heller kven som gjer det
+plain-jargon = skriv heller «{ $suggestion }»
+plain-written-standard = kommunen skriv nynorsk: «{ $suggestion }»
+plain-none = Ingen råd: teksten ser klar ut.

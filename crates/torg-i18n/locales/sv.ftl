@@ -683,3 +683,16 @@ password-save = Byt lösenord
 password-mismatch = De två nya lösenorden är inte lika. Skriv det nya lösenordet igen i båda fälten.
 password-wrong-current = Ditt nuvarande lösenord stämmer inte. Försök igen, eller be en administratör om hjälp.
 done-password-changed = Lösenordet är bytt. Du är utloggad på alla andra ställen.
+
+## Plain language (klarspråk) advice
+plain-check = Kontrollera klarspråk
+plain-heading = Klarspråk
+plain-summary = LIX { $lix } – { $level } ({ $words } ord, { $sentences } meningar).
+plain-level-easy = lätt att läsa
+plain-level-middling = medelsvår att läsa
+plain-level-hard = svår att läsa
+plain-long-sentence = lång mening: dela gärna upp den
+plain-passive = passiv form: skriv hellre vem som gör det
+plain-jargon = skriv hellre ”{ $suggestion }”
+plain-written-standard = kommunen skriver nynorska: ”{ $suggestion }”
+plain-none = Inga råd: texten ser klar ut.

@@ -87,6 +87,18 @@ enum Command {
     /// Read text on standard input and print what the personal-data guard finds, one JSON line
     /// per finding: {"kind":"fodselsnummer","start":12,"end":23} (byte offsets).
     CheckText,
+    /// Read text on standard input and print the plain-language (klarspråk) advice: a first
+    /// JSON line {"lix":…,"words":…,"sentences":…,"long_words":…}, then one per finding
+    /// {"kind":"long_sentence|passive|jargon|written_standard","start":…,"end":…,"suggestion":…}
+    /// (byte offsets).
+    PlainLanguage {
+        /// nb, nn or sv.
+        #[arg(long, default_value = "nb")]
+        language: String,
+        /// The municipality's written standard (nb or nn): words of the other are marked.
+        #[arg(long)]
+        standard: Option<String>,
+    },
     /// Print a year's public holidays as JSON lines.
     Holidays {
         /// NO (Norway), SE (Sweden) or FI (Finland).
@@ -155,6 +167,9 @@ async fn run(cli: Cli) -> Result<()> {
     // Commands without a database.
     match &cli.command {
         Command::CheckText => return cli::text::check_text(),
+        Command::PlainLanguage { language, standard } => {
+            return cli::text::plain_language(language, standard.as_deref());
+        }
         Command::Holidays { country, year } => return cli::text::holidays(country, *year),
         _ => {}
     }
@@ -223,6 +238,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(cmd) => cli::records::audit_command(store, &settings, cmd).await,
         Command::Moderation(cmd) => cli::records::moderation_command(store, &settings, cmd).await,
         Command::CheckText
+        | Command::PlainLanguage { .. }
         | Command::Holidays { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => unreachable!("handled above"),

@@ -646,10 +646,75 @@ fn routing_rules_and_canned_replies_from_the_cli() {
             "--title",
             "Takk",
             "--body",
-            "Hei {navn}!",
+            "Hei {navn}! Saken vedrørende søknaden skal behandles snart.",
         ],
     );
     assert!(added.contains("Takk"));
+    // Advice on the text staff will send again and again.
+    assert!(added.contains("Plain language: LIX"), "{added}");
+    assert!(added.contains("jargon: \"vedrørende\" → om"), "{added}");
+    assert!(added.contains("passive: \"behandles\""), "{added}");
+}
+
+/// `torg plain-language`: the figures, then one JSON line per finding with byte offsets into
+/// the text as given; a bad language is refused with what to write.
+#[test]
+fn plain_language_from_the_cli() {
+    use std::io::Write;
+    let text = "Søknaden skal behandles i henhold til loven. Jeg vet ikke hva som skjer.";
+    let run = |args: &[&str]| {
+        let mut child = Command::new(TORG)
+            .arg("plain-language")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("run")
+    };
+    let out = run(&["--language", "nb", "--standard", "nn"]);
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines[0]["words"], 13);
+    assert_eq!(lines[0]["sentences"], 2);
+    assert!(lines[0]["lix"].as_f64().is_some_and(|l| l > 0.0));
+    let found: Vec<(String, String)> = lines[1..]
+        .iter()
+        .map(|f| {
+            let (s, e) = (
+                f["start"].as_u64().expect("start"),
+                f["end"].as_u64().expect("end"),
+            );
+            (
+                f["kind"].as_str().expect("kind").to_string(),
+                text[s as usize..e as usize].to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("passive", "behandles"),
+        ("jargon", "i henhold til"),
+        ("written_standard", "Jeg"),
+        ("written_standard", "ikke"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {found:?}"
+        );
+    }
+    let bad = run(&["--language", "de"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not nb, nn or sv"));
 }
 
 #[test]

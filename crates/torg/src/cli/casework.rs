@@ -155,6 +155,32 @@ pub enum PeakCommand {
     },
 }
 
+/// The plain-language advice on a text staff will send again and again (a canned reply, an
+/// acknowledgement): advice, not a refusal.
+fn print_plain_advice(language: &str, text: &str) {
+    let Some(settings) = torg_domain::plain::Settings::for_municipality(language) else {
+        return;
+    };
+    let report = torg_domain::plain::Checker::new(settings).check(text);
+    println!(
+        "Plain language: LIX {:.0} ({}), {} words in {} sentences.",
+        report.lix,
+        report.level(),
+        report.words,
+        report.sentences
+    );
+    for f in &report.findings {
+        let kind = serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match &f.suggestion {
+            Some(s) => println!("  {kind}: {:?} → {s}", &text[f.start..f.end]),
+            None => println!("  {kind}: {:?}", &text[f.start..f.end]),
+        }
+    }
+}
+
 /// Says how many open inquiries' deadlines a policy or calendar change moved.
 fn recomputed(changed: u64) {
     println!("Recomputed deadlines: {changed} open inquiries changed.");
@@ -240,6 +266,7 @@ pub async fn canned_command(
             torg_core::policies::add_canned_reply(&*store, &Actor::cli(), m.id, &title, &body)
                 .await?;
             println!("Added the canned reply {title:?} to {}.", m.name);
+            print_plain_advice(&m.language, &body);
             Ok(())
         }
     }
@@ -609,6 +636,7 @@ pub async fn acknowledgement(
             )
             .await?;
             println!("Set the {language} acknowledgement of {}.", m.name);
+            print_plain_advice(&language, &body);
         }
         None => {
             let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
