@@ -22,3 +22,4 @@ pub mod sms;
 pub mod social;
 pub mod tokens;
 pub mod transcript;
+pub mod wheel;

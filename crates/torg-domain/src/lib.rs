@@ -28,6 +28,7 @@ pub mod routing;
 pub mod secret;
 pub mod sms;
 pub mod social;
+pub mod wheel;
 
 pub use access::{Access, Permission, UnitAccess};
 

@@ -31,6 +31,7 @@ mod sso;
 mod staff;
 mod tokens;
 mod views;
+pub mod wheel;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -212,6 +213,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(sms_settings::routes())
                 .merge(tokens::routes())
                 .merge(password::routes())
+                .merge(wheel::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

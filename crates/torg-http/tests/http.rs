@@ -1482,6 +1482,7 @@ async fn every_scenario_on_postgres() {
     duty_rota_in_the_inbox(&app).await;
     administration_lockout_and_revocation(&app).await;
     the_archivist_decides_and_the_public_journal_screens(&app).await;
+    the_annual_wheel(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -2453,6 +2454,52 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     Expect::Staff(NOBODY),
                 ),
             ],
+        ),
+        (
+            (Method::GET, "/staff/wheel"),
+            vec![v(
+                "/staff/wheel".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            // Those who speak for the municipality plan its wheel.
+            (Method::POST, "/staff/wheel/items"),
+            vec![v(
+                "/staff/wheel/items".into(),
+                form(&[
+                    ("title", "Sak {n}"),
+                    ("date", "2027-03-01"),
+                    ("repeat", "weekday"),
+                ]),
+                Expect::Staff(&["x-chief", "x-comm"]),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/wheel/items/{id}/delete"),
+            vec![v(
+                "/staff/wheel/items/999999/delete".into(),
+                form(&[]),
+                Expect::Staff(&["x-chief", "x-comm"]),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/wheel/feed"),
+            vec![v(
+                "/staff/wheel/feed".into(),
+                form(&[]),
+                Expect::Staff(&["x-chief", "x-comm"]),
+            )],
+        ),
+        (
+            // A feed link that was never made (or was replaced) opens nothing.
+            (Method::GET, "/k/{slug}/wheel/{token}"),
+            vec![v(
+                format!("/k/{}/wheel/{}", app.a.slug, "a".repeat(64)),
+                Body::None,
+                Expect::Everyone(404),
+            )],
         ),
         (
             (Method::GET, "/staff/password"),
@@ -7324,4 +7371,146 @@ async fn tenant_of(app: &App, slug: &str) -> i64 {
         .expect("municipality")
         .expect("exists")
         .id
+}
+
+/// The annual wheel: a communication officer plans an item that comes back on the first
+/// Monday of March; it is on the wheel (SVG), in March's list and in the list of all; a case
+/// handler sees it but cannot plan; the private feed link gives an iCalendar that a real
+/// iCalendar parser reads, with the RRULE; a new link ends the old one.
+async fn the_annual_wheel(app: &App) {
+    let tenant = tenant_of(app, &app.a.slug).await;
+    add_user(
+        &*app.store,
+        tenant,
+        "kommunikasjon",
+        Role::Communication,
+        None,
+    )
+    .await;
+    let comm = login(app, &app.a.slug, "kommunikasjon").await;
+    let url = format!("{}/staff/wheel", app.base);
+    let csrf = csrf_of(&comm, &url).await;
+    let res = comm
+        .post(format!("{url}/items"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Eiendomsskatt: <b>utsendelse</b>"),
+            ("date", "2027-03-01"),
+            ("repeat", "weekday"),
+            ("target_group", "Huseiere"),
+            ("mark", "proactive"),
+        ])
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = comm
+        .post(format!("{url}/items"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Uten dato"),
+            ("date", "1. mars"),
+        ])
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("Skriv datoen slik")
+    );
+    let page = comm
+        .get(format!("{url}?year=2028&month=3"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("<svg"), "the wheel");
+    assert!(
+        page.contains("06.03 – Eiendomsskatt: &#60;b&#62;utsendelse"),
+        "2028's first Monday of March, escaped"
+    );
+    assert!(page.contains("06.03.2028"), "in March's list");
+    assert!(
+        page.contains("hvert år: første mandag i mars"),
+        "how it repeats, in words"
+    );
+    // A case handler sees the wheel but does not plan it.
+    let handler = login(app, &app.a.slug, "kari").await;
+    let seen = handler.get(&url).send().await.expect("page");
+    assert_eq!(seen.status(), StatusCode::OK);
+    let handler_csrf = csrf_of(&handler, &url).await;
+    let res = handler
+        .post(format!("{url}/items"))
+        .form(&[
+            ("csrf", handler_csrf.as_str()),
+            ("title", "X"),
+            ("date", "2027-01-01"),
+        ])
+        .send()
+        .await
+        .expect("refused");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The feed: a private link, shown once; a real parser reads the calendar.
+    let made = comm
+        .post(format!("{url}/feed"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("text");
+    let link = between(&made, "<code class=\"secret\">", "</code>")
+        .expect("link shown")
+        .to_string();
+    let path = &link[link.find("/k/").expect("path")..];
+    let feed = reqwest::get(format!("{}{path}", app.base))
+        .await
+        .expect("ics");
+    assert_eq!(feed.status(), StatusCode::OK);
+    assert!(
+        feed.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/calendar")
+    );
+    let ics = feed.text().await.expect("text");
+    let calendar: icalendar::Calendar = ics.parse().expect("RFC 5545");
+    let events: Vec<_> = calendar
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    assert_eq!(events.len(), 1);
+    use icalendar::Component;
+    assert_eq!(
+        events[0].get_summary(),
+        Some("Eiendomsskatt: <b>utsendelse</b>")
+    );
+    assert_eq!(
+        events[0].property_value("RRULE"),
+        Some("FREQ=YEARLY;BYMONTH=3;BYDAY=1MO")
+    );
+    // A new link ends the old.
+    comm.post(format!("{url}/feed"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("again");
+    let old = reqwest::get(format!("{}{path}", app.base))
+        .await
+        .expect("old");
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+    let log = actions(&*app.store, tenant, "wheel.").await;
+    assert_eq!(log.len(), 3, "added, two links: {log:?}");
+}
+
+#[tokio::test]
+async fn the_annual_wheel_sqlite() {
+    the_annual_wheel(&spawn().await).await;
 }

@@ -123,6 +123,8 @@ mod policies;
 mod shared;
 #[path = "sql/store.rs"]
 mod store;
+#[path = "sql/wheel.rs"]
+mod wheel;
 
 /// Creates a fresh, uniquely named database on the server at `admin_url` and returns its
 /// URL. For tests: each test gets a database of its own, so tests run in parallel.

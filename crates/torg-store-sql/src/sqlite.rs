@@ -108,3 +108,5 @@ mod policies;
 mod shared;
 #[path = "sql/store.rs"]
 mod store;
+#[path = "sql/wheel.rs"]
+mod wheel;

@@ -117,7 +117,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -3157,5 +3157,103 @@ pub async fn journal_numbers_are_given_once_and_kept(store: &dyn Store) {
             .await
             .expect("none")
             .is_empty()
+    );
+}
+
+pub async fn the_annual_wheel_is_kept_per_municipality(store: &dyn Store) {
+    use torg_domain::wheel::{Mark, Recurrence};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let item = |title: &str, unit: Option<i64>, date: &str, repeat: &str| NewWheelItem {
+        title: title.into(),
+        description: String::new(),
+        unit_id: unit,
+        responsible_user_id: None,
+        target_group: "innbyggere".into(),
+        area: String::new(),
+        mark: Mark::Proactive,
+        recurrence: Recurrence::parse(date, repeat).expect("recurrence"),
+    };
+    let ids = store
+        .create_wheel_items(
+            tenant,
+            &[
+                item("Eiendomsskatt", None, "2027-03-01", "weekday"),
+                item(
+                    "Barnehageopptak",
+                    Some(f.other_unit.id),
+                    "2027-02-01",
+                    "yearly",
+                ),
+                item("Brøyting", Some(f.service_desk.id), "2027-11-15", "none"),
+            ],
+            None,
+        )
+        .await
+        .expect("items");
+    assert_eq!(ids.len(), 3);
+    // By first date; a unit sees its own and the municipality's.
+    let all = store.wheel_items(tenant, None).await.expect("all");
+    let titles: Vec<&str> = all.iter().map(|i| i.item.title.as_str()).collect();
+    assert_eq!(titles, vec!["Barnehageopptak", "Eiendomsskatt", "Brøyting"]);
+    assert_eq!(all[1].item.recurrence.repeat(), "weekday");
+    let unit = store
+        .wheel_items(tenant, Some(f.other_unit.id))
+        .await
+        .expect("unit");
+    assert_eq!(unit.len(), 2);
+    // Another municipality sees none of it, and cannot put a unit of ours on its wheel.
+    assert!(
+        store
+            .wheel_items(other.tenant.id, None)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    assert!(matches!(
+        store
+            .create_wheel_items(
+                other.tenant.id,
+                &[item("Lånt", Some(f.other_unit.id), "2027-01-01", "none")],
+                None
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        !store
+            .delete_wheel_item(other.tenant.id, ids[0], None)
+            .await
+            .expect("rm")
+    );
+    assert!(
+        store
+            .delete_wheel_item(tenant, ids[0], None)
+            .await
+            .expect("rm")
+    );
+    assert_eq!(store.wheel_items(tenant, None).await.expect("all").len(), 2);
+    // A feed link replaces the one before.
+    store
+        .set_wheel_feed(tenant, None, "hash-1", None)
+        .await
+        .expect("feed");
+    store
+        .set_wheel_feed(tenant, Some(f.other_unit.id), "hash-unit", None)
+        .await
+        .expect("feed");
+    store
+        .set_wheel_feed(tenant, None, "hash-2", None)
+        .await
+        .expect("feed");
+    assert_eq!(store.wheel_feed("hash-1").await.expect("f"), None);
+    assert_eq!(
+        store.wheel_feed("hash-2").await.expect("f"),
+        Some((tenant, None))
+    );
+    assert_eq!(
+        store.wheel_feed("hash-unit").await.expect("f"),
+        Some((tenant, Some(f.other_unit.id)))
     );
 }

@@ -684,6 +684,39 @@ pub trait Archive: Send + Sync {
     async fn deletion_log(&self, tenant: i64, limit: u32) -> Result<Vec<DeletionRecord>>;
 }
 
+/// The annual wheel (årshjul) and its calendar feeds. Each write takes its audit entry.
+#[async_trait]
+pub trait Wheel: Send + Sync {
+    /// Adds items (one, or a whole imported file) in one transaction; their ids in order.
+    async fn create_wheel_items(
+        &self,
+        tenant: i64,
+        items: &[NewWheelItem],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Vec<i64>>;
+    /// The municipality's items (with `unit`, that unit's and the whole municipality's), by
+    /// first date.
+    async fn wheel_items(&self, tenant: i64, unit: Option<i64>) -> Result<Vec<WheelItem>>;
+    /// Removes an item; false when there was none.
+    async fn delete_wheel_item(
+        &self,
+        tenant: i64,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
+    /// Sets the private feed link of the municipality (`unit` `None`) or of a unit, replacing
+    /// the one before (only its hash is kept).
+    async fn set_wheel_feed(
+        &self,
+        tenant: i64,
+        unit: Option<i64>,
+        token_hash: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Whose feed a link's hash opens: (municipality, unit).
+    async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(i64, Option<i64>)>>;
+}
+
 /// Everything Torg keeps, as the sum of its capabilities. Implementations must be safe to
 /// share between tasks. Code that needs one capability takes that trait alone (a `&dyn Store`
 /// converts to any of them).
@@ -696,6 +729,7 @@ pub trait Store:
     + AuditLog
     + Inquiries
     + Archive
+    + Wheel
     + Send
     + Sync
     + 'static

@@ -757,3 +757,27 @@ pub struct DeletionRecord {
     pub attachments: i64,
     pub reason: String,
 }
+
+/// An item of the annual wheel (årshjul).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelItem {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub item: NewWheelItem,
+    pub created_at: Timestamp,
+}
+
+/// An item of the annual wheel as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWheelItem {
+    pub title: String,
+    pub description: String,
+    /// The unit it belongs to; `None`: the whole municipality.
+    pub unit_id: Option<i64>,
+    /// Who is responsible for it.
+    pub responsible_user_id: Option<i64>,
+    pub target_group: String,
+    pub area: String,
+    pub mark: torg_domain::wheel::Mark,
+    pub recurrence: torg_domain::wheel::Recurrence,
+}

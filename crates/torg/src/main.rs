@@ -130,6 +130,9 @@ enum Command {
     /// Moderation of public comments: the keyword list that flags comments.
     #[command(subcommand)]
     Moderation(cli::records::ModerationCommand),
+    /// The annual wheel (årshjul): import a CSV of items, list them.
+    #[command(subcommand)]
+    Wheel(cli::wheel::WheelCommand),
     /// The acknowledgement text (kvittering) per language.
     Acknowledgement(cli::casework::AcknowledgementArgs),
 }
@@ -237,6 +240,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Peak(cmd) => cli::casework::peak_command(store, &settings, cmd).await,
         Command::Audit(cmd) => cli::records::audit_command(store, &settings, cmd).await,
         Command::Moderation(cmd) => cli::records::moderation_command(store, &settings, cmd).await,
+        Command::Wheel(cmd) => cli::wheel::wheel_command(store, cmd).await,
         Command::CheckText
         | Command::PlainLanguage { .. }
         | Command::Holidays { .. }

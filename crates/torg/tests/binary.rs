@@ -2261,3 +2261,67 @@ async fn postgres_restarting_under_load_loses_nothing_acknowledged() {
     server.kill().expect("kill");
     let _ = server.wait();
 }
+
+/// `torg wheel import`: a CSV of the year's items goes in whole; a file with a wrong line goes
+/// in not at all, and the message names the line; `torg wheel list` shows the next dates.
+#[test]
+fn the_annual_wheel_from_a_csv() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    setup_tenant(d, None);
+    let good = d.join("hjul.csv");
+    std::fs::write(
+        &good,
+        "title,date,repeat,unit,target_group,mark,description\n\
+         Eiendomsskatt,2027-03-01,weekday,Servicetorget,Huseiere,proactive,\"Sendes ut, med faktura\"\n\
+         Nasjonaldagen,2027-05-17,yearly,,Alle,ongoing,\n\
+         Brøytemelding,2027-11-15,none,,,reactive,\n",
+    )
+    .expect("csv");
+    let bad = d.join("feil.csv");
+    std::fs::write(
+        &bad,
+        "title,date,repeat\nGod linje,2027-01-10,none\nFeil linje,10. januar,none\n",
+    )
+    .expect("csv");
+    let out = torg_fails(
+        d,
+        &[
+            "wheel",
+            "import",
+            "--municipality",
+            "krasj",
+            "--file",
+            bad.to_str().expect("path"),
+        ],
+    );
+    assert!(
+        out.contains("line 3") && out.contains("2027-03-01"),
+        "{out}"
+    );
+    let imported = torg(
+        d,
+        None,
+        &[
+            "wheel",
+            "import",
+            "--municipality",
+            "krasj",
+            "--file",
+            good.to_str().expect("path"),
+        ],
+    );
+    assert!(imported.contains("Imported 3 items"), "{imported}");
+    let listed = torg(d, None, &["wheel", "list", "--municipality", "krasj"]);
+    assert_eq!(
+        listed.lines().count(),
+        3,
+        "the bad file left nothing: {listed}"
+    );
+    assert!(
+        listed.contains("weekday\tproactive\tEiendomsskatt"),
+        "{listed}"
+    );
+    let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
+    assert!(log.contains("wheel.imported"), "{log}");
+}

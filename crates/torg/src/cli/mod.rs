@@ -7,6 +7,7 @@ pub mod channels;
 pub mod directory;
 pub mod records;
 pub mod text;
+pub mod wheel;
 
 pub(crate) use crate::config::Settings;
 pub(crate) use anyhow::{Context, Result, bail};
