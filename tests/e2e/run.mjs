@@ -130,6 +130,14 @@ try {
   await staff.click(`a:text("${reference}")`);
   await staff.waitForSelector("#reply-body");
   await axe(staff, "inquiry page");
+  // Plain language: advice on the draft, and nothing sent.
+  await staff.fill("#reply-body", "Saken skal behandles i henhold til forskriften.");
+  await staff.click("form[action$='/reply'] button[name=check]");
+  await staff.waitForSelector(".plain-advice");
+  const advice = await staff.textContent(".plain-advice");
+  check(advice.includes("LIX") && advice.includes("skriv heller «etter»") && advice.includes("passiv form"), "plain-language advice on the draft");
+  check((await staff.inputValue("#reply-body")).includes("i henhold til"), "the draft is kept for the writer");
+  await axe(staff, "plain-language advice");
   await staff.fill("#reply-body", "Takk! Vi sender en rørlegger i dag.");
   await staff.click("form[action$='/reply'] button[type=submit]");
   await staff.waitForSelector(".alert.success");
@@ -285,6 +293,18 @@ try {
   await kim.click("a:text('Moderering')");
   await kim.waitForSelector("#kw");
   await axe(kim, "moderation queue");
+  // The annual wheel: the first Monday of March every year, on the wheel and in March's list.
+  await kim.click("nav.staff-nav a[href='/staff/wheel']");
+  await kim.fill("#w-title", "Eiendomsskatt sendes ut");
+  await kim.fill("#w-date", "2027-03-01");
+  await kim.selectOption("#w-repeat", "weekday");
+  await kim.fill("#w-target", "Huseiere");
+  await kim.click("form[action='/staff/wheel/items'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  check((await kim.textContent("table")).includes("Eiendomsskatt sendes ut"), "the wheel lists the item in March");
+  check(await kim.isVisible(".wheel svg circle.wheel-dot"), "the item is a dot on the wheel");
+  await axe(kim, "annual wheel");
+  await kim.screenshot({ path: join(screenshots, "wheel.png"), fullPage: true });
   await chatter.screenshot({ path: join(screenshots, "chat.png") });
 
   // The chat is remembered for this browser session only, and "end the chat" forgets it.
