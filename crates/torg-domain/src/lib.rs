@@ -20,6 +20,7 @@ pub mod moderation;
 pub mod outbox;
 pub mod personal_data;
 pub mod plain;
+pub mod publish;
 pub mod reference;
 pub mod registry;
 pub mod reply;

@@ -22,6 +22,7 @@ mod openapi;
 mod password;
 mod phone;
 mod portal;
+mod publish;
 mod ratelimit;
 mod registry;
 mod routes;
@@ -214,6 +215,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(tokens::routes())
                 .merge(password::routes())
                 .merge(wheel::routes())
+                .merge(publish::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

@@ -441,6 +441,8 @@ struct InboxPage {
     my_channels: Vec<InboxRow>,
     /// (name, staffing note, ends in words) of the planned peak now.
     peak: Option<(String, String, String)>,
+    /// Messages staff are told before the public (and a week after).
+    notices: Vec<String>,
 }
 
 /// Who is on duty for a channel group, for the inbox.
@@ -792,7 +794,9 @@ async fn inbox(
             views::in_words(&t, p.ends_at, &staff.config.municipality.time_zone),
         )
     });
+    let notices = crate::publish::staff_notices(&state, &t, &staff).await;
     let page = InboxPage {
+        notices,
         peak,
         duties,
         my_channels,

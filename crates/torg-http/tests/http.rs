@@ -1483,6 +1483,7 @@ async fn every_scenario_on_postgres() {
     administration_lockout_and_revocation(&app).await;
     the_archivist_decides_and_the_public_journal_screens(&app).await;
     the_annual_wheel(&app).await;
+    publishing_with_approval(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -2038,6 +2039,61 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             held[&format!("<{action}-{user}-{tag}@example.no>")]
         )
     };
+    // Messages of one's own to change, send, approve and withdraw: one per user and step.
+    let mut messages: HashMap<(&str, &str), i64> = HashMap::new();
+    for (u, _, _) in ACCESS_USERS {
+        for step in ["edit", "submit", "approve", "withdraw"] {
+            let author = if step == "approve" {
+                ids["x-handler"]
+            } else {
+                ids["x-comm"]
+            };
+            let p = store
+                .create_publication(
+                    a.id,
+                    &torg_store::NewPublication {
+                        title: format!("{step} {u}"),
+                        body: "Biblioteket åpner klokken ti.".into(),
+                        language: "nb".into(),
+                        author_id: author,
+                        publish_at: now + hour,
+                    },
+                    None,
+                )
+                .await
+                .expect("message");
+            if step == "approve" {
+                use torg_domain::publish::PubState;
+                store
+                    .set_publication_state(
+                        a.id,
+                        p.id,
+                        PubState::Draft,
+                        PubState::Submitted,
+                        None,
+                        None,
+                    )
+                    .await
+                    .expect("submitted");
+            }
+            messages.insert((*u, step), p.id);
+        }
+    }
+    let each_message = |step: &'static str| -> Vec<(&'static str, String)> {
+        ACCESS_USERS
+            .iter()
+            .map(|(u, _, _)| {
+                let id = messages[&(*u, step)];
+                let tail = if step == "edit" {
+                    String::new()
+                } else {
+                    format!("/{step}")
+                };
+                (*u, format!("/staff/publish/{id}{tail}"))
+            })
+            .collect()
+    };
+    let a_message = messages[&("x-comm", "edit")];
     let each_user = |action: &'static str| -> Vec<(&'static str, String)> {
         ACCESS_USERS
             .iter()
@@ -2497,6 +2553,118 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::GET, "/k/{slug}/wheel/{token}"),
             vec![v(
                 format!("/k/{}/wheel/{}", app.a.slug, "a".repeat(64)),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/publish"),
+            vec![v(
+                "/staff/publish".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            // Everyone who handles inquiries writes messages.
+            (Method::POST, "/staff/publish"),
+            vec![v(
+                "/staff/publish".into(),
+                form(&[
+                    ("title", "Melding {n}"),
+                    ("body", "Tekst."),
+                    ("publish_at", "2030-01-01T10:00"),
+                ]),
+                Expect::Staff(&[
+                    "x-admin",
+                    "x-chief",
+                    "x-comm",
+                    "x-leader",
+                    "x-handler",
+                    "x-desk",
+                    "x-nurse",
+                ]),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/publish/{id}"),
+            vec![v(
+                format!("/staff/publish/{a_message}"),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            // The author (x-comm) and those who speak for the municipality change a message.
+            (Method::POST, "/staff/publish/{id}"),
+            vec![
+                v(
+                    "/staff/publish/0".into(),
+                    form(&[
+                        ("title", "Ny tittel"),
+                        ("body", "Ny tekst."),
+                        ("publish_at", "2030-01-01T10:00"),
+                    ]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(each_message("edit")),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/publish/{id}/submit"),
+            vec![
+                v(
+                    "/staff/publish/0/submit".into(),
+                    form(&[]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(each_message("submit")),
+            ],
+        ),
+        (
+            // Only those who speak for the municipality approve (here x-handler's text).
+            (Method::POST, "/staff/publish/{id}/approve"),
+            vec![
+                v(
+                    "/staff/publish/0/approve".into(),
+                    form(&[]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(each_message("approve")),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/publish/{id}/withdraw"),
+            vec![
+                v(
+                    "/staff/publish/0/withdraw".into(),
+                    form(&[]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(each_message("withdraw")),
+            ],
+        ),
+        (
+            (Method::GET, "/k/{slug}/news"),
+            vec![v(
+                format!("/k/{}/news", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/news.atom"),
+            vec![v(
+                format!("/k/{}/news.atom", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            // A message not (yet) out is no news.
+            (Method::GET, "/k/{slug}/news/{id}"),
+            vec![v(
+                format!("/k/{}/news/{a_message}", app.a.slug),
                 Body::None,
                 Expect::Everyone(404),
             )],
@@ -7513,4 +7681,225 @@ async fn the_annual_wheel(app: &App) {
 #[tokio::test]
 async fn the_annual_wheel_sqlite() {
     the_annual_wheel(&spawn().await).await;
+}
+
+/// Publishing, written once: a communication officer drafts (plain-language advice shown),
+/// sends for approval, may not approve her own text (four eyes); the chief executive's
+/// approval is held by the personal-data guard until confirmed; staff see it before the
+/// public; a change after approval needs a new approval; at its time it is news on the
+/// portal, with its own page and an Atom feed that a feed parser reads.
+async fn publishing_with_approval(app: &App) {
+    let tenant = tenant_of(app, &app.a.slug).await;
+    add_user(&*app.store, tenant, "skribent", Role::Communication, None).await;
+    add_user(&*app.store, tenant, "direktor", Role::ChiefExecutive, None).await;
+    let writer = login(app, &app.a.slug, "skribent").await;
+    let chief = login(app, &app.a.slug, "direktor").await;
+    let list = format!("{}/staff/publish", app.base);
+    let csrf = csrf_of(&writer, &list).await;
+    let oslo = jiff::tz::TimeZone::get("Europe/Oslo").expect("tz");
+    let local = |at: jiff::Timestamp| {
+        at.to_zoned(oslo.clone())
+            .strftime("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+    let draft = |title: &'static str, body: &'static str, at: String| {
+        let (writer, list, csrf) = (writer.clone(), list.clone(), csrf.clone());
+        async move {
+            let res = writer
+                .post(&list)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("title", title),
+                    ("body", body),
+                    ("publish_at", at.as_str()),
+                ])
+                .send()
+                .await
+                .expect("draft");
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let to = res.headers()["location"].to_str().expect("to").to_string();
+            between(&to, "/staff/publish/", "?")
+                .expect("id")
+                .parse::<i64>()
+                .expect("id")
+        }
+    };
+    let id = draft(
+        "Kokevarsel for Fjordgata",
+        "Vannet i Fjordgata skal kokes i henhold til råd fra Mattilsynet. Ring vakttelefonen 912 34 567 ved spørsmål.",
+        local(soon),
+    )
+    .await;
+    let page_url = format!("{list}/{id}");
+    let page = writer
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("skriv heller «etter»"),
+        "plain-language advice on the message"
+    );
+    let step = |who: &reqwest::Client, what: &str, extra: Option<(&'static str, &'static str)>| {
+        let who = who.clone();
+        let url = format!("{page_url}/{what}");
+        let list = list.clone();
+        async move {
+            let csrf = csrf_of(&who, &list).await;
+            let mut form = vec![("csrf", csrf)];
+            if let Some((k, v)) = extra {
+                form.push((k, v.to_string()));
+            }
+            who.post(url).form(&form).send().await.expect("step")
+        }
+    };
+    assert_eq!(
+        step(&writer, "submit", None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let own = step(&writer, "approve", None).await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY, "four eyes");
+    assert!(own.text().await.expect("text").contains("to par øyne"));
+    // The phone number holds the approval until the chief executive confirms it.
+    let held = step(&chief, "approve", None).await;
+    assert_eq!(held.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        held.text()
+            .await
+            .expect("text")
+            .contains("personopplysninger")
+    );
+    let res = step(&chief, "approve", Some(("confirm_personal_data", "on"))).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let approved = actions(&*app.store, tenant, "publication.approved").await;
+    assert!(approved[0].entry.detail.contains("personal-data:confirmed"));
+    // Staff are told first; the public not yet.
+    let inbox = writer
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        inbox.contains("Til de ansatte først: «Kokevarsel for Fjordgata»"),
+        "staff first"
+    );
+    let news_url = format!("{}/k/{}/news", app.base, app.a.slug);
+    let news = reqwest::get(&news_url)
+        .await
+        .expect("news")
+        .text()
+        .await
+        .expect("text");
+    assert!(!news.contains("Kokevarsel"), "not public before its time");
+    assert_eq!(
+        reqwest::get(format!("{news_url}/{id}"))
+            .await
+            .expect("item")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // A change after approval: a draft again, to be approved again.
+    let csrf = csrf_of(&writer, &list).await;
+    let res = writer
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Kokevarsel for Fjordgata"),
+            ("body", "Vannet i Fjordgata må kokes."),
+            ("publish_at", local(soon).as_str()),
+        ])
+        .send()
+        .await
+        .expect("edit");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let p = app
+        .store
+        .publication(tenant, id)
+        .await
+        .expect("p")
+        .expect("p");
+    assert_eq!(p.state, torg_domain::publish::PubState::Draft);
+    assert_eq!(p.approved_by, None);
+    // A message whose time has come is news, with its page and the Atom feed.
+    let now_id = draft(
+        "Biblioteket holder åpent lenger",
+        "Fra mandag er biblioteket åpent til klokken 20.\n\nVelkommen!",
+        local(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)),
+    )
+    .await;
+    let now_url = format!("{list}/{now_id}");
+    let csrf = csrf_of(&writer, &list).await;
+    writer
+        .post(format!("{now_url}/submit"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("submit");
+    let csrf = csrf_of(&chief, &list).await;
+    let res = chief
+        .post(format!("{now_url}/approve"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let news = reqwest::get(&news_url)
+        .await
+        .expect("news")
+        .text()
+        .await
+        .expect("text");
+    assert!(news.contains("Biblioteket holder åpent lenger") && !news.contains("Kokevarsel"));
+    let item = reqwest::get(format!("{news_url}/{now_id}"))
+        .await
+        .expect("item");
+    assert_eq!(item.status(), StatusCode::OK);
+    assert!(
+        item.text()
+            .await
+            .expect("text")
+            .contains("<p>Velkommen!</p>"),
+        "paragraphs"
+    );
+    let feed = reqwest::get(format!("{news_url}.atom"))
+        .await
+        .expect("feed");
+    assert_eq!(
+        feed.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let parsed = feed_rs::parser::parse(feed.bytes().await.expect("bytes").as_ref()).expect("Atom");
+    assert_eq!(parsed.feed_type, feed_rs::model::FeedType::Atom);
+    assert_eq!(parsed.entries.len(), 1);
+    assert_eq!(
+        parsed.entries[0].title.as_ref().map(|t| t.content.as_str()),
+        Some("Biblioteket holder åpent lenger")
+    );
+    // Withdrawn: gone from the news.
+    let csrf = csrf_of(&chief, &list).await;
+    chief
+        .post(format!("{now_url}/withdraw"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("withdraw");
+    let news = reqwest::get(&news_url)
+        .await
+        .expect("news")
+        .text()
+        .await
+        .expect("text");
+    assert!(!news.contains("Biblioteket holder"), "withdrawn");
+}
+
+#[tokio::test]
+async fn publishing_with_approval_sqlite() {
+    publishing_with_approval(&spawn().await).await;
 }

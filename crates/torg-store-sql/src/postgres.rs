@@ -119,6 +119,8 @@ mod inquiries;
 mod outbox;
 #[path = "sql/policies.rs"]
 mod policies;
+#[path = "sql/publishing.rs"]
+mod publishing;
 #[path = "sql/shared.rs"]
 mod shared;
 #[path = "sql/store.rs"]

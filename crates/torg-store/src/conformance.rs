@@ -117,7 +117,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -3255,5 +3255,148 @@ pub async fn the_annual_wheel_is_kept_per_municipality(store: &dyn Store) {
     assert_eq!(
         store.wheel_feed("hash-unit").await.expect("f"),
         Some((tenant, Some(f.other_unit.id)))
+    );
+}
+
+pub async fn publications_move_through_their_states_once(store: &dyn Store) {
+    use torg_domain::publish::PubState;
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let author = store
+        .create_user(
+            tenant,
+            NewUser {
+                email: None,
+                username: "skribent".into(),
+                full_name: "Siri Skribent".into(),
+                password_hash: "x".into(),
+                password_set_by: None,
+                role: Role::Communication,
+                unit_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("author");
+    let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
+    let new = NewPublication {
+        title: "Kokevarsel".into(),
+        body: "Kok vannet før du drikker det.".into(),
+        language: "nb".into(),
+        author_id: author.id,
+        publish_at: at,
+    };
+    let p = store
+        .create_publication(tenant, &new, None)
+        .await
+        .expect("draft");
+    assert_eq!(p.state, PubState::Draft);
+    // Another municipality's author is refused; another municipality sees nothing.
+    let foreign = NewPublication {
+        author_id: author.id,
+        ..new.clone()
+    };
+    assert!(matches!(
+        store
+            .create_publication(other.tenant.id, &foreign, None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.publication(other.tenant.id, p.id).await.expect("p"),
+        None
+    );
+    // Submitted once; a second move from draft conflicts.
+    store
+        .set_publication_state(
+            tenant,
+            p.id,
+            PubState::Draft,
+            PubState::Submitted,
+            None,
+            None,
+        )
+        .await
+        .expect("submit");
+    assert!(matches!(
+        store
+            .set_publication_state(
+                tenant,
+                p.id,
+                PubState::Draft,
+                PubState::Submitted,
+                None,
+                None
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let approved = store
+        .set_publication_state(
+            tenant,
+            p.id,
+            PubState::Submitted,
+            PubState::Approved,
+            Some((author.id, "hash".into())),
+            None,
+        )
+        .await
+        .expect("approve");
+    assert_eq!(approved.approved_by, Some(author.id));
+    assert_eq!(approved.approved_hash.as_deref(), Some("hash"));
+    // Out at its time, not before.
+    let before = at - SignedDuration::from_mins(1);
+    assert!(
+        store
+            .approved_until(tenant, before, 10)
+            .await
+            .expect("news")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .approved_until(tenant, at, 10)
+            .await
+            .expect("news")
+            .len(),
+        1
+    );
+    // A change of the text: back to draft, the approval gone.
+    let edited = store
+        .edit_publication(
+            tenant,
+            p.id,
+            "Kokevarsel",
+            "Kok vannet i ett minutt.",
+            at,
+            None,
+        )
+        .await
+        .expect("edit");
+    assert_eq!((edited.state, edited.approved_by), (PubState::Draft, None));
+    assert!(
+        store
+            .approved_until(tenant, at, 10)
+            .await
+            .expect("news")
+            .is_empty()
+    );
+    assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 1);
+    // Settings: four eyes and a 30-minute lead by default, then changed.
+    let s = store.publishing_settings(tenant).await.expect("settings");
+    assert_eq!(s, PublishingSettings::default());
+    let changed = PublishingSettings {
+        four_eyes: false,
+        staff_lead_minutes: 60,
+    };
+    store
+        .set_publishing_settings(tenant, changed, None)
+        .await
+        .expect("set");
+    assert_eq!(store.publishing_settings(tenant).await.expect("s"), changed);
+    assert_eq!(
+        store.publishing_settings(other.tenant.id).await.expect("s"),
+        PublishingSettings::default()
     );
 }

@@ -717,6 +717,56 @@ pub trait Wheel: Send + Sync {
     async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(i64, Option<i64>)>>;
 }
 
+/// Publishing: messages written once, approved, shown at their time. Writes take their audit
+/// entry.
+#[async_trait]
+pub trait Publishing: Send + Sync {
+    async fn create_publication(
+        &self,
+        tenant: i64,
+        new: &NewPublication,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication>;
+    /// A new text or time: back to draft, any approval gone (a change needs a new one).
+    async fn edit_publication(
+        &self,
+        tenant: i64,
+        id: i64,
+        title: &str,
+        body: &str,
+        publish_at: jiff::Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication>;
+    /// Moves a message from `from` to `to` (with the approver and the approved text's hash
+    /// when approving); `Conflict` when it is no longer in `from` (someone else was quicker).
+    async fn set_publication_state(
+        &self,
+        tenant: i64,
+        id: i64,
+        from: torg_domain::publish::PubState,
+        to: torg_domain::publish::PubState,
+        approved: Option<(i64, String)>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication>;
+    async fn publication(&self, tenant: i64, id: i64) -> Result<Option<Publication>>;
+    /// The municipality's messages, latest time first.
+    async fn publications(&self, tenant: i64, limit: u32) -> Result<Vec<Publication>>;
+    /// Approved messages whose time is at or before `until`, latest first.
+    async fn approved_until(
+        &self,
+        tenant: i64,
+        until: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Publication>>;
+    async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings>;
+    async fn set_publishing_settings(
+        &self,
+        tenant: i64,
+        settings: PublishingSettings,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+}
+
 /// Everything Torg keeps, as the sum of its capabilities. Implementations must be safe to
 /// share between tasks. Code that needs one capability takes that trait alone (a `&dyn Store`
 /// converts to any of them).
@@ -730,6 +780,7 @@ pub trait Store:
     + Inquiries
     + Archive
     + Wheel
+    + Publishing
     + Send
     + Sync
     + 'static

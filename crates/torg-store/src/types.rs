@@ -781,3 +781,50 @@ pub struct NewWheelItem {
     pub mark: torg_domain::wheel::Mark,
     pub recurrence: torg_domain::wheel::Recurrence,
 }
+
+/// A message for publishing (written once; here for the portal's news and the staff).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub title: String,
+    pub body: String,
+    pub language: String,
+    pub state: torg_domain::publish::PubState,
+    pub author_id: i64,
+    pub approved_by: Option<i64>,
+    /// The hash of the text as approved ([`torg_domain::publish::text_hash`]).
+    pub approved_hash: Option<String>,
+    /// When the public sees it (staff a while before).
+    pub publish_at: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new message, as its author wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPublication {
+    pub title: String,
+    pub body: String,
+    pub language: String,
+    pub author_id: i64,
+    pub publish_at: Timestamp,
+}
+
+/// A municipality's publishing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishingSettings {
+    /// Nobody approves their own text.
+    pub four_eyes: bool,
+    /// How long before the public staff see a message.
+    pub staff_lead_minutes: u32,
+}
+
+impl Default for PublishingSettings {
+    fn default() -> Self {
+        PublishingSettings {
+            four_eyes: true,
+            staff_lead_minutes: 30,
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Publishing's use cases: write a message once, send it for approval, approve it (those who
+//! speak for the municipality; never one's own text where the municipality asks for four
+//! eyes; the personal-data guard holds it until the approver confirms), change it (which needs
+//! a new approval) or withdraw it. An approved message reaches the staff first and the
+//! portal's news at its time ([`torg_domain::publish::audience`]). Each step is written with
+//! its audit entry; the approval entry carries the hash of the text approved.
+
+use crate::actor::Actor;
+use jiff::{SignedDuration, Timestamp};
+use torg_domain::access::Permission;
+use torg_domain::personal_data::Finding;
+use torg_domain::publish::{ApprovalError, PubState, may_approve, text_hash};
+use torg_store::{NewPublication, Publication, Store, StoreError, User};
+
+/// The longest title and text, in characters.
+pub const MAX_TITLE: usize = 200;
+pub const MAX_BODY: usize = 20_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("a message needs a title of at most {MAX_TITLE} characters")]
+    Title,
+    #[error("a message needs a text of at most {MAX_BODY} characters")]
+    Body,
+    #[error("only staff who handle inquiries write messages")]
+    MayNotWrite,
+    #[error("only the author or someone who speaks for the municipality changes a message")]
+    NotYours,
+    #[error("a withdrawn message is not changed; write a new one")]
+    Withdrawn,
+    #[error("only a draft is sent for approval")]
+    NotDraft,
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error("the message holds what looks like personal data; confirm that it may be public")]
+    PersonalData(Vec<Finding>),
+    #[error("someone else changed the message meanwhile; look at it again")]
+    Changed,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for PublishError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => PublishError::Changed,
+            other => PublishError::Store(other),
+        }
+    }
+}
+
+impl PublishError {
+    /// The message's key in the interface catalogue.
+    pub fn key(&self) -> &'static str {
+        match self {
+            PublishError::Title => "publish-error-title",
+            PublishError::Body => "publish-error-body",
+            PublishError::MayNotWrite | PublishError::NotYours => "error-forbidden",
+            PublishError::Withdrawn => "publish-error-withdrawn",
+            PublishError::NotDraft => "publish-error-not-draft",
+            PublishError::Approval(ApprovalError::NotAllowed) => "error-forbidden",
+            PublishError::Approval(ApprovalError::OwnText) => "publish-error-own-text",
+            PublishError::Approval(ApprovalError::NotSubmitted) => "publish-error-not-submitted",
+            PublishError::PersonalData(_) => "publish-error-personal-data",
+            PublishError::Changed => "publish-error-changed",
+            PublishError::Store(_) => "error-storage",
+        }
+    }
+}
+
+/// A message as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageInput<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub publish_at: Timestamp,
+}
+
+fn checked(input: MessageInput<'_>) -> Result<(String, String), PublishError> {
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE {
+        return Err(PublishError::Title);
+    }
+    let body = input.body.trim();
+    if body.is_empty() || body.chars().count() > MAX_BODY {
+        return Err(PublishError::Body);
+    }
+    Ok((title.to_string(), body.to_string()))
+}
+
+fn may_change(user: &User, p: &Publication) -> Result<(), PublishError> {
+    if p.state == PubState::Withdrawn {
+        return Err(PublishError::Withdrawn);
+    }
+    if p.author_id != user.id && !user.role.has(Permission::SpeakPublicly) {
+        return Err(PublishError::NotYours);
+    }
+    Ok(())
+}
+
+async fn found(store: &dyn Store, tenant: i64, id: i64) -> Result<Publication, PublishError> {
+    store
+        .publication(tenant, id)
+        .await?
+        .ok_or(PublishError::Store(StoreError::NotFound("publication")))
+}
+
+/// Writes a new message (a draft) in the municipality's `language`.
+pub async fn draft(
+    store: &dyn Store,
+    actor: &Actor,
+    author: &User,
+    tenant: i64,
+    language: &str,
+    input: MessageInput<'_>,
+) -> Result<Publication, PublishError> {
+    if !author.role.has(Permission::HandleInquiries) {
+        return Err(PublishError::MayNotWrite);
+    }
+    let (title, body) = checked(input)?;
+    let entry = actor.entry("publication.drafted", String::new(), title.clone());
+    let new = NewPublication {
+        title,
+        body,
+        language: language.to_string(),
+        author_id: author.id,
+        publish_at: input.publish_at,
+    };
+    Ok(store.create_publication(tenant, &new, Some(entry)).await?)
+}
+
+/// Changes a message's text or time: it is a draft again, and any approval is gone.
+pub async fn edit(
+    store: &dyn Store,
+    actor: &Actor,
+    user: &User,
+    tenant: i64,
+    id: i64,
+    input: MessageInput<'_>,
+) -> Result<Publication, PublishError> {
+    let p = found(store, tenant, id).await?;
+    may_change(user, &p)?;
+    let (title, body) = checked(input)?;
+    let detail = if p.state == PubState::Approved {
+        "changed after approval: a new approval is needed"
+    } else {
+        ""
+    };
+    let entry = actor.entry(
+        "publication.edited",
+        format!("publication:{id}"),
+        detail.to_string(),
+    );
+    Ok(store
+        .edit_publication(tenant, id, &title, &body, input.publish_at, Some(entry))
+        .await?)
+}
+
+/// Sends a draft for approval.
+pub async fn submit(
+    store: &dyn Store,
+    actor: &Actor,
+    user: &User,
+    tenant: i64,
+    id: i64,
+) -> Result<Publication, PublishError> {
+    let p = found(store, tenant, id).await?;
+    may_change(user, &p)?;
+    if p.state != PubState::Draft {
+        return Err(PublishError::NotDraft);
+    }
+    let entry = actor.entry(
+        "publication.submitted",
+        format!("publication:{id}"),
+        String::new(),
+    );
+    Ok(store
+        .set_publication_state(
+            tenant,
+            id,
+            PubState::Draft,
+            PubState::Submitted,
+            None,
+            Some(entry),
+        )
+        .await?)
+}
+
+/// Approves a message waiting for approval, bound to its text as it is now. Personal data in
+/// it holds the approval until the approver confirms it may be public (`confirm`).
+pub async fn approve(
+    store: &dyn Store,
+    actor: &Actor,
+    approver: &User,
+    tenant: i64,
+    id: i64,
+    confirm: bool,
+) -> Result<Publication, PublishError> {
+    let p = found(store, tenant, id).await?;
+    let settings = store.publishing_settings(tenant).await?;
+    may_approve(
+        approver.role,
+        approver.id,
+        p.author_id,
+        p.state,
+        settings.four_eyes,
+    )?;
+    let findings = torg_domain::personal_data::find(&format!("{}\n{}", p.title, p.body));
+    if !findings.is_empty() && !confirm {
+        return Err(PublishError::PersonalData(findings));
+    }
+    let hash = text_hash(&p.title, &p.body);
+    let mut detail = format!("text:{hash}");
+    if !findings.is_empty() {
+        detail.push_str(" personal-data:confirmed");
+    }
+    let entry = actor.entry("publication.approved", format!("publication:{id}"), detail);
+    Ok(store
+        .set_publication_state(
+            tenant,
+            id,
+            PubState::Submitted,
+            PubState::Approved,
+            Some((approver.id, hash)),
+            Some(entry),
+        )
+        .await?)
+}
+
+/// Withdraws a message (before or after it went out): shown nowhere any more.
+pub async fn withdraw(
+    store: &dyn Store,
+    actor: &Actor,
+    user: &User,
+    tenant: i64,
+    id: i64,
+) -> Result<Publication, PublishError> {
+    let p = found(store, tenant, id).await?;
+    may_change(user, &p)?;
+    let entry = actor.entry(
+        "publication.withdrawn",
+        format!("publication:{id}"),
+        p.state.as_str().to_string(),
+    );
+    Ok(store
+        .set_publication_state(tenant, id, p.state, PubState::Withdrawn, None, Some(entry))
+        .await?)
+}
+
+/// The portal's news at `now`: approved messages whose time has come, newest first.
+pub async fn news(
+    store: &dyn Store,
+    tenant: i64,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<Publication>, StoreError> {
+    store.approved_until(tenant, now, limit).await
+}
+
+/// What staff are told at `now`: approved messages from their staff time on (before the
+/// public sees them), and for a week after they went out.
+pub async fn staff_notices(
+    store: &dyn Store,
+    tenant: i64,
+    now: Timestamp,
+) -> Result<Vec<Publication>, StoreError> {
+    let settings = store.publishing_settings(tenant).await?;
+    let lead = SignedDuration::from_mins(i64::from(settings.staff_lead_minutes));
+    let week = SignedDuration::from_hours(24 * 7);
+    Ok(store
+        .approved_until(tenant, now + lead, 20)
+        .await?
+        .into_iter()
+        .filter(|p| p.publish_at + week > now)
+        .collect())
+}

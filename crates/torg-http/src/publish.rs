@@ -1,0 +1,660 @@
+//! Publishing in the staff UI (`/staff/publish`): write a message once, see its plain-language
+//! advice, send it for approval, approve it (four eyes, the personal-data guard), change or
+//! withdraw it; and on the portal, the municipality's news (`/k/{m}/news`, an item's page, an
+//! Atom feed), which is the canonical address of every message. Staff see an approved message
+//! on their inbox a while before the public does. The rules are in [`torg_core::publish`].
+
+use crate::AppState;
+use crate::admin::{Fields, staff_form};
+use crate::audit::ClientAddr;
+use crate::auth::Staff;
+use crate::i18n::Tr;
+use crate::portal::municipality;
+use crate::routes::Routes;
+use crate::staff::{chrome, failed, forbidden};
+use crate::views::{self, Chrome, Lang, PlainAdvice, render};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use torg_core::actor::Actor;
+use torg_core::publish::{self, MessageInput, PublishError};
+use torg_domain::access::Permission;
+use torg_domain::publish::PubState;
+use torg_store::Publication;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/staff/publish", list_page)
+        .post("/staff/publish", create)
+        .get("/staff/publish/{id}", message_page)
+        .post("/staff/publish/{id}", edit)
+        .post("/staff/publish/{id}/submit", submit)
+        .post("/staff/publish/{id}/approve", approve)
+        .post("/staff/publish/{id}/withdraw", withdraw)
+        .get("/k/{slug}/news", news_page)
+        .get("/k/{slug}/news.atom", news_feed)
+        .get("/k/{slug}/news/{id}", news_item)
+}
+
+/// Who writes messages: staff who handle inquiries.
+fn writes(staff: &Staff) -> bool {
+    staff.can(Permission::HandleInquiries)
+}
+
+fn state_name(t: &Tr, s: PubState) -> String {
+    t.get(&format!("publish-state-{}", s.as_str()))
+}
+
+/// `2027-03-01T08:00` in the municipality's time zone.
+fn local_time(text: &str, zone: &str) -> Option<Timestamp> {
+    let tz = jiff::tz::TimeZone::get(zone).ok()?;
+    let dt: jiff::civil::DateTime = text.trim().parse().ok()?;
+    dt.to_zoned(tz).ok().map(|z| z.timestamp())
+}
+
+fn input_time(at: Timestamp, zone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string()
+}
+
+struct Row {
+    id: i64,
+    title: String,
+    state: String,
+    when: String,
+}
+
+#[derive(Template)]
+#[template(path = "publish_list.html")]
+struct ListPage {
+    t: Tr,
+    c: Chrome,
+    rows: Vec<Row>,
+    may_write: bool,
+    title: String,
+    body: String,
+    publish_at: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "publish_message.html")]
+struct MessagePage {
+    t: Tr,
+    c: Chrome,
+    id: i64,
+    title: String,
+    body: String,
+    publish_at: String,
+    state: String,
+    when: String,
+    author: String,
+    approved_by: Option<String>,
+    plain: PlainAdvice,
+    may_change: bool,
+    may_submit: bool,
+    may_approve: bool,
+    /// The approval waits for the approver to confirm personal data may be public.
+    confirm_personal_data: bool,
+    public_link: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let notice = t.done(&q.done);
+    show_list(&state, t, &staff, notice, None, None, StatusCode::OK).await
+}
+
+async fn show_list(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    notice: Option<String>,
+    error: Option<String>,
+    form: Option<&Fields>,
+    status: StatusCode,
+) -> Response {
+    let m = &staff.config.municipality;
+    let list = match state.store.publications(m.id, 200).await {
+        Ok(l) => l,
+        Err(e) => return failed(t, e),
+    };
+    let rows = list
+        .iter()
+        .map(|p| Row {
+            id: p.id,
+            title: p.title.clone(),
+            state: state_name(&t, p.state),
+            when: views::when(p.publish_at, &m.time_zone),
+        })
+        .collect();
+    let field = |name: &str| form.map(|f| f.get(name).to_string()).unwrap_or_default();
+    let publish_at = form
+        .map(|f| f.get("publish_at").to_string())
+        .unwrap_or_else(|| {
+            input_time(
+                Timestamp::now() + jiff::SignedDuration::from_hours(2),
+                &m.time_zone,
+            )
+        });
+    render(
+        status,
+        &ListPage {
+            c: chrome(staff, "/staff/publish"),
+            rows,
+            may_write: writes(staff),
+            title: field("title"),
+            body: field("body"),
+            publish_at,
+            notice,
+            error,
+            t,
+        },
+    )
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, writes(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let m = staff.config.municipality.clone();
+    let Some(publish_at) = local_time(f.get("publish_at"), &m.time_zone) else {
+        let msg = t.get("publish-error-time");
+        return show_list(
+            &state,
+            t,
+            &staff,
+            None,
+            Some(msg),
+            Some(&f),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let input = MessageInput {
+        title: f.get("title"),
+        body: f.get("body"),
+        publish_at,
+    };
+    let actor = Actor::user(&staff.user, addr.0);
+    match publish::draft(&*state.store, &actor, &staff.user, m.id, &m.language, input).await {
+        Ok(p) => Redirect::to(&format!("/staff/publish/{}?done=publication-drafted", p.id))
+            .into_response(),
+        Err(PublishError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let msg = t.get(e.key());
+            show_list(
+                &state,
+                t,
+                &staff,
+                None,
+                Some(msg),
+                Some(&f),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn message_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let notice = t.done(&q.done);
+    show_message(&state, t, &staff, id, notice, None, false, StatusCode::OK).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show_message(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    id: i64,
+    notice: Option<String>,
+    error: Option<String>,
+    confirm_personal_data: bool,
+    status: StatusCode,
+) -> Response {
+    let m = &staff.config.municipality;
+    let (p, users, settings) = match tokio::try_join!(
+        state.store.publication(m.id, id),
+        state.store.list_users(m.id),
+        state.store.publishing_settings(m.id)
+    ) {
+        Ok((Some(p), users, settings)) => (p, users, settings),
+        Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => return failed(t, e),
+    };
+    let name = |id: i64| {
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.full_name.clone())
+            .unwrap_or_default()
+    };
+    let mine = p.author_id == staff.user.id;
+    let speaks = staff.can(Permission::SpeakPublicly);
+    let live = p.state == PubState::Approved && p.publish_at <= Timestamp::now();
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let page = MessagePage {
+        c: chrome(staff, &format!("/staff/publish/{id}")),
+        id,
+        plain: views::plain_advice(&t, &p.language, &format!("{}.\n\n{}", p.title, p.body)),
+        title: p.title.clone(),
+        body: p.body.clone(),
+        publish_at: input_time(p.publish_at, &m.time_zone),
+        state: state_name(&t, p.state),
+        when: views::when(p.publish_at, &m.time_zone),
+        author: name(p.author_id),
+        approved_by: p.approved_by.map(name),
+        may_change: p.state != PubState::Withdrawn && (mine || speaks),
+        may_submit: p.state == PubState::Draft && (mine || speaks),
+        may_approve: p.state == PubState::Submitted && speaks && !(settings.four_eyes && mine),
+        confirm_personal_data,
+        public_link: live.then(|| format!("{base}/k/{}/news/{id}", m.slug)),
+        notice,
+        error,
+        t,
+    };
+    render(status, &page)
+}
+
+/// What a step's refusal shows.
+async fn refused(state: &AppState, t: Tr, staff: &Staff, id: i64, e: PublishError) -> Response {
+    match e {
+        PublishError::Store(e) => failed(t, e),
+        PublishError::MayNotWrite
+        | PublishError::NotYours
+        | PublishError::Approval(torg_domain::publish::ApprovalError::NotAllowed) => forbidden(t),
+        PublishError::PersonalData(_) => {
+            let msg = t.get(e.key());
+            show_message(
+                state,
+                t,
+                staff,
+                id,
+                None,
+                Some(msg),
+                true,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        e => {
+            let msg = t.get(e.key());
+            show_message(
+                state,
+                t,
+                staff,
+                id,
+                None,
+                Some(msg),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, writes(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let m = staff.config.municipality.clone();
+    let Some(publish_at) = local_time(f.get("publish_at"), &m.time_zone) else {
+        let msg = t.get("publish-error-time");
+        return show_message(
+            &state,
+            t,
+            &staff,
+            id,
+            None,
+            Some(msg),
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let input = MessageInput {
+        title: f.get("title"),
+        body: f.get("body"),
+        publish_at,
+    };
+    let actor = Actor::user(&staff.user, addr.0);
+    match publish::edit(&*state.store, &actor, &staff.user, m.id, id, input).await {
+        Ok(_) => {
+            Redirect::to(&format!("/staff/publish/{id}?done=publication-edited")).into_response()
+        }
+        Err(e) => refused(&state, t, &staff, id, e).await,
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff_form(&staff, &t, &raw, writes(&staff)) {
+        return *r;
+    }
+    let actor = Actor::user(&staff.user, addr.0);
+    let tenant = staff.config.municipality.id;
+    match publish::submit(&*state.store, &actor, &staff.user, tenant, id).await {
+        Ok(_) => {
+            Redirect::to(&format!("/staff/publish/{id}?done=publication-submitted")).into_response()
+        }
+        Err(e) => refused(&state, t, &staff, id, e).await,
+    }
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, staff.can(Permission::SpeakPublicly)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let actor = Actor::user(&staff.user, addr.0);
+    let tenant = staff.config.municipality.id;
+    let confirm = f.get("confirm_personal_data") == "on";
+    match publish::approve(&*state.store, &actor, &staff.user, tenant, id, confirm).await {
+        Ok(_) => {
+            Redirect::to(&format!("/staff/publish/{id}?done=publication-approved")).into_response()
+        }
+        Err(e) => refused(&state, t, &staff, id, e).await,
+    }
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff_form(&staff, &t, &raw, writes(&staff)) {
+        return *r;
+    }
+    let actor = Actor::user(&staff.user, addr.0);
+    let tenant = staff.config.municipality.id;
+    match publish::withdraw(&*state.store, &actor, &staff.user, tenant, id).await {
+        Ok(_) => {
+            Redirect::to(&format!("/staff/publish/{id}?done=publication-withdrawn")).into_response()
+        }
+        Err(e) => refused(&state, t, &staff, id, e).await,
+    }
+}
+
+// ------------------------------------------------------------------ the portal's news
+
+struct NewsRow {
+    id: i64,
+    title: String,
+    when: String,
+    excerpt: String,
+}
+
+#[derive(Template)]
+#[template(path = "news.html")]
+struct NewsPage {
+    t: Tr,
+    c: Chrome,
+    name: String,
+    slug: String,
+    rows: Vec<NewsRow>,
+}
+
+#[derive(Template)]
+#[template(path = "news_item.html")]
+struct NewsItemPage {
+    t: Tr,
+    c: Chrome,
+    slug: String,
+    title: String,
+    when: String,
+    paragraphs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "news_feed.xml")]
+struct NewsFeed {
+    name: String,
+    base: String,
+    slug: String,
+    updated: String,
+    entries: Vec<(NewsRow, String)>,
+}
+
+fn excerpt(body: &str) -> String {
+    let first = body.split("\n\n").next().unwrap_or_default().trim();
+    let mut out: String = first.chars().take(280).collect();
+    if first.chars().count() > 280 {
+        out.push('…');
+    }
+    out
+}
+
+async fn news_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let m = &config.municipality;
+    let list = match publish::news(&*state.store, m.id, Timestamp::now(), 50).await {
+        Ok(l) => l,
+        Err(e) => return failed(t, e),
+    };
+    let rows = list
+        .iter()
+        .map(|p| NewsRow {
+            id: p.id,
+            title: p.title.clone(),
+            when: views::when(p.publish_at, &m.time_zone),
+            excerpt: excerpt(&p.body),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &NewsPage {
+            c: Chrome::public(&m.name, &format!("/k/{slug}/news")),
+            name: m.name.clone(),
+            slug,
+            rows,
+            t,
+        },
+    )
+}
+
+async fn news_item(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let m = &config.municipality;
+    let shown = |p: &Publication| p.state == PubState::Approved && p.publish_at <= Timestamp::now();
+    match state.store.publication(m.id, id).await {
+        Ok(Some(p)) if shown(&p) => render(
+            StatusCode::OK,
+            &NewsItemPage {
+                c: Chrome::public(&m.name, &format!("/k/{slug}/news/{id}")),
+                slug,
+                when: views::when(p.publish_at, &m.time_zone),
+                paragraphs: p
+                    .body
+                    .split("\n\n")
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                title: p.title,
+                t,
+            },
+        ),
+        Ok(_) => {
+            let msg = t.get("news-not-found");
+            views::error_page(
+                t,
+                StatusCode::NOT_FOUND,
+                "error-heading-not-found",
+                msg,
+                &format!("/k/{slug}/news"),
+            )
+        }
+        Err(e) => failed(t, e),
+    }
+}
+
+async fn news_feed(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let m = &config.municipality;
+    let list = match publish::news(&*state.store, m.id, Timestamp::now(), 50).await {
+        Ok(l) => l,
+        Err(e) => return failed(t, e),
+    };
+    let atom = |at: Timestamp| at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let updated = list
+        .iter()
+        .map(|p| p.updated_at.max(p.publish_at))
+        .max()
+        .unwrap_or_else(Timestamp::now);
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let entries = list
+        .iter()
+        .map(|p| {
+            (
+                NewsRow {
+                    id: p.id,
+                    title: p.title.clone(),
+                    when: atom(p.publish_at),
+                    excerpt: excerpt(&p.body),
+                },
+                atom(p.updated_at.max(p.publish_at)),
+            )
+        })
+        .collect();
+    let feed = NewsFeed {
+        name: m.name.clone(),
+        base,
+        slug,
+        updated: atom(updated),
+        entries,
+    };
+    match feed.render() {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => failed(t, e),
+    }
+}
+
+/// The staff inbox's notices: approved messages staff see before (and a week after) the public.
+pub(crate) async fn staff_notices(state: &AppState, t: &Tr, staff: &Staff) -> Vec<String> {
+    let m = &staff.config.municipality;
+    let now = Timestamp::now();
+    match publish::staff_notices(&*state.store, m.id, now).await {
+        Ok(list) => list
+            .iter()
+            .map(|p| {
+                let key = if p.publish_at > now {
+                    "publish-notice-coming"
+                } else {
+                    "publish-notice-out"
+                };
+                t.args(
+                    key,
+                    &[
+                        ("title", &p.title),
+                        ("when", &views::when(p.publish_at, &m.time_zone)),
+                    ],
+                )
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "staff notices not read");
+            vec![]
+        }
+    }
+}

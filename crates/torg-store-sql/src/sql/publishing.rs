@@ -1,0 +1,234 @@
+//! Publishing in SQL: messages, their states and approvals, and each municipality's rules.
+
+use super::shared::*;
+use torg_domain::publish::PubState;
+
+const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at";
+
+type PubRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+);
+
+fn publication(r: PubRow) -> Result<Publication> {
+    let (id, tenant_id, title, body, language, state, author_id, approved_by, hash, at, c, u) = r;
+    Ok(Publication {
+        id,
+        tenant_id,
+        title,
+        body,
+        language,
+        state: state.parse().map_err(StoreError::Database)?,
+        author_id,
+        approved_by,
+        approved_hash: hash,
+        publish_at: ts(at),
+        created_at: ts(c),
+        updated_at: ts(u),
+    })
+}
+
+async fn one(conn: &mut Conn, tenant: i64, id: i64) -> Result<Option<Publication>> {
+    let row: Option<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 AND id = $2"
+    )))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    row.map(publication).transpose()
+}
+
+#[async_trait]
+impl Publishing for This {
+    async fn create_publication(
+        &self,
+        tenant: i64,
+        new: &NewPublication,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        require_in_tenant(&mut *tx, Owned::User, tenant, new.author_id).await?;
+        let now = Timestamp::now().as_millisecond();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(tenant)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(&new.language)
+        .bind(PubState::Draft.as_str())
+        .bind(new.author_id)
+        .bind(new.publish_at.as_millisecond())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let created = one(&mut tx, tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("publication"))?;
+        let audit = audit.map(|e| e.with_object(format!("publication:{id}")));
+        commit_with(tx, tenant, audit).await?;
+        Ok(created)
+    }
+
+    async fn edit_publication(
+        &self,
+        tenant: i64,
+        id: i64,
+        title: &str,
+        body: &str,
+        publish_at: Timestamp,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE publications SET title = $1, body = $2, publish_at = $3, state = $4, approved_by = NULL, approved_hash = NULL, updated_at = $5 \
+             WHERE tenant_id = $6 AND id = $7",
+        )
+        .bind(title)
+        .bind(body)
+        .bind(publish_at.as_millisecond())
+        .bind(PubState::Draft.as_str())
+        .bind(Timestamp::now().as_millisecond())
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("publication"));
+        }
+        let edited = one(&mut tx, tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("publication"))?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(edited)
+    }
+
+    async fn set_publication_state(
+        &self,
+        tenant: i64,
+        id: i64,
+        from: PubState,
+        to: PubState,
+        approved: Option<(i64, String)>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let (by, hash) = approved.unzip();
+        let done = sqlx::query(
+            "UPDATE publications SET state = $1, approved_by = $2, approved_hash = $3, updated_at = $4 \
+             WHERE tenant_id = $5 AND id = $6 AND state = $7",
+        )
+        .bind(to.as_str())
+        .bind(by)
+        .bind(hash)
+        .bind(Timestamp::now().as_millisecond())
+        .bind(tenant)
+        .bind(id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return match one(&mut tx, tenant, id).await? {
+                Some(_) => Err(StoreError::Conflict(format!(
+                    "the message is no longer {}",
+                    from.as_str()
+                ))),
+                None => Err(StoreError::NotFound("publication")),
+            };
+        }
+        let moved = one(&mut tx, tenant, id)
+            .await?
+            .ok_or(StoreError::NotFound("publication"))?;
+        commit_with(tx, tenant, audit).await?;
+        Ok(moved)
+    }
+
+    async fn publication(&self, tenant: i64, id: i64) -> Result<Option<Publication>> {
+        let mut conn = self.pool.acquire().await.map_err(db_err)?;
+        one(&mut conn, tenant, id).await
+    }
+
+    async fn publications(&self, tenant: i64, limit: u32) -> Result<Vec<Publication>> {
+        let rows: Vec<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 ORDER BY publish_at DESC, id DESC LIMIT $2"
+        )))
+        .bind(tenant)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(publication).collect()
+    }
+
+    async fn approved_until(
+        &self,
+        tenant: i64,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Publication>> {
+        let rows: Vec<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 AND state = $2 AND publish_at <= $3 \
+             ORDER BY publish_at DESC, id DESC LIMIT $4"
+        )))
+        .bind(tenant)
+        .bind(PubState::Approved.as_str())
+        .bind(until.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(publication).collect()
+    }
+
+    async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT four_eyes, staff_lead_minutes FROM publishing_settings WHERE tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row
+            .map(|(four, lead)| PublishingSettings {
+                four_eyes: four != 0,
+                staff_lead_minutes: u32::try_from(lead).unwrap_or(30),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn set_publishing_settings(
+        &self,
+        tenant: i64,
+        settings: PublishingSettings,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO publishing_settings (tenant_id, four_eyes, staff_lead_minutes) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET four_eyes = excluded.four_eyes, staff_lead_minutes = excluded.staff_lead_minutes",
+        )
+        .bind(tenant)
+        .bind(i64::from(settings.four_eyes))
+        .bind(i64::from(settings.staff_lead_minutes))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit_with(tx, tenant, audit).await
+    }
+}
