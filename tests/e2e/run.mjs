@@ -51,6 +51,7 @@ torg("user", "create", "--municipality", "demo", "--username", "ada", "--name", 
 torg("user", "create", "--municipality", "demo", "--username", "eva", "--name", "Eva Ende", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
 torg("user", "create", "--municipality", "demo", "--username", "arne", "--name", "Arne Arkiv", "--role", "archivist", "--unit", "Servicetorget", "--password", password);
 torg("user", "create", "--municipality", "demo", "--username", "kim", "--name", "Kim Kommunikasjon", "--role", "communication", "--unit", "Kommunikasjon", "--password", password);
+torg("user", "create", "--municipality", "demo", "--username", "dina", "--name", "Dina Direktør", "--role", "chief_executive", "--password", password);
 // A municipality on UTC whose chat is always open (no holidays), for the live chat.
 torg("municipality", "create", "--slug", "vika", "--name", "Vika kommune", "--time-zone", "UTC");
 torg("unit", "create", "--municipality", "vika", "--name", "Servicetorget", "--service-desk");
@@ -305,6 +306,35 @@ try {
   check(await kim.isVisible(".wheel svg circle.wheel-dot"), "the item is a dot on the wheel");
   await axe(kim, "annual wheel");
   await kim.screenshot({ path: join(screenshots, "wheel.png"), fullPage: true });
+  // Publishing: written once, sent for approval, approved by someone else, then news.
+  await kim.click("nav.staff-nav a[href='/staff/publish']");
+  await axe(kim, "publishing");
+  await kim.fill("#p-title", "Biblioteket åpner lenger");
+  await kim.fill("#p-body", "Fra mandag er biblioteket åpent til klokken 20.\n\nVelkommen innom!");
+  await kim.fill("#p-time", "2026-01-05T09:00");
+  await kim.click("form[action='/staff/publish'] button[type=submit]");
+  await kim.waitForSelector(".plain-advice");
+  await axe(kim, "a message with its plain-language advice");
+  await kim.click("form[action$='/submit'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  check(!(await kim.isVisible("form[action$='/approve']")), "the author is not offered to approve her own text");
+  const messageUrl = kim.url().split("?")[0];
+  const dina = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO" })).newPage();
+  await dina.goto(`${base}/staff/login`);
+  await dina.fill("#username", "dina");
+  await dina.fill("#password", password);
+  await dina.click("button[type=submit]");
+  await dina.waitForSelector("table.inbox");
+  await dina.goto(messageUrl);
+  await dina.click("form[action$='/approve'] button[type=submit]");
+  await dina.waitForSelector(".alert.success");
+  check((await dina.textContent(".alert.success")).includes("godkjent"), "the chief executive approves it");
+  await citizen.goto(`${base}/k/demo/news`);
+  check((await citizen.textContent("main")).includes("Biblioteket åpner lenger"), "the message is news on the portal");
+  await axe(citizen, "news");
+  await citizen.click("a:text('Biblioteket åpner lenger')");
+  check((await citizen.textContent("article")).includes("Velkommen innom!"), "the news item's own page");
+  await axe(citizen, "news item");
   await chatter.screenshot({ path: join(screenshots, "chat.png") });
 
   // The chat is remembered for this browser session only, and "end the chat" forgets it.

@@ -7690,10 +7690,17 @@ async fn the_annual_wheel_sqlite() {
 /// portal, with its own page and an Atom feed that a feed parser reads.
 async fn publishing_with_approval(app: &App) {
     let tenant = tenant_of(app, &app.a.slug).await;
-    add_user(&*app.store, tenant, "skribent", Role::Communication, None).await;
-    add_user(&*app.store, tenant, "direktor", Role::ChiefExecutive, None).await;
-    let writer = login(app, &app.a.slug, "skribent").await;
-    let chief = login(app, &app.a.slug, "direktor").await;
+    add_user(
+        &*app.store,
+        tenant,
+        "pub-skriver",
+        Role::Communication,
+        None,
+    )
+    .await;
+    add_user(&*app.store, tenant, "pub-sjef", Role::ChiefExecutive, None).await;
+    let writer = login(app, &app.a.slug, "pub-skriver").await;
+    let chief = login(app, &app.a.slug, "pub-sjef").await;
     let list = format!("{}/staff/publish", app.base);
     let csrf = csrf_of(&writer, &list).await;
     let oslo = jiff::tz::TimeZone::get("Europe/Oslo").expect("tz");
