@@ -36,6 +36,8 @@ pub enum PublishError {
     PersonalData(Vec<Finding>),
     #[error("someone else changed the message meanwhile; look at it again")]
     Changed,
+    #[error("staff are told between 0 and 1440 minutes (a day) before the public")]
+    Lead,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -63,6 +65,7 @@ impl PublishError {
             PublishError::Approval(ApprovalError::NotSubmitted) => "publish-error-not-submitted",
             PublishError::PersonalData(_) => "publish-error-personal-data",
             PublishError::Changed => "publish-error-changed",
+            PublishError::Lead => "publish-error-lead",
             PublishError::Store(_) => "error-storage",
         }
     }
@@ -273,4 +276,31 @@ pub async fn staff_notices(
         .into_iter()
         .filter(|p| p.publish_at + week > now)
         .collect())
+}
+
+/// The longest staff lead, in minutes (a day).
+pub const MAX_STAFF_LEAD_MINUTES: u32 = 24 * 60;
+
+/// Sets the municipality's publishing rules: whether an author may approve their own text, and
+/// how long before the public staff see a message.
+pub async fn set_settings(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    settings: torg_store::PublishingSettings,
+) -> Result<(), PublishError> {
+    if settings.staff_lead_minutes > MAX_STAFF_LEAD_MINUTES {
+        return Err(PublishError::Lead);
+    }
+    let entry = actor.entry(
+        "publishing.settings",
+        format!("municipality:{tenant}"),
+        format!(
+            "four_eyes:{} staff_lead_minutes:{}",
+            settings.four_eyes, settings.staff_lead_minutes
+        ),
+    );
+    Ok(store
+        .set_publishing_settings(tenant, settings, Some(entry))
+        .await?)
 }

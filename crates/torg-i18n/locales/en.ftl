@@ -821,6 +821,7 @@ publish-error-own-text = The municipality asks for four eyes: someone else appro
 publish-error-not-submitted = Only a message waiting for approval can be approved.
 publish-error-personal-data = The message seems to hold personal data. Confirm that it may be public, or change the text.
 publish-error-changed = Someone else changed the message meanwhile. Look at it again.
+publish-error-lead = Staff can see a message from 0 to 1440 minutes (a day) before everyone else.
 publish-notice-coming = To staff first: “{ $title }” is published { $when }.
 publish-notice-out = Published { $when }: “{ $title }”.
 publish-notices = From communication

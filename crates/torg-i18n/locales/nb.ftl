@@ -821,6 +821,7 @@ publish-error-own-text = Kommunen krever to par øyne: en annen må godkjenne te
 publish-error-not-submitted = Bare en melding som venter på godkjenning, kan godkjennes.
 publish-error-personal-data = Meldingen ser ut til å inneholde personopplysninger. Bekreft at de kan publiseres, eller endre teksten.
 publish-error-changed = Noen andre endret meldingen i mellomtiden. Se på den igjen.
+publish-error-lead = De ansatte kan få se meldingen fra 0 til 1440 minutter (ett døgn) før alle andre.
 publish-notice-coming = Til de ansatte først: «{ $title }» publiseres { $when }.
 publish-notice-out = Publisert { $when }: «{ $title }».
 publish-notices = Fra kommunikasjon

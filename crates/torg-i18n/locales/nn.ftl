@@ -808,6 +808,7 @@ publish-error-own-text = Kommunen krev to par auge: ein annan må godkjenne teks
 publish-error-not-submitted = Berre ei melding som ventar på godkjenning, kan godkjennast.
 publish-error-personal-data = Meldinga ser ut til å innehalde personopplysningar. Stadfest at dei kan publiserast, eller endre teksten.
 publish-error-changed = Nokon andre endra meldinga i mellomtida. Sjå på ho igjen.
+publish-error-lead = Dei tilsette kan få sjå meldinga frå 0 til 1440 minutt (eitt døgn) før alle andre.
 publish-notice-coming = Til dei tilsette først: «{ $title }» blir publisert { $when }.
 publish-notice-out = Publisert { $when }: «{ $title }».
 publish-notices = Frå kommunikasjon

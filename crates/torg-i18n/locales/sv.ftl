@@ -808,6 +808,7 @@ publish-error-own-text = Kommunen kräver fyra ögon: någon annan måste godkä
 publish-error-not-submitted = Bara ett meddelande som väntar på godkännande kan godkännas.
 publish-error-personal-data = Meddelandet verkar innehålla personuppgifter. Bekräfta att de får publiceras, eller ändra texten.
 publish-error-changed = Någon annan ändrade meddelandet under tiden. Titta på det igen.
+publish-error-lead = Medarbetarna kan få se meddelandet från 0 till 1440 minuter (ett dygn) före alla andra.
 publish-notice-coming = Till medarbetarna först: ”{ $title }” publiceras { $when }.
 publish-notice-out = Publicerat { $when }: ”{ $title }”.
 publish-notices = Från kommunikation

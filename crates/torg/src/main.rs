@@ -130,6 +130,9 @@ enum Command {
     /// Moderation of public comments: the keyword list that flags comments.
     #[command(subcommand)]
     Moderation(cli::records::ModerationCommand),
+    /// Publishing: the municipality's rules (four eyes, how long staff are told first).
+    #[command(subcommand)]
+    Publishing(cli::publishing::PublishingCommand),
     /// The annual wheel (årshjul): import a CSV of items, list them.
     #[command(subcommand)]
     Wheel(cli::wheel::WheelCommand),
@@ -241,6 +244,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Audit(cmd) => cli::records::audit_command(store, &settings, cmd).await,
         Command::Moderation(cmd) => cli::records::moderation_command(store, &settings, cmd).await,
         Command::Wheel(cmd) => cli::wheel::wheel_command(store, cmd).await,
+        Command::Publishing(cmd) => cli::publishing::publishing_command(store, cmd).await,
         Command::CheckText
         | Command::PlainLanguage { .. }
         | Command::Holidays { .. }

@@ -2325,3 +2325,53 @@ fn the_annual_wheel_from_a_csv() {
     let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
     assert!(log.contains("wheel.imported"), "{log}");
 }
+
+/// `torg publishing settings`: four eyes on and 30 minutes by default; changed, logged, and a
+/// lead over a day refused.
+#[test]
+fn publishing_settings_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    setup_tenant(d, None);
+    let shown = torg(
+        d,
+        None,
+        &["publishing", "settings", "--municipality", "krasj"],
+    );
+    assert!(
+        shown.contains("four eyes on") && shown.contains("30 minutes"),
+        "{shown}"
+    );
+    let changed = torg(
+        d,
+        None,
+        &[
+            "publishing",
+            "settings",
+            "--municipality",
+            "krasj",
+            "--four-eyes",
+            "false",
+            "--staff-lead-minutes",
+            "60",
+        ],
+    );
+    assert!(
+        changed.contains("four eyes off") && changed.contains("60 minutes"),
+        "{changed}"
+    );
+    let refused = torg_fails(
+        d,
+        &[
+            "publishing",
+            "settings",
+            "--municipality",
+            "krasj",
+            "--staff-lead-minutes",
+            "5000",
+        ],
+    );
+    assert!(refused.contains("between 0 and 1440 minutes"), "{refused}");
+    let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
+    assert!(log.contains("publishing.settings"), "{log}");
+}

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod casework;
 pub mod channels;
 pub mod directory;
+pub mod publishing;
 pub mod records;
 pub mod text;
 pub mod wheel;
