@@ -77,6 +77,8 @@ pub struct MessageInput<'a> {
     pub title: &'a str,
     pub body: &'a str,
     pub publish_at: Timestamp,
+    /// The annual wheel's item it is planned on (kept when the message is changed).
+    pub wheel_item: Option<i64>,
 }
 
 fn checked(input: MessageInput<'_>) -> Result<(String, String), PublishError> {
@@ -128,6 +130,7 @@ pub async fn draft(
         language: language.to_string(),
         author_id: author.id,
         publish_at: input.publish_at,
+        wheel_item_id: input.wheel_item,
     };
     Ok(store.create_publication(tenant, &new, Some(entry)).await?)
 }

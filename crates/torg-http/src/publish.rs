@@ -77,6 +77,8 @@ struct ListPage {
     title: String,
     body: String,
     publish_at: String,
+    /// The wheel's items a message may be planned on: (id, title, chosen).
+    wheel_items: Vec<(i64, String, bool)>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -94,6 +96,8 @@ struct MessagePage {
     when: String,
     author: String,
     approved_by: Option<String>,
+    /// The annual wheel's item it is planned on.
+    wheel_item: Option<String>,
     plain: PlainAdvice,
     may_change: bool,
     may_submit: bool,
@@ -132,10 +136,20 @@ async fn show_list(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let list = match state.store.publications(m.id, 200).await {
-        Ok(l) => l,
+    let (list, items) = match tokio::try_join!(
+        state.store.publications(m.id, 200),
+        state.store.wheel_items(m.id, None)
+    ) {
+        Ok(x) => x,
         Err(e) => return failed(t, e),
     };
+    let chosen = form
+        .map(|f| f.get("wheel_item").to_string())
+        .unwrap_or_default();
+    let wheel_items = items
+        .iter()
+        .map(|i| (i.id, i.item.title.clone(), chosen == i.id.to_string()))
+        .collect();
     let rows = list
         .iter()
         .map(|p| Row {
@@ -163,6 +177,7 @@ async fn show_list(
             title: field("title"),
             body: field("body"),
             publish_at,
+            wheel_items,
             notice,
             error,
             t,
@@ -200,6 +215,7 @@ async fn create(
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
+        wheel_item: f.get("wheel_item").parse().ok().filter(|i| *i > 0),
     };
     let actor = Actor::user(&staff.user, addr.0);
     match publish::draft(&*state.store, &actor, &staff.user, m.id, &m.language, input).await {
@@ -246,12 +262,13 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings) = match tokio::try_join!(
+    let (p, users, settings, items) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
-        state.store.publishing_settings(m.id)
+        state.store.publishing_settings(m.id),
+        state.store.wheel_items(m.id, None)
     ) {
-        Ok((Some(p), users, settings)) => (p, users, settings),
+        Ok((Some(p), users, settings, items)) => (p, users, settings, items),
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
     };
@@ -283,6 +300,10 @@ async fn show_message(
         when: views::when(p.publish_at, &m.time_zone),
         author: name(p.author_id),
         approved_by: p.approved_by.map(name),
+        wheel_item: p
+            .wheel_item_id
+            .and_then(|w| items.iter().find(|i| i.id == w))
+            .map(|i| i.item.title.clone()),
         may_change: p.state != PubState::Withdrawn && (mine || speaks),
         may_submit: p.state == PubState::Draft && (mine || speaks),
         may_approve: p.state == PubState::Submitted && speaks && !(settings.four_eyes && mine),
@@ -365,6 +386,7 @@ async fn edit(
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
+        wheel_item: None,
     };
     let actor = Actor::user(&staff.user, addr.0);
     match publish::edit(&*state.store, &actor, &staff.user, m.id, id, input).await {

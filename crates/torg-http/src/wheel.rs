@@ -56,6 +56,8 @@ struct Row {
     mark: String,
     mark_class: &'static str,
     target_group: String,
+    /// Messages planned on the item: (id, title).
+    messages: Vec<(i64, String)>,
 }
 
 /// An item's place on the wheel.
@@ -175,8 +177,11 @@ async fn show(
     status: StatusCode,
 ) -> Response {
     let tenant = staff.config.municipality.id;
-    let all = match state.store.wheel_items(tenant, None).await {
-        Ok(items) => items,
+    let (all, publications) = match tokio::try_join!(
+        state.store.wheel_items(tenant, None),
+        state.store.publications(tenant, 500)
+    ) {
+        Ok(x) => x,
         Err(e) => return failed(t, e),
     };
     let unit_name = |id: Option<i64>| {
@@ -192,6 +197,11 @@ async fn show(
         mark: t.get(&format!("wheel-mark-{}", i.item.mark.as_str())),
         mark_class: mark_class(i.item.mark),
         target_group: i.item.target_group.clone(),
+        messages: publications
+            .iter()
+            .filter(|p| p.wheel_item_id == Some(i.id))
+            .map(|p| (p.id, p.title.clone()))
+            .collect(),
     };
     let (Ok(first), Ok(last)) = (Date::new(year, 1, 1), Date::new(year, 12, 31)) else {
         return failed(t, "year out of range");

@@ -2057,6 +2057,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                         language: "nb".into(),
                         author_id: author,
                         publish_at: now + hour,
+                        wheel_item_id: None,
                     },
                     None,
                 )
@@ -7732,6 +7733,60 @@ async fn publishing_with_approval(app: &App) {
                 .expect("id")
         }
     };
+    // Planned on an item of the annual wheel.
+    let item = app
+        .store
+        .create_wheel_items(
+            tenant,
+            &[torg_store::NewWheelItem {
+                title: "Beredskap vann".into(),
+                description: String::new(),
+                unit_id: None,
+                responsible_user_id: None,
+                target_group: String::new(),
+                area: String::new(),
+                mark: torg_domain::wheel::Mark::Reactive,
+                recurrence: torg_domain::wheel::Recurrence::parse("2027-03-01", "none").expect("r"),
+            }],
+            None,
+        )
+        .await
+        .expect("item")[0];
+    let csrf_w = csrf_of(&writer, &list).await;
+    let res = writer
+        .post(&list)
+        .form(&[
+            ("csrf", csrf_w.as_str()),
+            ("title", "Planlagt melding"),
+            ("body", "Tekst."),
+            ("publish_at", local(soon).as_str()),
+            ("wheel_item", item.to_string().as_str()),
+        ])
+        .send()
+        .await
+        .expect("planned");
+    let to = res.headers()["location"].to_str().expect("to").to_string();
+    let planned = writer
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(planned.contains("Planlagt i årshjulet") && planned.contains("Beredskap vann"));
+    let wheel = writer
+        .get(format!("{}/staff/wheel?year=2027&month=3", app.base))
+        .send()
+        .await
+        .expect("wheel")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        wheel.contains(">Planlagt melding</a>"),
+        "the wheel lists the message planned on it"
+    );
     let id = draft(
         "Kokevarsel for Fjordgata",
         "Vannet i Fjordgata skal kokes i henhold til råd fra Mattilsynet. Ring vakttelefonen 912 34 567 ved spørsmål.",

@@ -3286,6 +3286,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         language: "nb".into(),
         author_id: author.id,
         publish_at: at,
+        wheel_item_id: None,
     };
     let p = store
         .create_publication(tenant, &new, None)
@@ -3307,6 +3308,54 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         store.publication(other.tenant.id, p.id).await.expect("p"),
         None
     );
+    // Planned on the wheel: an item of ours, never another municipality's.
+    let item = |tenant: i64| async move {
+        store
+            .create_wheel_items(
+                tenant,
+                &[NewWheelItem {
+                    title: "Vannverket".into(),
+                    description: String::new(),
+                    unit_id: None,
+                    responsible_user_id: None,
+                    target_group: String::new(),
+                    area: String::new(),
+                    mark: torg_domain::wheel::Mark::Reactive,
+                    recurrence: torg_domain::wheel::Recurrence::parse("2027-03-01", "none")
+                        .expect("r"),
+                }],
+                None,
+            )
+            .await
+            .expect("item")[0]
+    };
+    let ours = item(tenant).await;
+    let theirs = item(other.tenant.id).await;
+    let planned = store
+        .create_publication(
+            tenant,
+            &NewPublication {
+                wheel_item_id: Some(ours),
+                ..new.clone()
+            },
+            None,
+        )
+        .await
+        .expect("planned");
+    assert_eq!(planned.wheel_item_id, Some(ours));
+    assert!(matches!(
+        store
+            .create_publication(
+                tenant,
+                &NewPublication {
+                    wheel_item_id: Some(theirs),
+                    ..new.clone()
+                },
+                None
+            )
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
     // Submitted once; a second move from draft conflicts.
     store
         .set_publication_state(
@@ -3382,7 +3431,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             .expect("news")
             .is_empty()
     );
-    assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 1);
+    assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 2);
     // Settings: four eyes and a 30-minute lead by default, then changed.
     let s = store.publishing_settings(tenant).await.expect("settings");
     assert_eq!(s, PublishingSettings::default());

@@ -799,6 +799,8 @@ pub struct Publication {
     pub publish_at: Timestamp,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The annual wheel's item it is planned on.
+    pub wheel_item_id: Option<i64>,
 }
 
 /// A new message, as its author wrote it.
@@ -809,6 +811,8 @@ pub struct NewPublication {
     pub language: String,
     pub author_id: i64,
     pub publish_at: Timestamp,
+    /// The annual wheel's item it is planned on.
+    pub wheel_item_id: Option<i64>,
 }
 
 /// A municipality's publishing rules.

@@ -3,7 +3,7 @@
 use super::shared::*;
 use torg_domain::publish::PubState;
 
-const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at";
+const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at, wheel_item_id";
 
 type PubRow = (
     i64,
@@ -18,10 +18,12 @@ type PubRow = (
     i64,
     i64,
     i64,
+    Option<i64>,
 );
 
 fn publication(r: PubRow) -> Result<Publication> {
-    let (id, tenant_id, title, body, language, state, author_id, approved_by, hash, at, c, u) = r;
+    let (id, tenant_id, title, body, language, state, author_id, approved_by, hash, at, c, u, item) =
+        r;
     Ok(Publication {
         id,
         tenant_id,
@@ -35,6 +37,7 @@ fn publication(r: PubRow) -> Result<Publication> {
         publish_at: ts(at),
         created_at: ts(c),
         updated_at: ts(u),
+        wheel_item_id: item,
     })
 }
 
@@ -60,10 +63,22 @@ impl Publishing for This {
     ) -> Result<Publication> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         require_in_tenant(&mut *tx, Owned::User, tenant, new.author_id).await?;
+        if let Some(item) = new.wheel_item_id {
+            let ours: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM wheel_items WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(item)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if ours.is_none() {
+                return Err(StoreError::NotFound("wheel item"));
+            }
+        }
         let now = Timestamp::now().as_millisecond();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
         )
         .bind(tenant)
         .bind(&new.title)
@@ -73,6 +88,7 @@ impl Publishing for This {
         .bind(new.author_id)
         .bind(new.publish_at.as_millisecond())
         .bind(now)
+        .bind(new.wheel_item_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
