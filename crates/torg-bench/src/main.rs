@@ -88,6 +88,13 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Measure the annual wheel's iCalendar feed (read and rendered) for a municipality.
+    Wheel {
+        #[arg(long, default_value_t = 2000)]
+        items: usize,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     Access {
         #[arg(long, default_value_t = 20_000)]
@@ -128,5 +135,6 @@ async fn main() -> Result<()> {
         Command::Webhooks { events, clients } => bench::webhooks(events, clients).await,
         Command::Access { requests } => bench::access(requests).await,
         Command::Plain { megabytes, runs } => plain::run(megabytes, runs),
+        Command::Wheel { items, runs } => plain::wheel(items, runs).await,
     }
 }

@@ -1,5 +1,6 @@
-//! `torg-bench plain`: the plain-language checker over generated municipal text (bokmål with
-//! nynorsk as the written standard, and Swedish), median of several runs.
+//! `torg-bench plain` and `torg-bench wheel`: the plain-language checker over generated
+//! municipal text (bokmål with nynorsk as the written standard, and Swedish), and the annual
+//! wheel's iCalendar feed; medians of several runs.
 
 use anyhow::Result;
 use std::time::Instant;
@@ -90,5 +91,57 @@ pub fn run(megabytes: usize, runs: usize) -> Result<()> {
             text.len() as f64 / 1024.0 / 1024.0 / secs
         );
     }
+    Ok(())
+}
+
+/// `torg-bench wheel`: the iCalendar feed of a municipality with `items` items on its annual
+/// wheel — what its handler does (read the items, render RFC 5545) — median of `runs`.
+pub async fn wheel(items: usize, runs: usize) -> Result<()> {
+    use std::sync::Arc;
+    use torg_domain::wheel::{Mark, Recurrence};
+    use torg_store::{NewMunicipality, NewWheelItem, Store};
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> =
+        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let m = store
+        .create_municipality(NewMunicipality {
+            slug: "bench".into(),
+            name: "Benk kommune".into(),
+            time_zone: "Europe/Oslo".into(),
+            language: "nb".into(),
+        })
+        .await?;
+    let repeats = ["none", "yearly", "weekday", "monthly"];
+    let new: Vec<NewWheelItem> = (0..items)
+        .map(|i| {
+            let date = jiff::civil::date(2027, (i % 12 + 1) as i8, (i % 28 + 1) as i8);
+            NewWheelItem {
+                title: format!("Sak {i}: informasjon om tjenesten"),
+                description: "Hva, hvem og hvorfor, med lenke til nyheten.".into(),
+                unit_id: None,
+                responsible_user_id: None,
+                target_group: "Innbyggere".into(),
+                area: "Hele kommunen".into(),
+                mark: Mark::ALL[i % 3],
+                recurrence: Recurrence::parse(&date.to_string(), repeats[i % 4])
+                    .expect("recurrence"),
+            }
+        })
+        .collect();
+    store.create_wheel_items(m.id, &new, None).await?;
+    let mut times = vec![];
+    let mut size = 0;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let all = store.wheel_items(m.id, None).await?;
+        let ics = torg_http::wheel::ical(&m.name, &m.slug, &all);
+        times.push(started.elapsed().as_secs_f64());
+        size = ics.len();
+    }
+    println!(
+        "iCalendar feed of {items} items ({:.0} KiB): median {:.1} ms over {runs} runs (target < 50 ms)",
+        size as f64 / 1024.0,
+        median(times) * 1000.0
+    );
     Ok(())
 }
