@@ -188,20 +188,51 @@ pub async fn submit(
             PubState::Submitted,
             None,
             Some(entry),
+            &[],
         )
         .await?)
 }
 
+/// Where an approved message goes besides the portal's news and the staff.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Approval<'a> {
+    /// Personal data in it may be public: the approver confirmed it.
+    pub confirm_personal_data: bool,
+    /// Also a status on each of the municipality's approved Mastodon accounts.
+    pub mastodon: bool,
+    /// The news item's address on the portal, which every post links to.
+    pub link: &'a str,
+}
+
+/// A post's text: the title, the first paragraph, and the link to the whole message, within
+/// `max` characters (the paragraph is shortened first).
+pub fn post_text(p: &Publication, link: &str, max: usize) -> String {
+    let first = p.body.split("\n\n").next().unwrap_or_default().trim();
+    let fixed = p.title.chars().count() + link.chars().count() + 4;
+    let room = max.saturating_sub(fixed);
+    let mut lead: String = first.chars().take(room).collect();
+    if first.chars().count() > room {
+        lead = lead.chars().take(room.saturating_sub(1)).collect();
+        lead.push('…');
+    }
+    format!("{}\n\n{lead}\n\n{link}", p.title)
+}
+
+/// The longest Mastodon status, in characters.
+const MASTODON_POST: usize = 500;
+
 /// Approves a message waiting for approval, bound to its text as it is now. Personal data in
-/// it holds the approval until the approver confirms it may be public (`confirm`).
+/// it holds the approval until the approver confirms it may be public. Its posts on other
+/// channels are queued with the approval, due at its time, each once (a fixed id).
 pub async fn approve(
     store: &dyn Store,
     actor: &Actor,
     approver: &User,
     tenant: i64,
     id: i64,
-    confirm: bool,
+    approval: Approval<'_>,
 ) -> Result<Publication, PublishError> {
+    let confirm = approval.confirm_personal_data;
     let p = found(store, tenant, id).await?;
     let settings = store.publishing_settings(tenant).await?;
     may_approve(
@@ -220,6 +251,35 @@ pub async fn approve(
     if !findings.is_empty() {
         detail.push_str(" personal-data:confirmed");
     }
+    let mut notices = vec![];
+    if approval.mastodon {
+        let approved_at = jiff::Timestamp::now().as_millisecond();
+        for account in store.social_accounts(Some(tenant)).await? {
+            if account.channel != torg_domain::Channel::Mastodon || !account.approved {
+                continue;
+            }
+            let address = torg_domain::social::Address {
+                account: account.account.clone(),
+                target: torg_domain::social::Target::Publish(id.to_string()),
+            };
+            notices.push(torg_store::Notice {
+                out: torg_store::NewOutgoing {
+                    channel: torg_domain::Channel::Mastodon,
+                    recipient: address.to_string(),
+                    subject: p.title.clone(),
+                    header_id: format!(
+                        "publication-{id}-{}-{approved_at}-{}",
+                        &hash[..12],
+                        account.account
+                    ),
+                    in_reply_to: None,
+                    references: vec![],
+                },
+                body: post_text(&p, approval.link, MASTODON_POST),
+            });
+            detail.push_str(&format!(" mastodon:{}", account.account));
+        }
+    }
     let entry = actor.entry("publication.approved", format!("publication:{id}"), detail);
     Ok(store
         .set_publication_state(
@@ -229,6 +289,7 @@ pub async fn approve(
             PubState::Approved,
             Some((approver.id, hash)),
             Some(entry),
+            &notices,
         )
         .await?)
 }
@@ -249,7 +310,15 @@ pub async fn withdraw(
         p.state.as_str().to_string(),
     );
     Ok(store
-        .set_publication_state(tenant, id, p.state, PubState::Withdrawn, None, Some(entry))
+        .set_publication_state(
+            tenant,
+            id,
+            p.state,
+            PubState::Withdrawn,
+            None,
+            Some(entry),
+            &[],
+        )
         .await?)
 }
 

@@ -23,6 +23,8 @@ pub enum Target {
         acct: String,
         visibility: Visibility,
     },
+    /// A new public post of the municipality's own (a published message, by its id).
+    Publish(String),
 }
 
 /// A Mastodon status's audience.
@@ -60,7 +62,7 @@ impl Target {
     /// Whether everybody can read an answer sent here.
     pub fn is_public(&self) -> bool {
         match self {
-            Target::Comment(_) => true,
+            Target::Comment(_) | Target::Publish(_) => true,
             Target::PrivateReply(_) | Target::Person(_) => false,
             Target::Status { visibility, .. } => {
                 matches!(visibility, Visibility::Public | Visibility::Unlisted)
@@ -94,6 +96,7 @@ impl fmt::Display for Target {
                 acct,
                 visibility,
             } => write!(f, "status:{}:{id}:{acct}", visibility.as_str()),
+            Target::Publish(id) => write!(f, "publish:{id}"),
         }
     }
 }
@@ -101,7 +104,7 @@ impl fmt::Display for Target {
 /// What went wrong reading an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{0:?} is not a social-media address (account|comment:ID, person:ID, private:ID or status:VISIBILITY:ID:ACCT)"
+    "{0:?} is not a social-media address (account|comment:ID, person:ID, private:ID, status:VISIBILITY:ID:ACCT or publish:ID)"
 )]
 pub struct BadAddress(pub String);
 
@@ -130,6 +133,7 @@ impl Address {
             "comment" => Target::Comment(nonempty(rest)?),
             "private" => Target::PrivateReply(nonempty(rest)?),
             "person" => Target::Person(nonempty(rest.split(':').next().unwrap_or(""))?),
+            "publish" => Target::Publish(nonempty(rest)?),
             "status" => {
                 let mut parts = rest.splitn(3, ':');
                 let visibility = parts.next().and_then(Visibility::parse).ok_or_else(bad)?;

@@ -39,6 +39,17 @@ pub(crate) fn routes() -> Routes {
         .get("/k/{slug}/news/{id}", news_item)
 }
 
+/// The portal's address, for links in posts and on pages.
+fn public_base(state: &AppState) -> String {
+    state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Who writes messages: staff who handle inquiries.
 fn writes(staff: &Staff) -> bool {
     staff.can(Permission::HandleInquiries)
@@ -104,6 +115,8 @@ struct MessagePage {
     may_approve: bool,
     /// The approval waits for the approver to confirm personal data may be public.
     confirm_personal_data: bool,
+    /// The municipality's approved Mastodon accounts, offered when approving.
+    mastodon: Vec<String>,
     public_link: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -262,13 +275,14 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings, items) = match tokio::try_join!(
+    let (p, users, settings, items, accounts) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
         state.store.publishing_settings(m.id),
-        state.store.wheel_items(m.id, None)
+        state.store.wheel_items(m.id, None),
+        state.store.social_accounts(Some(m.id))
     ) {
-        Ok((Some(p), users, settings, items)) => (p, users, settings, items),
+        Ok((Some(p), users, settings, items, accounts)) => (p, users, settings, items, accounts),
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
     };
@@ -308,6 +322,11 @@ async fn show_message(
         may_submit: p.state == PubState::Draft && (mine || speaks),
         may_approve: p.state == PubState::Submitted && speaks && !(settings.four_eyes && mine),
         confirm_personal_data,
+        mastodon: accounts
+            .iter()
+            .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
+            .map(|a| a.registry_address.clone())
+            .collect(),
         public_link: live.then(|| format!("{base}/k/{}/news/{id}", m.slug)),
         notice,
         error,
@@ -434,8 +453,17 @@ async fn approve(
     };
     let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
-    let confirm = f.get("confirm_personal_data") == "on";
-    match publish::approve(&*state.store, &actor, &staff.user, tenant, id, confirm).await {
+    let link = format!(
+        "{}/k/{}/news/{id}",
+        public_base(&state),
+        staff.config.municipality.slug
+    );
+    let approval = publish::Approval {
+        confirm_personal_data: f.get("confirm_personal_data") == "on",
+        mastodon: f.get("mastodon") == "on",
+        link: &link,
+    };
+    match publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await {
         Ok(_) => {
             Redirect::to(&format!("/staff/publish/{id}?done=publication-approved")).into_response()
         }

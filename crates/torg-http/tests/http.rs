@@ -2073,6 +2073,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                         PubState::Submitted,
                         None,
                         None,
+                        &[],
                     )
                     .await
                     .expect("submitted");

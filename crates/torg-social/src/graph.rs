@@ -83,6 +83,11 @@ impl Graph {
                     "a Mastodon status cannot be answered through the Graph API".into(),
                 ));
             }
+            Target::Publish(_) => {
+                return Err(ApiError::Refused(
+                    "publishing on Facebook and Instagram is not offered yet".into(),
+                ));
+            }
         };
         Ok(answer
             .get("id")

@@ -210,6 +210,30 @@ impl Mastodon {
         }
         Ok(in_reply_to)
     }
+
+    /// Publishes a public status of the account's own (a published message), at most one
+    /// status long; `idempotency_key` makes a retry post nothing twice. Returns the status's
+    /// address on the network.
+    pub async fn publish(&self, text: &str, idempotency_key: &str) -> Result<String, ApiError> {
+        let text: String = text.chars().take(MASTODON_STATUS_CHARS).collect();
+        let body = json!({ "status": text, "visibility": "public" });
+        let (_, answer) = self
+            .send(
+                self.client
+                    .post(format!("{}/api/v1/statuses", self.base))
+                    .header("Idempotency-Key", idempotency_key)
+                    .json(&body),
+            )
+            .await?;
+        let posted: serde_json::Value = serde_json::from_str(&answer)
+            .map_err(|e| ApiError::Unavailable(format!("an answer that is not JSON: {e}")))?;
+        Ok(posted
+            .get("url")
+            .or_else(|| posted.get("id"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string())
+    }
 }
 
 #[cfg(test)]

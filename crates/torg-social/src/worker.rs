@@ -193,12 +193,20 @@ impl Deliver for SocialDelivery {
             };
         }
         let client = self.client.clone();
-        let result = match item.channel {
-            Channel::Mastodon => Mastodon::new(client, &account.api_base, &account.access_token)
-                .reply(&address.target, &item.body, &item.header_id)
-                .await
-                .map(drop),
-            channel => {
+        let result = match (item.channel, &address.target) {
+            (Channel::Mastodon, Target::Publish(_)) => {
+                Mastodon::new(client, &account.api_base, &account.access_token)
+                    .publish(&item.body, &item.header_id)
+                    .await
+                    .map(drop)
+            }
+            (Channel::Mastodon, _) => {
+                Mastodon::new(client, &account.api_base, &account.access_token)
+                    .reply(&address.target, &item.body, &item.header_id)
+                    .await
+                    .map(drop)
+            }
+            (channel, _) => {
                 let graph = Graph::new(client, &account.api_base, &account.access_token);
                 // A retry of an answer under a comment first looks whether it went out.
                 // If the answers cannot be read (no permission), it is sent: at least once.

@@ -730,3 +730,137 @@ async fn a_token_the_network_echoes_is_never_stored_or_shown() {
         "{shown:?}"
     );
 }
+
+/// Publishing on Mastodon through the one delivery path: a message approved with "also on
+/// Mastodon" is a public status of the account at its time — not before, and once (a fixed
+/// Idempotency-Key) — with the title, the first paragraph and the link to the portal's news;
+/// one withdrawn before its time never goes out.
+#[tokio::test]
+async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
+    use torg_core::actor::Actor;
+    use torg_core::publish::{self, Approval, MessageInput};
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Mastodon, "14715", &base, true).await;
+    let person = |name: &str, role: torg_domain::Role| torg_store::NewUser {
+        email: None,
+        username: name.into(),
+        full_name: name.into(),
+        password_hash: "x".into(),
+        password_set_by: None,
+        role,
+        unit_id: None,
+    };
+    let writer = s
+        .store
+        .create_user(
+            s.tenant(),
+            person("skribent", torg_domain::Role::Communication),
+            None,
+        )
+        .await
+        .expect("writer");
+    let chief = s
+        .store
+        .create_user(
+            s.tenant(),
+            person("sjef", torg_domain::Role::ChiefExecutive),
+            None,
+        )
+        .await
+        .expect("chief");
+    let cli = Actor::cli();
+    let now = Timestamp::now();
+    let at = now + SignedDuration::from_hours(1);
+    let message = |title: &'static str| MessageInput {
+        title,
+        body: "Biblioteket er åpent til klokken 20 fra mandag.\n\nVelkommen!",
+        publish_at: at,
+        wheel_item: None,
+    };
+    let approve = |id: i64| {
+        let (store, chief) = (s.store.clone(), chief.clone());
+        async move {
+            publish::approve(
+                &*store,
+                &Actor::cli(),
+                &chief,
+                chief.tenant_id,
+                id,
+                Approval {
+                    confirm_personal_data: false,
+                    mastodon: true,
+                    link: "https://kommune.example/k/test/news/1",
+                },
+            )
+            .await
+            .expect("approve")
+        }
+    };
+    let p = publish::draft(
+        &*s.store,
+        &cli,
+        &writer,
+        s.tenant(),
+        "nb",
+        message("Lengre åpent"),
+    )
+    .await
+    .expect("draft");
+    publish::submit(&*s.store, &cli, &writer, s.tenant(), p.id)
+        .await
+        .expect("submit");
+    approve(p.id).await;
+    let gone = publish::draft(
+        &*s.store,
+        &cli,
+        &writer,
+        s.tenant(),
+        "nb",
+        message("Avlyst"),
+    )
+    .await
+    .expect("draft");
+    publish::submit(&*s.store, &cli, &writer, s.tenant(), gone.id)
+        .await
+        .expect("submit");
+    approve(gone.id).await;
+    publish::withdraw(&*s.store, &cli, &writer, s.tenant(), gone.id)
+        .await
+        .expect("withdraw");
+    let client = client();
+    let mut sender = Sender::default();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 0, "not before its time");
+    let later = at + SignedDuration::from_mins(1);
+    for _ in 0..2 {
+        sender
+            .send_due(&*s.store, &s.accounts().await, &client, later, 100)
+            .await
+            .expect("pass");
+    }
+    let w = world.lock().expect("world");
+    assert_eq!(w.statuses.len(), 1, "once, and the withdrawn one never");
+    let status = &w.statuses[0];
+    let text = status["content"].as_str().expect("text");
+    assert!(
+        text.starts_with("Lengre åpent\n\nBiblioteket er åpent"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("https://kommune.example/k/test/news/1"),
+        "{text}"
+    );
+    assert!(!text.contains("Velkommen"), "the first paragraph only");
+    assert_eq!(status["visibility"], "public");
+    assert_eq!(status["in_reply_to_id"], serde_json::Value::Null);
+    let key = w
+        .calls
+        .last()
+        .and_then(|c| c.idempotency_key.clone())
+        .expect("key");
+    assert!(key.starts_with(&format!("publication-{}-", p.id)), "{key}");
+}

@@ -3365,6 +3365,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             PubState::Submitted,
             None,
             None,
+            &[],
         )
         .await
         .expect("submit");
@@ -3376,7 +3377,8 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
                 PubState::Draft,
                 PubState::Submitted,
                 None,
-                None
+                None,
+                &[]
             )
             .await,
         Err(StoreError::Conflict(_))
@@ -3389,6 +3391,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             PubState::Approved,
             Some((author.id, "hash".into())),
             None,
+            &[],
         )
         .await
         .expect("approve");

@@ -727,7 +727,8 @@ pub trait Publishing: Send + Sync {
         new: &NewPublication,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Publication>;
-    /// A new text or time: back to draft, any approval gone (a change needs a new one).
+    /// A new text or time: back to draft, any approval gone (a change needs a new one), and
+    /// its posts still waiting in the outbox cancelled.
     async fn edit_publication(
         &self,
         tenant: i64,
@@ -739,6 +740,9 @@ pub trait Publishing: Send + Sync {
     ) -> Result<Publication>;
     /// Moves a message from `from` to `to` (with the approver and the approved text's hash
     /// when approving); `Conflict` when it is no longer in `from` (someone else was quicker).
+    /// `notices` (its posts on other channels) are queued in the same transaction, due at the
+    /// message's time. Withdrawn: what is still waiting in the outbox for it is cancelled.
+    #[allow(clippy::too_many_arguments)]
     async fn set_publication_state(
         &self,
         tenant: i64,
@@ -747,6 +751,7 @@ pub trait Publishing: Send + Sync {
         to: torg_domain::publish::PubState,
         approved: Option<(i64, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
+        notices: &[Notice],
     ) -> Result<Publication>;
     async fn publication(&self, tenant: i64, id: i64) -> Result<Option<Publication>>;
     /// The municipality's messages, latest time first.

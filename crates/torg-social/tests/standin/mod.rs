@@ -272,8 +272,10 @@ async fn statuses(
     if let Some(seen) = key.as_ref().and_then(|k| w.by_idempotency_key.get(k)) {
         return Json(seen.clone()).into_response();
     }
+    let id = (110_000 + w.statuses.len()).to_string();
     let status = json!({
-        "id": (110_000 + w.statuses.len()).to_string(),
+        "url": format!("{}/@kommune/{id}", w.base),
+        "id": id,
         "content": body["status"],
         "in_reply_to_id": body["in_reply_to_id"],
         "visibility": body["visibility"],

@@ -53,6 +53,26 @@ async fn one(conn: &mut Conn, tenant: i64, id: i64) -> Result<Option<Publication
     row.map(publication).transpose()
 }
 
+/// The outbox's header ids of a message's posts start so (`torg_core::publish` names them
+/// `publication-{id}-{text}-{account}`).
+fn post_prefix(id: i64) -> String {
+    format!("publication-{id}-")
+}
+
+/// Cancels a message's posts that have not gone out yet.
+async fn cancel_posts(conn: &mut Conn, tenant: i64, id: i64, why: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', last_error = $1 WHERE tenant_id = $2 AND status = 'pending' AND header_id LIKE $3",
+    )
+    .bind(why)
+    .bind(tenant)
+    .bind(format!("{}%", post_prefix(id)))
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl Publishing for This {
     async fn create_publication(
@@ -130,6 +150,7 @@ impl Publishing for This {
         let edited = one(&mut tx, tenant, id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
+        cancel_posts(&mut tx, tenant, id, "changed before it went out").await?;
         commit_with(tx, tenant, audit).await?;
         Ok(edited)
     }
@@ -142,6 +163,7 @@ impl Publishing for This {
         to: PubState,
         approved: Option<(i64, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
+        notices: &[Notice],
     ) -> Result<Publication> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let (by, hash) = approved.unzip();
@@ -171,6 +193,21 @@ impl Publishing for This {
         let moved = one(&mut tx, tenant, id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
+        for notice in notices {
+            insert_outgoing(
+                &mut tx,
+                tenant,
+                None,
+                None,
+                &notice.out,
+                moved.publish_at.as_millisecond(),
+                Some(&notice.body),
+            )
+            .await?;
+        }
+        if to == PubState::Withdrawn {
+            cancel_posts(&mut tx, tenant, id, "withdrawn before it went out").await?;
+        }
         commit_with(tx, tenant, audit).await?;
         Ok(moved)
     }
