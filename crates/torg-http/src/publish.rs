@@ -117,6 +117,8 @@ struct MessagePage {
     confirm_personal_data: bool,
     /// The municipality's approved Mastodon accounts, offered when approving.
     mastodon: Vec<String>,
+    /// Its posts on other channels: (channel, css class, how it went).
+    posts: Vec<(String, &'static str, String)>,
     public_link: Option<String>,
     notice: Option<String>,
     error: Option<String>,
@@ -275,14 +277,17 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings, items, accounts) = match tokio::try_join!(
+    let (p, users, settings, items, accounts, posts) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
         state.store.publishing_settings(m.id),
         state.store.wheel_items(m.id, None),
-        state.store.social_accounts(Some(m.id))
+        state.store.social_accounts(Some(m.id)),
+        state.store.publication_posts(m.id, id)
     ) {
-        Ok((Some(p), users, settings, items, accounts)) => (p, users, settings, items, accounts),
+        Ok((Some(p), users, settings, items, accounts, posts)) => {
+            (p, users, settings, items, accounts, posts)
+        }
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
     };
@@ -322,6 +327,13 @@ async fn show_message(
         may_submit: p.state == PubState::Draft && (mine || speaks),
         may_approve: p.state == PubState::Submitted && speaks && !(settings.four_eyes && mine),
         confirm_personal_data,
+        posts: posts
+            .iter()
+            .map(|(channel, _, state)| {
+                let (class, text) = views::delivery_line(&t, state, &m.time_zone);
+                (t.get(&format!("channel-{}", channel.as_str())), class, text)
+            })
+            .collect(),
         mastodon: accounts
             .iter()
             .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)

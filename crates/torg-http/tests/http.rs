@@ -7836,8 +7836,88 @@ async fn publishing_with_approval(app: &App) {
             .expect("text")
             .contains("personopplysninger")
     );
-    let res = step(&chief, "approve", Some(("confirm_personal_data", "on"))).await;
+    // The municipality has an approved Mastodon account: the approval offers it.
+    let proposed = app
+        .store
+        .propose_channel_account(
+            tenant,
+            &torg_store::NewChannelAccount {
+                channel: torg_domain::Channel::Mastodon,
+                name: "Alfa kommune".into(),
+                address: "https://social.example/@alfa".into(),
+                owner_unit_id: None,
+                purpose: "Nyheter".into(),
+                ambition: torg_domain::registry::Ambition::Waiting,
+                opening_hours: String::new(),
+                proposed_by: None,
+            },
+            jiff::Timestamp::now(),
+            None,
+        )
+        .await
+        .expect("propose");
+    app.store
+        .decide_channel_account(
+            tenant,
+            proposed.id,
+            torg_domain::registry::AccountStatus::Approved,
+            1,
+            jiff::Timestamp::now(),
+            None,
+        )
+        .await
+        .expect("approve account");
+    app.store
+        .set_social_account(
+            &torg_store::SocialAccount {
+                tenant_id: tenant,
+                channel: torg_domain::Channel::Mastodon,
+                account: "4711".into(),
+                api_base: "https://social.example".into(),
+                access_token: "sealed".into(),
+                app_secret: String::new(),
+                verify_token: String::new(),
+                registry_address: "https://social.example/@alfa".into(),
+                cursor: String::new(),
+                approved: false,
+            },
+            None,
+        )
+        .await
+        .expect("account");
+    let offered = chief
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(offered.contains("Også på Mastodon (https://social.example/@alfa)"));
+    let csrf = csrf_of(&chief, &list).await;
+    let res = chief
+        .post(format!("{page_url}/approve"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("confirm_personal_data", "on"),
+            ("mastodon", "on"),
+        ])
+        .send()
+        .await
+        .expect("approve");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = chief
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("På andre kanaler") && page.contains("Mastodon:"),
+        "its post, waiting"
+    );
     let approved = actions(&*app.store, tenant, "publication.approved").await;
     assert!(approved[0].entry.detail.contains("personal-data:confirmed"));
     // Staff are told first; the public not yet.

@@ -810,6 +810,7 @@ publish-public-link = Address
 publish-text = The text
 publish-submit = Send for approval
 publish-approve = Approve
+publish-posts = On other channels
 publish-to-mastodon = Also on Mastodon ({ $accounts }), linking to the news item
 publish-edit = Change
 publish-edit-hint = A change makes the message a draft again, and it must be approved again.

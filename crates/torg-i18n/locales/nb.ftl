@@ -810,6 +810,7 @@ publish-public-link = Adresse
 publish-text = Teksten
 publish-submit = Send til godkjenning
 publish-approve = Godkjenn
+publish-posts = På andre kanaler
 publish-to-mastodon = Også på Mastodon ({ $accounts }), med lenke til nyheten
 publish-edit = Endre
 publish-edit-hint = En endring gjør meldingen til utkast igjen, og den må godkjennes på nytt.

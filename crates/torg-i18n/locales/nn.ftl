@@ -797,6 +797,7 @@ publish-public-link = Adresse
 publish-text = Teksten
 publish-submit = Send til godkjenning
 publish-approve = Godkjenn
+publish-posts = På andre kanalar
 publish-to-mastodon = Også på Mastodon ({ $accounts }), med lenkje til nyheita
 publish-edit = Endre
 publish-edit-hint = Ei endring gjer meldinga til utkast igjen, og ho må godkjennast på nytt.

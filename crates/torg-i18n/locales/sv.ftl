@@ -797,6 +797,7 @@ publish-public-link = Adress
 publish-text = Texten
 publish-submit = Skicka för godkännande
 publish-approve = Godkänn
+publish-posts = I andra kanaler
 publish-to-mastodon = Även på Mastodon ({ $accounts }), med länk till nyheten
 publish-edit = Ändra
 publish-edit-hint = En ändring gör meddelandet till ett utkast igen, och det måste godkännas på nytt.

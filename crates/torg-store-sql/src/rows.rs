@@ -9,7 +9,7 @@ pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, StoreError> {
     s.parse().map_err(|_| {
         StoreError::Database(format!("stored {what} {s:?} is not known to this version"))
     })

@@ -3435,6 +3435,92 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             .is_empty()
     );
     assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 2);
+    // Posts on other channels go with the approval, due at the message's time; a withdrawal
+    // cancels what has not gone out.
+    let posted = store
+        .create_publication(tenant, &new, None)
+        .await
+        .expect("draft");
+    store
+        .set_publication_state(
+            tenant,
+            posted.id,
+            PubState::Draft,
+            PubState::Submitted,
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect("submit");
+    let notice = Notice {
+        out: NewOutgoing {
+            channel: Channel::Mastodon,
+            recipient: format!("109|publish:{}", posted.id),
+            subject: "Kokevarsel".into(),
+            header_id: format!("publication-{}-abc-1-109", posted.id),
+            in_reply_to: None,
+            references: vec![],
+        },
+        body: "Kokevarsel\n\nKok vannet.".into(),
+    };
+    store
+        .set_publication_state(
+            tenant,
+            posted.id,
+            PubState::Submitted,
+            PubState::Approved,
+            Some((author.id, "hash".into())),
+            None,
+            std::slice::from_ref(&notice),
+        )
+        .await
+        .expect("approve");
+    let posts = store
+        .publication_posts(tenant, posted.id)
+        .await
+        .expect("posts");
+    assert_eq!(posts.len(), 1);
+    assert!(matches!(posts[0].2, DeliveryState::Pending { .. }));
+    let early = store
+        .claim_outbox(
+            Channel::Mastodon,
+            at - SignedDuration::from_mins(1),
+            SignedDuration::from_mins(2),
+            10,
+        )
+        .await
+        .expect("claim");
+    assert!(
+        early.iter().all(|i| i.header_id != notice.out.header_id),
+        "not before its time"
+    );
+    assert!(
+        store
+            .publication_posts(other.tenant.id, posted.id)
+            .await
+            .expect("p")
+            .is_empty()
+    );
+    store
+        .set_publication_state(
+            tenant,
+            posted.id,
+            PubState::Approved,
+            PubState::Withdrawn,
+            None,
+            None,
+            &[],
+        )
+        .await
+        .expect("withdraw");
+    let posts = store
+        .publication_posts(tenant, posted.id)
+        .await
+        .expect("posts");
+    assert!(
+        matches!(&posts[0].2, DeliveryState::Failed { error, .. } if error.contains("withdrawn"))
+    );
     // Settings: four eyes and a 30-minute lead by default, then changed.
     let s = store.publishing_settings(tenant).await.expect("settings");
     assert_eq!(s, PublishingSettings::default());

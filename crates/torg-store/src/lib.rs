@@ -763,6 +763,12 @@ pub trait Publishing: Send + Sync {
         until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>>;
+    /// A message's posts on other channels: channel, address, and how each went.
+    async fn publication_posts(
+        &self,
+        tenant: i64,
+        id: i64,
+    ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>>;
     async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings>;
     async fn set_publishing_settings(
         &self,

@@ -190,26 +190,38 @@ impl Outbox for This {
             .into_iter()
             .map(
                 |(message_id, status, attempts, last_error, sent_at, delivered_at)| {
-                    let state = match (status.as_str(), sent_at) {
-                        ("delivered", _) => DeliveryState::Delivered {
-                            at: ts(delivered_at.or(sent_at).unwrap_or_default()),
-                        },
-                        ("undelivered", _) => DeliveryState::Undelivered {
-                            report: last_error.unwrap_or_default(),
-                        },
-                        ("sent", Some(at)) => DeliveryState::Sent { at: ts(at) },
-                        ("failed", _) => DeliveryState::Failed {
-                            attempts,
-                            error: last_error.unwrap_or_default(),
-                        },
-                        _ => DeliveryState::Pending {
-                            attempts,
-                            last_error,
-                        },
-                    };
+                    let state =
+                        delivery_state(&status, attempts, last_error, sent_at, delivered_at);
                     (message_id, state)
                 },
             )
             .collect())
+    }
+}
+
+/// An outbox row's columns as the state of its delivery.
+pub(super) fn delivery_state(
+    status: &str,
+    attempts: i64,
+    last_error: Option<String>,
+    sent_at: Option<i64>,
+    delivered_at: Option<i64>,
+) -> DeliveryState {
+    match (status, sent_at) {
+        ("delivered", _) => DeliveryState::Delivered {
+            at: ts(delivered_at.or(sent_at).unwrap_or_default()),
+        },
+        ("undelivered", _) => DeliveryState::Undelivered {
+            report: last_error.unwrap_or_default(),
+        },
+        ("sent", Some(at)) => DeliveryState::Sent { at: ts(at) },
+        ("failed", _) => DeliveryState::Failed {
+            attempts,
+            error: last_error.unwrap_or_default(),
+        },
+        _ => DeliveryState::Pending {
+            attempts,
+            last_error,
+        },
     }
 }

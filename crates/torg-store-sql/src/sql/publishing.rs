@@ -249,6 +249,31 @@ impl Publishing for This {
         rows.into_iter().map(publication).collect()
     }
 
+    async fn publication_posts(
+        &self,
+        tenant: i64,
+        id: i64,
+    ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>> {
+        let rows: Vec<(String, String, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT channel, recipient, status, attempts, last_error, sent_at FROM outbox \
+                 WHERE tenant_id = $1 AND header_id LIKE $2 ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(format!("{}%", post_prefix(id)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(channel, recipient, status, attempts, error, sent_at)| {
+                Ok((
+                    parse(&channel, "channel")?,
+                    recipient,
+                    super::outbox::delivery_state(&status, attempts, error, sent_at, None),
+                ))
+            })
+            .collect()
+    }
+
     async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT four_eyes, staff_lead_minutes FROM publishing_settings WHERE tenant_id = $1",
