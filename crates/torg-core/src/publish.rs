@@ -219,7 +219,7 @@ pub fn post_text(p: &Publication, link: &str, max: usize) -> String {
 }
 
 /// The longest Mastodon status, in characters.
-const MASTODON_POST: usize = 500;
+pub const MASTODON_POST: usize = 500;
 
 /// Approves a message waiting for approval, bound to its text as it is now. Personal data in
 /// it holds the approval until the approver confirms it may be public. Its posts on other
@@ -375,4 +375,38 @@ pub async fn set_settings(
     Ok(store
         .set_publishing_settings(tenant, settings, Some(entry))
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(title: &str, body: &str) -> Publication {
+        let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
+        Publication {
+            id: 1,
+            tenant_id: 1,
+            title: title.into(),
+            body: body.into(),
+            language: "nb".into(),
+            state: PubState::Approved,
+            author_id: 1,
+            approved_by: None,
+            approved_hash: None,
+            publish_at: at,
+            created_at: at,
+            updated_at: at,
+            wheel_item_id: None,
+        }
+    }
+
+    #[test]
+    fn a_post_is_the_title_the_first_paragraph_and_the_link_within_its_length() {
+        let link = "https://kommune.example/k/x/news/1";
+        let short = post_text(&message("Vann", "Kok vannet.\n\nMer tekst."), link, 500);
+        assert_eq!(short, format!("Vann\n\nKok vannet.\n\n{link}"));
+        let long = post_text(&message("Vann", &"ord ".repeat(400)), link, 500);
+        assert_eq!(long.chars().count(), 500);
+        assert!(long.ends_with(link) && long.contains('…'));
+    }
 }

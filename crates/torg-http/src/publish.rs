@@ -117,6 +117,8 @@ struct MessagePage {
     confirm_personal_data: bool,
     /// The municipality's approved Mastodon accounts, offered when approving.
     mastodon: Vec<String>,
+    /// What its Mastodon status will say, and its length of the most a status holds.
+    mastodon_preview: Option<(String, String)>,
     /// Its posts on other channels: (channel, css class, how it went).
     posts: Vec<(String, &'static str, String)>,
     public_link: Option<String>,
@@ -339,6 +341,24 @@ async fn show_message(
             .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
             .map(|a| a.registry_address.clone())
             .collect(),
+        mastodon_preview: accounts
+            .iter()
+            .any(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
+            .then(|| {
+                let text = publish::post_text(
+                    &p,
+                    &format!("{base}/k/{}/news/{id}", m.slug),
+                    publish::MASTODON_POST,
+                );
+                let count = t.args(
+                    "publish-preview-count",
+                    &[
+                        ("chars", &text.chars().count().to_string()),
+                        ("max", &publish::MASTODON_POST.to_string()),
+                    ],
+                );
+                (text, count)
+            }),
         public_link: live.then(|| format!("{base}/k/{}/news/{id}", m.slug)),
         notice,
         error,

@@ -7894,6 +7894,11 @@ async fn publishing_with_approval(app: &App) {
         .await
         .expect("text");
     assert!(offered.contains("Også på Mastodon (https://social.example/@alfa)"));
+    assert!(
+        offered.contains("Slik blir innlegget på Mastodon")
+            && offered.contains("av høyst 500 tegn"),
+        "a preview of the post"
+    );
     let csrf = csrf_of(&chief, &list).await;
     let res = chief
         .post(format!("{page_url}/approve"))
