@@ -41,6 +41,8 @@ pub enum PolicyError {
     UnknownUnit,
     #[error("the answer is longer than {MAX_KEYWORD_REPLY} characters (four SMS)")]
     KeywordReplyTooLong,
+    #[error("a word to avoid and its plainer form are each 1 to {MAX_JARGON} characters")]
+    Jargon,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -361,4 +363,44 @@ pub async fn remove_sms_keyword(
     }
     let entry = actor.entry("settings.sms_keyword_removed", String::new(), word.clone());
     Ok(store.delete_sms_keyword(tenant, &word, Some(entry)).await?)
+}
+
+/// The longest word or phrase of a municipality's own list, in characters.
+pub const MAX_JARGON: usize = 100;
+
+/// Adds (or changes) a word the municipality wants to avoid, with the plainer word to write;
+/// the plain-language advice on replies and messages uses it beside the shipped list.
+pub async fn set_jargon(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    phrase: &str,
+    plainer: &str,
+) -> Result<(), PolicyError> {
+    let (phrase, plainer) = (phrase.trim().to_lowercase(), plainer.trim());
+    let bounded = |s: &str| !s.is_empty() && s.chars().count() <= MAX_JARGON;
+    if !bounded(&phrase) || !bounded(plainer) {
+        return Err(PolicyError::Jargon);
+    }
+    let entry = actor.entry(
+        "plain.jargon_set",
+        String::new(),
+        format!("{phrase} = {plainer}"),
+    );
+    store
+        .set_jargon(tenant, &phrase, Some(plainer), Some(entry))
+        .await?;
+    Ok(())
+}
+
+/// Removes a word from the municipality's own list; false when it was not there.
+pub async fn remove_jargon(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: i64,
+    phrase: &str,
+) -> Result<bool, PolicyError> {
+    let phrase = phrase.trim().to_lowercase();
+    let entry = actor.entry("plain.jargon_removed", String::new(), phrase.clone());
+    Ok(store.set_jargon(tenant, &phrase, None, Some(entry)).await?)
 }

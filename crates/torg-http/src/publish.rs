@@ -279,16 +279,17 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings, items, accounts, posts) = match tokio::try_join!(
+    let (p, users, settings, items, accounts, posts, jargon) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
         state.store.publishing_settings(m.id),
         state.store.wheel_items(m.id, None),
         state.store.social_accounts(Some(m.id)),
-        state.store.publication_posts(m.id, id)
+        state.store.publication_posts(m.id, id),
+        state.store.jargon(m.id)
     ) {
-        Ok((Some(p), users, settings, items, accounts, posts)) => {
-            (p, users, settings, items, accounts, posts)
+        Ok((Some(p), users, settings, items, accounts, posts, jargon)) => {
+            (p, users, settings, items, accounts, posts, jargon)
         }
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
@@ -313,7 +314,12 @@ async fn show_message(
     let page = MessagePage {
         c: chrome(staff, &format!("/staff/publish/{id}")),
         id,
-        plain: views::plain_advice(&t, &p.language, &format!("{}.\n\n{}", p.title, p.body)),
+        plain: views::plain_advice(
+            &t,
+            &p.language,
+            &format!("{}.\n\n{}", p.title, p.body),
+            jargon,
+        ),
         title: p.title.clone(),
         body: p.body.clone(),
         publish_at: input_time(p.publish_at, &m.time_zone),

@@ -1049,9 +1049,20 @@ pub(crate) async fn show_inquiry(
                 .unwrap_or_default()
         })
     });
-    let plain = q
-        .plain_check
-        .then(|| crate::views::plain_advice(&t, &municipality.language, &prefill));
+    let plain = if q.plain_check {
+        let jargon = match state.store.jargon(tenant).await {
+            Ok(j) => j,
+            Err(e) => return failed(t, e),
+        };
+        Some(crate::views::plain_advice(
+            &t,
+            &municipality.language,
+            &prefill,
+            jargon,
+        ))
+    } else {
+        None
+    };
     let archive = crate::archive::panel(
         &t,
         staff,

@@ -337,11 +337,18 @@ pub(crate) struct PlainAdvice {
 /// At most this many pieces of advice are listed.
 const PLAIN_ITEMS: usize = 30;
 
-/// The plain-language checker's advice on `text` for a municipality writing `language`.
-pub(crate) fn plain_advice(t: &Tr, language: &str, text: &str) -> PlainAdvice {
+/// The plain-language checker's advice on `text` for a municipality writing `language`, with
+/// its own words to avoid (`jargon`) beside the shipped list.
+pub(crate) fn plain_advice(
+    t: &Tr,
+    language: &str,
+    text: &str,
+    jargon: Vec<(String, String)>,
+) -> PlainAdvice {
     use torg_domain::plain::{Checker, Kind, Settings};
-    let settings = Settings::for_municipality(language)
+    let mut settings = Settings::for_municipality(language)
         .unwrap_or_else(|| Settings::new(torg_domain::plain::Language::Nb));
+    settings.extra_jargon = jargon;
     let report = Checker::new(settings).check(text);
     let level = t.get(&format!("plain-level-{}", report.level()));
     let summary = t.args(

@@ -3521,6 +3521,36 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
     assert!(
         matches!(&posts[0].2, DeliveryState::Failed { error, .. } if error.contains("withdrawn"))
     );
+    // A municipality's own words to avoid: kept per municipality, changed, removed once.
+    assert!(
+        store
+            .set_jargon(tenant, "bydelsutvalget", Some("bydelen"), None)
+            .await
+            .expect("j")
+    );
+    assert!(
+        store
+            .set_jargon(tenant, "bydelsutvalget", Some("bydelsrådet"), None)
+            .await
+            .expect("j")
+    );
+    assert_eq!(
+        store.jargon(tenant).await.expect("j"),
+        vec![("bydelsutvalget".to_string(), "bydelsrådet".to_string())]
+    );
+    assert!(store.jargon(other.tenant.id).await.expect("j").is_empty());
+    assert!(
+        store
+            .set_jargon(tenant, "bydelsutvalget", None, None)
+            .await
+            .expect("rm")
+    );
+    assert!(
+        !store
+            .set_jargon(tenant, "bydelsutvalget", None, None)
+            .await
+            .expect("rm")
+    );
     // Settings: four eyes and a 30-minute lead by default, then changed.
     let s = store.publishing_settings(tenant).await.expect("settings");
     assert_eq!(s, PublishingSettings::default());

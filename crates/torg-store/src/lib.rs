@@ -770,6 +770,16 @@ pub trait Publishing: Send + Sync {
         id: i64,
     ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>>;
     async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings>;
+    /// The municipality's own words to avoid: (phrase, plainer), by phrase.
+    async fn jargon(&self, tenant: i64) -> Result<Vec<(String, String)>>;
+    /// Adds or changes a word (`plainer` `Some`), or removes it (`None`; false when absent).
+    async fn set_jargon(
+        &self,
+        tenant: i64,
+        phrase: &str,
+        plainer: Option<&str>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
     async fn set_publishing_settings(
         &self,
         tenant: i64,

@@ -133,6 +133,9 @@ enum Command {
     /// Publishing: the municipality's rules (four eyes, how long staff are told first).
     #[command(subcommand)]
     Publishing(cli::publishing::PublishingCommand),
+    /// The municipality's own words to avoid in plain language, with the plainer word.
+    #[command(subcommand)]
+    Jargon(cli::publishing::JargonCommand),
     /// The annual wheel (årshjul): import a CSV of items, list them.
     #[command(subcommand)]
     Wheel(cli::wheel::WheelCommand),
@@ -245,6 +248,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Moderation(cmd) => cli::records::moderation_command(store, &settings, cmd).await,
         Command::Wheel(cmd) => cli::wheel::wheel_command(store, cmd).await,
         Command::Publishing(cmd) => cli::publishing::publishing_command(store, cmd).await,
+        Command::Jargon(cmd) => cli::publishing::jargon_command(store, cmd).await,
         Command::CheckText
         | Command::PlainLanguage { .. }
         | Command::Holidays { .. }

@@ -2375,3 +2375,69 @@ fn publishing_settings_from_the_cli() {
     let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
     assert!(log.contains("publishing.settings"), "{log}");
 }
+
+/// `torg jargon`: a municipality's own words to avoid are used by the advice on canned
+/// replies beside the shipped list; listed, removed, and a second removal refused.
+#[test]
+fn a_municipalitys_own_jargon_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    setup_tenant(d, None);
+    let m = ["--municipality", "krasj"];
+    let add = |args: &[&str]| {
+        let mut all = vec!["jargon", "add"];
+        all.extend_from_slice(&m);
+        all.extend_from_slice(args);
+        torg(d, None, &all)
+    };
+    add(&["--phrase", "Bydelsutvalget", "--plainer", "bydelen"]);
+    let listed = torg(d, None, &["jargon", "list", "--municipality", "krasj"]);
+    assert_eq!(listed.trim(), "bydelsutvalget = bydelen");
+    let canned = torg(
+        d,
+        None,
+        &[
+            "canned",
+            "add",
+            "--municipality",
+            "krasj",
+            "--title",
+            "Møte",
+            "--body",
+            "Bydelsutvalget møtes tirsdag.",
+        ],
+    );
+    assert!(
+        canned.contains("jargon: \"Bydelsutvalget\" → bydelen"),
+        "{canned}"
+    );
+    torg(
+        d,
+        None,
+        &[
+            "jargon",
+            "remove",
+            "--municipality",
+            "krasj",
+            "--phrase",
+            "bydelsutvalget",
+        ],
+    );
+    let again = torg_fails(
+        d,
+        &[
+            "jargon",
+            "remove",
+            "--municipality",
+            "krasj",
+            "--phrase",
+            "bydelsutvalget",
+        ],
+    );
+    assert!(again.contains("is not on"), "{again}");
+    let log = torg(d, None, &["audit", "export", "--municipality", "krasj"]);
+    assert!(
+        log.contains("plain.jargon_set") && log.contains("plain.jargon_removed"),
+        "{log}"
+    );
+}

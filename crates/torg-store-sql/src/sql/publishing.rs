@@ -274,6 +274,46 @@ impl Publishing for This {
             .collect()
     }
 
+    async fn jargon(&self, tenant: i64) -> Result<Vec<(String, String)>> {
+        sqlx::query_as(
+            "SELECT phrase, plainer FROM plain_jargon WHERE tenant_id = $1 ORDER BY phrase",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn set_jargon(
+        &self,
+        tenant: i64,
+        phrase: &str,
+        plainer: Option<&str>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let done = match plainer {
+            Some(p) => sqlx::query(
+                "INSERT INTO plain_jargon (tenant_id, phrase, plainer) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, phrase) DO UPDATE SET plainer = excluded.plainer",
+            )
+            .bind(tenant)
+            .bind(phrase)
+            .bind(p),
+            None => sqlx::query("DELETE FROM plain_jargon WHERE tenant_id = $1 AND phrase = $2")
+                .bind(tenant)
+                .bind(phrase),
+        }
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        commit_with(tx, tenant, audit).await?;
+        Ok(true)
+    }
+
     async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT four_eyes, staff_lead_minutes FROM publishing_settings WHERE tenant_id = $1",

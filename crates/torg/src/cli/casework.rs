@@ -157,10 +157,11 @@ pub enum PeakCommand {
 
 /// The plain-language advice on a text staff will send again and again (a canned reply, an
 /// acknowledgement): advice, not a refusal.
-fn print_plain_advice(language: &str, text: &str) {
-    let Some(settings) = torg_domain::plain::Settings::for_municipality(language) else {
+fn print_plain_advice(language: &str, text: &str, jargon: Vec<(String, String)>) {
+    let Some(mut settings) = torg_domain::plain::Settings::for_municipality(language) else {
         return;
     };
+    settings.extra_jargon = jargon;
     let report = torg_domain::plain::Checker::new(settings).check(text);
     println!(
         "Plain language: LIX {:.0} ({}), {} words in {} sentences.",
@@ -266,7 +267,7 @@ pub async fn canned_command(
             torg_core::policies::add_canned_reply(&*store, &Actor::cli(), m.id, &title, &body)
                 .await?;
             println!("Added the canned reply {title:?} to {}.", m.name);
-            print_plain_advice(&m.language, &body);
+            print_plain_advice(&m.language, &body, store.jargon(m.id).await?);
             Ok(())
         }
     }
@@ -636,7 +637,7 @@ pub async fn acknowledgement(
             )
             .await?;
             println!("Set the {language} acknowledgement of {}.", m.name);
-            print_plain_advice(&language, &body);
+            print_plain_advice(&language, &body, store.jargon(m.id).await?);
         }
         None => {
             let config = torg_core::intake::TenantConfig::load(&*store, m).await?;

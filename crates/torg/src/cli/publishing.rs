@@ -41,3 +41,63 @@ pub async fn publishing_command(store: Arc<dyn Store>, cmd: PublishingCommand) -
         }
     }
 }
+
+#[derive(Subcommand)]
+pub enum JargonCommand {
+    /// Add (or change) a word the municipality wants to avoid, with the plainer word to write.
+    Add {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        phrase: String,
+        #[arg(long)]
+        plainer: String,
+    },
+    /// Remove a word from the municipality's own list.
+    Remove {
+        #[arg(long)]
+        municipality: String,
+        #[arg(long)]
+        phrase: String,
+    },
+    /// The municipality's own list, one `phrase = plainer` per line.
+    List {
+        #[arg(long)]
+        municipality: String,
+    },
+}
+
+pub async fn jargon_command(store: Arc<dyn Store>, cmd: JargonCommand) -> Result<()> {
+    use torg_core::policies;
+    match cmd {
+        JargonCommand::Add {
+            municipality: slug,
+            phrase,
+            plainer,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            policies::set_jargon(&*store, &Actor::cli(), m.id, &phrase, &plainer).await?;
+            println!("{}: write {plainer:?} instead of {phrase:?}.", m.name);
+        }
+        JargonCommand::Remove {
+            municipality: slug,
+            phrase,
+        } => {
+            let m = municipality(&*store, &slug).await?;
+            if !policies::remove_jargon(&*store, &Actor::cli(), m.id, &phrase).await? {
+                bail!(
+                    "{phrase:?} is not on {}'s list; 'torg jargon list' shows it",
+                    m.name
+                );
+            }
+            println!("{}: {phrase:?} is off the list.", m.name);
+        }
+        JargonCommand::List { municipality: slug } => {
+            let m = municipality(&*store, &slug).await?;
+            for (phrase, plainer) in store.jargon(m.id).await? {
+                println!("{phrase} = {plainer}");
+            }
+        }
+    }
+    Ok(())
+}
