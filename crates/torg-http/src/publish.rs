@@ -446,12 +446,60 @@ async fn edit(
         wheel_item: None,
     };
     let actor = Actor::user(&staff.user, addr.0);
-    match publish::edit(&*state.store, &actor, &staff.user, m.id, id, input).await {
+    let result = publish::edit(&*state.store, &actor, &staff.user, m.id, id, input).await;
+    after_step(&state, t, &staff, id, result, "edited").await
+}
+
+/// After a step: back to the message saying it went, or the page that says why not.
+async fn after_step(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    id: i64,
+    result: Result<Publication, PublishError>,
+    done: &str,
+) -> Response {
+    match result {
         Ok(_) => {
-            Redirect::to(&format!("/staff/publish/{id}?done=publication-edited")).into_response()
+            Redirect::to(&format!("/staff/publish/{id}?done=publication-{done}")).into_response()
         }
-        Err(e) => refused(&state, t, &staff, id, e).await,
+        Err(e) => refused(state, t, staff, id, e).await,
     }
+}
+
+/// The steps that take nothing but the message: send it for approval, withdraw it.
+#[derive(Clone, Copy)]
+enum Step {
+    Submit,
+    Withdraw,
+}
+
+async fn step(
+    state: AppState,
+    lang: String,
+    staff: Staff,
+    addr: ClientAddr,
+    id: i64,
+    raw: &[u8],
+    step: Step,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(r) = staff_form(&staff, &t, raw, writes(&staff)) {
+        return *r;
+    }
+    let actor = Actor::user(&staff.user, addr.0.clone());
+    let (store, tenant) = (&*state.store, staff.config.municipality.id);
+    let (result, done) = match step {
+        Step::Submit => (
+            publish::submit(store, &actor, &staff.user, tenant, id).await,
+            "submitted",
+        ),
+        Step::Withdraw => (
+            publish::withdraw(store, &actor, &staff.user, tenant, id).await,
+            "withdrawn",
+        ),
+    };
+    after_step(&state, t, &staff, id, result, done).await
 }
 
 async fn submit(
@@ -462,18 +510,18 @@ async fn submit(
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Err(r) = staff_form(&staff, &t, &raw, writes(&staff)) {
-        return *r;
-    }
-    let actor = Actor::user(&staff.user, addr.0);
-    let tenant = staff.config.municipality.id;
-    match publish::submit(&*state.store, &actor, &staff.user, tenant, id).await {
-        Ok(_) => {
-            Redirect::to(&format!("/staff/publish/{id}?done=publication-submitted")).into_response()
-        }
-        Err(e) => refused(&state, t, &staff, id, e).await,
-    }
+    step(state, lang, staff, addr, id, &raw, Step::Submit).await
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    step(state, lang, staff, addr, id, &raw, Step::Withdraw).await
 }
 
 async fn approve(
@@ -501,34 +549,8 @@ async fn approve(
         mastodon: f.get("mastodon") == "on",
         link: &link,
     };
-    match publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await {
-        Ok(_) => {
-            Redirect::to(&format!("/staff/publish/{id}?done=publication-approved")).into_response()
-        }
-        Err(e) => refused(&state, t, &staff, id, e).await,
-    }
-}
-
-async fn withdraw(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    Path(id): Path<i64>,
-    RawForm(raw): RawForm,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Err(r) = staff_form(&staff, &t, &raw, writes(&staff)) {
-        return *r;
-    }
-    let actor = Actor::user(&staff.user, addr.0);
-    let tenant = staff.config.municipality.id;
-    match publish::withdraw(&*state.store, &actor, &staff.user, tenant, id).await {
-        Ok(_) => {
-            Redirect::to(&format!("/staff/publish/{id}?done=publication-withdrawn")).into_response()
-        }
-        Err(e) => refused(&state, t, &staff, id, e).await,
-    }
+    let result = publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await;
+    after_step(&state, t, &staff, id, result, "approved").await
 }
 
 // ------------------------------------------------------------------ the portal's news
