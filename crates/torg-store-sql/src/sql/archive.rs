@@ -366,21 +366,16 @@ impl Archive for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            let done = sqlx::query("UPDATE municipalities SET retention_days = $2 WHERE id = $1")
-                .bind(tenant)
-                .bind(i64::from(days))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound("municipality"));
-            }
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        let done = sqlx::query("UPDATE municipalities SET retention_days = $2 WHERE id = $1")
+            .bind(tenant)
+            .bind(i64::from(days))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("municipality"));
+        }
+        commit_with(tx, tenant, audit).await
     }
 
     async fn retention_candidates(

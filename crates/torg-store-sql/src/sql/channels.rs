@@ -148,11 +148,10 @@ impl ChannelSettings for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            if let Some(unit) = keyword.unit_id {
-                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
-            }
-            sqlx::query(
+        if let Some(unit) = keyword.unit_id {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        sqlx::query(
             "INSERT INTO sms_keywords (tenant_id, keyword, unit_id, reply) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, keyword) DO UPDATE SET unit_id = excluded.unit_id, reply = excluded.reply",
         )
@@ -163,11 +162,7 @@ impl ChannelSettings for This {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn delete_sms_keyword(
@@ -177,19 +172,14 @@ impl ChannelSettings for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<bool> = {
-            let done =
-                sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
-                    .bind(tenant)
-                    .bind(keyword)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            Ok(done.rows_affected() > 0)
-        };
-        let value = value?;
+        let done = sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
+            .bind(tenant)
+            .bind(keyword)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        Ok(done.rows_affected() > 0)
     }
 
     async fn set_sms_consent(
@@ -251,11 +241,10 @@ impl ChannelSettings for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<ChannelAccount> = {
-            if let Some(unit) = new.owner_unit_id {
-                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
-            }
-            let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        if let Some(unit) = new.owner_unit_id {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO channel_accounts (tenant_id, channel, name, address, owner_unit_id, purpose, ambition, opening_hours, status, proposed_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10) RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
@@ -272,13 +261,11 @@ impl ChannelSettings for This {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-            row.try_into()
-        };
-        let value = value?;
+        let account: ChannelAccount = row.try_into()?;
         // The entry names the account, known only now.
-        let audit = audit.map(|e| e.with_object(format!("channel_account:{}", value.id)));
+        let audit = audit.map(|e| e.with_object(format!("channel_account:{}", account.id)));
         commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        Ok(account)
     }
 
     async fn decide_channel_account(
@@ -291,8 +278,7 @@ impl ChannelSettings for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<ChannelAccount> = {
-            let row: Option<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row: Option<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE channel_accounts SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
         .bind(status.as_str())
@@ -303,12 +289,11 @@ impl ChannelSettings for This {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-            row.ok_or(StoreError::NotFound("channel account"))?
-                .try_into()
-        };
-        let value = value?;
+        let account: ChannelAccount = row
+            .ok_or(StoreError::NotFound("channel account"))?
+            .try_into()?;
         commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        Ok(account)
     }
 
     async fn channel_account_approved(
@@ -509,21 +494,16 @@ impl ChannelSettings for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound("quarantined mail"));
-            }
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("quarantined mail"));
+        }
+        commit_with(tx, tenant, audit).await
     }
 
     async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>> {

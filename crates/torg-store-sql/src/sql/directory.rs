@@ -350,24 +350,18 @@ impl Directory for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            let changed = sqlx::query(
-                "UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3",
-            )
-            .bind(subject)
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if changed.rows_affected() == 0 {
-                return Err(StoreError::NotFound("user"));
-            }
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        let changed =
+            sqlx::query("UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(subject)
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        commit_with(tx, tenant, audit).await
     }
 
     async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {

@@ -232,24 +232,19 @@ impl Inquiries for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            // No token hashes to the empty string, so the link matches nothing any more.
-            let changed = sqlx::query(
-                "UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if changed.rows_affected() == 0 {
-                return Err(StoreError::NotFound("inquiry"));
-            }
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        // No token hashes to the empty string, so the link matches nothing any more.
+        let changed = sqlx::query(
+            "UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::NotFound("inquiry"));
+        }
+        commit_with(tx, tenant, audit).await
     }
 
     async fn list_inquiries(

@@ -11,9 +11,8 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<i64> = {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, rule.unit_id).await?;
-            sqlx::query_scalar(
+        require_in_tenant(&mut *tx, Owned::Unit, tenant, rule.unit_id).await?;
+        let value: i64 = sqlx::query_scalar(
             "INSERT INTO routing_rules (tenant_id, position, keyword, topic, channel, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(tenant)
@@ -24,9 +23,7 @@ impl Policies for This {
         .bind(rule.unit_id)
         .fetch_one(&mut *tx)
         .await
-        .map_err(db_err)
-        };
-        let value = value?;
+        .map_err(db_err)?;
         commit_with(tx, tenant, audit).await?;
         Ok(value)
     }
@@ -49,11 +46,10 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<i64> = {
-            if let Some(unit) = rule.unit_id {
-                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
-            }
-            sqlx::query_scalar(
+        if let Some(unit) = rule.unit_id {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        let value: i64 = sqlx::query_scalar(
             "INSERT INTO deadline_policies (tenant_id, channel, unit_id, topic, policy) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(tenant)
@@ -63,9 +59,7 @@ impl Policies for This {
         .bind(rule.policy.to_string())
         .fetch_one(&mut *tx)
         .await
-        .map_err(db_err)
-        };
-        let value = value?;
+        .map_err(db_err)?;
         commit_with(tx, tenant, audit).await?;
         Ok(value)
     }
@@ -87,8 +81,7 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            sqlx::query(
+        sqlx::query(
             "INSERT INTO opening_hours (tenant_id, weekly) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET weekly = $2",
         )
         .bind(tenant)
@@ -96,11 +89,7 @@ impl Policies for This {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn opening_hours(
@@ -129,11 +118,10 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
-                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
-            }
-            sqlx::query(
+        if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
+            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+        }
+        sqlx::query(
             "INSERT INTO scoped_opening_hours (tenant_id, scope, weekly) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, scope) DO UPDATE SET weekly = $3",
         )
         .bind(tenant)
@@ -142,11 +130,7 @@ impl Policies for This {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn scoped_opening_hours(
@@ -183,23 +167,18 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            sqlx::query(
-                "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
+        sqlx::query(
+            "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, day) DO UPDATE SET closes_at = $3, note = $4",
-            )
-            .bind(tenant)
-            .bind(day.date.to_string())
-            .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
-            .bind(&day.note)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        )
+        .bind(tenant)
+        .bind(day.date.to_string())
+        .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
+        .bind(&day.note)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit_with(tx, tenant, audit).await
     }
 
     async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>> {
@@ -232,8 +211,7 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            sqlx::query(
+        sqlx::query(
             "INSERT INTO acknowledgement_templates (tenant_id, language, body) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, language) DO UPDATE SET body = $3",
         )
@@ -243,11 +221,7 @@ impl Policies for This {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        commit_with(tx, tenant, audit).await
     }
 
     async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>> {
@@ -265,8 +239,7 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<i64> = {
-            sqlx::query_scalar(
+        let value: i64 = sqlx::query_scalar(
             "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(tenant)
@@ -277,9 +250,7 @@ impl Policies for This {
         .bind(&peak.staffing_note)
         .fetch_one(&mut *tx)
         .await
-        .map_err(db_err)
-        };
-        let value = value?;
+        .map_err(db_err)?;
         commit_with(tx, tenant, audit).await?;
         Ok(value)
     }
@@ -325,8 +296,7 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<torg_domain::duty::Shift> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<torg_domain::duty::Shift> = {
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO duty_shifts (tenant_id, channel_group, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(tenant)
@@ -337,18 +307,15 @@ impl Policies for This {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(torg_domain::duty::Shift {
-                id,
-                group: group.to_string(),
-                user_id,
-                starts_at,
-                ends_at,
-                handover_note: String::new(),
-            })
-        };
-        let value = value?;
         commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        Ok(torg_domain::duty::Shift {
+            id,
+            group: group.to_string(),
+            user_id,
+            starts_at,
+            ends_at,
+            handover_note: String::new(),
+        })
     }
 
     async fn shifts(
@@ -390,24 +357,19 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<()> = {
-            let done = sqlx::query(
-                "UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3",
-            )
-            .bind(note)
-            .bind(tenant)
-            .bind(shift_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound("shift"));
-            }
-            Ok(())
-        };
-        let value = value?;
-        commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        let done = sqlx::query(
+            "UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(note)
+        .bind(tenant)
+        .bind(shift_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("shift"));
+        }
+        commit_with(tx, tenant, audit).await
     }
 
     async fn create_canned_reply(
@@ -418,8 +380,7 @@ impl Policies for This {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<CannedReply> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let value: Result<CannedReply> = {
-            let row: CannedReplyRow = sqlx::query_as(
+        let row: CannedReplyRow = sqlx::query_as(
             "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",
         )
         .bind(tenant)
@@ -428,11 +389,8 @@ impl Policies for This {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-            Ok(row.into())
-        };
-        let value = value?;
         commit_with(tx, tenant, audit).await?;
-        Ok(value)
+        Ok(row.into())
     }
 
     async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>> {
