@@ -353,14 +353,6 @@ pub async fn remove_sms_keyword(
     word: &str,
 ) -> Result<bool, PolicyError> {
     let word = torg_domain::sms::fold_keyword(word.trim());
-    if !store
-        .sms_keywords(tenant)
-        .await?
-        .iter()
-        .any(|k| k.keyword == word)
-    {
-        return Ok(false);
-    }
     let entry = actor.entry("settings.sms_keyword_removed", String::new(), word.clone());
     Ok(store.delete_sms_keyword(tenant, &word, Some(entry)).await?)
 }

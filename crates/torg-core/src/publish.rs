@@ -207,15 +207,21 @@ pub struct Approval<'a> {
 /// A post's text: the title, the first paragraph, and the link to the whole message, within
 /// `max` characters (the paragraph is shortened first).
 pub fn post_text(p: &Publication, link: &str, max: usize) -> String {
-    let first = p.body.split("\n\n").next().unwrap_or_default().trim();
     let fixed = p.title.chars().count() + link.chars().count() + 4;
-    let room = max.saturating_sub(fixed);
-    let mut lead: String = first.chars().take(room).collect();
-    if first.chars().count() > room {
-        lead = lead.chars().take(room.saturating_sub(1)).collect();
-        lead.push('…');
-    }
+    let lead = lead(&p.body, max.saturating_sub(fixed));
     format!("{}\n\n{lead}\n\n{link}", p.title)
+}
+
+/// A message's first paragraph in at most `max` characters (shortened with "…"): what a post
+/// and the news list show of it.
+pub fn lead(body: &str, max: usize) -> String {
+    let first = body.split("\n\n").next().unwrap_or_default().trim();
+    if first.chars().count() <= max {
+        return first.to_string();
+    }
+    let mut out: String = first.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// The longest Mastodon status, in characters.

@@ -5,7 +5,7 @@
 //! on their inbox a while before the public does. The rules are in [`torg_core::publish`].
 
 use crate::AppState;
-use crate::admin::{Fields, staff_form};
+use crate::admin::{DoneQuery, Fields, staff_form};
 use crate::audit::ClientAddr;
 use crate::auth::Staff;
 use crate::i18n::Tr;
@@ -124,12 +124,6 @@ struct MessagePage {
     public_link: Option<String>,
     notice: Option<String>,
     error: Option<String>,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct DoneQuery {
-    #[serde(default)]
-    done: String,
 }
 
 async fn list_page(
@@ -304,13 +298,7 @@ async fn show_message(
     let mine = p.author_id == staff.user.id;
     let speaks = staff.can(Permission::SpeakPublicly);
     let live = p.state == PubState::Approved && p.publish_at <= Timestamp::now();
-    let base = state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
+    let base = public_base(state);
     let page = MessagePage {
         c: chrome(staff, &format!("/staff/publish/{id}")),
         id,
@@ -530,6 +518,7 @@ async fn approve(
     staff: Staff,
     addr: ClientAddr,
     Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
     RawForm(raw): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -539,9 +528,10 @@ async fn approve(
     };
     let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
+    // The post's link must be absolute: the portal's address as receipts have it.
     let link = format!(
         "{}/k/{}/news/{id}",
-        public_base(&state),
+        crate::portal::base_url(&state, &headers),
         staff.config.municipality.slug
     );
     let approval = publish::Approval {
@@ -593,13 +583,9 @@ struct NewsFeed {
     entries: Vec<(NewsRow, String)>,
 }
 
+/// What the news list and the feed show of a message.
 fn excerpt(body: &str) -> String {
-    let first = body.split("\n\n").next().unwrap_or_default().trim();
-    let mut out: String = first.chars().take(280).collect();
-    if first.chars().count() > 280 {
-        out.push('…');
-    }
-    out
+    publish::lead(body, 280)
 }
 
 async fn news_page(
@@ -702,13 +688,7 @@ async fn news_feed(
         .map(|p| p.updated_at.max(p.publish_at))
         .max()
         .unwrap_or_else(Timestamp::now);
-    let base = state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
+    let base = public_base(&state);
     let entries = list
         .iter()
         .map(|p| {

@@ -359,12 +359,12 @@ async fn add(
     let actor = Actor::user(&staff.user, addr.0);
     match wheel::add_item(&*state.store, &actor, staff.config.municipality.id, &input).await {
         Ok(_) => {
-            let (y, m) = input
+            let shown = input
                 .date
                 .trim()
                 .parse::<Date>()
-                .map(|d| (d.year(), d.month()))
-                .unwrap_or((today(&staff).year(), today(&staff).month()));
+                .unwrap_or_else(|_| today(&staff));
+            let (y, m) = (shown.year(), shown.month());
             Redirect::to(&format!("/staff/wheel?year={y}&month={m}&done=wheel-added"))
                 .into_response()
         }
@@ -427,6 +427,7 @@ async fn feed_link(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
+    headers: axum::http::HeaderMap,
     RawForm(raw): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -442,14 +443,9 @@ async fn feed_link(
     let actor = Actor::user(&staff.user, addr.0);
     match wheel::new_feed_link(&*state.store, &actor, tenant, unit).await {
         Ok(token) => {
-            let base = state
-                .settings
-                .public_url
-                .clone()
-                .unwrap_or_else(|| "http://127.0.0.1:8080".into());
             let link = format!(
                 "{}/k/{}/wheel/{token}",
-                base.trim_end_matches('/'),
+                crate::portal::base_url(&state, &headers),
                 staff.config.municipality.slug
             );
             let notice = t.get("wheel-feed-made");

@@ -197,7 +197,8 @@ pub trait ChannelSettings: Send + Sync {
         keyword: &SmsKeyword,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    /// Removes a code word; false when there was none.
+    /// Removes a code word with its audit entry; false (and nothing logged) when there was
+    /// none.
     async fn delete_sms_keyword(
         &self,
         tenant: i64,

@@ -178,8 +178,12 @@ impl ChannelSettings for This {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        // Nothing removed: nothing to log either.
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         commit_with(tx, tenant, audit).await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     async fn set_sms_consent(
