@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use torg_domain::MessageKind;
 use torg_domain::archive::{Screening, case_title};
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 use torg_store::{ArchiveCase, Message, Municipality, Store};
 
 const ARKIVSTRUKTUR_NS: &str = "http://www.arkivverket.no/standarder/noark5/arkivstruktur";
@@ -31,8 +32,8 @@ pub struct ExtractSpec {
     pub from: Date,
     pub to: Date,
     /// Unit names (administrativEnhet) and staff names (saksansvarlig, arkivertAv) by id.
-    pub units: HashMap<i64, String>,
-    pub users: HashMap<i64, String>,
+    pub units: HashMap<UnitId, String>,
+    pub users: HashMap<UserId, String>,
     pub now: Timestamp,
     /// Cases read from the store at a time.
     pub page: u32,
@@ -182,11 +183,11 @@ impl Clock {
 /// what the Noark 5 extract and the Fiks Arkiv messages both walk through.
 pub(crate) struct CasePages<'a> {
     store: &'a dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     from: Timestamp,
     to: Timestamp,
     page: u32,
-    after: i64,
+    after: InquiryId,
     /// How many cases the period holds.
     pub(crate) total: u64,
     pub(crate) clock: Clock,
@@ -212,7 +213,7 @@ impl<'a> CasePages<'a> {
             from,
             to,
             page: spec.page.max(1),
-            after: 0,
+            after: InquiryId(0),
             total,
             clock,
         })
@@ -806,7 +807,7 @@ async fn write_message_documents(
     author: &str,
     out: &mut Exported,
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
 ) -> Result<(), ArchiveError> {
     let folder = document_folder(r);
     let relative = format!("{folder}/{}-{}.txt", r.number, m.id);

@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use torg_domain::UserId;
 use torg_domain::{Channel, Priority, Role};
 use torg_store::{NewInquiry, NewMunicipality, NewUser, Origin, Store};
 
@@ -241,7 +242,7 @@ async fn generate(store: &torg_store_sql::SqliteStore, n: u64) -> Result<()> {
     pb.finish();
     // History: nine in ten are closed.
     sqlx::query("UPDATE inquiries SET status = 'closed', closed_at = deadline_at WHERE tenant_id = $1 AND id % 10 <> 0")
-        .bind(m.id)
+        .bind(m.id.get())
         .execute(store.pool())
         .await?;
     sqlx::query("ANALYZE").execute(store.pool()).await?;
@@ -596,7 +597,7 @@ pub async fn audit(entries: u64) -> Result<()> {
                 "INSERT INTO audit_log (tenant_id, seq, at, actor, action, object, detail, source, hash) ",
             );
             q.push_values(&rows, |mut b, (seq, at, e, hash)| {
-                b.push_bind(m.id)
+                b.push_bind(m.id.get())
                     .push_bind(*seq)
                     .push_bind(*at)
                     .push_bind(e.actor.clone())
@@ -891,7 +892,7 @@ pub async fn email(messages: usize) -> Result<()> {
         "ingest: {messages} messages from IMAP into SQLite in {:.2} s: {ingest_rate:.0} per second",
         ingest.as_secs_f64()
     );
-    let accounts: std::collections::HashMap<i64, torg_store::MailAccount> =
+    let accounts: std::collections::HashMap<torg_domain::TenantId, torg_store::MailAccount> =
         [(m.id, account.clone())].into();
     let pb = bar(messages as u64, "sending acknowledgements");
     let senders: usize = std::env::var("TORG_BENCH_SENDERS")
@@ -1016,7 +1017,7 @@ pub async fn sms(messages: usize) -> Result<()> {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let gateways: std::collections::HashMap<i64, torg_store::SmsGateway> = [(
+    let gateways: std::collections::HashMap<torg_domain::TenantId, torg_store::SmsGateway> = [(
         m.id,
         torg_store::SmsGateway {
             sendsms_url: kannel.sendsms_url(),
@@ -1146,7 +1147,7 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
             m.id,
             registry.id,
             torg_domain::registry::AccountStatus::Approved,
-            1,
+            UserId(1),
             now,
             None,
         )
@@ -1536,8 +1537,8 @@ pub async fn archive(inquiries: u64, per_inquiry: u64) -> Result<()> {
          $4 + x * $5, $4 + x * $5 + 3600000, $4 + x * $5 + 7200000, $4 + x * $5 + 172800000, $4 + x * $5 + 7200000 FROM n",
     )
     .bind(inquiries as i64)
-    .bind(m.id)
-    .bind(desk.id)
+    .bind(m.id.get())
+    .bind(desk.id.get())
     .bind(start)
     .bind(spread)
     .execute(&mut *tx)
@@ -1553,7 +1554,7 @@ pub async fn archive(inquiries: u64, per_inquiry: u64) -> Result<()> {
          i.received_at + (y - 1) * 1800000 \
          FROM inquiries i CROSS JOIN k WHERE i.tenant_id = $1 ORDER BY i.id, y",
     )
-    .bind(m.id)
+    .bind(m.id.get())
     .bind(per_inquiry as i64)
     .execute(&mut *tx)
     .await?;
@@ -1563,7 +1564,7 @@ pub async fn archive(inquiries: u64, per_inquiry: u64) -> Result<()> {
          CASE WHEN id % 10 = 0 THEN 'personal_circumstances' END, CASE WHEN id % 10 = 0 THEN 1 ELSE 0 END \
          FROM inquiries WHERE tenant_id = $1",
     )
-    .bind(m.id)
+    .bind(m.id.get())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -7,6 +7,7 @@ use torg_domain::archive::{
     ArchiveDecision, ArchiveFacts, Proposal, Screening, due_for_deletion, propose,
 };
 use torg_domain::audit::NewAuditEntry;
+use torg_domain::{InquiryId, TenantId, UserId};
 use torg_store::{ArchiveRecord, DeletionRecord, Inquiry, Message, Origin, Store, StoreError};
 
 /// Torg's proposal for an inquiry of this topic and subject with these messages.
@@ -33,7 +34,7 @@ pub async fn decide(
     inquiry: &Inquiry,
     decision: ArchiveDecision,
     screening: Screening,
-    decided_by: Option<i64>,
+    decided_by: Option<UserId>,
     origin: &Origin,
     at: Timestamp,
 ) -> Result<ArchiveRecord, StoreError> {
@@ -91,14 +92,14 @@ pub async fn decide(
 /// dates, counts) and one audit entry per run. Returns what was deleted.
 pub async fn run_retention(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     now: Timestamp,
 ) -> Result<Vec<DeletionRecord>, StoreError> {
     let days = store.retention_days(tenant).await?;
     let cutoff = now - SignedDuration::from_hours(24 * i64::from(days));
     let reason = format!("retention: not a record, closed more than {days} days ago");
     let mut deleted = Vec::new();
-    let mut after = 0;
+    let mut after = InquiryId(0);
     loop {
         let page = store
             .retention_candidates(tenant, cutoff, after, 200)
@@ -107,7 +108,7 @@ pub async fn run_retention(
         after = last.id;
         // Undecided: ask the proposal, so that nothing Torg thinks is a record goes before an
         // archivist has looked at it.
-        let undecided: Vec<i64> = page
+        let undecided: Vec<InquiryId> = page
             .iter()
             .filter(|c| c.decision.is_none())
             .map(|c| c.id)
@@ -159,7 +160,7 @@ pub async fn run_nightly_retention(
     store: std::sync::Arc<dyn Store>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut last_run: std::collections::HashMap<i64, jiff::civil::Date> = Default::default();
+    let mut last_run: std::collections::HashMap<TenantId, jiff::civil::Date> = Default::default();
     while !*shutdown.borrow() {
         if let Ok(municipalities) = store.list_municipalities().await {
             let now = Timestamp::now();

@@ -1,5 +1,6 @@
 //! Checking a municipality's audit log: its hash chain verified page by page.
 
+use torg_domain::TenantId;
 use torg_domain::audit::{ChainBreak, ChainVerifier};
 use torg_store::{Store, StoreError};
 
@@ -8,7 +9,7 @@ use torg_store::{Store, StoreError};
 /// one is hashed on another thread.
 pub async fn verify(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     mut progress: impl FnMut(u64),
 ) -> Result<Result<i64, ChainBreak>, StoreError> {
     let mut verifier = ChainVerifier::default();

@@ -5,16 +5,17 @@
 use crate::actor::Actor;
 use jiff::Timestamp;
 use torg_domain::InquiryStatus;
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 use torg_store::{Store, StoreError};
 
 /// Moves an inquiry to `unit_id` and (or, with `None`, away from) a person.
 pub async fn assign(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    inquiry_id: i64,
-    unit_id: i64,
-    assignee_id: Option<i64>,
+    tenant: TenantId,
+    inquiry_id: InquiryId,
+    unit_id: UnitId,
+    assignee_id: Option<UserId>,
 ) -> Result<(), StoreError> {
     let detail = format!(
         "unit:{unit_id} assignee:{}",
@@ -30,8 +31,8 @@ pub async fn assign(
 pub async fn set_status(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    inquiry_id: i64,
+    tenant: TenantId,
+    inquiry_id: InquiryId,
     status: InquiryStatus,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -50,8 +51,8 @@ pub async fn set_status(
 pub async fn revoke_follow_link(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    inquiry_id: i64,
+    tenant: TenantId,
+    inquiry_id: InquiryId,
 ) -> Result<(), StoreError> {
     let audit = actor.entry(
         "inquiry.link_revoked",
@@ -67,9 +68,9 @@ pub async fn revoke_follow_link(
 pub async fn take_over_chat(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    inquiry_id: i64,
-    user_id: i64,
+    tenant: TenantId,
+    inquiry_id: InquiryId,
+    user_id: UserId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let audit = actor.entry(
@@ -95,7 +96,7 @@ pub enum CitizenMessageError {
 /// text is checked as at intake (`max_bytes`) and kept as an inbound message in their name.
 pub async fn citizen_message(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     inquiry: &torg_store::Inquiry,
     text: &str,
     max_bytes: usize,

@@ -11,6 +11,7 @@
 use crate::actor::Actor;
 use crate::sealing::{Place, SecretKey};
 use torg_domain::Channel;
+use torg_domain::TenantId;
 use torg_domain::connector::{Destination, HostRules, Security, keeps_secret, url_host};
 use torg_store::{MailAccount, MailServer, SmsGateway, SocialAccount, Store, StoreError};
 
@@ -103,7 +104,7 @@ pub async fn set_mail_account(
     key: &SecretKey,
     policy: &ConnectorPolicy,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     municipality_name: &str,
     input: MailInput,
 ) -> Result<MailAccount, ConnectorError> {
@@ -157,7 +158,7 @@ pub async fn set_mail_account(
 pub async fn remove_mail_account(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
 ) -> Result<(), ConnectorError> {
     let audit = actor.entry("settings.mail", String::new(), "removed".into());
     store.set_mail_account(tenant, None, Some(audit)).await?;
@@ -239,7 +240,7 @@ pub async fn set_sms_gateway(
     key: &SecretKey,
     policy: &ConnectorPolicy,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: SmsInput,
 ) -> Result<SmsSet, ConnectorError> {
     let url = input.url.trim().to_string();
@@ -310,7 +311,7 @@ pub async fn set_social_account(
     key: &SecretKey,
     policy: &ConnectorPolicy,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: SocialInput,
 ) -> Result<SocialAccount, ConnectorError> {
     let host = url_host(&input.api_base)
@@ -387,7 +388,7 @@ pub async fn set_sso_provider(
     key: &SecretKey,
     policy: &ConnectorPolicy,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: SsoInput,
 ) -> Result<(), ConnectorError> {
     let issuer = input.issuer.trim().to_string();
@@ -419,7 +420,7 @@ pub async fn set_sso_provider(
 pub async fn remove_sso_provider(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
 ) -> Result<(), ConnectorError> {
     let entry = actor.entry("settings.sso", String::new(), "removed".into());
     Ok(store.set_sso_provider(tenant, None, Some(entry)).await?)

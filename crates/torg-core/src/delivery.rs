@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use torg_domain::Channel;
+use torg_domain::TenantId;
 use torg_domain::connector::HostRules;
 use torg_domain::outbox::{MAX_ATTEMPTS, backoff};
-use torg_store::{ChannelSettings, ConnectorStatus, Directory, OutboxItem, Store, StoreError};
+use torg_store::{ChannelSettings, ConnectorStatus, Directory, OutboxItem, Outgoing, StoreError};
 
 /// What became of one attempt to send an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +111,7 @@ pub const LEASE: SignedDuration = SignedDuration::from_mins(2);
 /// One pass: claims up to `limit` due entries of each of `deliver`'s channels and sends them,
 /// each only to a host that `hosts` (the installation's `connector_hosts`) allows.
 pub async fn pass(
-    store: &dyn Store,
+    store: &dyn Outgoing,
     deliver: &dyn Deliver,
     hosts: &HostRules,
     now: Timestamp,
@@ -148,7 +149,7 @@ pub async fn pass(
     }));
     drop(tx);
     // How each municipality's connector did in this pass, for the connector page.
-    let mut health: HashMap<(i64, &'static str), (bool, String)> = HashMap::new();
+    let mut health: HashMap<(TenantId, &'static str), (bool, String)> = HashMap::new();
     let marker = async {
         let mut sent = Vec::with_capacity(MARK_BATCH);
         loop {
@@ -253,7 +254,7 @@ fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
 /// Runs passes of `deliver` every `interval` (at once again while there is work) until
 /// `shutdown` turns true; a pass under way finishes first.
 pub async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn Outgoing>,
     deliver: Arc<dyn Deliver>,
     hosts: HostRules,
     interval: Duration,

@@ -8,6 +8,7 @@ use crate::actor::Actor;
 use torg_domain::Role;
 use torg_domain::access::{Holder, Raise, check_raise};
 use torg_domain::directory::{DirectoryError, NewPassword, PersonName, Slug, UnitName, Username};
+use torg_domain::{TenantId, UnitId, UserId};
 use torg_store::{
     Municipality, NewMunicipality, NewUser, Store, StoreError, Unit, User, UserChange, UserUpdate,
 };
@@ -73,7 +74,7 @@ pub struct UserInput<'a> {
     pub username: &'a str,
     pub full_name: &'a str,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// `None`: the person signs on only through single sign-on.
     pub password: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -102,7 +103,7 @@ pub async fn create_user(
     store: &dyn Store,
     actor: &Actor,
     by: Option<&User>,
-    tenant: i64,
+    tenant: TenantId,
     input: UserInput<'_>,
 ) -> Result<User, DirectoryActionError> {
     let username = Username::parse(input.username)?;
@@ -110,9 +111,9 @@ pub async fn create_user(
     let password = input.password.map(NewPassword::parse).transpose()?;
     let email = checked_email(input.email)?;
     if let Some(by) = by {
-        let member_of: Vec<i64> = input.unit_id.into_iter().collect();
+        let member_of: Vec<UnitId> = input.unit_id.into_iter().collect();
         let after = Holder {
-            id: 0,
+            id: UserId(0),
             role: input.role,
             member_of: &member_of,
             password_set_by: None,
@@ -161,11 +162,11 @@ pub async fn create_user(
 pub struct UserChangeInput<'a> {
     pub full_name: &'a str,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub active: bool,
     pub email: Option<&'a str>,
     /// The units the user is a member of.
-    pub memberships: Vec<i64>,
+    pub memberships: Vec<UnitId>,
     pub unlock: bool,
     /// A new password; empty or `None` keeps the old one.
     pub password: Option<&'a str>,
@@ -177,8 +178,8 @@ pub async fn change_user(
     store: &dyn Store,
     actor: &Actor,
     by: &User,
-    tenant: i64,
-    id: i64,
+    tenant: TenantId,
+    id: UserId,
     input: UserChangeInput<'_>,
 ) -> Result<User, DirectoryActionError> {
     let full_name = PersonName::parse(input.full_name)?;
@@ -221,7 +222,7 @@ pub async fn change_user(
         input
             .memberships
             .iter()
-            .map(i64::to_string)
+            .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -304,7 +305,7 @@ pub async fn change_own_password(
 pub async fn set_password(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     username: &str,
     new: &str,
 ) -> Result<User, DirectoryActionError> {
@@ -332,13 +333,13 @@ async fn no_raise(
     store: &dyn Store,
     actor: &Actor,
     by: &User,
-    tenant: i64,
+    tenant: TenantId,
     before: Option<&User>,
     after: &Holder<'_>,
     sets_password: bool,
     object: &str,
 ) -> Result<(), DirectoryActionError> {
-    let sensitive: Vec<i64> = store
+    let sensitive: Vec<UnitId> = store
         .list_units(tenant)
         .await?
         .into_iter()
@@ -445,7 +446,7 @@ fn unit_taken(e: StoreError) -> DirectoryActionError {
 pub async fn create_unit(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: UnitInput<'_>,
 ) -> Result<Unit, DirectoryActionError> {
     let name = UnitName::parse(input.name)?;
@@ -470,8 +471,8 @@ pub async fn create_unit(
 pub async fn update_unit(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    id: i64,
+    tenant: TenantId,
+    id: UnitId,
     name: &str,
     sensitive: bool,
 ) -> Result<Unit, DirectoryActionError> {
@@ -520,7 +521,7 @@ pub struct SignedOn {
 /// written with its audit entry (actor `system:sso`, from `source`).
 pub async fn sign_on(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     person: SsoPerson<'_>,
     role: Role,
     source: &str,

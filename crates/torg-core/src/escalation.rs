@@ -7,6 +7,7 @@
 use jiff::Timestamp;
 use std::sync::Arc;
 use torg_domain::Role;
+use torg_domain::UserId;
 use torg_domain::duty::on_duty_for;
 use torg_domain::email::new_message_id;
 use torg_i18n::words::in_words;
@@ -36,7 +37,7 @@ enum Because {
 fn recipients<'a>(
     inquiry: &InquirySummary,
     users: &'a [User],
-    on_duty: &[i64],
+    on_duty: &[UserId],
 ) -> Vec<(&'a User, Because)> {
     let mut out: Vec<(&User, Because)> = vec![];
     for u in users.iter().filter(|u| u.active && u.email.is_some()) {

@@ -7,6 +7,7 @@ use torg_domain::deadline::{DeadlinePolicy, PlannedPeak, PolicyRule, active_peak
 use torg_domain::inquiry::{InputError, TextLimits, optional_text, required_text};
 use torg_domain::routing::{RoutingInput, RoutingRule, route};
 use torg_domain::{Channel, Priority};
+use torg_domain::{InquiryId, UnitId};
 use torg_store::{
     ClosedDay, Created, Municipality, NewAcknowledgement, NewAttachment, NewInquiry, NewOutgoing,
     Origin, Store, StoreError, Unit,
@@ -31,7 +32,7 @@ pub struct InquiryInput {
     /// the subject is filled in by the store.
     pub acknowledge_by: Option<NewOutgoing>,
     /// The unit, when the channel has decided it (an SMS code word); else the routing rules.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// A private conversation's key (see `NewInquiry::thread_key`).
     pub thread_key: Option<String>,
 }
@@ -97,7 +98,7 @@ impl TenantConfig {
             .or_else(|| self.units.first())
     }
 
-    pub fn unit(&self, id: i64) -> Option<&Unit> {
+    pub fn unit(&self, id: UnitId) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
     }
 }
@@ -134,7 +135,7 @@ pub async fn recompute_deadlines(
     config: &TenantConfig,
 ) -> Result<u64, StoreError> {
     let tenant = config.municipality.id;
-    let updates: Vec<(i64, jiff::Timestamp)> = store
+    let updates: Vec<(InquiryId, jiff::Timestamp)> = store
         .open_deadline_inputs(tenant)
         .await?
         .into_iter()
@@ -150,13 +151,13 @@ pub async fn recompute_deadlines(
 
 impl TenantConfig {
     /// The deadline policy for an inquiry on `channel` routed to `unit_id` about `topic`.
-    pub fn policy(&self, channel: Channel, unit_id: i64, topic: Option<&str>) -> DeadlinePolicy {
+    pub fn policy(&self, channel: Channel, unit_id: UnitId, topic: Option<&str>) -> DeadlinePolicy {
         resolve(&self.policies, channel, unit_id, topic)
     }
 
     /// The calendar an inquiry's deadline is counted on: the channel's own hours if it has
     /// them (e.g. chat), else the unit's, else the municipality's.
-    pub fn calendar_for(&self, channel: Channel, unit_id: i64) -> &WorkingCalendar {
+    pub fn calendar_for(&self, channel: Channel, unit_id: UnitId) -> &WorkingCalendar {
         let find = |scope: HoursScope| {
             self.scoped_calendars
                 .iter()
@@ -173,7 +174,7 @@ impl TenantConfig {
     pub fn deadline(
         &self,
         channel: Channel,
-        unit_id: i64,
+        unit_id: UnitId,
         topic: Option<&str>,
         received: jiff::Timestamp,
     ) -> jiff::Timestamp {
@@ -194,7 +195,7 @@ impl TenantConfig {
     pub fn policy_at(
         &self,
         channel: Channel,
-        unit_id: i64,
+        unit_id: UnitId,
         topic: Option<&str>,
         received: jiff::Timestamp,
     ) -> DeadlinePolicy {

@@ -2,6 +2,7 @@
 //! reference in the subject, threaded under the citizen's first message.
 
 use torg_domain::Channel;
+use torg_domain::TenantId;
 use torg_domain::email::{new_message_id, reply_subject};
 use torg_store::{Inquiry, MailAccount, NewOutgoing};
 
@@ -40,7 +41,7 @@ pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Optio
 pub async fn discard_quarantined(
     store: &dyn torg_store::Store,
     actor: &crate::actor::Actor,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
 ) -> Result<(), torg_store::StoreError> {
     let entry = actor.entry("mail.discarded", String::new(), format!("quarantine:{id}"));

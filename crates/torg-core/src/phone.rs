@@ -4,6 +4,8 @@
 use crate::actor::Actor;
 use crate::intake::{InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive};
 use jiff::Timestamp;
+use torg_domain::InquiryId;
+use torg_domain::UnitId;
 use torg_domain::{Channel, InquiryStatus, MessageKind};
 use torg_store::{NewMessage, User};
 
@@ -32,7 +34,7 @@ pub struct Call {
     pub input: InquiryInput,
     pub minutes: u32,
     /// Passed on to this unit; `None`: answered on the phone, and closed.
-    pub passed_to: Option<i64>,
+    pub passed_to: Option<UnitId>,
     /// The note kept with it (in the municipality's language: who took it, how long).
     pub note: String,
 }
@@ -48,7 +50,7 @@ pub async fn log_call(
     mut call: Call,
     limits: IntakeLimits,
     now: Timestamp,
-) -> Result<i64, PhoneError> {
+) -> Result<InquiryId, PhoneError> {
     if call.minutes > MAX_CALL_MINUTES {
         return Err(PhoneError::Minutes);
     }

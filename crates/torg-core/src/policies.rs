@@ -10,6 +10,7 @@ use crate::intake::{TenantConfig, recompute_deadlines};
 use torg_domain::calendar::{DayHours, HoursScope, format_weekly};
 use torg_domain::deadline::{PlannedPeak, PolicyRule};
 use torg_domain::routing::RoutingRule;
+use torg_domain::{TenantId, UnitId, UserId};
 use torg_store::{CannedReply, ClosedDay, Municipality, SmsKeyword, Store, StoreError};
 
 /// Why a rule was refused. The message says what to do instead.
@@ -59,7 +60,7 @@ async fn recompute(store: &dyn Store, m: Municipality) -> Result<u64, PolicyErro
 pub async fn add_routing_rule(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     rule: RoutingRule,
 ) -> Result<i64, PolicyError> {
     if rule.keyword.is_none() && rule.topic.is_none() && rule.channel.is_none() {
@@ -82,7 +83,7 @@ pub async fn add_routing_rule(
 pub async fn add_canned_reply(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     title: &str,
     body: &str,
 ) -> Result<CannedReply, PolicyError> {
@@ -159,7 +160,7 @@ pub async fn close_day(
 pub async fn set_acknowledgement(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     language: &str,
     body: &str,
 ) -> Result<(), PolicyError> {
@@ -200,9 +201,9 @@ pub async fn add_peak(
 pub async fn plan_duty(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     group: &str,
-    plan: &[(i64, jiff::Timestamp, jiff::Timestamp)],
+    plan: &[(UserId, jiff::Timestamp, jiff::Timestamp)],
 ) -> Result<Vec<torg_domain::duty::Shift>, PolicyError> {
     if plan.iter().any(|(_, s, e)| s >= e) {
         return Err(PolicyError::ShiftBackwards);
@@ -231,8 +232,8 @@ pub const MAX_HANDOVER_NOTE: usize = 4000;
 pub async fn set_handover_note(
     store: &dyn Store,
     actor: &Actor,
-    user_id: i64,
-    tenant: i64,
+    user_id: UserId,
+    tenant: TenantId,
     shift_id: i64,
     note: &str,
     now: jiff::Timestamp,
@@ -264,7 +265,7 @@ pub const MAX_MODERATION_WORD: usize = 100;
 pub async fn set_moderation_keywords(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     text: &str,
 ) -> Result<Vec<String>, PolicyError> {
     let mut kept: Vec<String> = text
@@ -291,7 +292,7 @@ pub async fn set_moderation_keywords(
 pub async fn set_retention_days(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     days: u32,
 ) -> Result<(), PolicyError> {
     if !RETENTION_DAYS.contains(&days) {
@@ -313,9 +314,9 @@ pub const MAX_KEYWORD_REPLY: usize = 612;
 pub async fn set_sms_keyword(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     word: &str,
-    unit_id: i64,
+    unit_id: UnitId,
     reply: &str,
 ) -> Result<SmsKeyword, PolicyError> {
     let keyword = torg_domain::sms::code_word(word)?;
@@ -349,7 +350,7 @@ pub async fn set_sms_keyword(
 pub async fn remove_sms_keyword(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     word: &str,
 ) -> Result<bool, PolicyError> {
     let word = torg_domain::sms::fold_keyword(word.trim());
@@ -365,7 +366,7 @@ pub const MAX_JARGON: usize = 100;
 pub async fn set_jargon(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     phrase: &str,
     plainer: &str,
 ) -> Result<(), PolicyError> {
@@ -389,7 +390,7 @@ pub async fn set_jargon(
 pub async fn remove_jargon(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     phrase: &str,
 ) -> Result<bool, PolicyError> {
     let phrase = phrase.trim().to_lowercase();

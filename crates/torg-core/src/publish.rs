@@ -7,6 +7,7 @@
 
 use crate::actor::Actor;
 use jiff::{SignedDuration, Timestamp};
+use torg_domain::TenantId;
 use torg_domain::access::Permission;
 use torg_domain::personal_data::Finding;
 use torg_domain::publish::{ApprovalError, PubState, may_approve, text_hash};
@@ -103,7 +104,7 @@ fn may_change(user: &User, p: &Publication) -> Result<(), PublishError> {
     Ok(())
 }
 
-async fn found(store: &dyn Store, tenant: i64, id: i64) -> Result<Publication, PublishError> {
+async fn found(store: &dyn Store, tenant: TenantId, id: i64) -> Result<Publication, PublishError> {
     store
         .publication(tenant, id)
         .await?
@@ -115,7 +116,7 @@ pub async fn draft(
     store: &dyn Store,
     actor: &Actor,
     author: &User,
-    tenant: i64,
+    tenant: TenantId,
     language: &str,
     input: MessageInput<'_>,
 ) -> Result<Publication, PublishError> {
@@ -140,7 +141,7 @@ pub async fn edit(
     store: &dyn Store,
     actor: &Actor,
     user: &User,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
     input: MessageInput<'_>,
 ) -> Result<Publication, PublishError> {
@@ -167,7 +168,7 @@ pub async fn submit(
     store: &dyn Store,
     actor: &Actor,
     user: &User,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
 ) -> Result<Publication, PublishError> {
     let p = found(store, tenant, id).await?;
@@ -234,7 +235,7 @@ pub async fn approve(
     store: &dyn Store,
     actor: &Actor,
     approver: &User,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
     approval: Approval<'_>,
 ) -> Result<Publication, PublishError> {
@@ -305,7 +306,7 @@ pub async fn withdraw(
     store: &dyn Store,
     actor: &Actor,
     user: &User,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
 ) -> Result<Publication, PublishError> {
     let p = found(store, tenant, id).await?;
@@ -331,7 +332,7 @@ pub async fn withdraw(
 /// The portal's news at `now`: approved messages whose time has come, newest first.
 pub async fn news(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<Publication>, StoreError> {
@@ -342,7 +343,7 @@ pub async fn news(
 /// public sees them), and for a week after they went out.
 pub async fn staff_notices(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     now: Timestamp,
 ) -> Result<Vec<Publication>, StoreError> {
     let settings = store.publishing_settings(tenant).await?;
@@ -364,7 +365,7 @@ pub const MAX_STAFF_LEAD_MINUTES: u32 = 24 * 60;
 pub async fn set_settings(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     settings: torg_store::PublishingSettings,
 ) -> Result<(), PublishError> {
     if settings.staff_lead_minutes > MAX_STAFF_LEAD_MINUTES {
@@ -391,12 +392,12 @@ mod tests {
         let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
         Publication {
             id: 1,
-            tenant_id: 1,
+            tenant_id: TenantId(1),
             title: title.into(),
             body: body.into(),
             language: "nb".into(),
             state: PubState::Approved,
-            author_id: 1,
+            author_id: torg_domain::UserId(1),
             approved_by: None,
             approved_hash: None,
             publish_at: at,

@@ -5,6 +5,7 @@
 
 use crate::actor::Actor;
 use torg_domain::registry::{AccountStatus, may_move};
+use torg_domain::{TenantId, UserId};
 use torg_store::{ChannelAccount, NewChannelAccount, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +36,7 @@ impl From<StoreError> for RegistryError {
 pub async fn propose(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     mut new: NewChannelAccount,
     now: jiff::Timestamp,
 ) -> Result<ChannelAccount, RegistryError> {
@@ -64,10 +65,10 @@ pub async fn propose(
 pub async fn decide(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
     to: AccountStatus,
-    by_user: i64,
+    by_user: UserId,
     now: jiff::Timestamp,
 ) -> Result<ChannelAccount, RegistryError> {
     let current = store

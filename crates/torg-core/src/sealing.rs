@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use torg_domain::TenantId;
 
 /// Sealed for a place (associated data).
 const PREFIX: &str = "sealed:v2:";
@@ -18,26 +19,26 @@ const LEGACY_PREFIX: &str = "sealed:v1:";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place<'a> {
     MailImap {
-        tenant: i64,
+        tenant: TenantId,
     },
     MailSmtp {
-        tenant: i64,
+        tenant: TenantId,
     },
     SmsGateway {
-        tenant: i64,
+        tenant: TenantId,
     },
     SocialToken {
-        tenant: i64,
+        tenant: TenantId,
         channel: &'a str,
         account: &'a str,
     },
     SocialAppSecret {
-        tenant: i64,
+        tenant: TenantId,
         channel: &'a str,
         account: &'a str,
     },
     SsoClient {
-        tenant: i64,
+        tenant: TenantId,
     },
 }
 
@@ -167,7 +168,9 @@ impl SecretKey {
 mod tests {
     use super::*;
 
-    const HERE: Place<'static> = Place::MailImap { tenant: 1 };
+    const HERE: Place<'static> = Place::MailImap {
+        tenant: TenantId(1),
+    };
 
     #[test]
     fn sealed_secrets_open_only_with_their_key_and_in_their_place() {
@@ -186,9 +189,15 @@ mod tests {
             Err(SealError::CannotOpen)
         );
         for elsewhere in [
-            Place::MailImap { tenant: 2 },
-            Place::MailSmtp { tenant: 1 },
-            Place::SsoClient { tenant: 1 },
+            Place::MailImap {
+                tenant: TenantId(2),
+            },
+            Place::MailSmtp {
+                tenant: TenantId(1),
+            },
+            Place::SsoClient {
+                tenant: TenantId(1),
+            },
         ] {
             assert_eq!(
                 key.open(&elsewhere, &sealed),

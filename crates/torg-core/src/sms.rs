@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use torg_domain::Channel;
 use torg_domain::contact::PhoneNumber;
 use torg_domain::sms::{ConsentWord, consent_word, first_word};
+use torg_domain::{InquiryId, UnitId};
 use torg_store::{NewOutgoing, Origin, Store};
 
 /// One message from the gateway.
@@ -22,8 +23,8 @@ pub struct IncomingSms<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsOutcome {
     Created {
-        inquiry_id: i64,
-        unit_id: i64,
+        inquiry_id: InquiryId,
+        unit_id: UnitId,
     },
     /// The same message again.
     Duplicate,

@@ -6,6 +6,7 @@
 use crate::intake::{Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive};
 use jiff::Timestamp;
 use torg_domain::Channel;
+use torg_domain::InquiryId;
 use torg_domain::MessageKind;
 use torg_domain::social::{Address, Target, Visibility};
 use torg_store::{NewMessage, NewOutgoing, Origin, Store, StoreError};
@@ -41,11 +42,11 @@ pub struct SocialEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocialOutcome {
     Created {
-        inquiry_id: i64,
+        inquiry_id: InquiryId,
     },
     /// A message in a conversation that is open already.
     Threaded {
-        inquiry_id: i64,
+        inquiry_id: InquiryId,
     },
     /// The same event again.
     Duplicate,

@@ -6,6 +6,7 @@
 
 use crate::actor::Actor;
 use jiff::Timestamp;
+use torg_domain::{TenantId, UnitId};
 use torg_store::{ApiToken, NewApiToken, Store, StoreError};
 
 /// The longest name a token may have.
@@ -53,7 +54,7 @@ impl TokenError {
 pub struct TokenInput<'a> {
     pub name: &'a str,
     /// Empty: every unit that is not sensitive.
-    pub units: Vec<i64>,
+    pub units: Vec<UnitId>,
     pub expires_at: Option<Timestamp>,
 }
 
@@ -71,7 +72,7 @@ pub fn end_of(last_day: jiff::civil::Date, time_zone: &str) -> Result<Timestamp,
 pub async fn create(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: TokenInput<'_>,
     now: Timestamp,
 ) -> Result<(ApiToken, String), TokenError> {
@@ -96,7 +97,7 @@ pub async fn create(
             } else {
                 units
                     .iter()
-                    .map(i64::to_string)
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(",")
             },
@@ -126,7 +127,7 @@ pub async fn create(
 pub async fn revoke(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
     now: Timestamp,
 ) -> Result<(), TokenError> {
@@ -136,7 +137,7 @@ pub async fn revoke(
 }
 
 /// The units `token` reaches among the municipality's `units` (id, sensitive).
-pub fn reach(token: &ApiToken, units: impl IntoIterator<Item = (i64, bool)>) -> Vec<i64> {
+pub fn reach(token: &ApiToken, units: impl IntoIterator<Item = (UnitId, bool)>) -> Vec<UnitId> {
     units
         .into_iter()
         .filter(|(id, sensitive)| {

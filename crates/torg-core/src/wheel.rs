@@ -4,6 +4,7 @@
 
 use crate::actor::Actor;
 use torg_domain::wheel::{Mark, Recurrence, WheelError, title};
+use torg_domain::{TenantId, UnitId};
 use torg_store::{NewWheelItem, Store, StoreError, Unit, User};
 
 /// The longest description, target group or area, in characters.
@@ -117,7 +118,7 @@ fn checked(
 pub async fn add_item(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     input: &ItemInput,
 ) -> Result<i64, WheelActionError> {
     let (units, users) = (
@@ -144,7 +145,7 @@ pub async fn add_item(
 pub async fn import_csv(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     csv_text: &str,
 ) -> Result<usize, WheelActionError> {
     let (units, users) = (
@@ -205,7 +206,7 @@ pub async fn import_csv(
 pub async fn remove_item(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
+    tenant: TenantId,
     id: i64,
 ) -> Result<bool, WheelActionError> {
     let entry = actor.entry("wheel.removed", format!("wheel_item:{id}"), String::new());
@@ -217,8 +218,8 @@ pub async fn remove_item(
 pub async fn new_feed_link(
     store: &dyn Store,
     actor: &Actor,
-    tenant: i64,
-    unit: Option<i64>,
+    tenant: TenantId,
+    unit: Option<UnitId>,
 ) -> Result<String, WheelActionError> {
     let token = crate::secrets::new_token();
     let entry = actor.entry(

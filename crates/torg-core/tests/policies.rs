@@ -3,6 +3,7 @@
 
 use torg_core::actor::Actor;
 use torg_core::policies::{self, PolicyError};
+use torg_domain::{TenantId, UnitId};
 use torg_store::*;
 
 async fn setup() -> (
@@ -31,7 +32,7 @@ async fn setup() -> (
     (dir, store, m, unit)
 }
 
-async fn logged(store: &dyn Store, tenant: i64, action: &str) -> Vec<String> {
+async fn logged(store: &dyn Store, tenant: TenantId, action: &str) -> Vec<String> {
     let query = AuditQuery {
         action: Some(action.into()),
         ..AuditQuery::default()
@@ -107,7 +108,7 @@ async fn rules_are_checked_written_and_logged() {
         Err(PolicyError::CodeWord(_))
     ));
     assert!(matches!(
-        policies::set_sms_keyword(s, &cli, m.id, "vann", unit.id + 99, "").await,
+        policies::set_sms_keyword(s, &cli, m.id, "vann", UnitId(unit.id.get() + 99), "").await,
         Err(PolicyError::UnknownUnit)
     ));
     assert!(matches!(

@@ -7,7 +7,7 @@
 //!   has [`Permission::AllUnits`], those of every unit that is not marked sensitive. Health and
 //!   social-care units (sensitive) are seen only by their members.
 
-use crate::Role;
+use crate::{Role, UnitId, UserId};
 use serde::Serialize;
 
 /// One thing a role may do.
@@ -92,7 +92,7 @@ impl Role {
 /// A unit as access sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnitAccess {
-    pub id: i64,
+    pub id: UnitId,
     /// Health and social care and the like: only members see its inquiries.
     pub sensitive: bool,
 }
@@ -102,11 +102,11 @@ pub struct UnitAccess {
 pub struct Access {
     pub role: Role,
     /// The units the person is a member of (sorted, no duplicates).
-    pub member_of: Vec<i64>,
+    pub member_of: Vec<UnitId>,
 }
 
 impl Access {
-    pub fn new(role: Role, mut member_of: Vec<i64>) -> Access {
+    pub fn new(role: Role, mut member_of: Vec<UnitId>) -> Access {
         member_of.sort_unstable();
         member_of.dedup();
         Access { role, member_of }
@@ -116,7 +116,7 @@ impl Access {
         self.role.has(permission)
     }
 
-    pub fn is_member(&self, unit: i64) -> bool {
+    pub fn is_member(&self, unit: UnitId) -> bool {
         self.member_of.binary_search(&unit).is_ok()
     }
 
@@ -127,7 +127,7 @@ impl Access {
     }
 
     /// Of the municipality's units, those whose inquiries the person sees.
-    pub fn visible_units(&self, units: &[UnitAccess]) -> Vec<i64> {
+    pub fn visible_units(&self, units: &[UnitAccess]) -> Vec<UnitId> {
         units
             .iter()
             .filter(|u| self.sees(**u))
@@ -181,12 +181,12 @@ pub fn parse_role_map(text: &str) -> Result<Vec<(String, Role)>, String> {
 /// A staff member as far as raising rights goes: who, in which role, member of which units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder<'a> {
-    pub id: i64,
+    pub id: UserId,
     pub role: Role,
-    pub member_of: &'a [i64],
+    pub member_of: &'a [UnitId],
     /// The administrator who set the holder's current password, if one did (not the person
     /// themselves, nor the operator at the command line).
-    pub password_set_by: Option<i64>,
+    pub password_set_by: Option<UserId>,
 }
 
 /// Why an administrator's change was refused: it would let them reach more than they do.
@@ -211,9 +211,9 @@ pub fn check_raise(
     before: Option<&Holder<'_>>,
     after: &Holder<'_>,
     sets_password: bool,
-    sensitive: impl Fn(i64) -> bool,
+    sensitive: impl Fn(UnitId) -> bool,
 ) -> Result<(), Raise> {
-    let sensitive_of = |h: &Holder<'_>| -> Vec<i64> {
+    let sensitive_of = |h: &Holder<'_>| -> Vec<UnitId> {
         h.member_of
             .iter()
             .copied()
@@ -257,21 +257,21 @@ mod tests {
     use proptest::prelude::*;
 
     const PLAIN: UnitAccess = UnitAccess {
-        id: 1,
+        id: UnitId(1),
         sensitive: false,
     };
     const HEALTH: UnitAccess = UnitAccess {
-        id: 2,
+        id: UnitId(2),
         sensitive: true,
     };
 
     #[test]
     fn case_handlers_see_only_their_units() {
-        let a = Access::new(Role::CaseHandler, vec![1]);
+        let a = Access::new(Role::CaseHandler, vec![UnitId(1)]);
         assert!(a.sees(PLAIN));
         assert!(!a.sees(HEALTH));
         assert!(!a.sees(UnitAccess {
-            id: 3,
+            id: UnitId(3),
             sensitive: false
         }));
         assert!(a.may_reply(PLAIN, Channel::Email));
@@ -283,9 +283,9 @@ mod tests {
         let desk = Access::new(Role::ServiceDesk, vec![]);
         assert!(desk.sees(PLAIN));
         assert!(!desk.sees(HEALTH));
-        assert_eq!(desk.visible_units(&[PLAIN, HEALTH]), vec![1]);
-        let nurse = Access::new(Role::CaseHandler, vec![2]);
-        assert_eq!(nurse.visible_units(&[PLAIN, HEALTH]), vec![2]);
+        assert_eq!(desk.visible_units(&[PLAIN, HEALTH]), vec![UnitId(1)]);
+        let nurse = Access::new(Role::CaseHandler, vec![UnitId(2)]);
+        assert_eq!(nurse.visible_units(&[PLAIN, HEALTH]), vec![UnitId(2)]);
     }
 
     #[test]
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn readers_without_handling_cannot_change() {
         for role in [Role::ReadOnly, Role::Archivist] {
-            let a = Access::new(role, vec![1]);
+            let a = Access::new(role, vec![UnitId(1)]);
             assert!(a.sees(PLAIN));
             assert!(!a.may_handle(PLAIN));
         }
@@ -347,13 +347,13 @@ mod tests {
             units in proptest::collection::vec((0i64..20, any::<bool>()), 0..10),
             members in proptest::collection::vec(0i64..20, 0..5),
         ) {
-            let a = Access::new(role, members.clone());
-            let units: Vec<UnitAccess> = units.into_iter().map(|(id, sensitive)| UnitAccess { id, sensitive }).collect();
+            let a = Access::new(role, members.iter().copied().map(UnitId).collect());
+            let units: Vec<UnitAccess> = units.into_iter().map(|(id, sensitive)| UnitAccess { id: UnitId(id), sensitive }).collect();
             for u in &units {
-                if members.contains(&u.id) {
+                if members.contains(&u.id.0) {
                     prop_assert!(a.sees(*u));
                 }
-                if u.sensitive && !members.contains(&u.id) {
+                if u.sensitive && !members.contains(&u.id.0) {
                     prop_assert!(!a.sees(*u));
                 }
                 prop_assert!(!a.may_handle(*u) || a.sees(*u));
@@ -365,17 +365,17 @@ mod tests {
 
     #[test]
     fn administrators_cannot_raise_their_own_rights() {
-        let health = 7;
-        let sensitive = |u: i64| u == health;
+        let health = UnitId(7);
+        let sensitive = |u: UnitId| u == health;
         let admin = Holder {
-            id: 1,
+            id: UserId(1),
             role: Role::Administrator,
-            member_of: &[2],
+            member_of: &[UnitId(2)],
             password_set_by: None,
         };
         // Adding oneself to a sensitive unit: refused; to an ordinary one, or leaving: fine.
         let with_health = Holder {
-            member_of: &[2, health],
+            member_of: &[UnitId(2), health],
             ..admin.clone()
         };
         assert_eq!(
@@ -383,7 +383,7 @@ mod tests {
             Err(Raise::OwnSensitiveUnit)
         );
         let with_three = Holder {
-            member_of: &[2, 3],
+            member_of: &[UnitId(2), UnitId(3)],
             ..admin.clone()
         };
         assert_eq!(
@@ -396,21 +396,21 @@ mod tests {
         );
         // Setting the password of someone who reaches more: refused.
         let chief = Holder {
-            id: 5,
+            id: UserId(5),
             role: Role::ChiefExecutive,
             member_of: &[],
             password_set_by: None,
         };
         let nurse = Holder {
-            id: 6,
+            id: UserId(6),
             role: Role::CaseHandler,
             member_of: &[health],
             password_set_by: None,
         };
         let clerk = Holder {
-            id: 8,
+            id: UserId(8),
             role: Role::CaseHandler,
-            member_of: &[2],
+            member_of: &[UnitId(2)],
             password_set_by: None,
         };
         for target in [&chief, &nurse] {
@@ -439,7 +439,7 @@ mod tests {
         );
         // A member of the sensitive unit may set a colleague's password there.
         let health_admin = Holder {
-            id: 9,
+            id: UserId(9),
             role: Role::Administrator,
             member_of: &[health],
             password_set_by: None,
@@ -454,7 +454,7 @@ mod tests {
             ..clerk.clone()
         };
         let clerk_in_health = Holder {
-            member_of: &[2, health],
+            member_of: &[UnitId(2), health],
             ..clerk_by_admin.clone()
         };
         let clerk_as_chief = Holder {
@@ -469,7 +469,7 @@ mod tests {
             );
             // Another administrator may; so may this one once the clerk chose a password.
             let other = Holder {
-                id: 3,
+                id: UserId(3),
                 ..admin.clone()
             };
             assert_eq!(
@@ -497,12 +497,12 @@ mod tests {
             check_raise(
                 &health_admin,
                 Some(&Holder {
-                    password_set_by: Some(9),
+                    password_set_by: Some(UserId(9)),
                     ..clerk.clone()
                 }),
                 &Holder {
-                    member_of: &[2, health],
-                    password_set_by: Some(9),
+                    member_of: &[UnitId(2), health],
+                    password_set_by: Some(UserId(9)),
                     ..clerk.clone()
                 },
                 false,

@@ -377,7 +377,7 @@ pub fn format_weekly(weekly: &[DayHours; 7]) -> String {
 /// is staffed shorter than the service desk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum HoursScope {
-    Unit(i64),
+    Unit(crate::UnitId),
     Channel(crate::Channel),
 }
 

@@ -124,13 +124,18 @@ pub fn default_policy(channel: Channel) -> DeadlinePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyRule {
     pub channel: Option<Channel>,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<crate::UnitId>,
     pub topic: Option<String>,
     pub policy: DeadlinePolicy,
 }
 
 impl PolicyRule {
-    fn specificity(&self, channel: Channel, unit_id: i64, topic: Option<&str>) -> Option<u8> {
+    fn specificity(
+        &self,
+        channel: Channel,
+        unit_id: crate::UnitId,
+        topic: Option<&str>,
+    ) -> Option<u8> {
         let mut score = 0;
         if let Some(c) = self.channel {
             if c != channel {
@@ -187,7 +192,7 @@ pub fn active_peak(peaks: &[PlannedPeak], at: Timestamp) -> Option<&PlannedPeak>
 pub fn resolve(
     rules: &[PolicyRule],
     channel: Channel,
-    unit_id: i64,
+    unit_id: crate::UnitId,
     topic: Option<&str>,
 ) -> DeadlinePolicy {
     let mut best: Option<(u8, &PolicyRule)> = None;
@@ -263,11 +268,11 @@ mod tests {
     fn a_request_for_access_has_three_working_days_unless_a_rule_says_otherwise() {
         let topic = Some(crate::access_request::TOPIC);
         assert_eq!(
-            resolve(&[], Channel::Email, 1, topic),
+            resolve(&[], Channel::Email, crate::UnitId(1), topic),
             DeadlinePolicy::WithinWorkingDays { days: 3 }
         );
         assert_eq!(
-            resolve(&[], Channel::Email, 1, Some("water")),
+            resolve(&[], Channel::Email, crate::UnitId(1), Some("water")),
             DeadlinePolicy::WithinWorkingDays { days: 2 }
         );
         let rule = PolicyRule {
@@ -277,7 +282,7 @@ mod tests {
             policy: DeadlinePolicy::WithinWorkingDays { days: 1 },
         };
         assert_eq!(
-            resolve(&[rule], Channel::Web, 1, topic),
+            resolve(&[rule], Channel::Web, crate::UnitId(1), topic),
             DeadlinePolicy::WithinWorkingDays { days: 1 }
         );
         // Received Monday 30 March 2026 at 10:00 in Oslo: Tuesday and Wednesday count, Maundy
@@ -342,28 +347,33 @@ mod tests {
         };
         let rules = vec![
             rule(Some(Channel::Email), None, None, "working_days:3"),
-            rule(None, Some(7), None, "working_days:5"),
-            rule(Some(Channel::Email), Some(7), None, "working_days:4"),
+            rule(None, Some(crate::UnitId(7)), None, "working_days:5"),
+            rule(
+                Some(Channel::Email),
+                Some(crate::UnitId(7)),
+                None,
+                "working_days:4",
+            ),
             rule(None, None, Some("school"), "hours:24"),
         ];
         assert_eq!(
-            resolve(&rules, Channel::Email, 1, None).to_string(),
+            resolve(&rules, Channel::Email, crate::UnitId(1), None).to_string(),
             "working_days:3"
         );
         assert_eq!(
-            resolve(&rules, Channel::Web, 7, None).to_string(),
+            resolve(&rules, Channel::Web, crate::UnitId(7), None).to_string(),
             "working_days:5"
         );
         assert_eq!(
-            resolve(&rules, Channel::Email, 7, None).to_string(),
+            resolve(&rules, Channel::Email, crate::UnitId(7), None).to_string(),
             "working_days:4"
         );
         assert_eq!(
-            resolve(&rules, Channel::Email, 7, Some("school")).to_string(),
+            resolve(&rules, Channel::Email, crate::UnitId(7), Some("school")).to_string(),
             "hours:24"
         );
         assert_eq!(
-            resolve(&rules, Channel::Facebook, 1, None),
+            resolve(&rules, Channel::Facebook, crate::UnitId(1), None),
             default_policy(Channel::Facebook)
         );
     }

@@ -32,7 +32,7 @@ pub fn channels_of(group: &str) -> Vec<Channel> {
 pub struct Shift {
     pub id: i64,
     pub group: String,
-    pub user_id: i64,
+    pub user_id: crate::UserId,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
     /// What the person on duty hands over to the next shift.
@@ -64,12 +64,12 @@ pub fn previous_shift<'a>(shifts: &'a [Shift], group: &str, now: Timestamp) -> O
 }
 
 /// A planned shift: (user, start, end).
-pub type PlannedShift = (i64, Timestamp, Timestamp);
+pub type PlannedShift = (crate::UserId, Timestamp, Timestamp);
 
 /// Rotates `users` over `count` shifts of `days` days each, starting `from` at `handover` local
 /// time, in order and round again. Handover stays at the same local time across DST.
 pub fn plan_rotation(
-    users: &[i64],
+    users: &[crate::UserId],
     zone: &str,
     from: Date,
     handover: Time,
@@ -99,8 +99,8 @@ pub fn plan_rotation(
 
 /// Who is on duty at `now` for `channel`: the people of every group whose channels include
 /// it (e.g. "public channels" for a Facebook comment), once each.
-pub fn on_duty_for(shifts: &[Shift], channel: Channel, now: Timestamp) -> Vec<i64> {
-    let mut people: Vec<i64> = shifts
+pub fn on_duty_for(shifts: &[Shift], channel: Channel, now: Timestamp) -> Vec<crate::UserId> {
+    let mut people: Vec<crate::UserId> = shifts
         .iter()
         .filter(|s| s.starts_at <= now && now < s.ends_at)
         .filter(|s| channels_of(&s.group).contains(&channel))
@@ -130,28 +130,28 @@ mod tests {
             shift(
                 1,
                 PUBLIC_CHANNELS,
-                7,
+                crate::UserId(7),
                 "2026-03-02T07:00:00Z",
                 "2026-03-02T15:00:00Z",
             ),
             shift(
                 2,
                 PUBLIC_CHANNELS,
-                8,
+                crate::UserId(8),
                 "2026-03-02T15:00:00Z",
                 "2026-03-02T23:00:00Z",
             ),
             shift(
                 3,
                 "email",
-                9,
+                crate::UserId(9),
                 "2026-03-02T07:00:00Z",
                 "2026-03-02T15:00:00Z",
             ),
             shift(
                 4,
                 ALL_CHANNELS,
-                7,
+                crate::UserId(7),
                 "2026-03-02T07:00:00Z",
                 "2026-03-02T15:00:00Z",
             ),
@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn a_weekly_rotation_keeps_local_handover_time_across_dst() {
         let plan = plan_rotation(
-            &[1, 2],
+            &[crate::UserId(1), crate::UserId(2)],
             "Europe/Oslo",
             "2026-10-19".parse().expect("date"),
             Time::constant(8, 0, 0, 0),
@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn who_is_on_duty_now_next_and_before() {
         let plan = plan_rotation(
-            &[1, 2, 3],
+            &[crate::UserId(1), crate::UserId(2), crate::UserId(3)],
             "Europe/Oslo",
             "2026-11-16".parse().expect("date"),
             Time::constant(8, 0, 0, 0),
@@ -228,10 +228,13 @@ mod tests {
             })
             .collect();
         let now = ts("2026-11-24T12:00:00Z");
-        assert_eq!(on_duty(&shifts, "public", now).map(|s| s.user_id), Some(2));
+        assert_eq!(
+            on_duty(&shifts, "public", now).map(|s| s.user_id),
+            Some(crate::UserId(2))
+        );
         assert_eq!(
             next_on_duty(&shifts, "public", now).map(|s| s.user_id),
-            Some(3)
+            Some(crate::UserId(3))
         );
         assert_eq!(
             previous_shift(&shifts, "public", now).map(|s| s.handover_note.as_str()),

@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod directory;
 pub mod duty;
 pub mod email;
+pub mod ids;
 pub mod inquiry;
 pub mod moderation;
 pub mod outbox;
@@ -44,6 +45,7 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 pub use channel::Channel;
+pub use ids::{InquiryId, TenantId, UnitId, UserId};
 pub use inquiry::{InquiryStatus, MessageKind, Priority};
 pub use reference::Reference;
 pub use role::Role;

@@ -66,8 +66,8 @@ pub enum ApprovalError {
 /// Whether `approver` (with `role`) may approve a message by `author` in `state`.
 pub fn may_approve(
     role: Role,
-    approver: i64,
-    author: i64,
+    approver: crate::UserId,
+    author: crate::UserId,
     state: PubState,
     four_eyes: bool,
 ) -> Result<(), ApprovalError> {
@@ -123,23 +123,53 @@ mod tests {
     fn approval_needs_the_right_to_speak_and_four_eyes() {
         let submitted = PubState::Submitted;
         assert_eq!(
-            may_approve(Role::Communication, 2, 1, submitted, true),
+            may_approve(
+                Role::Communication,
+                crate::UserId(2),
+                crate::UserId(1),
+                submitted,
+                true
+            ),
             Ok(())
         );
         assert_eq!(
-            may_approve(Role::Communication, 1, 1, submitted, true),
+            may_approve(
+                Role::Communication,
+                crate::UserId(1),
+                crate::UserId(1),
+                submitted,
+                true
+            ),
             Err(ApprovalError::OwnText)
         );
         assert_eq!(
-            may_approve(Role::Communication, 1, 1, submitted, false),
+            may_approve(
+                Role::Communication,
+                crate::UserId(1),
+                crate::UserId(1),
+                submitted,
+                false
+            ),
             Ok(())
         );
         assert_eq!(
-            may_approve(Role::CaseHandler, 2, 1, submitted, true),
+            may_approve(
+                Role::CaseHandler,
+                crate::UserId(2),
+                crate::UserId(1),
+                submitted,
+                true
+            ),
             Err(ApprovalError::NotAllowed)
         );
         assert_eq!(
-            may_approve(Role::ChiefExecutive, 2, 1, PubState::Draft, true),
+            may_approve(
+                Role::ChiefExecutive,
+                crate::UserId(2),
+                crate::UserId(1),
+                PubState::Draft,
+                true
+            ),
             Err(ApprovalError::NotSubmitted)
         );
     }

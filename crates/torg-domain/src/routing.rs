@@ -13,7 +13,7 @@ pub struct RoutingRule {
     pub keyword: Option<String>,
     pub topic: Option<String>,
     pub channel: Option<Channel>,
-    pub unit_id: i64,
+    pub unit_id: crate::UnitId,
 }
 
 /// What routing looks at.
@@ -59,7 +59,11 @@ impl RoutingRule {
 }
 
 /// The unit an inquiry goes to: the first matching rule, else the fallback (service desk).
-pub fn route(rules: &[RoutingRule], input: &RoutingInput<'_>, fallback_unit: i64) -> i64 {
+pub fn route(
+    rules: &[RoutingRule],
+    input: &RoutingInput<'_>,
+    fallback_unit: crate::UnitId,
+) -> crate::UnitId {
     let mut sorted: Vec<&RoutingRule> = rules.iter().collect();
     sorted.sort_by_key(|r| r.position);
     sorted
@@ -86,7 +90,7 @@ mod tests {
             keyword: keyword.map(String::from),
             topic: topic.map(String::from),
             channel,
-            unit_id,
+            unit_id: crate::UnitId(unit_id),
         }
     }
 
@@ -105,7 +109,7 @@ mod tests {
                     topic,
                     text,
                 },
-                1,
+                crate::UnitId(1),
             )
         };
         assert_eq!(r(Channel::Web, None, "Søknad om Barnehageplass"), 2);
@@ -126,7 +130,7 @@ mod tests {
             topic: None,
             text: "skole",
         };
-        assert_eq!(route(&rules, &input, 1), 8);
+        assert_eq!(route(&rules, &input, crate::UnitId(1)), 8);
     }
 
     #[test]
@@ -140,14 +144,14 @@ mod tests {
             topic: None,
             text: "alt",
         };
-        assert_eq!(route(&rules, &input, 1), 1);
+        assert_eq!(route(&rules, &input, crate::UnitId(1)), 1);
     }
 
     proptest! {
         #[test]
         fn without_rules_everything_goes_to_the_fallback(text in ".*") {
             let input = RoutingInput { channel: Channel::Web, topic: None, text: &text };
-            prop_assert_eq!(route(&[], &input, 7), 7);
+            prop_assert_eq!(route(&[], &input, crate::UnitId(7)), 7);
         }
     }
 }

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use torg_core::intake::{
     Acknowledger, InquiryInput, IntakeError, IntakeLimits, TenantConfig, receive,
 };
+use torg_domain::InquiryId;
 use torg_domain::email::{
     AutoSigns, Automatic, Refusal, automatic, blocked_extension, bracketed, new_message_id,
     refusal_notice, reply_subject,
@@ -23,7 +24,7 @@ use torg_store::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Released {
     /// Taken in: a new inquiry, or a message on the one it answers.
-    Inquiry { inquiry_id: i64 },
+    Inquiry { inquiry_id: InquiryId },
     /// It was taken in before; now it is out of quarantine.
     Duplicate,
     /// Still not acceptable (e.g. no sender to answer): it stays.
@@ -36,11 +37,11 @@ pub enum Released {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A new inquiry (acknowledged by email).
-    Created { inquiry_id: i64 },
+    Created { inquiry_id: InquiryId },
     /// An answer from the citizen, added to the inquiry's thread.
-    Threaded { inquiry_id: i64 },
+    Threaded { inquiry_id: InquiryId },
     /// An auto-reply or bounce, kept with its inquiry as a note and not answered.
-    Automatic { inquiry_id: i64 },
+    Automatic { inquiry_id: InquiryId },
     /// Taken in before (fetched again after a crash, say).
     Duplicate,
     /// Kept aside for staff, with the reason.

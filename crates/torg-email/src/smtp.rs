@@ -23,9 +23,8 @@ use std::sync::{Arc, RwLock};
 use torg_core::delivery::{self, Deliver, Outcome};
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
-use torg_store::{
-    ChannelSettings, Directory, MailAccount, MailServer, OutboxItem, Store, StoreError,
-};
+use torg_domain::TenantId;
+use torg_store::{ChannelSettings, Directory, MailAccount, MailServer, OutboxItem, StoreError};
 
 /// Connections to one server at most, one send at a time on each. Four already carry several
 /// hundred messages a second (see the README); mail servers throttle clients that open many.
@@ -125,8 +124,8 @@ pub const MESSAGES_PER_CONNECTION: usize = 80;
 /// Sends one email over the municipality's session, opening it first where needed. A session
 /// that failed is dropped; one that has carried its share is closed after this message.
 async fn send_one(
-    sessions: &mut HashMap<i64, (AsyncSmtpConnection, usize)>,
-    tenant: i64,
+    sessions: &mut HashMap<TenantId, (AsyncSmtpConnection, usize)>,
+    tenant: TenantId,
     account: &MailAccount,
     email: &Message,
 ) -> Result<(), SendFailure> {
@@ -156,11 +155,11 @@ async fn send_one(
 /// store before every pass (passwords opened with the installation's key), or fixed (tests).
 pub struct SmtpDelivery {
     key: Option<SecretKey>,
-    accounts: RwLock<Arc<HashMap<i64, MailAccount>>>,
+    accounts: RwLock<Arc<HashMap<TenantId, MailAccount>>>,
     sessions: Vec<tokio::sync::Mutex<Sessions>>,
 }
 
-type Sessions = HashMap<i64, (AsyncSmtpConnection, usize)>;
+type Sessions = HashMap<TenantId, (AsyncSmtpConnection, usize)>;
 
 impl SmtpDelivery {
     /// Reads the accounts from the store before every pass; `lanes` sessions at a time.
@@ -169,11 +168,11 @@ impl SmtpDelivery {
     }
 
     /// Sends through these accounts (passwords open).
-    pub fn fixed(accounts: HashMap<i64, MailAccount>, lanes: usize) -> SmtpDelivery {
+    pub fn fixed(accounts: HashMap<TenantId, MailAccount>, lanes: usize) -> SmtpDelivery {
         SmtpDelivery::new(None, accounts, lanes)
     }
 
-    fn new(key: Option<SecretKey>, accounts: HashMap<i64, MailAccount>, lanes: usize) -> Self {
+    fn new(key: Option<SecretKey>, accounts: HashMap<TenantId, MailAccount>, lanes: usize) -> Self {
         SmtpDelivery {
             key,
             accounts: RwLock::new(Arc::new(accounts)),
@@ -183,7 +182,7 @@ impl SmtpDelivery {
         }
     }
 
-    fn account(&self, tenant: i64) -> Option<MailAccount> {
+    fn account(&self, tenant: TenantId) -> Option<MailAccount> {
         self.accounts
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -217,7 +216,7 @@ impl Deliver for SmtpDelivery {
                 Ok(a) => {
                     opened.insert(tenant, a);
                 }
-                Err(_) => tracing::warn!(tenant, "the mail account's passwords cannot be opened"),
+                Err(_) => tracing::warn!(%tenant, "the mail account's passwords cannot be opened"),
             }
         }
         *self.accounts.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(opened);
@@ -272,8 +271,8 @@ impl Deliver for SmtpDelivery {
 /// Claims what is due at `now` and sends it over `concurrency` connections at a time: one
 /// pass of the core's delivery loop with fixed accounts.
 pub async fn send_due(
-    store: &dyn Store,
-    accounts: &HashMap<i64, MailAccount>,
+    store: &dyn torg_store::Outgoing,
+    accounts: &HashMap<TenantId, MailAccount>,
     now: Timestamp,
     limit: u32,
     concurrency: usize,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use torg_core::acknowledge::Acknowledgements;
 use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::SecretKey;
+use torg_domain::TenantId;
 use torg_domain::connector::HostRules;
 use torg_store::Store;
 
@@ -19,7 +20,7 @@ pub const POLL: Duration = Duration::from_secs(15);
 pub async fn accounts(
     store: &dyn Store,
     key: &SecretKey,
-) -> Result<Vec<(i64, torg_store::MailAccount)>, crate::MailError> {
+) -> Result<Vec<(TenantId, torg_store::MailAccount)>, crate::MailError> {
     store
         .mail_accounts()
         .await?
@@ -30,7 +31,7 @@ pub async fn accounts(
 
 /// A mail account with its IMAP and SMTP passwords opened with the installation's key.
 pub fn opened(
-    tenant: i64,
+    tenant: TenantId,
     mut account: torg_store::MailAccount,
     key: &SecretKey,
 ) -> Result<torg_store::MailAccount, crate::MailError> {
@@ -69,7 +70,7 @@ pub async fn poll_all(
                 ),
                 at: jiff::Timestamp::now(),
             };
-            tracing::warn!(tenant, error = %status.detail, "mailbox not read");
+            tracing::warn!(%tenant, error = %status.detail, "mailbox not read");
             if let Err(e) = store.set_connector_status(&status).await {
                 tracing::warn!(error = %e, "connector status not saved");
             }
@@ -145,11 +146,13 @@ async fn watch_all(
     hosts: HostRules,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    let mut watchers: HashMap<i64, (torg_store::MailServer, String, tokio::task::JoinHandle<()>)> =
-        HashMap::new();
+    let mut watchers: HashMap<
+        TenantId,
+        (torg_store::MailServer, String, tokio::task::JoinHandle<()>),
+    > = HashMap::new();
     loop {
         if let Ok(accounts) = accounts(&*store, &key).await {
-            let current: HashMap<i64, torg_store::MailAccount> = accounts
+            let current: HashMap<TenantId, torg_store::MailAccount> = accounts
                 .into_iter()
                 .filter(|(_, a)| hosts.allows(&a.imap.host))
                 .collect();

@@ -49,10 +49,10 @@ fn acknowledger() -> Box<Acknowledger> {
 async fn send(
     store: &dyn Store,
     account: &MailAccount,
-    tenant: i64,
+    tenant: torg_domain::TenantId,
     at: Timestamp,
 ) -> torg_email::smtp::SendReport {
-    let accounts: HashMap<i64, MailAccount> = [(tenant, account.clone())].into();
+    let accounts: HashMap<torg_domain::TenantId, MailAccount> = [(tenant, account.clone())].into();
     torg_email::smtp::send_due(store, &accounts, at, 100, 8)
         .await
         .expect("send")

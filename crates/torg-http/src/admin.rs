@@ -18,6 +18,7 @@ use torg_core::actor::Actor;
 use torg_core::connectors::ConnectorError;
 use torg_core::directory::{self, DirectoryActionError, UserChangeInput, UserInput};
 use torg_domain::{Permission, Role};
+use torg_domain::{UnitId, UserId};
 use torg_store::{AuditQuery, StoreError, Unit, User};
 
 pub(crate) fn routes() -> Routes {
@@ -121,7 +122,7 @@ pub(crate) async fn audit(
 // ---------------------------------------------------------------- users
 
 struct UserRow {
-    id: i64,
+    id: UserId,
     name: String,
     username: String,
     role: String,
@@ -148,7 +149,7 @@ pub(crate) struct DoneQuery {
     pub(crate) done: String,
 }
 
-fn unit_names(units: &[Unit], ids: &[i64]) -> String {
+fn unit_names(units: &[Unit], ids: &[UnitId]) -> String {
     let names: Vec<&str> = ids
         .iter()
         .filter_map(|id| units.iter().find(|u| u.id == *id))
@@ -244,7 +245,7 @@ async fn create_user(
         username: f.get("username"),
         full_name: f.get("full_name"),
         role,
-        unit_id: f.get("unit_id").parse::<i64>().ok(),
+        unit_id: (f.get("unit_id").parse::<i64>().ok()).map(UnitId),
         password: (!password.is_empty()).then_some(password),
         email: None,
     };
@@ -285,7 +286,7 @@ struct UserPage {
     u: User,
     roles: Vec<(String, String, bool)>,
     /// (id, name, sensitive, member, home)
-    units: Vec<(i64, String, bool, bool, bool)>,
+    units: Vec<(UnitId, String, bool, bool, bool)>,
     locked: bool,
     sso: bool,
     notice: Option<String>,
@@ -296,7 +297,7 @@ async fn user_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -311,7 +312,7 @@ async fn show_user(
     state: &AppState,
     t: Tr,
     staff: &Staff,
-    id: i64,
+    id: UserId,
     notice: Option<String>,
     error: Option<String>,
     status: StatusCode,
@@ -364,7 +365,7 @@ async fn update_user(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     RawForm(raw): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -382,7 +383,7 @@ async fn update_user(
     let input = UserChangeInput {
         full_name: f.get("full_name"),
         role,
-        unit_id: f.get("unit_id").parse::<i64>().ok(),
+        unit_id: (f.get("unit_id").parse::<i64>().ok()).map(UnitId),
         active: f.get("active") == "on",
         email: Some(f.get("email")),
         memberships: f
@@ -500,7 +501,7 @@ async fn update_unit(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<UnitId>,
     RawForm(raw): RawForm,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);

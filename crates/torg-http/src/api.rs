@@ -19,6 +19,7 @@ use torg_core::actor::Actor;
 use torg_core::intake::{InquiryInput, receive};
 use torg_core::reply::ReplyRequest;
 use torg_domain::{Channel, InquiryStatus, MessageKind, Priority};
+use torg_domain::{InquiryId, UnitId, UserId};
 use torg_store::{Cursor, Inquiry, InquiryFilter, StatusFilter, Unit, User};
 
 pub(crate) fn routes() -> Routes {
@@ -97,7 +98,7 @@ async fn create(
     )
     .await?;
     let created = received.created.created;
-    tracing::debug!(integration = %client.token_name, id = received.created.inquiry.id, created, "inquiry via API");
+    tracing::debug!(integration = %client.token_name, id = %received.created.inquiry.id, created, "inquiry via API");
     let mut value = json!({ "inquiry": received.created.inquiry });
     if created {
         // The follow token is shown once, to the connector that passes it on to the citizen.
@@ -117,7 +118,7 @@ async fn create(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// `open` (default: everything not closed), `any`, or one status.
     pub status: Option<String>,
     pub channel: Option<String>,
@@ -168,7 +169,7 @@ async fn list(
         unit_id: q.unit_id,
         status,
         channel,
-        assignee_id: q.assignee_id,
+        assignee_id: q.assignee_id.map(UserId),
         search: q.q,
         // A token sees the units it reaches (by default every one that is not sensitive);
         // one that reaches them all needs no filter.
@@ -194,7 +195,7 @@ async fn show(
     State(state): State<AppState>,
     client: ApiClient,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
     let inquiry = reachable(&state, &client, id).await?;
@@ -238,7 +239,7 @@ async fn write(
     state: &AppState,
     client: &ApiClient,
     addr: &ClientAddr,
-    id: i64,
+    id: InquiryId,
     req: WriteMessage,
     kind: MessageKind,
 ) -> Result<Response, ApiError> {
@@ -248,7 +249,7 @@ async fn write(
         Some(uid) => Some(
             state
                 .store
-                .user(tenant, uid)
+                .user(tenant, UserId(uid))
                 .await?
                 .ok_or_else(|| ApiError::not_found("user"))?,
         ),
@@ -286,7 +287,7 @@ async fn reply(
     State(state): State<AppState>,
     client: ApiClient,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     body: Result<Json<WriteMessage>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
@@ -297,7 +298,7 @@ async fn note(
     State(state): State<AppState>,
     client: ApiClient,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     body: Result<Json<WriteMessage>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
@@ -307,7 +308,7 @@ async fn note(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assign {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub assignee_id: Option<i64>,
 }
 
@@ -315,7 +316,7 @@ async fn assign(
     State(state): State<AppState>,
     client: ApiClient,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     body: Result<Json<Assign>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Json(req) = body.map_err(json_rejection)?;
@@ -331,7 +332,7 @@ async fn assign(
         tenant,
         id,
         req.unit_id,
-        req.assignee_id,
+        req.assignee_id.map(UserId),
     )
     .await?;
     let inquiry = state
@@ -346,7 +347,7 @@ async fn close(
     State(state): State<AppState>,
     client: ApiClient,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let tenant = client.config.municipality.id;
     reachable(&state, &client, id).await?;
@@ -379,7 +380,11 @@ async fn units(client: ApiClient) -> Json<serde_json::Value> {
 }
 
 /// Inquiry `id`, if the token reaches its unit; else *not found* (its existence is not told).
-async fn reachable(state: &AppState, client: &ApiClient, id: i64) -> Result<Inquiry, ApiError> {
+async fn reachable(
+    state: &AppState,
+    client: &ApiClient,
+    id: InquiryId,
+) -> Result<Inquiry, ApiError> {
     state
         .store
         .inquiry(client.config.municipality.id, id)

@@ -11,6 +11,7 @@ use crate::views::{self, Lang};
 use axum::extract::{Extension, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use torg_domain::InquiryId;
 use torg_domain::Permission;
 use torg_domain::access_request::{AccessAnswer, reply_template};
 use torg_domain::archive::{ArchiveDecision, Screening, ScreeningBasis};
@@ -140,7 +141,7 @@ pub(crate) async fn decide(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<DecisionForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -216,7 +217,7 @@ pub(crate) fn routes() -> crate::routes::Routes {
 }
 
 struct WorkRow {
-    id: i64,
+    id: InquiryId,
     reference: String,
     channel: String,
     citizen: String,
@@ -275,7 +276,7 @@ async fn render_archive(
         .into_iter()
         .filter(|i| staff.sees_unit(i.unit_id))
         .collect();
-    let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+    let ids: Vec<InquiryId> = list.iter().map(|i| i.id).collect();
     let threads = match state.store.threads(tenant, &ids).await {
         Ok(t) => t,
         Err(e) => return failed(t, e),

@@ -5,6 +5,7 @@ use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use std::net::SocketAddr;
+use torg_domain::TenantId;
 use torg_domain::audit::NewAuditEntry;
 
 /// The client's address, when the server knows it: the connection's peer, or, behind a
@@ -49,7 +50,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 /// been made.
 pub async fn record(
     state: &AppState,
-    tenant: i64,
+    tenant: TenantId,
     actor: String,
     action: &str,
     object: String,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use torg_core::intake::TenantConfig;
 use torg_core::secrets::{is_token_shaped, token_hash};
 use torg_domain::{Access, Permission, UnitAccess};
+use torg_domain::{TenantId, UnitId};
 use torg_store::{Store, User};
 
 pub const SESSION_COOKIE: &str = "torg_session";
@@ -38,7 +39,7 @@ impl Staff {
 
     /// How access sees a unit of the municipality. A unit that is not (or no longer) known is
     /// treated as sensitive: only its members see it.
-    pub fn unit_access(&self, unit_id: i64) -> UnitAccess {
+    pub fn unit_access(&self, unit_id: UnitId) -> UnitAccess {
         self.config
             .unit(unit_id)
             .map(|u| u.access())
@@ -49,12 +50,12 @@ impl Staff {
     }
 
     /// Whether the person sees the inquiries of `unit_id`.
-    pub fn sees_unit(&self, unit_id: i64) -> bool {
+    pub fn sees_unit(&self, unit_id: UnitId) -> bool {
         self.access.sees(self.unit_access(unit_id))
     }
 
     /// The units whose inquiries the person sees.
-    pub fn visible_units(&self) -> Vec<i64> {
+    pub fn visible_units(&self) -> Vec<UnitId> {
         let units: Vec<UnitAccess> = self.config.units.iter().map(|u| u.access()).collect();
         self.access.visible_units(&units)
     }
@@ -105,7 +106,7 @@ pub async fn tenant_by_slug(
 /// Loads a municipality's configuration by id, through the cache.
 pub async fn tenant_by_id(
     state: &AppState,
-    id: i64,
+    id: TenantId,
 ) -> Result<Option<Arc<TenantConfig>>, torg_store::StoreError> {
     if let Some(c) = state.cache.tenant_by_id(id) {
         return Ok(Some(c));
@@ -195,7 +196,7 @@ impl FromRequestParts<AppState> for Staff {
 pub async fn authorize_staff_request(
     state: &AppState,
     headers: &axum::http::HeaderMap,
-    unit_id: i64,
+    unit_id: UnitId,
     cold: bool,
 ) -> Result<bool, String> {
     if cold {
@@ -217,11 +218,11 @@ pub struct ApiClient {
     pub config: Arc<TenantConfig>,
     pub token_name: String,
     /// The units whose inquiries the token reaches ([`torg_core::tokens::reach`]).
-    pub units: Vec<i64>,
+    pub units: Vec<UnitId>,
 }
 
 impl ApiClient {
-    pub fn reaches(&self, unit_id: i64) -> bool {
+    pub fn reaches(&self, unit_id: UnitId) -> bool {
         self.units.contains(&unit_id)
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use torg_core::intake::TenantConfig;
+use torg_domain::TenantId;
 use torg_store::{ApiToken, Session, SocialAccount, User};
 
 const TENANT_TTL: Duration = Duration::from_secs(5);
@@ -27,7 +28,7 @@ pub(crate) struct Caches {
     tokens: Mutex<HashMap<String, (Instant, ApiToken)>>,
     sessions: Mutex<HashMap<String, (Instant, Session, User)>>,
     /// A municipality's social-media accounts with their secrets opened, for the webhooks.
-    social: Mutex<HashMap<i64, (Instant, SocialAccounts)>>,
+    social: Mutex<HashMap<TenantId, (Instant, SocialAccounts)>>,
     /// The names people show on a social network, by (account, person): none when the
     /// network gave none or could not be asked.
     people: Mutex<HashMap<PersonKey, (Instant, Option<String>)>>,
@@ -84,7 +85,7 @@ impl Caches {
             .filter(|(at, _)| at.elapsed() < TENANT_TTL)
             .map(|(_, c)| c.clone())
     }
-    pub(crate) fn tenant_by_id(&self, id: i64) -> Option<std::sync::Arc<TenantConfig>> {
+    pub(crate) fn tenant_by_id(&self, id: TenantId) -> Option<std::sync::Arc<TenantConfig>> {
         let map = self.tenants.lock().ok()?;
         map.values()
             .find(|(at, c)| c.municipality.id == id && at.elapsed() < TENANT_TTL)
@@ -103,13 +104,13 @@ impl Caches {
             map.clear();
         }
     }
-    pub(crate) fn social(&self, tenant: i64) -> Option<Arc<Vec<SocialAccount>>> {
+    pub(crate) fn social(&self, tenant: TenantId) -> Option<Arc<Vec<SocialAccount>>> {
         let map = self.social.lock().ok()?;
         map.get(&tenant)
             .filter(|(at, _)| at.elapsed() < TENANT_TTL)
             .map(|(_, a)| a.clone())
     }
-    pub(crate) fn put_social(&self, tenant: i64, accounts: Arc<Vec<SocialAccount>>) {
+    pub(crate) fn put_social(&self, tenant: TenantId, accounts: Arc<Vec<SocialAccount>>) {
         if let Ok(mut map) = self.social.lock() {
             map.insert(tenant, (Instant::now(), accounts));
         }

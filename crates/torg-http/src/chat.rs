@@ -45,13 +45,14 @@ use torg_core::casework::CitizenMessageError;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
 use torg_core::transcript::TranscriptError;
 use torg_domain::{Channel, MessageKind};
+use torg_domain::{InquiryId, TenantId, UnitId};
 use torg_store::{Inquiry, Message, Origin};
 
 /// What happens in a chat, as its watchers see it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ChatEvent {
-    pub inquiry_id: i64,
-    pub unit_id: i64,
+    pub inquiry_id: InquiryId,
+    pub unit_id: UnitId,
     #[serde(flatten)]
     pub what: ChatWhat,
 }
@@ -77,7 +78,7 @@ pub(crate) enum ChatWhat {
 
 impl ChatEvent {
     /// A stored message of a conversation.
-    fn message(inquiry_id: i64, unit_id: i64, m: &Message) -> ChatEvent {
+    fn message(inquiry_id: InquiryId, unit_id: UnitId, m: &Message) -> ChatEvent {
         ChatEvent {
             inquiry_id,
             unit_id,
@@ -97,8 +98,8 @@ impl ChatEvent {
 /// nodes that share the database.
 #[derive(Default)]
 pub(crate) struct ChatHub {
-    chats: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
-    tenants: Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>,
+    chats: Channels<InquiryId>,
+    tenants: Channels<TenantId>,
     /// This node, so that it does not take its own events a second time.
     node: std::sync::OnceLock<String>,
     /// Events on their way to the other nodes, in order.
@@ -112,17 +113,20 @@ const NODE_TOPIC: &str = "torg_chat";
 #[derive(Serialize, Deserialize)]
 struct NodeEvent {
     node: String,
-    tenant: i64,
+    tenant: TenantId,
     event: ChatEvent,
     /// The message's text was too long to travel; the receiving node reads it from the store.
     #[serde(default)]
     body_omitted: bool,
 }
 
-type Channels = Mutex<HashMap<i64, broadcast::Sender<ChatEvent>>>;
+type Channels<K> = Mutex<HashMap<K, broadcast::Sender<ChatEvent>>>;
 
 /// A watcher of `key`: its channel is made when the first watcher comes.
-fn watch_channel(map: &Channels, key: i64) -> broadcast::Receiver<ChatEvent> {
+fn watch_channel<K: std::hash::Hash + Eq>(
+    map: &Channels<K>,
+    key: K,
+) -> broadcast::Receiver<ChatEvent> {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     // Conversations nobody watches any more are let go.
     if map.len() > 256 {
@@ -135,7 +139,7 @@ fn watch_channel(map: &Channels, key: i64) -> broadcast::Receiver<ChatEvent> {
 
 /// Gives `event` to the watchers of `key`, if it has any: an event nobody watches makes no
 /// channel, and a channel whose watchers all left goes.
-fn send_to(map: &Channels, key: i64, event: ChatEvent) {
+fn send_to<K: std::hash::Hash + Eq>(map: &Channels<K>, key: K, event: ChatEvent) {
     let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(tx) = map.get(&key)
         && tx.send(event).is_err()
@@ -145,19 +149,21 @@ fn send_to(map: &Channels, key: i64, event: ChatEvent) {
 }
 
 impl ChatHub {
-    pub(crate) fn subscribe(&self, inquiry_id: i64) -> broadcast::Receiver<ChatEvent> {
+    pub(crate) fn subscribe(&self, inquiry_id: InquiryId) -> broadcast::Receiver<ChatEvent> {
         watch_channel(&self.chats, inquiry_id)
     }
-    pub(crate) fn subscribe_tenant(&self, tenant: i64) -> broadcast::Receiver<ChatEvent> {
+    pub(crate) fn subscribe_tenant(&self, tenant: TenantId) -> broadcast::Receiver<ChatEvent> {
         watch_channel(&self.tenants, tenant)
     }
     /// Channels held now (conversations and municipalities watched), for the tests.
     pub(crate) fn channels(&self) -> usize {
-        let count = |m: &Channels| m.lock().unwrap_or_else(|e| e.into_inner()).len();
+        fn count<K>(m: &Channels<K>) -> usize {
+            m.lock().unwrap_or_else(|e| e.into_inner()).len()
+        }
         count(&self.chats) + count(&self.tenants)
     }
     /// Publishes an event to its watchers on this node and on the others.
-    pub(crate) fn publish(&self, tenant: i64, event: ChatEvent) {
+    pub(crate) fn publish(&self, tenant: TenantId, event: ChatEvent) {
         if let (Some(node), Some(tx)) = (self.node.get(), self.to_nodes.get()) {
             // Typing and messages are worth little late; a full queue drops them (the pages
             // catch up from the store), it never holds up the request.
@@ -169,7 +175,7 @@ impl ChatHub {
     }
 
     /// Gives an event to this node's watchers only.
-    fn deliver(&self, tenant: i64, event: ChatEvent) {
+    fn deliver(&self, tenant: TenantId, event: ChatEvent) {
         send_to(&self.chats, event.inquiry_id, event.clone());
         send_to(&self.tenants, tenant, event);
     }
@@ -193,7 +199,7 @@ impl torg_core::reply::LiveChat for ChatHub {
 }
 
 /// An event for the other nodes; a message too long to travel goes without its text.
-fn node_payload(node: &str, tenant: i64, event: &ChatEvent) -> Option<String> {
+fn node_payload(node: &str, tenant: TenantId, event: &ChatEvent) -> Option<String> {
     let mut out = NodeEvent {
         node: node.to_string(),
         tenant,
@@ -629,7 +635,7 @@ struct After {
 /// oneself typing).
 fn event_stream(
     state: &AppState,
-    tenant: i64,
+    tenant: TenantId,
     inquiry: &Inquiry,
     after: i64,
     own_side: &'static str,
@@ -942,7 +948,7 @@ struct ChatsPage {
 }
 
 struct ChatRow {
-    id: i64,
+    id: InquiryId,
     reference: String,
     citizen: String,
     preview: String,
@@ -1024,7 +1030,12 @@ async fn staff_list_events(
 }
 
 /// A chat inquiry the staff member sees, or the answer to give.
-async fn staff_chat(state: &AppState, t: &Tr, staff: &Staff, id: i64) -> Result<Inquiry, Response> {
+async fn staff_chat(
+    state: &AppState,
+    t: &Tr,
+    staff: &Staff,
+    id: InquiryId,
+) -> Result<Inquiry, Response> {
     let inquiry = crate::staff::visible_inquiry(state, t, staff, id).await?;
     if inquiry.channel != Channel::Chat {
         let msg = t.get("error-unknown-inquiry");
@@ -1044,7 +1055,7 @@ async fn staff_events(
     Extension(Lang(lang)): Extension<Lang>,
     addr: crate::audit::ClientAddr,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     headers: HeaderMap,
     Query(q): Query<After>,
 ) -> Response {
@@ -1079,7 +1090,7 @@ async fn chat_to_handle(
     state: &AppState,
     t: &Tr,
     staff: &Staff,
-    id: i64,
+    id: InquiryId,
     csrf: &str,
 ) -> Result<Inquiry, Response> {
     staff
@@ -1106,7 +1117,7 @@ async fn staff_typing(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -1135,7 +1146,7 @@ async fn take_over(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: crate::audit::ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);

@@ -15,6 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
+use torg_domain::InquiryId;
 use torg_domain::MessageKind;
 use torg_domain::archive::{case_title, name_searchable};
 use torg_store::JournalEntry;
@@ -153,7 +154,8 @@ async fn lines(
         .await?;
     // The document's number in its case: its place among the case's lines, oldest first.
     let mut numbers = std::collections::HashMap::new();
-    let mut by_case: std::collections::HashMap<i64, Vec<(Timestamp, i64)>> = Default::default();
+    let mut by_case: std::collections::HashMap<InquiryId, Vec<(Timestamp, i64)>> =
+        Default::default();
     for e in &entries {
         by_case
             .entry(e.inquiry_id)

@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use torg_core::intake::{IntakeError, TenantConfig};
 use torg_core::social::receive_social;
+use torg_domain::TenantId;
 use torg_social::meta;
 use torg_store::SocialAccount;
 
@@ -37,7 +38,10 @@ fn plain(status: StatusCode, text: &str) -> Response {
 }
 
 /// The municipality's Meta accounts (Facebook, Instagram) with secrets opened, cached.
-async fn meta_accounts(state: &AppState, tenant: i64) -> Result<Arc<Vec<SocialAccount>>, Response> {
+async fn meta_accounts(
+    state: &AppState,
+    tenant: TenantId,
+) -> Result<Arc<Vec<SocialAccount>>, Response> {
     if let Some(a) = state.cache.social(tenant) {
         return Ok(a);
     }

@@ -14,6 +14,7 @@ use askama::Template;
 use axum::extract::{Extension, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use torg_domain::InquiryId;
 use torg_domain::moderation::{HideDecision, HideReason};
 use torg_domain::social::{Address, Target};
 use torg_domain::{Channel, MessageKind};
@@ -70,7 +71,7 @@ pub(crate) async fn hide(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<HideForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -209,7 +210,7 @@ pub(crate) fn flag_labels(t: &Tr, flags: &[torg_domain::moderation::Flag]) -> Ve
 }
 
 struct QueueRow {
-    id: i64,
+    id: InquiryId,
     reference: String,
     channel: String,
     citizen: String,
@@ -263,7 +264,7 @@ async fn queue(
             Ok(l) => l,
             Err(e) => return failed(t, e),
         };
-        let ids: Vec<i64> = list.iter().map(|i| i.id).collect();
+        let ids: Vec<InquiryId> = list.iter().map(|i| i.id).collect();
         let threads = match state.store.threads(tenant, &ids).await {
             Ok(t) => t,
             Err(e) => return failed(t, e),

@@ -20,6 +20,7 @@ use torg_core::actor::Actor;
 use torg_core::intake::{InquiryInput, IntakeError};
 use torg_core::phone::{self, Call, PhoneError};
 use torg_domain::Permission;
+use torg_domain::{InquiryId, UnitId};
 use torg_store::Origin;
 
 pub(crate) fn routes() -> Routes {
@@ -42,7 +43,7 @@ struct CallForm {
     summary: String,
     minutes: String,
     routed: bool,
-    unit_id: i64,
+    unit_id: UnitId,
 }
 
 #[derive(Template)]
@@ -52,16 +53,16 @@ struct PhonePage {
     c: Chrome,
     form: CallForm,
     topics: Vec<(String, String)>,
-    units: Vec<(i64, String)>,
+    units: Vec<(UnitId, String)>,
     error: Option<String>,
     /// The call just registered: (inquiry id, reference).
-    logged: Option<(i64, String)>,
+    logged: Option<(InquiryId, String)>,
 }
 
 #[derive(serde::Deserialize, Default)]
 struct LoggedQuery {
     #[serde(default)]
-    logged: Option<i64>,
+    logged: Option<InquiryId>,
 }
 
 fn page(
@@ -69,7 +70,7 @@ fn page(
     staff: &Staff,
     form: CallForm,
     error: Option<String>,
-    logged: Option<(i64, String)>,
+    logged: Option<(InquiryId, String)>,
 ) -> PhonePage {
     PhonePage {
         c: chrome(staff, "/staff/phone"),
@@ -131,7 +132,7 @@ async fn log_call(
         summary: f.get("summary").trim().to_string(),
         minutes: f.get("minutes").trim().to_string(),
         routed: f.get("outcome") == "routed",
-        unit_id: f.get("unit_id").parse().unwrap_or(0),
+        unit_id: f.get("unit_id").parse().unwrap_or(UnitId(0)),
     };
     let invalid = |t: Tr, form: CallForm, key: &str| {
         let msg = t.get(key);

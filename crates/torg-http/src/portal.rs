@@ -17,6 +17,7 @@ use torg_core::casework::CitizenMessageError;
 use torg_core::intake::{InquiryInput, IntakeError, TenantConfig, receive};
 use torg_core::secrets::{split_follow_token, token_hash};
 use torg_domain::Channel;
+use torg_domain::InquiryId;
 use torg_store::{Inquiry, Municipality, NewAttachment};
 
 pub(crate) fn routes() -> Routes {
@@ -387,7 +388,7 @@ pub(crate) async fn by_follow_token(
     };
     match state
         .store
-        .inquiry_by_follow_token(config.municipality.id, id, &token_hash(secret))
+        .inquiry_by_follow_token(config.municipality.id, InquiryId(id), &token_hash(secret))
         .await
     {
         Ok(Some(i)) if channel.is_none_or(|c| c == i.channel) => Ok((config, i)),

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use torg_core::actor::Actor;
 use torg_core::publish::{self, MessageInput, PublishError};
+use torg_domain::UserId;
 use torg_domain::access::Permission;
 use torg_domain::publish::PubState;
 use torg_store::Publication;
@@ -288,7 +289,7 @@ async fn show_message(
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
     };
-    let name = |id: i64| {
+    let name = |id: UserId| {
         users
             .iter()
             .find(|u| u.id == id)

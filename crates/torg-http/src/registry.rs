@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use torg_core::actor::Actor;
 use torg_core::registry::{self, RegistryError};
+use torg_domain::UnitId;
 use torg_domain::registry::{AccountStatus, Ambition};
 use torg_domain::{Channel, Permission};
 use torg_store::NewChannelAccount;
@@ -56,7 +57,7 @@ struct RegistryPage {
     may_decide: bool,
     channels: Vec<(String, String)>,
     ambitions: Vec<(String, String)>,
-    units: Vec<(i64, String)>,
+    units: Vec<(UnitId, String)>,
     notice: Option<String>,
     error: Option<String>,
 }

@@ -20,6 +20,7 @@ use torg_core::actor::Actor;
 use torg_core::connectors::ConnectorError;
 use torg_core::policies::{self, PolicyError};
 use torg_domain::Permission;
+use torg_domain::UnitId;
 use torg_domain::sms::{CodeWordError, segments};
 
 pub(crate) fn routes() -> Routes {
@@ -54,7 +55,7 @@ struct GatewayForm {
 #[derive(Default)]
 struct KeywordForm {
     word: String,
-    unit_id: i64,
+    unit_id: UnitId,
     reply: String,
 }
 
@@ -69,7 +70,7 @@ struct SmsPage {
     /// The address Kannel's sms-service must call (`get-url`), with the secret key.
     callback: Option<String>,
     keywords: Vec<KeywordRow>,
-    units: Vec<(i64, String)>,
+    units: Vec<(UnitId, String)>,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -107,7 +108,7 @@ async fn show(
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
-    let unit_name = |id: Option<i64>| {
+    let unit_name = |id: Option<UnitId>| {
         id.and_then(|id| units.iter().find(|u| u.id == id))
             .map(|u| u.name.clone())
             .unwrap_or_else(|| "–".into())
@@ -117,7 +118,7 @@ async fn show(
         .map(|k| KeywordRow {
             // Shown as citizens are told to write them: in capitals.
             word: k.keyword.to_uppercase(),
-            unit: unit_name(k.unit_id),
+            unit: unit_name((k.unit_id.map(i64::from)).map(UnitId)),
             segments: if k.reply.is_empty() {
                 String::new()
             } else {
@@ -292,7 +293,7 @@ async fn save_keyword(
         &actor,
         tenant,
         f.get("word"),
-        unit_id,
+        UnitId(unit_id),
         &reply,
     )
     .await
@@ -308,7 +309,7 @@ async fn save_keyword(
         error: Some(t.get1(key, "max", &policies::MAX_KEYWORD_REPLY.to_string())),
         keyword: KeywordForm {
             word: f.get("word").to_string(),
-            unit_id,
+            unit_id: UnitId(unit_id),
             reply,
         },
         ..Shown::default()

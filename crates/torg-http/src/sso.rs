@@ -24,6 +24,7 @@ use openidconnect::{
     PkceCodeVerifier, RedirectUrl, Scope,
 };
 use torg_core::directory::{SignOnError, SsoPerson, sign_on};
+use torg_domain::TenantId;
 use torg_domain::access::{parse_role_map, role_from_claim};
 use torg_store::{StoreError, User};
 
@@ -132,7 +133,7 @@ type ProviderClient = CoreClient<
 async fn provider_client(
     state: &AppState,
     headers: &HeaderMap,
-    tenant: i64,
+    tenant: TenantId,
     slug: &str,
 ) -> Result<(ProviderClient, Http, torg_store::SsoProvider), SsoError> {
     let provider = state
@@ -290,7 +291,7 @@ async fn sign_in(
     headers: &HeaderMap,
     addr: &ClientAddr,
     slug: &str,
-    tenant: i64,
+    tenant: TenantId,
     q: &CallbackQuery,
 ) -> Result<User, SsoError> {
     if !q.error.is_empty() {

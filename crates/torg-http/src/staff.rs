@@ -25,6 +25,7 @@ use torg_core::secrets::{new_token, token_hash, verify_password_in_turn};
 use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
 use torg_domain::{Channel, InquiryStatus, MessageKind, Permission};
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 use torg_store::{Cursor, InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
 
 pub(crate) fn routes() -> Routes {
@@ -317,7 +318,7 @@ pub(crate) async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
     addr: &ClientAddr,
-    tenant: i64,
+    tenant: TenantId,
     user: &User,
     action: &str,
 ) -> Result<Response, torg_store::StoreError> {
@@ -336,7 +337,7 @@ pub(crate) async fn start_session(
         last_seen_at: jiff::Timestamp::now(),
     };
     state.store.create_session(session).await?;
-    tracing::info!(tenant, user = user.id, action, "login");
+    tracing::info!(%tenant, user = %user.id, action, "login");
     let who = format!("user:{}", user.id);
     record(state, tenant, who.clone(), action, who, String::new(), addr).await;
     let mut res = Redirect::to("/staff").into_response();
@@ -411,7 +412,7 @@ struct InboxFilterView {
 }
 
 struct InboxRow {
-    id: i64,
+    id: InquiryId,
     reference: String,
     time_left: String,
     /// "overdue", "warning" or "".
@@ -474,7 +475,7 @@ async fn duty_views(
     let mut groups: Vec<&str> = shifts.iter().map(|s| s.group.as_str()).collect();
     groups.sort();
     groups.dedup();
-    let name = |id: i64| {
+    let name = |id: UserId| {
         users
             .iter()
             .find(|u| u.id == id)
@@ -555,8 +556,8 @@ fn inbox_row(
     s: torg_store::InquirySummary,
     now: Timestamp,
     permille: i64,
-    unit_names: &HashMap<i64, &str>,
-    user_names: &HashMap<i64, &str>,
+    unit_names: &HashMap<UnitId, &str>,
+    user_names: &HashMap<UserId, &str>,
 ) -> InboxRow {
     let (time_left, state) = row_deadline(t, &s, now, permille);
     InboxRow {
@@ -597,7 +598,7 @@ fn row_deadline(
 
 struct OverviewRow {
     unit: String,
-    unit_id: i64,
+    unit_id: UnitId,
     open: i64,
     warning: i64,
     overdue: i64,
@@ -739,13 +740,13 @@ async fn inbox(
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
-    let unit_names: HashMap<i64, &str> = staff
+    let unit_names: HashMap<UnitId, &str> = staff
         .config
         .units
         .iter()
         .map(|u| (u.id, u.name.as_str()))
         .collect();
-    let user_names: HashMap<i64, &str> =
+    let user_names: HashMap<UserId, &str> =
         users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
     let now = Timestamp::now();
     let state_permille = state.settings.escalation_permille();
@@ -831,7 +832,7 @@ async fn inbox(
 // ---------------------------------------------------------------- one inquiry
 
 struct InquiryView {
-    id: i64,
+    id: InquiryId,
     reference: String,
     status: String,
     status_code: String,
@@ -859,8 +860,8 @@ struct InquiryPage {
     c: Chrome,
     i: InquiryView,
     messages: Vec<MessageView>,
-    unit_options: Vec<(i64, String, bool)>,
-    user_options: Vec<(i64, String, bool)>,
+    unit_options: Vec<(UnitId, String, bool)>,
+    user_options: Vec<(UserId, String, bool)>,
     statuses: Vec<(String, String)>,
     canned: Vec<CannedView>,
     prefill: String,
@@ -924,7 +925,7 @@ async fn inquiry_page(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Query(q): Query<InquiryQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -940,7 +941,7 @@ pub(crate) async fn visible_inquiry(
     state: &AppState,
     t: &Tr,
     staff: &Staff,
-    id: i64,
+    id: InquiryId,
 ) -> Result<torg_store::Inquiry, Response> {
     match state.store.inquiry(staff.config.municipality.id, id).await {
         Ok(Some(i)) if staff.sees_unit(i.unit_id) => Ok(i),
@@ -976,7 +977,7 @@ pub(crate) async fn show_inquiry(
     state: &AppState,
     t: Tr,
     staff: &Staff,
-    id: i64,
+    id: InquiryId,
     q: &InquiryQuery,
     error: Option<String>,
     status: StatusCode,
@@ -1217,7 +1218,7 @@ async fn write_message(
     lang: String,
     staff: Staff,
     addr: ClientAddr,
-    id: i64,
+    id: InquiryId,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
     Writing { kind, live }: Writing,
 ) -> Response {
@@ -1346,7 +1347,7 @@ async fn reply(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     headers: axum::http::HeaderMap,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -1371,7 +1372,7 @@ async fn note(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     headers: axum::http::HeaderMap,
     form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -1399,7 +1400,7 @@ pub(crate) async fn audit_inquiry(
     staff: &Staff,
     addr: &ClientAddr,
     action: &str,
-    id: i64,
+    id: InquiryId,
     detail: String,
 ) {
     let actor = format!("user:{}", staff.user.id);
@@ -1424,7 +1425,7 @@ fn signing_unit(staff: &Staff, inquiry: &torg_store::Inquiry) -> Unit {
         .or_else(|| staff.config.unit(inquiry.unit_id))
         .cloned()
         .unwrap_or_else(|| Unit {
-            id: 0,
+            id: UnitId(0),
             tenant_id: staff.config.municipality.id,
             name: staff.config.municipality.name.clone(),
             is_service_desk: false,
@@ -1439,7 +1440,7 @@ async fn may_change(
     staff: &Staff,
     csrf: &str,
     t: &Tr,
-    id: i64,
+    id: InquiryId,
 ) -> Result<torg_store::Inquiry, Response> {
     staff
         .check_csrf(csrf)
@@ -1455,7 +1456,7 @@ async fn may_change(
 fn after_change(
     result: Result<(), torg_store::StoreError>,
     t: Tr,
-    id: i64,
+    id: InquiryId,
     done: &str,
 ) -> Response {
     match result {
@@ -1479,7 +1480,7 @@ async fn assign(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<AssignForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -1506,12 +1507,12 @@ async fn assign(
         &Actor::user(&staff.user, addr.0),
         staff.config.municipality.id,
         id,
-        unit_id,
-        assignee,
+        UnitId(unit_id),
+        assignee.map(UserId),
     )
     .await;
     // Moved to a unit the person does not see: it has left their view.
-    if result.is_ok() && !staff.sees_unit(unit_id) {
+    if result.is_ok() && !staff.sees_unit(UnitId(unit_id)) {
         return Redirect::to("/staff").into_response();
     }
     after_change(result, t, id, "assign")
@@ -1530,7 +1531,7 @@ async fn set_status(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<StatusForm>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
@@ -1569,7 +1570,7 @@ async fn revoke_link(
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
     addr: ClientAddr,
-    Path(id): Path<i64>,
+    Path(id): Path<InquiryId>,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use torg_core::actor::Actor;
 use torg_core::tokens::{self, TokenError, TokenInput};
+use torg_domain::UnitId;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -37,7 +38,7 @@ struct Row {
 
 /// A unit to tick.
 struct UnitChoice {
-    id: i64,
+    id: UnitId,
     name: String,
     sensitive: bool,
 }

@@ -20,6 +20,7 @@ use jiff::civil::Date;
 use torg_core::actor::Actor;
 use torg_core::wheel::{self, ItemInput, WheelActionError};
 use torg_domain::Permission;
+use torg_domain::UnitId;
 use torg_domain::wheel::{Mark, Recurrence};
 use torg_store::WheelItem;
 
@@ -93,7 +94,7 @@ struct WheelPage {
     /// Every item, by first date.
     items: Vec<Row>,
     plans: bool,
-    units: Vec<(i64, String)>,
+    units: Vec<(UnitId, String)>,
     marks: Vec<(String, String)>,
     repeats: Vec<(String, String)>,
     notice: Option<String>,
@@ -185,7 +186,7 @@ async fn show(
         Err(e) => return failed(t, e),
     };
     let unit_name = |id: Option<i64>| {
-        id.and_then(|u| staff.config.unit(u))
+        id.and_then(|u| staff.config.unit(UnitId(u)))
             .map(|u| u.name.clone())
             .unwrap_or_else(|| staff.config.municipality.name.clone())
     };
@@ -193,7 +194,7 @@ async fn show(
         id: i.id,
         title: i.item.title.clone(),
         when,
-        unit: unit_name(i.item.unit_id),
+        unit: unit_name(i.item.unit_id.map(i64::from)),
         mark: t.get(&format!("wheel-mark-{}", i.item.mark.as_str())),
         mark_class: mark_class(i.item.mark),
         target_group: i.item.target_group.clone(),
@@ -436,12 +437,12 @@ async fn feed_link(
         Err(r) => return *r,
     };
     let unit = f.get("unit").parse::<i64>().ok().filter(|u| *u > 0);
-    if unit.is_some_and(|u| staff.config.unit(u).is_none()) {
+    if unit.is_some_and(|u| staff.config.unit(UnitId(u)).is_none()) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let tenant = staff.config.municipality.id;
     let actor = Actor::user(&staff.user, addr.0);
-    match wheel::new_feed_link(&*state.store, &actor, tenant, unit).await {
+    match wheel::new_feed_link(&*state.store, &actor, tenant, unit.map(UnitId)).await {
         Ok(token) => {
             let link = format!(
                 "{}/k/{}/wheel/{token}",

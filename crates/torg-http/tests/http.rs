@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use torg_domain::Role;
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 use torg_store::{NewMunicipality, NewUser, Store};
 
 struct Tenant {
@@ -421,7 +422,7 @@ async fn citizen_and_staff_round_trip(app: &App) {
     let before = app
         .store
         .messages(
-            tenant_of(app, &app.a.slug).await,
+            TenantId((tenant_of(app, &app.a.slug).await).get()),
             id.parse().expect("id"),
             true,
         )
@@ -438,7 +439,7 @@ async fn citizen_and_staff_round_trip(app: &App) {
     let after = app
         .store
         .messages(
-            tenant_of(app, &app.a.slug).await,
+            TenantId((tenant_of(app, &app.a.slug).await).get()),
             id.parse().expect("id"),
             true,
         )
@@ -1603,7 +1604,7 @@ const QUARANTINE: &[&str] = &["x-admin", "x-chief", "x-comm", "x-desk", "x-archi
 /// A staff user with the test password.
 async fn add_user(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     username: &str,
     role: Role,
     unit_id: Option<i64>,
@@ -1619,7 +1620,7 @@ async fn add_user(
                 password_hash: hash,
                 password_set_by: None,
                 role,
-                unit_id,
+                unit_id: unit_id.map(UnitId),
             },
             None,
         )
@@ -1630,7 +1631,7 @@ async fn add_user(
 /// The audit entries whose action starts with `prefix`, newest first.
 async fn actions(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     prefix: &str,
 ) -> Vec<torg_domain::audit::AuditEntry> {
     store
@@ -1647,7 +1648,7 @@ async fn actions(
 }
 
 /// Alfa and its service desk's id, with "kommunikasjon", who may speak publicly, at the desk.
-async fn alfa_with_communication(store: &dyn Store) -> (torg_store::Municipality, i64) {
+async fn alfa_with_communication(store: &dyn Store) -> (torg_store::Municipality, UnitId) {
     let m = store
         .municipality_by_slug("alfa")
         .await
@@ -1659,7 +1660,7 @@ async fn alfa_with_communication(store: &dyn Store) -> (torg_store::Municipality
         m.id,
         "kommunikasjon",
         Role::Communication,
-        Some(desk),
+        Some(desk.get()),
     )
     .await;
     (m, desk)
@@ -1688,33 +1689,33 @@ fn unreachable_mail_account() -> torg_store::MailAccount {
 /// An inquiry stored directly: (id, follow token, attachment id).
 async fn stored_inquiry(
     store: &dyn Store,
-    tenant: i64,
-    unit: i64,
+    tenant: TenantId,
+    unit: UnitId,
     channel: torg_domain::Channel,
-) -> (i64, String, i64) {
+) -> (InquiryId, String, i64) {
     stored_inquiry_with(store, tenant, unit, channel, None).await
 }
 
 /// An inquiry with the network's id, as a social-media connector stores it.
 async fn stored_inquiry_with(
     store: &dyn Store,
-    tenant: i64,
-    unit: i64,
+    tenant: TenantId,
+    unit: UnitId,
     channel: torg_domain::Channel,
     external_id: Option<&str>,
-) -> (i64, String, i64) {
+) -> (InquiryId, String, i64) {
     stored_inquiry_from(store, tenant, unit, channel, external_id, None).await
 }
 
 /// An inquiry with the network's id and the citizen's phone number.
 async fn stored_inquiry_from(
     store: &dyn Store,
-    tenant: i64,
-    unit: i64,
+    tenant: TenantId,
+    unit: UnitId,
     channel: torg_domain::Channel,
     external_id: Option<&str>,
     phone: Option<&str>,
-) -> (i64, String, i64) {
+) -> (InquiryId, String, i64) {
     let secret = torg_core::secrets::new_token();
     let now = jiff::Timestamp::now();
     let created = store
@@ -1858,7 +1859,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .id;
     let b_unit = store.list_units(b.id).await.expect("units")[0].id;
     // Tokens to revoke (not the ones the API rows use).
-    let spare_token = |tenant: i64| async move {
+    let spare_token = |tenant: TenantId| async move {
         torg_core::tokens::create(
             store,
             &torg_core::actor::Actor::cli(),
@@ -2282,32 +2283,32 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         (
             (Method::GET, "/staff/inquiries/{id}"),
             vec![
-                v(on(plain_i, ""), Body::None, Expect::Staff(SEES_PLAIN)),
-                v(on(desk_i, ""), Body::None, Expect::Staff(SEES_DESK)),
-                v(on(health_i, ""), Body::None, Expect::Staff(HEALTH)),
-                v(on(b_i, ""), Body::None, Expect::Staff(NOBODY)),
+                v(on(plain_i.get(), ""), Body::None, Expect::Staff(SEES_PLAIN)),
+                v(on(desk_i.get(), ""), Body::None, Expect::Staff(SEES_DESK)),
+                v(on(health_i.get(), ""), Body::None, Expect::Staff(HEALTH)),
+                v(on(b_i.get(), ""), Body::None, Expect::Staff(NOBODY)),
             ],
         ),
         (
             (Method::POST, "/staff/inquiries/{id}/reply"),
             vec![
                 v(
-                    on(plain_i, "/reply"),
+                    on(plain_i.get(), "/reply"),
                     form(&[("body", "Svar")]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
                 v(
-                    on(public_i, "/reply"),
+                    on(public_i.get(), "/reply"),
                     form(&[("body", "Svar")]),
                     Expect::Staff(SPEAKS_PUBLICLY),
                 ),
                 v(
-                    on(health_i, "/reply"),
+                    on(health_i.get(), "/reply"),
                     form(&[("body", "Svar")]),
                     Expect::Staff(HEALTH),
                 ),
                 v(
-                    on(b_i, "/reply"),
+                    on(b_i.get(), "/reply"),
                     form(&[("body", "Svar")]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2317,7 +2318,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/hide"),
             vec![
                 v(
-                    on(comment_i, "/hide"),
+                    on(comment_i.get(), "/hide"),
                     form(&[
                         ("reason", "off_topic_or_abusive"),
                         ("note", "Reklame for nettcasino"),
@@ -2326,12 +2327,12 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 ),
                 // Not a comment: nothing to hide.
                 v(
-                    on(plain_i, "/hide"),
+                    on(plain_i.get(), "/hide"),
                     form(&[("reason", "unlawful"), ("note", "Trusler")]),
                     Expect::Staff(NOBODY),
                 ),
                 v(
-                    on(b_i, "/hide"),
+                    on(b_i.get(), "/hide"),
                     form(&[("reason", "unlawful"), ("note", "Trusler")]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2373,17 +2374,17 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/archive"),
             vec![
                 v(
-                    on(plain_i, "/archive"),
+                    on(plain_i.get(), "/archive"),
                     form(&[("decision", "archive"), ("basis", "personal_circumstances")]),
                     Expect::Staff(&["x-archivist"]),
                 ),
                 v(
-                    on(health_i, "/archive"),
+                    on(health_i.get(), "/archive"),
                     form(&[("decision", "archive")]),
                     Expect::Staff(NOBODY),
                 ),
                 v(
-                    on(b_i, "/archive"),
+                    on(b_i.get(), "/archive"),
                     form(&[("decision", "not_archive")]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2393,22 +2394,22 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/note"),
             vec![
                 v(
-                    on(plain_i, "/note"),
+                    on(plain_i.get(), "/note"),
                     form(&[("body", "Notat")]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
                 v(
-                    on(public_i, "/note"),
+                    on(public_i.get(), "/note"),
                     form(&[("body", "Notat")]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
                 v(
-                    on(health_i, "/note"),
+                    on(health_i.get(), "/note"),
                     form(&[("body", "Notat")]),
                     Expect::Staff(HEALTH),
                 ),
                 v(
-                    on(b_i, "/note"),
+                    on(b_i.get(), "/note"),
                     form(&[("body", "Notat")]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2418,17 +2419,17 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/assign"),
             vec![
                 v(
-                    on(plain_i, "/assign"),
+                    on(plain_i.get(), "/assign"),
                     Body::Form(vec![("unit_id", plain.to_string())]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
                 v(
-                    on(health_i, "/assign"),
+                    on(health_i.get(), "/assign"),
                     Body::Form(vec![("unit_id", health.to_string())]),
                     Expect::Staff(HEALTH),
                 ),
                 v(
-                    on(b_i, "/assign"),
+                    on(b_i.get(), "/assign"),
                     Body::Form(vec![("unit_id", b_unit.to_string())]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2438,17 +2439,17 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/status"),
             vec![
                 v(
-                    on(plain_i, "/status"),
+                    on(plain_i.get(), "/status"),
                     form(&[("status", "open")]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
                 v(
-                    on(health_i, "/status"),
+                    on(health_i.get(), "/status"),
                     form(&[("status", "open")]),
                     Expect::Staff(HEALTH),
                 ),
                 v(
-                    on(b_i, "/status"),
+                    on(b_i.get(), "/status"),
                     form(&[("status", "open")]),
                     Expect::Staff(NOBODY),
                 ),
@@ -2458,16 +2459,20 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             (Method::POST, "/staff/inquiries/{id}/revoke-link"),
             vec![
                 v(
-                    on(desk_i, "/revoke-link"),
+                    on(desk_i.get(), "/revoke-link"),
                     form(&[]),
                     Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk"]),
                 ),
                 v(
-                    on(health_i, "/revoke-link"),
+                    on(health_i.get(), "/revoke-link"),
                     form(&[]),
                     Expect::Staff(HEALTH),
                 ),
-                v(on(b_i, "/revoke-link"), form(&[]), Expect::Staff(NOBODY)),
+                v(
+                    on(b_i.get(), "/revoke-link"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
             ],
         ),
         (
@@ -3155,29 +3160,53 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         (
             (Method::GET, "/staff/inquiries/{id}/events"),
             vec![
-                v(on(chat_i, "/events"), Body::None, Expect::Staff(SEES_PLAIN)),
+                v(
+                    on(chat_i.get(), "/events"),
+                    Body::None,
+                    Expect::Staff(SEES_PLAIN),
+                ),
                 // Not a chat: nothing to follow live.
-                v(on(plain_i, "/events"), Body::None, Expect::Staff(NOBODY)),
-                v(on(b_chat_i, "/events"), Body::None, Expect::Staff(NOBODY)),
+                v(
+                    on(plain_i.get(), "/events"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+                v(
+                    on(b_chat_i.get(), "/events"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
             ],
         ),
         (
             (Method::POST, "/staff/inquiries/{id}/typing"),
             vec![
                 v(
-                    on(chat_i, "/typing"),
+                    on(chat_i.get(), "/typing"),
                     form(&[]),
                     Expect::Staff(HANDLES_PLAIN),
                 ),
-                v(on(b_chat_i, "/typing"), form(&[]), Expect::Staff(NOBODY)),
+                v(
+                    on(b_chat_i.get(), "/typing"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
             ],
         ),
         (
             (Method::POST, "/staff/inquiries/{id}/take"),
             vec![
-                v(on(chat_i, "/take"), form(&[]), Expect::Staff(HANDLES_PLAIN)),
-                v(on(plain_i, "/take"), form(&[]), Expect::Staff(NOBODY)),
-                v(on(b_chat_i, "/take"), form(&[]), Expect::Staff(NOBODY)),
+                v(
+                    on(chat_i.get(), "/take"),
+                    form(&[]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(on(plain_i.get(), "/take"), form(&[]), Expect::Staff(NOBODY)),
+                v(
+                    on(b_chat_i.get(), "/take"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
             ],
         ),
         (
@@ -3527,14 +3556,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     // A case handler moves an inquiry to a unit they are not in: it leaves their view.
     let (_, handler, csrf) = &sessions[4];
     let res = handler
-        .post(format!("{}{}", app.base, on(plain_i, "/assign")))
+        .post(format!("{}{}", app.base, on(plain_i.get(), "/assign")))
         .form(&[("csrf", csrf.as_str()), ("unit_id", &desk.to_string())])
         .send()
         .await
         .expect("assign");
     assert_eq!(res.headers()["location"], "/staff");
     let res = handler
-        .get(format!("{}{}", app.base, on(plain_i, "")))
+        .get(format!("{}{}", app.base, on(plain_i.get(), "")))
         .send()
         .await
         .expect("get");
@@ -3647,7 +3676,7 @@ async fn sms_gateway_and_code_words_in_the_staff_ui() {
         stored.inbound_key
     )));
     // Code words: one word, not a consent word, one of the municipality's units.
-    let word = |w: &str, unit: i64, reply: &str| {
+    let word = |w: &str, unit: UnitId, reply: &str| {
         vec![
             ("word", w.to_string()),
             ("unit", unit.to_string()),
@@ -3657,7 +3686,7 @@ async fn sms_gateway_and_code_words_in_the_staff_ui() {
     for (w, unit) in [
         ("vann lekker", water.id),
         ("Stopp", water.id),
-        ("vann", 999_999),
+        ("vann", UnitId(999_999)),
     ] {
         let res = post("/keywords", word(w, unit, "")).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{w}");
@@ -4101,7 +4130,7 @@ async fn administration_lockout_and_revocation(app: &App) {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     app.store
-        .assign(tenant, id, child.id, None, None)
+        .assign(tenant, InquiryId(id), child.id, None, None)
         .await
         .expect("to the child unit");
     let kari = login(app, &app.a.slug, "kari").await;
@@ -4501,7 +4530,7 @@ async fn api_tokens_reach_their_units_and_stop_when_revoked_or_expired() {
     let secret = create_via_api(&app, &app.a.token, "Spørsmål om vaksine").await;
     let secret_id = secret["inquiry"]["id"].as_i64().expect("id");
     store
-        .assign(alfa.id, secret_id, health.id, None, None)
+        .assign(alfa.id, InquiryId(secret_id), health.id, None, None)
         .await
         .expect("to health");
     // The default token: not the sensitive unit, in lists or by id.
@@ -5257,7 +5286,7 @@ async fn deadline_warnings_go_by_email_to_assignee_leader_and_duty_once() {
     let units = store.list_units(m.id).await.expect("units");
     let (desk, other) = (units[0].id, units[1].id);
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
-    let user = |username: &'static str, role: Role, unit: i64, email: Option<&'static str>| {
+    let user = |username: &'static str, role: Role, unit: UnitId, email: Option<&'static str>| {
         let hash = hash.clone();
         async move {
             let u = store
@@ -5429,11 +5458,20 @@ async fn the_service_desk_logs_phone_calls() {
         .next()
         .and_then(|n| n.parse().ok())
         .expect("id");
-    let answered = app.store.inquiry(m.id, id).await.expect("i").expect("i");
+    let answered = app
+        .store
+        .inquiry(m.id, InquiryId(id))
+        .await
+        .expect("i")
+        .expect("i");
     assert_eq!(answered.channel, torg_domain::Channel::Phone);
     assert_eq!(answered.status, torg_domain::InquiryStatus::Closed);
     assert_eq!(answered.contact_phone.as_deref(), Some("+4791234567"));
-    let thread = app.store.messages(m.id, id, true).await.expect("thread");
+    let thread = app
+        .store
+        .messages(m.id, InquiryId(id), true)
+        .await
+        .expect("thread");
     assert!(thread.iter().any(|m| {
         m.body
             .contains("Telefonsamtale, 3 min: besvart med en gang")
@@ -5472,7 +5510,12 @@ async fn the_service_desk_logs_phone_calls() {
         .next()
         .and_then(|n| n.parse().ok())
         .expect("id");
-    let routed = app.store.inquiry(m.id, id).await.expect("i").expect("i");
+    let routed = app
+        .store
+        .inquiry(m.id, InquiryId(id))
+        .await
+        .expect("i")
+        .expect("i");
     assert_eq!(
         (routed.unit_id, routed.status),
         (other.id, torg_domain::InquiryStatus::New)
@@ -5512,7 +5555,7 @@ async fn public_replies_with_identity_numbers_are_held_for_confirmation() {
         m.id,
         "kommunikasjon",
         Role::Communication,
-        Some(desk),
+        Some(desk.get()),
     )
     .await;
     let (public, _, _) =
@@ -6137,7 +6180,7 @@ async fn message_senders_are_named_from_their_profiles() {
 async fn meta_account(
     store: &dyn Store,
     key: &torg_core::sealing::SecretKey,
-    tenant: i64,
+    tenant: TenantId,
     channel: torg_domain::Channel,
     account: &str,
     api_base: &str,
@@ -6169,7 +6212,7 @@ async fn meta_account(
                 tenant,
                 proposed.id,
                 torg_domain::registry::AccountStatus::Approved,
-                1,
+                UserId(1),
                 now,
                 None,
             )
@@ -6568,7 +6611,7 @@ async fn chat_municipality(store: &dyn Store) -> torg_store::Municipality {
         .create_unit(m.id, "Servicetorget", true, false, None)
         .await
         .expect("unit");
-    add_user(store, m.id, "kari", Role::ServiceDesk, Some(desk.id)).await;
+    add_user(store, m.id, "kari", Role::ServiceDesk, Some(desk.id.get())).await;
     let always = Some((jiff::civil::Time::MIN, jiff::civil::Time::MAX));
     store
         .set_scoped_opening_hours(
@@ -6834,7 +6877,7 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         "{status}"
     );
     let inquiry = store
-        .inquiry(m.id, inquiry_id)
+        .inquiry(m.id, InquiryId(inquiry_id))
         .await
         .expect("read")
         .expect("there");
@@ -7015,7 +7058,14 @@ async fn the_archivist_decides_and_the_public_journal_screens(app: &App) {
         .expect("m")
         .expect("m");
     let desk = app.store.list_units(m.id).await.expect("units")[0].clone();
-    add_user(&*app.store, m.id, "arkiv", Role::Archivist, Some(desk.id)).await;
+    add_user(
+        &*app.store,
+        m.id,
+        "arkiv",
+        Role::Archivist,
+        Some(desk.id.get()),
+    )
+    .await;
     // A citizen asks for access: its own kind, with three working days.
     let res = client()
         .post(format!("{}/k/alfa/inquiries", app.base))
@@ -7228,7 +7278,7 @@ async fn flagged_comments_wait_in_the_moderation_queue() {
         m.id,
         "kommunikasjon",
         Role::Communication,
-        Some(desk.id),
+        Some(desk.id.get()),
     )
     .await;
     let (flagged, _, _) = stored_inquiry_with(
@@ -7506,7 +7556,7 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
             .map(|id| {
                 queued
                     .iter()
-                    .filter(|q| q.inquiry_id == Some(*id))
+                    .filter(|q| q.inquiry_id == Some(InquiryId((*id).get())))
                     .map(|q| (q.channel, q.body.clone()))
                     .collect::<Vec<_>>()
             })
@@ -7519,7 +7569,7 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
                 for (way, id) in ["api", "staff"].iter().zip(&ids) {
                     let entry = queued
                         .iter()
-                        .find(|q| q.inquiry_id == Some(*id))
+                        .find(|q| q.inquiry_id == Some(InquiryId((*id).get())))
                         .expect("entry");
                     let to = to
                         .replace("10_2", &format!("10_2{way}"))
@@ -7534,7 +7584,7 @@ async fn replies_take_one_path_from_the_api_and_the_staff_page() {
 }
 
 /// The id of municipality `slug`.
-async fn tenant_of(app: &App, slug: &str) -> i64 {
+async fn tenant_of(app: &App, slug: &str) -> TenantId {
     app.store
         .municipality_by_slug(slug)
         .await
@@ -7861,7 +7911,7 @@ async fn publishing_with_approval(app: &App) {
             tenant,
             proposed.id,
             torg_domain::registry::AccountStatus::Approved,
-            1,
+            UserId(1),
             jiff::Timestamp::now(),
             None,
         )

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use torg_domain::Role;
+use torg_domain::TenantId;
 use torg_store::{NewMunicipality, Store};
 
 const CLIENT_ID: &str = "torg";
@@ -196,7 +197,7 @@ struct Setup {
     base: String,
     idp: Shared,
     store: Arc<dyn Store>,
-    tenant: i64,
+    tenant: TenantId,
     _dir: tempfile::TempDir,
 }
 

@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use torg_core::delivery::{self, Deliver, Outcome};
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
+use torg_domain::TenantId;
 use torg_domain::connector::HostRules;
 use torg_domain::sms::{Encoding, gsm_friendly, segments};
-use torg_store::{ChannelSettings, Directory, OutboxItem, SmsGateway, Store, StoreError};
+use torg_store::{ChannelSettings, Directory, OutboxItem, SmsGateway, StoreError};
 
 /// How one pass over the outbox went.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -93,11 +94,11 @@ pub struct KannelDelivery {
 
 #[derive(Default)]
 struct Settings {
-    gateways: HashMap<i64, SmsGateway>,
+    gateways: HashMap<TenantId, SmsGateway>,
     /// Per municipality, its delivery-report hook with the key (`…/hooks/sms/{slug}/dlr?key=…`).
-    callbacks: HashMap<i64, String>,
+    callbacks: HashMap<TenantId, String>,
     /// (municipality, number) of recipients of this pass that sent STOPP.
-    stopped: HashSet<(i64, String)>,
+    stopped: HashSet<(TenantId, String)>,
 }
 
 impl KannelDelivery {
@@ -121,8 +122,8 @@ impl KannelDelivery {
     /// Sends through these gateways (passwords open); `callbacks` as in [`Settings`].
     pub fn fixed(
         client: reqwest::Client,
-        gateways: HashMap<i64, SmsGateway>,
-        callbacks: HashMap<i64, String>,
+        gateways: HashMap<TenantId, SmsGateway>,
+        callbacks: HashMap<TenantId, String>,
         lanes: usize,
     ) -> KannelDelivery {
         KannelDelivery {
@@ -173,7 +174,7 @@ impl Deliver for KannelDelivery {
             for (tenant, mut g) in settings.sms_gateways().await? {
                 let place = torg_core::sealing::Place::SmsGateway { tenant };
                 let Ok(password) = key.open(&place, &g.password) else {
-                    tracing::warn!(tenant, "the SMS gateway's password cannot be opened");
+                    tracing::warn!(%tenant, "the SMS gateway's password cannot be opened");
                     continue;
                 };
                 g.password = password;
@@ -252,9 +253,9 @@ impl Deliver for KannelDelivery {
 /// Claims the SMS due at `now` and hands them to each municipality's gateway, `concurrency`
 /// requests at a time: one pass of the core's delivery loop with fixed gateways.
 pub async fn send_due(
-    store: &dyn Store,
-    gateways: &HashMap<i64, SmsGateway>,
-    callbacks: &HashMap<i64, String>,
+    store: &dyn torg_store::Outgoing,
+    gateways: &HashMap<TenantId, SmsGateway>,
+    callbacks: &HashMap<TenantId, String>,
     client: &reqwest::Client,
     now: Timestamp,
     limit: u32,

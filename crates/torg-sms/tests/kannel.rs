@@ -81,10 +81,10 @@ async fn sms_in_and_out_through_kannel() {
         .set_sms_gateway(m.id, Some(gateway.clone()), None)
         .await
         .expect("gateway");
-    let gateways: HashMap<i64, SmsGateway> = [(m.id, gateway)].into();
+    let gateways: HashMap<torg_domain::TenantId, SmsGateway> = [(m.id, gateway)].into();
     torg_http::use_ring_crypto();
     let client = reqwest::Client::new();
-    let callbacks: HashMap<i64, String> = [(
+    let callbacks: HashMap<torg_domain::TenantId, String> = [(
         m.id,
         format!("http://127.0.0.1:{port}/hooks/sms/nordby/dlr?key={KEY}"),
     )]

@@ -23,6 +23,7 @@ use torg_core::intake::{IntakeLimits, TenantConfig};
 use torg_core::sealing::{Place, SecretKey};
 use torg_core::social::receive_social;
 use torg_domain::Channel;
+use torg_domain::TenantId;
 use torg_domain::connector::HostRules;
 use torg_domain::social::{Address, Target};
 use torg_store::{
@@ -32,7 +33,7 @@ use torg_store::{
 pub const CHANNELS: [Channel; 3] = [Channel::Facebook, Channel::Instagram, Channel::Mastodon];
 
 /// The key an account is known by between passes.
-type AccountKey = (i64, Channel, String);
+type AccountKey = (TenantId, Channel, String);
 
 /// The accounts with their token and app secret opened; those that cannot be opened are
 /// left out (and logged).
@@ -122,7 +123,7 @@ impl Sender {
     /// Sends what is due on the social channels through `accounts` (secrets opened).
     pub async fn send_due(
         &mut self,
-        store: &dyn Store,
+        store: &dyn torg_store::Outgoing,
         accounts: &[SocialAccount],
         client: &reqwest::Client,
         now: Timestamp,
@@ -261,7 +262,7 @@ pub async fn poll_mastodon(
     acknowledgements: &Acknowledgements,
 ) -> Result<usize, StoreError> {
     let mut new = 0;
-    let mut configs: HashMap<i64, Arc<TenantConfig>> = HashMap::new();
+    let mut configs: HashMap<TenantId, Arc<TenantConfig>> = HashMap::new();
     for account in accounts
         .iter()
         .filter(|a| a.channel == Channel::Mastodon && a.approved)
@@ -351,7 +352,7 @@ pub async fn read_mastodon(
                             .is_some_and(|h| hosts.allows(&h))
                     });
                 for a in held.iter().filter(|a| a.channel == Channel::Mastodon) {
-                    tracing::warn!(tenant = a.tenant_id, account = %a.account, "the Mastodon instance is not among connector_hosts; not read");
+                    tracing::warn!(tenant = %a.tenant_id, account = %a.account, "the Mastodon instance is not among connector_hosts; not read");
                 }
                 if let Err(e) =
                     poll_mastodon(&*store, &accounts, &client, limits, &acknowledgements).await

@@ -11,6 +11,7 @@ use torg_core::intake::{Acknowledger, IntakeLimits, TenantConfig};
 use torg_core::social::{EventKind, SocialEvent, SocialOutcome, receive_social};
 use torg_domain::registry::{AccountStatus, Ambition};
 use torg_domain::{Channel, MessageKind};
+use torg_domain::{InquiryId, TenantId, UserId};
 use torg_social::graph::Graph;
 use torg_social::worker::{Sender, poll_mastodon};
 use torg_store::{NewChannelAccount, NewMessage, SocialAccount, Store};
@@ -36,7 +37,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    fn tenant(&self) -> i64 {
+    fn tenant(&self) -> TenantId {
         self.config.municipality.id
     }
 
@@ -99,7 +100,7 @@ impl Setup {
                 self.tenant(),
                 id,
                 AccountStatus::Approved,
-                1,
+                UserId(1),
                 Timestamp::now(),
                 None,
             )
@@ -114,7 +115,7 @@ impl Setup {
             .expect("accounts")
     }
 
-    async fn take(&self, event: SocialEvent) -> i64 {
+    async fn take(&self, event: SocialEvent) -> InquiryId {
         let ack: Box<Acknowledger> = Box::new(|_| "Takk, vi svarer snart.".to_string());
         match receive_social(
             &*self.store,
@@ -136,7 +137,7 @@ impl Setup {
     async fn answer(&self, inquiry_id: i64, text: &str, privately: bool) {
         let inquiry = self
             .store
-            .inquiry(self.tenant(), inquiry_id)
+            .inquiry(self.tenant(), InquiryId(inquiry_id))
             .await
             .expect("read")
             .expect("there");
@@ -144,7 +145,7 @@ impl Setup {
         self.store
             .add_message(
                 self.tenant(),
-                inquiry_id,
+                InquiryId(inquiry_id),
                 NewMessage {
                     kind: MessageKind::Outbound,
                     author_user_id: None,
@@ -195,7 +196,7 @@ async fn answers_go_where_they_belong_and_hiding_reaches_the_page() {
             "Når er biblioteket åpent?",
         ))
         .await;
-    s.answer(public, "Hverdager 10–19.", false).await;
+    s.answer(public.get(), "Hverdager 10–19.", false).await;
     let private = s
         .take(comment(
             Channel::Facebook,
@@ -204,7 +205,8 @@ async fn answers_go_where_they_belong_and_hiding_reaches_the_page() {
             "Saken min om byggesøknad …",
         ))
         .await;
-    s.answer(private, "Vi skriver til deg privat.", true).await;
+    s.answer(private.get(), "Vi skriver til deg privat.", true)
+        .await;
     let insta = s
         .take(comment(
             Channel::Instagram,
@@ -213,7 +215,7 @@ async fn answers_go_where_they_belong_and_hiding_reaches_the_page() {
             "Fint bilde!",
         ))
         .await;
-    s.answer(insta, "Takk!", false).await;
+    s.answer(insta.get(), "Takk!", false).await;
     let messenger = s
         .take(SocialEvent {
             channel: Channel::Facebook,
@@ -226,7 +228,7 @@ async fn answers_go_where_they_belong_and_hiding_reaches_the_page() {
             text: "Hei, når hentes søppel?".into(),
         })
         .await;
-    s.answer(messenger, "Tirsdag.", false).await;
+    s.answer(messenger.get(), "Tirsdag.", false).await;
 
     let mut sender = Sender::default();
     let report = sender
@@ -311,7 +313,7 @@ async fn only_approved_accounts_send_and_a_throttled_one_waits_alone() {
     let fb = s
         .take(comment(Channel::Facebook, "PAGE", "1_1", "Hei"))
         .await;
-    s.answer(fb, "Hei selv.", false).await;
+    s.answer(fb.get(), "Hei selv.", false).await;
     let mut sender = Sender::default();
     let now = Timestamp::now();
     let r = sender
@@ -353,11 +355,11 @@ async fn only_approved_accounts_send_and_a_throttled_one_waits_alone() {
     let fb2 = s
         .take(comment(Channel::Facebook, "PAGE", "1_2", "Hallo?"))
         .await;
-    s.answer(fb2, "Hallo!", false).await;
+    s.answer(fb2.get(), "Hallo!", false).await;
     let ig = s
         .take(comment(Channel::Instagram, "IGACCOUNT", "9_1", "Spørsmål"))
         .await;
-    s.answer(ig, "Svar", false).await;
+    s.answer(ig.get(), "Svar", false).await;
     let later = now + SignedDuration::from_mins(6);
     let r = sender
         .send_due(&*s.store, &s.accounts().await, &client, later, 100)
@@ -409,7 +411,7 @@ async fn an_expired_token_stops_the_account_until_renewed() {
     let id = s
         .take(comment(Channel::Facebook, "PAGE", "5_5", "Hei"))
         .await;
-    s.answer(id, "Hei!", false).await;
+    s.answer(id.get(), "Hei!", false).await;
     let mut sender = Sender::default();
     let now = Timestamp::now();
     let r = sender
@@ -489,7 +491,7 @@ async fn an_answer_whose_confirmation_was_lost_is_not_posted_again() {
             "Når kommer brøytebilen?",
         ))
         .await;
-    s.answer(id, "I løpet av dagen.", false).await;
+    s.answer(id.get(), "I løpet av dagen.", false).await;
     // The post lands, but the answer is lost on the way back.
     world.lock().expect("world").lose_answers = 1;
     let mut sender = Sender::default();
@@ -604,7 +606,7 @@ async fn mastodon_mentions_are_read_page_by_page_and_answered_once() {
         .iter()
         .find(|i| i.preview == "spørsmål & svar 5")
         .expect("mention 5");
-    s.answer(public.id, "Svar på 5", false).await;
+    s.answer(public.id.get(), "Svar på 5", false).await;
     world.lock().expect("world").lose_answers = 1;
     let mut sender = Sender::default();
     let now = Timestamp::now();
@@ -664,7 +666,7 @@ async fn a_token_the_network_echoes_is_never_stored_or_shown() {
     let facebook = s
         .take(comment(Channel::Facebook, "PAGE", "6_6", "Hei"))
         .await;
-    s.answer(facebook, "Hei!", false).await;
+    s.answer(facebook.get(), "Hei!", false).await;
     let mastodon = s
         .take(SocialEvent {
             channel: Channel::Mastodon,
@@ -678,7 +680,7 @@ async fn a_token_the_network_echoes_is_never_stored_or_shown() {
             text: "Hei".into(),
         })
         .await;
-    s.answer(mastodon, "Hei!", false).await;
+    s.answer(mastodon.get(), "Hei!", false).await;
     // A proxy in front of the network that answers with the request it got, header and all.
     let echoed = "proxy error: the request with Authorization: Bearer good-token timed out";
     world.lock().expect("world").failures.extend([

@@ -2,6 +2,7 @@
 //! `FromRow` is derived generically, so the same structs serve SQLite and PostgreSQL.
 
 use jiff::Timestamp;
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 use torg_domain::{Reference, routing::RoutingRule};
 use torg_store::*;
 
@@ -26,7 +27,7 @@ pub(crate) struct MunicipalityRow {
 impl From<MunicipalityRow> for Municipality {
     fn from(r: MunicipalityRow) -> Self {
         Municipality {
-            id: r.id,
+            id: TenantId(r.id),
             slug: r.slug,
             name: r.name,
             time_zone: r.time_zone,
@@ -46,8 +47,8 @@ pub(crate) struct UnitRow {
 impl From<UnitRow> for Unit {
     fn from(r: UnitRow) -> Self {
         Unit {
-            id: r.id,
-            tenant_id: r.tenant_id,
+            id: UnitId(r.id),
+            tenant_id: TenantId(r.tenant_id),
             name: r.name,
             is_service_desk: r.is_service_desk != 0,
             sensitive: r.sensitive != 0,
@@ -76,14 +77,14 @@ impl TryFrom<UserRow> for User {
     type Error = StoreError;
     fn try_from(r: UserRow) -> Result<Self, StoreError> {
         Ok(User {
-            id: r.id,
-            tenant_id: r.tenant_id,
+            id: UserId(r.id),
+            tenant_id: TenantId(r.tenant_id),
             username: r.username,
             full_name: r.full_name,
             password_hash: r.password_hash,
-            password_set_by: r.password_set_by,
+            password_set_by: r.password_set_by.map(UserId),
             role: parse(&r.role, "role")?,
-            unit_id: r.unit_id,
+            unit_id: r.unit_id.map(UnitId),
             member_of: {
                 let mut units = r
                     .member_of
@@ -94,7 +95,7 @@ impl TryFrom<UserRow> for User {
                         s.parse()
                             .map_err(|_| StoreError::Database(format!("bad membership list {s:?}")))
                     })
-                    .collect::<Result<Vec<i64>, _>>()?;
+                    .collect::<Result<Vec<UnitId>, _>>()?;
                 units.sort_unstable();
                 units
             },
@@ -120,8 +121,8 @@ impl From<SessionRow> for Session {
     fn from(r: SessionRow) -> Self {
         Session {
             token_hash: r.token_hash,
-            tenant_id: r.tenant_id,
-            user_id: r.user_id,
+            tenant_id: TenantId(r.tenant_id),
+            user_id: UserId(r.user_id),
             csrf_token: r.csrf_token,
             expires_at: ts(r.expires_at),
             last_seen_at: ts(r.last_seen_at),
@@ -143,7 +144,7 @@ impl From<ApiTokenRow> for ApiToken {
     fn from(r: ApiTokenRow) -> Self {
         ApiToken {
             id: r.id,
-            tenant_id: r.tenant_id,
+            tenant_id: TenantId(r.tenant_id),
             name: r.name,
             units: r
                 .units
@@ -177,7 +178,7 @@ impl TryFrom<RoutingRuleRow> for RoutingRule {
                 .as_deref()
                 .map(|c| parse(c, "channel"))
                 .transpose()?,
-            unit_id: r.unit_id,
+            unit_id: UnitId(r.unit_id),
         })
     }
 }
@@ -198,7 +199,7 @@ impl TryFrom<PolicyRow> for torg_domain::deadline::PolicyRule {
                 .as_deref()
                 .map(|c| parse(c, "channel"))
                 .transpose()?,
-            unit_id: r.unit_id,
+            unit_id: r.unit_id.map(UnitId),
             topic: r.topic,
             policy: parse(&r.policy, "deadline policy")?,
         })
@@ -258,8 +259,8 @@ impl TryFrom<InquiryRow> for Inquiry {
     type Error = StoreError;
     fn try_from(r: InquiryRow) -> Result<Self, StoreError> {
         Ok(Inquiry {
-            id: r.id,
-            tenant_id: r.tenant_id,
+            id: InquiryId(r.id),
+            tenant_id: TenantId(r.tenant_id),
             reference: Reference {
                 year: r.ref_year as i16,
                 number: r.ref_number,
@@ -272,8 +273,8 @@ impl TryFrom<InquiryRow> for Inquiry {
             contact_email: r.contact_email,
             contact_phone: r.contact_phone,
             language: r.language,
-            unit_id: r.unit_id,
-            assignee_id: r.assignee_id,
+            unit_id: UnitId(r.unit_id),
+            assignee_id: r.assignee_id.map(UserId),
             priority: torg_domain::Priority::from_i64(r.priority),
             preview: r.preview,
             received_at: ts(r.received_at),
@@ -310,7 +311,7 @@ impl TryFrom<SummaryRow> for InquirySummary {
     type Error = StoreError;
     fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
         Ok(InquirySummary {
-            id: r.id,
+            id: InquiryId(r.id),
             reference: Reference {
                 year: r.ref_year as i16,
                 number: r.ref_number,
@@ -320,8 +321,8 @@ impl TryFrom<SummaryRow> for InquirySummary {
             topic: r.topic,
             subject: r.subject,
             citizen_name: r.citizen_name,
-            unit_id: r.unit_id,
-            assignee_id: r.assignee_id,
+            unit_id: UnitId(r.unit_id),
+            assignee_id: r.assignee_id.map(UserId),
             priority: torg_domain::Priority::from_i64(r.priority),
             preview: r.preview,
             received_at: ts(r.received_at),
@@ -347,9 +348,9 @@ impl MessageRow {
     ) -> Result<Message, StoreError> {
         Ok(Message {
             id: self.id,
-            inquiry_id: self.inquiry_id,
+            inquiry_id: InquiryId(self.inquiry_id),
             kind: parse(&self.kind, "message kind")?,
-            author_user_id: self.author_user_id,
+            author_user_id: self.author_user_id.map(UserId),
             author_name: self.author_name,
             body: self.body,
             created_at: ts(self.created_at),
@@ -371,7 +372,7 @@ impl From<AttachmentRow> for AttachmentMeta {
     fn from(r: AttachmentRow) -> Self {
         AttachmentMeta {
             id: r.id,
-            inquiry_id: r.inquiry_id,
+            inquiry_id: InquiryId(r.inquiry_id),
             message_id: r.message_id,
             filename: r.filename,
             content_type: r.content_type,
@@ -384,13 +385,13 @@ impl From<AttachmentRow> for AttachmentMeta {
 pub(crate) fn group_threads(
     messages: Vec<MessageRow>,
     attachments: Vec<AttachmentRow>,
-) -> Result<std::collections::HashMap<i64, Vec<Message>>, StoreError> {
+) -> Result<std::collections::HashMap<InquiryId, Vec<Message>>, StoreError> {
     let mut by_message: std::collections::HashMap<i64, Vec<AttachmentMeta>> = Default::default();
     for a in attachments {
         let a: AttachmentMeta = a.into();
         by_message.entry(a.message_id).or_default().push(a);
     }
-    let mut by_inquiry: std::collections::HashMap<i64, Vec<Message>> = Default::default();
+    let mut by_inquiry: std::collections::HashMap<InquiryId, Vec<Message>> = Default::default();
     for m in messages {
         let attachments = by_message.remove(&m.id).unwrap_or_default();
         let m = m.into_message(attachments)?;
@@ -408,7 +409,7 @@ pub(crate) fn fresh_inquiry(
 ) -> Inquiry {
     let received = ts(new.received_at.as_millisecond());
     Inquiry {
-        id,
+        id: InquiryId(id),
         tenant_id: new.tenant_id,
         reference,
         channel: new.channel,
@@ -454,9 +455,9 @@ pub(crate) struct MailAccountRow {
 }
 
 impl MailAccountRow {
-    pub(crate) fn into_account(self) -> (i64, MailAccount) {
+    pub(crate) fn into_account(self) -> (TenantId, MailAccount) {
         (
-            self.tenant_id,
+            TenantId(self.tenant_id),
             MailAccount {
                 address: self.address,
                 display_name: self.display_name,
@@ -502,8 +503,8 @@ impl OutboxRow {
     pub(crate) fn into_item(self) -> Result<OutboxItem, StoreError> {
         Ok(OutboxItem {
             id: self.id,
-            tenant_id: self.tenant_id,
-            inquiry_id: self.inquiry_id,
+            tenant_id: TenantId(self.tenant_id),
+            inquiry_id: self.inquiry_id.map(InquiryId),
             message_id: self.message_id,
             channel: parse(&self.channel, "channel")?,
             recipient: self.recipient,
@@ -544,13 +545,13 @@ impl TryFrom<ChannelAccountRow> for ChannelAccount {
             channel: parse(&r.channel, "channel")?,
             name: r.name,
             address: r.address,
-            owner_unit_id: r.owner_unit_id,
+            owner_unit_id: r.owner_unit_id.map(UnitId),
             purpose: r.purpose,
             ambition: parse(&r.ambition, "ambition")?,
             opening_hours: r.opening_hours,
             status: parse(&r.status, "account status")?,
-            proposed_by: r.proposed_by,
-            decided_by: r.decided_by,
+            proposed_by: r.proposed_by.map(UserId),
+            decided_by: r.decided_by.map(UserId),
             decided_at: r.decided_at.map(ts),
             created_at: ts(r.created_at),
         })
@@ -574,10 +575,10 @@ impl TryFrom<ArchiveRow> for ArchiveRecord {
     type Error = StoreError;
     fn try_from(r: ArchiveRow) -> Result<Self, StoreError> {
         Ok(ArchiveRecord {
-            inquiry_id: r.inquiry_id,
+            inquiry_id: InquiryId(r.inquiry_id),
             decision: parse(&r.decision, "archive decision")?,
             reasons: r.reasons,
-            decided_by: r.decided_by,
+            decided_by: r.decided_by.map(UserId),
             decided_at: ts(r.decided_at),
             screening: torg_domain::archive::Screening {
                 basis: r

@@ -8,7 +8,10 @@ use crate::*;
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use torg_domain::{Channel, InquiryStatus, MessageKind, Priority, Role, routing::RoutingRule};
+use torg_domain::{
+    Channel, InquiryId, InquiryStatus, MessageKind, Priority, Role, TenantId, UnitId, UserId,
+    routing::RoutingRule,
+};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -404,7 +407,7 @@ pub async fn memberships_lockout_and_revocation(store: &dyn Store) {
         .await
         .expect("c")
         .inquiry;
-    let visible = |units: Vec<i64>| InquiryFilter {
+    let visible = |units: Vec<UnitId>| InquiryFilter {
         status: StatusFilter::Any,
         visible_units: Some(units),
         ..Default::default()
@@ -2400,17 +2403,24 @@ pub async fn the_channel_registry(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .decide_channel_account(other.tenant.id, a.id, AccountStatus::Approved, 1, at, None)
+            .decide_channel_account(
+                other.tenant.id,
+                a.id,
+                AccountStatus::Approved,
+                UserId(1),
+                at,
+                None
+            )
             .await,
         Err(StoreError::NotFound(_))
     ));
     let decided = store
-        .decide_channel_account(tenant, a.id, AccountStatus::Approved, 7, at, None)
+        .decide_channel_account(tenant, a.id, AccountStatus::Approved, UserId(7), at, None)
         .await
         .expect("approve");
     assert_eq!(
         (decided.status, decided.decided_by),
-        (AccountStatus::Approved, Some(7))
+        (AccountStatus::Approved, Some(UserId(7)))
     );
     assert!(approved("https://facebook.com/testkommune").await);
     assert_eq!(store.channel_accounts(tenant).await.expect("list").len(), 1);
@@ -2508,7 +2518,14 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
         .expect("propose");
     assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
     store
-        .decide_channel_account(tenant, proposed.id, AccountStatus::Approved, 1, at, None)
+        .decide_channel_account(
+            tenant,
+            proposed.id,
+            AccountStatus::Approved,
+            UserId(1),
+            at,
+            None,
+        )
         .await
         .expect("approve");
     assert!(store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
@@ -2530,7 +2547,14 @@ pub async fn social_accounts_follow_the_registry(store: &dyn Store) {
         ("new-token", "42")
     );
     store
-        .decide_channel_account(tenant, proposed.id, AccountStatus::Retired, 1, at, None)
+        .decide_channel_account(
+            tenant,
+            proposed.id,
+            AccountStatus::Retired,
+            UserId(1),
+            at,
+            None,
+        )
         .await
         .expect("retire");
     assert!(!store.social_accounts(Some(tenant)).await.expect("list")[0].approved);
@@ -2754,7 +2778,7 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
     // The extract's pages: only records, with messages in and out and their attachments.
     let year = (t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z"));
     let cases = store
-        .archive_cases(tenant, year.0, year.1, 0, 100)
+        .archive_cases(tenant, year.0, year.1, InquiryId(0), 100)
         .await
         .expect("cases");
     assert_eq!(cases.len(), 1);
@@ -2784,14 +2808,14 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
     );
     assert!(
         store
-            .archive_cases(tenant, t("2026-04-01T00:00:00Z"), year.1, 0, 100)
+            .archive_cases(tenant, t("2026-04-01T00:00:00Z"), year.1, InquiryId(0), 100)
             .await
             .expect("later")
             .is_empty()
     );
     assert!(
         store
-            .archive_cases(other.tenant.id, year.0, year.1, 0, 100)
+            .archive_cases(other.tenant.id, year.0, year.1, InquiryId(0), 100)
             .await
             .expect("other")
             .is_empty()
@@ -2858,7 +2882,7 @@ pub async fn the_archive_journal_and_retention(store: &dyn Store) {
     }
     let later = at + SignedDuration::from_hours(24 * 40);
     let candidates = store
-        .retention_candidates(tenant, later, 0, 100)
+        .retention_candidates(tenant, later, InquiryId(0), 100)
         .await
         .expect("candidates");
     assert_eq!(
@@ -3058,7 +3082,7 @@ pub async fn threads_of_a_page_in_one_read(store: &dyn Store) {
         .await
         .expect("reply");
     let threads = store
-        .threads(tenant, &[a.id, b.id, theirs.id, -1])
+        .threads(tenant, &[a.id, b.id, theirs.id, InquiryId(-1)])
         .await
         .expect("threads");
     assert_eq!(
@@ -3066,7 +3090,7 @@ pub async fn threads_of_a_page_in_one_read(store: &dyn Store) {
         2,
         "another municipality's inquiry is left out"
     );
-    let bodies = |id: i64| -> Vec<(MessageKind, String, usize)> {
+    let bodies = |id: InquiryId| -> Vec<(MessageKind, String, usize)> {
         threads[&id]
             .iter()
             .map(|m| (m.kind, m.body.clone(), m.attachments.len()))
@@ -3165,7 +3189,7 @@ pub async fn the_annual_wheel_is_kept_per_municipality(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;
-    let item = |title: &str, unit: Option<i64>, date: &str, repeat: &str| NewWheelItem {
+    let item = |title: &str, unit: Option<UnitId>, date: &str, repeat: &str| NewWheelItem {
         title: title.into(),
         description: String::new(),
         unit_id: unit,
@@ -3309,7 +3333,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         None
     );
     // Planned on the wheel: an item of ours, never another municipality's.
-    let item = |tenant: i64| async move {
+    let item = |tenant: TenantId| async move {
         store
             .create_wheel_items(
                 tenant,

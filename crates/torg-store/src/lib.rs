@@ -13,6 +13,7 @@ mod types;
 pub use types::*;
 
 use async_trait::async_trait;
+use torg_domain::{InquiryId, TenantId, UnitId, UserId};
 
 /// Errors every store reports in the same way.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,24 +51,24 @@ pub trait NodeBus: Send + Sync {
 #[async_trait]
 pub trait Directory: Send + Sync {
     async fn create_municipality(&self, new: NewMunicipality) -> Result<Municipality>;
-    async fn municipality(&self, id: i64) -> Result<Option<Municipality>>;
+    async fn municipality(&self, id: TenantId) -> Result<Option<Municipality>>;
     async fn municipality_by_slug(&self, slug: &str) -> Result<Option<Municipality>>;
     async fn list_municipalities(&self) -> Result<Vec<Municipality>>;
     /// Creates a unit; `audit` in the same transaction (its object becomes the new unit).
     async fn create_unit(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         name: &str,
         is_service_desk: bool,
         sensitive: bool,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Unit>;
-    async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>>;
+    async fn list_units(&self, tenant: TenantId) -> Result<Vec<Unit>>;
     /// Renames a unit and marks it sensitive or not; `audit` in the same transaction.
     async fn update_unit(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UnitId,
         name: &str,
         sensitive: bool,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -75,19 +76,19 @@ pub trait Directory: Send + Sync {
     /// Creates a user (a member of their home unit), with `audit` in the same transaction.
     async fn create_user(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: NewUser,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<User>;
-    async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>>;
-    async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>>;
-    async fn list_users(&self, tenant: i64) -> Result<Vec<User>>;
+    async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    async fn user_by_username(&self, tenant: TenantId, username: &str) -> Result<Option<User>>;
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>>;
     /// The user of a single sign-on subject.
-    async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>>;
+    async fn user_by_subject(&self, tenant: TenantId, subject: &str) -> Result<Option<User>>;
     async fn update_user(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         update: UserUpdate,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<User>;
@@ -95,8 +96,8 @@ pub trait Directory: Send + Sync {
     /// user's sessions when they are deactivated, change role or get a new password.
     async fn change_user(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         change: UserChange,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<User>;
@@ -105,42 +106,47 @@ pub trait Directory: Send + Sync {
     /// one the person changed it in).
     async fn set_password(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         password_hash: &str,
         keep_session: Option<&str>,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<()>;
     async fn set_external_subject(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         subject: Option<&str>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// Replaces the units the user is a member of.
-    async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()>;
+    async fn set_memberships(
+        &self,
+        tenant: TenantId,
+        user_id: UserId,
+        units: &[UnitId],
+    ) -> Result<()>;
     /// Counts a failed login and returns the failures since the last success.
-    async fn count_failed_login(&self, tenant: i64, user_id: i64) -> Result<i64>;
+    async fn count_failed_login(&self, tenant: TenantId, user_id: UserId) -> Result<i64>;
     /// Locks the user out until `until`, or lifts the lock and clears the count (`None`).
     async fn set_locked_until(
         &self,
-        tenant: i64,
-        user_id: i64,
+        tenant: TenantId,
+        user_id: UserId,
         until: Option<jiff::Timestamp>,
     ) -> Result<()>;
     /// Ends every session of a user (deactivated, role changed, password changed).
-    async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()>;
+    async fn delete_user_sessions(&self, tenant: TenantId, user_id: UserId) -> Result<()>;
     /// Sets (or, with `None`, removes) the municipality's identity provider.
     /// Sets (or, with `None`, removes) the municipality's identity provider, with its audit
     /// entry.
     async fn set_sso_provider(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         provider: Option<SsoProvider>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>>;
+    async fn sso_provider(&self, tenant: TenantId) -> Result<Option<SsoProvider>>;
     async fn create_session(&self, session: Session) -> Result<()>;
     async fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
@@ -149,18 +155,18 @@ pub trait Directory: Send + Sync {
     /// Creates an API token (its units checked to be the municipality's), with `audit`.
     async fn create_api_token(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         token: NewApiToken,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ApiToken>;
     /// The token with this hash, revoked and expired ones included.
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     /// The municipality's tokens, newest first.
-    async fn list_api_tokens(&self, tenant: i64) -> Result<Vec<ApiToken>>;
+    async fn list_api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>>;
     /// Revokes token `id` at `at`, with `audit`. NotFound if it is not the municipality's.
     async fn revoke_api_token(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         at: jiff::Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -173,27 +179,27 @@ pub trait ChannelSettings: Send + Sync {
     /// Sets (or with `None` removes) the mailbox, with `audit` in the same transaction.
     async fn set_mail_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         account: Option<MailAccount>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>>;
+    async fn mail_account(&self, tenant: TenantId) -> Result<Option<MailAccount>>;
     /// Sets (or with `None` removes) the SMS gateway, with `audit` in the same transaction.
     async fn set_sms_gateway(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         gateway: Option<SmsGateway>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// The municipality's gateway, if it has one.
-    async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>>;
+    async fn sms_gateway(&self, tenant: TenantId) -> Result<Option<SmsGateway>>;
     /// Every municipality's gateway, for the sender.
-    async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>>;
-    async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>>;
+    async fn sms_gateways(&self) -> Result<Vec<(TenantId, SmsGateway)>>;
+    async fn sms_keywords(&self, tenant: TenantId) -> Result<Vec<SmsKeyword>>;
     /// Adds or replaces a code word.
     async fn set_sms_keyword(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         keyword: &SmsKeyword,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
@@ -201,25 +207,25 @@ pub trait ChannelSettings: Send + Sync {
     /// none.
     async fn delete_sms_keyword(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         keyword: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool>;
     /// Records STOPP (`stopped`) or START for a number.
     async fn set_sms_consent(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         phone: &str,
         stopped: bool,
         at: jiff::Timestamp,
     ) -> Result<()>;
     /// Whether the number has sent STOPP (and not START since).
-    async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool>;
-    async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>>;
+    async fn sms_stopped(&self, tenant: TenantId, phone: &str) -> Result<bool>;
+    async fn channel_accounts(&self, tenant: TenantId) -> Result<Vec<ChannelAccount>>;
     /// Proposes an account; Conflict if the channel and address are registered already.
     async fn propose_channel_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: &NewChannelAccount,
         at: jiff::Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -227,10 +233,10 @@ pub trait ChannelSettings: Send + Sync {
     /// Moves an account to `status` (checked by the caller with `registry::may_move`).
     async fn decide_channel_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         status: torg_domain::registry::AccountStatus,
-        by_user: i64,
+        by_user: UserId,
         at: jiff::Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount>;
@@ -238,7 +244,7 @@ pub trait ChannelSettings: Send + Sync {
     /// only for those.
     async fn channel_account_approved(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         address: &str,
     ) -> Result<bool>;
@@ -250,32 +256,32 @@ pub trait ChannelSettings: Send + Sync {
     ) -> Result<()>;
     /// The social-media accounts of one municipality or (None) all, each with whether the
     /// channel registry has approved it.
-    async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>>;
+    async fn social_accounts(&self, tenant: Option<TenantId>) -> Result<Vec<SocialAccount>>;
     /// Remembers how far an account's notifications have been read.
     async fn set_social_cursor(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         account: &str,
         cursor: &str,
     ) -> Result<()>;
     /// Every municipality's mailbox, for the connector.
-    async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>>;
+    async fn mail_accounts(&self) -> Result<Vec<(TenantId, MailAccount)>>;
     /// Keeps a mail that was not taken in; the same Message-ID again changes nothing.
     async fn quarantine_mail(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         mail: &NewQuarantinedMail,
         at: jiff::Timestamp,
     ) -> Result<()>;
-    async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>>;
+    async fn quarantined_mail(&self, tenant: TenantId, limit: u32) -> Result<Vec<QuarantinedMail>>;
     /// One quarantined mail as received (raw bytes).
-    async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>>;
+    async fn quarantined_raw(&self, tenant: TenantId, id: i64) -> Result<Option<Vec<u8>>>;
     /// Takes a mail out of quarantine (taken in by staff, or discarded). NotFound if it is gone.
     /// Takes a mail out of quarantine (released or discarded), with its audit entry.
     async fn remove_quarantined(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
@@ -287,7 +293,7 @@ pub trait Outbox: Send + Sync {
     /// Records how a connector last went (one row per municipality and connector).
     async fn set_connector_status(&self, status: &ConnectorStatus) -> Result<()>;
     /// The connectors' last states, of one municipality or (None) all.
-    async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>>;
+    async fn connector_statuses(&self, tenant: Option<TenantId>) -> Result<Vec<ConnectorStatus>>;
     /// Claims up to `limit` entries of `channel` that are due, for `lease`: nobody else gets
     /// them until then. Counts the attempt.
     async fn claim_outbox(
@@ -305,7 +311,7 @@ pub trait Outbox: Send + Sync {
     /// NotFound if the entry is not this municipality's or was never sent.
     async fn outbox_delivery_report(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         delivered: bool,
         report: &str,
@@ -314,13 +320,17 @@ pub trait Outbox: Send + Sync {
     /// Give up for good.
     async fn outbox_failed(&self, id: i64, error: &str) -> Result<()>;
     /// (message id, delivery state) of an inquiry's outgoing messages.
-    async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>>;
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Vec<(i64, DeliveryState)>>;
     /// Queues messages of their own (a chat transcript, a notice) in the outbox, in one
     /// transaction.
     async fn queue_notices(
         &self,
-        tenant: i64,
-        inquiry_id: Option<i64>,
+        tenant: TenantId,
+        inquiry_id: Option<InquiryId>,
         notices: &[Notice],
         at: jiff::Timestamp,
     ) -> Result<()>;
@@ -332,53 +342,53 @@ pub trait Outbox: Send + Sync {
 pub trait Policies: Send + Sync {
     async fn create_routing_rule(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         rule: torg_domain::routing::RoutingRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     async fn list_routing_rules(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<Vec<torg_domain::routing::RoutingRule>>;
     async fn create_canned_reply(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         title: &str,
         body: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<CannedReply>;
-    async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>>;
+    async fn list_canned_replies(&self, tenant: TenantId) -> Result<Vec<CannedReply>>;
     async fn create_deadline_policy(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         rule: torg_domain::deadline::PolicyRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     async fn list_deadline_policies(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<Vec<torg_domain::deadline::PolicyRule>>;
     async fn set_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         weekly: &[torg_domain::calendar::DayHours; 7],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     async fn opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<Option<[torg_domain::calendar::DayHours; 7]>>;
     /// Opening hours of one unit or channel where they differ from the municipality's.
     async fn set_scoped_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         scope: torg_domain::calendar::HoursScope,
         weekly: &[torg_domain::calendar::DayHours; 7],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     async fn scoped_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<
         Vec<(
             torg_domain::calendar::HoursScope,
@@ -388,37 +398,37 @@ pub trait Policies: Send + Sync {
     /// Adds or replaces a closed (or, with `closes_at`, shortened) day.
     async fn set_closed_day(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         day: ClosedDay,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>>;
+    async fn list_closed_days(&self, tenant: TenantId) -> Result<Vec<ClosedDay>>;
     async fn set_acknowledgement_template(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         language: &str,
         body: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// (language, body) of every template the municipality has set.
-    async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>>;
+    async fn acknowledgement_templates(&self, tenant: TenantId) -> Result<Vec<(String, String)>>;
     async fn create_peak(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         peak: torg_domain::deadline::PlannedPeak,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
     /// Peaks that have not ended by `after`, by start.
     async fn peaks(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         after: jiff::Timestamp,
     ) -> Result<Vec<torg_domain::deadline::PlannedPeak>>;
     async fn create_shift(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         group: &str,
-        user_id: i64,
+        user_id: UserId,
         starts_at: jiff::Timestamp,
         ends_at: jiff::Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -426,13 +436,13 @@ pub trait Policies: Send + Sync {
     /// Shifts that overlap [from, to), by start.
     async fn shifts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<torg_domain::duty::Shift>>;
     async fn set_handover_note(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         shift_id: i64,
         note: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -445,21 +455,21 @@ pub trait AuditLog: Send + Sync {
     /// Appends an entry to the municipality's hash chain.
     async fn append_audit(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         entry: torg_domain::audit::NewAuditEntry,
         at: jiff::Timestamp,
     ) -> Result<torg_domain::audit::AuditEntry>;
     /// Entries that match `query`, newest first.
     async fn search_audit(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         query: &AuditQuery,
         limit: u32,
     ) -> Result<Vec<torg_domain::audit::AuditEntry>>;
     /// Entries after `after_seq`, oldest first.
     async fn audit_entries(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<torg_domain::audit::AuditEntry>>;
@@ -472,48 +482,56 @@ pub trait Inquiries: Send + Sync {
     /// conversation with a page), as (id, external id).
     async fn open_inquiry_by_thread(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         thread_key: &str,
-    ) -> Result<Option<(i64, Option<String>)>>;
+    ) -> Result<Option<(InquiryId, Option<String>)>>;
     /// Stores a new inquiry with its first message and attachments, durably, and gives it
     /// the next reference of its municipality and year. When `external_id` is set and an
     /// inquiry with the same channel and external id exists, that one is returned instead
     /// (`created == false`): connectors may retry safely.
     async fn create_inquiry(&self, new: NewInquiry) -> Result<Created>;
-    async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>>;
+    async fn inquiry(&self, tenant: TenantId, id: InquiryId) -> Result<Option<Inquiry>>;
     /// The inquiry of a follow link: its id and the hash of the link's secret must both match.
     async fn inquiry_by_follow_token(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: InquiryId,
         token_hash: &str,
     ) -> Result<Option<Inquiry>>;
     /// The inquiry with this reference (e.g. `2026-000123`), for replies that quote it.
-    async fn inquiry_by_reference(&self, tenant: i64, reference: &str) -> Result<Option<i64>>;
+    async fn inquiry_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+    ) -> Result<Option<InquiryId>>;
     /// The inquiry an email Message-ID belongs to: one we sent, or one we received.
-    async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>>;
+    async fn inquiry_by_mail_id(
+        &self,
+        tenant: TenantId,
+        header_id: &str,
+    ) -> Result<Option<InquiryId>>;
     /// Makes the inquiry's follow link stop working.
     async fn revoke_follow_token(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: InquiryId,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
     async fn list_inquiries(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         filter: &InquiryFilter,
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
-    async fn count_inquiries(&self, tenant: i64) -> Result<i64>;
+    async fn count_inquiries(&self, tenant: TenantId) -> Result<i64>;
     /// Per unit: open inquiries, those past `warn_permille`/1000 of their time, and those
     /// overdue at `now` (escalation).
     async fn deadline_counts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         now: jiff::Timestamp,
         warn_permille: i64,
     ) -> Result<Vec<UnitDeadlineCounts>>;
@@ -521,7 +539,7 @@ pub trait Inquiries: Send + Sync {
     /// gone out, soonest deadline first.
     async fn inquiries_to_warn(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         now: jiff::Timestamp,
         warn_permille: i64,
         limit: u32,
@@ -530,21 +548,24 @@ pub trait Inquiries: Send + Sync {
     /// nothing queued) if it was warned already.
     async fn mark_warned(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         notices: &[Notice],
         at: jiff::Timestamp,
     ) -> Result<bool>;
     /// What deadlines are computed from, for every inquiry not closed.
-    async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>>;
+    async fn open_deadline_inputs(&self, tenant: TenantId) -> Result<Vec<DeadlineInput>>;
     /// Sets new deadlines (after a policy or calendar change); returns how many changed.
-    async fn set_deadlines(&self, tenant: i64, deadlines: &[(i64, jiff::Timestamp)])
-    -> Result<u64>;
+    async fn set_deadlines(
+        &self,
+        tenant: TenantId,
+        deadlines: &[(InquiryId, jiff::Timestamp)],
+    ) -> Result<u64>;
     /// The thread, oldest first; internal notes only when `include_notes`.
     async fn messages(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         include_notes: bool,
     ) -> Result<Vec<Message>>;
     /// The citizens' and staff's messages (no internal notes) of several inquiries, oldest
@@ -552,15 +573,15 @@ pub trait Inquiries: Send + Sync {
     /// municipalities are left out.
     async fn threads(
         &self,
-        tenant: i64,
-        inquiry_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, Vec<Message>>>;
+        tenant: TenantId,
+        inquiry_ids: &[InquiryId],
+    ) -> Result<std::collections::HashMap<InquiryId, Vec<Message>>>;
     /// Adds a message and updates the inquiry's status and timestamps in one transaction,
     /// with `audit` appended to the municipality's audit log in the same transaction.
     async fn add_message(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         new: NewMessage,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Message>;
@@ -568,35 +589,39 @@ pub trait Inquiries: Send + Sync {
     /// `audit` is written in the same transaction.
     async fn assign(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
-        unit_id: i64,
-        assignee_id: Option<i64>,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+        unit_id: UnitId,
+        assignee_id: Option<UserId>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// Gives the inquiry to `user_id` (keeping its unit) and opens it if it was new, with
     /// `audit`, in one transaction: a staff member taking a live chat over.
     async fn take_over(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
-        user_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+        user_id: UserId,
         at: jiff::Timestamp,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<()>;
     /// Sets the status; `audit` is written in the same transaction.
     async fn set_status(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         status: torg_domain::InquiryStatus,
         at: jiff::Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>>;
+    async fn attachments(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Vec<AttachmentMeta>>;
     async fn attachment_data(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         attachment_id: i64,
     ) -> Result<Option<(AttachmentMeta, Vec<u8>)>>;
 }
@@ -609,57 +634,61 @@ pub trait Archive: Send + Sync {
     /// get the next ones of their year, in the order asked. A number is never given twice.
     async fn journal_numbers(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         wanted: &[(i64, i16)],
     ) -> Result<std::collections::HashMap<i64, u64>>;
     /// Records or replaces the archivist's decision on an inquiry.
     async fn set_archive_record(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         record: &ArchiveRecord,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>>;
+    async fn archive_record(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Option<ArchiveRecord>>;
     /// Inquiries kept as records, received in `from..to`, after id `after_id`, in id order, at
     /// most `limit`: the pages of an archive extract.
     async fn archive_cases(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
-        after_id: i64,
+        after_id: InquiryId,
         limit: u32,
     ) -> Result<Vec<ArchiveCase>>;
     /// How many inquiries kept as records were received in `from..to` (the extract's size).
     async fn count_archive_cases(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<i64>;
     /// Public journal lines dated in `from..to`, newest first, at most `limit`.
     async fn journal_entries(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: jiff::Timestamp,
         to: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<JournalEntry>>;
     /// Closed inquiries nobody has decided on yet, most recently received first: the
     /// archivist's worklist.
-    async fn undecided_closed(&self, tenant: i64, limit: u32) -> Result<Vec<InquirySummary>>;
-    async fn moderation_keywords(&self, tenant: i64) -> Result<Vec<String>>;
+    async fn undecided_closed(&self, tenant: TenantId, limit: u32) -> Result<Vec<InquirySummary>>;
+    async fn moderation_keywords(&self, tenant: TenantId) -> Result<Vec<String>>;
     async fn set_moderation_keywords(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         words: &[String],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// Days a closed inquiry that is not a record is kept (default 365).
-    async fn retention_days(&self, tenant: i64) -> Result<u32>;
+    async fn retention_days(&self, tenant: TenantId) -> Result<u32>;
     async fn set_retention_days(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         days: u32,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
@@ -667,22 +696,22 @@ pub trait Archive: Send + Sync {
     /// id `after_id`, at most `limit`.
     async fn retention_candidates(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         closed_before: jiff::Timestamp,
-        after_id: i64,
+        after_id: InquiryId,
         limit: u32,
     ) -> Result<Vec<RetentionCandidate>>;
     /// Deletes the inquiries with everything they hold, and logs each in the deletion log, in
     /// one transaction. Inquiries decided as records are left alone.
     async fn delete_inquiries(
         &self,
-        tenant: i64,
-        ids: &[i64],
+        tenant: TenantId,
+        ids: &[InquiryId],
         reason: &str,
         at: jiff::Timestamp,
     ) -> Result<Vec<DeletionRecord>>;
     /// The deletion log, newest first.
-    async fn deletion_log(&self, tenant: i64, limit: u32) -> Result<Vec<DeletionRecord>>;
+    async fn deletion_log(&self, tenant: TenantId, limit: u32) -> Result<Vec<DeletionRecord>>;
 }
 
 /// The annual wheel (årshjul) and its calendar feeds. Each write takes its audit entry.
@@ -691,17 +720,17 @@ pub trait Wheel: Send + Sync {
     /// Adds items (one, or a whole imported file) in one transaction; their ids in order.
     async fn create_wheel_items(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         items: &[NewWheelItem],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Vec<i64>>;
     /// The municipality's items (with `unit`, that unit's and the whole municipality's), by
     /// first date.
-    async fn wheel_items(&self, tenant: i64, unit: Option<i64>) -> Result<Vec<WheelItem>>;
+    async fn wheel_items(&self, tenant: TenantId, unit: Option<UnitId>) -> Result<Vec<WheelItem>>;
     /// Removes an item; false when there was none.
     async fn delete_wheel_item(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool>;
@@ -709,13 +738,13 @@ pub trait Wheel: Send + Sync {
     /// the one before (only its hash is kept).
     async fn set_wheel_feed(
         &self,
-        tenant: i64,
-        unit: Option<i64>,
+        tenant: TenantId,
+        unit: Option<UnitId>,
         token_hash: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
     /// Whose feed a link's hash opens: (municipality, unit).
-    async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(i64, Option<i64>)>>;
+    async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(TenantId, Option<UnitId>)>>;
 }
 
 /// Publishing: messages written once, approved, shown at their time. Writes take their audit
@@ -724,7 +753,7 @@ pub trait Wheel: Send + Sync {
 pub trait Publishing: Send + Sync {
     async fn create_publication(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: &NewPublication,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Publication>;
@@ -732,7 +761,7 @@ pub trait Publishing: Send + Sync {
     /// its posts still waiting in the outbox cancelled.
     async fn edit_publication(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         title: &str,
         body: &str,
@@ -746,55 +775,62 @@ pub trait Publishing: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     async fn set_publication_state(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         from: torg_domain::publish::PubState,
         to: torg_domain::publish::PubState,
-        approved: Option<(i64, String)>,
+        approved: Option<(UserId, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
         notices: &[Notice],
     ) -> Result<Publication>;
-    async fn publication(&self, tenant: i64, id: i64) -> Result<Option<Publication>>;
+    async fn publication(&self, tenant: TenantId, id: i64) -> Result<Option<Publication>>;
     /// The municipality's messages, latest time first.
-    async fn publications(&self, tenant: i64, limit: u32) -> Result<Vec<Publication>>;
+    async fn publications(&self, tenant: TenantId, limit: u32) -> Result<Vec<Publication>>;
     /// Approved messages whose time is at or before `until`, latest first.
     async fn approved_until(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>>;
     /// A message's posts on other channels: channel, address, and how each went.
     async fn publication_posts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
     ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>>;
-    async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings>;
+    async fn publishing_settings(&self, tenant: TenantId) -> Result<PublishingSettings>;
     /// The municipality's own words to avoid: (phrase, plainer), by phrase.
-    async fn jargon(&self, tenant: i64) -> Result<Vec<(String, String)>>;
+    async fn jargon(&self, tenant: TenantId) -> Result<Vec<(String, String)>>;
     /// Adds or changes a word (`plainer` `Some`), or removes it (`None`; false when absent).
     async fn set_jargon(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         phrase: &str,
         plainer: Option<&str>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool>;
     async fn set_publishing_settings(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         settings: PublishingSettings,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
 }
+
+/// What the outgoing path may touch: the outbox, the channel settings (to open a connector's
+/// credentials) and the directory (a municipality's name and language). A sender holding this
+/// can neither read nor change inquiries. Every `Store` is one (`&dyn Store` converts).
+pub trait Outgoing: Outbox + ChannelSettings + Directory {}
+impl<T: Outbox + ChannelSettings + Directory + ?Sized> Outgoing for T {}
 
 /// Everything Torg keeps, as the sum of its capabilities. Implementations must be safe to
 /// share between tasks. Code that needs one capability takes that trait alone (a `&dyn Store`
 /// converts to any of them).
 #[async_trait]
 pub trait Store:
-    Directory
+    Outgoing
+    + Directory
     + ChannelSettings
     + Outbox
     + Policies

@@ -1,10 +1,13 @@
 use jiff::Timestamp;
 use serde::Serialize;
-use torg_domain::{Channel, InquiryStatus, MessageKind, Priority, Reference, Role};
+use torg_domain::{
+    Channel, InquiryId, InquiryStatus, MessageKind, Priority, Reference, Role, TenantId, UnitId,
+    UserId,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Municipality {
-    pub id: i64,
+    pub id: TenantId,
     /// Short name used in URLs and CLI flags, e.g. `demo`.
     pub slug: String,
     pub name: String,
@@ -24,8 +27,8 @@ pub struct NewMunicipality {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unit {
-    pub id: i64,
-    pub tenant_id: i64,
+    pub id: UnitId,
+    pub tenant_id: TenantId,
     pub name: String,
     /// The service desk (servicetorget) gets what no routing rule claims.
     pub is_service_desk: bool,
@@ -44,20 +47,20 @@ impl Unit {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
-    pub id: i64,
-    pub tenant_id: i64,
+    pub id: UserId,
+    pub tenant_id: TenantId,
     pub username: String,
     pub full_name: String,
     #[serde(skip)]
     pub password_hash: String,
     /// The administrator who set the current password, if one did (not the person themselves,
     /// nor the operator at the command line).
-    pub password_set_by: Option<i64>,
+    pub password_set_by: Option<UserId>,
     pub role: Role,
     /// The user's home unit, used in the signature.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// The units whose inquiries the user works with (medlemskap), sorted.
-    pub member_of: Vec<i64>,
+    pub member_of: Vec<UnitId>,
     /// A deactivated user cannot log in.
     pub active: bool,
     /// Failed logins since the last successful one.
@@ -91,9 +94,9 @@ pub struct NewUser {
     pub full_name: String,
     pub password_hash: String,
     /// The administrator who gave the password, if one did.
-    pub password_set_by: Option<i64>,
+    pub password_set_by: Option<UserId>,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// Where deadline warnings go.
     pub email: Option<String>,
 }
@@ -103,7 +106,7 @@ pub struct NewUser {
 pub struct UserUpdate {
     pub full_name: String,
     pub role: Role,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub active: bool,
     pub email: Option<String>,
 }
@@ -115,11 +118,11 @@ pub struct UserUpdate {
 pub struct UserChange {
     pub update: UserUpdate,
     /// The units the user is a member of (replacing the old ones); `None` keeps them.
-    pub memberships: Option<Vec<i64>>,
+    pub memberships: Option<Vec<UnitId>>,
     /// Lift a lockout after failed logins.
     pub unlock: bool,
     /// A new password's hash, and the administrator who set it.
-    pub password_hash: Option<(String, Option<i64>)>,
+    pub password_hash: Option<(String, Option<UserId>)>,
 }
 
 /// Which audit entries to show, newest first.
@@ -138,8 +141,8 @@ pub struct AuditQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub token_hash: String,
-    pub tenant_id: i64,
-    pub user_id: i64,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     /// Every form of the session carries this token (CSRF protection).
     pub csrf_token: String,
     pub expires_at: Timestamp,
@@ -150,10 +153,10 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
     pub id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub name: String,
     /// The units whose inquiries it reaches; empty: every unit that is not sensitive.
-    pub units: Vec<i64>,
+    pub units: Vec<UnitId>,
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub created_at: Timestamp,
@@ -171,7 +174,7 @@ impl ApiToken {
 pub struct NewApiToken {
     pub name: String,
     pub token_hash: String,
-    pub units: Vec<i64>,
+    pub units: Vec<UnitId>,
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
@@ -193,7 +196,7 @@ pub struct NewAttachment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttachmentMeta {
     pub id: i64,
-    pub inquiry_id: i64,
+    pub inquiry_id: InquiryId,
     pub message_id: i64,
     pub filename: String,
     pub content_type: String,
@@ -202,7 +205,7 @@ pub struct AttachmentMeta {
 
 #[derive(Debug, Clone)]
 pub struct NewInquiry {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub channel: Channel,
     pub topic: Option<String>,
     pub subject: Option<String>,
@@ -210,7 +213,7 @@ pub struct NewInquiry {
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub language: String,
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub priority: Priority,
     /// SHA-256 of the follow link's token; the token itself is never stored.
     pub follow_token_hash: String,
@@ -249,8 +252,8 @@ pub struct Created {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inquiry {
-    pub id: i64,
-    pub tenant_id: i64,
+    pub id: InquiryId,
+    pub tenant_id: TenantId,
     pub reference: Reference,
     pub channel: Channel,
     pub status: InquiryStatus,
@@ -260,8 +263,8 @@ pub struct Inquiry {
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub language: String,
-    pub unit_id: i64,
-    pub assignee_id: Option<i64>,
+    pub unit_id: UnitId,
+    pub assignee_id: Option<UserId>,
     pub priority: Priority,
     pub preview: String,
     pub received_at: Timestamp,
@@ -276,7 +279,7 @@ pub struct Inquiry {
 /// A row of the inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InquirySummary {
-    pub id: i64,
+    pub id: InquiryId,
     pub reference: Reference,
     pub channel: Channel,
     pub status: InquiryStatus,
@@ -284,8 +287,8 @@ pub struct InquirySummary {
     /// The email's subject line, or none.
     pub subject: Option<String>,
     pub citizen_name: String,
-    pub unit_id: i64,
-    pub assignee_id: Option<i64>,
+    pub unit_id: UnitId,
+    pub assignee_id: Option<UserId>,
     pub priority: Priority,
     pub preview: String,
     pub received_at: Timestamp,
@@ -314,14 +317,14 @@ pub enum StatusFilter {
 
 #[derive(Debug, Clone, Default)]
 pub struct InquiryFilter {
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     pub status: StatusFilter,
     pub channel: Option<Channel>,
-    pub assignee_id: Option<i64>,
+    pub assignee_id: Option<UserId>,
     /// Reference, name, contact or words of the text.
     pub search: Option<String>,
     /// Only inquiries of these units (what the staff member may see); `None` for all.
-    pub visible_units: Option<Vec<i64>>,
+    pub visible_units: Option<Vec<UnitId>>,
 }
 
 /// Keyset position in the (deadline, received, id) order.
@@ -329,7 +332,7 @@ pub struct InquiryFilter {
 pub struct Cursor {
     pub deadline_at: i64,
     pub received_at: i64,
-    pub id: i64,
+    pub id: InquiryId,
 }
 
 impl Cursor {
@@ -350,9 +353,9 @@ impl Cursor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Message {
     pub id: i64,
-    pub inquiry_id: i64,
+    pub inquiry_id: InquiryId,
     pub kind: MessageKind,
-    pub author_user_id: Option<i64>,
+    pub author_user_id: Option<UserId>,
     /// The citizen's name or the staff member's full name.
     pub author_name: String,
     pub body: String,
@@ -363,7 +366,7 @@ pub struct Message {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub kind: MessageKind,
-    pub author_user_id: Option<i64>,
+    pub author_user_id: Option<UserId>,
     pub author_name: String,
     pub body: String,
     pub attachments: Vec<NewAttachment>,
@@ -392,9 +395,9 @@ pub struct NewOutgoing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     pub id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     /// None for a [`Notice`].
-    pub inquiry_id: Option<i64>,
+    pub inquiry_id: Option<InquiryId>,
     pub message_id: Option<i64>,
     pub channel: Channel,
     pub recipient: String,
@@ -508,7 +511,7 @@ mod tests {
         let c = Cursor {
             deadline_at: 1,
             received_at: -2,
-            id: 3,
+            id: InquiryId(3),
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("1.2"), None);
@@ -528,9 +531,9 @@ pub struct ClosedDay {
 /// What an open inquiry's deadline is computed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadlineInput {
-    pub id: i64,
+    pub id: InquiryId,
     pub channel: Channel,
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub topic: Option<String>,
     pub received_at: Timestamp,
     pub deadline_at: Timestamp,
@@ -539,7 +542,7 @@ pub struct DeadlineInput {
 /// How a unit stands against its deadlines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnitDeadlineCounts {
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     pub open: i64,
     /// Past the warning share of their time, not yet overdue.
     pub warning: i64,
@@ -557,7 +560,7 @@ pub struct NewAcknowledgement {
 
 impl NewAcknowledgement {
     /// The body with the reference and id filled in.
-    pub fn body_for(&self, reference: &str, id: i64) -> String {
+    pub fn body_for(&self, reference: &str, id: InquiryId) -> String {
         self.body
             .replace("{referanse}", reference)
             .replace("{id}", &id.to_string())
@@ -587,14 +590,14 @@ pub struct ChannelAccount {
     /// Where it is: a page URL, a handle, a number, an address.
     pub address: String,
     /// The unit that answers for it.
-    pub owner_unit_id: Option<i64>,
+    pub owner_unit_id: Option<UnitId>,
     pub purpose: String,
     pub ambition: torg_domain::registry::Ambition,
     pub opening_hours: String,
     pub status: torg_domain::registry::AccountStatus,
-    pub proposed_by: Option<i64>,
+    pub proposed_by: Option<UserId>,
     /// Who approved or retired it, and when.
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Option<Timestamp>,
     pub created_at: Timestamp,
 }
@@ -605,11 +608,11 @@ pub struct NewChannelAccount {
     pub channel: Channel,
     pub name: String,
     pub address: String,
-    pub owner_unit_id: Option<i64>,
+    pub owner_unit_id: Option<UnitId>,
     pub purpose: String,
     pub ambition: torg_domain::registry::Ambition,
     pub opening_hours: String,
-    pub proposed_by: Option<i64>,
+    pub proposed_by: Option<UserId>,
 }
 
 /// A municipality's SMS gateway: Kannel's sendsms HTTP interface out, its get-url callback in.
@@ -638,7 +641,7 @@ impl SmsGateway {
 pub struct SmsKeyword {
     /// Folded as `torg_domain::sms::fold_keyword` does.
     pub keyword: String,
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// An automatic answer; empty for none.
     pub reply: String,
 }
@@ -647,7 +650,7 @@ pub struct SmsKeyword {
 /// the SMS gateway (`sms`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConnectorStatus {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub connector: String,
     pub ok: bool,
     /// What it did, or the error.
@@ -658,7 +661,7 @@ pub struct ConnectorStatus {
 /// A social-media account the municipality receives and answers from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SocialAccount {
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     /// Facebook, Instagram or Mastodon.
     pub channel: Channel,
     /// The page id, Instagram account id or Mastodon account id, as the network names it.
@@ -695,12 +698,12 @@ impl SocialAccount {
 /// screens of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArchiveRecord {
-    pub inquiry_id: i64,
+    pub inquiry_id: InquiryId,
     pub decision: torg_domain::archive::ArchiveDecision,
     /// Torg's reasons when the decision was made, comma-separated (`application,attachments`).
     pub reasons: String,
     /// The archivist; `None` for decisions made outside the web (the demo data, the CLI).
-    pub decided_by: Option<i64>,
+    pub decided_by: Option<UserId>,
     pub decided_at: Timestamp,
     pub screening: torg_domain::archive::Screening,
 }
@@ -719,7 +722,7 @@ pub struct ArchiveCase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JournalEntry {
     pub message_id: i64,
-    pub inquiry_id: i64,
+    pub inquiry_id: InquiryId,
     pub reference: Reference,
     pub kind: MessageKind,
     pub date: Timestamp,
@@ -727,7 +730,7 @@ pub struct JournalEntry {
     pub topic: Option<String>,
     pub preview: String,
     pub citizen_name: String,
-    pub unit_id: i64,
+    pub unit_id: UnitId,
     /// The staff member who wrote an outgoing message.
     pub author_name: String,
     pub attachments: i64,
@@ -737,7 +740,7 @@ pub struct JournalEntry {
 /// A closed inquiry the retention job looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionCandidate {
-    pub id: i64,
+    pub id: InquiryId,
     pub closed_at: Timestamp,
     /// What Torg's proposal needs besides the messages.
     pub topic: Option<String>,
@@ -762,7 +765,7 @@ pub struct DeletionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WheelItem {
     pub id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub item: NewWheelItem,
     pub created_at: Timestamp,
 }
@@ -773,9 +776,9 @@ pub struct NewWheelItem {
     pub title: String,
     pub description: String,
     /// The unit it belongs to; `None`: the whole municipality.
-    pub unit_id: Option<i64>,
+    pub unit_id: Option<UnitId>,
     /// Who is responsible for it.
-    pub responsible_user_id: Option<i64>,
+    pub responsible_user_id: Option<UserId>,
     pub target_group: String,
     pub area: String,
     pub mark: torg_domain::wheel::Mark,
@@ -786,13 +789,13 @@ pub struct NewWheelItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publication {
     pub id: i64,
-    pub tenant_id: i64,
+    pub tenant_id: TenantId,
     pub title: String,
     pub body: String,
     pub language: String,
     pub state: torg_domain::publish::PubState,
-    pub author_id: i64,
-    pub approved_by: Option<i64>,
+    pub author_id: UserId,
+    pub approved_by: Option<UserId>,
     /// The hash of the text as approved ([`torg_domain::publish::text_hash`]).
     pub approved_hash: Option<String>,
     /// When the public sees it (staff a while before).
@@ -809,7 +812,7 @@ pub struct NewPublication {
     pub title: String,
     pub body: String,
     pub language: String,
-    pub author_id: i64,
+    pub author_id: UserId,
     pub publish_at: Timestamp,
     /// The annual wheel's item it is planned on.
     pub wheel_item_id: Option<i64>,

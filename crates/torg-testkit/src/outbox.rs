@@ -2,6 +2,7 @@
 
 use jiff::Timestamp;
 use torg_domain::{Channel, MessageKind, Priority};
+use torg_domain::{InquiryId, TenantId};
 use torg_store::{
     DeliveryState, NewInquiry, NewMessage, NewMunicipality, NewOutgoing, Origin, Store,
 };
@@ -9,7 +10,7 @@ use torg_store::{
 /// Where the waiting answer is.
 #[derive(Debug, Clone, Copy)]
 pub struct Waiting {
-    pub tenant: i64,
+    pub tenant: TenantId,
     pub inquiry: i64,
     pub message: i64,
 }
@@ -89,7 +90,7 @@ pub async fn waiting_answer(
         .expect("answer");
     Waiting {
         tenant: m.id,
-        inquiry: inquiry.id,
+        inquiry: inquiry.id.get(),
         message: message.id,
     }
 }
@@ -97,7 +98,7 @@ pub async fn waiting_answer(
 /// The answer's delivery state.
 pub async fn state(store: &dyn Store, w: Waiting) -> DeliveryState {
     store
-        .deliveries(w.tenant, w.inquiry)
+        .deliveries(w.tenant, InquiryId(w.inquiry))
         .await
         .expect("deliveries")
         .into_iter()

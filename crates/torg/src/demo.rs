@@ -6,6 +6,7 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashMap;
 use torg_core::intake::{InquiryInput, IntakeLimits, TenantConfig, receive};
+use torg_domain::UserId;
 use torg_domain::routing::RoutingRule;
 use torg_domain::{Channel, InquiryStatus, MessageKind, Role};
 use torg_store::{NewMunicipality, NewUser, Store};
@@ -344,7 +345,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
     let tz = jiff::tz::TimeZone::get(&m.time_zone)?;
     let today = Timestamp::now().to_zoned(tz).date();
     let monday = today - jiff::ToSpan::days(i64::from(today.weekday().to_monday_zero_offset()));
-    let rota: Vec<i64> = users
+    let rota: Vec<UserId> = users
         .iter()
         .filter(|u| u.username == "kari" || u.username == "siri")
         .map(|u| u.id)

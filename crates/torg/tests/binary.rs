@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use torg_domain::InquiryId;
 
 const TORG: &str = env!("CARGO_BIN_EXE_torg");
 
@@ -1311,7 +1312,11 @@ async fn a_backup_of_a_running_installation_restores_everything() {
         .expect("m");
     let mut found = false;
     for id in after.keys() {
-        for a in store.attachments(m.id, *id).await.expect("attachments") {
+        for a in store
+            .attachments(m.id, InquiryId(*id))
+            .await
+            .expect("attachments")
+        {
             let (_, bytes) = store
                 .attachment_data(m.id, a.id)
                 .await

@@ -6,13 +6,13 @@ use super::shared::*;
 impl Archive for This {
     async fn journal_numbers(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         wanted: &[(i64, i16)],
     ) -> Result<HashMap<i64, u64>> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         // Exports of one municipality number in turn.
         sqlx::query(LOCK_JOURNAL)
-            .bind(tenant)
+            .bind(tenant.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -21,7 +21,7 @@ impl Archive for This {
             let mut q: QueryBuilder<Db> = QueryBuilder::new(
                 "SELECT message_id, sequence FROM journal_numbers WHERE tenant_id = ",
             );
-            q.push_bind(tenant).push(" AND message_id IN (");
+            q.push_bind(tenant.get()).push(" AND message_id IN (");
             let mut list = q.separated(", ");
             for (id, _) in chunk {
                 list.push_bind(*id);
@@ -45,7 +45,7 @@ impl Archive for This {
                 None => sqlx::query_scalar::<_, i64>(
                     "SELECT COALESCE(MAX(sequence), 0) FROM journal_numbers WHERE tenant_id = $1 AND year = $2",
                 )
-                .bind(tenant)
+                .bind(tenant.get())
                 .bind(i32::from(year))
                 .fetch_one(&mut *tx)
                 .await
@@ -60,7 +60,7 @@ impl Archive for This {
                 "INSERT INTO journal_numbers (tenant_id, message_id, year, sequence) ",
             );
             q.push_values(chunk, |mut row, (id, year, n)| {
-                row.push_bind(tenant)
+                row.push_bind(tenant.get())
                     .push_bind(*id)
                     .push_bind(i32::from(*year))
                     .push_bind(*n);
@@ -73,7 +73,7 @@ impl Archive for This {
 
     async fn set_archive_record(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         r: &ArchiveRecord,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
@@ -84,11 +84,11 @@ impl Archive for This {
              decision = excluded.decision, reasons = excluded.reasons, decided_by = excluded.decided_by, decided_at = excluded.decided_at, \
              screening_basis = excluded.screening_basis, screen_names = excluded.screen_names, public_title = excluded.public_title",
         )
-        .bind(tenant)
-        .bind(r.inquiry_id)
+        .bind(tenant.get())
+        .bind(r.inquiry_id.get())
         .bind(r.decision.as_str())
         .bind(&r.reasons)
-        .bind(r.decided_by)
+        .bind(r.decided_by.map(i64::from))
         .bind(r.decided_at.as_millisecond())
         .bind(r.screening.basis.map(|b| b.as_str()))
         .bind(i64::from(r.screening.names))
@@ -97,17 +97,21 @@ impl Archive for This {
         .await
         .map_err(db_err)?;
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, r.decided_at).await?;
+            insert_audit(&mut tx, tenant.get(), entry, r.decided_at).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
-    async fn archive_record(&self, tenant: i64, inquiry_id: i64) -> Result<Option<ArchiveRecord>> {
+    async fn archive_record(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Option<ArchiveRecord>> {
         let row: Option<ArchiveRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ARCHIVE_COLUMNS} FROM archive_decisions WHERE tenant_id = $1 AND inquiry_id = $2"
         )))
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -116,20 +120,20 @@ impl Archive for This {
 
     async fn archive_cases(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: Timestamp,
         to: Timestamp,
-        after_id: i64,
+        after_id: InquiryId,
         limit: u32,
     ) -> Result<Vec<ArchiveCase>> {
         let inquiries: Vec<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 AND id > $4 \
              AND id IN (SELECT inquiry_id FROM archive_decisions WHERE tenant_id = $1 AND decision = 'archive') ORDER BY id LIMIT $5"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(from.as_millisecond())
         .bind(to.as_millisecond())
-        .bind(after_id)
+        .bind(after_id.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -146,7 +150,7 @@ impl Archive for This {
         let records: Vec<ArchiveRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ARCHIVE_COLUMNS} FROM archive_decisions WHERE tenant_id = $1 AND inquiry_id >= $2 AND inquiry_id <= $3"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(first)
         .bind(last)
         .fetch_all(&self.pool)
@@ -156,7 +160,7 @@ impl Archive for This {
             "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages \
              WHERE {in_range} AND kind IN ('inbound', 'outbound') ORDER BY inquiry_id, id"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(first)
         .bind(last)
         .fetch_all(&self.pool)
@@ -165,7 +169,7 @@ impl Archive for This {
         let attachments: Vec<AttachmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE {in_range} ORDER BY id"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(first)
         .bind(last)
         .fetch_all(&self.pool)
@@ -174,17 +178,17 @@ impl Archive for This {
         let mut records = records
             .into_iter()
             .map(|r| ArchiveRecord::try_from(r).map(|r| (r.inquiry_id, r)))
-            .collect::<Result<HashMap<i64, ArchiveRecord>>>()?;
+            .collect::<Result<HashMap<InquiryId, ArchiveRecord>>>()?;
         let mut by_inquiry = group_threads(messages, attachments)?;
         inquiries
             .into_iter()
             .filter_map(|row| {
                 let id = row.id();
-                let record = records.remove(&id)?;
+                let record = records.remove(&InquiryId(id))?;
                 Some(Inquiry::try_from(row).map(|inquiry| ArchiveCase {
                     inquiry,
                     record,
-                    messages: by_inquiry.remove(&id).unwrap_or_default(),
+                    messages: by_inquiry.remove(&InquiryId(id)).unwrap_or_default(),
                 }))
             })
             .collect()
@@ -192,7 +196,7 @@ impl Archive for This {
 
     async fn count_archive_cases(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<i64> {
@@ -200,7 +204,7 @@ impl Archive for This {
             "SELECT COUNT(*) FROM inquiries WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 \
              AND id IN (SELECT inquiry_id FROM archive_decisions WHERE tenant_id = $1 AND decision = 'archive')",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(from.as_millisecond())
         .bind(to.as_millisecond())
         .fetch_one(&self.pool)
@@ -211,7 +215,7 @@ impl Archive for This {
 
     async fn journal_entries(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: Timestamp,
         to: Timestamp,
         limit: u32,
@@ -243,7 +247,7 @@ impl Archive for This {
              WHERE m.tenant_id = $1 AND m.created_at >= $2 AND m.created_at < $3 AND m.kind IN ('inbound', 'outbound') \
              ORDER BY m.created_at DESC, m.id DESC LIMIT $4",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(from.as_millisecond())
         .bind(to.as_millisecond())
         .bind(i64::from(limit))
@@ -272,7 +276,7 @@ impl Archive for This {
                 )| {
                     Ok(JournalEntry {
                         message_id,
-                        inquiry_id,
+                        inquiry_id: InquiryId(inquiry_id),
                         reference: Reference {
                             year: year as i16,
                             number,
@@ -283,7 +287,7 @@ impl Archive for This {
                         topic,
                         preview,
                         citizen_name,
-                        unit_id,
+                        unit_id: UnitId(unit_id),
                         author_name,
                         attachments,
                         screening: torg_domain::archive::Screening {
@@ -301,12 +305,12 @@ impl Archive for This {
             .collect()
     }
 
-    async fn undecided_closed(&self, tenant: i64, limit: u32) -> Result<Vec<InquirySummary>> {
+    async fn undecided_closed(&self, tenant: TenantId, limit: u32) -> Result<Vec<InquirySummary>> {
         let rows: Vec<SummaryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND status = 'closed' \
              AND id NOT IN (SELECT inquiry_id FROM archive_decisions WHERE tenant_id = $1) ORDER BY received_at DESC, id DESC LIMIT $2"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -314,11 +318,11 @@ impl Archive for This {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn moderation_keywords(&self, tenant: i64) -> Result<Vec<String>> {
+    async fn moderation_keywords(&self, tenant: TenantId) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT word FROM moderation_keywords WHERE tenant_id = $1 ORDER BY word",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -327,31 +331,31 @@ impl Archive for This {
 
     async fn set_moderation_keywords(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         words: &[String],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM moderation_keywords WHERE tenant_id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         for w in words {
             sqlx::query("INSERT INTO moderation_keywords (tenant_id, word) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(tenant)
+                .bind(tenant.get())
                 .bind(w)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn retention_days(&self, tenant: i64) -> Result<u32> {
+    async fn retention_days(&self, tenant: TenantId) -> Result<u32> {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT retention_days FROM municipalities WHERE id = $1")
-                .bind(tenant)
+                .bind(tenant.get())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -361,13 +365,13 @@ impl Archive for This {
 
     async fn set_retention_days(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         days: u32,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query("UPDATE municipalities SET retention_days = $2 WHERE id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(i64::from(days))
             .execute(&mut *tx)
             .await
@@ -375,14 +379,14 @@ impl Archive for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("municipality"));
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn retention_candidates(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         closed_before: Timestamp,
-        after_id: i64,
+        after_id: InquiryId,
         limit: u32,
     ) -> Result<Vec<RetentionCandidate>> {
         #[allow(clippy::type_complexity)]
@@ -392,9 +396,9 @@ impl Archive for This {
              WHERE i.tenant_id = $1 AND i.status = 'closed' AND i.closed_at < $2 AND i.id > $3 \
              AND (a.decision IS NULL OR a.decision <> 'archive') ORDER BY i.id LIMIT $4",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(closed_before.as_millisecond())
-        .bind(after_id)
+        .bind(after_id.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -402,7 +406,7 @@ impl Archive for This {
         rows.into_iter()
             .map(|(id, closed_at, decision, topic, subject)| {
                 Ok(RetentionCandidate {
-                    id,
+                    id: InquiryId(id),
                     closed_at: ts(closed_at),
                     topic,
                     subject,
@@ -416,8 +420,8 @@ impl Archive for This {
 
     async fn delete_inquiries(
         &self,
-        tenant: i64,
-        ids: &[i64],
+        tenant: TenantId,
+        ids: &[InquiryId],
         reason: &str,
         at: Timestamp,
     ) -> Result<Vec<DeletionRecord>> {
@@ -431,8 +435,8 @@ impl Archive for This {
                  FROM inquiries i WHERE i.tenant_id = $1 AND i.id = $2 \
                  AND NOT EXISTS (SELECT 1 FROM archive_decisions a WHERE a.tenant_id = i.tenant_id AND a.inquiry_id = i.id AND a.decision = 'archive')",
             )
-            .bind(tenant)
-            .bind(id)
+            .bind(tenant.get())
+            .bind(id.get())
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -444,15 +448,15 @@ impl Archive for This {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM {table} WHERE tenant_id = $1 AND inquiry_id = $2"
                 )))
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
             }
             sqlx::query("DELETE FROM inquiries WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -478,7 +482,7 @@ impl Archive for This {
                 "INSERT INTO deletion_log (tenant_id, reference, channel, received_at, closed_at, deleted_at, messages, attachments, reason) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(&record.reference)
             .bind(record.channel.as_str())
             .bind(received_at)
@@ -496,12 +500,12 @@ impl Archive for This {
         Ok(deleted)
     }
 
-    async fn deletion_log(&self, tenant: i64, limit: u32) -> Result<Vec<DeletionRecord>> {
+    async fn deletion_log(&self, tenant: TenantId, limit: u32) -> Result<Vec<DeletionRecord>> {
         let rows: Vec<DeletionRow> = sqlx::query_as(
             "SELECT reference, channel, received_at, closed_at, deleted_at, messages, attachments, reason FROM deletion_log \
              WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

@@ -6,13 +6,13 @@ use super::shared::*;
 impl ChannelSettings for This {
     async fn set_mail_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         account: Option<MailAccount>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM mail_accounts WHERE tenant_id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -22,7 +22,7 @@ impl ChannelSettings for This {
                  smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes, blocked_extensions) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(&a.address)
             .bind(&a.display_name)
             .bind(&a.imap.host)
@@ -43,26 +43,26 @@ impl ChannelSettings for This {
             .map_err(db_err)?;
         }
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+            insert_audit(&mut tx, tenant.get(), entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
     async fn set_sms_gateway(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         gateway: Option<SmsGateway>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM sms_gateways WHERE tenant_id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         if let Some(g) = gateway {
             sqlx::query("INSERT INTO sms_gateways (tenant_id, sendsms_url, username, password, sender, inbound_key) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(tenant)
+                .bind(tenant.get())
                 .bind(&g.sendsms_url)
                 .bind(&g.username)
                 .bind(&g.password)
@@ -73,16 +73,16 @@ impl ChannelSettings for This {
                 .map_err(db_err)?;
         }
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+            insert_audit(&mut tx, tenant.get(), entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
-    async fn sms_gateway(&self, tenant: i64) -> Result<Option<SmsGateway>> {
+    async fn sms_gateway(&self, tenant: TenantId) -> Result<Option<SmsGateway>> {
         let row: Option<(String, String, String, String, String)> = sqlx::query_as(
             "SELECT sendsms_url, username, password, sender, inbound_key FROM sms_gateways WHERE tenant_id = $1",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -97,7 +97,7 @@ impl ChannelSettings for This {
         ))
     }
 
-    async fn sms_gateways(&self) -> Result<Vec<(i64, SmsGateway)>> {
+    async fn sms_gateways(&self) -> Result<Vec<(TenantId, SmsGateway)>> {
         let rows: Vec<(i64, String, String, String, String, String)> = sqlx::query_as(
             "SELECT tenant_id, sendsms_url, username, password, sender, inbound_key FROM sms_gateways ORDER BY tenant_id",
         )
@@ -109,7 +109,7 @@ impl ChannelSettings for This {
             .map(
                 |(t, sendsms_url, username, password, sender, inbound_key)| {
                     (
-                        t,
+                        TenantId(t),
                         SmsGateway {
                             sendsms_url,
                             username,
@@ -123,11 +123,11 @@ impl ChannelSettings for This {
             .collect())
     }
 
-    async fn sms_keywords(&self, tenant: i64) -> Result<Vec<SmsKeyword>> {
+    async fn sms_keywords(&self, tenant: TenantId) -> Result<Vec<SmsKeyword>> {
         let rows: Vec<(String, Option<i64>, String)> = sqlx::query_as(
             "SELECT keyword, unit_id, reply FROM sms_keywords WHERE tenant_id = $1 ORDER BY keyword",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -135,7 +135,7 @@ impl ChannelSettings for This {
             .into_iter()
             .map(|(keyword, unit_id, reply)| SmsKeyword {
                 keyword,
-                unit_id,
+                unit_id: unit_id.map(UnitId),
                 reply,
             })
             .collect())
@@ -143,37 +143,37 @@ impl ChannelSettings for This {
 
     async fn set_sms_keyword(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         keyword: &SmsKeyword,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = keyword.unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         sqlx::query(
             "INSERT INTO sms_keywords (tenant_id, keyword, unit_id, reply) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, keyword) DO UPDATE SET unit_id = excluded.unit_id, reply = excluded.reply",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&keyword.keyword)
-        .bind(keyword.unit_id)
+        .bind(keyword.unit_id.map(i64::from))
         .bind(&keyword.reply)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn delete_sms_keyword(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         keyword: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query("DELETE FROM sms_keywords WHERE tenant_id = $1 AND keyword = $2")
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(keyword)
             .execute(&mut *tx)
             .await
@@ -182,13 +182,13 @@ impl ChannelSettings for This {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(true)
     }
 
     async fn set_sms_consent(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         phone: &str,
         stopped: bool,
         at: Timestamp,
@@ -197,7 +197,7 @@ impl ChannelSettings for This {
             sqlx::query(
                 "INSERT INTO sms_consent (tenant_id, phone, stopped_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, phone) DO UPDATE SET stopped_at = excluded.stopped_at",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(phone)
             .bind(at.as_millisecond())
             .execute(&self.pool)
@@ -205,7 +205,7 @@ impl ChannelSettings for This {
             .map_err(db_err)?;
         } else {
             sqlx::query("DELETE FROM sms_consent WHERE tenant_id = $1 AND phone = $2")
-                .bind(tenant)
+                .bind(tenant.get())
                 .bind(phone)
                 .execute(&self.pool)
                 .await
@@ -214,11 +214,11 @@ impl ChannelSettings for This {
         Ok(())
     }
 
-    async fn sms_stopped(&self, tenant: i64, phone: &str) -> Result<bool> {
+    async fn sms_stopped(&self, tenant: TenantId, phone: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sms_consent WHERE tenant_id = $1 AND phone = $2",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(phone)
         .fetch_one(&self.pool)
         .await
@@ -226,11 +226,11 @@ impl ChannelSettings for This {
         Ok(n > 0)
     }
 
-    async fn channel_accounts(&self, tenant: i64) -> Result<Vec<ChannelAccount>> {
+    async fn channel_accounts(&self, tenant: TenantId) -> Result<Vec<ChannelAccount>> {
         let rows: Vec<ChannelAccountRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {CHANNEL_ACCOUNT_COLUMNS} FROM channel_accounts WHERE tenant_id = $1 ORDER BY channel, name, id"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -239,28 +239,28 @@ impl ChannelSettings for This {
 
     async fn propose_channel_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: &NewChannelAccount,
         at: Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = new.owner_unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         let row: ChannelAccountRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO channel_accounts (tenant_id, channel, name, address, owner_unit_id, purpose, ambition, opening_hours, status, proposed_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $10) RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(new.channel.as_str())
         .bind(&new.name)
         .bind(&new.address)
-        .bind(new.owner_unit_id)
+        .bind(new.owner_unit_id.map(i64::from))
         .bind(&new.purpose)
         .bind(new.ambition.as_str())
         .bind(&new.opening_hours)
-        .bind(new.proposed_by)
+        .bind(new.proposed_by.map(i64::from))
         .bind(at.as_millisecond())
         .fetch_one(&mut *tx)
         .await
@@ -268,16 +268,16 @@ impl ChannelSettings for This {
         let account: ChannelAccount = row.try_into()?;
         // The entry names the account, known only now.
         let audit = audit.map(|e| e.with_object(format!("channel_account:{}", account.id)));
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(account)
     }
 
     async fn decide_channel_account(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         status: torg_domain::registry::AccountStatus,
-        by_user: i64,
+        by_user: UserId,
         at: Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ChannelAccount> {
@@ -286,9 +286,9 @@ impl ChannelSettings for This {
             "UPDATE channel_accounts SET status = $1, decided_by = $2, decided_at = $3 WHERE tenant_id = $4 AND id = $5 RETURNING {CHANNEL_ACCOUNT_COLUMNS}"
         )))
         .bind(status.as_str())
-        .bind(by_user)
+        .bind(by_user.get())
         .bind(at.as_millisecond())
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(id)
         .fetch_optional(&mut *tx)
         .await
@@ -296,20 +296,20 @@ impl ChannelSettings for This {
         let account: ChannelAccount = row
             .ok_or(StoreError::NotFound("channel account"))?
             .try_into()?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(account)
     }
 
     async fn channel_account_approved(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         address: &str,
     ) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM channel_accounts WHERE tenant_id = $1 AND channel = $2 AND address = $3 AND status = 'approved'",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(channel.as_str())
         .bind(address)
         .fetch_one(&self.pool)
@@ -330,7 +330,7 @@ impl ChannelSettings for This {
              api_base = excluded.api_base, access_token = excluded.access_token, app_secret = excluded.app_secret, \
              verify_token = excluded.verify_token, registry_address = excluded.registry_address",
         )
-        .bind(a.tenant_id)
+        .bind(a.tenant_id.get())
         .bind(a.channel.as_str())
         .bind(&a.account)
         .bind(&a.api_base)
@@ -343,12 +343,12 @@ impl ChannelSettings for This {
         .await
         .map_err(db_err)?;
         if let Some(entry) = audit {
-            insert_audit(&mut tx, a.tenant_id, entry, Timestamp::now()).await?;
+            insert_audit(&mut tx, a.tenant_id.get(), entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)
     }
 
-    async fn social_accounts(&self, tenant: Option<i64>) -> Result<Vec<SocialAccount>> {
+    async fn social_accounts(&self, tenant: Option<TenantId>) -> Result<Vec<SocialAccount>> {
         type Row = (
             i64,
             String,
@@ -367,7 +367,7 @@ impl ChannelSettings for This {
               AND c.address = s.registry_address AND c.status = 'approved') \
              FROM social_accounts s WHERE ($1 IS NULL OR s.tenant_id = $1) ORDER BY s.tenant_id, s.channel, s.account",
         )
-        .bind(tenant)
+        .bind(tenant.map(i64::from))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -386,7 +386,7 @@ impl ChannelSettings for This {
                     approved,
                 )| {
                     Ok(SocialAccount {
-                        tenant_id,
+                        tenant_id: TenantId(tenant_id),
                         channel: channel.parse().map_err(
                             |e: torg_domain::channel::UnknownChannel| {
                                 StoreError::Database(e.to_string())
@@ -408,14 +408,14 @@ impl ChannelSettings for This {
 
     async fn set_social_cursor(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         account: &str,
         cursor: &str,
     ) -> Result<()> {
         sqlx::query("UPDATE social_accounts SET cursor = $1 WHERE tenant_id = $2 AND channel = $3 AND account = $4")
             .bind(cursor)
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(channel.as_str())
             .bind(account)
             .execute(&self.pool)
@@ -424,7 +424,7 @@ impl ChannelSettings for This {
         Ok(())
     }
 
-    async fn mail_account(&self, tenant: i64) -> Result<Option<MailAccount>> {
+    async fn mail_account(&self, tenant: TenantId) -> Result<Option<MailAccount>> {
         Ok(self
             .mail_accounts()
             .await?
@@ -433,7 +433,7 @@ impl ChannelSettings for This {
             .map(|(_, a)| a))
     }
 
-    async fn mail_accounts(&self) -> Result<Vec<(i64, MailAccount)>> {
+    async fn mail_accounts(&self) -> Result<Vec<(TenantId, MailAccount)>> {
         let rows: Vec<MailAccountRow> = sqlx::query_as(
             "SELECT tenant_id, address, display_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder, \
              smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, max_message_bytes, blocked_extensions FROM mail_accounts ORDER BY tenant_id",
@@ -446,7 +446,7 @@ impl ChannelSettings for This {
 
     async fn quarantine_mail(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         mail: &NewQuarantinedMail,
         at: Timestamp,
     ) -> Result<()> {
@@ -455,7 +455,7 @@ impl ChannelSettings for This {
             "INSERT INTO mail_quarantine (tenant_id, message_id, sender, subject, reason, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (tenant_id, message_id) DO NOTHING",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&mail.message_id)
         .bind(&mail.sender)
         .bind(&mail.subject)
@@ -470,7 +470,7 @@ impl ChannelSettings for This {
         if let Some(notice) = mail.notice.as_ref().filter(|_| kept == 1) {
             insert_outgoing(
                 &mut tx,
-                tenant,
+                tenant.get(),
                 None,
                 None,
                 &notice.out,
@@ -482,9 +482,9 @@ impl ChannelSettings for This {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn quarantined_raw(&self, tenant: i64, id: i64) -> Result<Option<Vec<u8>>> {
+    async fn quarantined_raw(&self, tenant: TenantId, id: i64) -> Result<Option<Vec<u8>>> {
         sqlx::query_scalar("SELECT raw FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -493,13 +493,13 @@ impl ChannelSettings for This {
 
     async fn remove_quarantined(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query("DELETE FROM mail_quarantine WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -507,14 +507,14 @@ impl ChannelSettings for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("quarantined mail"));
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn quarantined_mail(&self, tenant: i64, limit: u32) -> Result<Vec<QuarantinedMail>> {
+    async fn quarantined_mail(&self, tenant: TenantId, limit: u32) -> Result<Vec<QuarantinedMail>> {
         let rows: Vec<(i64, String, String, String, String, i64, i64)> = sqlx::query_as(
             "SELECT id, message_id, sender, subject, reason, CAST(LENGTH(raw) AS BIGINT), received_at FROM mail_quarantine WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await

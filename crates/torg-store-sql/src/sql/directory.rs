@@ -6,8 +6,11 @@ use super::shared::*;
 const API_TOKEN_COLUMNS: &str = "id, tenant_id, name, units, expires_at, revoked_at, created_at";
 
 /// Unit ids as stored: "3,7".
-fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+fn id_list(ids: &[UnitId]) -> String {
+    ids.iter()
+        .map(UnitId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[async_trait]
@@ -28,11 +31,11 @@ impl Directory for This {
         Ok(row.into())
     }
 
-    async fn municipality(&self, id: i64) -> Result<Option<Municipality>> {
+    async fn municipality(&self, id: TenantId) -> Result<Option<Municipality>> {
         let row: Option<MunicipalityRow> = sqlx::query_as(
             "SELECT id, slug, name, time_zone, language FROM municipalities WHERE id = $1",
         )
-        .bind(id)
+        .bind(id.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -62,7 +65,7 @@ impl Directory for This {
 
     async fn create_unit(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         name: &str,
         is_service_desk: bool,
         sensitive: bool,
@@ -72,7 +75,7 @@ impl Directory for This {
         let row: UnitRow = sqlx::query_as(
             "INSERT INTO units (tenant_id, name, is_service_desk, sensitive) VALUES ($1, $2, $3, $4) RETURNING id, tenant_id, name, is_service_desk, sensitive",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(name)
         .bind(i64::from(is_service_desk))
         .bind(i64::from(sensitive))
@@ -82,15 +85,21 @@ impl Directory for This {
         let unit: Unit = row.into();
         if let Some(entry) = audit {
             let object = format!("unit:{}", unit.id);
-            insert_audit(&mut tx, tenant, entry.with_object(object), Timestamp::now()).await?;
+            insert_audit(
+                &mut tx,
+                tenant.get(),
+                entry.with_object(object),
+                Timestamp::now(),
+            )
+            .await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(unit)
     }
 
-    async fn list_units(&self, tenant: i64) -> Result<Vec<Unit>> {
+    async fn list_units(&self, tenant: TenantId) -> Result<Vec<Unit>> {
         let rows: Vec<UnitRow> = sqlx::query_as("SELECT id, tenant_id, name, is_service_desk, sensitive FROM units WHERE tenant_id = $1 ORDER BY name")
-            .bind(tenant)
+            .bind(tenant.get())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -99,8 +108,8 @@ impl Directory for This {
 
     async fn update_unit(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UnitId,
         name: &str,
         sensitive: bool,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -111,14 +120,14 @@ impl Directory for This {
         )
         .bind(name)
         .bind(i64::from(sensitive))
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
         let unit: Unit = row.map(Into::into).ok_or(StoreError::NotFound("unit"))?;
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+            insert_audit(&mut tx, tenant.get(), entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(unit)
@@ -126,25 +135,25 @@ impl Directory for This {
 
     async fn create_user(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: NewUser,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<User> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = new.unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (tenant_id, username, full_name, password_hash, role, unit_id, email, password_set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&new.username)
         .bind(&new.full_name)
         .bind(&new.password_hash)
         .bind(new.role.as_str())
-        .bind(new.unit_id)
+        .bind(new.unit_id.map(i64::from))
         .bind(&new.email)
-        .bind(new.password_set_by)
+        .bind(new.password_set_by.map(i64::from))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -152,9 +161,9 @@ impl Directory for This {
             sqlx::query(
                 "INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(id)
-            .bind(unit)
+            .bind(unit.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -162,43 +171,43 @@ impl Directory for This {
         if let Some(entry) = audit {
             insert_audit(
                 &mut tx,
-                tenant,
+                tenant.get(),
                 entry.with_object(format!("user:{id}")),
                 Timestamp::now(),
             )
             .await?;
         }
         tx.commit().await.map_err(db_err)?;
-        self.user(tenant, id)
+        self.user(tenant, UserId(id))
             .await?
             .ok_or(StoreError::NotFound("user"))
     }
 
-    async fn user(&self, tenant: i64, id: i64) -> Result<Option<User>> {
+    async fn user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND id = $2"
         )))
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn user_by_username(&self, tenant: i64, username: &str) -> Result<Option<User>> {
-        user_where(&self.pool, tenant, "username", username).await
+    async fn user_by_username(&self, tenant: TenantId, username: &str) -> Result<Option<User>> {
+        user_where(&self.pool, tenant.get(), "username", username).await
     }
 
-    async fn user_by_subject(&self, tenant: i64, subject: &str) -> Result<Option<User>> {
-        user_where(&self.pool, tenant, "external_subject", subject).await
+    async fn user_by_subject(&self, tenant: TenantId, subject: &str) -> Result<Option<User>> {
+        user_where(&self.pool, tenant.get(), "external_subject", subject).await
     }
 
-    async fn list_users(&self, tenant: i64) -> Result<Vec<User>> {
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 ORDER BY full_name"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -207,22 +216,22 @@ impl Directory for This {
 
     async fn update_user(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         update: UserUpdate,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<User> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = update.unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         let changed = sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $7 WHERE tenant_id = $5 AND id = $6")
             .bind(&update.full_name)
             .bind(update.role.as_str())
-            .bind(update.unit_id)
+            .bind(update.unit_id.map(i64::from))
             .bind(i64::from(update.active))
-            .bind(tenant)
-            .bind(id)
+            .bind(tenant.get())
+            .bind(id.get())
             .bind(&update.email)
             .execute(&mut *tx)
             .await
@@ -230,7 +239,7 @@ impl Directory for This {
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         // Read after the commit: another connection would see the user as before.
         self.user(tenant, id)
             .await?
@@ -239,16 +248,16 @@ impl Directory for This {
 
     async fn change_user(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         change: UserChange,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<User> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let before: Option<(String, i64)> =
             sqlx::query_as("SELECT role, active FROM users WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -257,16 +266,16 @@ impl Directory for This {
         };
         let update = &change.update;
         if let Some(unit) = update.unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         sqlx::query("UPDATE users SET full_name = $1, role = $2, unit_id = $3, active = $4, email = $5 WHERE tenant_id = $6 AND id = $7")
             .bind(&update.full_name)
             .bind(update.role.as_str())
-            .bind(update.unit_id)
+            .bind(update.unit_id.map(i64::from))
             .bind(i64::from(update.active))
             .bind(&update.email)
-            .bind(tenant)
-            .bind(id)
+            .bind(tenant.get())
+            .bind(id.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -275,8 +284,8 @@ impl Directory for This {
         }
         if change.unlock {
             sqlx::query("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -284,9 +293,9 @@ impl Directory for This {
         if let Some((hash, set_by)) = &change.password_hash {
             sqlx::query("UPDATE users SET password_hash = $1, password_set_by = $2 WHERE tenant_id = $3 AND id = $4")
                 .bind(hash)
-                .bind(set_by)
-                .bind(tenant)
-                .bind(id)
+                .bind(set_by.map(i64::from))
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
@@ -294,13 +303,13 @@ impl Directory for This {
         // Less access or a new password: sessions already open end with the change.
         if !update.active || role_before != update.role.as_str() || change.password_hash.is_some() {
             sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         }
-        insert_audit(&mut tx, tenant, audit, Timestamp::now()).await?;
+        insert_audit(&mut tx, tenant.get(), audit, Timestamp::now()).await?;
         tx.commit().await.map_err(db_err)?;
         self.user(tenant, id)
             .await?
@@ -309,8 +318,8 @@ impl Directory for This {
 
     async fn set_password(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         password_hash: &str,
         keep_session: Option<&str>,
         audit: torg_domain::audit::NewAuditEntry,
@@ -320,8 +329,8 @@ impl Directory for This {
             "UPDATE users SET password_hash = $1, password_set_by = NULL WHERE tenant_id = $2 AND id = $3",
         )
         .bind(password_hash)
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -331,21 +340,21 @@ impl Directory for This {
         sqlx::query(
             "DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2 AND token_hash <> $3",
         )
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .bind(keep_session.unwrap_or_default())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        insert_audit(&mut tx, tenant, audit, Timestamp::now()).await?;
+        insert_audit(&mut tx, tenant.get(), audit, Timestamp::now()).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
     async fn set_external_subject(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: UserId,
         subject: Option<&str>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
@@ -353,28 +362,33 @@ impl Directory for This {
         let changed =
             sqlx::query("UPDATE users SET external_subject = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(subject)
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn set_memberships(&self, tenant: i64, user_id: i64, units: &[i64]) -> Result<()> {
+    async fn set_memberships(
+        &self,
+        tenant: TenantId,
+        user_id: UserId,
+        units: &[UnitId],
+    ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+        require_in_tenant(&mut *tx, Owned::User, tenant.get(), user_id.get()).await?;
         replace_memberships(&mut tx, tenant, user_id, units).await?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn count_failed_login(&self, tenant: i64, user_id: i64) -> Result<i64> {
+    async fn count_failed_login(&self, tenant: TenantId, user_id: UserId) -> Result<i64> {
         let n: Option<i64> = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE tenant_id = $1 AND id = $2 RETURNING failed_logins")
-            .bind(tenant)
-            .bind(user_id)
+            .bind(tenant.get())
+            .bind(user_id.get())
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err)?;
@@ -383,8 +397,8 @@ impl Directory for This {
 
     async fn set_locked_until(
         &self,
-        tenant: i64,
-        user_id: i64,
+        tenant: TenantId,
+        user_id: UserId,
         until: Option<Timestamp>,
     ) -> Result<()> {
         let sql = if until.is_some() {
@@ -394,18 +408,18 @@ impl Directory for This {
         };
         sqlx::query(sql)
             .bind(until.map(|t| t.as_millisecond()))
-            .bind(tenant)
-            .bind(user_id)
+            .bind(tenant.get())
+            .bind(user_id.get())
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
         Ok(())
     }
 
-    async fn delete_user_sessions(&self, tenant: i64, user_id: i64) -> Result<()> {
+    async fn delete_user_sessions(&self, tenant: TenantId, user_id: UserId) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant)
-            .bind(user_id)
+            .bind(tenant.get())
+            .bind(user_id.get())
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -414,13 +428,13 @@ impl Directory for This {
 
     async fn set_sso_provider(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         provider: Option<SsoProvider>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         sqlx::query("DELETE FROM sso_providers WHERE tenant_id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -428,7 +442,7 @@ impl Directory for This {
             sqlx::query(
                 "INSERT INTO sso_providers (tenant_id, issuer, client_id, client_secret, role_claim, role_map) VALUES ($1, $2, $3, $4, $5, $6)",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(&p.issuer)
             .bind(&p.client_id)
             .bind(&p.client_secret)
@@ -438,14 +452,14 @@ impl Directory for This {
             .await
             .map_err(db_err)?;
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn sso_provider(&self, tenant: i64) -> Result<Option<SsoProvider>> {
+    async fn sso_provider(&self, tenant: TenantId) -> Result<Option<SsoProvider>> {
         let row: Option<(String, String, String, String, String)> = sqlx::query_as(
             "SELECT issuer, client_id, client_secret, role_claim, role_map FROM sso_providers WHERE tenant_id = $1",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -463,8 +477,8 @@ impl Directory for This {
     async fn create_session(&self, s: Session) -> Result<()> {
         sqlx::query("INSERT INTO sessions (token_hash, tenant_id, user_id, csrf_token, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&s.token_hash)
-            .bind(s.tenant_id)
-            .bind(s.user_id)
+            .bind(s.tenant_id.get())
+            .bind(s.user_id.get())
             .bind(&s.csrf_token)
             .bind(s.expires_at.as_millisecond())
             .bind(s.last_seen_at.as_millisecond())
@@ -506,19 +520,19 @@ impl Directory for This {
 
     async fn create_api_token(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         token: NewApiToken,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<ApiToken> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         for unit in &token.units {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, *unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         let row: ApiTokenRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO api_tokens (tenant_id, name, token_hash, units, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {API_TOKEN_COLUMNS}"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&token.name)
         .bind(&token.token_hash)
         .bind(id_list(&token.units))
@@ -528,17 +542,17 @@ impl Directory for This {
         .await
         .map_err(db_err)?;
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, token.created_at).await?;
+            insert_audit(&mut tx, tenant.get(), entry, token.created_at).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(row.into())
     }
 
-    async fn list_api_tokens(&self, tenant: i64) -> Result<Vec<ApiToken>> {
+    async fn list_api_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
         let rows: Vec<ApiTokenRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {API_TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY id DESC"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -547,7 +561,7 @@ impl Directory for This {
 
     async fn revoke_api_token(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         at: Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -557,7 +571,7 @@ impl Directory for This {
             "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE tenant_id = $2 AND id = $3",
         )
         .bind(at.as_millisecond())
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -566,7 +580,7 @@ impl Directory for This {
             return Err(StoreError::NotFound("token"));
         }
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, at).await?;
+            insert_audit(&mut tx, tenant.get(), entry, at).await?;
         }
         tx.commit().await.map_err(db_err)
     }

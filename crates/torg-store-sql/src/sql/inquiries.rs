@@ -6,7 +6,7 @@ use super::shared::*;
 impl Inquiries for This {
     async fn deadline_counts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         now: Timestamp,
         warn_permille: i64,
     ) -> Result<Vec<UnitDeadlineCounts>> {
@@ -17,7 +17,7 @@ impl Inquiries for This {
              SUM(CASE WHEN deadline_at < $2 THEN 1 ELSE 0 END) \
              FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' GROUP BY unit_id ORDER BY unit_id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(now)
         .bind(warn_permille)
         .fetch_all(&self.pool)
@@ -26,7 +26,7 @@ impl Inquiries for This {
         Ok(rows
             .into_iter()
             .map(|(unit_id, open, warning, overdue)| UnitDeadlineCounts {
-                unit_id,
+                unit_id: UnitId(unit_id),
                 open,
                 warning,
                 overdue,
@@ -36,7 +36,7 @@ impl Inquiries for This {
 
     async fn inquiries_to_warn(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         now: Timestamp,
         warn_permille: i64,
         limit: u32,
@@ -45,7 +45,7 @@ impl Inquiries for This {
             "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND status IN ('new', 'open') AND warned_at IS NULL \
              AND received_at * 1000 + (deadline_at - received_at) * $3 <= $2 * 1000 ORDER BY deadline_at, id LIMIT $4"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(now.as_millisecond())
         .bind(warn_permille)
         .bind(i64::from(limit))
@@ -57,16 +57,16 @@ impl Inquiries for This {
 
     async fn mark_warned(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         notices: &[Notice],
         at: Timestamp,
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let marked = sqlx::query("UPDATE inquiries SET warned_at = $1 WHERE tenant_id = $2 AND id = $3 AND warned_at IS NULL")
             .bind(at.as_millisecond())
-            .bind(tenant)
-            .bind(inquiry_id)
+            .bind(tenant.get())
+            .bind(inquiry_id.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
@@ -77,8 +77,8 @@ impl Inquiries for This {
         for notice in notices {
             insert_outgoing(
                 &mut tx,
-                tenant,
-                Some(inquiry_id),
+                tenant.get(),
+                Some(inquiry_id.get()),
                 None,
                 &notice.out,
                 at.as_millisecond(),
@@ -90,22 +90,22 @@ impl Inquiries for This {
         Ok(true)
     }
 
-    async fn open_deadline_inputs(&self, tenant: i64) -> Result<Vec<DeadlineInput>> {
+    async fn open_deadline_inputs(&self, tenant: TenantId) -> Result<Vec<DeadlineInput>> {
         let rows: Vec<(i64, String, i64, Option<String>, i64, i64)> = sqlx::query_as(
             "SELECT id, channel, unit_id, topic, received_at, deadline_at FROM inquiries WHERE tenant_id = $1 AND status <> 'closed' ORDER BY id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         rows.into_iter()
             .map(|(id, channel, unit_id, topic, received_at, deadline_at)| {
                 Ok(DeadlineInput {
-                    id,
+                    id: InquiryId(id),
                     channel: channel.parse().map_err(|_| {
                         StoreError::Database(format!("unknown channel {channel:?}"))
                     })?,
-                    unit_id,
+                    unit_id: UnitId(unit_id),
                     topic,
                     received_at: ts(received_at),
                     deadline_at: ts(deadline_at),
@@ -114,14 +114,18 @@ impl Inquiries for This {
             .collect()
     }
 
-    async fn set_deadlines(&self, tenant: i64, deadlines: &[(i64, Timestamp)]) -> Result<u64> {
+    async fn set_deadlines(
+        &self,
+        tenant: TenantId,
+        deadlines: &[(InquiryId, Timestamp)],
+    ) -> Result<u64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let mut changed = 0;
         for (id, deadline) in deadlines {
             changed += sqlx::query("UPDATE inquiries SET deadline_at = $1 WHERE tenant_id = $2 AND id = $3 AND deadline_at <> $1")
                 .bind(deadline.as_millisecond())
-                .bind(tenant)
-                .bind(id)
+                .bind(tenant.get())
+                .bind(id.get())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?
@@ -135,12 +139,12 @@ impl Inquiries for This {
         batch::submit(&self.writer, new).await
     }
 
-    async fn inquiry(&self, tenant: i64, id: i64) -> Result<Option<Inquiry>> {
+    async fn inquiry(&self, tenant: TenantId, id: InquiryId) -> Result<Option<Inquiry>> {
         let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2"
         )))
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -149,15 +153,15 @@ impl Inquiries for This {
 
     async fn inquiry_by_follow_token(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: InquiryId,
         token_hash: &str,
     ) -> Result<Option<Inquiry>> {
         let row: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND id = $2 AND follow_token_hash = $3 AND follow_token_hash <> ''"
         )))
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
@@ -165,70 +169,69 @@ impl Inquiries for This {
         row.map(TryInto::try_into).transpose()
     }
 
-    async fn inquiry_by_reference(&self, tenant: i64, reference: &str) -> Result<Option<i64>> {
-        sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND reference = $2")
-            .bind(tenant)
-            .bind(reference)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)
+    async fn inquiry_by_reference(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+    ) -> Result<Option<InquiryId>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND reference = $2")
+                .bind(tenant.get())
+                .bind(reference)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(id.map(InquiryId))
     }
 
-    async fn inquiry_by_mail_id(&self, tenant: i64, header_id: &str) -> Result<Option<i64>> {
-        let sent: Option<i64> = sqlx::query_scalar(
+    async fn inquiry_by_mail_id(
+        &self,
+        tenant: TenantId,
+        header_id: &str,
+    ) -> Result<Option<InquiryId>> {
+        // One we sent, one we received, or the first message of an inquiry that came by email
+        // (its Message-ID is the inquiry's external id).
+        for sql in [
             "SELECT inquiry_id FROM outbox WHERE tenant_id = $1 AND header_id = $2",
-        )
-        .bind(tenant)
-        .bind(header_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if sent.is_some() {
-            return Ok(sent);
-        }
-        let received: Option<i64> = sqlx::query_scalar(
             "SELECT inquiry_id FROM messages WHERE tenant_id = $1 AND external_id = $2",
-        )
-        .bind(tenant)
-        .bind(header_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
-        if received.is_some() {
-            return Ok(received);
+            "SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = 'email' AND external_id = $2",
+        ] {
+            let found: Option<i64> = sqlx::query_scalar(sql)
+                .bind(tenant.get())
+                .bind(header_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+            if let Some(id) = found {
+                return Ok(Some(InquiryId(id)));
+            }
         }
-        // The first message of an inquiry that came by email: its Message-ID is the
-        // inquiry's external id.
-        sqlx::query_scalar("SELECT id FROM inquiries WHERE tenant_id = $1 AND channel = 'email' AND external_id = $2")
-            .bind(tenant)
-            .bind(header_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err)
+        Ok(None)
     }
 
     async fn open_inquiry_by_thread(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         channel: torg_domain::Channel,
         thread_key: &str,
-    ) -> Result<Option<(i64, Option<String>)>> {
-        sqlx::query_as(
+    ) -> Result<Option<(InquiryId, Option<String>)>> {
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
             "SELECT id, external_id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND thread_key = $3 \
              AND status <> 'closed' ORDER BY id DESC LIMIT 1",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(channel.as_str())
         .bind(thread_key)
         .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)
+        .map_err(db_err)?;
+        Ok(row.map(|(id, external)| (InquiryId(id), external)))
     }
 
     async fn revoke_follow_token(
         &self,
-        tenant: i64,
-        id: i64,
+        tenant: TenantId,
+        id: InquiryId,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
@@ -236,20 +239,20 @@ impl Inquiries for This {
         let changed = sqlx::query(
             "UPDATE inquiries SET follow_token_hash = '' WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(tenant)
-        .bind(id)
+        .bind(tenant.get())
+        .bind(id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if changed.rows_affected() == 0 {
             return Err(StoreError::NotFound("inquiry"));
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn list_inquiries(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         filter: &InquiryFilter,
         after: Option<&Cursor>,
         limit: u32,
@@ -257,7 +260,7 @@ impl Inquiries for This {
         let mut q: QueryBuilder<Db> = QueryBuilder::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "
         ));
-        q.push_bind(tenant);
+        q.push_bind(tenant.get());
         match filter.status {
             // Written literally so that the partial "open" indexes apply.
             StatusFilter::NotClosed => {
@@ -269,7 +272,7 @@ impl Inquiries for This {
             StatusFilter::Any => {}
         }
         if let Some(u) = filter.unit_id {
-            q.push(" AND unit_id = ").push_bind(u);
+            q.push(" AND unit_id = ").push_bind(u.get());
         }
         if let Some(units) = &filter.visible_units {
             if units.is_empty() {
@@ -278,7 +281,7 @@ impl Inquiries for This {
             q.push(" AND unit_id IN (");
             let mut list = q.separated(", ");
             for u in units {
-                list.push_bind(*u);
+                list.push_bind(u.get());
             }
             q.push(")");
         }
@@ -286,7 +289,7 @@ impl Inquiries for This {
             q.push(" AND channel = ").push_bind(c.as_str());
         }
         if let Some(a) = filter.assignee_id {
-            q.push(" AND assignee_id = ").push_bind(a);
+            q.push(" AND assignee_id = ").push_bind(a.get());
         }
         if let Some(s) = filter
             .search
@@ -316,7 +319,7 @@ impl Inquiries for This {
             q.push(" AND (deadline_at, received_at, id) > (")
                 .push_bind(c.deadline_at);
             q.push(", ").push_bind(c.received_at);
-            q.push(", ").push_bind(c.id).push(")");
+            q.push(", ").push_bind(c.id.get()).push(")");
         }
         q.push(" ORDER BY deadline_at, received_at, id LIMIT ")
             .push_bind(i64::from(limit));
@@ -328,9 +331,9 @@ impl Inquiries for This {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn count_inquiries(&self, tenant: i64) -> Result<i64> {
+    async fn count_inquiries(&self, tenant: TenantId) -> Result<i64> {
         sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE tenant_id = $1")
-            .bind(tenant)
+            .bind(tenant.get())
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)
@@ -338,16 +341,16 @@ impl Inquiries for This {
 
     async fn messages(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         include_notes: bool,
     ) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages \
              WHERE tenant_id = $1 AND inquiry_id = $2 AND (kind <> 'note' OR $3 = 1) ORDER BY id",
         )
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .bind(i64::from(include_notes))
         .fetch_all(&self.pool)
         .await
@@ -366,24 +369,24 @@ impl Inquiries for This {
 
     async fn threads(
         &self,
-        tenant: i64,
-        inquiry_ids: &[i64],
-    ) -> Result<HashMap<i64, Vec<Message>>> {
-        let mut by_inquiry: HashMap<i64, Vec<Message>> = HashMap::new();
+        tenant: TenantId,
+        inquiry_ids: &[InquiryId],
+    ) -> Result<HashMap<InquiryId, Vec<Message>>> {
+        let mut by_inquiry: HashMap<InquiryId, Vec<Message>> = HashMap::new();
         // Bounded statements: a page is far below this, and both databases take it.
         for ids in inquiry_ids.chunks(500) {
             let in_ids = |q: &mut QueryBuilder<Db>| {
                 q.push(" AND inquiry_id IN (");
                 let mut list = q.separated(", ");
                 for id in ids {
-                    list.push_bind(*id);
+                    list.push_bind(id.get());
                 }
                 list.push_unseparated(")");
             };
             let mut q: QueryBuilder<Db> = QueryBuilder::new(
                 "SELECT id, inquiry_id, kind, author_user_id, author_name, body, created_at FROM messages WHERE tenant_id = ",
             );
-            q.push_bind(tenant);
+            q.push_bind(tenant.get());
             in_ids(&mut q);
             q.push(" AND kind <> 'note' ORDER BY inquiry_id, id");
             let messages: Vec<MessageRow> = q
@@ -394,7 +397,7 @@ impl Inquiries for This {
             let mut q: QueryBuilder<Db> = QueryBuilder::new(
                 "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = ",
             );
-            q.push_bind(tenant);
+            q.push_bind(tenant.get());
             in_ids(&mut q);
             q.push(" ORDER BY id");
             let attachments: Vec<AttachmentRow> = q
@@ -409,8 +412,8 @@ impl Inquiries for This {
 
     async fn add_message(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         new: NewMessage,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Message> {
@@ -418,8 +421,8 @@ impl Inquiries for This {
         let current: Option<(String, Option<i64>)> = sqlx::query_as(
             "SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -430,12 +433,27 @@ impl Inquiries for This {
             .parse()
             .map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
         let at = new.created_at.as_millisecond();
-        let id = insert_message_row(&mut tx, tenant, inquiry_id, &new, at).await?;
+        let id = insert_message_row(&mut tx, tenant.get(), inquiry_id.get(), &new, at).await?;
         if let Some(out) = &new.outgoing {
-            insert_outgoing(&mut tx, tenant, Some(inquiry_id), Some(id), out, at, None).await?;
+            insert_outgoing(
+                &mut tx,
+                tenant.get(),
+                Some(inquiry_id.get()),
+                Some(id),
+                out,
+                at,
+                None,
+            )
+            .await?;
         }
-        let attachments =
-            insert_attachments(&mut tx, tenant, inquiry_id, id, &new.attachments).await?;
+        let attachments = insert_attachments(
+            &mut tx,
+            tenant.get(),
+            inquiry_id.get(),
+            id,
+            &new.attachments,
+        )
+        .await?;
         let (next, first_answer) = match new.kind {
             MessageKind::Inbound => (status.after_citizen_message(), first_answer_at),
             MessageKind::Outbound => (status.after_staff_reply(), first_answer_at.or(Some(at))),
@@ -449,13 +467,13 @@ impl Inquiries for This {
         .bind(next.as_str())
         .bind(first_answer)
         .bind(at)
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, new.created_at).await?;
+            insert_audit(&mut tx, tenant.get(), entry, new.created_at).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(Message {
@@ -472,23 +490,23 @@ impl Inquiries for This {
 
     async fn assign(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
-        unit_id: i64,
-        assignee_id: Option<i64>,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+        unit_id: UnitId,
+        assignee_id: Option<UserId>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        require_in_tenant(&mut *tx, Owned::Unit, tenant, unit_id).await?;
+        require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit_id.get()).await?;
         if let Some(user) = assignee_id {
-            require_in_tenant(&mut *tx, Owned::User, tenant, user).await?;
+            require_in_tenant(&mut *tx, Owned::User, tenant.get(), user.get()).await?;
         }
         let done = sqlx::query("UPDATE inquiries SET unit_id = $1, assignee_id = $2, updated_at = $3 WHERE tenant_id = $4 AND id = $5")
-            .bind(unit_id)
-            .bind(assignee_id)
+            .bind(unit_id.get())
+            .bind(assignee_id.map(i64::from))
             .bind(Timestamp::now().as_millisecond())
-            .bind(tenant)
-            .bind(inquiry_id)
+            .bind(tenant.get())
+            .bind(inquiry_id.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -496,7 +514,7 @@ impl Inquiries for This {
             return Err(StoreError::NotFound("inquiry"));
         }
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, Timestamp::now()).await?;
+            insert_audit(&mut tx, tenant.get(), entry, Timestamp::now()).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
@@ -504,37 +522,37 @@ impl Inquiries for This {
 
     async fn take_over(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
-        user_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+        user_id: UserId,
         at: Timestamp,
         audit: torg_domain::audit::NewAuditEntry,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        require_in_tenant(&mut *tx, Owned::User, tenant, user_id).await?;
+        require_in_tenant(&mut *tx, Owned::User, tenant.get(), user_id.get()).await?;
         let done = sqlx::query(
             "UPDATE inquiries SET assignee_id = $1, updated_at = $2, \
              status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE tenant_id = $3 AND id = $4",
         )
-        .bind(user_id)
+        .bind(user_id.get())
         .bind(at.as_millisecond())
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("inquiry"));
         }
-        insert_audit(&mut tx, tenant, audit, at).await?;
+        insert_audit(&mut tx, tenant.get(), audit, at).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
     async fn set_status(
         &self,
-        tenant: i64,
-        inquiry_id: i64,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
         status: InquiryStatus,
         at: Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -546,8 +564,8 @@ impl Inquiries for This {
             .bind(status.as_str())
             .bind(closed_at)
             .bind(at_ms)
-            .bind(tenant)
-            .bind(inquiry_id)
+            .bind(tenant.get())
+            .bind(inquiry_id.get())
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
@@ -555,18 +573,22 @@ impl Inquiries for This {
             return Err(StoreError::NotFound("inquiry"));
         }
         if let Some(entry) = audit {
-            insert_audit(&mut tx, tenant, entry, at).await?;
+            insert_audit(&mut tx, tenant.get(), entry, at).await?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
-    async fn attachments(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<AttachmentMeta>> {
+    async fn attachments(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Vec<AttachmentMeta>> {
         let rows: Vec<AttachmentRow> = sqlx::query_as(
             "SELECT id, inquiry_id, message_id, filename, content_type, size FROM attachments WHERE tenant_id = $1 AND inquiry_id = $2 ORDER BY id",
         )
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -575,13 +597,13 @@ impl Inquiries for This {
 
     async fn attachment_data(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         attachment_id: i64,
     ) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
         let row: Option<(i64, i64, i64, String, String, i64, Vec<u8>)> = sqlx::query_as(
             "SELECT id, inquiry_id, message_id, filename, content_type, size, data FROM attachments WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(attachment_id)
         .fetch_optional(&self.pool)
         .await
@@ -591,7 +613,7 @@ impl Inquiries for This {
                 (
                     AttachmentMeta {
                         id,
-                        inquiry_id,
+                        inquiry_id: InquiryId(inquiry_id),
                         message_id,
                         filename,
                         content_type,

@@ -6,20 +6,20 @@ use super::shared::*;
 impl Outbox for This {
     async fn queue_notices(
         &self,
-        tenant: i64,
-        inquiry_id: Option<i64>,
+        tenant: TenantId,
+        inquiry_id: Option<InquiryId>,
         notices: &[Notice],
         at: Timestamp,
     ) -> Result<()> {
         if let Some(id) = inquiry_id {
-            require_in_tenant(&self.pool, Owned::Inquiry, tenant, id).await?;
+            require_in_tenant(&self.pool, Owned::Inquiry, tenant.get(), id.get()).await?;
         }
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         for notice in notices {
             insert_outgoing(
                 &mut tx,
-                tenant,
-                inquiry_id,
+                tenant.get(),
+                inquiry_id.map(i64::from),
                 None,
                 &notice.out,
                 at.as_millisecond(),
@@ -35,7 +35,7 @@ impl Outbox for This {
             "INSERT INTO connector_status (tenant_id, connector, ok, detail, at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id, connector) DO UPDATE SET ok = excluded.ok, detail = excluded.detail, at = excluded.at",
         )
-        .bind(s.tenant_id)
+        .bind(s.tenant_id.get())
         .bind(&s.connector)
         .bind(i64::from(s.ok))
         .bind(&s.detail)
@@ -46,18 +46,18 @@ impl Outbox for This {
         Ok(())
     }
 
-    async fn connector_statuses(&self, tenant: Option<i64>) -> Result<Vec<ConnectorStatus>> {
+    async fn connector_statuses(&self, tenant: Option<TenantId>) -> Result<Vec<ConnectorStatus>> {
         let rows: Vec<(i64, String, i64, String, i64)> = sqlx::query_as(
             "SELECT tenant_id, connector, ok, detail, at FROM connector_status WHERE ($1 IS NULL OR tenant_id = $1) ORDER BY tenant_id, connector",
         )
-        .bind(tenant)
+        .bind(tenant.map(i64::from))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
         Ok(rows
             .into_iter()
             .map(|(tenant_id, connector, ok, detail, at)| ConnectorStatus {
-                tenant_id,
+                tenant_id: TenantId(tenant_id),
                 connector,
                 ok: ok != 0,
                 detail,
@@ -128,7 +128,7 @@ impl Outbox for This {
 
     async fn outbox_delivery_report(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         delivered: bool,
         report: &str,
@@ -145,7 +145,7 @@ impl Outbox for This {
         .bind(status)
         .bind(delivered_at)
         .bind(error)
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(id)
         .execute(&self.pool)
         .await
@@ -177,12 +177,16 @@ impl Outbox for This {
         Ok(())
     }
 
-    async fn deliveries(&self, tenant: i64, inquiry_id: i64) -> Result<Vec<(i64, DeliveryState)>> {
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        inquiry_id: InquiryId,
+    ) -> Result<Vec<(i64, DeliveryState)>> {
         let rows: Vec<(i64, String, i64, Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
             "SELECT message_id, status, attempts, last_error, sent_at, delivered_at FROM outbox WHERE tenant_id = $1 AND inquiry_id = $2 AND message_id IS NOT NULL ORDER BY id",
         )
-        .bind(tenant)
-        .bind(inquiry_id)
+        .bind(tenant.get())
+        .bind(inquiry_id.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

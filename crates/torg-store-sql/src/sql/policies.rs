@@ -6,33 +6,33 @@ use super::shared::*;
 impl Policies for This {
     async fn create_routing_rule(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         rule: RoutingRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        require_in_tenant(&mut *tx, Owned::Unit, tenant, rule.unit_id).await?;
+        require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), rule.unit_id.get()).await?;
         let value: i64 = sqlx::query_scalar(
             "INSERT INTO routing_rules (tenant_id, position, keyword, topic, channel, unit_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(rule.position)
         .bind(&rule.keyword)
         .bind(&rule.topic)
         .bind(rule.channel.map(|c| c.as_str()))
-        .bind(rule.unit_id)
+        .bind(rule.unit_id.get())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(value)
     }
 
-    async fn list_routing_rules(&self, tenant: i64) -> Result<Vec<RoutingRule>> {
+    async fn list_routing_rules(&self, tenant: TenantId) -> Result<Vec<RoutingRule>> {
         let rows: Vec<RoutingRuleRow> = sqlx::query_as(
             "SELECT position, keyword, topic, channel, unit_id FROM routing_rules WHERE tenant_id = $1 ORDER BY position, id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -41,33 +41,33 @@ impl Policies for This {
 
     async fn create_deadline_policy(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         rule: PolicyRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = rule.unit_id {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         let value: i64 = sqlx::query_scalar(
             "INSERT INTO deadline_policies (tenant_id, channel, unit_id, topic, policy) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(rule.channel.map(|c| c.as_str()))
-        .bind(rule.unit_id)
+        .bind(rule.unit_id.map(i64::from))
         .bind(&rule.topic)
         .bind(rule.policy.to_string())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(value)
     }
 
-    async fn list_deadline_policies(&self, tenant: i64) -> Result<Vec<PolicyRule>> {
+    async fn list_deadline_policies(&self, tenant: TenantId) -> Result<Vec<PolicyRule>> {
         let rows: Vec<PolicyRow> =
             sqlx::query_as("SELECT channel, unit_id, topic, policy FROM deadline_policies WHERE tenant_id = $1 ORDER BY id")
-                .bind(tenant)
+                .bind(tenant.get())
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -76,7 +76,7 @@ impl Policies for This {
 
     async fn set_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         weekly: &[torg_domain::calendar::DayHours; 7],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
@@ -84,21 +84,21 @@ impl Policies for This {
         sqlx::query(
             "INSERT INTO opening_hours (tenant_id, weekly) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE SET weekly = $2",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(torg_domain::calendar::format_weekly(weekly))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<Option<[torg_domain::calendar::DayHours; 7]>> {
         let weekly: Option<String> =
             sqlx::query_scalar("SELECT weekly FROM opening_hours WHERE tenant_id = $1")
-                .bind(tenant)
+                .bind(tenant.get())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -112,30 +112,30 @@ impl Policies for This {
 
     async fn set_scoped_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         scope: torg_domain::calendar::HoursScope,
         weekly: &[torg_domain::calendar::DayHours; 7],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let torg_domain::calendar::HoursScope::Unit(unit) = scope {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         sqlx::query(
             "INSERT INTO scoped_opening_hours (tenant_id, scope, weekly) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, scope) DO UPDATE SET weekly = $3",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(scope.to_string())
         .bind(torg_domain::calendar::format_weekly(weekly))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn scoped_opening_hours(
         &self,
-        tenant: i64,
+        tenant: TenantId,
     ) -> Result<
         Vec<(
             torg_domain::calendar::HoursScope,
@@ -145,7 +145,7 @@ impl Policies for This {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT scope, weekly FROM scoped_opening_hours WHERE tenant_id = $1 ORDER BY scope",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -162,7 +162,7 @@ impl Policies for This {
 
     async fn set_closed_day(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         day: ClosedDay,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
@@ -171,21 +171,21 @@ impl Policies for This {
             "INSERT INTO closed_days (tenant_id, day, closes_at, note) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, day) DO UPDATE SET closes_at = $3, note = $4",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(day.date.to_string())
         .bind(day.closes_at.map(|t| t.strftime("%H:%M").to_string()))
         .bind(&day.note)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn list_closed_days(&self, tenant: i64) -> Result<Vec<ClosedDay>> {
+    async fn list_closed_days(&self, tenant: TenantId) -> Result<Vec<ClosedDay>> {
         let rows: Vec<(String, Option<String>, String)> = sqlx::query_as(
             "SELECT day, closes_at, note FROM closed_days WHERE tenant_id = $1 ORDER BY day",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -205,7 +205,7 @@ impl Policies for This {
 
     async fn set_acknowledgement_template(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         language: &str,
         body: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -215,18 +215,18 @@ impl Policies for This {
             "INSERT INTO acknowledgement_templates (tenant_id, language, body) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id, language) DO UPDATE SET body = $3",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(language)
         .bind(body)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn acknowledgement_templates(&self, tenant: i64) -> Result<Vec<(String, String)>> {
+    async fn acknowledgement_templates(&self, tenant: TenantId) -> Result<Vec<(String, String)>> {
         sqlx::query_as("SELECT language, body FROM acknowledgement_templates WHERE tenant_id = $1 ORDER BY language")
-            .bind(tenant)
+            .bind(tenant.get())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)
@@ -234,7 +234,7 @@ impl Policies for This {
 
     async fn create_peak(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         peak: torg_domain::deadline::PlannedPeak,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64> {
@@ -242,7 +242,7 @@ impl Policies for This {
         let value: i64 = sqlx::query_scalar(
             "INSERT INTO planned_peaks (tenant_id, name, starts_at, ends_at, policy, staffing_note) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&peak.name)
         .bind(peak.starts_at.as_millisecond())
         .bind(peak.ends_at.as_millisecond())
@@ -251,19 +251,19 @@ impl Policies for This {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(value)
     }
 
     async fn peaks(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         after: Timestamp,
     ) -> Result<Vec<torg_domain::deadline::PlannedPeak>> {
         let rows: Vec<(i64, String, i64, i64, String, String)> = sqlx::query_as(
             "SELECT id, name, starts_at, ends_at, policy, staffing_note FROM planned_peaks WHERE tenant_id = $1 AND ends_at > $2 ORDER BY starts_at, id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(after.as_millisecond())
         .fetch_all(&self.pool)
         .await
@@ -288,9 +288,9 @@ impl Policies for This {
 
     async fn create_shift(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         group: &str,
-        user_id: i64,
+        user_id: UserId,
         starts_at: Timestamp,
         ends_at: Timestamp,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -299,15 +299,15 @@ impl Policies for This {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO duty_shifts (tenant_id, channel_group, user_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(group)
-        .bind(user_id)
+        .bind(user_id.get())
         .bind(starts_at.as_millisecond())
         .bind(ends_at.as_millisecond())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(torg_domain::duty::Shift {
             id,
             group: group.to_string(),
@@ -320,7 +320,7 @@ impl Policies for This {
 
     async fn shifts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<torg_domain::duty::Shift>> {
@@ -328,7 +328,7 @@ impl Policies for This {
             "SELECT id, channel_group, user_id, starts_at, ends_at, handover_note FROM duty_shifts \
              WHERE tenant_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at, id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(from.as_millisecond())
         .bind(to.as_millisecond())
         .fetch_all(&self.pool)
@@ -340,7 +340,7 @@ impl Policies for This {
                 |(id, group, user_id, s, e, handover_note)| torg_domain::duty::Shift {
                     id,
                     group,
-                    user_id,
+                    user_id: UserId(user_id),
                     starts_at: ts(s),
                     ends_at: ts(e),
                     handover_note,
@@ -351,7 +351,7 @@ impl Policies for This {
 
     async fn set_handover_note(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         shift_id: i64,
         note: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -361,7 +361,7 @@ impl Policies for This {
             "UPDATE duty_shifts SET handover_note = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(note)
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(shift_id)
         .execute(&mut *tx)
         .await
@@ -369,12 +369,12 @@ impl Policies for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("shift"));
         }
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
     async fn create_canned_reply(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         title: &str,
         body: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -383,21 +383,21 @@ impl Policies for This {
         let row: CannedReplyRow = sqlx::query_as(
             "INSERT INTO canned_replies (tenant_id, title, body) VALUES ($1, $2, $3) RETURNING id, title, body",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(title)
         .bind(body)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(row.into())
     }
 
-    async fn list_canned_replies(&self, tenant: i64) -> Result<Vec<CannedReply>> {
+    async fn list_canned_replies(&self, tenant: TenantId) -> Result<Vec<CannedReply>> {
         let rows: Vec<CannedReplyRow> = sqlx::query_as(
             "SELECT id, title, body FROM canned_replies WHERE tenant_id = $1 ORDER BY title",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;

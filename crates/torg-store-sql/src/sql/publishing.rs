@@ -26,13 +26,13 @@ fn publication(r: PubRow) -> Result<Publication> {
         r;
     Ok(Publication {
         id,
-        tenant_id,
+        tenant_id: TenantId(tenant_id),
         title,
         body,
         language,
         state: state.parse().map_err(StoreError::Database)?,
-        author_id,
-        approved_by,
+        author_id: UserId(author_id),
+        approved_by: approved_by.map(UserId),
         approved_hash: hash,
         publish_at: ts(at),
         created_at: ts(c),
@@ -77,16 +77,16 @@ async fn cancel_posts(conn: &mut Conn, tenant: i64, id: i64, why: &str) -> Resul
 impl Publishing for This {
     async fn create_publication(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         new: &NewPublication,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Publication> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        require_in_tenant(&mut *tx, Owned::User, tenant, new.author_id).await?;
+        require_in_tenant(&mut *tx, Owned::User, tenant.get(), new.author_id.get()).await?;
         if let Some(item) = new.wheel_item_id {
             let ours: Option<i64> =
                 sqlx::query_scalar("SELECT id FROM wheel_items WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant)
+                    .bind(tenant.get())
                     .bind(item)
                     .fetch_optional(&mut *tx)
                     .await
@@ -100,29 +100,29 @@ impl Publishing for This {
             "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(&new.title)
         .bind(&new.body)
         .bind(&new.language)
         .bind(PubState::Draft.as_str())
-        .bind(new.author_id)
+        .bind(new.author_id.get())
         .bind(new.publish_at.as_millisecond())
         .bind(now)
         .bind(new.wheel_item_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        let created = one(&mut tx, tenant, id)
+        let created = one(&mut tx, tenant.get(), id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
         let audit = audit.map(|e| e.with_object(format!("publication:{id}")));
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(created)
     }
 
     async fn edit_publication(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         title: &str,
         body: &str,
@@ -139,7 +139,7 @@ impl Publishing for This {
         .bind(publish_at.as_millisecond())
         .bind(PubState::Draft.as_str())
         .bind(Timestamp::now().as_millisecond())
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(id)
         .execute(&mut *tx)
         .await
@@ -147,21 +147,21 @@ impl Publishing for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("publication"));
         }
-        let edited = one(&mut tx, tenant, id)
+        let edited = one(&mut tx, tenant.get(), id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
-        cancel_posts(&mut tx, tenant, id, "changed before it went out").await?;
-        commit_with(tx, tenant, audit).await?;
+        cancel_posts(&mut tx, tenant.get(), id, "changed before it went out").await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(edited)
     }
 
     async fn set_publication_state(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         from: PubState,
         to: PubState,
-        approved: Option<(i64, String)>,
+        approved: Option<(UserId, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
         notices: &[Notice],
     ) -> Result<Publication> {
@@ -172,17 +172,17 @@ impl Publishing for This {
              WHERE tenant_id = $5 AND id = $6 AND state = $7",
         )
         .bind(to.as_str())
-        .bind(by)
+        .bind(by.map(i64::from))
         .bind(hash)
         .bind(Timestamp::now().as_millisecond())
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(id)
         .bind(from.as_str())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
         if done.rows_affected() == 0 {
-            return match one(&mut tx, tenant, id).await? {
+            return match one(&mut tx, tenant.get(), id).await? {
                 Some(_) => Err(StoreError::Conflict(format!(
                     "the message is no longer {}",
                     from.as_str()
@@ -190,13 +190,13 @@ impl Publishing for This {
                 None => Err(StoreError::NotFound("publication")),
             };
         }
-        let moved = one(&mut tx, tenant, id)
+        let moved = one(&mut tx, tenant.get(), id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
         for notice in notices {
             insert_outgoing(
                 &mut tx,
-                tenant,
+                tenant.get(),
                 None,
                 None,
                 &notice.out,
@@ -206,22 +206,22 @@ impl Publishing for This {
             .await?;
         }
         if to == PubState::Withdrawn {
-            cancel_posts(&mut tx, tenant, id, "withdrawn before it went out").await?;
+            cancel_posts(&mut tx, tenant.get(), id, "withdrawn before it went out").await?;
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(moved)
     }
 
-    async fn publication(&self, tenant: i64, id: i64) -> Result<Option<Publication>> {
+    async fn publication(&self, tenant: TenantId, id: i64) -> Result<Option<Publication>> {
         let mut conn = self.pool.acquire().await.map_err(db_err)?;
-        one(&mut conn, tenant, id).await
+        one(&mut conn, tenant.get(), id).await
     }
 
-    async fn publications(&self, tenant: i64, limit: u32) -> Result<Vec<Publication>> {
+    async fn publications(&self, tenant: TenantId, limit: u32) -> Result<Vec<Publication>> {
         let rows: Vec<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 ORDER BY publish_at DESC, id DESC LIMIT $2"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -231,7 +231,7 @@ impl Publishing for This {
 
     async fn approved_until(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>> {
@@ -239,7 +239,7 @@ impl Publishing for This {
             "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 AND state = $2 AND publish_at <= $3 \
              ORDER BY publish_at DESC, id DESC LIMIT $4"
         )))
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(PubState::Approved.as_str())
         .bind(until.as_millisecond())
         .bind(i64::from(limit))
@@ -251,14 +251,14 @@ impl Publishing for This {
 
     async fn publication_posts(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
     ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>> {
         let rows: Vec<(String, String, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT channel, recipient, status, attempts, last_error, sent_at FROM outbox \
                  WHERE tenant_id = $1 AND header_id LIKE $2 ORDER BY id",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(format!("{}%", post_prefix(id)))
         .fetch_all(&self.pool)
         .await
@@ -274,11 +274,11 @@ impl Publishing for This {
             .collect()
     }
 
-    async fn jargon(&self, tenant: i64) -> Result<Vec<(String, String)>> {
+    async fn jargon(&self, tenant: TenantId) -> Result<Vec<(String, String)>> {
         sqlx::query_as(
             "SELECT phrase, plainer FROM plain_jargon WHERE tenant_id = $1 ORDER BY phrase",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)
@@ -286,7 +286,7 @@ impl Publishing for This {
 
     async fn set_jargon(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         phrase: &str,
         plainer: Option<&str>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
@@ -297,11 +297,11 @@ impl Publishing for This {
                 "INSERT INTO plain_jargon (tenant_id, phrase, plainer) VALUES ($1, $2, $3) \
                  ON CONFLICT (tenant_id, phrase) DO UPDATE SET plainer = excluded.plainer",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(phrase)
             .bind(p),
             None => sqlx::query("DELETE FROM plain_jargon WHERE tenant_id = $1 AND phrase = $2")
-                .bind(tenant)
+                .bind(tenant.get())
                 .bind(phrase),
         }
         .execute(&mut *tx)
@@ -310,15 +310,15 @@ impl Publishing for This {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(true)
     }
 
-    async fn publishing_settings(&self, tenant: i64) -> Result<PublishingSettings> {
+    async fn publishing_settings(&self, tenant: TenantId) -> Result<PublishingSettings> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT four_eyes, staff_lead_minutes FROM publishing_settings WHERE tenant_id = $1",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
@@ -332,7 +332,7 @@ impl Publishing for This {
 
     async fn set_publishing_settings(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         settings: PublishingSettings,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
@@ -341,12 +341,12 @@ impl Publishing for This {
             "INSERT INTO publishing_settings (tenant_id, four_eyes, staff_lead_minutes) VALUES ($1, $2, $3) \
              ON CONFLICT (tenant_id) DO UPDATE SET four_eyes = excluded.four_eyes, staff_lead_minutes = excluded.staff_lead_minutes",
         )
-        .bind(tenant)
+        .bind(tenant.get())
         .bind(i64::from(settings.four_eyes))
         .bind(i64::from(settings.staff_lead_minutes))
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 }

@@ -13,7 +13,10 @@ pub(super) use jiff::Timestamp;
 pub(super) use sqlx::QueryBuilder;
 pub(super) use std::collections::HashMap;
 pub(super) use torg_domain::deadline::PolicyRule;
-pub(super) use torg_domain::{InquiryStatus, MessageKind, Reference, routing::RoutingRule};
+pub(super) use torg_domain::{
+    InquiryId, InquiryStatus, MessageKind, Reference, TenantId, UnitId, UserId,
+    routing::RoutingRule,
+};
 pub(super) use torg_store::*;
 
 pub(super) type Conn = <Db as sqlx::Database>::Connection;
@@ -77,7 +80,7 @@ pub(super) async fn insert_batch(
             let existing: Option<InquiryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {INQUIRY_COLUMNS} FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND external_id = $3"
             )))
-            .bind(new.tenant_id)
+            .bind(new.tenant_id.get())
             .bind(new.channel.as_str())
             .bind(ext)
             .fetch_optional(&mut *conn)
@@ -99,7 +102,7 @@ pub(super) async fn insert_batch(
     let mut groups: HashMap<(i64, i16), Vec<usize>> = HashMap::new();
     for &i in &todo {
         groups
-            .entry((news[i].tenant_id, news[i].reference_year))
+            .entry(((news[i].tenant_id).get(), news[i].reference_year))
             .or_default()
             .push(i);
     }
@@ -134,7 +137,7 @@ pub(super) async fn insert_batch(
         let new = news[i];
         let number = numbers.get(&i).copied().unwrap_or_default();
         let received = new.received_at.as_millisecond();
-        b.push_bind(new.tenant_id)
+        b.push_bind(new.tenant_id.get())
             .push_bind(i64::from(new.reference_year))
             .push_bind(number)
             .push_bind(
@@ -152,7 +155,7 @@ pub(super) async fn insert_batch(
             .push_bind(new.contact_email.clone())
             .push_bind(new.contact_phone.clone())
             .push_bind(new.language.clone())
-            .push_bind(new.unit_id)
+            .push_bind(new.unit_id.get())
             .push_bind(new.priority.as_i64())
             .push_bind(new.follow_token_hash.clone())
             .push_bind(preview.clone())
@@ -177,7 +180,7 @@ pub(super) async fn insert_batch(
     let mut inquiry_ids = Vec::with_capacity(todo.len());
     for &i in &todo {
         let key = (
-            news[i].tenant_id,
+            news[i].tenant_id.get(),
             i64::from(news[i].reference_year),
             numbers.get(&i).copied().unwrap_or_default(),
         );
@@ -192,7 +195,7 @@ pub(super) async fn insert_batch(
     );
     q.push_values(todo.iter().zip(&inquiry_ids), |mut b, (&i, id)| {
         let new = news[i];
-        b.push_bind(new.tenant_id)
+        b.push_bind(new.tenant_id.get())
             .push_bind(*id)
             .push_bind(MessageKind::Inbound.as_str())
             .push_bind(None::<i64>)
@@ -225,12 +228,15 @@ pub(super) async fn insert_batch(
             }
             .to_string();
             let ack = new.acknowledgement.as_ref();
-            b.push_bind(new.tenant_id)
+            b.push_bind(new.tenant_id.get())
                 .push_bind(*id)
                 .push_bind(MessageKind::Acknowledgement.as_str())
                 .push_bind(None::<i64>)
                 .push_bind(ack.map(|a| a.author_name.clone()).unwrap_or_default())
-                .push_bind(ack.map(|a| a.body_for(&reference, *id)).unwrap_or_default())
+                .push_bind(
+                    ack.map(|a| a.body_for(&reference, InquiryId(*id)))
+                        .unwrap_or_default(),
+                )
                 .push_bind(new.received_at.as_millisecond());
         });
         q.push(" RETURNING id, inquiry_id");
@@ -260,7 +266,7 @@ pub(super) async fn insert_batch(
                 };
                 insert_outgoing(
                     &mut *conn,
-                    new.tenant_id,
+                    new.tenant_id.get(),
                     Some(*id),
                     Some(*message_id),
                     &out,
@@ -272,7 +278,7 @@ pub(super) async fn insert_batch(
         }
     }
     // One audit entry per new inquiry, in the same transaction, chained per municipality.
-    let mut by_tenant: Vec<i64> = todo.iter().map(|&i| news[i].tenant_id).collect();
+    let mut by_tenant: Vec<TenantId> = todo.iter().map(|&i| news[i].tenant_id).collect();
     by_tenant.sort_unstable();
     by_tenant.dedup();
     let mut audit_rows: Vec<(
@@ -283,7 +289,7 @@ pub(super) async fn insert_batch(
         String,
     )> = Vec::with_capacity(todo.len());
     for tenant in by_tenant {
-        let (mut seq, mut previous) = audit_tail(&mut *conn, tenant).await?;
+        let (mut seq, mut previous) = audit_tail(&mut *conn, tenant.get()).await?;
         for (&i, id) in todo
             .iter()
             .zip(&inquiry_ids)
@@ -309,7 +315,7 @@ pub(super) async fn insert_batch(
             seq += 1;
             let at = ts(new.received_at.as_millisecond());
             previous = torg_domain::audit::chain_hash(&previous, seq, at, &entry);
-            audit_rows.push((tenant, seq, at, entry, previous.clone()));
+            audit_rows.push((tenant.get(), seq, at, entry, previous.clone()));
         }
     }
     for chunk in audit_rows.chunks(1000) {
@@ -336,8 +342,14 @@ pub(super) async fn insert_batch(
             let message_id = *message_of.get(id).ok_or_else(|| {
                 StoreError::Database("an inserted message was not returned".into())
             })?;
-            insert_attachments(&mut *conn, new.tenant_id, *id, message_id, &new.attachments)
-                .await?;
+            insert_attachments(
+                &mut *conn,
+                new.tenant_id.get(),
+                *id,
+                message_id,
+                &new.attachments,
+            )
+            .await?;
         }
         let number = numbers.get(&i).copied().unwrap_or_default();
         let reference = Reference {
@@ -367,7 +379,7 @@ pub(super) async fn insert_message_row(
     .bind(tenant)
     .bind(inquiry_id)
     .bind(new.kind.as_str())
-    .bind(new.author_user_id)
+    .bind(new.author_user_id.map(i64::from))
     .bind(&new.author_name)
     .bind(&new.body)
     .bind(created_at)
@@ -434,7 +446,7 @@ pub(super) async fn insert_attachments(
         .map_err(db_err)?;
         out.push(AttachmentMeta {
             id,
-            inquiry_id,
+            inquiry_id: InquiryId(inquiry_id),
             message_id,
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
@@ -503,13 +515,13 @@ pub(super) async fn insert_audit(
 /// Replaces the units `user_id` is a member of, inside the caller's transaction.
 pub(super) async fn replace_memberships(
     conn: &mut Conn,
-    tenant: i64,
-    user_id: i64,
-    units: &[i64],
+    tenant: TenantId,
+    user_id: UserId,
+    units: &[UnitId],
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM unit_memberships WHERE tenant_id = $1 AND user_id = $2")
-        .bind(tenant)
-        .bind(user_id)
+        .bind(tenant.get())
+        .bind(user_id.get())
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -517,13 +529,13 @@ pub(super) async fn replace_memberships(
     units.sort_unstable();
     units.dedup();
     for unit in units {
-        require_in_tenant(&mut *conn, Owned::Unit, tenant, unit).await?;
+        require_in_tenant(&mut *conn, Owned::Unit, tenant.get(), unit.get()).await?;
         sqlx::query(
             "INSERT INTO unit_memberships (tenant_id, user_id, unit_id) VALUES ($1, $2, $3)",
         )
-        .bind(tenant)
-        .bind(user_id)
-        .bind(unit)
+        .bind(tenant.get())
+        .bind(user_id.get())
+        .bind(unit.get())
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;

@@ -22,12 +22,12 @@ fn wheel_item(r: WheelRow) -> Result<WheelItem> {
     let bad = |what: &str| StoreError::Database(format!("stored wheel {what} is not valid"));
     Ok(WheelItem {
         id,
-        tenant_id,
+        tenant_id: TenantId(tenant_id),
         item: NewWheelItem {
             title,
             description,
-            unit_id,
-            responsible_user_id: responsible,
+            unit_id: unit_id.map(UnitId),
+            responsible_user_id: responsible.map(UserId),
             target_group: target,
             area,
             mark: mark.parse::<Mark>().map_err(|_| bad("mark"))?,
@@ -41,7 +41,7 @@ fn wheel_item(r: WheelRow) -> Result<WheelItem> {
 impl Wheel for This {
     async fn create_wheel_items(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         items: &[NewWheelItem],
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Vec<i64>> {
@@ -50,20 +50,20 @@ impl Wheel for This {
         let mut ids = Vec::with_capacity(items.len());
         for item in items {
             if let Some(unit) = item.unit_id {
-                require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+                require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
             }
             if let Some(user) = item.responsible_user_id {
-                require_in_tenant(&mut *tx, Owned::User, tenant, user).await?;
+                require_in_tenant(&mut *tx, Owned::User, tenant.get(), user.get()).await?;
             }
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO wheel_items (tenant_id, title, description, unit_id, responsible_user_id, target_group, area, mark, recurrence, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(&item.title)
             .bind(&item.description)
-            .bind(item.unit_id)
-            .bind(item.responsible_user_id)
+            .bind(item.unit_id.map(i64::from))
+            .bind(item.responsible_user_id.map(i64::from))
             .bind(&item.target_group)
             .bind(&item.area)
             .bind(item.mark.as_str())
@@ -74,17 +74,17 @@ impl Wheel for This {
             .map_err(db_err)?;
             ids.push(id);
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(ids)
     }
 
-    async fn wheel_items(&self, tenant: i64, unit: Option<i64>) -> Result<Vec<WheelItem>> {
+    async fn wheel_items(&self, tenant: TenantId, unit: Option<UnitId>) -> Result<Vec<WheelItem>> {
         let rows: Vec<WheelRow> = sqlx::query_as(
             "SELECT id, tenant_id, title, description, unit_id, responsible_user_id, target_group, area, mark, recurrence, created_at \
              FROM wheel_items WHERE tenant_id = $1 AND ($2 = 0 OR unit_id IS NULL OR unit_id = $2) ORDER BY id",
         )
-        .bind(tenant)
-        .bind(unit.unwrap_or(0))
+        .bind(tenant.get())
+        .bind(unit.map_or(0, UnitId::get))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
@@ -98,13 +98,13 @@ impl Wheel for This {
 
     async fn delete_wheel_item(
         &self,
-        tenant: i64,
+        tenant: TenantId,
         id: i64,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<bool> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query("DELETE FROM wheel_items WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant)
+            .bind(tenant.get())
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -112,42 +112,42 @@ impl Wheel for This {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        commit_with(tx, tenant, audit).await?;
+        commit_with(tx, tenant.get(), audit).await?;
         Ok(true)
     }
 
     async fn set_wheel_feed(
         &self,
-        tenant: i64,
-        unit: Option<i64>,
+        tenant: TenantId,
+        unit: Option<UnitId>,
         token_hash: &str,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         if let Some(unit) = unit {
-            require_in_tenant(&mut *tx, Owned::Unit, tenant, unit).await?;
+            require_in_tenant(&mut *tx, Owned::Unit, tenant.get(), unit.get()).await?;
         }
         sqlx::query(
             "INSERT INTO wheel_feeds (tenant_id, unit_id, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, unit_id) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at",
         )
-        .bind(tenant)
-        .bind(unit.unwrap_or(0))
+        .bind(tenant.get())
+        .bind(unit.map_or(0, UnitId::get))
         .bind(token_hash)
         .bind(Timestamp::now().as_millisecond())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        commit_with(tx, tenant, audit).await
+        commit_with(tx, tenant.get(), audit).await
     }
 
-    async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(i64, Option<i64>)>> {
+    async fn wheel_feed(&self, token_hash: &str) -> Result<Option<(TenantId, Option<UnitId>)>> {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT tenant_id, unit_id FROM wheel_feeds WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_err)?;
-        Ok(row.map(|(t, u)| (t, Some(u).filter(|u| *u != 0))))
+        Ok(row.map(|(t, u)| (TenantId(t), Some(UnitId(u)).filter(|u| u.get() != 0))))
     }
 }

@@ -1,6 +1,7 @@
 //! `torg` commands: How inquiries are handled: routing rules, canned replies, deadline policies, opening hours, the duty rota, planned peaks and the acknowledgement text.
 
 use super::*;
+use torg_domain::UnitId;
 
 #[derive(Subcommand)]
 pub enum RuleCommand {
@@ -343,9 +344,9 @@ pub async fn hours_command(
             let m = municipality(&*store, &slug).await?;
             let hours = torg_domain::calendar::parse_weekly(&weekly)?;
             let scope = match (unit, channel) {
-                (Some(name), _) => Some(torg_domain::calendar::HoursScope::Unit(
-                    unit_id(&*store, &m, &name).await?,
-                )),
+                (Some(name), _) => Some(torg_domain::calendar::HoursScope::Unit(UnitId(
+                    (unit_id(&*store, &m, &name).await?).get(),
+                ))),
                 (None, Some(c)) => Some(torg_domain::calendar::HoursScope::Channel(c.parse()?)),
                 (None, None) => None,
             };
@@ -583,7 +584,7 @@ pub async fn deadline(
             .iter()
             .find(|u| u.is_service_desk)
             .map(|u| u.id)
-            .unwrap_or(0),
+            .unwrap_or(UnitId(0)),
     };
     let config = torg_core::intake::TenantConfig::load(&*store, m).await?;
     let zone = config.calendar.zone().clone();

@@ -1,5 +1,6 @@
 //! The `torg` command groups, one module each; every command parses its arguments, calls the
 //! core (or the store for plain settings) and prints the result.
+use torg_domain::UnitId;
 
 pub mod backup;
 pub mod casework;
@@ -25,7 +26,11 @@ pub async fn municipality(store: &dyn Store, slug: &str) -> Result<torg_store::M
 }
 
 /// A unit of the municipality by name (case-insensitive), with an error that says so.
-pub async fn unit_id(store: &dyn Store, m: &torg_store::Municipality, name: &str) -> Result<i64> {
+pub async fn unit_id(
+    store: &dyn Store,
+    m: &torg_store::Municipality,
+    name: &str,
+) -> Result<UnitId> {
     store
         .list_units(m.id)
         .await?

@@ -2,6 +2,7 @@
 
 use super::*;
 use std::io::Write;
+use torg_domain::TenantId;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -283,7 +284,7 @@ pub fn bar_progress(bar: &indicatif::ProgressBar, p: torg_archive::Progress) {
 /// Walks the municipality's audit log oldest first, a page at a time, handing each page to `f`.
 pub async fn each_audit_page(
     store: &dyn Store,
-    tenant: i64,
+    tenant: TenantId,
     mut f: impl FnMut(&[torg_domain::audit::AuditEntry]) -> Result<()>,
 ) -> Result<()> {
     let mut after = 0;
