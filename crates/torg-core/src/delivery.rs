@@ -25,6 +25,8 @@ use torg_store::{ChannelSettings, ConnectorStatus, Directory, OutboxItem, Outgoi
 pub enum Outcome {
     /// The server or network took it.
     Sent,
+    /// The network took it and says where it is (a published post's address).
+    Posted { address: String },
     /// Not tried: wait until then without counting it as a failure of the message (an
     /// account waiting for approval, a network asking us to slow down).
     Wait { until: Timestamp, why: String },
@@ -178,6 +180,13 @@ pub async fn pass(
                         sent.clear();
                     }
                 }
+                Outcome::Posted { address } => {
+                    health.insert(key, (true, "sent".into()));
+                    store
+                        .outbox_posted(item.id, &address, Timestamp::now())
+                        .await?;
+                    report.sent += 1;
+                }
                 Outcome::Wait { until, why } => {
                     store.outbox_retry(item.id, until, &why).await?;
                     health.insert(key, (false, why));
@@ -241,7 +250,7 @@ fn held_back(host: &str, now: Timestamp) -> Outcome {
 fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
     let hide = |why: String| torg_domain::secret::redact(&why, secrets);
     match outcome {
-        Outcome::Sent => Outcome::Sent,
+        sent @ (Outcome::Sent | Outcome::Posted { .. }) => sent,
         Outcome::Wait { until, why } => Outcome::Wait {
             until,
             why: hide(why),

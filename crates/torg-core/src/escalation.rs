@@ -117,6 +117,7 @@ pub async fn warn_due(
                         .join("\n\n");
                         Some(Notice {
                             out: NewOutgoing {
+                                media: None,
                                 channel: torg_domain::Channel::Email,
                                 recipient: to,
                                 subject: t.get1("warn-mail-subject", "reference", &reference),

@@ -12,6 +12,7 @@ use torg_store::{Inquiry, MailAccount, NewOutgoing};
 pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Option<NewOutgoing> {
     if inquiry.channel == Channel::Sms {
         return Some(NewOutgoing {
+            media: None,
             channel: Channel::Sms,
             recipient: inquiry.contact_phone.clone()?,
             subject: String::new(),
@@ -27,6 +28,7 @@ pub fn reply_outgoing(account: Option<&MailAccount>, inquiry: &Inquiry) -> Optio
     let recipient = inquiry.contact_email.clone()?;
     let first = inquiry.external_id.clone();
     Some(NewOutgoing {
+        media: None,
         channel: Channel::Email,
         recipient,
         subject: reply_subject(inquiry.subject.as_deref(), &inquiry.reference.to_string()),

@@ -7,11 +7,12 @@
 
 use crate::actor::Actor;
 use jiff::{SignedDuration, Timestamp};
+use torg_domain::Channel;
 use torg_domain::TenantId;
 use torg_domain::access::Permission;
 use torg_domain::personal_data::Finding;
-use torg_domain::publish::{ApprovalError, PubState, may_approve, text_hash};
-use torg_store::{NewPublication, Publication, Store, StoreError, User};
+use torg_domain::publish::{ApprovalError, Network, PubState, may_approve, text_hash};
+use torg_store::{NewPublication, Publication, PublicationEdit, Store, StoreError, User};
 
 /// The longest title and text, in characters.
 pub const MAX_TITLE: usize = 200;
@@ -40,6 +41,12 @@ pub enum PublishError {
     #[error("staff are told between 0 and 1440 minutes (a day) before the public")]
     Lead,
     #[error(transparent)]
+    Image(#[from] torg_domain::publish::ImageError),
+    #[error(
+        "Instagram takes a post only with a picture: give the message one, or leave Instagram out"
+    )]
+    NeedsImage,
+    #[error(transparent)]
     Store(StoreError),
 }
 
@@ -67,6 +74,8 @@ impl PublishError {
             PublishError::PersonalData(_) => "publish-error-personal-data",
             PublishError::Changed => "publish-error-changed",
             PublishError::Lead => "publish-error-lead",
+            PublishError::Image(_) => "publish-error-image",
+            PublishError::NeedsImage => "publish-error-needs-image",
             PublishError::Store(_) => "error-storage",
         }
     }
@@ -80,9 +89,18 @@ pub struct MessageInput<'a> {
     pub publish_at: Timestamp,
     /// The annual wheel's item it is planned on (kept when the message is changed).
     pub wheel_item: Option<i64>,
+    /// Its picture's public https address as typed; empty for none.
+    pub image_url: &'a str,
 }
 
-fn checked(input: MessageInput<'_>) -> Result<(String, String), PublishError> {
+/// A message as it is kept: its title, text and picture checked.
+struct Checked {
+    title: String,
+    body: String,
+    image_url: Option<String>,
+}
+
+fn checked(input: MessageInput<'_>) -> Result<Checked, PublishError> {
     let title = input.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
         return Err(PublishError::Title);
@@ -91,7 +109,11 @@ fn checked(input: MessageInput<'_>) -> Result<(String, String), PublishError> {
     if body.is_empty() || body.chars().count() > MAX_BODY {
         return Err(PublishError::Body);
     }
-    Ok((title.to_string(), body.to_string()))
+    Ok(Checked {
+        title: title.to_string(),
+        body: body.to_string(),
+        image_url: torg_domain::publish::image_url(input.image_url)?,
+    })
 }
 
 fn may_change(user: &User, p: &Publication) -> Result<(), PublishError> {
@@ -123,9 +145,14 @@ pub async fn draft(
     if !author.role.has(Permission::HandleInquiries) {
         return Err(PublishError::MayNotWrite);
     }
-    let (title, body) = checked(input)?;
+    let Checked {
+        title,
+        body,
+        image_url,
+    } = checked(input)?;
     let entry = actor.entry("publication.drafted", String::new(), title.clone());
     let new = NewPublication {
+        image_url,
         title,
         body,
         language: language.to_string(),
@@ -147,7 +174,11 @@ pub async fn edit(
 ) -> Result<Publication, PublishError> {
     let p = found(store, tenant, id).await?;
     may_change(user, &p)?;
-    let (title, body) = checked(input)?;
+    let Checked {
+        title,
+        body,
+        image_url,
+    } = checked(input)?;
     let detail = if p.state == PubState::Approved {
         "changed after approval: a new approval is needed"
     } else {
@@ -159,7 +190,17 @@ pub async fn edit(
         detail.to_string(),
     );
     Ok(store
-        .edit_publication(tenant, id, &title, &body, input.publish_at, Some(entry))
+        .edit_publication(
+            tenant,
+            id,
+            &PublicationEdit {
+                title: &title,
+                body: &body,
+                image_url: image_url.as_deref(),
+                publish_at: input.publish_at,
+            },
+            Some(entry),
+        )
         .await?)
 }
 
@@ -199,8 +240,9 @@ pub async fn submit(
 pub struct Approval<'a> {
     /// Personal data in it may be public: the approver confirmed it.
     pub confirm_personal_data: bool,
-    /// Also a status on each of the municipality's approved Mastodon accounts.
-    pub mastodon: bool,
+    /// The networks it is also posted on ([`torg_domain::publish::NETWORKS`]), each from every
+    /// approved account the municipality has there.
+    pub channels: &'a [Channel],
     /// The news item's address on the portal, which every post links to.
     pub link: &'a str,
 }
@@ -224,9 +266,6 @@ pub fn lead(body: &str, max: usize) -> String {
     out.push('…');
     out
 }
-
-/// The longest Mastodon status, in characters.
-pub const MASTODON_POST: usize = 500;
 
 /// Approves a message waiting for approval, bound to its text as it is now. Personal data in
 /// it holds the approval until the approver confirms it may be public. Its posts on other
@@ -253,25 +292,39 @@ pub async fn approve(
     if !findings.is_empty() && !confirm {
         return Err(PublishError::PersonalData(findings));
     }
-    let hash = text_hash(&p.title, &p.body);
+    let networks: Vec<Network> = approval
+        .channels
+        .iter()
+        .filter_map(|c| torg_domain::publish::network(*c))
+        .collect();
+    if p.image_url.is_none() && networks.iter().any(|n| n.needs_image) {
+        return Err(PublishError::NeedsImage);
+    }
+    let hash = text_hash(&p.title, &p.body, p.image_url.as_deref());
     let mut detail = format!("text:{hash}");
     if !findings.is_empty() {
         detail.push_str(" personal-data:confirmed");
     }
     let mut notices = vec![];
-    if approval.mastodon {
-        let approved_at = jiff::Timestamp::now().as_millisecond();
-        for account in store.social_accounts(Some(tenant)).await? {
-            if account.channel != torg_domain::Channel::Mastodon || !account.approved {
-                continue;
-            }
+    let approved_at = jiff::Timestamp::now().as_millisecond();
+    let accounts = if networks.is_empty() {
+        vec![]
+    } else {
+        store.social_accounts(Some(tenant)).await?
+    };
+    for network in &networks {
+        let body = post_text(&p, approval.link, network.max_chars);
+        for account in accounts
+            .iter()
+            .filter(|a| a.channel == network.channel && a.approved)
+        {
             let address = torg_domain::social::Address {
                 account: account.account.clone(),
                 target: torg_domain::social::Target::Publish(id.to_string()),
             };
             notices.push(torg_store::Notice {
                 out: torg_store::NewOutgoing {
-                    channel: torg_domain::Channel::Mastodon,
+                    channel: network.channel,
                     recipient: address.to_string(),
                     subject: p.title.clone(),
                     header_id: format!(
@@ -281,10 +334,11 @@ pub async fn approve(
                     ),
                     in_reply_to: None,
                     references: vec![],
+                    media: p.image_url.clone().filter(|_| network.takes_image),
                 },
-                body: post_text(&p, approval.link, MASTODON_POST),
+                body: body.clone(),
             });
-            detail.push_str(&format!(" mastodon:{}", account.account));
+            detail.push_str(&format!(" {}:{}", network.channel, account.account));
         }
     }
     let entry = actor.entry("publication.approved", format!("publication:{id}"), detail);
@@ -391,6 +445,7 @@ mod tests {
     fn message(title: &str, body: &str) -> Publication {
         let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
         Publication {
+            image_url: None,
             id: 1,
             tenant_id: TenantId(1),
             title: title.into(),

@@ -85,6 +85,7 @@ pub async fn receive_sms(
         },
         // A number that has said STOPP gets no acknowledgement; the inquiry is still taken.
         acknowledge_by: (!stopped).then(|| NewOutgoing {
+            media: None,
             channel: Channel::Sms,
             recipient: phone.as_str().to_string(),
             subject: String::new(),

@@ -165,6 +165,7 @@ pub async fn receive_social(
             source: event.account.clone(),
         },
         acknowledge_by: reply_to.map(|to| NewOutgoing {
+            media: None,
             channel,
             recipient: to.to_string(),
             subject: String::new(),
@@ -216,6 +217,7 @@ pub fn reply_address(inquiry: &torg_store::Inquiry, privately: bool) -> Option<A
 /// The outbox entry of a staff reply to `address` on `channel`.
 pub fn reply_outgoing(channel: Channel, address: &Address) -> NewOutgoing {
     NewOutgoing {
+        media: None,
         channel,
         recipient: address.to_string(),
         subject: String::new(),

@@ -68,6 +68,7 @@ pub async fn send(
     for n in 1..=MAX_PER_CHAT {
         let notice = Notice {
             out: NewOutgoing {
+                media: None,
                 channel: Channel::Email,
                 recipient: recipient.clone(),
                 subject: subject.clone(),

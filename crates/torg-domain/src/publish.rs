@@ -4,8 +4,8 @@
 //! `publish_at`. A change after approval needs a new approval: the approval is bound to the
 //! text's hash.
 
-use crate::Role;
 use crate::access::Permission;
+use crate::{Channel, Role};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -83,14 +83,75 @@ pub fn may_approve(
     Ok(())
 }
 
-/// The hash an approval is bound to: the title and the text, length-prefixed.
-pub fn text_hash(title: &str, body: &str) -> String {
+/// The hash an approval is bound to: the title, the text and the picture's address,
+/// length-prefixed.
+pub fn text_hash(title: &str, body: &str, image: Option<&str>) -> String {
     let mut h = Sha256::new();
-    for s in [title, body] {
+    for s in [title, body, image.unwrap_or_default()] {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s.as_bytes());
     }
     crate::hex(&h.finalize())
+}
+
+/// Why a picture's address was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a picture is given by its public https address (at most 2,000 characters)")]
+pub struct ImageError;
+
+/// A picture's address as typed: none when empty, else a public `https` address (the networks
+/// fetch it themselves, so it must be reachable from outside).
+pub fn image_url(typed: &str) -> Result<Option<String>, ImageError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let url = url::Url::parse(typed).map_err(|_| ImageError)?;
+    if typed.len() > 2_000 || url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(ImageError);
+    }
+    Ok(Some(url.to_string()))
+}
+
+/// What a network takes of a published message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    pub channel: Channel,
+    /// The longest post Torg writes there, in characters (the network's own limit or less).
+    pub max_chars: usize,
+    /// The network takes a post only with a picture (Instagram).
+    pub needs_image: bool,
+    /// The post carries the message's picture.
+    pub takes_image: bool,
+}
+
+/// The networks a message is published on besides the portal and the staff, in the order
+/// they are offered. Facebook's own limit is 63,206 characters; a post there is the title, the
+/// first paragraph and the link, so it is kept to 2,000. Instagram's captions hold 2,200.
+pub const NETWORKS: [Network; 3] = [
+    Network {
+        channel: Channel::Facebook,
+        max_chars: 2_000,
+        needs_image: false,
+        takes_image: true,
+    },
+    Network {
+        channel: Channel::Instagram,
+        max_chars: 2_200,
+        needs_image: true,
+        takes_image: true,
+    },
+    Network {
+        channel: Channel::Mastodon,
+        max_chars: 500,
+        needs_image: false,
+        takes_image: false,
+    },
+];
+
+/// The network of `channel`, if a message can be published there.
+pub fn network(channel: Channel) -> Option<Network> {
+    NETWORKS.into_iter().find(|n| n.channel == channel)
 }
 
 /// Who sees an approved message at `now`.
@@ -189,9 +250,41 @@ mod tests {
 
     #[test]
     fn any_change_of_the_text_changes_its_hash() {
-        let a = text_hash("Vann", "Kok vannet.");
-        assert_ne!(a, text_hash("Vann", "Kok vannet!"));
-        assert_ne!(a, text_hash("VannKok", " vannet."));
-        assert_eq!(a, text_hash("Vann", "Kok vannet."));
+        let a = text_hash("Vann", "Kok vannet.", None);
+        assert_ne!(a, text_hash("Vann", "Kok vannet!", None));
+        assert_ne!(a, text_hash("VannKok", " vannet.", None));
+        assert_ne!(
+            a,
+            text_hash("Vann", "Kok vannet.", Some("https://x.no/a.jpg"))
+        );
+        assert_eq!(a, text_hash("Vann", "Kok vannet.", None));
+    }
+
+    #[test]
+    fn pictures_are_public_https_addresses() {
+        assert_eq!(image_url("  "), Ok(None));
+        assert_eq!(
+            image_url(" https://nordby.kommune.no/bilder/vann.jpg "),
+            Ok(Some("https://nordby.kommune.no/bilder/vann.jpg".into()))
+        );
+        for bad in [
+            "http://nordby.kommune.no/vann.jpg",
+            "javascript:alert(1)",
+            "vann.jpg",
+            "file:///etc/passwd",
+        ] {
+            assert_eq!(image_url(bad), Err(ImageError), "{bad}");
+        }
+        assert_eq!(
+            image_url(&format!("https://x.no/{}", "a".repeat(2_000))),
+            Err(ImageError)
+        );
+    }
+
+    #[test]
+    fn instagram_needs_a_picture_and_mastodon_is_short() {
+        assert!(network(Channel::Instagram).is_some_and(|n| n.needs_image));
+        assert_eq!(network(Channel::Mastodon).map(|n| n.max_chars), Some(500));
+        assert_eq!(network(Channel::Email), None);
     }
 }

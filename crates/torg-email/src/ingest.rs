@@ -142,6 +142,7 @@ impl Mailroom<'_> {
             let (subject, body) = refusal_notice(&m.language, &m.name, &mail.subject, &refusal);
             mail.notice = Some(Notice {
                 out: NewOutgoing {
+                    media: None,
                     channel: Channel::Email,
                     recipient: sender.to_string(),
                     subject,
@@ -295,6 +296,7 @@ impl Mailroom<'_> {
         }
 
         let acknowledge_by = NewOutgoing {
+            media: None,
             channel: Channel::Email,
             recipient: sender.clone(),
             subject: reply_subject(Some(&subject), "{referanse}"),

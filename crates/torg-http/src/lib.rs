@@ -352,12 +352,12 @@ async fn security_headers(req: Request, next: Next, secure: bool) -> Response {
         header::CONTENT_SECURITY_POLICY,
         if framable {
             HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
                  object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors *",
             )
         } else {
             HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
                  object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             )
         },

@@ -88,6 +88,7 @@ struct ListPage {
     may_write: bool,
     title: String,
     body: String,
+    image_url: String,
     publish_at: String,
     /// The wheel's items a message may be planned on: (id, title, chosen).
     wheel_items: Vec<(i64, String, bool)>,
@@ -116,15 +117,30 @@ struct MessagePage {
     may_approve: bool,
     /// The approval waits for the approver to confirm personal data may be public.
     confirm_personal_data: bool,
-    /// The municipality's approved Mastodon accounts, offered when approving.
-    mastodon: Vec<String>,
-    /// What its Mastodon status will say, and its length of the most a status holds.
-    mastodon_preview: Option<(String, String)>,
-    /// Its posts on other channels: (channel, css class, how it went).
-    posts: Vec<(String, &'static str, String)>,
+    /// Its picture's address, if it has one.
+    image_url: String,
+    /// The networks the municipality has approved accounts on, offered when approving, each
+    /// with what its post will say.
+    networks: Vec<NetworkView>,
+    /// Its posts on other channels: (channel, css class, how it went, the post's address).
+    posts: Vec<(String, &'static str, String, Option<String>)>,
     public_link: Option<String>,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// A network a message may go to, as the message page offers it.
+struct NetworkView {
+    /// The form's field (`to_facebook`, …) and the preview's anchor.
+    key: String,
+    name: String,
+    /// "Also on Facebook (from …)": the approval's tick box.
+    label: String,
+    preview: String,
+    /// Its length against the most the post holds.
+    count: String,
+    /// Instagram without a picture: said before anyone ticks it.
+    missing_image: bool,
 }
 
 async fn list_page(
@@ -188,6 +204,7 @@ async fn show_list(
             may_write: writes(staff),
             title: field("title"),
             body: field("body"),
+            image_url: field("image_url"),
             publish_at,
             wheel_items,
             notice,
@@ -224,6 +241,7 @@ async fn create(
         .await;
     };
     let input = MessageInput {
+        image_url: f.get("image_url"),
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
@@ -326,34 +344,51 @@ async fn show_message(
         confirm_personal_data,
         posts: posts
             .iter()
-            .map(|(channel, _, state)| {
-                let (class, text) = views::delivery_line(&t, state, &m.time_zone);
-                (t.get(&format!("channel-{}", channel.as_str())), class, text)
+            .map(|post| {
+                let (class, text) = views::delivery_line(&t, &post.state, &m.time_zone);
+                (
+                    t.get(&format!("channel-{}", post.channel.as_str())),
+                    class,
+                    text,
+                    post.address.clone(),
+                )
             })
             .collect(),
-        mastodon: accounts
+        networks: torg_domain::publish::NETWORKS
             .iter()
-            .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
-            .map(|a| a.registry_address.clone())
-            .collect(),
-        mastodon_preview: accounts
-            .iter()
-            .any(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
-            .then(|| {
-                let text = publish::post_text(
-                    &p,
-                    &format!("{base}/k/{}/news/{id}", m.slug),
-                    publish::MASTODON_POST,
-                );
+            .filter_map(|n| {
+                let names: Vec<&str> = accounts
+                    .iter()
+                    .filter(|a| a.channel == n.channel && a.approved)
+                    .map(|a| a.registry_address.as_str())
+                    .collect();
+                if names.is_empty() {
+                    return None;
+                }
+                let text =
+                    publish::post_text(&p, &format!("{base}/k/{}/news/{id}", m.slug), n.max_chars);
                 let count = t.args(
                     "publish-preview-count",
                     &[
                         ("chars", &text.chars().count().to_string()),
-                        ("max", &publish::MASTODON_POST.to_string()),
+                        ("max", &n.max_chars.to_string()),
                     ],
                 );
-                (text, count)
-            }),
+                let name = t.get(&format!("channel-{}", n.channel.as_str()));
+                Some(NetworkView {
+                    key: n.channel.as_str().to_string(),
+                    label: t.args(
+                        "publish-to-network",
+                        &[("channel", &name), ("accounts", &names.join(", "))],
+                    ),
+                    name,
+                    preview: text,
+                    count,
+                    missing_image: n.needs_image && p.image_url.is_none(),
+                })
+            })
+            .collect(),
+        image_url: p.image_url.clone().unwrap_or_default(),
         public_link: live.then(|| format!("{base}/k/{}/news/{id}", m.slug)),
         notice,
         error,
@@ -429,6 +464,7 @@ async fn edit(
         .await;
     };
     let input = MessageInput {
+        image_url: f.get("image_url"),
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
@@ -535,9 +571,14 @@ async fn approve(
         crate::portal::base_url(&state, &headers),
         staff.config.municipality.slug
     );
+    let channels: Vec<torg_domain::Channel> = torg_domain::publish::NETWORKS
+        .iter()
+        .map(|n| n.channel)
+        .filter(|c| f.get(&format!("to_{}", c.as_str())) == "on")
+        .collect();
     let approval = publish::Approval {
         confirm_personal_data: f.get("confirm_personal_data") == "on",
-        mastodon: f.get("mastodon") == "on",
+        channels: &channels,
         link: &link,
     };
     let result = publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await;
@@ -572,6 +613,8 @@ struct NewsItemPage {
     title: String,
     when: String,
     paragraphs: Vec<String>,
+    /// Its picture, shown above the text (decorative: the title says what it is about).
+    image_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -650,6 +693,7 @@ async fn news_item(
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
                     .collect(),
+                image_url: p.image_url,
                 title: p.title,
                 t,
             },

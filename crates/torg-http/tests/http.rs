@@ -2053,6 +2053,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 .create_publication(
                     a.id,
                     &torg_store::NewPublication {
+                        image_url: None,
                         title: format!("{step} {u}"),
                         body: "Biblioteket åpner klokken ti.".into(),
                         language: "nb".into(),
@@ -7784,6 +7785,27 @@ async fn publishing_with_approval(app: &App) {
                 .expect("id")
         }
     };
+    // A picture is a public https address; anything else is refused with what to do, and
+    // the text typed is kept.
+    let res = writer
+        .post(&list)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Med bilde"),
+            ("body", "Tekst som blir stående."),
+            ("image_url", "http://intranett/bilde.jpg"),
+            ("publish_at", local(soon).as_str()),
+        ])
+        .send()
+        .await
+        .expect("draft");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = res.text().await.expect("text");
+    assert!(refused.contains("begynner med https://"), "what to do");
+    assert!(
+        refused.contains("Tekst som blir stående."),
+        "the text is kept"
+    );
     // Planned on an item of the annual wheel.
     let item = app
         .store
@@ -7955,7 +7977,7 @@ async fn publishing_with_approval(app: &App) {
         .form(&[
             ("csrf", csrf.as_str()),
             ("confirm_personal_data", "on"),
-            ("mastodon", "on"),
+            ("to_mastodon", "on"),
         ])
         .send()
         .await

@@ -6,6 +6,12 @@
 //! `is_hidden`; Instagram with `POST /{comment-id}/replies` and `hide`. Both send private
 //! messages with `POST /{account-id}/messages`, to a person's id or to a comment (private
 //! reply).
+//!
+//! Publishing: a Facebook page posts with `POST /{page-id}/feed` (`message`), or with a picture
+//! `POST /{page-id}/photos` (`url`, `caption`); an Instagram account in two steps, a container
+//! `POST /{ig-user-id}/media` (`image_url`, `caption`) and `POST /{ig-user-id}/media_publish`
+//! (`creation_id`). The post's address is read back (`permalink_url`, Instagram's
+//! `permalink`).
 
 use crate::api::{ApiError, same_origin, send};
 use serde_json::{Value, json};
@@ -85,7 +91,7 @@ impl Graph {
             }
             Target::Publish(_) => {
                 return Err(ApiError::Refused(
-                    "publishing on Facebook and Instagram is not offered yet".into(),
+                    "a publication is posted with Graph::publish".into(),
                 ));
             }
         };
@@ -95,6 +101,114 @@ impl Graph {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string())
+    }
+
+    /// Publishes `text` (with the picture at `media`, where the network takes one) as a post of
+    /// the page or account; returns the post's address on the network. Instagram takes no post
+    /// without a picture.
+    pub async fn publish(
+        &self,
+        channel: Channel,
+        account: &str,
+        text: &str,
+        media: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let id_of = |answer: &Value, field: &str| {
+            answer
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::Unavailable(format!("the answer holds no {field}")))
+        };
+        let (post, link_field) = match (channel, media) {
+            (Channel::Instagram, None) => {
+                return Err(ApiError::Refused(
+                    "Instagram takes a post only with a picture".into(),
+                ));
+            }
+            (Channel::Instagram, Some(image)) => {
+                let container = self
+                    .post(
+                        &format!("{account}/media"),
+                        &json!({ "image_url": image, "caption": text }),
+                    )
+                    .await?;
+                let creation = id_of(&container, "id")?;
+                let published = self
+                    .post(
+                        &format!("{account}/media_publish"),
+                        &json!({ "creation_id": creation }),
+                    )
+                    .await?;
+                (id_of(&published, "id")?, "permalink")
+            }
+            (Channel::Facebook, Some(image)) => {
+                let photo = self
+                    .post(
+                        &format!("{account}/photos"),
+                        &json!({ "url": image, "caption": text }),
+                    )
+                    .await?;
+                (
+                    id_of(&photo, "post_id").or_else(|_| id_of(&photo, "id"))?,
+                    "permalink_url",
+                )
+            }
+            (Channel::Facebook, None) => {
+                let post = self
+                    .post(&format!("{account}/feed"), &json!({ "message": text }))
+                    .await?;
+                (id_of(&post, "id")?, "permalink_url")
+            }
+            (other, _) => {
+                return Err(ApiError::Refused(format!(
+                    "{other} is not published through the Graph API"
+                )));
+            }
+        };
+        Ok(self.address(&post, link_field).await)
+    }
+
+    /// A post's address on the network; its id when the network does not say.
+    async fn address(&self, post: &str, field: &str) -> String {
+        let url = format!("{}/{post}?fields={field}", self.base);
+        match self.call(self.client.get(url)).await {
+            Ok(answer) => answer
+                .get(field)
+                .and_then(Value::as_str)
+                .map_or_else(|| post.to_string(), str::to_string),
+            Err(_) => post.to_string(),
+        }
+    }
+
+    /// The address of a post of `account` with exactly `text` among its newest, if there is
+    /// one. A retry of a publication after a crash asks this first, so that a post goes out
+    /// once.
+    pub async fn published(
+        &self,
+        channel: Channel,
+        account: &str,
+        text: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let (edge, text_field, link_field) = if channel == Channel::Instagram {
+            ("media", "caption", "permalink")
+        } else {
+            ("posts", "message", "permalink_url")
+        };
+        let url = format!(
+            "{}/{account}/{edge}?fields=id,{text_field},{link_field}&limit=25",
+            self.base
+        );
+        let page = self.call(self.client.get(url)).await?;
+        Ok(page
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| p.get(text_field).and_then(Value::as_str) == Some(text))
+            .and_then(|p| p.get(link_field).or_else(|| p.get("id")))
+            .and_then(Value::as_str)
+            .map(str::to_string))
     }
 
     /// Hides (or shows again) a comment on the page.

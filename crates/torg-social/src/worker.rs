@@ -199,13 +199,34 @@ impl Deliver for SocialDelivery {
                 Mastodon::new(client, &account.api_base, &account.access_token)
                     .publish(&item.body, &item.header_id)
                     .await
-                    .map(drop)
+                    .map(Some)
+            }
+            (channel, Target::Publish(_)) => {
+                let graph = Graph::new(client, &account.api_base, &account.access_token);
+                // A retry first looks whether the post went out before a crash (the Graph
+                // API takes no idempotency key). If the posts cannot be read, it is posted.
+                let earlier = if item.attempts > 1 {
+                    match graph.published(channel, &account.account, &item.body).await {
+                        Err(ApiError::Refused(_)) => Ok(None),
+                        other => other,
+                    }
+                } else {
+                    Ok(None)
+                };
+                match earlier {
+                    Ok(Some(address)) => Ok(Some(address)),
+                    Ok(None) => graph
+                        .publish(channel, &account.account, &item.body, item.media.as_deref())
+                        .await
+                        .map(Some),
+                    Err(e) => Err(e),
+                }
             }
             (Channel::Mastodon, _) => {
                 Mastodon::new(client, &account.api_base, &account.access_token)
                     .reply(&address.target, &item.body, &item.header_id)
                     .await
-                    .map(drop)
+                    .map(|_| None)
             }
             (channel, _) => {
                 let graph = Graph::new(client, &account.api_base, &account.access_token);
@@ -222,17 +243,18 @@ impl Deliver for SocialDelivery {
                     _ => Ok(false),
                 };
                 match answered {
-                    Ok(true) => Ok(()),
+                    Ok(true) => Ok(None),
                     Ok(false) => graph
                         .send(channel, &account.account, &address.target, &item.body)
                         .await
-                        .map(drop),
+                        .map(|_| None),
                     Err(e) => Err(e),
                 }
             }
         };
         match result {
-            Ok(()) => Outcome::Sent,
+            Ok(None) => Outcome::Sent,
+            Ok(Some(address)) => Outcome::Posted { address },
             Err(ApiError::RateLimited(wait)) => {
                 let until =
                     now + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_mins(1));

@@ -94,6 +94,38 @@ impl Setup {
         account
     }
 
+    /// A communication officer who writes and a chief executive who approves.
+    async fn writer_and_chief(&self) -> (torg_store::User, torg_store::User) {
+        let person = |name: &str, role: torg_domain::Role| torg_store::NewUser {
+            email: None,
+            username: name.into(),
+            full_name: name.into(),
+            password_hash: "x".into(),
+            password_set_by: None,
+            role,
+            unit_id: None,
+        };
+        let writer = self
+            .store
+            .create_user(
+                self.tenant(),
+                person("skribent", torg_domain::Role::Communication),
+                None,
+            )
+            .await
+            .expect("writer");
+        let chief = self
+            .store
+            .create_user(
+                self.tenant(),
+                person("sjef", torg_domain::Role::ChiefExecutive),
+                None,
+            )
+            .await
+            .expect("chief");
+        (writer, chief)
+    }
+
     async fn approve(&self, id: i64) {
         self.store
             .decide_channel_account(
@@ -744,37 +776,12 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
     let s = setup().await;
     let (base, world) = standin::start("good-token").await;
     s.account(Channel::Mastodon, "14715", &base, true).await;
-    let person = |name: &str, role: torg_domain::Role| torg_store::NewUser {
-        email: None,
-        username: name.into(),
-        full_name: name.into(),
-        password_hash: "x".into(),
-        password_set_by: None,
-        role,
-        unit_id: None,
-    };
-    let writer = s
-        .store
-        .create_user(
-            s.tenant(),
-            person("skribent", torg_domain::Role::Communication),
-            None,
-        )
-        .await
-        .expect("writer");
-    let chief = s
-        .store
-        .create_user(
-            s.tenant(),
-            person("sjef", torg_domain::Role::ChiefExecutive),
-            None,
-        )
-        .await
-        .expect("chief");
+    let (writer, chief) = s.writer_and_chief().await;
     let cli = Actor::cli();
     let now = Timestamp::now();
     let at = now + SignedDuration::from_hours(1);
     let message = |title: &'static str| MessageInput {
+        image_url: "",
         title,
         body: "Biblioteket er åpent til klokken 20 fra mandag.\n\nVelkommen!",
         publish_at: at,
@@ -791,7 +798,7 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
                 id,
                 Approval {
                     confirm_personal_data: false,
-                    mastodon: true,
+                    channels: &[Channel::Mastodon],
                     link: "https://kommune.example/k/test/news/1",
                 },
             )
@@ -865,4 +872,227 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
         .and_then(|c| c.idempotency_key.clone())
         .expect("key");
     assert!(key.starts_with(&format!("publication-{}-", p.id)), "{key}");
+}
+
+/// Publishing on Facebook and Instagram through the Graph API's publishing endpoints, on the
+/// same delivery path: with its picture, a page photo post and an Instagram container
+/// published in its second step; each post's address read back and kept; Instagram refused
+/// for a message without a picture (by the core before the approval, and by the network if
+/// asked); a post whose answer was lost found on the page and not posted twice; a rate limit
+/// waited out; an expired token said as such.
+#[tokio::test]
+async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_once() {
+    use torg_core::actor::Actor;
+    use torg_core::publish::{self, Approval, MessageInput, PublishError};
+    use torg_store::DeliveryState;
+    let s = setup().await;
+    let (base, world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE1", &base, true).await;
+    s.account(Channel::Instagram, "1784", &base, true).await;
+    s.account(Channel::Mastodon, "14715", &base, true).await;
+    let (writer, chief) = s.writer_and_chief().await;
+    let cli = Actor::cli();
+    let now = Timestamp::now();
+    let at = now + SignedDuration::from_hours(1);
+    let link = "https://kommune.example/k/test/news/7";
+    let written = |title: &'static str, image: &'static str| {
+        let (store, writer) = (s.store.clone(), writer.clone());
+        async move {
+            let p = publish::draft(
+                &*store,
+                &Actor::cli(),
+                &writer,
+                writer.tenant_id,
+                "nb",
+                MessageInput {
+                    image_url: image,
+                    title,
+                    body: "Badeplassen ved Nordvika er åpen fra lørdag.\n\nGod sommer!",
+                    publish_at: at,
+                    wheel_item: None,
+                },
+            )
+            .await
+            .expect("draft");
+            publish::submit(&*store, &Actor::cli(), &writer, writer.tenant_id, p.id)
+                .await
+                .expect("submit");
+            p
+        }
+    };
+    let approve = |id: i64, channels: &'static [Channel]| {
+        let (store, chief) = (s.store.clone(), chief.clone());
+        async move {
+            publish::approve(
+                &*store,
+                &Actor::cli(),
+                &chief,
+                chief.tenant_id,
+                id,
+                Approval {
+                    confirm_personal_data: false,
+                    channels,
+                    link,
+                },
+            )
+            .await
+        }
+    };
+    // A picture that is not a public https address is refused as it is typed.
+    let bad = publish::draft(
+        &*s.store,
+        &cli,
+        &writer,
+        s.tenant(),
+        "nb",
+        MessageInput {
+            image_url: "http://intern/bilde.jpg",
+            title: "Feil",
+            body: "Tekst.",
+            publish_at: at,
+            wheel_item: None,
+        },
+    )
+    .await;
+    assert!(matches!(bad, Err(PublishError::Image(_))), "{bad:?}");
+    let picture = written(
+        "Badeplassen er åpen",
+        "https://kommune.example/bilder/nordvika.jpg",
+    )
+    .await;
+    approve(
+        picture.id,
+        &[Channel::Facebook, Channel::Instagram, Channel::Mastodon],
+    )
+    .await
+    .expect("approve");
+    // Without a picture Instagram is refused before anything is approved; Facebook alone is
+    // a plain post on the page's feed.
+    let plain = written("Vannet er godt", "").await;
+    let refused = approve(plain.id, &[Channel::Facebook, Channel::Instagram]).await;
+    assert!(
+        matches!(refused, Err(PublishError::NeedsImage)),
+        "{refused:?}"
+    );
+    approve(plain.id, &[Channel::Facebook])
+        .await
+        .expect("approve");
+
+    let client = client();
+    let mut sender = Sender::default();
+    let r = sender
+        .send_due(&*s.store, &s.accounts().await, &client, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!(r.sent, 0, "not before its time");
+    // The first answer from the page is lost on the way: the post stands on the page.
+    world.lock().expect("world").lose_answers = 1;
+    let mut later = at + SignedDuration::from_mins(1);
+    for _ in 0..3 {
+        // The retry comes after its backoff.
+        sender
+            .send_due(&*s.store, &s.accounts().await, &client, later, 100)
+            .await
+            .expect("pass");
+        later += SignedDuration::from_mins(5);
+    }
+    {
+        let w = world.lock().expect("world");
+        let page = &w.published["PAGE1"];
+        assert_eq!(page.len(), 2, "each message once on the page: {page:?}");
+        let photo = page
+            .iter()
+            .find(|p| p["picture"] == "https://kommune.example/bilder/nordvika.jpg")
+            .expect("the photo post");
+        let caption = photo["message"].as_str().expect("caption");
+        assert!(
+            caption.starts_with("Badeplassen er åpen\n\nBadeplassen ved Nordvika"),
+            "{caption}"
+        );
+        assert!(caption.ends_with(link), "{caption}");
+        let feed = page
+            .iter()
+            .find(|p| p["picture"].is_null())
+            .expect("the feed post");
+        assert!(
+            feed["message"]
+                .as_str()
+                .expect("m")
+                .starts_with("Vannet er godt")
+        );
+        let instagram = &w.published["1784"];
+        assert_eq!(instagram.len(), 1, "{instagram:?}");
+        assert_eq!(
+            instagram[0]["media_url"],
+            "https://kommune.example/bilder/nordvika.jpg"
+        );
+        assert!(w.containers.is_empty(), "the container was published");
+        assert_eq!(w.statuses.len(), 1, "Mastodon: the picture message only");
+    }
+    // What went where, with each post's address on its network.
+    let posts = s
+        .store
+        .publication_posts(s.tenant(), picture.id)
+        .await
+        .expect("posts");
+    for (channel, address) in [
+        (Channel::Facebook, "https://www.facebook.com/PAGE1/posts/"),
+        (Channel::Instagram, "https://www.instagram.com/p/"),
+        (Channel::Mastodon, &format!("{base}/@kommune/")),
+    ] {
+        let post = posts
+            .iter()
+            .find(|p| p.channel == channel)
+            .unwrap_or_else(|| panic!("a post on {channel}"));
+        assert!(
+            matches!(post.state, DeliveryState::Sent { .. })
+                && post
+                    .address
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with(address)),
+            "{post:?}"
+        );
+    }
+
+    // The network throttles, then the token expires: the post waits, and says why.
+    let third = written("Brannfare", "https://kommune.example/bilder/skog.jpg").await;
+    approve(third.id, &[Channel::Instagram])
+        .await
+        .expect("approve");
+    let throttled = payload_error(4, "Application request limit reached");
+    world.lock().expect("world").failures.push_back((
+        reqwest::StatusCode::BAD_REQUEST,
+        vec![("retry-after", "120".into())],
+        throttled,
+    ));
+    // One pass at `at`; the error the post waits with must hold `said`.
+    let mut pass_and_see = async |at: Timestamp, said: &str| {
+        sender
+            .send_due(&*s.store, &s.accounts().await, &client, at, 100)
+            .await
+            .expect("pass");
+        let posts = s
+            .store
+            .publication_posts(s.tenant(), third.id)
+            .await
+            .expect("p");
+        assert!(
+            matches!(&posts[0].state, DeliveryState::Pending { last_error: Some(e), .. } if e.contains(said)),
+            "{posts:?}"
+        );
+    };
+    pass_and_see(later, "rate limited").await;
+    world.lock().expect("world").token = "renewed".into();
+    pass_and_see(later + SignedDuration::from_mins(3), "no longer valid").await;
+    assert_eq!(
+        world.lock().expect("world").published["1784"].len(),
+        1,
+        "nothing more went out"
+    );
+}
+
+/// A Graph API error body with `code`.
+fn payload_error(code: i64, message: &str) -> String {
+    serde_json::json!({"error": {"message": message, "type": "OAuthException", "code": code}})
+        .to_string()
 }

@@ -495,6 +495,7 @@ pub(crate) struct OutboxRow {
     header_id: String,
     in_reply_to: Option<String>,
     refs: String,
+    media: Option<String>,
     attempts: i64,
     body: String,
 }
@@ -513,6 +514,7 @@ impl OutboxRow {
             header_id: self.header_id,
             in_reply_to: self.in_reply_to,
             references: self.refs.split_whitespace().map(String::from).collect(),
+            media: self.media,
             attempts: self.attempts,
         })
     }

@@ -1908,6 +1908,7 @@ pub async fn sso_providers_are_kept_per_municipality(store: &dyn Store) {
 
 fn outgoing(header: &str) -> NewOutgoing {
     NewOutgoing {
+        media: None,
         channel: Channel::Email,
         recipient: "ola@example.no".into(),
         subject: "Re: Vannlekkasje".into(),
@@ -2182,6 +2183,7 @@ pub async fn mail_accounts_quarantine_and_threading(store: &dyn Store) {
             raw: b"raw bytes".to_vec(),
             notice: Some(Notice {
                 out: NewOutgoing {
+                    media: None,
                     channel: Channel::Email,
                     recipient: "x@y".into(),
                     subject: "Meldingen din er for stor".into(),
@@ -2296,6 +2298,7 @@ pub async fn deadline_warnings_go_out_once(store: &dyn Store) {
     );
     let notice = Notice {
         out: NewOutgoing {
+            media: None,
             channel: Channel::Email,
             recipient: "leder@test.kommune.no".into(),
             subject: "Svarfristen nærmer seg".into(),
@@ -2621,6 +2624,7 @@ pub async fn notices_are_queued_for_own_inquiries_only(store: &dyn Store) {
         .inquiry;
     let notice = Notice {
         out: NewOutgoing {
+            media: None,
             channel: Channel::Email,
             recipient: "ola@example.no".into(),
             subject: "Chat med kommunen".into(),
@@ -3305,6 +3309,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .expect("author");
     let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
     let new = NewPublication {
+        image_url: None,
         title: "Kokevarsel".into(),
         body: "Kok vannet før du drikker det.".into(),
         language: "nb".into(),
@@ -3443,14 +3448,21 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .edit_publication(
             tenant,
             p.id,
-            "Kokevarsel",
-            "Kok vannet i ett minutt.",
-            at,
+            &PublicationEdit {
+                title: "Kokevarsel",
+                body: "Kok vannet i ett minutt.",
+                image_url: Some("https://nordby.example/kokevarsel.jpg"),
+                publish_at: at,
+            },
             None,
         )
         .await
         .expect("edit");
     assert_eq!((edited.state, edited.approved_by), (PubState::Draft, None));
+    assert_eq!(
+        edited.image_url.as_deref(),
+        Some("https://nordby.example/kokevarsel.jpg")
+    );
     assert!(
         store
             .approved_until(tenant, at, 10)
@@ -3479,6 +3491,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .expect("submit");
     let notice = Notice {
         out: NewOutgoing {
+            media: None,
             channel: Channel::Mastodon,
             recipient: format!("109|publish:{}", posted.id),
             subject: "Kokevarsel".into(),
@@ -3488,6 +3501,16 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         },
         body: "Kokevarsel\n\nKok vannet.".into(),
     };
+    let picture = Notice {
+        out: NewOutgoing {
+            channel: Channel::Instagram,
+            recipient: format!("1784|publish:{}", posted.id),
+            header_id: format!("publication-{}-abc-1-1784", posted.id),
+            media: Some("https://nordby.example/kokevarsel.jpg".into()),
+            ..notice.out.clone()
+        },
+        body: notice.body.clone(),
+    };
     store
         .set_publication_state(
             tenant,
@@ -3496,7 +3519,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             PubState::Approved,
             Some((author.id, "hash".into())),
             None,
-            std::slice::from_ref(&notice),
+            &[notice.clone(), picture],
         )
         .await
         .expect("approve");
@@ -3504,8 +3527,9 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .publication_posts(tenant, posted.id)
         .await
         .expect("posts");
-    assert_eq!(posts.len(), 1);
-    assert!(matches!(posts[0].2, DeliveryState::Pending { .. }));
+    assert_eq!(posts.len(), 2);
+    assert!(matches!(posts[0].state, DeliveryState::Pending { .. }));
+    assert_eq!(posts[0].address, None);
     let early = store
         .claim_outbox(
             Channel::Mastodon,
@@ -3519,6 +3543,23 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         early.iter().all(|i| i.header_id != notice.out.header_id),
         "not before its time"
     );
+    // At its time the picture goes with the entry; the network's address is kept when sent.
+    let due = store
+        .claim_outbox(Channel::Instagram, at, SignedDuration::from_mins(2), 10)
+        .await
+        .expect("claim");
+    let instagram = due
+        .iter()
+        .find(|i| i.recipient == format!("1784|publish:{}", posted.id))
+        .expect("the Instagram post is due");
+    assert_eq!(
+        instagram.media.as_deref(),
+        Some("https://nordby.example/kokevarsel.jpg")
+    );
+    store
+        .outbox_posted(instagram.id, "https://instagram.example/p/abc", at)
+        .await
+        .expect("posted");
     assert!(
         store
             .publication_posts(other.tenant.id, posted.id)
@@ -3543,7 +3584,15 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .await
         .expect("posts");
     assert!(
-        matches!(&posts[0].2, DeliveryState::Failed { error, .. } if error.contains("withdrawn"))
+        matches!(&posts[0].state, DeliveryState::Failed { error, .. } if error.contains("withdrawn"))
+    );
+    assert!(
+        matches!(posts[1].state, DeliveryState::Sent { .. }),
+        "what went out stays as it went"
+    );
+    assert_eq!(
+        posts[1].address.as_deref(),
+        Some("https://instagram.example/p/abc")
     );
     // A municipality's own words to avoid: kept per municipality, changed, removed once.
     assert!(

@@ -305,6 +305,8 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Vec<OutboxItem>>;
     /// Marks entries sent, all in one transaction (one commit for a batch of sends).
     async fn outbox_sent(&self, ids: &[i64], at: jiff::Timestamp) -> Result<()>;
+    /// Marks one entry sent, with the address the network gave what was posted.
+    async fn outbox_posted(&self, id: i64, address: &str, at: jiff::Timestamp) -> Result<()>;
     /// Try again at `next_at`, remembering the server's answer.
     async fn outbox_retry(&self, id: i64, next_at: jiff::Timestamp, error: &str) -> Result<()>;
     /// Records a delivery report for a sent entry: delivered, or not with the network's word.
@@ -763,9 +765,7 @@ pub trait Publishing: Send + Sync {
         &self,
         tenant: TenantId,
         id: i64,
-        title: &str,
-        body: &str,
-        publish_at: jiff::Timestamp,
+        edit: &PublicationEdit<'_>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Publication>;
     /// Moves a message from `from` to `to` (with the approver and the approved text's hash
@@ -794,11 +794,7 @@ pub trait Publishing: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Publication>>;
     /// A message's posts on other channels: channel, address, and how each went.
-    async fn publication_posts(
-        &self,
-        tenant: TenantId,
-        id: i64,
-    ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>>;
+    async fn publication_posts(&self, tenant: TenantId, id: i64) -> Result<Vec<PublicationPost>>;
     async fn publishing_settings(&self, tenant: TenantId) -> Result<PublishingSettings>;
     /// The municipality's own words to avoid: (phrase, plainer), by phrase.
     async fn jargon(&self, tenant: TenantId) -> Result<Vec<(String, String)>>;

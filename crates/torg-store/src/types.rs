@@ -389,6 +389,9 @@ pub struct NewOutgoing {
     pub in_reply_to: Option<String>,
     /// Earlier Message-IDs of the thread, oldest first.
     pub references: Vec<String>,
+    /// A picture to post with the text (a public https address), for the networks that take
+    /// one; `None` for the rest.
+    pub media: Option<String>,
 }
 
 /// An outbox entry claimed for sending.
@@ -407,6 +410,8 @@ pub struct OutboxItem {
     pub header_id: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
+    /// A picture to post with the text ([`NewOutgoing::media`]).
+    pub media: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
 }
@@ -804,6 +809,29 @@ pub struct Publication {
     pub updated_at: Timestamp,
     /// The annual wheel's item it is planned on.
     pub wheel_item_id: Option<i64>,
+    /// Its picture (a public https address): shown with the news, posted with it on Facebook,
+    /// needed for Instagram.
+    pub image_url: Option<String>,
+}
+
+/// A message's text, picture and time as changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicationEdit<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub image_url: Option<&'a str>,
+    pub publish_at: Timestamp,
+}
+
+/// One of a message's posts on another channel, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicationPost {
+    pub channel: Channel,
+    /// The account it goes out from (`account|publish:ID`).
+    pub recipient: String,
+    pub state: DeliveryState,
+    /// Where the network put it, once it took it (the post's address or id).
+    pub address: Option<String>,
 }
 
 /// A new message, as its author wrote it.
@@ -816,6 +844,8 @@ pub struct NewPublication {
     pub publish_at: Timestamp,
     /// The annual wheel's item it is planned on.
     pub wheel_item_id: Option<i64>,
+    /// Its picture ([`Publication::image_url`]).
+    pub image_url: Option<String>,
 }
 
 /// A municipality's publishing rules.

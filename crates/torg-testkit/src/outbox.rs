@@ -76,6 +76,7 @@ pub async fn waiting_answer(
                 created_at: now,
                 external_id: None,
                 outgoing: Some(NewOutgoing {
+                    media: None,
                     channel,
                     recipient: recipient.into(),
                     subject: "Brøyting".into(),

@@ -1,7 +1,10 @@
 //! Local stand-ins for the parts of Meta's Graph API and Mastodon's client API that Torg
 //! calls, answering as their documentation says: bearer tokens checked (Graph error 190,
 //! Mastodon 401), `paging.next` and `Link` pagination, 429 with Retry-After when told to,
-//! Mastodon's Idempotency-Key honoured. Each call is recorded for the tests to inspect.
+//! Mastodon's Idempotency-Key honoured. Publishing as the Graph API documents it: a page's
+//! `feed` and `photos`, Instagram's `media` container (refused without `image_url`, error
+//! 9004) and `media_publish`, and `permalink_url` / `permalink` read back by id. Each call is
+//! recorded for the tests to inspect.
 
 #![allow(dead_code)]
 
@@ -53,6 +56,10 @@ pub struct World {
     pub by_idempotency_key: HashMap<String, Value>,
     pub page_size: usize,
     pub base: String,
+    /// What pages and accounts published: account id → posts, newest first.
+    pub published: HashMap<String, Vec<Value>>,
+    /// Instagram containers waiting for `media_publish`: id → container.
+    pub containers: HashMap<String, Value>,
 }
 
 pub type Shared = Arc<Mutex<World>>;
@@ -65,7 +72,7 @@ pub async fn start(token: &str) -> (String, Shared) {
         ..Default::default()
     }));
     let app = Router::new()
-        .route("/v21.0/{a}", post(graph_node))
+        .route("/v21.0/{a}", post(graph_node).get(graph_object))
         .route("/v21.0/{a}/{edge}", post(graph_edge).get(graph_list))
         .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/statuses", post(statuses))
@@ -171,6 +178,62 @@ async fn graph_edge(
             json!({"id": format!("{node}_r{n}")})
         }
         "messages" => json!({"recipient_id": "1008372609250235", "message_id": format!("m_{n}")}),
+        "feed" | "photos" => {
+            let id = format!("{node}_{n}");
+            let text = body.get(if edge == "feed" { "message" } else { "caption" });
+            let post = json!({
+                "id": id,
+                "message": text.cloned().unwrap_or(Value::Null),
+                "picture": body.get("url").cloned().unwrap_or(Value::Null),
+                "permalink_url": format!("https://www.facebook.com/{node}/posts/{n}"),
+            });
+            w.published.entry(node.clone()).or_default().insert(0, post);
+            if edge == "photos" {
+                json!({"id": format!("photo{n}"), "post_id": id})
+            } else {
+                json!({"id": id})
+            }
+        }
+        "media" => {
+            if body.get("image_url").and_then(Value::as_str).is_none() {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": {
+                        "message": "Only photo or video can be accepted as media type.",
+                        "type": "OAuthException", "code": 9004, "error_subcode": 2207052,
+                    }})),
+                )
+                    .into_response();
+            }
+            let id = format!("c{n}");
+            w.containers.insert(id.clone(), body.clone());
+            json!({"id": id})
+        }
+        "media_publish" => {
+            let creation = body
+                .get("creation_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let Some(container) = w.containers.remove(creation) else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": {"message": "Media ID is not available", "code": 9007}})),
+                )
+                    .into_response();
+            };
+            let id = format!("1790{n}");
+            let media = json!({
+                "id": id,
+                "caption": container["caption"],
+                "media_url": container["image_url"],
+                "permalink": format!("https://www.instagram.com/p/P{n}/"),
+            });
+            w.published
+                .entry(node.clone())
+                .or_default()
+                .insert(0, media);
+            json!({"id": id})
+        }
         _ => return (StatusCode::NOT_FOUND, "unknown edge").into_response(),
     };
     if let Some(res) = lost(&mut w) {
@@ -179,16 +242,53 @@ async fn graph_edge(
     Json(answer).into_response()
 }
 
-/// `GET /{comment}/{edge}?fields=…&limit=…&after=…`: a page of answers with paging.next.
-async fn graph_list(
+/// `GET /{id}?fields=…`: a published post or media with the fields asked for.
+async fn graph_object(
     State(world): State<Shared>,
-    Path((node, _edge)): Path<(String, String)>,
+    Path(node): Path<String>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut w = world.lock().expect("world");
     if let Some(res) = gate(&mut w, &headers, true) {
         return res;
+    }
+    let found = w
+        .published
+        .values()
+        .flatten()
+        .find(|p| p["id"] == node.as_str())
+        .cloned();
+    let Some(object) = found else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": "Unsupported get request.", "code": 100}})),
+        )
+            .into_response();
+    };
+    let mut answer = json!({"id": node});
+    for field in q.get("fields").map(String::as_str).unwrap_or("").split(',') {
+        if let Some(v) = object.get(field) {
+            answer[field] = v.clone();
+        }
+    }
+    Json(answer).into_response()
+}
+
+/// `GET /{comment}/{edge}?fields=…&limit=…&after=…`: a page of answers with paging.next.
+async fn graph_list(
+    State(world): State<Shared>,
+    Path((node, edge)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut w = world.lock().expect("world");
+    if let Some(res) = gate(&mut w, &headers, true) {
+        return res;
+    }
+    if edge == "posts" || edge == "media" {
+        let posts = w.published.get(&node).cloned().unwrap_or_default();
+        return Json(json!({"data": posts})).into_response();
     }
     let all = w.answers.get(&node).cloned().unwrap_or_default();
     let after: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);

@@ -90,7 +90,7 @@ impl Outbox for This {
             // The lease is taken only if nobody took it meanwhile (PostgreSQL re-checks).
             let row: Option<OutboxRow> = sqlx::query_as(
                 "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending' AND lease_until <= $3 \
-                 RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, attempts, \
+                 RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, media, attempts, \
                  COALESCE(body, (SELECT m.body FROM messages m WHERE m.tenant_id = outbox.tenant_id AND m.id = outbox.message_id), '') AS body",
             )
             .bind(until)
@@ -123,6 +123,19 @@ impl Outbox for This {
             .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn outbox_posted(&self, id: i64, address: &str, at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL, external_ref = $2 WHERE id = $3",
+        )
+        .bind(at.as_millisecond())
+        .bind(address)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use super::shared::*;
 use torg_domain::publish::PubState;
 
-const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at, wheel_item_id";
+const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at, wheel_item_id, image_url";
 
 type PubRow = (
     i64,
@@ -19,11 +19,26 @@ type PubRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 fn publication(r: PubRow) -> Result<Publication> {
-    let (id, tenant_id, title, body, language, state, author_id, approved_by, hash, at, c, u, item) =
-        r;
+    let (
+        id,
+        tenant_id,
+        title,
+        body,
+        language,
+        state,
+        author_id,
+        approved_by,
+        hash,
+        at,
+        c,
+        u,
+        item,
+        image_url,
+    ) = r;
     Ok(Publication {
         id,
         tenant_id: TenantId(tenant_id),
@@ -38,6 +53,7 @@ fn publication(r: PubRow) -> Result<Publication> {
         created_at: ts(c),
         updated_at: ts(u),
         wheel_item_id: item,
+        image_url,
     })
 }
 
@@ -97,8 +113,8 @@ impl Publishing for This {
         }
         let now = Timestamp::now().as_millisecond();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
+            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id, image_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
         )
         .bind(tenant.get())
         .bind(&new.title)
@@ -109,6 +125,7 @@ impl Publishing for This {
         .bind(new.publish_at.as_millisecond())
         .bind(now)
         .bind(new.wheel_item_id)
+        .bind(&new.image_url)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -124,23 +141,22 @@ impl Publishing for This {
         &self,
         tenant: TenantId,
         id: i64,
-        title: &str,
-        body: &str,
-        publish_at: Timestamp,
+        edit: &PublicationEdit<'_>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Publication> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let done = sqlx::query(
-            "UPDATE publications SET title = $1, body = $2, publish_at = $3, state = $4, approved_by = NULL, approved_hash = NULL, updated_at = $5 \
+            "UPDATE publications SET title = $1, body = $2, publish_at = $3, state = $4, approved_by = NULL, approved_hash = NULL, updated_at = $5, image_url = $8 \
              WHERE tenant_id = $6 AND id = $7",
         )
-        .bind(title)
-        .bind(body)
-        .bind(publish_at.as_millisecond())
+        .bind(edit.title)
+        .bind(edit.body)
+        .bind(edit.publish_at.as_millisecond())
         .bind(PubState::Draft.as_str())
         .bind(Timestamp::now().as_millisecond())
         .bind(tenant.get())
         .bind(id)
+        .bind(edit.image_url)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -249,13 +265,18 @@ impl Publishing for This {
         rows.into_iter().map(publication).collect()
     }
 
-    async fn publication_posts(
-        &self,
-        tenant: TenantId,
-        id: i64,
-    ) -> Result<Vec<(torg_domain::Channel, String, DeliveryState)>> {
-        let rows: Vec<(String, String, String, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT channel, recipient, status, attempts, last_error, sent_at FROM outbox \
+    async fn publication_posts(&self, tenant: TenantId, id: i64) -> Result<Vec<PublicationPost>> {
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT channel, recipient, status, attempts, last_error, sent_at, external_ref FROM outbox \
                  WHERE tenant_id = $1 AND header_id LIKE $2 ORDER BY id",
         )
         .bind(tenant.get())
@@ -264,13 +285,18 @@ impl Publishing for This {
         .await
         .map_err(db_err)?;
         rows.into_iter()
-            .map(|(channel, recipient, status, attempts, error, sent_at)| {
-                Ok((
-                    parse(&channel, "channel")?,
-                    recipient,
-                    super::outbox::delivery_state(&status, attempts, error, sent_at, None),
-                ))
-            })
+            .map(
+                |(channel, recipient, status, attempts, error, sent_at, address)| {
+                    Ok(PublicationPost {
+                        channel: parse(&channel, "channel")?,
+                        recipient,
+                        state: super::outbox::delivery_state(
+                            &status, attempts, error, sent_at, None,
+                        ),
+                        address,
+                    })
+                },
+            )
             .collect()
     }
 

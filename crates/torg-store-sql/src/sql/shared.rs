@@ -401,8 +401,8 @@ pub(super) async fn insert_outgoing(
     own_text: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO outbox (tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, status, next_attempt_at, created_at, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11)",
+        "INSERT INTO outbox (tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, status, next_attempt_at, created_at, body, media) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $10, $11, $12)",
     )
     .bind(tenant)
     .bind(inquiry_id)
@@ -415,6 +415,7 @@ pub(super) async fn insert_outgoing(
     .bind(out.references.join(" "))
     .bind(now)
     .bind(own_text)
+    .bind(&out.media)
     .execute(&mut *conn)
     .await
     .map_err(db_err)?;
