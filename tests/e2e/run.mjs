@@ -5,11 +5,12 @@
 // Usage: TORG_BIN=target/debug/torg node tests/e2e/run.mjs
 import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import net from "node:net";
+import http from "node:http";
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -18,10 +19,52 @@ const screenshots = resolve(process.env.TORG_SCREENSHOTS ?? "target/e2e");
 mkdirSync(screenshots, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), "torg-e2e-"));
 const password = "e2e-passord-som-er-langt";
+// The networks' stand-ins are on loopback: connectors may reach it.
+const configFile = join(dataDir, "torg.toml");
+writeFileSync(configFile, 'connector_hosts = ["127.0.0.1"]\n');
+const torgEnv = { ...process.env, TORG_LOG: "warn", TORG_CONFIG: configFile };
 
 function torg(...args) {
-  return execFileSync(bin, ["--data-dir", dataDir, ...args], { env: { ...process.env, TORG_LOG: "warn" } }).toString();
+  return execFileSync(bin, ["--data-dir", dataDir, ...args], { env: torgEnv }).toString();
 }
+
+// A stand-in of the parts of Meta's Graph API and Mastodon that publishing calls, answering
+// as their documentation says; what was posted is kept for the checks.
+const posted = [];
+const networks = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => { body += c; });
+  req.on("end", () => {
+    const url = new URL(req.url, "http://x");
+    const json = (code, value) => { res.writeHead(code, { "content-type": "application/json" }); res.end(JSON.stringify(value)); };
+    const input = body ? JSON.parse(body) : {};
+    const n = posted.length + 1;
+    let m;
+    if (req.method === "POST" && (m = url.pathname.match(/^\/v21\.0\/([^/]+)\/(feed|photos)$/))) {
+      posted.push({ network: "facebook", text: input.message ?? input.caption, picture: input.url });
+      return json(200, { id: `photo${n}`, post_id: `${m[1]}_${n}` });
+    }
+    if (req.method === "POST" && url.pathname.match(/^\/v21\.0\/[^/]+\/media$/)) {
+      if (!input.image_url) return json(400, { error: { message: "Only photo or video can be accepted as media type.", code: 9004 } });
+      return json(200, { id: `c${n}`, caption: input.caption, image_url: input.image_url });
+    }
+    if (req.method === "POST" && url.pathname.match(/^\/v21\.0\/[^/]+\/media_publish$/)) {
+      posted.push({ network: "instagram", creation: input.creation_id });
+      return json(200, { id: `1790${n}` });
+    }
+    if (req.method === "GET" && (m = url.pathname.match(/^\/v21\.0\/([^/]+)$/))) {
+      return json(200, { id: m[1], permalink_url: `https://www.facebook.com/${m[1]}`, permalink: `https://www.instagram.com/p/${m[1]}/` });
+    }
+    if (req.method === "POST" && url.pathname === "/api/v1/statuses") {
+      posted.push({ network: "mastodon", text: input.status });
+      return json(200, { id: `11${n}`, url: `https://social.example/@demo/11${n}` });
+    }
+    if (req.method === "GET" && url.pathname === "/api/v1/notifications") return json(200, []);
+    json(404, { error: "not found" });
+  });
+});
+await new Promise((ok) => networks.listen(0, "127.0.0.1", ok));
+const networksBase = `http://127.0.0.1:${networks.address().port}`;
 
 async function freePort() {
   return new Promise((ok) => {
@@ -57,9 +100,18 @@ torg("municipality", "create", "--slug", "vika", "--name", "Vika kommune", "--ti
 torg("unit", "create", "--municipality", "vika", "--name", "Servicetorget", "--service-desk");
 torg("user", "create", "--municipality", "vika", "--username", "vera", "--name", "Vera Vakt", "--role", "service_desk", "--unit", "Servicetorget", "--password", password);
 torg("hours", "set", "--municipality", "vika", "--channel", "chat", "--weekly", "mon-sun 00:00-23:59");
+// The demo municipality's Facebook page, Instagram account and Mastodon account.
+const socialAccounts = [
+  ["facebook", "PAGE1", "https://www.facebook.com/demokommune", `${networksBase}/v21.0`],
+  ["instagram", "1784", "https://www.instagram.com/demokommune", `${networksBase}/v21.0`],
+  ["mastodon", "4711", "https://social.example/@demo", networksBase],
+];
+for (const [channel, account, address, api] of socialAccounts) {
+  torg("social", "set", "--municipality", "demo", "--channel", channel, "--account", account, "--registry-address", address, "--token", "e2e-token", "--app-secret", "e2e-secret", "--api-base", api);
+}
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "serve"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, TORG_LOG: "warn" } });
+const server = spawn(bin, ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "serve"], { stdio: ["ignore", "ignore", "inherit"], env: torgEnv });
 for (let i = 0; i < 300; i++) {
   try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
   await new Promise((r) => setTimeout(r, 100));
@@ -311,6 +363,7 @@ try {
   await axe(kim, "publishing");
   await kim.fill("#p-title", "Biblioteket åpner lenger");
   await kim.fill("#p-body", "Fra mandag er biblioteket åpent til klokken 20.\n\nVelkommen innom!");
+  await kim.fill("#p-image", "https://demo.example/bilder/biblioteket.jpg");
   await kim.fill("#p-time", "2026-01-05T09:00");
   await kim.click("form[action='/staff/publish'] button[type=submit]");
   await kim.waitForSelector(".plain-advice");
@@ -325,10 +378,37 @@ try {
   await dina.fill("#password", password);
   await dina.click("button[type=submit]");
   await dina.waitForSelector("table.inbox");
+  // The chief executive approves the municipality's accounts in the channel registry.
+  for (const [channel, , address] of socialAccounts) {
+    await dina.goto(`${base}/staff/channels`);
+    await dina.selectOption("#r-channel", channel);
+    await dina.fill("#r-name", "Demo kommune");
+    await dina.fill("#r-address", address);
+    await dina.fill("#r-purpose", "Nyheter og dialog");
+    await dina.click("form[action='/staff/channels'] button[type=submit]");
+    await dina.waitForSelector(".alert.success");
+    await dina.click(`tr:has-text("${address}") form[action$='/decide'] input[value=approved] + button`);
+    await dina.waitForSelector(".alert.success");
+  }
+  await axe(dina, "the channel registry");
   await dina.goto(messageUrl);
+  for (const network of ["facebook", "instagram", "mastodon"]) {
+    check(await dina.isChecked(`#to-${network}`), `the approval offers ${network}, ticked`);
+  }
+  check((await dina.textContent("main")).includes("Slik blir innlegget på Instagram"), "each network's post is previewed");
+  await axe(dina, "a message waiting for approval, with its posts previewed");
   await dina.click("form[action$='/approve'] button[type=submit]");
   await dina.waitForSelector(".alert.success");
   check((await dina.textContent(".alert.success")).includes("godkjent"), "the chief executive approves it");
+  // Its time has come: the posts go out on the delivery path, each once, with the picture.
+  for (let i = 0; i < 100 && posted.length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+  const on = (network) => posted.filter((p) => p.network === network);
+  check(on("facebook").length === 1 && on("facebook")[0].picture === "https://demo.example/bilder/biblioteket.jpg", "a photo post on the Facebook page");
+  check(on("instagram").length === 1, "an Instagram post, published from its container");
+  check(on("mastodon").length === 1 && on("mastodon")[0].text.includes(`${base}/k/demo/news/`), "a Mastodon status linking to the news");
+  await dina.reload();
+  const posts = await dina.textContent("#posts-h + ul");
+  check(posts.includes("https://www.facebook.com/") && posts.includes("https://www.instagram.com/p/") && posts.includes("https://social.example/@demo/"), "the message page says where each post is");
   await citizen.goto(`${base}/k/demo/news`);
   check((await citizen.textContent("main")).includes("Biblioteket åpner lenger"), "the message is news on the portal");
   await axe(citizen, "news");
@@ -351,6 +431,7 @@ try {
 } finally {
   await browser.close();
   server.kill("SIGINT");
+  networks.close();
   rmSync(dataDir, { recursive: true, force: true });
 }
 if (failures.length) {
