@@ -7,6 +7,7 @@
 mod bench;
 mod fuzz;
 mod plain;
+mod publish;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -95,6 +96,15 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Measure publishing: messages approved for Facebook, Instagram and Mastodon, scheduled
+    /// apart, handed to each network (local stand-ins) on the delivery path; how late.
+    Publish {
+        #[arg(long, default_value_t = 1000)]
+        messages: usize,
+        /// Milliseconds between two messages' times.
+        #[arg(long, default_value_t = 20)]
+        spacing_ms: u64,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     Access {
         #[arg(long, default_value_t = 20_000)]
@@ -136,5 +146,9 @@ async fn main() -> Result<()> {
         Command::Access { requests } => bench::access(requests).await,
         Command::Plain { megabytes, runs } => plain::run(megabytes, runs),
         Command::Wheel { items, runs } => plain::wheel(items, runs).await,
+        Command::Publish {
+            messages,
+            spacing_ms,
+        } => publish::run(messages, spacing_ms).await,
     }
 }

@@ -260,8 +260,24 @@ fn hidden(outcome: Outcome, secrets: &[String]) -> Outcome {
     }
 }
 
-/// Runs passes of `deliver` every `interval` (at once again while there is work) until
-/// `shutdown` turns true; a pass under way finishes first.
+/// How long an idle sender sleeps: until the next entry of its channels falls due (a message
+/// scheduled for 09:00 goes at 09:00, not up to `interval` later), at most `interval`. What
+/// is due already but was not claimed is held by another node, and waits for the interval.
+async fn idle_for(store: &dyn Outgoing, channels: &[Channel], interval: Duration) -> Duration {
+    let now = Timestamp::now();
+    let mut wait = interval;
+    for channel in channels {
+        if let Ok(Some(at)) = store.outbox_next_due(*channel, now).await {
+            let until = Duration::try_from(at - now).unwrap_or(Duration::ZERO);
+            wait = wait.min(until);
+        }
+    }
+    wait
+}
+
+/// Runs passes of `deliver` (at once again while there is work, else when the next entry
+/// falls due, at most every `interval`) until `shutdown` turns true; a pass under way
+/// finishes first.
 pub async fn run(
     store: Arc<dyn Outgoing>,
     deliver: Arc<dyn Deliver>,
@@ -279,8 +295,9 @@ pub async fn run(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, channels = ?deliver.channels(), "sending failed"),
         }
+        let wait = idle_for(&*store, deliver.channels(), interval).await;
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
             _ = shutdown.changed() => {}
         }
     }

@@ -3543,6 +3543,22 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         early.iter().all(|i| i.header_id != notice.out.header_id),
         "not before its time"
     );
+    // An idle sender learns when to wake: the post's time, and nothing after it.
+    assert_eq!(
+        store
+            .outbox_next_due(Channel::Mastodon, at - SignedDuration::from_mins(1))
+            .await
+            .expect("next")
+            .map(|t| t.as_millisecond()),
+        Some(at.as_millisecond())
+    );
+    assert_eq!(
+        store
+            .outbox_next_due(Channel::Mastodon, at)
+            .await
+            .expect("next"),
+        None
+    );
     // At its time the picture goes with the entry; the network's address is kept when sent.
     let due = store
         .claim_outbox(Channel::Instagram, at, SignedDuration::from_mins(2), 10)

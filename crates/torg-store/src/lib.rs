@@ -305,6 +305,14 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Vec<OutboxItem>>;
     /// Marks entries sent, all in one transaction (one commit for a batch of sends).
     async fn outbox_sent(&self, ids: &[i64], at: jiff::Timestamp) -> Result<()>;
+    /// When the next pending entry of `channel` falls due after `after` (the earliest
+    /// `next_attempt_at` later than it), so that an idle sender waits for exactly that long;
+    /// `None` when nothing is scheduled.
+    async fn outbox_next_due(
+        &self,
+        channel: torg_domain::Channel,
+        after: jiff::Timestamp,
+    ) -> Result<Option<jiff::Timestamp>>;
     /// Marks one entry sent, with the address the network gave what was posted.
     async fn outbox_posted(&self, id: i64, address: &str, at: jiff::Timestamp) -> Result<()>;
     /// Try again at `next_at`, remembering the server's answer.

@@ -126,6 +126,22 @@ impl Outbox for This {
         Ok(())
     }
 
+    async fn outbox_next_due(
+        &self,
+        channel: torg_domain::Channel,
+        after: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE channel = $1 AND status = 'pending' AND next_attempt_at > $2",
+        )
+        .bind(channel.as_str())
+        .bind(after.as_millisecond())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(at.map(ts))
+    }
+
     async fn outbox_posted(&self, id: i64, address: &str, at: Timestamp) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL, external_ref = $2 WHERE id = $3",
