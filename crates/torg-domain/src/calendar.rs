@@ -645,8 +645,51 @@ impl WorkingCalendar {
     }
 }
 
+/// The weeks of a month, Monday first, as a calendar page shows them: each week seven days,
+/// `None` before the first and after the last of the month.
+pub fn month_weeks(year: i16, month: i8) -> Vec<[Option<Date>; 7]> {
+    let Ok(first) = Date::new(year, month, 1) else {
+        return vec![];
+    };
+    let lead = usize::try_from(first.weekday().to_monday_zero_offset()).unwrap_or(0);
+    let days = usize::try_from(first.days_in_month()).unwrap_or(0);
+    let mut weeks = vec![];
+    let mut week = [None; 7];
+    for slot in 0..(lead + days).div_ceil(7) * 7 {
+        if slot >= lead && slot < lead + days {
+            week[slot % 7] = Some(plus_days(first, (slot - lead) as i64));
+        }
+        if slot % 7 == 6 {
+            weeks.push(week);
+            week = [None; 7];
+        }
+    }
+    weeks
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_month_page_starts_on_monday() {
+        // March 2027 begins on a Monday and has five weeks; February 2027 four full ones.
+        let march = super::month_weeks(2027, 3);
+        assert_eq!(march.len(), 5);
+        assert_eq!(march[0][0].map(|d| d.day()), Some(1));
+        assert_eq!(march[4][2].map(|d| d.day()), Some(31));
+        assert_eq!(march[4][3], None);
+        assert_eq!(super::month_weeks(2027, 2).len(), 4);
+        // December 2026 begins on a Tuesday.
+        let december = super::month_weeks(2026, 12);
+        assert_eq!(december[0][0], None);
+        assert_eq!(december[0][1].map(|d| d.day()), Some(1));
+        assert_eq!(
+            december.iter().flatten().flatten().count(),
+            31,
+            "every day once"
+        );
+        assert!(super::month_weeks(2027, 13).is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -75,8 +75,37 @@ fn input_time(at: Timestamp, zone: &str) -> String {
 struct Row {
     id: i64,
     title: String,
-    state: String,
     when: String,
+}
+
+/// A day on the publishing page's month.
+struct DayCell {
+    /// The day of the month; `None` outside it.
+    day: Option<i8>,
+    today: bool,
+    /// Messages due that day: (id, title, state's css class, state's name).
+    messages: Vec<(i64, String, &'static str, String)>,
+    /// The annual wheel's items that day.
+    items: Vec<String>,
+}
+
+/// The month the calendar shows, and the months before and after it (`YYYY-MM`).
+struct MonthView {
+    caption: String,
+    previous: String,
+    next: String,
+    /// The weekdays' names, Monday first.
+    weekdays: Vec<String>,
+    weeks: Vec<Vec<DayCell>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    done: String,
+    /// `YYYY-MM`: the calendar's month (default: this one).
+    #[serde(default)]
+    month: String,
 }
 
 #[derive(Template)]
@@ -84,7 +113,9 @@ struct Row {
 struct ListPage {
     t: Tr,
     c: Chrome,
-    rows: Vec<Row>,
+    /// The messages by where they are: drafts, waiting, scheduled, published, withdrawn.
+    sections: Vec<(String, Vec<Row>)>,
+    calendar: MonthView,
     may_write: bool,
     title: String,
     body: String,
@@ -147,13 +178,106 @@ async fn list_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     staff: Staff,
-    Query(q): Query<DoneQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let notice = t.done(&q.done);
-    show_list(&state, t, &staff, notice, None, None, StatusCode::OK).await
+    let month = jiff::civil::Date::strptime("%Y-%m-%d", format!("{}-01", q.month.trim())).ok();
+    show_list(&state, t, &staff, notice, None, None, month, StatusCode::OK).await
 }
 
+/// The month page of the publishing calendar: each day's messages and the annual wheel's
+/// items.
+fn month_view(
+    t: &Tr,
+    list: &[Publication],
+    items: &[torg_store::WheelItem],
+    month: jiff::civil::Date,
+    zone: &str,
+) -> MonthView {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = Timestamp::now().to_zoned(tz.clone()).date();
+    let first = month.first_of_month();
+    let last = month.last_of_month();
+    let now = Timestamp::now();
+    let mut by_day: std::collections::HashMap<jiff::civil::Date, DayCell> = Default::default();
+    let cell = |d: jiff::civil::Date| DayCell {
+        day: Some(d.day()),
+        today: d == today,
+        messages: vec![],
+        items: vec![],
+    };
+    for p in list {
+        let d = p.publish_at.to_zoned(tz.clone()).date();
+        if d < first || d > last {
+            continue;
+        }
+        let class = match p.state {
+            PubState::Approved if p.publish_at <= now => "published",
+            PubState::Approved => "scheduled",
+            other => other.as_str(),
+        };
+        by_day.entry(d).or_insert_with(|| cell(d)).messages.push((
+            p.id,
+            p.title.clone(),
+            class,
+            section_name(t, p, now),
+        ));
+    }
+    for i in items {
+        for d in i.item.recurrence.occurrences(first, last) {
+            by_day
+                .entry(d)
+                .or_insert_with(|| cell(d))
+                .items
+                .push(i.item.title.clone());
+        }
+    }
+    let weeks = torg_domain::calendar::month_weeks(month.year(), month.month())
+        .into_iter()
+        .map(|week| {
+            week.into_iter()
+                .map(|d| match d {
+                    Some(d) => by_day.remove(&d).unwrap_or_else(|| cell(d)),
+                    None => DayCell {
+                        day: None,
+                        today: false,
+                        messages: vec![],
+                        items: vec![],
+                    },
+                })
+                .collect()
+        })
+        .collect();
+    let step = |months: i32| {
+        first
+            .checked_add(jiff::Span::new().months(months))
+            .map(|d| d.strftime("%Y-%m").to_string())
+            .unwrap_or_default()
+    };
+    MonthView {
+        caption: format!(
+            "{} {}",
+            t.get(&format!("wheel-month-{}", month.month())),
+            month.year()
+        ),
+        previous: step(-1),
+        next: step(1),
+        weekdays: (1..=7).map(|n| t.get(&format!("weekday-{n}"))).collect(),
+        weeks,
+    }
+}
+
+/// Where a message is, in the words of the list's sections.
+fn section_name(t: &Tr, p: &Publication, now: Timestamp) -> String {
+    match p.state {
+        PubState::Approved if p.publish_at <= now => t.get("publish-section-published"),
+        PubState::Approved => t.get("publish-section-scheduled"),
+        other => state_name(t, other),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn show_list(
     state: &AppState,
     t: Tr,
@@ -161,6 +285,7 @@ async fn show_list(
     notice: Option<String>,
     error: Option<String>,
     form: Option<&Fields>,
+    month: Option<jiff::civil::Date>,
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
@@ -178,15 +303,31 @@ async fn show_list(
         .iter()
         .map(|i| (i.id, i.item.title.clone(), chosen == i.id.to_string()))
         .collect();
-    let rows = list
-        .iter()
-        .map(|p| Row {
-            id: p.id,
-            title: p.title.clone(),
-            state: state_name(&t, p.state),
-            when: views::when(p.publish_at, &m.time_zone),
-        })
-        .collect();
+    let now = Timestamp::now();
+    let mut sections: Vec<(String, Vec<Row>)> = [
+        "publish-state-draft",
+        "publish-state-submitted",
+        "publish-section-scheduled",
+        "publish-section-published",
+        "publish-state-withdrawn",
+    ]
+    .iter()
+    .map(|key| (t.get(key), vec![]))
+    .collect();
+    for p in &list {
+        let name = section_name(&t, p, now);
+        if let Some((_, rows)) = sections.iter_mut().find(|(n, _)| *n == name) {
+            rows.push(Row {
+                id: p.id,
+                title: p.title.clone(),
+                when: views::when(p.publish_at, &m.time_zone),
+            });
+        }
+    }
+    sections.retain(|(_, rows)| !rows.is_empty());
+    let tz = jiff::tz::TimeZone::get(&m.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let month = month.unwrap_or_else(|| now.to_zoned(tz).date().first_of_month());
+    let calendar = month_view(&t, &list, &items, month, &m.time_zone);
     let field = |name: &str| form.map(|f| f.get(name).to_string()).unwrap_or_default();
     let publish_at = form
         .map(|f| f.get("publish_at").to_string())
@@ -200,7 +341,8 @@ async fn show_list(
         status,
         &ListPage {
             c: chrome(staff, "/staff/publish"),
-            rows,
+            sections,
+            calendar,
             may_write: writes(staff),
             title: field("title"),
             body: field("body"),
@@ -236,6 +378,7 @@ async fn create(
             None,
             Some(msg),
             Some(&f),
+            None,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -261,6 +404,7 @@ async fn create(
                 None,
                 Some(msg),
                 Some(&f),
+                None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

@@ -7896,6 +7896,29 @@ async fn publishing_with_approval(app: &App) {
         step(&writer, "submit", None).await.status(),
         StatusCode::SEE_OTHER
     );
+    // The publishing page: the month's calendar holds the message on its day, and the lists
+    // say where each message is.
+    let month = soon.to_zoned(oslo.clone()).strftime("%Y-%m").to_string();
+    let calendar = writer
+        .get(format!("{list}?month={month}"))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("text");
+    let day = soon.to_zoned(oslo.clone()).day().to_string();
+    let cell = between(&calendar, &format!("<span class=\"day\">{day}</span>"), "</td>")
+        .expect("the message's day in the calendar");
+    assert!(
+        cell.contains("Kokevarsel for Fjordgata") && cell.contains("Venter på godkjenning"),
+        "{cell}"
+    );
+    assert!(
+        between(&calendar, "<caption>Venter på godkjenning</caption>", "</table>")
+            .is_some_and(|t| t.contains("Kokevarsel for Fjordgata")),
+        "listed as waiting for approval"
+    );
     let own = step(&writer, "approve", None).await;
     assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY, "four eyes");
     assert!(own.text().await.expect("text").contains("to par øyne"));
