@@ -204,6 +204,7 @@ pub async fn run(messages: usize, spacing_ms: u64) -> Result<()> {
                 publish_at: at,
                 wheel_item: None,
                 image_url: "https://benk.example/bilder/nordvika.jpg",
+                variants: &[],
             },
         )
         .await?;

@@ -47,6 +47,8 @@ pub enum PublishError {
     )]
     NeedsImage,
     #[error(transparent)]
+    Variant(#[from] torg_domain::publish::VariantError),
+    #[error(transparent)]
     Store(StoreError),
 }
 
@@ -76,6 +78,7 @@ impl PublishError {
             PublishError::Lead => "publish-error-lead",
             PublishError::Image(_) => "publish-error-image",
             PublishError::NeedsImage => "publish-error-needs-image",
+            PublishError::Variant(_) => "publish-error-variant",
             PublishError::Store(_) => "error-storage",
         }
     }
@@ -91,6 +94,8 @@ pub struct MessageInput<'a> {
     pub wheel_item: Option<i64>,
     /// Its picture's public https address as typed; empty for none.
     pub image_url: &'a str,
+    /// Its own text for a network, as typed (empty: Torg writes the post).
+    pub variants: &'a [(Channel, &'a str)],
 }
 
 /// A message as it is kept: its title, text and picture checked.
@@ -98,6 +103,7 @@ struct Checked {
     title: String,
     body: String,
     image_url: Option<String>,
+    variants: Vec<(Channel, String)>,
 }
 
 fn checked(input: MessageInput<'_>) -> Result<Checked, PublishError> {
@@ -113,6 +119,7 @@ fn checked(input: MessageInput<'_>) -> Result<Checked, PublishError> {
         title: title.to_string(),
         body: body.to_string(),
         image_url: torg_domain::publish::image_url(input.image_url)?,
+        variants: torg_domain::publish::variants(input.variants)?,
     })
 }
 
@@ -149,10 +156,12 @@ pub async fn draft(
         title,
         body,
         image_url,
+        variants,
     } = checked(input)?;
     let entry = actor.entry("publication.drafted", String::new(), title.clone());
     let new = NewPublication {
         image_url,
+        variants,
         title,
         body,
         language: language.to_string(),
@@ -178,6 +187,7 @@ pub async fn edit(
         title,
         body,
         image_url,
+        variants,
     } = checked(input)?;
     let detail = if p.state == PubState::Approved {
         "changed after approval: a new approval is needed"
@@ -198,6 +208,7 @@ pub async fn edit(
                 body: &body,
                 image_url: image_url.as_deref(),
                 publish_at: input.publish_at,
+                variants: &variants,
             },
             Some(entry),
         )
@@ -255,6 +266,20 @@ pub fn post_text(p: &Publication, link: &str, max: usize) -> String {
     format!("{}\n\n{lead}\n\n{link}", p.title)
 }
 
+/// A message's post on `network`: the writer's own text for it followed by the link, else
+/// Torg's ([`post_text`]).
+pub fn post_for(
+    p: &Publication,
+    variants: &[(Channel, String)],
+    network: &Network,
+    link: &str,
+) -> String {
+    match variants.iter().find(|(c, _)| *c == network.channel) {
+        Some((_, own)) => format!("{own}\n\n{link}"),
+        None => post_text(p, link, network.max_chars),
+    }
+}
+
 /// A message's first paragraph in at most `max` characters (shortened with "…"): what a post
 /// and the news list show of it.
 pub fn lead(body: &str, max: usize) -> String {
@@ -300,7 +325,8 @@ pub async fn approve(
     if p.image_url.is_none() && networks.iter().any(|n| n.needs_image) {
         return Err(PublishError::NeedsImage);
     }
-    let hash = text_hash(&p.title, &p.body, p.image_url.as_deref());
+    let variants = store.publication_variants(tenant, id).await?;
+    let hash = text_hash(&p.title, &p.body, p.image_url.as_deref(), &variants);
     let mut detail = format!("text:{hash}");
     if !findings.is_empty() {
         detail.push_str(" personal-data:confirmed");
@@ -313,7 +339,7 @@ pub async fn approve(
         store.social_accounts(Some(tenant)).await?
     };
     for network in &networks {
-        let body = post_text(&p, approval.link, network.max_chars);
+        let body = post_for(&p, &variants, network, approval.link);
         for account in accounts
             .iter()
             .filter(|a| a.channel == network.channel && a.approved)

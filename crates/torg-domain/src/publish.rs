@@ -83,15 +83,60 @@ pub fn may_approve(
     Ok(())
 }
 
-/// The hash an approval is bound to: the title, the text and the picture's address,
-/// length-prefixed.
-pub fn text_hash(title: &str, body: &str, image: Option<&str>) -> String {
+/// The hash an approval is bound to: the title, the text, the picture's address and the
+/// networks' own texts, length-prefixed.
+pub fn text_hash(
+    title: &str,
+    body: &str,
+    image: Option<&str>,
+    variants: &[(Channel, String)],
+) -> String {
     let mut h = Sha256::new();
-    for s in [title, body, image.unwrap_or_default()] {
+    let mut parts = vec![title, body, image.unwrap_or_default()];
+    for (channel, text) in variants {
+        parts.push(channel.as_str());
+        parts.push(text);
+    }
+    for s in parts {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s.as_bytes());
     }
     crate::hex(&h.finalize())
+}
+
+/// Room kept in a network's post for the link to the news, which follows a writer's own text.
+pub const LINK_ROOM: usize = 120;
+
+/// Why a network's own text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the text for {channel} is longer than {max} characters")]
+pub struct VariantError {
+    pub channel: Channel,
+    pub max: usize,
+}
+
+/// The networks' own texts as typed: empty ones dropped, each checked against its network's
+/// length (with room for the link), in the order of [`NETWORKS`].
+pub fn variants(typed: &[(Channel, &str)]) -> Result<Vec<(Channel, String)>, VariantError> {
+    let mut out = vec![];
+    for n in NETWORKS {
+        let Some((_, text)) = typed.iter().find(|(c, _)| *c == n.channel) else {
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let max = n.max_chars - LINK_ROOM;
+        if text.chars().count() > max {
+            return Err(VariantError {
+                channel: n.channel,
+                max,
+            });
+        }
+        out.push((n.channel, text.to_string()));
+    }
+    Ok(out)
 }
 
 /// Why a picture's address was refused.
@@ -250,14 +295,23 @@ mod tests {
 
     #[test]
     fn any_change_of_the_text_changes_its_hash() {
-        let a = text_hash("Vann", "Kok vannet.", None);
-        assert_ne!(a, text_hash("Vann", "Kok vannet!", None));
-        assert_ne!(a, text_hash("VannKok", " vannet.", None));
+        let a = text_hash("Vann", "Kok vannet.", None, &[]);
+        assert_ne!(a, text_hash("Vann", "Kok vannet!", None, &[]));
+        assert_ne!(a, text_hash("VannKok", " vannet.", None, &[]));
         assert_ne!(
             a,
-            text_hash("Vann", "Kok vannet.", Some("https://x.no/a.jpg"))
+            text_hash("Vann", "Kok vannet.", Some("https://x.no/a.jpg"), &[])
         );
-        assert_eq!(a, text_hash("Vann", "Kok vannet.", None));
+        assert_ne!(
+            a,
+            text_hash(
+                "Vann",
+                "Kok vannet.",
+                None,
+                &[(Channel::Mastodon, "Kok!".into())]
+            )
+        );
+        assert_eq!(a, text_hash("Vann", "Kok vannet.", None, &[]));
     }
 
     #[test]
@@ -279,6 +333,27 @@ mod tests {
             image_url(&format!("https://x.no/{}", "a".repeat(2_000))),
             Err(ImageError)
         );
+    }
+
+    #[test]
+    fn own_texts_fit_their_network_with_room_for_the_link() {
+        let long = "a".repeat(400);
+        assert_eq!(
+            variants(&[
+                (Channel::Mastodon, " Kok vannet. "),
+                (Channel::Facebook, ""),
+                (Channel::Email, "ignored"),
+            ]),
+            Ok(vec![(Channel::Mastodon, "Kok vannet.".to_string())])
+        );
+        assert_eq!(
+            variants(&[(Channel::Mastodon, long.as_str())]),
+            Err(VariantError {
+                channel: Channel::Mastodon,
+                max: 380
+            })
+        );
+        assert!(variants(&[(Channel::Instagram, long.as_str())]).is_ok());
     }
 
     #[test]

@@ -172,6 +172,10 @@ struct NetworkView {
     count: String,
     /// Instagram without a picture: said before anyone ticks it.
     missing_image: bool,
+    /// The writer's own text for it; empty: Torg's.
+    own: String,
+    /// "Own text for Facebook" and what happens to it.
+    own_label: String,
 }
 
 async fn list_page(
@@ -385,6 +389,7 @@ async fn create(
     };
     let input = MessageInput {
         image_url: f.get("image_url"),
+        variants: &[],
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
@@ -436,17 +441,18 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings, items, accounts, posts, jargon) = match tokio::try_join!(
+    let (p, users, settings, items, accounts, posts, jargon, variants) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
         state.store.publishing_settings(m.id),
         state.store.wheel_items(m.id, None),
         state.store.social_accounts(Some(m.id)),
         state.store.publication_posts(m.id, id),
-        state.store.jargon(m.id)
+        state.store.jargon(m.id),
+        state.store.publication_variants(m.id, id)
     ) {
-        Ok((Some(p), users, settings, items, accounts, posts, jargon)) => {
-            (p, users, settings, items, accounts, posts, jargon)
+        Ok((Some(p), users, settings, items, accounts, posts, jargon, variants)) => {
+            (p, users, settings, items, accounts, posts, jargon, variants)
         }
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
@@ -510,7 +516,7 @@ async fn show_message(
                     return None;
                 }
                 let text =
-                    publish::post_text(&p, &format!("{base}/k/{}/news/{id}", m.slug), n.max_chars);
+                    publish::post_for(&p, &variants, n, &format!("{base}/k/{}/news/{id}", m.slug));
                 let count = t.args(
                     "publish-preview-count",
                     &[
@@ -525,10 +531,25 @@ async fn show_message(
                         "publish-to-network",
                         &[("channel", &name), ("accounts", &names.join(", "))],
                     ),
-                    name,
                     preview: text,
                     count,
                     missing_image: n.needs_image && p.image_url.is_none(),
+                    own: variants
+                        .iter()
+                        .find(|(c, _)| *c == n.channel)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                    own_label: t.args(
+                        "publish-field-variant",
+                        &[
+                            ("channel", &name),
+                            (
+                                "max",
+                                &(n.max_chars - torg_domain::publish::LINK_ROOM).to_string(),
+                            ),
+                        ],
+                    ),
+                    name,
                 })
             })
             .collect(),
@@ -607,8 +628,13 @@ async fn edit(
         )
         .await;
     };
+    let typed: Vec<(torg_domain::Channel, &str)> = torg_domain::publish::NETWORKS
+        .iter()
+        .map(|n| (n.channel, f.get(&format!("variant_{}", n.channel.as_str()))))
+        .collect();
     let input = MessageInput {
         image_url: f.get("image_url"),
+        variants: &typed,
         title: f.get("title"),
         body: f.get("body"),
         publish_at,

@@ -2054,6 +2054,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     a.id,
                     &torg_store::NewPublication {
                         image_url: None,
+                        variants: vec![],
                         title: format!("{step} {u}"),
                         body: "Biblioteket åpner klokken ti.".into(),
                         language: "nb".into(),
@@ -7867,14 +7868,19 @@ async fn publishing_with_approval(app: &App) {
     )
     .await;
     let page_url = format!("{list}/{id}");
-    let page = writer
-        .get(&page_url)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("text");
+    let read = |who: &reqwest::Client| {
+        let (who, page_url) = (who.clone(), page_url.clone());
+        async move {
+            who.get(&page_url)
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let page = read(&writer).await;
     assert!(
         page.contains("skriv heller «etter»"),
         "plain-language advice on the message"
@@ -7908,15 +7914,23 @@ async fn publishing_with_approval(app: &App) {
         .await
         .expect("text");
     let day = soon.to_zoned(oslo.clone()).day().to_string();
-    let cell = between(&calendar, &format!("<span class=\"day\">{day}</span>"), "</td>")
-        .expect("the message's day in the calendar");
+    let cell = between(
+        &calendar,
+        &format!("<span class=\"day\">{day}</span>"),
+        "</td>",
+    )
+    .expect("the message's day in the calendar");
     assert!(
         cell.contains("Kokevarsel for Fjordgata") && cell.contains("Venter på godkjenning"),
         "{cell}"
     );
     assert!(
-        between(&calendar, "<caption>Venter på godkjenning</caption>", "</table>")
-            .is_some_and(|t| t.contains("Kokevarsel for Fjordgata")),
+        between(
+            &calendar,
+            "<caption>Venter på godkjenning</caption>",
+            "</table>"
+        )
+        .is_some_and(|t| t.contains("Kokevarsel for Fjordgata")),
         "listed as waiting for approval"
     );
     let own = step(&writer, "approve", None).await;
@@ -7980,19 +7994,54 @@ async fn publishing_with_approval(app: &App) {
         )
         .await
         .expect("account");
-    let offered = chief
-        .get(&page_url)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("text");
+    let offered = read(&chief).await;
     assert!(offered.contains("Også på Mastodon (https://social.example/@alfa)"));
     assert!(
         offered.contains("Slik blir innlegget på Mastodon")
             && offered.contains("av høyst 500 tegn"),
         "a preview of the post"
+    );
+    // The writer gives Mastodon a text of its own: too long is refused with the limit, a
+    // fitting one is the post (the link follows), and the change needs a new approval.
+    let edit = |variant: String| {
+        let (writer, page_url, list) = (writer.clone(), page_url.clone(), list.clone());
+        async move {
+            let csrf = csrf_of(&writer, &list).await;
+            writer
+                .post(&page_url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("title", "Kokevarsel for Fjordgata"),
+                    ("body", "Vannet i Fjordgata skal kokes i henhold til råd fra Mattilsynet. Ring vakttelefonen 912 34 567 ved spørsmål."),
+                    ("publish_at", local(soon).as_str()),
+                    ("variant_mastodon", variant.as_str()),
+                ])
+                .send()
+                .await
+                .expect("edit")
+        }
+    };
+    let long = edit("k".repeat(400)).await;
+    assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        long.text()
+            .await
+            .expect("text")
+            .contains("for lang for nettverket")
+    );
+    assert_eq!(
+        edit("Kok vannet i Fjordgata!".into()).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        step(&writer, "submit", None).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let offered = read(&chief).await;
+    assert!(
+        between(&offered, "preview-mastodon-h", "</section>")
+            .is_some_and(|p| p.contains("Kok vannet i Fjordgata!\n\n") && p.contains("/news/")),
+        "the own text, then the link"
     );
     let csrf = csrf_of(&chief, &list).await;
     let res = chief
@@ -8006,14 +8055,7 @@ async fn publishing_with_approval(app: &App) {
         .await
         .expect("approve");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = chief
-        .get(&page_url)
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("text");
+    let page = read(&chief).await;
     assert!(
         page.contains("På andre kanaler") && page.contains("Mastodon:"),
         "its post, waiting"

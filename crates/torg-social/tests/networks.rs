@@ -782,6 +782,7 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
     let at = now + SignedDuration::from_hours(1);
     let message = |title: &'static str| MessageInput {
         image_url: "",
+        variants: &[],
         title,
         body: "Biblioteket er åpent til klokken 20 fra mandag.\n\nVelkommen!",
         publish_at: at,
@@ -906,6 +907,7 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
                 "nb",
                 MessageInput {
                     image_url: image,
+                    variants: &[(Channel::Instagram, "Sommer i Nordvika! #badeplass")],
                     title,
                     body: "Badeplassen ved Nordvika er åpen fra lørdag.\n\nGod sommer!",
                     publish_at: at,
@@ -947,6 +949,7 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
         "nb",
         MessageInput {
             image_url: "http://intern/bilde.jpg",
+            variants: &[],
             title: "Feil",
             body: "Tekst.",
             publish_at: at,
@@ -1025,6 +1028,11 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
         assert_eq!(
             instagram[0]["media_url"],
             "https://kommune.example/bilder/nordvika.jpg"
+        );
+        assert_eq!(
+            instagram[0]["caption"],
+            format!("Sommer i Nordvika! #badeplass\n\n{link}"),
+            "the writer's own text for Instagram, then the link"
         );
         assert!(w.containers.is_empty(), "the container was published");
         assert_eq!(w.statuses.len(), 1, "Mastodon: the picture message only");

@@ -3316,12 +3316,25 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         author_id: author.id,
         publish_at: at,
         wheel_item_id: None,
+        variants: vec![(Channel::Instagram, "Kok vannet! #kokevarsel".into())],
     };
     let p = store
         .create_publication(tenant, &new, None)
         .await
         .expect("draft");
     assert_eq!(p.state, PubState::Draft);
+    assert_eq!(
+        store.publication_variants(tenant, p.id).await.expect("v"),
+        vec![(Channel::Instagram, "Kok vannet! #kokevarsel".to_string())]
+    );
+    assert!(
+        store
+            .publication_variants(other.tenant.id, p.id)
+            .await
+            .expect("v")
+            .is_empty(),
+        "another municipality reads none"
+    );
     // Another municipality's author is refused; another municipality sees nothing.
     let foreign = NewPublication {
         author_id: author.id,
@@ -3453,6 +3466,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
                 body: "Kok vannet i ett minutt.",
                 image_url: Some("https://nordby.example/kokevarsel.jpg"),
                 publish_at: at,
+                variants: &[(Channel::Mastodon, "Kok vannet.".into())],
             },
             None,
         )
@@ -3462,6 +3476,11 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
     assert_eq!(
         edited.image_url.as_deref(),
         Some("https://nordby.example/kokevarsel.jpg")
+    );
+    assert_eq!(
+        store.publication_variants(tenant, p.id).await.expect("v"),
+        vec![(Channel::Mastodon, "Kok vannet.".to_string())],
+        "the own texts are replaced with the change"
     );
     assert!(
         store

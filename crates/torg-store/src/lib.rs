@@ -801,6 +801,12 @@ pub trait Publishing: Send + Sync {
         until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>>;
+    /// A message's own texts for networks, by channel.
+    async fn publication_variants(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<Vec<(torg_domain::Channel, String)>>;
     /// A message's posts on other channels: channel, address, and how each went.
     async fn publication_posts(&self, tenant: TenantId, id: i64) -> Result<Vec<PublicationPost>>;
     async fn publishing_settings(&self, tenant: TenantId) -> Result<PublishingSettings>;

@@ -821,6 +821,8 @@ pub struct PublicationEdit<'a> {
     pub body: &'a str,
     pub image_url: Option<&'a str>,
     pub publish_at: Timestamp,
+    /// The networks' own texts ([`NewPublication::variants`]), replacing the old ones.
+    pub variants: &'a [(Channel, String)],
 }
 
 /// One of a message's posts on another channel, and how it went.
@@ -846,6 +848,9 @@ pub struct NewPublication {
     pub wheel_item_id: Option<i64>,
     /// Its picture ([`Publication::image_url`]).
     pub image_url: Option<String>,
+    /// Its own text for a network, where the writer gave one (read with
+    /// `Publishing::publication_variants`).
+    pub variants: Vec<(Channel, String)>,
 }
 
 /// A municipality's publishing rules.

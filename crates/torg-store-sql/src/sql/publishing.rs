@@ -69,6 +69,34 @@ async fn one(conn: &mut Conn, tenant: i64, id: i64) -> Result<Option<Publication
     row.map(publication).transpose()
 }
 
+/// Replaces a message's own texts for networks.
+async fn set_variants(
+    conn: &mut Conn,
+    tenant: i64,
+    id: i64,
+    variants: &[(torg_domain::Channel, String)],
+) -> Result<()> {
+    sqlx::query("DELETE FROM publication_variants WHERE tenant_id = $1 AND publication_id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    for (channel, body) in variants {
+        sqlx::query(
+            "INSERT INTO publication_variants (tenant_id, publication_id, channel, body) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(channel.as_str())
+        .bind(body)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// The outbox's header ids of a message's posts start so (`torg_core::publish` names them
 /// `publication-{id}-{text}-{account}`).
 fn post_prefix(id: i64) -> String {
@@ -129,6 +157,7 @@ impl Publishing for This {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
+        set_variants(&mut tx, tenant.get(), id, &new.variants).await?;
         let created = one(&mut tx, tenant.get(), id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
@@ -163,6 +192,7 @@ impl Publishing for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("publication"));
         }
+        set_variants(&mut tx, tenant.get(), id, edit.variants).await?;
         let edited = one(&mut tx, tenant.get(), id)
             .await?
             .ok_or(StoreError::NotFound("publication"))?;
@@ -263,6 +293,24 @@ impl Publishing for This {
         .await
         .map_err(db_err)?;
         rows.into_iter().map(publication).collect()
+    }
+
+    async fn publication_variants(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<Vec<(torg_domain::Channel, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT channel, body FROM publication_variants WHERE tenant_id = $1 AND publication_id = $2 ORDER BY channel",
+        )
+        .bind(tenant.get())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(channel, body)| Ok((parse(&channel, "channel")?, body)))
+            .collect()
     }
 
     async fn publication_posts(&self, tenant: TenantId, id: i64) -> Result<Vec<PublicationPost>> {
