@@ -11,8 +11,10 @@ use torg_domain::Channel;
 use torg_domain::TenantId;
 use torg_domain::access::Permission;
 use torg_domain::personal_data::Finding;
-use torg_domain::publish::{ApprovalError, Network, PubState, may_approve, text_hash};
-use torg_store::{NewPublication, Publication, PublicationEdit, Store, StoreError, User};
+use torg_domain::publish::{ApprovalError, Content, Network, PubState, may_approve, text_hash};
+use torg_store::{
+    NewPublication, Publication, PublicationEdit, PublicationVersion, Store, StoreError, User,
+};
 
 /// The longest title and text, in characters.
 pub const MAX_TITLE: usize = 200;
@@ -49,6 +51,8 @@ pub enum PublishError {
     #[error(transparent)]
     Variant(#[from] torg_domain::publish::VariantError),
     #[error(transparent)]
+    Language(#[from] torg_domain::publish::LanguageError),
+    #[error(transparent)]
     Store(StoreError),
 }
 
@@ -79,6 +83,7 @@ impl PublishError {
             PublishError::Image(_) => "publish-error-image",
             PublishError::NeedsImage => "publish-error-needs-image",
             PublishError::Variant(_) => "publish-error-variant",
+            PublishError::Language(_) => "publish-error-language",
             PublishError::Store(_) => "error-storage",
         }
     }
@@ -215,6 +220,58 @@ pub async fn edit(
         .await?)
 }
 
+/// Adds or changes the message's version in another language (`title` and `body` empty:
+/// takes it away). A change of the message: it is a draft again and needs a new approval.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_version(
+    store: &dyn Store,
+    actor: &Actor,
+    user: &User,
+    tenant: TenantId,
+    id: i64,
+    language: &str,
+    title: &str,
+    body: &str,
+) -> Result<Publication, PublishError> {
+    let p = found(store, tenant, id).await?;
+    may_change(user, &p)?;
+    let language = torg_domain::publish::version_language(language, &p.language)?;
+    let remove = title.trim().is_empty() && body.trim().is_empty();
+    let version = if remove {
+        PublicationVersion {
+            language,
+            title: String::new(),
+            body: String::new(),
+        }
+    } else {
+        let checked = checked(MessageInput {
+            title,
+            body,
+            publish_at: p.publish_at,
+            wheel_item: None,
+            image_url: "",
+            variants: &[],
+        })?;
+        PublicationVersion {
+            language,
+            title: checked.title,
+            body: checked.body,
+        }
+    };
+    let entry = actor.entry(
+        if remove {
+            "publication.version_removed"
+        } else {
+            "publication.version_set"
+        },
+        format!("publication:{id}"),
+        version.language.clone(),
+    );
+    Ok(store
+        .set_publication_version(tenant, id, &version, remove, Some(entry))
+        .await?)
+}
+
 /// Sends a draft for approval.
 pub async fn submit(
     store: &dyn Store,
@@ -326,7 +383,17 @@ pub async fn approve(
         return Err(PublishError::NeedsImage);
     }
     let variants = store.publication_variants(tenant, id).await?;
-    let hash = text_hash(&p.title, &p.body, p.image_url.as_deref(), &variants);
+    let versions = store.publication_versions(tenant, id).await?;
+    let hash = text_hash(&Content {
+        title: &p.title,
+        body: &p.body,
+        image: p.image_url.as_deref(),
+        variants: &variants,
+        versions: &versions
+            .iter()
+            .map(|v| (v.language.as_str(), v.title.as_str(), v.body.as_str()))
+            .collect::<Vec<_>>(),
+    });
     let mut detail = format!("text:{hash}");
     if !findings.is_empty() {
         detail.push_str(" personal-data:confirmed");

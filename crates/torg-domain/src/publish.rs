@@ -83,25 +83,94 @@ pub fn may_approve(
     Ok(())
 }
 
-/// The hash an approval is bound to: the title, the text, the picture's address and the
-/// networks' own texts, length-prefixed.
-pub fn text_hash(
-    title: &str,
-    body: &str,
-    image: Option<&str>,
-    variants: &[(Channel, String)],
-) -> String {
+/// What an approval covers: everything that goes out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Content<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub image: Option<&'a str>,
+    /// The networks' own texts.
+    pub variants: &'a [(Channel, String)],
+    /// Versions in other languages: (language, title, text).
+    pub versions: &'a [(&'a str, &'a str, &'a str)],
+}
+
+/// The hash an approval is bound to: every part of the content, length-prefixed.
+pub fn text_hash(c: &Content<'_>) -> String {
     let mut h = Sha256::new();
-    let mut parts = vec![title, body, image.unwrap_or_default()];
-    for (channel, text) in variants {
+    let mut parts = vec![c.title, c.body, c.image.unwrap_or_default()];
+    for (channel, text) in c.variants {
         parts.push(channel.as_str());
         parts.push(text);
+    }
+    for (language, title, body) in c.versions {
+        parts.extend([*language, *title, *body]);
     }
     for s in parts {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s.as_bytes());
     }
     crate::hex(&h.finalize())
+}
+
+/// Why a version's language was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a version's language is its ISO 639 code of two or three letters (fi, en, se, …), other than the message's own"
+)]
+pub struct LanguageError;
+
+/// A version's language as typed: its ISO 639 code, lower case; not the message's own.
+pub fn version_language(typed: &str, own: &str) -> Result<String, LanguageError> {
+    let code = typed.trim().to_ascii_lowercase();
+    if !(2..=3).contains(&code.len())
+        || !code.bytes().all(|b| b.is_ascii_lowercase())
+        || code == own
+    {
+        return Err(LanguageError);
+    }
+    Ok(code)
+}
+
+/// A language's name in itself (what a reader looks for in a list of versions), for the
+/// languages Nordic municipalities write in; `None` for others.
+pub fn language_own_name(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "nb" => "norsk bokmål",
+        "nn" => "norsk nynorsk",
+        "sv" => "svenska",
+        "fi" => "suomi",
+        "en" => "English",
+        "se" => "davvisámegiella",
+        "sma" => "åarjelsaemien",
+        "smj" => "julevsámegiella",
+        "da" => "dansk",
+        "de" => "Deutsch",
+        "pl" => "polski",
+        "lt" => "lietuvių",
+        "uk" => "українська",
+        "ru" => "русский",
+        "ar" => "العربية",
+        "so" => "Soomaali",
+        "ti" => "ትግርኛ",
+        "fa" => "فارسی",
+        "es" => "español",
+        "fr" => "français",
+        _ => return None,
+    })
+}
+
+/// Which version a reader gets: the one asked for, else the reader's interface language's,
+/// else none (the message as written).
+pub fn version_for<'a>(
+    languages: &'a [String],
+    asked: Option<&str>,
+    reader: &str,
+) -> Option<&'a str> {
+    asked
+        .and_then(|a| languages.iter().find(|l| *l == a))
+        .or_else(|| languages.iter().find(|l| *l == reader))
+        .map(String::as_str)
 }
 
 /// Room kept in a network's post for the link to the news, which follows a writer's own text.
@@ -295,23 +364,51 @@ mod tests {
 
     #[test]
     fn any_change_of_the_text_changes_its_hash() {
-        let a = text_hash("Vann", "Kok vannet.", None, &[]);
-        assert_ne!(a, text_hash("Vann", "Kok vannet!", None, &[]));
-        assert_ne!(a, text_hash("VannKok", " vannet.", None, &[]));
-        assert_ne!(
-            a,
-            text_hash("Vann", "Kok vannet.", Some("https://x.no/a.jpg"), &[])
-        );
-        assert_ne!(
-            a,
-            text_hash(
-                "Vann",
-                "Kok vannet.",
-                None,
-                &[(Channel::Mastodon, "Kok!".into())]
-            )
-        );
-        assert_eq!(a, text_hash("Vann", "Kok vannet.", None, &[]));
+        let c = Content {
+            title: "Vann",
+            body: "Kok vannet.",
+            ..Content::default()
+        };
+        let a = text_hash(&c);
+        let variants = [(Channel::Mastodon, "Kok!".to_string())];
+        for other in [
+            Content {
+                body: "Kok vannet!",
+                ..c
+            },
+            Content {
+                title: "VannKok",
+                body: " vannet.",
+                ..c
+            },
+            Content {
+                image: Some("https://x.no/a.jpg"),
+                ..c
+            },
+            Content {
+                variants: &variants,
+                ..c
+            },
+            Content {
+                versions: &[("fi", "Vesi", "Keitä vesi.")],
+                ..c
+            },
+        ] {
+            assert_ne!(a, text_hash(&other), "{other:?}");
+        }
+        assert_eq!(a, text_hash(&c));
+    }
+
+    #[test]
+    fn versions_have_a_language_code_and_readers_get_theirs() {
+        assert_eq!(version_language(" FI ", "sv"), Ok("fi".into()));
+        for bad in ["", "f", "suomi", "f1", "sv"] {
+            assert_eq!(version_language(bad, "sv"), Err(LanguageError), "{bad}");
+        }
+        let languages = vec!["en".to_string(), "fi".to_string()];
+        assert_eq!(version_for(&languages, Some("fi"), "en"), Some("fi"));
+        assert_eq!(version_for(&languages, Some("de"), "en"), Some("en"));
+        assert_eq!(version_for(&languages, None, "nb"), None);
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/publish/{id}/submit", submit)
         .post("/staff/publish/{id}/approve", approve)
         .post("/staff/publish/{id}/withdraw", withdraw)
+        .post("/staff/publish/{id}/version", version)
         .get("/k/{slug}/news", news_page)
         .get("/k/{slug}/news.atom", news_feed)
         .get("/k/{slug}/news/{id}", news_item)
@@ -150,6 +151,8 @@ struct MessagePage {
     confirm_personal_data: bool,
     /// Its picture's address, if it has one.
     image_url: String,
+    /// Its versions in other languages: (language, its name, title, text).
+    versions: Vec<(String, String, String, String)>,
     /// The networks the municipality has approved accounts on, offered when approving, each
     /// with what its post will say.
     networks: Vec<NetworkView>,
@@ -441,7 +444,7 @@ async fn show_message(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (p, users, settings, items, accounts, posts, jargon, variants) = match tokio::try_join!(
+    let (p, users, settings, items, accounts, posts, jargon, variants, versions) = match tokio::try_join!(
         state.store.publication(m.id, id),
         state.store.list_users(m.id),
         state.store.publishing_settings(m.id),
@@ -449,11 +452,12 @@ async fn show_message(
         state.store.social_accounts(Some(m.id)),
         state.store.publication_posts(m.id, id),
         state.store.jargon(m.id),
-        state.store.publication_variants(m.id, id)
+        state.store.publication_variants(m.id, id),
+        state.store.publication_versions(m.id, id)
     ) {
-        Ok((Some(p), users, settings, items, accounts, posts, jargon, variants)) => {
-            (p, users, settings, items, accounts, posts, jargon, variants)
-        }
+        Ok((Some(p), users, settings, items, accounts, posts, jargon, variants, versions)) => (
+            p, users, settings, items, accounts, posts, jargon, variants, versions,
+        ),
         Ok((None, ..)) => return StatusCode::NOT_FOUND.into_response(),
         Err(e) => return failed(t, e),
     };
@@ -554,6 +558,13 @@ async fn show_message(
             })
             .collect(),
         image_url: p.image_url.clone().unwrap_or_default(),
+        versions: versions
+            .into_iter()
+            .map(|v| {
+                let name = language_name(&v.language);
+                (v.language, name, v.title, v.body)
+            })
+            .collect(),
         public_link: live.then(|| format!("{base}/k/{}/news/{id}", m.slug)),
         notice,
         error,
@@ -643,6 +654,39 @@ async fn edit(
     let actor = Actor::user(&staff.user, addr.0);
     let result = publish::edit(&*state.store, &actor, &staff.user, m.id, id, input).await;
     after_step(&state, t, &staff, id, result, "edited").await
+}
+
+/// A language's name in itself, else its code.
+fn language_name(code: &str) -> String {
+    torg_domain::publish::language_own_name(code).map_or_else(|| code.to_string(), str::to_string)
+}
+
+async fn version(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = match staff_form(&staff, &t, &raw, writes(&staff)) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let actor = Actor::user(&staff.user, addr.0);
+    let result = publish::set_version(
+        &*state.store,
+        &actor,
+        &staff.user,
+        staff.config.municipality.id,
+        id,
+        f.get("language"),
+        f.get("title"),
+        f.get("body"),
+    )
+    .await;
+    after_step(&state, t, &staff, id, result, "version").await
 }
 
 /// After a step: back to the message saying it went, or the page that says why not.
@@ -785,6 +829,11 @@ struct NewsItemPage {
     paragraphs: Vec<String>,
     /// Its picture, shown above the text (decorative: the title says what it is about).
     image_url: Option<String>,
+    /// The language of what is shown (the article's `lang`).
+    language: String,
+    /// The other languages it can be read in: (code, name).
+    others: Vec<(String, String)>,
+    id: i64,
 }
 
 #[derive(Template)]
@@ -838,10 +887,18 @@ async fn news_page(
     )
 }
 
+#[derive(serde::Deserialize, Default)]
+struct VersionQuery {
+    /// The language asked for (`?version=fi`); the message's own gives the original.
+    #[serde(default)]
+    version: Option<String>,
+}
+
 async fn news_item(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     Path((slug, id)): Path<(String, i64)>,
+    Query(q): Query<VersionQuery>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let config = match municipality(&state, &t, &slug).await {
@@ -850,24 +907,59 @@ async fn news_item(
     };
     let m = &config.municipality;
     let shown = |p: &Publication| p.state == PubState::Approved && p.publish_at <= Timestamp::now();
-    match state.store.publication(m.id, id).await {
-        Ok(Some(p)) if shown(&p) => render(
-            StatusCode::OK,
-            &NewsItemPage {
-                c: Chrome::public(&m.name, &format!("/k/{slug}/news/{id}")),
-                slug,
-                when: views::when(p.publish_at, &m.time_zone),
-                paragraphs: p
-                    .body
-                    .split("\n\n")
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                image_url: p.image_url,
-                title: p.title,
-                t,
-            },
-        ),
+    let found = match state.store.publication(m.id, id).await {
+        Ok(Some(p)) if shown(&p) => state
+            .store
+            .publication_versions(m.id, id)
+            .await
+            .map(|versions| Some((p, versions))),
+        Ok(_) => Ok(None),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(Some((p, versions))) => {
+            let languages: Vec<String> = versions.iter().map(|v| v.language.clone()).collect();
+            let asked = q.version.as_deref().filter(|a| *a != p.language);
+            let chosen = if q.version.as_deref() == Some(p.language.as_str()) {
+                None
+            } else {
+                torg_domain::publish::version_for(&languages, asked, &lang)
+            };
+            let (title, body, language) = match versions
+                .iter()
+                .find(|v| Some(v.language.as_str()) == chosen)
+            {
+                Some(v) => (v.title.clone(), v.body.clone(), v.language.clone()),
+                None => (p.title.clone(), p.body.clone(), p.language.clone()),
+            };
+            let others = std::iter::once(p.language.clone())
+                .chain(languages)
+                .filter(|l| *l != language)
+                .map(|l| {
+                    let name = language_name(&l);
+                    (l, name)
+                })
+                .collect();
+            render(
+                StatusCode::OK,
+                &NewsItemPage {
+                    c: Chrome::public(&m.name, &format!("/k/{slug}/news/{id}")),
+                    slug,
+                    when: views::when(p.publish_at, &m.time_zone),
+                    paragraphs: body
+                        .split("\n\n")
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                    image_url: p.image_url,
+                    title,
+                    language,
+                    others,
+                    id,
+                    t,
+                },
+            )
+        }
         Ok(_) => {
             let msg = t.get("news-not-found");
             views::error_page(

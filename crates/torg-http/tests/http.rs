@@ -2643,6 +2643,27 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            // A version in another language: as a change, the author's and the speakers'.
+            (Method::POST, "/staff/publish/{id}/version"),
+            vec![
+                v(
+                    "/staff/publish/0/version".into(),
+                    form(&[
+                        ("language", "fi"),
+                        ("title", "Uusi otsikko"),
+                        ("body", "Uusi teksti."),
+                    ]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(
+                    each_message("edit")
+                        .into_iter()
+                        .map(|(u, url)| (u, format!("{url}/version")))
+                        .collect(),
+                ),
+            ],
+        ),
+        (
             (Method::POST, "/staff/publish/{id}/withdraw"),
             vec![
                 v(
@@ -8120,6 +8141,29 @@ async fn publishing_with_approval(app: &App) {
     )
     .await;
     let now_url = format!("{list}/{now_id}");
+    // A version in English, and one refused with a language that is no ISO code.
+    let csrf = csrf_of(&writer, &list).await;
+    let version = |language: &'static str| {
+        writer
+            .post(format!("{now_url}/version"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("language", language),
+                ("title", "The library stays open longer"),
+                (
+                    "body",
+                    "From Monday the library is open until 8 pm.\n\nWelcome!",
+                ),
+            ])
+            .send()
+    };
+    let refused = version("english").await.expect("version");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.expect("text").contains("ISO-koden"));
+    assert_eq!(
+        version("en").await.expect("version").status(),
+        StatusCode::SEE_OTHER
+    );
     let csrf = csrf_of(&writer, &list).await;
     writer
         .post(format!("{now_url}/submit"))
@@ -8152,6 +8196,34 @@ async fn publishing_with_approval(app: &App) {
             .expect("text")
             .contains("<p>Velkommen!</p>"),
         "paragraphs"
+    );
+    // An English reader gets the English version; anyone may ask for the other.
+    let english = reqwest::Client::new()
+        .get(format!("{news_url}/{now_id}"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("item")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        english.contains("<article lang=\"en\">") && english.contains("<p>Welcome!</p>"),
+        "the reader's language"
+    );
+    assert!(english.contains("?version=nb\" hreflang=\"nb\" lang=\"nb\">norsk bokmål</a>"));
+    let original = reqwest::Client::new()
+        .get(format!("{news_url}/{now_id}?version=nb"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("item")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        original.contains("<p>Velkommen!</p>"),
+        "the original asked for"
     );
     let feed = reqwest::get(format!("{news_url}.atom"))
         .await

@@ -3629,6 +3629,54 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         posts[1].address.as_deref(),
         Some("https://instagram.example/p/abc")
     );
+    // A version in another language: kept, replaced, removed; a change of the message, so it
+    // is a draft again; never on another municipality's message.
+    let finnish = PublicationVersion {
+        language: "fi".into(),
+        title: "Keitä vesi".into(),
+        body: "Keitä vesi ennen juomista.".into(),
+    };
+    assert!(matches!(
+        store
+            .set_publication_version(other.tenant.id, p.id, &finnish, false, None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let changed = store
+        .set_publication_version(tenant, p.id, &finnish, false, None)
+        .await
+        .expect("version");
+    assert_eq!(changed.state, PubState::Draft);
+    let again = PublicationVersion {
+        body: "Keitä vesi minuutin ajan.".into(),
+        ..finnish.clone()
+    };
+    store
+        .set_publication_version(tenant, p.id, &again, false, None)
+        .await
+        .expect("version");
+    assert_eq!(
+        store.publication_versions(tenant, p.id).await.expect("v"),
+        vec![again.clone()]
+    );
+    assert!(
+        store
+            .publication_versions(other.tenant.id, p.id)
+            .await
+            .expect("v")
+            .is_empty()
+    );
+    store
+        .set_publication_version(tenant, p.id, &again, true, None)
+        .await
+        .expect("removed");
+    assert!(
+        store
+            .publication_versions(tenant, p.id)
+            .await
+            .expect("v")
+            .is_empty()
+    );
     // A municipality's own words to avoid: kept per municipality, changed, removed once.
     assert!(
         store

@@ -801,6 +801,23 @@ pub trait Publishing: Send + Sync {
         until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>>;
+    /// A message's versions in other languages, by language.
+    async fn publication_versions(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<Vec<PublicationVersion>>;
+    /// Adds or replaces the version in `version.language` (or, with `remove`, takes it away):
+    /// a change of the message, so it is a draft again, its approval gone and its posts not
+    /// yet out cancelled, as [`Publishing::edit_publication`] does.
+    async fn set_publication_version(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        version: &PublicationVersion,
+        remove: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication>;
     /// A message's own texts for networks, by channel.
     async fn publication_variants(
         &self,

@@ -825,6 +825,15 @@ pub struct PublicationEdit<'a> {
     pub variants: &'a [(Channel, String)],
 }
 
+/// A message in another language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicationVersion {
+    /// ISO 639 code, e.g. `fi`, `en`, `nn`.
+    pub language: String,
+    pub title: String,
+    pub body: String,
+}
+
 /// One of a message's posts on another channel, and how it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicationPost {

@@ -295,6 +295,82 @@ impl Publishing for This {
         rows.into_iter().map(publication).collect()
     }
 
+    async fn publication_versions(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<Vec<PublicationVersion>> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT language, title, body FROM publication_versions WHERE tenant_id = $1 AND publication_id = $2 ORDER BY language",
+        )
+        .bind(tenant.get())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(language, title, body)| PublicationVersion {
+                language,
+                title,
+                body,
+            })
+            .collect())
+    }
+
+    async fn set_publication_version(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        version: &PublicationVersion,
+        remove: bool,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Publication> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE publications SET state = $1, approved_by = NULL, approved_hash = NULL, updated_at = $2 \
+             WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(PubState::Draft.as_str())
+        .bind(Timestamp::now().as_millisecond())
+        .bind(tenant.get())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("publication"));
+        }
+        sqlx::query(
+            "DELETE FROM publication_versions WHERE tenant_id = $1 AND publication_id = $2 AND language = $3",
+        )
+        .bind(tenant.get())
+        .bind(id)
+        .bind(&version.language)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if !remove {
+            sqlx::query(
+                "INSERT INTO publication_versions (tenant_id, publication_id, language, title, body) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tenant.get())
+            .bind(id)
+            .bind(&version.language)
+            .bind(&version.title)
+            .bind(&version.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        let changed = one(&mut tx, tenant.get(), id)
+            .await?
+            .ok_or(StoreError::NotFound("publication"))?;
+        cancel_posts(&mut tx, tenant.get(), id, "changed before it went out").await?;
+        commit_with(tx, tenant.get(), audit).await?;
+        Ok(changed)
+    }
+
     async fn publication_variants(
         &self,
         tenant: TenantId,
