@@ -14,6 +14,7 @@ pub mod intake;
 pub mod mail;
 pub mod phone;
 pub mod policies;
+pub mod press;
 pub mod publish;
 pub mod registry;
 pub mod reply;

@@ -21,6 +21,7 @@ pub mod moderation;
 pub mod outbox;
 pub mod personal_data;
 pub mod plain;
+pub mod press;
 pub mod publish;
 pub mod reference;
 pub mod registry;

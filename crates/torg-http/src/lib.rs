@@ -22,6 +22,7 @@ mod openapi;
 mod password;
 mod phone;
 mod portal;
+mod press;
 mod publish;
 mod ratelimit;
 mod registry;
@@ -216,6 +217,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(password::routes())
                 .merge(wheel::routes())
                 .merge(publish::routes())
+                .merge(press::routes())
                 .merge(sso::routes())
                 .merge(phone::routes())
                 .merge(registry::routes())

@@ -62,13 +62,13 @@ fn state_name(t: &Tr, s: PubState) -> String {
 }
 
 /// `2027-03-01T08:00` in the municipality's time zone.
-fn local_time(text: &str, zone: &str) -> Option<Timestamp> {
+pub(crate) fn local_time(text: &str, zone: &str) -> Option<Timestamp> {
     let tz = jiff::tz::TimeZone::get(zone).ok()?;
     let dt: jiff::civil::DateTime = text.trim().parse().ok()?;
     dt.to_zoned(tz).ok().map(|z| z.timestamp())
 }
 
-fn input_time(at: Timestamp, zone: &str) -> String {
+pub(crate) fn input_time(at: Timestamp, zone: &str) -> String {
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
     at.to_zoned(tz).strftime("%Y-%m-%dT%H:%M").to_string()
 }

@@ -62,6 +62,7 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_chats: staff.can(Permission::ReadInquiries),
         nav_moderation: crate::moderation::moderates(staff),
         nav_archive: staff.can(Permission::DecideArchive),
+        nav_press: crate::press::keeps_log(staff),
     }
 }
 
@@ -444,6 +445,8 @@ struct InboxPage {
     peak: Option<(String, String, String)>,
     /// Messages staff are told before the public (and a week after).
     notices: Vec<String>,
+    /// Possible press stories flagged this week (for those who keep the media log).
+    stories: Vec<(InquiryId, String)>,
 }
 
 /// Who is on duty for a channel group, for the inbox.
@@ -796,8 +799,10 @@ async fn inbox(
         )
     });
     let notices = crate::publish::staff_notices(&state, &t, &staff).await;
+    let stories = crate::press::inbox_stories(&state, &t, &staff).await;
     let page = InboxPage {
         notices,
+        stories,
         peak,
         duties,
         my_channels,

@@ -89,6 +89,7 @@ pub struct Chrome {
     pub nav_chats: bool,
     pub nav_moderation: bool,
     pub nav_archive: bool,
+    pub nav_press: bool,
 }
 
 impl Chrome {
@@ -107,6 +108,7 @@ impl Chrome {
             nav_chats: false,
             nav_moderation: false,
             nav_archive: false,
+            nav_press: false,
         }
     }
 }

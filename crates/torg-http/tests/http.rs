@@ -2521,6 +2521,44 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             ],
         ),
         (
+            // Those who handle an inquiry flag it as a possible press story.
+            (Method::POST, "/staff/inquiries/{id}/press"),
+            vec![
+                v(
+                    on(plain_i.get(), "/press"),
+                    form(&[("why", "Naboer har ringt avisa")]),
+                    Expect::Staff(HANDLES_PLAIN),
+                ),
+                v(
+                    on(health_i.get(), "/press"),
+                    form(&[("why", "Naboer har ringt avisa")]),
+                    Expect::Staff(HEALTH),
+                ),
+                v(
+                    on(b_i.get(), "/press"),
+                    form(&[("why", "Naboer har ringt avisa")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            // Those who speak for the municipality keep the media log.
+            (Method::GET, "/staff/press"),
+            vec![v(
+                "/staff/press".into(),
+                Body::None,
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/press"),
+            vec![v(
+                "/staff/press".into(),
+                form(&[("topic", "Brøyting"), ("outlet", "Lokalavisa")]),
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
             (Method::GET, "/staff/wheel"),
             vec![v(
                 "/staff/wheel".into(),
@@ -8253,6 +8291,79 @@ async fn publishing_with_approval(app: &App) {
         .await
         .expect("text");
     assert!(!news.contains("Biblioteket holder"), "withdrawn");
+    // The press: the writer flags an inquiry as a possible press story; the chief executive
+    // sees it on the inbox and in the media log, and logs a call from a journalist.
+    let desk = app.store.list_units(tenant).await.expect("units")[0].id;
+    let (inquiry, _, _) =
+        stored_inquiry(&*app.store, tenant, desk, torg_domain::Channel::Web).await;
+    let csrf = csrf_of(&writer, &list).await;
+    let flagged = writer
+        .post(format!("{}/staff/inquiries/{inquiry}/press", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("why", "Tre naboer har vann i kjelleren"),
+        ])
+        .send()
+        .await
+        .expect("flag");
+    assert_eq!(flagged.status(), StatusCode::SEE_OTHER);
+    let inbox = chief
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        between(&inbox, "Mulige mediesaker", "</section>")
+            .is_some_and(|s| s.contains("Tre naboer har vann i kjelleren")
+                && s.contains(&format!("/staff/inquiries/{inquiry}"))),
+        "the chief executive is told"
+    );
+    let csrf = csrf_of(&chief, &list).await;
+    let logged = chief
+        .post(format!("{}/staff/press", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("at", "2026-12-01T10:15"),
+            ("outlet", "Lokalavisa"),
+            ("person", "Kari Journalist"),
+            ("topic", "Vannlekkasjen i Fjordgata"),
+            ("notes", "Svarte at vi undersøker."),
+        ])
+        .send()
+        .await
+        .expect("log");
+    assert_eq!(logged.status(), StatusCode::SEE_OTHER);
+    let media_log = chief
+        .get(format!("{}/staff/press", app.base))
+        .send()
+        .await
+        .expect("log")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        media_log.contains("Mulig mediesak")
+            && media_log.contains("Lokalavisa, Kari Journalist")
+            && media_log.contains("Vannlekkasjen i Fjordgata"),
+        "the media log"
+    );
+    assert!(
+        actions(&*app.store, tenant, "press.story_flagged")
+            .await
+            .iter()
+            .any(|e| e.entry.object == format!("inquiry:{inquiry}")),
+        "the flag is in the audit log"
+    );
+    assert!(
+        actions(&*app.store, tenant, "press.contact_logged")
+            .await
+            .iter()
+            .any(|e| e.entry.detail == "Vannlekkasjen i Fjordgata"),
+        "the contact is in the audit log"
+    );
 }
 
 #[tokio::test]

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -3722,5 +3722,105 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
     assert_eq!(
         store.publishing_settings(other.tenant.id).await.expect("s"),
         PublishingSettings::default()
+    );
+}
+
+pub async fn the_media_log_is_kept_per_municipality(store: &dyn Store) {
+    use torg_domain::press::MediaKind;
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let person = |name: &str| NewUser {
+        email: None,
+        username: name.into(),
+        full_name: name.into(),
+        password_hash: "x".into(),
+        password_set_by: None,
+        role: Role::CaseHandler,
+        unit_id: None,
+    };
+    let clerk = store
+        .create_user(tenant, person("medie-ola"), None)
+        .await
+        .expect("user");
+    let theirs = store
+        .create_user(other.tenant.id, person("medie-kari"), None)
+        .await
+        .expect("user");
+    let now = Timestamp::now();
+    let inquiry = store
+        .create_inquiry(new_inquiry(&f, "Vann i kjelleren", now))
+        .await
+        .expect("inquiry")
+        .inquiry;
+    let contact = MediaEntry {
+        id: 0,
+        kind: MediaKind::Contact,
+        at: now - SignedDuration::from_hours(2),
+        outlet: "Lokalavisa".into(),
+        person: "Kari Journalist".into(),
+        topic: "Brøyting".into(),
+        notes: "Ringte om brøyting i Fjordgata.".into(),
+        inquiry_id: None,
+        by_user: clerk.id,
+    };
+    let logged = store
+        .add_media_entry(tenant, &contact, None)
+        .await
+        .expect("contact");
+    assert!(logged.id > 0);
+    let story = MediaEntry {
+        kind: MediaKind::Story,
+        at: now,
+        outlet: String::new(),
+        person: String::new(),
+        topic: "Vannlekkasje".into(),
+        notes: "Flere naboer har skrevet.".into(),
+        inquiry_id: Some(inquiry.id),
+        ..contact.clone()
+    };
+    store
+        .add_media_entry(tenant, &story, None)
+        .await
+        .expect("story");
+    // Another municipality's person or inquiry is refused; it sees nothing of ours.
+    for wrong in [
+        contact.clone(),
+        MediaEntry {
+            by_user: theirs.id,
+            inquiry_id: Some(inquiry.id),
+            ..contact.clone()
+        },
+    ] {
+        assert!(matches!(
+            store.add_media_entry(other.tenant.id, &wrong, None).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    let log = store
+        .media_log(tenant, now - SignedDuration::from_hours(24), 10)
+        .await
+        .expect("log");
+    assert_eq!(
+        log.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![MediaKind::Story, MediaKind::Contact],
+        "newest first"
+    );
+    assert_eq!(log[0].inquiry_id, Some(inquiry.id));
+    assert_eq!(
+        store
+            .media_log(tenant, now - SignedDuration::from_hours(1), 10)
+            .await
+            .expect("log")
+            .len(),
+        1,
+        "from a time on"
+    );
+    assert!(
+        store
+            .media_log(other.tenant.id, now - SignedDuration::from_hours(24), 10)
+            .await
+            .expect("log")
+            .is_empty()
     );
 }

@@ -801,6 +801,21 @@ pub trait Publishing: Send + Sync {
         until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Publication>>;
+    /// Adds an entry to the media log (its id is given); a flagged story's inquiry must be the
+    /// municipality's.
+    async fn add_media_entry(
+        &self,
+        tenant: TenantId,
+        entry: &MediaEntry,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<MediaEntry>;
+    /// The media log from `since` on, newest first, at most `limit`.
+    async fn media_log(
+        &self,
+        tenant: TenantId,
+        since: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<MediaEntry>>;
     /// A message's versions in other languages, by language.
     async fn publication_versions(
         &self,

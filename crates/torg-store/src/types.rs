@@ -825,6 +825,23 @@ pub struct PublicationEdit<'a> {
     pub variants: &'a [(Channel, String)],
 }
 
+/// An entry of the media log (medielogg).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaEntry {
+    pub id: i64,
+    pub kind: torg_domain::press::MediaKind,
+    /// When the contact was (for a flagged story: when it was flagged).
+    pub at: Timestamp,
+    pub outlet: String,
+    pub person: String,
+    pub topic: String,
+    pub notes: String,
+    /// The inquiry a flagged story is about.
+    pub inquiry_id: Option<InquiryId>,
+    /// Who wrote the entry.
+    pub by_user: UserId,
+}
+
 /// A message in another language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicationVersion {

@@ -295,6 +295,94 @@ impl Publishing for This {
         rows.into_iter().map(publication).collect()
     }
 
+    async fn add_media_entry(
+        &self,
+        tenant: TenantId,
+        entry: &MediaEntry,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<MediaEntry> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        require_in_tenant(&mut *tx, Owned::User, tenant.get(), entry.by_user.get()).await?;
+        if let Some(inquiry) = entry.inquiry_id {
+            require_in_tenant(&mut *tx, Owned::Inquiry, tenant.get(), inquiry.get()).await?;
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO media_log (tenant_id, kind, at, outlet, person, topic, notes, inquiry_id, by_user) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(tenant.get())
+        .bind(entry.kind.as_str())
+        .bind(entry.at.as_millisecond())
+        .bind(&entry.outlet)
+        .bind(&entry.person)
+        .bind(&entry.topic)
+        .bind(&entry.notes)
+        .bind(entry.inquiry_id.map(InquiryId::get))
+        .bind(entry.by_user.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        // A flagged story's entry names its inquiry; a contact is named by its own id.
+        let audit = audit.map(|e| {
+            if e.object.is_empty() {
+                e.with_object(format!("media:{id}"))
+            } else {
+                e
+            }
+        });
+        commit_with(tx, tenant.get(), audit).await?;
+        Ok(MediaEntry {
+            id,
+            ..entry.clone()
+        })
+    }
+
+    async fn media_log(
+        &self,
+        tenant: TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<MediaEntry>> {
+        type Row = (
+            i64,
+            String,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            Option<i64>,
+            i64,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, kind, at, outlet, person, topic, notes, inquiry_id, by_user FROM media_log \
+             WHERE tenant_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(tenant.get())
+        .bind(since.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(
+                |(id, kind, at, outlet, person, topic, notes, inquiry, by)| {
+                    Ok(MediaEntry {
+                        id,
+                        kind: parse(&kind, "media log kind")?,
+                        at: ts(at),
+                        outlet,
+                        person,
+                        topic,
+                        notes,
+                        inquiry_id: inquiry.map(InquiryId),
+                        by_user: UserId(by),
+                    })
+                },
+            )
+            .collect()
+    }
+
     async fn publication_versions(
         &self,
         tenant: TenantId,
