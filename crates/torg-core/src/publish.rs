@@ -370,7 +370,17 @@ pub async fn approve(
         p.state,
         settings.four_eyes,
     )?;
-    let findings = torg_domain::personal_data::find(&format!("{}\n{}", p.title, p.body));
+    let variants = store.publication_variants(tenant, id).await?;
+    let versions = store.publication_versions(tenant, id).await?;
+    // Everything that goes out is checked: the text, the networks' own texts, the versions.
+    let mut published = format!("{}\n{}", p.title, p.body);
+    for (_, text) in &variants {
+        published.push_str(&format!("\n{text}"));
+    }
+    for v in &versions {
+        published.push_str(&format!("\n{}\n{}", v.title, v.body));
+    }
+    let findings = torg_domain::personal_data::find(&published);
     if !findings.is_empty() && !confirm {
         return Err(PublishError::PersonalData(findings));
     }
@@ -382,8 +392,6 @@ pub async fn approve(
     if p.image_url.is_none() && networks.iter().any(|n| n.needs_image) {
         return Err(PublishError::NeedsImage);
     }
-    let variants = store.publication_variants(tenant, id).await?;
-    let versions = store.publication_versions(tenant, id).await?;
     let hash = text_hash(&Content {
         title: &p.title,
         body: &p.body,

@@ -8293,7 +8293,15 @@ async fn publishing_with_approval(app: &App) {
     assert!(!news.contains("Biblioteket holder"), "withdrawn");
     // The press: the writer flags an inquiry as a possible press story; the chief executive
     // sees it on the inbox and in the media log, and logs a call from a journalist.
-    let desk = app.store.list_units(tenant).await.expect("units")[0].id;
+    let desk = app
+        .store
+        .list_units(tenant)
+        .await
+        .expect("units")
+        .into_iter()
+        .find(|u| u.is_service_desk)
+        .expect("the service desk")
+        .id;
     let (inquiry, _, _) =
         stored_inquiry(&*app.store, tenant, desk, torg_domain::Channel::Web).await;
     let csrf = csrf_of(&writer, &list).await;

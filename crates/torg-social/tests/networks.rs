@@ -958,6 +958,29 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
     )
     .await;
     assert!(matches!(bad, Err(PublishError::Image(_))), "{bad:?}");
+    // The personal-data guard reads everything that goes out: a phone number in a version in
+    // another language holds the approval as one in the text would.
+    let held = written("Kontakt oss", "https://kommune.example/bilder/kontakt.jpg").await;
+    publish::set_version(
+        &*s.store,
+        &cli,
+        &writer,
+        s.tenant(),
+        held.id,
+        "en",
+        "Contact us",
+        "Call Kari on 912 34 567.",
+    )
+    .await
+    .expect("version");
+    publish::submit(&*s.store, &cli, &writer, s.tenant(), held.id)
+        .await
+        .expect("submit");
+    let refused = approve(held.id, &[Channel::Facebook]).await;
+    assert!(
+        matches!(refused, Err(PublishError::PersonalData(_))),
+        "{refused:?}"
+    );
     let picture = written(
         "Badeplassen er åpen",
         "https://kommune.example/bilder/nordvika.jpg",

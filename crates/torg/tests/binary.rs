@@ -2165,10 +2165,18 @@ async fn postgres_restarting_under_load_loses_nothing_acknowledged() {
     wait_ready(port).await;
     let client = http_client();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // How many were acknowledged and refused so far: the outage starts only once every client
+    // is under way, and lasts until one of them has been refused (a busy machine is slow).
+    let counts = std::sync::Arc::new([
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    ]);
+    let count = |i: usize| counts[i].load(std::sync::atomic::Ordering::Relaxed);
     // Four clients sending inquiries as fast as they are answered, each answer recorded.
     let senders: Vec<_> = (0..4)
         .map(|c| {
             let (client, token, stop) = (client.clone(), token.clone(), stop.clone());
+            let counts = counts.clone();
             tokio::spawn(async move {
                 let mut answers: Vec<(u16, Option<i64>, String)> = vec![];
                 let mut n = 0;
@@ -2197,7 +2205,9 @@ async fn postgres_restarting_under_load_loses_nothing_acknowledged() {
                         }
                         Err(e) => (0, None, e.to_string()),
                     };
-                    if answer.0 != 201 {
+                    let refused = answer.0 != 201;
+                    counts[usize::from(refused)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if refused {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                     answers.push(answer);
@@ -2206,11 +2216,18 @@ async fn postgres_restarting_under_load_loses_nothing_acknowledged() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let under_way = Instant::now() + Duration::from_secs(60);
+    while count(0) < 8 && Instant::now() < under_way {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The database goes down (as in a crash) for longer than a request waits for a
     // connection (10 s; a shorter outage only slows the answers), then comes back.
     assert!(pg.ctl(&["stop", "-m", "immediate", "-w"]), "stop");
     tokio::time::sleep(Duration::from_secs(14)).await;
+    let longest = Instant::now() + Duration::from_secs(30);
+    while count(1) == 0 && Instant::now() < longest {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(pg.ctl(&["start", "-w"]), "start again");
     // Intake goes on by itself: wait for a fresh acknowledgement, then a little more load.
     let deadline = Instant::now() + Duration::from_secs(60);
