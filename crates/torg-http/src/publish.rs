@@ -296,9 +296,19 @@ async fn show_list(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (list, items) = match tokio::try_join!(
+    let tz = jiff::tz::TimeZone::get(&m.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = Timestamp::now();
+    let month = month.unwrap_or_else(|| now.to_zoned(tz.clone()).date().first_of_month());
+    // The calendar's month from its first midnight to the next month's, in local time.
+    let midnight =
+        |d: jiff::civil::Date| d.to_zoned(tz.clone()).map(|z| z.timestamp()).unwrap_or(now);
+    let next_month = month.last_of_month().tomorrow().unwrap_or(month);
+    let (list, items, in_month) = match tokio::try_join!(
         state.store.publications(m.id, 200),
-        state.store.wheel_items(m.id, None)
+        state.store.wheel_items(m.id, None),
+        state
+            .store
+            .publications_between(m.id, midnight(month), midnight(next_month))
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
@@ -310,7 +320,6 @@ async fn show_list(
         .iter()
         .map(|i| (i.id, i.item.title.clone(), chosen == i.id.to_string()))
         .collect();
-    let now = Timestamp::now();
     let mut sections: Vec<(String, Vec<Row>)> = [
         "publish-state-draft",
         "publish-state-submitted",
@@ -332,9 +341,7 @@ async fn show_list(
         }
     }
     sections.retain(|(_, rows)| !rows.is_empty());
-    let tz = jiff::tz::TimeZone::get(&m.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let month = month.unwrap_or_else(|| now.to_zoned(tz).date().first_of_month());
-    let calendar = month_view(&t, &list, &items, month, &m.time_zone);
+    let calendar = month_view(&t, &in_month, &items, month, &m.time_zone);
     let field = |name: &str| form.map(|f| f.get(name).to_string()).unwrap_or_default();
     let publish_at = form
         .map(|f| f.get("publish_at").to_string())

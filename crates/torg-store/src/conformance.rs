@@ -3456,6 +3456,34 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             .len(),
         1
     );
+    // A calendar's month: the messages due in it, and none of another municipality's.
+    let in_month = |tenant: TenantId, from: &str, to: &str| {
+        let (from, to) = (t(from), t(to));
+        async move {
+            store
+                .publications_between(tenant, from, to)
+                .await
+                .expect("month")
+                .len()
+        }
+    };
+    assert_eq!(
+        in_month(tenant, "2027-03-01T00:00:00Z", "2027-04-01T00:00:00Z").await,
+        2
+    );
+    assert_eq!(
+        in_month(tenant, "2027-04-01T00:00:00Z", "2027-05-01T00:00:00Z").await,
+        0
+    );
+    assert_eq!(
+        in_month(
+            other.tenant.id,
+            "2027-03-01T00:00:00Z",
+            "2027-04-01T00:00:00Z"
+        )
+        .await,
+        0
+    );
     // A change of the text: back to draft, the approval gone.
     let edited = store
         .edit_publication(

@@ -794,6 +794,13 @@ pub trait Publishing: Send + Sync {
     async fn publication(&self, tenant: TenantId, id: i64) -> Result<Option<Publication>>;
     /// The municipality's messages, latest time first.
     async fn publications(&self, tenant: TenantId, limit: u32) -> Result<Vec<Publication>>;
+    /// The municipality's messages due in `from..to` (a calendar's month), by time.
+    async fn publications_between(
+        &self,
+        tenant: TenantId,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<Publication>>;
     /// Approved messages whose time is at or before `until`, latest first.
     async fn approved_until(
         &self,

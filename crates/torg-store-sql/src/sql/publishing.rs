@@ -275,6 +275,25 @@ impl Publishing for This {
         rows.into_iter().map(publication).collect()
     }
 
+    async fn publications_between(
+        &self,
+        tenant: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Publication>> {
+        let rows: Vec<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 AND publish_at >= $2 AND publish_at < $3 \
+             ORDER BY publish_at, id LIMIT 2000"
+        )))
+        .bind(tenant.get())
+        .bind(from.as_millisecond())
+        .bind(to.as_millisecond())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter().map(publication).collect()
+    }
+
     async fn approved_until(
         &self,
         tenant: TenantId,
