@@ -199,6 +199,7 @@ pub async fn run(messages: usize, spacing_ms: u64) -> Result<()> {
             m.id,
             "nb",
             MessageInput {
+                kind: Default::default(),
                 title: &title,
                 body: "Badeplassen ved Nordvika er åpen fra lørdag.\n\nGod sommer!",
                 publish_at: at,

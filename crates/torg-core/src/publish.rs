@@ -101,6 +101,8 @@ pub struct MessageInput<'a> {
     pub image_url: &'a str,
     /// Its own text for a network, as typed (empty: Torg writes the post).
     pub variants: &'a [(Channel, &'a str)],
+    /// News or a press release (chosen when it is written; a change keeps it).
+    pub kind: torg_domain::publish::Kind,
 }
 
 /// A message as it is kept: its title, text and picture checked.
@@ -167,6 +169,7 @@ pub async fn draft(
     let new = NewPublication {
         image_url,
         variants,
+        kind: input.kind,
         title,
         body,
         language: language.to_string(),
@@ -245,6 +248,7 @@ pub async fn set_version(
         }
     } else {
         let checked = checked(MessageInput {
+            kind: Default::default(),
             title,
             body,
             publish_at: p.publish_at,
@@ -491,7 +495,22 @@ pub async fn news(
     now: Timestamp,
     limit: u32,
 ) -> Result<Vec<Publication>, StoreError> {
-    store.approved_until(tenant, now, limit).await
+    store
+        .approved_until(tenant, now, Some(torg_domain::publish::Kind::News), limit)
+        .await
+}
+
+/// The portal's press page at `now`: approved press releases whose time has come, newest
+/// first.
+pub async fn press_releases(
+    store: &dyn Store,
+    tenant: TenantId,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<Publication>, StoreError> {
+    store
+        .approved_until(tenant, now, Some(torg_domain::publish::Kind::Press), limit)
+        .await
 }
 
 /// What staff are told at `now`: approved messages from their staff time on (before the
@@ -505,7 +524,7 @@ pub async fn staff_notices(
     let lead = SignedDuration::from_mins(i64::from(settings.staff_lead_minutes));
     let week = SignedDuration::from_hours(24 * 7);
     Ok(store
-        .approved_until(tenant, now + lead, 20)
+        .approved_until(tenant, now + lead, None, 20)
         .await?
         .into_iter()
         .filter(|p| p.publish_at + week > now)
@@ -546,6 +565,7 @@ mod tests {
     fn message(title: &str, body: &str) -> Publication {
         let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
         Publication {
+            kind: Default::default(),
             image_url: None,
             id: 1,
             tenant_id: TenantId(1),

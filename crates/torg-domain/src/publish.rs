@@ -48,6 +48,37 @@ impl std::str::FromStr for PubState {
     }
 }
 
+/// What a message is on the portal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// News: the portal's news page and feed.
+    #[default]
+    News,
+    /// A press release (pressemelding): the portal's press page.
+    Press,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::News => "news",
+            Kind::Press => "press",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "news" => Ok(Kind::News),
+            "press" => Ok(Kind::Press),
+            other => Err(format!("{other:?} is not a kind of message")),
+        }
+    }
+}
+
 /// How long before the public staff see an approved message, unless the municipality says
 /// otherwise.
 pub const STAFF_LEAD: SignedDuration = SignedDuration::from_mins(30);

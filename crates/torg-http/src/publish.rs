@@ -23,7 +23,7 @@ use torg_core::actor::Actor;
 use torg_core::publish::{self, MessageInput, PublishError};
 use torg_domain::UserId;
 use torg_domain::access::Permission;
-use torg_domain::publish::PubState;
+use torg_domain::publish::{Kind, PubState};
 use torg_store::Publication;
 
 pub(crate) fn routes() -> Routes {
@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/publish/{id}/withdraw", withdraw)
         .post("/staff/publish/{id}/version", version)
         .get("/k/{slug}/news", news_page)
+        .get("/k/{slug}/press", press_page)
         .get("/k/{slug}/news.atom", news_feed)
         .get("/k/{slug}/news/{id}", news_item)
 }
@@ -151,6 +152,8 @@ struct MessagePage {
     confirm_personal_data: bool,
     /// Its picture's address, if it has one.
     image_url: String,
+    /// "Press release", for a press release.
+    kind: Option<String>,
     /// Its versions in other languages: (language, its name, title, text).
     versions: Vec<(String, String, String, String)>,
     /// The networks the municipality has approved accounts on, offered when approving, each
@@ -400,6 +403,11 @@ async fn create(
     let input = MessageInput {
         image_url: f.get("image_url"),
         variants: &[],
+        kind: if f.get("kind") == "press" {
+            Kind::Press
+        } else {
+            Kind::News
+        },
         title: f.get("title"),
         body: f.get("body"),
         publish_at,
@@ -565,6 +573,7 @@ async fn show_message(
             })
             .collect(),
         image_url: p.image_url.clone().unwrap_or_default(),
+        kind: (p.kind == Kind::Press).then(|| t.get("publish-kind-press")),
         versions: versions
             .into_iter()
             .map(|v| {
@@ -651,6 +660,7 @@ async fn edit(
         .map(|n| (n.channel, f.get(&format!("variant_{}", n.channel.as_str()))))
         .collect();
     let input = MessageInput {
+        kind: Default::default(),
         image_url: f.get("image_url"),
         variants: &typed,
         title: f.get("title"),
@@ -820,7 +830,11 @@ struct NewsRow {
 struct NewsPage {
     t: Tr,
     c: Chrome,
-    name: String,
+    /// The page's heading: the news, or the press releases, of the municipality.
+    heading: String,
+    /// The news page links its Atom feed.
+    feed: bool,
+    empty: String,
     slug: String,
     rows: Vec<NewsRow>,
 }
@@ -863,13 +877,31 @@ async fn news_page(
     Extension(Lang(lang)): Extension<Lang>,
     Path(slug): Path<String>,
 ) -> Response {
+    listing(state, lang, slug, Kind::News).await
+}
+
+async fn press_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+) -> Response {
+    listing(state, lang, slug, Kind::Press).await
+}
+
+/// The portal's news page or press page: the approved messages of `kind` whose time has come.
+async fn listing(state: AppState, lang: String, slug: String, kind: Kind) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let config = match municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let m = &config.municipality;
-    let list = match publish::news(&*state.store, m.id, Timestamp::now(), 50).await {
+    let now = Timestamp::now();
+    let list = match kind {
+        Kind::News => publish::news(&*state.store, m.id, now, 50).await,
+        Kind::Press => publish::press_releases(&*state.store, m.id, now, 50).await,
+    };
+    let list = match list {
         Ok(l) => l,
         Err(e) => return failed(t, e),
     };
@@ -882,11 +914,17 @@ async fn news_page(
             excerpt: excerpt(&p.body),
         })
         .collect();
+    let (page, title, empty) = match kind {
+        Kind::News => ("news", "news-title", "news-empty"),
+        Kind::Press => ("press", "press-releases-title", "press-releases-empty"),
+    };
     render(
         StatusCode::OK,
         &NewsPage {
-            c: Chrome::public(&m.name, &format!("/k/{slug}/news")),
-            name: m.name.clone(),
+            c: Chrome::public(&m.name, &format!("/k/{slug}/{page}")),
+            heading: t.get1(title, "name", &m.name),
+            feed: kind == Kind::News,
+            empty: t.get(empty),
             slug,
             rows,
             t,

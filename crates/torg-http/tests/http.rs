@@ -2053,6 +2053,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 .create_publication(
                     a.id,
                     &torg_store::NewPublication {
+                        kind: Default::default(),
                         image_url: None,
                         variants: vec![],
                         title: format!("{step} {u}"),
@@ -2711,6 +2712,14 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 )
                 .by_user(each_message("withdraw")),
             ],
+        ),
+        (
+            (Method::GET, "/k/{slug}/press"),
+            vec![v(
+                format!("/k/{}/press", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
         ),
         (
             (Method::GET, "/k/{slug}/news"),
@@ -8276,6 +8285,52 @@ async fn publishing_with_approval(app: &App) {
         parsed.entries[0].title.as_ref().map(|t| t.content.as_str()),
         Some("Biblioteket holder åpent lenger")
     );
+    // A press release: on the press page, not among the news.
+    let csrf = csrf_of(&writer, &list).await;
+    let res = writer
+        .post(&list)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("title", "Ny rektor ved Fjordgata skole"),
+            ("body", "Kommunen har ansatt ny rektor."),
+            ("kind", "press"),
+            (
+                "publish_at",
+                local(jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1)).as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .expect("press release");
+    let to = res.headers()["location"].to_str().expect("to").to_string();
+    let release_url = format!("{}{}", app.base, to.split('?').next().expect("path"));
+    for (who, what) in [(&writer, "submit"), (&chief, "approve")] {
+        let csrf = csrf_of(who, &list).await;
+        let res = who
+            .post(format!("{release_url}/{what}"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect(what);
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{what}");
+    }
+    let press = reqwest::get(format!("{}/k/{}/press", app.base, app.a.slug))
+        .await
+        .expect("press")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        press.contains("Ny rektor ved Fjordgata skole"),
+        "on the press page"
+    );
+    let news = reqwest::get(&news_url)
+        .await
+        .expect("news")
+        .text()
+        .await
+        .expect("text");
+    assert!(!news.contains("Ny rektor"), "not among the news");
     // Withdrawn: gone from the news.
     let csrf = csrf_of(&chief, &list).await;
     chief

@@ -781,6 +781,7 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
     let now = Timestamp::now();
     let at = now + SignedDuration::from_hours(1);
     let message = |title: &'static str| MessageInput {
+        kind: Default::default(),
         image_url: "",
         variants: &[],
         title,
@@ -906,6 +907,7 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
                 writer.tenant_id,
                 "nb",
                 MessageInput {
+                    kind: Default::default(),
                     image_url: image,
                     variants: &[(Channel::Instagram, "Sommer i Nordvika! #badeplass")],
                     title,
@@ -948,6 +950,7 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
         s.tenant(),
         "nb",
         MessageInput {
+            kind: Default::default(),
             image_url: "http://intern/bilde.jpg",
             variants: &[],
             title: "Feil",

@@ -3309,6 +3309,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .expect("author");
     let at: Timestamp = "2027-03-01T08:00:00Z".parse().expect("ts");
     let new = NewPublication {
+        kind: Default::default(),
         image_url: None,
         title: "Kokevarsel".into(),
         body: "Kok vannet før du drikker det.".into(),
@@ -3443,14 +3444,14 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
     let before = at - SignedDuration::from_mins(1);
     assert!(
         store
-            .approved_until(tenant, before, 10)
+            .approved_until(tenant, before, None, 10)
             .await
             .expect("news")
             .is_empty()
     );
     assert_eq!(
         store
-            .approved_until(tenant, at, 10)
+            .approved_until(tenant, at, None, 10)
             .await
             .expect("news")
             .len(),
@@ -3484,6 +3485,26 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .await,
         0
     );
+    // A press release is told apart from news.
+    let release = store
+        .create_publication(
+            tenant,
+            &NewPublication {
+                kind: torg_domain::publish::Kind::Press,
+                ..new.clone()
+            },
+            None,
+        )
+        .await
+        .expect("press release");
+    assert_eq!(
+        store
+            .publication(tenant, release.id)
+            .await
+            .expect("p")
+            .map(|p| p.kind),
+        Some(torg_domain::publish::Kind::Press)
+    );
     // A change of the text: back to draft, the approval gone.
     let edited = store
         .edit_publication(
@@ -3512,12 +3533,12 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
     );
     assert!(
         store
-            .approved_until(tenant, at, 10)
+            .approved_until(tenant, at, None, 10)
             .await
             .expect("news")
             .is_empty()
     );
-    assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 2);
+    assert_eq!(store.publications(tenant, 10).await.expect("all").len(), 3);
     // Posts on other channels go with the approval, due at the message's time; a withdrawal
     // cancels what has not gone out.
     let posted = store

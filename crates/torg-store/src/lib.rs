@@ -801,11 +801,13 @@ pub trait Publishing: Send + Sync {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<Publication>>;
-    /// Approved messages whose time is at or before `until`, latest first.
+    /// Approved messages (of `kind`, or every kind) whose time is at or before `until`, latest
+    /// first.
     async fn approved_until(
         &self,
         tenant: TenantId,
         until: jiff::Timestamp,
+        kind: Option<torg_domain::publish::Kind>,
         limit: u32,
     ) -> Result<Vec<Publication>>;
     /// Adds an entry to the media log (its id is given); a flagged story's inquiry must be the

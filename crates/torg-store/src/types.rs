@@ -812,6 +812,8 @@ pub struct Publication {
     /// Its picture (a public https address): shown with the news, posted with it on Facebook,
     /// needed for Instagram.
     pub image_url: Option<String>,
+    /// News or a press release.
+    pub kind: torg_domain::publish::Kind,
 }
 
 /// A message's text, picture and time as changed.
@@ -874,6 +876,8 @@ pub struct NewPublication {
     pub wheel_item_id: Option<i64>,
     /// Its picture ([`Publication::image_url`]).
     pub image_url: Option<String>,
+    /// News or a press release.
+    pub kind: torg_domain::publish::Kind,
     /// Its own text for a network, where the writer gave one (read with
     /// `Publishing::publication_variants`).
     pub variants: Vec<(Channel, String)>,

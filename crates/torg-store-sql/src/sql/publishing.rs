@@ -3,7 +3,7 @@
 use super::shared::*;
 use torg_domain::publish::PubState;
 
-const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at, wheel_item_id, image_url";
+const COLUMNS: &str = "id, tenant_id, title, body, language, state, author_id, approved_by, approved_hash, publish_at, created_at, updated_at, wheel_item_id, image_url, kind";
 
 type PubRow = (
     i64,
@@ -20,6 +20,7 @@ type PubRow = (
     i64,
     Option<i64>,
     Option<String>,
+    String,
 );
 
 fn publication(r: PubRow) -> Result<Publication> {
@@ -38,6 +39,7 @@ fn publication(r: PubRow) -> Result<Publication> {
         u,
         item,
         image_url,
+        kind,
     ) = r;
     Ok(Publication {
         id,
@@ -54,6 +56,7 @@ fn publication(r: PubRow) -> Result<Publication> {
         updated_at: ts(u),
         wheel_item_id: item,
         image_url,
+        kind: kind.parse().map_err(StoreError::Database)?,
     })
 }
 
@@ -141,8 +144,8 @@ impl Publishing for This {
         }
         let now = Timestamp::now().as_millisecond();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id, image_url) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) RETURNING id",
+            "INSERT INTO publications (tenant_id, title, body, language, state, author_id, publish_at, created_at, updated_at, wheel_item_id, image_url, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) RETURNING id",
         )
         .bind(tenant.get())
         .bind(&new.title)
@@ -154,6 +157,7 @@ impl Publishing for This {
         .bind(now)
         .bind(new.wheel_item_id)
         .bind(&new.image_url)
+        .bind(new.kind.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -298,15 +302,17 @@ impl Publishing for This {
         &self,
         tenant: TenantId,
         until: Timestamp,
+        kind: Option<torg_domain::publish::Kind>,
         limit: u32,
     ) -> Result<Vec<Publication>> {
         let rows: Vec<PubRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM publications WHERE tenant_id = $1 AND state = $2 AND publish_at <= $3 \
-             ORDER BY publish_at DESC, id DESC LIMIT $4"
+             AND ($4 = '' OR kind = $4) ORDER BY publish_at DESC, id DESC LIMIT $5"
         )))
         .bind(tenant.get())
         .bind(PubState::Approved.as_str())
         .bind(until.as_millisecond())
+        .bind(kind.map_or("", |k| k.as_str()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
