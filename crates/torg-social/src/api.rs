@@ -49,7 +49,8 @@ fn until(at: jiff::Timestamp, now: jiff::Timestamp) -> Duration {
 }
 
 /// Sorts a failed answer. Meta puts an `error` object with a `code` in the body (190: token
-/// expired or invalid; 4, 17, 32, 613: throttled); Mastodon an `error` string.
+/// expired or invalid; 4, 17, 32, 613: throttled; 9007: an Instagram container not ready yet);
+/// Mastodon an `error` string.
 pub fn classify(
     status: StatusCode,
     headers: &HeaderMap,
@@ -73,7 +74,8 @@ pub fn classify(
     if status == StatusCode::UNAUTHORIZED || code == Some(190) {
         return ApiError::TokenExpired(message);
     }
-    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+    // 9007: an Instagram container is not ready to be published yet; it will be.
+    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT || code == Some(9007) {
         return ApiError::Unavailable(message);
     }
     ApiError::Refused(message)
@@ -150,6 +152,25 @@ mod tests {
             classify(StatusCode::BAD_REQUEST, &HeaderMap::new(), body, now()),
             ApiError::RateLimited(DEFAULT_WAIT)
         );
+    }
+
+    #[test]
+    fn a_container_not_ready_is_tried_again_and_a_missing_picture_is_not() {
+        let not_ready = r#"{"error":{"message":"The media is not ready for publishing, please wait for a moment","type":"OAuthException","code":9007,"error_subcode":2207027}}"#;
+        assert!(matches!(
+            classify(StatusCode::BAD_REQUEST, &HeaderMap::new(), not_ready, now()),
+            ApiError::Unavailable(_)
+        ));
+        let no_picture = r#"{"error":{"message":"Only photo or video can be accepted as media type.","type":"OAuthException","code":9004,"error_subcode":2207052}}"#;
+        assert!(matches!(
+            classify(
+                StatusCode::BAD_REQUEST,
+                &HeaderMap::new(),
+                no_picture,
+                now()
+            ),
+            ApiError::Refused(_)
+        ));
     }
 
     #[test]
