@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod channel;
 pub mod connector;
 pub mod contact;
+pub mod crisis;
 pub mod deadline;
 pub mod directory;
 pub mod duty;
@@ -31,6 +32,7 @@ pub mod routing;
 pub mod secret;
 pub mod sms;
 pub mod social;
+pub mod subscription;
 pub mod wheel;
 
 pub use access::{Access, Permission, UnitAccess};

@@ -125,6 +125,8 @@ mod publishing;
 mod shared;
 #[path = "sql/store.rs"]
 mod store;
+#[path = "sql/subscriptions.rs"]
+mod subscriptions;
 #[path = "sql/wheel.rs"]
 mod wheel;
 
@@ -139,7 +141,11 @@ pub async fn create_test_database(admin_url: &str) -> Result<String, torg_store:
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let name = format!("torg_test_{}_{}", std::process::id(), nanos);
+    // Tests of one process create databases in parallel, sometimes within one clock tick: a
+    // counter keeps their names apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("torg_test_{}_{}_{serial}", std::process::id(), nanos);
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await

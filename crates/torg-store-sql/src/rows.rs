@@ -496,6 +496,7 @@ pub(crate) struct OutboxRow {
     in_reply_to: Option<String>,
     refs: String,
     media: Option<String>,
+    unsubscribe: Option<String>,
     attempts: i64,
     body: String,
 }
@@ -515,6 +516,7 @@ impl OutboxRow {
             in_reply_to: self.in_reply_to,
             references: self.refs.split_whitespace().map(String::from).collect(),
             media: self.media,
+            unsubscribe: self.unsubscribe,
             attempts: self.attempts,
         })
     }

@@ -110,5 +110,7 @@ mod publishing;
 mod shared;
 #[path = "sql/store.rs"]
 mod store;
+#[path = "sql/subscriptions.rs"]
+mod subscriptions;
 #[path = "sql/wheel.rs"]
 mod wheel;

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -3872,4 +3872,413 @@ pub async fn the_media_log_is_kept_per_municipality(store: &dyn Store) {
             .expect("log")
             .is_empty()
     );
+}
+
+pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn Store) {
+    use torg_domain::crisis::MsgType;
+    use torg_domain::subscription::{Medium, stop_hash};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let area = |name: &str| Area {
+        id: 0,
+        name: name.into(),
+        polygon: vec![(10.0, 59.0), (10.1, 59.0), (10.1, 59.1), (10.0, 59.0)],
+        postcodes: vec!["1400".into()],
+    };
+    let sentrum = store
+        .put_area(tenant, &area("Sentrum"), None)
+        .await
+        .expect("area");
+    let nord = store
+        .put_area(tenant, &area("Nord"), None)
+        .await
+        .expect("area");
+    let again = store
+        .put_area(tenant, &area("Sentrum"), None)
+        .await
+        .expect("same name");
+    assert_eq!(again.id, sentrum.id, "an area is replaced by its name");
+    assert_eq!(store.areas(tenant).await.expect("areas").len(), 2);
+    assert_eq!(
+        store.areas(tenant).await.expect("areas")[1].polygon.len(),
+        4
+    );
+    assert!(
+        store
+            .areas(other.tenant.id)
+            .await
+            .expect("areas")
+            .is_empty()
+    );
+    store
+        .put_topic(
+            tenant,
+            &Topic {
+                key: "vann".into(),
+                name: "Vann".into(),
+            },
+            None,
+        )
+        .await
+        .expect("topic");
+    assert_eq!(store.topics(tenant).await.expect("topics").len(), 1);
+    let sub = |medium, address: &str, topics: Vec<String>, areas: Vec<i64>| NewSubscriber {
+        medium,
+        address: address.into(),
+        token: fresh_slug("tok"),
+        topics,
+        areas,
+        language: "nb".into(),
+        consent: "portal".into(),
+        confirmed: false,
+        test_recipient: false,
+    };
+    // Pending until confirmed; the confirmation is queued with it.
+    let kari = store
+        .add_subscriber(
+            tenant,
+            &sub(
+                Medium::Email,
+                "kari@example.no",
+                vec!["vann".into()],
+                vec![sentrum.id],
+            ),
+            Some(&Notice {
+                out: NewOutgoing {
+                    channel: Channel::Email,
+                    recipient: "kari@example.no".into(),
+                    subject: "Bekreft".into(),
+                    header_id: fresh_slug("<confirm"),
+                    in_reply_to: None,
+                    references: vec![],
+                    media: None,
+                },
+                body: "Bekreft".into(),
+            }),
+            None,
+        )
+        .await
+        .expect("subscribe");
+    assert!(kari.confirmed_at.is_none());
+    assert!(matches!(
+        store
+            .add_subscriber(
+                tenant,
+                &sub(Medium::Email, "kari@example.no", vec![], vec![]),
+                None,
+                None
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let found = store
+        .subscriber_by_token(&kari.token)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.id, kari.id);
+    assert_eq!(found.topics, vec!["vann".to_string()]);
+    // Imported: confirmed where the file says so; an address that asked to stop is skipped.
+    let ola = sub(Medium::Sms, "+4791234567", vec![], vec![nord.id]);
+    let per = NewSubscriber {
+        confirmed: true,
+        test_recipient: true,
+        ..sub(Medium::Sms, "+4799999999", vec![], vec![])
+    };
+    let stopped = sub(Medium::Email, "stopp@example.no", vec![], vec![]);
+    let mut all = NewSubscriber {
+        confirmed: true,
+        ..sub(Medium::Email, "alle@example.no", vec![], vec![])
+    };
+    let removed = store
+        .add_subscriber(
+            tenant,
+            &NewSubscriber {
+                confirmed: true,
+                ..stopped.clone()
+            },
+            None,
+            None,
+        )
+        .await
+        .expect("stopper");
+    store
+        .remove_subscriber(
+            tenant,
+            removed.id,
+            &stop_hash(Medium::Email, "stopp@example.no"),
+            None,
+        )
+        .await
+        .expect("unsubscribe");
+    assert!(
+        store
+            .stopped(tenant, &stop_hash(Medium::Email, "stopp@example.no"))
+            .await
+            .expect("stopped")
+    );
+    assert!(
+        store
+            .subscriber_by_token(&removed.token)
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing kept but the stop"
+    );
+    all.topics = vec![];
+    let news = [
+        NewSubscriber {
+            confirmed: true,
+            ..ola
+        },
+        per,
+        all,
+        NewSubscriber {
+            confirmed: true,
+            ..stopped
+        },
+    ];
+    let hashes: Vec<String> = news
+        .iter()
+        .map(|n| stop_hash(n.medium, &n.address))
+        .collect();
+    let (added, skipped) = store
+        .import_subscribers(tenant, &news, &hashes, None)
+        .await
+        .expect("import");
+    assert_eq!((added, skipped), (3, 1));
+    let (added, skipped) = store
+        .import_subscribers(tenant, &news[..1], &hashes[..1], None)
+        .await
+        .expect("again");
+    assert_eq!((added, skipped), (0, 1), "an address has one subscription");
+    let counts = store.subscriber_counts(tenant).await.expect("counts");
+    assert_eq!(
+        (
+            counts.email,
+            counts.sms,
+            counts.pending,
+            counts.test_recipients
+        ),
+        (1, 2, 1, 1)
+    );
+    // Broadcasts reach the confirmed subscribers who chose the topic and area.
+    let now = Timestamp::now();
+    let broadcast = |medium, topic, areas: &'static [i64], test_only| Broadcast {
+        medium,
+        subject: "Vannet",
+        body: "Kok vannet",
+        topic,
+        areas,
+        test_only,
+        header_prefix: "b1-",
+        manage_base: "https://x/k/t/subscription/",
+        due_at: now,
+    };
+    let kari = store
+        .change_subscriber(
+            tenant,
+            kari.id,
+            &SubscriberChange {
+                confirm: true,
+                ..Default::default()
+            },
+            None,
+            None,
+        )
+        .await
+        .expect("confirm");
+    assert!(kari.confirmed_at.is_some());
+    let nord_areas: &'static [i64] = Box::leak(vec![nord.id].into_boxed_slice());
+    let counts = store
+        .broadcast(
+            tenant,
+            &[
+                broadcast(Medium::Email, Some("vann"), &[], false),
+                Broadcast {
+                    header_prefix: "b2-",
+                    ..broadcast(Medium::Sms, None, nord_areas, false)
+                },
+                Broadcast {
+                    header_prefix: "b3-",
+                    ..broadcast(Medium::Sms, None, &[], true)
+                },
+                Broadcast {
+                    header_prefix: "b4-",
+                    ..broadcast(Medium::Email, Some("skole"), &[], false)
+                },
+            ],
+            None,
+        )
+        .await
+        .expect("broadcast");
+    assert_eq!(
+        counts,
+        vec![2, 2, 1, 1],
+        "topic, area, drill and other-topic audiences"
+    );
+    let claimed = store
+        .claim_outbox(Channel::Email, now, SignedDuration::from_mins(2), 100)
+        .await
+        .expect("claim");
+    let ours: Vec<_> = claimed
+        .iter()
+        .filter(|i| i.tenant_id == tenant && i.header_id.starts_with('b'))
+        .collect();
+    assert_eq!(ours.len(), 3);
+    assert!(
+        ours.iter().all(|i| i.body == "Kok vannet"),
+        "the text is shared"
+    );
+    let to_kari = ours
+        .iter()
+        .find(|i| i.recipient == "kari@example.no")
+        .expect("kari");
+    assert_eq!(
+        to_kari.unsubscribe.as_deref(),
+        Some(format!("https://x/k/t/subscription/{}/unsubscribe", kari.token).as_str())
+    );
+    // A crisis: its alert, an update, its end; the log stamps each.
+    let template = torg_domain::crisis::default_templates().remove(0);
+    store
+        .put_crisis_template(tenant, &template, None)
+        .await
+        .expect("template");
+    assert_eq!(
+        store
+            .crisis_templates(tenant)
+            .await
+            .expect("templates")
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .crisis_templates(other.tenant.id)
+            .await
+            .expect("templates")
+            .is_empty()
+    );
+    let message = |msg_type, broadcasts| NewCrisisMessage {
+        msg_type,
+        headline: "Kok vannet",
+        text: "E. coli",
+        instruction: "Kok i ett minutt",
+        at: Timestamp::now(),
+        broadcasts,
+        notices: vec![],
+        log: "sent to {n}".into(),
+        actor: "cli".into(),
+    };
+    let sentrum_areas: &'static [i64] = Box::leak(vec![sentrum.id].into_boxed_slice());
+    let (crisis, alert) = store
+        .start_crisis(
+            tenant,
+            &NewCrisis {
+                template: "water".into(),
+                drill: false,
+                areas: vec![sentrum.id],
+                all_subscribers: false,
+                started_by: "cli".into(),
+            },
+            &message(
+                MsgType::Alert,
+                vec![Broadcast {
+                    header_prefix: "crisis-x-",
+                    topic: None,
+                    ..broadcast(Medium::Email, None, sentrum_areas, false)
+                }],
+            ),
+            None,
+        )
+        .await
+        .expect("start");
+    assert_eq!(
+        alert.recipients, 2,
+        "Kari in Sentrum and the one who takes everything"
+    );
+    assert_eq!(store.open_crises(tenant).await.expect("open").len(), 1);
+    assert!(
+        store
+            .open_crises(other.tenant.id)
+            .await
+            .expect("open")
+            .is_empty()
+    );
+    assert!(
+        store
+            .crisis(other.tenant.id, crisis.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    store
+        .add_crisis_message(tenant, crisis.id, &message(MsgType::Update, vec![]), None)
+        .await
+        .expect("update");
+    store
+        .add_crisis_log(
+            tenant,
+            crisis.id,
+            "decision",
+            "Tankbil til skolen",
+            "user:1",
+            None,
+        )
+        .await
+        .expect("note");
+    let inquiry = store
+        .create_inquiry(new_inquiry(&f, "Kan vi drikke vannet?", now))
+        .await
+        .expect("inquiry")
+        .inquiry;
+    let theirs = store
+        .create_inquiry(new_inquiry(&other, "Vann", now))
+        .await
+        .expect("inquiry")
+        .inquiry;
+    assert!(
+        store
+            .link_inquiries(tenant, crisis.id, &[theirs.id], "cli", None)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .link_inquiries(tenant, crisis.id, &[inquiry.id, inquiry.id], "cli", None)
+            .await
+            .expect("link"),
+        1
+    );
+    assert_eq!(
+        store
+            .crisis_inquiries(tenant, crisis.id)
+            .await
+            .expect("linked"),
+        vec![inquiry.id]
+    );
+    store
+        .add_crisis_message(tenant, crisis.id, &message(MsgType::Cancel, vec![]), None)
+        .await
+        .expect("end");
+    assert!(matches!(
+        store
+            .add_crisis_message(tenant, crisis.id, &message(MsgType::Update, vec![]), None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.open_crises(tenant).await.expect("open").is_empty());
+    let messages = store
+        .crisis_messages(tenant, crisis.id)
+        .await
+        .expect("messages");
+    assert_eq!(
+        messages.iter().map(|m| m.msg_type).collect::<Vec<_>>(),
+        vec![MsgType::Alert, MsgType::Update, MsgType::Cancel]
+    );
+    let log = store.crisis_log(tenant, crisis.id).await.expect("log");
+    assert_eq!(log.len(), 5, "{log:?}");
+    assert_eq!(log[0].text, "sent to 2");
+    assert!(log.iter().any(|l| l.kind == "decision"));
 }

@@ -869,6 +869,142 @@ pub trait Publishing: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Areas, topics and subscribers; broadcasts to them. Writes take their audit entry.
+#[async_trait]
+pub trait Subscriptions: Send + Sync {
+    async fn areas(&self, tenant: TenantId) -> Result<Vec<Area>>;
+    /// Adds an area, or replaces the outline and postcodes of the one with its name.
+    async fn put_area(
+        &self,
+        tenant: TenantId,
+        area: &Area,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Area>;
+    async fn topics(&self, tenant: TenantId) -> Result<Vec<Topic>>;
+    /// Adds a topic or renames it.
+    async fn put_topic(
+        &self,
+        tenant: TenantId,
+        topic: &Topic,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// The subscription a private link opens (the token is the link's).
+    async fn subscriber_by_token(&self, token: &str) -> Result<Option<Subscriber>>;
+    async fn subscriber(
+        &self,
+        tenant: TenantId,
+        medium: torg_domain::subscription::Medium,
+        address: &str,
+    ) -> Result<Option<Subscriber>>;
+    /// Adds a subscription (`Conflict` if the address has one) with its confirmation, queued
+    /// in the same transaction.
+    async fn add_subscriber(
+        &self,
+        tenant: TenantId,
+        new: &NewSubscriber,
+        confirmation: Option<&Notice>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Subscriber>;
+    /// Changes a subscription, with a notice (a new confirmation) in the same transaction.
+    async fn change_subscriber(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        change: &SubscriberChange,
+        notice: Option<&Notice>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Subscriber>;
+    /// Ends a subscription: the row goes, and only `stop_hash` is kept (the address asked to
+    /// stop). Messages still waiting for it in the outbox are cancelled.
+    async fn remove_subscriber(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        stop_hash: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Whether an address (its [`torg_domain::subscription::stop_hash`]) asked to stop.
+    async fn stopped(&self, tenant: TenantId, stop_hash: &str) -> Result<bool>;
+    /// Adds many subscriptions in one transaction, skipping addresses that have one or asked
+    /// to stop (`stop_hashes`, one per subscriber); (added, skipped).
+    async fn import_subscribers(
+        &self,
+        tenant: TenantId,
+        new: &[NewSubscriber],
+        stop_hashes: &[String],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<(u64, u64)>;
+    async fn subscriber_counts(&self, tenant: TenantId) -> Result<SubscriberCounts>;
+    /// Queues broadcasts in one transaction; the number of entries each queued.
+    async fn broadcast(
+        &self,
+        tenant: TenantId,
+        broadcasts: &[Broadcast<'_>],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Vec<u64>>;
+}
+
+/// Crises: templates, the crises declared, their messages, log and linked inquiries. Every
+/// message is written with its broadcasts, notices and log line in one transaction.
+#[async_trait]
+pub trait Crises: Send + Sync {
+    async fn crisis_templates(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<torg_domain::crisis::Template>>;
+    async fn put_crisis_template(
+        &self,
+        tenant: TenantId,
+        template: &torg_domain::crisis::Template,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Declares a crisis with its first message (the alert).
+    async fn start_crisis(
+        &self,
+        tenant: TenantId,
+        crisis: &NewCrisis,
+        alert: &NewCrisisMessage<'_>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<(Crisis, CrisisMessage)>;
+    /// Adds an update, or (a `Cancel`) ends the crisis; `Conflict` when it has ended.
+    async fn add_crisis_message(
+        &self,
+        tenant: TenantId,
+        crisis: i64,
+        message: &NewCrisisMessage<'_>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<CrisisMessage>;
+    async fn crisis(&self, tenant: TenantId, id: i64) -> Result<Option<Crisis>>;
+    /// The municipality's crises, latest first.
+    async fn crises(&self, tenant: TenantId, limit: u32) -> Result<Vec<Crisis>>;
+    /// Crises not ended, latest first.
+    async fn open_crises(&self, tenant: TenantId) -> Result<Vec<Crisis>>;
+    /// A crisis's messages, in order.
+    async fn crisis_messages(&self, tenant: TenantId, crisis: i64) -> Result<Vec<CrisisMessage>>;
+    /// A crisis's log, in time order.
+    async fn crisis_log(&self, tenant: TenantId, crisis: i64) -> Result<Vec<CrisisLogEntry>>;
+    /// A line written by staff (a note, a decision, a contact with the press).
+    async fn add_crisis_log(
+        &self,
+        tenant: TenantId,
+        crisis: i64,
+        kind: &str,
+        text: &str,
+        actor: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<CrisisLogEntry>;
+    /// Links inquiries to a crisis (those linked already stay); how many were new.
+    async fn link_inquiries(
+        &self,
+        tenant: TenantId,
+        crisis: i64,
+        inquiries: &[InquiryId],
+        actor: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<u64>;
+    async fn crisis_inquiries(&self, tenant: TenantId, crisis: i64) -> Result<Vec<InquiryId>>;
+}
+
 /// What the outgoing path may touch: the outbox, the channel settings (to open a connector's
 /// credentials) and the directory (a municipality's name and language). A sender holding this
 /// can neither read nor change inquiries. Every `Store` is one (`&dyn Store` converts).
@@ -890,6 +1026,8 @@ pub trait Store:
     + Archive
     + Wheel
     + Publishing
+    + Subscriptions
+    + Crises
     + Send
     + Sync
     + 'static

@@ -412,6 +412,8 @@ pub struct OutboxItem {
     pub references: Vec<String>,
     /// A picture to post with the text ([`NewOutgoing::media`]).
     pub media: Option<String>,
+    /// For a subscriber's message: the one-step unsubscribe address (RFC 8058).
+    pub unsubscribe: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
 }
@@ -506,6 +508,172 @@ pub struct QuarantinedMail {
     pub reason: String,
     pub size: i64,
     pub received_at: Timestamp,
+}
+
+/// A named area of a municipality (bydel, grend): its outline and the postcodes inside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Area {
+    pub id: i64,
+    pub name: String,
+    /// The outline as (longitude, latitude) points, as GeoJSON has them.
+    pub polygon: Vec<(f64, f64)>,
+    pub postcodes: Vec<String>,
+}
+
+/// A topic citizens may subscribe to (vann og avløp, veg, skole…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Topic {
+    pub key: String,
+    pub name: String,
+}
+
+/// A citizen's subscription: one address, what it chose, whether it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub medium: torg_domain::subscription::Medium,
+    /// Lower-case email address or `+47…` number.
+    pub address: String,
+    /// The private link's token: the page where the citizen sees, changes and ends it.
+    #[serde(skip)]
+    pub token: String,
+    /// Topic keys; empty: every topic.
+    pub topics: Vec<String>,
+    /// Area ids; empty: the whole municipality.
+    pub areas: Vec<i64>,
+    pub language: String,
+    /// How consent was given ("portal", "sms", or what an import's file said).
+    pub consent: String,
+    pub confirmed_at: Option<Timestamp>,
+    /// When a confirmation was last asked for, and how many times since the first.
+    pub asked_at: Timestamp,
+    pub asked_count: i64,
+    /// Gets a drill's messages.
+    pub test_recipient: bool,
+}
+
+/// A subscription as first asked for (or imported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSubscriber {
+    pub medium: torg_domain::subscription::Medium,
+    pub address: String,
+    pub token: String,
+    pub topics: Vec<String>,
+    pub areas: Vec<i64>,
+    pub language: String,
+    pub consent: String,
+    /// Confirmed already (an import whose file says how consent was given).
+    pub confirmed: bool,
+    pub test_recipient: bool,
+}
+
+/// A change of a subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriberChange {
+    pub topics: Option<Vec<String>>,
+    pub areas: Option<Vec<i64>>,
+    /// Confirmed now: the address's earlier "stop" is forgotten, since it asked again.
+    pub confirm: bool,
+    /// A new confirmation asked for now.
+    pub asked: bool,
+    pub test_recipient: Option<bool>,
+}
+
+/// A text for every confirmed subscriber who wants it, queued in the outbox as one entry each
+/// that share the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast<'a> {
+    pub medium: torg_domain::subscription::Medium,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// Only subscribers of this topic (or of every topic); `None`: all.
+    pub topic: Option<&'a str>,
+    /// Only subscribers of one of these areas (or of the whole municipality); empty: all.
+    pub areas: &'a [i64],
+    /// Only the municipality's test recipients (a drill).
+    pub test_only: bool,
+    /// The entries' header ids start so and end with the subscriber's id (once each).
+    pub header_prefix: &'a str,
+    /// The address before the subscriber's token for the unsubscribe link
+    /// (`https://…/k/demo/subscription/`); `…{token}/unsubscribe` follows.
+    pub manage_base: &'a str,
+    pub due_at: Timestamp,
+}
+
+/// How many subscribers a municipality has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SubscriberCounts {
+    pub email: i64,
+    pub sms: i64,
+    pub pending: i64,
+    pub test_recipients: i64,
+}
+
+/// A declared crisis (or drill).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Crisis {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub template: String,
+    pub drill: bool,
+    pub areas: Vec<i64>,
+    pub all_subscribers: bool,
+    pub started_by: String,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A crisis to declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCrisis {
+    pub template: String,
+    pub drill: bool,
+    pub areas: Vec<i64>,
+    pub all_subscribers: bool,
+    pub started_by: String,
+}
+
+/// One of a crisis's messages: the alert, an update, or the end (a CAP message each).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrisisMessage {
+    pub id: i64,
+    pub crisis_id: i64,
+    pub msg_type: torg_domain::crisis::MsgType,
+    pub headline: String,
+    pub text: String,
+    pub instruction: String,
+    pub sent_at: Timestamp,
+    /// Subscribers it was queued for.
+    pub recipients: i64,
+}
+
+/// A message to add to a crisis, with what it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCrisisMessage<'a> {
+    pub msg_type: torg_domain::crisis::MsgType,
+    pub headline: &'a str,
+    pub text: &'a str,
+    pub instruction: &'a str,
+    pub at: Timestamp,
+    /// Its SMS and emails to subscribers; their header prefix gets the message's id.
+    pub broadcasts: Vec<Broadcast<'a>>,
+    /// Notices of its own (staff told), queued with it.
+    pub notices: Vec<Notice>,
+    /// The log's line; `{n}` becomes the number of subscribers reached.
+    pub log: String,
+    pub actor: String,
+}
+
+/// A line of the crisis log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrisisLogEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    /// `auto` (stamped by Torg), `note`, `decision` or `press`.
+    pub kind: String,
+    pub text: String,
+    pub actor: String,
 }
 
 #[cfg(test)]

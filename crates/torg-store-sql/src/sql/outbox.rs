@@ -90,8 +90,8 @@ impl Outbox for This {
             // The lease is taken only if nobody took it meanwhile (PostgreSQL re-checks).
             let row: Option<OutboxRow> = sqlx::query_as(
                 "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'pending' AND lease_until <= $3 \
-                 RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, media, attempts, \
-                 COALESCE(body, (SELECT m.body FROM messages m WHERE m.tenant_id = outbox.tenant_id AND m.id = outbox.message_id), '') AS body",
+                 RETURNING id, tenant_id, inquiry_id, message_id, channel, recipient, subject, header_id, in_reply_to, refs, media, unsubscribe, attempts, \
+                 COALESCE((SELECT b.body FROM broadcasts b WHERE b.id = outbox.broadcast_id), body, (SELECT m.body FROM messages m WHERE m.tenant_id = outbox.tenant_id AND m.id = outbox.message_id), '') AS body",
             )
             .bind(until)
             .bind(id)
