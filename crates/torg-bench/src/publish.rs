@@ -220,6 +220,7 @@ pub async fn run(messages: usize, spacing_ms: u64) -> Result<()> {
                 confirm_personal_data: false,
                 channels: &[Channel::Facebook, Channel::Instagram, Channel::Mastodon],
                 link: &format!("https://benk.example/k/benk/news/{}", p.id),
+                ..Default::default()
             },
         )
         .await?;

@@ -303,6 +303,7 @@ pub async fn submit(
             None,
             Some(entry),
             &[],
+            &[],
         )
         .await?)
 }
@@ -317,7 +318,27 @@ pub struct Approval<'a> {
     pub channels: &'a [Channel],
     /// The news item's address on the portal, which every post links to.
     pub link: &'a str,
+    /// Who of the subscribers get it by email and SMS (when `channels` has them).
+    pub audience: Audience<'a>,
 }
+
+/// The subscribers a message's newsletter and SMS reach: those of its topic and areas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Audience<'a> {
+    /// A topic's key; `None`: every subscriber, whatever their topics.
+    pub topic: Option<&'a str>,
+    /// Area ids; empty: the whole municipality.
+    pub areas: &'a [i64],
+    /// The subscribers' links start so ([`crate::subscribe::manage_base`]).
+    pub manage_base: &'a str,
+    /// The email's last lines (how to change or end the subscription).
+    pub email_footer: &'a str,
+    /// The SMS's last words (how to stop).
+    pub sms_footer: &'a str,
+}
+
+/// The longest SMS a message sends to subscribers: two GSM segments.
+pub const SMS_MAX_CHARS: usize = 300;
 
 /// A post's text: the title, the first paragraph, and the link to the whole message, within
 /// `max` characters (the paragraph is shortened first).
@@ -446,6 +467,36 @@ pub async fn approve(
             detail.push_str(&format!(" {}:{}", network.channel, account.account));
         }
     }
+    // Its newsletter and SMS: to the subscribers of its topic and areas.
+    let email_body = format!(
+        "{}\n\n{}\n\n{}\n\n{}",
+        p.title, p.body, approval.link, approval.audience.email_footer
+    );
+    let sms_room = SMS_MAX_CHARS.saturating_sub(approval.audience.sms_footer.chars().count() + 1);
+    let sms_body = format!(
+        "{} {}",
+        post_text(&p, approval.link, sms_room),
+        approval.audience.sms_footer
+    );
+    let prefix = format!("publication-{id}-{}-{approved_at}-", &hash[..12]);
+    let broadcasts = crate::subscribe::broadcasts(
+        approval.channels,
+        &p.title,
+        &email_body,
+        &sms_body,
+        approval.audience.topic,
+        approval.audience.areas,
+        false,
+        &prefix,
+        approval.audience.manage_base,
+        p.publish_at,
+    );
+    for b in &broadcasts {
+        detail.push_str(&format!(" {}:subscribers", b.medium.as_str()));
+        if let Some(topic) = b.topic {
+            detail.push_str(&format!(" topic:{topic}"));
+        }
+    }
     let entry = actor.entry("publication.approved", format!("publication:{id}"), detail);
     Ok(store
         .set_publication_state(
@@ -456,6 +507,7 @@ pub async fn approve(
             Some((approver.id, hash)),
             Some(entry),
             &notices,
+            &broadcasts,
         )
         .await?)
 }
@@ -483,6 +535,7 @@ pub async fn withdraw(
             PubState::Withdrawn,
             None,
             Some(entry),
+            &[],
             &[],
         )
         .await?)

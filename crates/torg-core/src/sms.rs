@@ -33,6 +33,18 @@ pub enum SmsOutcome {
 }
 
 /// Takes one SMS in for `config`'s municipality.
+/// A sender's number as the gateway writes it: international numbers come without the plus
+/// (4791234567).
+pub fn gateway_number(from: &str) -> Result<PhoneNumber, torg_domain::contact::ContactError> {
+    let from = from.trim();
+    let international = from.len() > 8 && from.bytes().all(|b| b.is_ascii_digit());
+    if international {
+        PhoneNumber::parse(&format!("+{from}"))
+    } else {
+        PhoneNumber::parse(from)
+    }
+}
+
 pub async fn receive_sms(
     store: &dyn Store,
     config: &TenantConfig,
@@ -42,14 +54,7 @@ pub async fn receive_sms(
     acknowledger: Option<&Acknowledger>,
 ) -> Result<SmsOutcome, IntakeError> {
     let tenant = config.municipality.id;
-    // Gateways write international numbers without the plus (4791234567).
-    let from = sms.from.trim();
-    let international = from.len() > 8 && from.bytes().all(|b| b.is_ascii_digit());
-    let phone = if international {
-        PhoneNumber::parse(&format!("+{from}"))?
-    } else {
-        PhoneNumber::parse(from)?
-    };
+    let phone = gateway_number(sms.from)?;
     match consent_word(sms.text) {
         Some(ConsentWord::Stop) => {
             store

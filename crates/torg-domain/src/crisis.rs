@@ -285,7 +285,7 @@ pub fn xml_escape(s: &str) -> String {
 pub fn cap_polygon(points: &[(f64, f64)]) -> String {
     let mut pairs: Vec<String> = points
         .iter()
-        .map(|(lon, lat)| format!("{lat},{lon}"))
+        .map(|(lon, lat)| format!("{},{}", round6(*lat), round6(*lon)))
         .collect();
     if points.first() != points.last() {
         if let Some(first) = pairs.first().cloned() {
@@ -293,6 +293,11 @@ pub fn cap_polygon(points: &[(f64, f64)]) -> String {
         }
     }
     pairs.join(" ")
+}
+
+/// A coordinate to a tenth of a metre or so, without binary noise (59.730000000000004).
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 /// The message as CAP 1.2 XML.
@@ -425,7 +430,7 @@ mod tests {
     #[test]
     fn cap_carries_offset_escapes_and_closes_polygons() {
         let sent: jiff::Zoned = "2026-12-04T18:30:00+01:00[Europe/Oslo]".parse().unwrap();
-        let poly = [(10.0, 59.0), (10.1, 59.0), (10.1, 59.1)];
+        let poly = [(10.0, 59.0), (10.1, 59.0), (10.1, 59.0 + 0.1)];
         let xml = cap_xml(&message(&sent, &poly));
         assert!(xml.contains("<sent>2026-12-04T18:30:00+01:00</sent>"));
         assert!(xml.contains("Kok &lt;vannet&gt; &amp; vent"));

@@ -98,23 +98,54 @@ pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, Stri
         .reply_to(from)
         .to(to)
         .subject(item.subject.clone())
-        .message_id(Some(item.header_id.clone()));
+        .message_id(Some(message_id(&item.header_id)));
     if let Some(parent) = &item.in_reply_to {
         builder = builder.in_reply_to(parent.clone());
     }
     if !item.references.is_empty() {
         builder = builder.references(item.references.join(" "));
     }
+    // A subscriber's message ends with the link to change or end the subscription, and
+    // carries it for one-click unsubscribing (RFC 8058).
+    let body = match &item.unsubscribe {
+        Some(link) => format!("{}\n{}", item.body, link.trim_end_matches("/unsubscribe")),
+        None => item.body.clone(),
+    };
     let mut email = builder
         .header(ContentType::TEXT_PLAIN)
-        .body(item.body.clone())
+        .body(body)
         .map_err(|e| e.to_string())?;
     // Our messages must not set off the citizen's vacation replies (RFC 3834).
+    let auto = if item.unsubscribe.is_some() {
+        "auto-generated"
+    } else {
+        "auto-replied"
+    };
     email.headers_mut().insert_raw(HeaderValue::new(
         HeaderName::new_from_ascii_str("Auto-Submitted"),
-        "auto-replied".into(),
+        auto.into(),
     ));
+    if let Some(link) = &item.unsubscribe {
+        email.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{link}>"),
+        ));
+        email.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    }
     Ok(email)
+}
+
+/// A Message-ID in its angle brackets: outbox ids of broadcasts (`crisis-7-42`) get Torg's
+/// domain part.
+fn message_id(header_id: &str) -> String {
+    if header_id.starts_with('<') {
+        header_id.to_string()
+    } else {
+        format!("<{header_id}@torg>")
+    }
 }
 
 /// Messages sent over one connection before it is replaced by a new one: servers limit the
@@ -286,4 +317,70 @@ pub async fn send_due(
         limit,
     )
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> MailAccount {
+        let server = torg_store::MailServer {
+            host: "127.0.0.1".into(),
+            port: 25,
+            security: "plain".into(),
+            user: String::new(),
+            password: String::new(),
+        };
+        MailAccount {
+            address: "post@demo.kommune.no".into(),
+            display_name: "Demo kommune".into(),
+            imap: server.clone(),
+            imap_folder: "INBOX".into(),
+            smtp: server,
+            max_message_bytes: 1_000_000,
+            blocked_extensions: vec![],
+        }
+    }
+
+    fn item(unsubscribe: Option<&str>) -> OutboxItem {
+        OutboxItem {
+            id: 1,
+            tenant_id: TenantId(1),
+            inquiry_id: None,
+            message_id: None,
+            channel: torg_domain::Channel::Email,
+            recipient: "kari@example.no".into(),
+            subject: "Kok vannet".into(),
+            body: "Kok vannet i ett minutt.".into(),
+            header_id: "crisis-7-42".into(),
+            in_reply_to: None,
+            references: vec![],
+            media: None,
+            unsubscribe: unsubscribe.map(String::from),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_subscribers_email_unsubscribes_in_one_click() {
+        let link = "https://demo.example/k/demo/subscription/abc/unsubscribe";
+        let email = message(&account(), &item(Some(link))).expect("email");
+        let text = String::from_utf8(email.formatted()).expect("utf-8");
+        assert!(
+            text.contains(&format!("List-Unsubscribe: <{link}>")),
+            "{text}"
+        );
+        assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(text.contains("Auto-Submitted: auto-generated"));
+        assert!(text.contains("Message-ID: <crisis-7-42@torg>"));
+        assert!(
+            text.trim_end()
+                .ends_with("https://demo.example/k/demo/subscription/abc"),
+            "{text}"
+        );
+        let plain = String::from_utf8(message(&account(), &item(None)).expect("email").formatted())
+            .expect("utf-8");
+        assert!(!plain.contains("List-Unsubscribe"));
+        assert!(plain.contains("Auto-Submitted: auto-replied"));
+    }
 }

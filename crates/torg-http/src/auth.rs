@@ -30,6 +30,8 @@ pub struct Staff {
     pub access: Access,
     /// The hash of the session's token (the session this request belongs to).
     pub session: String,
+    /// The municipality's crisis (a drill's too), shown on every staff page.
+    pub banner: Option<crate::views::Banner>,
 }
 
 impl Staff {
@@ -179,12 +181,14 @@ impl FromRequestParts<AppState> for Staff {
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(ApiError::internal(e).into_response()),
         };
+        let banner = crate::crisis::banner(state, &config.municipality, true).await;
         Ok(Staff {
             access: user.access(),
             user,
             config,
             csrf: session.csrf_token,
             session: hash,
+            banner,
         })
     }
 }

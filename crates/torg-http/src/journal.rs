@@ -243,7 +243,7 @@ async fn page(
     render(
         status,
         &JournalPage {
-            c: Chrome::public(&m.name, &format!("/k/{slug}/journal")),
+            c: crate::crisis::portal_chrome(&state, m, &format!("/k/{slug}/journal")).await,
             name: m.name.clone(),
             slug,
             from: period.from.to_string(),

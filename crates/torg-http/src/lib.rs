@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod cache;
 mod chat;
+mod crisis;
 pub mod error;
 pub mod i18n;
 mod journal;
@@ -31,6 +32,7 @@ mod sms_hook;
 mod sms_settings;
 mod sso;
 mod staff;
+mod subscriptions;
 mod tokens;
 mod views;
 pub mod wheel;
@@ -223,6 +225,8 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(registry::routes())
                 .merge(moderation::routes())
                 .merge(archive::routes())
+                .merge(crisis::routes())
+                .merge(subscriptions::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

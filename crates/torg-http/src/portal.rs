@@ -120,7 +120,8 @@ struct ContactPage {
     error: Option<String>,
 }
 
-fn contact_page(
+async fn contact_page(
+    state: &AppState,
     t: Tr,
     config: &TenantConfig,
     form: ContactForm,
@@ -144,7 +145,7 @@ fn contact_page(
     })
     .collect();
     ContactPage {
-        c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
+        c: crate::crisis::portal_chrome(state, &config.municipality, &format!("/k/{slug}")).await,
         topics: views::topics(&t),
         opening: views::opening_hours(&t, config.calendar.weekly()),
         expect,
@@ -167,7 +168,7 @@ async fn contact_form(
     };
     render(
         StatusCode::OK,
-        &contact_page(t, &config, ContactForm::default(), None),
+        &contact_page(&state, t, &config, ContactForm::default(), None).await,
     )
 }
 
@@ -278,7 +279,10 @@ async fn submit(
     };
     if let Err((status, key)) = read.await {
         let msg = t.get(key);
-        return render(status, &contact_page(t, &config, form, Some(msg)));
+        return render(
+            status,
+            &contact_page(&state, t, &config, form, Some(msg)).await,
+        );
     }
     let input = InquiryInput {
         citizen_name: form.name.clone(),
@@ -316,7 +320,12 @@ async fn submit(
                 received.follow_token
             );
             let page = ReceiptPage {
-                c: Chrome::public(&config.municipality.name, &format!("/k/{slug}")),
+                c: crate::crisis::portal_chrome(
+                    &state,
+                    &config.municipality,
+                    &format!("/k/{slug}"),
+                )
+                .await,
                 reference: inquiry.reference.to_string(),
                 deadline: views::in_words(&t, inquiry.deadline_at, &config.municipality.time_zone),
                 follow_url,
@@ -332,7 +341,10 @@ async fn submit(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
-            render(status, &contact_page(t, &config, form, Some(msg)))
+            render(
+                status,
+                &contact_page(&state, t, &config, form, Some(msg)).await,
+            )
         }
     }
 }
@@ -420,7 +432,7 @@ async fn follow_page(
     };
     let base = format!("/k/{slug}/follow/{token}");
     let page = FollowPage {
-        c: Chrome::public(&config.municipality.name, &base),
+        c: crate::crisis::portal_chrome(&state, &config.municipality, &base).await,
         reference: inquiry.reference.to_string(),
         status: views::status_label(&t, inquiry.status),
         received: views::when(inquiry.received_at, zone),

@@ -159,6 +159,10 @@ struct MessagePage {
     /// The networks the municipality has approved accounts on, offered when approving, each
     /// with what its post will say.
     networks: Vec<NetworkView>,
+    /// Subscribers it may reach by email and SMS, and the topics and areas to choose them by.
+    subscribers: torg_store::SubscriberCounts,
+    topics: Vec<torg_store::Topic>,
+    areas: Vec<torg_store::Area>,
     /// Its posts on other channels: (channel, css class, how it went, the post's address).
     posts: Vec<(String, &'static str, String, Option<String>)>,
     public_link: Option<String>,
@@ -487,7 +491,18 @@ async fn show_message(
     let speaks = staff.can(Permission::SpeakPublicly);
     let live = p.state == PubState::Approved && p.publish_at <= Timestamp::now();
     let base = public_base(state);
+    let (subscribers, topics, areas) = match tokio::try_join!(
+        state.store.subscriber_counts(m.id),
+        state.store.topics(m.id),
+        state.store.areas(m.id)
+    ) {
+        Ok(v) => v,
+        Err(e) => return failed(t, e),
+    };
     let page = MessagePage {
+        subscribers,
+        topics,
+        areas,
         c: chrome(staff, &format!("/staff/publish/{id}")),
         id,
         plain: views::plain_advice(
@@ -805,12 +820,33 @@ async fn approve(
     let channels: Vec<torg_domain::Channel> = torg_domain::publish::NETWORKS
         .iter()
         .map(|n| n.channel)
+        .chain([torg_domain::Channel::Email, torg_domain::Channel::Sms])
         .filter(|c| f.get(&format!("to_{}", c.as_str())) == "on")
         .collect();
+    let areas: Vec<i64> = f
+        .all("area")
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let manage_base = torg_core::subscribe::manage_base(
+        &crate::portal::base_url(&state, &headers),
+        &staff.config.municipality.slug,
+    );
+    let (email_footer, sms_footer) = (
+        t.get("subscription-email-footer"),
+        t.get("subscription-sms-footer"),
+    );
     let approval = publish::Approval {
         confirm_personal_data: f.get("confirm_personal_data") == "on",
         channels: &channels,
         link: &link,
+        audience: publish::Audience {
+            topic: Some(f.get("topic")).filter(|s| !s.is_empty()),
+            areas: &areas,
+            manage_base: &manage_base,
+            email_footer: &email_footer,
+            sms_footer: &sms_footer,
+        },
     };
     let result = publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await;
     after_step(&state, t, &staff, id, result, "approved").await
@@ -921,7 +957,7 @@ async fn listing(state: AppState, lang: String, slug: String, kind: Kind) -> Res
     render(
         StatusCode::OK,
         &NewsPage {
-            c: Chrome::public(&m.name, &format!("/k/{slug}/{page}")),
+            c: crate::crisis::portal_chrome(&state, m, &format!("/k/{slug}/{page}")).await,
             heading: t.get1(title, "name", &m.name),
             feed: kind == Kind::News,
             empty: t.get(empty),
@@ -988,7 +1024,8 @@ async fn news_item(
             render(
                 StatusCode::OK,
                 &NewsItemPage {
-                    c: Chrome::public(&m.name, &format!("/k/{slug}/news/{id}")),
+                    c: crate::crisis::portal_chrome(&state, m, &format!("/k/{slug}/news/{id}"))
+                        .await,
                     slug,
                     when: views::when(p.publish_at, &m.time_zone),
                     paragraphs: body

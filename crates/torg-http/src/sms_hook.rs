@@ -48,6 +48,26 @@ async fn incoming(
     };
     let base = crate::portal::base_url(&state, &headers);
     let ack = crate::acknowledge::acknowledger_for(&state, config.clone(), &base);
+    // Subscription words first (ABONNER, JA, and STOPP ending an SMS subscription).
+    let m = &config.municipality;
+    let t = crate::i18n::Tr::new(state.catalog.clone(), &m.language);
+    match torg_core::subscribe::receive_sms(&*state.store, &t, m, &q.from, &q.text, &base).await {
+        Ok(
+            outcome @ (torg_core::subscribe::SmsOutcome::Asked
+            | torg_core::subscribe::SmsOutcome::Confirmed),
+        ) => {
+            tracing::info!(municipality = %slug, ?outcome, "sms subscription");
+            return plain(StatusCode::OK, "");
+        }
+        Ok(_) => {}
+        // Asked too often today: no answer, and not an inquiry either.
+        Err(torg_core::subscribe::SubscriptionError::TooOften) => return plain(StatusCode::OK, ""),
+        Err(torg_core::subscribe::SubscriptionError::Store(e)) => {
+            tracing::error!(error = %e, "sms hook");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+        }
+        Err(e) => tracing::info!(municipality = %slug, error = %e, "not a subscription"),
+    }
     let sms = IncomingSms {
         from: &q.from,
         text: &q.text,

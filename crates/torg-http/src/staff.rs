@@ -63,6 +63,8 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_moderation: crate::moderation::moderates(staff),
         nav_archive: staff.can(Permission::DecideArchive),
         nav_press: crate::press::keeps_log(staff),
+        nav_crisis: true,
+        banner: staff.banner.clone(),
     }
 }
 

@@ -90,6 +90,22 @@ pub struct Chrome {
     pub nav_moderation: bool,
     pub nav_archive: bool,
     pub nav_press: bool,
+    pub nav_crisis: bool,
+    /// A crisis's latest word, on every page of its municipality (a drill's only to staff).
+    pub banner: Option<Banner>,
+}
+
+/// The crisis banner: the latest status and what to do.
+#[derive(Debug, Clone)]
+pub struct Banner {
+    pub headline: String,
+    pub text: String,
+    pub instruction: String,
+    pub when: String,
+    /// The portal's crisis page.
+    pub link: String,
+    /// A drill's banner says so ("ØVELSE").
+    pub drill: Option<String>,
 }
 
 impl Chrome {
@@ -109,6 +125,8 @@ impl Chrome {
             nav_moderation: false,
             nav_archive: false,
             nav_press: false,
+            nav_crisis: false,
+            banner: None,
         }
     }
 }

@@ -2078,6 +2078,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                         None,
                         None,
                         &[],
+                        &[],
                     )
                     .await
                     .expect("submitted");

@@ -802,6 +802,7 @@ async fn a_message_is_published_on_mastodon_at_its_time_and_once() {
                     confirm_personal_data: false,
                     channels: &[Channel::Mastodon],
                     link: "https://kommune.example/k/test/news/1",
+                    ..Default::default()
                 },
             )
             .await
@@ -937,6 +938,7 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
                     confirm_personal_data: false,
                     channels,
                     link,
+                    ..Default::default()
                 },
             )
             .await

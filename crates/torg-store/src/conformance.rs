@@ -3409,6 +3409,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             None,
             None,
             &[],
+            &[],
         )
         .await
         .expect("submit");
@@ -3421,6 +3422,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
                 PubState::Submitted,
                 None,
                 None,
+                &[],
                 &[]
             )
             .await,
@@ -3434,6 +3436,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             PubState::Approved,
             Some((author.id, "hash".into())),
             None,
+            &[],
             &[],
         )
         .await
@@ -3554,6 +3557,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             None,
             None,
             &[],
+            &[],
         )
         .await
         .expect("submit");
@@ -3588,6 +3592,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             Some((author.id, "hash".into())),
             None,
             &[notice.clone(), picture],
+            &[],
         )
         .await
         .expect("approve");
@@ -3659,6 +3664,7 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
             PubState::Withdrawn,
             None,
             None,
+            &[],
             &[],
         )
         .await

@@ -778,8 +778,8 @@ pub trait Publishing: Send + Sync {
     ) -> Result<Publication>;
     /// Moves a message from `from` to `to` (with the approver and the approved text's hash
     /// when approving); `Conflict` when it is no longer in `from` (someone else was quicker).
-    /// `notices` (its posts on other channels) are queued in the same transaction, due at the
-    /// message's time. Withdrawn: what is still waiting in the outbox for it is cancelled.
+    /// `notices` (its posts on other channels) and `broadcasts` (its newsletter and SMS to
+    /// subscribers) are queued in the same transaction, due at the message's time. Withdrawn: what is still waiting in the outbox for it is cancelled.
     #[allow(clippy::too_many_arguments)]
     async fn set_publication_state(
         &self,
@@ -790,6 +790,7 @@ pub trait Publishing: Send + Sync {
         approved: Option<(UserId, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
         notices: &[Notice],
+        broadcasts: &[Broadcast<'_>],
     ) -> Result<Publication>;
     async fn publication(&self, tenant: TenantId, id: i64) -> Result<Option<Publication>>;
     /// The municipality's messages, latest time first.

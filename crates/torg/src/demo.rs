@@ -369,6 +369,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             )
             .await?;
     }
+    alerts(store, &m).await?;
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
     let mut rng = Lcg(2026);
@@ -567,5 +568,81 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         "Added {INQUIRIES} demo inquiries from the last 60 days, {} of them judged archive-worthy.",
         RECORDS.len()
     );
+    Ok(())
+}
+
+/// The demo's areas (three parts of a small town), topics, crisis templates and a few
+/// subscribers, one of them a test recipient for drills.
+async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
+    let square = |lon: f64, lat: f64| {
+        vec![
+            (lon, lat),
+            (lon + 0.05, lat),
+            (lon + 0.05, lat + 0.03),
+            (lon, lat + 0.03),
+            (lon, lat),
+        ]
+    };
+    for (name, lon, lat, postcodes) in [
+        ("Sentrum", 10.78, 59.70, ["1400", "1401"]),
+        ("Nordbyen", 10.78, 59.73, ["1402", "1403"]),
+        ("Sørbygda", 10.78, 59.67, ["1404", "1405"]),
+    ] {
+        store
+            .put_area(
+                m.id,
+                &torg_store::Area {
+                    id: 0,
+                    name: name.into(),
+                    polygon: square(lon, lat),
+                    postcodes: postcodes.iter().map(|p| p.to_string()).collect(),
+                },
+                None,
+            )
+            .await?;
+    }
+    for (key, name) in [
+        ("vann", "Vann og avløp"),
+        ("vei", "Veier og brøyting"),
+        ("skole", "Skole og barnehage"),
+        ("kultur", "Kultur og fritid"),
+    ] {
+        store
+            .put_topic(
+                m.id,
+                &torg_store::Topic {
+                    key: key.into(),
+                    name: name.into(),
+                },
+                None,
+            )
+            .await?;
+    }
+    torg_core::crisis::ensure_templates(store, m).await?;
+    let areas = store.areas(m.id).await?;
+    let sentrum = areas.iter().find(|a| a.name == "Sentrum").map(|a| a.id);
+    let subscriber = |medium, address: &str, test: bool| torg_store::NewSubscriber {
+        medium,
+        address: address.into(),
+        token: torg_core::secrets::new_token(),
+        topics: vec![],
+        areas: sentrum.into_iter().collect(),
+        language: "nb".into(),
+        consent: "demo".into(),
+        confirmed: true,
+        test_recipient: test,
+    };
+    use torg_domain::subscription::{Medium, stop_hash};
+    let list = [
+        subscriber(Medium::Email, "beredskap-test@example.no", true),
+        subscriber(Medium::Sms, "+4790000001", true),
+        subscriber(Medium::Email, "ola.nordmann@example.no", false),
+        subscriber(Medium::Sms, "+4790000002", false),
+    ];
+    let hashes: Vec<String> = list
+        .iter()
+        .map(|s| stop_hash(s.medium, &s.address))
+        .collect();
+    store.import_subscribers(m.id, &list, &hashes, None).await?;
     Ok(())
 }

@@ -141,6 +141,15 @@ enum Command {
     Wheel(cli::wheel::WheelCommand),
     /// The acknowledgement text (kvittering) per language.
     Acknowledgement(cli::casework::AcknowledgementArgs),
+    /// Crisis communication: declare, update and end a crisis (or a drill), its log.
+    #[command(subcommand)]
+    Crisis(cli::crisis::CrisisCommand),
+    /// The municipality's areas (GeoJSON polygons with postcodes).
+    #[command(subcommand)]
+    Areas(cli::crisis::AreasCommand),
+    /// Subscribers: import a list, topics, counts.
+    #[command(subcommand)]
+    Subscribers(cli::crisis::SubscribersCommand),
 }
 
 fn main() -> Result<()> {
@@ -249,6 +258,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Wheel(cmd) => cli::wheel::wheel_command(store, cmd).await,
         Command::Publishing(cmd) => cli::publishing::publishing_command(store, cmd).await,
         Command::Jargon(cmd) => cli::publishing::jargon_command(store, cmd).await,
+        Command::Crisis(cmd) => cli::crisis::crisis_command(store, &settings, cmd).await,
+        Command::Areas(cmd) => cli::crisis::areas_command(store, cmd).await,
+        Command::Subscribers(cmd) => cli::crisis::subscribers_command(store, &settings, cmd).await,
         Command::CheckText
         | Command::PlainLanguage { .. }
         | Command::Holidays { .. }

@@ -51,8 +51,6 @@ CREATE TABLE broadcasts (
 );
 ALTER TABLE outbox ADD COLUMN broadcast_id INTEGER REFERENCES broadcasts(id);
 ALTER TABLE outbox ADD COLUMN unsubscribe TEXT;
-ALTER TABLE publications ADD COLUMN topic TEXT;
-ALTER TABLE publications ADD COLUMN areas TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE crisis_templates (
     tenant_id    INTEGER NOT NULL REFERENCES municipalities(id),

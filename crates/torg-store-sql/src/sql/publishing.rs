@@ -214,6 +214,7 @@ impl Publishing for This {
         approved: Option<(UserId, String)>,
         audit: Option<torg_domain::audit::NewAuditEntry>,
         notices: &[Notice],
+        broadcasts: &[Broadcast<'_>],
     ) -> Result<Publication> {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let (by, hash) = approved.unzip();
@@ -252,6 +253,19 @@ impl Publishing for This {
                 &notice.out,
                 moved.publish_at.as_millisecond(),
                 Some(&notice.body),
+            )
+            .await?;
+        }
+        for b in broadcasts {
+            let b = Broadcast {
+                due_at: moved.publish_at,
+                ..b.clone()
+            };
+            super::subscriptions::queue_broadcast(
+                &mut tx,
+                tenant.get(),
+                &b,
+                Timestamp::now().as_millisecond(),
             )
             .await?;
         }
@@ -514,13 +528,37 @@ impl Publishing for This {
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT channel, recipient, status, attempts, last_error, sent_at, external_ref FROM outbox \
-                 WHERE tenant_id = $1 AND header_id LIKE $2 ORDER BY id",
+                 WHERE tenant_id = $1 AND header_id LIKE $2 AND broadcast_id IS NULL ORDER BY id",
         )
         .bind(tenant.get())
         .bind(format!("{}%", post_prefix(id)))
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
+        // Its newsletter and SMS: counted per channel and state, not listed per subscriber.
+        let counted: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT channel, status, COUNT(*), MAX(sent_at) FROM outbox \
+             WHERE tenant_id = $1 AND header_id LIKE $2 AND broadcast_id IS NOT NULL GROUP BY channel, status ORDER BY channel, status",
+        )
+        .bind(tenant.get())
+        .bind(format!("{}%", post_prefix(id)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let rows: Vec<Row> = rows
+            .into_iter()
+            .chain(counted.into_iter().map(|(channel, status, n, sent_at)| {
+                (
+                    channel,
+                    format!("{n} subscribers"),
+                    status,
+                    1,
+                    None,
+                    sent_at,
+                    None,
+                )
+            }))
+            .collect();
         rows.into_iter()
             .map(
                 |(channel, recipient, status, attempts, error, sent_at, address)| {

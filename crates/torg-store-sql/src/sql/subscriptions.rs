@@ -93,7 +93,12 @@ async fn one_subscriber(conn: &mut Conn, tenant: i64, id: i64) -> Result<Subscri
 
 /// Queues one broadcast: its text once, then one outbox entry per matching subscriber, in
 /// one statement. Returns how many.
-async fn queue_broadcast(conn: &mut Conn, tenant: i64, b: &Broadcast<'_>, now: i64) -> Result<u64> {
+pub(super) async fn queue_broadcast(
+    conn: &mut Conn,
+    tenant: i64,
+    b: &Broadcast<'_>,
+    now: i64,
+) -> Result<u64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO broadcasts (tenant_id, body, recipients, created_at) VALUES ($1, $2, 0, $3) RETURNING id",
     )

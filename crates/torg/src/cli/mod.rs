@@ -5,6 +5,7 @@ use torg_domain::UnitId;
 pub mod backup;
 pub mod casework;
 pub mod channels;
+pub mod crisis;
 pub mod directory;
 pub mod publishing;
 pub mod records;
