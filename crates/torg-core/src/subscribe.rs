@@ -456,6 +456,10 @@ pub async fn receive_sms(
             }
         }
         Some(subscription::SmsWord::Subscribe(words)) => {
+            // The number asks, in its own words: an earlier STOPP no longer holds.
+            store
+                .set_sms_consent(m.id, &address, false, Timestamp::now())
+                .await?;
             let topics = store.topics(m.id).await?;
             let areas = store.areas(m.id).await?;
             let fold = torg_domain::sms::fold_keyword;

@@ -517,3 +517,98 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     assert_eq!(ola[0].1, "ola-idle@nordby.no");
     eprintln!("taken in {taken_in:?} after delivery");
 }
+
+/// A subscriber by email through the real servers: the confirmation with its link, and after
+/// confirming, a crisis's alert with the one-click unsubscribe headers (RFC 8058); after
+/// unsubscribing, nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_get_crisis_alerts_by_email() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(servers) = MailServers::start() else {
+        return;
+    };
+    let (_dir, store, m) = nordby().await;
+    let account = servers.account();
+    let catalog = Arc::new(torg_i18n::Catalog::load(None).expect("catalog"));
+    let t = torg_i18n::Tr::new(catalog, "nb");
+    let actor = torg_core::actor::Actor::cli();
+    let base = "https://nordby.example";
+    let outcomes = torg_core::subscribe::subscribe(
+        &*store,
+        &actor,
+        &t,
+        &m,
+        &torg_core::subscribe::Request {
+            email: Some("Kari@Nordby.no".into()),
+            language: "nb".into(),
+            ..Default::default()
+        },
+        base,
+    )
+    .await
+    .expect("subscribe");
+    assert_eq!(outcomes.len(), 1);
+    let sent = send(&*store, &account, m.id, Timestamp::now()).await;
+    assert_eq!(sent.sent, 1, "{sent:?}");
+    let kari = servers.inbox_of("kari", 1).await;
+    assert_eq!(kari.len(), 1);
+    let s = store
+        .subscriber(
+            m.id,
+            torg_domain::subscription::Medium::Email,
+            "kari@nordby.no",
+        )
+        .await
+        .expect("read")
+        .expect("pending");
+    let confirm = format!("{base}/k/nordby/subscription/{}/confirm", s.token);
+    assert!(kari[0].2.contains(&confirm), "{}", kari[0].2);
+    // Nothing is sent to a subscription that is not confirmed.
+    let lead = torg_core::crisis::Lead {
+        actor: &actor,
+        user: None,
+        chat: &torg_core::reply::NoLiveChat,
+        limits: Default::default(),
+        base,
+    };
+    let declaration = torg_core::crisis::Declaration {
+        template: "gas".into(),
+        ..Default::default()
+    };
+    let (first, alert) = torg_core::crisis::start(&*store, &t, &m, &lead, &declaration)
+        .await
+        .expect("crisis");
+    assert_eq!(alert.recipients, 0, "not confirmed yet");
+    torg_core::subscribe::confirm(&*store, &actor, &s.token)
+        .await
+        .expect("confirm");
+    torg_core::crisis::update(&*store, &t, &m, &lead, first.id, "Lukten er borte.", true)
+        .await
+        .expect("end");
+    let (_, alert) = torg_core::crisis::start(&*store, &t, &m, &lead, &declaration)
+        .await
+        .expect("crisis");
+    assert_eq!(alert.recipients, 1);
+    let sent = send(&*store, &account, m.id, Timestamp::now()).await;
+    assert_eq!(sent.sent, 2, "the end and the new alert: {sent:?}");
+    let raw = servers.raw_inbox("kari").await;
+    assert_eq!(raw.len(), 3);
+    let alert_mail = String::from_utf8_lossy(&raw[2]).to_string();
+    let unsubscribe = format!("{base}/k/nordby/subscription/{}/unsubscribe", s.token);
+    assert!(
+        alert_mail.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
+        "{alert_mail}"
+    );
+    assert!(alert_mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    let parsed = servers.inbox_of("kari", 3).await;
+    assert!(parsed[2].0.contains("Gasslekkasje"), "{:?}", parsed[2]);
+    assert!(parsed[2].2.contains("Hold vinduer"), "{}", parsed[2].2);
+    // Unsubscribed: the next message does not go.
+    torg_core::subscribe::unsubscribe(&*store, &actor, &s.token)
+        .await
+        .expect("unsubscribe");
+    let next = torg_core::crisis::update(&*store, &t, &m, &lead, first.id + 1, "Ny status.", false)
+        .await
+        .expect("update");
+    assert_eq!(next.recipients, 0);
+}

@@ -642,6 +642,11 @@ async fn message(
     )
     .await
     .map(|_| ());
+    // Ending what has ended (a second click, a colleague first) is no error.
+    let result = match result {
+        Err(CrisisError::Ended) if end => Ok(()),
+        other => other,
+    };
     let done = if end {
         "crisis-ended"
     } else {

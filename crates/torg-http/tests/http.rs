@@ -1547,6 +1547,9 @@ impl Variant {
     }
 }
 
+/// A private link's token nobody was given.
+const UNKNOWN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 /// Users of the access test: one per role, and a nurse in the sensitive unit.
 /// (username, role, unit: "desk" | "plain" | "health")
 const ACCESS_USERS: &[(&str, Role, &str)] = &[
@@ -1941,6 +1944,38 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .await
         .expect("shift")
         .id;
+    // A drill in each municipality, for the crisis room's routes.
+    let drill = |tenant: TenantId| async move {
+        store
+            .start_crisis(
+                tenant,
+                &torg_store::NewCrisis {
+                    template: "water".into(),
+                    drill: true,
+                    areas: vec![],
+                    all_subscribers: false,
+                    started_by: "cli".into(),
+                },
+                &torg_store::NewCrisisMessage {
+                    msg_type: torg_domain::crisis::MsgType::Alert,
+                    headline: "Kok vannet",
+                    text: "",
+                    instruction: "Kok vannet.",
+                    at: jiff::Timestamp::now(),
+                    broadcasts: vec![],
+                    notices: vec![],
+                    log: "alert".into(),
+                    actor: "cli".into(),
+                },
+                None,
+            )
+            .await
+            .expect("drill")
+            .0
+            .id
+    };
+    let a_crisis = drill(a.id).await;
+    let b_crisis = drill(b.id).await;
     let (plain_i, plain_token, plain_att) =
         stored_inquiry(store, a.id, plain, Channel::Email).await;
     let (public_i, _, _) = stored_inquiry(store, a.id, plain, Channel::Facebook).await;
@@ -2729,6 +2764,220 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 Body::None,
                 Expect::Open,
             )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/crisis"),
+            vec![v(
+                format!("/k/{}/crisis", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/cap.atom"),
+            vec![v(
+                format!("/k/{}/cap.atom", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            // An alert that is not this municipality's is not found.
+            (Method::GET, "/k/{slug}/cap/{file}"),
+            vec![v(
+                format!("/k/{}/cap/999999.xml", app.a.slug),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/subscribe"),
+            vec![v(
+                format!("/k/{}/subscribe", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            // Without an address: refused with the reason.
+            (Method::POST, "/k/{slug}/subscribe"),
+            vec![v(
+                format!("/k/{}/subscribe", app.a.slug),
+                form(&[("email", "")]),
+                Expect::Everyone(422),
+            )],
+        ),
+        (
+            // A private link nobody was given opens nothing.
+            (Method::GET, "/k/{slug}/subscription/{token}"),
+            vec![v(
+                format!("/k/{}/subscription/{}", app.a.slug, UNKNOWN),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::POST, "/k/{slug}/subscription/{token}"),
+            vec![v(
+                format!("/k/{}/subscription/{}", app.a.slug, UNKNOWN),
+                form(&[("topic", "vann")]),
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/subscription/{token}/confirm"),
+            vec![v(
+                format!("/k/{}/subscription/{}/confirm", app.a.slug, UNKNOWN),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::POST, "/k/{slug}/subscription/{token}/confirm"),
+            vec![v(
+                format!("/k/{}/subscription/{}/confirm", app.a.slug, UNKNOWN),
+                form(&[]),
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/subscription/{token}/unsubscribe"),
+            vec![v(
+                format!("/k/{}/subscription/{}/unsubscribe", app.a.slug, UNKNOWN),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            // One-click unsubscribing answers alike whether the link was known.
+            (Method::POST, "/k/{slug}/subscription/{token}/unsubscribe"),
+            vec![v(
+                format!("/k/{}/subscription/{}/unsubscribe", app.a.slug, UNKNOWN),
+                form(&[("List-Unsubscribe", "One-Click")]),
+                Expect::Everyone(200),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/crisis"),
+            vec![v(
+                "/staff/crisis".into(),
+                Body::None,
+                Expect::Staff(EVERY_USER),
+            )],
+        ),
+        (
+            // Those who speak for the municipality declare (here: drills).
+            (Method::POST, "/staff/crisis"),
+            vec![v(
+                "/staff/crisis".into(),
+                form(&[("template", "water"), ("drill", "on")]),
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/crisis/{id}"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}"),
+                    Body::None,
+                    Expect::Staff(EVERY_USER),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/crisis/{id}/log.txt"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/log.txt"),
+                    Body::None,
+                    Expect::Staff(EVERY_USER),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/log.txt"),
+                    Body::None,
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/crisis/{id}/update"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/update"),
+                    form(&[("text", "Tankbil ved skolen")]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/update"),
+                    form(&[("text", "Inntrenger")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/crisis/{id}/note"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/note"),
+                    form(&[("kind", "decision"), ("text", "Tankbil bestilt")]),
+                    Expect::Staff(PHONE),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/note"),
+                    form(&[("text", "Inntrenger")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/crisis/{id}/link"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/link"),
+                    form(&[]),
+                    Expect::Staff(PHONE),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/link"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/crisis/{id}/answer"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/answer"),
+                    form(&[]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/answer"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/crisis/{id}/end"),
+            vec![
+                v(
+                    format!("/staff/crisis/{a_crisis}/end"),
+                    form(&[("text", "Over")]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                ),
+                v(
+                    format!("/staff/crisis/{b_crisis}/end"),
+                    form(&[("text", "Inntrenger")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
         ),
         (
             (Method::GET, "/k/{slug}/news.atom"),

@@ -15,8 +15,37 @@ use torg_testkit::sms::{Kannel, PASSWORD, SENDER, USERNAME};
 
 const KEY: &str = "hemmelig-noekkel";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sms_in_and_out_through_kannel() {
+/// Nordby kommune on a fresh store, its web server (for Kannel's callbacks) and a real Kannel
+/// whose get-url is the municipality's hook; `None` when Kannel is not installed.
+struct Nordby {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    m: torg_store::Municipality,
+    water: torg_store::Unit,
+    port: u16,
+    kannel: Kannel,
+    gateways: HashMap<torg_domain::TenantId, SmsGateway>,
+    callbacks: HashMap<torg_domain::TenantId, String>,
+    client: reqwest::Client,
+}
+
+impl Nordby {
+    async fn send(&self) -> torg_sms::kannel::SmsReport {
+        torg_sms::kannel::send_due(
+            &*self.store,
+            &self.gateways,
+            &self.callbacks,
+            &self.client,
+            jiff::Timestamp::now(),
+            100,
+            8,
+        )
+        .await
+        .expect("send")
+    }
+}
+
+async fn nordby() -> Option<Nordby> {
     let dir = tempfile::tempdir().expect("tmp");
     let store: Arc<dyn Store> = torg_store_sql::open(&dir.path().join("torg.db").to_string_lossy())
         .await
@@ -67,9 +96,7 @@ async fn sms_in_and_out_through_kannel() {
     let app = torg_http::router(state);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let hook = format!("http://127.0.0.1:{port}/hooks/sms/nordby?key={KEY}");
-    let Some(kannel) = Kannel::start(&hook) else {
-        return;
-    };
+    let kannel = Kannel::start(&hook)?;
     let gateway = SmsGateway {
         sendsms_url: kannel.sendsms_url(),
         username: USERNAME.into(),
@@ -89,17 +116,39 @@ async fn sms_in_and_out_through_kannel() {
         format!("http://127.0.0.1:{port}/hooks/sms/nordby/dlr?key={KEY}"),
     )]
     .into();
-    let send = || {
-        torg_sms::kannel::send_due(
-            &*store,
-            &gateways,
-            &callbacks,
-            &client,
-            jiff::Timestamp::now(),
-            100,
-            8,
-        )
-    };
+    Some(Nordby {
+        _dir: dir,
+        store,
+        m,
+        water,
+        port,
+        kannel,
+        gateways,
+        callbacks,
+        client,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_in_and_out_through_kannel() {
+    let Some(n) = nordby().await else { return };
+    let Nordby {
+        store,
+        m,
+        water,
+        port,
+        kannel,
+        client,
+        ..
+    } = &n;
+    let (store, m, water, port, client) = (
+        store.clone(),
+        m.clone(),
+        water.clone(),
+        *port,
+        client.clone(),
+    );
+    let send = || async { Ok::<_, ()>(n.send().await) };
     let mut network = kannel.network().await;
 
     // 1. A citizen texts the code word VANN: an inquiry in the water unit, acknowledged by SMS.
@@ -263,4 +312,196 @@ async fn sms_in_and_out_through_kannel() {
         assert_eq!(again.status(), reqwest::StatusCode::OK);
     }
     assert_eq!(store.count_inquiries(m.id).await.expect("count"), 2);
+}
+
+/// Subscriptions and a crisis by SMS through the real Kannel: ABONNER asks for a JA, JA
+/// confirms, a crisis for the subscriber's area reaches the phone, a drill reaches only the
+/// test recipient with ØVELSE first, and STOPP ends the subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_get_crisis_alerts_through_kannel() {
+    let Some(n) = nordby().await else { return };
+    let store = &*n.store;
+    let m = &n.m;
+    let sentrum = store
+        .put_area(
+            m.id,
+            &torg_store::Area {
+                id: 0,
+                name: "Sentrum".into(),
+                polygon: vec![(10.0, 59.0), (10.1, 59.0), (10.1, 59.1), (10.0, 59.0)],
+                postcodes: vec!["1400".into()],
+            },
+            None,
+        )
+        .await
+        .expect("area");
+    let mut network = n.kannel.network().await;
+
+    // 1. ABONNER SENTRUM: a confirmation asks for JA; nothing else is sent yet.
+    network.send("4791234567", SENDER, "ABONNER SENTRUM").await;
+    let mut pending = None;
+    for _ in 0..100 {
+        pending = store
+            .subscriber(m.id, torg_domain::subscription::Medium::Sms, "+4791234567")
+            .await
+            .expect("read");
+        if pending.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pending = pending.expect("the subscription is asked for");
+    assert!(pending.confirmed_at.is_none());
+    assert_eq!(pending.areas, vec![sentrum.id], "the area the words named");
+    assert_eq!(n.send().await.sent, 1);
+    let (_, to, text) = received(&mut network).await;
+    assert_eq!(to, "4791234567");
+    assert!(text.contains("JA"), "{text}");
+    assert_eq!(
+        store.count_inquiries(m.id).await.expect("count"),
+        0,
+        "no inquiry"
+    );
+
+    // 2. JA: confirmed, and welcomed with the link to the subscription's page.
+    network.send("4791234567", SENDER, "Ja").await;
+    for _ in 0..100 {
+        let s = store
+            .subscriber_by_token(&pending.token)
+            .await
+            .expect("read");
+        if s.is_some_and(|s| s.confirmed_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(n.send().await.sent, 1);
+    let (_, _, text) = received(&mut network).await;
+    assert!(text.contains(&pending.token), "the private link: {text}");
+
+    // 3. A crisis in Sentrum reaches the phone; an update again.
+    let catalog = Arc::new(torg_i18n::Catalog::load(None).expect("catalog"));
+    let t = torg_i18n::Tr::new(catalog, "nb");
+    let actor = torg_core::actor::Actor::cli();
+    let lead = torg_core::crisis::Lead {
+        actor: &actor,
+        user: None,
+        chat: &torg_core::reply::NoLiveChat,
+        limits: Default::default(),
+        base: "https://nordby.example",
+    };
+    let (crisis, alert) = torg_core::crisis::start(
+        store,
+        &t,
+        m,
+        &lead,
+        &torg_core::crisis::Declaration {
+            template: "water".into(),
+            areas: vec!["Sentrum".into()],
+            text: "E. coli i vannet.".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("crisis");
+    assert_eq!(alert.recipients, 1);
+    assert_eq!(n.send().await.sent, 1);
+    let (_, _, text) = received(&mut network).await;
+    assert!(
+        text.starts_with("Kok drikkevannet. E. coli i vannet."),
+        "{text}"
+    );
+    assert!(text.contains("STOPP"), "{text}");
+    torg_core::crisis::update(store, &t, m, &lead, crisis.id, "Tankbil ved skolen.", false)
+        .await
+        .expect("update");
+    assert_eq!(n.send().await.sent, 1);
+    let (_, _, text) = received(&mut network).await;
+    assert!(text.contains("Tankbil ved skolen."), "{text}");
+    torg_core::crisis::update(store, &t, m, &lead, crisis.id, "Vannet er trygt.", true)
+        .await
+        .expect("end");
+    assert_eq!(n.send().await.sent, 1);
+    received(&mut network).await;
+
+    // 4. A drill reaches only test recipients, marked ØVELSE.
+    store
+        .import_subscribers(
+            m.id,
+            &[torg_store::NewSubscriber {
+                medium: torg_domain::subscription::Medium::Sms,
+                address: "+4790000001".into(),
+                token: torg_core::secrets::new_token(),
+                topics: vec![],
+                areas: vec![],
+                language: "nb".into(),
+                consent: "beredskapsplan".into(),
+                confirmed: true,
+                test_recipient: true,
+            }],
+            &["x".into()],
+            None,
+        )
+        .await
+        .expect("test recipient");
+    let (_, drill) = torg_core::crisis::start(
+        store,
+        &t,
+        m,
+        &lead,
+        &torg_core::crisis::Declaration {
+            template: "power".into(),
+            areas: vec!["Sentrum".into()],
+            drill: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("drill");
+    assert_eq!(drill.recipients, 1, "only the test recipient");
+    assert_eq!(n.send().await.sent, 1);
+    let (_, to, text) = received(&mut network).await;
+    assert_eq!(to, "4790000001");
+    assert!(text.starts_with("ØVELSE: "), "{text}");
+    assert!(network.receive(Duration::from_secs(1)).await.is_none());
+
+    // 5. STOPP ends the subscription: only the stop is kept.
+    network.send("4791234567", SENDER, "STOPP").await;
+    for _ in 0..100 {
+        if store
+            .subscriber_by_token(&pending.token)
+            .await
+            .expect("read")
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        store
+            .subscriber_by_token(&pending.token)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .stopped(
+                m.id,
+                &torg_domain::subscription::stop_hash(
+                    torg_domain::subscription::Medium::Sms,
+                    "+4791234567"
+                )
+            )
+            .await
+            .expect("stopped")
+    );
+}
+
+async fn received(network: &mut torg_testkit::sms::Network) -> (String, String, String) {
+    network
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("an SMS reaches the phone")
 }

@@ -248,6 +248,22 @@ impl MailServers {
     }
 
     pub async fn read_inbox(&self, user: &str) -> Vec<(String, String, String)> {
+        self.raw_inbox(user)
+            .await
+            .iter()
+            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw))
+            .map(|m| {
+                (
+                    m.subject().unwrap_or("").to_string(),
+                    m.in_reply_to().as_text().unwrap_or("").to_string(),
+                    m.body_text(0).unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The messages in a user's inbox as they arrived, headers and all.
+    pub async fn raw_inbox(&self, user: &str) -> Vec<Vec<u8>> {
         use futures_util::TryStreamExt;
         let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port))
             .await
@@ -273,14 +289,7 @@ impl MailServers {
         fetched
             .iter()
             .filter_map(|f| f.body())
-            .filter_map(|raw| mail_parser::MessageParser::default().parse(raw))
-            .map(|m| {
-                (
-                    m.subject().unwrap_or("").to_string(),
-                    m.in_reply_to().as_text().unwrap_or("").to_string(),
-                    m.body_text(0).unwrap_or_default().to_string(),
-                )
-            })
+            .map(<[u8]>::to_vec)
             .collect()
     }
 }
