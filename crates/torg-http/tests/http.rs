@@ -1485,6 +1485,7 @@ async fn every_scenario_on_postgres() {
     the_archivist_decides_and_the_public_journal_screens(&app).await;
     the_annual_wheel(&app).await;
     publishing_with_approval(&app).await;
+    subscribing_and_a_crisis_on_the_portal(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -8682,4 +8683,371 @@ async fn publishing_with_approval(app: &App) {
 #[tokio::test]
 async fn publishing_with_approval_sqlite() {
     publishing_with_approval(&spawn().await).await;
+}
+
+// ------------------------------------------------------------------ subscriptions and crises
+
+/// A citizen subscribes on the portal and confirms; the communication staff declare a crisis
+/// for the citizen's area: the banner is on the portal (escaped), the CAP alert validates
+/// against OASIS's schema, the subscriber's alert is queued, an inquiry about it is proposed,
+/// linked and answered with the status, an update reaches it too; one-click unsubscribing
+/// ends the subscription; the end takes the banner down.
+async fn subscribing_and_a_crisis_on_the_portal(app: &App) {
+    let tenant = tenant_of(app, &app.a.slug).await;
+    let store = &*app.store;
+    add_user(store, tenant, "krise-komm", Role::Communication, None).await;
+    let area = store
+        .put_area(
+            tenant,
+            &torg_store::Area {
+                id: 0,
+                name: "Sentrum".into(),
+                polygon: vec![(10.8, 59.7), (10.9, 59.7), (10.9, 59.8), (10.8, 59.7)],
+                postcodes: vec!["1400".into()],
+            },
+            None,
+        )
+        .await
+        .expect("area");
+    store
+        .put_topic(
+            tenant,
+            &torg_store::Topic {
+                key: "vann".into(),
+                name: "Vann og avløp".into(),
+            },
+            None,
+        )
+        .await
+        .expect("topic");
+    let slug = &app.a.slug;
+    let c = client();
+    let page = c
+        .get(format!("{}/k/{slug}/subscribe", app.base))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Vann og avløp") && page.contains("Sentrum"),
+        "{page}"
+    );
+    let res = c
+        .post(format!("{}/k/{slug}/subscribe", app.base))
+        .form(&[
+            ("email", "innbygger.krise@example.no"),
+            ("topic", "vann"),
+            ("area", &area.id.to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .expect("text")
+            .contains("Vi har sendt en e-post")
+    );
+    let bad = c
+        .post(format!("{}/k/{slug}/subscribe", app.base))
+        .form(&[("email", "ikke en adresse")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let s = store
+        .subscriber(
+            tenant,
+            torg_domain::subscription::Medium::Email,
+            "innbygger.krise@example.no",
+        )
+        .await
+        .expect("read")
+        .expect("pending");
+    assert!(s.confirmed_at.is_none());
+    let link = format!("{}/k/{slug}/subscription/{}", app.base, s.token);
+    let page = c
+        .get(format!("{link}/confirm"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("id=\"confirm\""),
+        "a button, not a GET that confirms"
+    );
+    assert!(
+        store
+            .subscriber_by_token(&s.token)
+            .await
+            .expect("read")
+            .expect("s")
+            .confirmed_at
+            .is_none()
+    );
+    let confirmed = c
+        .post(format!("{link}/confirm"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert!(
+        confirmed
+            .text()
+            .await
+            .expect("text")
+            .contains("Abonnementet er bekreftet")
+    );
+    // Another municipality's address does not open it.
+    let other = c
+        .get(format!(
+            "{}/k/{}/subscription/{}",
+            app.base, app.b.slug, s.token
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+
+    // The communication staff declare a crisis for Sentrum.
+    let staff = login(app, slug, "krise-komm").await;
+    let csrf = csrf_of(&staff, &format!("{}/staff/crisis", app.base)).await;
+    let res = staff
+        .post(format!("{}/staff/crisis", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("template", "water"),
+            ("area", &area.id.to_string()),
+            ("text", "E. coli <script>alert(1)</script> i nettet."),
+        ])
+        .send()
+        .await
+        .expect("declare");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let room = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let crisis_id: i64 = between(&room, "/staff/crisis/", "?")
+        .expect("id")
+        .parse()
+        .expect("number");
+    let portal = c
+        .get(format!("{}/k/{slug}", app.base))
+        .send()
+        .await
+        .expect("portal")
+        .text()
+        .await
+        .expect("text");
+    assert!(portal.contains("class=\"crisis-banner\""), "{portal}");
+    assert!(portal.contains("Kok drikkevannet"));
+    assert!(
+        portal.contains("E. coli") && !portal.contains("<script>alert"),
+        "shown, not run"
+    );
+    let other = c
+        .get(format!("{}/k/{}", app.base, app.b.slug))
+        .send()
+        .await
+        .expect("portal")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !other.contains("crisis-banner"),
+        "only the municipality's own portal"
+    );
+    let messages = store
+        .crisis_messages(tenant, crisis_id)
+        .await
+        .expect("messages");
+    assert_eq!(
+        messages[0].recipients, 1,
+        "the confirmed subscriber of Sentrum"
+    );
+    // The CAP feed links the alert, which validates against the OASIS schema.
+    let feed = c
+        .get(format!("{}/k/{slug}/cap.atom", app.base))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("text");
+    let xml_link = format!("/k/{slug}/cap/{}.xml", messages[0].id);
+    assert!(feed.contains(&xml_link), "{feed}");
+    let res = c
+        .get(format!("{}{xml_link}", app.base))
+        .send()
+        .await
+        .expect("cap");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/cap+xml; charset=utf-8"
+    );
+    let cap = res.text().await.expect("text");
+    assert!(
+        cap.contains("<polygon>59.7,10.8 59.7,10.9 59.8,10.9 59.7,10.8</polygon>"),
+        "{cap}"
+    );
+    validate_cap(&cap);
+
+    // An inquiry about it is proposed, linked and answered with the status.
+    let (status, _) = submit_form(
+        app,
+        slug,
+        "Per Spør",
+        "per.spor@example.no",
+        "Kan vi drikke vannet i Sentrum nå?",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let page = staff
+        .get(format!("{}/staff/crisis/{crisis_id}", app.base))
+        .send()
+        .await
+        .expect("room")
+        .text()
+        .await
+        .expect("text");
+    let proposed: InquiryId = between(&page, "name=\"inquiry\" value=\"", "\"")
+        .expect("a proposal")
+        .parse()
+        .expect("id");
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let res = staff
+        .post(format!("{}/staff/crisis/{crisis_id}/link", app.base))
+        .form(&[("csrf", csrf.as_str()), ("inquiry", &proposed.to_string())])
+        .send()
+        .await
+        .expect("link");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = staff
+        .post(format!("{}/staff/crisis/{crisis_id}/answer", app.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let thread = store
+        .messages(tenant, proposed, false)
+        .await
+        .expect("thread");
+    assert!(
+        thread
+            .iter()
+            .any(|m| m.kind == torg_domain::MessageKind::Outbound && m.body.contains("Kok vannet")),
+        "answered with the status"
+    );
+    let res = staff
+        .post(format!("{}/staff/crisis/{crisis_id}/update", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("text", "Tankbil ved skolen fra kl. 20."),
+        ])
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let thread = store
+        .messages(tenant, proposed, false)
+        .await
+        .expect("thread");
+    assert!(
+        thread.iter().any(|m| m.body.contains("Tankbil ved skolen")),
+        "the update too"
+    );
+    let messages = store
+        .crisis_messages(tenant, crisis_id)
+        .await
+        .expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[1].recipients, 1);
+
+    // One click in the mail program ends the subscription (RFC 8058).
+    let res = client()
+        .post(format!("{link}/unsubscribe"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .expect("one click");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        store
+            .subscriber_by_token(&s.token)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let gone = c.get(&link).send().await.expect("get");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+
+    // The end takes the banner down; the log has every step.
+    let res = staff
+        .post(format!("{}/staff/crisis/{crisis_id}/end", app.base))
+        .form(&[("csrf", csrf.as_str()), ("text", "Vannet er trygt igjen.")])
+        .send()
+        .await
+        .expect("end");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let portal = c
+        .get(format!("{}/k/{slug}", app.base))
+        .send()
+        .await
+        .expect("portal")
+        .text()
+        .await
+        .expect("text");
+    assert!(!portal.contains("crisis-banner"));
+    let log = store.crisis_log(tenant, crisis_id).await.expect("log");
+    let kinds: Vec<&str> = log.iter().map(|l| l.text.as_str()).collect();
+    assert!(kinds.iter().any(|t| t.starts_with("Alert")), "{kinds:?}");
+    assert!(kinds.iter().any(|t| t.contains("linked")), "{kinds:?}");
+    assert!(kinds.iter().any(|t| t.starts_with("Cancel")), "{kinds:?}");
+    let export = staff
+        .get(format!("{}/staff/crisis/{crisis_id}/log.txt", app.base))
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        export.contains("Cancel") && export.lines().count() >= 5,
+        "{export}"
+    );
+}
+
+/// Validates a CAP alert against OASIS's CAP 1.2 schema with xmllint.
+fn validate_cap(xml: &str) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("alert.xml");
+    std::fs::write(&file, xml).expect("write");
+    // OASIS's schema, carried (tests/schemas/LICENSE-NOTE.txt).
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemas/CAP-v1.2.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", schema])
+        .arg(&file)
+        .output()
+        .expect("xmllint must be installed (Debian package libxml2-utils; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "the CAP alert is valid: {}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn subscribing_and_a_crisis_on_the_portal_sqlite() {
+    subscribing_and_a_crisis_on_the_portal(&spawn().await).await;
 }
