@@ -5,6 +5,7 @@
 //! webhook, chat and access benchmarks start the `torg` binary that sits beside this one.
 
 mod bench;
+mod crisis;
 mod fuzz;
 mod plain;
 mod publish;
@@ -105,6 +106,15 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         spacing_ms: u64,
     },
+    /// A crisis message to every subscriber (`torg crisis start` as its own process): how
+    /// long until it is committed in the outbox, its peak memory, and how long until the
+    /// portal shows the banner and the CAP feed the alert.
+    Crisis {
+        #[arg(long, default_value_t = 1_000_000)]
+        subscribers: u64,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     Access {
         #[arg(long, default_value_t = 20_000)]
@@ -150,5 +160,6 @@ async fn main() -> Result<()> {
             messages,
             spacing_ms,
         } => publish::run(messages, spacing_ms).await,
+        Command::Crisis { subscribers, runs } => crisis::run(subscribers, runs).await,
     }
 }
