@@ -1,6 +1,9 @@
 // End-to-end test in headless Chromium: a citizen submits the contact form, staff log in and
-// reply, the citizen sees the reply on the follow page. axe-core checks WCAG 2.1 A/AA on the
-// contact form, receipt, follow page, login, inbox and inquiry page.
+// reply, the citizen sees the reply on the follow page; publishing on the networks; citizens
+// subscribe (by email on the portal, by SMS through the real Kannel) and a crisis reaches
+// them through the real SMTP server and Kannel, fifty inquiries about it are linked and
+// answered, a drill reaches only the test recipients. axe-core checks WCAG 2.1 A/AA on every
+// page visited.
 //
 // Usage: TORG_BIN=target/debug/torg node tests/e2e/run.mjs
 import { chromium } from "playwright-core";
@@ -60,11 +63,60 @@ const networks = http.createServer((req, res) => {
       return json(200, { id: `11${n}`, url: `https://social.example/@demo/11${n}` });
     }
     if (req.method === "GET" && url.pathname === "/api/v1/notifications") return json(200, []);
+    // Kannel's get-url: passed on to Torg's SMS hook, whose key is known only once the
+    // gateway is set.
+    if (url.pathname === "/kannel-in" && smsHook) {
+      fetch(`${smsHook}&${url.searchParams}`).then(async (r) => { res.writeHead(r.status); res.end(await r.text()); }, () => { res.writeHead(503); res.end(); });
+      return;
+    }
     json(404, { error: "not found" });
   });
 });
+let smsHook = null;
 await new Promise((ok) => networks.listen(0, "127.0.0.1", ok));
 const networksBase = `http://127.0.0.1:${networks.address().port}`;
+
+// The real mail servers (OpenSMTPD, Dovecot) and Kannel, run by torg-bench's helper: it prints
+// their addresses, every SMS Torg sends, and mailboxes on request.
+const benchBin = resolve(process.env.TORG_BENCH_BIN ?? join(bin, "..", "torg-bench"));
+const servers = spawn(benchBin, ["servers", "--sms-get-url", `${networksBase}/kannel-in`], { stdio: ["pipe", "pipe", "inherit"] });
+const smsSeen = [];
+let inboxWaiter = null;
+let serversReady;
+const serversInfo = new Promise((ok) => { serversReady = ok; });
+let pendingLine = "";
+servers.stdout.on("data", (chunk) => {
+  pendingLine += chunk.toString();
+  let i;
+  while ((i = pendingLine.indexOf("\n")) >= 0) {
+    const line = pendingLine.slice(0, i);
+    pendingLine = pendingLine.slice(i + 1);
+    if (!line.trim()) continue;
+    const msg = JSON.parse(line);
+    if (msg.smtp_port) serversReady(msg);
+    else if (msg.sms) smsSeen.push(msg.sms);
+    else if (msg.inbox && inboxWaiter) { const w = inboxWaiter; inboxWaiter = null; w(msg.inbox); }
+  }
+});
+const mail = await serversInfo;
+const inbox = (user) => new Promise((ok) => { inboxWaiter = ok; servers.stdin.write(`inbox ${user}\n`); });
+async function mailFor(user, count) {
+  for (let i = 0; i < 100; i++) {
+    const list = await inbox(user);
+    if (list.length >= count) return list;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return inbox(user);
+}
+async function smsTo(number, count, ms = 15000) {
+  for (let i = 0; i < ms / 100; i++) {
+    const got = smsSeen.filter((m) => m.to === number);
+    if (got.length >= count) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return smsSeen.filter((m) => m.to === number);
+}
+const citizenSms = (from, text) => servers.stdin.write(`sms ${from} ${mail.sms_sender} ${text}\n`);
 
 async function freePort() {
   return new Promise((ok) => {
@@ -109,8 +161,17 @@ const socialAccounts = [
 for (const [channel, account, address, api] of socialAccounts) {
   torg("social", "set", "--municipality", "demo", "--channel", channel, "--account", account, "--registry-address", address, "--token", "e2e-token", "--app-secret", "e2e-secret", "--api-base", api);
 }
+// Demo kommune's mailbox and SMS gateway on the real servers.
+torg("mail", "set", "--municipality", "demo", "--address", "postmottak@nordby.kommune.no", "--name", "Demo kommune",
+  "--imap-host", "127.0.0.1", "--imap-port", String(mail.imap_port), "--imap-security", "plain", "--imap-user", "postmottak", "--imap-password", "hemmelig",
+  "--smtp-host", "127.0.0.1", "--smtp-port", String(mail.smtp_port), "--smtp-security", "plain");
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
+const gatewayOut = torg("sms", "set", "--municipality", "demo", "--url", mail.sendsms_url, "--username", mail.sms_username, "--password", mail.sms_password, "--sender", mail.sms_sender);
+const hookPath = gatewayOut.match(/\/hooks\/sms\/demo\?key=[^\s&]+/);
+check(hookPath !== null, "the SMS gateway prints the hook's address");
+smsHook = `${base}${hookPath[0]}`;
+const apiToken = torg("token", "create", "--municipality", "demo", "--name", "e2e").match(/torg_[A-Za-z0-9_-]+|[a-f0-9]{40,}/)?.[0];
 const server = spawn(bin, ["--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "serve"], { stdio: ["ignore", "ignore", "inherit"], env: torgEnv });
 for (let i = 0; i < 300; i++) {
   try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
@@ -415,6 +476,121 @@ try {
   await citizen.click("a:text('Biblioteket åpner lenger')");
   check((await citizen.textContent("article")).includes("Velkommen innom!"), "the news item's own page");
   await axe(citizen, "news item");
+
+  // Subscriptions: Nora subscribes on the portal (email) and confirms from her mail; Sam
+  // subscribes by SMS (ABONNER SENTRUM, then JA) through the real Kannel.
+  await citizen.goto(`${base}/k/demo/subscribe`);
+  await axe(citizen, "subscribe");
+  await citizen.fill("#email", "nora@nordby.no");
+  await citizen.check("label:has-text('Sentrum') input");
+  await citizen.click("form[action='/k/demo/subscribe'] button[type=submit]");
+  await citizen.waitForSelector(".alert.success");
+  check((await citizen.textContent(".alert.success")).includes("e-post"), "the portal says a confirmation was sent");
+  const confirmation = (await mailFor("nora", 1))[0];
+  check(confirmation && confirmation.subject.includes("Bekreft"), "the confirmation reaches the real SMTP server and the mailbox");
+  const confirmLink = confirmation?.body.match(/https?:\/\/\S+\/confirm/)?.[0].replace(/^https?:\/\/[^/]+/, base);
+  await citizen.goto(confirmLink);
+  await axe(citizen, "subscription page (waiting for confirmation)");
+  await citizen.click("#confirm");
+  await citizen.waitForSelector(".alert.success");
+  check((await citizen.textContent(".alert.success")).includes("bekreftet"), "Nora confirms with one click on her own page");
+  const sam = "4791112222";
+  citizenSms(sam, "ABONNER SENTRUM");
+  const ask = await smsTo(sam, 1);
+  check(ask.length === 1 && ask[0].text.includes("JA"), "Sam is asked by SMS to answer JA");
+  citizenSms(sam, "JA");
+  const welcome = await smsTo(sam, 2);
+  check(welcome.length === 2 && welcome[1].text.includes("/k/demo/subscription/"), "Sam's JA confirms, and he gets his own link");
+
+  // Kim declares a crisis for Sentrum: banner, CAP alert, SMS and email to the subscribers.
+  await kim.click("nav.staff-nav a[href='/staff/crisis']");
+  await axe(kim, "crisis page");
+  await kim.selectOption("#template", "water");
+  await kim.check("form[action='/staff/crisis'] label:has-text('Sentrum') input");
+  await kim.fill("#text", "Det er funnet E. coli i vannverket.");
+  const declared = Date.now();
+  await kim.click("form[action='/staff/crisis'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  const roomUrl = kim.url().split("?")[0];
+  await citizen.goto(`${base}/k/demo`);
+  check(await citizen.isVisible(".crisis-banner"), `the banner is on the portal (${Date.now() - declared} ms after declaring)`);
+  check((await citizen.textContent(".crisis-banner")).includes("Kok drikkevannet"), "the banner says what to do");
+  await axe(citizen, "portal with the crisis banner");
+  await citizen.screenshot({ path: join(screenshots, "crisis-banner.png") });
+  await citizen.click(".crisis-banner a");
+  await axe(citizen, "crisis page on the portal");
+  const feed = await (await fetch(`${base}/k/demo/cap.atom`)).text();
+  const capUrl = feed.match(/href="([^"]+\/cap\/\d+\.xml)"/)?.[1];
+  const capXml = await (await fetch(capUrl)).text();
+  const capFile = join(dataDir, "alert.xml");
+  writeFileSync(capFile, capXml);
+  let capValid = true;
+  try {
+    execFileSync("xmllint", ["--noout", "--schema", resolve("crates/torg-http/tests/schemas/CAP-v1.2.xsd"), capFile], { stdio: "pipe" });
+  } catch (e) { capValid = false; console.error(String(e.stderr)); }
+  check(capValid && capXml.includes("<msgType>Alert</msgType>"), "the CAP alert in the feed validates against OASIS's schema");
+  const samAlert = await smsTo(sam, 3);
+  check(samAlert.length === 3 && samAlert[2].text.startsWith("Kok drikkevannet"), "the alert reaches Sam's phone through Kannel");
+  const noraMail = await mailFor("nora", 2);
+  check(noraMail.length === 2 && noraMail[1].subject.includes("Kok drikkevannet") && noraMail[1].raw.includes("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "the alert reaches Nora's mailbox, with one-click unsubscribe");
+
+  // The flood: fifty inquiries about it, proposed, linked at once, answered with the status.
+  const asked = [];
+  for (let i = 0; i < 50; i++) {
+    const res = await fetch(`${base}/api/v1/inquiries`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ citizen_name: `Innbygger ${i}`, email: `innbygger${i}@nordby.no`, body: `Kan vi drikke vannet i Sentrum? (${i})`, external_id: `flom-${i}` }),
+    });
+    if (res.status === 201) asked.push((await res.json()).id);
+  }
+  check(asked.length === 50, "fifty inquiries about the water arrive");
+  await kim.goto(roomUrl);
+  check((await kim.locator("input[name=inquiry]").count()) === 50, "all fifty are proposed for linking");
+  await axe(kim, "crisis room with proposals");
+  await kim.click("#link-proposals");
+  await kim.waitForSelector(".alert.success");
+  check((await kim.textContent("#flood-h ~ h3")).includes("50"), "fifty inquiries linked at once");
+  await kim.click("#answer-linked");
+  await kim.waitForSelector(".alert.success");
+  const thread = async (id) => (await (await fetch(`${base}/api/v1/inquiries/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })).json());
+  const answered = await thread(asked[17]);
+  check(JSON.stringify(answered).includes("Kok vannet"), "each linked inquiry is answered with the status");
+  await kim.fill("#update-text", "Tankbil står ved Sentrum skole fra kl. 20.");
+  await kim.click("form[action$='/update'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  check(JSON.stringify(await thread(asked[42])).includes("Tankbil står ved Sentrum skole"), "the update reaches the linked inquiries too");
+  const samUpdate = await smsTo(sam, 4);
+  check(samUpdate.length === 4 && samUpdate[3].text.includes("Tankbil"), "the update reaches Sam's phone");
+  const firstAnswers = await mailFor("innbygger17", 2);
+  check(firstAnswers.some((m) => m.body.includes("Kok vannet")), "the status goes out by email to those who wrote");
+  await kim.fill("#end-text", "Vannet er trygt å drikke igjen.");
+  await kim.click("form[action$='/end'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  const log = await kim.textContent("#log-h + table");
+  check(["Alert", "50 inquiries linked", "50 linked inquiries answered", "Update", "Cancel"].every((w) => log.includes(w)), "the crisis log has every step");
+  await axe(kim, "crisis room, ended");
+  await citizen.goto(`${base}/k/demo`);
+  check(!(await citizen.isVisible(".crisis-banner")), "the banner is gone when the crisis ends");
+
+  const samEnd = await smsTo(sam, 5);
+  check(samEnd.length === 5 && samEnd[4].text.includes("trygt"), "the end reaches Sam's phone");
+
+  // A drill: only the test recipients get messages, marked ØVELSE; the banner only for staff.
+  const before = smsSeen.length;
+  await kim.goto(`${base}/staff/crisis`);
+  await kim.selectOption("#template", "power");
+  await kim.check("form[action='/staff/crisis'] label:has-text('Sentrum') input");
+  await kim.check("#drill");
+  await kim.click("form[action='/staff/crisis'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  const drillSms = await smsTo("4790000001", 1);
+  check(drillSms.length === 1 && drillSms[0].text.startsWith("ØVELSE"), "the drill reaches the test recipient, marked ØVELSE");
+  await new Promise((r) => setTimeout(r, 2000));
+  check(smsSeen.slice(before).every((m) => m.to === "4790000001"), "nobody else gets the drill");
+  check((await kim.textContent(".crisis-banner")).includes("ØVELSE"), "staff see the drill's banner");
+  await citizen.goto(`${base}/k/demo`);
+  check(!(await citizen.isVisible(".crisis-banner")), "the public sees no banner for a drill");
   await chatter.screenshot({ path: join(screenshots, "chat.png") });
 
   // The chat is remembered for this browser session only, and "end the chat" forgets it.
@@ -431,6 +607,7 @@ try {
 } finally {
   await browser.close();
   server.kill("SIGINT");
+  servers.stdin.end();
   networks.close();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -9,6 +9,7 @@ mod crisis;
 mod fuzz;
 mod plain;
 mod publish;
+mod servers;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -115,6 +116,13 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// The real mail servers and Kannel for the browser test, driven over standard input and
+    /// output (see `servers.rs`).
+    Servers {
+        /// Where Kannel passes citizens' messages (Torg's SMS hook, or a proxy to it).
+        #[arg(long)]
+        sms_get_url: String,
+    },
     /// Measure what authorization (session, user, memberships, unit check) adds to a request.
     Access {
         #[arg(long, default_value_t = 20_000)]
@@ -161,5 +169,6 @@ async fn main() -> Result<()> {
             spacing_ms,
         } => publish::run(messages, spacing_ms).await,
         Command::Crisis { subscribers, runs } => crisis::run(subscribers, runs).await,
+        Command::Servers { sms_get_url } => servers::run(sms_get_url).await,
     }
 }

@@ -181,7 +181,7 @@ mod tests {
            "geometry":{"type":"Polygon","coordinates":[[[10.8,59.7],[10.9,59.7],[10.9,59.8],[10.8,59.7]]]}},
           {"type":"Feature","properties":{"navn":"Nord","postnummer":"1402, 1403"},
            "geometry":{"type":"MultiPolygon","coordinates":[[[[10.8,59.8],[10.9,59.8],[10.9,59.9],[10.8,59.8]]]]}}]}"#;
-        let areas = parse_geojson(text).unwrap();
+        let areas = parse_geojson(text).expect("test value");
         assert_eq!(areas.len(), 2);
         assert_eq!(areas[0].postcodes, vec!["1400", "1401"]);
         assert_eq!(areas[1].name, "Nord");

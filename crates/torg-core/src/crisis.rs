@@ -86,6 +86,9 @@ pub struct Declaration {
     pub all_subscribers: bool,
     /// What is known now (added to the template's headline).
     pub text: String,
+    /// Also news on the portal and a post on the municipality's approved networks, approved
+    /// by the lead at once (staff pages; the CLI has no person to approve).
+    pub publish: bool,
 }
 
 /// The crisis page on the portal, which every message links to.
@@ -303,7 +306,79 @@ pub async fn start(
         String::new(),
         format!("template:{} areas:{:?}", template.key, d.areas),
     );
-    Ok(store.start_crisis(m.id, &new, &alert, Some(entry)).await?)
+    let started = store.start_crisis(m.id, &new, &alert, Some(entry)).await?;
+    if d.publish {
+        publish(
+            store,
+            m,
+            lead,
+            started.0.id,
+            &template.headline,
+            text,
+            &template.instruction,
+        )
+        .await?;
+    }
+    Ok(started)
+}
+
+/// A crisis message as news on the portal and posts on the approved networks, approved by
+/// the lead (the crisis's shortened approval); the log says where it went, or why not.
+async fn publish(
+    store: &dyn Store,
+    m: &Municipality,
+    lead: &Lead<'_>,
+    id: i64,
+    headline: &str,
+    text: &str,
+    instruction: &str,
+) -> Result<(), CrisisError> {
+    let Some(user) = lead.user else {
+        return Ok(());
+    };
+    let networks: Vec<Channel> = store
+        .social_accounts(Some(m.id))
+        .await?
+        .into_iter()
+        .filter(|a| a.approved)
+        .map(|a| a.channel)
+        .collect();
+    let body = [text.trim(), instruction.trim()]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let base = lead.base.to_string();
+    let slug = m.slug.clone();
+    let result = crate::publish::crisis_message(
+        store,
+        lead.actor,
+        user,
+        m.id,
+        &m.language,
+        (headline, if body.is_empty() { headline } else { &body }),
+        move |news| (format!("{base}/k/{slug}/news/{news}"), networks.clone()),
+    )
+    .await;
+    let line = match result {
+        Ok(p) => format!("published as news {} and on the approved networks", p.id),
+        Err(crate::publish::PublishError::Store(e)) => return Err(e.into()),
+        Err(e) => format!("not published: {e}"),
+    };
+    store
+        .add_crisis_log(m.id, id, "auto", &line, &lead.actor.id, None)
+        .await?;
+    Ok(())
+}
+
+/// A new status of a crisis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Status<'a> {
+    pub text: &'a str,
+    /// The all-clear: the crisis ends with it.
+    pub end: bool,
+    /// Also as news and on the networks ([`Declaration::publish`]).
+    pub publish: bool,
 }
 
 /// An update (or, with `end`, the all-clear): to the same subscribers, the staff, and every
@@ -314,10 +389,14 @@ pub async fn update(
     m: &Municipality,
     lead: &Lead<'_>,
     id: i64,
-    text: &str,
-    end: bool,
+    status: Status<'_>,
 ) -> Result<CrisisMessage, CrisisError> {
     lead.check()?;
+    let Status {
+        text,
+        end,
+        publish: publish_it,
+    } = status;
     let text = text.trim();
     if text.is_empty() {
         return Err(CrisisError::EmptyText);
@@ -378,6 +457,9 @@ pub async fn update(
         Err(StoreError::Conflict(_)) => return Err(CrisisError::Ended),
         other => other?,
     };
+    if publish_it {
+        publish(store, m, lead, id, &headline, text, &instruction).await?;
+    }
     // Each linked inquiry gets the update too, on its own channel.
     let linked = store.crisis_inquiries(m.id, id).await?;
     let status = crisis::message_text(

@@ -385,7 +385,6 @@ pub async fn approve(
     id: i64,
     approval: Approval<'_>,
 ) -> Result<Publication, PublishError> {
-    let confirm = approval.confirm_personal_data;
     let p = found(store, tenant, id).await?;
     let settings = store.publishing_settings(tenant).await?;
     may_approve(
@@ -395,6 +394,86 @@ pub async fn approve(
         p.state,
         settings.four_eyes,
     )?;
+    approved(
+        store,
+        actor,
+        approver,
+        tenant,
+        p,
+        approval,
+        PubState::Submitted,
+    )
+    .await
+}
+
+/// A crisis's message, published at once on the portal's news and the networks chosen: in a
+/// crisis the approval is shortened to the crisis lead, who writes and approves in one step
+/// (still only those who speak for the municipality, and still held by personal data).
+pub async fn crisis_message(
+    store: &dyn Store,
+    actor: &Actor,
+    lead: &User,
+    tenant: TenantId,
+    language: &str,
+    (title, body): (&str, &str),
+    approval: impl Fn(i64) -> (String, Vec<Channel>),
+) -> Result<Publication, PublishError> {
+    if !lead.role.has(Permission::SpeakPublicly) {
+        return Err(PublishError::Approval(
+            torg_domain::publish::ApprovalError::NotAllowed,
+        ));
+    }
+    let p = draft(
+        store,
+        actor,
+        lead,
+        tenant,
+        language,
+        MessageInput {
+            title,
+            body,
+            publish_at: jiff::Timestamp::now(),
+            wheel_item: None,
+            image_url: "",
+            variants: &[],
+            kind: torg_domain::publish::Kind::News,
+        },
+    )
+    .await?;
+    let (link, channels) = approval(p.id);
+    // Instagram takes no post without a picture, and a crisis message has none.
+    let channels: Vec<Channel> = channels
+        .into_iter()
+        .filter(|c| torg_domain::publish::network(*c).is_some_and(|n| !n.needs_image))
+        .collect();
+    approved(
+        store,
+        actor,
+        lead,
+        tenant,
+        p,
+        Approval {
+            channels: &channels,
+            link: &link,
+            ..Default::default()
+        },
+        PubState::Draft,
+    )
+    .await
+}
+
+/// The approval's writes, once its rules are checked: the guard, the posts, the newsletter.
+async fn approved(
+    store: &dyn Store,
+    actor: &Actor,
+    approver: &User,
+    tenant: TenantId,
+    p: Publication,
+    approval: Approval<'_>,
+    from: PubState,
+) -> Result<Publication, PublishError> {
+    let id = p.id;
+    let confirm = approval.confirm_personal_data;
     let variants = store.publication_variants(tenant, id).await?;
     let versions = store.publication_versions(tenant, id).await?;
     // Everything that goes out is checked: the text, the networks' own texts, the versions.
@@ -502,7 +581,7 @@ pub async fn approve(
         .set_publication_state(
             tenant,
             id,
-            PubState::Submitted,
+            from,
             PubState::Approved,
             Some((approver.id, hash)),
             Some(entry),

@@ -287,10 +287,10 @@ pub fn cap_polygon(points: &[(f64, f64)]) -> String {
         .iter()
         .map(|(lon, lat)| format!("{},{}", round6(*lat), round6(*lon)))
         .collect();
-    if points.first() != points.last() {
-        if let Some(first) = pairs.first().cloned() {
-            pairs.push(first);
-        }
+    if points.first() != points.last()
+        && let Some(first) = pairs.first().cloned()
+    {
+        pairs.push(first);
     }
     pairs.join(" ")
 }
@@ -394,7 +394,7 @@ pub fn mentions(text: &str, words: &[&str]) -> bool {
             && if w.contains(' ') {
                 folded.join(" ").contains(&w)
             } else {
-                folded.iter().any(|t| *t == w)
+                folded.contains(&w)
             }
     })
 }
@@ -429,7 +429,9 @@ mod tests {
 
     #[test]
     fn cap_carries_offset_escapes_and_closes_polygons() {
-        let sent: jiff::Zoned = "2026-12-04T18:30:00+01:00[Europe/Oslo]".parse().unwrap();
+        let sent: jiff::Zoned = "2026-12-04T18:30:00+01:00[Europe/Oslo]"
+            .parse()
+            .expect("test value");
         let poly = [(10.0, 59.0), (10.1, 59.0), (10.1, 59.0 + 0.1)];
         let xml = cap_xml(&message(&sent, &poly));
         assert!(xml.contains("<sent>2026-12-04T18:30:00+01:00</sent>"));
@@ -441,7 +443,9 @@ mod tests {
 
     #[test]
     fn updates_refer_and_the_end_is_all_clear() {
-        let sent: jiff::Zoned = "2026-12-04T18:30:00+01:00[Europe/Oslo]".parse().unwrap();
+        let sent: jiff::Zoned = "2026-12-04T18:30:00+01:00[Europe/Oslo]"
+            .parse()
+            .expect("test value");
         let mut m = message(&sent, &[]);
         m.msg_type = MsgType::Cancel;
         m.exercise = true;
@@ -471,7 +475,7 @@ mod tests {
     #[test]
     fn default_templates_are_valid() {
         for t in default_templates() {
-            t.check().unwrap();
+            t.check().expect("test value");
         }
         let mut bad = default_templates().remove(0);
         bad.category = "Weather".into();

@@ -146,10 +146,13 @@ mod tests {
     #[test]
     fn addresses_are_compared_in_one_form() {
         assert_eq!(
-            normalise(Medium::Email, " Kari@Example.NO ").unwrap(),
+            normalise(Medium::Email, " Kari@Example.NO ").expect("test value"),
             "kari@example.no"
         );
-        assert_eq!(normalise(Medium::Sms, "912 34 567").unwrap(), "+4791234567");
+        assert_eq!(
+            normalise(Medium::Sms, "912 34 567").expect("test value"),
+            "+4791234567"
+        );
         assert!(normalise(Medium::Email, "not an address").is_err());
         assert_ne!(
             stop_hash(Medium::Email, "a@b.no"),

@@ -582,9 +582,16 @@ async fn subscribers_get_crisis_alerts_by_email() {
     torg_core::subscribe::confirm(&*store, &actor, &s.token)
         .await
         .expect("confirm");
-    torg_core::crisis::update(&*store, &t, &m, &lead, first.id, "Lukten er borte.", true)
-        .await
-        .expect("end");
+    torg_core::crisis::update(
+        &*store,
+        &t,
+        &m,
+        &lead,
+        first.id,
+        status("Lukten er borte.", true),
+    )
+    .await
+    .expect("end");
     let (_, alert) = torg_core::crisis::start(&*store, &t, &m, &lead, &declaration)
         .await
         .expect("crisis");
@@ -607,8 +614,23 @@ async fn subscribers_get_crisis_alerts_by_email() {
     torg_core::subscribe::unsubscribe(&*store, &actor, &s.token)
         .await
         .expect("unsubscribe");
-    let next = torg_core::crisis::update(&*store, &t, &m, &lead, first.id + 1, "Ny status.", false)
-        .await
-        .expect("update");
+    let next = torg_core::crisis::update(
+        &*store,
+        &t,
+        &m,
+        &lead,
+        first.id + 1,
+        status("Ny status.", false),
+    )
+    .await
+    .expect("update");
     assert_eq!(next.recipients, 0);
+}
+
+fn status(text: &str, end: bool) -> torg_core::crisis::Status<'_> {
+    torg_core::crisis::Status {
+        text,
+        end,
+        publish: false,
+    }
 }

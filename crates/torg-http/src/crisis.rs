@@ -380,6 +380,7 @@ async fn declare(
         drill: f.get("drill") == "on",
         all_subscribers: f.get("all") == "on",
         text: f.get("text").to_string(),
+        publish: f.get("publish") == "on",
     };
     let m = &staff.config.municipality;
     let ct = Tr::new(state.catalog.clone(), &m.language);
@@ -637,8 +638,11 @@ async fn message(
         m,
         &lead(&state, &staff, &actor, &base),
         id,
-        f.get("text"),
-        end,
+        crisis::Status {
+            text: f.get("text"),
+            end,
+            publish: f.get("publish") == "on",
+        },
     )
     .await
     .map(|_| ());

@@ -432,7 +432,7 @@ async fn follow_page(
     };
     let base = format!("/k/{slug}/follow/{token}");
     let page = FollowPage {
-        c: crate::crisis::portal_chrome(&state, &config.municipality, &base).await,
+        c: crate::crisis::portal_chrome(state, &config.municipality, &base).await,
         reference: inquiry.reference.to_string(),
         status: views::status_label(&t, inquiry.status),
         received: views::when(inquiry.received_at, zone),

@@ -1022,3 +1022,4 @@ subscription-ended-heading = The subscription has ended
 subscription-ended = You get no more alerts. Your address is deleted.
 subscription-again = Subscribe again
 portal-subscribe-link = Get alerts by SMS or email
+crisis-publish = Also publish as news and on the municipality's social media (approved by you as crisis lead)

@@ -1022,3 +1022,4 @@ subscription-ended-heading = Abonnementet er avsluttet
 subscription-ended = Du får ingen flere varsler. Adressen din er slettet.
 subscription-again = Abonner på nytt
 portal-subscribe-link = Få varsler på SMS eller e-post
+crisis-publish = Publiser også som nyhet og på kommunens sosiale medier (godkjent av deg som kriseleder)

@@ -1009,3 +1009,4 @@ subscription-ended-heading = Abonnementet er avslutta
 subscription-ended = Du får ingen fleire varsel. Adressa di er sletta.
 subscription-again = Abonner på nytt
 portal-subscribe-link = Få varsel på SMS eller e-post
+crisis-publish = Publiser òg som nyheit og på sosiale medium til kommunen (godkjent av deg som kriseleiar)

@@ -1009,3 +1009,4 @@ subscription-ended-heading = Prenumerationen är avslutad
 subscription-ended = Du får inga fler utskick. Din adress är raderad.
 subscription-again = Prenumerera igen
 portal-subscribe-link = Få utskick via SMS eller e-post
+crisis-publish = Publicera även som nyhet och i kommunens sociala medier (godkänt av dig som krisledare)

@@ -412,15 +412,29 @@ async fn subscribers_get_crisis_alerts_through_kannel() {
         "{text}"
     );
     assert!(text.contains("STOPP"), "{text}");
-    torg_core::crisis::update(store, &t, m, &lead, crisis.id, "Tankbil ved skolen.", false)
-        .await
-        .expect("update");
+    torg_core::crisis::update(
+        store,
+        &t,
+        m,
+        &lead,
+        crisis.id,
+        status("Tankbil ved skolen.", false),
+    )
+    .await
+    .expect("update");
     assert_eq!(n.send().await.sent, 1);
     let (_, _, text) = received(&mut network).await;
     assert!(text.contains("Tankbil ved skolen."), "{text}");
-    torg_core::crisis::update(store, &t, m, &lead, crisis.id, "Vannet er trygt.", true)
-        .await
-        .expect("end");
+    torg_core::crisis::update(
+        store,
+        &t,
+        m,
+        &lead,
+        crisis.id,
+        status("Vannet er trygt.", true),
+    )
+    .await
+    .expect("end");
     assert_eq!(n.send().await.sent, 1);
     received(&mut network).await;
 
@@ -504,4 +518,12 @@ async fn received(network: &mut torg_testkit::sms::Network) -> (String, String, 
         .receive(Duration::from_secs(10))
         .await
         .expect("an SMS reaches the phone")
+}
+
+fn status(text: &str, end: bool) -> torg_core::crisis::Status<'_> {
+    torg_core::crisis::Status {
+        text,
+        end,
+        publish: false,
+    }
 }

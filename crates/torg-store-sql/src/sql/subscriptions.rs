@@ -331,8 +331,13 @@ impl Subscriptions for This {
         } else {
             before.confirmed_at.map(|t| t.as_millisecond())
         };
+        // Confirmations are counted per day: a new day starts the count again.
         let (asked_at, asked_count) = if change.asked {
-            (now, before.asked_count + 1)
+            if now - before.asked_at.as_millisecond() > 86_400_000 {
+                (now, 1)
+            } else {
+                (now, before.asked_count + 1)
+            }
         } else {
             (before.asked_at.as_millisecond(), before.asked_count)
         };

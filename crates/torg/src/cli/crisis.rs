@@ -158,6 +158,9 @@ pub async fn crisis_command(
                     drill,
                     all_subscribers: all,
                     text,
+                    // No person approves from the command line: the portal's crisis page and
+                    // the subscribers carry it.
+                    publish: false,
                 },
             )
             .await?;
@@ -237,7 +240,19 @@ async fn message(
 ) -> Result<()> {
     let m = owner(store, slug, crisis).await?;
     let t = torg_i18n::Tr::new(catalog.clone(), &m.language);
-    let sent = core_crisis::update(store, &t, &m, lead, crisis, text, end).await?;
+    let sent = core_crisis::update(
+        store,
+        &t,
+        &m,
+        lead,
+        crisis,
+        core_crisis::Status {
+            text,
+            end,
+            publish: false,
+        },
+    )
+    .await?;
     println!(
         "{}: {} queued for {} subscribers.",
         m.name,
