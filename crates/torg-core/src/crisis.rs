@@ -236,7 +236,7 @@ async fn message<'a>(
         ),
         notices,
         log: format!(
-            "{}{}: {{n}} subscribers reached; {headline}",
+            "{}{}: {headline}",
             msg_type.as_str(),
             if c.drill { " (drill)" } else { "" },
         ),
@@ -306,7 +306,10 @@ pub async fn start(
         String::new(),
         format!("template:{} areas:{:?}", template.key, d.areas),
     );
-    let started = store.start_crisis(m.id, &new, &alert, Some(entry)).await?;
+    let (c, message) = store.start_crisis(m.id, &new, &alert, Some(entry)).await?;
+    // Committed: the banner and the CAP alert are up. Now its SMS and emails.
+    let message = expanded(store, m, message).await?;
+    let started = (c, message);
     if d.publish {
         publish(
             store,
@@ -457,6 +460,7 @@ pub async fn update(
         Err(StoreError::Conflict(_)) => return Err(CrisisError::Ended),
         other => other?,
     };
+    let written = expanded(store, m, written).await?;
     if publish_it {
         publish(store, m, lead, id, &headline, text, &instruction).await?;
     }
@@ -472,6 +476,53 @@ pub async fn update(
     );
     answer(store, m, lead, id, &linked, &status).await?;
     Ok(written)
+}
+
+/// Expands the message's broadcasts (and any left by a crash) into the outbox; the message
+/// with the number of subscribers it reached.
+async fn expanded(
+    store: &dyn Store,
+    m: &Municipality,
+    message: CrisisMessage,
+) -> Result<CrisisMessage, StoreError> {
+    expand_waiting(store).await?;
+    Ok(store
+        .crisis_messages(m.id, message.crisis_id)
+        .await?
+        .into_iter()
+        .find(|x| x.id == message.id)
+        .unwrap_or(message))
+}
+
+/// Expands every broadcast still waiting (after a crash between a crisis message's commit and
+/// its expansion); `torg serve` calls it every few seconds. Each is expanded once, on one node.
+pub async fn expand_waiting(store: &dyn Store) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let done = store.expand_broadcasts(50).await?;
+        total += done.iter().map(|(_, _, n)| n).sum::<u64>();
+        if done.is_empty() {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs [`expand_waiting`] every five seconds until shutdown.
+pub async fn run_expander(
+    store: std::sync::Arc<dyn Store>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match expand_waiting(&*store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "broadcasts left waiting were queued"),
+            Err(e) => tracing::warn!(error = %e, "expanding broadcasts failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
 }
 
 /// Open inquiries received since the crisis began that mention it (its words, its areas'

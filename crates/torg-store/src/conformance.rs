@@ -4174,7 +4174,7 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
         at: Timestamp::now(),
         broadcasts,
         notices: vec![],
-        log: "sent to {n}".into(),
+        log: "alert".into(),
         actor: "cli".into(),
     };
     let sentrum_areas: &'static [i64] = Box::leak(vec![sentrum.id].into_boxed_slice());
@@ -4200,9 +4200,25 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
         )
         .await
         .expect("start");
+    assert_eq!(alert.recipients, 0, "written as an intent");
+    let expanded = store.expand_broadcasts(10).await.expect("expand");
+    assert_eq!(expanded.len(), 1);
     assert_eq!(
-        alert.recipients, 2,
+        (expanded[0].0, expanded[0].2),
+        (tenant, 2),
         "Kari in Sentrum and the one who takes everything"
+    );
+    assert!(
+        store.expand_broadcasts(10).await.expect("again").is_empty(),
+        "expanded once"
+    );
+    assert_eq!(
+        store
+            .crisis_messages(tenant, crisis.id)
+            .await
+            .expect("messages")[0]
+            .recipients,
+        2
     );
     assert_eq!(store.open_crises(tenant).await.expect("open").len(), 1);
     assert!(
@@ -4284,7 +4300,12 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
         vec![MsgType::Alert, MsgType::Update, MsgType::Cancel]
     );
     let log = store.crisis_log(tenant, crisis.id).await.expect("log");
-    assert_eq!(log.len(), 5, "{log:?}");
-    assert_eq!(log[0].text, "sent to 2");
+    assert_eq!(log.len(), 6, "{log:?}");
+    assert_eq!(log[0].text, "alert");
+    assert!(
+        log.iter()
+            .any(|l| l.text == "Alert: queued for 2 subscribers by email"),
+        "{log:?}"
+    );
     assert!(log.iter().any(|l| l.kind == "decision"));
 }

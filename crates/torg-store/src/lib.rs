@@ -936,6 +936,9 @@ pub trait Subscriptions: Send + Sync {
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<(u64, u64)>;
     async fn subscriber_counts(&self, tenant: TenantId) -> Result<SubscriberCounts>;
+    /// Expands broadcasts written as intents (a crisis's messages) into their outbox entries,
+    /// each in its own transaction and once (on any node): (municipality, broadcast, entries).
+    async fn expand_broadcasts(&self, limit: u32) -> Result<Vec<(TenantId, i64, u64)>>;
     /// Queues broadcasts in one transaction; the number of entries each queued.
     async fn broadcast(
         &self,
@@ -959,7 +962,8 @@ pub trait Crises: Send + Sync {
         template: &torg_domain::crisis::Template,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    /// Declares a crisis with its first message (the alert).
+    /// Declares a crisis with its first message (the alert). Its broadcasts are written as
+    /// intents, reaching subscribers once expanded ([`Subscriptions::expand_broadcasts`]).
     async fn start_crisis(
         &self,
         tenant: TenantId,

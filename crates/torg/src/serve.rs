@@ -143,6 +143,11 @@ fn start_workers(
         state.warnings(own_address),
         stopping.clone(),
     )));
+    // A crisis message's SMS and emails left unexpanded by a crash are queued.
+    tasks.push(tokio::spawn(torg_core::crisis::run_expander(
+        store.clone(),
+        stopping.clone(),
+    )));
     // Retention: every night, what is not a record and has passed its time is deleted.
     tasks.push(tokio::spawn(torg_core::archive::run_nightly_retention(
         store.clone(),

@@ -42,13 +42,27 @@ CREATE TABLE subscription_stops (
     at            INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, address_hash)
 );
+-- A broadcast is written first as its audience (a durable intent, committed with what
+-- causes it), then expanded into one outbox entry per subscriber; `expanded_at` is set in the
+-- expansion's transaction, so a crash between the two expands it later, once.
 CREATE TABLE broadcasts (
-    id          INTEGER PRIMARY KEY,
-    tenant_id   INTEGER NOT NULL REFERENCES municipalities(id),
-    body        TEXT NOT NULL,
-    recipients  INTEGER NOT NULL,
-    created_at  INTEGER NOT NULL
+    id                 INTEGER PRIMARY KEY,
+    tenant_id          INTEGER NOT NULL REFERENCES municipalities(id),
+    medium             TEXT NOT NULL,
+    subject            TEXT NOT NULL,
+    body               TEXT NOT NULL,
+    topic              TEXT,
+    areas              TEXT NOT NULL,
+    test_only          INTEGER NOT NULL,
+    header_prefix      TEXT NOT NULL,
+    manage_base        TEXT NOT NULL,
+    due_at             INTEGER NOT NULL,
+    crisis_message_id  INTEGER,
+    recipients         INTEGER NOT NULL,
+    created_at         INTEGER NOT NULL,
+    expanded_at        INTEGER
 );
+CREATE INDEX broadcasts_waiting ON broadcasts (expanded_at);
 ALTER TABLE outbox ADD COLUMN broadcast_id INTEGER REFERENCES broadcasts(id);
 ALTER TABLE outbox ADD COLUMN unsubscribe TEXT;
 

@@ -91,56 +91,112 @@ async fn one_subscriber(conn: &mut Conn, tenant: i64, id: i64) -> Result<Subscri
     subscriber(row.ok_or(StoreError::NotFound("subscriber"))?)
 }
 
-/// Queues one broadcast: its text once, then one outbox entry per matching subscriber, in
-/// one statement. Returns how many.
-pub(super) async fn queue_broadcast(
+/// Writes a broadcast's intent: its text once, and its audience. Returns its id.
+pub(super) async fn insert_broadcast(
     conn: &mut Conn,
     tenant: i64,
     b: &Broadcast<'_>,
+    crisis_message: Option<i64>,
     now: i64,
-) -> Result<u64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO broadcasts (tenant_id, body, recipients, created_at) VALUES ($1, $2, 0, $3) RETURNING id",
+) -> Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO broadcasts (tenant_id, medium, subject, body, topic, areas, test_only, header_prefix, manage_base, due_at, crisis_message_id, recipients, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id",
     )
     .bind(tenant)
+    .bind(b.medium.as_str())
+    .bind(b.subject)
     .bind(b.body)
+    .bind(b.topic)
+    .bind(join(b.areas))
+    .bind(i64::from(b.test_only))
+    .bind(b.header_prefix)
+    .bind(b.manage_base)
+    .bind(b.due_at.as_millisecond())
+    .bind(crisis_message)
     .bind(now)
     .fetch_one(&mut *conn)
     .await
-    .map_err(db_err)?;
+    .map_err(db_err)
+}
+
+type BroadcastRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+);
+
+/// Expands a broadcast into one outbox entry per matching subscriber, in one statement, and
+/// marks it expanded; `None` when it was expanded already (by another node, or before).
+pub(super) async fn expand_broadcast(
+    conn: &mut Conn,
+    id: i64,
+    now: i64,
+) -> Result<Option<(TenantId, u64)>> {
+    let taken =
+        sqlx::query("UPDATE broadcasts SET expanded_at = $1 WHERE id = $2 AND expanded_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+    if taken == 0 {
+        return Ok(None);
+    }
+    let (tenant, medium, subject, topic, areas, test_only, prefix, manage_base, due_at, crisis_message): BroadcastRow =
+        sqlx::query_as(
+            "SELECT tenant_id, medium, subject, topic, areas, test_only, header_prefix, manage_base, due_at, crisis_message_id \
+             FROM broadcasts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    let channel = Medium::parse(&medium)
+        .ok_or_else(|| StoreError::Database(format!("unknown medium {medium:?}")))?
+        .channel();
     let mut q: QueryBuilder<Db> = QueryBuilder::new(
         "INSERT INTO outbox (tenant_id, channel, recipient, subject, header_id, refs, status, next_attempt_at, created_at, body, broadcast_id, unsubscribe) \
          SELECT tenant_id, ",
     );
-    q.push_bind(b.medium.channel().as_str())
+    q.push_bind(channel.as_str())
         .push(", address, ")
-        .push_bind(b.subject)
+        .push_bind(subject)
         .push(", ")
-        .push_bind(b.header_prefix)
+        .push_bind(prefix)
         .push(" || CAST(id AS TEXT), '', 'pending', ")
-        .push_bind(b.due_at.as_millisecond())
+        .push_bind(due_at)
         .push(", ")
         .push_bind(now)
         .push(", '', ")
         .push_bind(id)
         .push(", ")
-        .push_bind(b.manage_base)
+        .push_bind(manage_base)
         .push(" || token || '/unsubscribe' FROM subscribers WHERE tenant_id = ")
         .push_bind(tenant)
         .push(" AND medium = ")
-        .push_bind(b.medium.as_str())
+        .push_bind(medium.clone())
         .push(" AND confirmed_at IS NOT NULL");
-    if b.test_only {
+    if test_only != 0 {
         q.push(" AND test_recipient = 1");
     }
-    if let Some(topic) = b.topic {
+    if let Some(topic) = topic {
         q.push(" AND (topics = '' OR (',' || topics || ',') LIKE ")
             .push_bind(format!("%,{topic},%"))
             .push(")");
     }
-    if !b.areas.is_empty() {
+    let areas: Vec<i64> = split(&areas);
+    if !areas.is_empty() {
         q.push(" AND (areas = ''");
-        for area in b.areas {
+        for area in &areas {
             q.push(" OR (',' || areas || ',') LIKE ")
                 .push_bind(format!("%,{area},%"));
         }
@@ -152,13 +208,50 @@ pub(super) async fn queue_broadcast(
         .await
         .map_err(db_err)?
         .rows_affected();
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
     sqlx::query("UPDATE broadcasts SET recipients = $1 WHERE id = $2")
-        .bind(i64::try_from(n).unwrap_or(i64::MAX))
+        .bind(count)
         .bind(id)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-    Ok(n)
+    if let Some(message) = crisis_message {
+        sqlx::query("UPDATE crisis_messages SET recipients = recipients + $1 WHERE id = $2")
+            .bind(count)
+            .bind(message)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        // The crisis log stamps when they were queued.
+        let (crisis, kind): (i64, String) =
+            sqlx::query_as("SELECT crisis_id, msg_type FROM crisis_messages WHERE id = $1")
+                .bind(message)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        insert_log(
+            conn,
+            tenant,
+            crisis,
+            now,
+            "auto",
+            &format!("{kind}: queued for {n} subscribers by {medium}"),
+            "system:broadcast",
+        )
+        .await?;
+    }
+    Ok(Some((TenantId(tenant), n)))
+}
+
+/// Writes a broadcast and expands it at once (in the caller's transaction).
+pub(super) async fn queue_broadcast(
+    conn: &mut Conn,
+    tenant: i64,
+    b: &Broadcast<'_>,
+    now: i64,
+) -> Result<u64> {
+    let id = insert_broadcast(conn, tenant, b, None, now).await?;
+    Ok(expand_broadcast(conn, id, now).await?.map_or(0, |(_, n)| n))
 }
 
 #[async_trait]
@@ -527,6 +620,26 @@ impl Subscriptions for This {
         })
     }
 
+    async fn expand_broadcasts(&self, limit: u32) -> Result<Vec<(TenantId, i64, u64)>> {
+        let waiting: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM broadcasts WHERE expanded_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut done = vec![];
+        for id in waiting {
+            let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+            let expanded = expand_broadcast(&mut tx, id, Timestamp::now().as_millisecond()).await?;
+            tx.commit().await.map_err(db_err)?;
+            if let Some((tenant, n)) = expanded {
+                done.push((tenant, id, n));
+            }
+        }
+        Ok(done)
+    }
+
     async fn broadcast(
         &self,
         tenant: TenantId,
@@ -628,14 +741,15 @@ async fn write_message(
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    let mut reached = 0u64;
+    // The audiences only: expanded into outbox entries right after the commit
+    // (`Subscriptions::expand_broadcasts`), so the banner and the CAP alert are up at once.
     for b in &m.broadcasts {
         let prefix = format!("{}{id}-", b.header_prefix);
         let b = Broadcast {
             header_prefix: &prefix,
             ..b.clone()
         };
-        reached += queue_broadcast(conn, tenant, &b, now).await?;
+        insert_broadcast(conn, tenant, &b, Some(id), now).await?;
     }
     for notice in &m.notices {
         insert_outgoing(
@@ -649,23 +763,7 @@ async fn write_message(
         )
         .await?;
     }
-    let reached = i64::try_from(reached).unwrap_or(i64::MAX);
-    sqlx::query("UPDATE crisis_messages SET recipients = $1 WHERE id = $2")
-        .bind(reached)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    insert_log(
-        conn,
-        tenant,
-        crisis,
-        now,
-        "auto",
-        &m.log.replace("{n}", &reached.to_string()),
-        &m.actor,
-    )
-    .await?;
+    insert_log(conn, tenant, crisis, now, "auto", &m.log, &m.actor).await?;
     Ok(CrisisMessage {
         id,
         crisis_id: crisis,
@@ -674,7 +772,7 @@ async fn write_message(
         text: m.text.to_string(),
         instruction: m.instruction.to_string(),
         sent_at: m.at,
-        recipients: reached,
+        recipients: 0,
     })
 }
 
