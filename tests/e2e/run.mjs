@@ -24,7 +24,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "torg-e2e-"));
 const password = "e2e-passord-som-er-langt";
 // The networks' stand-ins are on loopback: connectors may reach it.
 const configFile = join(dataDir, "torg.toml");
-writeFileSync(configFile, 'connector_hosts = ["127.0.0.1"]\n');
+writeFileSync(configFile, 'connector_hosts = ["127.0.0.1"]\n# The test mail servers on loopback speak without TLS.\nallow_plain_mail = true\n');
 const torgEnv = { ...process.env, TORG_LOG: "warn", TORG_CONFIG: configFile };
 
 function torg(...args) {
@@ -115,6 +115,14 @@ async function smsTo(number, count, ms = 15000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   return smsSeen.filter((m) => m.to === number);
+}
+async function smsWith(number, words, ms = 15000) {
+  for (let i = 0; i < ms / 100; i++) {
+    const got = smsSeen.find((m) => m.to === number && m.text.includes(words));
+    if (got) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
 }
 const citizenSms = (from, text) => servers.stdin.write(`sms ${from} ${mail.sms_sender} ${text}\n`);
 
@@ -477,23 +485,26 @@ try {
   check((await citizen.textContent("article")).includes("Velkommen innom!"), "the news item's own page");
   await axe(citizen, "news item");
 
-  // Subscriptions: Nora subscribes on the portal (email) and confirms from her mail; Sam
+  // Subscriptions: Kari subscribes on the portal (email) and confirms from her mail; Sam
   // subscribes by SMS (ABONNER SENTRUM, then JA) through the real Kannel.
   await citizen.goto(`${base}/k/demo/subscribe`);
   await axe(citizen, "subscribe");
-  await citizen.fill("#email", "nora@nordby.no");
+  await citizen.fill("#email", "kari@nordby.no");
   await citizen.check("label:has-text('Sentrum') input");
   await citizen.click("form[action='/k/demo/subscribe'] button[type=submit]");
   await citizen.waitForSelector(".alert.success");
   check((await citizen.textContent(".alert.success")).includes("e-post"), "the portal says a confirmation was sent");
-  const confirmation = (await mailFor("nora", 1))[0];
+  const confirmation = (await mailFor("kari", 1))[0];
   check(confirmation && confirmation.subject.includes("Bekreft"), "the confirmation reaches the real SMTP server and the mailbox");
   const confirmLink = confirmation?.body.match(/https?:\/\/\S+\/confirm/)?.[0].replace(/^https?:\/\/[^/]+/, base);
   await citizen.goto(confirmLink);
   await axe(citizen, "subscription page (waiting for confirmation)");
   await citizen.click("#confirm");
   await citizen.waitForSelector(".alert.success");
-  check((await citizen.textContent(".alert.success")).includes("bekreftet"), "Nora confirms with one click on her own page");
+  check((await citizen.textContent(".alert.success")).includes("bekreftet"), "Kari confirms with one click on her own page");
+  // The administrator's page set a gateway of its own above: back to the real Kannel's.
+  const again = torg("sms", "set", "--municipality", "demo", "--url", mail.sendsms_url, "--username", mail.sms_username, "--password", mail.sms_password, "--sender", mail.sms_sender);
+  smsHook = `${base}${again.match(/\/hooks\/sms\/demo\?key=[^\s&]+/)[0]}`;
   const sam = "4791112222";
   citizenSms(sam, "ABONNER SENTRUM");
   const ask = await smsTo(sam, 1);
@@ -529,10 +540,17 @@ try {
     execFileSync("xmllint", ["--noout", "--schema", resolve("crates/torg-http/tests/schemas/CAP-v1.2.xsd"), capFile], { stdio: "pipe" });
   } catch (e) { capValid = false; console.error(String(e.stderr)); }
   check(capValid && capXml.includes("<msgType>Alert</msgType>"), "the CAP alert in the feed validates against OASIS's schema");
-  const samAlert = await smsTo(sam, 3);
-  check(samAlert.length === 3 && samAlert[2].text.startsWith("Kok drikkevannet"), "the alert reaches Sam's phone through Kannel");
-  const noraMail = await mailFor("nora", 2);
-  check(noraMail.length === 2 && noraMail[1].subject.includes("Kok drikkevannet") && noraMail[1].raw.includes("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "the alert reaches Nora's mailbox, with one-click unsubscribe");
+  const samAlert = await smsWith(sam, "Det er funnet E. coli");
+  check(samAlert?.text.startsWith("Kok drikkevannet"), "the alert reaches Sam's phone through Kannel");
+  // Sam asks about it by SMS too: his question is an inquiry on the SMS channel.
+  citizenSms(sam, "Er vannet trygt i Sentrum nå?");
+  for (let i = 0; i < 100; i++) {
+    const list = await (await fetch(`${base}/api/v1/inquiries?channel=sms`, { headers: { authorization: `Bearer ${apiToken}` } })).text();
+    if (list.includes("Er vannet trygt")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const kariMail = await mailFor("kari", 2);
+  check(kariMail.length === 2 && kariMail[1].subject.includes("Kok drikkevannet") && kariMail[1].raw.includes("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "the alert reaches Kari's mailbox, with one-click unsubscribe");
 
   // The flood: fifty inquiries about it, proposed, linked at once, answered with the status.
   const asked = [];
@@ -542,39 +560,37 @@ try {
       headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
       body: JSON.stringify({ citizen_name: `Innbygger ${i}`, email: `innbygger${i}@nordby.no`, body: `Kan vi drikke vannet i Sentrum? (${i})`, external_id: `flom-${i}` }),
     });
-    if (res.status === 201) asked.push((await res.json()).id);
+    if (res.status === 201) asked.push((await res.json()).inquiry.id);
   }
   check(asked.length === 50, "fifty inquiries about the water arrive");
   await kim.goto(roomUrl);
-  check((await kim.locator("input[name=inquiry]").count()) === 50, "all fifty are proposed for linking");
+  check((await kim.locator("input[name=inquiry]").count()) === 51, "all fifty, and Sam's SMS, are proposed for linking");
   await axe(kim, "crisis room with proposals");
   await kim.click("#link-proposals");
   await kim.waitForSelector(".alert.success");
-  check((await kim.textContent("#flood-h ~ h3")).includes("50"), "fifty inquiries linked at once");
+  check((await kim.textContent("#flood-h ~ h3")).includes("51"), "all of them linked at once");
   await kim.click("#answer-linked");
   await kim.waitForSelector(".alert.success");
-  const thread = async (id) => (await (await fetch(`${base}/api/v1/inquiries/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })).json());
-  const answered = await thread(asked[17]);
+  const inquiryJson = async (id) => (await (await fetch(`${base}/api/v1/inquiries/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })).json());
+  const answered = await inquiryJson(asked[17]);
   check(JSON.stringify(answered).includes("Kok vannet"), "each linked inquiry is answered with the status");
   await kim.fill("#update-text", "Tankbil står ved Sentrum skole fra kl. 20.");
   await kim.click("form[action$='/update'] button[type=submit]");
   await kim.waitForSelector(".alert.success");
-  check(JSON.stringify(await thread(asked[42])).includes("Tankbil står ved Sentrum skole"), "the update reaches the linked inquiries too");
-  const samUpdate = await smsTo(sam, 4);
-  check(samUpdate.length === 4 && samUpdate[3].text.includes("Tankbil"), "the update reaches Sam's phone");
-  const firstAnswers = await mailFor("innbygger17", 2);
-  check(firstAnswers.some((m) => m.body.includes("Kok vannet")), "the status goes out by email to those who wrote");
+  check(JSON.stringify(await inquiryJson(asked[42])).includes("Tankbil står ved Sentrum skole"), "the update reaches the linked inquiries too");
+  check(await smsWith(sam, "Kok vannet i minst"), "Sam's SMS question is answered with the status by SMS");
+  check(await smsWith(sam, "Tankbil"), "the update reaches Sam's phone");
   await kim.fill("#end-text", "Vannet er trygt å drikke igjen.");
   await kim.click("form[action$='/end'] button[type=submit]");
   await kim.waitForSelector(".alert.success");
   const log = await kim.textContent("#log-h + table");
-  check(["Alert", "50 inquiries linked", "50 linked inquiries answered", "Update", "Cancel"].every((w) => log.includes(w)), "the crisis log has every step");
+  check(["Alert", "51 inquiries linked", "51 linked inquiries answered", "Update", "Cancel"].every((w) => log.includes(w)), "the crisis log has every step");
   await axe(kim, "crisis room, ended");
   await citizen.goto(`${base}/k/demo`);
   check(!(await citizen.isVisible(".crisis-banner")), "the banner is gone when the crisis ends");
 
-  const samEnd = await smsTo(sam, 5);
-  check(samEnd.length === 5 && samEnd[4].text.includes("trygt"), "the end reaches Sam's phone");
+  check(await smsWith(sam, "Vannet er trygt"), "the end reaches Sam's phone");
+  await new Promise((r) => setTimeout(r, 2000));
 
   // A drill: only the test recipients get messages, marked ØVELSE; the banner only for staff.
   const before = smsSeen.length;
@@ -584,8 +600,8 @@ try {
   await kim.check("#drill");
   await kim.click("form[action='/staff/crisis'] button[type=submit]");
   await kim.waitForSelector(".alert.success");
-  const drillSms = await smsTo("4790000001", 1);
-  check(drillSms.length === 1 && drillSms[0].text.startsWith("ØVELSE"), "the drill reaches the test recipient, marked ØVELSE");
+  const drillSms = await smsWith("4790000001", "ØVELSE");
+  check(drillSms?.text.startsWith("ØVELSE: Strømbrudd"), "the drill reaches the test recipient, marked ØVELSE");
   await new Promise((r) => setTimeout(r, 2000));
   check(smsSeen.slice(before).every((m) => m.to === "4790000001"), "nobody else gets the drill");
   check((await kim.textContent(".crisis-banner")).includes("ØVELSE"), "staff see the drill's banner");
