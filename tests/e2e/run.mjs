@@ -569,6 +569,11 @@ try {
   await kim.click("#link-proposals");
   await kim.waitForSelector(".alert.success");
   check((await kim.textContent("#flood-h ~ h3")).includes("51"), "all of them linked at once");
+  await kim.goto(`${base}/staff`);
+  check((await kim.textContent("main")).includes("51 henvendelser er knyttet til krisen"), "the inbox points to the linked inquiries together");
+  check((await kim.locator(".crisis-badge").count()) > 0, "the inbox marks the linked inquiries");
+  await axe(kim, "inbox during a crisis");
+  await kim.goto(roomUrl);
   await kim.click("#answer-linked");
   await kim.waitForSelector(".alert.success");
   const inquiryJson = async (id) => (await (await fetch(`${base}/api/v1/inquiries/${id}`, { headers: { authorization: `Bearer ${apiToken}` } })).json());

@@ -68,6 +68,46 @@ pub(crate) async fn banner(state: &AppState, m: &Municipality, staff: bool) -> O
     }
 }
 
+/// The inbox's crises: (id, headline, inquiries linked) of each going on (drills too: staff
+/// see them), and the ids of the inquiries linked to them, marked in the inbox.
+pub(crate) async fn inbox_crises(
+    state: &AppState,
+    staff: &Staff,
+) -> (
+    Vec<(i64, String, usize)>,
+    std::collections::HashSet<InquiryId>,
+) {
+    let m = &staff.config.municipality;
+    let mut crises = vec![];
+    let mut linked = std::collections::HashSet::new();
+    let open = match state.store.open_crises(m.id).await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::error!(error = %e, "the inbox's crises could not be read");
+            return (crises, linked);
+        }
+    };
+    for c in open {
+        let (messages, ids) = match tokio::try_join!(
+            state.store.crisis_messages(m.id, c.id),
+            state.store.crisis_inquiries(m.id, c.id)
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "the inbox's crises could not be read");
+                continue;
+            }
+        };
+        let headline = messages
+            .first()
+            .map(|x| x.headline.clone())
+            .unwrap_or_default();
+        crises.push((c.id, headline, ids.len()));
+        linked.extend(ids);
+    }
+    (crises, linked)
+}
+
 /// The chrome of a portal page: the public one with the crisis banner.
 pub(crate) async fn portal_chrome(state: &AppState, m: &Municipality, path: &str) -> Chrome {
     let mut c = Chrome::public(&m.name, path);

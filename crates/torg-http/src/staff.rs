@@ -427,6 +427,8 @@ struct InboxRow {
     preview: String,
     unit: String,
     assignee: String,
+    /// Linked to a crisis that goes on.
+    crisis: bool,
 }
 
 #[derive(Template)]
@@ -449,6 +451,9 @@ struct InboxPage {
     notices: Vec<String>,
     /// Possible press stories flagged this week (for those who keep the media log).
     stories: Vec<(InquiryId, String)>,
+    /// Crises going on: (id, headline, inquiries linked), their inquiries together in the
+    /// crisis room.
+    crises: Vec<(i64, String, usize)>,
 }
 
 /// Who is on duty for a channel group, for the inbox.
@@ -580,6 +585,7 @@ fn inbox_row(
             .assignee_id
             .and_then(|a| user_names.get(&a).map(|n| n.to_string()))
             .unwrap_or_else(|| "–".into()),
+        crisis: false,
     }
 }
 
@@ -802,9 +808,16 @@ async fn inbox(
     });
     let notices = crate::publish::staff_notices(&state, &t, &staff).await;
     let stories = crate::press::inbox_stories(&state, &t, &staff).await;
+    let (crises, linked) = crate::crisis::inbox_crises(&state, &staff).await;
+    let mut rows = rows;
+    let mut my_channels = my_channels;
+    for r in rows.iter_mut().chain(my_channels.iter_mut()) {
+        r.crisis = linked.contains(&r.id);
+    }
     let page = InboxPage {
         notices,
         stories,
+        crises,
         peak,
         duties,
         my_channels,

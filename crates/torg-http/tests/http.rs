@@ -8931,6 +8931,18 @@ async fn subscribing_and_a_crisis_on_the_portal(app: &App) {
         .await
         .expect("link");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let inbox = staff
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        inbox.contains("1 henvendelser er knyttet til krisen") && inbox.contains("crisis-badge"),
+        "the inbox points to the crisis's inquiries and marks them"
+    );
     let res = staff
         .post(format!("{}/staff/crisis/{crisis_id}/answer", app.base))
         .form(&[("csrf", csrf.as_str())])

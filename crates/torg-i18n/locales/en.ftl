@@ -1023,3 +1023,5 @@ subscription-ended = You get no more alerts. Your address is deleted.
 subscription-again = Subscribe again
 portal-subscribe-link = Get alerts by SMS or email
 crisis-publish = Also publish as news and on the municipality's social media (approved by you as crisis lead)
+inbox-crisis = Crisis
+inbox-crisis-linked = { $count } inquiries are linked to the crisis: see them together in the crisis room

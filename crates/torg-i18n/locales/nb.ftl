@@ -1023,3 +1023,5 @@ subscription-ended = Du får ingen flere varsler. Adressen din er slettet.
 subscription-again = Abonner på nytt
 portal-subscribe-link = Få varsler på SMS eller e-post
 crisis-publish = Publiser også som nyhet og på kommunens sosiale medier (godkjent av deg som kriseleder)
+inbox-crisis = Krise
+inbox-crisis-linked = { $count } henvendelser er knyttet til krisen: se dem samlet i kriserommet

@@ -1010,3 +1010,5 @@ subscription-ended = Du får ingen fleire varsel. Adressa di er sletta.
 subscription-again = Abonner på nytt
 portal-subscribe-link = Få varsel på SMS eller e-post
 crisis-publish = Publiser òg som nyheit og på sosiale medium til kommunen (godkjent av deg som kriseleiar)
+inbox-crisis = Krise
+inbox-crisis-linked = { $count } førespurnader er knytte til krisa: sjå dei samla i kriserommet

@@ -1010,3 +1010,5 @@ subscription-ended = Du får inga fler utskick. Din adress är raderad.
 subscription-again = Prenumerera igen
 portal-subscribe-link = Få utskick via SMS eller e-post
 crisis-publish = Publicera även som nyhet och i kommunens sociala medier (godkänt av dig som krisledare)
+inbox-crisis = Kris
+inbox-crisis-linked = { $count } ärenden är kopplade till krisen: se dem samlade i krisrummet
