@@ -4299,6 +4299,50 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
         messages.iter().map(|m| m.msg_type).collect::<Vec<_>>(),
         vec![MsgType::Alert, MsgType::Update, MsgType::Cancel]
     );
+    // Ending a subscription whose confirmation still waits: it is not sent, and the outbox
+    // keeps no address.
+    let forgotten = store
+        .add_subscriber(
+            tenant,
+            &sub(Medium::Email, "glemt@example.no", vec![], vec![]),
+            Some(&Notice {
+                out: NewOutgoing {
+                    channel: Channel::Email,
+                    recipient: "glemt@example.no".into(),
+                    subject: "Bekreft".into(),
+                    header_id: fresh_slug("<subscription-x"),
+                    in_reply_to: None,
+                    references: vec![],
+                    media: None,
+                },
+                body: "Bekreft".into(),
+            }),
+            None,
+        )
+        .await
+        .expect("subscribe");
+    store
+        .remove_subscriber(
+            tenant,
+            forgotten.id,
+            &stop_hash(Medium::Email, "glemt@example.no"),
+            None,
+        )
+        .await
+        .expect("end");
+    let waiting = store
+        .claim_outbox(
+            Channel::Email,
+            Timestamp::now(),
+            SignedDuration::from_mins(2),
+            1000,
+        )
+        .await
+        .expect("claim");
+    assert!(
+        waiting.iter().all(|i| i.recipient != "glemt@example.no"),
+        "{waiting:?}"
+    );
     let log = store.crisis_log(tenant, crisis.id).await.expect("log");
     assert_eq!(log.len(), 6, "{log:?}");
     assert_eq!(log[0].text, "alert");

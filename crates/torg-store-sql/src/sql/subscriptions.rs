@@ -490,16 +490,24 @@ impl Subscriptions for This {
         let now = Timestamp::now().as_millisecond();
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let gone = one_subscriber(&mut tx, tenant.get(), id).await?;
-        sqlx::query(
-            "UPDATE outbox SET status = 'failed', last_error = 'unsubscribed', recipient = '' \
-             WHERE tenant_id = $1 AND status = 'pending' AND broadcast_id IS NOT NULL AND channel = $2 AND recipient = $3",
-        )
-        .bind(tenant.get())
-        .bind(gone.medium.channel().as_str())
-        .bind(&gone.address)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        // What still waits for the address is not sent; and no message to it as a subscriber
+        // (broadcasts, confirmations) keeps the address.
+        for sql in [
+            "UPDATE outbox SET status = 'failed', last_error = 'unsubscribed' \
+             WHERE tenant_id = $1 AND status = 'pending' AND channel = $2 AND recipient = $3 \
+             AND (broadcast_id IS NOT NULL OR header_id LIKE '<subscription-%')",
+            "UPDATE outbox SET recipient = '' \
+             WHERE tenant_id = $1 AND channel = $2 AND recipient = $3 \
+             AND (broadcast_id IS NOT NULL OR header_id LIKE '<subscription-%')",
+        ] {
+            sqlx::query(sql)
+                .bind(tenant.get())
+                .bind(gone.medium.channel().as_str())
+                .bind(&gone.address)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         sqlx::query("DELETE FROM subscribers WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.get())
             .bind(id)
