@@ -309,6 +309,26 @@ pub async fn start(
     let (c, message) = store.start_crisis(m.id, &new, &alert, Some(entry)).await?;
     // Committed: the banner and the CAP alert are up. Now its SMS and emails.
     let message = expanded(store, m, message).await?;
+    // The crisis rota is on duty now (the ordinary rota when it has nobody on): said in the
+    // log, and in the inbox's duty list.
+    if !d.drill {
+        let now = Timestamp::now();
+        let rota = store
+            .shifts(m.id, now, now)
+            .await?
+            .into_iter()
+            .filter(|s| s.group == torg_domain::duty::CRISIS_ROTA)
+            .filter(|s| s.starts_at <= now && now < s.ends_at)
+            .count();
+        let line = if rota > 0 {
+            format!("the crisis rota is on duty for every channel ({rota} on now)")
+        } else {
+            "nobody is on the crisis rota now: the ordinary rota stays on duty".to_string()
+        };
+        store
+            .add_crisis_log(m.id, c.id, "auto", &line, &lead.actor.id, None)
+            .await?;
+    }
     let started = (c, message);
     if d.publish {
         publish(

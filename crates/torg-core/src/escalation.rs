@@ -78,10 +78,12 @@ pub async fn warn_due(
         let account = store.mail_account(m.id).await?;
         let users = store.list_users(m.id).await?;
         let shifts = store.shifts(m.id, now, now).await?;
+        // In a crisis (not a drill) the crisis rota is on duty.
+        let crisis = store.open_crises(m.id).await?.iter().any(|c| !c.drill);
         let t = Tr::new(warnings.catalog.clone(), &m.language);
         let percent = (permille / 10).to_string();
         for inquiry in due {
-            let on_duty = on_duty_for(&shifts, inquiry.channel, now);
+            let on_duty = on_duty_for(&shifts, inquiry.channel, now, crisis);
             let reference = inquiry.reference.to_string();
             let deadline = in_words(&t, inquiry.deadline_at, &m.time_zone);
             let notices: Vec<Notice> = match &account {

@@ -11,6 +11,9 @@ use serde::Serialize;
 /// Channel groups a duty can cover.
 pub const PUBLIC_CHANNELS: &str = "public";
 pub const ALL_CHANNELS: &str = "all";
+/// The crisis rota (kriseberedskap): while a crisis goes on, its people are on duty for every
+/// channel instead of the ordinary rota; otherwise it counts for nothing.
+pub const CRISIS_ROTA: &str = "crisis";
 
 /// The channels of a group: `public` is social media and chat, `all` every channel, and a
 /// single channel's name is that channel.
@@ -22,7 +25,7 @@ pub fn channels_of(group: &str) -> Vec<Channel> {
             Channel::Mastodon,
             Channel::Chat,
         ],
-        ALL_CHANNELS => Channel::ALL.to_vec(),
+        ALL_CHANNELS | CRISIS_ROTA => Channel::ALL.to_vec(),
         other => other.parse().map(|c| vec![c]).unwrap_or_default(),
     }
 }
@@ -98,11 +101,20 @@ pub fn plan_rotation(
 }
 
 /// Who is on duty at `now` for `channel`: the people of every group whose channels include
-/// it (e.g. "public channels" for a Facebook comment), once each.
-pub fn on_duty_for(shifts: &[Shift], channel: Channel, now: Timestamp) -> Vec<crate::UserId> {
+/// it (e.g. "public channels" for a Facebook comment), once each. In a crisis the crisis
+/// rota's people on duty now take over every channel (the ordinary rota when it has none).
+pub fn on_duty_for(
+    shifts: &[Shift],
+    channel: Channel,
+    now: Timestamp,
+    crisis: bool,
+) -> Vec<crate::UserId> {
+    let now_on = |s: &&Shift| s.starts_at <= now && now < s.ends_at;
+    let crisis_rota = crisis && shifts.iter().filter(now_on).any(|s| s.group == CRISIS_ROTA);
     let mut people: Vec<crate::UserId> = shifts
         .iter()
-        .filter(|s| s.starts_at <= now && now < s.ends_at)
+        .filter(now_on)
+        .filter(|s| (s.group == CRISIS_ROTA) == crisis_rota)
         .filter(|s| channels_of(&s.group).contains(&channel))
         .map(|s| s.user_id)
         .collect();
@@ -157,14 +169,48 @@ mod tests {
             ),
         ];
         let noon = at("2026-03-02T12:00:00Z");
-        assert_eq!(on_duty_for(&shifts, Channel::Facebook, noon), vec![7]);
-        assert_eq!(on_duty_for(&shifts, Channel::Email, noon), vec![7, 9]);
         assert_eq!(
-            on_duty_for(&shifts, Channel::Facebook, at("2026-03-02T15:00:00Z")),
+            on_duty_for(&shifts, Channel::Facebook, noon, false),
+            vec![7]
+        );
+        assert_eq!(
+            on_duty_for(&shifts, Channel::Email, noon, false),
+            vec![7, 9]
+        );
+        assert_eq!(
+            on_duty_for(
+                &shifts,
+                Channel::Facebook,
+                at("2026-03-02T15:00:00Z"),
+                false
+            ),
             vec![8],
             "a shift ends when the next begins"
         );
-        assert!(on_duty_for(&shifts, Channel::Sms, at("2026-03-03T01:00:00Z")).is_empty());
+        assert!(on_duty_for(&shifts, Channel::Sms, at("2026-03-03T01:00:00Z"), false).is_empty());
+        // A crisis with nobody on the crisis rota keeps the ordinary rota.
+        assert_eq!(on_duty_for(&shifts, Channel::Email, noon, true), vec![7, 9]);
+        // The crisis rota takes every channel over while the crisis goes on, and only then.
+        let mut with_rota = shifts.clone();
+        with_rota.push(shift(
+            5,
+            CRISIS_ROTA,
+            crate::UserId(11),
+            "2026-03-02T08:00:00Z",
+            "2026-03-02T20:00:00Z",
+        ));
+        assert_eq!(
+            on_duty_for(&with_rota, Channel::Email, noon, true),
+            vec![11]
+        );
+        assert_eq!(
+            on_duty_for(&with_rota, Channel::Facebook, noon, true),
+            vec![11]
+        );
+        assert_eq!(
+            on_duty_for(&with_rota, Channel::Email, noon, false),
+            vec![7, 9]
+        );
     }
 
     fn ts(s: &str) -> Timestamp {

@@ -314,6 +314,16 @@ struct ChatPage {
     name: String,
     email: String,
     text: String,
+    /// The municipality's crisis, above the chat.
+    banner: Option<crate::views::Banner>,
+}
+
+/// The chat page with the municipality's crisis banner, if a crisis goes on.
+async fn with_banner(state: &AppState, mut page: ChatPage) -> ChatPage {
+    if let Ok(Some(config)) = crate::auth::tenant_by_slug(state, &page.slug).await {
+        page.banner = crate::crisis::banner(state, &config.municipality, false).await;
+    }
+    page
 }
 
 impl ChatPage {
@@ -334,6 +344,7 @@ impl ChatPage {
             name: String::new(),
             email: String::new(),
             text: String::new(),
+            banner: None,
         }
     }
 }
@@ -402,7 +413,7 @@ async fn start_page(
             ..ChatPage::new(t, &config, "closed")
         },
     };
-    render(StatusCode::OK, &page)
+    render(StatusCode::OK, &with_banner(&state, page).await)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -479,7 +490,7 @@ async fn start(
                     follow_url: format!("{base}/k/{slug}/follow/{}", r.follow_token),
                     ..ChatPage::new(t, &config, "left")
                 };
-                render(StatusCode::OK, &page)
+                render(StatusCode::OK, &with_banner(&state, page).await)
             }
         }
         Err(IntakeError::Store(e)) => crate::staff::failed(t, e),
@@ -494,7 +505,10 @@ async fn start(
                 text: form.message,
                 ..ChatPage::new(t, &config, mode)
             };
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &with_banner(&state, page).await,
+            )
         }
     }
 }
@@ -568,7 +582,7 @@ async fn conversation_page(
     } else {
         StatusCode::OK
     };
-    render(status, &page)
+    render(status, &with_banner(state, page).await)
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -8871,6 +8871,18 @@ async fn subscribing_and_a_crisis_on_the_portal(app: &App) {
         messages[0].recipients, 1,
         "the confirmed subscriber of Sentrum"
     );
+    let chat = c
+        .get(format!("{}/chat/{slug}", app.base))
+        .send()
+        .await
+        .expect("chat")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        chat.contains("class=\"crisis-banner\""),
+        "the chat widget shows it too"
+    );
     // The CAP feed links the alert, which validates against the OASIS schema.
     let feed = c
         .get(format!("{}/k/{slug}/cap.atom", app.base))

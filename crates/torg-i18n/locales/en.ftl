@@ -1025,3 +1025,4 @@ portal-subscribe-link = Get alerts by SMS or email
 crisis-publish = Also publish as news and on the municipality's social media (approved by you as crisis lead)
 inbox-crisis = Crisis
 inbox-crisis-linked = { $count } inquiries are linked to the crisis: see them together in the crisis room
+duty-group-crisis = crisis rota (every channel in a crisis)

@@ -1025,3 +1025,4 @@ portal-subscribe-link = Få varsler på SMS eller e-post
 crisis-publish = Publiser også som nyhet og på kommunens sosiale medier (godkjent av deg som kriseleder)
 inbox-crisis = Krise
 inbox-crisis-linked = { $count } henvendelser er knyttet til krisen: se dem samlet i kriserommet
+duty-group-crisis = kriserota (alle kanaler i en krise)

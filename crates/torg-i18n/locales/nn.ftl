@@ -1012,3 +1012,4 @@ portal-subscribe-link = Få varsel på SMS eller e-post
 crisis-publish = Publiser òg som nyheit og på sosiale medium til kommunen (godkjent av deg som kriseleiar)
 inbox-crisis = Krise
 inbox-crisis-linked = { $count } førespurnader er knytte til krisa: sjå dei samla i kriserommet
+duty-group-crisis = kriserota (alle kanalar i ei krise)

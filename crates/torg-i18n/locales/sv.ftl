@@ -1012,3 +1012,4 @@ portal-subscribe-link = Få utskick via SMS eller e-post
 crisis-publish = Publicera även som nyhet och i kommunens sociala medier (godkänt av dig som krisledare)
 inbox-crisis = Kris
 inbox-crisis-linked = { $count } ärenden är kopplade till krisen: se dem samlade i krisrummet
+duty-group-crisis = krisberedskap (alla kanaler vid en kris)
