@@ -91,6 +91,20 @@ async fn one_subscriber(conn: &mut Conn, tenant: i64, id: i64) -> Result<Subscri
     subscriber(row.ok_or(StoreError::NotFound("subscriber"))?)
 }
 
+/// Queues a notice of its own (a confirmation, the staff's word of a crisis) in the outbox.
+async fn queue_notice(conn: &mut Conn, tenant: i64, notice: &Notice, now: i64) -> Result<()> {
+    insert_outgoing(
+        conn,
+        tenant,
+        None,
+        None,
+        &notice.out,
+        now,
+        Some(&notice.body),
+    )
+    .await
+}
+
 /// Writes a broadcast's intent: its text once, and its audience. Returns its id.
 pub(super) async fn insert_broadcast(
     conn: &mut Conn,
@@ -389,16 +403,7 @@ impl Subscriptions for This {
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let id = insert_subscriber(&mut tx, tenant.get(), new, now).await?;
         if let Some(notice) = confirmation {
-            insert_outgoing(
-                &mut tx,
-                tenant.get(),
-                None,
-                None,
-                &notice.out,
-                now,
-                Some(&notice.body),
-            )
-            .await?;
+            queue_notice(&mut tx, tenant.get(), notice, now).await?;
         }
         let added = one_subscriber(&mut tx, tenant.get(), id).await?;
         let audit = audit.map(|e| e.with_object(format!("subscriber:{id}")));
@@ -463,16 +468,7 @@ impl Subscriptions for This {
             .map_err(db_err)?;
         }
         if let Some(notice) = notice {
-            insert_outgoing(
-                &mut tx,
-                tenant.get(),
-                None,
-                None,
-                &notice.out,
-                now,
-                Some(&notice.body),
-            )
-            .await?;
+            queue_notice(&mut tx, tenant.get(), notice, now).await?;
         }
         let after = one_subscriber(&mut tx, tenant.get(), id).await?;
         let audit = audit.map(|e| e.with_object(format!("subscriber:{id}")));
@@ -760,16 +756,7 @@ async fn write_message(
         insert_broadcast(conn, tenant, &b, Some(id), now).await?;
     }
     for notice in &m.notices {
-        insert_outgoing(
-            conn,
-            tenant,
-            None,
-            None,
-            &notice.out,
-            now,
-            Some(&notice.body),
-        )
-        .await?;
+        queue_notice(conn, tenant, notice, now).await?;
     }
     insert_log(conn, tenant, crisis, now, "auto", &m.log, &m.actor).await?;
     Ok(CrisisMessage {
