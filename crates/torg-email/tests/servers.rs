@@ -598,18 +598,31 @@ async fn subscribers_get_crisis_alerts_by_email() {
     assert_eq!(alert.recipients, 1);
     let sent = send(&*store, &account, m.id, Timestamp::now()).await;
     assert_eq!(sent.sent, 2, "the end and the new alert: {sent:?}");
+    // The end and the new alert may reach the mailbox in either order; both go to a
+    // subscriber, so both carry the one-click headers.
+    let parsed = servers.inbox_of("kari", 3).await;
     let raw = servers.raw_inbox("kari").await;
     assert_eq!(raw.len(), 3);
-    let alert_mail = String::from_utf8_lossy(&raw[2]).to_string();
     let unsubscribe = format!("{base}/k/nordby/subscription/{}/unsubscribe", s.token);
+    for mail in &raw[1..] {
+        let mail = String::from_utf8_lossy(mail);
+        assert!(
+            mail.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
+            "{mail}"
+        );
+        assert!(mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    }
+    let alert_mail = parsed[1..]
+        .iter()
+        .find(|mail| mail.2.contains("Hold vinduer"))
+        .unwrap_or_else(|| panic!("no alert with its advice: {parsed:?}"));
+    assert!(alert_mail.0.contains("Gasslekkasje"), "{alert_mail:?}");
     assert!(
-        alert_mail.contains(&format!("List-Unsubscribe: <{unsubscribe}>")),
-        "{alert_mail}"
+        parsed[1..]
+            .iter()
+            .any(|mail| mail.2.contains("Lukten er borte")),
+        "the end went too: {parsed:?}"
     );
-    assert!(alert_mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
-    let parsed = servers.inbox_of("kari", 3).await;
-    assert!(parsed[2].0.contains("Gasslekkasje"), "{:?}", parsed[2]);
-    assert!(parsed[2].2.contains("Hold vinduer"), "{}", parsed[2].2);
     // Unsubscribed: the next message does not go.
     torg_core::subscribe::unsubscribe(&*store, &actor, &s.token)
         .await
