@@ -52,6 +52,8 @@ pub enum PublishError {
     Variant(#[from] torg_domain::publish::VariantError),
     #[error(transparent)]
     Language(#[from] torg_domain::publish::LanguageError),
+    #[error("only a press release goes to the press list")]
+    NotPress,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -84,6 +86,7 @@ impl PublishError {
             PublishError::NeedsImage => "publish-error-needs-image",
             PublishError::Variant(_) => "publish-error-variant",
             PublishError::Language(_) => "publish-error-language",
+            PublishError::NotPress => "publish-error-not-press",
             PublishError::Store(_) => "error-storage",
         }
     }
@@ -320,6 +323,9 @@ pub struct Approval<'a> {
     pub link: &'a str,
     /// Who of the subscribers get it by email and SMS (when `channels` has them).
     pub audience: Audience<'a>,
+    /// A press release also goes by email to the press list (journalists who asked for it):
+    /// the email's last lines (how to leave the list); `None`: not to the press list.
+    pub press_list: Option<&'a str>,
 }
 
 /// The subscribers a message's newsletter and SMS reach: those of its topic and areas.
@@ -496,6 +502,9 @@ async fn approved(
     if p.image_url.is_none() && networks.iter().any(|n| n.needs_image) {
         return Err(PublishError::NeedsImage);
     }
+    if approval.press_list.is_some() && p.kind != torg_domain::publish::Kind::Press {
+        return Err(PublishError::NotPress);
+    }
     let hash = text_hash(&Content {
         title: &p.title,
         body: &p.body,
@@ -558,7 +567,7 @@ async fn approved(
         approval.audience.sms_footer
     );
     let prefix = format!("publication-{id}-{}-{approved_at}-", &hash[..12]);
-    let broadcasts = crate::subscribe::broadcasts(
+    let mut broadcasts = crate::subscribe::broadcasts(
         approval.channels,
         &p.title,
         &email_body,
@@ -570,6 +579,22 @@ async fn approved(
         approval.audience.manage_base,
         p.publish_at,
     );
+    let press_body = approval
+        .press_list
+        .map(|footer| format!("{}\n\n{}\n\n{}\n\n{footer}", p.title, p.body, approval.link));
+    if let Some(body) = &press_body {
+        broadcasts.push(torg_store::Broadcast {
+            medium: torg_domain::subscription::Medium::Press,
+            subject: &p.title,
+            body,
+            topic: None,
+            areas: &[],
+            test_only: false,
+            header_prefix: &prefix,
+            manage_base: approval.audience.manage_base,
+            due_at: p.publish_at,
+        });
+    }
     for b in &broadcasts {
         detail.push_str(&format!(" {}:subscribers", b.medium.as_str()));
         if let Some(topic) = b.topic {

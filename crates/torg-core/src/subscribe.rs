@@ -100,13 +100,17 @@ fn notice(medium: Medium, to: &str, subject: String, body: String) -> Notice {
 /// The confirmation a new or pending subscription is sent.
 fn confirmation(t: &Tr, m: &Municipality, s: &Subscriber, base: &str) -> Notice {
     let link = manage_link(base, &m.slug, &s.token);
+    let (subject, body) = match s.medium {
+        Medium::Press => ("press-list-confirm-subject", "press-list-confirm-email"),
+        _ => ("subscribe-confirm-subject", "subscribe-confirm-email"),
+    };
     match s.medium {
-        Medium::Email => notice(
-            Medium::Email,
+        Medium::Email | Medium::Press => notice(
+            s.medium,
             &s.address,
-            t.get1("subscribe-confirm-subject", "municipality", &m.name),
+            t.get1(subject, "municipality", &m.name),
             t.args(
-                "subscribe-confirm-email",
+                body,
                 &[
                     ("municipality", &m.name),
                     ("link", &format!("{link}/confirm")),
@@ -167,6 +171,40 @@ pub async fn subscribe(
         );
     }
     Ok(outcomes)
+}
+
+/// A journalist asks for the municipality's press releases by email (the press list): the
+/// same double opt-in and limits as a citizen's subscription, on a list of its own that gets
+/// press releases and nothing else.
+pub async fn join_press_list(
+    store: &dyn Store,
+    actor: &Actor,
+    t: &Tr,
+    m: &Municipality,
+    email: &str,
+    language: &str,
+    base: &str,
+) -> Result<Outcome, SubscriptionError> {
+    if email.trim().is_empty() {
+        return Err(SubscriptionError::NoMedium);
+    }
+    let address = subscription::normalise(Medium::Press, email)?;
+    let request = Request {
+        language: language.to_string(),
+        ..Default::default()
+    };
+    subscribe_one(
+        store,
+        actor,
+        t,
+        m,
+        &request,
+        Medium::Press,
+        &address,
+        "press page",
+        base,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -230,15 +268,16 @@ async fn subscribe_one(
             }
             if existing.confirmed_at.is_some() {
                 let link = manage_link(base, &m.slug, &existing.token);
+                let (subject, body) = match medium {
+                    Medium::Press => ("press-list-known-subject", "press-list-known-email"),
+                    _ => ("subscribe-known-subject", "subscribe-known-email"),
+                };
                 let told = match medium {
-                    Medium::Email => notice(
+                    Medium::Email | Medium::Press => notice(
                         medium,
                         address,
-                        t.get1("subscribe-known-subject", "municipality", &m.name),
-                        t.args(
-                            "subscribe-known-email",
-                            &[("municipality", &m.name), ("link", &link)],
-                        ),
+                        t.get1(subject, "municipality", &m.name),
+                        t.args(body, &[("municipality", &m.name), ("link", &link)]),
                     ),
                     Medium::Sms => notice(
                         medium,
@@ -333,6 +372,10 @@ pub async fn change(
     areas: Vec<i64>,
 ) -> Result<Subscriber, SubscriptionError> {
     let s = by_link(store, token).await?;
+    if s.medium == Medium::Press && (!topics.is_empty() || !areas.is_empty()) {
+        // The press list has no topics or areas: it gets every press release.
+        return Err(SubscribeError::UnknownTopic(topics.join(",")).into());
+    }
     let known_topics = store.topics(s.tenant_id).await?;
     if let Some(bad) = topics
         .iter()

@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 pub enum Medium {
     Email,
     Sms,
+    /// By email, on the press list (presseliste): journalists who asked for the
+    /// municipality's press releases, and get nothing else.
+    Press,
 }
 
 impl Medium {
@@ -18,6 +21,7 @@ impl Medium {
         match self {
             Medium::Email => "email",
             Medium::Sms => "sms",
+            Medium::Press => "press",
         }
     }
 
@@ -25,13 +29,14 @@ impl Medium {
         match s {
             "email" => Some(Medium::Email),
             "sms" => Some(Medium::Sms),
+            "press" => Some(Medium::Press),
             _ => None,
         }
     }
 
     pub fn channel(self) -> crate::Channel {
         match self {
-            Medium::Email => crate::Channel::Email,
+            Medium::Email | Medium::Press => crate::Channel::Email,
             Medium::Sms => crate::Channel::Sms,
         }
     }
@@ -52,7 +57,7 @@ pub enum SubscribeError {
 /// a phone number as `+47…`.
 pub fn normalise(medium: Medium, address: &str) -> Result<String, SubscribeError> {
     Ok(match medium {
-        Medium::Email => crate::contact::EmailAddress::parse(address.trim())?
+        Medium::Email | Medium::Press => crate::contact::EmailAddress::parse(address.trim())?
             .as_str()
             .to_lowercase(),
         Medium::Sms => crate::contact::PhoneNumber::parse(address.trim())?
@@ -159,6 +164,24 @@ mod tests {
             stop_hash(Medium::Sms, "a@b.no")
         );
         assert!(!stop_hash(Medium::Email, "a@b.no").contains('@'));
+    }
+
+    #[test]
+    fn the_press_list_goes_by_email_and_is_a_list_of_its_own() {
+        for medium in [Medium::Email, Medium::Sms, Medium::Press] {
+            assert_eq!(Medium::parse(medium.as_str()), Some(medium));
+        }
+        assert_eq!(Medium::Press.channel(), crate::Channel::Email);
+        assert_eq!(
+            normalise(Medium::Press, "Journalist@Avisa.NO").expect("test value"),
+            "journalist@avisa.no"
+        );
+        assert!(normalise(Medium::Press, "912 34 567").is_err());
+        // A journalist who leaves the press list may still subscribe as a citizen.
+        assert_ne!(
+            stop_hash(Medium::Press, "a@b.no"),
+            stop_hash(Medium::Email, "a@b.no")
+        );
     }
 
     #[test]

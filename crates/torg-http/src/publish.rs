@@ -832,9 +832,10 @@ async fn approve(
         &crate::portal::base_url(&state, &headers),
         &staff.config.municipality.slug,
     );
-    let (email_footer, sms_footer) = (
+    let (email_footer, sms_footer, press_footer) = (
         t.get("subscription-email-footer"),
         t.get("subscription-sms-footer"),
+        t.get("press-list-footer"),
     );
     let approval = publish::Approval {
         confirm_personal_data: f.get("confirm_personal_data") == "on",
@@ -847,6 +848,7 @@ async fn approve(
             email_footer: &email_footer,
             sms_footer: &sms_footer,
         },
+        press_list: (f.get("to_press_list") == "on").then_some(press_footer.as_str()),
     };
     let result = publish::approve(&*state.store, &actor, &staff.user, tenant, id, approval).await;
     after_step(&state, t, &staff, id, result, "approved").await

@@ -23,6 +23,7 @@ pub(crate) fn routes() -> Routes {
     Routes::new()
         .get("/k/{slug}/subscribe", form)
         .post("/k/{slug}/subscribe", submit)
+        .post("/k/{slug}/press/subscribe", join_press_list)
         .get("/k/{slug}/subscription/{token}", page)
         .post("/k/{slug}/subscription/{token}", change)
         .get("/k/{slug}/subscription/{token}/confirm", page)
@@ -176,10 +177,11 @@ async fn submit(
             let sent = outcomes
                 .iter()
                 .map(|o| match o {
-                    Outcome::ConfirmationSent(Medium::Email)
-                    | Outcome::AlreadySubscribed(Medium::Email) => t.get("subscribe-sent-email"),
                     Outcome::ConfirmationSent(Medium::Sms)
                     | Outcome::AlreadySubscribed(Medium::Sms) => t.get("subscribe-sent-sms"),
+                    Outcome::ConfirmationSent(_) | Outcome::AlreadySubscribed(_) => {
+                        t.get("subscribe-sent-email")
+                    }
                 })
                 .collect();
             show_form(&state, t, m, Some(&f), sent, None, StatusCode::OK).await
@@ -197,6 +199,53 @@ async fn submit(
     }
 }
 
+/// A journalist asks for the press releases by email, from the portal's press page. The same
+/// words whether the address was new or known.
+async fn join_press_list(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    Path(slug): Path<String>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let config = match crate::portal::municipality(&state, &t, &slug).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let m = &config.municipality;
+    let f = Fields::parse(&raw);
+    let base = crate::portal::base_url(&state, &headers);
+    let actor = Actor::citizen(addr.0);
+    let back = format!("/k/{slug}/press");
+    match subscribe::join_press_list(&*state.store, &actor, &t, m, f.get("email"), &t.lang, &base)
+        .await
+    {
+        Ok(_) => {
+            let page = NoticePage {
+                c: portal_chrome(&state, m, &back).await,
+                heading: t.get("subscribe-sent-heading"),
+                message: t.get("subscribe-sent-email"),
+                back_text: t.get("press-list-back"),
+                back,
+                t,
+            };
+            render(StatusCode::OK, &page)
+        }
+        Err(SubscriptionError::Store(e)) => storage_failed(t, e),
+        Err(e) => {
+            let status = if matches!(e, SubscriptionError::TooOften) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let msg = t.get(e.key());
+            crate::views::error_page(t, status, "press-list-error-heading", msg, &back)
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "subscription.html")]
 struct SubscriptionPage {
@@ -206,6 +255,8 @@ struct SubscriptionPage {
     token: String,
     medium: String,
     address: String,
+    /// On the press list: no topics or areas to choose.
+    press: bool,
     confirmed: bool,
     topics: Vec<(String, String, bool)>,
     areas: Vec<(i64, String, bool)>,
@@ -267,6 +318,7 @@ async fn show_page(
         token: s.token.clone(),
         medium: t.get(&format!("subscribe-medium-{}", s.medium.as_str())),
         address: s.address.clone(),
+        press: s.medium == Medium::Press,
         confirmed: s.confirmed_at.is_some(),
         topics,
         areas,

@@ -2809,6 +2809,15 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            // The press list without an address: refused with the reason.
+            (Method::POST, "/k/{slug}/press/subscribe"),
+            vec![v(
+                format!("/k/{}/press/subscribe", app.a.slug),
+                form(&[("email", "")]),
+                Expect::Everyone(422),
+            )],
+        ),
+        (
             // A private link nobody was given opens nothing.
             (Method::GET, "/k/{slug}/subscription/{token}"),
             vec![v(
@@ -8555,16 +8564,105 @@ async fn publishing_with_approval(app: &App) {
         .expect("press release");
     let to = res.headers()["location"].to_str().expect("to").to_string();
     let release_url = format!("{}{}", app.base, to.split('?').next().expect("path"));
-    for (who, what) in [(&writer, "submit"), (&chief, "approve")] {
-        let csrf = csrf_of(who, &list).await;
-        let res = who
-            .post(format!("{release_url}/{what}"))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-            .await
-            .expect(what);
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{what}");
-    }
+    // A journalist joins the press list on the portal's press page, and confirms.
+    let press_url = format!("{}/k/{}/press", app.base, app.a.slug);
+    let journalist = client();
+    let page = journalist
+        .get(&press_url)
+        .send()
+        .await
+        .expect("press page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("/press/subscribe"), "the press list's form");
+    let joined = journalist
+        .post(format!("{press_url}/subscribe"))
+        .form(&[("email", "Desk@Lokalavisa.example")])
+        .send()
+        .await
+        .expect("join");
+    assert_eq!(joined.status(), StatusCode::OK);
+    let bad = journalist
+        .post(format!("{press_url}/subscribe"))
+        .form(&[("email", "ikke en adresse")])
+        .send()
+        .await
+        .expect("join");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let desk = app
+        .store
+        .subscriber(
+            tenant,
+            torg_domain::subscription::Medium::Press,
+            "desk@lokalavisa.example",
+        )
+        .await
+        .expect("read")
+        .expect("pending");
+    let desk_page = format!("{}/k/{}/subscription/{}", app.base, app.a.slug, desk.token);
+    let res = journalist
+        .post(format!("{desk_page}/confirm"))
+        .send()
+        .await
+        .expect("confirm");
+    let confirmed = res.text().await.expect("text");
+    assert!(
+        confirmed.contains("Presseliste (e-post)") && !confirmed.contains("name=\"topic\""),
+        "the press list has no topics to choose: {confirmed}"
+    );
+    let csrf = csrf_of(&writer, &list).await;
+    writer
+        .post(format!("{release_url}/submit"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("submit");
+    let approving = chief
+        .get(&release_url)
+        .send()
+        .await
+        .expect("release")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        approving.contains("Send til presselisten på e-post (1 mottakere)"),
+        "{approving}"
+    );
+    let csrf = csrf_of(&chief, &list).await;
+    let res = chief
+        .post(format!("{release_url}/approve"))
+        .form(&[("csrf", csrf.as_str()), ("to_press_list", "on")])
+        .send()
+        .await
+        .expect("approve");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let queued = app
+        .store
+        .claim_outbox(
+            torg_domain::Channel::Email,
+            jiff::Timestamp::now(),
+            jiff::SignedDuration::from_mins(1),
+            1000,
+        )
+        .await
+        .expect("outbox");
+    let to_desk: Vec<_> = queued
+        .iter()
+        .filter(|q| q.recipient == "desk@lokalavisa.example" && q.unsubscribe.is_some())
+        .collect();
+    assert_eq!(to_desk.len(), 1, "the press release, once: {to_desk:?}");
+    assert_eq!(to_desk[0].subject, "Ny rektor ved Fjordgata skole");
+    assert!(
+        to_desk[0].body.contains("presseliste"),
+        "{}",
+        to_desk[0].body
+    );
+    assert_eq!(
+        to_desk[0].unsubscribe.as_deref(),
+        Some(format!("{desk_page}/unsubscribe").as_str())
+    );
     let press = reqwest::get(format!("{}/k/{}/press", app.base, app.a.slug))
         .await
         .expect("press")

@@ -1026,3 +1026,20 @@ crisis-publish = Also publish as news and on the municipality's social media (ap
 inbox-crisis = Crisis
 inbox-crisis-linked = { $count } inquiries are linked to the crisis: see them together in the crisis room
 duty-group-crisis = crisis rota (every channel in a crisis)
+
+## The press list
+publish-error-not-press = Only a press release goes to the press list.
+press-list-footer = You get this email because you are on the municipality's press list. Leave the list here:
+press-list-confirm-subject = Confirm that you want to be on the press list of { $municipality }
+press-list-confirm-email = Hello! Someone (hopefully you) wants the press releases of { $municipality } at this address. Confirm here: { $link } If it was not you, ignore this email and we send nothing more.
+press-list-known-subject = You are on the press list of { $municipality } already
+press-list-known-email = This address gets the press releases of { $municipality } already. See or end it here: { $link }
+press-list-back = Back to the press releases
+press-list-error-heading = We could not put you on the press list
+press-list-what = You get every press release of the municipality by email, and nothing else.
+press-list-heading = Press list
+press-list-hint = Are you a journalist? Get our press releases by email when they are published. You first get an email with a link to confirm.
+press-list-email = Your email address
+press-list-join = Put me on the press list
+subscribe-medium-press = Press list (email)
+publish-to-press-list = Send to the press list by email ({ $count } recipients)

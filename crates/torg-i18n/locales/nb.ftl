@@ -1026,3 +1026,20 @@ crisis-publish = Publiser også som nyhet og på kommunens sosiale medier (godkj
 inbox-crisis = Krise
 inbox-crisis-linked = { $count } henvendelser er knyttet til krisen: se dem samlet i kriserommet
 duty-group-crisis = kriserota (alle kanaler i en krise)
+
+## The press list (presseliste)
+publish-error-not-press = Bare en pressemelding går til presselisten.
+press-list-footer = Du får denne e-posten fordi du står på kommunens presseliste. Gå av listen her:
+press-list-confirm-subject = Bekreft at du vil stå på presselisten til { $municipality }
+press-list-confirm-email = Hei! Noen (forhåpentligvis du) vil få pressemeldingene fra { $municipality } på denne adressen. Bekreft her: { $link } Var det ikke deg, kan du se bort fra e-posten. Da sender vi ikke mer.
+press-list-known-subject = Du står allerede på presselisten til { $municipality }
+press-list-known-email = Denne adressen får allerede pressemeldingene fra { $municipality }. Se eller avslutt her: { $link }
+press-list-back = Tilbake til pressemeldingene
+press-list-error-heading = Vi kunne ikke sette deg på presselisten
+press-list-what = Du får alle kommunens pressemeldinger på e-post, og ingenting annet.
+press-list-heading = Presseliste
+press-list-hint = Er du journalist? Få pressemeldingene våre på e-post når de publiseres. Du får en e-post med en lenke du må bekrefte først.
+press-list-email = E-postadressen din
+press-list-join = Sett meg på presselisten
+subscribe-medium-press = Presseliste (e-post)
+publish-to-press-list = Send til presselisten på e-post ({ $count } mottakere)

@@ -1013,3 +1013,20 @@ crisis-publish = Publiser òg som nyheit og på sosiale medium til kommunen (god
 inbox-crisis = Krise
 inbox-crisis-linked = { $count } førespurnader er knytte til krisa: sjå dei samla i kriserommet
 duty-group-crisis = kriserota (alle kanalar i ei krise)
+
+## The press list (presseliste)
+publish-error-not-press = Berre ei pressemelding går til presselista.
+press-list-footer = Du får denne e-posten fordi du står på presselista til kommunen. Gå av lista her:
+press-list-confirm-subject = Stadfest at du vil stå på presselista til { $municipality }
+press-list-confirm-email = Hei! Nokon (forhåpentleg du) vil få pressemeldingane frå { $municipality } på denne adressa. Stadfest her: { $link } Var det ikkje deg, kan du sjå bort frå e-posten. Då sender vi ikkje meir.
+press-list-known-subject = Du står allereie på presselista til { $municipality }
+press-list-known-email = Denne adressa får allereie pressemeldingane frå { $municipality }. Sjå eller avslutt her: { $link }
+press-list-back = Tilbake til pressemeldingane
+press-list-error-heading = Vi kunne ikkje setje deg på presselista
+press-list-what = Du får alle pressemeldingane til kommunen på e-post, og ingenting anna.
+press-list-heading = Presseliste
+press-list-hint = Er du journalist? Få pressemeldingane våre på e-post når dei blir publiserte. Du får ein e-post med ei lenkje du må stadfeste først.
+press-list-email = E-postadressa di
+press-list-join = Set meg på presselista
+subscribe-medium-press = Presseliste (e-post)
+publish-to-press-list = Send til presselista på e-post ({ $count } mottakarar)

@@ -1013,3 +1013,20 @@ crisis-publish = Publicera även som nyhet och i kommunens sociala medier (godk�
 inbox-crisis = Kris
 inbox-crisis-linked = { $count } ärenden är kopplade till krisen: se dem samlade i krisrummet
 duty-group-crisis = krisberedskap (alla kanaler vid en kris)
+
+## The press list (presslista)
+publish-error-not-press = Bara ett pressmeddelande går till presslistan.
+press-list-footer = Du får detta e-postmeddelande eftersom du står på kommunens presslista. Lämna listan här:
+press-list-confirm-subject = Bekräfta att du vill stå på presslistan hos { $municipality }
+press-list-confirm-email = Hej! Någon (förhoppningsvis du) vill få pressmeddelandena från { $municipality } till den här adressen. Bekräfta här: { $link } Var det inte du kan du bortse från meddelandet. Då skickar vi inget mer.
+press-list-known-subject = Du står redan på presslistan hos { $municipality }
+press-list-known-email = Den här adressen får redan pressmeddelandena från { $municipality }. Se eller avsluta här: { $link }
+press-list-back = Tillbaka till pressmeddelandena
+press-list-error-heading = Vi kunde inte lägga till dig på presslistan
+press-list-what = Du får alla kommunens pressmeddelanden via e-post, och inget annat.
+press-list-heading = Presslista
+press-list-hint = Är du journalist? Få våra pressmeddelanden via e-post när de publiceras. Du får först ett e-postmeddelande med en länk som du bekräftar.
+press-list-email = Din e-postadress
+press-list-join = Lägg till mig på presslistan
+subscribe-medium-press = Presslista (e-post)
+publish-to-press-list = Skicka till presslistan via e-post ({ $count } mottagare)

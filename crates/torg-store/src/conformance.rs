@@ -4352,4 +4352,62 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
         "{log:?}"
     );
     assert!(log.iter().any(|l| l.kind == "decision"));
+    // The press list: a list of its own. A press release reaches it and no one else; a
+    // newsletter to every subscriber does not reach it.
+    store
+        .import_subscribers(
+            tenant,
+            &[NewSubscriber {
+                confirmed: true,
+                ..sub(Medium::Press, "desk@avisa.no", vec![], vec![])
+            }],
+            &[stop_hash(Medium::Press, "desk@avisa.no")],
+            None,
+        )
+        .await
+        .expect("press list");
+    assert_eq!(
+        store.subscriber_counts(tenant).await.expect("counts").press,
+        1
+    );
+    let counts = store
+        .broadcast(
+            tenant,
+            &[
+                Broadcast {
+                    header_prefix: "press-1-",
+                    ..broadcast(Medium::Press, None, &[], false)
+                },
+                Broadcast {
+                    header_prefix: "press-2-",
+                    ..broadcast(Medium::Email, None, &[], false)
+                },
+            ],
+            None,
+        )
+        .await
+        .expect("broadcast");
+    assert_eq!(counts[0], 1, "the press list only");
+    let sent = store
+        .claim_outbox(
+            Channel::Email,
+            Timestamp::now(),
+            SignedDuration::from_mins(2),
+            1000,
+        )
+        .await
+        .expect("claim");
+    let to_press: Vec<_> = sent
+        .iter()
+        .filter(|i| i.recipient == "desk@avisa.no")
+        .collect();
+    assert_eq!(to_press.len(), 1, "{sent:?}");
+    assert!(to_press[0].header_id.starts_with("press-1-"));
+    assert!(to_press[0].unsubscribe.is_some(), "one click off the list");
+    assert_eq!(
+        sent.iter()
+            .filter(|i| i.header_id.starts_with("press-2-"))
+            .count() as u64,
+        counts[1]
+    );
 }

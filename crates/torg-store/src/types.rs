@@ -606,6 +606,8 @@ pub struct Broadcast<'a> {
 pub struct SubscriberCounts {
     pub email: i64,
     pub sms: i64,
+    /// Confirmed on the press list.
+    pub press: i64,
     pub pending: i64,
     pub test_recipients: i64,
 }

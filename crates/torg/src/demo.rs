@@ -638,6 +638,11 @@ async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
         subscriber(Medium::Sms, "+4790000001", true),
         subscriber(Medium::Email, "ola.nordmann@example.no", false),
         subscriber(Medium::Sms, "+4790000002", false),
+        // A journalist on the press list: every press release, nothing else.
+        torg_store::NewSubscriber {
+            areas: vec![],
+            ..subscriber(Medium::Press, "desk@lokalavisa.example", false)
+        },
     ];
     let hashes: Vec<String> = list
         .iter()

@@ -604,10 +604,11 @@ impl Subscriptions for This {
     }
 
     async fn subscriber_counts(&self, tenant: TenantId) -> Result<SubscriberCounts> {
-        let (email, sms, pending, test): (i64, i64, i64, i64) = sqlx::query_as(
+        let (email, sms, press, pending, test): (i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT \
                COALESCE(SUM(CASE WHEN confirmed_at IS NOT NULL AND medium = 'email' THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN confirmed_at IS NOT NULL AND medium = 'sms' THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN confirmed_at IS NOT NULL AND medium = 'press' THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN confirmed_at IS NULL THEN 1 ELSE 0 END), 0), \
                COALESCE(SUM(CASE WHEN confirmed_at IS NOT NULL AND test_recipient = 1 THEN 1 ELSE 0 END), 0) \
              FROM subscribers WHERE tenant_id = $1",
@@ -619,6 +620,7 @@ impl Subscriptions for This {
         Ok(SubscriberCounts {
             email,
             sms,
+            press,
             pending,
             test_recipients: test,
         })
