@@ -9,6 +9,7 @@ mod crisis;
 mod fuzz;
 mod plain;
 mod publish;
+mod search;
 mod servers;
 
 use anyhow::Result;
@@ -98,8 +99,9 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
-    /// Measure publishing: messages approved for Facebook, Instagram and Mastodon, scheduled
-    /// apart, handed to each network (local stand-ins) on the delivery path; how late.
+    /// Measure publishing: messages approved for six channels (news, Facebook, Instagram,
+    /// Mastodon, SMS and email to subscribers), scheduled apart, handed to each (local
+    /// stand-ins) on the delivery path; how late.
     Publish {
         #[arg(long, default_value_t = 1000)]
         messages: usize,
@@ -115,6 +117,18 @@ enum Command {
         subscribers: u64,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// Measure the search: generated inquiries created with the index, then the first page
+    /// and count of hits for a rare word, a common one, a name and an absent one.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        inquiries: u64,
+        /// Searches per measure.
+        #[arg(long, default_value_t = 50)]
+        samples: usize,
+        /// Also on PostgreSQL: an admin URL (a fresh database is made there).
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// The real mail servers and Kannel for the browser test, driven over standard input and
     /// output (see `servers.rs`).
@@ -169,6 +183,11 @@ async fn main() -> Result<()> {
             spacing_ms,
         } => publish::run(messages, spacing_ms).await,
         Command::Crisis { subscribers, runs } => crisis::run(subscribers, runs).await,
+        Command::Search {
+            inquiries,
+            samples,
+            postgres,
+        } => search::run(inquiries, samples, postgres).await,
         Command::Servers { sms_get_url } => servers::run(sms_get_url).await,
     }
 }

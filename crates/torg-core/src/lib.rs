@@ -21,6 +21,7 @@ pub mod publish;
 pub mod registry;
 pub mod reply;
 pub mod sealing;
+pub mod search;
 pub mod secrets;
 pub mod sms;
 pub mod social;

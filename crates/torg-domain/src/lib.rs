@@ -29,6 +29,7 @@ pub mod registry;
 pub mod reply;
 pub mod role;
 pub mod routing;
+pub mod search;
 pub mod secret;
 pub mod sms;
 pub mod social;

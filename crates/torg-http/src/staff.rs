@@ -425,6 +425,9 @@ struct InboxRow {
     citizen: String,
     topic: Option<String>,
     preview: String,
+    /// The name and the preview with the words a search found marked (empty: no search).
+    citizen_marked: Vec<(String, bool)>,
+    preview_marked: Vec<(String, bool)>,
     unit: String,
     assignee: String,
     /// Linked to a crisis that goes on.
@@ -454,6 +457,8 @@ struct InboxPage {
     /// Crises going on: (id, headline, inquiries linked), their inquiries together in the
     /// crisis room.
     crises: Vec<(i64, String, usize)>,
+    /// "12 inquiries found", when searching.
+    found: Option<String>,
 }
 
 /// Who is on duty for a channel group, for the inbox.
@@ -578,6 +583,8 @@ fn inbox_row(
         status: views::status_label(t, s.status),
         channel: views::channel_label(t, s.channel),
         citizen: s.citizen_name,
+        citizen_marked: vec![],
+        preview_marked: vec![],
         topic: s.topic.map(|c| views::topic_label(t, &c)),
         preview: s.preview,
         unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
@@ -742,15 +749,27 @@ async fn inbox(
         visible_units: Some(staff.visible_units()),
     };
     let after = Cursor::decode(&q.after);
-    let (summaries, users) = match tokio::try_join!(
+    let query = filter
+        .search
+        .as_deref()
+        .and_then(torg_domain::search::Query::parse);
+    let count = async {
+        match &filter.search {
+            Some(_) => state.store.count_matching(tenant, &filter).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (summaries, users, hits) = match tokio::try_join!(
         state
             .store
             .list_inquiries(tenant, &filter, after.as_ref(), INBOX_PAGE_SIZE),
-        state.store.list_users(tenant)
+        state.store.list_users(tenant),
+        count
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
+    let hits = hits.map(|n| t.get1("inbox-found", "count", &n.to_string()));
     let unit_names: HashMap<UnitId, &str> = staff
         .config
         .units
@@ -771,6 +790,13 @@ async fn inbox(
     let rows: Vec<InboxRow> = summaries
         .into_iter()
         .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
+        .map(|mut r| {
+            if let Some(query) = &query {
+                r.citizen_marked = views::marked(&r.citizen, query);
+                r.preview_marked = views::marked(&r.preview, query);
+            }
+            r
+        })
         .collect();
     let duties = match duty_views(&state, &t, &staff, &users, now).await {
         Ok(d) => d,
@@ -815,6 +841,7 @@ async fn inbox(
         r.crisis = linked.contains(&r.id);
     }
     let page = InboxPage {
+        found: hits,
         notices,
         stories,
         crises,

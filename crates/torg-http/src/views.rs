@@ -176,6 +176,24 @@ pub fn error_page(
 }
 
 /// A time in the municipality's zone, like "22.11.2026 14:30".
+/// `text` in pieces, each marked where its words meet the search (rendered as `<mark>`,
+/// every piece escaped by the template).
+pub fn marked(text: &str, query: &torg_domain::search::Query) -> Vec<(String, bool)> {
+    let mut pieces = vec![];
+    let mut at = 0;
+    for (start, end) in query.matches(text) {
+        if start > at {
+            pieces.push((text[at..start].to_string(), false));
+        }
+        pieces.push((text[start..end].to_string(), true));
+        at = end;
+    }
+    if at < text.len() {
+        pieces.push((text[at..].to_string(), false));
+    }
+    pieces
+}
+
 pub fn when(ts: Timestamp, zone: &str) -> String {
     let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
     ts.to_zoned(tz).strftime("%d.%m.%Y %H:%M").to_string()

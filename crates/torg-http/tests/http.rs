@@ -349,6 +349,35 @@ async fn citizen_and_staff_round_trip(app: &App) {
         inbox.contains("Ola &#60;b&#62;Nordmann") && !inbox.contains("<b>Nordmann"),
         "names are escaped"
     );
+    // By a word form the text does not hold, and by a word of the later message: the words
+    // found are marked, and the hits counted.
+    for (words, marked) in [
+        ("barnehagen", Some("<mark>barnehage</mark>")),
+        ("barna glemte", None),
+    ] {
+        let found = staff
+            .get(format!("{}/staff?status=any&q={words}", app.base))
+            .send()
+            .await
+            .expect("inbox")
+            .text()
+            .await
+            .expect("text");
+        assert!(found.contains(&reference), "{words} finds it");
+        assert!(found.contains("Antall treff: 1"), "{words}: one hit");
+        if let Some(marked) = marked {
+            assert!(found.contains(marked), "{words} is marked");
+        }
+    }
+    let none = staff
+        .get(format!("{}/staff?status=any&q=fjellklatring", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(none.contains("Antall treff: 0") && !none.contains(&reference));
     let id = between(&inbox, "href=\"/staff/inquiries/", "\"")
         .expect("link")
         .to_string();

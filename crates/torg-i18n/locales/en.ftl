@@ -1043,3 +1043,4 @@ press-list-email = Your email address
 press-list-join = Put me on the press list
 subscribe-medium-press = Press list (email)
 publish-to-press-list = Send to the press list by email ({ $count } recipients)
+inbox-found = Matches: { $count }

@@ -1043,3 +1043,4 @@ press-list-email = E-postadressen din
 press-list-join = Sett meg på presselisten
 subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselisten på e-post ({ $count } mottakere)
+inbox-found = Antall treff: { $count }

@@ -1030,3 +1030,4 @@ press-list-email = E-postadressa di
 press-list-join = Set meg på presselista
 subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselista på e-post ({ $count } mottakarar)
+inbox-found = Tal på treff: { $count }

@@ -1030,3 +1030,4 @@ press-list-email = Din e-postadress
 press-list-join = Lägg till mig på presslistan
 subscribe-medium-press = Presslista (e-post)
 publish-to-press-list = Skicka till presslistan via e-post ({ $count } mottagare)
+inbox-found = Antal träffar: { $count }

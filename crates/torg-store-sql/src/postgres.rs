@@ -105,6 +105,26 @@ const LOCK_AUDIT_CHAIN: &str = "SELECT pg_advisory_xact_lock(7305, $1::int4)";
 // Exports of a municipality give journal numbers in turn.
 const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 
+/// The search index (`inquiry_terms`, a tsvector with GIN): an inquiry's terms written ($1
+/// inquiry, $2 municipality, $3 the terms separated by spaces), added to, and removed.
+const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ')))";
+const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
+const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
+/// Pushes the ids of the municipality's inquiries holding every term of `query`.
+fn push_search_ids(
+    q: &mut sqlx::QueryBuilder<Db>,
+    tenant: i64,
+    query: &torg_domain::search::Query,
+) {
+    q.push("SELECT inquiry_id FROM inquiry_terms WHERE terms @@ CAST(")
+        .push_bind(query.tsquery())
+        .push(" AS tsquery) AND tenant_id = ")
+        .push_bind(tenant);
+}
+/// Inquiries not in the index yet.
+const SEARCH_MISSING: &str =
+    "NOT EXISTS (SELECT 1 FROM inquiry_terms s WHERE s.inquiry_id = inquiries.id)";
+
 #[path = "sql/archive.rs"]
 mod archive;
 #[path = "sql/audit.rs"]

@@ -90,6 +90,26 @@ const LOCK_AUDIT_CHAIN: &str = "SELECT $1";
 // BEGIN IMMEDIATE already makes them take turns.
 const LOCK_JOURNAL: &str = "SELECT $1";
 
+/// The search index (`inquiry_terms`, FTS5): an inquiry's terms written ($1 inquiry, $2
+/// municipality, $3 the terms separated by spaces), added to, and removed.
+const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (rowid, tenant_id, terms) VALUES ($1, $2, $3)";
+const SEARCH_APPEND: &str =
+    "UPDATE inquiry_terms SET terms = terms || ' ' || $3 WHERE rowid = $1 AND tenant_id = $2";
+const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE rowid = $1";
+/// Pushes the ids of the inquiries holding every term of `query`. The outer query keeps to
+/// the municipality: checking it here would read every hit's row of the index.
+fn push_search_ids(
+    q: &mut sqlx::QueryBuilder<Db>,
+    _tenant: i64,
+    query: &torg_domain::search::Query,
+) {
+    q.push("SELECT rowid FROM inquiry_terms WHERE inquiry_terms MATCH ")
+        .push_bind(query.fts5());
+}
+/// Inquiries not in the index yet.
+const SEARCH_MISSING: &str =
+    "NOT EXISTS (SELECT 1 FROM inquiry_terms s WHERE s.rowid = inquiries.id)";
+
 #[path = "sql/archive.rs"]
 mod archive;
 #[path = "sql/audit.rs"]

@@ -839,6 +839,57 @@ pub async fn filters_and_search(store: &dyn Store) {
         .is_empty(),
         "wildcards are literal"
     );
+    // Word forms and compounds: "lekkasjen" finds "Vannlekkasje"; every word must be found.
+    let search = |words: &str| {
+        let words = words.to_string();
+        async move {
+            list(any(InquiryFilter {
+                search: Some(words),
+                ..Default::default()
+            }))
+            .await
+        }
+    };
+    assert_eq!(search("lekkasjen").await, vec![b.id]);
+    assert_eq!(search("Vann Storgata").await, vec![b.id]);
+    assert!(search("vann barnehage").await.is_empty(), "every word");
+    assert_eq!(search("barnehageplassen").await, vec![a.id]);
+    // A reply's words are found at once; another municipality's never.
+    store
+        .add_message(
+            f.tenant.id,
+            b.id,
+            message(MessageKind::Outbound, "Rørleggeren kommer i morgen.", now),
+            None,
+        )
+        .await
+        .expect("reply");
+    assert_eq!(search("rørlegger").await, vec![b.id]);
+    let other = fixture(store).await;
+    store
+        .create_inquiry(new_inquiry(&other, "Vannlekkasje hos naboen", now))
+        .await
+        .expect("other");
+    assert_eq!(search("vannlekkasje").await, vec![b.id], "ours only");
+    // Rebuilt from the texts, the index finds the same.
+    let mut after = 0;
+    loop {
+        let (n, last) = store
+            .reindex_search(after, 1, false)
+            .await
+            .expect("reindex");
+        if n == 0 {
+            break;
+        }
+        after = last;
+    }
+    assert_eq!(search("rørlegger").await, vec![b.id]);
+    assert_eq!(search("lekkasjen").await, vec![b.id]);
+    assert_eq!(
+        store.reindex_search(0, 100, true).await.expect("missing").0,
+        0,
+        "nothing missing"
+    );
 }
 
 pub async fn thread_status_and_notes(store: &dyn Store) {

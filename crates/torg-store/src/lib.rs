@@ -536,7 +536,18 @@ pub trait Inquiries: Send + Sync {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
+    /// How many inquiries `filter` finds (its search, status, unit, channel, visible units).
+    async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64>;
     async fn count_inquiries(&self, tenant: TenantId) -> Result<i64>;
+    /// Rebuilds the search index of up to `limit` inquiries with ids above `after` (every one,
+    /// or only those not in the index), each from its texts, in one transaction: how many,
+    /// and the last id (0 when there were none).
+    async fn reindex_search(
+        &self,
+        after: i64,
+        limit: u32,
+        only_missing: bool,
+    ) -> Result<(u64, i64)>;
     /// Per unit: open inquiries, those past `warn_permille`/1000 of their time, and those
     /// overdue at `now` (escalation).
     async fn deadline_counts(

@@ -321,7 +321,8 @@ pub struct InquiryFilter {
     pub status: StatusFilter,
     pub channel: Option<Channel>,
     pub assignee_id: Option<UserId>,
-    /// Reference, name, contact or words of the text.
+    /// The reference exactly, or words that must all be in the search index (name, contacts,
+    /// subject, messages; `torg_domain::search` gives the word forms).
     pub search: Option<String>,
     /// Only inquiries of these units (what the staff member may see); `None` for all.
     pub visible_units: Option<Vec<UnitId>>,

@@ -150,6 +150,9 @@ enum Command {
     /// Subscribers: import a list, topics, counts.
     #[command(subcommand)]
     Subscribers(cli::crisis::SubscribersCommand),
+    /// The search index: rebuild it.
+    #[command(subcommand)]
+    Search(cli::search::SearchCommand),
 }
 
 fn main() -> Result<()> {
@@ -261,6 +264,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Crisis(cmd) => cli::crisis::crisis_command(store, &settings, cmd).await,
         Command::Areas(cmd) => cli::crisis::areas_command(store, cmd).await,
         Command::Subscribers(cmd) => cli::crisis::subscribers_command(store, &settings, cmd).await,
+        Command::Search(cmd) => cli::search::search_command(store, cmd).await,
         Command::CheckText
         | Command::PlainLanguage { .. }
         | Command::Holidays { .. }

@@ -143,6 +143,8 @@ fn start_workers(
         state.warnings(own_address),
         stopping.clone(),
     )));
+    // Inquiries written before the search index existed are indexed, once.
+    tokio::spawn(torg_core::search::index_missing(store.clone()));
     // A crisis message's SMS and emails left unexpanded by a crash are queued.
     tasks.push(tokio::spawn(torg_core::crisis::run_expander(
         store.clone(),

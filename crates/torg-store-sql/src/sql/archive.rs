@@ -454,6 +454,11 @@ impl Archive for This {
                 .await
                 .map_err(db_err)?;
             }
+            sqlx::query(SEARCH_REMOVE)
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
             sqlx::query("DELETE FROM inquiries WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.get())
                 .bind(id.get())

@@ -2,6 +2,61 @@
 
 use super::shared::*;
 
+/// The conditions of `filter` after `WHERE tenant_id = …`; false when nothing can match (no
+/// unit visible).
+fn push_filter(q: &mut QueryBuilder<Db>, tenant: TenantId, filter: &InquiryFilter) -> bool {
+    match filter.status {
+        // Written literally so that the partial "open" indexes apply.
+        StatusFilter::NotClosed => {
+            q.push(" AND status <> 'closed'");
+        }
+        StatusFilter::Only(s) => {
+            q.push(" AND status = ").push_bind(s.as_str());
+        }
+        StatusFilter::Any => {}
+    }
+    if let Some(u) = filter.unit_id {
+        q.push(" AND unit_id = ").push_bind(u.get());
+    }
+    if let Some(units) = &filter.visible_units {
+        if units.is_empty() {
+            return false;
+        }
+        q.push(" AND unit_id IN (");
+        let mut list = q.separated(", ");
+        for u in units {
+            list.push_bind(u.get());
+        }
+        q.push(")");
+    }
+    if let Some(c) = filter.channel {
+        q.push(" AND channel = ").push_bind(c.as_str());
+    }
+    if let Some(a) = filter.assignee_id {
+        q.push(" AND assignee_id = ").push_bind(a.get());
+    }
+    if let Some(s) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        // A reference exactly; else every word in the search index (name, contacts,
+        // subject, messages: torg_domain::search's word forms). One or the other, so that
+        // the index drives the query.
+        if let Ok(reference) = s.parse::<Reference>() {
+            q.push(" AND reference = ").push_bind(reference.to_string());
+        } else if let Some(query) = torg_domain::search::Query::parse(s) {
+            q.push(" AND id IN (");
+            push_search_ids(q, tenant.get(), &query);
+            q.push(")");
+        } else {
+            q.push(" AND 1 = 0");
+        }
+    }
+    true
+}
+
 #[async_trait]
 impl Inquiries for This {
     async fn deadline_counts(
@@ -261,59 +316,8 @@ impl Inquiries for This {
             "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "
         ));
         q.push_bind(tenant.get());
-        match filter.status {
-            // Written literally so that the partial "open" indexes apply.
-            StatusFilter::NotClosed => {
-                q.push(" AND status <> 'closed'");
-            }
-            StatusFilter::Only(s) => {
-                q.push(" AND status = ").push_bind(s.as_str());
-            }
-            StatusFilter::Any => {}
-        }
-        if let Some(u) = filter.unit_id {
-            q.push(" AND unit_id = ").push_bind(u.get());
-        }
-        if let Some(units) = &filter.visible_units {
-            if units.is_empty() {
-                return Ok(Vec::new());
-            }
-            q.push(" AND unit_id IN (");
-            let mut list = q.separated(", ");
-            for u in units {
-                list.push_bind(u.get());
-            }
-            q.push(")");
-        }
-        if let Some(c) = filter.channel {
-            q.push(" AND channel = ").push_bind(c.as_str());
-        }
-        if let Some(a) = filter.assignee_id {
-            q.push(" AND assignee_id = ").push_bind(a.get());
-        }
-        if let Some(s) = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let pattern = format!("%{}%", crate::like_escape(&s.to_lowercase()));
-            q.push(" AND (reference = ").push_bind(s.to_string());
-            q.push(" OR LOWER(citizen_name) LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-            q.push(" OR LOWER(COALESCE(contact_email, '')) LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-            q.push(" OR COALESCE(contact_phone, '') LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-            q.push(" OR LOWER(COALESCE(subject, '')) LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-            q.push(" OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = inquiries.tenant_id AND m.inquiry_id = inquiries.id AND LOWER(m.body) LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\'))");
+        if !push_filter(&mut q, tenant, filter) {
+            return Ok(Vec::new());
         }
         if let Some(c) = after {
             q.push(" AND (deadline_at, received_at, id) > (")
@@ -329,6 +333,77 @@ impl Inquiries for This {
             .await
             .map_err(db_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn reindex_search(
+        &self,
+        after: i64,
+        limit: u32,
+        only_missing: bool,
+    ) -> Result<(u64, i64)> {
+        type Texts = (i64, i64, String, String, String, String);
+        let mut q: QueryBuilder<Db> = QueryBuilder::new(
+            "SELECT id, tenant_id, citizen_name, COALESCE(contact_email, ''), COALESCE(contact_phone, ''), \
+             COALESCE(subject, '') FROM inquiries WHERE id > ",
+        );
+        q.push_bind(after);
+        if only_missing {
+            q.push(" AND ").push(SEARCH_MISSING);
+        }
+        q.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+        let inquiries: Vec<Texts> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(last) = inquiries.last().map(|i| i.0) else {
+            return Ok((0, 0));
+        };
+        let mut q: QueryBuilder<Db> = QueryBuilder::new(
+            "SELECT inquiry_id, body FROM messages WHERE kind <> 'acknowledgement' AND inquiry_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for i in &inquiries {
+            ids.push_bind(i.0);
+        }
+        q.push(") ORDER BY inquiry_id, id");
+        let bodies: Vec<(i64, String)> = q
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut by_inquiry: HashMap<i64, Vec<String>> = HashMap::new();
+        for (id, body) in bodies {
+            by_inquiry.entry(id).or_default().push(body);
+        }
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        for (id, tenant, name, email, phone, subject) in &inquiries {
+            let mut texts = vec![
+                name.as_str(),
+                email.as_str(),
+                phone.as_str(),
+                subject.as_str(),
+            ];
+            if let Some(bodies) = by_inquiry.get(id) {
+                texts.extend(bodies.iter().map(String::as_str));
+            }
+            search_add(&mut tx, *id, *tenant, &texts).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok((inquiries.len() as u64, last))
+    }
+
+    async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64> {
+        let mut q: QueryBuilder<Db> =
+            QueryBuilder::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");
+        q.push_bind(tenant.get());
+        if !push_filter(&mut q, tenant, filter) {
+            return Ok(0);
+        }
+        q.build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
     }
 
     async fn count_inquiries(&self, tenant: TenantId) -> Result<i64> {

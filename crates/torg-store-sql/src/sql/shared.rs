@@ -3,7 +3,8 @@
 //! (`sqlite.rs`, `postgres.rs`), which defines `Db`, `This` and its few SQL differences.
 
 pub(super) use super::{
-    BACKEND, BEGIN_WRITE, Db, LOCK_AUDIT_CHAIN, LOCK_JOURNAL, This, USER_COLUMNS,
+    BACKEND, BEGIN_WRITE, Db, LOCK_AUDIT_CHAIN, LOCK_JOURNAL, SEARCH_ADD, SEARCH_APPEND,
+    SEARCH_MISSING, SEARCH_REMOVE, This, USER_COLUMNS, push_search_ids,
 };
 pub(super) use crate::batch::{self, Job};
 pub(super) use crate::rows::*;
@@ -335,6 +336,23 @@ pub(super) async fn insert_batch(
         });
         q.build().execute(&mut *conn).await.map_err(db_err)?;
     }
+    // The search index, in the same transaction as the text.
+    for (&i, id) in todo.iter().zip(&inquiry_ids) {
+        let new = news[i];
+        search_add(
+            &mut *conn,
+            *id,
+            new.tenant_id.get(),
+            &[
+                new.citizen_name.as_str(),
+                new.contact_email.as_deref().unwrap_or_default(),
+                new.contact_phone.as_deref().unwrap_or_default(),
+                new.subject.as_deref().unwrap_or_default(),
+                new.body.as_str(),
+            ],
+        )
+        .await?;
+    }
     let message_of: HashMap<i64, i64> = message_rows.into_iter().map(|(m, i)| (i, m)).collect();
     for ((&i, id), preview) in todo.iter().zip(&inquiry_ids).zip(previews) {
         let new = news[i];
@@ -364,6 +382,56 @@ pub(super) async fn insert_batch(
     Ok(results.into_iter().flatten().collect())
 }
 
+/// Writes an inquiry's row of the search index from its texts (name, contacts, subject,
+/// messages), replacing any it had.
+pub(super) async fn search_add(
+    conn: &mut Conn,
+    inquiry_id: i64,
+    tenant: i64,
+    texts: &[&str],
+) -> Result<(), StoreError> {
+    let terms = torg_domain::search::terms(&texts.join("\n")).join(" ");
+    sqlx::query(SEARCH_REMOVE)
+        .bind(inquiry_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(SEARCH_ADD)
+        .bind(inquiry_id)
+        .bind(tenant)
+        .bind(terms)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Adds a new message's terms to its inquiry's row of the search index (an acknowledgement,
+/// the same text on every inquiry, is not indexed).
+pub(super) async fn search_append(
+    conn: &mut Conn,
+    inquiry_id: i64,
+    tenant: i64,
+    kind: MessageKind,
+    body: &str,
+) -> Result<(), StoreError> {
+    if kind == MessageKind::Acknowledgement {
+        return Ok(());
+    }
+    let terms = torg_domain::search::terms(body).join(" ");
+    if terms.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(SEARCH_APPEND)
+        .bind(inquiry_id)
+        .bind(tenant)
+        .bind(terms)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_message_row(
     conn: &mut Conn,
@@ -372,7 +440,7 @@ pub(super) async fn insert_message_row(
     new: &NewMessage,
     created_at: i64,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (tenant_id, inquiry_id, kind, author_user_id, author_name, body, created_at, external_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
@@ -386,7 +454,9 @@ pub(super) async fn insert_message_row(
     .bind(&new.external_id)
     .fetch_one(&mut *conn)
     .await
-    .map_err(db_err)
+    .map_err(db_err)?;
+    search_append(&mut *conn, inquiry_id, tenant, new.kind, &new.body).await?;
+    Ok(id)
 }
 
 /// Queues a message for delivery, in the caller's transaction: one of an inquiry's

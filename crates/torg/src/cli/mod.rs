@@ -9,6 +9,7 @@ pub mod crisis;
 pub mod directory;
 pub mod publishing;
 pub mod records;
+pub mod search;
 pub mod text;
 pub mod wheel;
 
