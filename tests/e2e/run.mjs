@@ -246,6 +246,17 @@ try {
   await staff.waitForSelector(".alert.success");
   check((await staff.textContent(".alert.success")).includes("Samtalen er registrert som"), "a call is logged");
   await axe(staff, "phone log");
+  // The search: a word form the text does not hold ("lekkasjen" for "vannlekkasje"), marked,
+  // with the hits counted.
+  await staff.goto(`${base}/staff`);
+  await staff.fill("#f-q", "lekkasjen Fjordgata");
+  await staff.selectOption("#f-status", "any");
+  await staff.click(".filters button[type=submit]");
+  await staff.waitForSelector("#found");
+  check((await staff.textContent("table.inbox")).includes(reference), "the search finds the inquiry by a word form");
+  check((await staff.textContent("table.inbox mark")).toLowerCase().includes("vannlekkasje"), "the word found is marked");
+  check((await staff.textContent("#found")).includes("Antall treff"), "the hits are counted");
+  await axe(staff, "search results");
   await staff.goto(`${base}/staff`);
   await staff.fill("#f-q", reference);
   await staff.click(".filters button[type=submit]");

@@ -182,8 +182,19 @@ async fn time_search(
     Ok((at(0.5), at(0.95), page, count))
 }
 
-async fn measure(name: &str, store: Arc<dyn Store>, n: u64, samples: usize) -> Result<()> {
+/// After a bulk load the planner's statistics are brought up to date, as autovacuum does a
+/// little later on a running installation.
+type Analyze = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+
+async fn measure(
+    name: &str,
+    store: Arc<dyn Store>,
+    analyze: impl FnOnce() -> Analyze,
+    n: u64,
+    samples: usize,
+) -> Result<()> {
     let (tenant, rate) = generate(store.clone(), n).await?;
+    analyze().await?;
     println!(
         "{name}: {n} inquiries created through the store with the index: {rate:.0} per second"
     );
@@ -205,13 +216,26 @@ async fn measure(name: &str, store: Arc<dyn Store>, n: u64, samples: usize) -> R
 
 pub async fn run(inquiries: u64, samples: usize, postgres: Option<String>) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let sqlite: Arc<dyn Store> =
-        Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
-    measure("SQLite", sqlite, inquiries, samples).await?;
+    let sqlite = Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    let pool = sqlite.pool().clone();
+    let analyze = move || -> Analyze {
+        Box::pin(async move {
+            sqlx::query("ANALYZE").execute(&pool).await?;
+            Ok(())
+        })
+    };
+    measure("SQLite", sqlite, analyze, inquiries, samples).await?;
     if let Some(admin) = postgres {
         let url = torg_store_sql::postgres::create_test_database(&admin).await?;
-        let pg: Arc<dyn Store> = Arc::new(torg_store_sql::PostgresStore::connect(&url).await?);
-        measure("PostgreSQL", pg, inquiries, samples).await?;
+        let pg = Arc::new(torg_store_sql::PostgresStore::connect(&url).await?);
+        let pool = pg.pool().clone();
+        let analyze = move || -> Analyze {
+            Box::pin(async move {
+                sqlx::query("ANALYZE").execute(&pool).await?;
+                Ok(())
+            })
+        };
+        measure("PostgreSQL", pg, analyze, inquiries, samples).await?;
     }
     Ok(())
 }

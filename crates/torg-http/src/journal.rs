@@ -169,7 +169,10 @@ async fn lines(
         }
     }
     let now = Timestamp::now();
-    let words: Vec<String> = search.split_whitespace().map(str::to_lowercase).collect();
+    // Every word of the search, in its forms (torg_domain::search), in the line's title,
+    // unit, case number, or the party's name where it may be found.
+    let query = torg_domain::search::Query::parse(search);
+    let searching = !search.trim().is_empty();
     Ok(entries
         .iter()
         .map(|e| {
@@ -186,12 +189,19 @@ async fn lines(
             )
         })
         .filter(|l| {
-            words.iter().all(|w| {
-                l.title.to_lowercase().contains(w)
-                    || l.case.contains(w.as_str())
-                    || l.unit.to_lowercase().contains(w)
-                    || (l.name_findable && l.party.to_lowercase().contains(w))
-            })
+            if !searching {
+                return true;
+            }
+            let Some(query) = &query else {
+                return false;
+            };
+            let mut text = format!("{} {} {}", l.title, l.unit, l.case);
+            if l.name_findable {
+                text.push(' ');
+                text.push_str(&l.party);
+            }
+            let terms = torg_domain::search::terms(&text);
+            query.terms.iter().all(|t| terms.contains(t))
         })
         .collect())
 }

@@ -7574,6 +7574,19 @@ async fn the_archivist_decides_and_the_public_journal_screens(app: &App) {
         .await
         .expect("text");
     assert!(search.contains("Ingen dokumenter i perioden"));
+    // By its case number, through the same text analysis as the staff's search.
+    let by_case = client()
+        .get(format!(
+            "{}/k/alfa/journal?q={}",
+            app.base, inquiry.reference
+        ))
+        .send()
+        .await
+        .expect("search")
+        .text()
+        .await
+        .expect("text");
+    assert!(by_case.contains(&format!("{}-1", inquiry.reference)));
     let feed = client()
         .get(format!("{}/k/alfa/journal/feed.atom", app.base))
         .send()

@@ -1044,3 +1044,4 @@ press-list-join = Put me on the press list
 subscribe-medium-press = Press list (email)
 publish-to-press-list = Send to the press list by email ({ $count } recipients)
 inbox-found = Matches: { $count }
+inbox-found-many = Matches: more than { $count }

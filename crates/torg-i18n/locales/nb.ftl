@@ -1044,3 +1044,4 @@ press-list-join = Sett meg på presselisten
 subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselisten på e-post ({ $count } mottakere)
 inbox-found = Antall treff: { $count }
+inbox-found-many = Antall treff: over { $count }

@@ -32,6 +32,11 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
+    /// The underlying pool, for bulk tools (benchmarks).
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
     fn bus(&self) -> Option<&dyn torg_store::NodeBus> {
         Some(self)
     }
@@ -110,17 +115,24 @@ const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ')))";
 const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
-/// Pushes the ids of the municipality's inquiries holding every term of `query`.
-fn push_search_ids(
+/// A search's inquiries, driven by the index: `FROM … WHERE` the terms match and the
+/// municipality's, newest first with `SEARCH_ORDER DESC`.
+fn push_search_from(
     q: &mut sqlx::QueryBuilder<Db>,
     tenant: i64,
     query: &torg_domain::search::Query,
 ) {
-    q.push("SELECT inquiry_id FROM inquiry_terms WHERE terms @@ CAST(")
-        .push_bind(query.tsquery())
-        .push(" AS tsquery) AND tenant_id = ")
-        .push_bind(tenant);
+    q.push(
+        " FROM inquiry_terms s JOIN inquiries ON inquiries.id = s.inquiry_id \
+         WHERE s.terms @@ CAST(",
+    )
+    .push_bind(query.tsquery())
+    .push(" AS tsquery) AND s.tenant_id = ")
+    .push_bind(tenant)
+    .push(" AND inquiries.tenant_id = ")
+    .push_bind(tenant);
 }
+const SEARCH_ORDER: &str = "inquiries.id";
 /// Inquiries not in the index yet.
 const SEARCH_MISSING: &str =
     "NOT EXISTS (SELECT 1 FROM inquiry_terms s WHERE s.inquiry_id = inquiries.id)";

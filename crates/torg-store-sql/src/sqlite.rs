@@ -96,16 +96,22 @@ const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (rowid, tenant_id, terms) VA
 const SEARCH_APPEND: &str =
     "UPDATE inquiry_terms SET terms = terms || ' ' || $3 WHERE rowid = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE rowid = $1";
-/// Pushes the ids of the inquiries holding every term of `query`. The outer query keeps to
-/// the municipality: checking it here would read every hit's row of the index.
-fn push_search_ids(
+/// A search's inquiries, driven by the index: `FROM … WHERE` the terms match and the
+/// municipality's, in the index's order (newest first with `SEARCH_ORDER DESC`).
+fn push_search_from(
     q: &mut sqlx::QueryBuilder<Db>,
-    _tenant: i64,
+    tenant: i64,
     query: &torg_domain::search::Query,
 ) {
-    q.push("SELECT rowid FROM inquiry_terms WHERE inquiry_terms MATCH ")
-        .push_bind(query.fts5());
+    q.push(
+        " FROM inquiry_terms JOIN inquiries ON inquiries.id = inquiry_terms.rowid \
+         WHERE inquiry_terms MATCH ",
+    )
+    .push_bind(query.fts5())
+    .push(" AND inquiries.tenant_id = ")
+    .push_bind(tenant);
 }
+const SEARCH_ORDER: &str = "inquiry_terms.rowid";
 /// Inquiries not in the index yet.
 const SEARCH_MISSING: &str =
     "NOT EXISTS (SELECT 1 FROM inquiry_terms s WHERE s.rowid = inquiries.id)";

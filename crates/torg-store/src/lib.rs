@@ -35,6 +35,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// 8,000).
 pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
 
+/// A search of words counts its hits up to this many (and one more, to say "more than").
+pub const SEARCH_COUNT_CAP: i64 = 10_000;
+
 /// Live events between the nodes (servers) that share one database, such as chat messages and
 /// typing. Nothing is kept: a node that is not listening misses what is sent, and pages catch
 /// up from the store.
@@ -528,7 +531,9 @@ pub trait Inquiries: Send + Sync {
         id: InquiryId,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
-    /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor.
+    /// Lists inquiries ordered by deadline, then age, then id; `after` is the keyset cursor. A
+    /// search of words lists its hits newest first instead (the cursor's id is where the next
+    /// page starts).
     async fn list_inquiries(
         &self,
         tenant: TenantId,
@@ -536,7 +541,8 @@ pub trait Inquiries: Send + Sync {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
-    /// How many inquiries `filter` finds (its search, status, unit, channel, visible units).
+    /// How many inquiries `filter` finds (its search, status, unit, channel, visible units);
+    /// a search of words is counted up to [`SEARCH_COUNT_CAP`] + 1.
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64>;
     async fn count_inquiries(&self, tenant: TenantId) -> Result<i64>;
     /// Rebuilds the search index of up to `limit` inquiries with ids above `after` (every one,

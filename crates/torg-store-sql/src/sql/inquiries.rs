@@ -2,9 +2,18 @@
 
 use super::shared::*;
 
+/// The words of a search that is not a reference, as the index is asked.
+fn search_query(filter: &InquiryFilter) -> Option<torg_domain::search::Query> {
+    let s = filter.search.as_deref()?.trim();
+    if s.parse::<Reference>().is_ok() {
+        return None;
+    }
+    torg_domain::search::Query::parse(s)
+}
+
 /// The conditions of `filter` after `WHERE tenant_id = …`; false when nothing can match (no
 /// unit visible).
-fn push_filter(q: &mut QueryBuilder<Db>, tenant: TenantId, filter: &InquiryFilter) -> bool {
+fn push_filter(q: &mut QueryBuilder<Db>, filter: &InquiryFilter) -> bool {
     match filter.status {
         // Written literally so that the partial "open" indexes apply.
         StatusFilter::NotClosed => {
@@ -41,18 +50,11 @@ fn push_filter(q: &mut QueryBuilder<Db>, tenant: TenantId, filter: &InquiryFilte
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        // A reference exactly; else every word in the search index (name, contacts,
-        // subject, messages: torg_domain::search's word forms). One or the other, so that
-        // the index drives the query.
-        if let Ok(reference) = s.parse::<Reference>() {
-            q.push(" AND reference = ").push_bind(reference.to_string());
-        } else if let Some(query) = torg_domain::search::Query::parse(s) {
-            q.push(" AND id IN (");
-            push_search_ids(q, tenant.get(), &query);
-            q.push(")");
-        } else {
-            q.push(" AND 1 = 0");
-        }
+        // A reference exactly (words go through `search_query` and `push_search_from`).
+        match s.parse::<Reference>() {
+            Ok(reference) => q.push(" AND reference = ").push_bind(reference.to_string()),
+            Err(_) => q.push(" AND 1 = 0"),
+        };
     }
     true
 }
@@ -312,11 +314,36 @@ impl Inquiries for This {
         after: Option<&Cursor>,
         limit: u32,
     ) -> Result<Vec<InquirySummary>> {
+        if let Some(query) = search_query(filter) {
+            // Words: the index drives, newest first, stopping at the page's end.
+            let mut q: QueryBuilder<Db> = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+            push_search_from(&mut q, tenant.get(), &query);
+            let rest = InquiryFilter {
+                search: None,
+                ..filter.clone()
+            };
+            if !push_filter(&mut q, &rest) {
+                return Ok(Vec::new());
+            }
+            if let Some(c) = after {
+                q.push(" AND inquiries.id < ").push_bind(c.id.get());
+            }
+            q.push(" ORDER BY ")
+                .push(SEARCH_ORDER)
+                .push(" DESC LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows: Vec<SummaryRow> = q
+                .build_query_as()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
+            return rows.into_iter().map(TryInto::try_into).collect();
+        }
         let mut q: QueryBuilder<Db> = QueryBuilder::new(format!(
             "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "
         ));
         q.push_bind(tenant.get());
-        if !push_filter(&mut q, tenant, filter) {
+        if !push_filter(&mut q, filter) {
             return Ok(Vec::new());
         }
         if let Some(c) = after {
@@ -394,10 +421,30 @@ impl Inquiries for This {
     }
 
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64> {
+        if let Some(query) = search_query(filter) {
+            // Counted up to one past the cap: "more than 10,000" is all a person needs.
+            let mut q: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
+            push_search_from(&mut q, tenant.get(), &query);
+            let rest = InquiryFilter {
+                search: None,
+                ..filter.clone()
+            };
+            if !push_filter(&mut q, &rest) {
+                return Ok(0);
+            }
+            q.push(" LIMIT ")
+                .push_bind(torg_store::SEARCH_COUNT_CAP + 1)
+                .push(") AS hits");
+            return q
+                .build_query_scalar()
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err);
+        }
         let mut q: QueryBuilder<Db> =
             QueryBuilder::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");
         q.push_bind(tenant.get());
-        if !push_filter(&mut q, tenant, filter) {
+        if !push_filter(&mut q, filter) {
             return Ok(0);
         }
         q.build_query_scalar()
