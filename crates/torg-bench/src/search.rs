@@ -211,6 +211,12 @@ async fn measure(
         let (p50, p95, page, count) = time_search(&*store, tenant, words, samples).await?;
         println!("  {what}: first page {page} and count {count}: p50 {p50:.2} ms, p95 {p95:.2} ms");
     }
+    let t0 = Instant::now();
+    let rebuilt = torg_core::search::reindex(&*store, false, |_| {}).await?;
+    println!(
+        "  torg search reindex: {rebuilt} inquiries in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -875,6 +875,15 @@ struct NewsPage {
     empty: String,
     slug: String,
     rows: Vec<NewsRow>,
+    /// The words searched for (empty: none).
+    q: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NewsQuery {
+    /// Words every message listed must hold (in their forms: `torg_domain::search`).
+    #[serde(default)]
+    q: String,
 }
 
 #[derive(Template)]
@@ -914,20 +923,22 @@ async fn news_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     Path(slug): Path<String>,
+    Query(q): Query<NewsQuery>,
 ) -> Response {
-    listing(state, lang, slug, Kind::News).await
+    listing(state, lang, slug, Kind::News, q.q).await
 }
 
 async fn press_page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     Path(slug): Path<String>,
+    Query(q): Query<NewsQuery>,
 ) -> Response {
-    listing(state, lang, slug, Kind::Press).await
+    listing(state, lang, slug, Kind::Press, q.q).await
 }
 
 /// The portal's news page or press page: the approved messages of `kind` whose time has come.
-async fn listing(state: AppState, lang: String, slug: String, kind: Kind) -> Response {
+async fn listing(state: AppState, lang: String, slug: String, kind: Kind, q: String) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let config = match municipality(&state, &t, &slug).await {
         Ok(c) => c,
@@ -943,8 +954,17 @@ async fn listing(state: AppState, lang: String, slug: String, kind: Kind) -> Res
         Ok(l) => l,
         Err(e) => return failed(t, e),
     };
+    // A search: every word, in its forms, in the title or the text.
+    let query = torg_domain::search::Query::parse(&q);
     let rows = list
         .iter()
+        .filter(|p| {
+            q.trim().is_empty()
+                || query.as_ref().is_some_and(|query| {
+                    let terms = torg_domain::search::terms(&format!("{}\n{}", p.title, p.body));
+                    query.terms.iter().all(|t| terms.contains(t))
+                })
+        })
         .map(|p| NewsRow {
             id: p.id,
             title: p.title.clone(),
@@ -965,6 +985,7 @@ async fn listing(state: AppState, lang: String, slug: String, kind: Kind) -> Res
             empty: t.get(empty),
             slug,
             rows,
+            q,
             t,
         },
     )

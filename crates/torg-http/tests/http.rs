@@ -8587,6 +8587,16 @@ async fn publishing_with_approval(app: &App) {
         parsed.entries[0].title.as_ref().map(|t| t.content.as_str()),
         Some("Biblioteket holder åpent lenger")
     );
+    // The news are searched by word forms ("bibliotekets" finds "Biblioteket").
+    for (words, found) in [("bibliotekets", true), ("fjellklatring", false)] {
+        let page = reqwest::get(format!("{news_url}?q={words}"))
+            .await
+            .expect("news")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(page.contains("Biblioteket holder"), found, "{words}");
+    }
     // A press release: on the press page, not among the news.
     let csrf = csrf_of(&writer, &list).await;
     let res = writer

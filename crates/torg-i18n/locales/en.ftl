@@ -1045,3 +1045,5 @@ subscribe-medium-press = Press list (email)
 publish-to-press-list = Send to the press list by email ({ $count } recipients)
 inbox-found = Matches: { $count }
 inbox-found-many = Matches: more than { $count }
+news-search = Search the messages
+news-search-submit = Search

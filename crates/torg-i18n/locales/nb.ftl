@@ -1045,3 +1045,5 @@ subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselisten på e-post ({ $count } mottakere)
 inbox-found = Antall treff: { $count }
 inbox-found-many = Antall treff: over { $count }
+news-search = Søk i meldingene
+news-search-submit = Søk

@@ -1032,3 +1032,5 @@ subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselista på e-post ({ $count } mottakarar)
 inbox-found = Tal på treff: { $count }
 inbox-found-many = Tal på treff: over { $count }
+news-search = Søk i meldingane
+news-search-submit = Søk

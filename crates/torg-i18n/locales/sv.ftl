@@ -1032,3 +1032,5 @@ subscribe-medium-press = Presslista (e-post)
 publish-to-press-list = Skicka till presslistan via e-post ({ $count } mottagare)
 inbox-found = Antal träffar: { $count }
 inbox-found-many = Antal träffar: över { $count }
+news-search = Sök bland meddelandena
+news-search-submit = Sök

@@ -332,8 +332,11 @@ impl Inquiries for This {
                 .push(SEARCH_ORDER)
                 .push(" DESC LIMIT ")
                 .push_bind(i64::from(limit));
+            // Planned for its own words each time: how often a word occurs decides whether
+            // the index or the newest-first scan should lead (a cached generic plan cannot).
             let rows: Vec<SummaryRow> = q
                 .build_query_as()
+                .persistent(false)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_err)?;
@@ -437,6 +440,7 @@ impl Inquiries for This {
                 .push(") AS hits");
             return q
                 .build_query_scalar()
+                .persistent(false)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_err);
