@@ -11,6 +11,9 @@ pub(crate) const MAX_BATCH: usize = 256;
 
 pub(crate) struct Job {
     pub(crate) new: NewInquiry,
+    /// Its search terms, worked out by the caller's task before the writer's turn (the
+    /// writer is one task for all, so it only writes them).
+    pub(crate) terms: String,
     pub(crate) reply: oneshot::Sender<Result<Created, StoreError>>,
 }
 
@@ -30,7 +33,18 @@ pub(crate) async fn next_batch(rx: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>>
 /// Sends a job to the writer and waits for the committed result.
 pub(crate) async fn submit(tx: &mpsc::Sender<Job>, new: NewInquiry) -> Result<Created, StoreError> {
     let (reply, rx) = oneshot::channel();
-    tx.send(Job { new, reply })
+    let terms = torg_domain::search::terms(
+        &[
+            new.citizen_name.as_str(),
+            new.contact_email.as_deref().unwrap_or_default(),
+            new.contact_phone.as_deref().unwrap_or_default(),
+            new.subject.as_deref().unwrap_or_default(),
+            new.body.as_str(),
+        ]
+        .join("\n"),
+    )
+    .join(" ");
+    tx.send(Job { new, terms, reply })
         .await
         .map_err(|_| StoreError::Database("the inquiry writer has stopped".into()))?;
     rx.await

@@ -11,6 +11,23 @@ fn search_query(filter: &InquiryFilter) -> Option<torg_domain::search::Query> {
     torg_domain::search::Query::parse(s)
 }
 
+/// `head` (`SELECT …`) over a search's inquiries, driven by the index, with the rest of
+/// `filter`; `None` when nothing can match (no unit visible).
+fn search_select(
+    head: &str,
+    tenant: TenantId,
+    query: &torg_domain::search::Query,
+    filter: &InquiryFilter,
+) -> Option<QueryBuilder<Db>> {
+    let mut q: QueryBuilder<Db> = QueryBuilder::new(head);
+    push_search_from(&mut q, tenant.get(), query);
+    let rest = InquiryFilter {
+        search: None,
+        ..filter.clone()
+    };
+    push_filter(&mut q, &rest).then_some(q)
+}
+
 /// The conditions of `filter` after `WHERE tenant_id = …`; false when nothing can match (no
 /// unit visible).
 fn push_filter(q: &mut QueryBuilder<Db>, filter: &InquiryFilter) -> bool {
@@ -316,15 +333,10 @@ impl Inquiries for This {
     ) -> Result<Vec<InquirySummary>> {
         if let Some(query) = search_query(filter) {
             // Words: the index drives, newest first, stopping at the page's end.
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
-            push_search_from(&mut q, tenant.get(), &query);
-            let rest = InquiryFilter {
-                search: None,
-                ..filter.clone()
-            };
-            if !push_filter(&mut q, &rest) {
+            let head = format!("SELECT {SUMMARY_COLUMNS}");
+            let Some(mut q) = search_select(&head, tenant, &query, filter) else {
                 return Ok(Vec::new());
-            }
+            };
             if let Some(c) = after {
                 q.push(" AND inquiries.id < ").push_bind(c.id.get());
             }
@@ -426,15 +438,11 @@ impl Inquiries for This {
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64> {
         if let Some(query) = search_query(filter) {
             // Counted up to one past the cap: "more than 10,000" is all a person needs.
-            let mut q: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
-            push_search_from(&mut q, tenant.get(), &query);
-            let rest = InquiryFilter {
-                search: None,
-                ..filter.clone()
-            };
-            if !push_filter(&mut q, &rest) {
+            let Some(mut q) =
+                search_select("SELECT COUNT(*) FROM (SELECT 1", tenant, &query, filter)
+            else {
                 return Ok(0);
-            }
+            };
             q.push(" LIMIT ")
                 .push_bind(torg_store::SEARCH_COUNT_CAP + 1)
                 .push(") AS hits");

@@ -36,7 +36,8 @@ pub(super) async fn write_batch(pool: &sqlx::Pool<Db>, jobs: Vec<Job>) {
     let together: Result<Vec<Created>, StoreError> = async {
         let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let news: Vec<&NewInquiry> = jobs.iter().map(|j| &j.new).collect();
-        let created = insert_batch(&mut tx, &news).await?;
+        let terms: Vec<&str> = jobs.iter().map(|j| j.terms.as_str()).collect();
+        let created = insert_batch(&mut tx, &news, &terms).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -51,7 +52,7 @@ pub(super) async fn write_batch(pool: &sqlx::Pool<Db>, jobs: Vec<Job>) {
             for job in jobs {
                 let r = async {
                     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-                    let mut one = insert_batch(&mut tx, &[&job.new]).await?;
+                    let mut one = insert_batch(&mut tx, &[&job.new], &[&job.terms]).await?;
                     tx.commit().await.map_err(db_err)?;
                     one.pop()
                         .ok_or_else(|| StoreError::Database("the inquiry was not written".into()))
@@ -73,6 +74,7 @@ pub(super) async fn write_batch(pool: &sqlx::Pool<Db>, jobs: Vec<Job>) {
 pub(super) async fn insert_batch(
     conn: &mut Conn,
     news: &[&NewInquiry],
+    terms: &[&str],
 ) -> Result<Vec<Created>, StoreError> {
     let mut results: Vec<Option<Created>> = vec![None; news.len()];
     // Retries of connector messages return what exists.
@@ -338,20 +340,7 @@ pub(super) async fn insert_batch(
     }
     // The search index, in the same transaction as the text.
     for (&i, id) in todo.iter().zip(&inquiry_ids) {
-        let new = news[i];
-        search_add(
-            &mut *conn,
-            *id,
-            new.tenant_id.get(),
-            &[
-                new.citizen_name.as_str(),
-                new.contact_email.as_deref().unwrap_or_default(),
-                new.contact_phone.as_deref().unwrap_or_default(),
-                new.subject.as_deref().unwrap_or_default(),
-                new.body.as_str(),
-            ],
-        )
-        .await?;
+        search_insert(&mut *conn, *id, news[i].tenant_id.get(), terms[i]).await?;
     }
     let message_of: HashMap<i64, i64> = message_rows.into_iter().map(|(m, i)| (i, m)).collect();
     for ((&i, id), preview) in todo.iter().zip(&inquiry_ids).zip(previews) {
@@ -396,6 +385,17 @@ pub(super) async fn search_add(
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
+    search_insert(conn, inquiry_id, tenant, &terms).await
+}
+
+/// Writes a new inquiry's row of the search index: `terms` as `torg_domain::search::terms`
+/// gives them, separated by spaces.
+pub(super) async fn search_insert(
+    conn: &mut Conn,
+    inquiry_id: i64,
+    tenant: i64,
+    terms: &str,
+) -> Result<(), StoreError> {
     sqlx::query(SEARCH_ADD)
         .bind(inquiry_id)
         .bind(tenant)
