@@ -425,7 +425,7 @@ struct InboxRow {
     citizen: String,
     topic: Option<String>,
     preview: String,
-    /// The name and the preview with the words a search found marked (empty: no search).
+    /// The name and the preview in pieces, those a search found marked.
     citizen_marked: Vec<(String, bool)>,
     preview_marked: Vec<(String, bool)>,
     unit: String,
@@ -582,9 +582,9 @@ fn inbox_row(
         state,
         status: views::status_label(t, s.status),
         channel: views::channel_label(t, s.channel),
+        citizen_marked: vec![(s.citizen_name.clone(), false)],
+        preview_marked: vec![(s.preview.clone(), false)],
         citizen: s.citizen_name,
-        citizen_marked: vec![],
-        preview_marked: vec![],
         topic: s.topic.map(|c| views::topic_label(t, &c)),
         preview: s.preview,
         unit: unit_names.get(&s.unit_id).unwrap_or(&"–").to_string(),
