@@ -69,6 +69,14 @@ async fn choices(
     ))
 }
 
+/// The status of a request the subscription rules refused: too often, or not valid.
+fn refused(e: &SubscriptionError) -> StatusCode {
+    match e {
+        SubscriptionError::TooOften => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 fn storage_failed(t: Tr, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "subscription storage failed");
     let msg = t.get("error-storage");
@@ -188,11 +196,7 @@ async fn submit(
         }
         Err(SubscriptionError::Store(e)) => storage_failed(t, e),
         Err(e) => {
-            let status = if matches!(e, SubscriptionError::TooOften) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused(&e);
             let msg = t.get(e.key());
             show_form(&state, t, m, Some(&f), vec![], Some(msg), status).await
         }
@@ -235,11 +239,7 @@ async fn join_press_list(
         }
         Err(SubscriptionError::Store(e)) => storage_failed(t, e),
         Err(e) => {
-            let status = if matches!(e, SubscriptionError::TooOften) {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
+            let status = refused(&e);
             let msg = t.get(e.key());
             crate::views::error_page(t, status, "press-list-error-heading", msg, &back)
         }

@@ -551,6 +551,7 @@ impl Inquiries for This {
         new: NewMessage,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<Message> {
+        let terms = message_terms(new.kind, &new.body);
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let current: Option<(String, Option<i64>)> = sqlx::query_as(
             "SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2",
@@ -567,7 +568,8 @@ impl Inquiries for This {
             .parse()
             .map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
         let at = new.created_at.as_millisecond();
-        let id = insert_message_row(&mut tx, tenant.get(), inquiry_id.get(), &new, at).await?;
+        let id =
+            insert_message_row(&mut tx, tenant.get(), inquiry_id.get(), &new, &terms, at).await?;
         if let Some(out) = &new.outgoing {
             insert_outgoing(
                 &mut tx,

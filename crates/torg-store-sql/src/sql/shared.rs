@@ -388,41 +388,48 @@ pub(super) async fn search_add(
     search_insert(conn, inquiry_id, tenant, &terms).await
 }
 
-/// Writes a new inquiry's row of the search index: `terms` as `torg_domain::search::terms`
-/// gives them, separated by spaces.
+/// Writes a new inquiry's row of the search index: `terms` as [`message_terms`] gives them.
 pub(super) async fn search_insert(
     conn: &mut Conn,
     inquiry_id: i64,
     tenant: i64,
     terms: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(SEARCH_ADD)
-        .bind(inquiry_id)
-        .bind(tenant)
-        .bind(terms)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    write_terms(conn, SEARCH_ADD, inquiry_id, tenant, terms).await
 }
 
-/// Adds a new message's terms to its inquiry's row of the search index (an acknowledgement,
-/// the same text on every inquiry, is not indexed).
-pub(super) async fn search_append(
+/// The search terms a message adds to its inquiry, separated by spaces (none for an
+/// acknowledgement, the same text on every inquiry). Worked out before a write transaction
+/// begins, so that the analysis never holds the writers' lock.
+pub(super) fn message_terms(kind: MessageKind, body: &str) -> String {
+    if kind == MessageKind::Acknowledgement {
+        return String::new();
+    }
+    torg_domain::search::terms(body).join(" ")
+}
+
+/// Adds a new message's terms ([`message_terms`]) to its inquiry's row of the search index.
+async fn search_append(
     conn: &mut Conn,
     inquiry_id: i64,
     tenant: i64,
-    kind: MessageKind,
-    body: &str,
+    terms: &str,
 ) -> Result<(), StoreError> {
-    if kind == MessageKind::Acknowledgement {
-        return Ok(());
-    }
-    let terms = torg_domain::search::terms(body).join(" ");
     if terms.is_empty() {
         return Ok(());
     }
-    sqlx::query(SEARCH_APPEND)
+    write_terms(conn, SEARCH_APPEND, inquiry_id, tenant, terms).await
+}
+
+/// One write of the index: `sql` with the inquiry ($1), the municipality ($2), the terms ($3).
+async fn write_terms(
+    conn: &mut Conn,
+    sql: &'static str,
+    inquiry_id: i64,
+    tenant: i64,
+    terms: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(sql)
         .bind(inquiry_id)
         .bind(tenant)
         .bind(terms)
@@ -433,11 +440,13 @@ pub(super) async fn search_append(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Inserts a message and adds its `terms` ([`message_terms`]) to the search index.
 pub(super) async fn insert_message_row(
     conn: &mut Conn,
     tenant: i64,
     inquiry_id: i64,
     new: &NewMessage,
+    terms: &str,
     created_at: i64,
 ) -> Result<i64, StoreError> {
     let id: i64 = sqlx::query_scalar(
@@ -455,7 +464,7 @@ pub(super) async fn insert_message_row(
     .fetch_one(&mut *conn)
     .await
     .map_err(db_err)?;
-    search_append(&mut *conn, inquiry_id, tenant, new.kind, &new.body).await?;
+    search_append(&mut *conn, inquiry_id, tenant, terms).await?;
     Ok(id)
 }
 
