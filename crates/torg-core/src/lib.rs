@@ -12,6 +12,7 @@ pub mod crisis;
 pub mod delivery;
 pub mod directory;
 pub mod escalation;
+pub mod evaluation;
 pub mod intake;
 pub mod mail;
 pub mod phone;

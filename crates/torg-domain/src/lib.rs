@@ -16,6 +16,7 @@ pub mod deadline;
 pub mod directory;
 pub mod duty;
 pub mod email;
+pub mod evaluation;
 pub mod ids;
 pub mod inquiry;
 pub mod moderation;

@@ -14,6 +14,7 @@ mod cache;
 mod chat;
 mod crisis;
 pub mod error;
+mod evaluation;
 pub mod i18n;
 mod journal;
 mod meta_hook;
@@ -227,6 +228,8 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(archive::routes())
                 .merge(crisis::routes())
                 .merge(subscriptions::routes())
+                .merge(evaluation::routes())
+                .merge(evaluation::portal_routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

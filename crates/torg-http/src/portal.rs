@@ -361,6 +361,10 @@ struct FollowPage {
     messages: Vec<MessageView>,
     post_url: String,
     revoke_url: String,
+    /// The satisfaction question of a closed inquiry: `Some(answered)`.
+    survey: Option<bool>,
+    /// Where the question's form posts.
+    action: String,
     error: Option<String>,
 }
 
@@ -409,7 +413,7 @@ pub(crate) async fn by_follow_token(
     }
 }
 
-async fn follow_page(
+pub(crate) async fn follow_page(
     state: &AppState,
     t: Tr,
     slug: &str,
@@ -431,7 +435,23 @@ async fn follow_page(
         Err(e) => return store_failed(t, e),
     };
     let base = format!("/k/{slug}/follow/{token}");
+    let survey = if inquiry.status == torg_domain::InquiryStatus::Closed {
+        match torg_core::evaluation::survey_on_follow_page(
+            &*state.store,
+            config.municipality.id,
+            inquiry.id,
+        )
+        .await
+        {
+            Ok(s) => s.map(|s| s.score.is_some()),
+            Err(e) => return store_failed(t, e),
+        }
+    } else {
+        None
+    };
     let page = FollowPage {
+        survey,
+        action: format!("{base}/survey"),
         c: crate::crisis::portal_chrome(state, &config.municipality, &base).await,
         reference: inquiry.reference.to_string(),
         status: views::status_label(&t, inquiry.status),

@@ -1022,6 +1022,7 @@ async fn news_item(
     };
     match found {
         Ok(Some((p, versions))) => {
+            crate::evaluation::count_view(&state, m.id, id);
             let languages: Vec<String> = versions.iter().map(|v| v.language.clone()).collect();
             let asked = q.version.as_deref().filter(|a| *a != p.language);
             let chosen = if q.version.as_deref() == Some(p.language.as_str()) {

@@ -57,18 +57,23 @@ pub fn opening_hours(t: &Tr, weekly: &[torg_domain::calendar::DayHours; 7]) -> V
 pub fn time_left(t: &Tr, deadline: Timestamp, now: Timestamp) -> String {
     let secs = deadline.as_second() - now.as_second();
     let overdue = secs < 0;
-    let mins = secs.abs() / 60;
+    let span = duration(t, jiff::SignedDuration::from_secs(secs.abs()));
+    if overdue {
+        t.get1("time-overdue", "time", &span)
+    } else {
+        t.get1("time-left", "time", &span)
+    }
+}
+
+/// A length of time in words: days and hours, hours and minutes, or minutes.
+pub fn duration(t: &Tr, d: jiff::SignedDuration) -> String {
+    let mins = d.as_secs().abs() / 60;
     let (d, h, m) = (mins / 1440, (mins % 1440) / 60, mins % 60);
-    let span = if d > 0 {
+    if d > 0 {
         format!("{d} {} {h} {}", t.get("unit-days"), t.get("unit-hours"))
     } else if h > 0 {
         format!("{h} {} {m} {}", t.get("unit-hours"), t.get("unit-minutes"))
     } else {
         format!("{m} {}", t.get("unit-minutes"))
-    };
-    if overdue {
-        t.get1("time-overdue", "time", &span)
-    } else {
-        t.get1("time-left", "time", &span)
     }
 }

@@ -145,6 +145,8 @@ mod audit;
 mod channels;
 #[path = "sql/directory.rs"]
 mod directory;
+#[path = "sql/evaluation.rs"]
+mod evaluation;
 #[path = "sql/inquiries.rs"]
 mod inquiries;
 #[path = "sql/outbox.rs"]

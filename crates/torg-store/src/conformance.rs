@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -4460,5 +4460,355 @@ pub async fn subscribers_get_what_they_chose_and_crises_are_logged(store: &dyn S
             .filter(|i| i.header_id.starts_with("press-2-"))
             .count() as u64,
         counts[1]
+    );
+}
+
+/// Evaluation: a period counted by channel and unit, by hour, durations and the slow emails;
+/// the survey started when an inquiry closes, sent once, answered once, dropped when the
+/// inquiry is reopened; the settings and the news' readings; another municipality sees none.
+pub async fn a_period_is_counted_and_surveys_are_asked_once(store: &dyn Store) {
+    use torg_domain::evaluation::{Costs, SurveyAnswer, Table, bucket_of};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let start: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    let hour = SignedDuration::from_hours(1);
+    let mk = |channel: Channel, i: i64| {
+        let mut n = new_inquiry(&f, &format!("Spørsmål {i}"), start + hour * (i as i32));
+        n.channel = channel;
+        if channel == Channel::Sms {
+            n.contact_email = None;
+            n.contact_phone = Some("+4791234567".into());
+        }
+        if i % 2 == 1 {
+            n.unit_id = f.other_unit.id;
+        }
+        n
+    };
+    let mut ids = vec![];
+    for (i, channel) in [
+        Channel::Email,
+        Channel::Email,
+        Channel::Sms,
+        Channel::Web,
+        Channel::Phone,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ids.push(
+            store
+                .create_inquiry(mk(channel, i as i64))
+                .await
+                .expect("inquiry")
+                .inquiry,
+        );
+    }
+    // Another municipality's inquiry is not counted.
+    store
+        .create_inquiry(new_inquiry(&other, "Ikke vår", start))
+        .await
+        .expect("theirs");
+    // The first email answered after 10 minutes, the second after 3 days (past its deadline).
+    let answer = |at| message(MessageKind::Outbound, "Svar", at);
+    store
+        .add_message(
+            tenant,
+            ids[0].id,
+            answer(ids[0].received_at + SignedDuration::from_mins(10)),
+            None,
+        )
+        .await
+        .expect("answer");
+    store
+        .add_message(
+            tenant,
+            ids[1].id,
+            answer(ids[1].received_at + SignedDuration::from_hours(72)),
+            None,
+        )
+        .await
+        .expect("answer");
+    // The call is closed at once; the first email and the SMS are closed later.
+    store
+        .set_status(
+            tenant,
+            ids[4].id,
+            InquiryStatus::Closed,
+            ids[4].received_at,
+            None,
+        )
+        .await
+        .expect("close call");
+    let closed_at = start + SignedDuration::from_hours(24);
+    for i in [0, 2, 3] {
+        store
+            .set_status(tenant, ids[i].id, InquiryStatus::Closed, closed_at, None)
+            .await
+            .expect("close");
+    }
+    let filter = EvaluationFilter {
+        from: start - hour,
+        to: start + SignedDuration::from_hours(24 * 30),
+        unit: None,
+        channel: None,
+    };
+    let now = start + SignedDuration::from_hours(24 * 10);
+    let c = store
+        .evaluation_counts(tenant, &filter, now)
+        .await
+        .expect("counts");
+    let total: i64 = c.by_channel_unit.iter().map(|r| r.received).sum();
+    assert_eq!(total, 5);
+    let email: i64 = c
+        .by_channel_unit
+        .iter()
+        .filter(|r| r.channel == Channel::Email)
+        .map(|r| r.received)
+        .sum();
+    assert_eq!(email, 2);
+    let in_time: i64 = c.by_channel_unit.iter().map(|r| r.answered_in_time).sum();
+    // The 10-minute answer, and the call closed at once; the SMS and web closed at 24 h are
+    // answered by closing within their 48 hours too.
+    assert_eq!(in_time, 4);
+    let late: i64 = c.by_channel_unit.iter().map(|r| r.unanswered_late).sum();
+    assert_eq!(late, 0);
+    let phone = c
+        .by_channel_unit
+        .iter()
+        .find(|r| r.channel == Channel::Phone)
+        .expect("phone");
+    assert_eq!((phone.received, phone.closed_at_once), (1, 1));
+    assert_eq!(c.by_hour.iter().map(|h| h.1).sum::<i64>(), 5);
+    assert_eq!(c.by_hour[0].0, start.as_second() / 3600);
+    assert!(
+        c.first_answer
+            .contains(&(bucket_of(SignedDuration::from_mins(10)), 1))
+    );
+    assert_eq!(c.first_answer.iter().map(|b| b.1).sum::<i64>(), 5);
+    assert_eq!(c.to_close.iter().map(|b| b.1).sum::<i64>(), 4);
+    assert_eq!((c.emails, c.emails_fast), (2, 1));
+    assert_eq!(c.emails_slow.len(), 1);
+    assert_eq!(
+        c.overdue_now, 1,
+        "the second email is open past its deadline"
+    );
+    // One unit, one channel.
+    let unit_only = EvaluationFilter {
+        unit: Some(f.other_unit.id),
+        ..filter
+    };
+    let c2 = store
+        .evaluation_counts(tenant, &unit_only, now)
+        .await
+        .expect("unit");
+    assert_eq!(
+        c2.by_channel_unit.iter().map(|r| r.received).sum::<i64>(),
+        2
+    );
+    let vols = store
+        .volumes(
+            tenant,
+            &EvaluationFilter {
+                channel: Some(Channel::Email),
+                ..filter
+            },
+        )
+        .await
+        .expect("volumes");
+    assert_eq!(vols, vec![(Channel::Email, 2)]);
+    let theirs = store
+        .evaluation_counts(other.tenant.id, &filter, now)
+        .await
+        .expect("theirs");
+    assert_eq!(
+        theirs
+            .by_channel_unit
+            .iter()
+            .map(|r| r.received)
+            .sum::<i64>(),
+        1
+    );
+
+    // Surveys: the closed email and SMS are due after the delay; the web inquiry's question
+    // is on its follow page at once; the call is not asked.
+    let web = store
+        .survey_for_inquiry(tenant, ids[3].id)
+        .await
+        .expect("web survey")
+        .expect("asked on the follow page");
+    assert_eq!(web.score, None);
+    assert_eq!(
+        store
+            .survey_for_inquiry(tenant, ids[4].id)
+            .await
+            .expect("call"),
+        None
+    );
+    assert!(
+        store
+            .due_surveys(closed_at, 100)
+            .await
+            .expect("due")
+            .iter()
+            .all(|d| d.tenant_id != tenant)
+    );
+    let due: Vec<DueSurvey> = store
+        .due_surveys(closed_at + SignedDuration::from_hours(1), 1000)
+        .await
+        .expect("due")
+        .into_iter()
+        .filter(|d| d.tenant_id == tenant)
+        .collect();
+    assert_eq!(due.len(), 2);
+    assert!(due.iter().any(|d| d.channel == Channel::Sms));
+    // The email's inquiry is reopened by the citizen: its question is dropped, not sent.
+    store
+        .add_message(
+            tenant,
+            ids[0].id,
+            message(MessageKind::Inbound, "Men …", closed_at),
+            None,
+        )
+        .await
+        .expect("reopen");
+    let email_due = due
+        .iter()
+        .find(|d| d.inquiry_id == ids[0].id)
+        .expect("email due");
+    let notice = Notice {
+        out: NewOutgoing {
+            channel: Channel::Email,
+            recipient: "ola@example.no".into(),
+            subject: "Hvor fornøyd?".into(),
+            header_id: format!("<survey-{}@test>", email_due.id),
+            in_reply_to: None,
+            references: vec![],
+            media: None,
+        },
+        body: "Svar her".into(),
+    };
+    assert!(
+        !store
+            .send_survey(tenant, email_due.id, "hash-email", Some(&notice), closed_at)
+            .await
+            .expect("send")
+    );
+    let sms_due = due
+        .iter()
+        .find(|d| d.channel == Channel::Sms)
+        .expect("sms due");
+    let token = fresh_slug("survey");
+    assert!(
+        store
+            .send_survey(tenant, sms_due.id, &token, None, closed_at)
+            .await
+            .expect("send")
+    );
+    // Sent once: a second pass (another node) sends nothing.
+    assert!(
+        !store
+            .send_survey(tenant, sms_due.id, "other", None, closed_at)
+            .await
+            .expect("again")
+    );
+    assert!(
+        store
+            .due_surveys(now, 1000)
+            .await
+            .expect("due")
+            .iter()
+            .all(|d| d.tenant_id != tenant)
+    );
+    let survey = store
+        .survey_by_token(&token)
+        .await
+        .expect("by token")
+        .expect("found");
+    assert_eq!(
+        (survey.tenant_id, survey.inquiry_id),
+        (tenant, Some(ids[2].id))
+    );
+    let good = SurveyAnswer {
+        score: 4,
+        comment: "Raskt svar".into(),
+    };
+    assert!(
+        store
+            .answer_survey(tenant, survey.id, &good, now)
+            .await
+            .expect("answer")
+    );
+    assert!(
+        !store
+            .answer_survey(tenant, survey.id, &good, now)
+            .await
+            .expect("twice")
+    );
+    assert!(
+        !store
+            .answer_survey(other.tenant.id, web.id, &good, now)
+            .await
+            .expect("theirs")
+    );
+    let c = store
+        .evaluation_counts(tenant, &filter, now)
+        .await
+        .expect("counts");
+    assert_eq!(c.surveys_sent, 2, "the SMS and the follow page");
+    assert_eq!(c.scores, [0, 0, 0, 1, 0]);
+    let comments = store
+        .survey_comments(tenant, &filter, 10)
+        .await
+        .expect("comments");
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].comment, "Raskt svar");
+    assert!(
+        store
+            .survey_comments(other.tenant.id, &filter, 10)
+            .await
+            .expect("theirs")
+            .is_empty()
+    );
+
+    // Settings: defaults, then kept per municipality.
+    let defaults = store.evaluation_settings(tenant).await.expect("settings");
+    assert_eq!(defaults.costs, Costs::default());
+    assert!(defaults.surveys && defaults.published.is_empty());
+    let mut chosen = defaults.clone();
+    chosen.published = vec![Table::Channels, Table::Satisfaction];
+    chosen.costs.set(Channel::Phone, "55").expect("cost");
+    chosen.surveys = false;
+    store
+        .set_evaluation_settings(tenant, &chosen, None)
+        .await
+        .expect("set");
+    assert_eq!(
+        store.evaluation_settings(tenant).await.expect("read"),
+        chosen
+    );
+    assert_eq!(
+        store
+            .evaluation_settings(other.tenant.id)
+            .await
+            .expect("theirs"),
+        EvaluationSettings::default()
+    );
+    // Without surveys, closing asks nothing.
+    let quiet = store
+        .create_inquiry(mk(Channel::Web, 9))
+        .await
+        .expect("inquiry")
+        .inquiry;
+    store
+        .set_status(tenant, quiet.id, InquiryStatus::Closed, closed_at, None)
+        .await
+        .expect("close");
+    assert_eq!(
+        store
+            .survey_for_inquiry(tenant, quiet.id)
+            .await
+            .expect("none"),
+        None
     );
 }

@@ -1027,6 +1027,81 @@ pub trait Crises: Send + Sync {
     async fn crisis_inquiries(&self, tenant: TenantId, crisis: i64) -> Result<Vec<InquiryId>>;
 }
 
+/// Evaluation: a period counted, the satisfaction survey, the municipality's choices, and
+/// how often published messages were read.
+#[async_trait]
+pub trait Evaluation: Send + Sync {
+    /// Counts the inquiries `filter` picks (aggregated in the database), with what is overdue
+    /// at `now` and the survey's answers for inquiries closed in the period.
+    async fn evaluation_counts(
+        &self,
+        tenant: TenantId,
+        filter: &EvaluationFilter,
+        now: jiff::Timestamp,
+    ) -> Result<EvaluationCounts>;
+    /// The period's inquiries by channel (and nothing else: the same period a year before).
+    async fn volumes(
+        &self,
+        tenant: TenantId,
+        filter: &EvaluationFilter,
+    ) -> Result<Vec<(torg_domain::Channel, i64)>>;
+    /// The latest survey answers with a comment, of inquiries closed in the period.
+    async fn survey_comments(
+        &self,
+        tenant: TenantId,
+        filter: &EvaluationFilter,
+        limit: u32,
+    ) -> Result<Vec<SurveyComment>>;
+    async fn evaluation_settings(&self, tenant: TenantId) -> Result<EvaluationSettings>;
+    async fn set_evaluation_settings(
+        &self,
+        tenant: TenantId,
+        settings: &EvaluationSettings,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Survey questions due at `now` (every municipality's), oldest first.
+    async fn due_surveys(&self, now: jiff::Timestamp, limit: u32) -> Result<Vec<DueSurvey>>;
+    /// Marks a question sent with its link's hash and queues its message, in one
+    /// transaction; false (and nothing queued) when it was sent already or the inquiry is no
+    /// longer closed (then it is dropped).
+    async fn send_survey(
+        &self,
+        tenant: TenantId,
+        survey: i64,
+        token_hash: &str,
+        notice: Option<&Notice>,
+        at: jiff::Timestamp,
+    ) -> Result<bool>;
+    /// Drops a question that will not be asked (too late).
+    async fn drop_survey(&self, tenant: TenantId, survey: i64) -> Result<()>;
+    /// The question a link's hash opens.
+    async fn survey_by_token(&self, token_hash: &str) -> Result<Option<Survey>>;
+    /// The question asked about an inquiry (asked: put on the follow page or sent).
+    async fn survey_for_inquiry(
+        &self,
+        tenant: TenantId,
+        inquiry: InquiryId,
+    ) -> Result<Option<Survey>>;
+    /// Keeps the citizen's answer; false when the question was answered already.
+    async fn answer_survey(
+        &self,
+        tenant: TenantId,
+        survey: i64,
+        answer: &torg_domain::evaluation::SurveyAnswer,
+        at: jiff::Timestamp,
+    ) -> Result<bool>;
+    /// Counts one reading of a published message's portal page.
+    async fn count_view(&self, tenant: TenantId, publication: i64) -> Result<()>;
+    /// Messages published in `[from, to)` with their readings and posts, newest first.
+    async fn reach(
+        &self,
+        tenant: TenantId,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Reach>>;
+}
+
 /// What the outgoing path may touch: the outbox, the channel settings (to open a connector's
 /// credentials) and the directory (a municipality's name and language). A sender holding this
 /// can neither read nor change inquiries. Every `Store` is one (`&dyn Store` converts).
@@ -1050,6 +1125,7 @@ pub trait Store:
     + Publishing
     + Subscriptions
     + Crises
+    + Evaluation
     + Send
     + Sync
     + 'static

@@ -1071,3 +1071,112 @@ impl Default for PublishingSettings {
         }
     }
 }
+
+/// Which inquiries an evaluation counts: received in `[from, to)`, of one unit or channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvaluationFilter {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub unit: Option<UnitId>,
+    pub channel: Option<Channel>,
+}
+
+/// A period's inquiries of one channel in one unit, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelUnitCount {
+    pub channel: Channel,
+    pub unit_id: UnitId,
+    pub received: i64,
+    /// Answered (a first answer by staff) at all, and by the deadline.
+    pub answered: i64,
+    pub answered_in_time: i64,
+    pub closed: i64,
+    /// Closed when received (calls answered on the phone at once).
+    pub closed_at_once: i64,
+    /// Not answered, and past the deadline.
+    pub unanswered_late: i64,
+}
+
+/// What the store counts for an evaluation (aggregated in SQL; `torg_domain::evaluation`
+/// turns it into figures).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationCounts {
+    pub by_channel_unit: Vec<ChannelUnitCount>,
+    /// (hour since the epoch, inquiries received in it).
+    pub by_hour: Vec<(i64, i64)>,
+    /// (duration bucket, count) of the time to the first answer and to closing.
+    pub first_answer: Vec<(i64, i64)>,
+    pub to_close: Vec<(i64, i64)>,
+    /// Emails received; answered within a day; (hour received, hour answered, count) of
+    /// those answered between one and fourteen days.
+    pub emails: i64,
+    pub emails_fast: i64,
+    pub emails_slow: Vec<(i64, i64, i64)>,
+    /// Open now and past their deadline (whenever received).
+    pub overdue_now: i64,
+    /// Survey questions asked about inquiries closed in the period, answers by score 1–5.
+    pub surveys_sent: i64,
+    pub scores: [i64; 5],
+}
+
+/// A survey answer with its comment, for the evaluation page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SurveyComment {
+    pub score: i64,
+    pub comment: String,
+    pub channel: Channel,
+    pub answered_at: Timestamp,
+}
+
+/// A satisfaction question due to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSurvey {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub inquiry_id: InquiryId,
+    pub channel: Channel,
+    pub due_at: Timestamp,
+}
+
+/// A satisfaction question as the citizen's link or follow page finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub inquiry_id: Option<InquiryId>,
+    pub channel: Channel,
+    pub score: Option<i64>,
+}
+
+/// What a municipality chose for its evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationSettings {
+    pub costs: torg_domain::evaluation::Costs,
+    /// The tables shown on the public statistics page and as open data.
+    pub published: Vec<torg_domain::evaluation::Table>,
+    pub licence: String,
+    /// Whether citizens are asked the satisfaction question after closing.
+    pub surveys: bool,
+}
+
+impl Default for EvaluationSettings {
+    fn default() -> Self {
+        EvaluationSettings {
+            costs: Default::default(),
+            published: vec![],
+            licence: torg_domain::evaluation::LICENCES[0].0.to_string(),
+            surveys: true,
+        }
+    }
+}
+
+/// A published message and how often its portal page was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    pub publication_id: i64,
+    pub title: String,
+    pub publish_at: Timestamp,
+    pub views: i64,
+    /// The networks it went to, with the address of each post.
+    pub posts: Vec<String>,
+}

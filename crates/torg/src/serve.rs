@@ -143,6 +143,16 @@ fn start_workers(
         state.warnings(own_address),
         stopping.clone(),
     )));
+    // The satisfaction question after closing, checked every minute.
+    let warnings = state.warnings(own_address);
+    tasks.push(tokio::spawn(torg_core::evaluation::run(
+        store.clone(),
+        torg_core::evaluation::Surveys {
+            catalog: warnings.catalog,
+            base_url: warnings.base_url,
+        },
+        stopping.clone(),
+    )));
     // Inquiries written before the search index existed are indexed, once.
     tokio::spawn(torg_core::search::index_missing(store.clone()));
     // A crisis message's SMS and emails left unexpanded by a crash are queued.

@@ -454,6 +454,16 @@ impl Archive for This {
                 .await
                 .map_err(db_err)?;
             }
+            // The survey's score stays in the figures; its comment goes with the inquiry.
+            sqlx::query(
+                "UPDATE surveys SET inquiry_id = NULL, comment = '', token_hash = NULL \
+                 WHERE tenant_id = $1 AND inquiry_id = $2",
+            )
+            .bind(tenant.get())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             sqlx::query(SEARCH_REMOVE)
                 .bind(id.get())
                 .execute(&mut *tx)

@@ -708,6 +708,9 @@ impl Inquiries for This {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("inquiry"));
         }
+        if status == InquiryStatus::Closed {
+            super::evaluation::start_survey(&mut tx, tenant.get(), inquiry_id.get(), at).await?;
+        }
         if let Some(entry) = audit {
             insert_audit(&mut tx, tenant.get(), entry, at).await?;
         }

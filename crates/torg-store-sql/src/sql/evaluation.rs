@@ -1,0 +1,535 @@
+//! Evaluation in SQL: a period's inquiries counted in a few grouped scans (by channel and
+//! unit, by hour, durations in `torg_domain::evaluation::BUCKET_SQL`'s buckets, the slow
+//! emails), the satisfaction survey, the municipality's choices and the news' readings.
+
+use super::shared::*;
+use torg_domain::Channel;
+use torg_domain::evaluation::{BUCKET_SQL, Costs, SURVEY_DELAY, SURVEYED, SurveyAnswer, Table};
+
+/// The channels whose question is shown on the follow page (asked when closed, nothing sent).
+const ON_FOLLOW_PAGE: [Channel; 2] = [Channel::Web, Channel::Chat];
+
+fn channel_list(channels: &[Channel]) -> String {
+    channels
+        .iter()
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Starts the satisfaction question about an inquiry closed at `at` (in the transaction
+/// that closes it): due after [`SURVEY_DELAY`], for the channels that are asked and when the
+/// municipality asks at all. Closing again after a reopening asks again, if not yet asked.
+pub(super) async fn start_survey(
+    conn: &mut Conn,
+    tenant: i64,
+    inquiry: i64,
+    at: Timestamp,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO surveys (tenant_id, inquiry_id, channel, unit_id, closed_at, due_at, sent_at) \
+         SELECT tenant_id, id, channel, unit_id, $3, $4, CASE WHEN channel IN ({follow}) THEN $3 END FROM inquiries \
+         WHERE tenant_id = $1 AND id = $2 AND channel IN ({surveyed}) \
+         AND (channel <> 'email' OR contact_email IS NOT NULL) AND (channel <> 'sms' OR contact_phone IS NOT NULL) \
+         AND NOT EXISTS (SELECT 1 FROM evaluation_settings e WHERE e.tenant_id = $1 AND e.surveys = 0) \
+         ON CONFLICT (tenant_id, inquiry_id) DO UPDATE SET closed_at = excluded.closed_at, due_at = excluded.due_at, \
+         sent_at = excluded.sent_at, dropped = 0 WHERE surveys.sent_at IS NULL",
+        follow = channel_list(&ON_FOLLOW_PAGE),
+        surveyed = channel_list(&SURVEYED),
+    );
+    let due = at.checked_add(SURVEY_DELAY).unwrap_or(at);
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant)
+        .bind(inquiry)
+        .bind(at.as_millisecond())
+        .bind(due.as_millisecond())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// `WHERE` of the period's inquiries (with `alias.` before each column when given).
+fn push_period(q: &mut QueryBuilder<Db>, tenant: i64, f: &EvaluationFilter) {
+    q.push(" WHERE tenant_id = ")
+        .push_bind(tenant)
+        .push(" AND received_at >= ")
+        .push_bind(f.from.as_millisecond())
+        .push(" AND received_at < ")
+        .push_bind(f.to.as_millisecond());
+    push_unit_channel(q, f);
+}
+
+fn push_unit_channel(q: &mut QueryBuilder<Db>, f: &EvaluationFilter) {
+    if let Some(unit) = f.unit {
+        q.push(" AND unit_id = ").push_bind(unit.get());
+    }
+    if let Some(channel) = f.channel {
+        q.push(" AND channel = ").push_bind(channel.as_str());
+    }
+}
+
+impl This {
+    async fn grouped(
+        &self,
+        select: &str,
+        tenant: i64,
+        f: &EvaluationFilter,
+        and: &str,
+        group: &str,
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut q = QueryBuilder::<Db>::new(select);
+        q.push(" FROM inquiries");
+        push_period(&mut q, tenant, f);
+        q.push(and).push(group);
+        q.build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl Evaluation for This {
+    async fn evaluation_counts(
+        &self,
+        tenant: TenantId,
+        f: &EvaluationFilter,
+        now: Timestamp,
+    ) -> Result<EvaluationCounts> {
+        let t = tenant.get();
+        // Answered: a first answer by staff or, without one, closing (a call answered at once).
+        let done = "COALESCE(first_answer_at, closed_at)";
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT channel, unit_id, COUNT(*), \
+             SUM(CASE WHEN {done} IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {done} <= deadline_at THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN closed_at - received_at < 60000 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {done} IS NULL AND deadline_at < "
+        ));
+        q.push_bind(now.as_millisecond())
+            .push(" THEN 1 ELSE 0 END) FROM inquiries");
+        push_period(&mut q, t, f);
+        q.push(" GROUP BY channel, unit_id ORDER BY channel, unit_id");
+        let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut by_channel_unit = Vec::with_capacity(rows.len());
+        for (channel, unit, received, answered, in_time, closed, at_once, late) in rows {
+            by_channel_unit.push(ChannelUnitCount {
+                channel: parse(&channel, "channel")?,
+                unit_id: UnitId(unit),
+                received,
+                answered,
+                answered_in_time: in_time,
+                closed,
+                closed_at_once: at_once,
+                unanswered_late: late,
+            });
+        }
+        let by_hour = self
+            .grouped(
+                "SELECT received_at / 3600000, COUNT(*)",
+                t,
+                f,
+                "",
+                " GROUP BY 1 ORDER BY 1",
+            )
+            .await?;
+        let bucket = |d: &str| BUCKET_SQL.replace("$d", d);
+        let first_answer = self
+            .grouped(
+                &format!(
+                    "SELECT {}, COUNT(*)",
+                    bucket(&format!("({done} - received_at)"))
+                ),
+                t,
+                f,
+                &format!(" AND {done} IS NOT NULL"),
+                " GROUP BY 1",
+            )
+            .await?;
+        let to_close = self
+            .grouped(
+                &format!("SELECT {}, COUNT(*)", bucket("(closed_at - received_at)")),
+                t,
+                f,
+                " AND status = 'closed' AND closed_at IS NOT NULL",
+                " GROUP BY 1",
+            )
+            .await?;
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN first_answer_at - received_at < 86400000 THEN 1 ELSE 0 END), 0) FROM inquiries",
+        );
+        push_period(&mut q, t, f);
+        q.push(" AND channel = 'email'");
+        let (emails, emails_fast): (i64, i64) = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT received_at / 3600000, first_answer_at / 3600000, COUNT(*) FROM inquiries",
+        );
+        push_period(&mut q, t, f);
+        q.push(
+            " AND channel = 'email' AND first_answer_at - received_at >= 86400000 \
+             AND first_answer_at - received_at < 1209600000 GROUP BY 1, 2",
+        );
+        let emails_slow: Vec<(i64, i64, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");
+        q.push_bind(t)
+            .push(" AND status <> 'closed' AND deadline_at < ")
+            .push_bind(now.as_millisecond());
+        push_unit_channel(&mut q, f);
+        let (overdue_now,): (i64,) = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT COALESCE(score, 0), COUNT(*) FROM surveys WHERE tenant_id = ",
+        );
+        q.push_bind(t)
+            .push(" AND closed_at >= ")
+            .push_bind(f.from.as_millisecond())
+            .push(" AND closed_at < ")
+            .push_bind(f.to.as_millisecond())
+            .push(" AND sent_at IS NOT NULL");
+        push_unit_channel(&mut q, f);
+        q.push(" GROUP BY 1");
+        let answers: Vec<(i64, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let mut scores = [0; 5];
+        for &(score, n) in &answers {
+            if (1..=5).contains(&score) {
+                scores[(score - 1) as usize] += n;
+            }
+        }
+        Ok(EvaluationCounts {
+            by_channel_unit,
+            by_hour,
+            first_answer,
+            to_close,
+            emails,
+            emails_fast,
+            emails_slow,
+            overdue_now,
+            surveys_sent: answers.iter().map(|a| a.1).sum(),
+            scores,
+        })
+    }
+
+    async fn volumes(&self, tenant: TenantId, f: &EvaluationFilter) -> Result<Vec<(Channel, i64)>> {
+        let mut q = QueryBuilder::<Db>::new("SELECT channel, COUNT(*) FROM inquiries");
+        push_period(&mut q, tenant.get(), f);
+        q.push(" GROUP BY channel ORDER BY channel");
+        let rows: Vec<(String, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(c, n)| Ok((parse(&c, "channel")?, n)))
+            .collect()
+    }
+
+    async fn survey_comments(
+        &self,
+        tenant: TenantId,
+        f: &EvaluationFilter,
+        limit: u32,
+    ) -> Result<Vec<SurveyComment>> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT score, comment, channel, answered_at FROM surveys WHERE tenant_id = ",
+        );
+        q.push_bind(tenant.get())
+            .push(" AND closed_at >= ")
+            .push_bind(f.from.as_millisecond())
+            .push(" AND closed_at < ")
+            .push_bind(f.to.as_millisecond())
+            .push(" AND answered_at IS NOT NULL AND comment <> ''");
+        push_unit_channel(&mut q, f);
+        q.push(" ORDER BY answered_at DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<(i64, String, String, i64)> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(score, comment, channel, at)| {
+                Ok(SurveyComment {
+                    score,
+                    comment,
+                    channel: parse(&channel, "channel")?,
+                    answered_at: ts(at),
+                })
+            })
+            .collect()
+    }
+
+    async fn evaluation_settings(&self, tenant: TenantId) -> Result<EvaluationSettings> {
+        let row: Option<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT costs, published, licence, surveys FROM evaluation_settings WHERE tenant_id = $1",
+        )
+        .bind(tenant.get())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(match row {
+            Some((costs, published, licence, surveys)) => EvaluationSettings {
+                costs: Costs::from_stored(&costs),
+                published: Table::list_from_stored(&published),
+                licence,
+                surveys: surveys != 0,
+            },
+            None => EvaluationSettings::default(),
+        })
+    }
+
+    async fn set_evaluation_settings(
+        &self,
+        tenant: TenantId,
+        s: &EvaluationSettings,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO evaluation_settings (tenant_id, costs, published, licence, surveys) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id) DO UPDATE SET costs = excluded.costs, published = excluded.published, \
+             licence = excluded.licence, surveys = excluded.surveys",
+        )
+        .bind(tenant.get())
+        .bind(s.costs.to_stored())
+        .bind(Table::list_to_stored(&s.published))
+        .bind(&s.licence)
+        .bind(i64::from(s.surveys))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit_with(tx, tenant.get(), audit).await
+    }
+
+    async fn due_surveys(&self, now: Timestamp, limit: u32) -> Result<Vec<DueSurvey>> {
+        let rows: Vec<(i64, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, tenant_id, inquiry_id, channel, due_at FROM surveys \
+             WHERE sent_at IS NULL AND dropped = 0 AND due_at <= $1 AND inquiry_id IS NOT NULL \
+             ORDER BY due_at LIMIT $2",
+        )
+        .bind(now.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(id, tenant, inquiry, channel, due)| {
+                Ok(DueSurvey {
+                    id,
+                    tenant_id: TenantId(tenant),
+                    inquiry_id: InquiryId(inquiry),
+                    channel: parse(&channel, "channel")?,
+                    due_at: ts(due),
+                })
+            })
+            .collect()
+    }
+
+    async fn send_survey(
+        &self,
+        tenant: TenantId,
+        survey: i64,
+        token_hash: &str,
+        notice: Option<&Notice>,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        // Sent only while its inquiry is still closed; a reopened one is dropped.
+        let sent = sqlx::query(
+            "UPDATE surveys SET sent_at = $3, token_hash = $4 WHERE tenant_id = $1 AND id = $2 \
+             AND sent_at IS NULL AND dropped = 0 AND EXISTS (SELECT 1 FROM inquiries i \
+             WHERE i.tenant_id = surveys.tenant_id AND i.id = surveys.inquiry_id AND i.status = 'closed')",
+        )
+        .bind(tenant.get())
+        .bind(survey)
+        .bind(at.as_millisecond())
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected()
+            == 1;
+        if !sent {
+            sqlx::query(
+                "UPDATE surveys SET dropped = 1 WHERE tenant_id = $1 AND id = $2 AND sent_at IS NULL",
+            )
+            .bind(tenant.get())
+            .bind(survey)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        } else if let Some(notice) = notice {
+            let inquiry: Option<i64> = sqlx::query_scalar(
+                "SELECT inquiry_id FROM surveys WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.get())
+            .bind(survey)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            insert_outgoing(
+                &mut tx,
+                tenant.get(),
+                inquiry,
+                None,
+                &notice.out,
+                at.as_millisecond(),
+                Some(&notice.body),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(sent)
+    }
+
+    async fn drop_survey(&self, tenant: TenantId, survey: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE surveys SET dropped = 1 WHERE tenant_id = $1 AND id = $2 AND sent_at IS NULL",
+        )
+        .bind(tenant.get())
+        .bind(survey)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn survey_by_token(&self, token_hash: &str) -> Result<Option<Survey>> {
+        let row: Option<(i64, i64, Option<i64>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, tenant_id, inquiry_id, channel, score FROM surveys WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(survey).transpose()
+    }
+
+    async fn survey_for_inquiry(
+        &self,
+        tenant: TenantId,
+        inquiry: InquiryId,
+    ) -> Result<Option<Survey>> {
+        let row: Option<(i64, i64, Option<i64>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, tenant_id, inquiry_id, channel, score FROM surveys \
+             WHERE tenant_id = $1 AND inquiry_id = $2 AND sent_at IS NOT NULL",
+        )
+        .bind(tenant.get())
+        .bind(inquiry.get())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(survey).transpose()
+    }
+
+    async fn answer_survey(
+        &self,
+        tenant: TenantId,
+        survey: i64,
+        answer: &SurveyAnswer,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE surveys SET score = $3, comment = $4, answered_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND sent_at IS NOT NULL AND answered_at IS NULL",
+        )
+        .bind(tenant.get())
+        .bind(survey)
+        .bind(answer.score)
+        .bind(&answer.comment)
+        .bind(at.as_millisecond())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn count_view(&self, tenant: TenantId, publication: i64) -> Result<()> {
+        sqlx::query("UPDATE publications SET views = views + 1 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.get())
+            .bind(publication)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn reach(
+        &self,
+        tenant: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Reach>> {
+        let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, title, publish_at, views FROM publications WHERE tenant_id = $1 AND state = 'approved' \
+             AND publish_at >= $2 AND publish_at < $3 ORDER BY publish_at DESC, id DESC LIMIT $4",
+        )
+        .bind(tenant.get())
+        .bind(from.as_millisecond())
+        .bind(to.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, title, at, views) in rows {
+            let posts: Vec<(String,)> = sqlx::query_as(
+                "SELECT DISTINCT channel FROM outbox WHERE tenant_id = $1 AND header_id LIKE $2 \
+                 AND status = 'sent' ORDER BY channel",
+            )
+            .bind(tenant.get())
+            .bind(format!("publication-{id}-%"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+            out.push(Reach {
+                publication_id: id,
+                title,
+                publish_at: ts(at),
+                views,
+                posts: posts.into_iter().map(|p| p.0).collect(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn survey(row: (i64, i64, Option<i64>, String, Option<i64>)) -> Result<Survey> {
+    let (id, tenant, inquiry, channel, score) = row;
+    Ok(Survey {
+        id,
+        tenant_id: TenantId(tenant),
+        inquiry_id: inquiry.map(InquiryId),
+        channel: parse(&channel, "channel")?,
+        score,
+    })
+}
