@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn periods() {
-        let p = Period::new(date(2026, 3, 1), date(2026, 3, 31)).unwrap();
+        let p = Period::new(date(2026, 3, 1), date(2026, 3, 31)).expect("test value");
         assert_eq!(
             p.before(),
             Period {
@@ -505,7 +505,7 @@ mod tests {
             Period::new(date(2026, 3, 2), date(2026, 3, 1)),
             Err(PeriodError::Backwards)
         );
-        let zone = TimeZone::get("Europe/Oslo").unwrap();
+        let zone = TimeZone::get("Europe/Oslo").expect("test value");
         let (from, to) = p.bounds(&zone);
         assert_eq!(from.to_string(), "2026-02-28T23:00:00Z");
         // The last of March is in summer time.

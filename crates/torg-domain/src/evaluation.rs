@@ -385,7 +385,7 @@ mod tests {
             quantile(&b, 0.5),
             Some(SignedDuration::from_secs(5 * 60 + 30))
         );
-        let p90 = quantile(&b, 0.9).unwrap();
+        let p90 = quantile(&b, 0.9).expect("test value");
         assert!(p90 >= SignedDuration::from_hours(3) && p90 < SignedDuration::from_mins(195));
         assert_eq!(quantile(&[], 0.5), None);
     }
@@ -411,13 +411,16 @@ mod tests {
 
     #[test]
     fn hours_of_the_week_in_local_time() {
-        let zone = TimeZone::get("Europe/Oslo").unwrap();
+        let zone = TimeZone::get("Europe/Oslo").expect("test value");
         // Monday 2026-03-02 08:00 UTC is 09:00 in Oslo (winter), slot 9.
-        let winter = Timestamp::from_second(1_772_438_400).unwrap().as_second() / 3600;
+        let winter = Timestamp::from_second(1_772_438_400)
+            .expect("test value")
+            .as_second()
+            / 3600;
         // Monday 2026-06-01 07:00 UTC is 09:00 in Oslo (summer), slot 9 too.
         let summer = "2026-06-01T07:00:00Z"
             .parse::<Timestamp>()
-            .unwrap()
+            .expect("test value")
             .as_second()
             / 3600;
         let week = hours_of_week(&[(winter, 2), (summer, 3)], &zone);
@@ -427,21 +430,21 @@ mod tests {
 
     #[test]
     fn two_working_days_on_the_calendar() {
-        let cal = WorkingCalendar::office_hours("Europe/Stockholm").unwrap();
+        let cal = WorkingCalendar::office_hours("Europe/Stockholm").expect("test value");
         // Received Friday 2026-09-04 10:00 local (08:00 UTC); the limit is Tuesday's close.
         let friday = "2026-09-04T08:00:00Z"
             .parse::<Timestamp>()
-            .unwrap()
+            .expect("test value")
             .as_second()
             / 3600;
         let monday = "2026-09-07T12:00:00Z"
             .parse::<Timestamp>()
-            .unwrap()
+            .expect("test value")
             .as_second()
             / 3600;
         let wednesday = "2026-09-09T08:00:00Z"
             .parse::<Timestamp>()
-            .unwrap()
+            .expect("test value")
             .as_second()
             / 3600;
         let share =
@@ -454,7 +457,7 @@ mod tests {
         let mut c = Costs::default();
         assert_eq!(c.of(Channel::Phone), 40);
         assert_eq!(c.of(Channel::Email), 3);
-        c.set(Channel::Email, " 5 ").unwrap();
+        c.set(Channel::Email, " 5 ").expect("test value");
         assert!(c.set(Channel::Email, "-1").is_err());
         assert!(c.set(Channel::Email, "fem").is_err());
         assert_eq!(Costs::from_stored(&c.to_stored()), c);

@@ -723,7 +723,13 @@ fn scope_of(staff: &Staff, q: &ScopeQuery) -> Result<Scope, &'static str> {
     let unit = match unit {
         Some(u) => Some(u),
         None if staff.can(Permission::AllUnits) => None,
-        None => staff.visible_units().first().copied(),
+        None => Some(
+            staff
+                .visible_units()
+                .first()
+                .copied()
+                .ok_or("error-forbidden")?,
+        ),
     };
     Ok(Scope {
         period,
@@ -1016,8 +1022,9 @@ async fn save_settings(
     };
     let mut bad = None;
     for c in Channel::ALL {
+        // A field left out keeps its cost.
         let typed = f.get(&format!("cost-{}", c.as_str()));
-        if settings.costs.set(c, typed).is_err() {
+        if !typed.trim().is_empty() && settings.costs.set(c, typed).is_err() {
             bad = Some("evaluation-error-cost");
         }
     }

@@ -1516,6 +1516,7 @@ async fn every_scenario_on_postgres() {
     the_annual_wheel(&app).await;
     publishing_with_approval(&app).await;
     subscribing_and_a_crisis_on_the_portal(&app).await;
+    evaluation_and_the_survey(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -2574,6 +2575,32 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            // The evaluation: those who see the overview, for the units they see.
+            (Method::GET, "/staff/evaluation"),
+            vec![v(
+                "/staff/evaluation".into(),
+                Body::None,
+                Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            (Method::GET, "/staff/evaluation/{file}"),
+            vec![v(
+                "/staff/evaluation/channels.csv".into(),
+                Body::None,
+                Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            // Those who speak for the municipality choose what it publishes.
+            (Method::POST, "/staff/evaluation/settings"),
+            vec![v(
+                "/staff/evaluation/settings".into(),
+                form(&[("licence", "NLOD-2.0"), ("surveys", "on")]),
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
             (Method::POST, "/staff/duty/{id}/handover"),
             vec![
                 v(
@@ -2845,6 +2872,55 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 format!("/k/{}/press/subscribe", app.a.slug),
                 form(&[("email", "")]),
                 Expect::Everyone(422),
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/statistics"),
+            vec![v(
+                format!("/k/{}/statistics", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/statistics.json"),
+            vec![v(
+                format!("/k/{}/statistics.json", app.a.slug),
+                Body::None,
+                Expect::Open,
+            )],
+        ),
+        (
+            // Only the tables the municipality published; none are by default.
+            (Method::GET, "/k/{slug}/statistics/{file}"),
+            vec![v(
+                format!("/k/{}/statistics/channels.csv", app.a.slug),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::GET, "/k/{slug}/survey/{token}"),
+            vec![v(
+                format!("/k/{}/survey/{}", app.a.slug, UNKNOWN),
+                Body::None,
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::POST, "/k/{slug}/survey/{token}"),
+            vec![v(
+                format!("/k/{}/survey/{}", app.a.slug, UNKNOWN),
+                form(&[("score", "5")]),
+                Expect::Everyone(404),
+            )],
+        ),
+        (
+            (Method::POST, "/k/{slug}/follow/{token}/survey"),
+            vec![v(
+                format!("/k/{}/follow/{}/survey", app.a.slug, UNKNOWN),
+                form(&[("score", "5")]),
+                Expect::Everyone(404),
             )],
         ),
         (
@@ -9225,4 +9301,319 @@ fn validate_cap(xml: &str) {
 #[tokio::test]
 async fn subscribing_and_a_crisis_on_the_portal_sqlite() {
     subscribing_and_a_crisis_on_the_portal(&spawn().await).await;
+}
+
+/// Evaluation end to end: a web inquiry closed gets its question on the follow page, an SMS
+/// inquiry's question goes by SMS with a link of its own; both are answered once; the
+/// evaluation page shows the year with the answers and the comment (escaped), every table
+/// downloads as CSV, the settings publish two tables, and the portal shows only those, also
+/// as JSON and CSV with the licence.
+async fn evaluation_and_the_survey(app: &App) {
+    use torg_domain::Channel;
+    let tenant = tenant_of(app, &app.a.slug).await;
+    let store = &*app.store;
+    add_user(store, tenant, "eval-komm", Role::Communication, None).await;
+    add_user(store, tenant, "eval-handler", Role::CaseHandler, None).await;
+    let slug = &app.a.slug;
+    let unit = store.list_units(tenant).await.expect("units")[0].id;
+    let (web, web_token, _) =
+        stored_inquiry_from(store, tenant, unit, Channel::Web, None, None).await;
+    let (sms, _, _) =
+        stored_inquiry_from(store, tenant, unit, Channel::Sms, None, Some("+4791234567")).await;
+    let now = jiff::Timestamp::now();
+    for id in [web, sms] {
+        torg_core::casework::set_status(
+            store,
+            &torg_core::actor::Actor::system("test"),
+            tenant,
+            id,
+            torg_domain::InquiryStatus::Closed,
+            now,
+        )
+        .await
+        .expect("close");
+    }
+    // The follow page asks at once; a bad score is refused with the reason.
+    let c = client();
+    let follow = format!("{}/k/{slug}/follow/{web_token}", app.base);
+    let page = c
+        .get(&follow)
+        .send()
+        .await
+        .expect("follow")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Hvor fornøyd er du?") && page.contains("name=\"score\""),
+        "{page}"
+    );
+    let bad = c
+        .post(format!("{follow}/survey"))
+        .form(&[("score", "9")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text()
+            .await
+            .expect("text")
+            .contains("Velg et tall fra 1 til 5")
+    );
+    let ok = c
+        .post(format!("{follow}/survey"))
+        .form(&[
+            ("score", "5"),
+            ("comment", "<script>alert(1)</script> Flott!"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let page = c
+        .get(&follow)
+        .send()
+        .await
+        .expect("follow")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Takk for svaret") && !page.contains("name=\"score\""));
+
+    // The SMS question goes after the delay, once, with a link of its own.
+    let surveys = torg_core::evaluation::Surveys {
+        catalog: Arc::new(torg_http::Catalog::load(None).expect("catalog")),
+        base_url: app.base.clone(),
+    };
+    let later = now + torg_domain::evaluation::SURVEY_DELAY + jiff::SignedDuration::from_secs(1);
+    assert_eq!(
+        torg_core::evaluation::send_due_surveys(store, &surveys, now)
+            .await
+            .expect("not yet"),
+        0
+    );
+    assert!(
+        torg_core::evaluation::send_due_surveys(store, &surveys, later)
+            .await
+            .expect("send")
+            >= 1
+    );
+    assert_eq!(
+        torg_core::evaluation::send_due_surveys(store, &surveys, later)
+            .await
+            .expect("again"),
+        0
+    );
+    let sent = store
+        .claim_outbox(
+            Channel::Sms,
+            later,
+            jiff::SignedDuration::from_secs(60),
+            500,
+        )
+        .await
+        .expect("outbox");
+    let question = sent
+        .iter()
+        .find(|o| o.tenant_id == tenant && o.inquiry_id == Some(sms))
+        .expect("the SMS question");
+    assert_eq!(question.recipient, "+4791234567");
+    let link = question
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/survey/"))
+        .expect("link")
+        .to_string();
+    let form_page = c.get(&link).send().await.expect("survey");
+    assert_eq!(form_page.status(), StatusCode::OK);
+    assert!(
+        form_page
+            .text()
+            .await
+            .expect("text")
+            .contains("Hvor fornøyd er du med")
+    );
+    let answered = c
+        .post(&link)
+        .form(&[("score", "2"), ("comment", "Tok for lang tid")])
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert!(
+        answered
+            .text()
+            .await
+            .expect("text")
+            .contains("Takk for svaret")
+    );
+    let twice = c
+        .post(&link)
+        .form(&[("score", "1")])
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+
+    // The evaluation page: pictures, tables and the comments, escaped.
+    let staff = login(app, slug, "eval-komm").await;
+    let page = staff
+        .get(format!("{}/staff/evaluation", app.base))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.expect("text");
+    for part in [
+        "<svg role=\"img\"",
+        "Henvendelser per kanal",
+        "Henvendelser per time i uka",
+        "Tilfredshet etter avsluttet sak",
+        "Kanalvridning",
+        "Tok for lang tid",
+        "&#60;script&#62;alert(1)",
+    ] {
+        assert!(page.contains(part), "{part} in {page}");
+    }
+    assert!(!page.contains("<script>alert"));
+    let csv = staff
+        .get(format!("{}/staff/evaluation/satisfaction.csv", app.base))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .expect("header")
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.expect("text");
+    assert!(csv.starts_with("score,answers,answers_before\n"), "{csv}");
+    assert!(
+        csv.contains("\n5,1,0\n") && csv.contains("\n2,1,0\n"),
+        "{csv}"
+    );
+    // (On PostgreSQL other scenarios' closed inquiries were asked too.)
+    assert!(csv.contains("\nresponse_rate_percent,"), "{csv}");
+    let bad_period = staff
+        .get(format!(
+            "{}/staff/evaluation?from=2026-12-01&to=2026-01-01",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad_period.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A case handler does not see the evaluation.
+    let handler = login(app, slug, "eval-handler").await;
+    let refused = handler
+        .get(format!("{}/staff/evaluation", app.base))
+        .send()
+        .await
+        .expect("refused");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Nothing is public until chosen.
+    let json: Value = c
+        .get(format!("{}/k/{slug}/statistics.json", app.base))
+        .send()
+        .await
+        .expect("json")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json["tables"], json!({}));
+    let form_url = format!("{}/staff/evaluation", app.base);
+    let csrf = csrf_of(&staff, &form_url).await;
+    let bad = staff
+        .post(format!("{}/staff/evaluation/settings", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("cost-phone", "mange"),
+            ("licence", "NLOD-2.0"),
+        ])
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = staff
+        .post(format!("{}/staff/evaluation/settings", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("cost-phone", "45"),
+            ("publish", "channels"),
+            ("publish", "satisfaction"),
+            ("licence", "CC-BY-4.0"),
+            ("surveys", "on"),
+        ])
+        .send()
+        .await
+        .expect("save");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(actions(store, tenant, "evaluation.settings").await.len(), 1);
+    let public = c
+        .get(format!("{}/k/{slug}/statistics", app.base))
+        .send()
+        .await
+        .expect("public")
+        .text()
+        .await
+        .expect("text");
+    assert!(public.contains("Henvendelser per kanal") && public.contains("CC-BY-4.0"));
+    assert!(
+        !public.contains("Henvendelser per enhet"),
+        "units were not published"
+    );
+    assert!(
+        !public.contains("Tok for lang tid"),
+        "comments are never public"
+    );
+    let json: Value = c
+        .get(format!("{}/k/{slug}/statistics.json", app.base))
+        .send()
+        .await
+        .expect("json")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json["licence"]["id"], "CC-BY-4.0");
+    assert!(
+        json["tables"]["channels"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    assert!(json["tables"].get("units").is_none());
+    let sat = json["tables"]["satisfaction"]
+        .as_array()
+        .expect("satisfaction");
+    assert!(
+        sat.iter().any(|r| r["score"] == 5 && r["answers"] == 1),
+        "{sat:?}"
+    );
+    let open_csv = c
+        .get(format!("{}/k/{slug}/statistics/channels.csv", app.base))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(open_csv.status(), StatusCode::OK);
+    assert!(
+        open_csv
+            .text()
+            .await
+            .expect("text")
+            .starts_with("channel,inquiries,")
+    );
+    let hidden = c
+        .get(format!("{}/k/{slug}/statistics/units.csv", app.base))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn evaluation_and_the_survey_sqlite() {
+    evaluation_and_the_survey(&spawn().await).await;
 }

@@ -4471,7 +4471,7 @@ pub async fn a_period_is_counted_and_surveys_are_asked_once(store: &dyn Store) {
     let f = fixture(store).await;
     let other = fixture(store).await;
     let tenant = f.tenant.id;
-    let start: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    let start: Timestamp = "2026-03-02T08:00:00Z".parse().expect("time");
     let hour = SignedDuration::from_hours(1);
     let mk = |channel: Channel, i: i64| {
         let mut n = new_inquiry(&f, &format!("Spørsmål {i}"), start + hour * (i as i32));
