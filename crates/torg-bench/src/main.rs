@@ -6,6 +6,7 @@
 
 mod bench;
 mod crisis;
+mod evaluation;
 mod fuzz;
 mod plain;
 mod publish;
@@ -130,6 +131,17 @@ enum Command {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Measure the evaluation: a year of one municipality generated (answered, closed,
+    /// surveys answered), then the evaluation page's figures for the year.
+    Evaluation {
+        #[arg(long, default_value_t = 100_000)]
+        inquiries: u64,
+        #[arg(long, default_value_t = 20)]
+        samples: usize,
+        /// Also on PostgreSQL: an admin URL (a fresh database is made there).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// The real mail servers and Kannel for the browser test, driven over standard input and
     /// output (see `servers.rs`).
     Servers {
@@ -188,6 +200,11 @@ async fn main() -> Result<()> {
             samples,
             postgres,
         } => search::run(inquiries, samples, postgres).await,
+        Command::Evaluation {
+            inquiries,
+            samples,
+            postgres,
+        } => evaluation::run(inquiries, samples, postgres).await,
         Command::Servers { sms_get_url } => servers::run(sms_get_url).await,
     }
 }

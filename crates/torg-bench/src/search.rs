@@ -77,7 +77,8 @@ fn text(i: u64) -> String {
     parts.join(" ")
 }
 
-async fn generate(store: Arc<dyn Store>, n: u64) -> Result<(TenantId, f64)> {
+/// `n` inquiries spread evenly over the last `days` days.
+pub(crate) async fn generate(store: Arc<dyn Store>, n: u64, days: u64) -> Result<(TenantId, f64)> {
     let m = store
         .create_municipality(NewMunicipality {
             slug: "sok".into(),
@@ -96,7 +97,7 @@ async fn generate(store: Arc<dyn Store>, n: u64) -> Result<(TenantId, f64)> {
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let start = Timestamp::now() - SignedDuration::from_hours(24 * 365);
+    let start = Timestamp::now() - SignedDuration::from_hours(24 * days as i64);
     let t0 = Instant::now();
     let mut next = 0u64;
     while next < n {
@@ -104,7 +105,7 @@ async fn generate(store: Arc<dyn Store>, n: u64) -> Result<(TenantId, f64)> {
         let end = (next + 2048).min(n);
         for i in next..end {
             let store = store.clone();
-            let received = start + SignedDuration::from_secs((i * 31_536_000 / n.max(1)) as i64);
+            let received = start + SignedDuration::from_secs((i * days * 86_400 / n.max(1)) as i64);
             set.spawn(async move {
                 let first = FIRST[(i % 12) as usize];
                 let last = LAST[(i / 12 % 12) as usize];
@@ -184,7 +185,7 @@ async fn time_search(
 
 /// After a bulk load the planner's statistics are brought up to date, as autovacuum does a
 /// little later on a running installation.
-type Analyze = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+pub(crate) type Analyze = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
 
 async fn measure(
     name: &str,
@@ -193,7 +194,7 @@ async fn measure(
     n: u64,
     samples: usize,
 ) -> Result<()> {
-    let (tenant, rate) = generate(store.clone(), n).await?;
+    let (tenant, rate) = generate(store.clone(), n, 365).await?;
     analyze().await?;
     println!(
         "{name}: {n} inquiries created through the store with the index: {rate:.0} per second"

@@ -285,7 +285,8 @@ pub async fn receive(
         // A caller was answered on the phone, and a chat or a social network answers on
         // itself: no address or number is needed to reach them.
         Err(ContactError::NoContact)
-            if matches!(channel, Channel::Phone | Channel::Chat) || channel.is_public() =>
+            if matches!(channel, Channel::Phone | Channel::Chat | Channel::Listening)
+                || channel.is_public() =>
         {
             Contact {
                 email: None,

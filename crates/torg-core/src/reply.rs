@@ -73,7 +73,7 @@ pub async fn delivery_for(
             crate::mail::reply_outgoing(account.as_ref(), inquiry)
         }
         Channel::Sms => crate::mail::reply_outgoing(None, inquiry),
-        Channel::Web | Channel::Chat | Channel::Phone | Channel::Api => None,
+        Channel::Web | Channel::Chat | Channel::Phone | Channel::Api | Channel::Listening => None,
     })
 }
 

@@ -20,10 +20,13 @@ pub enum Channel {
     Mastodon,
     /// Another system through the HTTP API.
     Api,
+    /// Something said elsewhere (a news feed, a hashtag) that staff turned into an inquiry
+    /// from the listening page: nobody to answer, work to do.
+    Listening,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 9] = [
+    pub const ALL: [Channel; 10] = [
         Channel::Web,
         Channel::Chat,
         Channel::Email,
@@ -33,6 +36,7 @@ impl Channel {
         Channel::Instagram,
         Channel::Mastodon,
         Channel::Api,
+        Channel::Listening,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl Channel {
             Channel::Instagram => "instagram",
             Channel::Mastodon => "mastodon",
             Channel::Api => "api",
+            Channel::Listening => "listening",
         }
     }
 
@@ -67,7 +72,7 @@ impl fmt::Display for Channel {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown channel {0:?}; expected one of web, chat, email, sms, phone, facebook, instagram, mastodon, api"
+    "unknown channel {0:?}; expected one of web, chat, email, sms, phone, facebook, instagram, mastodon, api, listening"
 )]
 pub struct UnknownChannel(pub String);
 

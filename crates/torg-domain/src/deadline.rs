@@ -107,12 +107,14 @@ impl FromStr for DeadlinePolicy {
 /// (KS roadmap), SMS and phone the next working day, the rest within two working days.
 pub fn default_policy(channel: Channel) -> DeadlinePolicy {
     match channel {
-        Channel::Chat | Channel::Facebook | Channel::Instagram | Channel::Mastodon => {
-            DeadlinePolicy::SameWorkingDay {
-                cutoff: Time::constant(14, 0, 0, 0),
-                next_day_by: Time::constant(12, 0, 0, 0),
-            }
-        }
+        Channel::Chat
+        | Channel::Facebook
+        | Channel::Instagram
+        | Channel::Mastodon
+        | Channel::Listening => DeadlinePolicy::SameWorkingDay {
+            cutoff: Time::constant(14, 0, 0, 0),
+            next_day_by: Time::constant(12, 0, 0, 0),
+        },
         Channel::Sms | Channel::Phone => DeadlinePolicy::WithinWorkingDays { days: 1 },
         Channel::Web | Channel::Email | Channel::Api => {
             DeadlinePolicy::WithinWorkingDays { days: 2 }

@@ -19,6 +19,7 @@ pub mod email;
 pub mod evaluation;
 pub mod ids;
 pub mod inquiry;
+pub mod listening;
 pub mod moderation;
 pub mod outbox;
 pub mod personal_data;

@@ -17,6 +17,7 @@ pub mod error;
 mod evaluation;
 pub mod i18n;
 mod journal;
+mod listening;
 mod meta_hook;
 mod metrics;
 mod moderation;
@@ -230,6 +231,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(subscriptions::routes())
                 .merge(evaluation::routes())
                 .merge(evaluation::portal_routes())
+                .merge(listening::routes())
                 .map(|r| r.layer(DefaultBodyLimit::max(api_limit))),
         )
         .nest(

@@ -64,6 +64,7 @@ pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
         nav_archive: staff.can(Permission::DecideArchive),
         nav_press: crate::press::keeps_log(staff),
         nav_crisis: true,
+        nav_listening: crate::listening::listens(staff),
         banner: staff.banner.clone(),
     }
 }
@@ -454,6 +455,8 @@ struct InboxPage {
     notices: Vec<String>,
     /// Possible press stories flagged this week (for those who keep the media log).
     stories: Vec<(InquiryId, String)>,
+    /// New listening matches, for those who work with them.
+    heard: i64,
     /// Crises going on: (id, headline, inquiries linked), their inquiries together in the
     /// crisis room.
     crises: Vec<(i64, String, usize)>,
@@ -848,6 +851,7 @@ async fn inbox(
     });
     let notices = crate::publish::staff_notices(&state, &t, &staff).await;
     let stories = crate::press::inbox_stories(&state, &t, &staff).await;
+    let heard = crate::listening::inbox_matches(&state, &staff).await;
     let (crises, linked) = crate::crisis::inbox_crises(&state, &staff).await;
     let mut rows = rows;
     let mut my_channels = my_channels;
@@ -858,6 +862,7 @@ async fn inbox(
         found: hits,
         notices,
         stories,
+        heard,
         crises,
         peak,
         duties,

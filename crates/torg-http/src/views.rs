@@ -91,6 +91,7 @@ pub struct Chrome {
     pub nav_archive: bool,
     pub nav_press: bool,
     pub nav_crisis: bool,
+    pub nav_listening: bool,
     /// A crisis's latest word, on every page of its municipality (a drill's only to staff).
     pub banner: Option<Banner>,
 }
@@ -116,6 +117,7 @@ impl Chrome {
             user_name: None,
             csrf: String::new(),
             nav_overview: false,
+            nav_listening: false,
             nav_admin: false,
             nav_audit: false,
             nav_quarantine: false,

@@ -1517,6 +1517,7 @@ async fn every_scenario_on_postgres() {
     publishing_with_approval(&app).await;
     subscribing_and_a_crisis_on_the_portal(&app).await;
     evaluation_and_the_survey(&app).await;
+    listening_on_the_staff_page(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -1893,6 +1894,47 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .expect("sensitive")
         .id;
     let b_unit = store.list_units(b.id).await.expect("units")[0].id;
+    // A listening match to decide (the first allowed dismisses it, the rest are told).
+    let heard = |tenant: TenantId, name: &'static str| async move {
+        let source = store
+            .add_listening_source(
+                tenant,
+                torg_domain::listening::SourceKind::Feed,
+                name,
+                &format!("https://{name}.example/rss"),
+                None,
+            )
+            .await
+            .expect("source");
+        store
+            .add_listening_matches(
+                tenant,
+                source,
+                &[torg_store::NewListeningMatch {
+                    item: torg_domain::listening::Item {
+                        guid: "1".into(),
+                        title: "Gasslukt".into(),
+                        link: String::new(),
+                        summary: String::new(),
+                        published: None,
+                    },
+                    keywords: vec!["gasslukt".into()],
+                }],
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("match");
+        let id = store
+            .listening_matches(tenant, None, 1)
+            .await
+            .expect("matches")[0]
+            .id;
+        (source, id)
+    };
+    let (a_source, a_match) = heard(a.id, "alfa-avis").await;
+    let (b_source, b_match) = heard(b.id, "beta-avis").await;
+    let chief_source = heard(a.id, "sjef-avis").await.0;
+    let comm_source = heard(a.id, "komm-avis").await.0;
     // Tokens to revoke (not the ones the API rows use).
     let spare_token = |tenant: TenantId| async move {
         torg_core::tokens::create(
@@ -2572,6 +2614,76 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 "/staff/overview".into(),
                 Body::None,
                 Expect::Staff(OVERVIEW),
+            )],
+        ),
+        (
+            // Listening: everyone who handles inquiries works with the matches.
+            (Method::GET, "/staff/listening"),
+            vec![v(
+                "/staff/listening".into(),
+                Body::None,
+                Expect::Staff(PHONE),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/listening/matches/{id}"),
+            vec![
+                v(
+                    format!("/staff/listening/matches/{a_match}"),
+                    form(&[("action", "dismiss")]),
+                    Expect::Staff(PHONE),
+                ),
+                v(
+                    format!("/staff/listening/matches/{b_match}"),
+                    form(&[("action", "dismiss")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            // Those who speak for the municipality keep the sources and keywords.
+            (Method::POST, "/staff/listening/sources"),
+            vec![v(
+                "/staff/listening/sources".into(),
+                form(&[
+                    ("kind", "feed"),
+                    ("name", "Avis {n}"),
+                    ("address", "https://avis{n}.example/rss"),
+                ]),
+                Expect::Staff(SPEAKS_PUBLICLY),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/listening/sources/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/listening/sources/{a_source}/remove"),
+                    form(&[("confirm", "yes")]),
+                    Expect::Staff(SPEAKS_PUBLICLY),
+                )
+                .by_user(vec![
+                    (
+                        "x-chief",
+                        format!("/staff/listening/sources/{chief_source}/remove"),
+                    ),
+                    (
+                        "x-comm",
+                        format!("/staff/listening/sources/{comm_source}/remove"),
+                    ),
+                ]),
+                v(
+                    format!("/staff/listening/sources/{b_source}/remove"),
+                    form(&[("confirm", "yes")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/listening/keywords"),
+            vec![v(
+                "/staff/listening/keywords".into(),
+                form(&[("keywords", "gasslukt\nstrømbrudd")]),
+                Expect::Staff(SPEAKS_PUBLICLY),
             )],
         ),
         (
@@ -9616,4 +9728,219 @@ async fn evaluation_and_the_survey(app: &App) {
 #[tokio::test]
 async fn evaluation_and_the_survey_sqlite() {
     evaluation_and_the_survey(&spawn().await).await;
+}
+
+/// Listening end to end: a source and keywords set on the page (refused with the reason
+/// when wrong), a feed read by the real reader, the match on the page with its words marked
+/// and on the inbox, an email to who speaks for the municipality, then made an inquiry of
+/// the listening channel and another dismissed; a second click is told it was handled.
+async fn listening_on_the_staff_page(app: &App) {
+    let tenant = tenant_of(app, &app.a.slug).await;
+    let store = &*app.store;
+    let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
+    store
+        .create_user(
+            tenant,
+            NewUser {
+                email: Some("lytter@alfa.kommune.no".into()),
+                username: "lytt-komm".into(),
+                full_name: "Liv Lytter".into(),
+                password_hash: hash,
+                password_set_by: None,
+                role: Role::Communication,
+                unit_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("user");
+    store
+        .set_mail_account(tenant, Some(unreachable_mail_account()), None)
+        .await
+        .expect("mail");
+    // A local paper's feed.
+    let feed = axum::Router::new().route(
+        "/rss",
+        axum::routing::get(|| async {
+            (
+                [("content-type", "application/rss+xml")],
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Alfa-avisa</title>\
+                 <link>https://avisa.example/</link><description>x</description>\
+                 <item><title>Sterk gasslukta ved skolen</title><link>https://avisa.example/gass</link>\
+                 <guid>gass-1</guid><description>Brannvesenet er varslet.</description></item>\
+                 <item><title>Gasslukt igjen?</title><link>javascript:alert(1)</link>\
+                 <guid>gass-2</guid><description>&lt;script&gt;alert(1)&lt;/script&gt;</description></item>\
+                 </channel></rss>",
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let feed_url = format!("http://{}/rss", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, feed).await });
+
+    let slug = &app.a.slug;
+    let staff = login(app, slug, "lytt-komm").await;
+    let page_url = format!("{}/staff/listening", app.base);
+    let csrf = csrf_of(&staff, &page_url).await;
+    let bad = staff
+        .post(format!("{}/staff/listening/sources", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "feed"),
+            ("name", "Avisa"),
+            ("address", "ftp://avisa.example/rss"),
+        ])
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.expect("text").contains("https://"));
+    let added = staff
+        .post(format!("{}/staff/listening/sources", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "feed"),
+            ("name", "Alfa-avisa"),
+            ("address", feed_url.as_str()),
+        ])
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let saved = staff
+        .post(format!("{}/staff/listening/keywords", app.base))
+        .form(&[("csrf", csrf.as_str()), ("keywords", "gasslukt\nflom")])
+        .send()
+        .await
+        .expect("keywords");
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        store.listening_keywords(tenant).await.expect("kw"),
+        vec!["flom".to_string(), "gasslukt".to_string()]
+    );
+    // The reader's pass (as `torg serve` runs it every ten seconds).
+    let notify = torg_core::listening::Notify {
+        catalog: Arc::new(torg_http::Catalog::load(None).expect("catalog")),
+        base_url: app.base.clone(),
+    };
+    let now = jiff::Timestamp::now();
+    let (_, found) = torg_social::listen::pass(
+        store,
+        &client(),
+        &torg_domain::connector::HostRules::any(),
+        &notify,
+        now,
+    )
+    .await
+    .expect("pass");
+    assert_eq!(found, 2);
+    let mails = store
+        .claim_outbox(
+            torg_domain::Channel::Email,
+            now,
+            jiff::SignedDuration::from_secs(60),
+            1000,
+        )
+        .await
+        .expect("outbox");
+    let ours: Vec<_> = mails
+        .iter()
+        .filter(|m| m.recipient == "lytter@alfa.kommune.no")
+        .collect();
+    assert_eq!(ours.len(), 2, "one email per match");
+    assert!(
+        ours.iter()
+            .any(|m| m.subject.contains("Sterk gasslukta ved skolen"))
+    );
+    let inbox = staff
+        .get(format!("{}/staff", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    assert!(inbox.contains("Nye treff fra lyttingen: 2"), "{inbox}");
+    let page = staff
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("<mark>gasslukta</mark>"), "{page}");
+    assert!(page.contains("href=\"https://avisa.example/gass\""));
+    assert!(
+        !page.contains("javascript:alert"),
+        "only http(s) links are links"
+    );
+    assert!(
+        !page.contains("<script>alert"),
+        "feed text is shown, never run"
+    );
+    let matches = store
+        .listening_matches(tenant, Some(torg_domain::listening::MatchState::New), 10)
+        .await
+        .expect("matches");
+    let gas = matches
+        .iter()
+        .find(|m| m.item.guid == "gass-1")
+        .expect("gas")
+        .id;
+    let other = matches
+        .iter()
+        .find(|m| m.item.guid == "gass-2")
+        .expect("other")
+        .id;
+    let made = staff
+        .post(format!("{}/staff/listening/matches/{gas}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("action", "inquiry")])
+        .send()
+        .await
+        .expect("inquiry");
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    let to = made.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    assert!(to.starts_with("/staff/inquiries/"), "{to}");
+    let inquiry = staff
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .expect("inquiry")
+        .text()
+        .await
+        .expect("text");
+    assert!(inquiry.contains("Sterk gasslukta ved skolen") && inquiry.contains("Lytting"));
+    let again = staff
+        .post(format!("{}/staff/listening/matches/{gas}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("action", "inquiry")])
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(
+        again.headers()["location"],
+        "/staff/listening?done=listening-already"
+    );
+    let dismissed = staff
+        .post(format!("{}/staff/listening/matches/{other}", app.base))
+        .form(&[("csrf", csrf.as_str()), ("action", "dismiss")])
+        .send()
+        .await
+        .expect("dismiss");
+    assert_eq!(
+        dismissed.headers()["location"],
+        "/staff/listening?done=listening-dismissed"
+    );
+    assert_eq!(store.count_new_matches(tenant).await.expect("count"), 0);
+    assert_eq!(actions(store, tenant, "listening.inquiry").await.len(), 1);
+}
+
+#[tokio::test]
+async fn listening_on_the_staff_page_sqlite() {
+    listening_on_the_staff_page(&spawn().await).await;
 }

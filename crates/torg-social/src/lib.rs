@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod graph;
+pub mod listen;
 pub mod mastodon;
 pub mod meta;
 pub mod worker;

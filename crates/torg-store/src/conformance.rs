@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -4811,4 +4811,281 @@ pub async fn a_period_is_counted_and_surveys_are_asked_once(store: &dyn Store) {
             .expect("none"),
         None
     );
+}
+
+/// Listening: sources claimed by one node at a time and checked with backoff, keywords kept,
+/// an item matched once per source, told of once, decided once; another municipality sees
+/// none of it.
+pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
+    use torg_domain::listening::{Item, MatchState, SourceKind};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let now = Timestamp::now();
+    let feed = store
+        .add_listening_source(
+            tenant,
+            SourceKind::Feed,
+            "Politiet",
+            "https://politi.example/rss",
+            None,
+        )
+        .await
+        .expect("source");
+    assert!(matches!(
+        store
+            .add_listening_source(
+                tenant,
+                SourceKind::Feed,
+                "Igjen",
+                "https://politi.example/rss",
+                None
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let theirs = store
+        .add_listening_source(
+            other.tenant.id,
+            SourceKind::Feed,
+            "Avisa",
+            "https://politi.example/rss",
+            None,
+        )
+        .await
+        .expect("theirs");
+    // Claimed once: a second claim in the lease gets neither.
+    let lease = SignedDuration::from_mins(2);
+    let claimed: Vec<i64> = store
+        .claim_listening_sources(now, lease, 10_000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(claimed.contains(&feed) && claimed.contains(&theirs));
+    let again: Vec<i64> = store
+        .claim_listening_sources(now, lease, 10_000)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(!again.contains(&feed));
+    // A good check keeps the validators; a failure counts and backs off.
+    store
+        .listening_source_checked(
+            tenant,
+            feed,
+            &SourceChecked {
+                error: None,
+                etag: Some("\"v1\"".into()),
+                last_modified: Some("Sat, 05 Dec 2026 08:00:00 GMT".into()),
+                cursor: None,
+                next_check_at: now + SignedDuration::from_mins(5),
+            },
+            now,
+        )
+        .await
+        .expect("checked");
+    let s = store.listening_sources(tenant).await.expect("sources");
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].etag.as_deref(), Some("\"v1\""));
+    assert_eq!(s[0].failures, 0);
+    let later = now + SignedDuration::from_mins(6);
+    assert!(
+        store
+            .claim_listening_sources(later, lease, 10_000)
+            .await
+            .expect("due again")
+            .iter()
+            .any(|s| s.id == feed)
+    );
+    store
+        .listening_source_checked(
+            tenant,
+            feed,
+            &SourceChecked {
+                error: Some("the server answered 500".into()),
+                etag: None,
+                last_modified: None,
+                cursor: None,
+                next_check_at: later + SignedDuration::from_mins(5),
+            },
+            later,
+        )
+        .await
+        .expect("failed");
+    let s = &store.listening_sources(tenant).await.expect("sources")[0];
+    assert_eq!(
+        (s.failures, s.last_error.as_deref()),
+        (1, Some("the server answered 500"))
+    );
+    assert_eq!(
+        s.etag.as_deref(),
+        Some("\"v1\""),
+        "a failure keeps the validators"
+    );
+
+    // Keywords per municipality.
+    store
+        .set_listening_keywords(tenant, &["gasslukt".into(), "strømbrudd".into()], None)
+        .await
+        .expect("keywords");
+    assert_eq!(
+        store.listening_keywords(tenant).await.expect("kw"),
+        vec!["gasslukt".to_string(), "strømbrudd".to_string()]
+    );
+    assert!(
+        store
+            .listening_keywords(other.tenant.id)
+            .await
+            .expect("kw")
+            .is_empty()
+    );
+
+    // Matches: once per source and item.
+    let item = |guid: &str, title: &str| NewListeningMatch {
+        item: Item {
+            guid: guid.into(),
+            title: title.into(),
+            link: format!("https://politi.example/{guid}"),
+            summary: "Politiet melder".into(),
+            published: None,
+        },
+        keywords: vec!["gasslukt".into()],
+    };
+    let added = store
+        .add_listening_matches(
+            tenant,
+            feed,
+            &[
+                item("a", "Gasslukt i Storgata"),
+                item("b", "Gasslukta ved skolen"),
+            ],
+            now,
+        )
+        .await
+        .expect("add");
+    assert_eq!(added, 2);
+    let added = store
+        .add_listening_matches(tenant, feed, &[item("a", "Gasslukt i Storgata")], now)
+        .await
+        .expect("again");
+    assert_eq!(added, 0);
+    assert!(
+        store
+            .add_listening_matches(tenant, theirs, &[item("c", "x")], now)
+            .await
+            .is_err(),
+        "another municipality's source"
+    );
+    assert_eq!(store.count_new_matches(tenant).await.expect("count"), 2);
+    // Told of once.
+    let pending: Vec<ListeningMatch> = store
+        .unnotified_matches(10_000)
+        .await
+        .expect("pending")
+        .into_iter()
+        .filter(|m| m.tenant_id == tenant)
+        .collect();
+    assert_eq!(pending.len(), 2);
+    assert_eq!(pending[0].source_name, "Politiet");
+    let ids: Vec<i64> = pending.iter().map(|m| m.id).collect();
+    store
+        .mark_matches_notified(tenant, &ids, &[], now)
+        .await
+        .expect("told");
+    assert!(
+        store
+            .unnotified_matches(10_000)
+            .await
+            .expect("pending")
+            .iter()
+            .all(|m| m.tenant_id != tenant)
+    );
+    // Decided once; another municipality cannot decide ours.
+    assert!(
+        !store
+            .decide_listening_match(
+                other.tenant.id,
+                ids[0],
+                &MatchDecision {
+                    state: MatchState::Dismissed,
+                    inquiry: None,
+                    crisis: None,
+                    by: "user:1"
+                },
+                None
+            )
+            .await
+            .expect("theirs")
+    );
+    assert!(
+        store
+            .decide_listening_match(
+                tenant,
+                ids[0],
+                &MatchDecision {
+                    state: MatchState::Dismissed,
+                    inquiry: None,
+                    crisis: None,
+                    by: "user:1"
+                },
+                None
+            )
+            .await
+            .expect("dismiss")
+    );
+    assert!(
+        !store
+            .decide_listening_match(
+                tenant,
+                ids[0],
+                &MatchDecision {
+                    state: MatchState::Crisis,
+                    inquiry: None,
+                    crisis: Some(1),
+                    by: "user:2"
+                },
+                None
+            )
+            .await
+            .expect("twice")
+    );
+    let fresh = store
+        .listening_matches(tenant, Some(MatchState::New), 10)
+        .await
+        .expect("new");
+    assert_eq!(fresh.len(), 1);
+    let one = store
+        .listening_match(tenant, ids[0])
+        .await
+        .expect("one")
+        .expect("found");
+    assert_eq!(
+        (one.state, one.decided_by.as_deref()),
+        (MatchState::Dismissed, Some("user:1"))
+    );
+    assert!(
+        store
+            .listening_match(other.tenant.id, ids[0])
+            .await
+            .expect("theirs")
+            .is_none()
+    );
+    // Removing a source removes its matches.
+    assert!(
+        store
+            .remove_listening_source(tenant, feed, None)
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !store
+            .remove_listening_source(tenant, feed, None)
+            .await
+            .expect("gone")
+    );
+    assert_eq!(store.count_new_matches(tenant).await.expect("count"), 0);
 }

@@ -1102,6 +1102,91 @@ pub trait Evaluation: Send + Sync {
     ) -> Result<Vec<Reach>>;
 }
 
+/// Listening: the sources read, the keywords, and the items that met them. Writes by staff
+/// take their audit entry.
+#[async_trait]
+pub trait Listening: Send + Sync {
+    async fn listening_sources(&self, tenant: TenantId) -> Result<Vec<ListeningSource>>;
+    /// Adds a source, due at once; `Conflict` when it is there already.
+    async fn add_listening_source(
+        &self,
+        tenant: TenantId,
+        kind: torg_domain::listening::SourceKind,
+        name: &str,
+        address: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<i64>;
+    /// Removes a source and its matches; false when there was none.
+    async fn remove_listening_source(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
+    /// Claims up to `limit` sources due at `now` (every municipality's) for `lease`: other
+    /// nodes skip them until then.
+    async fn claim_listening_sources(
+        &self,
+        now: jiff::Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<ListeningSource>>;
+    /// Records a check: what the source answered, when to read it again; a failure counts
+    /// towards the backoff, a good answer clears it. Releases the claim.
+    async fn listening_source_checked(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        checked: &SourceChecked,
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+    async fn listening_keywords(&self, tenant: TenantId) -> Result<Vec<String>>;
+    /// Replaces the keyword list.
+    async fn set_listening_keywords(
+        &self,
+        tenant: TenantId,
+        words: &[String],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Keeps new matches of a source (an item already kept is skipped); how many were new.
+    async fn add_listening_matches(
+        &self,
+        tenant: TenantId,
+        source: i64,
+        matches: &[NewListeningMatch],
+        at: jiff::Timestamp,
+    ) -> Result<u64>;
+    /// Matches nobody was told of yet (every municipality's), oldest first.
+    async fn unnotified_matches(&self, limit: u32) -> Result<Vec<ListeningMatch>>;
+    /// Marks matches told of and queues the notices, in one transaction: each match is told
+    /// of once.
+    async fn mark_matches_notified(
+        &self,
+        tenant: TenantId,
+        ids: &[i64],
+        notices: &[Notice],
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+    /// The municipality's matches in `state` (all with `None`), newest first.
+    async fn listening_matches(
+        &self,
+        tenant: TenantId,
+        state: Option<torg_domain::listening::MatchState>,
+        limit: u32,
+    ) -> Result<Vec<ListeningMatch>>;
+    async fn listening_match(&self, tenant: TenantId, id: i64) -> Result<Option<ListeningMatch>>;
+    /// Decides a new match (dismissed, an inquiry, a crisis); false when it was decided.
+    async fn decide_listening_match(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        decision: &MatchDecision<'_>,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
+    /// How many matches are new.
+    async fn count_new_matches(&self, tenant: TenantId) -> Result<i64>;
+}
+
 /// What the outgoing path may touch: the outbox, the channel settings (to open a connector's
 /// credentials) and the directory (a municipality's name and language). A sender holding this
 /// can neither read nor change inquiries. Every `Store` is one (`&dyn Store` converts).
@@ -1126,6 +1211,7 @@ pub trait Store:
     + Subscriptions
     + Crises
     + Evaluation
+    + Listening
     + Send
     + Sync
     + 'static

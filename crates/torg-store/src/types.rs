@@ -1093,6 +1093,8 @@ pub struct ChannelUnitCount {
     pub closed: i64,
     /// Closed when received (calls answered on the phone at once).
     pub closed_at_once: i64,
+    /// Answered by staff within a day.
+    pub answered_in_a_day: i64,
     /// Not answered, and past the deadline.
     pub unanswered_late: i64,
 }
@@ -1179,4 +1181,64 @@ pub struct Reach {
     pub views: i64,
     /// The networks it went to, with the address of each post.
     pub posts: Vec<String>,
+}
+
+/// A source listening reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListeningSource {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub kind: torg_domain::listening::SourceKind,
+    pub name: String,
+    pub address: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub cursor: Option<String>,
+    pub next_check_at: Timestamp,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+/// How a source's check went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceChecked {
+    /// `None`: it answered (new items or not modified); `Some`: why not.
+    pub error: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub cursor: Option<String>,
+    pub next_check_at: Timestamp,
+}
+
+/// An item that met a keyword, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewListeningMatch {
+    pub item: torg_domain::listening::Item,
+    pub keywords: Vec<String>,
+}
+
+/// A match on the listening page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListeningMatch {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub source_id: i64,
+    pub source_name: String,
+    pub item: torg_domain::listening::Item,
+    pub keywords: Vec<String>,
+    pub found_at: Timestamp,
+    pub state: torg_domain::listening::MatchState,
+    pub inquiry_id: Option<InquiryId>,
+    pub crisis_id: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// What was decided about a listening match, and by whom (`user:ID`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchDecision<'a> {
+    pub state: torg_domain::listening::MatchState,
+    pub inquiry: Option<InquiryId>,
+    pub crisis: Option<i64>,
+    pub by: &'a str,
 }

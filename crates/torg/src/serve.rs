@@ -145,6 +145,16 @@ fn start_workers(
     )));
     // The satisfaction question after closing, checked every minute.
     let warnings = state.warnings(own_address);
+    // Listening: the sources that are due, every ten seconds, and the person on duty told.
+    tasks.push(tokio::spawn(torg_social::listen::run(
+        store.clone(),
+        hosts.clone(),
+        torg_core::listening::Notify {
+            catalog: warnings.catalog.clone(),
+            base_url: warnings.base_url.clone(),
+        },
+        stopping.clone(),
+    )));
     tasks.push(tokio::spawn(torg_core::evaluation::run(
         store.clone(),
         torg_core::evaluation::Surveys {

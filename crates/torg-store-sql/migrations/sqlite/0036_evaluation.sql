@@ -35,4 +35,7 @@ CREATE TABLE evaluation_settings (
 
 ALTER TABLE publications ADD COLUMN views INTEGER NOT NULL DEFAULT 0;
 
-CREATE INDEX inquiries_by_received ON inquiries (tenant_id, received_at);
+-- A period's inquiries are counted from this index alone (it holds every column the
+-- evaluation reads), so a year of a large municipality is read without the table.
+CREATE INDEX inquiries_by_received ON inquiries
+    (tenant_id, received_at, channel, unit_id, status, first_answer_at, closed_at, deadline_at);

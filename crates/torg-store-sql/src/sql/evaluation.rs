@@ -69,18 +69,127 @@ fn push_unit_channel(q: &mut QueryBuilder<Db>, f: &EvaluationFilter) {
     }
 }
 
+/// When an inquiry was answered: a first answer by staff or, without one, closing (a call
+/// answered at once).
+const DONE: &str = "COALESCE(first_answer_at, closed_at)";
+
 impl This {
+    async fn by_channel_unit(
+        &self,
+        tenant: TenantId,
+        f: &EvaluationFilter,
+        now: Timestamp,
+    ) -> Result<Vec<ChannelUnitCount>> {
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT channel, unit_id, COUNT(*), \
+             SUM(CASE WHEN {DONE} IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {DONE} <= deadline_at THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN closed_at - received_at < 60000 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN first_answer_at - received_at < 86400000 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN {DONE} IS NULL AND deadline_at < "
+        ));
+        q.push_bind(now.as_millisecond())
+            .push(" THEN 1 ELSE 0 END) FROM inquiries");
+        push_period(&mut q, tenant.get(), f);
+        q.push(" GROUP BY channel, unit_id ORDER BY channel, unit_id");
+        type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64);
+        let rows: Vec<Row> = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .map(
+                |(channel, unit, received, answered, in_time, closed, at_once, in_a_day, late)| {
+                    Ok(ChannelUnitCount {
+                        channel: parse(&channel, "channel")?,
+                        unit_id: UnitId(unit),
+                        received,
+                        answered,
+                        answered_in_time: in_time,
+                        closed,
+                        closed_at_once: at_once,
+                        answered_in_a_day: in_a_day,
+                        unanswered_late: late,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The time to the first answer by bucket, and in the same scan the emails answered
+    /// between one and fourteen days by (hour received, hour answered): rows of (bucket,
+    /// hour received, hour answered, count), the hours 0 for the rest.
+    async fn first_answers(
+        &self,
+        tenant: TenantId,
+        f: &EvaluationFilter,
+    ) -> Result<Vec<(i64, i64, i64, i64)>> {
+        let slow = "channel = 'email' AND first_answer_at - received_at >= 86400000 \
+                    AND first_answer_at - received_at < 1209600000";
+        let mut q = QueryBuilder::<Db>::new(format!(
+            "SELECT {}, CASE WHEN {slow} THEN received_at / 3600000 ELSE 0 END, \
+             CASE WHEN {slow} THEN first_answer_at / 3600000 ELSE 0 END, COUNT(*) FROM inquiries",
+            BUCKET_SQL.replace("$d", &format!("({DONE} - received_at)"))
+        ));
+        push_period(&mut q, tenant.get(), f);
+        q.push(format!(" AND {DONE} IS NOT NULL GROUP BY 1, 2, 3"));
+        q.build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn overdue(&self, tenant: TenantId, f: &EvaluationFilter, now: Timestamp) -> Result<i64> {
+        let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");
+        q.push_bind(tenant.get())
+            .push(" AND status <> 'closed' AND deadline_at < ")
+            .push_bind(now.as_millisecond());
+        push_unit_channel(&mut q, f);
+        let (n,): (i64,) = q
+            .build_query_as()
+            .persistent(false)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(n)
+    }
+
+    /// (score, count) of the questions asked about inquiries closed in the period; score 0
+    /// for those not answered.
+    async fn answers(&self, tenant: TenantId, f: &EvaluationFilter) -> Result<Vec<(i64, i64)>> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT COALESCE(score, 0), COUNT(*) FROM surveys WHERE tenant_id = ",
+        );
+        q.push_bind(tenant.get())
+            .push(" AND closed_at >= ")
+            .push_bind(f.from.as_millisecond())
+            .push(" AND closed_at < ")
+            .push_bind(f.to.as_millisecond())
+            .push(" AND sent_at IS NOT NULL");
+        push_unit_channel(&mut q, f);
+        q.push(" GROUP BY 1");
+        q.build_query_as()
+            .persistent(false)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
     async fn grouped(
         &self,
         select: &str,
-        tenant: i64,
+        tenant: TenantId,
         f: &EvaluationFilter,
         and: &str,
         group: &str,
     ) -> Result<Vec<(i64, i64)>> {
         let mut q = QueryBuilder::<Db>::new(select);
         q.push(" FROM inquiries");
-        push_period(&mut q, tenant, f);
+        push_period(&mut q, tenant.get(), f);
         q.push(and).push(group);
         q.build_query_as()
             .persistent(false)
@@ -98,124 +207,54 @@ impl Evaluation for This {
         f: &EvaluationFilter,
         now: Timestamp,
     ) -> Result<EvaluationCounts> {
-        let t = tenant.get();
-        // Answered: a first answer by staff or, without one, closing (a call answered at once).
-        let done = "COALESCE(first_answer_at, closed_at)";
-        let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT channel, unit_id, COUNT(*), \
-             SUM(CASE WHEN {done} IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {done} <= deadline_at THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN closed_at - received_at < 60000 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {done} IS NULL AND deadline_at < "
-        ));
-        q.push_bind(now.as_millisecond())
-            .push(" THEN 1 ELSE 0 END) FROM inquiries");
-        push_period(&mut q, t, f);
-        q.push(" GROUP BY channel, unit_id ORDER BY channel, unit_id");
-        let rows: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = q
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut by_channel_unit = Vec::with_capacity(rows.len());
-        for (channel, unit, received, answered, in_time, closed, at_once, late) in rows {
-            by_channel_unit.push(ChannelUnitCount {
-                channel: parse(&channel, "channel")?,
-                unit_id: UnitId(unit),
-                received,
-                answered,
-                answered_in_time: in_time,
-                closed,
-                closed_at_once: at_once,
-                unanswered_late: late,
-            });
-        }
-        let by_hour = self
-            .grouped(
+        // Each count is a scan of the period's rows in `inquiries_by_received` (every
+        // column is in the index); they run side by side on the pool's connections.
+        let close_select = format!(
+            "SELECT {}, COUNT(*)",
+            BUCKET_SQL.replace("$d", "(closed_at - received_at)")
+        );
+        let (by_channel_unit, by_hour, first, to_close, overdue_now, answers) = tokio::try_join!(
+            self.by_channel_unit(tenant, f, now),
+            self.grouped(
                 "SELECT received_at / 3600000, COUNT(*)",
-                t,
+                tenant,
                 f,
                 "",
-                " GROUP BY 1 ORDER BY 1",
-            )
-            .await?;
-        let bucket = |d: &str| BUCKET_SQL.replace("$d", d);
-        let first_answer = self
-            .grouped(
-                &format!(
-                    "SELECT {}, COUNT(*)",
-                    bucket(&format!("({done} - received_at)"))
-                ),
-                t,
-                f,
-                &format!(" AND {done} IS NOT NULL"),
-                " GROUP BY 1",
-            )
-            .await?;
-        let to_close = self
-            .grouped(
-                &format!("SELECT {}, COUNT(*)", bucket("(closed_at - received_at)")),
-                t,
+                " GROUP BY 1 ORDER BY 1"
+            ),
+            self.first_answers(tenant, f),
+            self.grouped(
+                &close_select,
+                tenant,
                 f,
                 " AND status = 'closed' AND closed_at IS NOT NULL",
                 " GROUP BY 1",
-            )
-            .await?;
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN first_answer_at - received_at < 86400000 THEN 1 ELSE 0 END), 0) FROM inquiries",
-        );
-        push_period(&mut q, t, f);
-        q.push(" AND channel = 'email'");
-        let (emails, emails_fast): (i64, i64) = q
-            .build_query_as()
-            .persistent(false)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT received_at / 3600000, first_answer_at / 3600000, COUNT(*) FROM inquiries",
-        );
-        push_period(&mut q, t, f);
-        q.push(
-            " AND channel = 'email' AND first_answer_at - received_at >= 86400000 \
-             AND first_answer_at - received_at < 1209600000 GROUP BY 1, 2",
-        );
-        let emails_slow: Vec<(i64, i64, i64)> = q
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut q = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");
-        q.push_bind(t)
-            .push(" AND status <> 'closed' AND deadline_at < ")
-            .push_bind(now.as_millisecond());
-        push_unit_channel(&mut q, f);
-        let (overdue_now,): (i64,) = q
-            .build_query_as()
-            .persistent(false)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)?;
-        let mut q = QueryBuilder::<Db>::new(
-            "SELECT COALESCE(score, 0), COUNT(*) FROM surveys WHERE tenant_id = ",
-        );
-        q.push_bind(t)
-            .push(" AND closed_at >= ")
-            .push_bind(f.from.as_millisecond())
-            .push(" AND closed_at < ")
-            .push_bind(f.to.as_millisecond())
-            .push(" AND sent_at IS NOT NULL");
-        push_unit_channel(&mut q, f);
-        q.push(" GROUP BY 1");
-        let answers: Vec<(i64, i64)> = q
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+            ),
+            self.overdue(tenant, f, now),
+            self.answers(tenant, f),
+        )?;
+        let mut first_answer: Vec<(i64, i64)> = vec![];
+        let mut emails_slow = vec![];
+        for (bucket, received, answered, n) in first {
+            match first_answer.iter_mut().find(|b| b.0 == bucket) {
+                Some(b) => b.1 += n,
+                None => first_answer.push((bucket, n)),
+            }
+            if received > 0 {
+                emails_slow.push((received, answered, n));
+            }
+        }
+        let email = |c: &&ChannelUnitCount| c.channel == torg_domain::Channel::Email;
+        let emails = by_channel_unit
+            .iter()
+            .filter(email)
+            .map(|c| c.received)
+            .sum();
+        let emails_fast = by_channel_unit
+            .iter()
+            .filter(email)
+            .map(|c| c.answered_in_a_day)
+            .sum();
         let mut scores = [0; 5];
         for &(score, n) in &answers {
             if (1..=5).contains(&score) {
