@@ -63,6 +63,13 @@ const networks = http.createServer((req, res) => {
       return json(200, { id: `11${n}`, url: `https://social.example/@demo/11${n}` });
     }
     if (req.method === "GET" && url.pathname === "/api/v1/notifications") return json(200, []);
+    // The local paper's feed, for listening.
+    if (req.method === "GET" && url.pathname === "/lokalavisa.xml") {
+      res.writeHead(200, { "content-type": "application/rss+xml", etag: '"v1"' });
+      return res.end('<?xml version="1.0"?><rss version="2.0"><channel><title>Lokalavisa</title><link>https://avisa.example/</link><description>Nyheter</description>'
+        + '<item><title>Sterk gasslukta ved Fjordgata skole</title><link>https://avisa.example/gass</link><guid>gass-1</guid><description>Naboer har meldt fra.</description></item>'
+        + '<item><title>Konsert i parken</title><link>https://avisa.example/konsert</link><guid>konsert-1</guid></item></channel></rss>');
+    }
     // Kannel's get-url: passed on to Torg's SMS hook, whose key is known only once the
     // gateway is set.
     if (url.pathname === "/kannel-in" && smsHook) {
@@ -280,6 +287,19 @@ try {
   const thread = await citizen.textContent(".thread");
   check(thread.includes("Vi sender en rørlegger i dag."), "the citizen sees the reply on the follow page");
   check(thread.includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "signed as the municipality");
+  // Closed, the follow page asks how satisfied the citizen is, once.
+  await staff.selectOption("#s-status", "closed");
+  await staff.click("form[action$='/status'] button[type=submit]");
+  await staff.waitForSelector(".alert.success");
+  await citizen.goto(followUrl);
+  await citizen.waitForSelector("input[name=score]");
+  await axe(citizen, "the satisfaction question on the follow page");
+  await citizen.check("#score-4");
+  await citizen.fill("#survey-comment", "Raskt og greit svar.");
+  await citizen.click("form[action$='/survey'] button[type=submit]");
+  await citizen.waitForSelector(".survey");
+  check((await citizen.textContent(".survey")).includes("Takk for svaret"), "the answer is taken and thanked for");
+  check(!(await citizen.isVisible("input[name=score]")), "the question is asked once");
   await citizen.goto(`${followUrl}?lang=en`);
   check((await citizen.textContent("h1")).startsWith("Inquiry"), "English on request");
 
@@ -636,6 +656,48 @@ try {
   await chatter.goto(`${base}/chat/vika`);
   await chatter.waitForSelector("#chat-first");
   check(await chatter.isHidden("#chat-log"), "after ending, the chat starts anew");
+
+  // Evaluation: the year at a glance, pictures with the numbers beside them, CSV.
+  await kim.goto(`${base}/staff/evaluation`);
+  await kim.waitForSelector("svg[role=img]");
+  check((await kim.textContent("main")).includes("Tilfredshet etter avsluttet sak"), "the evaluation page shows satisfaction");
+  check((await kim.textContent("main")).includes("Raskt og greit svar."), "the citizen's comment is on the evaluation page");
+  await axe(kim, "evaluation");
+  await kim.screenshot({ path: join(screenshots, "evaluation.png"), fullPage: true });
+  const csv = await kim.evaluate(async () => (await fetch("/staff/evaluation/channels.csv")).text());
+  check(csv.startsWith("channel,inquiries,inquiries_before,change_percent"), "the table downloads as CSV");
+  await kim.check("#pub-channels");
+  await kim.check("#pub-satisfaction");
+  await kim.click("form[action='/staff/evaluation/settings'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  await citizen.goto(`${base}/k/demo/statistics`);
+  check((await citizen.textContent("main")).includes("Henvendelser per kanal"), "the published figures are on the portal");
+  await axe(citizen, "public statistics");
+  const open = await citizen.evaluate(async () => (await fetch("/k/demo/statistics.json")).json());
+  check(open.licence.id === "NLOD-2.0" && Array.isArray(open.tables.channels), "open data as JSON with its licence");
+
+  // Listening: a feed and a keyword; the match is on the page within a minute.
+  await kim.goto(`${base}/staff/listening`);
+  await kim.selectOption("#s-kind", "feed");
+  await kim.fill("#s-name", "Lokalavisa");
+  await kim.fill("#s-address", `${networksBase}/lokalavisa.xml`);
+  await kim.click("form[action='/staff/listening/sources'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  await kim.fill("#k-words", "gasslukt\nflom");
+  await kim.click("form[action='/staff/listening/keywords'] button[type=submit]");
+  await kim.waitForSelector(".alert.success");
+  let heard = false;
+  for (let i = 0; i < 60 && !heard; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await kim.goto(`${base}/staff/listening`);
+    heard = (await kim.textContent("main")).includes("Sterk gasslukta ved Fjordgata skole");
+  }
+  check(heard, "the listening match is on the page within a minute");
+  check((await kim.innerHTML("main")).includes("<mark>gasslukta</mark>"), "the matched word form is marked");
+  await axe(kim, "listening");
+  await kim.click("article.match form:has(input[value=dismiss]) button");
+  await kim.waitForSelector(".alert.success");
+  check((await kim.textContent("main")).includes("Ingen nye treff"), "a dismissed match leaves the list");
 } finally {
   await browser.close();
   server.kill("SIGINT");

@@ -94,7 +94,11 @@ async fn measure(
 
 pub async fn run(inquiries: u64, samples: usize, postgres: Option<String>) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let sqlite = Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
+    // TORG_BENCH_KEEP=FILE keeps the SQLite database for a look at its plans.
+    let file = std::env::var_os("TORG_BENCH_KEEP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("torg.db"));
+    let sqlite = Arc::new(torg_store_sql::SqliteStore::open(&file).await?);
     let pool = sqlite.pool().clone();
     let exec: Exec = Arc::new(move |sql: String| -> Analyze {
         let pool = pool.clone();

@@ -8,6 +8,7 @@ mod bench;
 mod crisis;
 mod evaluation;
 mod fuzz;
+mod listen;
 mod plain;
 mod publish;
 mod search;
@@ -142,6 +143,15 @@ enum Command {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Measure listening: feeds on a local server read, parsed and matched in one pass.
+    Listen {
+        #[arg(long, default_value_t = 1000)]
+        feeds: usize,
+        #[arg(long, default_value_t = 50)]
+        items: usize,
+        #[arg(long, default_value_t = 200)]
+        keywords: usize,
+    },
     /// The real mail servers and Kannel for the browser test, driven over standard input and
     /// output (see `servers.rs`).
     Servers {
@@ -205,6 +215,11 @@ async fn main() -> Result<()> {
             samples,
             postgres,
         } => evaluation::run(inquiries, samples, postgres).await,
+        Command::Listen {
+            feeds,
+            items,
+            keywords,
+        } => listen::run(feeds, items, keywords).await,
         Command::Servers { sms_get_url } => servers::run(sms_get_url).await,
     }
 }

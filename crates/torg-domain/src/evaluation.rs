@@ -327,23 +327,6 @@ impl SurveyAnswer {
             comment: comment.to_string(),
         })
     }
-
-    /// An SMS answer: a digit first, then (optionally) the comment ("4 takk for hjelpen").
-    pub fn from_sms(text: &str) -> Option<SurveyAnswer> {
-        let text = text.trim();
-        let mut chars = text.chars();
-        let first = chars.next()?;
-        let rest = chars.as_str();
-        if !('1'..='5').contains(&first) || rest.chars().next().is_some_and(|c| c.is_ascii_digit())
-        {
-            return None;
-        }
-        SurveyAnswer::parse(
-            &first.to_string(),
-            rest.trim_start_matches([' ', ',', '.', ':']),
-        )
-        .ok()
-    }
 }
 
 /// The mean score in tenths (4.2 is 42) of counts by score 1–5.
@@ -479,13 +462,6 @@ mod tests {
             SurveyAnswer::parse("3", &"x".repeat(2001)),
             Err(BadAnswer::Comment)
         );
-        assert_eq!(SurveyAnswer::from_sms("5").map(|a| a.score), Some(5));
-        assert_eq!(
-            SurveyAnswer::from_sms("2, for seint").map(|a| a.comment),
-            Some("for seint".into())
-        );
-        assert_eq!(SurveyAnswer::from_sms("12 søppeldunker"), None);
-        assert_eq!(SurveyAnswer::from_sms("Hei"), None);
     }
 
     #[test]

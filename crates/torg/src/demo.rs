@@ -474,7 +474,61 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         store
             .set_status(m.id, inquiry.id, status, answered, None)
             .await?;
+        // Most citizens asked on the follow page answer how satisfied they were.
+        if let Some(survey) = store.survey_for_inquiry(m.id, inquiry.id).await?
+            && n % 3 != 0
+        {
+            let answer = torg_domain::evaluation::SurveyAnswer {
+                score: [5, 4, 4, 3, 5, 2, 4][n as usize % 7],
+                comment: if n % 5 == 1 {
+                    [
+                        "Raskt svar, takk!",
+                        "Fikk svar, men måtte spørre to ganger.",
+                    ][n as usize % 2]
+                        .to_string()
+                } else {
+                    String::new()
+                },
+            };
+            store
+                .answer_survey(
+                    m.id,
+                    survey.id,
+                    &answer,
+                    answered + SignedDuration::from_hours(2),
+                )
+                .await?;
+        }
     }
+    // The figures the demo publishes, and what it listens for.
+    store
+        .set_evaluation_settings(
+            m.id,
+            &torg_store::EvaluationSettings {
+                published: vec![
+                    torg_domain::evaluation::Table::Channels,
+                    torg_domain::evaluation::Table::Answers,
+                    torg_domain::evaluation::Table::Satisfaction,
+                ],
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
+    store
+        .set_listening_keywords(
+            m.id,
+            &[
+                "gasslukt",
+                "strømbrudd",
+                "flom",
+                "vannlekkasje",
+                "Demo kommune",
+            ]
+            .map(String::from),
+            None,
+        )
+        .await?;
     let archivist = users.iter().find(|u| u.role == Role::Archivist);
     for (n, (topic, subject, text, answer, attachment, screened)) in RECORDS.iter().enumerate() {
         let received = now - SignedDuration::from_hours(24 * (20 + 5 * n as i64));

@@ -81,16 +81,14 @@ impl This {
         now: Timestamp,
     ) -> Result<Vec<ChannelUnitCount>> {
         let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT channel, unit_id, COUNT(*), \
-             SUM(CASE WHEN {DONE} IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {DONE} <= deadline_at THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN closed_at - received_at < 60000 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN first_answer_at - received_at < 86400000 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN {DONE} IS NULL AND deadline_at < "
+            "SELECT channel, unit_id, COUNT(*), COUNT({DONE}), \
+             COUNT(*) FILTER (WHERE {DONE} <= deadline_at), \
+             COUNT(*) FILTER (WHERE status = 'closed'), \
+             COUNT(*) FILTER (WHERE closed_at - received_at < 60000), \
+             COUNT(*) FILTER (WHERE first_answer_at - received_at < 86400000), \
+             COUNT(*) FILTER (WHERE first_answer_at IS NULL AND closed_at IS NULL AND deadline_at < "
         ));
-        q.push_bind(now.as_millisecond())
-            .push(" THEN 1 ELSE 0 END) FROM inquiries");
+        q.push_bind(now.as_millisecond()).push(") FROM inquiries");
         push_period(&mut q, tenant.get(), f);
         q.push(" GROUP BY channel, unit_id ORDER BY channel, unit_id");
         type Row = (String, i64, i64, i64, i64, i64, i64, i64, i64);
