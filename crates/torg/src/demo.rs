@@ -479,12 +479,12 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             && n % 3 != 0
         {
             let answer = torg_domain::evaluation::SurveyAnswer {
-                score: [5, 4, 4, 3, 5, 2, 4][n as usize % 7],
+                score: [5, 4, 4, 3, 5, 2, 4][n % 7],
                 comment: if n % 5 == 1 {
                     [
                         "Raskt svar, takk!",
                         "Fikk svar, men måtte spørre to ganger.",
-                    ][n as usize % 2]
+                    ][n % 2]
                         .to_string()
                 } else {
                     String::new()
