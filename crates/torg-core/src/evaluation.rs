@@ -54,7 +54,8 @@ impl Period {
         }
     }
 
-    fn days(&self) -> i64 {
+    /// How many days the period has.
+    pub fn days(&self) -> i64 {
         i64::from(self.first.until(self.last).map_or(0, |s| s.get_days())) + 1
     }
 

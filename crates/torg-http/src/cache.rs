@@ -32,6 +32,10 @@ pub(crate) struct Caches {
     /// The names people show on a social network, by (account, person): none when the
     /// network gave none or could not be asked.
     people: Mutex<HashMap<PersonKey, (Instant, Option<String>)>>,
+    /// The portal's published evaluation by (municipality, first day, last day): anyone may
+    /// ask for it, so it is worked out at most once in ten minutes per period.
+    statistics:
+        Mutex<HashMap<(TenantId, String), (Instant, Arc<torg_core::evaluation::Evaluation>)>>,
     /// For calls to the networks' APIs, made once.
     http: std::sync::OnceLock<reqwest::Client>,
 }
@@ -41,7 +45,41 @@ pub(crate) struct Caches {
 const PERSON_TTL: Duration = Duration::from_secs(24 * 3600);
 const NO_PERSON_TTL: Duration = Duration::from_secs(600);
 
+/// How long the portal's statistics are kept.
+const STATISTICS_TTL: Duration = Duration::from_secs(600);
+
 impl Caches {
+    /// The published evaluation of `period` (`first..last`), if worked out recently.
+    pub(crate) fn statistics(
+        &self,
+        tenant: TenantId,
+        period: &str,
+    ) -> Option<Arc<torg_core::evaluation::Evaluation>> {
+        let map = self.statistics.lock().ok()?;
+        map.get(&(tenant, period.to_string()))
+            .filter(|(at, _)| at.elapsed() < STATISTICS_TTL)
+            .map(|(_, e)| e.clone())
+    }
+
+    /// Forgets a municipality's statistics (its costs changed).
+    pub(crate) fn forget_statistics(&self, tenant: TenantId) {
+        if let Ok(mut map) = self.statistics.lock() {
+            map.retain(|(t, _), _| *t != tenant);
+        }
+    }
+
+    pub(crate) fn put_statistics(
+        &self,
+        tenant: TenantId,
+        period: &str,
+        e: Arc<torg_core::evaluation::Evaluation>,
+    ) {
+        if let Ok(mut map) = self.statistics.lock() {
+            map.retain(|_, (at, _)| at.elapsed() < STATISTICS_TTL);
+            map.insert((tenant, period.to_string()), (Instant::now(), e));
+        }
+    }
+
     /// A person's name as last looked up, if that is recent: `Some(None)` when there was none.
     pub(crate) fn person(&self, account: &str, person: &str) -> Option<Option<String>> {
         let map = self.people.lock().ok()?;

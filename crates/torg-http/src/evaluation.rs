@@ -117,13 +117,19 @@ impl DataTable {
 
 const BAR_MAX: i64 = 380;
 
+/// Bars drawn against the largest value.
 fn bars(rows: Vec<(String, i64, Option<i64>)>) -> Bars {
     let max = rows
         .iter()
         .map(|r| r.1.max(r.2.unwrap_or(0)))
         .max()
-        .unwrap_or(1)
-        .max(1);
+        .unwrap_or(1);
+    bars_of(rows, max, "")
+}
+
+/// Bars drawn against `max` (100 for shares), their values followed by `unit`.
+fn bars_of(rows: Vec<(String, i64, Option<i64>)>, max: i64, unit: &str) -> Bars {
+    let max = max.max(1);
     let compared = rows.iter().any(|r| r.2.is_some());
     let step = if compared { 34 } else { 24 };
     let width = |n: i64| (n * BAR_MAX / max).max(i64::from(n > 0));
@@ -134,7 +140,7 @@ fn bars(rows: Vec<(String, i64, Option<i64>)>) -> Bars {
             .into_iter()
             .enumerate()
             .map(|(i, (label, now, before))| Bar {
-                value: now.to_string(),
+                value: format!("{now}{unit}"),
                 label,
                 y: i as i64 * step + 4,
                 w_now: width(now),
@@ -423,13 +429,8 @@ pub(crate) fn tables(t: &Tr, config: &TenantConfig, e: &Evaluation) -> Vec<DataT
         )
     })
     .collect::<Vec<_>>();
-    let mut share_chart = bars(share_bars);
     // Shares are drawn against 100 %, not against the largest.
-    for (bar, _) in share_chart.rows.iter_mut().zip(0..) {
-        let pct: i64 = bar.value.parse().unwrap_or(0);
-        bar.w_now = pct * BAR_MAX / 100;
-        bar.value = format!("{pct} %");
-    }
+    let share_chart = bars_of(share_bars, 100, " %");
     out.push(DataTable {
         table: Table::Answers,
         caption: t.get("evaluation-table-answers"),
@@ -1051,7 +1052,10 @@ async fn save_settings(
     }
     let actor = Actor::user(&staff.user, addr.0);
     match core::set_settings(&*state.store, &actor, tenant, &settings).await {
-        Ok(()) => Redirect::to("/staff/evaluation?done=evaluation-saved").into_response(),
+        Ok(()) => {
+            state.cache.forget_statistics(tenant);
+            Redirect::to("/staff/evaluation?done=evaluation-saved").into_response()
+        }
         Err(core::SettingsError::Store(e)) => failed(t, e),
         Err(e) => {
             let key = match e {
@@ -1091,8 +1095,10 @@ async fn published(
     q: &PeriodQuery,
 ) -> Result<(std::sync::Arc<TenantConfig>, Scope, Vec<DataTable>, String), Response> {
     let config = crate::portal::municipality(state, t, slug).await?;
-    let Some(period) = period_of(&q.from, &q.to, &config) else {
-        let msg = t.get("evaluation-error-period");
+    // Anyone may ask: at most a year, and each period worked out once in ten minutes.
+    let period = period_of(&q.from, &q.to, &config).filter(|p| p.days() <= 366);
+    let Some(period) = period else {
+        let msg = t.get("statistics-error-period");
         return Err(views::error_page(
             t.clone(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1106,12 +1112,26 @@ async fn published(
         unit: None,
         channel: None,
     };
-    let e = match core::evaluate(&*state.store, &config, scope, Timestamp::now()).await {
-        Ok(e) => e,
+    let key = format!("{}..{}", period.first, period.last);
+    let tenant = config.municipality.id;
+    let e = match state.cache.statistics(tenant, &key) {
+        Some(e) => e,
+        None => match core::evaluate(&*state.store, &config, scope, Timestamp::now()).await {
+            Ok(e) => {
+                let e = std::sync::Arc::new(e);
+                state.cache.put_statistics(tenant, &key, e.clone());
+                e
+            }
+            Err(e) => return Err(crate::staff::failed(t.clone(), e)),
+        },
+    };
+    // What is published is read fresh: a choice applies at once.
+    let settings = match state.store.evaluation_settings(tenant).await {
+        Ok(s) => s,
         Err(e) => return Err(crate::staff::failed(t.clone(), e)),
     };
-    let chosen = e.settings.published.clone();
-    let licence = e.settings.licence.clone();
+    let chosen = settings.published;
+    let licence = settings.licence;
     let tables = tables(t, &config, &e)
         .into_iter()
         .filter(|d| chosen.contains(&d.table))

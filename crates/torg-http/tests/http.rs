@@ -9717,6 +9717,16 @@ async fn evaluation_and_the_survey(app: &App) {
             .expect("text")
             .starts_with("channel,inquiries,")
     );
+    // Anyone may ask the portal, so a period there is at most a year.
+    let long = c
+        .get(format!(
+            "{}/k/{slug}/statistics?from=2020-01-01&to=2026-01-01",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("long");
+    assert_eq!(long.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let hidden = c
         .get(format!("{}/k/{slug}/statistics/units.csv", app.base))
         .send()

@@ -1206,3 +1206,4 @@ listening-mail-body = { $source } writes something that holds the keywords: { $k
 listening-mail-link = See the match and decide what to do: { $link }
 done-listening-already = The match was handled already.
 listening-inbox = New matches from listening: { $count }
+statistics-error-period = The period is not valid. Write the dates as YYYY-MM-DD; the end cannot be before the start, and a period is at most one year.

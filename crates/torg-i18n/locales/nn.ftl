@@ -1193,3 +1193,4 @@ listening-mail-body = { $source } skriv noko som inneheld nøkkelorda: { $keywor
 listening-mail-link = Sjå treffet og avgjer kva som skal gjerast: { $link }
 done-listening-already = Treffet var alt handsama.
 listening-inbox = Nye treff frå lyttinga: { $count }
+statistics-error-period = Perioden er ugyldig. Skriv datoane som ÅÅÅÅ-MM-DD; slutten kan ikkje vere før starten, og perioden kan vere høgst eitt år.
