@@ -19,6 +19,9 @@ const SESSION_TTL: Duration = Duration::from_secs(5);
 /// (account, person id) on a social network.
 type PersonKey = (String, String);
 
+/// A period's evaluation, shared between requests.
+type Statistics = Arc<torg_core::evaluation::Evaluation>;
+
 /// A municipality's social-media accounts, shared between requests.
 type SocialAccounts = Arc<Vec<SocialAccount>>;
 
