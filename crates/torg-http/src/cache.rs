@@ -37,8 +37,7 @@ pub(crate) struct Caches {
     people: Mutex<HashMap<PersonKey, (Instant, Option<String>)>>,
     /// The portal's published evaluation by (municipality, first day, last day): anyone may
     /// ask for it, so it is worked out at most once in ten minutes per period.
-    statistics:
-        Mutex<HashMap<(TenantId, String), (Instant, Arc<torg_core::evaluation::Evaluation>)>>,
+    statistics: Mutex<HashMap<(TenantId, String), (Instant, Statistics)>>,
     /// For calls to the networks' APIs, made once.
     http: std::sync::OnceLock<reqwest::Client>,
 }
