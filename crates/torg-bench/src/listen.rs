@@ -41,7 +41,7 @@ fn feed(n: usize, items: usize) -> String {
          <link>https://kilde{n}.example/</link><description>Nyheter</description>"
     );
     for i in 0..items {
-        let word = if (n + i) % 10 == 0 {
+        let word = if (n + i).is_multiple_of(10) {
             WORDS[(n * 7 + i) % WORDS.len()]
         } else {
             "konsert"
