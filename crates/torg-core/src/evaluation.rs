@@ -340,65 +340,9 @@ pub async fn send_due_surveys(
         };
         let token = crate::secrets::new_token();
         let link = format!("{base}/k/{}/survey/{token}", m.slug);
-        let t = Tr::new(surveys.catalog.clone(), &inquiry.language);
-        let reference = inquiry.reference.to_string();
-        let notice = match due.channel {
-            Channel::Email => {
-                let (Some(to), Some(account)) = (
-                    inquiry.contact_email.clone(),
-                    store.mail_account(tenant).await?,
-                ) else {
-                    store.drop_survey(tenant, due.id).await?;
-                    continue;
-                };
-                Notice {
-                    out: NewOutgoing {
-                        channel: Channel::Email,
-                        recipient: to,
-                        subject: t.get1("survey-mail-subject", "reference", &reference),
-                        header_id: torg_domain::email::new_message_id(
-                            &account.address,
-                            &format!("survey-{}", due.id),
-                        ),
-                        in_reply_to: None,
-                        references: vec![],
-                        media: None,
-                    },
-                    body: t.args(
-                        "survey-mail-body",
-                        &[
-                            ("reference", &reference),
-                            ("link", &link),
-                            ("municipality", &m.name),
-                        ],
-                    ),
-                }
-            }
-            Channel::Sms => {
-                let Some(to) = inquiry.contact_phone.clone() else {
-                    store.drop_survey(tenant, due.id).await?;
-                    continue;
-                };
-                Notice {
-                    out: NewOutgoing {
-                        channel: Channel::Sms,
-                        recipient: to,
-                        subject: String::new(),
-                        header_id: format!("survey-{}", due.id),
-                        in_reply_to: None,
-                        references: vec![],
-                        media: None,
-                    },
-                    body: t.args(
-                        "survey-sms-body",
-                        &[("reference", &reference), ("link", &link)],
-                    ),
-                }
-            }
-            _ => {
-                store.drop_survey(tenant, due.id).await?;
-                continue;
-            }
+        let Some(notice) = question(store, surveys, &m, &inquiry, due.id, &link).await? else {
+            store.drop_survey(tenant, due.id).await?;
+            continue;
         };
         let hash = crate::secrets::token_hash(&token);
         if store
@@ -409,6 +353,74 @@ pub async fn send_due_surveys(
         }
     }
     Ok(sent)
+}
+
+/// The question about `inquiry` on its own channel, with `link`; `None` when it cannot be
+/// asked there (no address, no mailbox, a number that said STOPP).
+async fn question(
+    store: &dyn Store,
+    surveys: &Surveys,
+    m: &torg_store::Municipality,
+    inquiry: &torg_store::Inquiry,
+    survey: i64,
+    link: &str,
+) -> Result<Option<Notice>, StoreError> {
+    let t = Tr::new(surveys.catalog.clone(), &inquiry.language);
+    let reference = inquiry.reference.to_string();
+    let out = |channel, recipient: String, subject: String, header_id: String| NewOutgoing {
+        channel,
+        recipient,
+        subject,
+        header_id,
+        in_reply_to: None,
+        references: vec![],
+        media: None,
+    };
+    Ok(match inquiry.channel {
+        Channel::Email => {
+            let (Some(to), Some(account)) = (
+                inquiry.contact_email.clone(),
+                store.mail_account(m.id).await?,
+            ) else {
+                return Ok(None);
+            };
+            Some(Notice {
+                out: out(
+                    Channel::Email,
+                    to,
+                    t.get1("survey-mail-subject", "reference", &reference),
+                    torg_domain::email::new_message_id(
+                        &account.address,
+                        &format!("survey-{survey}"),
+                    ),
+                ),
+                body: t.args(
+                    "survey-mail-body",
+                    &[
+                        ("reference", &reference),
+                        ("link", link),
+                        ("municipality", &m.name),
+                    ],
+                ),
+            })
+        }
+        Channel::Sms => {
+            let Some(to) = inquiry.contact_phone.clone() else {
+                return Ok(None);
+            };
+            if store.sms_stopped(m.id, &to).await? {
+                return Ok(None);
+            }
+            Some(Notice {
+                out: out(Channel::Sms, to, String::new(), format!("survey-{survey}")),
+                body: t.args(
+                    "survey-sms-body",
+                    &[("reference", &reference), ("link", link)],
+                ),
+            })
+        }
+        _ => None,
+    })
 }
 
 /// Sends due questions every minute until `shutdown` turns true.

@@ -9432,8 +9432,15 @@ async fn evaluation_and_the_survey(app: &App) {
         stored_inquiry_from(store, tenant, unit, Channel::Web, None, None).await;
     let (sms, _, _) =
         stored_inquiry_from(store, tenant, unit, Channel::Sms, None, Some("+4791234567")).await;
+    // A number that said STOPP is not asked.
+    let (stopped, _, _) =
+        stored_inquiry_from(store, tenant, unit, Channel::Sms, None, Some("+4798765432")).await;
+    store
+        .set_sms_consent(tenant, "+4798765432", true, jiff::Timestamp::now())
+        .await
+        .expect("stopp");
     let now = jiff::Timestamp::now();
-    for id in [web, sms] {
+    for id in [web, sms, stopped] {
         torg_core::casework::set_status(
             store,
             &torg_core::actor::Actor::system("test"),
@@ -9531,6 +9538,10 @@ async fn evaluation_and_the_survey(app: &App) {
         .find(|o| o.tenant_id == tenant && o.inquiry_id == Some(sms))
         .expect("the SMS question");
     assert_eq!(question.recipient, "+4791234567");
+    assert!(
+        !sent.iter().any(|o| o.inquiry_id == Some(stopped)),
+        "no question to a number that said STOPP"
+    );
     let link = question
         .body
         .split_whitespace()
