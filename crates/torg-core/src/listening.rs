@@ -10,7 +10,8 @@ use jiff::Timestamp;
 use std::sync::Arc;
 use torg_domain::duty::on_duty_for;
 use torg_domain::listening::{
-    BadKeywords, BadSource, Item, Keywords, MatchState, SourceKind, check_source, parse_keywords,
+    BadKeywords, BadSource, Item, Keywords, MatchState, SourceKind, check_source, own_guid,
+    own_inquiry, parse_keywords,
 };
 use torg_domain::{Channel, InquiryId, Permission, TenantId};
 use torg_i18n::{Catalog, Tr};
@@ -130,6 +131,46 @@ pub async fn take_items(
     store
         .add_listening_matches(tenant, source, &matches, now)
         .await
+}
+
+/// Listens to a public comment or mention that arrived on the municipality's own pages and
+/// became `inquiry`: when it meets the keywords, it is a match of the own pages' source (told
+/// of like any other, and already an inquiry). Returns whether it matched.
+pub async fn hear_own(
+    store: &dyn Store,
+    tenant: TenantId,
+    inquiry: InquiryId,
+    author: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let words = store.listening_keywords(tenant).await?;
+    let keywords = Keywords::new(&words);
+    let found = keywords.matched(text);
+    if found.is_empty() {
+        return Ok(false);
+    }
+    let source = store.own_pages_source(tenant, "Egne sider").await?;
+    let item = Item {
+        guid: own_guid(inquiry),
+        title: format!("{author}: {}", text.chars().take(120).collect::<String>()),
+        link: String::new(),
+        summary: text.to_string(),
+        published: Some(now),
+    }
+    .trimmed();
+    let added = store
+        .add_listening_matches(
+            tenant,
+            source,
+            &[NewListeningMatch {
+                item,
+                keywords: found,
+            }],
+            now,
+        )
+        .await?;
+    Ok(added > 0)
 }
 
 /// What telling of matches needs: the texts and the address links start with.
@@ -292,6 +333,30 @@ pub async fn to_inquiry(
         .ok_or(ListeningError::NotFound)?;
     if found.state != MatchState::New {
         return Err(ListeningError::Decided);
+    }
+    // A comment on the own pages is an inquiry already.
+    if let Some(inquiry) = own_inquiry(&found.item.guid) {
+        let entry = actor.entry(
+            "listening.inquiry",
+            format!("match:{id}"),
+            format!("inquiry:{inquiry}"),
+        );
+        decided(
+            store
+                .decide_listening_match(
+                    tenant,
+                    id,
+                    &MatchDecision {
+                        state: MatchState::Inquiry,
+                        inquiry: Some(inquiry),
+                        crisis: None,
+                        by: &actor.id,
+                    },
+                    Some(entry),
+                )
+                .await?,
+        )?;
+        return Ok(inquiry);
     }
     let body = [
         found.item.title.as_str(),

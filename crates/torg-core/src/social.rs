@@ -155,6 +155,8 @@ pub async fn receive_social(
     };
     // Only what is acknowledged on its channel gets an acknowledgement message.
     let acknowledger = acknowledger.filter(|_| reply_to.is_some());
+    // What is said in public (a comment, a public mention) is listened to as well.
+    let heard = reply_to.is_none().then(|| (author.clone(), text.clone()));
     let input = InquiryInput {
         citizen_name: author,
         body: text,
@@ -179,9 +181,16 @@ pub async fn receive_social(
     if !received.created.created {
         return Ok(SocialOutcome::Duplicate);
     }
-    Ok(SocialOutcome::Created {
-        inquiry_id: received.created.inquiry.id,
-    })
+    let inquiry_id = received.created.inquiry.id;
+    if let Some((author, text)) = heard {
+        // The inquiry is taken; a failure to listen is logged, not the event's.
+        if let Err(e) =
+            crate::listening::hear_own(store, tenant, inquiry_id, &author, &text, now).await
+        {
+            tracing::warn!(error = %e, "a comment was not listened to");
+        }
+    }
+    Ok(SocialOutcome::Created { inquiry_id })
 }
 
 fn network_name(channel: Channel) -> &'static str {

@@ -14,6 +14,9 @@ pub enum SourceKind {
     Feed,
     /// A Mastodon hashtag's public timeline: `address` is `instance#tag`.
     MastodonTag,
+    /// The public comments and mentions arriving on the municipality's own pages (they become
+    /// inquiries; listening matches them as they come, and never reads this source).
+    OwnPages,
 }
 
 impl SourceKind {
@@ -21,6 +24,7 @@ impl SourceKind {
         match self {
             SourceKind::Feed => "feed",
             SourceKind::MastodonTag => "mastodon-tag",
+            SourceKind::OwnPages => "own-pages",
         }
     }
 
@@ -28,6 +32,7 @@ impl SourceKind {
         match s {
             "feed" => Some(SourceKind::Feed),
             "mastodon-tag" => Some(SourceKind::MastodonTag),
+            "own-pages" => Some(SourceKind::OwnPages),
             _ => None,
         }
     }
@@ -65,6 +70,8 @@ pub fn check_source(
             }
             Ok(url.to_string())
         }
+        // Made by Torg itself, never typed.
+        SourceKind::OwnPages => Err(BadSource::Address),
         SourceKind::MastodonTag => {
             let url = url::Url::parse(address).map_err(|_| BadSource::Tag)?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -80,6 +87,20 @@ pub fn check_source(
             Ok(format!("{}#{tag}", url.as_str().trim_end_matches('/')))
         }
     }
+}
+
+/// The address of the own pages' source, and the guid of a match there (the inquiry's id).
+pub const OWN_PAGES: &str = "own-pages";
+pub fn own_guid(inquiry: crate::InquiryId) -> String {
+    format!("inquiry:{inquiry}")
+}
+
+/// The inquiry a match of the own pages is about.
+pub fn own_inquiry(guid: &str) -> Option<crate::InquiryId> {
+    guid.strip_prefix("inquiry:")?
+        .parse()
+        .ok()
+        .map(crate::InquiryId)
 }
 
 /// The instance and tag of a stored hashtag source's address.
@@ -323,6 +344,14 @@ mod tests {
             ),
             Err(BadSource::Tag)
         );
+    }
+
+    #[test]
+    fn own_pages_matches_name_their_inquiry() {
+        let id = crate::InquiryId(42);
+        assert_eq!(own_inquiry(&own_guid(id)), Some(id));
+        assert_eq!(own_inquiry("gass-1"), None);
+        assert!(check_source(SourceKind::OwnPages, "x", "own-pages", "").is_err());
     }
 
     #[test]

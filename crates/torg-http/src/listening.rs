@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use torg_core::actor::Actor;
 use torg_core::listening::{self as core, ListeningError};
 use torg_domain::Permission;
-use torg_domain::listening::{BadSource, MatchState, SourceKind};
+use torg_domain::listening::{BadSource, MatchState, SourceKind, own_inquiry};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -52,6 +52,8 @@ struct MatchView {
     when: String,
     state: String,
     inquiry: Option<i64>,
+    /// A comment on the municipality's own pages: an inquiry already.
+    own: bool,
 }
 
 struct SourceView {
@@ -91,7 +93,12 @@ fn view(t: &Tr, m: &torg_store::ListeningMatch, zone: &str) -> MatchView {
     };
     MatchView {
         id: m.id,
-        source: m.source_name.clone(),
+        // The own pages' source is named in the reader's language.
+        source: if own_inquiry(&m.item.guid).is_some() {
+            t.get("listening-kind-own-pages")
+        } else {
+            m.source_name.clone()
+        },
         title: m.item.title.clone(),
         title_marked: mark(&m.item.title),
         summary_marked: mark(&m.item.summary),
@@ -99,7 +106,11 @@ fn view(t: &Tr, m: &torg_store::ListeningMatch, zone: &str) -> MatchView {
         keywords: m.keywords.join(", "),
         when: views::when(m.found_at, zone),
         state: t.get(&format!("listening-state-{}", m.state.as_str())),
-        inquiry: m.inquiry_id.map(|i| i.get()),
+        inquiry: m
+            .inquiry_id
+            .or_else(|| own_inquiry(&m.item.guid))
+            .map(|i| i.get()),
+        own: own_inquiry(&m.item.guid).is_some(),
     }
 }
 
@@ -147,7 +158,11 @@ async fn show(
             .iter()
             .map(|s| SourceView {
                 id: s.id,
-                name: s.name.clone(),
+                name: if s.kind == SourceKind::OwnPages {
+                    t.get("listening-kind-own-pages")
+                } else {
+                    s.name.clone()
+                },
                 kind: t.get(&format!("listening-kind-{}", s.kind.as_str())),
                 address: s.address.clone(),
                 checked: s

@@ -1207,3 +1207,5 @@ listening-mail-link = See the match and decide what to do: { $link }
 done-listening-already = The match was handled already.
 listening-inbox = New matches from listening: { $count }
 statistics-error-period = The period is not valid. Write the dates as YYYY-MM-DD; the end cannot be before the start, and a period is at most one year.
+listening-open-inquiry = Open the inquiry
+listening-kind-own-pages = Comments on our own pages

@@ -1207,3 +1207,5 @@ listening-mail-link = Se treffet og bestem hva som skal gjøres: { $link }
 done-listening-already = Treffet var allerede behandlet.
 listening-inbox = Nye treff fra lyttingen: { $count }
 statistics-error-period = Perioden er ugyldig. Skriv datoene som ÅÅÅÅ-MM-DD; slutten kan ikke være før starten, og perioden kan være høyst ett år.
+listening-open-inquiry = Åpne henvendelsen
+listening-kind-own-pages = Kommentarer på egne sider

@@ -1194,3 +1194,5 @@ listening-mail-link = Sjå treffet og avgjer kva som skal gjerast: { $link }
 done-listening-already = Treffet var alt handsama.
 listening-inbox = Nye treff frå lyttinga: { $count }
 statistics-error-period = Perioden er ugyldig. Skriv datoane som ÅÅÅÅ-MM-DD; slutten kan ikkje vere før starten, og perioden kan vere høgst eitt år.
+listening-open-inquiry = Opne førespurnaden
+listening-kind-own-pages = Kommentarar på eigne sider

@@ -1194,3 +1194,5 @@ listening-mail-link = Se träffen och bestäm vad som ska göras: { $link }
 done-listening-already = Träffen var redan hanterad.
 listening-inbox = Nya träffar från omvärldsbevakningen: { $count }
 statistics-error-period = Perioden är ogiltig. Skriv datumen som ÅÅÅÅ-MM-DD; slutet kan inte vara före början, och perioden kan vara högst ett år.
+listening-open-inquiry = Öppna ärendet
+listening-kind-own-pages = Kommentarer på egna sidor

@@ -234,6 +234,8 @@ async fn fetch(
             .await
         }
         SourceKind::MastodonTag => fetch_tag(client, &s.address, s.cursor.as_deref()).await,
+        // Never due: its matches come as the comments arrive.
+        SourceKind::OwnPages => Ok(Fetched::NotModified),
     }
 }
 

@@ -1132,3 +1132,72 @@ fn payload_error(code: i64, message: &str) -> String {
     serde_json::json!({"error": {"message": message, "type": "OAuthException", "code": code}})
         .to_string()
 }
+
+/// Listening hears the public comments on the municipality's own pages as they arrive: a
+/// comment that meets a keyword is a match (already an inquiry); a private message is not
+/// listened to.
+#[tokio::test]
+async fn public_comments_on_own_pages_are_listened_to() {
+    use torg_domain::listening::{MatchState, SourceKind, own_inquiry};
+    let s = setup().await;
+    let (base, _world) = standin::start("good-token").await;
+    s.account(Channel::Facebook, "PAGE", &base, true).await;
+    torg_core::listening::set_keywords(
+        &*s.store,
+        &torg_core::actor::Actor::system("test"),
+        s.tenant(),
+        "gasslukt",
+    )
+    .await
+    .expect("keywords");
+    let heard = s
+        .take(comment(
+            Channel::Facebook,
+            "PAGE",
+            "111_900",
+            "Det er sterk gasslukta ved skolen nå!",
+        ))
+        .await;
+    s.take(comment(
+        Channel::Facebook,
+        "PAGE",
+        "111_901",
+        "Når åpner badet?",
+    ))
+    .await;
+    let matches = s
+        .store
+        .listening_matches(s.tenant(), Some(MatchState::New), 10)
+        .await
+        .expect("matches");
+    assert_eq!(matches.len(), 1, "{matches:?}");
+    assert_eq!(own_inquiry(&matches[0].item.guid), Some(heard));
+    assert_eq!(matches[0].keywords, vec!["gasslukt".to_string()]);
+    let sources = s
+        .store
+        .listening_sources(s.tenant())
+        .await
+        .expect("sources");
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].kind, SourceKind::OwnPages);
+    // The own pages are never due for reading.
+    assert!(
+        s.store
+            .claim_listening_sources(Timestamp::now(), SignedDuration::from_mins(2), 100)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    // Making it an inquiry opens the one it is.
+    let made = torg_core::listening::to_inquiry(
+        &*s.store,
+        &torg_core::actor::Actor::system("test"),
+        &s.config,
+        matches[0].id,
+        IntakeLimits::default(),
+        Timestamp::now(),
+    )
+    .await
+    .expect("inquiry");
+    assert_eq!(made, heard);
+}

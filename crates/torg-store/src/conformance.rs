@@ -5074,6 +5074,26 @@ pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
             .expect("theirs")
             .is_none()
     );
+    // The own pages' source: made once, never due for reading.
+    let own = store
+        .own_pages_source(tenant, "Egne sider")
+        .await
+        .expect("own");
+    assert_eq!(
+        store
+            .own_pages_source(tenant, "Egne sider")
+            .await
+            .expect("again"),
+        own
+    );
+    assert!(
+        store
+            .claim_listening_sources(now + SignedDuration::from_hours(24 * 365), lease, 10_000)
+            .await
+            .expect("claim")
+            .iter()
+            .all(|s| s.id != own)
+    );
     // Removing a source removes its matches.
     assert!(
         store

@@ -1140,6 +1140,9 @@ pub trait Listening: Send + Sync {
         checked: &SourceChecked,
         at: jiff::Timestamp,
     ) -> Result<()>;
+    /// The source of the municipality's own pages (made the first time it is needed, never
+    /// due for reading); its id.
+    async fn own_pages_source(&self, tenant: TenantId, name: &str) -> Result<i64>;
     async fn listening_keywords(&self, tenant: TenantId) -> Result<Vec<String>>;
     /// Replaces the keyword list.
     async fn set_listening_keywords(

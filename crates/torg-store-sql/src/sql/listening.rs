@@ -233,6 +233,31 @@ impl Listening for This {
         Ok(())
     }
 
+    async fn own_pages_source(&self, tenant: TenantId, name: &str) -> Result<i64> {
+        // Never due: nothing reads it; its matches come as the comments arrive.
+        sqlx::query(
+            "INSERT INTO listening_sources (tenant_id, kind, name, address, next_check_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, kind, address) DO NOTHING",
+        )
+        .bind(tenant.get())
+        .bind(SourceKind::OwnPages.as_str())
+        .bind(name)
+        .bind(torg_domain::listening::OWN_PAGES)
+        .bind(i64::MAX / 2)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        sqlx::query_scalar(
+            "SELECT id FROM listening_sources WHERE tenant_id = $1 AND kind = $2 AND address = $3",
+        )
+        .bind(tenant.get())
+        .bind(SourceKind::OwnPages.as_str())
+        .bind(torg_domain::listening::OWN_PAGES)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
     async fn listening_keywords(&self, tenant: TenantId) -> Result<Vec<String>> {
         sqlx::query_scalar("SELECT word FROM listening_keywords WHERE tenant_id = $1 ORDER BY word")
             .bind(tenant.get())
