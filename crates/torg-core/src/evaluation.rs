@@ -9,8 +9,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use torg_domain::evaluation::{
-    self, Costs, SURVEY_STALE, Share, SurveyAnswer, change_percent, hours_of_week, mean_tenths,
-    quantile, within_two_working_days,
+    self, Costs, SURVEY_STALE, Share, SurveyAnswer, hours_of_week, mean_tenths, quantile,
+    within_two_working_days,
 };
 use torg_domain::{Channel, InquiryId, TenantId, UnitId};
 use torg_i18n::Tr;
@@ -217,13 +217,6 @@ pub struct Evaluation {
     pub comments: Vec<SurveyComment>,
     pub reach: Vec<Reach>,
     pub settings: EvaluationSettings,
-}
-
-impl Evaluation {
-    /// The change in received inquiries against the period before, in percent.
-    pub fn received_change(&self) -> Option<i64> {
-        change_percent(self.before.received, self.now.received)
-    }
 }
 
 fn filter(scope: &Scope, period: Period, zone: &TimeZone) -> EvaluationFilter {

@@ -289,26 +289,41 @@ pub async fn dismiss(
         .listening_match(tenant, id)
         .await?
         .ok_or(ListeningError::NotFound)?;
-    let entry = actor.entry("listening.dismissed", format!("match:{id}"), String::new());
-    decided(
-        store
-            .decide_listening_match(
-                tenant,
-                id,
-                &MatchDecision {
-                    state: MatchState::Dismissed,
-                    inquiry: None,
-                    crisis: None,
-                    by: &actor.id,
-                },
-                Some(entry),
-            )
-            .await?,
-    )
+    decide(store, actor, tenant, id, MatchState::Dismissed, None, None).await
 }
 
-fn decided(done: bool) -> Result<(), ListeningError> {
-    if done {
+/// Decides a new match, with its audit entry (`listening.dismissed`, `.inquiry`, `.crisis`);
+/// `Decided` when someone was first.
+async fn decide(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    state: MatchState,
+    inquiry: Option<InquiryId>,
+    crisis: Option<i64>,
+) -> Result<(), ListeningError> {
+    let detail = match (inquiry, crisis) {
+        (Some(i), _) => format!("inquiry:{i}"),
+        (None, Some(c)) => format!("crisis:{c}"),
+        (None, None) => String::new(),
+    };
+    let action = match state {
+        MatchState::Inquiry => "listening.inquiry",
+        MatchState::Crisis => "listening.crisis",
+        _ => "listening.dismissed",
+    };
+    let entry = actor.entry(action, format!("match:{id}"), detail);
+    let decision = MatchDecision {
+        state,
+        inquiry,
+        crisis,
+        by: &actor.id,
+    };
+    if store
+        .decide_listening_match(tenant, id, &decision, Some(entry))
+        .await?
+    {
         Ok(())
     } else {
         Err(ListeningError::Decided)
@@ -336,26 +351,16 @@ pub async fn to_inquiry(
     }
     // A comment on the own pages is an inquiry already.
     if let Some(inquiry) = own_inquiry(&found.item.guid) {
-        let entry = actor.entry(
-            "listening.inquiry",
-            format!("match:{id}"),
-            format!("inquiry:{inquiry}"),
-        );
-        decided(
-            store
-                .decide_listening_match(
-                    tenant,
-                    id,
-                    &MatchDecision {
-                        state: MatchState::Inquiry,
-                        inquiry: Some(inquiry),
-                        crisis: None,
-                        by: &actor.id,
-                    },
-                    Some(entry),
-                )
-                .await?,
-        )?;
+        decide(
+            store,
+            actor,
+            tenant,
+            id,
+            MatchState::Inquiry,
+            Some(inquiry),
+            None,
+        )
+        .await?;
         return Ok(inquiry);
     }
     let body = [
@@ -388,26 +393,16 @@ pub async fn to_inquiry(
     };
     let received = receive(store, config, Channel::Listening, input, limits, now, None).await?;
     let inquiry = received.created.inquiry.id;
-    let entry = actor.entry(
-        "listening.inquiry",
-        format!("match:{id}"),
-        format!("inquiry:{inquiry}"),
-    );
-    decided(
-        store
-            .decide_listening_match(
-                tenant,
-                id,
-                &MatchDecision {
-                    state: MatchState::Inquiry,
-                    inquiry: Some(inquiry),
-                    crisis: None,
-                    by: &actor.id,
-                },
-                Some(entry),
-            )
-            .await?,
-    )?;
+    decide(
+        store,
+        actor,
+        tenant,
+        id,
+        MatchState::Inquiry,
+        Some(inquiry),
+        None,
+    )
+    .await?;
     Ok(inquiry)
 }
 
@@ -439,24 +434,14 @@ pub async fn to_crisis(
     store
         .add_crisis_log(tenant, open.id, "note", text.trim(), &actor.id, None)
         .await?;
-    let entry = actor.entry(
-        "listening.crisis",
-        format!("match:{id}"),
-        format!("crisis:{crisis}"),
-    );
-    decided(
-        store
-            .decide_listening_match(
-                tenant,
-                id,
-                &MatchDecision {
-                    state: MatchState::Crisis,
-                    inquiry: None,
-                    crisis: Some(crisis),
-                    by: &actor.id,
-                },
-                Some(entry),
-            )
-            .await?,
+    decide(
+        store,
+        actor,
+        tenant,
+        id,
+        MatchState::Crisis,
+        None,
+        Some(crisis),
     )
+    .await
 }

@@ -103,6 +103,18 @@ pub fn own_inquiry(guid: &str) -> Option<crate::InquiryId> {
         .map(crate::InquiryId)
 }
 
+/// A source's address as pages show it: a password in it (`https://user:secret@…`) is left
+/// out.
+pub fn shown_address(address: &str) -> String {
+    match url::Url::parse(address) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => address.to_string(),
+    }
+}
+
 /// The instance and tag of a stored hashtag source's address.
 pub fn split_tag(address: &str) -> Option<(&str, &str)> {
     address.rsplit_once('#')
@@ -352,6 +364,18 @@ mod tests {
         assert_eq!(own_inquiry(&own_guid(id)), Some(id));
         assert_eq!(own_inquiry("gass-1"), None);
         assert!(check_source(SourceKind::OwnPages, "x", "own-pages", "").is_err());
+    }
+
+    #[test]
+    fn a_password_in_an_address_is_not_shown() {
+        assert_eq!(
+            shown_address("https://ola:hemmelig@avisa.example/rss"),
+            "https://ola@avisa.example/rss"
+        );
+        assert_eq!(
+            shown_address("https://avisa.example/rss"),
+            "https://avisa.example/rss"
+        );
     }
 
     #[test]

@@ -164,7 +164,7 @@ async fn show(
                     s.name.clone()
                 },
                 kind: t.get(&format!("listening-kind-{}", s.kind.as_str())),
-                address: s.address.clone(),
+                address: torg_domain::listening::shown_address(&s.address),
                 checked: s
                     .last_checked_at
                     .map_or_else(|| t.get("listening-never"), |at| views::when(at, zone)),

@@ -52,7 +52,7 @@ async fn body(res: reqwest::Response) -> Result<Vec<u8>, String> {
     while let Some(chunk) = res
         .chunk()
         .await
-        .map_err(|e| format!("the answer broke off: {e}"))?
+        .map_err(|e| format!("the answer broke off: {}", e.without_url()))?
     {
         if out.len() + chunk.len() > MAX_BYTES {
             return Err(format!("larger than {MAX_BYTES} bytes"));
@@ -76,7 +76,10 @@ pub async fn fetch_feed(
     if let Some(m) = last_modified {
         req = req.header(reqwest::header::IF_MODIFIED_SINCE, m);
     }
-    let res = req.send().await.map_err(|e| format!("no answer: {e}"))?;
+    let res = req
+        .send()
+        .await
+        .map_err(|e| format!("no answer: {}", e.without_url()))?;
     if res.status() == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
     }
@@ -154,7 +157,7 @@ pub async fn fetch_tag(
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("no answer: {e}"))?;
+        .map_err(|e| format!("no answer: {}", e.without_url()))?;
     if !res.status().is_success() {
         return Err(format!("the server answered {}", res.status()));
     }
