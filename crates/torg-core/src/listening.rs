@@ -349,20 +349,34 @@ pub async fn to_inquiry(
     if found.state != MatchState::New {
         return Err(ListeningError::Decided);
     }
-    // A comment on the own pages is an inquiry already.
-    if let Some(inquiry) = own_inquiry(&found.item.guid) {
-        decide(
-            store,
-            actor,
-            tenant,
-            id,
-            MatchState::Inquiry,
-            Some(inquiry),
-            None,
-        )
-        .await?;
-        return Ok(inquiry);
-    }
+    // A comment on the own pages is an inquiry already; anything else becomes one.
+    let inquiry = match own_inquiry(&found.item.guid) {
+        Some(inquiry) => inquiry,
+        None => new_inquiry(store, actor, config, &found, limits, now).await?,
+    };
+    decide(
+        store,
+        actor,
+        tenant,
+        id,
+        MatchState::Inquiry,
+        Some(inquiry),
+        None,
+    )
+    .await?;
+    Ok(inquiry)
+}
+
+/// The inquiry of the listening channel a match becomes: its title, text and address, from
+/// its source; the match's id is its external id, so making it twice makes one.
+async fn new_inquiry(
+    store: &dyn Store,
+    actor: &Actor,
+    config: &TenantConfig,
+    found: &torg_store::ListeningMatch,
+    limits: IntakeLimits,
+    now: Timestamp,
+) -> Result<InquiryId, ListeningError> {
     let body = [
         found.item.title.as_str(),
         found.item.summary.as_str(),
@@ -381,7 +395,7 @@ pub async fn to_inquiry(
         body,
         language: None,
         priority: None,
-        external_id: Some(format!("listening:{id}")),
+        external_id: Some(format!("listening:{}", found.id)),
         attachments: vec![],
         origin: torg_store::Origin {
             actor: actor.id.clone(),
@@ -392,18 +406,7 @@ pub async fn to_inquiry(
         thread_key: None,
     };
     let received = receive(store, config, Channel::Listening, input, limits, now, None).await?;
-    let inquiry = received.created.inquiry.id;
-    decide(
-        store,
-        actor,
-        tenant,
-        id,
-        MatchState::Inquiry,
-        Some(inquiry),
-        None,
-    )
-    .await?;
-    Ok(inquiry)
+    Ok(received.created.inquiry.id)
 }
 
 /// Links a match to an open crisis: a line in the crisis's log (with the item's title and
