@@ -123,7 +123,8 @@ pub async fn run(feeds: usize, items: usize, keywords: usize) -> Result<()> {
     };
     let now = jiff::Timestamp::now();
     let t0 = Instant::now();
-    let (read, found) = torg_social::listen::pass(&*store, &client, &hosts, &notify, now).await?;
+    let (read, found) =
+        torg_social::listen::pass(&*store, &client, &hosts, &[], &notify, now).await?;
     let first = t0.elapsed();
     println!(
         "{read} feeds of {items} items against {} keywords: {found} matches kept and told of in {:.2} s",
@@ -135,6 +136,7 @@ pub async fn run(feeds: usize, items: usize, keywords: usize) -> Result<()> {
         &*store,
         &client,
         &hosts,
+        &[],
         &notify,
         now + torg_domain::listening::CHECK_EVERY,
     )

@@ -1,5 +1,5 @@
 //! Listening (lytting): what is said about the municipality elsewhere — RSS and Atom feeds
-//! (local news, the police, the power company) and Mastodon hashtags — checked against the
+//! (local news, the police, the power company), Mastodon hashtags and searches — checked against the
 //! municipality's keywords with the search's word forms, so "gasslukt" also finds
 //! "gasslukta" and "gasslukten". Pure: sources' checks, the keyword list, matching, backoff.
 
@@ -14,6 +14,10 @@ pub enum SourceKind {
     Feed,
     /// A Mastodon hashtag's public timeline: `address` is `instance#tag`.
     MastodonTag,
+    /// A Mastodon full-text search of posts, made with the municipality's own account on
+    /// that instance (Mastodon searches posts only for a signed-in account): `address` is
+    /// `instance#words`.
+    MastodonSearch,
     /// The public comments and mentions arriving on the municipality's own pages (they become
     /// inquiries; listening matches them as they come, and never reads this source).
     OwnPages,
@@ -24,6 +28,7 @@ impl SourceKind {
         match self {
             SourceKind::Feed => "feed",
             SourceKind::MastodonTag => "mastodon-tag",
+            SourceKind::MastodonSearch => "mastodon-search",
             SourceKind::OwnPages => "own-pages",
         }
     }
@@ -32,6 +37,7 @@ impl SourceKind {
         match s {
             "feed" => Some(SourceKind::Feed),
             "mastodon-tag" => Some(SourceKind::MastodonTag),
+            "mastodon-search" => Some(SourceKind::MastodonSearch),
             "own-pages" => Some(SourceKind::OwnPages),
             _ => None,
         }
@@ -45,12 +51,15 @@ pub enum BadSource {
     Address,
     #[error("a hashtag is letters, digits and _ (up to 100), on an https Mastodon instance")]
     Tag,
+    #[error("a search is 1 to 100 characters of words, on an https Mastodon instance")]
+    Search,
     #[error("a source's name is 1 to 100 characters")]
     Name,
 }
 
 /// A source as typed: its name, and for a feed its address; for a hashtag the instance's
-/// address and the tag (with or without `#`). Returns the stored address.
+/// address and the tag (with or without `#`); for a search the instance's address and the
+/// words. Returns the stored address.
 pub fn check_source(
     kind: SourceKind,
     name: &str,
@@ -72,19 +81,36 @@ pub fn check_source(
         }
         // Made by Torg itself, never typed.
         SourceKind::OwnPages => Err(BadSource::Address),
-        SourceKind::MastodonTag => {
-            let url = url::Url::parse(address).map_err(|_| BadSource::Tag)?;
+        SourceKind::MastodonTag | SourceKind::MastodonSearch => {
+            let bad = if kind == SourceKind::MastodonTag {
+                BadSource::Tag
+            } else {
+                BadSource::Search
+            };
+            let mut url = url::Url::parse(address).map_err(|_| bad.clone())?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(BadSource::Tag);
+                return Err(bad);
             }
-            let tag = tag.trim().trim_start_matches('#');
-            if tag.is_empty()
-                || tag.chars().count() > 100
-                || !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
-            {
-                return Err(BadSource::Tag);
-            }
-            Ok(format!("{}#{tag}", url.as_str().trim_end_matches('/')))
+            // The instance only: what follows `#` in the stored address is the tag or words.
+            url.set_fragment(None);
+            url.set_query(None);
+            let what = if kind == SourceKind::MastodonTag {
+                let tag = tag.trim().trim_start_matches('#');
+                if tag.is_empty()
+                    || tag.chars().count() > 100
+                    || !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+                {
+                    return Err(bad);
+                }
+                tag.to_string()
+            } else {
+                let words = tag.split_whitespace().collect::<Vec<_>>().join(" ");
+                if words.is_empty() || words.chars().count() > 100 {
+                    return Err(bad);
+                }
+                words
+            };
+            Ok(format!("{}#{what}", url.as_str().trim_end_matches('/')))
         }
     }
 }
@@ -115,9 +141,9 @@ pub fn shown_address(address: &str) -> String {
     }
 }
 
-/// The instance and tag of a stored hashtag source's address.
+/// The instance and the tag (or a search's words) of a stored Mastodon source's address.
 pub fn split_tag(address: &str) -> Option<(&str, &str)> {
-    address.rsplit_once('#')
+    address.split_once('#')
 }
 
 /// How long after a good check a source is read again.
@@ -355,6 +381,29 @@ mod tests {
                 "a b"
             ),
             Err(BadSource::Tag)
+        );
+        // A search keeps its words (spaces and # too) after the instance alone.
+        let search = check_source(
+            SourceKind::MastodonSearch,
+            "Gass",
+            "https://social.example/?x=1#frag",
+            "  gasslukt   #Nordby ",
+        )
+        .expect("search");
+        assert_eq!(search, "https://social.example#gasslukt #Nordby");
+        assert_eq!(
+            split_tag(&search),
+            Some(("https://social.example", "gasslukt #Nordby"))
+        );
+        for words in ["", "   ", &"x".repeat(101)] {
+            assert_eq!(
+                check_source(SourceKind::MastodonSearch, "x", "https://s.example", words),
+                Err(BadSource::Search)
+            );
+        }
+        assert_eq!(
+            SourceKind::parse(SourceKind::MastodonSearch.as_str()),
+            Some(SourceKind::MastodonSearch)
         );
     }
 

@@ -176,13 +176,23 @@ pub const MAX_QUERY_WORDS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     pub terms: Vec<String>,
+    /// Each term's word as it was asked (folded), to rank a hit that has it as written.
+    pub words: Vec<String>,
 }
+
+/// The most a word scores where it is found: in a hit's title (name, subject) 3, in the
+/// text a list shows of it 2, elsewhere (a later message, a contact: the index found it
+/// there) 1; half a point more where it is written as asked.
+const WHERE_FOUND: [f64; 3] = [3.0, 2.0, 1.0];
+const AS_ASKED: f64 = 0.5;
+/// Recency adds up to one point: 1 today, ½ after this many days, ⅓ after twice as many.
+const RECENT_DAYS: f64 = 30.0;
 
 impl Query {
     /// The query of `input`: every word must be found (at most [`MAX_QUERY_WORDS`]); `None`
     /// when it has no word.
     pub fn parse(input: &str) -> Option<Query> {
-        let mut terms: Vec<String> = Vec::new();
+        let (mut terms, mut asked): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
         for (_, _, word) in words(input) {
             let folded = fold(word);
             let term = number_tail(&folded)
@@ -190,10 +200,15 @@ impl Query {
                 .unwrap_or_else(|| stem(&folded));
             if !terms.contains(&term) {
                 terms.push(term);
+                asked.push(folded);
             }
         }
         terms.truncate(MAX_QUERY_WORDS);
-        (!terms.is_empty()).then_some(Query { terms })
+        asked.truncate(MAX_QUERY_WORDS);
+        (!terms.is_empty()).then_some(Query {
+            terms,
+            words: asked,
+        })
     }
 
     /// SQLite FTS5's match expression: every term, each quoted.
@@ -212,6 +227,41 @@ impl Query {
             .map(|t| format!("'{}'", t.replace(['\'', '\\'], "")))
             .collect::<Vec<_>>()
             .join(" & ")
+    }
+
+    /// How well a hit of the index meets the query, to rank hits by relevance and recency:
+    /// the mean over the query's words of where each is found (`title` 3, `shown` 2, else 1,
+    /// and ½ more where written as asked), plus 1 / (1 + days / 30) for its age. Where a
+    /// word is found decides first; among hits found alike, the newer is first.
+    pub fn score(&self, title: &str, shown: &str, age_days: f64) -> f64 {
+        let fields = [title, shown];
+        let mut found: [HashSet<String>; 2] = Default::default();
+        let mut literal: HashSet<String> = HashSet::new();
+        for (field, set) in fields.iter().zip(found.iter_mut()) {
+            let mut scratch = Vec::new();
+            for (_, _, word) in words(field) {
+                scratch.clear();
+                word_terms(word, &mut scratch);
+                set.extend(scratch.drain(..));
+                literal.insert(fold(word));
+            }
+        }
+        let relevance: f64 = self
+            .terms
+            .iter()
+            .zip(&self.words)
+            .map(|(term, asked)| {
+                let place = found.iter().position(|set| set.contains(term)).unwrap_or(2);
+                let as_asked = if literal.contains(asked) {
+                    AS_ASKED
+                } else {
+                    0.0
+                };
+                WHERE_FOUND[place] + as_asked
+            })
+            .sum::<f64>()
+            / self.terms.len().max(1) as f64;
+        relevance + 1.0 / (1.0 + age_days.max(0.0) / RECENT_DAYS)
     }
 
     /// The byte ranges of the words in `text` that meet the query, to be marked.
@@ -334,6 +384,38 @@ mod tests {
         let (piece, marks) = q.snippet(text, 30);
         assert!(piece.contains("brøytet"), "{piece}");
         assert_eq!(&piece[marks[0].0..marks[0].1], "brøytet");
+    }
+
+    #[test]
+    fn hits_rank_by_where_the_words_are_then_by_age() {
+        let q = Query::parse("brøyting Storgata").expect("query");
+        let title = q.score("Brøyting i Storgata", "", 10.0);
+        let shown = q.score("Ola Nordmann", "Når blir Storgata brøytet?", 10.0);
+        let elsewhere = q.score("Ola Nordmann", "Hei", 0.0);
+        assert!(
+            title > shown && shown > elsewhere,
+            "{title} {shown} {elsewhere}"
+        );
+        // Where the words are decides before age: a year-old title beats today's body.
+        assert!(q.score("Brøyting i Storgata", "", 365.0) > q.score("Ola", "Hei", 0.0));
+        // As asked beats a word form of it.
+        assert!(q.score("", "brøyting i Storgata", 1.0) > q.score("", "brøytet i Storgata", 1.0));
+        // Among hits found alike, the newer first.
+        assert!(q.score("", "brøytet Storgata", 1.0) > q.score("", "brøytet Storgata", 40.0));
+    }
+
+    proptest! {
+        #[test]
+        fn a_score_is_bounded_and_falls_with_age(
+            title in "\\PC{0,60}", shown in "\\PC{0,60}", asked in "[a-zæøå ]{1,30}",
+            age in 0.0f64..5000.0, later in 0.0f64..100.0,
+        ) {
+            if let Some(q) = Query::parse(&asked) {
+                let s = q.score(&title, &shown, age);
+                prop_assert!((1.0..=4.5).contains(&s), "{s}");
+                prop_assert!(q.score(&title, &shown, age + later) <= s);
+            }
+        }
     }
 
     proptest! {

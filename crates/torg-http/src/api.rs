@@ -20,7 +20,7 @@ use torg_core::intake::{InquiryInput, receive};
 use torg_core::reply::ReplyRequest;
 use torg_domain::{Channel, InquiryStatus, MessageKind, Priority};
 use torg_domain::{InquiryId, UnitId, UserId};
-use torg_store::{Cursor, Inquiry, InquiryFilter, StatusFilter, Unit, User};
+use torg_store::{Inquiry, InquiryFilter, StatusFilter, Unit, User};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -157,7 +157,7 @@ async fn list(
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(
-            Cursor::decode(c)
+            torg_core::search::ListCursor::decode(c)
                 .ok_or_else(|| ApiError::bad_request("the cursor is not one this API gave out"))?,
         ),
     };
@@ -176,19 +176,19 @@ async fn list(
         visible_units: (client.units.len() < client.config.units.len())
             .then(|| client.units.clone()),
     };
-    let items = state
-        .store
-        .list_inquiries(
-            client.config.municipality.id,
-            &filter,
-            after.as_ref(),
-            limit,
-        )
-        .await?;
-    let next_cursor = (items.len() == limit as usize)
-        .then(|| items.last().map(|s| s.cursor().encode()))
-        .flatten();
-    Ok(Json(json!(ListPage { items, next_cursor })))
+    let page = torg_core::search::list(
+        &*state.store,
+        client.config.municipality.id,
+        &filter,
+        after,
+        limit,
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(json!(ListPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    })))
 }
 
 async fn show(

@@ -209,6 +209,9 @@ async fn refused(state: &AppState, t: Tr, staff: &Staff, e: ListeningError) -> R
         ListeningError::Source(BadSource::Tag) => {
             ("listening-error-tag", StatusCode::UNPROCESSABLE_ENTITY)
         }
+        ListeningError::Source(BadSource::Search) => {
+            ("listening-error-search", StatusCode::UNPROCESSABLE_ENTITY)
+        }
         ListeningError::Keywords(_) => {
             ("listening-error-keywords", StatusCode::UNPROCESSABLE_ENTITY)
         }

@@ -26,7 +26,7 @@ use torg_domain::deadline::{DeadlineState, deadline_state};
 use torg_domain::reply::{Placeholders, fill_canned_reply};
 use torg_domain::{Channel, InquiryStatus, MessageKind, Permission};
 use torg_domain::{InquiryId, TenantId, UnitId, UserId};
-use torg_store::{Cursor, InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
+use torg_store::{InquiryFilter, Municipality, Session, StatusFilter, Unit, User};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -751,7 +751,7 @@ async fn inbox(
         search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
         visible_units: Some(staff.visible_units()),
     };
-    let after = Cursor::decode(&q.after);
+    let after = torg_core::search::ListCursor::decode(&q.after);
     let query = filter
         .search
         .as_deref()
@@ -762,10 +762,15 @@ async fn inbox(
             None => Ok(None),
         }
     };
-    let (summaries, users, hits) = match tokio::try_join!(
-        state
-            .store
-            .list_inquiries(tenant, &filter, after.as_ref(), INBOX_PAGE_SIZE),
+    let (page, users, hits) = match tokio::try_join!(
+        torg_core::search::list(
+            &*state.store,
+            tenant,
+            &filter,
+            after,
+            INBOX_PAGE_SIZE,
+            Timestamp::now()
+        ),
         state.store.list_users(tenant),
         count
     ) {
@@ -797,14 +802,11 @@ async fn inbox(
         users.iter().map(|u| (u.id, u.full_name.as_str())).collect();
     let now = Timestamp::now();
     let state_permille = state.settings.escalation_permille();
-    let next_url = (summaries.len() == INBOX_PAGE_SIZE as usize)
-        .then(|| {
-            summaries
-                .last()
-                .map(|s| format!("/staff{}", query_string(&q, &s.cursor().encode())))
-        })
-        .flatten();
-    let rows: Vec<InboxRow> = summaries
+    let next_url = page
+        .next
+        .map(|c| format!("/staff{}", query_string(&q, &c.encode())));
+    let rows: Vec<InboxRow> = page
+        .items
         .into_iter()
         .map(|s| inbox_row(&t, s, now, state_permille, &unit_names, &user_names))
         .map(|mut r| {

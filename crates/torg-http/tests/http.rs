@@ -1518,6 +1518,7 @@ async fn every_scenario_on_postgres() {
     subscribing_and_a_crisis_on_the_portal(&app).await;
     evaluation_and_the_survey(&app).await;
     listening_on_the_staff_page(&app).await;
+    search_ranks_hits_and_pages_through_all(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -9830,6 +9831,40 @@ async fn listening_on_the_staff_page(app: &App) {
         .await
         .expect("add");
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    // A Mastodon search: words are needed; it is kept with them, and shown by its kind.
+    for (words, status) in [
+        ("  ", StatusCode::UNPROCESSABLE_ENTITY),
+        ("gasslukt Alfa", StatusCode::SEE_OTHER),
+    ] {
+        let res = staff
+            .post(format!("{}/staff/listening/sources", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "mastodon-search"),
+                ("name", "Gass på Mastodon"),
+                ("address", "https://social.example"),
+                ("tag", words),
+            ])
+            .send()
+            .await
+            .expect("search source");
+        assert_eq!(res.status(), status, "{words:?}");
+        if status != StatusCode::SEE_OTHER {
+            assert!(
+                res.text()
+                    .await
+                    .expect("text")
+                    .contains("Et søk er 1 til 100 tegn")
+            );
+        }
+    }
+    let listed = staff.get(&page_url).send().await.expect("page");
+    let listed = listed.text().await.expect("text");
+    assert!(
+        listed.contains("Søk på Mastodon")
+            && listed.contains("https://social.example#gasslukt Alfa"),
+        "the search is listed"
+    );
     let saved = staff
         .post(format!("{}/staff/listening/keywords", app.base))
         .form(&[("csrf", csrf.as_str()), ("keywords", "gasslukt\nflom")])
@@ -9851,6 +9886,7 @@ async fn listening_on_the_staff_page(app: &App) {
         store,
         &client(),
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         now,
     )
@@ -9959,6 +9995,81 @@ async fn listening_on_the_staff_page(app: &App) {
     );
     assert_eq!(store.count_new_matches(tenant).await.expect("count"), 0);
     assert_eq!(actions(store, tenant, "listening.inquiry").await.len(), 1);
+}
+
+/// A search's hits are ranked (where the words are, then age): an older inquiry with the
+/// word in its subject comes before newer ones that only mention it; paging through the
+/// API with its cursor gives every hit once, across the ranked windows.
+async fn search_ranks_hits_and_pages_through_all(app: &App) {
+    let tok = &app.a.token;
+    let word = "kvernsteinbrudd";
+    let mut made = vec![];
+    for n in 0..230 {
+        let body = if n == 30 {
+            json!({"citizen_name": "Kari Li", "email": "kari@example.no",
+                   "subject": "Kvernsteinbrudd ved skolen", "body": "Se emnet."})
+        } else {
+            json!({"citizen_name": "Ola Nordmann", "email": "ola@example.no",
+                   "body": format!("Melding {n}: nytt om kvernsteinbruddet.")})
+        };
+        let (s, v) = api(app, tok, "POST", "/inquiries", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        made.push(v["inquiry"]["id"].as_i64().expect("id"));
+    }
+    let subject_one = made[30];
+    // The API: the first page leads with the subject's hit, though 199 are newer.
+    let mut seen = vec![];
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let (s, v) = api(
+            app,
+            tok,
+            "GET",
+            &format!("/inquiries?status=any&limit=50&q={word}&cursor={cursor}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().expect("items");
+        if pages == 0 {
+            assert_eq!(items[0]["id"].as_i64(), Some(subject_one), "ranked first");
+            // Among those found alike, the newest first.
+            assert!(items[1]["id"].as_i64() > items[2]["id"].as_i64());
+        }
+        seen.extend(items.iter().filter_map(|i| i["id"].as_i64()));
+        pages += 1;
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+        assert!(pages < 20, "the pages end");
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no hit twice");
+    made.sort_unstable();
+    assert_eq!(sorted, made, "every hit once");
+    // The staff inbox ranks the same way and marks the word.
+    let staff = login(app, &app.a.slug, "kari").await;
+    let inbox = staff
+        .get(format!("{}/staff?status=any&q=Kvernsteinbrudd", app.base))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("text");
+    let first = between(&inbox, "href=\"/staff/inquiries/", "\"").expect("a hit");
+    assert_eq!(first, subject_one.to_string(), "ranked first in the inbox");
+    assert!(inbox.contains("Antall treff: 230"), "all counted");
+    assert!(inbox.contains("after=r"), "a ranked next page");
+}
+
+#[tokio::test]
+async fn search_ranks_hits_and_pages_through_all_sqlite() {
+    search_ranks_hits_and_pages_through_all(&spawn().await).await;
 }
 
 #[tokio::test]

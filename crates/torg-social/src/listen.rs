@@ -1,6 +1,7 @@
 //! Listening's reader: RSS and Atom feeds fetched with conditional requests (`If-None-Match`,
 //! `If-Modified-Since`; a 304 costs nothing) and parsed by `feed-rs`, Mastodon hashtags read
-//! from the instance's public tag timeline since the newest status seen. Each pass claims the
+//! from the instance's public tag timeline and Mastodon searches from its search API (with
+//! the municipality's own account there), each since the newest status seen. Each pass claims the
 //! sources that are due (other nodes skip them), reads them side by side, hands the items to
 //! `torg_core::listening::take_items`, records how each check went (a failure backs off from
 //! five minutes to six hours), and then tells the person on duty of what is new.
@@ -14,7 +15,7 @@ use torg_domain::TenantId;
 use torg_domain::connector::{HostRules, url_host};
 use torg_domain::listening::{CHECK_EVERY, Item, Keywords, SourceKind, backoff, split_tag};
 use torg_domain::social::html_to_text;
-use torg_store::{ListeningSource, SourceChecked, Store, StoreError};
+use torg_store::{ListeningSource, SocialAccount, SourceChecked, Store, StoreError};
 
 /// The largest feed or timeline read, in bytes.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -141,6 +142,11 @@ struct Account {
     acct: String,
 }
 
+#[derive(serde::Deserialize)]
+struct SearchResults {
+    statuses: Vec<Status>,
+}
+
 /// Reads a hashtag's public timeline newer than `cursor` (the newest page when there is
 /// none yet).
 pub async fn fetch_tag(
@@ -149,20 +155,67 @@ pub async fn fetch_tag(
     cursor: Option<&str>,
 ) -> Result<Fetched, String> {
     let (instance, tag) = split_tag(address).ok_or("not a hashtag source")?;
-    let mut url = format!("{instance}/api/v1/timelines/tag/{tag}?limit=40");
-    if let Some(c) = cursor.filter(|c| !c.is_empty()) {
-        url.push_str(&format!("&min_id={c}"));
-    }
-    let res = client
-        .get(&url)
+    let mut url = reqwest::Url::parse(&format!("{instance}/api/v1/timelines/tag/"))
+        .and_then(|u| u.join(tag))
+        .map_err(|_| "not a hashtag source")?;
+    url.query_pairs_mut().append_pair("limit", "40");
+    let res = mastodon_get(client.get(url), cursor).await?;
+    let statuses: Vec<Status> = serde_json::from_slice(&body(res).await?)
+        .map_err(|e| format!("a timeline that is not Mastodon's JSON: {e}"))?;
+    Ok(statuses_read(statuses, cursor))
+}
+
+/// Searches the posts of a Mastodon instance for a source's words, newer than `cursor`, as
+/// the municipality's account there (`token`): Mastodon searches posts only for a
+/// signed-in account.
+pub async fn fetch_search(
+    client: &reqwest::Client,
+    address: &str,
+    cursor: Option<&str>,
+    token: Option<&str>,
+) -> Result<Fetched, String> {
+    let (instance, words) = split_tag(address).ok_or("not a search source")?;
+    let Some(token) = token else {
+        return Err(
+            "searching posts on Mastodon needs the municipality's own approved \
+                    Mastodon account on this instance (set it on the connector page)"
+                .into(),
+        );
+    };
+    let mut url = reqwest::Url::parse(&format!("{instance}/api/v2/search"))
+        .map_err(|_| "not a search source")?;
+    url.query_pairs_mut()
+        .append_pair("q", words)
+        .append_pair("type", "statuses")
+        .append_pair("resolve", "false")
+        .append_pair("limit", "40");
+    let res = mastodon_get(client.get(url).bearer_auth(token), cursor).await?;
+    let found: SearchResults = serde_json::from_slice(&body(res).await?)
+        .map_err(|e| format!("search results that are not Mastodon's JSON: {e}"))?;
+    Ok(statuses_read(found.statuses, cursor))
+}
+
+/// Sends a Mastodon read asking for what is newer than `cursor`.
+async fn mastodon_get(
+    req: reqwest::RequestBuilder,
+    cursor: Option<&str>,
+) -> Result<reqwest::Response, String> {
+    let req = match cursor.filter(|c| !c.is_empty()) {
+        Some(c) => req.query(&[("min_id", c)]),
+        None => req,
+    };
+    let res = req
         .send()
         .await
         .map_err(|e| format!("no answer: {}", e.without_url()))?;
     if !res.status().is_success() {
         return Err(format!("the server answered {}", res.status()));
     }
-    let statuses: Vec<Status> = serde_json::from_slice(&body(res).await?)
-        .map_err(|e| format!("a timeline that is not Mastodon's JSON: {e}"))?;
+    Ok(res)
+}
+
+/// Statuses as listening's items, and the newest id seen (the next read's `min_id`).
+fn statuses_read(statuses: Vec<Status>, cursor: Option<&str>) -> Fetched {
     // Mastodon's ids are numbers written as strings: longer is newer.
     let newest = statuses
         .iter()
@@ -188,12 +241,12 @@ pub async fn fetch_tag(
             .trimmed()
         })
         .collect();
-    Ok(Fetched::Items {
+    Fetched::Items {
         items,
         etag: None,
         last_modified: None,
         cursor: newest,
-    })
+    }
 }
 
 /// The reader's HTTP client: it follows a redirect only to a host the installation lets
@@ -218,6 +271,7 @@ pub fn client(hosts: HostRules) -> reqwest::Client {
 async fn fetch(
     client: &reqwest::Client,
     hosts: &HostRules,
+    mastodon: &[SocialAccount],
     s: &ListeningSource,
 ) -> Result<Fetched, String> {
     let host = url_host(split_tag(&s.address).map_or(s.address.as_str(), |(i, _)| i));
@@ -237,17 +291,32 @@ async fn fetch(
             .await
         }
         SourceKind::MastodonTag => fetch_tag(client, &s.address, s.cursor.as_deref()).await,
+        SourceKind::MastodonSearch => {
+            // The municipality's own approved account on that instance searches.
+            let token = mastodon
+                .iter()
+                .find(|a| {
+                    a.tenant_id == s.tenant_id
+                        && a.channel == torg_domain::Channel::Mastodon
+                        && a.approved
+                        && url_host(&a.api_base) == host
+                })
+                .map(|a| a.access_token.as_str());
+            fetch_search(client, &s.address, s.cursor.as_deref(), token).await
+        }
         // Never due: its matches come as the comments arrive.
         SourceKind::OwnPages => Ok(Fetched::NotModified),
     }
 }
 
 /// One pass: reads every source due at `now` (claimed in rounds), keeps what matched, tells
-/// of it. Returns (sources read, new matches).
+/// of it; Mastodon searches are made with the municipality's account in `mastodon` (secrets
+/// opened). Returns (sources read, new matches).
 pub async fn pass(
     store: &dyn Store,
     client: &reqwest::Client,
     hosts: &HostRules,
+    mastodon: &[SocialAccount],
     notify: &Notify,
     now: Timestamp,
 ) -> Result<(usize, u64), StoreError> {
@@ -265,7 +334,7 @@ pub async fn pass(
             }
         }
         let mut checks = futures_util::stream::iter(due.into_iter().map(|s| async move {
-            let got = fetch(client, hosts, &s).await;
+            let got = fetch(client, hosts, mastodon, &s).await;
             (s, got)
         }))
         .buffer_unordered(LANES);
@@ -315,16 +384,39 @@ pub async fn pass(
     Ok((read, found))
 }
 
-/// Reads due sources every ten seconds until `shutdown` turns true.
+/// Reads due sources every ten seconds until `shutdown` turns true; the Mastodon accounts
+/// (for searches) are read before each pass and opened with `key`.
 pub async fn run(
     store: Arc<dyn Store>,
+    key: torg_core::sealing::SecretKey,
     hosts: HostRules,
     notify: Notify,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let client = client(hosts.clone());
     while !*shutdown.borrow() {
-        match pass(&*store, &client, &hosts, &notify, Timestamp::now()).await {
+        let mastodon = match store.social_accounts(None).await {
+            Ok(all) => crate::worker::opened(
+                all.into_iter()
+                    .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
+                    .collect(),
+                &key,
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "social accounts not read for listening");
+                vec![]
+            }
+        };
+        match pass(
+            &*store,
+            &client,
+            &hosts,
+            &mastodon,
+            &notify,
+            Timestamp::now(),
+        )
+        .await
+        {
             Ok((_, 0)) => {}
             Ok((read, found)) => tracing::info!(read, found, "listening found new matches"),
             Err(e) => tracing::warn!(error = %e, "listening failed"),

@@ -21,6 +21,8 @@ struct Served {
     /// (path, the conditional header the request carried)
     hits: Vec<(String, Option<String>)>,
     min_ids: Vec<Option<String>>,
+    /// The searches asked: (q, the bearer token, min_id).
+    searches: Vec<(String, Option<String>, Option<String>)>,
 }
 
 type Shared = Arc<Mutex<Served>>;
@@ -129,6 +131,58 @@ async fn tag_timeline(
     axum::Json(list).into_response()
 }
 
+/// Mastodon's `GET /api/v2/search`: posts only for a signed-in account (401 otherwise),
+/// those holding the words, newer than `min_id`.
+async fn search(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let words = q.get("q").cloned().unwrap_or_default();
+    let min_id = q.get("min_id").cloned();
+    s.lock()
+        .expect("lock")
+        .searches
+        .push((words.clone(), token.clone(), min_id.clone()));
+    if token.as_deref() != Some("kommunens-token") {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": "The access token is invalid"})),
+        )
+            .into_response();
+    }
+    assert_eq!(q.get("type").map(String::as_str), Some("statuses"));
+    let all = [
+        (
+            "120",
+            "per",
+            "<p>Gasslukt i Storgata igjen, ringte brannvesenet</p>",
+        ),
+        ("95", "lise", "<p>Ingen gasslukt her</p>"),
+        ("90", "ola", "<p>Fin tur i parken</p>"),
+    ];
+    let statuses: Vec<serde_json::Value> = all
+        .iter()
+        .filter(|(id, _, text)| {
+            text.to_lowercase().contains(&words.to_lowercase())
+                && min_id
+                    .as_deref()
+                    .is_none_or(|m| (id.len(), *id) > (m.len(), m))
+        })
+        .map(|(id, who, text)| {
+            serde_json::json!({"id": id, "url": format!("https://social.example/@{who}/{id}"),
+                "created_at": "2026-12-05T09:00:00.000Z", "content": text, "account": {"acct": who}})
+        })
+        .collect();
+    axum::Json(serde_json::json!({"accounts": [], "hashtags": [], "statuses": statuses}))
+        .into_response()
+}
+
 async fn serve(shared: Shared) -> String {
     let app = axum::Router::new()
         .route("/rss", axum::routing::get(rss_feed))
@@ -138,6 +192,7 @@ async fn serve(shared: Shared) -> String {
             "/api/v1/timelines/tag/nordby",
             axum::routing::get(tag_timeline),
         )
+        .route("/api/v2/search", axum::routing::get(search))
         .with_state(shared);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -211,6 +266,7 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         &*store,
         &client,
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         now,
     )
@@ -280,6 +336,7 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         &*store,
         &client,
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         now + SignedDuration::from_mins(1),
     )
@@ -293,6 +350,7 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         &*store,
         &client,
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         later,
     )
@@ -333,6 +391,7 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         &*store,
         &client,
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         third,
     )
@@ -344,6 +403,7 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         &*store,
         &client,
         &torg_domain::connector::HostRules::any(),
+        &[],
         &notify,
         fourth,
     )
@@ -367,6 +427,135 @@ async fn feeds_and_hashtags_are_read_matched_once_and_told_of_once() {
         paper[0].body
     );
     assert_eq!(store.count_new_matches(tenant).await.expect("count"), 3);
+}
+
+/// A Mastodon search is made as the municipality's own approved account on the instance:
+/// without one the source fails with what to do, with it the posts holding the words are
+/// read since the newest seen and matched.
+#[tokio::test]
+async fn mastodon_searches_are_made_as_the_municipality_account() {
+    torg_http_free_ring();
+    let dir = tempfile::tempdir().expect("tmp");
+    let store: Arc<dyn Store> =
+        torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+            .await
+            .expect("open");
+    let f = torg_store::conformance::fixture(&*store).await;
+    let tenant = f.tenant.id;
+    let shared: Shared = Arc::default();
+    let base = serve(shared.clone()).await;
+    let actor = Actor::system("test");
+    torg_core::listening::set_keywords(&*store, &actor, tenant, "gasslukt")
+        .await
+        .expect("keywords");
+    torg_core::listening::add_source(
+        &*store,
+        &actor,
+        tenant,
+        SourceKind::MastodonSearch,
+        "Gass på Mastodon",
+        &base,
+        "gasslukt",
+    )
+    .await
+    .expect("source");
+    let client = reqwest::Client::new();
+    let notify = Notify {
+        catalog: Arc::new(torg_i18n::Catalog::load(None).expect("catalog")),
+        base_url: "https://torg.example".into(),
+    };
+    let hosts = torg_domain::connector::HostRules::any();
+    let now = Timestamp::now();
+    // Without the municipality's account on the instance: a failure that says what to do.
+    let (read, found) = torg_social::listen::pass(&*store, &client, &hosts, &[], &notify, now)
+        .await
+        .expect("pass");
+    assert_eq!((read, found), (1, 0));
+    let source = &store.listening_sources(tenant).await.expect("sources")[0];
+    assert!(
+        source
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("Mastodon account")),
+        "{:?}",
+        source.last_error
+    );
+    assert!(
+        shared.lock().expect("lock").searches.is_empty(),
+        "nothing asked"
+    );
+    // Another municipality's account, or an unapproved one, does not search for it.
+    let account = |tenant, approved| torg_store::SocialAccount {
+        tenant_id: tenant,
+        channel: Channel::Mastodon,
+        account: "1".into(),
+        api_base: base.clone(),
+        access_token: "kommunens-token".into(),
+        app_secret: String::new(),
+        verify_token: String::new(),
+        registry_address: "@kommunen".into(),
+        cursor: String::new(),
+        approved,
+    };
+    let later = now + SignedDuration::from_mins(6);
+    let others = [
+        account(torg_domain::TenantId(tenant.get() + 1000), true),
+        account(tenant, false),
+    ];
+    let (read, found) =
+        torg_social::listen::pass(&*store, &client, &hosts, &others, &notify, later)
+            .await
+            .expect("pass");
+    assert_eq!((read, found), (1, 0));
+    assert!(
+        shared.lock().expect("lock").searches.is_empty(),
+        "nothing asked"
+    );
+    // With it: the posts holding the words, matched by the keywords' word forms.
+    let ours = [account(tenant, true)];
+    let third = later + SignedDuration::from_mins(20);
+    let (read, found) = torg_social::listen::pass(&*store, &client, &hosts, &ours, &notify, third)
+        .await
+        .expect("pass");
+    assert_eq!((read, found), (1, 2));
+    let matches = store
+        .listening_matches(tenant, Some(MatchState::New), 10)
+        .await
+        .expect("matches");
+    let mut links: Vec<&str> = matches.iter().map(|m| m.item.link.as_str()).collect();
+    links.sort_unstable();
+    assert_eq!(
+        links,
+        vec![
+            "https://social.example/@lise/95",
+            "https://social.example/@per/120"
+        ]
+    );
+    // Read again from the newest seen: nothing new, and min_id sent.
+    let fourth = third + SignedDuration::from_mins(6);
+    let (read, found) = torg_social::listen::pass(&*store, &client, &hosts, &ours, &notify, fourth)
+        .await
+        .expect("pass");
+    assert_eq!((read, found), (1, 0));
+    let searches = shared.lock().expect("lock").searches.clone();
+    assert_eq!(
+        searches,
+        vec![
+            (
+                "gasslukt".to_string(),
+                Some("kommunens-token".to_string()),
+                None
+            ),
+            (
+                "gasslukt".to_string(),
+                Some("kommunens-token".to_string()),
+                Some("120".to_string())
+            ),
+        ]
+    );
+    let source = &store.listening_sources(tenant).await.expect("sources")[0];
+    assert_eq!(source.failures, 0);
+    assert_eq!(source.cursor.as_deref(), Some("120"));
 }
 
 fn mail_account() -> torg_store::MailAccount {

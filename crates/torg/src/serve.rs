@@ -123,7 +123,10 @@ fn start_workers(
             1000,
         ),
         (
-            Arc::new(torg_social::worker::SocialDelivery::from_store(client, key)),
+            Arc::new(torg_social::worker::SocialDelivery::from_store(
+                client,
+                key.clone(),
+            )),
             200,
         ),
     ];
@@ -148,6 +151,7 @@ fn start_workers(
     // Listening: the sources that are due, every ten seconds, and the person on duty told.
     tasks.push(tokio::spawn(torg_social::listen::run(
         store.clone(),
+        key.clone(),
         hosts.clone(),
         torg_core::listening::Notify {
             catalog: warnings.catalog.clone(),
