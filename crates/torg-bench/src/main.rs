@@ -131,6 +131,9 @@ enum Command {
         /// Also on PostgreSQL: an admin URL (a fresh database is made there).
         #[arg(long)]
         postgres: Option<String>,
+        /// Leave out the timing of `torg search reindex` (minutes at a million).
+        #[arg(long)]
+        skip_reindex: bool,
     },
     /// Measure the evaluation: a year of one municipality generated (answered, closed,
     /// surveys answered), then the evaluation page's figures for the year.
@@ -209,7 +212,8 @@ async fn main() -> Result<()> {
             inquiries,
             samples,
             postgres,
-        } => search::run(inquiries, samples, postgres).await,
+            skip_reindex,
+        } => search::run(inquiries, samples, postgres, !skip_reindex).await,
         Command::Evaluation {
             inquiries,
             samples,

@@ -157,35 +157,45 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// p50 and p95 of `samples` searches for `words`: the first page (50) of the ranked hits
-/// and the count.
+/// and the count, as the inbox and the API make them; and, alternating with it, the first
+/// page newest first (the store's order before ranking) with the count, for the ratio.
 async fn time_search(
     store: &dyn Store,
     tenant: TenantId,
     words: &str,
     samples: usize,
-) -> Result<(f64, f64, usize, i64)> {
+) -> Result<[(f64, f64, usize, i64); 2]> {
     let filter = InquiryFilter {
         status: StatusFilter::Any,
         search: Some(words.to_string()),
         ..Default::default()
     };
-    let mut times = vec![];
-    let (mut page, mut count) = (0, 0);
+    let mut times = [vec![], vec![]];
+    let mut found = [(0, 0); 2];
     for k in 0..samples + 3 {
-        let t0 = Instant::now();
-        // As the inbox and the API list: the newest window of hits ranked, its first page.
-        page = torg_core::search::list(store, tenant, &filter, None, 50, jiff::Timestamp::now())
-            .await?
-            .items
-            .len();
-        count = store.count_matching(tenant, &filter).await?;
-        if k >= 3 {
-            times.push(t0.elapsed());
+        for (way, (times, found)) in times.iter_mut().zip(found.iter_mut()).enumerate() {
+            let t0 = Instant::now();
+            let page = if way == 0 {
+                torg_core::search::list(store, tenant, &filter, None, 50, jiff::Timestamp::now())
+                    .await?
+                    .items
+                    .len()
+            } else {
+                store.list_inquiries(tenant, &filter, None, 50).await?.len()
+            };
+            let count = store.count_matching(tenant, &filter).await?;
+            if k >= 3 {
+                times.push(t0.elapsed());
+            }
+            *found = (page, count);
         }
     }
-    times.sort();
-    let at = |q: f64| ms(times[((times.len() as f64 - 1.0) * q).round() as usize]);
-    Ok((at(0.5), at(0.95), page, count))
+    Ok([0, 1].map(|way| {
+        let times = &mut times[way];
+        times.sort();
+        let at = |q: f64| ms(times[((times.len() as f64 - 1.0) * q).round() as usize]);
+        (at(0.5), at(0.95), found[way].0, found[way].1)
+    }))
 }
 
 /// After a bulk load the planner's statistics are brought up to date, as autovacuum does a
@@ -198,6 +208,7 @@ async fn measure(
     analyze: impl FnOnce() -> Analyze,
     n: u64,
     samples: usize,
+    reindex: bool,
 ) -> Result<()> {
     let (tenant, rate) = generate(store.clone(), n, 365).await?;
     analyze().await?;
@@ -214,8 +225,16 @@ async fn measure(
         ("a name (Hansen)", "Hansen"),
         ("a word in none", "fjellklatring"),
     ] {
-        let (p50, p95, page, count) = time_search(&*store, tenant, words, samples).await?;
-        println!("  {what}: first page {page} and count {count}: p50 {p50:.2} ms, p95 {p95:.2} ms");
+        let [ranked, newest] = time_search(&*store, tenant, words, samples).await?;
+        let (p50, p95, page, count) = ranked;
+        println!(
+            "  {what}: first page {page} and count {count}: p50 {p50:.2} ms, p95 {p95:.2} ms \
+             (newest first, unranked: p50 {:.2} ms, p95 {:.2} ms)",
+            newest.0, newest.1
+        );
+    }
+    if !reindex {
+        return Ok(());
     }
     let t0 = Instant::now();
     let rebuilt = torg_core::search::reindex(&*store, false, |_| {}).await?;
@@ -226,7 +245,12 @@ async fn measure(
     Ok(())
 }
 
-pub async fn run(inquiries: u64, samples: usize, postgres: Option<String>) -> Result<()> {
+pub async fn run(
+    inquiries: u64,
+    samples: usize,
+    postgres: Option<String>,
+    reindex: bool,
+) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let sqlite = Arc::new(torg_store_sql::SqliteStore::open(&dir.path().join("torg.db")).await?);
     let pool = sqlite.pool().clone();
@@ -236,7 +260,7 @@ pub async fn run(inquiries: u64, samples: usize, postgres: Option<String>) -> Re
             Ok(())
         })
     };
-    measure("SQLite", sqlite, analyze, inquiries, samples).await?;
+    measure("SQLite", sqlite, analyze, inquiries, samples, reindex).await?;
     if let Some(admin) = postgres {
         let url = torg_store_sql::postgres::create_test_database(&admin).await?;
         let pg = Arc::new(torg_store_sql::PostgresStore::connect(&url).await?);
@@ -247,7 +271,7 @@ pub async fn run(inquiries: u64, samples: usize, postgres: Option<String>) -> Re
                 Ok(())
             })
         };
-        measure("PostgreSQL", pg, analyze, inquiries, samples).await?;
+        measure("PostgreSQL", pg, analyze, inquiries, samples, reindex).await?;
     }
     Ok(())
 }
