@@ -584,6 +584,9 @@ pub(crate) fn tables(t: &Tr, config: &TenantConfig, e: &Evaluation) -> Vec<DataT
             col("published", "evaluation-col-published"),
             col("portal_views", "evaluation-col-views"),
             col("sent_to", "evaluation-col-posted"),
+            col("reactions", "evaluation-col-reactions"),
+            col("comments", "evaluation-col-comments"),
+            col("shares", "evaluation-col-shares"),
         ],
         bars: None,
         rows: e
@@ -609,12 +612,15 @@ pub(crate) fn tables(t: &Tr, config: &TenantConfig, e: &Evaluation) -> Vec<DataT
                             .join(", "),
                         raw: r.posts.join(" "),
                     },
+                    num(r.reactions),
+                    num(r.comments),
+                    num(r.shares),
                 ]
             })
             .collect(),
         heat: vec![],
         days: vec![],
-        notes: vec![],
+        notes: vec![t.get("evaluation-reach-note")],
     });
     out
 }

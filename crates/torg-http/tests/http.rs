@@ -9621,6 +9621,19 @@ async fn evaluation_and_the_survey(app: &App) {
     );
     // (On PostgreSQL other scenarios' closed inquiries were asked too.)
     assert!(csv.contains("\nresponse_rate_percent,"), "{csv}");
+    // Reach has what the networks said of each post beside the portal's readings.
+    let reach = staff
+        .get(format!("{}/staff/evaluation/reach.csv", app.base))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        reach.starts_with("title,published,portal_views,sent_to,reactions,comments,shares\n"),
+        "{reach}"
+    );
     let bad_period = staff
         .get(format!(
             "{}/staff/evaluation?from=2026-12-01&to=2026-01-01",

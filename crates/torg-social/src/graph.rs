@@ -169,6 +169,61 @@ impl Graph {
         Ok(self.address(&post, link_field).await)
     }
 
+    /// The newest posts (Facebook) or media (Instagram) of `account` with what the network
+    /// counts of each: reactions (likes), comments, shares (Facebook only). Each post is
+    /// named by its address (`permalink_url`, `permalink`) and its id.
+    pub async fn reach(
+        &self,
+        channel: Channel,
+        account: &str,
+    ) -> Result<Vec<crate::reach::Counted>, ApiError> {
+        let url = if channel == Channel::Instagram {
+            format!(
+                "{}/{account}/media?fields=id,permalink,like_count,comments_count&limit=50",
+                self.base
+            )
+        } else {
+            format!(
+                "{}/{account}/posts?fields=id,permalink_url,reactions.summary(total_count).limit(0),\
+                 comments.summary(total_count).limit(0),shares&limit=50",
+                self.base
+            )
+        };
+        let page = self.call(self.client.get(url)).await?;
+        let count = |p: &Value, path: &[&str]| {
+            path.iter()
+                .try_fold(p, |v, k| v.get(k))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
+        Ok(page
+            .get("data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                if channel == Channel::Instagram {
+                    crate::reach::Counted {
+                        id: text("id"),
+                        address: text("permalink"),
+                        reactions: count(p, &["like_count"]),
+                        comments: count(p, &["comments_count"]),
+                        shares: 0,
+                    }
+                } else {
+                    crate::reach::Counted {
+                        id: text("id"),
+                        address: text("permalink_url"),
+                        reactions: count(p, &["reactions", "summary", "total_count"]),
+                        comments: count(p, &["comments", "summary", "total_count"]),
+                        shares: count(p, &["shares", "count"]),
+                    }
+                }
+            })
+            .collect())
+    }
+
     /// A post's address on the network; its id when the network does not say.
     async fn address(&self, post: &str, field: &str) -> String {
         let url = format!("{}/{post}?fields={field}", self.base);

@@ -395,18 +395,9 @@ pub async fn run(
 ) {
     let client = client(hosts.clone());
     while !*shutdown.borrow() {
-        let mastodon = match store.social_accounts(None).await {
-            Ok(all) => crate::worker::opened(
-                all.into_iter()
-                    .filter(|a| a.channel == torg_domain::Channel::Mastodon && a.approved)
-                    .collect(),
-                &key,
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "social accounts not read for listening");
-                vec![]
-            }
-        };
+        let mastodon =
+            crate::worker::approved_accounts(&*store, &key, Some(torg_domain::Channel::Mastodon))
+                .await;
         match pass(
             &*store,
             &client,

@@ -211,6 +211,32 @@ impl Mastodon {
         Ok(in_reply_to)
     }
 
+    /// The newest statuses of `account` (its id) with their favourites, replies and boosts.
+    pub async fn reach(&self, account: &str) -> Result<Vec<crate::reach::Counted>, ApiError> {
+        let (_, answer) = self
+            .send(self.client.get(format!(
+                "{}/api/v1/accounts/{account}/statuses?limit=40&exclude_replies=true",
+                self.base
+            )))
+            .await?;
+        let statuses: Vec<serde_json::Value> = serde_json::from_str(&answer)
+            .map_err(|e| ApiError::Unavailable(format!("an answer that is not JSON: {e}")))?;
+        let count = |s: &serde_json::Value, k: &str| s.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        Ok(statuses
+            .iter()
+            .map(|s| {
+                let text = |k: &str| s.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                crate::reach::Counted {
+                    id: text("id"),
+                    address: text("url"),
+                    reactions: count(s, "favourites_count"),
+                    comments: count(s, "replies_count"),
+                    shares: count(s, "reblogs_count"),
+                }
+            })
+            .collect())
+    }
+
     /// Publishes a public status of the account's own (a published message), at most one
     /// status long; `idempotency_key` makes a retry post nothing twice. Returns the status's
     /// address on the network.

@@ -35,6 +35,27 @@ pub const CHANNELS: [Channel; 3] = [Channel::Facebook, Channel::Instagram, Chann
 /// The key an account is known by between passes.
 type AccountKey = (TenantId, Channel, String);
 
+/// The approved accounts (of `channel`, or every one) with their secrets opened; none when
+/// the store cannot say (logged).
+pub async fn approved_accounts(
+    store: &dyn Store,
+    key: &SecretKey,
+    channel: Option<Channel>,
+) -> Vec<SocialAccount> {
+    match store.social_accounts(None).await {
+        Ok(all) => opened(
+            all.into_iter()
+                .filter(|a| a.approved && channel.is_none_or(|c| a.channel == c))
+                .collect(),
+            key,
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "social accounts not read");
+            vec![]
+        }
+    }
+}
+
 /// The accounts with their token and app secret opened; those that cannot be opened are
 /// left out (and logged).
 pub fn opened(accounts: Vec<SocialAccount>, key: &SecretKey) -> Vec<SocialAccount> {

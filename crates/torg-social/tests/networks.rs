@@ -1090,6 +1090,80 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
         );
     }
 
+    // Reach read back: each account asked once for its newest posts with their counts.
+    {
+        let mut w = world.lock().expect("world");
+        let page = w.published["PAGE1"].clone();
+        let photo_id = page
+            .iter()
+            .find(|p| !p["picture"].is_null())
+            .and_then(|p| p["id"].as_str())
+            .expect("photo id")
+            .to_string();
+        let media_id = w.published["1784"][0]["id"]
+            .as_str()
+            .expect("media id")
+            .to_string();
+        let status_id = w.statuses[0]["id"].as_str().expect("status id").to_string();
+        w.engagement.insert(photo_id, (12, 3, 2));
+        w.engagement.insert(media_id, (40, 5, 0));
+        w.engagement.insert(status_id, (7, 1, 4));
+        w.calls.clear();
+    }
+    let read = torg_social::reach::pass(
+        &*s.store,
+        &client,
+        &torg_domain::connector::HostRules::any(),
+        &s.accounts().await,
+        later,
+    )
+    .await
+    .expect("reach");
+    assert_eq!(
+        read, 4,
+        "three posts of the picture message, one of the plain one"
+    );
+    let reach = s
+        .store
+        .reach(s.tenant(), at - SignedDuration::from_hours(1), later, 10)
+        .await
+        .expect("reach");
+    let of = |id| {
+        reach
+            .iter()
+            .find(|r| r.publication_id == id)
+            .expect("reach")
+    };
+    let p = of(picture.id);
+    assert_eq!(
+        (p.reactions, p.comments, p.shares),
+        (12 + 40 + 7, 3 + 5 + 1, 2 + 4),
+        "{p:?}"
+    );
+    assert_eq!((of(plain.id).reactions, of(plain.id).shares), (0, 0));
+    // A later reading replaces the earlier one.
+    let status_id = w_status_id(&world);
+    world
+        .lock()
+        .expect("world")
+        .engagement
+        .insert(status_id, (9, 1, 4));
+    torg_social::reach::pass(
+        &*s.store,
+        &client,
+        &torg_domain::connector::HostRules::any(),
+        &s.accounts().await,
+        later + SignedDuration::from_mins(15),
+    )
+    .await
+    .expect("reach");
+    let reach = s
+        .store
+        .reach(s.tenant(), at - SignedDuration::from_hours(1), later, 10)
+        .await
+        .expect("reach");
+    assert_eq!(of_in(&reach, picture.id).reactions, 12 + 40 + 9);
+
     // The network throttles, then the token expires: the post waits, and says why.
     let third = written("Brannfare", "https://kommune.example/bilder/skog.jpg").await;
     approve(third.id, &[Channel::Instagram])
@@ -1125,6 +1199,20 @@ async fn a_message_is_published_on_facebook_and_instagram_with_its_picture_and_o
         1,
         "nothing more went out"
     );
+}
+
+fn w_status_id(world: &standin::Shared) -> String {
+    world.lock().expect("world").statuses[0]["id"]
+        .as_str()
+        .expect("status id")
+        .to_string()
+}
+
+fn of_in(reach: &[torg_store::Reach], id: i64) -> &torg_store::Reach {
+    reach
+        .iter()
+        .find(|r| r.publication_id == id)
+        .expect("reach")
 }
 
 /// A Graph API error body with `code`.

@@ -3700,6 +3700,75 @@ pub async fn publications_move_through_their_states_once(store: &dyn Store) {
         .outbox_posted(instagram.id, "https://instagram.example/p/abc", at)
         .await
         .expect("posted");
+    // Its reach is read back: the post is listed by its account and address, and what the
+    // network said is kept (the last reading), never on another municipality's post.
+    let listed = store
+        .published_posts(at - SignedDuration::from_mins(1), 100)
+        .await
+        .expect("published posts");
+    let ours = listed
+        .iter()
+        .find(|p| p.outbox_id == instagram.id)
+        .expect("the sent post is listed");
+    assert_eq!(
+        (
+            ours.tenant_id,
+            ours.channel,
+            ours.account.as_str(),
+            ours.address.as_str()
+        ),
+        (
+            tenant,
+            Channel::Instagram,
+            "1784",
+            "https://instagram.example/p/abc"
+        )
+    );
+    assert!(
+        store
+            .published_posts(at + SignedDuration::from_mins(1), 100)
+            .await
+            .expect("later")
+            .iter()
+            .all(|p| p.outbox_id != instagram.id),
+        "only those sent since"
+    );
+    for (reactions, when) in [(3, at), (8, at + SignedDuration::from_mins(15))] {
+        let reading = PostReading {
+            outbox_id: instagram.id,
+            reactions,
+            comments: 2,
+            shares: 0,
+        };
+        store
+            .record_post_reach(tenant, &[reading], when)
+            .await
+            .expect("reach");
+    }
+    let stranger = PostReading {
+        outbox_id: instagram.id,
+        reactions: 1000,
+        comments: 1000,
+        shares: 1000,
+    };
+    store
+        .record_post_reach(other.tenant.id, &[stranger], at)
+        .await
+        .expect("ignored");
+    let reach = store
+        .reach(
+            tenant,
+            at - SignedDuration::from_hours(1),
+            at + SignedDuration::from_hours(1),
+            10,
+        )
+        .await
+        .expect("reach");
+    let r = reach
+        .iter()
+        .find(|r| r.publication_id == posted.id)
+        .expect("the message's reach");
+    assert_eq!((r.reactions, r.comments, r.shares), (8, 2, 0));
     assert!(
         store
             .publication_posts(other.tenant.id, posted.id)

@@ -1092,7 +1092,8 @@ pub trait Evaluation: Send + Sync {
     ) -> Result<bool>;
     /// Counts one reading of a published message's portal page.
     async fn count_view(&self, tenant: TenantId, publication: i64) -> Result<()>;
-    /// Messages published in `[from, to)` with their readings and posts, newest first.
+    /// Messages published in `[from, to)` with their readings and posts (and what the
+    /// networks last said of the posts' reactions, comments and shares), newest first.
     async fn reach(
         &self,
         tenant: TenantId,
@@ -1100,6 +1101,20 @@ pub trait Evaluation: Send + Sync {
         to: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Reach>>;
+    /// The posts of published messages on Facebook, Instagram and Mastodon sent since
+    /// `since` (every municipality's), to read their reach back; newest first.
+    async fn published_posts(
+        &self,
+        since: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PublishedPost>>;
+    /// Keeps what a network said of posts' reach (the last reading of each).
+    async fn record_post_reach(
+        &self,
+        tenant: TenantId,
+        readings: &[PostReading],
+        at: jiff::Timestamp,
+    ) -> Result<()>;
 }
 
 /// Listening: the sources read, the keywords, and the items that met them. Writes by staff

@@ -1181,6 +1181,33 @@ pub struct Reach {
     pub views: i64,
     /// The networks it went to, with the address of each post.
     pub posts: Vec<String>,
+    /// What the networks last said of its posts, summed: reactions (likes, favourites),
+    /// comments (replies), shares (boosts).
+    pub reactions: i64,
+    pub comments: i64,
+    pub shares: i64,
+}
+
+/// A published message's post on a network, as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedPost {
+    /// The outbox entry that sent it.
+    pub outbox_id: i64,
+    pub tenant_id: TenantId,
+    pub channel: torg_domain::Channel,
+    /// The account it went out from (the page, Instagram or Mastodon account id).
+    pub account: String,
+    /// Where the network put it: the post's address, or its id.
+    pub address: String,
+}
+
+/// What a network said of one post's reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostReading {
+    pub outbox_id: i64,
+    pub reactions: i64,
+    pub comments: i64,
+    pub shares: i64,
 }
 
 /// A source listening reads.

@@ -107,6 +107,14 @@ fn start_workers(
         Duration::from_secs(30),
         stopping.clone(),
     )));
+    // Reach of published posts (reactions, comments, shares), every quarter of an hour.
+    tasks.push(tokio::spawn(torg_social::reach::run(
+        store.clone(),
+        key.clone(),
+        hosts.clone(),
+        client.clone(),
+        stopping.clone(),
+    )));
     // Out: one delivery loop per channel, all through the core's outbox.
     let outbound: Vec<(Arc<dyn Deliver>, u32)> = vec![
         (

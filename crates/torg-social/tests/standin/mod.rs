@@ -60,6 +60,8 @@ pub struct World {
     pub published: HashMap<String, Vec<Value>>,
     /// Instagram containers waiting for `media_publish`: id → container.
     pub containers: HashMap<String, Value>,
+    /// What people did with a post or status: id → (reactions, comments, shares).
+    pub engagement: HashMap<String, (i64, i64, i64)>,
 }
 
 pub type Shared = Arc<Mutex<World>>;
@@ -76,6 +78,7 @@ pub async fn start(token: &str) -> (String, Shared) {
         .route("/v21.0/{a}/{edge}", post(graph_edge).get(graph_list))
         .route("/api/v1/notifications", get(notifications))
         .route("/api/v1/statuses", post(statuses))
+        .route("/api/v1/accounts/{id}/statuses", get(account_statuses))
         .with_state(world.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -287,7 +290,30 @@ async fn graph_list(
         return res;
     }
     if edge == "posts" || edge == "media" {
-        let posts = w.published.get(&node).cloned().unwrap_or_default();
+        // With the counts as the Graph API gives them: a page post's reactions and comments
+        // as summaries, its shares (left out when none); a medium's like and comment counts.
+        let posts: Vec<Value> = w
+            .published
+            .get(&node)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut p| {
+                let id = p["id"].as_str().unwrap_or("").to_string();
+                let (r, c, sh) = w.engagement.get(&id).copied().unwrap_or_default();
+                if edge == "posts" {
+                    p["reactions"] = json!({"data": [], "summary": {"total_count": r}});
+                    p["comments"] = json!({"data": [], "summary": {"total_count": c}});
+                    if sh > 0 {
+                        p["shares"] = json!({"count": sh});
+                    }
+                } else {
+                    p["like_count"] = json!(r);
+                    p["comments_count"] = json!(c);
+                }
+                p
+            })
+            .collect();
         return Json(json!({"data": posts})).into_response();
     }
     let all = w.answers.get(&node).cloned().unwrap_or_default();
@@ -348,6 +374,31 @@ async fn notifications(
             .insert("link", link.parse().expect("link header"));
     }
     res
+}
+
+/// `GET /api/v1/accounts/{id}/statuses`: the account's own statuses, newest first, with
+/// their favourites, replies and boosts.
+async fn account_statuses(State(world): State<Shared>, headers: HeaderMap) -> Response {
+    let mut w = world.lock().expect("world");
+    if let Some(res) = gate(&mut w, &headers, false) {
+        return res;
+    }
+    let list: Vec<Value> = w
+        .statuses
+        .iter()
+        .rev()
+        .filter(|s| s["in_reply_to_id"].is_null())
+        .map(|s| {
+            let mut s = s.clone();
+            let id = s["id"].as_str().unwrap_or("").to_string();
+            let (r, c, sh) = w.engagement.get(&id).copied().unwrap_or_default();
+            s["favourites_count"] = json!(r);
+            s["replies_count"] = json!(c);
+            s["reblogs_count"] = json!(sh);
+            s
+        })
+        .collect();
+    Json(list).into_response()
 }
 
 async fn statuses(

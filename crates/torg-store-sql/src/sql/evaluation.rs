@@ -539,9 +539,12 @@ impl Evaluation for This {
         .map_err(db_err)?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, title, at, views) in rows {
-            let posts: Vec<(String,)> = sqlx::query_as(
-                "SELECT DISTINCT channel FROM outbox WHERE tenant_id = $1 AND header_id LIKE $2 \
-                 AND status = 'sent' ORDER BY channel",
+            let posts: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT o.channel, CAST(COALESCE(SUM(r.reactions), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(r.comments), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(r.shares), 0) AS BIGINT) FROM outbox o LEFT JOIN post_reach r ON r.outbox_id = o.id \
+                 WHERE o.tenant_id = $1 AND o.header_id LIKE $2 AND o.status = 'sent' \
+                 GROUP BY o.channel ORDER BY o.channel",
             )
             .bind(tenant.get())
             .bind(format!("publication-{id}-%"))
@@ -553,10 +556,73 @@ impl Evaluation for This {
                 title,
                 publish_at: ts(at),
                 views,
+                reactions: posts.iter().map(|p| p.1).sum(),
+                comments: posts.iter().map(|p| p.2).sum(),
+                shares: posts.iter().map(|p| p.3).sum(),
                 posts: posts.into_iter().map(|p| p.0).collect(),
             });
         }
         Ok(out)
+    }
+
+    async fn published_posts(&self, since: Timestamp, limit: u32) -> Result<Vec<PublishedPost>> {
+        let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, tenant_id, channel, recipient, external_ref FROM outbox \
+             WHERE channel IN ('facebook', 'instagram', 'mastodon') AND status = 'sent' \
+             AND header_id LIKE 'publication-%' AND external_ref IS NOT NULL AND sent_at >= $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(since.as_millisecond())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.into_iter()
+            .map(|(id, tenant, channel, recipient, address)| {
+                Ok(PublishedPost {
+                    outbox_id: id,
+                    tenant_id: TenantId(tenant),
+                    channel: parse(&channel, "channel")?,
+                    // `account|publish:ID`
+                    account: recipient
+                        .split_once('|')
+                        .map_or(recipient.as_str(), |(a, _)| a)
+                        .to_string(),
+                    address,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_post_reach(
+        &self,
+        tenant: TenantId,
+        readings: &[PostReading],
+        at: Timestamp,
+    ) -> Result<()> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        for r in readings {
+            // Only the municipality's own posts.
+            sqlx::query(
+                "INSERT INTO post_reach (outbox_id, tenant_id, reactions, comments, shares, read_at) \
+                 SELECT id, tenant_id, $3, $4, $5, $6 FROM outbox WHERE id = $1 AND tenant_id = $2 \
+                 ON CONFLICT (outbox_id) DO UPDATE SET reactions = excluded.reactions, \
+                 comments = excluded.comments, shares = excluded.shares, read_at = excluded.read_at",
+            )
+            .bind(r.outbox_id)
+            .bind(tenant.get())
+            .bind(r.reactions)
+            .bind(r.comments)
+            .bind(r.shares)
+            .bind(at.as_millisecond())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
     }
 }
 
