@@ -1,4 +1,5 @@
-//! An SMS in: STOPP/START manage the number's consent; otherwise it becomes an inquiry on the
+//! An SMS in: STOPP/START manage the number's consent; a digit 1–5 from a number that was
+//! asked the satisfaction question in the last week answers it; otherwise it becomes an inquiry on the
 //! SMS channel, in the unit its code word (kodeord) names, acknowledged by SMS through the
 //! outbox. The gateway's message id makes a repeated callback a no-op.
 
@@ -30,6 +31,8 @@ pub enum SmsOutcome {
     Duplicate,
     Stopped,
     Started,
+    /// It answered the satisfaction question (or answered it again: kept once).
+    SurveyAnswered,
 }
 
 /// Takes one SMS in for `config`'s municipality.
@@ -69,6 +72,20 @@ pub async fn receive_sms(
             return Ok(SmsOutcome::Started);
         }
         None => {}
+    }
+    if let Some(answer) = torg_domain::evaluation::SurveyAnswer::from_sms(sms.text)
+        && let Some(survey) = store
+            .sms_survey_waiting(
+                tenant,
+                phone.as_str(),
+                now - torg_domain::evaluation::SURVEY_STALE,
+                now - jiff::SignedDuration::from_hours(1),
+            )
+            .await?
+    {
+        // The gateway's retry within the hour finds it answered: kept once, no inquiry.
+        store.answer_survey(tenant, survey.id, &answer, now).await?;
+        return Ok(SmsOutcome::SurveyAnswered);
     }
     let (word, _) = first_word(sms.text);
     let keyword: Option<torg_store::SmsKeyword> = store
@@ -134,6 +151,113 @@ pub async fn receive_sms(
 mod tests {
     use super::*;
     use torg_store::SmsKeyword;
+
+    /// A reply with a digit answers the satisfaction question sent by SMS (the gateway's
+    /// retry of it too), once; a digit from a number with no question waiting is an inquiry.
+    #[tokio::test]
+    async fn a_digit_answers_the_question_asked_by_sms() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+            .await
+            .expect("open");
+        let f = torg_store::conformance::fixture(&*store).await;
+        let tenant = f.tenant.id;
+        let config = TenantConfig::load(&*store, f.tenant).await.expect("config");
+        let take = |text: &'static str, id: &'static str, at: Timestamp| {
+            let (store, config) = (&store, &config);
+            async move {
+                receive_sms(
+                    &**store,
+                    config,
+                    &IncomingSms {
+                        from: "4791234567",
+                        text,
+                        gateway_id: Some(id),
+                    },
+                    IntakeLimits::default(),
+                    at,
+                    None,
+                )
+                .await
+                .expect("taken")
+            }
+        };
+        let now = Timestamp::now();
+        let SmsOutcome::Created { inquiry_id, .. } = take("Når går bussen?", "g1", now).await
+        else {
+            panic!("an inquiry");
+        };
+        crate::casework::set_status(
+            &*store,
+            &crate::actor::Actor::system("test"),
+            tenant,
+            inquiry_id,
+            torg_domain::InquiryStatus::Closed,
+            now,
+        )
+        .await
+        .expect("close");
+        let surveys = crate::evaluation::Surveys {
+            catalog: std::sync::Arc::new(torg_i18n::Catalog::load(None).expect("catalog")),
+            base_url: "https://torg.example".into(),
+        };
+        let asked =
+            now + torg_domain::evaluation::SURVEY_DELAY + jiff::SignedDuration::from_secs(1);
+        assert_eq!(
+            crate::evaluation::send_due_surveys(&*store, &surveys, asked)
+                .await
+                .expect("asked"),
+            1
+        );
+        let question = store
+            .claim_outbox(Channel::Sms, asked, jiff::SignedDuration::from_secs(60), 10)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .find(|o| o.inquiry_id == Some(inquiry_id))
+            .expect("the question");
+        assert!(
+            question.body.contains("Svar med et tall fra 1"),
+            "{}",
+            question.body
+        );
+        let later = asked + jiff::SignedDuration::from_hours(1);
+        assert_eq!(
+            take("4 Takk for hjelpa", "g2", later).await,
+            SmsOutcome::SurveyAnswered
+        );
+        let survey = store
+            .survey_for_inquiry(tenant, inquiry_id)
+            .await
+            .expect("survey")
+            .expect("survey");
+        assert_eq!(survey.score, Some(4));
+        // The gateway's retry: kept once, and no inquiry of it.
+        assert_eq!(
+            take(
+                "4 Takk for hjelpa",
+                "g2",
+                later + jiff::SignedDuration::from_mins(1)
+            )
+            .await,
+            SmsOutcome::SurveyAnswered
+        );
+        assert_eq!(store.count_inquiries(tenant).await.expect("count"), 1);
+        // Hours after the answer, a digit is an inquiry again.
+        assert!(matches!(
+            take("5", "g3", later + jiff::SignedDuration::from_hours(2)).await,
+            SmsOutcome::Created { .. }
+        ));
+        assert_eq!(
+            store
+                .survey_for_inquiry(tenant, inquiry_id)
+                .await
+                .expect("survey")
+                .expect("survey")
+                .score,
+            Some(4)
+        );
+    }
 
     #[tokio::test]
     async fn code_words_route_and_may_answer_on_their_own() {

@@ -329,6 +329,22 @@ impl SurveyAnswer {
     }
 }
 
+impl SurveyAnswer {
+    /// An SMS that answers the question: a score 1–5 as its first word ("4", "5!",
+    /// "4 takk for hjelpa"), the rest as the comment (cut to its longest).
+    pub fn from_sms(text: &str) -> Option<SurveyAnswer> {
+        let text = text.trim();
+        let first = text.split_whitespace().next()?;
+        let digit = first.trim_end_matches(['.', '!', ',', ')', ':']);
+        if digit.len() != 1 {
+            return None;
+        }
+        let rest = text[first.len()..].trim();
+        let comment: String = rest.chars().take(SURVEY_COMMENT_MAX).collect();
+        SurveyAnswer::parse(digit, &comment).ok()
+    }
+}
+
 /// The mean score in tenths (4.2 is 42) of counts by score 1–5.
 pub fn mean_tenths(by_score: &[i64; 5]) -> Option<i64> {
     let n: i64 = by_score.iter().sum();
@@ -348,6 +364,21 @@ pub fn change_percent(before: i64, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_sms_answers_with_its_first_digit() {
+        let a = SurveyAnswer::from_sms(" 4 takk for hjelpa ").expect("answer");
+        assert_eq!((a.score, a.comment.as_str()), (4, "takk for hjelpa"));
+        assert_eq!(SurveyAnswer::from_sms("5!").map(|a| a.score), Some(5));
+        for not in ["", "0", "6", "45", "tre", "4x bra", "3barn", "Hei 4"] {
+            assert_eq!(SurveyAnswer::from_sms(not), None, "{not}");
+        }
+        let long = format!("2 {}", "x".repeat(SURVEY_COMMENT_MAX + 50));
+        assert_eq!(
+            SurveyAnswer::from_sms(&long).map(|a| a.comment.chars().count()),
+            Some(SURVEY_COMMENT_MAX)
+        );
+    }
     use proptest::prelude::*;
 
     #[test]

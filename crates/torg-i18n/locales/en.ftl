@@ -1152,7 +1152,7 @@ survey-mail-body = Hello,
 
     Kind regards
     { $municipality }
-survey-sms-body = How satisfied were you with the answer to { $reference }? Answer here: { $link }
+survey-sms-body = How satisfied were you with the answer to { $reference }? Reply with a number from 1 (not at all) to 5 (very), a comment after it if you like, or answer here: { $link }
 evaluation-not-found = The table or question was not found. Check the address.
 
 ## Listening

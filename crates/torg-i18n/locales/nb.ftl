@@ -1152,7 +1152,7 @@ survey-mail-body = Hei!
 
     Vennlig hilsen
     { $municipality }
-survey-sms-body = Hvor fornøyd var du med svaret på { $reference }? Svar her: { $link }
+survey-sms-body = Hvor fornøyd var du med svaret på { $reference }? Svar med et tall fra 1 (lite) til 5 (svært), gjerne med en kommentar etter, eller her: { $link }
 evaluation-not-found = Fant ikke tabellen eller spørsmålet. Sjekk adressen.
 
 ## Listening

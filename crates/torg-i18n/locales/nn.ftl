@@ -1139,7 +1139,7 @@ survey-mail-body = Hei!
 
     Venleg helsing
     { $municipality }
-survey-sms-body = Kor nøgd var du med svaret på { $reference }? Svar her: { $link }
+survey-sms-body = Kor nøgd var du med svaret på { $reference }? Svar med eit tal frå 1 (lite) til 5 (svært), gjerne med ein kommentar etter, eller her: { $link }
 evaluation-not-found = Fann ikkje tabellen eller spørsmålet. Sjekk adressa.
 
 ## Listening

@@ -1139,7 +1139,7 @@ survey-mail-body = Hej!
 
     Med vänliga hälsningar
     { $municipality }
-survey-sms-body = Hur nöjd var du med svaret på { $reference }? Svara här: { $link }
+survey-sms-body = Hur nöjd var du med svaret på { $reference }? Svara med en siffra från 1 (lite) till 5 (mycket), gärna med en kommentar efter, eller här: { $link }
 evaluation-not-found = Hittade inte tabellen eller frågan. Kontrollera adressen.
 
 ## Listening

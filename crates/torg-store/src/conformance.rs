@@ -4798,6 +4798,38 @@ pub async fn a_period_is_counted_and_surveys_are_asked_once(store: &dyn Store) {
         (survey.tenant_id, survey.inquiry_id),
         (tenant, Some(ids[2].id))
     );
+    // The number it was sent to finds it waiting (for a reply with a digit); another number
+    // or municipality, or a question sent before `since`, does not.
+    let waiting = |tenant, phone: &'static str, since: Timestamp, answered_since: Timestamp| async move {
+        store
+            .sms_survey_waiting(tenant, phone, since, answered_since)
+            .await
+            .expect("waiting")
+            .map(|s| s.id)
+    };
+    let week = SignedDuration::from_hours(24 * 7);
+    assert_eq!(
+        waiting(tenant, "+4791234567", closed_at - week, now).await,
+        Some(survey.id)
+    );
+    assert_eq!(
+        waiting(tenant, "+4790000000", closed_at - week, now).await,
+        None
+    );
+    assert_eq!(
+        waiting(other.tenant.id, "+4791234567", closed_at - week, now).await,
+        None
+    );
+    assert_eq!(
+        waiting(
+            tenant,
+            "+4791234567",
+            closed_at + SignedDuration::from_secs(1),
+            now
+        )
+        .await,
+        None
+    );
     let good = SurveyAnswer {
         score: 4,
         comment: "Raskt svar".into(),
@@ -4807,6 +4839,21 @@ pub async fn a_period_is_counted_and_surveys_are_asked_once(store: &dyn Store) {
             .answer_survey(tenant, survey.id, &good, now)
             .await
             .expect("answer")
+    );
+    // Answered: found only by a retry within its window.
+    assert_eq!(
+        waiting(tenant, "+4791234567", closed_at - week, now).await,
+        Some(survey.id)
+    );
+    assert_eq!(
+        waiting(
+            tenant,
+            "+4791234567",
+            closed_at - week,
+            now + SignedDuration::from_secs(1)
+        )
+        .await,
+        None
     );
     assert!(
         !store

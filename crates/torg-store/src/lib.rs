@@ -1082,6 +1082,16 @@ pub trait Evaluation: Send + Sync {
         tenant: TenantId,
         inquiry: InquiryId,
     ) -> Result<Option<Survey>>;
+    /// The newest question sent by SMS since `since` about an inquiry from `phone`, not yet
+    /// answered or answered since `answered_since` (so that a reply with a digit answers
+    /// it, and the gateway's retry of that reply finds it).
+    async fn sms_survey_waiting(
+        &self,
+        tenant: TenantId,
+        phone: &str,
+        since: jiff::Timestamp,
+        answered_since: jiff::Timestamp,
+    ) -> Result<Option<Survey>>;
     /// Keeps the citizen's answer; false when the question was answered already.
     async fn answer_survey(
         &self,

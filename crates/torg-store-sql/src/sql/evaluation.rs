@@ -4,7 +4,9 @@
 
 use super::shared::*;
 use torg_domain::Channel;
-use torg_domain::evaluation::{BUCKET_SQL, Costs, SURVEY_DELAY, SURVEYED, SurveyAnswer, Table};
+use torg_domain::evaluation::{
+    BUCKET_SQL, Costs, SURVEY_DELAY, SURVEY_STALE, SURVEYED, SurveyAnswer, Table,
+};
 
 /// The channels whose question is shown on the follow page (asked when closed, nothing sent).
 const ON_FOLLOW_PAGE: [Channel; 2] = [Channel::Web, Channel::Chat];
@@ -481,6 +483,35 @@ impl Evaluation for This {
         )
         .bind(tenant.get())
         .bind(inquiry.get())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.map(survey).transpose()
+    }
+
+    async fn sms_survey_waiting(
+        &self,
+        tenant: TenantId,
+        phone: &str,
+        since: Timestamp,
+        answered_since: Timestamp,
+    ) -> Result<Option<Survey>> {
+        // Sent since `since` means closed at most SURVEY_STALE (and the delay) before it:
+        // the index by closing time narrows the search.
+        let closed_since = since - SURVEY_STALE - SURVEY_DELAY;
+        let row: Option<(i64, i64, Option<i64>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT s.id, s.tenant_id, s.inquiry_id, s.channel, s.score FROM surveys s \
+             JOIN inquiries i ON i.tenant_id = s.tenant_id AND i.id = s.inquiry_id \
+             WHERE s.tenant_id = $1 AND s.closed_at >= $2 AND s.sent_at >= $3 \
+             AND s.channel = 'sms' AND (s.score IS NULL OR s.answered_at >= $5) AND s.dropped = 0 \
+             AND i.contact_phone = $4 \
+             ORDER BY s.sent_at DESC, s.id DESC LIMIT 1",
+        )
+        .bind(tenant.get())
+        .bind(closed_since.as_millisecond())
+        .bind(since.as_millisecond())
+        .bind(phone)
+        .bind(answered_since.as_millisecond())
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
