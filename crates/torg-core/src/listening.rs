@@ -301,11 +301,11 @@ async fn decide(
     id: i64,
     state: MatchState,
     inquiry: Option<InquiryId>,
-    crisis: Option<i64>,
+    crisis: Option<(i64, &str)>,
 ) -> Result<(), ListeningError> {
     let detail = match (inquiry, crisis) {
         (Some(i), _) => format!("inquiry:{i}"),
-        (None, Some(c)) => format!("crisis:{c}"),
+        (None, Some((c, _))) => format!("crisis:{c}"),
         (None, None) => String::new(),
     };
     let action = match state {
@@ -317,16 +317,19 @@ async fn decide(
     let decision = MatchDecision {
         state,
         inquiry,
-        crisis,
+        crisis: crisis.map(|(c, _)| c),
+        crisis_log: crisis.map(|(_, line)| line),
         by: &actor.id,
     };
-    if store
+    match store
         .decide_listening_match(tenant, id, &decision, Some(entry))
-        .await?
+        .await
     {
-        Ok(())
-    } else {
-        Err(ListeningError::Decided)
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ListeningError::Decided),
+        // The crisis ended (or is not the municipality's) before the decision was written.
+        Err(StoreError::NotFound(_)) => Err(ListeningError::NotFound),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -434,9 +437,7 @@ pub async fn to_crisis(
         "{}: {} {}",
         found.source_name, found.item.title, found.item.link
     );
-    store
-        .add_crisis_log(tenant, open.id, "note", text.trim(), &actor.id, None)
-        .await?;
+    // The crisis log's line is written with the decision, in one transaction.
     decide(
         store,
         actor,
@@ -444,7 +445,7 @@ pub async fn to_crisis(
         id,
         MatchState::Crisis,
         None,
-        Some(crisis),
+        Some((open.id, text.trim())),
     )
     .await
 }

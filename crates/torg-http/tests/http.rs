@@ -9996,6 +9996,81 @@ async fn listening_on_the_staff_page(app: &App) {
         again.headers()["location"],
         "/staff/listening?done=listening-already"
     );
+    // The other is linked to the crisis going on: a line in its log, written with the
+    // decision; a crisis that has ended takes none.
+    let m = store
+        .municipality_by_slug(slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let t = torg_i18n::Tr::new(
+        Arc::new(torg_http::Catalog::load(None).expect("catalog")),
+        "nb",
+    );
+    let system = torg_core::actor::Actor::system("test");
+    let lead = torg_core::crisis::Lead {
+        actor: &system,
+        user: None,
+        chat: &torg_core::reply::NoLiveChat,
+        limits: Default::default(),
+        base: &app.base,
+    };
+    let declaration = torg_core::crisis::Declaration {
+        template: "gas".into(),
+        ..Default::default()
+    };
+    let mut crises = vec![];
+    for _ in 0..2 {
+        let (crisis, _) = torg_core::crisis::start(store, &t, &m, &lead, &declaration)
+            .await
+            .expect("crisis");
+        crises.push(crisis.id);
+    }
+    torg_core::crisis::update(
+        store,
+        &t,
+        &m,
+        &lead,
+        crises[0],
+        torg_core::crisis::Status {
+            text: "Over.",
+            end: true,
+            publish: false,
+        },
+    )
+    .await
+    .expect("end");
+    let link = |crisis: i64| {
+        let (staff, csrf) = (&staff, csrf.clone());
+        async move {
+            staff
+                .post(format!("{}/staff/listening/matches/{other}", app.base))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("action", "crisis"),
+                    ("crisis", &crisis.to_string()),
+                ])
+                .send()
+                .await
+                .expect("link")
+        }
+    };
+    assert_eq!(
+        link(crises[0]).await.status(),
+        StatusCode::NOT_FOUND,
+        "ended"
+    );
+    let linked = link(crises[1]).await;
+    assert_eq!(
+        linked.headers()["location"],
+        "/staff/listening?done=listening-linked"
+    );
+    let log = store.crisis_log(tenant, crises[1]).await.expect("log");
+    assert!(
+        log.iter()
+            .any(|l| l.kind == "note" && l.text.contains("Alfa-avisa: ")),
+        "{log:?}"
+    );
     let dismissed = staff
         .post(format!("{}/staff/listening/matches/{other}", app.base))
         .form(&[("csrf", csrf.as_str()), ("action", "dismiss")])
@@ -10004,10 +10079,26 @@ async fn listening_on_the_staff_page(app: &App) {
         .expect("dismiss");
     assert_eq!(
         dismissed.headers()["location"],
-        "/staff/listening?done=listening-dismissed"
+        "/staff/listening?done=listening-already"
     );
     assert_eq!(store.count_new_matches(tenant).await.expect("count"), 0);
     assert_eq!(actions(store, tenant, "listening.inquiry").await.len(), 1);
+    assert_eq!(actions(store, tenant, "listening.crisis").await.len(), 1);
+    // The crisis (not a drill) goes on for the rest of this database's scenarios: end it.
+    torg_core::crisis::update(
+        store,
+        &t,
+        &m,
+        &lead,
+        crises[1],
+        torg_core::crisis::Status {
+            text: "Over.",
+            end: true,
+            publish: false,
+        },
+    )
+    .await
+    .expect("end");
 }
 
 /// A search's hits are ranked (where the words are, then age): an older inquiry with the

@@ -5130,6 +5130,7 @@ pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
                     state: MatchState::Dismissed,
                     inquiry: None,
                     crisis: None,
+                    crisis_log: None,
                     by: "user:1"
                 },
                 None
@@ -5146,6 +5147,7 @@ pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
                     state: MatchState::Dismissed,
                     inquiry: None,
                     crisis: None,
+                    crisis_log: None,
                     by: "user:1"
                 },
                 None
@@ -5162,6 +5164,7 @@ pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
                     state: MatchState::Crisis,
                     inquiry: None,
                     crisis: Some(1),
+                    crisis_log: None,
                     by: "user:2"
                 },
                 None

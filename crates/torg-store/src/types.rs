@@ -1267,5 +1267,8 @@ pub struct MatchDecision<'a> {
     pub state: torg_domain::listening::MatchState,
     pub inquiry: Option<InquiryId>,
     pub crisis: Option<i64>,
+    /// A line for the crisis's log, written with the decision (the crisis must be the
+    /// municipality's and going on, else `NotFound` and nothing is written).
+    pub crisis_log: Option<&'a str>,
     pub by: &'a str,
 }

@@ -440,6 +440,22 @@ impl Listening for This {
         if !done {
             return Ok(false);
         }
+        if let (Some(c), Some(line)) = (crisis, d.crisis_log) {
+            super::subscriptions::one_crisis(&mut tx, tenant.get(), c)
+                .await?
+                .filter(|c| c.ended_at.is_none())
+                .ok_or(StoreError::NotFound("crisis"))?;
+            super::subscriptions::insert_log(
+                &mut tx,
+                tenant.get(),
+                c,
+                Timestamp::now().as_millisecond(),
+                "note",
+                line,
+                by,
+            )
+            .await?;
+        }
         commit_with(tx, tenant.get(), audit).await?;
         Ok(true)
     }

@@ -773,7 +773,7 @@ async fn write_message(
     })
 }
 
-async fn insert_log(
+pub(super) async fn insert_log(
     conn: &mut Conn,
     tenant: i64,
     crisis: i64,
@@ -796,7 +796,7 @@ async fn insert_log(
     .map_err(db_err)
 }
 
-async fn one_crisis(conn: &mut Conn, tenant: i64, id: i64) -> Result<Option<Crisis>> {
+pub(super) async fn one_crisis(conn: &mut Conn, tenant: i64, id: i64) -> Result<Option<Crisis>> {
     let row: Option<CrisisRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {CRISIS_COLUMNS} FROM crises WHERE tenant_id = $1 AND id = $2"
     )))
