@@ -14,6 +14,7 @@ pub mod directory;
 pub mod escalation;
 pub mod evaluation;
 pub mod intake;
+pub mod jobs;
 pub mod listening;
 pub mod mail;
 pub mod phone;

@@ -1164,6 +1164,8 @@ struct ConnectorsPage {
     t: Tr,
     c: Chrome,
     rows: Vec<ConnectorRow>,
+    /// Which node runs each job of the installation: (job, node, since, held).
+    jobs: Vec<(String, String, String, bool)>,
 }
 
 /// How each connector of the municipality last went; a failing one is shown as failing while
@@ -1178,12 +1180,26 @@ async fn connectors_page(
         return r;
     }
     let zone = &staff.config.municipality.time_zone;
-    match state
-        .store
-        .connector_statuses(Some(staff.config.municipality.id))
-        .await
-    {
-        Ok(list) => {
+    let found = tokio::try_join!(
+        state
+            .store
+            .connector_statuses(Some(staff.config.municipality.id)),
+        state.store.job_holders()
+    );
+    match found {
+        Ok((list, holders)) => {
+            let now = jiff::Timestamp::now();
+            let jobs = holders
+                .into_iter()
+                .map(|h| {
+                    (
+                        t.get(&format!("job-{}", h.job)),
+                        h.holder,
+                        views::when(h.taken_at, zone),
+                        h.expires_at > now,
+                    )
+                })
+                .collect();
             let rows = list
                 .into_iter()
                 .map(|s| ConnectorRow {
@@ -1201,6 +1217,7 @@ async fn connectors_page(
             let page = ConnectorsPage {
                 c: chrome(&staff, "/staff/admin/connectors"),
                 rows,
+                jobs,
                 t,
             };
             render(StatusCode::OK, &page)

@@ -179,5 +179,26 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
             ));
         }
     }
+    // Which node runs each job that runs once per installation, and whether its lease holds.
+    if let Ok(holders) = state.store.job_holders().await {
+        body.push_str("# HELP torg_job_held Whether the node named holds the job's lease now (1), or held it last and let it run out (0).\n# TYPE torg_job_held gauge\n");
+        let now = jiff::Timestamp::now();
+        for h in holders {
+            body.push_str(&format!(
+                "torg_job_held{{job=\"{}\",node=\"{}\"}} {}\n",
+                label(&h.job),
+                label(&h.holder),
+                u8::from(h.expires_at > now)
+            ));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// A label's value as Prometheus's text format writes it (backslash, quote and newline
+/// escaped).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

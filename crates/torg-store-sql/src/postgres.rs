@@ -149,6 +149,8 @@ mod directory;
 mod evaluation;
 #[path = "sql/inquiries.rs"]
 mod inquiries;
+#[path = "sql/jobs.rs"]
+mod jobs;
 #[path = "sql/listening.rs"]
 mod listening;
 #[path = "sql/outbox.rs"]

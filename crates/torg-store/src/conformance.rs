@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -5227,4 +5227,97 @@ pub async fn listening_keeps_sources_matches_and_decisions(store: &dyn Store) {
             .expect("gone")
     );
     assert_eq!(store.count_new_matches(tenant).await.expect("count"), 0);
+}
+
+/// A job that runs once per installation is held by one node at a time: the holder renews
+/// it, another node gets it only when the lease has run out or was let go.
+pub async fn jobs_are_held_by_one_node_at_a_time(store: &dyn Store) {
+    let now = Timestamp::now();
+    let ttl = SignedDuration::from_secs(30);
+    let job = "escalation";
+    assert!(
+        store
+            .claim_job(job, "a", now, ttl)
+            .await
+            .expect("a takes it")
+    );
+    assert!(
+        !store.claim_job(job, "b", now, ttl).await.expect("b waits"),
+        "held by a"
+    );
+    let later = now + SignedDuration::from_secs(20);
+    assert!(
+        store
+            .claim_job(job, "a", later, ttl)
+            .await
+            .expect("renewed")
+    );
+    // Past the first lease's end but within the renewal: still a's.
+    assert!(
+        !store
+            .claim_job(job, "b", now + SignedDuration::from_secs(40), ttl)
+            .await
+            .expect("still a's")
+    );
+    let holders = store.job_holders().await.expect("holders");
+    let held = holders.iter().find(|h| h.job == job).expect("listed");
+    assert_eq!(held.holder, "a");
+    assert_eq!(held.taken_at.as_millisecond(), now.as_millisecond());
+    assert_eq!(
+        held.expires_at.as_millisecond(),
+        (later + ttl).as_millisecond()
+    );
+    // a dies: when its lease runs out, b takes over (and since then).
+    let takeover = later + ttl;
+    assert!(
+        store
+            .claim_job(job, "b", takeover, ttl)
+            .await
+            .expect("b takes over")
+    );
+    assert!(
+        !store
+            .claim_job(job, "a", takeover + SignedDuration::from_secs(1), ttl)
+            .await
+            .expect("a is back")
+    );
+    let held = store.job_holders().await.expect("holders");
+    let held = held.iter().find(|h| h.job == job).expect("listed");
+    assert_eq!(
+        (held.holder.as_str(), held.taken_at.as_millisecond()),
+        ("b", takeover.as_millisecond())
+    );
+    // Another job is apart; letting go hands it on at once; a stranger cannot let go.
+    assert!(
+        store
+            .claim_job("retention", "a", takeover, ttl)
+            .await
+            .expect("other job")
+    );
+    store.release_job(job, "a").await.expect("not a's: nothing");
+    assert!(
+        !store
+            .claim_job(job, "a", takeover, ttl)
+            .await
+            .expect("still b's")
+    );
+    store.release_job(job, "b").await.expect("let go");
+    assert!(
+        store
+            .claim_job(job, "a", takeover, ttl)
+            .await
+            .expect("a's again")
+    );
+    // Many nodes: exactly one gets a free job.
+    let mut got = 0;
+    for n in 0..8 {
+        if store
+            .claim_job("listening", &format!("node-{n}"), takeover, ttl)
+            .await
+            .expect("claim")
+        {
+            got += 1;
+        }
+    }
+    assert_eq!(got, 1, "one holder");
 }

@@ -1127,6 +1127,24 @@ pub trait Evaluation: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Jobs that run once per installation: a lease per job, held and renewed by one node.
+#[async_trait]
+pub trait Jobs: Send + Sync {
+    /// Takes or renews `job` for `holder` until `now + ttl`: true when `holder` has it (it
+    /// held it, or nobody did, or the lease ran out), false when another node holds it.
+    async fn claim_job(
+        &self,
+        job: &str,
+        holder: &str,
+        now: jiff::Timestamp,
+        ttl: jiff::SignedDuration,
+    ) -> Result<bool>;
+    /// Lets `job` go at once (a node stopping), if `holder` has it.
+    async fn release_job(&self, job: &str, holder: &str) -> Result<()>;
+    /// Who holds which job, and until when (run-out leases too).
+    async fn job_holders(&self) -> Result<Vec<JobHolder>>;
+}
+
 /// Listening: the sources read, the keywords, and the items that met them. Writes by staff
 /// take their audit entry.
 #[async_trait]
@@ -1240,6 +1258,7 @@ pub trait Store:
     + Crises
     + Evaluation
     + Listening
+    + Jobs
     + Send
     + Sync
     + 'static

@@ -1272,3 +1272,13 @@ pub struct MatchDecision<'a> {
     pub crisis_log: Option<&'a str>,
     pub by: &'a str,
 }
+
+/// Which node holds a job that runs once per installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobHolder {
+    pub job: String,
+    pub holder: String,
+    /// Since when this holder has had it.
+    pub taken_at: Timestamp,
+    pub expires_at: Timestamp,
+}

@@ -11,6 +11,14 @@ use tokio::task::JoinHandle;
 use torg_core::delivery::{self, Deliver};
 use torg_store::Store;
 
+/// A job that runs on one node at a time: made anew (with its own stop signal) each time
+/// this node takes the job over.
+type Job = Box<
+    dyn Fn(watch::Receiver<bool>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// How long stopping waits for the background tasks.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -86,35 +94,85 @@ fn start_workers(
     let acks = torg_http::acknowledge::acknowledgements(state, own_address);
     let client = reqwest::Client::new();
     let mut tasks = vec![];
-    // In: every municipality's mailbox (IDLE, else polled), Mastodon's mentions.
     let hosts = &settings.web.connectors.hosts;
-    tasks.push(tokio::spawn(torg_email::worker::read_mail(
-        store.clone(),
-        key.clone(),
-        hosts.clone(),
-        settings.web.limits,
-        acks.clone(),
-        torg_email::worker::POLL,
-        stopping.clone(),
-    )));
-    tasks.push(tokio::spawn(torg_social::worker::read_mastodon(
-        store.clone(),
-        key.clone(),
-        hosts.clone(),
-        client.clone(),
-        settings.web.limits,
-        acks,
-        Duration::from_secs(30),
-        stopping.clone(),
-    )));
+    // Jobs that run on one node at a time (the one holding the job's lease), with a takeover
+    // when that node dies.
+    let node = torg_core::jobs::node_name();
+    tracing::info!(%node, "this node's name among the nodes");
+    let once = |name: &'static str, job: Job| {
+        tokio::spawn(torg_core::jobs::once_per_installation(
+            store.clone(),
+            name,
+            node.clone(),
+            job,
+            stopping.clone(),
+        ))
+    };
+    // In: every municipality's mailbox (IDLE, else polled), Mastodon's mentions.
+    {
+        let (store, key, hosts, limits, acks) = (
+            store.clone(),
+            key.clone(),
+            hosts.clone(),
+            settings.web.limits,
+            acks.clone(),
+        );
+        tasks.push(once(
+            "mail",
+            Box::new(move |stop| {
+                Box::pin(torg_email::worker::read_mail(
+                    store.clone(),
+                    key.clone(),
+                    hosts.clone(),
+                    limits,
+                    acks.clone(),
+                    torg_email::worker::POLL,
+                    stop,
+                ))
+            }),
+        ));
+    }
+    {
+        let (store, key, hosts, client, limits) = (
+            store.clone(),
+            key.clone(),
+            hosts.clone(),
+            client.clone(),
+            settings.web.limits,
+        );
+        tasks.push(once(
+            "mastodon",
+            Box::new(move |stop| {
+                Box::pin(torg_social::worker::read_mastodon(
+                    store.clone(),
+                    key.clone(),
+                    hosts.clone(),
+                    client.clone(),
+                    limits,
+                    acks.clone(),
+                    Duration::from_secs(30),
+                    stop,
+                ))
+            }),
+        ));
+    }
     // Reach of published posts (reactions, comments, shares), every quarter of an hour.
-    tasks.push(tokio::spawn(torg_social::reach::run(
-        store.clone(),
-        key.clone(),
-        hosts.clone(),
-        client.clone(),
-        stopping.clone(),
-    )));
+    {
+        let (store, key, hosts, client) =
+            (store.clone(), key.clone(), hosts.clone(), client.clone());
+        tasks.push(once(
+            "reach",
+            Box::new(move |stop| {
+                Box::pin(torg_social::reach::run(
+                    store.clone(),
+                    key.clone(),
+                    hosts.clone(),
+                    client.clone(),
+                    stop,
+                ))
+            }),
+        ));
+    }
     // Out: one delivery loop per channel, all through the core's outbox.
     let outbound: Vec<(Arc<dyn Deliver>, u32)> = vec![
         (
@@ -149,44 +207,81 @@ fn start_workers(
         )));
     }
     // Deadline warnings by email, checked every minute.
-    tasks.push(tokio::spawn(torg_core::escalation::run(
-        store.clone(),
-        state.warnings(own_address),
-        stopping.clone(),
-    )));
-    // The satisfaction question after closing, checked every minute.
     let warnings = state.warnings(own_address);
+    {
+        let (store, warnings) = (store.clone(), warnings.clone());
+        tasks.push(once(
+            "escalation",
+            Box::new(move |stop| {
+                Box::pin(torg_core::escalation::run(
+                    store.clone(),
+                    warnings.clone(),
+                    stop,
+                ))
+            }),
+        ));
+    }
     // Listening: the sources that are due, every ten seconds, and the person on duty told.
-    tasks.push(tokio::spawn(torg_social::listen::run(
-        store.clone(),
-        key.clone(),
-        hosts.clone(),
-        torg_core::listening::Notify {
+    {
+        let (store, key, hosts) = (store.clone(), key.clone(), hosts.clone());
+        let notify = torg_core::listening::Notify {
             catalog: warnings.catalog.clone(),
             base_url: warnings.base_url.clone(),
-        },
-        stopping.clone(),
-    )));
-    tasks.push(tokio::spawn(torg_core::evaluation::run(
-        store.clone(),
-        torg_core::evaluation::Surveys {
+        };
+        tasks.push(once(
+            "listening",
+            Box::new(move |stop| {
+                Box::pin(torg_social::listen::run(
+                    store.clone(),
+                    key.clone(),
+                    hosts.clone(),
+                    notify.clone(),
+                    stop,
+                ))
+            }),
+        ));
+    }
+    // The satisfaction question after closing, checked every minute.
+    {
+        let store = store.clone();
+        let surveys = torg_core::evaluation::Surveys {
             catalog: warnings.catalog,
             base_url: warnings.base_url,
-        },
-        stopping.clone(),
-    )));
+        };
+        tasks.push(once(
+            "surveys",
+            Box::new(move |stop| {
+                Box::pin(torg_core::evaluation::run(
+                    store.clone(),
+                    surveys.clone(),
+                    stop,
+                ))
+            }),
+        ));
+    }
     // Inquiries written before the search index existed are indexed, once.
     tokio::spawn(torg_core::search::index_missing(store.clone()));
     // A crisis message's SMS and emails left unexpanded by a crash are queued.
-    tasks.push(tokio::spawn(torg_core::crisis::run_expander(
-        store.clone(),
-        stopping.clone(),
-    )));
+    {
+        let store = store.clone();
+        tasks.push(once(
+            "crisis-expander",
+            Box::new(move |stop| Box::pin(torg_core::crisis::run_expander(store.clone(), stop))),
+        ));
+    }
     // Retention: every night, what is not a record and has passed its time is deleted.
-    tasks.push(tokio::spawn(torg_core::archive::run_nightly_retention(
-        store.clone(),
-        stopping,
-    )));
+    {
+        let store = store.clone();
+        tasks.push(once(
+            "retention",
+            Box::new(move |stop| {
+                Box::pin(torg_core::archive::run_nightly_retention(
+                    store.clone(),
+                    stop,
+                ))
+            }),
+        ));
+    }
     Ok(tasks)
 }
 

@@ -2463,3 +2463,83 @@ fn a_municipalitys_own_jargon_from_the_cli() {
         "{log}"
     );
 }
+
+/// Two nodes on one PostgreSQL database: each job that runs once per installation (the
+/// mail and Mastodon readers, warnings, retention, listening, reach, surveys, the crisis
+/// expander) is held by one of them; when a node is killed with SIGKILL, the other takes
+/// every job over within a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_on_one_node_and_move_when_it_dies() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (pa, pb) = (free_port(), free_port());
+    let a = start(dir.path(), Some(&url), pa, &[]);
+    wait_ready(pa).await;
+    let b = start(dir.path(), Some(&url), pb, &[]);
+    wait_ready(pb).await;
+    let store = torg_store_sql::PostgresStore::connect(&url)
+        .await
+        .expect("connect");
+    use torg_store::Jobs;
+    const JOBS: usize = 8;
+    // Who holds each job now (those whose lease holds).
+    let held = async || -> BTreeMap<String, String> {
+        let now = jiff::Timestamp::now();
+        store
+            .job_holders()
+            .await
+            .expect("holders")
+            .into_iter()
+            .filter(|h| h.expires_at > now)
+            .map(|h| (h.job, h.holder))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut now_held = held().await;
+    while now_held.len() < JOBS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        now_held = held().await;
+    }
+    assert_eq!(now_held.len(), JOBS, "every job has a holder: {now_held:?}");
+    let of = |pid: u32| format!(":{pid}");
+    assert!(
+        now_held
+            .values()
+            .all(|h| h.ends_with(&of(a.id())) || h.ends_with(&of(b.id()))),
+        "{now_held:?}"
+    );
+    // The node holding the mail reader dies; the other takes over everything.
+    let (mut dead, mut alive) = if now_held["mail"].ends_with(&of(a.id())) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let survivor = of(alive.id());
+    dead.kill().expect("SIGKILL");
+    let _ = dead.wait();
+    let killed = Instant::now();
+    let deadline = killed + Duration::from_secs(60);
+    loop {
+        let now_held = held().await;
+        if now_held.len() == JOBS && now_held.values().all(|h| h.ends_with(&survivor)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "taken over within a minute: {now_held:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!(
+        "every job taken over {:.1} s after the SIGKILL",
+        killed.elapsed().as_secs_f64()
+    );
+    alive.kill().expect("kill");
+    let _ = alive.wait();
+}
