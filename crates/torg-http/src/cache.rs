@@ -1,6 +1,8 @@
 //! Short-lived caches of what almost every request reads: a municipality's configuration
-//! (units, routing rules), API tokens, and staff sessions with their person (role, units). Entries live a few seconds, so a change made
-//! elsewhere (another node, the CLI) is seen soon; changes made here invalidate at once.
+//! (units, routing rules), API tokens, and staff sessions with their person (role, units).
+//! A change made here invalidates at once, and is told to the other nodes on the node bus
+//! ([`CACHE_TOPIC`]; the CLI tells them too), which invalidate as it arrives; entries live a
+//! few seconds at most in any case (a node that missed a message while reconnecting).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,7 +52,25 @@ const NO_PERSON_TTL: Duration = Duration::from_secs(600);
 /// How long the portal's statistics are kept.
 const STATISTICS_TTL: Duration = Duration::from_secs(600);
 
+/// The node bus's topic on which nodes tell each other what to read afresh.
+pub(crate) const CACHE_TOPIC: &str = "torg_cache";
+
 impl Caches {
+    /// Forgets what a change makes stale: `settings` (a municipality's units, rules,
+    /// policies, calendar, social accounts), `tokens`, `sessions`, or anything else: all.
+    pub(crate) fn forget(&self, what: &str) {
+        match what {
+            "settings" => self.forget_tenants(),
+            "tokens" => self.forget_tokens(),
+            "sessions" => self.forget_sessions(),
+            _ => {
+                self.forget_tenants();
+                self.forget_tokens();
+                self.forget_sessions();
+            }
+        }
+    }
+
     /// The published evaluation of `period` (`first..last`), if worked out recently.
     pub(crate) fn statistics(
         &self,

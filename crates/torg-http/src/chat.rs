@@ -237,6 +237,10 @@ pub(crate) async fn join_nodes(state: &AppState) -> Result<bool, torg_store::Sto
     let from_nodes = hub.clone();
     tokio::spawn(async move {
         while let Some(payload) = incoming.recv().await {
+            if payload == torg_store::NODE_BUS_LOST {
+                // The pages catch up from the store on their own next reconnect.
+                continue;
+            }
             let Ok(mut e) = serde_json::from_str::<NodeEvent>(&payload) else {
                 tracing::warn!("node bus: an event that is not a chat event");
                 continue;

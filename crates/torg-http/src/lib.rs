@@ -138,11 +138,31 @@ pub struct AppState {
     pub(crate) streams: Arc<chat::OpenStreams>,
 }
 
+/// Tells every node on the database to read cached settings, tokens and sessions afresh:
+/// for a change made beside the web layer (the CLI), so that it holds everywhere at once.
+pub async fn tell_nodes_to_forget(store: &dyn Store) -> Result<(), torg_store::StoreError> {
+    match store.node_bus() {
+        Some(bus) => bus.send(cache::CACHE_TOPIC, "all").await,
+        None => Ok(()),
+    }
+}
+
 impl AppState {
     /// Joins the other nodes (servers) that share this database, where it can carry live
     /// events between them (PostgreSQL): live chat then works whichever node a citizen and a
     /// staff member reach. Returns whether it could; with SQLite there is one node.
     pub async fn join_nodes(&self) -> Result<bool, torg_store::StoreError> {
+        let Some(bus) = self.store.node_bus() else {
+            return Ok(false);
+        };
+        // What another node (or the CLI) changed is read afresh here as soon as it is told.
+        let mut told = bus.listen(cache::CACHE_TOPIC).await?;
+        let caches = self.cache.clone();
+        tokio::spawn(async move {
+            while let Some(what) = told.recv().await {
+                caches.forget(&what);
+            }
+        });
         chat::join_nodes(self).await
     }
 
@@ -182,19 +202,37 @@ impl AppState {
     /// Drops cached municipality settings (units, rules, policies, calendar), so that a change
     /// made beside the web layer is seen at once rather than within five seconds.
     pub fn forget_cached_settings(&self) {
-        self.cache.forget_tenants();
+        self.cache.forget("settings");
+        self.tell_nodes("settings");
     }
 
     /// Drops cached API tokens, so that a revocation holds on this node at once (on the
-    /// others within seconds).
+    /// others as the node bus brings it).
     pub(crate) fn forget_cached_tokens(&self) {
-        self.cache.forget_tokens();
+        self.cache.forget("tokens");
+        self.tell_nodes("tokens");
     }
 
     /// Drops cached sessions, so that a change to users, roles or memberships applies to the
-    /// next request of everyone logged in.
+    /// next request of everyone logged in, on every node.
     pub(crate) fn forget_cached_sessions(&self) {
-        self.cache.forget_sessions();
+        self.cache.forget("sessions");
+        self.tell_nodes("sessions");
+    }
+
+    /// Tells the other nodes on this database what to read afresh (nothing without a bus).
+    fn tell_nodes(&self, what: &'static str) {
+        if self.store.node_bus().is_none() {
+            return;
+        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Some(bus) = store.node_bus()
+                && let Err(e) = bus.send(cache::CACHE_TOPIC, what).await
+            {
+                tracing::warn!(error = %e, "node bus: a cache change not told");
+            }
+        });
     }
 }
 

@@ -83,7 +83,14 @@ impl torg_store::NodeBus for PostgresStore {
                         }
                     }
                     Ok(None) => {
-                        tracing::warn!(%topic, "node bus: connection lost, listening again")
+                        tracing::warn!(%topic, "node bus: connection lost, listening again");
+                        if tx
+                            .send(torg_store::NODE_BUS_LOST.to_string())
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(%topic, error = %e, "node bus: cannot listen; trying again");

@@ -38,6 +38,10 @@ pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
 /// A search of words counts its hits up to this many (and one more, to say "more than").
 pub const SEARCH_COUNT_CAP: i64 = 10_000;
 
+/// What a node bus's receiver is given after its connection was lost and made again: an
+/// empty payload (no sender sends one), meaning "read afresh what you keep".
+pub const NODE_BUS_LOST: &str = "";
+
 /// Live events between the nodes (servers) that share one database, such as chat messages and
 /// typing. Nothing is kept: a node that is not listening misses what is sent, and pages catch
 /// up from the store.
@@ -46,7 +50,8 @@ pub trait NodeBus: Send + Sync {
     /// Sends `payload` (at most [`NODE_BUS_MAX_PAYLOAD`] bytes) on `topic` to every node
     /// listening, this one included.
     async fn send(&self, topic: &str, payload: &str) -> Result<()>;
-    /// What is sent on `topic` from now on, as it comes. A lost connection is made again.
+    /// What is sent on `topic` from now on, as it comes. A lost connection is made again,
+    /// and the receiver is then given [`NODE_BUS_LOST`] (what was sent meanwhile is missed).
     async fn listen(&self, topic: &str) -> Result<tokio::sync::mpsc::Receiver<String>>;
 }
 

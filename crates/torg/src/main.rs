@@ -209,7 +209,10 @@ async fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let store = open_store(&settings).await?;
-    match cli.command {
+    // A change made here is told to the running nodes, which read their caches afresh.
+    let tells_nodes = !matches!(cli.command, Command::Serve { .. } | Command::Migrate);
+    let bus = store.clone();
+    let done = match cli.command {
         Command::Serve { demo } => {
             if demo {
                 demo::ensure(&*store).await?;
@@ -270,5 +273,12 @@ async fn run(cli: Cli) -> Result<()> {
         | Command::Holidays { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => unreachable!("handled above"),
+    };
+    if done.is_ok()
+        && tells_nodes
+        && let Err(e) = torg_http::tell_nodes_to_forget(&*bus).await
+    {
+        tracing::warn!(error = %e, "the running nodes were not told of the change");
     }
+    done
 }

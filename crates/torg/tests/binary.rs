@@ -2543,3 +2543,77 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
     alive.kill().expect("kill");
     let _ = alive.wait();
 }
+
+/// Two nodes on one PostgreSQL database: a token revoked (from the CLI) stops working on
+/// the other node within a second, though that node had it cached (for ten seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_stops_on_every_node_within_a_second() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
+    let dir = tempfile::tempdir().expect("tmp");
+    let token = setup_tenant(dir.path(), Some(&url));
+    let (pa, pb) = (free_port(), free_port());
+    let a = start(dir.path(), Some(&url), pa, &[]);
+    let b = start(dir.path(), Some(&url), pb, &[]);
+    wait_ready(pa).await;
+    wait_ready(pb).await;
+    let client = http_client();
+    let list = |port: u16| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            client
+                .get(format!("http://127.0.0.1:{port}/api/v1/inquiries"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("list")
+                .status()
+        }
+    };
+    // Both nodes take it (and keep it for ten seconds).
+    assert_eq!(list(pa).await, 200);
+    assert_eq!(list(pb).await, 200);
+    let listed = torg(
+        dir.path(),
+        Some(&url),
+        &["token", "list", "--municipality", "krasj"],
+    );
+    let id = listed
+        .lines()
+        .find(|l| l.contains("krasjtest"))
+        .and_then(|l| l.split('\t').next())
+        .expect("id")
+        .to_string();
+    torg(
+        dir.path(),
+        Some(&url),
+        &["token", "revoke", "--municipality", "krasj", "--id", &id],
+    );
+    let revoked = Instant::now();
+    for port in [pb, pa] {
+        loop {
+            let status = list(port).await;
+            if status == 401 {
+                break;
+            }
+            assert!(
+                revoked.elapsed() < Duration::from_secs(1),
+                "refused on port {port} within a second (still {status})"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eprintln!(
+        "the revoked token was refused on both nodes {:.0} ms after the CLI returned",
+        revoked.elapsed().as_secs_f64() * 1000.0
+    );
+    for mut node in [a, b] {
+        let _ = node.kill();
+        let _ = node.wait();
+    }
+}
