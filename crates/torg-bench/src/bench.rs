@@ -46,7 +46,7 @@ const UNITS: usize = 5;
 const PASSWORD: &str = "bench-passord-123";
 
 /// The `torg` binary beside this one (the same build profile), or `TORG_BIN`.
-fn torg_binary() -> Result<PathBuf> {
+pub(crate) fn torg_binary() -> Result<PathBuf> {
     let path = match std::env::var_os("TORG_BIN") {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?.with_file_name("torg"),
@@ -60,7 +60,7 @@ fn torg_binary() -> Result<PathBuf> {
     Ok(path)
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")

@@ -5,6 +5,7 @@
 //! webhook, chat and access benchmarks start the `torg` binary that sits beside this one.
 
 mod bench;
+mod cluster;
 mod crisis;
 mod evaluation;
 mod fuzz;
@@ -120,6 +121,22 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Several `torg serve` nodes on one PostgreSQL behind HAProxy, under load from many
+    /// municipalities, one node killed with SIGKILL partway: creates per second, nothing
+    /// acknowledged lost, every acknowledgement SMS once, the jobs taken over.
+    Cluster {
+        /// PostgreSQL's admin URL (a fresh database is made there).
+        #[arg(long)]
+        postgres: String,
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        #[arg(long, default_value_t = 400)]
+        municipalities: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
     /// Measure the search: generated inquiries created with the index, then the first page
     /// and count of hits for a rare word, a common one, a name and an absent one.
     Search {
@@ -208,6 +225,22 @@ async fn main() -> Result<()> {
             spacing_ms,
         } => publish::run(messages, spacing_ms).await,
         Command::Crisis { subscribers, runs } => crisis::run(subscribers, runs).await,
+        Command::Cluster {
+            postgres,
+            nodes,
+            municipalities,
+            seconds,
+            clients,
+        } => {
+            cluster::run(cluster::ClusterArgs {
+                postgres,
+                nodes,
+                municipalities,
+                seconds,
+                clients,
+            })
+            .await
+        }
         Command::Search {
             inquiries,
             samples,
