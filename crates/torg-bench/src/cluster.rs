@@ -237,8 +237,8 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
             while Instant::now() < stop_at {
                 let (slug, token, key) = &tenants[(c * 7919 + n) % tenants.len()];
                 n += 1;
-                if n % 5 == 0 {
-                    let path = if n % 10 == 0 {
+                if n.is_multiple_of(5) {
+                    let path = if n.is_multiple_of(10) {
                         format!("{base}/k/{slug}")
                     } else {
                         format!("{base}/api/v1/inquiries?limit=20")
