@@ -189,10 +189,11 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     bar.finish_and_clear();
 
     // The nodes, behind HAProxy.
+    // Many clients on one address: no rate limits.
     let config = dir.join("torg.toml");
     std::fs::write(
         &config,
-        "rate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\n",
+        "rate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\nrate_limit_hooks_per_minute = 0\n",
     )?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
