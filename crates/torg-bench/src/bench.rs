@@ -60,6 +60,29 @@ pub(crate) fn torg_binary() -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Keeps an API token (reaching every unit, never expiring) for a municipality.
+pub(crate) async fn add_token(
+    store: &dyn Store,
+    tenant: torg_domain::TenantId,
+    name: &str,
+    token: &str,
+) -> Result<()> {
+    store
+        .create_api_token(
+            tenant,
+            torg_store::NewApiToken {
+                name: name.into(),
+                token_hash: torg_core::secrets::token_hash(token),
+                units: vec![],
+                expires_at: None,
+                created_at: jiff::Timestamp::now(),
+            },
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
 pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
@@ -103,19 +126,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             .municipality_by_slug("bench")
             .await?
             .context("bench municipality")?;
-        store_dyn
-            .create_api_token(
-                m.id,
-                torg_store::NewApiToken {
-                    name: "bench".into(),
-                    token_hash: torg_core::secrets::token_hash(&token),
-                    units: vec![],
-                    expires_at: None,
-                    created_at: jiff::Timestamp::now(),
-                },
-                None,
-            )
-            .await?;
+        add_token(store_dyn, m.id, "bench", &token).await?;
         let total = store_dyn.count_inquiries(m.id).await?;
         println!("Database holds {total} inquiries.");
         total

@@ -155,19 +155,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
             .create_unit(m.id, "Servicetorget", true, false, None)
             .await?;
         let token = torg_core::secrets::new_token();
-        store
-            .create_api_token(
-                m.id,
-                torg_store::NewApiToken {
-                    name: "last".into(),
-                    token_hash: torg_core::secrets::token_hash(&token),
-                    units: vec![],
-                    expires_at: None,
-                    created_at: jiff::Timestamp::now(),
-                },
-                None,
-            )
-            .await?;
+        crate::bench::add_token(&*store, m.id, "last", &token).await?;
         let set = torg_core::connectors::set_sms_gateway(
             &*store,
             &key,

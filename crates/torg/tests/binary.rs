@@ -31,6 +31,20 @@ fn torg(data_dir: &Path, database: Option<&str>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A fresh PostgreSQL database of the server TORG_TEST_POSTGRES_URL names; none (skipped,
+/// said) when it is not set.
+async fn fresh_postgres() -> Option<String> {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return None;
+    };
+    Some(
+        torg_store_sql::postgres::create_test_database(&admin)
+            .await
+            .expect("PostgreSQL must be reachable"),
+    )
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -215,13 +229,9 @@ async fn nothing_acknowledged_is_lost_on_sigkill_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_acknowledged_is_lost_on_sigkill_postgres() {
-    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
-        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+    let Some(url) = fresh_postgres().await else {
         return;
     };
-    let url = torg_store_sql::postgres::create_test_database(&admin)
-        .await
-        .expect("PostgreSQL must be reachable");
     nothing_acknowledged_is_lost(Some(url)).await;
 }
 
@@ -2470,13 +2480,9 @@ fn a_municipalitys_own_jargon_from_the_cli() {
 /// every job over within a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_run_on_one_node_and_move_when_it_dies() {
-    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
-        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+    let Some(url) = fresh_postgres().await else {
         return;
     };
-    let url = torg_store_sql::postgres::create_test_database(&admin)
-        .await
-        .expect("PostgreSQL must be reachable");
     let dir = tempfile::tempdir().expect("tmp");
     let (pa, pb) = (free_port(), free_port());
     let a = start(dir.path(), Some(&url), pa, &[]);
@@ -2548,13 +2554,9 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
 /// the other node within a second, though that node had it cached (for ten seconds).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_stops_on_every_node_within_a_second() {
-    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
-        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+    let Some(url) = fresh_postgres().await else {
         return;
     };
-    let url = torg_store_sql::postgres::create_test_database(&admin)
-        .await
-        .expect("PostgreSQL must be reachable");
     let dir = tempfile::tempdir().expect("tmp");
     let token = setup_tenant(dir.path(), Some(&url));
     let (pa, pb) = (free_port(), free_port());
