@@ -221,6 +221,17 @@ struct JournalPage {
     error: Option<String>,
 }
 
+impl JournalPage {
+    /// The portal's contact form, filled in as an access request (innsyn) for `l`.
+    fn access_href(&self, l: &PublicLine) -> String {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("innsyn", &l.id)
+            .append_pair("tittel", &l.title)
+            .finish();
+        format!("/k/{}?{query}#message", self.slug)
+    }
+}
+
 async fn page(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,

@@ -156,19 +156,47 @@ async fn contact_page(
     }
 }
 
+/// What a link may fill the contact form in with: an access request (innsyn) for a document
+/// of the public journal, by its number and title.
+#[derive(serde::Deserialize, Default)]
+struct Prefill {
+    #[serde(default)]
+    innsyn: String,
+    #[serde(default)]
+    tittel: String,
+}
+
 async fn contact_form(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
     Path(slug): Path<String>,
+    prefill: Result<axum::extract::Query<Prefill>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
     let config = match municipality(&state, &t, &slug).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    // A malformed query fills nothing in.
+    let prefill = prefill.map(|q| q.0).unwrap_or_default();
+    // Only what a journal line holds: its number and title, cut to their length.
+    let document: String = prefill.innsyn.trim().chars().take(40).collect();
+    let form = if document.is_empty() {
+        ContactForm::default()
+    } else {
+        let title: String = prefill.tittel.trim().chars().take(300).collect();
+        ContactForm {
+            topic: torg_domain::access_request::TOPIC.to_string(),
+            message: t.args(
+                "access-request-prefill",
+                &[("document", &document), ("title", &title)],
+            ),
+            ..ContactForm::default()
+        }
+    };
     render(
         StatusCode::OK,
-        &contact_page(&state, t, &config, ContactForm::default(), None).await,
+        &contact_page(&state, t, &config, form, None).await,
     )
 }
 

@@ -7755,6 +7755,51 @@ async fn the_archivist_decides_and_the_public_journal_screens(app: &App) {
     assert!(journal.contains("Skjermet etter Offl. § 13"));
     assert!(!journal.contains("Hansen") && !journal.contains("<script>alert"));
     assert!(!journal.contains("01017000027"));
+    // Each line has "request access": the contact form, filled in as an access request for
+    // that document (its number and the title as the journal shows it).
+    let document = format!("{}-1", inquiry.reference);
+    let link = journal
+        .split("<a href=\"")
+        .filter_map(|a| a.split('"').next())
+        .find(|h| h.contains(&format!("innsyn={document}")))
+        .expect("a request-access link")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(journal.contains("Be om innsyn"));
+    let form = client()
+        .get(format!("{}{link}", app.base))
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = form.text().await.expect("text");
+    assert!(
+        form.contains("<option value=\"access_request\" selected>"),
+        "the topic is access"
+    );
+    assert!(
+        form.contains(&format!(
+            "Jeg ber om innsyn i dokument {document} i postjournalen: «"
+        )),
+        "{form}"
+    );
+    assert!(
+        !form.contains("Hansen"),
+        "the screened title stays screened"
+    );
+    // A link made by hand is shown as text, never run.
+    let crafted = client()
+        .get(format!(
+            "{}/k/alfa?innsyn=1&tittel=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            app.base
+        ))
+        .send()
+        .await
+        .expect("crafted")
+        .text()
+        .await
+        .expect("text");
+    assert!(!crafted.contains("<script>alert(1)") && crafted.contains("&#60;script&#62;alert(1)"));
     let search = client()
         .get(format!("{}/k/alfa/journal?q=Hansen", app.base))
         .send()
