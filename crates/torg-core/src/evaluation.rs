@@ -482,6 +482,38 @@ pub async fn answer(
     Ok(())
 }
 
+/// Keeps what a network counted of one account's published posts (`ours`, all of one
+/// municipality): each post found among `counted` gets its reactions, comments and shares as
+/// the last reading. Returns how many were found.
+pub async fn record_reach(
+    store: &dyn Store,
+    ours: &[&torg_store::PublishedPost],
+    counted: &[torg_domain::evaluation::Counted],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let Some(first) = ours.first() else {
+        return Ok(0);
+    };
+    let readings: Vec<torg_store::PostReading> = ours
+        .iter()
+        .filter_map(|p| {
+            counted
+                .iter()
+                .find(|c| c.is(&p.address))
+                .map(|c| torg_store::PostReading {
+                    outbox_id: p.outbox_id,
+                    reactions: c.reactions,
+                    comments: c.comments,
+                    shares: c.shares,
+                })
+        })
+        .collect();
+    store
+        .record_post_reach(first.tenant_id, &readings, now)
+        .await?;
+    Ok(readings.len())
+}
+
 /// The question shown on an inquiry's follow page, when it was asked there.
 pub async fn survey_on_follow_page(
     store: &dyn Store,

@@ -76,8 +76,7 @@ pub async fn list(
     let words = filter
         .search
         .as_deref()
-        .filter(|s| s.trim().parse::<torg_domain::Reference>().is_err())
-        .and_then(Query::parse);
+        .and_then(torg_domain::search::words_of);
     let Some(query) = words else {
         let after = match after {
             Some(ListCursor::Deadline(c)) => Some(c),

@@ -345,6 +345,28 @@ impl SurveyAnswer {
     }
 }
 
+/// What a network counts of one of an account's posts (its reach read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    /// The network's id of the post.
+    pub id: String,
+    /// Its address (permalink), where the network gives one.
+    pub address: String,
+    pub reactions: i64,
+    pub comments: i64,
+    pub shares: i64,
+}
+
+impl Counted {
+    /// Whether this is the post Torg keeps as `kept` (what the network answered when it took
+    /// the post: its address, or its id; Mastodon's addresses end in the status's id).
+    pub fn is(&self, kept: &str) -> bool {
+        (!self.address.is_empty() && kept == self.address)
+            || (!self.id.is_empty()
+                && (kept == self.id || kept.rsplit('/').next() == Some(&self.id)))
+    }
+}
+
 /// The mean score in tenths (4.2 is 42) of counts by score 1–5.
 pub fn mean_tenths(by_score: &[i64; 5]) -> Option<i64> {
     let n: i64 = by_score.iter().sum();
@@ -364,6 +386,22 @@ pub fn change_percent(before: i64, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counted_post_is_known_by_address_or_id() {
+        let c = |id: &str, address: &str| Counted {
+            id: id.into(),
+            address: address.into(),
+            reactions: 0,
+            comments: 0,
+            shares: 0,
+        };
+        assert!(c("110001", "").is("https://m.example/@kommune/110001"));
+        assert!(c("PAGE_7", "https://www.facebook.com/PAGE/posts/7").is("PAGE_7"));
+        assert!(c("1790", "https://www.instagram.com/p/P5/").is("https://www.instagram.com/p/P5/"));
+        assert!(!c("", "").is("https://gone.example/9"));
+        assert!(!c("9", "").is("https://gone.example/19"));
+    }
 
     #[test]
     fn an_sms_answers_with_its_first_digit() {

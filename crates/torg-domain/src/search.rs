@@ -169,6 +169,16 @@ pub fn terms(text: &str) -> Vec<String> {
     all
 }
 
+/// What a search box's text asks the index for: its words, or none for an empty text or a
+/// case reference (which is found exactly instead).
+pub fn words_of(text: &str) -> Option<Query> {
+    let text = text.trim();
+    if text.parse::<crate::Reference>().is_ok() {
+        return None;
+    }
+    Query::parse(text)
+}
+
 /// The most words a query takes.
 pub const MAX_QUERY_WORDS: usize = 8;
 

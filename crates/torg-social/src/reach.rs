@@ -10,22 +10,12 @@ use std::sync::Arc;
 use torg_core::sealing::SecretKey;
 use torg_domain::Channel;
 use torg_domain::connector::{HostRules, url_host};
-use torg_store::{PostReading, PublishedPost, SocialAccount, Store, StoreError};
+use torg_store::{PublishedPost, SocialAccount, Store, StoreError};
 
 use crate::graph::Graph;
 use crate::mastodon::Mastodon;
 
-/// What a network counts of one of an account's posts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Counted {
-    /// The network's id of the post.
-    pub id: String,
-    /// Its address (permalink), where the network gives one.
-    pub address: String,
-    pub reactions: i64,
-    pub comments: i64,
-    pub shares: i64,
-}
+pub use torg_domain::evaluation::Counted;
 
 /// How long after publishing a post's reach is read.
 pub const READ_FOR: SignedDuration = SignedDuration::from_hours(30 * 24);
@@ -33,32 +23,6 @@ pub const READ_FOR: SignedDuration = SignedDuration::from_hours(30 * 24);
 pub const EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// The most posts read back in one pass.
 const MAX_POSTS: u32 = 10_000;
-
-/// Whether a network's counted post is the one Torg keeps as `address` (what the network
-/// answered when it took the post: its address, or its id; Mastodon's addresses end in the
-/// status's id).
-fn is_post(address: &str, c: &Counted) -> bool {
-    (!c.address.is_empty() && address == c.address)
-        || (!c.id.is_empty() && (address == c.id || address.rsplit('/').next() == Some(&c.id)))
-}
-
-/// The readings of `posts` among what the network counted.
-pub fn readings(posts: &[&PublishedPost], counted: &[Counted]) -> Vec<PostReading> {
-    posts
-        .iter()
-        .filter_map(|p| {
-            counted
-                .iter()
-                .find(|c| is_post(&p.address, c))
-                .map(|c| PostReading {
-                    outbox_id: p.outbox_id,
-                    reactions: c.reactions,
-                    comments: c.comments,
-                    shares: c.shares,
-                })
-        })
-        .collect()
-}
 
 /// One pass: the posts published in the last [`READ_FOR`], grouped by the account they
 /// went out from, each account asked once (with its token, from `accounts`, secrets
@@ -105,14 +69,12 @@ pub async fn pass(
         };
         match counted {
             Ok(counted) => {
-                let found = readings(&ours, &counted);
-                read += found.len();
-                store
-                    .record_post_reach(first.tenant_id, &found, now)
-                    .await?;
+                read += torg_core::evaluation::record_reach(store, &ours, &counted, now).await?;
             }
             Err(e) => {
-                tracing::info!(tenant = %first.tenant_id, channel = %first.channel, error = %e, "reach not read back");
+                // A network may echo the token in its error: never logged.
+                let why = torg_domain::secret::redact(&e.to_string(), &account.secrets());
+                tracing::info!(tenant = %first.tenant_id, channel = %first.channel, error = %why, "reach not read back");
             }
         }
     }
@@ -138,50 +100,5 @@ pub async fn run(
             _ = tokio::time::sleep(EVERY) => {}
             _ = shutdown.changed() => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn counted(id: &str, address: &str, n: i64) -> Counted {
-        Counted {
-            id: id.into(),
-            address: address.into(),
-            reactions: n,
-            comments: n + 1,
-            shares: n + 2,
-        }
-    }
-
-    #[test]
-    fn posts_are_known_by_address_or_id() {
-        let post = |id, address: &str| PublishedPost {
-            outbox_id: id,
-            tenant_id: torg_domain::TenantId(1),
-            channel: Channel::Mastodon,
-            account: "1".into(),
-            address: address.into(),
-        };
-        let ours = [
-            post(1, "https://m.example/@kommune/110001"),
-            post(2, "PAGE_7"),
-            post(3, "https://www.instagram.com/p/P5/"),
-            post(4, "https://gone.example/9"),
-        ];
-        let refs: Vec<&PublishedPost> = ours.iter().collect();
-        let found = readings(
-            &refs,
-            &[
-                counted("110001", "", 1),
-                counted("PAGE_7", "https://www.facebook.com/PAGE/posts/7", 5),
-                counted("1790", "https://www.instagram.com/p/P5/", 9),
-                counted("", "", 100),
-            ],
-        );
-        let got: Vec<(i64, i64)> = found.iter().map(|r| (r.outbox_id, r.reactions)).collect();
-        assert_eq!(got, vec![(1, 1), (2, 5), (3, 9)]);
-        assert_eq!((found[0].comments, found[0].shares), (2, 3));
     }
 }

@@ -19,6 +19,15 @@ type Job = Box<
         + Sync,
 >;
 
+/// A job from a function making it anew with its stop signal.
+fn job<F, Fut>(make: F) -> Job
+where
+    F: Fn(watch::Receiver<bool>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    Box::new(move |stop| Box::pin(make(stop)))
+}
+
 /// How long stopping waits for the background tasks.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
@@ -119,8 +128,8 @@ fn start_workers(
         );
         tasks.push(once(
             "mail",
-            Box::new(move |stop| {
-                Box::pin(torg_email::worker::read_mail(
+            job(move |stop| {
+                torg_email::worker::read_mail(
                     store.clone(),
                     key.clone(),
                     hosts.clone(),
@@ -128,7 +137,7 @@ fn start_workers(
                     acks.clone(),
                     torg_email::worker::POLL,
                     stop,
-                ))
+                )
             }),
         ));
     }
@@ -142,8 +151,8 @@ fn start_workers(
         );
         tasks.push(once(
             "mastodon",
-            Box::new(move |stop| {
-                Box::pin(torg_social::worker::read_mastodon(
+            job(move |stop| {
+                torg_social::worker::read_mastodon(
                     store.clone(),
                     key.clone(),
                     hosts.clone(),
@@ -152,7 +161,7 @@ fn start_workers(
                     acks.clone(),
                     Duration::from_secs(30),
                     stop,
-                ))
+                )
             }),
         ));
     }
@@ -162,14 +171,14 @@ fn start_workers(
             (store.clone(), key.clone(), hosts.clone(), client.clone());
         tasks.push(once(
             "reach",
-            Box::new(move |stop| {
-                Box::pin(torg_social::reach::run(
+            job(move |stop| {
+                torg_social::reach::run(
                     store.clone(),
                     key.clone(),
                     hosts.clone(),
                     client.clone(),
                     stop,
-                ))
+                )
             }),
         ));
     }
@@ -212,13 +221,7 @@ fn start_workers(
         let (store, warnings) = (store.clone(), warnings.clone());
         tasks.push(once(
             "escalation",
-            Box::new(move |stop| {
-                Box::pin(torg_core::escalation::run(
-                    store.clone(),
-                    warnings.clone(),
-                    stop,
-                ))
-            }),
+            job(move |stop| torg_core::escalation::run(store.clone(), warnings.clone(), stop)),
         ));
     }
     // Listening: the sources that are due, every ten seconds, and the person on duty told.
@@ -230,14 +233,14 @@ fn start_workers(
         };
         tasks.push(once(
             "listening",
-            Box::new(move |stop| {
-                Box::pin(torg_social::listen::run(
+            job(move |stop| {
+                torg_social::listen::run(
                     store.clone(),
                     key.clone(),
                     hosts.clone(),
                     notify.clone(),
                     stop,
-                ))
+                )
             }),
         ));
     }
@@ -250,13 +253,7 @@ fn start_workers(
         };
         tasks.push(once(
             "surveys",
-            Box::new(move |stop| {
-                Box::pin(torg_core::evaluation::run(
-                    store.clone(),
-                    surveys.clone(),
-                    stop,
-                ))
-            }),
+            job(move |stop| torg_core::evaluation::run(store.clone(), surveys.clone(), stop)),
         ));
     }
     // Inquiries written before the search index existed are indexed, once.
@@ -266,7 +263,7 @@ fn start_workers(
         let store = store.clone();
         tasks.push(once(
             "crisis-expander",
-            Box::new(move |stop| Box::pin(torg_core::crisis::run_expander(store.clone(), stop))),
+            job(move |stop| torg_core::crisis::run_expander(store.clone(), stop)),
         ));
     }
     // Retention: every night, what is not a record and has passed its time is deleted.
@@ -274,12 +271,7 @@ fn start_workers(
         let store = store.clone();
         tasks.push(once(
             "retention",
-            Box::new(move |stop| {
-                Box::pin(torg_core::archive::run_nightly_retention(
-                    store.clone(),
-                    stop,
-                ))
-            }),
+            job(move |stop| torg_core::archive::run_nightly_retention(store.clone(), stop)),
         ));
     }
     Ok(tasks)

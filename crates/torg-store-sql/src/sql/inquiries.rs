@@ -4,11 +4,10 @@ use super::shared::*;
 
 /// The words of a search that is not a reference, as the index is asked.
 fn search_query(filter: &InquiryFilter) -> Option<torg_domain::search::Query> {
-    let s = filter.search.as_deref()?.trim();
-    if s.parse::<Reference>().is_ok() {
-        return None;
-    }
-    torg_domain::search::Query::parse(s)
+    filter
+        .search
+        .as_deref()
+        .and_then(torg_domain::search::words_of)
 }
 
 /// `head` (`SELECT …`) over a search's inquiries, driven by the index, with the rest of
