@@ -288,7 +288,7 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -296,7 +296,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[idx].as_secs_f64() * 1000.0
 }
 
-async fn latency(
+pub(crate) async fn latency(
     client: &reqwest::Client,
     urls: &[String],
     samples: usize,
@@ -326,6 +326,42 @@ async fn latency(
     }
     times.sort();
     Ok(times)
+}
+
+/// Logs `client` (keeping cookies) in to the staff pages at `base`.
+pub(crate) async fn staff_login(
+    client: &reqwest::Client,
+    base: &str,
+    municipality: &str,
+    username: &str,
+    password: &str,
+) -> Result<()> {
+    let page = client
+        .get(format!("{base}/staff/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("login form")?
+        .to_string();
+    let res = client
+        .post(format!("{base}/staff/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("municipality", municipality),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await?;
+    if res.status() != 303 {
+        bail!("login as {username} failed: {}", res.status());
+    }
+    Ok(())
 }
 
 /// `stored`: the inquiries in the database when the run starts (more than `--inquiries` when a
@@ -372,32 +408,7 @@ async fn measure(args: &BenchArgs, port: u16, pid: u32, token: &str, stored: i64
         .collect();
     let api_times = latency(&client, &api_urls, args.samples, Some(token)).await?;
 
-    // Log in for the inbox.
-    let page = client
-        .get(format!("{base}/staff/login"))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .context("login form")?
-        .to_string();
-    let res = client
-        .post(format!("{base}/staff/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("municipality", "bench"),
-            ("username", "bench"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await?;
-    if res.status() != 303 {
-        bail!("bench login failed: {}", res.status());
-    }
+    staff_login(&client, &base, "bench", "bench", PASSWORD).await?;
     let inbox_urls: Vec<String> = unit_ids
         .iter()
         .map(|u| format!("{base}/staff?unit={u}"))

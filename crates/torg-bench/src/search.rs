@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use torg_domain::{Channel, Priority, TenantId, UnitId};
 use torg_store::{InquiryFilter, NewInquiry, NewMunicipality, Origin, StatusFilter, Store};
 
-const FIRST: [&str; 12] = [
+pub(crate) const FIRST: [&str; 12] = [
     "Kari", "Ola", "Ingrid", "Lars", "Astrid", "Nils", "Sofia", "Erik", "Maja", "Johan", "Sigrid",
     "Anders",
 ];
-const LAST: [&str; 12] = [
+pub(crate) const LAST: [&str; 12] = [
     "Hansen",
     "Johansen",
     "Olsen",
@@ -50,7 +50,7 @@ const FILLER: [&str; 16] = [
 
 /// The text of generated inquiry `i`: "brøyting" in forms and compounds in 1 %, "vann" in
 /// half, three sentences of filler.
-fn text(i: u64) -> String {
+pub(crate) fn text(i: u64) -> String {
     let mut parts = vec![];
     if i % 100 == 8 {
         parts.push(

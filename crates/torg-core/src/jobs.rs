@@ -1,10 +1,11 @@
-//! Jobs that run once per installation (one node at a time, with a takeover): the mail and
-//! Mastodon readers, deadline warnings, retention, listening, reach, surveys and the crisis
+//! Jobs that run once per installation (one node at a time, with a takeover): the Mastodon
+//! reader, deadline warnings, retention, listening, reach, surveys and the crisis
 //! expander. Every node runs [`once_per_installation`] for each; the node that holds the
 //! job's lease runs the job and renews the lease every [`RENEW`]; a node that dies stops
 //! renewing, and within [`TTL`] (+ one renewal) another node takes the job over. The
 //! outbox's senders are not jobs: they run on every node and share the work by their
-//! claims.
+//! claims. Work in parts (the municipalities' mailboxes) is shared among the nodes by a
+//! [`Share`].
 
 use jiff::{SignedDuration, Timestamp};
 use std::future::Future;
@@ -85,5 +86,129 @@ pub async fn once_per_installation<F, Fut>(
         if let Err(e) = store.release_job(name, &node).await {
             tracing::warn!(job = name, error = %e, "job lease not let go");
         }
+    }
+}
+
+/// What a municipality's staff are shown of the leases: the installation's jobs and the
+/// reading of its own mailbox, by kind (`job-<kind>` in the catalogue); `None` for other
+/// municipalities' mailboxes and the nodes' presence.
+pub fn shown_to(job: &str, tenant: torg_domain::TenantId) -> Option<&str> {
+    match job.split_once(':') {
+        None => Some(job),
+        Some(("mail", t)) if t == tenant.to_string() => Some("mail"),
+        Some(_) => None,
+    }
+}
+
+/// The lease by which a node says it is alive (renewed with its shares' parts).
+fn presence(node: &str) -> String {
+    format!("node:{node}")
+}
+
+/// Work in parts (each municipality's mailbox) shared among the nodes: each part is held by
+/// one node at a time under the lease `<kind>:<part>`. Every node takes its fair share (the
+/// parts over the live nodes, rounded up), gives back what is over it so that a node started
+/// again gets its share, and takes over the parts of a node that died once their leases run
+/// out (within [`TTL`] and a round). Live nodes are known by their `node:<name>` lease.
+pub struct Share {
+    kind: &'static str,
+    node: String,
+    held: std::collections::BTreeSet<String>,
+}
+
+impl Share {
+    pub fn new(kind: &'static str, node: String) -> Share {
+        Share {
+            kind,
+            node,
+            held: Default::default(),
+        }
+    }
+
+    fn lease(&self, part: &str) -> String {
+        format!("{}:{part}", self.kind)
+    }
+
+    /// One round (every [`RENEW`]): this node's presence and its parts renewed, parts over
+    /// its share given back, free parts taken up to it. Returns the parts this node holds.
+    pub async fn round(
+        &mut self,
+        store: &dyn Store,
+        parts: &[String],
+        now: Timestamp,
+    ) -> Result<&std::collections::BTreeSet<String>, torg_store::StoreError> {
+        store
+            .claim_job(&presence(&self.node), &self.node, now, TTL)
+            .await?;
+        let holders = store.job_holders().await?;
+        // Nodes gone for good (a started node is a new name) are forgotten.
+        for h in &holders {
+            if h.job.starts_with("node:") && h.expires_at + TTL < now {
+                store.release_job(&h.job, &h.holder).await?;
+            }
+        }
+        let live = holders
+            .iter()
+            .filter(|h| h.job.starts_with("node:") && h.expires_at > now)
+            .count()
+            .max(1);
+        let fair = parts.len().div_ceil(live);
+        for part in std::mem::take(&mut self.held) {
+            let lease = self.lease(&part);
+            if !parts.contains(&part) {
+                store.release_job(&lease, &self.node).await?;
+            } else if self.held.len() >= fair {
+                tracing::info!(part = %lease, "given back for another node to take");
+                store.release_job(&lease, &self.node).await?;
+            } else if store.claim_job(&lease, &self.node, now, TTL).await? {
+                self.held.insert(part);
+            }
+        }
+        let others: std::collections::HashSet<&str> = holders
+            .iter()
+            .filter(|h| h.holder != self.node && h.expires_at > now)
+            .map(|h| h.job.as_str())
+            .collect();
+        for part in parts {
+            if self.held.len() >= fair {
+                break;
+            }
+            let lease = self.lease(part);
+            if !self.held.contains(part)
+                && !others.contains(lease.as_str())
+                && store.claim_job(&lease, &self.node, now, TTL).await?
+            {
+                tracing::info!(part = %lease, node = %self.node, "this node takes the part");
+                self.held.insert(part.clone());
+            }
+        }
+        Ok(&self.held)
+    }
+
+    /// Lets every part and this node's presence go (a node stopping).
+    pub async fn release_all(&mut self, store: &dyn Store) {
+        let mut leases: Vec<String> = self.held.iter().map(|p| self.lease(p)).collect();
+        leases.push(presence(&self.node));
+        self.held.clear();
+        for lease in leases {
+            if let Err(e) = store.release_job(&lease, &self.node).await {
+                tracing::warn!(job = %lease, error = %e, "lease not let go");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use torg_domain::TenantId;
+
+    #[test]
+    fn staff_see_the_installations_jobs_and_their_own_mailbox_only() {
+        let t = TenantId(7);
+        assert_eq!(shown_to("retention", t), Some("retention"));
+        assert_eq!(shown_to("mail:7", t), Some("mail"));
+        assert_eq!(shown_to("mail:70", t), None);
+        assert_eq!(shown_to("node:host:12", t), None);
     }
 }

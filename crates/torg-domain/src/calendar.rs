@@ -145,60 +145,7 @@ pub fn public_holidays(country: Country, year: i16) -> Vec<Holiday> {
                 name: "Andre juledag",
             },
         ],
-        Country::Se => vec![
-            Holiday {
-                date: ymd(year, 1, 1),
-                name: "Nyårsdagen",
-            },
-            Holiday {
-                date: ymd(year, 1, 6),
-                name: "Trettondedag jul",
-            },
-            Holiday {
-                date: e(-2),
-                name: "Långfredagen",
-            },
-            Holiday {
-                date: easter,
-                name: "Påskdagen",
-            },
-            Holiday {
-                date: e(1),
-                name: "Annandag påsk",
-            },
-            Holiday {
-                date: ymd(year, 5, 1),
-                name: "Första maj",
-            },
-            Holiday {
-                date: e(39),
-                name: "Kristi himmelsfärdsdag",
-            },
-            Holiday {
-                date: e(49),
-                name: "Pingstdagen",
-            },
-            Holiday {
-                date: ymd(year, 6, 6),
-                name: "Sveriges nationaldag",
-            },
-            Holiday {
-                date: weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday),
-                name: "Midsommardagen",
-            },
-            Holiday {
-                date: weekday_on_or_after(ymd(year, 10, 31), Weekday::Saturday),
-                name: "Alla helgons dag",
-            },
-            Holiday {
-                date: ymd(year, 12, 25),
-                name: "Juldagen",
-            },
-            Holiday {
-                date: ymd(year, 12, 26),
-                name: "Annandag jul",
-            },
-        ],
+        Country::Se => swedish_holidays(year),
         Country::Fi => vec![
             Holiday {
                 date: ymd(year, 1, 1),
@@ -258,6 +205,61 @@ pub fn public_holidays(country: Country, year: i16) -> Vec<Holiday> {
     days
 }
 
+/// Midsommardagen: St John's Day (24 June) until 1952; from 1953 the Saturday of 20–26 June.
+fn swedish_midsummer_day(year: i16) -> Date {
+    if year <= 1952 {
+        ymd(year, 6, 24)
+    } else {
+        weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday)
+    }
+}
+
+/// Sweden's public holidays (allmänna helgdagar) in `year` by the law of that year, Sundays
+/// aside: Lag (1989:253) om allmänna helgdagar as amended by Lag (2004:1320) from 2005 (the
+/// National Day in, Whit Monday out), and before it the rules it carried on: May Day from
+/// 1939; until 1952 Midsommardagen on 24 June, the Annunciation (Marie bebådelsedag) on
+/// 25 March and All Saints' Day on the Sunday of 1–7 November, from 1953 Midsommardagen and
+/// All Saints' Day on Saturdays and the Annunciation on a Sunday (so no longer a day of
+/// its own).
+fn swedish_holidays(year: i16) -> Vec<Holiday> {
+    let easter = easter_sunday(year);
+    let e = |n: i64| plus_days(easter, n);
+    let h = |date: Date, name: &'static str| Holiday { date, name };
+    let mut days = vec![
+        h(ymd(year, 1, 1), "Nyårsdagen"),
+        h(ymd(year, 1, 6), "Trettondedag jul"),
+        h(e(-2), "Långfredagen"),
+        h(easter, "Påskdagen"),
+        h(e(1), "Annandag påsk"),
+        h(e(39), "Kristi himmelsfärdsdag"),
+        h(e(49), "Pingstdagen"),
+        h(swedish_midsummer_day(year), "Midsommardagen"),
+        h(ymd(year, 12, 25), "Juldagen"),
+        h(ymd(year, 12, 26), "Annandag jul"),
+    ];
+    if year >= 1939 {
+        days.push(h(ymd(year, 5, 1), "Första maj"));
+    }
+    if year <= 2004 {
+        days.push(h(e(50), "Annandag pingst"));
+    } else {
+        days.push(h(ymd(year, 6, 6), "Sveriges nationaldag"));
+    }
+    if year <= 1952 {
+        days.push(h(ymd(year, 3, 25), "Marie bebådelsedag"));
+        days.push(h(
+            weekday_on_or_after(ymd(year, 11, 1), Weekday::Sunday),
+            "Alla helgons dag",
+        ));
+    } else {
+        days.push(h(
+            weekday_on_or_after(ymd(year, 10, 31), Weekday::Saturday),
+            "Alla helgons dag",
+        ));
+    }
+    days
+}
+
 /// Days a municipality's offices are closed by custom although they are not public holidays:
 /// in Sweden midsommarafton, julafton and nyårsafton; in Finland juhannusaatto and jouluaatto.
 pub fn customary_closed_days(country: Country, year: i16) -> Vec<Holiday> {
@@ -275,7 +277,7 @@ pub fn customary_closed_days(country: Country, year: i16) -> Vec<Holiday> {
         ],
         Country::Se => vec![
             Holiday {
-                date: plus_days(weekday_on_or_after(ymd(year, 6, 20), Weekday::Saturday), -1),
+                date: plus_days(swedish_midsummer_day(year), -1),
                 name: "Midsommarafton",
             },
             Holiday {
@@ -840,6 +842,86 @@ mod tests {
         }
     }
 
+    /// Every year from 1900 against the law of its time, rule by rule (independently of
+    /// how `swedish_holidays` is written), with the changes of 1939, 1953 and 2005.
+    #[test]
+    fn swedish_holidays_follow_the_law_of_each_year_from_1900() {
+        for y in 1900..=2100i16 {
+            let e = easter_gauss(y);
+            let se = public_holidays(Country::Se, y);
+            let on = |name: &str| se.iter().find(|h| h.name == name).map(|h| h.date);
+            let is = |date: Date| se.iter().any(|h| h.date == date);
+            // Always.
+            assert_eq!(on("Nyårsdagen"), Some(d(y, 1, 1)), "{y}");
+            assert_eq!(on("Trettondedag jul"), Some(d(y, 1, 6)), "{y}");
+            assert_eq!(on("Långfredagen"), Some(e - 2.days()), "{y}");
+            assert_eq!(on("Annandag påsk"), Some(e + 1.days()), "{y}");
+            assert_eq!(on("Kristi himmelsfärdsdag"), Some(e + 39.days()), "{y}");
+            assert_eq!(on("Juldagen"), Some(d(y, 12, 25)), "{y}");
+            assert_eq!(on("Annandag jul"), Some(d(y, 12, 26)), "{y}");
+            // May Day from 1939.
+            assert_eq!(
+                is(d(y, 5, 1)) && on("Första maj").is_some(),
+                y >= 1939,
+                "{y}"
+            );
+            // Whit Monday until 2004, the National Day from 2005.
+            assert_eq!(on("Annandag pingst").is_some(), y <= 2004, "{y}");
+            if y <= 2004 {
+                assert_eq!(on("Annandag pingst"), Some(e + 50.days()), "{y}");
+            }
+            assert_eq!(on("Sveriges nationaldag").is_some(), y >= 2005, "{y}");
+            assert_eq!(
+                on("Sveriges nationaldag").is_some(),
+                is(d(y, 6, 6)) && y >= 2005
+            );
+            // Midsummer, All Saints and the Annunciation: the 1953 reform.
+            let mid = on("Midsommardagen").expect("midsummer");
+            let saints = on("Alla helgons dag").expect("all saints");
+            if y <= 1952 {
+                assert_eq!(mid, d(y, 6, 24), "{y}");
+                assert_eq!(saints.weekday(), Weekday::Sunday, "{y}");
+                assert!(saints >= d(y, 11, 1) && saints <= d(y, 11, 7), "{y}");
+                assert_eq!(on("Marie bebådelsedag"), Some(d(y, 3, 25)), "{y}");
+            } else {
+                assert_eq!(mid.weekday(), Weekday::Saturday, "{y}");
+                assert!(mid >= d(y, 6, 20) && mid <= d(y, 6, 26), "{y}");
+                assert_eq!(saints.weekday(), Weekday::Saturday, "{y}");
+                assert!(saints >= d(y, 10, 31) && saints <= d(y, 11, 6), "{y}");
+                assert_eq!(on("Marie bebådelsedag"), None, "{y}");
+            }
+            // The eves that close offices, before 2005 too.
+            let eves = customary_closed_days(Country::Se, y);
+            let eve = |name: &str| eves.iter().find(|h| h.name == name).map(|h| h.date);
+            assert_eq!(eve("Midsommarafton"), Some(mid - 1.days()), "{y}");
+            assert_eq!(eve("Julafton"), Some(d(y, 12, 24)), "{y}");
+            assert_eq!(eve("Nyårsafton"), Some(d(y, 12, 31)), "{y}");
+        }
+        // Spot checks against almanacs of the time.
+        let days = |y| public_holidays(Country::Se, y);
+        assert!(days(1950).iter().any(|h| h.date == d(1950, 11, 5)));
+        assert!(days(1950).iter().any(|h| h.date == d(1950, 6, 24)));
+        assert!(days(2004).iter().any(|h| h.date == d(2004, 5, 31)));
+        assert!(!days(2005).iter().any(|h| h.date == d(2005, 5, 16)));
+        assert!(days(1953).iter().any(|h| h.date == d(1953, 6, 20)));
+        assert!(!days(1938).iter().any(|h| h.date == d(1938, 5, 1)));
+    }
+
+    #[test]
+    fn a_swedish_calendar_counts_working_days_by_the_law_of_the_year() {
+        let cal = WorkingCalendar::office_hours("Europe/Stockholm").expect("calendar");
+        // Whit Monday 2004 was closed; Whit Monday 2005 was a working day.
+        assert!(cal.hours(d(2004, 5, 31)).is_none());
+        assert!(cal.hours(d(2005, 5, 16)).is_some());
+        // 6 June 2003 (a Friday) was a working day; 6 June 2008 (a Friday) was not.
+        assert!(cal.hours(d(2003, 6, 6)).is_some());
+        assert!(cal.hours(d(2008, 6, 6)).is_none());
+        // 1949: 24 June (a Friday) was Midsummer Day, the 23rd its eve.
+        assert!(cal.hours(d(1949, 6, 24)).is_none());
+        assert!(cal.hours(d(1949, 6, 23)).is_none());
+        assert!(cal.hours(d(1949, 6, 17)).is_some());
+    }
+
     #[test]
     fn every_holiday_rule_holds_from_2000_to_2040() {
         for y in 2000..=2040 {
@@ -866,10 +948,8 @@ mod tests {
             assert!(
                 has(&se, e - 2.days(), "Långfredagen") && has(&se, e + 1.days(), "Annandag påsk")
             );
-            assert!(
-                has(&se, d(y, 6, 6), "Sveriges nationaldag")
-                    && has(&se, d(y, 1, 6), "Trettondedag jul")
-            );
+            assert!(has(&se, d(y, 1, 6), "Trettondedag jul"));
+            assert_eq!(has(&se, d(y, 6, 6), "Sveriges nationaldag"), y >= 2005);
             for h in &se {
                 if h.name == "Midsommardagen" {
                     assert_eq!(h.date.weekday(), Weekday::Saturday);

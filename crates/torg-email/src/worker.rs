@@ -1,9 +1,11 @@
-//! The mail reader of `torg serve`: every municipality's mailbox in turn, woken by IDLE.
-//! (Sending is the core's delivery loop with [`crate::smtp::SmtpDelivery`].) Errors are logged
-//! and the next round tries again.
+//! The mail reader of `torg serve`: the municipalities' mailboxes this node holds, in turn,
+//! woken by IDLE. Every node runs it; the mailboxes are shared among the nodes
+//! ([`torg_core::jobs::Share`]: each read by one node at a time, a dead node's taken over
+//! within a minute). (Sending is the core's delivery loop with [`crate::smtp::SmtpDelivery`].)
+//! Errors are logged and the next round tries again.
 
 use crate::ingest::Mailroom;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use torg_core::acknowledge::Acknowledgements;
@@ -45,17 +47,22 @@ pub fn opened(
     Ok(account)
 }
 
-/// One pass over every municipality's mailbox whose server `hosts` (the installation's
-/// `connector_hosts`) allows; one it no longer allows is not read, and its connector says why.
+/// One pass over the mailboxes of the municipalities in `only` (all when `None`) whose
+/// server `hosts` (the installation's `connector_hosts`) allows; one it no longer allows is
+/// not read, and its connector says why.
 pub async fn poll_all(
     store: &dyn Store,
     key: &SecretKey,
     hosts: &HostRules,
     limits: IntakeLimits,
     acknowledgements: &Acknowledgements,
+    only: Option<&BTreeSet<TenantId>>,
 ) -> Result<crate::imap::PollReport, crate::MailError> {
     let mut total = crate::imap::PollReport::default();
     for (tenant, account) in accounts(store, key).await? {
+        if only.is_some_and(|only| !only.contains(&tenant)) {
+            continue;
+        }
         let Some(m) = store.municipality(tenant).await? else {
             continue;
         };
@@ -139,11 +146,13 @@ async fn watch(account: torg_store::MailAccount, wake: Arc<tokio::sync::Notify>)
 /// IDLE is renewed this often (servers end it after 30 minutes; RFC 2177 asks for less).
 const IDLE_RENEWAL: Duration = Duration::from_secs(25 * 60);
 
-/// Keeps one IDLE watcher per mailbox, following changes to the mail settings.
+/// Keeps one IDLE watcher per mailbox this node holds (`held`), following changes to the
+/// mail settings and to what it holds.
 async fn watch_all(
     store: Arc<dyn Store>,
     key: SecretKey,
     hosts: HostRules,
+    mut held: tokio::sync::watch::Receiver<BTreeSet<TenantId>>,
     wake: Arc<tokio::sync::Notify>,
 ) {
     let mut watchers: HashMap<
@@ -152,9 +161,10 @@ async fn watch_all(
     > = HashMap::new();
     loop {
         if let Ok(accounts) = accounts(&*store, &key).await {
+            let mine = held.borrow().clone();
             let current: HashMap<TenantId, torg_store::MailAccount> = accounts
                 .into_iter()
-                .filter(|(_, a)| hosts.allows(&a.imap.host))
+                .filter(|(t, a)| mine.contains(t) && hosts.allows(&a.imap.host))
                 .collect();
             watchers.retain(|tenant, (server, folder, task)| {
                 let same = current
@@ -172,30 +182,118 @@ async fn watch_all(
                 });
             }
         }
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            changed = held.changed() => if changed.is_err() { return },
+        }
     }
 }
 
-/// Reads every municipality's mailbox: at once when an IDLE watcher says it changed, else
-/// every `poll`; until `shutdown`.
-pub async fn read_mail(
+/// What the mail reader needs.
+pub struct Reader {
+    pub store: Arc<dyn Store>,
+    pub key: SecretKey,
+    pub hosts: HostRules,
+    pub limits: IntakeLimits,
+    pub acknowledgements: Acknowledgements,
+    /// How often the mailboxes are read when no IDLE watcher says they changed.
+    pub poll: Duration,
+    /// This node's name among the nodes ([`torg_core::jobs::node_name`]).
+    pub node: String,
+}
+
+/// Takes and renews this node's share of the mailboxes every [`torg_core::jobs::RENEW`],
+/// telling the reader what it holds (and waking it when that grows); lets them go at
+/// `shutdown`.
+async fn share_mailboxes(
     store: Arc<dyn Store>,
-    key: SecretKey,
-    hosts: HostRules,
-    limits: IntakeLimits,
-    acknowledgements: Acknowledgements,
-    poll: Duration,
+    node: String,
+    held: tokio::sync::watch::Sender<BTreeSet<TenantId>>,
+    wake: Arc<tokio::sync::Notify>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut share = torg_core::jobs::Share::new("mail", node);
+    while !*shutdown.borrow() {
+        let parts = store.mail_accounts().await.map(|accounts| {
+            accounts
+                .into_iter()
+                .map(|(t, _)| t.to_string())
+                .collect::<Vec<_>>()
+        });
+        let round = match parts {
+            Ok(parts) => share
+                .round(&*store, &parts, jiff::Timestamp::now())
+                .await
+                .map(|mine| {
+                    mine.iter()
+                        .filter_map(|t| t.parse().ok())
+                        .collect::<BTreeSet<TenantId>>()
+                }),
+            Err(e) => Err(e),
+        };
+        match round {
+            Ok(mine) => {
+                let grew = !mine.is_subset(&held.borrow());
+                held.send_replace(mine);
+                if grew {
+                    wake.notify_one();
+                }
+            }
+            // Not renewed: the leases run out and another node reads them.
+            Err(e) => {
+                tracing::warn!(error = %e, "mailbox leases not renewed");
+                held.send_replace(BTreeSet::new());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(torg_core::jobs::RENEW) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    share.release_all(&*store).await;
+}
+
+/// Reads the mailboxes this node holds: at once when an IDLE watcher says one changed or
+/// the node takes one over, else every `poll`; until `shutdown`.
+pub async fn read_mail(reader: Reader, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let Reader {
+        store,
+        key,
+        hosts,
+        limits,
+        acknowledgements,
+        poll,
+        node,
+    } = reader;
     let wake = Arc::new(tokio::sync::Notify::new());
+    let (held_tx, held) = tokio::sync::watch::channel(BTreeSet::new());
+    let sharing = tokio::spawn(share_mailboxes(
+        store.clone(),
+        node,
+        held_tx,
+        wake.clone(),
+        shutdown.clone(),
+    ));
     let watchers = tokio::spawn(watch_all(
         store.clone(),
         key.clone(),
         hosts.clone(),
+        held.clone(),
         wake.clone(),
     ));
     while !*shutdown.borrow() {
-        if let Err(e) = poll_all(&*store, &key, &hosts, limits, &acknowledgements).await {
+        let mine = held.borrow().clone();
+        if !mine.is_empty()
+            && let Err(e) = poll_all(
+                &*store,
+                &key,
+                &hosts,
+                limits,
+                &acknowledgements,
+                Some(&mine),
+            )
+            .await
+        {
             tracing::warn!(error = %e, "reading mailboxes failed");
         }
         // Read again when a mailbox says it changed, or at the next poll.
@@ -206,4 +304,5 @@ pub async fn read_mail(
         }
     }
     watchers.abort();
+    let _ = sharing.await;
 }

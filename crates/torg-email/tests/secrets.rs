@@ -116,6 +116,7 @@ async fn a_mailbox_that_echoes_the_login_shows_no_password() {
         &torg_domain::connector::HostRules::any(),
         Default::default(),
         &acks,
+        None,
     )
     .await;
     let statuses = store

@@ -475,15 +475,18 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     // The reader and the email delivery loop, as `torg serve` starts them.
     let (_stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(torg_email::worker::read_mail(
-        store.clone(),
-        key.clone(),
-        torg_domain::connector::HostRules::any(),
-        IntakeLimits::default(),
-        torg_core::acknowledge::Acknowledgements::new(
-            Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
-            "http://torg.test",
-        ),
-        std::time::Duration::from_secs(3600),
+        torg_email::worker::Reader {
+            store: store.clone(),
+            key: key.clone(),
+            hosts: torg_domain::connector::HostRules::any(),
+            limits: IntakeLimits::default(),
+            acknowledgements: torg_core::acknowledge::Acknowledgements::new(
+                Arc::new(torg_i18n::Catalog::load(None).expect("catalogue")),
+                "http://torg.test",
+            ),
+            poll: std::time::Duration::from_secs(3600),
+            node: "test".into(),
+        },
         stopping.clone(),
     ));
     tokio::spawn(torg_core::delivery::run(

@@ -1189,15 +1189,17 @@ async fn connectors_page(
     match found {
         Ok((list, holders)) => {
             let now = jiff::Timestamp::now();
+            let tenant = staff.config.municipality.id;
             let jobs = holders
                 .into_iter()
-                .map(|h| {
-                    (
-                        t.get(&format!("job-{}", h.job)),
+                .filter_map(|h| {
+                    let kind = torg_core::jobs::shown_to(&h.job, tenant)?;
+                    Some((
+                        t.get(&format!("job-{kind}")),
                         h.holder,
                         views::when(h.taken_at, zone),
                         h.expires_at > now,
-                    )
+                    ))
                 })
                 .collect();
             let rows = list

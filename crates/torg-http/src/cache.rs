@@ -2,7 +2,9 @@
 //! (units, routing rules), API tokens, and staff sessions with their person (role, units).
 //! A change made here invalidates at once, and is told to the other nodes on the node bus
 //! ([`CACHE_TOPIC`]; the CLI tells them too), which invalidate as it arrives; entries live a
-//! few seconds at most in any case (a node that missed a message while reconnecting).
+//! few seconds at most in any case. While a node's bus connection is down (a message could be
+//! missed unseen) the caches of settings, tokens and sessions are not read: every request
+//! reads the store until the bus listens again and everything is forgotten.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -42,6 +44,8 @@ pub(crate) struct Caches {
     statistics: Mutex<HashMap<(TenantId, String), (Instant, Statistics)>>,
     /// For calls to the networks' APIs, made once.
     http: std::sync::OnceLock<reqwest::Client>,
+    /// The node bus is down: what is kept may be stale unseen, so it is not read.
+    bus_down: std::sync::atomic::AtomicBool,
 }
 
 /// How long a person's name is kept, and how long a failed lookup waits before it is tried
@@ -58,7 +62,16 @@ pub(crate) const CACHE_TOPIC: &str = "torg_cache";
 impl Caches {
     /// Forgets what a change makes stale: `settings` (a municipality's units, rules,
     /// policies, calendar, social accounts), `tokens`, `sessions`, or anything else: all.
+    /// [`torg_store::NODE_BUS_DOWN`] stops reading the caches until
+    /// [`torg_store::NODE_BUS_LOST`] (the bus listening again) forgets all and reads them
+    /// again.
     pub(crate) fn forget(&self, what: &str) {
+        use std::sync::atomic::Ordering;
+        match what {
+            torg_store::NODE_BUS_DOWN => self.bus_down.store(true, Ordering::SeqCst),
+            torg_store::NODE_BUS_LOST => self.bus_down.store(false, Ordering::SeqCst),
+            _ => {}
+        }
         match what {
             "settings" => self.forget_tenants(),
             "tokens" => self.forget_tokens(),
@@ -139,13 +152,23 @@ impl Caches {
             })
             .clone()
     }
+    /// Whether the caches of settings, tokens and sessions may be read.
+    fn trusted(&self) -> bool {
+        !self.bus_down.load(std::sync::atomic::Ordering::SeqCst)
+    }
     pub(crate) fn tenant(&self, slug: &str) -> Option<std::sync::Arc<TenantConfig>> {
+        if !self.trusted() {
+            return None;
+        }
         let map = self.tenants.lock().ok()?;
         map.get(slug)
             .filter(|(at, _)| at.elapsed() < TENANT_TTL)
             .map(|(_, c)| c.clone())
     }
     pub(crate) fn tenant_by_id(&self, id: TenantId) -> Option<std::sync::Arc<TenantConfig>> {
+        if !self.trusted() {
+            return None;
+        }
         let map = self.tenants.lock().ok()?;
         map.values()
             .find(|(at, c)| c.municipality.id == id && at.elapsed() < TENANT_TTL)
@@ -165,6 +188,9 @@ impl Caches {
         }
     }
     pub(crate) fn social(&self, tenant: TenantId) -> Option<Arc<Vec<SocialAccount>>> {
+        if !self.trusted() {
+            return None;
+        }
         let map = self.social.lock().ok()?;
         map.get(&tenant)
             .filter(|(at, _)| at.elapsed() < TENANT_TTL)
@@ -176,6 +202,9 @@ impl Caches {
         }
     }
     pub(crate) fn session(&self, hash: &str) -> Option<(Session, User)> {
+        if !self.trusted() {
+            return None;
+        }
         let map = self.sessions.lock().ok()?;
         map.get(hash)
             .filter(|(at, _, _)| at.elapsed() < SESSION_TTL)
@@ -207,6 +236,9 @@ impl Caches {
         }
     }
     pub(crate) fn token(&self, hash: &str) -> Option<ApiToken> {
+        if !self.trusted() {
+            return None;
+        }
         let map = self.tokens.lock().ok()?;
         map.get(hash)
             .filter(|(at, _)| at.elapsed() < TOKEN_TTL)
@@ -219,5 +251,34 @@ impl Caches {
             }
             map.insert(hash, (Instant::now(), token));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn while_the_bus_is_down_nothing_kept_is_read() {
+        let caches = Caches::default();
+        let token = ApiToken {
+            id: 1,
+            tenant_id: TenantId(1),
+            name: "t".into(),
+            units: vec![],
+            expires_at: None,
+            revoked_at: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        caches.put_token("h".into(), token.clone());
+        assert!(caches.token("h").is_some());
+        caches.forget(torg_store::NODE_BUS_DOWN);
+        assert!(caches.token("h").is_none());
+        caches.put_token("h".into(), token.clone());
+        assert!(caches.token("h").is_none(), "not read while down");
+        caches.forget(torg_store::NODE_BUS_LOST);
+        assert!(caches.token("h").is_none(), "forgotten when back");
+        caches.put_token("h".into(), token);
+        assert!(caches.token("h").is_some(), "read again when back");
     }
 }

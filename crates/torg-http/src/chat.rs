@@ -237,7 +237,7 @@ pub(crate) async fn join_nodes(state: &AppState) -> Result<bool, torg_store::Sto
     let from_nodes = hub.clone();
     tokio::spawn(async move {
         while let Some(payload) = incoming.recv().await {
-            if payload == torg_store::NODE_BUS_LOST {
+            if payload == torg_store::NODE_BUS_LOST || payload == torg_store::NODE_BUS_DOWN {
                 // The pages catch up from the store on their own next reconnect.
                 continue;
             }

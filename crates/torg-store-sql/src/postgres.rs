@@ -67,23 +67,40 @@ impl torg_store::NodeBus for PostgresStore {
         &self,
         topic: &str,
     ) -> Result<tokio::sync::mpsc::Receiver<String>, torg_store::StoreError> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+        let mut listener = listen_again(&self.pool, topic)
             .await
             .map_err(crate::db_err)?;
-        listener.listen(topic).await.map_err(crate::db_err)?;
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let topic = topic.to_string();
+        let pool = self.pool.clone();
         tokio::spawn(async move {
             loop {
-                // `try_recv` makes a lost connection again (and says so with `None`).
                 match listener.try_recv().await {
                     Ok(Some(n)) => {
                         if tx.send(n.payload().to_string()).await.is_err() {
                             break;
                         }
                     }
-                    Ok(None) => {
+                    // Lost: the receiver is told at once, the connection made again (and
+                    // listening) before it is told to read afresh.
+                    Ok(None) | Err(_) => {
                         tracing::warn!(%topic, "node bus: connection lost, listening again");
+                        if tx
+                            .send(torg_store::NODE_BUS_DOWN.to_string())
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                        listener = loop {
+                            match listen_again(&pool, &topic).await {
+                                Ok(l) => break l,
+                                Err(e) => {
+                                    tracing::warn!(%topic, error = %e, "node bus: cannot listen; trying again");
+                                    tokio::time::sleep(Duration::from_secs(1)).await;
+                                }
+                            }
+                        };
                         if tx
                             .send(torg_store::NODE_BUS_LOST.to_string())
                             .await
@@ -92,15 +109,21 @@ impl torg_store::NodeBus for PostgresStore {
                             break;
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!(%topic, error = %e, "node bus: cannot listen; trying again");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
                 }
             }
         });
         Ok(rx)
     }
+}
+
+/// A new listening connection on `topic`.
+async fn listen_again(
+    pool: &sqlx::PgPool,
+    topic: &str,
+) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(topic).await?;
+    Ok(listener)
 }
 
 // The SQL of every capability, shared by both backends (`sql/*.rs`), is compiled here with

@@ -42,6 +42,11 @@ pub const SEARCH_COUNT_CAP: i64 = 10_000;
 /// empty payload (no sender sends one), meaning "read afresh what you keep".
 pub const NODE_BUS_LOST: &str = "";
 
+/// What a node bus's receiver is given as soon as its connection is lost (before
+/// [`NODE_BUS_LOST`] when it is made again): "what you keep may go stale unseen; do not
+/// rely on it meanwhile". No sender sends it (a control character leads).
+pub const NODE_BUS_DOWN: &str = "\u{1}down";
+
 /// Live events between the nodes (servers) that share one database, such as chat messages and
 /// typing. Nothing is kept: a node that is not listening misses what is sent, and pages catch
 /// up from the store.
@@ -50,8 +55,9 @@ pub trait NodeBus: Send + Sync {
     /// Sends `payload` (at most [`NODE_BUS_MAX_PAYLOAD`] bytes) on `topic` to every node
     /// listening, this one included.
     async fn send(&self, topic: &str, payload: &str) -> Result<()>;
-    /// What is sent on `topic` from now on, as it comes. A lost connection is made again,
-    /// and the receiver is then given [`NODE_BUS_LOST`] (what was sent meanwhile is missed).
+    /// What is sent on `topic` from now on, as it comes. When the connection is lost the
+    /// receiver is given [`NODE_BUS_DOWN`]; it is made again, and the receiver is then given
+    /// [`NODE_BUS_LOST`] (what was sent meanwhile is missed).
     async fn listen(&self, topic: &str) -> Result<tokio::sync::mpsc::Receiver<String>>;
 }
 

@@ -117,30 +117,20 @@ fn start_workers(
             stopping.clone(),
         ))
     };
-    // In: every municipality's mailbox (IDLE, else polled), Mastodon's mentions.
-    {
-        let (store, key, hosts, limits, acks) = (
-            store.clone(),
-            key.clone(),
-            hosts.clone(),
-            settings.web.limits,
-            acks.clone(),
-        );
-        tasks.push(once(
-            "mail",
-            job(move |stop| {
-                torg_email::worker::read_mail(
-                    store.clone(),
-                    key.clone(),
-                    hosts.clone(),
-                    limits,
-                    acks.clone(),
-                    torg_email::worker::POLL,
-                    stop,
-                )
-            }),
-        ));
-    }
+    // In: the municipalities' mailboxes (IDLE, else polled), shared among the nodes each
+    // holding its part; Mastodon's mentions.
+    tasks.push(tokio::spawn(torg_email::worker::read_mail(
+        torg_email::worker::Reader {
+            store: store.clone(),
+            key: key.clone(),
+            hosts: hosts.clone(),
+            limits: settings.web.limits,
+            acknowledgements: acks.clone(),
+            poll: torg_email::worker::POLL,
+            node: node.clone(),
+        },
+        stopping.clone(),
+    )));
     {
         let (store, key, hosts, client, limits) = (
             store.clone(),

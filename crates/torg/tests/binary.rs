@@ -2475,15 +2475,53 @@ fn a_municipalitys_own_jargon_from_the_cli() {
 }
 
 /// Two nodes on one PostgreSQL database: each job that runs once per installation (the
-/// mail and Mastodon readers, warnings, retention, listening, reach, surveys, the crisis
-/// expander) is held by one of them; when a node is killed with SIGKILL, the other takes
-/// every job over within a minute.
+/// Mastodon reader, warnings, retention, listening, reach, surveys, the crisis expander) is
+/// held by one of them and the mailboxes are shared between them; when a node is killed with
+/// SIGKILL, the other takes every job and mailbox over within a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jobs_run_on_one_node_and_move_when_it_dies() {
     let Some(url) = fresh_postgres().await else {
         return;
     };
     let dir = tempfile::tempdir().expect("tmp");
+    // Four municipalities with a mailbox each (at a server that does not answer: what is
+    // shared is who reads, and a failed read is recorded all the same).
+    const MAILBOXES: usize = 4;
+    for k in 0..MAILBOXES {
+        let slug = format!("post{k}");
+        torg(
+            dir.path(),
+            Some(&url),
+            &["municipality", "create", "--slug", &slug, "--name", &slug],
+        );
+        let out = Command::new(TORG)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--database")
+            .arg(&url)
+            .args([
+                "mail",
+                "set",
+                "--municipality",
+                &slug,
+                "--address",
+                &format!("post@{slug}.kommune.no"),
+                "--imap-host",
+                "imap.torg.invalid",
+                "--imap-user",
+                "u",
+                "--smtp-host",
+                "smtp.torg.invalid",
+            ])
+            .env("TORG_IMAP_PASSWORD", "x")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let (pa, pb) = (free_port(), free_port());
     let a = start(dir.path(), Some(&url), pa, &[]);
     wait_ready(pa).await;
@@ -2493,8 +2531,9 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
         .await
         .expect("connect");
     use torg_store::Jobs;
-    const JOBS: usize = 8;
-    // Who holds each job now (those whose lease holds).
+    // Seven jobs run once per installation, and each mailbox is read by one node.
+    const LEASES: usize = 7 + MAILBOXES;
+    // Who holds each job and mailbox now (those whose lease holds; not the nodes' presence).
     let held = async || -> BTreeMap<String, String> {
         let now = jiff::Timestamp::now();
         store
@@ -2502,26 +2541,42 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
             .await
             .expect("holders")
             .into_iter()
-            .filter(|h| h.expires_at > now)
+            .filter(|h| h.expires_at > now && !h.job.starts_with("node:"))
             .map(|h| (h.job, h.holder))
             .collect()
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let of = |pid: u32| format!(":{pid}");
+    let mailboxes_of = |held: &BTreeMap<String, String>, pid: u32| {
+        held.iter()
+            .filter(|(job, holder)| job.starts_with("mail:") && holder.ends_with(&of(pid)))
+            .count()
+    };
+    // Both nodes take their share of the mailboxes: two each.
+    let deadline = Instant::now() + Duration::from_secs(45);
     let mut now_held = held().await;
-    while now_held.len() < JOBS && Instant::now() < deadline {
+    while (now_held.len() < LEASES
+        || mailboxes_of(&now_held, a.id()) != 2
+        || mailboxes_of(&now_held, b.id()) != 2)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
         now_held = held().await;
     }
-    assert_eq!(now_held.len(), JOBS, "every job has a holder: {now_held:?}");
-    let of = |pid: u32| format!(":{pid}");
+    assert_eq!(
+        now_held.len(),
+        LEASES,
+        "every job has a holder: {now_held:?}"
+    );
+    assert_eq!(mailboxes_of(&now_held, a.id()), 2, "{now_held:?}");
+    assert_eq!(mailboxes_of(&now_held, b.id()), 2, "{now_held:?}");
     assert!(
         now_held
             .values()
             .all(|h| h.ends_with(&of(a.id())) || h.ends_with(&of(b.id()))),
         "{now_held:?}"
     );
-    // The node holding the mail reader dies; the other takes over everything.
-    let (mut dead, mut alive) = if now_held["mail"].ends_with(&of(a.id())) {
+    // The node holding retention dies; the other takes over everything, its mailboxes too.
+    let (mut dead, mut alive) = if now_held["retention"].ends_with(&of(a.id())) {
         (a, b)
     } else {
         (b, a)
@@ -2533,7 +2588,7 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
     let deadline = killed + Duration::from_secs(60);
     loop {
         let now_held = held().await;
-        if now_held.len() == JOBS && now_held.values().all(|h| h.ends_with(&survivor)) {
+        if now_held.len() == LEASES && now_held.values().all(|h| h.ends_with(&survivor)) {
             break;
         }
         assert!(
@@ -2543,7 +2598,7 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     eprintln!(
-        "every job taken over {:.1} s after the SIGKILL",
+        "every job and mailbox taken over {:.1} s after the SIGKILL",
         killed.elapsed().as_secs_f64()
     );
     alive.kill().expect("kill");
