@@ -150,9 +150,14 @@ pub async fn recompute_deadlines(
 }
 
 impl TenantConfig {
+    /// The municipality's country (its law), by its time zone.
+    pub fn country(&self) -> Option<torg_domain::calendar::Country> {
+        torg_domain::calendar::Country::of_time_zone(&self.municipality.time_zone)
+    }
+
     /// The deadline policy for an inquiry on `channel` routed to `unit_id` about `topic`.
     pub fn policy(&self, channel: Channel, unit_id: UnitId, topic: Option<&str>) -> DeadlinePolicy {
-        resolve(&self.policies, channel, unit_id, topic)
+        resolve(self.country(), &self.policies, channel, unit_id, topic)
     }
 
     /// The calendar an inquiry's deadline is counted on: the channel's own hours if it has
@@ -280,21 +285,6 @@ pub async fn receive(
     acknowledger: Option<&Acknowledger>,
 ) -> Result<Received, IntakeError> {
     let max = limits.text.max_text_bytes;
-    let citizen_name = required_text("name", &input.citizen_name, 200)?;
-    let contact = match Contact::parse(input.email.as_deref(), input.phone.as_deref()) {
-        // A caller was answered on the phone, and a chat or a social network answers on
-        // itself: no address or number is needed to reach them.
-        Err(ContactError::NoContact)
-            if matches!(channel, Channel::Phone | Channel::Chat | Channel::Listening)
-                || channel.is_public() =>
-        {
-            Contact {
-                email: None,
-                phone: None,
-            }
-        }
-        parsed => parsed?,
-    };
     let topic = input
         .topic
         .as_deref()
@@ -317,6 +307,33 @@ pub async fn receive(
         ))
         .then(|| torg_domain::access_request::TOPIC.to_string())
     });
+    // Access may be asked for anonymously, without a name or an address: the answer is on
+    // the follow page.
+    let access = topic.as_deref() == Some(torg_domain::access_request::TOPIC);
+    let language = match input.language.as_deref() {
+        Some(l @ ("nb" | "nn" | "sv" | "en" | "fi")) => l.to_string(),
+        _ => config.municipality.language.clone(),
+    };
+    let citizen_name = if access && input.citizen_name.trim().is_empty() {
+        torg_domain::access_request::anonymous_name(&language).to_string()
+    } else {
+        required_text("name", &input.citizen_name, 200)?
+    };
+    let contact = match Contact::parse(input.email.as_deref(), input.phone.as_deref()) {
+        // A caller was answered on the phone, and a chat or a social network answers on
+        // itself: no address or number is needed to reach them.
+        Err(ContactError::NoContact)
+            if matches!(channel, Channel::Phone | Channel::Chat | Channel::Listening)
+                || channel.is_public()
+                || access =>
+        {
+            Contact {
+                email: None,
+                phone: None,
+            }
+        }
+        parsed => parsed?,
+    };
     let external_id = input
         .external_id
         .as_deref()
@@ -345,10 +362,6 @@ pub async fn receive(
             },
             fallback.id,
         ),
-    };
-    let language = match input.language.as_deref() {
-        Some(l @ ("nb" | "nn" | "sv" | "en" | "fi")) => l.to_string(),
-        _ => config.municipality.language.clone(),
     };
     let reference_year = jiff::tz::TimeZone::get(&config.municipality.time_zone)
         .map(|tz| now.to_zoned(tz).year())

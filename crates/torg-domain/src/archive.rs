@@ -241,6 +241,26 @@ impl ScreeningBasis {
         }
     }
 
+    /// The citation as written in the journals of `country`: the Swedish provision
+    /// (offentlighets- och sekretesslagen, or tryckfrihetsförordningen for what is not an
+    /// official document) in a Swedish municipality, else the Norwegian one.
+    pub fn citation_in(self, country: Option<crate::calendar::Country>) -> &'static str {
+        if country != Some(crate::calendar::Country::Se) {
+            return self.citation();
+        }
+        match self {
+            ScreeningBasis::PersonalCircumstances | ScreeningBasis::ChildWelfare => {
+                "26 kap. 1 § offentlighets- och sekretesslagen (2009:400)"
+            }
+            ScreeningBasis::BusinessSecrets => {
+                "31 kap. 16 § offentlighets- och sekretesslagen (2009:400)"
+            }
+            // Not an official document: a working paper or a memorandum.
+            ScreeningBasis::InternalDocument => "2 kap. 10 och 12 §§ tryckfrihetsförordningen",
+            ScreeningBasis::Health => "25 kap. 1 § offentlighets- och sekretesslagen (2009:400)",
+        }
+    }
+
     /// The citation (skjermingshjemmel) as written in Norwegian journals.
     pub fn citation(self) -> &'static str {
         match self {

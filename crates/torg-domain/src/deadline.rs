@@ -189,9 +189,10 @@ pub fn active_peak(peaks: &[PlannedPeak], at: Timestamp) -> Option<&PlannedPeak>
 }
 
 /// The policy for an inquiry: the most specific matching rule (topic over unit over channel;
-/// the first written among equals), else three working days for a request for access and the
-/// default of the channel for the rest.
+/// the first written among equals), else the country's default for a request for access
+/// (three working days in Norway, one in Sweden) and the default of the channel for the rest.
 pub fn resolve(
+    country: Option<crate::calendar::Country>,
     rules: &[PolicyRule],
     channel: Channel,
     unit_id: crate::UnitId,
@@ -207,7 +208,7 @@ pub fn resolve(
     }
     best.map(|(_, r)| r.policy).unwrap_or_else(|| {
         if topic == Some(crate::access_request::TOPIC) {
-            crate::access_request::DEFAULT_POLICY
+            crate::access_request::default_policy(country)
         } else {
             default_policy(channel)
         }
@@ -270,11 +271,11 @@ mod tests {
     fn a_request_for_access_has_three_working_days_unless_a_rule_says_otherwise() {
         let topic = Some(crate::access_request::TOPIC);
         assert_eq!(
-            resolve(&[], Channel::Email, crate::UnitId(1), topic),
+            resolve(None, &[], Channel::Email, crate::UnitId(1), topic),
             DeadlinePolicy::WithinWorkingDays { days: 3 }
         );
         assert_eq!(
-            resolve(&[], Channel::Email, crate::UnitId(1), Some("water")),
+            resolve(None, &[], Channel::Email, crate::UnitId(1), Some("water")),
             DeadlinePolicy::WithinWorkingDays { days: 2 }
         );
         let rule = PolicyRule {
@@ -284,8 +285,22 @@ mod tests {
             policy: DeadlinePolicy::WithinWorkingDays { days: 1 },
         };
         assert_eq!(
-            resolve(&[rule], Channel::Web, crate::UnitId(1), topic),
+            resolve(None, &[rule.clone()], Channel::Web, crate::UnitId(1), topic),
             DeadlinePolicy::WithinWorkingDays { days: 1 }
+        );
+        // In Sweden one working day ("skyndsamt"), unless the municipality sets its own.
+        let se = Some(crate::calendar::Country::Se);
+        assert_eq!(
+            resolve(se, &[], Channel::Web, crate::UnitId(1), topic),
+            DeadlinePolicy::WithinWorkingDays { days: 1 }
+        );
+        let own = PolicyRule {
+            policy: DeadlinePolicy::WithinWorkingDays { days: 2 },
+            ..rule
+        };
+        assert_eq!(
+            resolve(se, &[own], Channel::Web, crate::UnitId(1), topic),
+            DeadlinePolicy::WithinWorkingDays { days: 2 }
         );
         // Received Monday 30 March 2026 at 10:00 in Oslo: Tuesday and Wednesday count, Maundy
         // Thursday, Good Friday and Easter Monday do not, so the third working day is Tuesday
@@ -359,23 +374,30 @@ mod tests {
             rule(None, None, Some("school"), "hours:24"),
         ];
         assert_eq!(
-            resolve(&rules, Channel::Email, crate::UnitId(1), None).to_string(),
+            resolve(None, &rules, Channel::Email, crate::UnitId(1), None).to_string(),
             "working_days:3"
         );
         assert_eq!(
-            resolve(&rules, Channel::Web, crate::UnitId(7), None).to_string(),
+            resolve(None, &rules, Channel::Web, crate::UnitId(7), None).to_string(),
             "working_days:5"
         );
         assert_eq!(
-            resolve(&rules, Channel::Email, crate::UnitId(7), None).to_string(),
+            resolve(None, &rules, Channel::Email, crate::UnitId(7), None).to_string(),
             "working_days:4"
         );
         assert_eq!(
-            resolve(&rules, Channel::Email, crate::UnitId(7), Some("school")).to_string(),
+            resolve(
+                None,
+                &rules,
+                Channel::Email,
+                crate::UnitId(7),
+                Some("school")
+            )
+            .to_string(),
             "hours:24"
         );
         assert_eq!(
-            resolve(&rules, Channel::Facebook, crate::UnitId(1), None),
+            resolve(None, &rules, Channel::Facebook, crate::UnitId(1), None),
             default_policy(Channel::Facebook)
         );
     }

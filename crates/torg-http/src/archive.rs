@@ -39,13 +39,16 @@ pub(crate) struct ArchivePanel {
 }
 
 /// Labels of the screening bases: the citation itself, as the journal shows it.
-fn bases(selected: Option<ScreeningBasis>) -> Vec<(String, String, bool)> {
+fn bases(
+    country: Option<torg_domain::calendar::Country>,
+    selected: Option<ScreeningBasis>,
+) -> Vec<(String, String, bool)> {
     ScreeningBasis::ALL
         .iter()
         .map(|b| {
             (
                 b.as_str().to_string(),
-                b.citation().to_string(),
+                b.citation_in(country).to_string(),
                 Some(*b) == selected,
             )
         })
@@ -89,13 +92,18 @@ pub(crate) fn panel(
         decided_archive: record.is_some_and(|r| r.decision == ArchiveDecision::Archive),
         decided_not: record.is_some_and(|r| r.decision == ArchiveDecision::NotArchive),
         can_decide: staff.can(Permission::DecideArchive),
-        bases: bases(screening.basis),
+        bases: bases(staff.config.country(), screening.basis),
         screen_names: screening.names,
         public_title: screening.public_title.unwrap_or_default(),
         access_request: inquiry.topic.as_deref() == Some(torg_domain::access_request::TOPIC),
         grounds: ScreeningBasis::ALL
             .iter()
-            .map(|b| (b.as_str().to_string(), b.citation().to_string()))
+            .map(|b| {
+                (
+                    b.as_str().to_string(),
+                    b.citation_in(staff.config.country()).to_string(),
+                )
+            })
             .collect(),
     }
 }
@@ -103,6 +111,7 @@ pub(crate) fn panel(
 /// The reply box's text for a request for access, when the template was asked for.
 pub(crate) fn access_reply(
     t: &Tr,
+    country: Option<torg_domain::calendar::Country>,
     inquiry: &Inquiry,
     answer: &str,
     ground: &str,
@@ -114,6 +123,7 @@ pub(crate) fn access_reply(
         .clone()
         .unwrap_or_else(|| t.get("access-document-default"));
     Some(reply_template(
+        country,
         &inquiry.language,
         answer,
         &grounds,

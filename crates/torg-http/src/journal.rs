@@ -59,6 +59,7 @@ fn public_line(
     number: usize,
     unit: &str,
     zone: &jiff::tz::TimeZone,
+    country: Option<torg_domain::calendar::Country>,
     now: Timestamp,
 ) -> PublicLine {
     let title = case_title(e.subject.as_deref(), &e.preview);
@@ -81,7 +82,10 @@ fn public_line(
         } else {
             e.author_name.clone()
         },
-        screening: e.screening.basis.map(|b| b.citation().to_string()),
+        screening: e
+            .screening
+            .basis
+            .map(|b| b.citation_in(country).to_string()),
         attachments: e.attachments,
         at: e.date,
         name_findable: !e.screening.names && name_searchable(e.date, now),
@@ -185,6 +189,7 @@ async fn lines(
                 numbers.get(&e.message_id).copied().unwrap_or(1),
                 unit,
                 &zone,
+                torg_domain::calendar::Country::of_time_zone(&m.time_zone),
                 now,
             )
         })

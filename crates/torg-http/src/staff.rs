@@ -1109,14 +1109,15 @@ pub(crate) async fn show_inquiry(
         if answer_privately {
             return torg_domain::moderation::private_reply(&inquiry.language).to_string();
         }
-        crate::archive::access_reply(&t, &inquiry, &q.access, &q.ground).unwrap_or_else(|| {
-            q.canned
-                .parse::<i64>()
-                .ok()
-                .and_then(|cid| canned.iter().find(|c| c.id == cid))
-                .map(|c| c.text.clone())
-                .unwrap_or_default()
-        })
+        crate::archive::access_reply(&t, staff.config.country(), &inquiry, &q.access, &q.ground)
+            .unwrap_or_else(|| {
+                q.canned
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|cid| canned.iter().find(|c| c.id == cid))
+                    .map(|c| c.text.clone())
+                    .unwrap_or_default()
+            })
     });
     let plain = if q.plain_check {
         let jargon = match state.store.jargon(tenant).await {

@@ -1513,6 +1513,7 @@ async fn every_scenario_on_postgres() {
     duty_rota_in_the_inbox(&app).await;
     administration_lockout_and_revocation(&app).await;
     the_archivist_decides_and_the_public_journal_screens(&app).await;
+    a_swedish_municipality_takes_anonymous_access_requests(&app).await;
     the_annual_wheel(&app).await;
     publishing_with_approval(&app).await;
     subscribing_and_a_crisis_on_the_portal(&app).await;
@@ -7592,6 +7593,156 @@ async fn live_chat_flows_both_ways_and_survives_a_reconnect() {
         .await
         .expect("bad");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_swedish_municipality_takes_anonymous_access_requests_sqlite() {
+    a_swedish_municipality_takes_anonymous_access_requests(&spawn().await).await;
+}
+
+/// Hällefors (Sweden): allmänna handlingar may be asked for without a name or an address and
+/// without saying why; the request is answered "skyndsamt" (one working day unless the
+/// municipality sets its own), and a refusal cites Swedish law with the appeal to the
+/// kammarrätt.
+async fn a_swedish_municipality_takes_anonymous_access_requests(app: &App) {
+    let m = app
+        .store
+        .create_municipality(NewMunicipality {
+            slug: "hallefors".into(),
+            name: "Hällefors kommun".into(),
+            time_zone: "Europe/Stockholm".into(),
+            language: "sv".into(),
+        })
+        .await
+        .expect("municipality");
+    let desk = app
+        .store
+        .create_unit(m.id, "Kommunservice", true, false, None)
+        .await
+        .expect("unit");
+    add_user(
+        &*app.store,
+        m.id,
+        "kari",
+        Role::ServiceDesk,
+        Some(desk.id.get()),
+    )
+    .await;
+
+    // From the journal's link: the form says no name is needed, and asks for none.
+    let form = client()
+        .get(format!(
+            "{}/k/hallefors?innsyn=KS%202026%2F14&tittel=Protokoll",
+            app.base
+        ))
+        .header("accept-language", "sv")
+        .send()
+        .await
+        .expect("form")
+        .text()
+        .await
+        .expect("text");
+    assert!(form.contains("id=\"access-hint\""), "{form}");
+    assert!(
+        !form.contains("autocomplete=\"name\" required"),
+        "the name is not required"
+    );
+
+    // Sent with no name, no address, no reason.
+    let form = Form::new()
+        .text("name", "")
+        .text("email", "")
+        .text("phone", "")
+        .text("topic", "access_request")
+        .text(
+            "message",
+            "Protokollet från kommunstyrelsen den 30 november, tack.",
+        );
+    let res = client()
+        .post(format!("{}/k/hallefors/inquiries", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status();
+    let receipt = res.text().await.expect("text");
+    assert_eq!(status, StatusCode::CREATED, "{receipt}");
+    assert!(
+        receipt.contains("follow-link"),
+        "the answer is on the follow page"
+    );
+
+    let list = app
+        .store
+        .list_inquiries(m.id, &torg_store::InquiryFilter::default(), None, 10)
+        .await
+        .expect("list");
+    assert_eq!(list.len(), 1);
+    let inquiry = app
+        .store
+        .inquiry(m.id, list[0].id)
+        .await
+        .expect("i")
+        .expect("i");
+    assert_eq!(inquiry.topic.as_deref(), Some("access_request"));
+    assert_eq!(inquiry.citizen_name, "Anonym");
+    assert!(inquiry.contact_email.is_none() && inquiry.contact_phone.is_none());
+    // One working day by default in Sweden, the municipality's own rule where it has one.
+    let config = torg_core::intake::TenantConfig::load(&*app.store, m.clone())
+        .await
+        .expect("config");
+    assert_eq!(
+        config.policy(torg_domain::Channel::Web, desk.id, Some("access_request")),
+        torg_domain::deadline::DeadlinePolicy::WithinWorkingDays { days: 1 }
+    );
+    assert_eq!(
+        inquiry.deadline_at,
+        config.deadline(
+            torg_domain::Channel::Web,
+            desk.id,
+            Some("access_request"),
+            inquiry.received_at
+        )
+    );
+    assert!(
+        inquiry.deadline_at.duration_since(inquiry.received_at)
+            < jiff::SignedDuration::from_hours(24 * 4)
+    );
+
+    // A name is still needed for anything else.
+    let other = Form::new()
+        .text("name", "")
+        .text("email", "a@example.se")
+        .text("phone", "")
+        .text("topic", "")
+        .text("message", "När töms soptunnorna?");
+    let res = client()
+        .post(format!("{}/k/hallefors/inquiries", app.base))
+        .multipart(other)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The desk answers from the template: Swedish law, the kammarrätt, three weeks.
+    let staff = login(app, "hallefors", "kari").await;
+    let page = staff
+        .get(format!(
+            "{}/staff/inquiries/{}?access=refused&ground=health",
+            app.base, inquiry.id
+        ))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("25 kap. 1 § offentlighets- och sekretesslagen"),
+        "{page}"
+    );
+    assert!(page.contains("kammarrätten") && page.contains("inom tre veckor"));
+    assert!(!page.contains("Offl. § 13"));
 }
 
 #[tokio::test]

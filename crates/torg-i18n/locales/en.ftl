@@ -25,6 +25,8 @@ field-message = Message
 field-message-hint = Do not write national identity numbers or health information here.
 field-attachment = Attachment (optional)
 field-attachment-hint = One file, at most 25 MB.
+field-optional = optional
+field-access-anonymous = When you ask for access to documents you need not give your name, email or phone, nor say why. You will find the answer at the link you get once you have sent it.
 contact-submit = Send
 
 receipt-title = Thank you, we have received your inquiry

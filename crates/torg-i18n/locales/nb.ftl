@@ -25,6 +25,8 @@ field-message = Melding
 field-message-hint = Ikke skriv fødselsnummer eller helseopplysninger her.
 field-attachment = Vedlegg (valgfritt)
 field-attachment-hint = Én fil, høyst 25 MB.
+field-optional = valgfritt
+field-access-anonymous = Ber du om innsyn, trenger du ikke oppgi navn, e-post eller telefon, og du trenger ikke si hvorfor. Svaret finner du på lenken du får når du har sendt.
 contact-submit = Send
 
 receipt-title = Takk, vi har mottatt henvendelsen
