@@ -9,12 +9,17 @@
 //! `offentligJournal.xml` (screened as the archivist marked), `endringslogg.xml`,
 //! `arkivuttrekk.xml` (ADDML: every file with its SHA-256), the schemas, and the documents
 //! under `dokumenter/` (message text as UTF-8 plain text, attachments as received).
+//!
+//! For a Swedish municipality the same cases are written as E-ARK CITS ERMS v3 (`erms.xml`,
+//! [`export_erms`]), the format of Riksarkivet's FGS Ärendehantering 2.0.
 
+mod erms;
 pub mod fiks;
 mod format;
 mod noark;
 mod xml;
 
+pub use erms::{ERMS_SCHEMA, export_erms};
 pub use noark::{Exported, ExtractSpec, Progress, export, xml_files};
 
 /// The schemas an extract carries and is validated against (Arkivverket's, unchanged).

@@ -34,6 +34,12 @@ impl<W: Write> Xml<W> {
         self.writer.write_event(Event::Start(start))
     }
 
+    /// `<name attributes/>`.
+    pub fn empty_with(&mut self, name: &str, attributes: &[(&str, &str)]) -> std::io::Result<()> {
+        let start = BytesStart::new(name).with_attributes(attributes.iter().copied());
+        self.writer.write_event(Event::Empty(start))
+    }
+
     pub fn close(&mut self, name: &str) -> std::io::Result<()> {
         self.writer.write_event(Event::End(BytesEnd::new(name)))
     }

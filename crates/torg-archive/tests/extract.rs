@@ -361,6 +361,79 @@ async fn the_extract_is_valid_and_complete() {
     assert!(err.to_string().contains("archive-worthy"), "{err}");
 }
 
+/// The Swedish export: the same cases as E-ARK CITS ERMS v3, valid against the DILCIS
+/// Board's schema by xmllint, with the diarienummer, directions, counterparts, secrecy citing
+/// offentlighets- och sekretesslagen, and the attachments written beside it.
+#[tokio::test]
+async fn the_erms_export_is_valid_and_complete() {
+    let s = setup().await;
+    let first = inquiry(
+        &s,
+        1,
+        "Jag ansöker om <b>serveringstillstånd</b> & bifogar ritning.",
+        vec![NewAttachment {
+            filename: "../ritning från Åsa.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: b"%PDF-1.4 ritning".to_vec(),
+        }],
+    )
+    .await;
+    answer_and_close(&s, &first, "Beslut: ansökan beviljas.").await;
+    keep(&s, &first, Screening::default()).await;
+    let secret = inquiry(&s, 2, "Ansökan om stöd efter sjukdom.", vec![]).await;
+    answer_and_close(&s, &secret, "Beslut: beviljas.").await;
+    keep(
+        &s,
+        &secret,
+        Screening {
+            basis: Some(ScreeningBasis::Health),
+            names: true,
+            public_title: Some("Ansökan om stöd".into()),
+        },
+    )
+    .await;
+    let open = inquiry(&s, 3, "Ansökan, inte klar", vec![]).await;
+    keep(&s, &open, Screening::default()).await;
+
+    let out_dir = s._dir.path().join("erms");
+    let out = torg_archive::export_erms(&*s.store, &spec(&s), &out_dir, &mut |_| {})
+        .await
+        .expect("export");
+    assert_eq!(out.cases, 2);
+    assert_eq!(out.skipped_open, 1);
+    assert_eq!(out.journal_posts, 4);
+    assert_eq!(out.documents, 1);
+    let file = out_dir.join("erms.xml");
+    xmllint(&file, "ERMS_v3.xsd");
+    assert!(
+        out_dir.join("ERMS_v3.xsd").exists(),
+        "the schema travels with it"
+    );
+    let xml = std::fs::read_to_string(&file).expect("read");
+    assert!(xml.contains(&format!("<objectId>{}</objectId>", first.reference)));
+    assert!(xml.contains("aggregationType=\"caseFile\""));
+    assert!(xml.contains("directionDefinition=\"incoming\""));
+    assert!(xml.contains("directionDefinition=\"outgoing\""));
+    assert!(
+        xml.contains("&lt;b&gt;serveringstillstånd&lt;/b&gt; &amp;"),
+        "text escaped"
+    );
+    assert!(xml.contains("25 kap. 1 § offentlighets- och sekretesslagen"));
+    assert!(!xml.contains("Offl."), "Swedish law only");
+    let attachment = between(&xml, " path=\"", "\"");
+    assert!(!attachment.contains(".."), "a safe file name: {attachment}");
+    assert_eq!(
+        std::fs::read(out_dir.join(attachment)).expect("attachment"),
+        b"%PDF-1.4 ritning"
+    );
+    // A folder that is not empty is refused; a period with nothing closed says so.
+    let again = torg_archive::export_erms(&*s.store, &spec(&s), &out_dir, &mut |_| {}).await;
+    assert!(matches!(
+        again,
+        Err(torg_archive::ArchiveError::NotEmpty(_))
+    ));
+}
+
 #[tokio::test]
 async fn fiks_arkivmelding_messages_are_valid() {
     let s = setup().await;

@@ -34,6 +34,20 @@ pub enum ArchiveCommand {
         to: String,
         dir: std::path::PathBuf,
     },
+    /// Write the same records as E-ARK CITS ERMS v3 (the Swedish diary and archive format,
+    /// Riksarkivet's FGS Ärendehantering 2.0) into DIR (new or empty): erms.xml, its schema
+    /// and the attachments.
+    Erms {
+        #[arg(long)]
+        municipality: String,
+        /// First day, e.g. 2026-01-01.
+        #[arg(long)]
+        from: String,
+        /// Last day (included), e.g. 2026-12-31.
+        #[arg(long)]
+        to: String,
+        dir: std::path::PathBuf,
+    },
     /// Write the same records as Fiks Arkiv `arkivmelding` messages (opprett), a folder per
     /// message with its payload and files, into DIR (new or empty).
     Fiks {
@@ -146,6 +160,33 @@ pub async fn archive_command(store: &dyn Store, command: ArchiveCommand) -> Resu
             if out.skipped_open > 0 {
                 println!(
                     "{} archive-worthy inquiries of the period are still open; they go into an extract once closed.",
+                    out.skipped_open
+                );
+            }
+            Ok(())
+        }
+        ArchiveCommand::Erms {
+            municipality: slug,
+            from,
+            to,
+            dir,
+        } => {
+            let spec = extract_spec(store, &slug, &from, &to, now).await?;
+            let bar = case_bar();
+            let out = torg_archive::export_erms(store, &spec, &dir, &mut |p| bar_progress(&bar, p))
+                .await?;
+            bar.finish_and_clear();
+            println!(
+                "Wrote the ERMS export of {} to {}: {} cases (ärenden), {} records (handlingar), {} attachments.",
+                spec.municipality.name,
+                dir.display(),
+                out.cases,
+                out.journal_posts,
+                out.documents,
+            );
+            if out.skipped_open > 0 {
+                println!(
+                    "{} archive-worthy inquiries of the period are still open; they are exported once closed.",
                     out.skipped_open
                 );
             }
