@@ -373,6 +373,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
     let mut rng = Lcg(2026);
+    let mut overdue_left = 3;
     for n in 0..INQUIRIES {
         let (topic, text) = *rng.pick(TEXTS);
         let first = *rng.pick(FIRST);
@@ -414,14 +415,30 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         )
         .await?;
         let inquiry = r.created.inquiry;
-        // Older inquiries are mostly answered and closed; recent ones are still open.
+        // A municipality that works: what is older than a week was answered in time and
+        // closed, but for a couple still waiting for the citizen and one forgotten; of the
+        // last week most are answered, a few still open (one or two over the deadline);
+        // the last two days are mostly new or being worked on.
         let age_days = minutes_ago / (60 * 24);
-        let fate = rng.next() % 10;
+        let fate = rng.next() % 20;
         let status = match (age_days, fate) {
-            (8.., 0..=8) | (3..=7, 0..=5) | (0..=2, 0..=1) => InquiryStatus::Closed,
-            (8.., _) | (3..=7, 6) => InquiryStatus::WaitingForCitizen,
-            (3..=7, 7..=8) | (0..=2, 2..=4) => InquiryStatus::Open,
+            (8.., _) if n % 97 == 5 => InquiryStatus::WaitingForCitizen,
+            (8.., _) => InquiryStatus::Closed,
+            (3..=7, 0..=15) | (0..=2, 0..=7) => InquiryStatus::Closed,
+            (3..=7, 16..=17) => InquiryStatus::WaitingForCitizen,
+            (3..=7, _) | (0..=2, 8..=13) => InquiryStatus::Open,
             _ => InquiryStatus::New,
+        };
+        // Only a few left past their deadline: the rest of the late ones were answered.
+        let status = if status != InquiryStatus::Closed && inquiry.deadline_at < now {
+            if overdue_left > 0 {
+                overdue_left -= 1;
+                status
+            } else {
+                InquiryStatus::Closed
+            }
+        } else {
+            status
         };
         if status == InquiryStatus::New {
             continue;
@@ -434,7 +451,11 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             .iter()
             .find(|u| u.unit_id == Some(unit.id))
             .unwrap_or(&users[1]);
-        let answered = received + SignedDuration::from_mins(30 + (rng.next() % 1800) as i64);
+        // Answered within the deadline: between a tenth and four fifths of the time it gave.
+        let allowed = inquiry.deadline_at.duration_since(received).as_secs().max(3600);
+        let answered = (received
+            + SignedDuration::from_secs(allowed * (10 + (rng.next() % 70) as i64) / 100))
+        .min(now);
         if rng.next().is_multiple_of(3) {
             torg_core::reply::write(
                 store,
@@ -704,4 +725,45 @@ async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
         .collect();
     store.import_subscribers(m.id, &list, &hashes, None).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A newcomer sees a municipality that works: a realistic handful open, a few near or
+    /// over the deadline, the rest answered in time and closed.
+    #[tokio::test]
+    async fn the_demo_shows_a_municipality_that_works() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let sqlite = torg_store_sql::SqliteStore::open(&dir.path().join("t.db"))
+            .await
+            .expect("store");
+        let store: &dyn Store = &sqlite;
+        ensure(store).await.expect("demo");
+        let m = store
+            .municipality_by_slug(SLUG)
+            .await
+            .expect("read")
+            .expect("demo");
+        let counts = store
+            .deadline_counts(m.id, Timestamp::now(), 750)
+            .await
+            .expect("counts");
+        let open: i64 = counts.iter().map(|c| c.open).sum();
+        let overdue: i64 = counts.iter().map(|c| c.overdue).sum();
+        assert!((5..=30).contains(&open), "open: {open}");
+        assert!((1..=6).contains(&overdue), "overdue: {overdue} of {open}");
+        let closed = store
+            .count_matching(
+                m.id,
+                &torg_store::InquiryFilter {
+                    status: torg_store::StatusFilter::Only(InquiryStatus::Closed),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("count");
+        assert!(closed >= 250, "closed: {closed}");
+    }
 }
