@@ -1,6 +1,7 @@
-//! "Demo kommune": units, staff with roles, routing rules, canned replies and a few hundred
-//! realistic Norwegian inquiries over the last 60 days. Created once; running it again on the
-//! same database adds nothing.
+//! Two demo municipalities — "Demo kommune" (Norwegian) and "Demo kommun" (Swedish): units,
+//! staff with roles, routing rules, canned replies and a few hundred realistic inquiries over
+//! the last 60 days, most answered in time and closed, a handful open. Created once; running
+//! it again on the same database adds nothing.
 
 use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
@@ -224,6 +225,305 @@ const REPLIES: &[&str] = &[
     "Takk for spørsmålet. Svaret er ja, og du trenger ikke å søke.",
 ];
 
+type Rule = (Option<&'static str>, Option<&'static str>, &'static str);
+
+/// One demo municipality: its settings, people and the texts its inquiries are made of.
+struct Demo {
+    slug: &'static str,
+    name: &'static str,
+    zone: &'static str,
+    language: &'static str,
+    /// The service desk's name (the unit an inquiry falls back to).
+    desk: &'static str,
+    units: &'static [(&'static str, bool, bool)],
+    staff: &'static [(&'static str, &'static str, Role, &'static str)],
+    /// (keyword, topic, unit)
+    rules: &'static [Rule],
+    /// (title, text)
+    canned: &'static [(&'static str, &'static str)],
+    texts: &'static [(&'static str, &'static str)],
+    first: &'static [&'static str],
+    last: &'static [&'static str],
+    replies: &'static [&'static str],
+    /// An internal note on a case.
+    note: &'static str,
+    /// Survey comments.
+    comments: [&'static str; 2],
+    /// Who rotates on duty for the public channels.
+    rota: [&'static str; 2],
+    keywords: [&'static str; 5],
+    records: &'static [(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        DemoFile,
+        bool,
+    )],
+    record_people: [&'static str; 3],
+    screened_title: &'static str,
+    /// The top-level domain of citizens' addresses and the first digit of their mobiles.
+    domain: &'static str,
+    mobile: &'static str,
+    inquiries: usize,
+}
+
+const NORWAY: Demo = Demo {
+    slug: SLUG,
+    name: "Demo kommune",
+    zone: "Europe/Oslo",
+    language: "nb",
+    desk: "Servicetorget",
+    units: UNITS,
+    staff: STAFF,
+    rules: &[
+        (None, Some("school"), "Oppvekst"),
+        (None, Some("water"), "Teknisk drift"),
+        (None, Some("roads"), "Teknisk drift"),
+        (None, Some("waste"), "Teknisk drift"),
+        (None, Some("health"), "Helse og omsorg"),
+        (Some("barnehage"), None, "Oppvekst"),
+        (Some("skole"), None, "Oppvekst"),
+        (Some("brøyt"), None, "Teknisk drift"),
+        (Some("hjemmetjeneste"), None, "Helse og omsorg"),
+    ],
+    canned: &[
+        (
+            "Takk – vi ser på saken",
+            "Hei {navn}!\n\nTakk for henvendelsen din med referanse {referanse}. Vi ser på saken og kommer tilbake til deg så snart vi kan.",
+        ),
+        (
+            "Sendt videre",
+            "Hei {navn}!\n\nVi har sendt henvendelsen ({referanse}) videre til rett enhet, som svarer deg direkte.",
+        ),
+        (
+            "Flytt til privat kanal",
+            "Hei {navn}! Vi svarer gjerne, men saker med personopplysninger tar vi ikke i åpne kanaler. Skriv til oss på kontaktskjemaet, så hjelper vi deg der.",
+        ),
+    ],
+    texts: TEXTS,
+    first: FIRST,
+    last: LAST,
+    replies: REPLIES,
+    note: "Sjekket med fagansvarlig, se svar.",
+    comments: [
+        "Raskt svar, takk!",
+        "Fikk svar, men måtte spørre to ganger.",
+    ],
+    rota: ["kari", "siri"],
+    keywords: [
+        "gasslukt",
+        "strømbrudd",
+        "flom",
+        "vannlekkasje",
+        "Demo kommune",
+    ],
+    records: RECORDS,
+    record_people: ["Eva Solberg", "Jonas Berg", "Hilde Moe"],
+    screened_title: "Klage på avslag om SFO-plass",
+    domain: "no",
+    mobile: "9",
+    inquiries: INQUIRIES,
+};
+
+/// The Swedish demo municipality's short name.
+pub const SWEDISH_SLUG: &str = "demokommun";
+
+/// "Demo kommun": a Swedish municipality, in Swedish, with Swedish law (holidays, requests
+/// for public documents answered within a working day, the ERMS export).
+const SWEDEN: Demo = Demo {
+    slug: SWEDISH_SLUG,
+    name: "Demo kommun",
+    zone: "Europe/Stockholm",
+    language: "sv",
+    desk: "Kommunservice",
+    units: &[
+        ("Kommunservice", true, false),
+        ("Förskola och skola", false, false),
+        ("Samhällsbyggnad", false, false),
+        ("Vård och omsorg", false, true),
+        ("Kommunikation", false, false),
+    ],
+    staff: &[
+        (
+            "admin",
+            "Anna Andersson",
+            Role::Administrator,
+            "Kommunservice",
+        ),
+        (
+            "karin",
+            "Karin Lindqvist",
+            Role::ServiceDesk,
+            "Kommunservice",
+        ),
+        (
+            "erik",
+            "Erik Nilsson",
+            Role::CaseHandler,
+            "Förskola och skola",
+        ),
+        ("per", "Per Karlsson", Role::CaseHandler, "Samhällsbyggnad"),
+        (
+            "maria",
+            "Maria Eriksson",
+            Role::CaseHandler,
+            "Vård och omsorg",
+        ),
+        ("sara", "Sara Berg", Role::Communication, "Kommunikation"),
+        ("registrator", "Lena Holm", Role::Archivist, "Kommunservice"),
+    ],
+    rules: &[
+        (None, Some("school"), "Förskola och skola"),
+        (None, Some("water"), "Samhällsbyggnad"),
+        (None, Some("roads"), "Samhällsbyggnad"),
+        (None, Some("waste"), "Samhällsbyggnad"),
+        (None, Some("health"), "Vård och omsorg"),
+        (Some("förskol"), None, "Förskola och skola"),
+        (Some("snöröj"), None, "Samhällsbyggnad"),
+        (Some("hemtjänst"), None, "Vård och omsorg"),
+    ],
+    canned: &[
+        (
+            "Tack – vi tittar på ärendet",
+            "Hej {navn}!\n\nTack för ditt meddelande med diarienummer {referanse}. Vi tittar på ärendet och återkommer så snart vi kan.",
+        ),
+        (
+            "Skickat vidare",
+            "Hej {navn}!\n\nVi har skickat ärendet ({referanse}) vidare till rätt förvaltning, som svarar dig direkt.",
+        ),
+    ],
+    texts: &[
+        (
+            "school",
+            "Hej! När är sista dag att söka förskoleplats till hösten?",
+        ),
+        ("school", "Hur mycket kostar fritidshem för två barn?"),
+        (
+            "school",
+            "Skolskjutsen kom inte i morse. Barnen stod och väntade i en halvtimme.",
+        ),
+        (
+            "water",
+            "Kranvattnet luktar konstigt hos oss på Storgatan 14. Går det att dricka?",
+        ),
+        (
+            "water",
+            "Det läcker vatten ur en brunn utanför Skogsvägen 3.",
+        ),
+        (
+            "roads",
+            "Vägen upp till Åsen är inte snöröjd, och bussen kommer inte fram.",
+        ),
+        (
+            "roads",
+            "Gatubelysningen vid övergångsstället på skolvägen har varit släckt i en vecka.",
+        ),
+        (
+            "roads",
+            "Det är ett stort hål i asfalten på Kyrkvägen vid nummer 22.",
+        ),
+        (
+            "waste",
+            "Soptunnan tömdes inte i tisdags. Adressen är Björkliden 7.",
+        ),
+        ("waste", "Var lämnar jag gamla färgburkar och batterier?"),
+        (
+            "health",
+            "Min mamma behöver mer hjälp hemma efter sjukhusvistelsen. Vem kontaktar vi om hemtjänst?",
+        ),
+        ("health", "Hur ansöker man om trygghetslarm?"),
+        (
+            "building",
+            "Behöver jag bygglov för ett garage på 40 kvadratmeter?",
+        ),
+        (
+            "building",
+            "Hur lång är handläggningstiden för bygglov just nu?",
+        ),
+        ("culture", "Kan vi hyra gympasalen på skolan en lördag?"),
+        ("culture", "När öppnar biblioteket igen efter renoveringen?"),
+        (
+            "other",
+            "Vilka öppettider har kommunservice i mellandagarna?",
+        ),
+        (
+            "other",
+            "Jag vill ge beröm till personalen på äldreboendet. De gör ett fantastiskt jobb!",
+        ),
+    ],
+    first: &[
+        "Anna", "Erik", "Maja", "Lars", "Elsa", "Johan", "Alice", "Oskar", "Ebba", "Nils", "Saga",
+        "Hugo",
+    ],
+    last: &[
+        "Andersson",
+        "Johansson",
+        "Karlsson",
+        "Nilsson",
+        "Eriksson",
+        "Larsson",
+        "Olsson",
+        "Persson",
+        "Svensson",
+        "Gustafsson",
+        "Lindberg",
+        "Holm",
+    ],
+    replies: &[
+        "Tack för att du hörde av dig. Vi har tittat på ärendet och åtgärdat det.",
+        "Tack för ditt meddelande. Blanketten hittar du på kommunens webbplats under ”E-tjänster och blanketter”. Hör gärna av dig igen om något är oklart.",
+        "Hej och tack för informationen. Vi har skickat ärendet vidare till rätt förvaltning, som kontaktar dig.",
+    ],
+    note: "Stämt av med ansvarig handläggare, se svar.",
+    comments: [
+        "Snabbt svar, tack!",
+        "Fick svar, men fick fråga två gånger.",
+    ],
+    rota: ["karin", "sara"],
+    keywords: [
+        "gaslukt",
+        "strömavbrott",
+        "översvämning",
+        "vattenläcka",
+        "Demo kommun",
+    ],
+    records: &[
+        (
+            "building",
+            "Ansökan om marklov för trädfällning",
+            "Jag ansöker om lov att fälla en stor björk på Skogsvägen 3. Karta över tomten bifogas.",
+            "Beslut: Ansökan beviljas. Beslutet kan överklagas inom tre veckor.",
+            Some((
+                "karta-skogsvagen-3.pdf",
+                b"%PDF-1.4\n% Torg demo: karta over tomten\n%%EOF\n",
+            )),
+            false,
+        ),
+        (
+            "health",
+            "Ansökan om hemtjänst",
+            "Jag ansöker om hemtjänst för min far, som inte längre klarar sig själv efter en stroke.",
+            "Beslut: Din far beviljas hemtjänst två gånger per dag från den 1 december.",
+            None,
+            true,
+        ),
+        (
+            torg_domain::access_request::TOPIC,
+            "Begäran om allmän handling",
+            "Jag begär ut protokollet från kommunstyrelsens sammanträde den 2 november.",
+            "Hej!\n\nDu får ta del av protokollet. Handlingen bifogas detta svar.",
+            None,
+            false,
+        ),
+    ],
+    record_people: ["Eva Lund", "Jonas Berg", "Hilda Strand"],
+    screened_title: "Ansökan om bistånd",
+    domain: "se",
+    mobile: "070",
+    inquiries: 120,
+};
+
 /// A small deterministic generator, so the demo looks the same every time.
 struct Lcg(u64);
 impl Lcg {
@@ -250,22 +550,27 @@ fn channel_for(n: u64) -> Channel {
     }
 }
 
-/// Creates the demo municipality unless it exists. Prints the staff's passwords once.
+/// Creates the demo municipalities unless they exist. Prints the staff's passwords once.
 pub async fn ensure(store: &dyn Store) -> Result<()> {
-    if store.municipality_by_slug(SLUG).await?.is_some() {
-        println!("Demo kommune exists already; nothing added.");
+    ensure_one(store, &NORWAY).await?;
+    ensure_one(store, &SWEDEN).await
+}
+
+async fn ensure_one(store: &dyn Store, demo: &Demo) -> Result<()> {
+    if store.municipality_by_slug(demo.slug).await?.is_some() {
+        println!("{} exists already; nothing added.", demo.name);
         return Ok(());
     }
     let m = store
         .create_municipality(NewMunicipality {
-            slug: SLUG.into(),
-            name: "Demo kommune".into(),
-            time_zone: "Europe/Oslo".into(),
-            language: "nb".into(),
+            slug: demo.slug.into(),
+            name: demo.name.into(),
+            time_zone: demo.zone.into(),
+            language: demo.language.into(),
         })
         .await?;
     let mut units = HashMap::new();
-    for (name, desk, sensitive) in UNITS {
+    for (name, desk, sensitive) in demo.units {
         let mut unit = store.create_unit(m.id, name, *desk, false, None).await?;
         if *sensitive {
             unit = store.update_unit(m.id, unit.id, name, true, None).await?;
@@ -273,18 +578,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         units.insert(*name, unit);
     }
     // The topic the citizen chose wins; keywords catch the rest.
-    let rules: &[(Option<&str>, Option<&str>, &str)] = &[
-        (None, Some("school"), "Oppvekst"),
-        (None, Some("water"), "Teknisk drift"),
-        (None, Some("roads"), "Teknisk drift"),
-        (None, Some("waste"), "Teknisk drift"),
-        (None, Some("health"), "Helse og omsorg"),
-        (Some("barnehage"), None, "Oppvekst"),
-        (Some("skole"), None, "Oppvekst"),
-        (Some("brøyt"), None, "Teknisk drift"),
-        (Some("hjemmetjeneste"), None, "Helse og omsorg"),
-    ];
-    for (pos, (keyword, topic, unit)) in rules.iter().enumerate() {
+    for (pos, (keyword, topic, unit)) in demo.rules.iter().enumerate() {
         store
             .create_routing_rule(
                 m.id,
@@ -299,25 +593,15 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             )
             .await?;
     }
-    for (title, body) in [
-        (
-            "Takk – vi ser på saken",
-            "Hei {navn}!\n\nTakk for henvendelsen din med referanse {referanse}. Vi ser på saken og kommer tilbake til deg så snart vi kan.",
-        ),
-        (
-            "Sendt videre",
-            "Hei {navn}!\n\nVi har sendt henvendelsen ({referanse}) videre til rett enhet, som svarer deg direkte.",
-        ),
-        (
-            "Flytt til privat kanal",
-            "Hei {navn}! Vi svarer gjerne, men saker med personopplysninger tar vi ikke i åpne kanaler. Skriv til oss på kontaktskjemaet, så hjelper vi deg der.",
-        ),
-    ] {
+    for (title, body) in demo.canned {
         store.create_canned_reply(m.id, title, body, None).await?;
     }
-    println!("Created Demo kommune (short name '{SLUG}'). Staff accounts (passwords shown once):");
+    println!(
+        "Created {} (short name '{}'). Staff accounts (passwords shown once):",
+        demo.name, demo.slug
+    );
     let mut users = vec![];
-    for (username, name, role, unit) in STAFF {
+    for (username, name, role, unit) in demo.staff {
         let password = torg_core::secrets::new_password();
         let hash = torg_core::secrets::hash_password(&password)?;
         let u = store
@@ -341,13 +625,13 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         );
         users.push(u);
     }
-    // Duty for the public channels rotates weekly between Kari and Siri, from this Monday.
+    // Duty for the public channels rotates weekly between two people, from this Monday.
     let tz = jiff::tz::TimeZone::get(&m.time_zone)?;
     let today = Timestamp::now().to_zoned(tz).date();
     let monday = today - jiff::ToSpan::days(i64::from(today.weekday().to_monday_zero_offset()));
     let rota: Vec<UserId> = users
         .iter()
-        .filter(|u| u.username == "kari" || u.username == "siri")
+        .filter(|u| demo.rota.contains(&u.username.as_str()))
         .map(|u| u.id)
         .collect();
     for (user_id, start, end) in torg_domain::duty::plan_rotation(
@@ -369,34 +653,37 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             )
             .await?;
     }
-    alerts(store, &m).await?;
+    if demo.language == "nb" {
+        alerts(store, &m).await?;
+    }
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
     let mut rng = Lcg(2026);
     let mut overdue_left = 3;
-    for n in 0..INQUIRIES {
-        let (topic, text) = *rng.pick(TEXTS);
-        let first = *rng.pick(FIRST);
-        let last = *rng.pick(LAST);
+    for n in 0..demo.inquiries {
+        let (topic, text) = *rng.pick(demo.texts);
+        let first = *rng.pick(demo.first);
+        let last = *rng.pick(demo.last);
         let minutes_ago = (rng.next() % (60 * 24 * 60)) as i64;
         let received = now - SignedDuration::from_mins(minutes_ago);
         let channel = channel_for(rng.next());
         let email = format!(
-            "{}.{}@example.no",
+            "{}.{}@example.{}",
             first.to_lowercase(),
-            last.to_lowercase()
+            last.to_lowercase(),
+            demo.domain
         )
-        .replace('ø', "o")
-        .replace('å', "a")
+        .replace(['ø', 'ö'], "o")
+        .replace(['å', 'ä'], "a")
         .replace('æ', "ae");
-        let phone = format!("9{:07}", rng.next() % 10_000_000);
+        let phone = format!("{}{:07}", demo.mobile, rng.next() % 10_000_000);
         let input = InquiryInput {
             citizen_name: format!("{first} {last}"),
             email: (channel != Channel::Sms).then_some(email),
             phone: matches!(channel, Channel::Sms | Channel::Phone).then_some(phone),
             topic: Some(topic.to_string()),
             body: text.to_string(),
-            language: Some("nb".into()),
+            language: Some(demo.language.into()),
             external_id: Some(format!("demo-{n}")),
             origin: torg_store::Origin {
                 actor: "demo".into(),
@@ -446,13 +733,17 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         let unit = config
             .unit(inquiry.unit_id)
             .cloned()
-            .unwrap_or_else(|| units["Servicetorget"].clone());
+            .unwrap_or_else(|| units[demo.desk].clone());
         let writer = users
             .iter()
             .find(|u| u.unit_id == Some(unit.id))
             .unwrap_or(&users[1]);
         // Answered within the deadline: between a tenth and four fifths of the time it gave.
-        let allowed = inquiry.deadline_at.duration_since(received).as_secs().max(3600);
+        let allowed = inquiry
+            .deadline_at
+            .duration_since(received)
+            .as_secs()
+            .max(3600);
         let answered = (received
             + SignedDuration::from_secs(allowed * (10 + (rng.next() % 70) as i64) / 100))
         .min(now);
@@ -464,7 +755,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
                 &unit,
                 Some(writer),
                 MessageKind::Note,
-                "Sjekket med fagansvarlig, se svar.",
+                demo.note,
                 Default::default(),
                 answered,
                 None,
@@ -473,7 +764,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             .await?;
         }
         if status != InquiryStatus::Open {
-            let text = *rng.pick(REPLIES);
+            let text = *rng.pick(demo.replies);
             torg_core::reply::write(
                 store,
                 &m,
@@ -502,11 +793,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             let answer = torg_domain::evaluation::SurveyAnswer {
                 score: [5, 4, 4, 3, 5, 2, 4][n % 7],
                 comment: if n % 5 == 1 {
-                    [
-                        "Raskt svar, takk!",
-                        "Fikk svar, men måtte spørre to ganger.",
-                    ][n % 2]
-                        .to_string()
+                    demo.comments[n % 2].to_string()
                 } else {
                     String::new()
                 },
@@ -537,29 +824,19 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         )
         .await?;
     store
-        .set_listening_keywords(
-            m.id,
-            &[
-                "gasslukt",
-                "strømbrudd",
-                "flom",
-                "vannlekkasje",
-                "Demo kommune",
-            ]
-            .map(String::from),
-            None,
-        )
+        .set_listening_keywords(m.id, &demo.keywords.map(String::from), None)
         .await?;
     let archivist = users.iter().find(|u| u.role == Role::Archivist);
-    for (n, (topic, subject, text, answer, attachment, screened)) in RECORDS.iter().enumerate() {
+    for (n, (topic, subject, text, answer, attachment, screened)) in demo.records.iter().enumerate()
+    {
         let received = now - SignedDuration::from_hours(24 * (20 + 5 * n as i64));
         let input = InquiryInput {
-            citizen_name: ["Eva Solberg", "Jonas Berg", "Hilde Moe"][n % 3].into(),
-            email: Some(format!("innbygger{n}@example.no")),
+            citizen_name: demo.record_people[n % 3].into(),
+            email: Some(format!("person{n}@example.{}", demo.domain)),
             topic: Some(topic.to_string()),
             subject: Some(subject.to_string()),
             body: text.to_string(),
-            language: Some("nb".into()),
+            language: Some(demo.language.into()),
             external_id: Some(format!("demo-record-{n}")),
             attachments: attachment
                 .map(|(name, data)| {
@@ -590,7 +867,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         let unit = config
             .unit(inquiry.unit_id)
             .cloned()
-            .unwrap_or_else(|| units["Servicetorget"].clone());
+            .unwrap_or_else(|| units[demo.desk].clone());
         let writer = users
             .iter()
             .find(|u| u.unit_id == Some(unit.id))
@@ -620,7 +897,7 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
             torg_domain::archive::Screening {
                 basis: Some(torg_domain::archive::ScreeningBasis::PersonalCircumstances),
                 names: true,
-                public_title: Some("Klage på avslag om SFO-plass".into()),
+                public_title: Some(demo.screened_title.into()),
             }
         } else {
             Default::default()
@@ -640,8 +917,10 @@ pub async fn ensure(store: &dyn Store) -> Result<()> {
         .await?;
     }
     println!(
-        "Added {INQUIRIES} demo inquiries from the last 60 days, {} of them judged archive-worthy.",
-        RECORDS.len()
+        "Added {} demo inquiries to {} from the last 60 days, {} of them judged archive-worthy.",
+        demo.inquiries + demo.records.len(),
+        demo.name,
+        demo.records.len()
     );
     Ok(())
 }
@@ -741,29 +1020,57 @@ mod tests {
             .expect("store");
         let store: &dyn Store = &sqlite;
         ensure(store).await.expect("demo");
-        let m = store
-            .municipality_by_slug(SLUG)
+        for (slug, least_closed) in [(SLUG, 250), (SWEDISH_SLUG, 90)] {
+            let m = store
+                .municipality_by_slug(slug)
+                .await
+                .expect("read")
+                .expect("demo");
+            let counts = store
+                .deadline_counts(m.id, Timestamp::now(), 750)
+                .await
+                .expect("counts");
+            let open: i64 = counts.iter().map(|c| c.open).sum();
+            let overdue: i64 = counts.iter().map(|c| c.overdue).sum();
+            assert!((3..=30).contains(&open), "{slug} open: {open}");
+            assert!(
+                (1..=6).contains(&overdue),
+                "{slug} overdue: {overdue} of {open}"
+            );
+            let closed = store
+                .count_matching(
+                    m.id,
+                    &torg_store::InquiryFilter {
+                        status: torg_store::StatusFilter::Only(InquiryStatus::Closed),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("count");
+            assert!(closed >= least_closed, "{slug} closed: {closed}");
+        }
+        let sv = store
+            .municipality_by_slug(SWEDISH_SLUG)
             .await
             .expect("read")
             .expect("demo");
-        let counts = store
-            .deadline_counts(m.id, Timestamp::now(), 750)
+        assert_eq!(
+            (sv.language.as_str(), sv.time_zone.as_str()),
+            ("sv", "Europe/Stockholm")
+        );
+        let units: Vec<String> = store
+            .list_units(sv.id)
             .await
-            .expect("counts");
-        let open: i64 = counts.iter().map(|c| c.open).sum();
-        let overdue: i64 = counts.iter().map(|c| c.overdue).sum();
-        assert!((5..=30).contains(&open), "open: {open}");
-        assert!((1..=6).contains(&overdue), "overdue: {overdue} of {open}");
-        let closed = store
-            .count_matching(
-                m.id,
-                &torg_store::InquiryFilter {
-                    status: torg_store::StatusFilter::Only(InquiryStatus::Closed),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("count");
-        assert!(closed >= 250, "closed: {closed}");
+            .expect("units")
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert!(units.contains(&"Kommunservice".to_string()), "{units:?}");
+        // Running it again adds nothing.
+        ensure(store).await.expect("again");
+        assert_eq!(
+            store.list_units(sv.id).await.expect("units").len(),
+            units.len()
+        );
     }
 }
