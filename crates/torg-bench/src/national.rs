@@ -293,7 +293,10 @@ fn generate_one(i: u64, n: u64, now: Timestamp, ms: &mut [Municipality], b: &mut
             ],
         );
     }
-    let terms = tsvector(&torg_domain::search::terms(&texts));
+    // With the municipality's own lexeme, as PostgreSQL's store writes it.
+    let mut terms = torg_domain::search::terms(&texts);
+    terms.push(format!("#{}", m.id.get()));
+    let terms = tsvector(&terms);
     row(&mut b.terms, &[Some(&id_s), Some(&tenant_s), Some(&terms)]);
 }
 

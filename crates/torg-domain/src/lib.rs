@@ -36,6 +36,7 @@ pub mod secret;
 pub mod sms;
 pub mod social;
 pub mod subscription;
+pub mod webhook;
 pub mod wheel;
 
 pub use access::{Access, Permission, UnitAccess};

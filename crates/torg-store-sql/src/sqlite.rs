@@ -130,6 +130,8 @@ mod evaluation;
 mod inquiries;
 #[path = "sql/jobs.rs"]
 mod jobs;
+#[path = "sql/webhooks.rs"]
+mod webhooks;
 #[path = "sql/listening.rs"]
 mod listening;
 #[path = "sql/outbox.rs"]

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -5320,4 +5320,85 @@ pub async fn jobs_are_held_by_one_node_at_a_time(store: &dyn Store) {
         }
     }
     assert_eq!(got, 1, "one holder");
+}
+
+pub async fn webhooks_queue_each_event_once(store: &dyn Store) {
+    use torg_domain::webhook::Event;
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let tenant = f.tenant.id;
+    let now = Timestamp::now();
+    let before = store.audit_entries(tenant, 0, 10_000).await.expect("audit");
+    let id = store
+        .add_webhook(
+            tenant,
+            NewWebhook {
+                url: "https://sak.example/torg".into(),
+                events: vec![Event::InquiryCreated, Event::InquiryClosed],
+                secret_sealed: "sealed".into(),
+                created_at: now,
+            },
+            Some(torg_domain::audit::NewAuditEntry {
+                actor: "cli".into(),
+                action: "webhook.added".into(),
+                object: String::new(),
+                detail: "https://sak.example/torg".into(),
+                source: "cli".into(),
+            }),
+        )
+        .await
+        .expect("add");
+    let hooks = store.webhooks(tenant).await.expect("list");
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].events, vec![Event::InquiryCreated, Event::InquiryClosed]);
+    assert_eq!(
+        hooks[0].after_seq,
+        before.last().map_or(0, |e| e.seq),
+        "told of what happens from now on"
+    );
+    assert!(store.webhooks(other.tenant.id).await.expect("other").is_empty());
+    assert!(store.webhook_tenants().await.expect("tenants").contains(&tenant));
+    let notice = |seq: i64| Notice {
+        out: NewOutgoing {
+            channel: torg_domain::Channel::Api,
+            recipient: id.to_string(),
+            subject: "inquiry.created".into(),
+            header_id: format!("webhook-{id}-{seq}"),
+            in_reply_to: None,
+            references: vec![],
+            media: None,
+        },
+        body: format!("{{\"seq\":{seq}}}"),
+    };
+    let seq = hooks[0].after_seq;
+    store
+        .queue_webhook_events(tenant, id, &[notice(seq + 1)], seq + 1, now)
+        .await
+        .expect("queue");
+    // The same again (a second pass, another node): nothing twice.
+    store
+        .queue_webhook_events(tenant, id, &[notice(seq + 1)], seq + 1, now)
+        .await
+        .expect("again");
+    let deliveries = store.webhook_deliveries(tenant, id, 10).await.expect("d");
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].status, "pending");
+    assert_eq!(store.webhooks(tenant).await.expect("l")[0].after_seq, seq + 1);
+    let claimed = store
+        .claim_outbox(torg_domain::Channel::Api, now, SignedDuration::from_mins(2), 10)
+        .await
+        .expect("claim");
+    let mine: Vec<_> = claimed.iter().filter(|i| i.tenant_id == tenant).collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].body, format!("{{\"seq\":{}}}", seq + 1));
+    // Removed by another municipality: refused; by its own: gone, what waited not sent.
+    assert!(!store.remove_webhook(other.tenant.id, id, None).await.expect("other"));
+    store
+        .queue_webhook_events(tenant, id, &[notice(seq + 2)], seq + 2, now)
+        .await
+        .expect("queue");
+    assert!(store.remove_webhook(tenant, id, None).await.expect("remove"));
+    assert!(store.webhooks(tenant).await.expect("l").is_empty());
+    let left = store.webhook_deliveries(tenant, id, 10).await.expect("d");
+    assert!(left.iter().all(|d| d.status != "pending"), "{left:?}");
 }

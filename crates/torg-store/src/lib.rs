@@ -1156,6 +1156,47 @@ pub trait Jobs: Send + Sync {
     async fn job_holders(&self) -> Result<Vec<JobHolder>>;
 }
 
+/// Outgoing webhooks: the integrations a municipality tells of events, each with the audit
+/// entry after which its events are still to be queued; queuing and moving that mark happen
+/// in one transaction, so an event is queued once.
+#[async_trait]
+pub trait Webhooks: Send + Sync {
+    /// Adds an integration (its secret sealed), told of what happens from now on.
+    async fn add_webhook(
+        &self,
+        tenant: TenantId,
+        new: NewWebhook,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<i64>;
+    /// Removes one; false when there was none.
+    async fn remove_webhook(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<Webhook>>;
+    /// The municipalities that have any.
+    async fn webhook_tenants(&self) -> Result<Vec<TenantId>>;
+    /// Queues `notices` (deliveries on the outbox's `api` channel, each once by its
+    /// `header_id`) and marks the webhook's events up to `through_seq` as queued, together.
+    async fn queue_webhook_events(
+        &self,
+        tenant: TenantId,
+        webhook_id: i64,
+        notices: &[Notice],
+        through_seq: i64,
+        at: jiff::Timestamp,
+    ) -> Result<()>;
+    /// The webhook's latest deliveries, newest first.
+    async fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        webhook_id: i64,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>>;
+}
+
 /// Listening: the sources read, the keywords, and the items that met them. Writes by staff
 /// take their audit entry.
 #[async_trait]
@@ -1270,6 +1311,7 @@ pub trait Store:
     + Evaluation
     + Listening
     + Jobs
+    + Webhooks
     + Send
     + Sync
     + 'static

@@ -1282,3 +1282,38 @@ pub struct JobHolder {
     pub taken_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// An integration told of events (outgoing webhook).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub url: String,
+    pub events: Vec<torg_domain::webhook::Event>,
+    /// Sealed with the installation's key.
+    pub secret: String,
+    /// Audit entries up to this one are queued (or were before it was added).
+    pub after_seq: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<torg_domain::webhook::Event>,
+    pub secret_sealed: String,
+    pub created_at: Timestamp,
+}
+
+/// One delivery of a webhook as the outbox has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookDelivery {
+    pub event: String,
+    /// pending, sent or failed.
+    pub status: String,
+    pub attempts: i64,
+    /// The receiver's last answer when it was not a success (or why it could not be reached).
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
