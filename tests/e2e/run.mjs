@@ -335,6 +335,15 @@ try {
   await admin.waitForSelector("code.secret");
   check((await admin.textContent("code.secret")).trim().length === 64, "a new API token is shown once");
   await axe(admin, "API tokens");
+  await admin.click("a:text('Webhooks')");
+  await admin.fill("#hook-url", "http://127.0.0.1:9/torg-hendelser");
+  await admin.check("label:has-text('Ny henvendelse')");
+  await admin.check("label:has-text('Henvendelse avsluttet')");
+  await admin.click("form[action='/staff/admin/webhooks'] button[type=submit]");
+  await admin.waitForSelector("code.secret");
+  check((await admin.textContent("code.secret")).trim().length === 64, "a webhook's signing secret is shown once");
+  check((await admin.textContent("main")).includes("http://127.0.0.1:9/torg-hendelser"), "the webhook is listed");
+  await axe(admin, "webhooks");
   await admin.click("a:text('Kanaloversikt')");
   await admin.fill("#r-name", "Demo kommune");
   await admin.fill("#r-address", "https://facebook.com/demokommune");

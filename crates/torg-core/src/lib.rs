@@ -31,4 +31,5 @@ pub mod social;
 pub mod subscribe;
 pub mod tokens;
 pub mod transcript;
+pub mod webhooks;
 pub mod wheel;

@@ -40,6 +40,11 @@ pub enum Place<'a> {
     SsoClient {
         tenant: TenantId,
     },
+    /// An outgoing webhook's signing secret, bound to its address.
+    Webhook {
+        tenant: TenantId,
+        url: &'a str,
+    },
 }
 
 impl Place<'_> {
@@ -59,6 +64,7 @@ impl Place<'_> {
                 account,
             } => format!("torg/social-secret/{tenant}/{channel}/{account}"),
             Place::SsoClient { tenant } => format!("torg/sso/{tenant}"),
+            Place::Webhook { tenant, url } => format!("torg/webhook/{tenant}/{url}"),
         }
     }
 }

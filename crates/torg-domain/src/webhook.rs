@@ -92,6 +92,36 @@ pub fn parse_events(list: &str) -> Result<Vec<Event>, UnknownEvent> {
 )]
 pub struct UnknownEvent(pub String);
 
+/// Why an address cannot receive webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} cannot receive webhooks: give an https address (http only to this machine), e.g. https://sak.kommune.no/torg-hendelser"
+)]
+pub struct BadUrl(pub String);
+
+/// The receiver's host, if `url` may receive webhooks: https, or http to this machine (a
+/// local integration); no user or password in it.
+pub fn url_host(url: &str) -> Result<String, BadUrl> {
+    let bad = || BadUrl(url.to_string());
+    let parsed = url::Url::parse(url.trim()).map_err(|_| bad())?;
+    let host = parsed.host_str().ok_or_else(bad)?.to_string();
+    let local = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => return Err(bad()),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad());
+    }
+    Ok(host)
+}
+
 /// The header's name.
 pub const SIGNATURE_HEADER: &str = "Torg-Signature";
 /// How old a signed timestamp a receiver should accept.
@@ -146,7 +176,10 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> Result<(), B
     }
     let bytes = (0..v1.len())
         .step_by(2)
-        .map(|i| v1.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            v1.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect::<Option<Vec<u8>>>()
         .ok_or(BadSignature::Malformed)?;
     mac(secret, t, body)
@@ -175,6 +208,19 @@ mod tests {
         for e in Event::ALL {
             assert_eq!(Event::parse(e.as_str()), Some(e));
         }
+    }
+
+    #[test]
+    fn only_https_or_this_machine_receives() {
+        assert_eq!(
+            url_host("https://sak.kommune.no/h"),
+            Ok("sak.kommune.no".into())
+        );
+        assert_eq!(url_host("http://127.0.0.1:9000/h"), Ok("127.0.0.1".into()));
+        assert!(url_host("http://sak.kommune.no/h").is_err());
+        assert!(url_host("https://user:pw@sak.kommune.no/h").is_err());
+        assert!(url_host("ftp://x").is_err());
+        assert!(url_host("ikke en adresse").is_err());
     }
 
     #[test]

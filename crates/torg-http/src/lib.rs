@@ -37,6 +37,7 @@ mod staff;
 mod subscriptions;
 mod tokens;
 mod views;
+pub mod webhooks;
 pub mod wheel;
 
 use axum::Router;
@@ -256,6 +257,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(admin::routes())
                 .merge(sms_settings::routes())
                 .merge(tokens::routes())
+                .merge(webhooks::routes())
                 .merge(password::routes())
                 .merge(wheel::routes())
                 .merge(publish::routes())

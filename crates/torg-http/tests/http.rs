@@ -1957,6 +1957,24 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     };
     let a_spare = spare_token(a.id).await;
     let b_spare = spare_token(b.id).await;
+    // Webhooks to remove.
+    let spare_hook = |tenant: TenantId| async move {
+        store
+            .add_webhook(
+                tenant,
+                torg_store::NewWebhook {
+                    url: "https://sak.example/h".into(),
+                    events: vec![torg_domain::webhook::Event::InquiryCreated],
+                    secret_sealed: "sealed".into(),
+                    created_at: jiff::Timestamp::now(),
+                },
+                None,
+            )
+            .await
+            .expect("webhook")
+    };
+    let a_hook = spare_hook(a.id).await;
+    let b_hook = spare_hook(b.id).await;
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
     let mut ids = HashMap::new();
     for (username, role, unit) in ACCESS_USERS {
@@ -3364,6 +3382,40 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 ),
                 v(
                     format!("/staff/admin/tokens/{b_spare}/revoke"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/webhooks"),
+            vec![v(
+                "/staff/admin/webhooks".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/webhooks"),
+            vec![v(
+                "/staff/admin/webhooks".into(),
+                form(&[
+                    ("url", "https://sak.example/torg"),
+                    ("events", "inquiry.created"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/webhooks/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/admin/webhooks/{a_hook}/remove"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/webhooks/{b_hook}/remove"),
                     form(&[]),
                     Expect::Staff(NOBODY),
                 ),
@@ -10377,4 +10429,263 @@ async fn search_ranks_hits_and_pages_through_all_sqlite() {
 #[tokio::test]
 async fn listening_on_the_staff_page_sqlite() {
     listening_on_the_staff_page(&spawn().await).await;
+}
+
+// ------------------------------------------------------------------ outgoing webhooks
+
+/// What the integration's stand-in received: (headers, body) per POST; answers with the
+/// status in `answer`.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<std::sync::Mutex<Vec<(HashMap<String, String>, String)>>>,
+    answer: Arc<std::sync::atomic::AtomicU16>,
+}
+
+async fn receiver() -> (String, Receiver) {
+    async fn take(
+        axum::extract::State(r): axum::extract::State<Receiver>,
+        headers: axum::http::HeaderMap,
+        body: String,
+    ) -> axum::http::StatusCode {
+        let h = headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        r.got.lock().expect("lock").push((h, body));
+        axum::http::StatusCode::from_u16(r.answer.load(std::sync::atomic::Ordering::SeqCst))
+            .unwrap_or(axum::http::StatusCode::OK)
+    }
+    let r = Receiver::default();
+    r.answer.store(200, std::sync::atomic::Ordering::SeqCst);
+    let app = axum::Router::new()
+        .route("/hendelser", axum::routing::post(take))
+        .with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hendelser", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, r)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_sent_once_sqlite() {
+    let key = torg_core::sealing::SecretKey::generate();
+    webhooks_are_signed_retried_and_sent_once(&spawn_sealed(&key).await, &key).await;
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_and_sent_once_postgres() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL must be reachable");
+    let key = torg_core::sealing::SecretKey::generate();
+    let app = spawn_with(
+        Some(url),
+        torg_http::WebSettings {
+            secret_key: Some(key.clone()),
+            ..unlimited()
+        },
+    )
+    .await;
+    webhooks_are_signed_retried_and_sent_once(&app, &key).await;
+}
+
+/// An administrator registers the case-management system for new and closed inquiries; a
+/// citizen writes: one signed POST arrives, and no second however often the workers pass; a
+/// receiver that fails is tried again and its answer shown; a bad address is refused.
+async fn webhooks_are_signed_retried_and_sent_once(app: &App, key: &torg_core::sealing::SecretKey) {
+    let m = app
+        .store
+        .municipality_by_slug("alfa")
+        .await
+        .expect("m")
+        .expect("m");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    add_user(
+        &*app.store,
+        m.id,
+        "hookadmin",
+        Role::Administrator,
+        Some(desk.get()),
+    )
+    .await;
+    let admin = login(app, "alfa", "hookadmin").await;
+    let page_url = format!("{}/staff/admin/webhooks", app.base);
+    let (url, got) = receiver().await;
+
+    // A plain http address elsewhere is refused with what to do.
+    let csrf = csrf_of(&admin, &page_url).await;
+    let res = admin
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("url", "http://sak.example.no/h"),
+            ("events", "inquiry.created"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("t").contains("https"));
+
+    let res = admin
+        .post(&page_url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("url", url.as_str()),
+            ("events", "inquiry.created"),
+            ("events", "inquiry.closed"),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let page = res.text().await.expect("text");
+    let secret = between(&page, "<code class=\"secret\">", "<")
+        .expect("the secret, shown once")
+        .to_string();
+    let again = admin
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(!again.contains(&secret), "shown once only");
+
+    // The citizen writes; the workers pass (twice, as two nodes might).
+    let (status, _) = submit_form(
+        app,
+        "alfa",
+        "Kari Webhook",
+        "kari.w@example.no",
+        "Når tømmes søpla?",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let deliver = torg_http::webhooks::WebhookDelivery::new(app.store.clone(), key.clone());
+    let hosts = torg_domain::connector::HostRules::any();
+    for _ in 0..2 {
+        let now = jiff::Timestamp::now();
+        torg_core::webhooks::dispatch(&*app.store, now)
+            .await
+            .expect("dispatch");
+        torg_core::delivery::pass(&*app.store, &deliver, &hosts, now, 100)
+            .await
+            .expect("pass");
+    }
+    let received = got.got.lock().expect("lock").clone();
+    assert_eq!(received.len(), 1, "one event, sent once: {received:?}");
+    let (headers, body) = &received[0];
+    assert_eq!(headers["torg-event"], "inquiry.created");
+    assert!(headers["torg-delivery"].starts_with("webhook-"));
+    let v: Value = serde_json::from_str(body).expect("json");
+    assert_eq!(v["event"], "inquiry.created");
+    assert_eq!(v["municipality"], "alfa");
+    assert!(
+        v["object"]
+            .as_str()
+            .expect("object")
+            .starts_with("inquiry:")
+    );
+    assert!(
+        !body.contains("Kari Webhook") && !body.contains("søpla"),
+        "no citizen's text"
+    );
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(
+        torg_domain::webhook::verify(&secret, &headers["torg-signature"], body.as_bytes(), now),
+        Ok(()),
+        "signed with the secret shown"
+    );
+    assert!(
+        torg_domain::webhook::verify("forged", &headers["torg-signature"], body.as_bytes(), now)
+            .is_err()
+    );
+    let page = admin
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("Levert"), "{page}");
+
+    // The receiver is down: the closing is tried again later, and the page says why.
+    got.answer.store(503, std::sync::atomic::Ordering::SeqCst);
+    let id: InquiryId = app
+        .store
+        .list_inquiries(m.id, &torg_store::InquiryFilter::default(), None, 100)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|i| i.citizen_name == "Kari Webhook")
+        .expect("the inquiry")
+        .id;
+    torg_core::casework::set_status(
+        &*app.store,
+        &torg_core::actor::Actor::cli(),
+        m.id,
+        id,
+        torg_domain::InquiryStatus::Closed,
+        jiff::Timestamp::now(),
+    )
+    .await
+    .expect("close");
+    let now = jiff::Timestamp::now();
+    torg_core::webhooks::dispatch(&*app.store, now)
+        .await
+        .expect("dispatch");
+    let report = torg_core::delivery::pass(&*app.store, &deliver, &hosts, now, 100)
+        .await
+        .expect("pass");
+    assert_eq!(report.retried, 1, "{report:?}");
+    let page = admin
+        .get(&page_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("503") && page.contains("Venter"), "{page}");
+    // Back up: the retry (when due) delivers it, once.
+    got.answer.store(200, std::sync::atomic::Ordering::SeqCst);
+    let later = now + jiff::SignedDuration::from_mins(30);
+    torg_core::delivery::pass(&*app.store, &deliver, &hosts, later, 100)
+        .await
+        .expect("pass");
+    torg_core::delivery::pass(&*app.store, &deliver, &hosts, later, 100)
+        .await
+        .expect("pass");
+    let received = got.got.lock().expect("lock").clone();
+    let closed: Vec<_> = received
+        .iter()
+        .filter(|(h, _)| h["torg-event"] == "inquiry.closed")
+        .collect();
+    assert_eq!(closed.len(), 2, "one failed try, one delivery");
+    assert_eq!(
+        closed[0].0["torg-delivery"], closed[1].0["torg-delivery"],
+        "the same delivery id on a retry"
+    );
+
+    // Removed: nothing more is queued for it.
+    let csrf = csrf_of(&admin, &page_url).await;
+    let hook = app.store.webhooks(m.id).await.expect("hooks")[0].id;
+    let res = admin
+        .post(format!("{page_url}/{hook}/remove"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("remove");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(app.store.webhooks(m.id).await.expect("hooks").is_empty());
 }

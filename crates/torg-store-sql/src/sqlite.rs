@@ -130,8 +130,6 @@ mod evaluation;
 mod inquiries;
 #[path = "sql/jobs.rs"]
 mod jobs;
-#[path = "sql/webhooks.rs"]
-mod webhooks;
 #[path = "sql/listening.rs"]
 mod listening;
 #[path = "sql/outbox.rs"]
@@ -146,5 +144,7 @@ mod shared;
 mod store;
 #[path = "sql/subscriptions.rs"]
 mod subscriptions;
+#[path = "sql/webhooks.rs"]
+mod webhooks;
 #[path = "sql/wheel.rs"]
 mod wheel;

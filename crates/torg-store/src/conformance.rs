@@ -5350,14 +5350,29 @@ pub async fn webhooks_queue_each_event_once(store: &dyn Store) {
         .expect("add");
     let hooks = store.webhooks(tenant).await.expect("list");
     assert_eq!(hooks.len(), 1);
-    assert_eq!(hooks[0].events, vec![Event::InquiryCreated, Event::InquiryClosed]);
+    assert_eq!(
+        hooks[0].events,
+        vec![Event::InquiryCreated, Event::InquiryClosed]
+    );
     assert_eq!(
         hooks[0].after_seq,
         before.last().map_or(0, |e| e.seq),
         "told of what happens from now on"
     );
-    assert!(store.webhooks(other.tenant.id).await.expect("other").is_empty());
-    assert!(store.webhook_tenants().await.expect("tenants").contains(&tenant));
+    assert!(
+        store
+            .webhooks(other.tenant.id)
+            .await
+            .expect("other")
+            .is_empty()
+    );
+    assert!(
+        store
+            .webhook_tenants()
+            .await
+            .expect("tenants")
+            .contains(&tenant)
+    );
     let notice = |seq: i64| Notice {
         out: NewOutgoing {
             channel: torg_domain::Channel::Api,
@@ -5383,21 +5398,39 @@ pub async fn webhooks_queue_each_event_once(store: &dyn Store) {
     let deliveries = store.webhook_deliveries(tenant, id, 10).await.expect("d");
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].status, "pending");
-    assert_eq!(store.webhooks(tenant).await.expect("l")[0].after_seq, seq + 1);
+    assert_eq!(
+        store.webhooks(tenant).await.expect("l")[0].after_seq,
+        seq + 1
+    );
     let claimed = store
-        .claim_outbox(torg_domain::Channel::Api, now, SignedDuration::from_mins(2), 10)
+        .claim_outbox(
+            torg_domain::Channel::Api,
+            now,
+            SignedDuration::from_mins(2),
+            10,
+        )
         .await
         .expect("claim");
     let mine: Vec<_> = claimed.iter().filter(|i| i.tenant_id == tenant).collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].body, format!("{{\"seq\":{}}}", seq + 1));
     // Removed by another municipality: refused; by its own: gone, what waited not sent.
-    assert!(!store.remove_webhook(other.tenant.id, id, None).await.expect("other"));
+    assert!(
+        !store
+            .remove_webhook(other.tenant.id, id, None)
+            .await
+            .expect("other")
+    );
     store
         .queue_webhook_events(tenant, id, &[notice(seq + 2)], seq + 2, now)
         .await
         .expect("queue");
-    assert!(store.remove_webhook(tenant, id, None).await.expect("remove"));
+    assert!(
+        store
+            .remove_webhook(tenant, id, None)
+            .await
+            .expect("remove")
+    );
     assert!(store.webhooks(tenant).await.expect("l").is_empty());
     let left = store.webhook_deliveries(tenant, id, 10).await.expect("d");
     assert!(left.iter().all(|d| d.status != "pending"), "{left:?}");

@@ -194,6 +194,13 @@ fn start_workers(
             )),
             200,
         ),
+        (
+            Arc::new(torg_http::webhooks::WebhookDelivery::new(
+                store.clone(),
+                key.clone(),
+            )),
+            200,
+        ),
     ];
     for (deliver, limit) in outbound {
         tasks.push(tokio::spawn(delivery::run(
@@ -204,6 +211,14 @@ fn start_workers(
             limit,
             stopping.clone(),
         )));
+    }
+    // What happened, as the webhooks asked for it, queued for them from the audit log.
+    {
+        let store = store.clone();
+        tasks.push(once(
+            "webhooks",
+            job(move |stop| torg_core::webhooks::run(store.clone(), stop)),
+        ));
     }
     // Deadline warnings by email, checked every minute.
     let warnings = state.warnings(own_address);

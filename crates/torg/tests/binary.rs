@@ -2531,8 +2531,8 @@ async fn jobs_run_on_one_node_and_move_when_it_dies() {
         .await
         .expect("connect");
     use torg_store::Jobs;
-    // Seven jobs run once per installation, and each mailbox is read by one node.
-    const LEASES: usize = 7 + MAILBOXES;
+    // Eight jobs run once per installation, and each mailbox is read by one node.
+    const LEASES: usize = 8 + MAILBOXES;
     // Who holds each job and mailbox now (those whose lease holds; not the nodes' presence).
     let held = async || -> BTreeMap<String, String> {
         let now = jiff::Timestamp::now();
