@@ -2,8 +2,8 @@
 //! HAProxy (Debian's package), with generated municipalities, each with an API token and an
 //! SMS gateway (a stand-in of Kannel's sendsms in this process, which counts what arrives).
 //! Clients send citizens' SMS as Kannel delivers them (`/hooks/sms/…`; each becomes an
-//! inquiry acknowledged by SMS through the outbox) and read the portal and the API's lists,
-//! all through the load balancer. With more
+//! inquiry acknowledged by SMS through the outbox), read the portal and the API's lists, and,
+//! signed in as staff, their inbox, all through the load balancer. With more
 //! than one node, one node is killed with SIGKILL partway and started again. At the end:
 //! every SMS taken must be an inquiry, every acknowledgement SMS must have arrived (those
 //! that went twice are counted and reported), and the jobs that run once per installation
@@ -22,6 +22,8 @@ use torg_core::connectors::ConnectorPolicy;
 use torg_core::sealing::SecretKey;
 use torg_domain::connector::HostRules;
 use torg_store::{NewMunicipality, Store};
+
+const STAFF_PASSWORD: &str = "klynge-passord-123";
 
 /// How many SMS arrived for each number.
 type Arrived = Arc<Mutex<HashMap<String, u32>>>;
@@ -198,6 +200,24 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
             },
         )
         .await?;
+        // Staff in the first municipalities, one per client, who read their inbox.
+        if i < args.clients {
+            store
+                .create_user(
+                    m.id,
+                    torg_store::NewUser {
+                        email: None,
+                        username: "saksbehandler".into(),
+                        full_name: "Siri Saksbehandler".into(),
+                        password_hash: torg_core::secrets::hash_password(STAFF_PASSWORD)?,
+                        password_set_by: None,
+                        role: torg_domain::Role::ServiceDesk,
+                        unit_id: None,
+                    },
+                    None,
+                )
+                .await?;
+        }
         tenants.push((slug, token, set.gateway.inbound_key));
         bar.inc(1);
     }
@@ -236,23 +256,53 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let refused = Arc::new(AtomicU64::new(0));
     let reads = Arc::new(AtomicU64::new(0));
+    let staff_reads = Arc::new(AtomicU64::new(0));
+    let staff_errors = Arc::new(AtomicU64::new(0));
     let stop_at = Instant::now() + Duration::from_secs(args.seconds);
     let tenants = Arc::new(tenants);
     let mut clients = vec![];
     for c in 0..args.clients {
-        let (client, tenants, acknowledged, refused, reads) = (
+        let (client, tenants, acknowledged, refused, reads, staff_reads, staff_errors) = (
             client.clone(),
             tenants.clone(),
             acknowledged.clone(),
             refused.clone(),
             reads.clone(),
+            staff_reads.clone(),
+            staff_errors.clone(),
         );
+        // Each client is also a member of staff of its own municipality, signed in through
+        // the load balancer (the session is the database's: any node serves it).
+        let staff = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let base = format!("http://127.0.0.1:{lb}");
+        crate::bench::staff_login(
+            &staff,
+            &base,
+            &tenants[c % tenants.len()].0,
+            "saksbehandler",
+            STAFF_PASSWORD,
+        )
+        .await?;
         clients.push(tokio::spawn(async move {
-            let base = format!("http://127.0.0.1:{lb}");
             let mut n = 0usize;
             while Instant::now() < stop_at {
                 let (slug, token, key) = &tenants[(c * 7919 + n) % tenants.len()];
                 n += 1;
+                if n.is_multiple_of(15) {
+                    match staff.get(format!("{base}/staff")).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            staff_reads.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            staff_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    continue;
+                }
                 if n.is_multiple_of(5) {
                     let path = if n.is_multiple_of(10) {
                         format!("{base}/k/{slug}")
@@ -390,10 +440,12 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
         .clone();
     let creates = acknowledged.len();
     println!(
-        "  {creates} citizens' SMS taken ({:.0} per second), {} refused or cut off, {} reads",
+        "  {creates} citizens' SMS taken ({:.0} per second), {} refused or cut off, {} portal and API reads, {} staff inbox pages ({} failed)",
         creates as f64 / args.seconds as f64,
         refused.load(Ordering::Relaxed),
-        reads.load(Ordering::Relaxed)
+        reads.load(Ordering::Relaxed),
+        staff_reads.load(Ordering::Relaxed),
+        staff_errors.load(Ordering::Relaxed)
     );
 
     // Every SMS taken is an inquiry, every acknowledgement SMS sent once.
