@@ -220,6 +220,7 @@ try {
   const staff = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
   await staff.goto(`${base}/staff/login`);
   await axe(staff, "login");
+  await staff.selectOption("#municipality", "demo");
   await staff.fill("#username", "eva");
   await staff.fill("#password", password);
   await staff.click("button[type=submit]");
@@ -306,6 +307,7 @@ try {
   // Administration: users and memberships, units, the audit log.
   const admin = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
   await admin.goto(`${base}/staff/login`);
+  await admin.selectOption("#municipality", "demo");
   await admin.fill("#username", "ada");
   await admin.fill("#password", password);
   await admin.click("button[type=submit]");
@@ -431,6 +433,7 @@ try {
   await axe(citizen, "public journal");
   const arne = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
   await arne.goto(`${base}/staff/login`);
+  await arne.selectOption("#municipality", "demo");
   await arne.fill("#username", "arne");
   await arne.fill("#password", password);
   await arne.click("button[type=submit]");
@@ -448,6 +451,7 @@ try {
   await axe(arne, "archive page");
   const kim = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
   await kim.goto(`${base}/staff/login`);
+  await kim.selectOption("#municipality", "demo");
   await kim.fill("#username", "kim");
   await kim.fill("#password", password);
   await kim.click("button[type=submit]");
@@ -483,6 +487,7 @@ try {
   const messageUrl = kim.url().split("?")[0];
   const dina = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO" })).newPage();
   await dina.goto(`${base}/staff/login`);
+  await dina.selectOption("#municipality", "demo");
   await dina.fill("#username", "dina");
   await dina.fill("#password", password);
   await dina.click("button[type=submit]");
