@@ -10435,9 +10435,12 @@ async fn listening_on_the_staff_page_sqlite() {
 
 /// What the integration's stand-in received: (headers, body) per POST; answers with the
 /// status in `answer`.
+/// One POST received: its headers and body.
+type Received = (HashMap<String, String>, String);
+
 #[derive(Clone, Default)]
 struct Receiver {
-    got: Arc<std::sync::Mutex<Vec<(HashMap<String, String>, String)>>>,
+    got: Arc<std::sync::Mutex<Vec<Received>>>,
     answer: Arc<std::sync::atomic::AtomicU16>,
 }
 
