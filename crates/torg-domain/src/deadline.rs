@@ -285,7 +285,13 @@ mod tests {
             policy: DeadlinePolicy::WithinWorkingDays { days: 1 },
         };
         assert_eq!(
-            resolve(None, std::slice::from_ref(&rule), Channel::Web, crate::UnitId(1), topic),
+            resolve(
+                None,
+                std::slice::from_ref(&rule),
+                Channel::Web,
+                crate::UnitId(1),
+                topic
+            ),
             DeadlinePolicy::WithinWorkingDays { days: 1 }
         );
         // In Sweden one working day ("skyndsamt"), unless the municipality sets its own.
