@@ -650,7 +650,7 @@ try {
   await kim.check("#drill");
   await kim.click("form[action='/staff/crisis'] button[type=submit]");
   await kim.waitForSelector(".alert.success");
-  const drillSms = await smsWith("4790000001", "ØVELSE");
+  const drillSms = await smsWith("4790000001", "ØVELSE: Strømbrudd");
   check(drillSms?.text.startsWith("ØVELSE: Strømbrudd"), "the drill reaches the test recipient, marked ØVELSE");
   await new Promise((r) => setTimeout(r, 2000));
   check(smsSeen.slice(before).every((m) => m.to === "4790000001"), "nobody else gets the drill");

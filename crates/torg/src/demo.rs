@@ -371,6 +371,12 @@ const SWEDEN: Demo = Demo {
             "Vård och omsorg",
         ),
         ("sara", "Sara Berg", Role::Communication, "Kommunikation"),
+        (
+            "kommundirektor",
+            "Karl Holmberg",
+            Role::ChiefExecutive,
+            "Kommunservice",
+        ),
         ("registrator", "Lena Holm", Role::Archivist, "Kommunservice"),
     ],
     rules: &[
@@ -656,6 +662,7 @@ async fn ensure_one(store: &dyn Store, demo: &Demo) -> Result<()> {
     if demo.language == "nb" {
         alerts(store, &m).await?;
     }
+    published(store, &m, &users).await?;
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
     let mut rng = Lcg(2026);
@@ -925,6 +932,132 @@ async fn ensure_one(store: &dyn Store, demo: &Demo) -> Result<()> {
     Ok(())
 }
 
+/// Two news items written, submitted and approved (by another person: four eyes) in the
+/// weeks past, and for the Norwegian demo a water-outage drill declared and ended, so the
+/// crisis log has an exercise in it.
+async fn published(
+    store: &dyn Store,
+    m: &torg_store::Municipality,
+    users: &[torg_store::User],
+) -> Result<()> {
+    use torg_core::publish::{Approval, Audience, MessageInput};
+    let by_role = |role: Role| users.iter().find(|u| u.role == role);
+    let (Some(writer), Some(approver)) =
+        (by_role(Role::Communication), by_role(Role::ChiefExecutive))
+    else {
+        return Ok(());
+    };
+    let actor = |u: &torg_store::User| torg_core::actor::Actor::user(u, "demo".to_string());
+    let news: [(&str, &str); 2] = if m.language == "sv" {
+        [
+            (
+                "Ny återvinningscentral öppnar i mars",
+                "Den nya återvinningscentralen vid Industrivägen öppnar den 2 mars. Där kan du lämna grovavfall, farligt avfall och elektronik.",
+            ),
+            (
+                "Ansök om förskoleplats till hösten",
+                "Sista dag att söka förskoleplats till hösten är den 1 mars. Ansök via e-tjänsten på kommunens webbplats.",
+            ),
+        ]
+    } else {
+        [
+            (
+                "Ny gjenvinningsstasjon åpner i mars",
+                "Den nye gjenvinningsstasjonen ved Industriveien åpner 2. mars. Der kan du levere grovavfall, farlig avfall og elektronikk.",
+            ),
+            (
+                "Søk barnehageplass for høsten",
+                "Søknadsfristen for barnehageplass fra august er 1. mars. Søk på kommunens nettside under «Skjema».",
+            ),
+        ]
+    };
+    for (n, (title, body)) in news.iter().enumerate() {
+        let at = Timestamp::now() - SignedDuration::from_hours(24 * (10 + 7 * n as i64));
+        let draft = torg_core::publish::draft(
+            store,
+            &actor(writer),
+            writer,
+            m.id,
+            &m.language,
+            MessageInput {
+                title,
+                body,
+                publish_at: at,
+                wheel_item: None,
+                image_url: "",
+                variants: &[],
+                kind: torg_domain::publish::Kind::News,
+            },
+        )
+        .await?;
+        torg_core::publish::submit(store, &actor(writer), writer, m.id, draft.id).await?;
+        let link = format!("/k/{}/news/{}", m.slug, draft.id);
+        torg_core::publish::approve(
+            store,
+            &actor(approver),
+            approver,
+            m.id,
+            draft.id,
+            Approval {
+                confirm_personal_data: false,
+                channels: &[],
+                link: &link,
+                audience: Audience {
+                    topic: None,
+                    areas: &[],
+                    manage_base: "",
+                    email_footer: "",
+                    sms_footer: "",
+                },
+                press_list: None,
+            },
+        )
+        .await?;
+    }
+    if m.language != "nb" {
+        return Ok(());
+    }
+    let catalog = std::sync::Arc::new(torg_i18n::Catalog::load(None)?);
+    let t = torg_i18n::Tr::new(catalog, &m.language);
+    let cli = torg_core::actor::Actor::cli();
+    let lead = torg_core::crisis::Lead {
+        actor: &cli,
+        user: None,
+        chat: &torg_core::reply::NoLiveChat,
+        limits: Default::default(),
+        base: "http://127.0.0.1:8080",
+    };
+    let (drill, _) = torg_core::crisis::start(
+        store,
+        &t,
+        m,
+        &lead,
+        &torg_core::crisis::Declaration {
+            template: "water".into(),
+            areas: vec!["Sentrum".into()],
+            drill: true,
+            all_subscribers: false,
+            text: "Øvelse: vannet er stengt i Sentrum.".into(),
+            publish: false,
+        },
+    )
+    .await?;
+    torg_core::crisis::update(
+        store,
+        &t,
+        m,
+        &lead,
+        drill.id,
+        torg_core::crisis::Status {
+            text: "Øvelsen er over. Takk til alle som var med.",
+            end: true,
+            publish: false,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// The demo's areas (three parts of a small town), topics, crisis templates and a few
 /// subscribers, one of them a test recipient for drills.
 async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
@@ -1066,6 +1199,28 @@ mod tests {
             .map(|u| u.name)
             .collect();
         assert!(units.contains(&"Kommunservice".to_string()), "{units:?}");
+        // News published in both; a drill, declared and ended, in the Norwegian crisis log.
+        for slug in [SLUG, SWEDISH_SLUG] {
+            let m = store
+                .municipality_by_slug(slug)
+                .await
+                .expect("read")
+                .expect("demo");
+            let news = torg_core::publish::news(store, m.id, Timestamp::now(), 10)
+                .await
+                .expect("news");
+            assert_eq!(news.len(), 2, "{slug}");
+        }
+        let no = store
+            .municipality_by_slug(SLUG)
+            .await
+            .expect("read")
+            .expect("demo");
+        let crises = store.crises(no.id, 10).await.expect("crises");
+        assert!(
+            crises.iter().any(|c| c.drill && c.ended_at.is_some()),
+            "{crises:?}"
+        );
         // Running it again adds nothing.
         ensure(store).await.expect("again");
         assert_eq!(
