@@ -8,7 +8,7 @@ use crate::actor::Actor;
 use crate::connectors::ConnectorPolicy;
 use crate::sealing::{Place, SecretKey};
 use jiff::Timestamp;
-use torg_domain::webhook::{BadUrl, Event, UnknownEvent};
+use torg_domain::webhook::{BadUrl, Event};
 use torg_domain::{Channel, TenantId};
 use torg_store::{NewOutgoing, NewWebhook, Notice, Store, StoreError};
 
@@ -16,8 +16,6 @@ use torg_store::{NewOutgoing, NewWebhook, Notice, Store, StoreError};
 pub enum WebhookError {
     #[error(transparent)]
     Url(#[from] BadUrl),
-    #[error(transparent)]
-    Event(#[from] UnknownEvent),
     #[error("choose at least one event")]
     NoEvents,
     #[error("{0} is not among the hosts this installation lets connectors reach (connector_hosts)")]
@@ -31,7 +29,7 @@ impl WebhookError {
     pub fn key(&self) -> &'static str {
         match self {
             WebhookError::Url(_) => "webhook-error-url",
-            WebhookError::Event(_) | WebhookError::NoEvents => "webhook-error-events",
+            WebhookError::NoEvents => "webhook-error-events",
             WebhookError::Host(_) => "connector-error-host",
             WebhookError::Store(_) => "error-storage",
         }
@@ -114,25 +112,31 @@ pub fn payload(
     .to_string()
 }
 
-/// How many audit entries one pass reads per webhook.
+/// How many audit entries one pass reads per municipality.
 const PAGE: u32 = 500;
 
-/// One pass: for every webhook, the audit entries after its mark that are events it asked
-/// for, queued on the outbox (channel `api`) with the mark moved, in one transaction.
-/// Returns how many deliveries were queued.
+/// One pass: for every municipality with webhooks, the audit entries after the earliest
+/// webhook's mark (read once), and for each webhook those after its own mark that are events
+/// it asked for, queued on the outbox (channel `api`) with its mark moved, in one
+/// transaction. Returns how many deliveries were queued.
 pub async fn dispatch(store: &dyn Store, now: Timestamp) -> Result<usize, StoreError> {
     let mut queued = 0;
     for tenant in store.webhook_tenants().await? {
         let Some(m) = store.municipality(tenant).await? else {
             continue;
         };
-        for hook in store.webhooks(tenant).await? {
-            let entries = store.audit_entries(tenant, hook.after_seq, PAGE).await?;
-            let Some(last) = entries.last().map(|e| e.seq) else {
-                continue;
-            };
+        let hooks = store.webhooks(tenant).await?;
+        let Some(from) = hooks.iter().map(|h| h.after_seq).min() else {
+            continue;
+        };
+        let entries = store.audit_entries(tenant, from, PAGE).await?;
+        let Some(last) = entries.last().map(|e| e.seq) else {
+            continue;
+        };
+        for hook in hooks.iter().filter(|h| h.after_seq < last) {
             let notices: Vec<Notice> = entries
                 .iter()
+                .filter(|e| e.seq > hook.after_seq)
                 .filter_map(|e| {
                     let event = Event::of_audit(&e.entry.action, &e.entry.detail)?;
                     if !hook.events.contains(&event) {
