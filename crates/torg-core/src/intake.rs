@@ -60,8 +60,14 @@ impl TenantConfig {
         municipality: Municipality,
     ) -> Result<TenantConfig, StoreError> {
         let units = store.list_units(municipality.id).await?;
-        let rules = store.list_routing_rules(municipality.id).await?;
-        let policies = store.list_deadline_policies(municipality.id).await?;
+        let rules = (store.list_routing_rules(municipality.id).await?)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        let policies = (store.list_deadline_policies(municipality.id).await?)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
         let acknowledgements = store.acknowledgement_templates(municipality.id).await?;
         let peaks = store
             .peaks(

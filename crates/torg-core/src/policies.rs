@@ -10,8 +10,9 @@ use crate::intake::{TenantConfig, recompute_deadlines};
 use torg_domain::calendar::{DayHours, HoursScope, format_weekly};
 use torg_domain::deadline::{PlannedPeak, PolicyRule};
 use torg_domain::routing::RoutingRule;
+use torg_domain::routing::{RoutingInput, deciding};
 use torg_domain::{TenantId, UnitId, UserId};
-use torg_store::{CannedReply, ClosedDay, Municipality, SmsKeyword, Store, StoreError};
+use torg_store::{CannedReply, ClosedDay, Municipality, PolicyItem, SmsKeyword, Store, StoreError};
 
 /// Why a rule was refused. The message says what to do instead.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,8 @@ pub enum PolicyError {
     CodeWord(#[from] torg_domain::sms::CodeWordError),
     #[error("the municipality has no such unit")]
     UnknownUnit,
+    #[error("there is no such rule, reply, policy, day or peak (it may have been removed already)")]
+    NotFound,
     #[error("the answer is longer than {MAX_KEYWORD_REPLY} characters (four SMS)")]
     KeywordReplyTooLong,
     #[error("a word to avoid and its plainer form are each 1 to {MAX_JARGON} characters")]
@@ -95,6 +98,135 @@ pub async fn add_canned_reply(
     Ok(store
         .create_canned_reply(tenant, title, body, Some(entry))
         .await?)
+}
+
+/// Which way a routing rule moves in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    Up,
+    Down,
+}
+
+/// Moves a routing rule one place up or down the order they are tried in; the rules are
+/// numbered 10, 20, 30… again, in one transaction with one audit entry. Moving the first up
+/// (or the last down) leaves the order as it is.
+pub async fn move_routing_rule(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    step: Move,
+) -> Result<(), PolicyError> {
+    let mut ids: Vec<i64> = store
+        .list_routing_rules(tenant)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let at = ids
+        .iter()
+        .position(|r| *r == id)
+        .ok_or(PolicyError::NotFound)?;
+    let to = match step {
+        Move::Up => at.saturating_sub(1),
+        Move::Down => (at + 1).min(ids.len() - 1),
+    };
+    ids.swap(at, to);
+    let positions: Vec<(i64, i64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, (i as i64 + 1) * 10))
+        .collect();
+    let entry = actor.entry(
+        "rule.moved",
+        format!("rule:{id}"),
+        format!("place {} → {}", at + 1, to + 1),
+    );
+    Ok(store
+        .set_routing_rule_positions(tenant, &positions, Some(entry))
+        .await?)
+}
+
+/// Where a text would go: the unit, and the id of the rule that decides (`None`: no rule
+/// matched, the fallback unit gets it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trial {
+    pub unit: UnitId,
+    pub rule: Option<i64>,
+}
+
+/// Tries the rules (id, rule) on a sample, as intake would route it. No IO: the staff page
+/// tries the saved rules and the saved ones with a draft (id 0) before the draft is saved.
+pub fn try_rules(
+    rules: &[(i64, RoutingRule)],
+    input: &RoutingInput<'_>,
+    fallback: UnitId,
+) -> Trial {
+    let plain: Vec<RoutingRule> = rules.iter().map(|(_, r)| r.clone()).collect();
+    match deciding(&plain, input) {
+        Some(i) => Trial {
+            unit: rules[i].1.unit_id,
+            rule: Some(rules[i].0),
+        },
+        None => Trial {
+            unit: fallback,
+            rule: None,
+        },
+    }
+}
+
+/// Changes a canned reply's title and text.
+pub async fn edit_canned_reply(
+    store: &dyn Store,
+    actor: &Actor,
+    tenant: TenantId,
+    id: i64,
+    title: &str,
+    body: &str,
+) -> Result<(), PolicyError> {
+    let (title, body) = (title.trim(), body.trim());
+    if title.is_empty() || body.is_empty() {
+        return Err(PolicyError::EmptyCannedReply);
+    }
+    let entry = actor.entry(
+        "canned.changed",
+        format!("canned:{id}"),
+        format!("title:{title}"),
+    );
+    if store
+        .update_canned_reply(tenant, id, title, body, Some(entry))
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(PolicyError::NotFound)
+    }
+}
+
+/// Removes a routing rule, canned reply, deadline policy, closed day, peak or a unit's or
+/// channel's own hours; returns how many open inquiries' deadlines changed.
+pub async fn remove(
+    store: &dyn Store,
+    actor: &Actor,
+    m: Municipality,
+    item: PolicyItem,
+) -> Result<u64, PolicyError> {
+    let action = match item {
+        PolicyItem::RoutingRule(_) => "rule.removed",
+        PolicyItem::CannedReply(_) => "canned.removed",
+        PolicyItem::DeadlinePolicy(_) => "policy.removed",
+        PolicyItem::ClosedDay(_) => "hours.day_opened",
+        PolicyItem::Peak(_) => "peak.removed",
+        PolicyItem::ScopedHours(_) => "hours.removed",
+    };
+    let entry = actor.entry(action, item.object(), String::new());
+    if !store.remove_policy_item(m.id, &item, Some(entry)).await? {
+        return Err(PolicyError::NotFound);
+    }
+    match item {
+        PolicyItem::RoutingRule(_) | PolicyItem::CannedReply(_) => Ok(0),
+        _ => recompute(store, m).await,
+    }
 }
 
 /// Adds a deadline policy; returns how many open inquiries' deadlines changed.

@@ -145,3 +145,118 @@ async fn rules_are_checked_written_and_logged() {
         .expect("ack");
     assert_eq!(logged(s, m.id, "acknowledgement.set").await.len(), 1);
 }
+
+#[tokio::test]
+async fn rules_are_ordered_tried_changed_and_removed_with_an_audit_entry_each() {
+    use torg_core::policies::{Move, try_rules};
+    use torg_domain::Channel;
+    use torg_domain::routing::{RoutingInput, RoutingRule};
+    let (_dir, store, m, water) = setup().await;
+    let s = &*store;
+    let cli = Actor::cli();
+    let roads = s
+        .create_unit(m.id, "Vei", false, false, None)
+        .await
+        .expect("unit");
+    let rule = |position, word: &str, unit: UnitId| RoutingRule {
+        position,
+        keyword: Some(word.into()),
+        topic: None,
+        channel: None,
+        unit_id: unit,
+    };
+    let a = policies::add_routing_rule(s, &cli, m.id, rule(10, "vann", water.id))
+        .await
+        .expect("a");
+    let b = policies::add_routing_rule(s, &cli, m.id, rule(20, "vannkum", roads.id))
+        .await
+        .expect("b");
+    let sample = RoutingInput {
+        channel: Channel::Web,
+        topic: None,
+        text: "Vannkummen i veien er knust",
+    };
+    let rules = s.list_routing_rules(m.id).await.expect("rules");
+    let fallback = UnitId(999);
+    assert_eq!(
+        try_rules(&rules, &sample, fallback),
+        policies::Trial {
+            unit: water.id,
+            rule: Some(a)
+        }
+    );
+    // Moved up, the narrower rule decides.
+    policies::move_routing_rule(s, &cli, m.id, b, Move::Up)
+        .await
+        .expect("move");
+    let rules = s.list_routing_rules(m.id).await.expect("rules");
+    assert_eq!(
+        rules
+            .iter()
+            .map(|(id, r)| (*id, r.position))
+            .collect::<Vec<_>>(),
+        vec![(b, 10), (a, 20)]
+    );
+    assert_eq!(try_rules(&rules, &sample, fallback).rule, Some(b));
+    // The first moved up stays first, and that is logged as a move too.
+    policies::move_routing_rule(s, &cli, m.id, b, Move::Up)
+        .await
+        .expect("move");
+    assert_eq!(s.list_routing_rules(m.id).await.expect("r")[0].0, b);
+    assert_eq!(logged(s, m.id, "rule.moved").await.len(), 2);
+    assert!(matches!(
+        policies::move_routing_rule(s, &cli, m.id, 4242, Move::Down).await,
+        Err(PolicyError::NotFound)
+    ));
+    let nothing = RoutingInput {
+        text: "Hei",
+        ..sample
+    };
+    assert_eq!(try_rules(&rules, &nothing, fallback).rule, None);
+    assert_eq!(try_rules(&rules, &nothing, fallback).unit, fallback);
+
+    policies::remove(s, &cli, m.clone(), PolicyItem::RoutingRule(b))
+        .await
+        .expect("remove");
+    assert!(matches!(
+        policies::remove(s, &cli, m.clone(), PolicyItem::RoutingRule(b)).await,
+        Err(PolicyError::NotFound)
+    ));
+    assert_eq!(
+        logged(s, m.id, "rule.removed").await,
+        vec![format!("cli rule:{b} ")]
+    );
+
+    let reply = policies::add_canned_reply(s, &cli, m.id, "Takk", "Hei {navn}")
+        .await
+        .expect("canned");
+    assert!(matches!(
+        policies::edit_canned_reply(s, &cli, m.id, reply.id, " ", "x").await,
+        Err(PolicyError::EmptyCannedReply)
+    ));
+    policies::edit_canned_reply(s, &cli, m.id, reply.id, "Takk for meldingen", "Hei!")
+        .await
+        .expect("edit");
+    assert_eq!(
+        s.list_canned_replies(m.id).await.expect("c")[0].title,
+        "Takk for meldingen"
+    );
+    assert_eq!(logged(s, m.id, "canned.changed").await.len(), 1);
+
+    let day = ClosedDay {
+        date: jiff::civil::date(2026, 12, 31),
+        closes_at: None,
+        note: String::new(),
+    };
+    policies::close_day(s, &cli, m.clone(), day.clone())
+        .await
+        .expect("close");
+    policies::remove(s, &cli, m.clone(), PolicyItem::ClosedDay(day.date))
+        .await
+        .expect("open again");
+    assert!(s.list_closed_days(m.id).await.expect("d").is_empty());
+    assert_eq!(
+        logged(s, m.id, "hours.day_opened").await,
+        vec!["cli date:2026-12-31 ".to_string()]
+    );
+}

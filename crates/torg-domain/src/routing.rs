@@ -64,13 +64,17 @@ pub fn route(
     input: &RoutingInput<'_>,
     fallback_unit: crate::UnitId,
 ) -> crate::UnitId {
-    let mut sorted: Vec<&RoutingRule> = rules.iter().collect();
-    sorted.sort_by_key(|r| r.position);
-    sorted
-        .into_iter()
-        .find(|r| r.matches(input))
-        .map(|r| r.unit_id)
+    deciding(rules, input)
+        .map(|i| rules[i].unit_id)
         .unwrap_or(fallback_unit)
+}
+
+/// The index in `rules` of the rule that decides: the matching one of lowest position (of equal
+/// positions, the earlier in `rules`), or `None` when the fallback gets it.
+pub fn deciding(rules: &[RoutingRule], input: &RoutingInput<'_>) -> Option<usize> {
+    let mut order: Vec<usize> = (0..rules.len()).collect();
+    order.sort_by_key(|&i| rules[i].position);
+    order.into_iter().find(|&i| rules[i].matches(input))
 }
 
 #[cfg(test)]
@@ -131,6 +135,16 @@ mod tests {
             text: "skole",
         };
         assert_eq!(route(&rules, &input, crate::UnitId(1)), 8);
+        assert_eq!(deciding(&rules, &input), Some(1));
+        let tie = vec![
+            rule(1, Some("skole"), None, None, 9),
+            rule(1, Some("skole"), None, None, 8),
+        ];
+        assert_eq!(
+            deciding(&tie, &input),
+            Some(0),
+            "of equal positions, the earlier"
+        );
     }
 
     #[test]
@@ -152,6 +166,32 @@ mod tests {
         fn without_rules_everything_goes_to_the_fallback(text in ".*") {
             let input = RoutingInput { channel: Channel::Web, topic: None, text: &text };
             prop_assert_eq!(route(&[], &input, crate::UnitId(7)), 7);
+        }
+
+        #[test]
+        fn the_deciding_rule_matches_and_none_before_it_does(
+            words in proptest::collection::vec("[a-c]{1,2}", 0..6),
+            positions in proptest::collection::vec(0i64..4, 6),
+            text in "[a-c ]{0,12}",
+        ) {
+            let rules: Vec<RoutingRule> = words
+                .iter()
+                .zip(&positions)
+                .enumerate()
+                .map(|(i, (w, p))| rule(*p, Some(w), None, None, i as i64))
+                .collect();
+            let input = RoutingInput { channel: Channel::Web, topic: None, text: &text };
+            match deciding(&rules, &input) {
+                Some(i) => {
+                    prop_assert!(rules[i].matches(&input));
+                    for (j, r) in rules.iter().enumerate() {
+                        let before = r.position < rules[i].position
+                            || (r.position == rules[i].position && j < i);
+                        prop_assert!(!(before && r.matches(&input)));
+                    }
+                }
+                None => prop_assert!(rules.iter().all(|r| !r.matches(&input))),
+            }
         }
     }
 }

@@ -160,49 +160,57 @@ impl From<ApiTokenRow> for ApiToken {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct RoutingRuleRow {
+    id: i64,
     position: i64,
     keyword: Option<String>,
     topic: Option<String>,
     channel: Option<String>,
     unit_id: i64,
 }
-impl TryFrom<RoutingRuleRow> for RoutingRule {
+impl TryFrom<RoutingRuleRow> for (i64, RoutingRule) {
     type Error = StoreError;
     fn try_from(r: RoutingRuleRow) -> Result<Self, StoreError> {
-        Ok(RoutingRule {
-            position: r.position,
-            keyword: r.keyword,
-            topic: r.topic,
-            channel: r
-                .channel
-                .as_deref()
-                .map(|c| parse(c, "channel"))
-                .transpose()?,
-            unit_id: UnitId(r.unit_id),
-        })
+        Ok((
+            r.id,
+            RoutingRule {
+                position: r.position,
+                keyword: r.keyword,
+                topic: r.topic,
+                channel: r
+                    .channel
+                    .as_deref()
+                    .map(|c| parse(c, "channel"))
+                    .transpose()?,
+                unit_id: UnitId(r.unit_id),
+            },
+        ))
     }
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct PolicyRow {
+    id: i64,
     channel: Option<String>,
     unit_id: Option<i64>,
     topic: Option<String>,
     policy: String,
 }
-impl TryFrom<PolicyRow> for torg_domain::deadline::PolicyRule {
+impl TryFrom<PolicyRow> for (i64, torg_domain::deadline::PolicyRule) {
     type Error = StoreError;
     fn try_from(r: PolicyRow) -> Result<Self, StoreError> {
-        Ok(torg_domain::deadline::PolicyRule {
-            channel: r
-                .channel
-                .as_deref()
-                .map(|c| parse(c, "channel"))
-                .transpose()?,
-            unit_id: r.unit_id.map(UnitId),
-            topic: r.topic,
-            policy: parse(&r.policy, "deadline policy")?,
-        })
+        Ok((
+            r.id,
+            torg_domain::deadline::PolicyRule {
+                channel: r
+                    .channel
+                    .as_deref()
+                    .map(|c| parse(c, "channel"))
+                    .transpose()?,
+                unit_id: r.unit_id.map(UnitId),
+                topic: r.topic,
+                policy: parse(&r.policy, "deadline policy")?,
+            },
+        ))
     }
 }
 

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once, casework_settings_are_changed_and_removed);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -1350,7 +1350,7 @@ pub async fn users_sessions_tokens_rules_and_canned_replies(store: &dyn Store) {
     ));
     let rules = store.list_routing_rules(f.tenant.id).await.expect("rules");
     assert_eq!(rules.len(), 1);
-    assert_eq!(rules[0].channel, Some(Channel::Sms));
+    assert_eq!(rules[0].1.channel, Some(Channel::Sms));
     assert!(
         store
             .list_routing_rules(other.tenant.id)
@@ -1443,7 +1443,10 @@ pub async fn deadline_policies_are_kept_per_municipality(store: &dyn Store) {
         store
             .list_deadline_policies(f.tenant.id)
             .await
-            .expect("list"),
+            .expect("list")
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect::<Vec<_>>(),
         vec![rule.clone()]
     );
     assert!(
@@ -1689,6 +1692,196 @@ pub async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
             .shifts(other.tenant.id, a, b)
             .await
             .expect("shifts")
+            .is_empty()
+    );
+}
+
+pub async fn casework_settings_are_changed_and_removed(store: &dyn Store) {
+    use torg_domain::calendar::{HoursScope, parse_weekly};
+    use torg_domain::deadline::{PlannedPeak, PolicyRule};
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let rule = |position, word: &str| RoutingRule {
+        position,
+        keyword: Some(word.into()),
+        topic: None,
+        channel: None,
+        unit_id: f.other_unit.id,
+    };
+    let a = store
+        .create_routing_rule(f.tenant.id, rule(10, "vann"), None)
+        .await
+        .expect("a");
+    let b = store
+        .create_routing_rule(f.tenant.id, rule(20, "vei"), None)
+        .await
+        .expect("b");
+    store
+        .set_routing_rule_positions(f.tenant.id, &[(a, 20), (b, 10)], None)
+        .await
+        .expect("reorder");
+    let order: Vec<i64> = store
+        .list_routing_rules(f.tenant.id)
+        .await
+        .expect("rules")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(order, vec![b, a]);
+    assert!(matches!(
+        store
+            .set_routing_rule_positions(other.tenant.id, &[(a, 1)], None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        !store
+            .remove_policy_item(other.tenant.id, &PolicyItem::RoutingRule(a), None)
+            .await
+            .expect("foreign")
+    );
+    assert!(
+        store
+            .remove_policy_item(f.tenant.id, &PolicyItem::RoutingRule(a), None)
+            .await
+            .expect("remove")
+    );
+    assert_eq!(
+        store.list_routing_rules(f.tenant.id).await.expect("rules")[0].0,
+        b
+    );
+
+    let reply = store
+        .create_canned_reply(f.tenant.id, "Takk", "Hei", None)
+        .await
+        .expect("canned");
+    assert!(
+        !store
+            .update_canned_reply(other.tenant.id, reply.id, "X", "Y", None)
+            .await
+            .expect("foreign")
+    );
+    assert!(
+        store
+            .update_canned_reply(f.tenant.id, reply.id, "Takk for brevet", "Hei {navn}", None)
+            .await
+            .expect("update")
+    );
+    let got = &store.list_canned_replies(f.tenant.id).await.expect("list")[0];
+    assert_eq!(
+        (got.title.as_str(), got.body.as_str()),
+        ("Takk for brevet", "Hei {navn}")
+    );
+
+    let policy = store
+        .create_deadline_policy(
+            f.tenant.id,
+            PolicyRule {
+                channel: Some(Channel::Sms),
+                unit_id: None,
+                topic: None,
+                policy: "hours:24".parse().expect("policy"),
+            },
+            None,
+        )
+        .await
+        .expect("policy");
+    let day = ClosedDay {
+        date: jiff::civil::date(2026, 12, 24),
+        closes_at: None,
+        note: "Julaften".into(),
+    };
+    store
+        .set_closed_day(f.tenant.id, day.clone(), None)
+        .await
+        .expect("closed");
+    let peak = store
+        .create_peak(
+            f.tenant.id,
+            PlannedPeak {
+                id: 0,
+                name: "Skolestart".into(),
+                starts_at: t("2027-08-10T00:00:00Z"),
+                ends_at: t("2027-08-20T00:00:00Z"),
+                policy: "working_hours:4".parse().expect("policy"),
+                staffing_note: String::new(),
+            },
+            None,
+        )
+        .await
+        .expect("peak");
+    let chat = HoursScope::Channel(Channel::Chat);
+    store
+        .set_scoped_opening_hours(
+            f.tenant.id,
+            chat,
+            &parse_weekly("mon-fri 09:00-14:00").expect("weekly"),
+            None,
+        )
+        .await
+        .expect("scoped");
+    for item in [
+        PolicyItem::CannedReply(reply.id),
+        PolicyItem::DeadlinePolicy(policy),
+        PolicyItem::ClosedDay(day.date),
+        PolicyItem::Peak(peak),
+        PolicyItem::ScopedHours(chat),
+    ] {
+        assert!(
+            !store
+                .remove_policy_item(other.tenant.id, &item, None)
+                .await
+                .expect("foreign"),
+            "{item:?} is not the other municipality's"
+        );
+        assert!(
+            store
+                .remove_policy_item(f.tenant.id, &item, None)
+                .await
+                .expect("remove"),
+            "{item:?} removed"
+        );
+        assert!(
+            !store
+                .remove_policy_item(f.tenant.id, &item, None)
+                .await
+                .expect("again"),
+            "{item:?} is gone"
+        );
+    }
+    assert!(
+        store
+            .list_canned_replies(f.tenant.id)
+            .await
+            .expect("c")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_deadline_policies(f.tenant.id)
+            .await
+            .expect("p")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_closed_days(f.tenant.id)
+            .await
+            .expect("d")
+            .is_empty()
+    );
+    assert!(
+        store
+            .peaks(f.tenant.id, t("2027-01-01T00:00:00Z"))
+            .await
+            .expect("k")
+            .is_empty()
+    );
+    assert!(
+        store
+            .scoped_opening_hours(f.tenant.id)
+            .await
+            .expect("h")
             .is_empty()
     );
 }

@@ -370,10 +370,36 @@ pub trait Policies: Send + Sync {
         rule: torg_domain::routing::RoutingRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
+    /// (id, rule) in the order they are tried.
     async fn list_routing_rules(
         &self,
         tenant: TenantId,
-    ) -> Result<Vec<torg_domain::routing::RoutingRule>>;
+    ) -> Result<Vec<(i64, torg_domain::routing::RoutingRule)>>;
+    /// Gives the rules new positions (id, position) in one transaction; `NotFound` when an id
+    /// is not one of the municipality's rules.
+    async fn set_routing_rule_positions(
+        &self,
+        tenant: TenantId,
+        positions: &[(i64, i64)],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// Changes a canned reply's title and text; false when the municipality has no such reply.
+    async fn update_canned_reply(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        title: &str,
+        body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
+    /// Removes a rule, reply, policy, closed day, peak or unit/channel hours; false (and no
+    /// audit entry) when there was nothing to remove.
+    async fn remove_policy_item(
+        &self,
+        tenant: TenantId,
+        item: &PolicyItem,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool>;
     async fn create_canned_reply(
         &self,
         tenant: TenantId,
@@ -388,10 +414,11 @@ pub trait Policies: Send + Sync {
         rule: torg_domain::deadline::PolicyRule,
         audit: Option<torg_domain::audit::NewAuditEntry>,
     ) -> Result<i64>;
+    /// (id, policy) in the order they were added.
     async fn list_deadline_policies(
         &self,
         tenant: TenantId,
-    ) -> Result<Vec<torg_domain::deadline::PolicyRule>>;
+    ) -> Result<Vec<(i64, torg_domain::deadline::PolicyRule)>>;
     async fn set_opening_hours(
         &self,
         tenant: TenantId,

@@ -697,6 +697,32 @@ mod tests {
 }
 
 /// A day the municipality closes (or, with `closes_at`, closes early).
+/// One of the municipality's casework settings, by what identifies it (to remove it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyItem {
+    RoutingRule(i64),
+    CannedReply(i64),
+    DeadlinePolicy(i64),
+    ClosedDay(jiff::civil::Date),
+    Peak(i64),
+    /// A unit's or channel's own opening hours (they then follow the municipality's again).
+    ScopedHours(torg_domain::calendar::HoursScope),
+}
+
+impl PolicyItem {
+    /// The audit object, e.g. `rule:4`, `date:2026-12-24`.
+    pub fn object(&self) -> String {
+        match self {
+            PolicyItem::RoutingRule(id) => format!("rule:{id}"),
+            PolicyItem::CannedReply(id) => format!("canned:{id}"),
+            PolicyItem::DeadlinePolicy(id) => format!("policy:{id}"),
+            PolicyItem::ClosedDay(d) => format!("date:{d}"),
+            PolicyItem::Peak(id) => format!("peak:{id}"),
+            PolicyItem::ScopedHours(scope) => scope.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClosedDay {
     pub date: jiff::civil::Date,

@@ -28,9 +28,9 @@ impl Policies for This {
         Ok(value)
     }
 
-    async fn list_routing_rules(&self, tenant: TenantId) -> Result<Vec<RoutingRule>> {
+    async fn list_routing_rules(&self, tenant: TenantId) -> Result<Vec<(i64, RoutingRule)>> {
         let rows: Vec<RoutingRuleRow> = sqlx::query_as(
-            "SELECT position, keyword, topic, channel, unit_id FROM routing_rules WHERE tenant_id = $1 ORDER BY position, id",
+            "SELECT id, position, keyword, topic, channel, unit_id FROM routing_rules WHERE tenant_id = $1 ORDER BY position, id",
         )
         .bind(tenant.get())
         .fetch_all(&self.pool)
@@ -64,9 +64,9 @@ impl Policies for This {
         Ok(value)
     }
 
-    async fn list_deadline_policies(&self, tenant: TenantId) -> Result<Vec<PolicyRule>> {
+    async fn list_deadline_policies(&self, tenant: TenantId) -> Result<Vec<(i64, PolicyRule)>> {
         let rows: Vec<PolicyRow> =
-            sqlx::query_as("SELECT channel, unit_id, topic, policy FROM deadline_policies WHERE tenant_id = $1 ORDER BY id")
+            sqlx::query_as("SELECT id, channel, unit_id, topic, policy FROM deadline_policies WHERE tenant_id = $1 ORDER BY id")
                 .bind(tenant.get())
                 .fetch_all(&self.pool)
                 .await
@@ -402,5 +402,109 @@ impl Policies for This {
         .await
         .map_err(db_err)?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_routing_rule_positions(
+        &self,
+        tenant: TenantId,
+        positions: &[(i64, i64)],
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        for (id, position) in positions {
+            let changed = sqlx::query(
+                "UPDATE routing_rules SET position = $3 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.get())
+            .bind(id)
+            .bind(position)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            if changed == 0 {
+                return Err(StoreError::NotFound("routing rule"));
+            }
+        }
+        commit_with(tx, tenant.get(), audit).await
+    }
+
+    async fn update_canned_reply(
+        &self,
+        tenant: TenantId,
+        id: i64,
+        title: &str,
+        body: &str,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let changed = sqlx::query(
+            "UPDATE canned_replies SET title = $3, body = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.get())
+        .bind(id)
+        .bind(title)
+        .bind(body)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        commit_with(tx, tenant.get(), audit).await?;
+        Ok(true)
+    }
+
+    async fn remove_policy_item(
+        &self,
+        tenant: TenantId,
+        item: &PolicyItem,
+        audit: Option<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<bool> {
+        let (sql, id, text): (&'static str, i64, Option<String>) = match item {
+            PolicyItem::RoutingRule(id) => (
+                "DELETE FROM routing_rules WHERE tenant_id = $1 AND id = $2",
+                *id,
+                None,
+            ),
+            PolicyItem::CannedReply(id) => (
+                "DELETE FROM canned_replies WHERE tenant_id = $1 AND id = $2",
+                *id,
+                None,
+            ),
+            PolicyItem::DeadlinePolicy(id) => (
+                "DELETE FROM deadline_policies WHERE tenant_id = $1 AND id = $2",
+                *id,
+                None,
+            ),
+            PolicyItem::Peak(id) => (
+                "DELETE FROM planned_peaks WHERE tenant_id = $1 AND id = $2",
+                *id,
+                None,
+            ),
+            PolicyItem::ClosedDay(day) => (
+                "DELETE FROM closed_days WHERE tenant_id = $1 AND day = $2",
+                0,
+                Some(day.to_string()),
+            ),
+            PolicyItem::ScopedHours(scope) => (
+                "DELETE FROM scoped_opening_hours WHERE tenant_id = $1 AND scope = $2",
+                0,
+                Some(scope.to_string()),
+            ),
+        };
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let q = sqlx::query(sql).bind(tenant.get());
+        let q = match text {
+            Some(text) => q.bind(text),
+            None => q.bind(id),
+        };
+        let gone = q.execute(&mut *tx).await.map_err(db_err)?.rows_affected();
+        if gone == 0 {
+            return Ok(false);
+        }
+        commit_with(tx, tenant.get(), audit).await?;
+        Ok(true)
     }
 }

@@ -233,14 +233,14 @@ pub async fn rule_command(
         RuleCommand::List { municipality: slug } => {
             let m = municipality(&*store, &slug).await?;
             let units = store.list_units(m.id).await?;
-            for r in store.list_routing_rules(m.id).await? {
+            for (id, r) in store.list_routing_rules(m.id).await? {
                 let unit = units
                     .iter()
                     .find(|u| u.id == r.unit_id)
                     .map(|u| u.name.as_str())
                     .unwrap_or("?");
                 println!(
-                    "{}\tkeyword={}\ttopic={}\tchannel={}\t→ {unit}",
+                    "#{id}\t{}\tkeyword={}\ttopic={}\tchannel={}\t→ {unit}",
                     r.position,
                     r.keyword.as_deref().unwrap_or("*"),
                     r.topic.as_deref().unwrap_or("*"),
@@ -312,9 +312,9 @@ pub async fn policy_command(
         }
         PolicyCommand::List { municipality: slug } => {
             let m = municipality(&*store, &slug).await?;
-            for r in store.list_deadline_policies(m.id).await? {
+            for (id, r) in store.list_deadline_policies(m.id).await? {
                 println!(
-                    "{}\tchannel={}\tunit={}\ttopic={}",
+                    "#{id}\t{}\tchannel={}\tunit={}\ttopic={}",
                     r.policy,
                     r.channel.map(|c| c.as_str()).unwrap_or("*"),
                     r.unit_id
