@@ -11,6 +11,7 @@ mod archive;
 mod audit;
 mod auth;
 mod cache;
+mod casework;
 mod chat;
 mod crisis;
 pub mod error;
@@ -258,6 +259,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
                 .merge(sms_settings::routes())
                 .merge(tokens::routes())
                 .merge(webhooks::routes())
+                .merge(casework::routes())
                 .merge(password::routes())
                 .merge(wheel::routes())
                 .merge(publish::routes())

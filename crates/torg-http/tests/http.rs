@@ -1520,6 +1520,7 @@ async fn every_scenario_on_postgres() {
     evaluation_and_the_survey(&app).await;
     listening_on_the_staff_page(&app).await;
     search_ranks_hits_and_pages_through_all(&app).await;
+    casework_is_administered_on_pages(&app).await;
     let admin = std::env::var("TORG_TEST_POSTGRES_URL").expect("set above");
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
@@ -1975,6 +1976,81 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     };
     let a_hook = spare_hook(a.id).await;
     let b_hook = spare_hook(b.id).await;
+    // Casework settings to move, change and remove.
+    let spare_casework = |tenant: TenantId| async move {
+        let unit = store.list_units(tenant).await.expect("units")[0].id;
+        let rule = store
+            .create_routing_rule(
+                tenant,
+                torg_domain::routing::RoutingRule {
+                    position: 10,
+                    keyword: Some("vann".into()),
+                    topic: None,
+                    channel: None,
+                    unit_id: unit,
+                },
+                None,
+            )
+            .await
+            .expect("rule");
+        let canned = store
+            .create_canned_reply(tenant, "Reservemal", "Hei", None)
+            .await
+            .expect("canned")
+            .id;
+        let policy = store
+            .create_deadline_policy(
+                tenant,
+                torg_domain::deadline::PolicyRule {
+                    channel: Some(Channel::Sms),
+                    unit_id: None,
+                    topic: None,
+                    policy: "hours:24".parse().expect("policy"),
+                },
+                None,
+            )
+            .await
+            .expect("policy");
+        let peak = store
+            .create_peak(
+                tenant,
+                torg_domain::deadline::PlannedPeak {
+                    id: 0,
+                    name: "Topp".into(),
+                    starts_at: "2030-01-01T00:00:00Z".parse().expect("t"),
+                    ends_at: "2030-01-05T00:00:00Z".parse().expect("t"),
+                    policy: "hours:4".parse().expect("policy"),
+                    staffing_note: String::new(),
+                },
+                None,
+            )
+            .await
+            .expect("peak");
+        (rule, canned, policy, peak)
+    };
+    let (a_rule, a_canned, a_policy, a_peak) = spare_casework(a.id).await;
+    let (b_rule, b_canned, b_policy, b_peak) = spare_casework(b.id).await;
+    store
+        .set_closed_day(
+            a.id,
+            torg_store::ClosedDay {
+                date: jiff::civil::date(2030, 12, 27),
+                closes_at: None,
+                note: String::new(),
+            },
+            None,
+        )
+        .await
+        .expect("closed day");
+    store
+        .set_scoped_opening_hours(
+            a.id,
+            torg_domain::calendar::HoursScope::Channel(Channel::Chat),
+            &torg_domain::calendar::parse_weekly("mon-fri 09:00-14:00").expect("weekly"),
+            None,
+        )
+        .await
+        .expect("scoped hours");
     let hash = torg_core::secrets::hash_password(PASSWORD).expect("hash");
     let mut ids = HashMap::new();
     for (username, role, unit) in ACCESS_USERS {
@@ -3416,6 +3492,208 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 ),
                 v(
                     format!("/staff/admin/webhooks/{b_hook}/remove"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/routing"),
+            vec![v(
+                "/staff/admin/routing".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/routing"),
+            vec![v(
+                "/staff/admin/routing".into(),
+                form(&[
+                    ("action", "try"),
+                    ("keyword", "vei"),
+                    ("sample", "Hull i veien"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/routing/{id}/up"),
+            vec![
+                v(
+                    format!("/staff/admin/routing/{a_rule}/up"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/routing/{b_rule}/up"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/admin/routing/{id}/down"),
+            vec![
+                v(
+                    format!("/staff/admin/routing/{a_rule}/down"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/routing/{b_rule}/down"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/admin/routing/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/admin/routing/{a_rule}/remove"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/routing/{b_rule}/remove"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/canned"),
+            vec![v(
+                "/staff/admin/canned".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/canned"),
+            vec![v(
+                "/staff/admin/canned".into(),
+                form(&[("title", "Mal {n}"), ("body", "Hei {n}")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/canned/{id}"),
+            vec![
+                v(
+                    format!("/staff/admin/canned/{a_canned}"),
+                    form(&[("title", "Endret {n}"), ("body", "Hei")]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/canned/{b_canned}"),
+                    form(&[("title", "Endret {n}"), ("body", "Hei")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/admin/canned/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/admin/canned/{a_canned}/remove"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/canned/{b_canned}/remove"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::GET, "/staff/admin/deadlines"),
+            vec![v(
+                "/staff/admin/deadlines".into(),
+                Body::None,
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/policies"),
+            vec![v(
+                "/staff/admin/deadlines/policies".into(),
+                form(&[("policy", "working_days:2"), ("topic", "t{n}")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/policies/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/admin/deadlines/policies/{a_policy}/remove"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/deadlines/policies/{b_policy}/remove"),
+                    form(&[]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/hours"),
+            vec![v(
+                "/staff/admin/deadlines/hours".into(),
+                form(&[("weekly", "mon-fri 08:00-15:30")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/hours/remove"),
+            vec![v(
+                "/staff/admin/deadlines/hours/remove".into(),
+                form(&[("scope", "channel:chat")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/days"),
+            vec![v(
+                "/staff/admin/deadlines/days".into(),
+                form(&[("date", "2030-12-31"), ("closes_at", "12:00")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/days/{date}/remove"),
+            vec![v(
+                "/staff/admin/deadlines/days/2030-12-27/remove".into(),
+                form(&[]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/peaks"),
+            vec![v(
+                "/staff/admin/deadlines/peaks".into(),
+                form(&[
+                    ("name", "Topp {n}"),
+                    ("from", "2030-02-01T08:00"),
+                    ("to", "2030-02-03T16:00"),
+                    ("policy", "working_hours:4"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/peaks/{id}/remove"),
+            vec![
+                v(
+                    format!("/staff/admin/deadlines/peaks/{a_peak}/remove"),
+                    form(&[]),
+                    Expect::Staff(ADMIN),
+                ),
+                v(
+                    format!("/staff/admin/deadlines/peaks/{b_peak}/remove"),
                     form(&[]),
                     Expect::Staff(NOBODY),
                 ),
@@ -10691,4 +10969,403 @@ async fn webhooks_are_signed_retried_and_sent_once(app: &App, key: &torg_core::s
         .expect("remove");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(app.store.webhooks(m.id).await.expect("hooks").is_empty());
+}
+
+#[tokio::test]
+async fn casework_is_administered_on_pages_sqlite() {
+    casework_is_administered_on_pages(&spawn().await).await;
+}
+
+/// An administrator does on pages what needed the CLI: tries a routing rule on a sample text
+/// before saving it, saves and reorders rules (and a citizen's message then goes where they
+/// say), edits canned replies with the plain-language advice beside them, and sets deadline
+/// policies, opening hours, closed days and peaks; wrong input is refused with what to write,
+/// and every change has its audit entry.
+async fn casework_is_administered_on_pages(app: &App) {
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let units = app.store.list_units(m.id).await.expect("units");
+    let desk = units.iter().find(|u| u.is_service_desk).expect("desk");
+    let school = units.iter().find(|u| u.name == "Oppvekst").expect("unit");
+    add_user(
+        &*app.store,
+        m.id,
+        "cwadmin",
+        Role::Administrator,
+        Some(desk.id.get()),
+    )
+    .await;
+    let admin = login(app, &app.a.slug, "cwadmin").await;
+    let routing = format!("{}/staff/admin/routing", app.base);
+    let csrf = csrf_of(&admin, &routing).await;
+    let post = |url: String, fields: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let csrf = csrf.clone();
+        async move {
+            let mut form = fields;
+            form.push(("csrf", csrf));
+            let res = admin.post(url).form(&form).send().await.expect("post");
+            let status = res.status();
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (status, location, res.text().await.expect("text"))
+        }
+    };
+    let ours = |rules: &[(i64, torg_domain::routing::RoutingRule)], word: &str| {
+        rules
+            .iter()
+            .position(|(_, r)| r.keyword.as_deref() == Some(word))
+    };
+
+    // Tried first: today the service desk gets it; with the rule, Oppvekst. Nothing is saved.
+    let draft = |action: &str| {
+        vec![
+            ("action", action.to_string()),
+            ("unit", school.id.get().to_string()),
+            ("keyword", "skyss".to_string()),
+            ("sample", "Når går skyssen til skolen?".to_string()),
+            ("sample_channel", "sms".to_string()),
+        ]
+    };
+    let before = app
+        .store
+        .list_routing_rules(m.id)
+        .await
+        .expect("rules")
+        .len();
+    let (status, _, page) = post(routing.clone(), draft("try")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("går teksten til Servicetorget (ingen regel passer)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Med den nye regelen går den til Oppvekst (den nye regelen avgjør)"),
+        "{page}"
+    );
+    assert_eq!(
+        app.store
+            .list_routing_rules(m.id)
+            .await
+            .expect("rules")
+            .len(),
+        before,
+        "trying saves nothing"
+    );
+    // A rule without a condition is refused with what to do.
+    let (status, _, page) = post(
+        routing.clone(),
+        vec![
+            ("action", "save".into()),
+            ("unit", school.id.get().to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Gi minst ett ord"), "{page}");
+    // Saved, and a second, broader rule after it to the service desk.
+    let (status, location, _) = post(routing.clone(), draft("save")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/staff/admin/routing?done=rule-added");
+    let (status, _, _) = post(
+        routing.clone(),
+        vec![
+            ("action", "save".into()),
+            ("unit", desk.id.get().to_string()),
+            ("keyword", "skyssen".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let rules = app.store.list_routing_rules(m.id).await.expect("rules");
+    let (first, second) = (
+        ours(&rules, "skyss").expect("saved"),
+        ours(&rules, "skyssen").expect("saved"),
+    );
+    assert!(first < second, "a new rule goes last");
+    // A citizen's message goes where the rules say.
+    let routed = |text: &'static str| async move {
+        let (status, receipt) =
+            submit_form(app, &app.a.slug, "Ola", "ola@example.no", text, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        let reference = between(&receipt, "class=\"reference\">", "<").expect("reference");
+        let id = app
+            .store
+            .inquiry_by_reference(m.id, reference)
+            .await
+            .expect("find")
+            .expect("found");
+        app.store
+            .inquiry(m.id, id)
+            .await
+            .expect("get")
+            .expect("inquiry")
+            .unit_id
+    };
+    assert_eq!(routed("Når går skyssen i morgen?").await, school.id);
+    // The second moved up wins from then on.
+    let second_id = rules[second].0;
+    let (status, location, _) = post(format!("{routing}/{second_id}/up"), vec![]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let rules = app.store.list_routing_rules(m.id).await.expect("rules");
+    assert!(ours(&rules, "skyssen") < ours(&rules, "skyss"));
+    assert_eq!(routed("Når går skyssen i morgen?").await, desk.id);
+    let page = admin
+        .get(format!("{routing}?done=rule-moved"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("text");
+    assert!(page.contains("Regelen er flyttet."));
+    assert!(page.contains(&format!("/staff/admin/routing/{second_id}/remove")));
+    let (status, _, _) = post(format!("{routing}/{second_id}/remove"), vec![]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, page) = post(format!("{routing}/{second_id}/remove"), vec![]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "removed already");
+    assert!(page.contains("last inn siden på nytt"));
+    assert_eq!(routed("Når går skyssen i morgen?").await, school.id);
+
+    // Canned replies: made, shown with the plain-language advice, changed, refused, removed.
+    let canned = format!("{}/staff/admin/canned", app.base);
+    let (status, _, _) = post(
+        canned.clone(),
+        vec![
+            ("title", "Skyss".into()),
+            (
+                "body",
+                "Hei {navn}! Søknaden ble behandlet av kommunen. Mvh {signatur}".into(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = admin
+        .get(&canned)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("LIX"), "the advice is shown");
+    assert!(page.contains("passiv form"), "{page}");
+    let id = app
+        .store
+        .list_canned_replies(m.id)
+        .await
+        .expect("c")
+        .into_iter()
+        .find(|c| c.title == "Skyss")
+        .expect("made")
+        .id;
+    let (status, _, page) = post(
+        format!("{canned}/{id}"),
+        vec![("title", " ".into()), ("body", "x".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("både tittel og tekst"));
+    let (status, _, _) = post(
+        format!("{canned}/{id}"),
+        vec![
+            ("title", "Skoleskyss".into()),
+            ("body", "Hei {navn}! Kommunen har sett på søknaden.".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, page) = post(
+        canned.clone(),
+        vec![("title", "Skoleskyss".into()), ("body", "Igjen".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("Velg en annen tittel"));
+    let (status, _, _) = post(format!("{canned}/{id}/remove"), vec![]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Deadlines: wrong input is refused with an example; a change says how many moved.
+    let deadlines = format!("{}/staff/admin/deadlines", app.base);
+    let (status, _, page) = post(
+        format!("{deadlines}/policies"),
+        vec![("policy", "fort".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("working_days:2"));
+    let (status, location, _) = post(
+        format!("{deadlines}/policies"),
+        vec![("policy", "hours:2".into()), ("channel", "web".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/staff/admin/deadlines?done=policy-added&changed="));
+    let page = admin
+        .get(format!("{}{location}", app.base))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains("Svarfristen er lagt til. Fristene til"),
+        "{page}"
+    );
+    assert!(page.contains("innen 2 timer"));
+    let (status, _, page) = post(
+        format!("{deadlines}/hours"),
+        vec![("weekly", "alltid".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("mon-fri 08:00-15:30"));
+    let (status, _, _) = post(
+        format!("{deadlines}/hours"),
+        vec![("weekly", "mon-fri 08:00-15:00".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = post(
+        format!("{deadlines}/hours"),
+        vec![
+            ("weekly", "mon-fri 10:00-14:00".into()),
+            ("scope", "channel:chat".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = post(
+        format!("{deadlines}/days"),
+        vec![
+            ("date", "2031-12-24".into()),
+            ("closes_at", "12:00".into()),
+            ("note", "Julaften <b>tidlig</b>".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, page) = post(
+        format!("{deadlines}/peaks"),
+        vec![
+            ("name", "Skolestart".into()),
+            ("from", "2031-08-20T08:00".into()),
+            ("to", "2031-08-10T08:00".into()),
+            ("policy", "working_hours:4".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("slutte etter at den begynner"));
+    let (status, _, _) = post(
+        format!("{deadlines}/peaks"),
+        vec![
+            ("name", "Skolestart".into()),
+            ("from", "2031-08-10T08:00".into()),
+            ("to", "2031-08-20T08:00".into()),
+            ("policy", "working_hours:4".into()),
+            ("staffing", "To ekstra".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = admin
+        .get(&deadlines)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("24.12.2031") && page.contains("stenger 12:00"));
+    assert!(
+        page.contains("Julaften &#60;b&#62;tidlig") && !page.contains("<b>tidlig"),
+        "shown, not run"
+    );
+    assert!(page.contains("Skolestart") && page.contains("innen 4 arbeidstimer"));
+    assert!(page.contains("value=\"mon-fri 08:00-15:00\""));
+    let peak = app
+        .store
+        .peaks(m.id, jiff::Timestamp::now())
+        .await
+        .expect("peaks")
+        .into_iter()
+        .find(|p| p.name == "Skolestart")
+        .expect("peak")
+        .id;
+    for path in [
+        format!("{deadlines}/days/2031-12-24/remove"),
+        format!("{deadlines}/peaks/{peak}/remove"),
+    ] {
+        let (status, location, _) = post(path, vec![]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(location.contains("done=casework-removed"));
+    }
+    let (status, _, _) = post(
+        format!("{deadlines}/hours/remove"),
+        vec![("scope", "channel:chat".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        app.store
+            .scoped_opening_hours(m.id)
+            .await
+            .expect("h")
+            .is_empty()
+    );
+
+    // Each change, by whom.
+    let me = app
+        .store
+        .list_users(m.id)
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == "cwadmin")
+        .expect("admin");
+    let me = format!("user:{}", me.id);
+    for action in [
+        "rule.added",
+        "rule.moved",
+        "rule.removed",
+        "canned.added",
+        "canned.changed",
+        "canned.removed",
+        "policy.added",
+        "hours.set",
+        "hours.closed_day",
+        "hours.day_opened",
+        "hours.removed",
+        "peak.added",
+        "peak.removed",
+    ] {
+        let found = app
+            .store
+            .search_audit(
+                m.id,
+                &torg_store::AuditQuery {
+                    action: Some(action.into()),
+                    ..torg_store::AuditQuery::default()
+                },
+                10,
+            )
+            .await
+            .expect("audit");
+        assert!(
+            found.iter().any(|e| e.entry.actor == me),
+            "{action}: {:?}",
+            found.iter().map(|e| &e.entry.actor).collect::<Vec<_>>()
+        );
+    }
 }

@@ -1,0 +1,1180 @@
+//! The administration pages for how inquiries are handled — what before needed the CLI:
+//! routing rules (`/staff/admin/routing`: in order, moved up and down, tried on a sample text
+//! before saving), canned replies (`/staff/admin/canned`: with the plain-language advice on
+//! each), and deadlines (`/staff/admin/deadlines`: deadline policies, opening hours of the
+//! municipality and of a unit or channel, closed days, planned peaks). Every change is one
+//! function of [`torg_core::policies`], with the CLI's rules and an audit entry each; these
+//! handlers only parse the form and render.
+
+use crate::AppState;
+use crate::admin::{Fields, admin};
+use crate::audit::ClientAddr;
+use crate::auth::Staff;
+use crate::i18n::Tr;
+use crate::routes::Routes;
+use crate::staff::{chrome, failed};
+use crate::views::{self, Chrome, Lang, PlainAdvice, render};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use torg_core::actor::Actor;
+use torg_core::policies::{self, Move, PolicyError, Trial};
+use torg_domain::calendar::{HoursScope, format_weekly, parse_weekly};
+use torg_domain::deadline::{DeadlinePolicy, PlannedPeak, PolicyRule};
+use torg_domain::routing::{RoutingInput, RoutingRule};
+use torg_domain::{Channel, UnitId};
+use torg_store::{ClosedDay, PolicyItem};
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/staff/admin/routing", routing_page)
+        .post("/staff/admin/routing", routing_post)
+        .post("/staff/admin/routing/{id}/up", rule_up)
+        .post("/staff/admin/routing/{id}/down", rule_down)
+        .post("/staff/admin/routing/{id}/remove", rule_remove)
+        .get("/staff/admin/canned", canned_page)
+        .post("/staff/admin/canned", canned_create)
+        .post("/staff/admin/canned/{id}", canned_edit)
+        .post("/staff/admin/canned/{id}/remove", canned_remove)
+        .get("/staff/admin/deadlines", deadlines_page)
+        .post("/staff/admin/deadlines/policies", policy_create)
+        .post("/staff/admin/deadlines/policies/{id}/remove", policy_remove)
+        .post("/staff/admin/deadlines/hours", hours_set)
+        .post("/staff/admin/deadlines/hours/remove", hours_remove)
+        .post("/staff/admin/deadlines/days", day_close)
+        .post("/staff/admin/deadlines/days/{date}/remove", day_remove)
+        .post("/staff/admin/deadlines/peaks", peak_create)
+        .post("/staff/admin/deadlines/peaks/{id}/remove", peak_remove)
+}
+
+/// `?done=…` and, after a change of deadlines, how many open inquiries' deadlines moved.
+#[derive(Deserialize, Default)]
+struct Done {
+    #[serde(default)]
+    done: String,
+    changed: Option<u64>,
+}
+
+impl Done {
+    fn notice(&self, t: &Tr) -> Option<String> {
+        let done = t.done(&self.done)?;
+        Some(match self.changed {
+            Some(n) => format!(
+                "{done} {}",
+                t.get1("casework-recomputed", "count", &n.to_string())
+            ),
+            None => done,
+        })
+    }
+}
+
+/// What a page shows above its content: a success or an error.
+#[derive(Default)]
+struct Banner {
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl Banner {
+    fn error(msg: String) -> Banner {
+        Banner {
+            notice: None,
+            error: Some(msg),
+        }
+    }
+}
+
+/// The catalogue key of a refusal.
+fn refusal_key(e: &PolicyError) -> &'static str {
+    match e {
+        PolicyError::RuleWithoutCondition => "routing-error-empty",
+        PolicyError::EmptyCannedReply => "canned-error-empty",
+        PolicyError::PeakBackwards => "peak-error-backwards",
+        PolicyError::UnknownUnit => "casework-error-unit",
+        _ => "casework-error-not-found",
+    }
+}
+
+fn actor(staff: &Staff, addr: &ClientAddr) -> Actor {
+    Actor::user(&staff.user, addr.0.clone())
+}
+
+fn unit_options(staff: &Staff) -> Vec<(i64, String)> {
+    staff
+        .config
+        .units
+        .iter()
+        .map(|u| (u.id.get(), u.name.clone()))
+        .collect()
+}
+
+fn unit_name(staff: &Staff, id: UnitId) -> String {
+    staff
+        .config
+        .unit(id)
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| format!("#{id}"))
+}
+
+fn channel_options(t: &Tr) -> Vec<(String, String)> {
+    Channel::ALL
+        .iter()
+        .filter(|c| **c != Channel::Listening)
+        .map(|c| (c.as_str().to_string(), views::channel_label(t, *c)))
+        .collect()
+}
+
+fn optional(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A channel chosen in a form: empty is "any"; `Err` is a value no form offers.
+fn channel_field(s: &str) -> Result<Option<Channel>, ()> {
+    optional(s).map(|c| c.parse().map_err(|_| ())).transpose()
+}
+
+/// A unit chosen in a form, one of the municipality's.
+fn unit_field(staff: &Staff, s: &str) -> Result<Option<UnitId>, ()> {
+    match optional(s) {
+        None => Ok(None),
+        Some(s) => {
+            let id = UnitId(s.parse().map_err(|_| ())?);
+            staff.config.unit(id).map(|_| Some(id)).ok_or(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------- routing rules
+
+struct RuleRow {
+    id: i64,
+    place: usize,
+    keyword: String,
+    topic: String,
+    channel: String,
+    unit: String,
+    first: bool,
+    last: bool,
+}
+
+/// The rule being written and the sample it is tried on, as typed.
+#[derive(Default)]
+struct Draft {
+    unit: String,
+    keyword: String,
+    topic: String,
+    channel: String,
+    position: String,
+    sample: String,
+    sample_channel: String,
+    sample_topic: String,
+}
+
+impl Draft {
+    fn of(f: &Fields) -> Draft {
+        Draft {
+            unit: f.get("unit").to_string(),
+            keyword: f.get("keyword").trim().to_string(),
+            topic: f.get("topic").trim().to_string(),
+            channel: f.get("channel").to_string(),
+            position: f.get("position").trim().to_string(),
+            sample: f.get("sample").to_string(),
+            sample_channel: f.get("sample_channel").to_string(),
+            sample_topic: f.get("sample_topic").trim().to_string(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_routing.html")]
+struct RoutingPage {
+    t: Tr,
+    c: Chrome,
+    rules: Vec<RuleRow>,
+    units: Vec<(i64, String)>,
+    channels: Vec<(String, String)>,
+    draft: Draft,
+    /// Where the sample goes today, and with the draft rule.
+    trial: Vec<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn routing_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<Done>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let banner = Banner {
+        notice: q.notice(&t),
+        error: None,
+    };
+    show_routing(
+        &state,
+        t,
+        &staff,
+        Draft::default(),
+        vec![],
+        banner,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn show_routing(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    draft: Draft,
+    trial: Vec<String>,
+    banner: Banner,
+    status: StatusCode,
+) -> Response {
+    let rules = match state
+        .store
+        .list_routing_rules(staff.config.municipality.id)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return failed(t, e),
+    };
+    let any = t.get("casework-any");
+    let count = rules.len();
+    let rows = rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, r))| RuleRow {
+            id,
+            place: i + 1,
+            keyword: r.keyword.unwrap_or_else(|| any.clone()),
+            topic: r.topic.unwrap_or_else(|| any.clone()),
+            channel: r
+                .channel
+                .map(|c| views::channel_label(&t, c))
+                .unwrap_or_else(|| any.clone()),
+            unit: unit_name(staff, r.unit_id),
+            first: i == 0,
+            last: i + 1 == count,
+        })
+        .collect();
+    render(
+        status,
+        &RoutingPage {
+            c: chrome(staff, "/staff/admin/routing"),
+            rules: rows,
+            units: unit_options(staff),
+            channels: channel_options(&t),
+            draft,
+            trial,
+            notice: banner.notice,
+            error: banner.error,
+            t,
+        },
+    )
+}
+
+/// Says in words where a trial sends the sample: `rules` are the ones tried, in order.
+fn trial_words(
+    t: &Tr,
+    staff: &Staff,
+    key: &str,
+    rules: &[(i64, RoutingRule)],
+    trial: Trial,
+) -> String {
+    let mut order: Vec<&(i64, RoutingRule)> = rules.iter().collect();
+    order.sort_by_key(|(_, r)| r.position);
+    let why = match trial.rule {
+        Some(0) => t.get("routing-why-new"),
+        Some(id) => {
+            let place = order.iter().position(|(r, _)| *r == id).unwrap_or(0) + 1;
+            t.get1("routing-why-rule", "place", &place.to_string())
+        }
+        None => t.get("routing-why-fallback"),
+    };
+    t.args(
+        key,
+        &[("unit", &unit_name(staff, trial.unit)), ("why", &why)],
+    )
+}
+
+/// Tries (`action=try`) or saves the rule in the form.
+async fn routing_post(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let draft = Draft::of(&f);
+    let tenant = staff.config.municipality.id;
+    let saved = match state.store.list_routing_rules(tenant).await {
+        Ok(r) => r,
+        Err(e) => return failed(t, e),
+    };
+    let refuse = |key: &str| Banner::error(t.get(key));
+    let Ok(channel) = channel_field(&draft.channel) else {
+        let b = refuse("casework-error-channel");
+        return show_routing(
+            &state,
+            t,
+            &staff,
+            draft,
+            vec![],
+            b,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let unit = unit_field(&staff, &draft.unit);
+    let position = match optional(&draft.position) {
+        None => Ok(saved.last().map(|(_, r)| r.position + 10).unwrap_or(10)),
+        Some(p) => p.parse::<i64>().map_err(|_| ()),
+    };
+    let Ok(position) = position else {
+        let b = refuse("routing-error-position");
+        return show_routing(
+            &state,
+            t,
+            &staff,
+            draft,
+            vec![],
+            b,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let rule = |unit_id| RoutingRule {
+        position,
+        keyword: optional(&draft.keyword),
+        topic: optional(&draft.topic),
+        channel,
+        unit_id,
+    };
+    if f.get("action") == "try" {
+        let Some(fallback) = staff.config.fallback_unit().map(|u| u.id) else {
+            let b = refuse("casework-error-unit");
+            return show_routing(
+                &state,
+                t,
+                &staff,
+                draft,
+                vec![],
+                b,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        };
+        let sample_channel = channel_field(&draft.sample_channel)
+            .ok()
+            .flatten()
+            .unwrap_or(Channel::Web);
+        let sample_topic = optional(&draft.sample_topic);
+        let input = RoutingInput {
+            channel: sample_channel,
+            topic: sample_topic.as_deref(),
+            text: &draft.sample,
+        };
+        let mut trial = vec![trial_words(
+            &t,
+            &staff,
+            "routing-trial-today",
+            &saved,
+            policies::try_rules(&saved, &input, fallback),
+        )];
+        if let Ok(Some(unit)) = unit {
+            let mut with = saved.clone();
+            with.push((0, rule(unit)));
+            trial.push(trial_words(
+                &t,
+                &staff,
+                "routing-trial-draft",
+                &with,
+                policies::try_rules(&with, &input, fallback),
+            ));
+        }
+        return show_routing(
+            &state,
+            t,
+            &staff,
+            draft,
+            trial,
+            Banner::default(),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let Ok(Some(unit)) = unit else {
+        let b = refuse("casework-error-unit");
+        return show_routing(
+            &state,
+            t,
+            &staff,
+            draft,
+            vec![],
+            b,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match policies::add_routing_rule(&*state.store, &actor(&staff, &addr), tenant, rule(unit)).await
+    {
+        Ok(_) => {
+            state.forget_cached_settings();
+            Redirect::to("/staff/admin/routing?done=rule-added").into_response()
+        }
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let b = refuse(refusal_key(&e));
+            show_routing(
+                &state,
+                t,
+                &staff,
+                draft,
+                vec![],
+                b,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn rule_up(
+    state: State<AppState>,
+    lang: Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    id: Path<i64>,
+    raw: RawForm,
+) -> Response {
+    rule_move(state, lang, staff, addr, id, raw, Move::Up).await
+}
+
+async fn rule_down(
+    state: State<AppState>,
+    lang: Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    id: Path<i64>,
+    raw: RawForm,
+) -> Response {
+    rule_move(state, lang, staff, addr, id, raw, Move::Down).await
+}
+
+async fn rule_move(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+    step: Move,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    match policies::move_routing_rule(&*state.store, &actor(&staff, &addr), tenant, id, step).await
+    {
+        Ok(()) => {
+            state.forget_cached_settings();
+            Redirect::to("/staff/admin/routing?done=rule-moved").into_response()
+        }
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let b = Banner::error(t.get(refusal_key(&e)));
+            show_routing(
+                &state,
+                t,
+                &staff,
+                Draft::default(),
+                vec![],
+                b,
+                StatusCode::NOT_FOUND,
+            )
+            .await
+        }
+    }
+}
+
+/// Removes one setting and goes back to its page (or shows the page with why not).
+async fn remove_item(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    addr: &ClientAddr,
+    item: PolicyItem,
+) -> Response {
+    let (page, done) = match item {
+        PolicyItem::RoutingRule(_) => ("routing", "rule-removed"),
+        PolicyItem::CannedReply(_) => ("canned", "canned-removed"),
+        _ => ("deadlines", "casework-removed"),
+    };
+    let m = staff.config.municipality.clone();
+    let removed = policies::remove(&*state.store, &actor(staff, addr), m, item).await;
+    if removed.is_ok() {
+        state.forget_cached_settings();
+    }
+    match removed {
+        Ok(changed) if page == "deadlines" => Redirect::to(&format!(
+            "/staff/admin/deadlines?done={done}&changed={changed}"
+        ))
+        .into_response(),
+        Ok(_) => Redirect::to(&format!("/staff/admin/{page}?done={done}")).into_response(),
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let b = Banner::error(t.get(refusal_key(&e)));
+            let status = StatusCode::NOT_FOUND;
+            match page {
+                "routing" => {
+                    show_routing(state, t, staff, Draft::default(), vec![], b, status).await
+                }
+                "canned" => show_canned(state, t, staff, CannedDraft::default(), b, status).await,
+                _ => show_deadlines(state, t, staff, b, status).await,
+            }
+        }
+    }
+}
+
+async fn rule_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    remove_item(&state, t, &staff, &addr, PolicyItem::RoutingRule(id)).await
+}
+
+// ---------------------------------------------------------------- canned replies
+
+struct CannedRow {
+    id: i64,
+    title: String,
+    body: String,
+    advice: PlainAdvice,
+}
+
+#[derive(Default)]
+struct CannedDraft {
+    title: String,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_canned.html")]
+struct CannedPage {
+    t: Tr,
+    c: Chrome,
+    replies: Vec<CannedRow>,
+    draft: CannedDraft,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn canned_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<Done>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let banner = Banner {
+        notice: q.notice(&t),
+        error: None,
+    };
+    show_canned(
+        &state,
+        t,
+        &staff,
+        CannedDraft::default(),
+        banner,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn show_canned(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    draft: CannedDraft,
+    banner: Banner,
+    status: StatusCode,
+) -> Response {
+    let m = &staff.config.municipality;
+    let (replies, jargon) = match tokio::try_join!(
+        state.store.list_canned_replies(m.id),
+        state.store.jargon(m.id)
+    ) {
+        Ok(r) => r,
+        Err(e) => return failed(t, e),
+    };
+    let replies = replies
+        .into_iter()
+        .map(|r| CannedRow {
+            advice: views::plain_advice(&t, &m.language, &r.body, jargon.clone()),
+            id: r.id,
+            title: r.title,
+            body: r.body,
+        })
+        .collect();
+    render(
+        status,
+        &CannedPage {
+            c: chrome(staff, "/staff/admin/canned"),
+            replies,
+            draft,
+            notice: banner.notice,
+            error: banner.error,
+            t,
+        },
+    )
+}
+
+async fn canned_create(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    canned_save(state, lang, staff, addr, None, raw).await
+}
+
+async fn canned_edit(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    canned_save(state, lang, staff, addr, Some(id), raw).await
+}
+
+async fn canned_save(
+    state: AppState,
+    lang: String,
+    staff: Staff,
+    addr: ClientAddr,
+    id: Option<i64>,
+    raw: axum::body::Bytes,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let (title, body) = (f.get("title"), f.get("body"));
+    let tenant = staff.config.municipality.id;
+    let who = actor(&staff, &addr);
+    let saved = match id {
+        None => policies::add_canned_reply(&*state.store, &who, tenant, title, body)
+            .await
+            .map(|_| "canned-added"),
+        Some(id) => policies::edit_canned_reply(&*state.store, &who, tenant, id, title, body)
+            .await
+            .map(|_| "canned-changed"),
+    };
+    let draft = CannedDraft {
+        title: title.to_string(),
+        body: body.to_string(),
+    };
+    match saved {
+        Ok(done) => Redirect::to(&format!("/staff/admin/canned?done={done}")).into_response(),
+        Err(PolicyError::Store(torg_store::StoreError::Conflict(_))) => {
+            let b = Banner::error(t.get("canned-error-title-taken"));
+            show_canned(&state, t, &staff, draft, b, StatusCode::CONFLICT).await
+        }
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let status = match e {
+                PolicyError::NotFound => StatusCode::NOT_FOUND,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let b = Banner::error(t.get(refusal_key(&e)));
+            show_canned(&state, t, &staff, draft, b, status).await
+        }
+    }
+}
+
+async fn canned_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    remove_item(&state, t, &staff, &addr, PolicyItem::CannedReply(id)).await
+}
+
+// ---------------------------------------------------------------- deadlines and calendar
+
+struct PolicyRow {
+    id: i64,
+    policy: String,
+    channel: String,
+    unit: String,
+    topic: String,
+}
+
+struct HoursRow {
+    /// `unit:3`, `channel:chat`
+    scope: String,
+    label: String,
+    hours: String,
+}
+
+struct DayRow {
+    date: String,
+    shown: String,
+    when: String,
+    note: String,
+}
+
+struct PeakRow {
+    id: i64,
+    name: String,
+    from: String,
+    to: String,
+    policy: String,
+    staffing: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_deadlines.html")]
+struct DeadlinesPage {
+    t: Tr,
+    c: Chrome,
+    policies: Vec<PolicyRow>,
+    /// The municipality's hours as written in the form ("mon-fri 08:00-15:30").
+    weekly: String,
+    /// The municipality's hours in words.
+    weekly_words: Vec<String>,
+    scoped: Vec<HoursRow>,
+    /// (scope, label) a unit or channel may get its own hours for.
+    scopes: Vec<(String, String)>,
+    days: Vec<DayRow>,
+    peaks: Vec<PeakRow>,
+    units: Vec<(i64, String)>,
+    channels: Vec<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// A deadline policy in words: "24 hours", "8 working hours"…
+fn policy_words(t: &Tr, p: DeadlinePolicy) -> String {
+    match p {
+        DeadlinePolicy::WithinHours { hours } => t.get1("policy-hours", "n", &hours.to_string()),
+        DeadlinePolicy::WithinWorkingHours { hours } => {
+            t.get1("policy-working-hours", "n", &hours.to_string())
+        }
+        DeadlinePolicy::SameWorkingDay {
+            cutoff,
+            next_day_by,
+        } => t.args(
+            "policy-same-day",
+            &[
+                ("cutoff", &cutoff.strftime("%H:%M").to_string()),
+                ("by", &next_day_by.strftime("%H:%M").to_string()),
+            ],
+        ),
+        DeadlinePolicy::WithinWorkingDays { days } => {
+            t.get1("policy-working-days", "n", &days.to_string())
+        }
+    }
+}
+
+fn scope_label(t: &Tr, staff: &Staff, scope: HoursScope) -> String {
+    match scope {
+        HoursScope::Unit(u) => unit_name(staff, u),
+        HoursScope::Channel(c) => views::channel_label(t, c),
+    }
+}
+
+async fn deadlines_page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<Done>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let banner = Banner {
+        notice: q.notice(&t),
+        error: None,
+    };
+    show_deadlines(&state, t, &staff, banner, StatusCode::OK).await
+}
+
+async fn show_deadlines(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    banner: Banner,
+    status: StatusCode,
+) -> Response {
+    let m = &staff.config.municipality;
+    let s = &*state.store;
+    let read = tokio::try_join!(
+        s.list_deadline_policies(m.id),
+        s.scoped_opening_hours(m.id),
+        s.list_closed_days(m.id),
+        s.peaks(m.id, jiff::Timestamp::now()),
+    );
+    let (policies, scoped, days, peaks) = match read {
+        Ok(r) => r,
+        Err(e) => return failed(t, e),
+    };
+    let any = t.get("casework-any");
+    let weekly = staff.config.calendar.weekly();
+    let when = |ts| views::when(ts, &m.time_zone);
+    let scopes = staff
+        .config
+        .units
+        .iter()
+        .map(|u| (HoursScope::Unit(u.id).to_string(), u.name.clone()))
+        .chain(
+            channel_options(&t)
+                .into_iter()
+                .map(|(c, label)| (format!("channel:{c}"), label)),
+        )
+        .collect();
+    render(
+        status,
+        &DeadlinesPage {
+            c: chrome(staff, "/staff/admin/deadlines"),
+            policies: policies
+                .into_iter()
+                .map(|(id, p): (i64, PolicyRule)| PolicyRow {
+                    id,
+                    policy: policy_words(&t, p.policy),
+                    channel: p
+                        .channel
+                        .map(|c| views::channel_label(&t, c))
+                        .unwrap_or_else(|| any.clone()),
+                    unit: p
+                        .unit_id
+                        .map(|u| unit_name(staff, u))
+                        .unwrap_or_else(|| any.clone()),
+                    topic: p.topic.unwrap_or_else(|| any.clone()),
+                })
+                .collect(),
+            weekly: format_weekly(weekly),
+            weekly_words: views::opening_hours(&t, weekly),
+            scoped: scoped
+                .into_iter()
+                .map(|(scope, w)| HoursRow {
+                    scope: scope.to_string(),
+                    label: scope_label(&t, staff, scope),
+                    hours: views::opening_hours(&t, &w).join(", "),
+                })
+                .collect(),
+            scopes,
+            days: days
+                .into_iter()
+                .map(|d| DayRow {
+                    date: d.date.to_string(),
+                    shown: d.date.strftime("%d.%m.%Y").to_string(),
+                    when: match d.closes_at {
+                        Some(at) => {
+                            t.get1("day-closes-at", "time", &at.strftime("%H:%M").to_string())
+                        }
+                        None => t.get("day-closed"),
+                    },
+                    note: d.note,
+                })
+                .collect(),
+            peaks: peaks
+                .into_iter()
+                .map(|p| PeakRow {
+                    id: p.id,
+                    from: when(p.starts_at),
+                    to: when(p.ends_at),
+                    policy: policy_words(&t, p.policy),
+                    name: p.name,
+                    staffing: p.staffing_note,
+                })
+                .collect(),
+            units: unit_options(staff),
+            channels: channel_options(&t),
+            notice: banner.notice,
+            error: banner.error,
+            t,
+        },
+    )
+}
+
+/// After a change of deadlines: back to the page, saying how many deadlines moved; or the
+/// page with the refusal.
+async fn deadlines_after(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    done: &str,
+    result: Result<u64, PolicyError>,
+) -> Response {
+    match result {
+        Ok(changed) => {
+            state.forget_cached_settings();
+            Redirect::to(&format!(
+                "/staff/admin/deadlines?done={done}&changed={changed}"
+            ))
+            .into_response()
+        }
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(e) => {
+            let b = Banner::error(t.get(refusal_key(&e)));
+            show_deadlines(state, t, staff, b, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// The page with a refusal of what was typed.
+async fn refused(state: &AppState, t: Tr, staff: &Staff, key: &str) -> Response {
+    let b = Banner::error(t.get(key));
+    show_deadlines(state, t, staff, b, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+async fn policy_create(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Ok(policy) = f.get("policy").trim().parse::<DeadlinePolicy>() else {
+        return refused(&state, t, &staff, "policy-error-policy").await;
+    };
+    let Ok(channel) = channel_field(f.get("channel")) else {
+        return refused(&state, t, &staff, "casework-error-channel").await;
+    };
+    let Ok(unit_id) = unit_field(&staff, f.get("unit")) else {
+        return refused(&state, t, &staff, "casework-error-unit").await;
+    };
+    let rule = PolicyRule {
+        channel,
+        unit_id,
+        topic: optional(f.get("topic")),
+        policy,
+    };
+    let m = staff.config.municipality.clone();
+    let result = policies::add_deadline_policy(&*state.store, &actor(&staff, &addr), m, rule).await;
+    deadlines_after(&state, t, &staff, "policy-added", result).await
+}
+
+async fn policy_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    remove_item(&state, t, &staff, &addr, PolicyItem::DeadlinePolicy(id)).await
+}
+
+/// A unit's or channel's scope from the form; `Ok(None)` is the municipality's own hours.
+fn scope_field(staff: &Staff, s: &str) -> Result<Option<HoursScope>, ()> {
+    match optional(s) {
+        None => Ok(None),
+        Some(s) => {
+            let scope: HoursScope = s.parse().map_err(|_| ())?;
+            match scope {
+                HoursScope::Unit(u) if staff.config.unit(u).is_none() => Err(()),
+                _ => Ok(Some(scope)),
+            }
+        }
+    }
+}
+
+async fn hours_set(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Ok(weekly) = parse_weekly(f.get("weekly")) else {
+        return refused(&state, t, &staff, "hours-error-weekly").await;
+    };
+    let Ok(scope) = scope_field(&staff, f.get("scope")) else {
+        return refused(&state, t, &staff, "casework-error-unit").await;
+    };
+    let m = staff.config.municipality.clone();
+    let result = policies::set_hours(&*state.store, &actor(&staff, &addr), m, scope, &weekly).await;
+    deadlines_after(&state, t, &staff, "hours-set", result).await
+}
+
+async fn hours_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Ok(Some(scope)) = scope_field(&staff, f.get("scope")) else {
+        return refused(&state, t, &staff, "casework-error-not-found").await;
+    };
+    remove_item(&state, t, &staff, &addr, PolicyItem::ScopedHours(scope)).await
+}
+
+async fn day_close(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let Ok(date) = f.get("date").trim().parse::<jiff::civil::Date>() else {
+        return refused(&state, t, &staff, "day-error-date").await;
+    };
+    let closes_at = optional(f.get("closes_at"))
+        .map(|s| s.parse::<jiff::civil::Time>())
+        .transpose();
+    let Ok(closes_at) = closes_at else {
+        return refused(&state, t, &staff, "day-error-time").await;
+    };
+    let day = ClosedDay {
+        date,
+        closes_at,
+        note: f.get("note").trim().chars().take(200).collect(),
+    };
+    let m = staff.config.municipality.clone();
+    let result = policies::close_day(&*state.store, &actor(&staff, &addr), m, day).await;
+    deadlines_after(&state, t, &staff, "day-closed", result).await
+}
+
+async fn day_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(date): Path<String>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    let Ok(date) = date.parse::<jiff::civil::Date>() else {
+        return refused(&state, t, &staff, "day-error-date").await;
+    };
+    remove_item(&state, t, &staff, &addr, PolicyItem::ClosedDay(date)).await
+}
+
+async fn peak_create(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let m = staff.config.municipality.clone();
+    let Ok(tz) = jiff::tz::TimeZone::get(&m.time_zone) else {
+        return failed(t, "the municipality's time zone is unknown");
+    };
+    let local = |s: &str| {
+        s.trim()
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+            .and_then(|d| d.to_zoned(tz.clone()).ok())
+            .map(|z| z.timestamp())
+    };
+    let (Some(starts_at), Some(ends_at)) = (local(f.get("from")), local(f.get("to"))) else {
+        return refused(&state, t, &staff, "peak-error-time").await;
+    };
+    let Ok(policy) = f.get("policy").trim().parse::<DeadlinePolicy>() else {
+        return refused(&state, t, &staff, "policy-error-policy").await;
+    };
+    let Some(name) = optional(f.get("name")) else {
+        return refused(&state, t, &staff, "peak-error-name").await;
+    };
+    let peak = PlannedPeak {
+        id: 0,
+        name,
+        starts_at,
+        ends_at,
+        policy,
+        staffing_note: f.get("staffing").trim().to_string(),
+    };
+    let result = policies::add_peak(&*state.store, &actor(&staff, &addr), m, peak)
+        .await
+        .map(|(_, changed)| changed);
+    deadlines_after(&state, t, &staff, "peak-added", result).await
+}
+
+async fn peak_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    remove_item(&state, t, &staff, &addr, PolicyItem::Peak(id)).await
+}
