@@ -280,6 +280,7 @@ try {
   check((await staff.inputValue("#reply-body")).includes("i henhold til"), "the draft is kept for the writer");
   await axe(staff, "plain-language advice");
   await staff.fill("#reply-body", "Takk! Vi sender en rørlegger i dag.");
+  await staff.setInputFiles("#reply-files", { name: "Kart over ledningsnettet.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n% kart\n") });
   await staff.click("form[action$='/reply'] button[type=submit]");
   await staff.waitForSelector(".alert.success");
   check((await staff.textContent(".thread")).includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "the reply is signed");
@@ -288,6 +289,7 @@ try {
   const thread = await citizen.textContent(".thread");
   check(thread.includes("Vi sender en rørlegger i dag."), "the citizen sees the reply on the follow page");
   check(thread.includes("Vennlig hilsen Eva, Servicetorget – Demo kommune"), "signed as the municipality");
+  check(thread.includes("Kart over ledningsnettet.pdf"), "the file on the reply is on the follow page");
   // Closed, the follow page asks how satisfied the citizen is, once.
   await staff.selectOption("#s-status", "closed");
   await staff.click("form[action$='/status'] button[type=submit]");

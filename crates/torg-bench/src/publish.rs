@@ -384,7 +384,11 @@ pub async fn run(messages: usize, spacing_ms: u64) -> Result<()> {
     let client = reqwest::Client::new();
     let outbound: Vec<(Arc<dyn torg_core::delivery::Deliver>, u32)> = vec![
         (
-            Arc::new(torg_email::smtp::SmtpDelivery::from_store(key.clone(), 4)),
+            Arc::new(torg_email::smtp::SmtpDelivery::from_store(
+                store.clone(),
+                key.clone(),
+                4,
+            )),
             500,
         ),
         (

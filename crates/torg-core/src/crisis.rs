@@ -661,7 +661,10 @@ async fn answer(
             lead.chat,
             m,
             lead.actor,
-            lead.limits,
+            &crate::intake::IntakeLimits {
+                text: lead.limits,
+                ..Default::default()
+            },
             Timestamp::now(),
             ReplyRequest {
                 inquiry: &inquiry,
@@ -673,6 +676,7 @@ async fn answer(
                 // the person's own thread is where they asked.
                 privately: inquiry.channel.is_public(),
                 confirm_personal_data: false,
+                files: &[],
             },
         )
         .await;

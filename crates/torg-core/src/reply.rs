@@ -5,13 +5,15 @@
 //! one transaction, and tells the live chat.
 
 use crate::actor::Actor;
+use crate::intake::IntakeLimits;
 use jiff::Timestamp;
 use torg_domain::inquiry::{InputError, TextLimits, required_text};
 use torg_domain::personal_data::{self, Finding};
 use torg_domain::reply::{signature, signed_body};
 use torg_domain::{Channel, MessageKind};
 use torg_store::{
-    Inquiry, Message, Municipality, NewMessage, NewOutgoing, Store, StoreError, Unit, User,
+    Inquiry, Message, Municipality, NewAttachment, NewMessage, NewOutgoing, Store, StoreError,
+    Unit, User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +24,90 @@ pub enum ReplyError {
     /// written only once the writer confirms it.
     #[error("the public answer holds personal data; confirm to send it anyway")]
     PersonalData(Vec<Finding>),
+    /// SMS and social media carry no files: the reply is not sent.
+    #[error("a reply on {0} cannot carry files; send them by email or put them on the follow page")]
+    NoFilesOn(Channel),
+    #[error("the file {filename:?} was refused: {why}")]
+    File { filename: String, why: FileRefusal },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a file on a reply was refused: the same checks as a file that comes in by email.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefusal {
+    #[error("it is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    #[error("files ending in .{0} are not sent")]
+    BlockedType(String),
+    #[error("it is empty or has no name")]
+    Empty,
+    #[error("a reply carries at most {MAX_REPLY_FILES} files")]
+    TooMany,
+    #[error("the files together are more than the mailbox takes ({0} bytes)")]
+    TooLargeTogether(usize),
+}
+
+/// The most files one reply carries.
+pub const MAX_REPLY_FILES: usize = 10;
+
+/// Checks the files of a reply to `inquiry`: refused on SMS and social media (they cannot
+/// carry them); each within the size limit of incoming files and not of a type the mailbox
+/// blocks; for email, all together within the mailbox's message size once encoded.
+pub async fn check_files(
+    store: &dyn Store,
+    inquiry: &Inquiry,
+    kind: MessageKind,
+    files: &[NewAttachment],
+    limits: &IntakeLimits,
+) -> Result<(), ReplyError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let outbound = kind == MessageKind::Outbound;
+    if outbound && !inquiry.channel.carries_files() {
+        return Err(ReplyError::NoFilesOn(inquiry.channel));
+    }
+    let refuse = |filename: &str, why| ReplyError::File {
+        filename: filename.to_string(),
+        why,
+    };
+    if files.len() > MAX_REPLY_FILES {
+        return Err(refuse("", FileRefusal::TooMany));
+    }
+    let account = store.mail_account(inquiry.tenant_id).await?;
+    let blocked = account
+        .as_ref()
+        .map(|a| a.blocked_extensions.clone())
+        .unwrap_or_else(|| {
+            torg_domain::email::extension_list(torg_domain::email::DEFAULT_BLOCKED_EXTENSIONS)
+        });
+    for f in files {
+        if f.data.is_empty() || f.filename.trim().is_empty() {
+            return Err(refuse(&f.filename, FileRefusal::Empty));
+        }
+        if f.data.len() > limits.max_attachment_bytes {
+            return Err(refuse(
+                &f.filename,
+                FileRefusal::TooLarge(limits.max_attachment_bytes),
+            ));
+        }
+        if let Some(ext) = torg_domain::email::blocked_extension(&f.filename, &blocked) {
+            return Err(refuse(&f.filename, FileRefusal::BlockedType(ext)));
+        }
+    }
+    if outbound
+        && inquiry.channel == Channel::Email
+        && let Some(account) = account
+    {
+        // Base64 makes four bytes of every three, plus the text and headers.
+        let encoded: usize = files.iter().map(|f| f.data.len().div_ceil(3) * 4).sum();
+        let room = account.max_message_bytes as usize;
+        if encoded + limits.text.max_text_bytes > room {
+            return Err(refuse("", FileRefusal::TooLargeTogether(room)));
+        }
+    }
+    Ok(())
 }
 
 /// Where stored messages of a live chat are shown at once (the chat hub of the web layer).
@@ -54,6 +138,8 @@ pub struct ReplyRequest<'a> {
     pub privately: bool,
     /// The writer has seen the personal-data warning and sends the public answer anyway.
     pub confirm_personal_data: bool,
+    /// Files sent with it (by email, and on the follow page); none on SMS and social media.
+    pub files: &'a [NewAttachment],
 }
 
 /// How a reply to `inquiry` is delivered: an outbox entry for its channel, or `None` where
@@ -90,11 +176,12 @@ pub async fn reply(
     chat: &dyn LiveChat,
     municipality: &Municipality,
     actor: &Actor,
-    limits: TextLimits,
+    limits: &IntakeLimits,
     now: Timestamp,
     req: ReplyRequest<'_>,
 ) -> Result<Message, ReplyError> {
     let inquiry = req.inquiry;
+    check_files(store, inquiry, req.kind, req.files, limits).await?;
     let outbound = req.kind == MessageKind::Outbound;
     let findings = if outbound && goes_public(inquiry, req.privately) {
         personal_data::find(req.body)
@@ -116,6 +203,9 @@ pub async fn reply(
     if outbound && req.privately && inquiry.channel.is_public() {
         detail.push("private".to_string());
     }
+    if !req.files.is_empty() {
+        detail.push(format!("files:{}", req.files.len()));
+    }
     let action = if outbound {
         "inquiry.replied"
     } else {
@@ -129,8 +219,8 @@ pub async fn reply(
         req.unit,
         req.author,
         req.kind,
-        req.body,
-        limits,
+        (req.body, req.files.to_vec()),
+        limits.text,
         now,
         outgoing,
         Some(audit),
@@ -167,8 +257,9 @@ pub fn signature_for(
     )
 }
 
-/// Writes a reply or note without choosing its delivery (the demo's history, tests). A reply
-/// is signed as the municipality with the writer's first name and unit.
+/// Writes a reply or note (its text and files) without choosing its delivery (the demo's
+/// history, tests). A reply is signed as the municipality with the writer's first name and
+/// unit.
 #[allow(clippy::too_many_arguments)]
 pub async fn write(
     store: &dyn Store,
@@ -177,7 +268,7 @@ pub async fn write(
     unit: &Unit,
     author: Option<&User>,
     kind: MessageKind,
-    body: &str,
+    (body, files): (&str, Vec<NewAttachment>),
     limits: TextLimits,
     now: Timestamp,
     outgoing: Option<NewOutgoing>,
@@ -205,7 +296,7 @@ pub async fn write(
                 author_user_id: author.map(|a| a.id),
                 author_name,
                 body,
-                attachments: vec![],
+                attachments: files,
                 created_at: now,
             },
             audit,

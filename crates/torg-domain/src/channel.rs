@@ -56,6 +56,15 @@ impl Channel {
 
     /// Public channels are social-media pages where everybody can read along; casework
     /// must move to a private channel.
+    /// Whether a reply on this channel can carry files: SMS and social media cannot (the
+    /// files of a reply are sent by email, or shown on the follow page).
+    pub fn carries_files(self) -> bool {
+        !matches!(
+            self,
+            Channel::Sms | Channel::Facebook | Channel::Instagram | Channel::Mastodon
+        )
+    }
+
     pub fn is_public(self) -> bool {
         matches!(
             self,

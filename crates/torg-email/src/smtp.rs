@@ -13,7 +13,7 @@ use crate::MailError;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Attachment, Mailbox, Message, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
@@ -83,8 +83,16 @@ pub async fn check(server: &MailServer) -> Result<(), MailError> {
     Ok(())
 }
 
-/// The email of an outbox entry.
-pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, String> {
+/// A reply's file as the email carries it: (name, content type, bytes).
+pub type File = (String, String, Vec<u8>);
+
+/// The email of an outbox entry, with the reply's files (a multipart/mixed message when
+/// there are any).
+pub fn message(
+    account: &MailAccount,
+    item: &OutboxItem,
+    files: &[File],
+) -> Result<Message, String> {
     let from: Mailbox = format!("{} <{}>", account.display_name, account.address)
         .parse()
         .or_else(|_| account.address.parse())
@@ -111,10 +119,19 @@ pub fn message(account: &MailAccount, item: &OutboxItem) -> Result<Message, Stri
         Some(link) => format!("{}\n{}", item.body, link.trim_end_matches("/unsubscribe")),
         None => item.body.clone(),
     };
-    let mut email = builder
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| e.to_string())?;
+    let mut email = if files.is_empty() {
+        builder.header(ContentType::TEXT_PLAIN).body(body)
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(body));
+        for (name, content_type, data) in files {
+            let kind = ContentType::parse(content_type)
+                .or_else(|_| ContentType::parse("application/octet-stream"))
+                .map_err(|e| e.to_string())?;
+            parts = parts.singlepart(Attachment::new(name.clone()).body(data.clone(), kind));
+        }
+        builder.multipart(parts)
+    }
+    .map_err(|e| e.to_string())?;
     // Our messages must not set off the citizen's vacation replies (RFC 3834).
     let auto = if item.unsubscribe.is_some() {
         "auto-generated"
@@ -186,6 +203,8 @@ async fn send_one(
 /// store before every pass (passwords opened with the installation's key), or fixed (tests).
 pub struct SmtpDelivery {
     key: Option<SecretKey>,
+    /// Where a reply's files are read; `None` (fixed accounts, tests) sends text only.
+    files: Option<Arc<dyn torg_store::Inquiries>>,
     accounts: RwLock<Arc<HashMap<TenantId, MailAccount>>>,
     sessions: Vec<tokio::sync::Mutex<Sessions>>,
 }
@@ -193,9 +212,17 @@ pub struct SmtpDelivery {
 type Sessions = HashMap<TenantId, (AsyncSmtpConnection, usize)>;
 
 impl SmtpDelivery {
-    /// Reads the accounts from the store before every pass; `lanes` sessions at a time.
-    pub fn from_store(key: SecretKey, lanes: usize) -> SmtpDelivery {
-        SmtpDelivery::new(Some(key), HashMap::new(), lanes)
+    /// Reads the accounts from the store before every pass, and a reply's files from it when
+    /// it is sent; `lanes` sessions at a time.
+    pub fn from_store(
+        store: Arc<dyn torg_store::Inquiries>,
+        key: SecretKey,
+        lanes: usize,
+    ) -> SmtpDelivery {
+        SmtpDelivery {
+            files: Some(store),
+            ..SmtpDelivery::new(Some(key), HashMap::new(), lanes)
+        }
     }
 
     /// Sends through these accounts (passwords open).
@@ -206,11 +233,31 @@ impl SmtpDelivery {
     fn new(key: Option<SecretKey>, accounts: HashMap<TenantId, MailAccount>, lanes: usize) -> Self {
         SmtpDelivery {
             key,
+            files: None,
             accounts: RwLock::new(Arc::new(accounts)),
             sessions: (0..lanes.clamp(1, MAX_CONNECTIONS))
                 .map(|_| tokio::sync::Mutex::default())
                 .collect(),
         }
+    }
+
+    /// The files of the reply an outbox entry sends (none for notices and broadcasts).
+    async fn files_of(&self, item: &OutboxItem) -> Result<Vec<File>, StoreError> {
+        let (Some(store), Some(inquiry), Some(message)) =
+            (&self.files, item.inquiry_id, item.message_id)
+        else {
+            return Ok(vec![]);
+        };
+        let mut files = vec![];
+        for meta in store.attachments(item.tenant_id, inquiry).await? {
+            if meta.message_id != message {
+                continue;
+            }
+            if let Some((meta, data)) = store.attachment_data(item.tenant_id, meta.id).await? {
+                files.push((meta.filename, meta.content_type, data));
+            }
+        }
+        Ok(files)
     }
 
     fn account(&self, tenant: TenantId) -> Option<MailAccount> {
@@ -267,7 +314,11 @@ impl Deliver for SmtpDelivery {
         let Some(account) = self.account(item.tenant_id) else {
             return Outcome::retry("the municipality has no mail account");
         };
-        let email = match message(&account, item) {
+        let files = match self.files_of(item).await {
+            Ok(f) => f,
+            Err(e) => return Outcome::retry(format!("the reply's files could not be read: {e}")),
+        };
+        let email = match message(&account, item, &files) {
             Ok(m) => m,
             Err(e) => return Outcome::failed(e),
         };
@@ -364,7 +415,7 @@ mod tests {
     #[test]
     fn a_subscribers_email_unsubscribes_in_one_click() {
         let link = "https://demo.example/k/demo/subscription/abc/unsubscribe";
-        let email = message(&account(), &item(Some(link))).expect("email");
+        let email = message(&account(), &item(Some(link)), &[]).expect("email");
         let text = String::from_utf8(email.formatted()).expect("utf-8");
         assert!(
             text.contains(&format!("List-Unsubscribe: <{link}>")),
@@ -378,8 +429,12 @@ mod tests {
                 .ends_with("https://demo.example/k/demo/subscription/abc"),
             "{text}"
         );
-        let plain = String::from_utf8(message(&account(), &item(None)).expect("email").formatted())
-            .expect("utf-8");
+        let plain = String::from_utf8(
+            message(&account(), &item(None), &[])
+                .expect("email")
+                .formatted(),
+        )
+        .expect("utf-8");
         assert!(!plain.contains("List-Unsubscribe"));
         assert!(plain.contains("Auto-Submitted: auto-replied"));
     }

@@ -264,7 +264,7 @@ async fn email_in_and_out_through_real_servers() {
         &torg_core::reply::NoLiveChat,
         &m,
         &torg_core::actor::Actor::cli(),
-        IntakeLimits::default().text,
+        &IntakeLimits::default(),
         Timestamp::now(),
         torg_core::reply::ReplyRequest {
             inquiry: &inquiry,
@@ -274,6 +274,7 @@ async fn email_in_and_out_through_real_servers() {
             body: "Vi sender en rørlegger i dag.",
             privately: false,
             confirm_personal_data: false,
+            files: &[],
         },
     )
     .await
@@ -491,7 +492,11 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     ));
     tokio::spawn(torg_core::delivery::run(
         store.clone(),
-        Arc::new(torg_email::smtp::SmtpDelivery::from_store(key, 4)),
+        Arc::new(torg_email::smtp::SmtpDelivery::from_store(
+            store.clone(),
+            key,
+            4,
+        )),
         torg_domain::connector::HostRules::any(),
         std::time::Duration::from_millis(200),
         500,
@@ -519,6 +524,68 @@ async fn the_worker_takes_mail_in_at_once_with_idle_and_answers() {
     assert!(ola[0].0.starts_with("Re: Gatelys"), "{ola:?}");
     assert_eq!(ola[0].1, "ola-idle@nordby.no");
     eprintln!("taken in {taken_in:?} after delivery");
+
+    // Staff answer with a map attached: the delivery loop sends one multipart email that
+    // carries the file byte for byte.
+    let inquiry = store
+        .list_inquiries(m.id, &torg_store::InquiryFilter::default(), None, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .next()
+        .expect("Ola's inquiry");
+    let inquiry = store
+        .inquiry(m.id, inquiry.id)
+        .await
+        .expect("inquiry")
+        .expect("inquiry");
+    let unit = store.list_units(m.id).await.expect("units")[0].clone();
+    let map: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle().take(70_000))
+        .collect();
+    let files = [torg_store::NewAttachment {
+        filename: "Kart over Fjordgata.pdf".into(),
+        content_type: "application/pdf".into(),
+        data: map.clone(),
+    }];
+    torg_core::reply::reply(
+        &*store,
+        &torg_core::reply::NoLiveChat,
+        &m,
+        &torg_core::actor::Actor::cli(),
+        &IntakeLimits::default(),
+        Timestamp::now(),
+        torg_core::reply::ReplyRequest {
+            inquiry: &inquiry,
+            unit: &unit,
+            author: None,
+            kind: MessageKind::Outbound,
+            body: "Lyset blir reparert i morgen. Kartet viser hvor.",
+            privately: false,
+            confirm_personal_data: false,
+            files: &files,
+        },
+    )
+    .await
+    .expect("reply with a file");
+    servers.inbox_of("ola", 2).await;
+    let raws = servers.raw_inbox("ola").await;
+    let replies: Vec<_> = raws
+        .iter()
+        .filter_map(|raw| mail_parser::MessageParser::default().parse(raw))
+        .filter(|m| m.body_text(0).is_some_and(|b| b.contains("reparert")))
+        .collect();
+    assert_eq!(replies.len(), 1, "one reply, never two");
+    use mail_parser::MimeHeaders;
+    let attached: Vec<_> = replies[0].attachments().collect();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(
+        attached[0].attachment_name(),
+        Some("Kart over Fjordgata.pdf")
+    );
+    assert_eq!(attached[0].contents(), &map[..], "byte for byte");
 }
 
 /// A subscriber by email through the real servers: the confirmation with its link, and after

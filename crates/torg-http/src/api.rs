@@ -267,7 +267,7 @@ async fn write(
         &*state.chats,
         &client.config.municipality,
         &Actor::api(&client.token_name, addr.0.clone()),
-        state.settings.limits.text,
+        &state.settings.limits,
         Timestamp::now(),
         ReplyRequest {
             inquiry: &inquiry,
@@ -277,6 +277,7 @@ async fn write(
             body: &req.body,
             privately: req.privately,
             confirm_personal_data: req.confirm_personal_data,
+            files: &[],
         },
     )
     .await?;

@@ -108,6 +108,16 @@ impl From<ReplyError> for ApiError {
             ReplyError::Input(i) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code(), i.to_string())
             }
+            ReplyError::NoFilesOn(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "files_not_on_channel",
+                e.to_string(),
+            ),
+            ReplyError::File { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "file_refused",
+                e.to_string(),
+            ),
             ReplyError::PersonalData(found) => {
                 let mut kinds: Vec<String> = found
                     .iter()

@@ -248,6 +248,7 @@ fn all_routes(limits: &IntakeLimits) -> routes::Routes {
         .get("/metrics", metrics::metrics)
         .get("/static/{file}", static_file)
         .merge(portal::routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
+        .merge(staff::writing_routes().map(|r| r.layer(DefaultBodyLimit::max(form_limit))))
         .merge(chat::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         .merge(sms_hook::routes().map(|r| r.layer(DefaultBodyLimit::max(api_limit))))
         // Reads its body itself, to count an oversized one.

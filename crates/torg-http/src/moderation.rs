@@ -161,7 +161,7 @@ pub(crate) async fn hide(
         &unit,
         Some(&staff.user),
         MessageKind::Note,
-        &note,
+        (&note, vec![]),
         state.settings.limits.text,
         jiff::Timestamp::now(),
         None,

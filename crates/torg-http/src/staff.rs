@@ -35,8 +35,6 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/logout", logout)
         .get("/staff", inbox)
         .get("/staff/inquiries/{id}", inquiry_page)
-        .post("/staff/inquiries/{id}/reply", reply)
-        .post("/staff/inquiries/{id}/note", note)
         .post("/staff/inquiries/{id}/assign", assign)
         .post("/staff/inquiries/{id}/status", set_status)
         .post("/staff/inquiries/{id}/revoke-link", revoke_link)
@@ -45,6 +43,14 @@ pub(crate) fn routes() -> Routes {
         .get("/staff/attachments/{id}", attachment)
         .get("/staff/overview", overview)
         .post("/staff/duty/{id}/handover", handover)
+}
+
+/// Writing to an inquiry: a reply or note may carry files, so these take the larger body
+/// limit of a form with an attachment.
+pub(crate) fn writing_routes() -> Routes {
+    Routes::new()
+        .post("/staff/inquiries/{id}/reply", reply)
+        .post("/staff/inquiries/{id}/note", note)
 }
 
 pub(crate) fn chrome(staff: &Staff, path: &str) -> Chrome {
@@ -945,6 +951,10 @@ struct InquiryPage {
     public_channel: bool,
     /// A public comment or post: the writer chooses to answer in public or in private.
     can_answer_privately: bool,
+    /// The reply may carry files (not on SMS and social media).
+    can_attach: bool,
+    /// The largest file, for people ("25.0 MB").
+    max_file: String,
     /// A comment on a Facebook page or Instagram account: it can be hidden, with a reason.
     hide_reasons: Vec<(String, String)>,
     /// A live chat: the newest message's id, from which the page follows it live.
@@ -1232,6 +1242,8 @@ pub(crate) async fn show_inquiry(
         public_channel: inquiry.channel.is_public(),
         can_answer_privately: torg_core::social::reply_address(&inquiry, false)
             .is_some_and(|a| a.target.is_public()),
+        can_attach: inquiry.channel.carries_files(),
+        max_file: views::size(state.settings.limits.max_attachment_bytes as i64),
         chat_after: (inquiry.channel == torg_domain::Channel::Chat).then_some(chat_after),
         can_take_over: inquiry.channel == torg_domain::Channel::Chat
             && inquiry.status != torg_domain::InquiryStatus::Closed
@@ -1249,7 +1261,7 @@ pub(crate) async fn show_inquiry(
     render(status, &page)
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 struct BodyForm {
     #[serde(default)]
     csrf: String,
@@ -1265,6 +1277,68 @@ struct BodyForm {
     /// "1": not sent; the draft comes back with the plain-language advice.
     #[serde(default)]
     check: String,
+}
+
+/// Reads a reply or note as posted: urlencoded (the live chat's script, a form without files)
+/// or multipart (the reply form with its file field). The refusal is a catalogue key with its
+/// status.
+async fn read_posted(
+    req: axum::extract::Request,
+) -> Result<(BodyForm, Vec<torg_store::NewAttachment>), (StatusCode, &'static str)> {
+    use axum::extract::{FromRequest, Multipart};
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<BodyForm>::from_request(req, &())
+            .await
+            .map_err(|e| (e.status(), "error-bad-form"))?;
+        return Ok((form, vec![]));
+    }
+    let mut parts = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| (e.status(), "error-bad-form"))?;
+    let (mut form, mut files) = (BodyForm::default(), vec![]);
+    while let Some(field) = parts
+        .next_field()
+        .await
+        .map_err(|e| (e.status(), "error-bad-form"))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field.file_name().map(str::to_string);
+        let content_type = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| (e.status(), "error-too-large"))?;
+        if name == "attachment" {
+            // An empty file field is no file.
+            if let Some(filename) = filename.filter(|f| !f.is_empty()) {
+                files.push(torg_store::NewAttachment {
+                    filename,
+                    content_type,
+                    data: bytes.to_vec(),
+                });
+            }
+            continue;
+        }
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| (StatusCode::BAD_REQUEST, "error-invalid-encoding"))?;
+        match name.as_str() {
+            "csrf" => form.csrf = text,
+            "body" => form.body = text,
+            "confirm_personal_data" => form.confirm_personal_data = text,
+            "answer_in" => form.answer_in = text,
+            "check" => form.check = text,
+            _ => {}
+        }
+    }
+    Ok((form, files))
 }
 
 /// The kind's name as the guard's output spells it (`fodselsnummer`, `d_nummer`, …).
@@ -1288,23 +1362,26 @@ async fn write_message(
     staff: Staff,
     addr: ClientAddr,
     id: InquiryId,
-    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+    req: axum::extract::Request,
     Writing { kind, live }: Writing,
 ) -> Response {
     let t = Tr::new(state.catalog.clone(), &lang);
-    let Ok(Form(form)) = form else {
-        let msg = t.get("error-bad-form");
-        return show_inquiry(
-            &state,
-            t,
-            &staff,
-            id,
-            &InquiryQuery::default(),
-            Some(msg),
-            StatusCode::BAD_REQUEST,
-            None,
-        )
-        .await;
+    let (form, files) = match read_posted(req).await {
+        Ok(posted) => posted,
+        Err((status, key)) => {
+            let msg = t.get(key);
+            return show_inquiry(
+                &state,
+                t,
+                &staff,
+                id,
+                &InquiryQuery::default(),
+                Some(msg),
+                status,
+                None,
+            )
+            .await;
+        }
     };
     if let Err(r) = staff.check_csrf(&form.csrf) {
         return r.into_response();
@@ -1343,7 +1420,7 @@ async fn write_message(
         &*state.chats,
         municipality,
         &Actor::user(&staff.user, addr.0),
-        state.settings.limits.text,
+        &state.settings.limits,
         Timestamp::now(),
         ReplyRequest {
             inquiry: &inquiry,
@@ -1354,6 +1431,7 @@ async fn write_message(
             // On a social network the answer goes where the inquiry came from, or privately.
             privately: form.answer_in == "private",
             confirm_personal_data: form.confirm_personal_data == "on",
+            files: &files,
         },
     )
     .await;
@@ -1393,6 +1471,63 @@ async fn write_message(
             )
             .await
         }
+        Err(ReplyError::NoFilesOn(channel)) => {
+            let channel = views::channel_label(&t, channel);
+            let msg = t.get1("reply-files-not-on-channel", "channel", &channel);
+            let q = InquiryQuery {
+                draft: Some(form.body.clone()),
+                ..Default::default()
+            };
+            show_inquiry(
+                &state,
+                t,
+                &staff,
+                id,
+                &q,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
+        Err(ReplyError::File { filename, why }) => {
+            use torg_core::reply::FileRefusal;
+            let msg = match why {
+                FileRefusal::TooLarge(limit) => t.args(
+                    "reply-file-too-large",
+                    &[("file", &filename), ("limit", &views::size(limit as i64))],
+                ),
+                FileRefusal::BlockedType(ext) => {
+                    t.args("reply-file-blocked", &[("file", &filename), ("ext", &ext)])
+                }
+                FileRefusal::Empty => t.get1("reply-file-empty", "file", &filename),
+                FileRefusal::TooMany => t.get1(
+                    "reply-files-too-many",
+                    "count",
+                    &torg_core::reply::MAX_REPLY_FILES.to_string(),
+                ),
+                FileRefusal::TooLargeTogether(limit) => t.get1(
+                    "reply-files-too-large-together",
+                    "limit",
+                    &views::size(limit as i64),
+                ),
+            };
+            let q = InquiryQuery {
+                draft: Some(form.body.clone()),
+                ..Default::default()
+            };
+            show_inquiry(
+                &state,
+                t,
+                &staff,
+                id,
+                &q,
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
         Err(ReplyError::Input(e)) => {
             let msg = t.get(&format!("error-{}", e.code().replace('_', "-")));
             show_inquiry(
@@ -1418,7 +1553,7 @@ async fn reply(
     addr: ClientAddr,
     Path(id): Path<InquiryId>,
     headers: axum::http::HeaderMap,
-    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+    req: axum::extract::Request,
 ) -> Response {
     let live = headers.contains_key("x-torg-live");
     write_message(
@@ -1427,7 +1562,7 @@ async fn reply(
         staff,
         addr,
         id,
-        form,
+        req,
         Writing {
             kind: MessageKind::Outbound,
             live,
@@ -1443,14 +1578,14 @@ async fn note(
     addr: ClientAddr,
     Path(id): Path<InquiryId>,
     headers: axum::http::HeaderMap,
-    form: Result<Form<BodyForm>, axum::extract::rejection::FormRejection>,
+    req: axum::extract::Request,
 ) -> Response {
     let live = headers.contains_key("x-torg-live");
     let writing = Writing {
         kind: MessageKind::Note,
         live,
     };
-    write_message(state, lang, staff, addr, id, form, writing).await
+    write_message(state, lang, staff, addr, id, req, writing).await
 }
 
 #[derive(serde::Deserialize)]

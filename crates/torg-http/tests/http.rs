@@ -11369,3 +11369,167 @@ async fn casework_is_administered_on_pages(app: &App) {
         );
     }
 }
+
+#[tokio::test]
+async fn replies_carry_files_where_the_channel_can_sqlite() {
+    replies_carry_files_where_the_channel_can(&spawn().await).await;
+}
+
+#[tokio::test]
+async fn replies_carry_files_where_the_channel_can_postgres() {
+    let Some(app) = spawn_postgres().await else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    replies_carry_files_where_the_channel_can(&app).await;
+}
+
+/// Staff attach a file to a reply from the inquiry page: the citizen finds it on the follow
+/// page, byte for byte; a blocked type is refused with what to do; a reply by SMS offers no
+/// file field and refuses a file with a clear message, storing nothing.
+async fn replies_carry_files_where_the_channel_can(app: &App) {
+    let (status, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "Ola",
+        "ola@example.no",
+        "Hvor er kartet over skolevegen?",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let reference = between(&receipt, "class=\"reference\">", "<").expect("reference");
+    let follow_url = between(&receipt, "id=\"follow-link\">", "<")
+        .expect("follow")
+        .to_string();
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let id = app
+        .store
+        .inquiry_by_reference(m.id, reference)
+        .await
+        .expect("find")
+        .expect("found");
+    let kari = login(app, &app.a.slug, "kari").await;
+    let page_url = format!("{}/staff/inquiries/{id}", app.base);
+    let page = kari
+        .get(&page_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains("enctype=\"multipart/form-data\"") && page.contains("id=\"reply-files\"")
+    );
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let map: Vec<u8> = (0..=255u8).cycle().take(50_000).collect();
+    let post = |file: &'static str, data: Vec<u8>, url: String| {
+        let kari = kari.clone();
+        let csrf = csrf.clone();
+        async move {
+            let form = Form::new()
+                .text("csrf", csrf)
+                .text("body", "Her er kartet.")
+                .part(
+                    "attachment",
+                    Part::bytes(data)
+                        .file_name(file)
+                        .mime_str("application/pdf")
+                        .expect("mime"),
+                );
+            let res = kari
+                .post(format!("{url}/reply"))
+                .multipart(form)
+                .send()
+                .await
+                .expect("post");
+            (res.status(), res.text().await.expect("text"))
+        }
+    };
+    let (status, page) = post("program.exe", b"MZ".to_vec(), page_url.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(".exe sendes ikke"), "{page}");
+    assert!(page.contains("Her er kartet."), "the draft is kept");
+    let (status, _) = post("Kart over skolevegen.pdf", map.clone(), page_url.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let follow = client()
+        .get(&follow_url)
+        .send()
+        .await
+        .expect("f")
+        .text()
+        .await
+        .expect("t");
+    assert!(follow.contains("Her er kartet."));
+    let before_name = &follow[..follow
+        .find("\">Kart over skolevegen.pdf")
+        .expect("the file on the follow page")];
+    let link = before_name[before_name.rfind("href=\"").expect("href") + 6..].replace("&#38;", "&");
+    let link = if link.starts_with("http") {
+        link
+    } else {
+        format!("{}{link}", app.base)
+    };
+    let got = client().get(&link).send().await.expect("file");
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(
+        got.bytes().await.expect("bytes").to_vec(),
+        map,
+        "byte for byte"
+    );
+    let logged = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.replied".into()),
+                object: Some(format!("inquiry:{id}")),
+                ..torg_store::AuditQuery::default()
+            },
+            5,
+        )
+        .await
+        .expect("audit");
+    assert!(logged.iter().any(|e| e.entry.detail.contains("files:1")));
+
+    // By SMS: no file field, and a file sent anyway is refused; nothing is stored.
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    let (sms, _, _) = stored_inquiry_from(
+        &*app.store,
+        m.id,
+        desk,
+        torg_domain::Channel::Sms,
+        None,
+        Some("+4791234567"),
+    )
+    .await;
+    let sms_url = format!("{}/staff/inquiries/{sms}", app.base);
+    let page = kari
+        .get(&sms_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("id=\"reply-no-files\"") && !page.contains("id=\"reply-files\""));
+    let before = app.store.messages(m.id, sms, true).await.expect("m").len();
+    let (status, page) = post("kart.pdf", map.clone(), sms_url).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("Et svar på SMS kan ikke ha vedlegg"),
+        "{page}"
+    );
+    assert_eq!(
+        app.store.messages(m.id, sms, true).await.expect("m").len(),
+        before
+    );
+}

@@ -1395,3 +1395,14 @@ peak-error-backwards = The peak must end after it starts.
 peak-error-time = Write when the peak starts and ends, for example 2027-02-26T08:00.
 peak-error-name = Give the peak a name.
 done-peak-added = The peak is added.
+
+# Files on replies
+reply-files = Files
+reply-files-hint = Optional. The files go with the email and are shown on the citizen's follow page. At most { $limit } per file.
+reply-no-files = Replies by SMS and on social media cannot carry files. If a file is needed, send it by email.
+reply-files-not-on-channel = A reply on { $channel } cannot carry files. Send the reply without the file, and the file by email if the citizen needs it.
+reply-file-too-large = The file “{ $file }” is too large. The largest allowed is { $limit }.
+reply-file-blocked = The file “{ $file }” was not sent: files ending in .{ $ext } are not sent. Save it as PDF or pack it another way.
+reply-file-empty = The file “{ $file }” is empty or has no name.
+reply-files-too-many = A reply carries at most { $count } files.
+reply-files-too-large-together = The files together are too large for the email (at most { $limit }). Send them in several replies.

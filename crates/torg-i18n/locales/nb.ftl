@@ -1395,3 +1395,14 @@ peak-error-backwards = Toppen må slutte etter at den begynner.
 peak-error-time = Skriv når toppen begynner og slutter, for eksempel 2027-02-26T08:00.
 peak-error-name = Gi toppen et navn.
 done-peak-added = Toppen er lagt til.
+
+# Files on replies
+reply-files = Vedlegg
+reply-files-hint = Valgfritt. Filene sendes med e-posten og vises på innbyggerens oppfølgingsside. Høyst { $limit } per fil.
+reply-no-files = Svar på SMS og sosiale medier kan ikke ha vedlegg. Trengs en fil, send den på e-post.
+reply-files-not-on-channel = Et svar på { $channel } kan ikke ha vedlegg. Send svaret uten filen, og send filen på e-post om innbyggeren trenger den.
+reply-file-too-large = Filen «{ $file }» er for stor. Største tillatte størrelse er { $limit }.
+reply-file-blocked = Filen «{ $file }» ble ikke sendt: filer som ender på .{ $ext } sendes ikke. Lagre den som PDF eller pakk den inn på en annen måte.
+reply-file-empty = Filen «{ $file }» er tom eller mangler navn.
+reply-files-too-many = Et svar kan ha høyst { $count } vedlegg.
+reply-files-too-large-together = Vedleggene er til sammen for store for e-posten (høyst { $limit }). Send dem i flere svar.

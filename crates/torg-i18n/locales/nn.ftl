@@ -1382,3 +1382,14 @@ peak-error-backwards = Toppen må slutte etter at han byrjar.
 peak-error-time = Skriv når toppen byrjar og sluttar, til dømes 2027-02-26T08:00.
 peak-error-name = Gje toppen eit namn.
 done-peak-added = Toppen er lagd til.
+
+# Files on replies
+reply-files = Vedlegg
+reply-files-hint = Valfritt. Filene vert sende med e-posten og viste på oppfølgingssida til innbyggjaren. Høgst { $limit } per fil.
+reply-no-files = Svar på SMS og sosiale medium kan ikkje ha vedlegg. Trengst ei fil, send ho på e-post.
+reply-files-not-on-channel = Eit svar på { $channel } kan ikkje ha vedlegg. Send svaret utan fila, og send fila på e-post om innbyggjaren treng ho.
+reply-file-too-large = Fila «{ $file }» er for stor. Største tillatne storleik er { $limit }.
+reply-file-blocked = Fila «{ $file }» vart ikkje send: filer som sluttar på .{ $ext } vert ikkje sende. Lagre ho som PDF eller pakk ho inn på ein annan måte.
+reply-file-empty = Fila «{ $file }» er tom eller manglar namn.
+reply-files-too-many = Eit svar kan ha høgst { $count } vedlegg.
+reply-files-too-large-together = Vedlegga er til saman for store for e-posten (høgst { $limit }). Send dei i fleire svar.

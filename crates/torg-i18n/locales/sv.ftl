@@ -1382,3 +1382,14 @@ peak-error-backwards = Toppen måste sluta efter att den börjar.
 peak-error-time = Skriv när toppen börjar och slutar, till exempel 2027-02-26T08:00.
 peak-error-name = Ge toppen ett namn.
 done-peak-added = Toppen är tillagd.
+
+# Files on replies
+reply-files = Bilagor
+reply-files-hint = Valfritt. Filerna skickas med e-posten och visas på invånarens uppföljningssida. Högst { $limit } per fil.
+reply-no-files = Svar via sms och sociala medier kan inte ha bilagor. Behövs en fil, skicka den med e-post.
+reply-files-not-on-channel = Ett svar via { $channel } kan inte ha bilagor. Skicka svaret utan filen, och skicka filen med e-post om invånaren behöver den.
+reply-file-too-large = Filen ”{ $file }” är för stor. Största tillåtna storlek är { $limit }.
+reply-file-blocked = Filen ”{ $file }” skickades inte: filer som slutar på .{ $ext } skickas inte. Spara den som PDF eller packa den på ett annat sätt.
+reply-file-empty = Filen ”{ $file }” är tom eller saknar namn.
+reply-files-too-many = Ett svar kan ha högst { $count } bilagor.
+reply-files-too-large-together = Bilagorna är tillsammans för stora för e-posten (högst { $limit }). Skicka dem i flera svar.

@@ -205,7 +205,7 @@ async fn sms_in_and_out_through_kannel() {
         &torg_core::reply::NoLiveChat,
         &m,
         &torg_core::actor::Actor::cli(),
-        torg_domain::inquiry::TextLimits::default(),
+        &torg_core::intake::IntakeLimits::default(),
         jiff::Timestamp::now(),
         torg_core::reply::ReplyRequest {
             inquiry: &inquiry,
@@ -215,6 +215,7 @@ async fn sms_in_and_out_through_kannel() {
             body: "Vi sender en rørlegger i dag. Hilsen Vann og avløp",
             privately: false,
             confirm_personal_data: false,
+            files: &[],
         },
     )
     .await
@@ -270,7 +271,7 @@ async fn sms_in_and_out_through_kannel() {
         &torg_core::reply::NoLiveChat,
         &m,
         &torg_core::actor::Actor::cli(),
-        torg_domain::inquiry::TextLimits::default(),
+        &torg_core::intake::IntakeLimits::default(),
         jiff::Timestamp::now(),
         torg_core::reply::ReplyRequest {
             inquiry: &inquiry,
@@ -280,6 +281,7 @@ async fn sms_in_and_out_through_kannel() {
             body: "Er det fortsatt lekkasje?",
             privately: false,
             confirm_personal_data: false,
+            files: &[],
         },
     )
     .await

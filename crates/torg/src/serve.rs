@@ -175,7 +175,11 @@ fn start_workers(
     // Out: one delivery loop per channel, all through the core's outbox.
     let outbound: Vec<(Arc<dyn Deliver>, u32)> = vec![
         (
-            Arc::new(torg_email::smtp::SmtpDelivery::from_store(key.clone(), 4)),
+            Arc::new(torg_email::smtp::SmtpDelivery::from_store(
+                store.clone(),
+                key.clone(),
+                4,
+            )),
             500,
         ),
         (
