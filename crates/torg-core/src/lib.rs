@@ -15,6 +15,7 @@ pub mod escalation;
 pub mod evaluation;
 pub mod intake;
 pub mod jobs;
+pub mod merge;
 pub mod listening;
 pub mod mail;
 pub mod phone;

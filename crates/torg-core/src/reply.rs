@@ -180,9 +180,15 @@ pub async fn reply(
     now: Timestamp,
     req: ReplyRequest<'_>,
 ) -> Result<Message, ReplyError> {
-    let inquiry = req.inquiry;
-    check_files(store, inquiry, req.kind, req.files, limits).await?;
     let outbound = req.kind == MessageKind::Outbound;
+    // A matter merged from several inquiries is answered where the citizen wrote last.
+    let answering = if outbound {
+        crate::merge::answering(store, req.inquiry).await?
+    } else {
+        req.inquiry.clone()
+    };
+    let inquiry = &answering;
+    check_files(store, inquiry, req.kind, req.files, limits).await?;
     let findings = if outbound && goes_public(inquiry, req.privately) {
         personal_data::find(req.body)
     } else {

@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/inquiries/{id}/assign", assign)
         .post("/staff/inquiries/{id}/status", set_status)
         .post("/staff/inquiries/{id}/revoke-link", revoke_link)
+        .post("/staff/inquiries/{id}/merge", merge)
         .post("/staff/inquiries/{id}/hide", crate::moderation::hide)
         .post("/staff/inquiries/{id}/archive", crate::archive::decide)
         .get("/staff/attachments/{id}", attachment)
@@ -953,6 +954,10 @@ struct InquiryPage {
     can_answer_privately: bool,
     /// The reply may carry files (not on SMS and social media).
     can_attach: bool,
+    /// The inquiries merged into this one, as "reference (channel)".
+    merged: Option<String>,
+    /// In a merged matter: the channel replies go out on (where the citizen wrote last).
+    answers_on: Option<String>,
     /// The largest file, for people ("25.0 MB").
     max_file: String,
     /// A comment on a Facebook page or Instagram account: it can be hidden, with a reason.
@@ -1049,6 +1054,40 @@ pub(crate) fn forbidden(t: Tr) -> Response {
     )
 }
 
+/// A matter merged from several inquiries, as its page shows it.
+struct Matter {
+    members: Vec<torg_store::Inquiry>,
+    /// Every message, oldest first, with the inquiry it came on.
+    thread: Vec<(InquiryId, torg_store::Message)>,
+    deliveries: Vec<(i64, torg_store::DeliveryState)>,
+    /// Where replies go out: the inquiry the citizen wrote on last.
+    answering: torg_store::Inquiry,
+}
+
+/// The matter `primary` stands for, when inquiries were merged into it.
+async fn merged_matter(
+    state: &AppState,
+    primary: &torg_store::Inquiry,
+) -> Result<Option<Matter>, torg_store::StoreError> {
+    let store = &*state.store;
+    let (_, members) = torg_core::merge::group(store, primary).await?;
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let thread = torg_core::merge::thread(store, primary, &members, true).await?;
+    let mut deliveries = vec![];
+    for m in &members {
+        deliveries.extend(store.deliveries(m.tenant_id, m.id).await?);
+    }
+    let answering = torg_core::merge::answering(store, primary).await?;
+    Ok(Some(Matter {
+        members,
+        thread,
+        deliveries,
+        answering,
+    }))
+}
+
 /// The inquiry page; with `reader`, a read of a sensitive inquiry is logged.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn show_inquiry(
@@ -1067,13 +1106,17 @@ pub(crate) async fn show_inquiry(
         Ok(i) => i,
         Err(r) => return r,
     };
+    // A merged inquiry is read, and answered, in the matter it was merged into.
+    if let Some(primary) = inquiry.merged_into {
+        return Redirect::to(&format!("/staff/inquiries/{primary}?done=merged-here")).into_response();
+    }
     // Reading an inquiry of a sensitive unit (health, social care) is itself logged.
     if let Some(addr) = reader
         && staff.unit_access(inquiry.unit_id).sensitive
     {
         audit_inquiry(state, staff, addr, "inquiry.read", id, String::new()).await;
     }
-    let (messages, users, canned, deliveries, record, keywords) = match tokio::try_join!(
+    let (messages, users, canned, mut deliveries, record, keywords) = match tokio::try_join!(
         state.store.messages(tenant, id, true),
         state.store.list_users(tenant),
         state.store.list_canned_replies(tenant),
@@ -1084,6 +1127,32 @@ pub(crate) async fn show_inquiry(
         Ok(x) => x,
         Err(e) => return failed(t, e),
     };
+    // A matter merged from several inquiries: one thread of them all, each message marked
+    // with where it came; replies go where the citizen wrote last.
+    let matter = match merged_matter(state, &inquiry).await {
+        Ok(m) => m,
+        Err(e) => return failed(t, e),
+    };
+    let (messages, origins): (Vec<torg_store::Message>, Vec<Option<String>>) = match &matter {
+        None => (messages, vec![]),
+        Some(m) => {
+            deliveries.extend(m.deliveries.iter().cloned());
+            m.thread
+                .iter()
+                .map(|(from, msg)| {
+                    let of = m.members.iter().chain([&inquiry]).find(|i| i.id == *from);
+                    let origin = of.map(|i| {
+                        format!("{}, {}", views::channel_label(&t, i.channel), i.reference)
+                    });
+                    (msg.clone(), origin)
+                })
+                .unzip()
+        }
+    };
+    let answering = matter
+        .as_ref()
+        .map(|m| m.answering.clone())
+        .unwrap_or_else(|| inquiry.clone());
     let zone = &municipality.time_zone;
     let signing_unit = signing_unit(staff, &inquiry);
     let signature =
@@ -1207,6 +1276,9 @@ pub(crate) async fn show_inquiry(
                     .find(|(m, _)| *m == id)
                     .map(|(_, s)| views::delivery_line(&t, s, zone));
             }
+            for (view, origin) in views.iter_mut().zip(origins) {
+                view.origin = origin;
+            }
             views
         },
         unit_options: staff
@@ -1221,7 +1293,7 @@ pub(crate) async fn show_inquiry(
             .collect(),
         statuses: status_options(&t, false),
         canned,
-        sms_segments: (inquiry.channel == torg_domain::Channel::Sms).then(|| {
+        sms_segments: (answering.channel == torg_domain::Channel::Sms).then(|| {
             let parts = torg_domain::sms::segments(&torg_domain::sms::gsm_friendly(&prefill));
             t.args(
                 "inquiry-sms-segments",
@@ -1240,9 +1312,21 @@ pub(crate) async fn show_inquiry(
             .access
             .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel),
         public_channel: inquiry.channel.is_public(),
-        can_answer_privately: torg_core::social::reply_address(&inquiry, false)
+        can_answer_privately: torg_core::social::reply_address(&answering, false)
             .is_some_and(|a| a.target.is_public()),
-        can_attach: inquiry.channel.carries_files(),
+        can_attach: answering.channel.carries_files(),
+        merged: matter
+            .as_ref()
+            .map(|m| {
+                m.members
+                    .iter()
+                    .map(|i| format!("{} ({})", i.reference, views::channel_label(&t, i.channel)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        answers_on: matter
+            .as_ref()
+            .map(|_| views::channel_label(&t, answering.channel)),
         max_file: views::size(state.settings.limits.max_attachment_bytes as i64),
         chat_after: (inquiry.channel == torg_domain::Channel::Chat).then_some(chat_after),
         can_take_over: inquiry.channel == torg_domain::Channel::Chat
@@ -1789,6 +1873,95 @@ async fn revoke_link(
     )
     .await;
     after_change(result, t, id, "revoked")
+}
+
+#[derive(serde::Deserialize)]
+struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    /// The references of the inquiries to merge with this one, separated by commas or spaces.
+    #[serde(default)]
+    references: String,
+}
+
+/// Merges this inquiry with the ones whose references are given (each one the staff member
+/// may handle); the matter goes on under the oldest reference.
+async fn merge(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    Path(id): Path<InquiryId>,
+    Form(form): Form<MergeForm>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Err(refused) = may_change(&state, &staff, &form.csrf, &t, id).await {
+        return refused;
+    }
+    let tenant = staff.config.municipality.id;
+    // The inquiries to merge, or the refusal in words (or a failed page).
+    let chosen: Result<Vec<InquiryId>, Result<String, torg_store::StoreError>> = async {
+        let mut ids = vec![id];
+        for word in form
+            .references
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+        {
+            let unknown = || Ok(t.get1("merge-error-unknown", "reference", word));
+            let reference = word.parse::<torg_domain::Reference>().map_err(|_| unknown())?;
+            let other = state
+                .store
+                .inquiry_by_reference(tenant, &reference.to_string())
+                .await
+                .map_err(Err)?
+                .ok_or_else(unknown)?;
+            // Only what this person sees and may handle is merged.
+            let handles = state.store.inquiry(tenant, other).await.map_err(Err)?.is_some_and(|i| {
+                staff.sees_unit(i.unit_id) && staff.access.may_handle(staff.unit_access(i.unit_id))
+            });
+            if !handles {
+                return Err(unknown());
+            }
+            ids.push(other);
+        }
+        Ok(ids)
+    }
+    .await;
+    use torg_core::merge::MergeError;
+    let merged = match chosen {
+        Ok(ids) => torg_core::merge::merge(
+            &*state.store,
+            &Actor::user(&staff.user, addr.0),
+            &state.catalog,
+            &staff.config.municipality,
+            &ids,
+            Timestamp::now(),
+        )
+        .await
+        .map_err(|e| match e {
+            MergeError::TooFew => Ok(t.get("merge-error-too-few")),
+            MergeError::AlreadyMerged(reference) => {
+                Ok(t.get1("merge-error-merged", "reference", &reference))
+            }
+            MergeError::NotFound => Ok(t.get("error-unknown-inquiry")),
+            MergeError::Store(torg_store::StoreError::Conflict(_)) => {
+                Ok(t.get("merge-error-conflict"))
+            }
+            MergeError::Store(e) => Err(e),
+        }),
+        Err(refused) => Err(refused),
+    };
+    match merged {
+        Ok(primary) => {
+            Redirect::to(&format!("/staff/inquiries/{primary}?done=merged")).into_response()
+        }
+        Err(Ok(msg)) => {
+            let q = InquiryQuery::default();
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            show_inquiry(&state, t, &staff, id, &q, Some(msg), status, None).await
+        }
+        Err(Err(e)) => failed(t, e),
+    }
 }
 
 async fn attachment(State(state): State<AppState>, staff: Staff, Path(id): Path<i64>) -> Response {

@@ -262,6 +262,8 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
     /// How its delivery (email) stands, for staff: (css class, text).
     pub delivery: Option<(&'static str, String)>,
+    /// In a merged matter, for staff: the channel and reference it came by.
+    pub origin: Option<String>,
 }
 
 /// Staff's line about a message's delivery: sent, waiting (with the server's last answer), or
@@ -319,6 +321,7 @@ pub fn message_views(
             when: when(m.created_at, zone),
             iso: m.created_at.to_string(),
             delivery: None,
+            origin: None,
             attachments: m
                 .attachments
                 .into_iter()

@@ -1406,3 +1406,18 @@ reply-file-blocked = The file “{ $file }” was not sent: files ending in .{ $
 reply-file-empty = The file “{ $file }” is empty or has no name.
 reply-files-too-many = A reply carries at most { $count } files.
 reply-files-too-large-together = The files together are too large for the email (at most { $limit }). Send them in several replies.
+
+# Merging inquiries of one matter
+merge-notice = We have brought your inquiries about the same matter together under reference { $reference }. You will get the answer where you last wrote to us ({ $channel }).
+inquiry-merged-from = Merged into this one: { $list }. All their messages are in the thread below.
+inquiry-answers-on = The reply goes out on { $channel }, where the citizen wrote last.
+merge-heading = Merge with other inquiries
+merge-references = The references of the inquiries about the same matter
+merge-hint = For example 2026-000123, 2026-000130. The matter goes on under the oldest reference, and the citizen is told once on each channel.
+merge-submit = Merge
+merge-error-unknown = No inquiry you may handle has the reference “{ $reference }”. Write the reference like 2026-000123.
+merge-error-too-few = Give the reference of at least one other inquiry.
+merge-error-merged = Inquiry { $reference } is merged into another already. Merge with that one instead.
+merge-error-conflict = Someone merged one of the inquiries at the same time. Reload the page and try again.
+done-merged = The inquiries are merged. The citizen has been told.
+done-merged-here = The inquiry is merged into this matter.

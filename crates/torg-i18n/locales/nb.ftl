@@ -1406,3 +1406,18 @@ reply-file-blocked = Filen «{ $file }» ble ikke sendt: filer som ender på .{ 
 reply-file-empty = Filen «{ $file }» er tom eller mangler navn.
 reply-files-too-many = Et svar kan ha høyst { $count } vedlegg.
 reply-files-too-large-together = Vedleggene er til sammen for store for e-posten (høyst { $limit }). Send dem i flere svar.
+
+# Merging inquiries of one matter
+merge-notice = Vi har samlet henvendelsene dine om samme sak under referanse { $reference }. Svaret får du der du skrev til oss sist ({ $channel }).
+inquiry-merged-from = Slått sammen med denne: { $list }. Alle meldingene står i tråden under.
+inquiry-answers-on = Svaret sendes på { $channel }, der innbyggeren skrev sist.
+merge-heading = Slå sammen med andre henvendelser
+merge-references = Referansene til henvendelsene om samme sak
+merge-hint = For eksempel 2026-000123, 2026-000130. Saken fortsetter under den eldste referansen, og innbyggeren får beskjed én gang i hver kanal.
+merge-submit = Slå sammen
+merge-error-unknown = Fant ingen henvendelse du kan behandle med referansen «{ $reference }». Skriv referansen slik: 2026-000123.
+merge-error-too-few = Skriv referansen til minst én annen henvendelse.
+merge-error-merged = Henvendelse { $reference } er alt slått sammen med en annen. Slå sammen med den i stedet.
+merge-error-conflict = Noen slo sammen en av henvendelsene samtidig. Last inn siden og prøv igjen.
+done-merged = Henvendelsene er slått sammen. Innbyggeren har fått beskjed.
+done-merged-here = Henvendelsen er slått sammen med denne saken.

@@ -1393,3 +1393,18 @@ reply-file-blocked = Fila «{ $file }» vart ikkje send: filer som sluttar på .
 reply-file-empty = Fila «{ $file }» er tom eller manglar namn.
 reply-files-too-many = Eit svar kan ha høgst { $count } vedlegg.
 reply-files-too-large-together = Vedlegga er til saman for store for e-posten (høgst { $limit }). Send dei i fleire svar.
+
+# Merging inquiries of one matter
+merge-notice = Vi har samla førespurnadene dine om same sak under referanse { $reference }. Svaret får du der du skreiv til oss sist ({ $channel }).
+inquiry-merged-from = Slått saman med denne: { $list }. Alle meldingane står i tråden under.
+inquiry-answers-on = Svaret vert sendt på { $channel }, der innbyggjaren skreiv sist.
+merge-heading = Slå saman med andre førespurnader
+merge-references = Referansane til førespurnadene om same sak
+merge-hint = Til dømes 2026-000123, 2026-000130. Saka held fram under den eldste referansen, og innbyggjaren får melding éin gong i kvar kanal.
+merge-submit = Slå saman
+merge-error-unknown = Fann ingen førespurnad du kan handsame med referansen «{ $reference }». Skriv referansen slik: 2026-000123.
+merge-error-too-few = Skriv referansen til minst éin annan førespurnad.
+merge-error-merged = Førespurnad { $reference } er alt slått saman med ein annan. Slå saman med den i staden.
+merge-error-conflict = Nokon slo saman ein av førespurnadene samstundes. Last inn sida og prøv igjen.
+done-merged = Førespurnadene er slått saman. Innbyggjaren har fått melding.
+done-merged-here = Førespurnaden er slått saman med denne saka.

@@ -1393,3 +1393,18 @@ reply-file-blocked = Filen ”{ $file }” skickades inte: filer som slutar på 
 reply-file-empty = Filen ”{ $file }” är tom eller saknar namn.
 reply-files-too-many = Ett svar kan ha högst { $count } bilagor.
 reply-files-too-large-together = Bilagorna är tillsammans för stora för e-posten (högst { $limit }). Skicka dem i flera svar.
+
+# Merging inquiries of one matter
+merge-notice = Vi har samlat dina ärenden om samma sak under referens { $reference }. Svaret får du där du skrev till oss senast ({ $channel }).
+inquiry-merged-from = Sammanslaget med detta: { $list }. Alla meddelanden står i tråden nedan.
+inquiry-answers-on = Svaret skickas via { $channel }, där invånaren skrev senast.
+merge-heading = Slå ihop med andra ärenden
+merge-references = Referenserna till ärendena om samma sak
+merge-hint = Till exempel 2026-000123, 2026-000130. Ärendet fortsätter under den äldsta referensen, och invånaren får besked en gång i varje kanal.
+merge-submit = Slå ihop
+merge-error-unknown = Hittade inget ärende som du kan handlägga med referensen ”{ $reference }”. Skriv referensen så här: 2026-000123.
+merge-error-too-few = Skriv referensen till minst ett annat ärende.
+merge-error-merged = Ärende { $reference } är redan sammanslaget med ett annat. Slå ihop med det i stället.
+merge-error-conflict = Någon slog ihop ett av ärendena samtidigt. Ladda om sidan och försök igen.
+done-merged = Ärendena är sammanslagna. Invånaren har fått besked.
+done-merged-here = Ärendet är sammanslaget med det här ärendet.

@@ -230,7 +230,7 @@ impl From<CannedReplyRow> for CannedReply {
     }
 }
 
-pub(crate) const INQUIRY_COLUMNS: &str = "id, tenant_id, ref_year, ref_number, channel, status, topic, subject, citizen_name, contact_email, contact_phone, language, unit_id, assignee_id, priority, preview, received_at, acknowledged_at, first_answer_at, closed_at, deadline_at, updated_at, external_id";
+pub(crate) const INQUIRY_COLUMNS: &str = "id, tenant_id, ref_year, ref_number, channel, status, topic, subject, citizen_name, contact_email, contact_phone, language, unit_id, assignee_id, priority, preview, received_at, acknowledged_at, first_answer_at, closed_at, deadline_at, updated_at, external_id, merged_into";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct InquiryRow {
@@ -257,6 +257,7 @@ pub(crate) struct InquiryRow {
     deadline_at: i64,
     updated_at: i64,
     external_id: Option<String>,
+    merged_into: Option<i64>,
 }
 impl InquiryRow {
     pub(crate) fn id(&self) -> i64 {
@@ -292,6 +293,7 @@ impl TryFrom<InquiryRow> for Inquiry {
             deadline_at: ts(r.deadline_at),
             updated_at: ts(r.updated_at),
             external_id: r.external_id,
+            merged_into: r.merged_into.map(InquiryId),
         })
     }
 }
@@ -439,6 +441,7 @@ pub(crate) fn fresh_inquiry(
         deadline_at: ts(new.deadline_at.as_millisecond()),
         updated_at: received,
         external_id: new.external_id.clone(),
+        merged_into: None,
     }
 }
 

@@ -626,6 +626,23 @@ pub trait Inquiries: Send + Sync {
         tenant: TenantId,
         deadlines: &[(InquiryId, jiff::Timestamp)],
     ) -> Result<u64>;
+    /// Merges `others` into `primary` (the oldest of the matter), in one transaction with the
+    /// audit entries: they point to it and are closed; the primary takes the earliest
+    /// deadline of those still open, and is open again when one of them was. Inquiries merged
+    /// into one of `others` follow it. `notices` (messages to the citizen, with their outbox
+    /// entries) are written in the same transaction. `Conflict` when one is merged already or
+    /// is the primary; `NotFound` when one is not the municipality's.
+    async fn merge_inquiries(
+        &self,
+        tenant: TenantId,
+        primary: InquiryId,
+        others: &[InquiryId],
+        at: jiff::Timestamp,
+        notices: Vec<(InquiryId, NewMessage)>,
+        audit: Vec<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()>;
+    /// The inquiries merged into `primary`, oldest first.
+    async fn merged_into(&self, tenant: TenantId, primary: InquiryId) -> Result<Vec<InquiryId>>;
     /// The thread, oldest first; internal notes only when `include_notes`.
     async fn messages(
         &self,

@@ -274,6 +274,9 @@ pub struct Inquiry {
     pub deadline_at: Timestamp,
     pub updated_at: Timestamp,
     pub external_id: Option<String>,
+    /// Merged by staff into this (older) inquiry of the same matter, whose thread shows this
+    /// one's messages and whose status and deadline stand for both.
+    pub merged_into: Option<InquiryId>,
 }
 
 /// A row of the inbox.

@@ -289,8 +289,9 @@ impl Inquiries for This {
         thread_key: &str,
     ) -> Result<Option<(InquiryId, Option<String>)>> {
         let row: Option<(i64, Option<String>)> = sqlx::query_as(
-            "SELECT id, external_id FROM inquiries WHERE tenant_id = $1 AND channel = $2 AND thread_key = $3 \
-             AND status <> 'closed' ORDER BY id DESC LIMIT 1",
+            "SELECT id, external_id FROM inquiries i WHERE tenant_id = $1 AND channel = $2 AND thread_key = $3 \
+             AND (status <> 'closed' OR EXISTS (SELECT 1 FROM inquiries p WHERE p.tenant_id = i.tenant_id \
+             AND p.id = i.merged_into AND p.status <> 'closed')) ORDER BY id DESC LIMIT 1",
         )
         .bind(tenant.get())
         .bind(channel.as_str())
@@ -552,17 +553,36 @@ impl Inquiries for This {
     ) -> Result<Message> {
         let terms = message_terms(new.kind, &new.body);
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-        let current: Option<(String, Option<i64>)> = sqlx::query_as(
-            "SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2",
+        let current: Option<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT status, first_answer_at, merged_into FROM inquiries WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.get())
         .bind(inquiry_id.get())
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        let Some((status, first_answer_at)) = current else {
+        let Some((mut status, mut first_answer_at, merged_into)) = current else {
             return Err(StoreError::NotFound("inquiry"));
         };
+        // A merged inquiry's messages move the status of the one it was merged into.
+        let status_of = merged_into.unwrap_or(inquiry_id.get());
+        if let Some(primary) = merged_into {
+            (status, first_answer_at) = sqlx::query_as(
+                "SELECT status, first_answer_at FROM inquiries WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.get())
+            .bind(primary)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            sqlx::query("UPDATE inquiries SET updated_at = $1 WHERE tenant_id = $2 AND id = $3")
+                .bind(new.created_at.as_millisecond())
+                .bind(tenant.get())
+                .bind(inquiry_id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         let status: InquiryStatus = status
             .parse()
             .map_err(|_| StoreError::Database(format!("unknown status {status:?}")))?;
@@ -603,7 +623,7 @@ impl Inquiries for This {
         .bind(first_answer)
         .bind(at)
         .bind(tenant.get())
-        .bind(inquiry_id.get())
+        .bind(status_of)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -621,6 +641,106 @@ impl Inquiries for This {
             created_at: ts(at),
             attachments,
         })
+    }
+
+    async fn merge_inquiries(
+        &self,
+        tenant: TenantId,
+        primary: InquiryId,
+        others: &[InquiryId],
+        at: Timestamp,
+        notices: Vec<(InquiryId, NewMessage)>,
+        audit: Vec<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<()> {
+        if others.contains(&primary) {
+            return Err(StoreError::Conflict("an inquiry is not merged into itself".into()));
+        }
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let mut earliest_open: Option<i64> = None;
+        let mut any_open = false;
+        for id in std::iter::once(&primary).chain(others) {
+            let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT status, deadline_at, merged_into FROM inquiries WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.get())
+            .bind(id.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let Some((status, deadline, merged)) = row else {
+                return Err(StoreError::NotFound("inquiry"));
+            };
+            let twice = others.iter().filter(|o| *o == id).count() > 1;
+            if merged.is_some() || twice {
+                return Err(StoreError::Conflict(format!("inquiry {id} is merged already")));
+            }
+            if status != "closed" {
+                any_open = true;
+                earliest_open = Some(earliest_open.map_or(deadline, |e| e.min(deadline)));
+            }
+        }
+        let at = at.as_millisecond();
+        for id in others {
+            // What was merged into it follows it.
+            sqlx::query("UPDATE inquiries SET merged_into = $1 WHERE tenant_id = $2 AND merged_into = $3")
+                .bind(primary.get())
+                .bind(tenant.get())
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE inquiries SET merged_into = $1, status = 'closed', \
+                 closed_at = COALESCE(closed_at, $2), updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+            )
+            .bind(primary.get())
+            .bind(at)
+            .bind(tenant.get())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        if any_open {
+            sqlx::query(
+                "UPDATE inquiries SET deadline_at = $1, updated_at = $2, closed_at = NULL, \
+                 status = CASE WHEN status = 'closed' THEN 'open' ELSE status END \
+                 WHERE tenant_id = $3 AND id = $4",
+            )
+            .bind(earliest_open)
+            .bind(at)
+            .bind(tenant.get())
+            .bind(primary.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        for (inquiry, notice) in notices {
+            let terms = message_terms(notice.kind, &notice.body);
+            let id =
+                insert_message_row(&mut tx, tenant.get(), inquiry.get(), &notice, &terms, at).await?;
+            if let Some(out) = &notice.outgoing {
+                insert_outgoing(&mut tx, tenant.get(), Some(inquiry.get()), Some(id), out, at, None)
+                    .await?;
+            }
+        }
+        for entry in audit {
+            insert_audit(&mut tx, tenant.get(), entry, ts(at)).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn merged_into(&self, tenant: TenantId, primary: InquiryId) -> Result<Vec<InquiryId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM inquiries WHERE tenant_id = $1 AND merged_into = $2 ORDER BY received_at, id",
+        )
+        .bind(tenant.get())
+        .bind(primary.get())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(ids.into_iter().map(InquiryId).collect())
     }
 
     async fn assign(
