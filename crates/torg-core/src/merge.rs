@@ -24,7 +24,10 @@ pub enum MergeError {
 
 /// The inquiry that stands for the matter `inquiry` belongs to, and the ones merged into it
 /// (oldest first).
-pub async fn group(store: &dyn Store, inquiry: &Inquiry) -> Result<(Inquiry, Vec<Inquiry>), StoreError> {
+pub async fn group(
+    store: &dyn Store,
+    inquiry: &Inquiry,
+) -> Result<(Inquiry, Vec<Inquiry>), StoreError> {
     let tenant = inquiry.tenant_id;
     let primary = match inquiry.merged_into {
         Some(p) => store
@@ -62,7 +65,12 @@ pub async fn thread(
 
 /// The inquiry a reply to the matter goes out on: the one the citizen wrote on last.
 pub async fn answering(store: &dyn Store, inquiry: &Inquiry) -> Result<Inquiry, StoreError> {
-    if inquiry.merged_into.is_none() && store.merged_into(inquiry.tenant_id, inquiry.id).await?.is_empty() {
+    if inquiry.merged_into.is_none()
+        && store
+            .merged_into(inquiry.tenant_id, inquiry.id)
+            .await?
+            .is_empty()
+    {
         return Ok(inquiry.clone());
     }
     let (primary, members) = group(store, inquiry).await?;

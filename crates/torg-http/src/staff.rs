@@ -1108,7 +1108,8 @@ pub(crate) async fn show_inquiry(
     };
     // A merged inquiry is read, and answered, in the matter it was merged into.
     if let Some(primary) = inquiry.merged_into {
-        return Redirect::to(&format!("/staff/inquiries/{primary}?done=merged-here")).into_response();
+        return Redirect::to(&format!("/staff/inquiries/{primary}?done=merged-here"))
+            .into_response();
     }
     // Reading an inquiry of a sensitive unit (health, social care) is itself logged.
     if let Some(addr) = reader
@@ -1315,15 +1316,13 @@ pub(crate) async fn show_inquiry(
         can_answer_privately: torg_core::social::reply_address(&answering, false)
             .is_some_and(|a| a.target.is_public()),
         can_attach: answering.channel.carries_files(),
-        merged: matter
-            .as_ref()
-            .map(|m| {
-                m.members
-                    .iter()
-                    .map(|i| format!("{} ({})", i.reference, views::channel_label(&t, i.channel)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }),
+        merged: matter.as_ref().map(|m| {
+            m.members
+                .iter()
+                .map(|i| format!("{} ({})", i.reference, views::channel_label(&t, i.channel)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
         answers_on: matter
             .as_ref()
             .map(|_| views::channel_label(&t, answering.channel)),
@@ -1908,7 +1907,9 @@ async fn merge(
             .filter(|w| !w.is_empty())
         {
             let unknown = || Ok(t.get1("merge-error-unknown", "reference", word));
-            let reference = word.parse::<torg_domain::Reference>().map_err(|_| unknown())?;
+            let reference = word
+                .parse::<torg_domain::Reference>()
+                .map_err(|_| unknown())?;
             let other = state
                 .store
                 .inquiry_by_reference(tenant, &reference.to_string())
@@ -1916,9 +1917,15 @@ async fn merge(
                 .map_err(Err)?
                 .ok_or_else(unknown)?;
             // Only what this person sees and may handle is merged.
-            let handles = state.store.inquiry(tenant, other).await.map_err(Err)?.is_some_and(|i| {
-                staff.sees_unit(i.unit_id) && staff.access.may_handle(staff.unit_access(i.unit_id))
-            });
+            let handles = state
+                .store
+                .inquiry(tenant, other)
+                .await
+                .map_err(Err)?
+                .is_some_and(|i| {
+                    staff.sees_unit(i.unit_id)
+                        && staff.access.may_handle(staff.unit_access(i.unit_id))
+                });
             if !handles {
                 return Err(unknown());
             }

@@ -2168,6 +2168,20 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
     .await;
     let (health_i, _, health_att) = stored_inquiry(store, a.id, health, Channel::Web).await;
     let (desk_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
+    // Merging: an older inquiry every allowed user merges their own newer one into.
+    let (merge_oldest, _, _) = stored_inquiry(store, a.id, desk, Channel::Email).await;
+    let merge_reference = store
+        .inquiry(a.id, merge_oldest)
+        .await
+        .expect("read")
+        .expect("found")
+        .reference
+        .to_string();
+    let mut merge_paths = vec![];
+    for user in ["x-admin", "x-chief", "x-comm", "x-desk"] {
+        let (own, _, _) = stored_inquiry(store, a.id, desk, Channel::Sms).await;
+        merge_paths.push((user, format!("/staff/inquiries/{own}/merge")));
+    }
     let (api_i, _, _) = stored_inquiry(store, a.id, desk, Channel::Api).await;
     let (_, revoke_token, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
     let (b_i, b_token, b_att) = stored_inquiry(store, b.id, b_unit, Channel::Web).await;
@@ -2660,6 +2674,22 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     on(b_i.get(), "/status"),
                     form(&[("status", "open")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (Method::POST, "/staff/inquiries/{id}/merge"),
+            vec![
+                v(
+                    on(desk_i.get(), "/merge"),
+                    form(&[("references", merge_reference.as_str())]),
+                    Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk"]),
+                )
+                .by_user(merge_paths.clone()),
+                v(
+                    on(b_i.get(), "/merge"),
+                    form(&[("references", merge_reference.as_str())]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -11531,5 +11561,254 @@ async fn replies_carry_files_where_the_channel_can(app: &App) {
     assert_eq!(
         app.store.messages(m.id, sms, true).await.expect("m").len(),
         before
+    );
+}
+
+#[tokio::test]
+async fn a_matter_asked_on_two_channels_is_merged_sqlite() {
+    a_matter_asked_on_two_channels_is_merged(&spawn().await).await;
+}
+
+#[tokio::test]
+async fn a_matter_asked_on_two_channels_is_merged_postgres() {
+    let Some(app) = spawn_postgres().await else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    a_matter_asked_on_two_channels_is_merged(&app).await;
+}
+
+/// Ola writes on the contact form and then sends an SMS about the same matter. Staff merge
+/// them from the SMS's page: the matter goes on under the form's (older) reference, with one
+/// thread of both; Ola is told once on each channel; the reply goes out by SMS, where he
+/// wrote last; the SMS's page leads to the matter; merging it again is refused.
+async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
+    let (status, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "Ola",
+        "ola@example.no",
+        "Bussen til skolen kommer ikke.",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let form_ref = between(&receipt, "class=\"reference\">", "<")
+        .expect("reference")
+        .to_string();
+    let follow_url = between(&receipt, "id=\"follow-link\">", "<")
+        .expect("follow")
+        .to_string();
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let form_id = app
+        .store
+        .inquiry_by_reference(m.id, &form_ref)
+        .await
+        .expect("find")
+        .expect("found");
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    let (sms_id, _, _) = stored_inquiry_from(
+        &*app.store,
+        m.id,
+        desk,
+        torg_domain::Channel::Sms,
+        None,
+        Some("+4791234567"),
+    )
+    .await;
+    app.store
+        .add_message(
+            m.id,
+            sms_id,
+            torg_store::NewMessage {
+                kind: torg_domain::MessageKind::Inbound,
+                author_user_id: None,
+                author_name: "+4791234567".into(),
+                body: "Fortsatt ingen buss i dag".into(),
+                attachments: vec![],
+                created_at: jiff::Timestamp::now(),
+                external_id: None,
+                outgoing: None,
+            },
+            None,
+        )
+        .await
+        .expect("sms");
+
+    let kari = login(app, &app.a.slug, "kari").await;
+    let sms_url = format!("{}/staff/inquiries/{sms_id}", app.base);
+    let page = kari
+        .get(&sms_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let merge = |refs: String| {
+        let kari = kari.clone();
+        let csrf = csrf.clone();
+        let url = format!("{sms_url}/merge");
+        async move {
+            let res = kari
+                .post(url)
+                .form(&[("csrf", csrf.as_str()), ("references", refs.as_str())])
+                .send()
+                .await
+                .expect("post");
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (res.status(), location, res.text().await.expect("t"))
+        }
+    };
+    let (status, _, page) = merge("2026-999999".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Fant ingen henvendelse"), "{page}");
+    let (status, location, _) = merge(form_ref.clone()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/staff/inquiries/{form_id}?done=merged"));
+
+    // One thread under the older reference; replies go by SMS.
+    let matter_url = format!("{}/staff/inquiries/{form_id}", app.base);
+    let page = kari
+        .get(&matter_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        page.contains("Bussen til skolen kommer ikke.") && page.contains("Fortsatt ingen buss")
+    );
+    assert!(page.contains("id=\"merged-note\""));
+    assert!(page.contains("Svaret sendes på SMS"), "{page}");
+    assert!(
+        page.contains("id=\"reply-no-files\""),
+        "an SMS reply carries no files"
+    );
+    let res = kari.get(&sms_url).send().await.expect("p");
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the merged one leads to the matter"
+    );
+    let sms = app
+        .store
+        .inquiry(m.id, sms_id)
+        .await
+        .expect("i")
+        .expect("i");
+    assert_eq!(sms.merged_into, Some(form_id));
+    assert_eq!(sms.status, torg_domain::InquiryStatus::Closed);
+
+    // Told once on each channel: on the follow page, and by SMS.
+    let follow = client()
+        .get(&follow_url)
+        .send()
+        .await
+        .expect("f")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        follow.contains(&format!("under referanse {form_ref}")),
+        "{follow}"
+    );
+    let sms_messages = app.store.messages(m.id, sms_id, false).await.expect("m");
+    let told: Vec<_> = sms_messages
+        .iter()
+        .filter(|msg| msg.body.contains("Vi har samlet"))
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert!(told[0].body.contains("(SMS)"));
+    let queued = app.store.deliveries(m.id, sms_id).await.expect("d");
+    assert!(
+        queued.iter().any(|(id, _)| *id == told[0].id),
+        "sent by SMS"
+    );
+
+    // The reply from the matter's page goes out on the SMS inquiry.
+    let res = kari
+        .post(format!("{matter_url}/reply"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("body", "Bussen er satt opp igjen fra i morgen."),
+        ])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let reply = app
+        .store
+        .messages(m.id, sms_id, false)
+        .await
+        .expect("m")
+        .into_iter()
+        .find(|msg| msg.body.contains("satt opp igjen"))
+        .expect("stored on the SMS inquiry");
+    let queued = app.store.deliveries(m.id, sms_id).await.expect("d");
+    assert!(
+        queued.iter().any(|(id, _)| *id == reply.id),
+        "queued for SMS"
+    );
+    let matter = app
+        .store
+        .inquiry(m.id, form_id)
+        .await
+        .expect("i")
+        .expect("i");
+    assert!(
+        matter.first_answer_at.is_some(),
+        "the matter counts as answered"
+    );
+
+    // Merged once only; the audit says who merged what.
+    let (status, _, page) = merge(form_ref.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the SMS page leads to the matter: {page}"
+    );
+    let res = kari
+        .post(format!("{matter_url}/merge"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("references", &sms.reference.to_string()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("t").contains("alt slått sammen"));
+    let logged = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.merged".into()),
+                ..torg_store::AuditQuery::default()
+            },
+            5,
+        )
+        .await
+        .expect("audit");
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.entry.object == format!("inquiry:{form_id}")
+                && e.entry.detail == format!("from:{}", sms.reference))
     );
 }

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once, casework_settings_are_changed_and_removed);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once, casework_settings_are_changed_and_removed, merged_inquiries_point_to_the_oldest);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -1694,6 +1694,105 @@ pub async fn duty_shifts_are_kept_per_municipality(store: &dyn Store) {
             .expect("shifts")
             .is_empty()
     );
+}
+
+pub async fn merged_inquiries_point_to_the_oldest(store: &dyn Store) {
+    let f = fixture(store).await;
+    let other = fixture(store).await;
+    let at = t("2026-05-04T08:00:00Z");
+    let create = |body: &'static str, hours: i64, channel: Channel| {
+        let mut new = new_inquiry(&f, body, at + SignedDuration::from_hours(hours));
+        new.channel = channel;
+        async move { store.create_inquiry(new).await.expect("create").inquiry }
+    };
+    let oldest = create("Brevet", 0, Channel::Email).await;
+    let sms = create("SMS-en", 2, Channel::Sms).await;
+    let chat = create("Chatten", 3, Channel::Chat).await;
+    store
+        .set_status(f.tenant.id, oldest.id, InquiryStatus::Closed, at, None)
+        .await
+        .expect("closed");
+    let notice = |body: &str| NewMessage {
+        kind: MessageKind::Acknowledgement,
+        ..message(MessageKind::Acknowledgement, body, at)
+    };
+    // Not across municipalities, not into itself.
+    assert!(matches!(
+        store
+            .merge_inquiries(other.tenant.id, oldest.id, &[sms.id], at, vec![], vec![])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .merge_inquiries(f.tenant.id, oldest.id, &[oldest.id], at, vec![], vec![])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .merge_inquiries(
+            f.tenant.id,
+            oldest.id,
+            &[sms.id, chat.id],
+            at + SignedDuration::from_hours(4),
+            vec![(sms.id, notice("Samlet"))],
+            vec![],
+        )
+        .await
+        .expect("merge");
+    assert_eq!(
+        store
+            .merged_into(f.tenant.id, oldest.id)
+            .await
+            .expect("members"),
+        vec![sms.id, chat.id]
+    );
+    let read = |id| async move {
+        store
+            .inquiry(f.tenant.id, id)
+            .await
+            .expect("read")
+            .expect("found")
+    };
+    let (o, s) = (read(oldest.id).await, read(sms.id).await);
+    assert_eq!(s.merged_into, Some(oldest.id));
+    assert_eq!(s.status, InquiryStatus::Closed);
+    assert_eq!(o.merged_into, None);
+    assert_ne!(
+        o.status,
+        InquiryStatus::Closed,
+        "open again: the others were open"
+    );
+    assert_eq!(o.deadline_at, sms.deadline_at, "the earliest open deadline");
+    let notices = store.messages(f.tenant.id, sms.id, false).await.expect("m");
+    assert!(notices.iter().any(|m| m.body == "Samlet"));
+    // Merged once only.
+    assert!(matches!(
+        store
+            .merge_inquiries(f.tenant.id, chat.id, &[sms.id], at, vec![], vec![])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The citizen writing on a merged one moves the matter, not the merged one.
+    store
+        .set_status(f.tenant.id, oldest.id, InquiryStatus::Closed, at, None)
+        .await
+        .expect("closed");
+    store
+        .add_message(
+            f.tenant.id,
+            sms.id,
+            message(
+                MessageKind::Inbound,
+                "Og en ting til",
+                at + SignedDuration::from_hours(5),
+            ),
+            None,
+        )
+        .await
+        .expect("message");
+    assert_ne!(read(oldest.id).await.status, InquiryStatus::Closed);
+    assert_eq!(read(sms.id).await.status, InquiryStatus::Closed);
 }
 
 pub async fn casework_settings_are_changed_and_removed(store: &dyn Store) {

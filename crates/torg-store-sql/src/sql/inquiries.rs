@@ -653,7 +653,9 @@ impl Inquiries for This {
         audit: Vec<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()> {
         if others.contains(&primary) {
-            return Err(StoreError::Conflict("an inquiry is not merged into itself".into()));
+            return Err(StoreError::Conflict(
+                "an inquiry is not merged into itself".into(),
+            ));
         }
         let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let mut earliest_open: Option<i64> = None;
@@ -672,7 +674,9 @@ impl Inquiries for This {
             };
             let twice = others.iter().filter(|o| *o == id).count() > 1;
             if merged.is_some() || twice {
-                return Err(StoreError::Conflict(format!("inquiry {id} is merged already")));
+                return Err(StoreError::Conflict(format!(
+                    "inquiry {id} is merged already"
+                )));
             }
             if status != "closed" {
                 any_open = true;
@@ -682,13 +686,15 @@ impl Inquiries for This {
         let at = at.as_millisecond();
         for id in others {
             // What was merged into it follows it.
-            sqlx::query("UPDATE inquiries SET merged_into = $1 WHERE tenant_id = $2 AND merged_into = $3")
-                .bind(primary.get())
-                .bind(tenant.get())
-                .bind(id.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE inquiries SET merged_into = $1 WHERE tenant_id = $2 AND merged_into = $3",
+            )
+            .bind(primary.get())
+            .bind(tenant.get())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             sqlx::query(
                 "UPDATE inquiries SET merged_into = $1, status = 'closed', \
                  closed_at = COALESCE(closed_at, $2), updated_at = $2 WHERE tenant_id = $3 AND id = $4",
@@ -717,11 +723,19 @@ impl Inquiries for This {
         }
         for (inquiry, notice) in notices {
             let terms = message_terms(notice.kind, &notice.body);
-            let id =
-                insert_message_row(&mut tx, tenant.get(), inquiry.get(), &notice, &terms, at).await?;
+            let id = insert_message_row(&mut tx, tenant.get(), inquiry.get(), &notice, &terms, at)
+                .await?;
             if let Some(out) = &notice.outgoing {
-                insert_outgoing(&mut tx, tenant.get(), Some(inquiry.get()), Some(id), out, at, None)
-                    .await?;
+                insert_outgoing(
+                    &mut tx,
+                    tenant.get(),
+                    Some(inquiry.get()),
+                    Some(id),
+                    out,
+                    at,
+                    None,
+                )
+                .await?;
             }
         }
         for entry in audit {
