@@ -4,11 +4,19 @@
 //! ones in time order; the others point to it. The citizen is told once on each channel they
 //! used, in the same transaction as the merge, and replies go out on the channel of the
 //! citizen's latest message ([`answering`], which [`crate::reply::reply`] follows).
+//!
+//! The other way round, a message about something else is split out into an inquiry of its
+//! own ([`split`]): a new reference, its own deadline from when it came, the acknowledgement
+//! on its channel, and a notice with the new follow link where the citizen follows the old.
 
 use crate::actor::Actor;
+use crate::intake::{AckFacts, Acknowledger, TenantConfig};
 use jiff::Timestamp;
 use torg_domain::{Channel, InquiryId, MessageKind};
-use torg_store::{Inquiry, Message, Municipality, NewMessage, Store, StoreError};
+use torg_store::{
+    Inquiry, Message, Municipality, NewAcknowledgement, NewInquiry, NewMessage, Origin, Store,
+    StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
@@ -18,6 +26,8 @@ pub enum MergeError {
     AlreadyMerged(String),
     #[error("the municipality has no such inquiry")]
     NotFound,
+    #[error("only a citizen's message is split out, and not the inquiry's only one")]
+    NotSplittable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -202,4 +212,118 @@ pub async fn merge(
         .merge_inquiries(tenant, primary.id, &others, now, notices, audit)
         .await?;
     Ok(primary.id)
+}
+
+/// Splits the citizen's message `message_id` (of the matter `inquiry` stands for) out into an
+/// inquiry of its own; returns it. `follow_base` is the follow page's address up to the token
+/// (`https://…/k/<slug>/follow/`): the notice on the old inquiry carries the new link.
+#[allow(clippy::too_many_arguments)]
+pub async fn split(
+    store: &dyn Store,
+    actor: &Actor,
+    catalog: &torg_i18n::Catalog,
+    config: &TenantConfig,
+    acknowledger: Option<&Acknowledger>,
+    inquiry: &Inquiry,
+    message_id: i64,
+    follow_base: &str,
+    now: Timestamp,
+) -> Result<Inquiry, MergeError> {
+    let (primary, members) = group(store, inquiry).await?;
+    let mut found = None;
+    for i in std::iter::once(primary).chain(members) {
+        if let Some(m) = store
+            .messages(i.tenant_id, i.id, false)
+            .await?
+            .into_iter()
+            .find(|m| m.id == message_id)
+        {
+            found = Some((i, m));
+            break;
+        }
+    }
+    let Some((from, message)) = found else {
+        return Err(MergeError::NotFound);
+    };
+    if message.kind != MessageKind::Inbound {
+        return Err(MergeError::NotSplittable);
+    }
+    let municipality = &config.municipality;
+    let received = message.created_at;
+    let deadline_at = config.deadline(from.channel, from.unit_id, from.topic.as_deref(), received);
+    let zone = jiff::tz::TimeZone::get(&municipality.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let secret = crate::secrets::new_token();
+    let acknowledgement = match acknowledger {
+        Some(write) => Some(NewAcknowledgement {
+            outgoing: crate::reply::delivery_for(store, &from, true).await?,
+            author_name: municipality.name.clone(),
+            body: write(&AckFacts {
+                citizen_name: &from.citizen_name,
+                language: &from.language,
+                deadline_at,
+                follow_secret: &secret,
+            }),
+        }),
+        None => None,
+    };
+    let when = received
+        .to_zoned(zone.clone())
+        .strftime("%d.%m.%Y %H:%M")
+        .to_string();
+    let notice = NewMessage {
+        kind: MessageKind::Acknowledgement,
+        author_user_id: None,
+        author_name: municipality.name.clone(),
+        body: catalog.text(
+            &from.language,
+            "split-notice",
+            &[
+                ("when", &when),
+                ("link", &format!("{follow_base}{{id}}-{secret}")),
+            ],
+        ),
+        attachments: vec![],
+        created_at: now,
+        external_id: None,
+        outgoing: None,
+    };
+    let new = NewInquiry {
+        tenant_id: municipality.id,
+        channel: from.channel,
+        topic: from.topic.clone(),
+        subject: from.subject.clone(),
+        citizen_name: from.citizen_name.clone(),
+        contact_email: from.contact_email.clone(),
+        contact_phone: from.contact_phone.clone(),
+        language: from.language.clone(),
+        unit_id: from.unit_id,
+        priority: from.priority,
+        follow_token_hash: crate::secrets::token_hash(&secret),
+        body: message.body.clone(),
+        attachments: vec![],
+        received_at: received,
+        reference_year: received.to_zoned(zone).year(),
+        deadline_at,
+        external_id: None,
+        thread_key: None,
+        acknowledgement,
+        origin: Origin {
+            actor: actor.id.clone(),
+            source: actor.source.clone(),
+        },
+    };
+    let audit = vec![actor.entry(
+        "inquiry.split",
+        format!("inquiry:{}", from.id),
+        format!("message:{message_id}"),
+    )];
+    match store
+        .split_message(from.id, message_id, new, notice, audit)
+        .await
+    {
+        Ok(created) => Ok(created),
+        Err(StoreError::Conflict(_)) => Err(MergeError::NotSplittable),
+        Err(StoreError::NotFound(_)) => Err(MergeError::NotFound),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/inquiries/{id}/status", set_status)
         .post("/staff/inquiries/{id}/revoke-link", revoke_link)
         .post("/staff/inquiries/{id}/merge", merge)
+        .post("/staff/inquiries/{id}/messages/{message}/split", split)
         .post("/staff/inquiries/{id}/hide", crate::moderation::hide)
         .post("/staff/inquiries/{id}/archive", crate::archive::decide)
         .get("/staff/attachments/{id}", attachment)
@@ -954,6 +955,8 @@ struct InquiryPage {
     can_answer_privately: bool,
     /// The reply may carry files (not on SMS and social media).
     can_attach: bool,
+    /// More than one citizen's message: one may be split out.
+    can_split: bool,
     /// The inquiries merged into this one, as "reference (channel)".
     merged: Option<String>,
     /// In a merged matter: the channel replies go out on (where the citizen wrote last).
@@ -1266,12 +1269,23 @@ pub(crate) async fn show_inquiry(
             deadline: views::when(inquiry.deadline_at, zone),
             time_left,
         },
+        can_split: messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Inbound)
+            .count()
+            > 1,
         messages: {
             let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+            let inbound: Vec<bool> = messages
+                .iter()
+                .map(|m| m.kind == MessageKind::Inbound)
+                .collect();
+            let several = inbound.iter().filter(|i| **i).count() > 1;
+            let may_split = several && staff.access.may_handle(staff.unit_access(inquiry.unit_id));
             let mut views = views::message_views(&t, messages, zone, |aid| {
                 format!("/staff/attachments/{aid}")
             });
-            for (view, id) in views.iter_mut().zip(ids) {
+            for (view, id) in views.iter_mut().zip(ids.iter().copied()) {
                 view.delivery = deliveries
                     .iter()
                     .find(|(m, _)| *m == id)
@@ -1279,6 +1293,14 @@ pub(crate) async fn show_inquiry(
             }
             for (view, origin) in views.iter_mut().zip(origins) {
                 view.origin = origin;
+            }
+            for ((view, id), inbound) in views.iter_mut().zip(&ids).zip(&inbound) {
+                if may_split && *inbound {
+                    view.split_url = Some(format!(
+                        "/staff/inquiries/{}/messages/{id}/split",
+                        inquiry.id
+                    ));
+                }
             }
             views
         },
@@ -1950,7 +1972,7 @@ async fn merge(
             MergeError::AlreadyMerged(reference) => {
                 Ok(t.get1("merge-error-merged", "reference", &reference))
             }
-            MergeError::NotFound => Ok(t.get("error-unknown-inquiry")),
+            MergeError::NotFound | MergeError::NotSplittable => Ok(t.get("error-unknown-inquiry")),
             MergeError::Store(torg_store::StoreError::Conflict(_)) => {
                 Ok(t.get("merge-error-conflict"))
             }
@@ -1968,6 +1990,49 @@ async fn merge(
             show_inquiry(&state, t, &staff, id, &q, Some(msg), status, None).await
         }
         Err(Err(e)) => failed(t, e),
+    }
+}
+
+/// Splits a citizen's message out into an inquiry of its own; goes to it.
+async fn split(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    Path((id, message)): Path<(InquiryId, i64)>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let inquiry = match may_change(&state, &staff, &form.csrf, &t, id).await {
+        Ok(i) => i,
+        Err(refused) => return refused,
+    };
+    let base = crate::portal::base_url(&state, &headers);
+    let acknowledger = crate::acknowledge::acknowledger_for(&state, staff.config.clone(), &base);
+    let follow_base = format!("{base}/k/{}/follow/", staff.config.municipality.slug);
+    let split = torg_core::merge::split(
+        &*state.store,
+        &Actor::user(&staff.user, addr.0),
+        &state.catalog,
+        &staff.config,
+        Some(&*acknowledger),
+        &inquiry,
+        message,
+        &follow_base,
+        Timestamp::now(),
+    )
+    .await;
+    use torg_core::merge::MergeError;
+    match split {
+        Ok(new) => Redirect::to(&format!("/staff/inquiries/{}?done=split", new.id)).into_response(),
+        Err(MergeError::Store(e)) => failed(t, e),
+        Err(_) => {
+            let msg = t.get("split-error");
+            let q = InquiryQuery::default();
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            show_inquiry(&state, t, &staff, id, &q, Some(msg), status, None).await
+        }
     }
 }
 

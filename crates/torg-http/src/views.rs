@@ -264,6 +264,8 @@ pub struct MessageView {
     pub delivery: Option<(&'static str, String)>,
     /// In a merged matter, for staff: the channel and reference it came by.
     pub origin: Option<String>,
+    /// For staff: where a citizen's message is split out into an inquiry of its own.
+    pub split_url: Option<String>,
 }
 
 /// Staff's line about a message's delivery: sent, waiting (with the server's last answer), or
@@ -322,6 +324,7 @@ pub fn message_views(
             iso: m.created_at.to_string(),
             delivery: None,
             origin: None,
+            split_url: None,
             attachments: m
                 .attachments
                 .into_iter()

@@ -2177,6 +2177,34 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         .expect("found")
         .reference
         .to_string();
+    // Splitting: each allowed user splits the second message of their own inquiry.
+    let mut split_paths = vec![];
+    for user in ["x-admin", "x-chief", "x-comm", "x-desk"] {
+        let (own, _, _) = stored_inquiry(store, a.id, desk, Channel::Web).await;
+        let second = store
+            .add_message(
+                a.id,
+                own,
+                torg_store::NewMessage {
+                    kind: torg_domain::MessageKind::Inbound,
+                    author_user_id: None,
+                    author_name: "Ola".into(),
+                    body: "Noe annet".into(),
+                    attachments: vec![],
+                    created_at: jiff::Timestamp::now(),
+                    external_id: None,
+                    outgoing: None,
+                },
+                None,
+            )
+            .await
+            .expect("second message")
+            .id;
+        split_paths.push((
+            user,
+            format!("/staff/inquiries/{own}/messages/{second}/split"),
+        ));
+    }
     let mut merge_paths = vec![];
     for user in ["x-admin", "x-chief", "x-comm", "x-desk"] {
         let (own, _, _) = stored_inquiry(store, a.id, desk, Channel::Sms).await;
@@ -2674,6 +2702,25 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                 v(
                     on(b_i.get(), "/status"),
                     form(&[("status", "open")]),
+                    Expect::Staff(NOBODY),
+                ),
+            ],
+        ),
+        (
+            (
+                Method::POST,
+                "/staff/inquiries/{id}/messages/{message}/split",
+            ),
+            vec![
+                v(
+                    on(desk_i.get(), "/messages/1/split"),
+                    form(&[]),
+                    Expect::Staff(&["x-admin", "x-chief", "x-comm", "x-desk"]),
+                )
+                .by_user(split_paths.clone()),
+                v(
+                    on(b_i.get(), "/messages/1/split"),
+                    form(&[]),
                     Expect::Staff(NOBODY),
                 ),
             ],
@@ -11576,6 +11623,7 @@ async fn a_matter_asked_on_two_channels_is_merged_postgres() {
         return;
     };
     a_matter_asked_on_two_channels_is_merged(&app).await;
+    a_message_about_something_else_is_split_out(&app).await;
 }
 
 /// Ola writes on the contact form and then sends an SMS about the same matter. Staff merge
@@ -11811,4 +11859,181 @@ async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
             .any(|e| e.entry.object == format!("inquiry:{form_id}")
                 && e.entry.detail == format!("from:{}", sms.reference))
     );
+}
+
+#[tokio::test]
+async fn a_message_about_something_else_is_split_out_sqlite() {
+    a_message_about_something_else_is_split_out(&spawn().await).await;
+}
+
+/// On the follow page Ola adds a message about something else. Staff split it out: it is an
+/// inquiry of its own (new reference, the message with it), Ola finds the new follow link on
+/// the old page and the message there; the audit says who split what; the new inquiry's only
+/// message stays.
+async fn a_message_about_something_else_is_split_out(app: &App) {
+    let (status, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "Ola",
+        "ola@example.no",
+        "Når åpner svømmehallen igjen?",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let reference = between(&receipt, "class=\"reference\">", "<")
+        .expect("reference")
+        .to_string();
+    let follow_url = between(&receipt, "id=\"follow-link\">", "<")
+        .expect("follow")
+        .to_string();
+    let res = client()
+        .post(format!("{follow_url}/messages"))
+        .form(&[("message", "Og forresten: gatelyset i Fjordgata er mørkt.")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let m = app
+        .store
+        .municipality_by_slug(&app.a.slug)
+        .await
+        .expect("m")
+        .expect("m");
+    let id = app
+        .store
+        .inquiry_by_reference(m.id, &reference)
+        .await
+        .expect("find")
+        .expect("found");
+    let light = app
+        .store
+        .messages(m.id, id, false)
+        .await
+        .expect("m")
+        .into_iter()
+        .find(|msg| msg.body.contains("gatelyset"))
+        .expect("the second message");
+    let kari = login(app, &app.a.slug, "kari").await;
+    let page_url = format!("{}/staff/inquiries/{id}", app.base);
+    let page = kari
+        .get(&page_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    let split_url = format!("/staff/inquiries/{id}/messages/{}/split", light.id);
+    assert!(
+        page.contains(&split_url),
+        "each citizen's message can be split out"
+    );
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
+        .expect("csrf")
+        .to_string();
+    let res = kari
+        .post(format!("{}{split_url}", app.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("split");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .expect("location")
+        .to_string();
+    let new_id: i64 = location
+        .trim_start_matches("/staff/inquiries/")
+        .trim_end_matches("?done=split")
+        .parse()
+        .expect("the new inquiry");
+    let new_id = torg_domain::InquiryId(new_id);
+    let new = app
+        .store
+        .inquiry(m.id, new_id)
+        .await
+        .expect("i")
+        .expect("i");
+    assert_ne!(new.reference.to_string(), reference);
+    assert_eq!(
+        new.received_at, light.created_at,
+        "its deadline runs from when it came"
+    );
+    let moved = app.store.messages(m.id, new_id, false).await.expect("m");
+    assert!(
+        moved.iter().any(|msg| msg.id == light.id),
+        "the message itself moved"
+    );
+    let old = app.store.messages(m.id, id, false).await.expect("m");
+    assert!(!old.iter().any(|msg| msg.id == light.id));
+
+    // Ola finds the new inquiry from the old follow page.
+    let follow = client()
+        .get(&follow_url)
+        .send()
+        .await
+        .expect("f")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        follow.contains(&format!("referanse {}", new.reference)),
+        "{follow}"
+    );
+    let start = follow.find("Følg den her: ").expect("the new link") + "Følg den her: ".len();
+    let link: String = follow[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<')
+        .collect();
+    let new_follow = client().get(&link).send().await.expect("f");
+    assert_eq!(new_follow.status(), StatusCode::OK, "{link}");
+    assert!(
+        new_follow
+            .text()
+            .await
+            .expect("t")
+            .contains("gatelyset i Fjordgata")
+    );
+
+    // The new inquiry's only message stays; the audit says who split what.
+    let new_page = kari
+        .get(format!("{}/staff/inquiries/{new_id}", app.base))
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        !new_page.contains("/split\""),
+        "one message: nothing to split"
+    );
+    let res = kari
+        .post(format!(
+            "{}/staff/inquiries/{new_id}/messages/{}/split",
+            app.base, light.id
+        ))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("split");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let logged = app
+        .store
+        .search_audit(
+            m.id,
+            &torg_store::AuditQuery {
+                action: Some("inquiry.split".into()),
+                object: Some(format!("inquiry:{id}")),
+                ..torg_store::AuditQuery::default()
+            },
+            5,
+        )
+        .await
+        .expect("audit");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].entry.detail, format!("message:{}", light.id));
 }

@@ -641,6 +641,20 @@ pub trait Inquiries: Send + Sync {
         notices: Vec<(InquiryId, NewMessage)>,
         audit: Vec<torg_domain::audit::NewAuditEntry>,
     ) -> Result<()>;
+    /// Moves the citizen's message `message_id` out of `from` into a new inquiry made from
+    /// `new` (its text and files are the message's, its acknowledgement as at intake), in one
+    /// transaction with `notice` on `from` (`{referanse}` and `{id}` filled in as the new
+    /// inquiry's) and
+    /// the audit entries; both inquiries' search rows follow. `NotFound` when the message is
+    /// not a citizen's message of `from`; `Conflict` when it is the only one.
+    async fn split_message(
+        &self,
+        from: InquiryId,
+        message_id: i64,
+        new: NewInquiry,
+        notice: NewMessage,
+        audit: Vec<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Inquiry>;
     /// The inquiries merged into `primary`, oldest first.
     async fn merged_into(&self, tenant: TenantId, primary: InquiryId) -> Result<Vec<InquiryId>>;
     /// The thread, oldest first; internal notes only when `include_notes`.

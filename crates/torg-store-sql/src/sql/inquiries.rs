@@ -745,6 +745,130 @@ impl Inquiries for This {
         Ok(())
     }
 
+    async fn split_message(
+        &self,
+        from: InquiryId,
+        message_id: i64,
+        new: NewInquiry,
+        notice: NewMessage,
+        audit: Vec<torg_domain::audit::NewAuditEntry>,
+    ) -> Result<Inquiry> {
+        let tenant = new.tenant_id.get();
+        let mut tx = self.pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT kind FROM messages WHERE tenant_id = $1 AND inquiry_id = $2 AND id = $3",
+        )
+        .bind(tenant)
+        .bind(from.get())
+        .bind(message_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if kind.as_deref() != Some(MessageKind::Inbound.as_str()) {
+            return Err(StoreError::NotFound("message"));
+        }
+        let inbound: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE tenant_id = $1 AND inquiry_id = $2 AND kind = 'inbound'",
+        )
+        .bind(tenant)
+        .bind(from.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if inbound < 2 {
+            return Err(StoreError::Conflict(
+                "the inquiry's only message stays in it".into(),
+            ));
+        }
+        let terms = torg_domain::search::terms(
+            &[
+                new.citizen_name.as_str(),
+                new.contact_email.as_deref().unwrap_or_default(),
+                new.contact_phone.as_deref().unwrap_or_default(),
+                new.subject.as_deref().unwrap_or_default(),
+                new.body.as_str(),
+            ]
+            .join("\n"),
+        )
+        .join(" ");
+        let created = insert_batch(&mut tx, &[&new], &[&terms])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Database("the new inquiry was not made".into()))?
+            .inquiry;
+        // The message itself moves (with its Message-ID and files); the copy intake wrote
+        // as the first message goes.
+        sqlx::query(
+            "DELETE FROM messages WHERE tenant_id = $1 AND inquiry_id = $2 AND kind = 'inbound'",
+        )
+        .bind(tenant)
+        .bind(created.id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("UPDATE messages SET inquiry_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(created.id.get())
+            .bind(tenant)
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE attachments SET inquiry_id = $1 WHERE tenant_id = $2 AND message_id = $3",
+        )
+        .bind(created.id.get())
+        .bind(tenant)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let notice = NewMessage {
+            body: notice
+                .body
+                .replace("{referanse}", &created.reference.to_string())
+                .replace("{id}", &created.id.to_string()),
+            ..notice
+        };
+        let at = notice.created_at.as_millisecond();
+        let id = insert_message_row(&mut tx, tenant, from.get(), &notice, "", at).await?;
+        if let Some(out) = &notice.outgoing {
+            insert_outgoing(&mut tx, tenant, Some(from.get()), Some(id), out, at, None).await?;
+        }
+        // The search row of what is left.
+        let (name, email, phone, subject): (String, String, String, String) = sqlx::query_as(
+            "SELECT citizen_name, COALESCE(contact_email, ''), COALESCE(contact_phone, ''), \
+             COALESCE(subject, '') FROM inquiries WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant)
+        .bind(from.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM messages WHERE tenant_id = $1 AND inquiry_id = $2 \
+             AND kind <> 'acknowledgement' ORDER BY id",
+        )
+        .bind(tenant)
+        .bind(from.get())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let mut texts = vec![
+            name.as_str(),
+            email.as_str(),
+            phone.as_str(),
+            subject.as_str(),
+        ];
+        texts.extend(bodies.iter().map(String::as_str));
+        search_add(&mut tx, from.get(), tenant, &texts).await?;
+        for entry in audit {
+            insert_audit(&mut tx, tenant, entry, notice.created_at).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(created)
+    }
+
     async fn merged_into(&self, tenant: TenantId, primary: InquiryId) -> Result<Vec<InquiryId>> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM inquiries WHERE tenant_id = $1 AND merged_into = $2 ORDER BY received_at, id",
