@@ -306,6 +306,40 @@ try {
   await citizen.goto(`${followUrl}?lang=en`);
   check((await citizen.textContent("h1")).startsWith("Inquiry"), "English on request");
 
+  // The same matter asked again, and then something else in the same thread: staff merge
+  // the new inquiry with the first, and split the other matter out into its own.
+  await citizen.goto(`${base}/k/demo`);
+  await citizen.fill("#name", "Nora Nettleser");
+  await citizen.fill("#email", "nora@example.no");
+  await citizen.selectOption("#topic", "water");
+  await citizen.fill("#message", "Lekkasjen i Fjordgata 12 er verre i dag.");
+  await citizen.click("button[type=submit]");
+  await citizen.waitForSelector(".reference");
+  const secondRef = (await citizen.textContent(".reference")).trim();
+  const againUrl = (await citizen.textContent("#follow-link")).trim();
+  await citizen.goto(againUrl);
+  await citizen.fill("#message", "Og forresten: gatelyset utenfor er mørkt.");
+  await citizen.click("form[action$='/messages'] button[type=submit]");
+  await staff.goto(`${base}/staff`);
+  await staff.fill("#f-q", secondRef);
+  await staff.selectOption("#f-status", "any");
+  await staff.click(".filters button[type=submit]");
+  await staff.click(`a:text("${secondRef}")`);
+  await staff.waitForSelector("#merge-refs");
+  await staff.fill("#merge-refs", reference);
+  await staff.click("#merge-form button[type=submit]");
+  await staff.waitForSelector("#merged-note");
+  check((await staff.textContent("h1")).includes(reference), "the merged matter goes on under the older reference");
+  check((await staff.textContent(".thread")).includes("Lekkasjen i Fjordgata 12 er verre"), "one thread of both inquiries");
+  await axe(staff, "a merged matter");
+  await staff.click(".thread li:has-text('gatelyset') form.split button");
+  await staff.waitForSelector(".alert.success");
+  check((await staff.textContent(".thread")).includes("gatelyset utenfor er mørkt") && !(await staff.textContent("h1")).includes(reference), "the other matter is an inquiry of its own");
+  await axe(staff, "a split-out inquiry");
+  await citizen.goto(againUrl);
+  // Nora chose English on the follow page above: the notices are in her language.
+  check((await citizen.textContent(".thread")).includes("is now handled on its own under reference"), "the citizen is told, in her language, where the other matter went");
+
   // Administration: users and memberships, units, the audit log.
   const admin = await (await browser.newContext({ bypassCSP: true, locale: "nb-NO", viewport: { width: 1280, height: 900 } })).newPage();
   await admin.goto(`${base}/staff/login`);
