@@ -659,9 +659,7 @@ async fn ensure_one(store: &dyn Store, demo: &Demo) -> Result<()> {
             )
             .await?;
     }
-    if demo.language == "nb" {
-        alerts(store, &m).await?;
-    }
+    alerts(store, &m).await?;
     published(store, &m, &users).await?;
     let config = TenantConfig::load(store, m.clone()).await?;
     let now = Timestamp::now();
@@ -1059,8 +1057,9 @@ async fn published(
 }
 
 /// The demo's areas (three parts of a small town), topics, crisis templates and a few
-/// subscribers, one of them a test recipient for drills.
+/// subscribers, one of them a test recipient for drills, in the municipality's language.
 async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
+    let swedish = m.language == "sv";
     let square = |lon: f64, lat: f64| {
         vec![
             (lon, lat),
@@ -1070,11 +1069,20 @@ async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
             (lon, lat),
         ]
     };
-    for (name, lon, lat, postcodes) in [
-        ("Sentrum", 10.78, 59.70, ["1400", "1401"]),
-        ("Nordbyen", 10.78, 59.73, ["1402", "1403"]),
-        ("Sørbygda", 10.78, 59.67, ["1404", "1405"]),
-    ] {
+    let areas = if swedish {
+        [
+            ("Centrum", 14.52, 59.51, ["71230", "71231"]),
+            ("Norrby", 14.52, 59.54, ["71232", "71233"]),
+            ("Söderby", 14.52, 59.48, ["71234", "71235"]),
+        ]
+    } else {
+        [
+            ("Sentrum", 10.78, 59.70, ["1400", "1401"]),
+            ("Nordbyen", 10.78, 59.73, ["1402", "1403"]),
+            ("Sørbygda", 10.78, 59.67, ["1404", "1405"]),
+        ]
+    };
+    for (name, lon, lat, postcodes) in areas {
         store
             .put_area(
                 m.id,
@@ -1088,12 +1096,22 @@ async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
             )
             .await?;
     }
-    for (key, name) in [
-        ("vann", "Vann og avløp"),
-        ("vei", "Veier og brøyting"),
-        ("skole", "Skole og barnehage"),
-        ("kultur", "Kultur og fritid"),
-    ] {
+    let topics = if swedish {
+        [
+            ("vatten", "Vatten och avlopp"),
+            ("vag", "Vägar och snöröjning"),
+            ("skola", "Förskola och skola"),
+            ("kultur", "Kultur och fritid"),
+        ]
+    } else {
+        [
+            ("vann", "Vann og avløp"),
+            ("vei", "Veier og brøyting"),
+            ("skole", "Skole og barnehage"),
+            ("kultur", "Kultur og fritid"),
+        ]
+    };
+    for (key, name) in topics {
         store
             .put_topic(
                 m.id,
@@ -1107,28 +1125,46 @@ async fn alerts(store: &dyn Store, m: &torg_store::Municipality) -> Result<()> {
     }
     torg_core::crisis::ensure_templates(store, m).await?;
     let areas = store.areas(m.id).await?;
-    let sentrum = areas.iter().find(|a| a.name == "Sentrum").map(|a| a.id);
+    let centre = if swedish { "Centrum" } else { "Sentrum" };
+    let sentrum = areas.iter().find(|a| a.name == centre).map(|a| a.id);
     let subscriber = |medium, address: &str, test: bool| torg_store::NewSubscriber {
         medium,
         address: address.into(),
         token: torg_core::secrets::new_token(),
         topics: vec![],
         areas: sentrum.into_iter().collect(),
-        language: "nb".into(),
+        language: m.language.clone(),
         consent: "demo".into(),
         confirmed: true,
         test_recipient: test,
     };
     use torg_domain::subscription::{Medium, stop_hash};
+    let [test_mail, test_sms, mail, sms, press] = if swedish {
+        [
+            "beredskap-test@example.se",
+            "+46700000001",
+            "anna.andersson@example.se",
+            "+46700000002",
+            "redaktion@lokaltidningen.example",
+        ]
+    } else {
+        [
+            "beredskap-test@example.no",
+            "+4790000001",
+            "ola.nordmann@example.no",
+            "+4790000002",
+            "desk@lokalavisa.example",
+        ]
+    };
     let list = [
-        subscriber(Medium::Email, "beredskap-test@example.no", true),
-        subscriber(Medium::Sms, "+4790000001", true),
-        subscriber(Medium::Email, "ola.nordmann@example.no", false),
-        subscriber(Medium::Sms, "+4790000002", false),
+        subscriber(Medium::Email, test_mail, true),
+        subscriber(Medium::Sms, test_sms, true),
+        subscriber(Medium::Email, mail, false),
+        subscriber(Medium::Sms, sms, false),
         // A journalist on the press list: every press release, nothing else.
         torg_store::NewSubscriber {
             areas: vec![],
-            ..subscriber(Medium::Press, "desk@lokalavisa.example", false)
+            ..subscriber(Medium::Press, press, false)
         },
     ];
     let hashes: Vec<String> = list
@@ -1221,6 +1257,16 @@ mod tests {
             crises.iter().any(|c| c.drill && c.ended_at.is_some()),
             "{crises:?}"
         );
+        // Subscribers in each, in its language, with the areas to alert by.
+        for m in [&no, &sv] {
+            let counts = store.subscriber_counts(m.id).await.expect("counts");
+            assert!(
+                counts.email >= 2 && counts.sms >= 2 && counts.press == 1,
+                "{}: {counts:?}",
+                m.slug
+            );
+            assert_eq!(store.areas(m.id).await.expect("areas").len(), 3);
+        }
         // Running it again adds nothing.
         ensure(store).await.expect("again");
         assert_eq!(
