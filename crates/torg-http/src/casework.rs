@@ -30,16 +30,26 @@ use torg_store::{ClosedDay, PolicyItem};
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
-        .get("/staff/admin/routing", routing_page)
+        .get("/staff/admin/routing", |s, l, st, q| {
+            page(s, l, st, q, Page::Routing)
+        })
         .post("/staff/admin/routing", routing_post)
-        .post("/staff/admin/routing/{id}/up", rule_up)
-        .post("/staff/admin/routing/{id}/down", rule_down)
+        .post("/staff/admin/routing/{id}/up", |s, l, st, a, i, f| {
+            rule_move(s, l, st, a, i, f, Move::Up)
+        })
+        .post("/staff/admin/routing/{id}/down", |s, l, st, a, i, f| {
+            rule_move(s, l, st, a, i, f, Move::Down)
+        })
         .post("/staff/admin/routing/{id}/remove", rule_remove)
-        .get("/staff/admin/canned", canned_page)
+        .get("/staff/admin/canned", |s, l, st, q| {
+            page(s, l, st, q, Page::Canned)
+        })
         .post("/staff/admin/canned", canned_create)
         .post("/staff/admin/canned/{id}", canned_edit)
         .post("/staff/admin/canned/{id}/remove", canned_remove)
-        .get("/staff/admin/deadlines", deadlines_page)
+        .get("/staff/admin/deadlines", |s, l, st, q| {
+            page(s, l, st, q, Page::Deadlines)
+        })
         .post("/staff/admin/deadlines/policies", policy_create)
         .post("/staff/admin/deadlines/policies/{id}/remove", policy_remove)
         .post("/staff/admin/deadlines/hours", hours_set)
@@ -84,6 +94,50 @@ impl Banner {
             notice: None,
             error: Some(msg),
         }
+    }
+}
+
+/// The three pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Routing,
+    Canned,
+    Deadlines,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    Query(q): Query<Done>,
+    which: Page,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, None) {
+        return r;
+    }
+    let banner = Banner {
+        notice: q.notice(&t),
+        error: None,
+    };
+    show(&state, t, &staff, which, banner, StatusCode::OK).await
+}
+
+/// A page as it is, with a banner.
+async fn show(
+    state: &AppState,
+    t: Tr,
+    staff: &Staff,
+    which: Page,
+    banner: Banner,
+    status: StatusCode,
+) -> Response {
+    match which {
+        Page::Routing => {
+            show_routing(state, t, staff, Draft::default(), vec![], banner, status).await
+        }
+        Page::Canned => show_canned(state, t, staff, CannedDraft::default(), banner, status).await,
+        Page::Deadlines => show_deadlines(state, t, staff, banner, status).await,
     }
 }
 
@@ -202,32 +256,6 @@ struct RoutingPage {
     trial: Vec<String>,
     notice: Option<String>,
     error: Option<String>,
-}
-
-async fn routing_page(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    Query(q): Query<Done>,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, None) {
-        return r;
-    }
-    let banner = Banner {
-        notice: q.notice(&t),
-        error: None,
-    };
-    show_routing(
-        &state,
-        t,
-        &staff,
-        Draft::default(),
-        vec![],
-        banner,
-        StatusCode::OK,
-    )
-    .await
 }
 
 async fn show_routing(
@@ -453,28 +481,6 @@ async fn routing_post(
     }
 }
 
-async fn rule_up(
-    state: State<AppState>,
-    lang: Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    id: Path<i64>,
-    raw: RawForm,
-) -> Response {
-    rule_move(state, lang, staff, addr, id, raw, Move::Up).await
-}
-
-async fn rule_down(
-    state: State<AppState>,
-    lang: Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    id: Path<i64>,
-    raw: RawForm,
-) -> Response {
-    rule_move(state, lang, staff, addr, id, raw, Move::Down).await
-}
-
 async fn rule_move(
     State(state): State<AppState>,
     Extension(Lang(lang)): Extension<Lang>,
@@ -520,10 +526,10 @@ async fn remove_item(
     addr: &ClientAddr,
     item: PolicyItem,
 ) -> Response {
-    let (page, done) = match item {
-        PolicyItem::RoutingRule(_) => ("routing", "rule-removed"),
-        PolicyItem::CannedReply(_) => ("canned", "canned-removed"),
-        _ => ("deadlines", "casework-removed"),
+    let (which, path, done) = match item {
+        PolicyItem::RoutingRule(_) => (Page::Routing, "routing", "rule-removed"),
+        PolicyItem::CannedReply(_) => (Page::Canned, "canned", "canned-removed"),
+        _ => (Page::Deadlines, "deadlines", "casework-removed"),
     };
     let m = staff.config.municipality.clone();
     let removed = policies::remove(&*state.store, &actor(staff, addr), m, item).await;
@@ -531,22 +537,15 @@ async fn remove_item(
         state.forget_cached_settings();
     }
     match removed {
-        Ok(changed) if page == "deadlines" => Redirect::to(&format!(
+        Ok(changed) if which == Page::Deadlines => Redirect::to(&format!(
             "/staff/admin/deadlines?done={done}&changed={changed}"
         ))
         .into_response(),
-        Ok(_) => Redirect::to(&format!("/staff/admin/{page}?done={done}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/staff/admin/{path}?done={done}")).into_response(),
         Err(PolicyError::Store(e)) => failed(t, e),
         Err(e) => {
             let b = Banner::error(t.get(refusal_key(&e)));
-            let status = StatusCode::NOT_FOUND;
-            match page {
-                "routing" => {
-                    show_routing(state, t, staff, Draft::default(), vec![], b, status).await
-                }
-                "canned" => show_canned(state, t, staff, CannedDraft::default(), b, status).await,
-                _ => show_deadlines(state, t, staff, b, status).await,
-            }
+            show(state, t, staff, which, b, StatusCode::NOT_FOUND).await
         }
     }
 }
@@ -590,31 +589,6 @@ struct CannedPage {
     draft: CannedDraft,
     notice: Option<String>,
     error: Option<String>,
-}
-
-async fn canned_page(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    Query(q): Query<Done>,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, None) {
-        return r;
-    }
-    let banner = Banner {
-        notice: q.notice(&t),
-        error: None,
-    };
-    show_canned(
-        &state,
-        t,
-        &staff,
-        CannedDraft::default(),
-        banner,
-        StatusCode::OK,
-    )
-    .await
 }
 
 async fn show_canned(
@@ -819,23 +793,6 @@ fn scope_label(t: &Tr, staff: &Staff, scope: HoursScope) -> String {
         HoursScope::Unit(u) => unit_name(staff, u),
         HoursScope::Channel(c) => views::channel_label(t, c),
     }
-}
-
-async fn deadlines_page(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    Query(q): Query<Done>,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, None) {
-        return r;
-    }
-    let banner = Banner {
-        notice: q.notice(&t),
-        error: None,
-    };
-    show_deadlines(&state, t, &staff, banner, StatusCode::OK).await
 }
 
 async fn show_deadlines(
