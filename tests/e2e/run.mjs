@@ -400,6 +400,7 @@ try {
   await admin.click("#canned-form button[type=submit]");
   await admin.waitForSelector(".alert.success");
   check((await admin.textContent("main")).includes("LIX"), "a canned reply is made, with the plain-language advice beside it");
+  check((await admin.inputValue("#ack-nb-body")).includes("{referanse}"), "the acknowledgement text is on the page to change");
   await axe(admin, "canned replies");
   await admin.click("a[href='/staff/admin/deadlines']");
   await admin.fill("#day-date", "2031-12-24");
@@ -413,6 +414,12 @@ try {
   await admin.click("#scoped-hours-form button[type=submit]");
   await admin.waitForSelector("#scoped-hours");
   check((await admin.textContent("#scoped-hours")).includes("Chat"), "the chat gets its own opening hours");
+  await admin.check("#rota-form input[name=users] >> nth=0");
+  await admin.check("#rota-form input[name=users] >> nth=1");
+  await admin.fill("#rota-from", new Date(Date.now() + 86400000).toISOString().slice(0, 10));
+  await admin.click("#rota-form button[type=submit]");
+  await admin.waitForSelector("#shifts");
+  check((await admin.locator("#shifts tbody tr").count()) >= 2, "a duty rota is planned on the deadlines page");
   await axe(admin, "deadlines and opening hours");
   await admin.click("a:text('Kanaloversikt')");
   await admin.fill("#r-name", "Demo kommune");

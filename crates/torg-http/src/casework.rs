@@ -1,8 +1,9 @@
 //! The administration pages for how inquiries are handled — what before needed the CLI:
 //! routing rules (`/staff/admin/routing`: in order, moved up and down, tried on a sample text
 //! before saving), canned replies (`/staff/admin/canned`: with the plain-language advice on
-//! each), and deadlines (`/staff/admin/deadlines`: deadline policies, opening hours of the
-//! municipality and of a unit or channel, closed days, planned peaks). Every change is one
+//! each, beside the acknowledgement text of each language and the municipality's own words to
+//! avoid), and deadlines (`/staff/admin/deadlines`: deadline policies, opening hours of the
+//! municipality and of a unit or channel, closed days, planned peaks, and the duty rota). Every change is one
 //! function of [`torg_core::policies`], with the CLI's rules and an audit entry each; these
 //! handlers only parse the form and render.
 
@@ -25,7 +26,7 @@ use torg_core::policies::{self, Move, PolicyError, Trial};
 use torg_domain::calendar::{HoursScope, format_weekly, parse_weekly};
 use torg_domain::deadline::{DeadlinePolicy, PlannedPeak, PolicyRule};
 use torg_domain::routing::{RoutingInput, RoutingRule};
-use torg_domain::{Channel, UnitId};
+use torg_domain::{Channel, UnitId, UserId};
 use torg_store::{ClosedDay, PolicyItem};
 
 pub(crate) fn routes() -> Routes {
@@ -45,6 +46,9 @@ pub(crate) fn routes() -> Routes {
             page(s, l, st, q, Page::Canned)
         })
         .post("/staff/admin/canned", canned_create)
+        .post("/staff/admin/canned/acknowledgement", acknowledgement_set)
+        .post("/staff/admin/canned/jargon", jargon_set)
+        .post("/staff/admin/canned/jargon/remove", jargon_remove)
         .post("/staff/admin/canned/{id}", canned_edit)
         .post("/staff/admin/canned/{id}/remove", canned_remove)
         .get("/staff/admin/deadlines", |s, l, st, q| {
@@ -58,6 +62,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/deadlines/days/{date}/remove", day_remove)
         .post("/staff/admin/deadlines/peaks", peak_create)
         .post("/staff/admin/deadlines/peaks/{id}/remove", peak_remove)
+        .post("/staff/admin/deadlines/duty", duty_plan)
 }
 
 /// `?done=…` and, after a change of deadlines, how many open inquiries' deadlines moved.
@@ -587,8 +592,22 @@ struct CannedPage {
     c: Chrome,
     replies: Vec<CannedRow>,
     draft: CannedDraft,
+    acknowledgements: Vec<AckRow>,
+    /// The municipality's own words to avoid: (word, plainer).
+    jargon: Vec<(String, String)>,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// The acknowledgement text of one language, as the form shows it.
+struct AckRow {
+    language: String,
+    /// The language's own name.
+    name: String,
+    body: String,
+    /// The municipality's own text (else Torg's default is shown).
+    own: bool,
+    advice: Option<PlainAdvice>,
 }
 
 async fn show_canned(
@@ -600,9 +619,10 @@ async fn show_canned(
     status: StatusCode,
 ) -> Response {
     let m = &staff.config.municipality;
-    let (replies, jargon) = match tokio::try_join!(
+    let (replies, jargon, own) = match tokio::try_join!(
         state.store.list_canned_replies(m.id),
-        state.store.jargon(m.id)
+        state.store.jargon(m.id),
+        state.store.acknowledgement_templates(m.id)
     ) {
         Ok(r) => r,
         Err(e) => return failed(t, e),
@@ -616,17 +636,156 @@ async fn show_canned(
             body: r.body,
         })
         .collect();
+    let acknowledgements = state
+        .catalog
+        .languages()
+        .into_iter()
+        .map(|language| {
+            let mine = own
+                .iter()
+                .find(|(l, _)| *l == language)
+                .map(|(_, b)| b.clone());
+            let body = mine
+                .clone()
+                .unwrap_or_else(|| torg_domain::reply::default_acknowledgement(&language).into());
+            // The checker knows bokmål, nynorsk and Swedish.
+            let advice = torg_domain::plain::Settings::for_municipality(&language)
+                .map(|_| views::plain_advice(&t, &language, &body, jargon.clone()));
+            AckRow {
+                name: state.catalog.text(&language, "language-name", &[]),
+                own: mine.is_some(),
+                language,
+                body,
+                advice,
+            }
+        })
+        .collect();
     render(
         status,
         &CannedPage {
             c: chrome(staff, "/staff/admin/canned"),
             replies,
             draft,
+            acknowledgements,
+            jargon,
             notice: banner.notice,
             error: banner.error,
             t,
         },
     )
+}
+
+async fn acknowledgement_set(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let language = f.get("language");
+    if !state.catalog.languages().iter().any(|l| l == language) {
+        let b = Banner::error(t.get("ack-error-language"));
+        return show(
+            &state,
+            t,
+            &staff,
+            Page::Canned,
+            b,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let tenant = staff.config.municipality.id;
+    let body = f.get("body").trim();
+    let who = actor(&staff, &addr);
+    match policies::set_acknowledgement(&*state.store, &who, tenant, language, body).await {
+        Ok(()) => {
+            state.forget_cached_settings();
+            Redirect::to("/staff/admin/canned?done=ack-set").into_response()
+        }
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(_) => {
+            let b = Banner::error(t.get("ack-error-link"));
+            show(
+                &state,
+                t,
+                &staff,
+                Page::Canned,
+                b,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn jargon_set(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let who = actor(&staff, &addr);
+    match policies::set_jargon(
+        &*state.store,
+        &who,
+        tenant,
+        f.get("phrase"),
+        f.get("plainer"),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/staff/admin/canned?done=jargon-set").into_response(),
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(_) => {
+            let b = Banner::error(t.get1("jargon-error", "max", &policies::MAX_JARGON.to_string()));
+            show(
+                &state,
+                t,
+                &staff,
+                Page::Canned,
+                b,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+async fn jargon_remove(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let tenant = staff.config.municipality.id;
+    let who = actor(&staff, &addr);
+    match policies::remove_jargon(&*state.store, &who, tenant, f.get("phrase")).await {
+        Ok(true) => Redirect::to("/staff/admin/canned?done=jargon-removed").into_response(),
+        Ok(false) => {
+            let b = Banner::error(t.get("casework-error-not-found"));
+            show(&state, t, &staff, Page::Canned, b, StatusCode::NOT_FOUND).await
+        }
+        Err(e) => failed(t, e),
+    }
 }
 
 async fn canned_create(
@@ -759,6 +918,12 @@ struct DeadlinesPage {
     scopes: Vec<(String, String)>,
     days: Vec<DayRow>,
     peaks: Vec<PeakRow>,
+    /// The coming shifts: (group, who, from, to).
+    shifts: Vec<(String, String, String, String)>,
+    /// (group, label) a rota can cover.
+    groups: Vec<(String, String)>,
+    /// (id, name) of the active staff.
+    people: Vec<(i64, String)>,
     units: Vec<(i64, String)>,
     channels: Vec<(String, String)>,
     notice: Option<String>,
@@ -804,13 +969,16 @@ async fn show_deadlines(
 ) -> Response {
     let m = &staff.config.municipality;
     let s = &*state.store;
+    let now = jiff::Timestamp::now();
     let read = tokio::try_join!(
         s.list_deadline_policies(m.id),
         s.scoped_opening_hours(m.id),
         s.list_closed_days(m.id),
-        s.peaks(m.id, jiff::Timestamp::now()),
+        s.peaks(m.id, now),
+        s.shifts(m.id, now, now + jiff::SignedDuration::from_hours(24 * 92)),
+        s.list_users(m.id),
     );
-    let (policies, scoped, days, peaks) = match read {
+    let (policies, scoped, days, peaks, shifts, users) = match read {
         Ok(r) => r,
         Err(e) => return failed(t, e),
     };
@@ -884,6 +1052,36 @@ async fn show_deadlines(
                     staffing: p.staffing_note,
                 })
                 .collect(),
+            shifts: shifts
+                .iter()
+                .map(|s| {
+                    let who = users
+                        .iter()
+                        .find(|u| u.id == s.user_id)
+                        .map(|u| u.full_name.clone())
+                        .unwrap_or_default();
+                    (
+                        group_label(&t, &s.group),
+                        who,
+                        when(s.starts_at),
+                        when(s.ends_at),
+                    )
+                })
+                .collect(),
+            groups: [
+                torg_domain::duty::PUBLIC_CHANNELS,
+                torg_domain::duty::ALL_CHANNELS,
+                torg_domain::duty::CRISIS_ROTA,
+            ]
+            .into_iter()
+            .map(|g| (g.to_string(), group_label(&t, g)))
+            .chain(channel_options(&t))
+            .collect(),
+            people: users
+                .iter()
+                .filter(|u| u.active)
+                .map(|u| (u.id.get(), u.full_name.clone()))
+                .collect(),
             units: unit_options(staff),
             channels: channel_options(&t),
             notice: banner.notice,
@@ -891,6 +1089,80 @@ async fn show_deadlines(
             t,
         },
     )
+}
+
+/// A rota's channel group in words.
+fn group_label(t: &Tr, group: &str) -> String {
+    match group.parse::<Channel>() {
+        Ok(c) => views::channel_label(t, c),
+        Err(_) => t.get(&format!("duty-group-{group}")),
+    }
+}
+
+/// Plans shifts that rotate among the people chosen, in the order listed.
+async fn duty_plan(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    let f = Fields::parse(&raw);
+    if let Some(r) = admin(&staff, &t, Some(&f)) {
+        return r;
+    }
+    let group = f.get("group");
+    if torg_domain::duty::channels_of(group).is_empty() {
+        return refused(&state, t, &staff, "rota-error-group").await;
+    }
+    let m = &staff.config.municipality;
+    let users = match state.store.list_users(m.id).await {
+        Ok(u) => u,
+        Err(e) => return failed(t, e),
+    };
+    let chosen: Vec<UserId> = f
+        .all("users")
+        .iter()
+        .filter_map(|id| id.parse::<i64>().ok())
+        .filter_map(|id| users.iter().find(|u| u.id.get() == id && u.active))
+        .map(|u| u.id)
+        .collect();
+    if chosen.is_empty() {
+        return refused(&state, t, &staff, "rota-error-people").await;
+    }
+    let (Ok(from), Ok(handover)) = (
+        f.get("from").trim().parse::<jiff::civil::Date>(),
+        f.get("handover").trim().parse::<jiff::civil::Time>(),
+    ) else {
+        return refused(&state, t, &staff, "rota-error-when").await;
+    };
+    let (Ok(days), Ok(count)) = (
+        f.get("days").trim().parse::<i64>(),
+        f.get("shifts").trim().parse::<usize>(),
+    ) else {
+        return refused(&state, t, &staff, "rota-error-count").await;
+    };
+    if !(1..=31).contains(&days) || !(1..=52).contains(&count) {
+        return refused(&state, t, &staff, "rota-error-count").await;
+    }
+    let plan = match torg_domain::duty::plan_rotation(
+        &chosen,
+        &m.time_zone,
+        from,
+        handover,
+        days,
+        count,
+    ) {
+        Ok(p) => p,
+        Err(e) => return failed(t, e),
+    };
+    let who = actor(&staff, &addr);
+    match policies::plan_duty(&*state.store, &who, m.id, group, &plan).await {
+        Ok(_) => Redirect::to("/staff/admin/deadlines?done=rota-planned").into_response(),
+        Err(PolicyError::Store(e)) => failed(t, e),
+        Err(_) => refused(&state, t, &staff, "rota-error-count").await,
+    }
 }
 
 /// After a change of deadlines: back to the page, saying how many deadlines moved; or the

@@ -2029,6 +2029,10 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
         (rule, canned, policy, peak)
     };
     let (a_rule, a_canned, a_policy, a_peak) = spare_casework(a.id).await;
+    store
+        .set_jargon(a.id, "reserveord", Some("ord"), None)
+        .await
+        .expect("jargon");
     let (b_rule, b_canned, b_policy, b_peak) = spare_casework(b.id).await;
     store
         .set_closed_day(
@@ -2354,6 +2358,7 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             .map(|(u, _, _)| (*u, quarantined(action, u, "alfa")))
             .collect()
     };
+    let admin_id = ids["x-admin"].to_string();
     let form = |fields: &[(&'static str, &str)]| {
         Body::Form(fields.iter().map(|(k, v)| (*k, v.to_string())).collect())
     };
@@ -3656,6 +3661,33 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
             )],
         ),
         (
+            (Method::POST, "/staff/admin/canned/acknowledgement"),
+            vec![v(
+                "/staff/admin/canned/acknowledgement".into(),
+                form(&[
+                    ("language", "en"),
+                    ("body", "Thanks {navn}: {referanse}, {lenke} ({n})"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/canned/jargon"),
+            vec![v(
+                "/staff/admin/canned/jargon".into(),
+                form(&[("phrase", "ord{n}"), ("plainer", "enklere")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/canned/jargon/remove"),
+            vec![v(
+                "/staff/admin/canned/jargon/remove".into(),
+                form(&[("phrase", "reserveord")]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
             (Method::POST, "/staff/admin/canned/{id}"),
             vec![
                 v(
@@ -3757,6 +3789,21 @@ async fn every_route_allows_and_denies_as_the_table_says(app: &App) {
                     ("from", "2030-02-01T08:00"),
                     ("to", "2030-02-03T16:00"),
                     ("policy", "working_hours:4"),
+                ]),
+                Expect::Staff(ADMIN),
+            )],
+        ),
+        (
+            (Method::POST, "/staff/admin/deadlines/duty"),
+            vec![v(
+                "/staff/admin/deadlines/duty".into(),
+                form(&[
+                    ("group", "all"),
+                    ("users", admin_id.as_str()),
+                    ("from", "2030-03-04"),
+                    ("handover", "08:00"),
+                    ("days", "7"),
+                    ("shifts", "1"),
                 ]),
                 Expect::Staff(ADMIN),
             )],
@@ -11271,6 +11318,86 @@ async fn casework_is_administered_on_pages(app: &App) {
     let (status, _, _) = post(format!("{canned}/{id}/remove"), vec![]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
+    // The acknowledgement text: it must tell the reference and the link; the next citizen
+    // gets the municipality's own.
+    let (status, _, page) = post(
+        format!("{canned}/acknowledgement"),
+        vec![("language", "nb".into()), ("body", "Takk, {navn}!".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("må ha {referanse} og {lenke}"), "{page}");
+    let (status, _, _) = post(
+        format!("{canned}/acknowledgement"),
+        vec![
+            ("language", "nb".into()),
+            (
+                "body",
+                "Takk, {navn}! Skyss-saken har nummer {referanse}. Følg den her: {lenke}".into(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, receipt) = submit_form(
+        app,
+        &app.a.slug,
+        "Kari",
+        "kari@example.no",
+        "Om skyss",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let follow = between(&receipt, "id=\"follow-link\">", "<").expect("follow");
+    let follow = client()
+        .get(follow)
+        .send()
+        .await
+        .expect("f")
+        .text()
+        .await
+        .expect("t");
+    assert!(
+        follow.contains("Skyss-saken har nummer"),
+        "the municipality's own text"
+    );
+    // Own words to avoid: the advice on a canned reply suggests the plainer one.
+    let (status, _, _) = post(
+        format!("{canned}/jargon"),
+        vec![
+            ("phrase", "Iverksette".into()),
+            ("plainer", "sette i gang".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = post(
+        canned.clone(),
+        vec![
+            ("title", "Tiltak".into()),
+            ("body", "Vi vil iverksette tiltak i morgen.".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = admin
+        .get(&canned)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("skriv heller «sette i gang»"), "{page}");
+    let (status, _, _) = post(
+        format!("{canned}/jargon/remove"),
+        vec![("phrase", "iverksette".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(app.store.jargon(m.id).await.expect("j").is_empty());
+
     // Deadlines: wrong input is refused with an example; a change says how many moved.
     let deadlines = format!("{}/staff/admin/deadlines", app.base);
     let (status, _, page) = post(
@@ -11402,6 +11529,83 @@ async fn casework_is_administered_on_pages(app: &App) {
             .is_empty()
     );
 
+    // The duty rota: planned on the page, in turn, with what is wrong said.
+    let kari = app
+        .store
+        .list_users(m.id)
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == "kari")
+        .expect("kari");
+    let me_id = app
+        .store
+        .list_users(m.id)
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.username == "cwadmin")
+        .expect("admin")
+        .id;
+    let (status, _, page) = post(
+        format!("{deadlines}/duty"),
+        vec![
+            ("group", "public".into()),
+            ("from", "2026-12-07".into()),
+            ("handover", "08:00".into()),
+            ("days", "7".into()),
+            ("shifts", "2".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Velg minst én"), "{page}");
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let first_day = soon
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Oslo").expect("tz"))
+        .date()
+        .to_string();
+    let (status, location, _) = post(
+        format!("{deadlines}/duty"),
+        vec![
+            ("group", "public".into()),
+            ("users", kari.id.to_string()),
+            ("users", me_id.to_string()),
+            ("from", first_day),
+            ("handover", "08:00".into()),
+            ("days", "7".into()),
+            ("shifts", "2".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.contains("done=rota-planned"));
+    let shifts = app
+        .store
+        .shifts(
+            m.id,
+            jiff::Timestamp::now(),
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30),
+        )
+        .await
+        .expect("shifts");
+    let ours: Vec<_> = shifts.iter().filter(|s| s.group == "public").collect();
+    assert_eq!(ours.len(), 2);
+    assert_eq!(
+        (ours[0].user_id, ours[1].user_id),
+        (kari.id, me_id),
+        "in turn"
+    );
+    let page = admin
+        .get(&deadlines)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("Kari Nordmann"), "the rota is listed");
+
     // Each change, by whom.
     let me = app
         .store
@@ -11419,6 +11623,9 @@ async fn casework_is_administered_on_pages(app: &App) {
         "canned.added",
         "canned.changed",
         "canned.removed",
+        "acknowledgement.set",
+        "plain.jargon_set",
+        "plain.jargon_removed",
         "policy.added",
         "hours.set",
         "hours.closed_day",
@@ -11426,6 +11633,7 @@ async fn casework_is_administered_on_pages(app: &App) {
         "hours.removed",
         "peak.added",
         "peak.removed",
+        "duty.planned",
     ] {
         let found = app
             .store
