@@ -28,6 +28,9 @@ pub enum MergeError {
     NotFound,
     #[error("only a citizen's message is split out, and not the inquiry's only one")]
     NotSplittable,
+    /// On social media the answer goes to the person's thread, which stays one inquiry.
+    #[error("a message in a thread on social media stays in it: the answer goes to that thread")]
+    SocialThread,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -247,6 +250,9 @@ pub async fn split(
     };
     if message.kind != MessageKind::Inbound {
         return Err(MergeError::NotSplittable);
+    }
+    if from.channel.is_public() {
+        return Err(MergeError::SocialThread);
     }
     let municipality = &config.municipality;
     let received = message.created_at;

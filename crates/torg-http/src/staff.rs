@@ -1295,7 +1295,7 @@ pub(crate) async fn show_inquiry(
                 view.origin = origin;
             }
             for ((view, id), inbound) in views.iter_mut().zip(&ids).zip(&inbound) {
-                if may_split && *inbound {
+                if may_split && *inbound && !inquiry.channel.is_public() {
                     view.split_url = Some(format!(
                         "/staff/inquiries/{}/messages/{id}/split",
                         inquiry.id
@@ -1972,7 +1972,9 @@ async fn merge(
             MergeError::AlreadyMerged(reference) => {
                 Ok(t.get1("merge-error-merged", "reference", &reference))
             }
-            MergeError::NotFound | MergeError::NotSplittable => Ok(t.get("error-unknown-inquiry")),
+            MergeError::NotFound | MergeError::NotSplittable | MergeError::SocialThread => {
+                Ok(t.get("error-unknown-inquiry"))
+            }
             MergeError::Store(torg_store::StoreError::Conflict(_)) => {
                 Ok(t.get("merge-error-conflict"))
             }
@@ -2027,8 +2029,11 @@ async fn split(
     match split {
         Ok(new) => Redirect::to(&format!("/staff/inquiries/{}?done=split", new.id)).into_response(),
         Err(MergeError::Store(e)) => failed(t, e),
-        Err(_) => {
-            let msg = t.get("split-error");
+        Err(e) => {
+            let msg = t.get(match e {
+                MergeError::SocialThread => "split-error-social",
+                _ => "split-error",
+            });
             let q = InquiryQuery::default();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             show_inquiry(&state, t, &staff, id, &q, Some(msg), status, None).await

@@ -12244,4 +12244,47 @@ async fn a_message_about_something_else_is_split_out(app: &App) {
         .expect("audit");
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0].entry.detail, format!("message:{}", light.id));
+
+    // A thread on social media stays one inquiry: its answer must go to that thread.
+    let desk = app.store.list_units(m.id).await.expect("units")[0].id;
+    let (fb, _, _) = stored_inquiry_from(
+        &*app.store,
+        m.id,
+        desk,
+        torg_domain::Channel::Facebook,
+        Some("fb-split-1"),
+        None,
+    )
+    .await;
+    let second = app
+        .store
+        .add_message(
+            m.id,
+            fb,
+            torg_store::NewMessage {
+                kind: torg_domain::MessageKind::Inbound,
+                author_user_id: None,
+                author_name: "Ola".into(),
+                body: "Noe annet".into(),
+                attachments: vec![],
+                created_at: jiff::Timestamp::now(),
+                external_id: None,
+                outgoing: None,
+            },
+            None,
+        )
+        .await
+        .expect("message")
+        .id;
+    let res = kari
+        .post(format!(
+            "{}/staff/inquiries/{fb}/messages/{second}/split",
+            app.base
+        ))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("split");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.expect("t").contains("samme tråd"));
 }

@@ -1465,3 +1465,4 @@ rota-error-people = Choose at least one person to take the duty.
 rota-error-when = Write the first day like 2026-12-07 and the handover like 08:00.
 rota-error-count = A shift is 1 to 31 days, and a plan has 1 to 52 shifts.
 done-rota-planned = The shifts are planned.
+split-error-social = A message in a thread on social media does not become an inquiry of its own: the answer must go to that thread. Answer both matters in one reply.

@@ -1465,3 +1465,4 @@ rota-error-people = Velg minst én som skal gå vakt.
 rota-error-when = Skriv første dag som 2026-12-07 og vaktskiftet som 08:00.
 rota-error-count = En vakt er 1 til 31 dager, og en plan har 1 til 52 vakter.
 done-rota-planned = Vaktene er planlagt.
+split-error-social = En melding i en tråd på sosiale medier blir ikke egen sak: svaret må gå i samme tråd. Svar på begge sakene i ett svar.

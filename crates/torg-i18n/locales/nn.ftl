@@ -1452,3 +1452,4 @@ rota-error-people = Vel minst éin som skal gå vakt.
 rota-error-when = Skriv første dag som 2026-12-07 og vaktskiftet som 08:00.
 rota-error-count = Ei vakt er 1 til 31 dagar, og ein plan har 1 til 52 vakter.
 done-rota-planned = Vaktene er planlagde.
+split-error-social = Ei melding i ein tråd på sosiale medium vert ikkje eiga sak: svaret må gå i same tråden. Svar på begge sakene i eitt svar.

@@ -1452,3 +1452,4 @@ rota-error-people = Välj minst en som ska ha jour.
 rota-error-when = Skriv första dagen som 2026-12-07 och passbytet som 08:00.
 rota-error-count = Ett pass är 1 till 31 dagar, och en plan har 1 till 52 pass.
 done-rota-planned = Passen är planerade.
+split-error-social = Ett meddelande i en tråd i sociala medier blir inte ett eget ärende: svaret måste gå i samma tråd. Svara på båda sakerna i ett svar.
