@@ -1157,6 +1157,14 @@ pub(crate) async fn show_inquiry(
         .as_ref()
         .map(|m| m.answering.clone())
         .unwrap_or_else(|| inquiry.clone());
+    // A citizen's message is split out where there are several, not in a social thread.
+    let can_split = !inquiry.channel.is_public()
+        && staff.access.may_handle(staff.unit_access(inquiry.unit_id))
+        && messages
+            .iter()
+            .filter(|m| m.kind == MessageKind::Inbound)
+            .count()
+            > 1;
     let zone = &municipality.time_zone;
     let signing_unit = signing_unit(staff, &inquiry);
     let signature =
@@ -1269,19 +1277,13 @@ pub(crate) async fn show_inquiry(
             deadline: views::when(inquiry.deadline_at, zone),
             time_left,
         },
-        can_split: messages
-            .iter()
-            .filter(|m| m.kind == MessageKind::Inbound)
-            .count()
-            > 1,
+        can_split,
         messages: {
             let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
             let inbound: Vec<bool> = messages
                 .iter()
                 .map(|m| m.kind == MessageKind::Inbound)
                 .collect();
-            let several = inbound.iter().filter(|i| **i).count() > 1;
-            let may_split = several && staff.access.may_handle(staff.unit_access(inquiry.unit_id));
             let mut views = views::message_views(&t, messages, zone, |aid| {
                 format!("/staff/attachments/{aid}")
             });
@@ -1295,7 +1297,7 @@ pub(crate) async fn show_inquiry(
                 view.origin = origin;
             }
             for ((view, id), inbound) in views.iter_mut().zip(&ids).zip(&inbound) {
-                if may_split && *inbound && !inquiry.channel.is_public() {
+                if can_split && *inbound {
                     view.split_url = Some(format!(
                         "/staff/inquiries/{}/messages/{id}/split",
                         inquiry.id
@@ -1333,7 +1335,10 @@ pub(crate) async fn show_inquiry(
         can_write: staff.access.may_handle(staff.unit_access(inquiry.unit_id)),
         can_reply: staff
             .access
-            .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel),
+            .may_reply(staff.unit_access(inquiry.unit_id), inquiry.channel)
+            && staff
+                .access
+                .may_reply(staff.unit_access(inquiry.unit_id), answering.channel),
         public_channel: inquiry.channel.is_public(),
         can_answer_privately: torg_core::social::reply_address(&answering, false)
             .is_some_and(|a| a.target.is_public()),
@@ -1499,7 +1504,14 @@ async fn write_message(
     let allowed = if kind == MessageKind::Note {
         staff.access.may_handle(unit_access)
     } else {
+        // In a merged matter the reply goes out where the citizen wrote last: speaking on a
+        // public channel there takes the right to.
+        let answering = match torg_core::merge::answering(&*state.store, &inquiry).await {
+            Ok(a) => a,
+            Err(e) => return failed(t, e),
+        };
         staff.access.may_reply(unit_access, inquiry.channel)
+            && staff.access.may_reply(unit_access, answering.channel)
     };
     if !allowed {
         return forbidden(t);

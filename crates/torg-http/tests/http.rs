@@ -12067,6 +12067,53 @@ async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
             .any(|e| e.entry.object == format!("inquiry:{form_id}")
                 && e.entry.detail == format!("from:{}", sms.reference))
     );
+
+    // Ola then writes on Facebook too: merged, the matter answers on Facebook, which the
+    // service desk may not speak on; the page offers no reply and a posted one is refused.
+    let (fb, _, _) = stored_inquiry_from(
+        &*app.store,
+        m.id,
+        desk,
+        torg_domain::Channel::Facebook,
+        Some("fb-merge-1"),
+        None,
+    )
+    .await;
+    let fb_ref = app
+        .store
+        .inquiry(m.id, fb)
+        .await
+        .expect("i")
+        .expect("i")
+        .reference
+        .to_string();
+    let res = kari
+        .post(format!("{matter_url}/merge"))
+        .form(&[("csrf", csrf.as_str()), ("references", fb_ref.as_str())])
+        .send()
+        .await
+        .expect("merge");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = kari
+        .get(&matter_url)
+        .send()
+        .await
+        .expect("p")
+        .text()
+        .await
+        .expect("t");
+    assert!(page.contains("Svaret sendes på Facebook"), "{page}");
+    assert!(
+        !page.contains("id=\"reply-body\""),
+        "no reply form on a public channel"
+    );
+    let res = kari
+        .post(format!("{matter_url}/reply"))
+        .form(&[("csrf", csrf.as_str()), ("body", "Hei")])
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
