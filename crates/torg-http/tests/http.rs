@@ -11568,7 +11568,7 @@ async fn casework_is_administered_on_pages(app: &App) {
     let (status, location, _) = post(
         format!("{deadlines}/duty"),
         vec![
-            ("group", "public".into()),
+            ("group", "sms".into()),
             ("users", kari.id.to_string()),
             ("users", me_id.to_string()),
             ("from", first_day),
@@ -11589,7 +11589,7 @@ async fn casework_is_administered_on_pages(app: &App) {
         )
         .await
         .expect("shifts");
-    let ours: Vec<_> = shifts.iter().filter(|s| s.group == "public").collect();
+    let ours: Vec<_> = shifts.iter().filter(|s| s.group == "sms").collect();
     assert_eq!(ours.len(), 2);
     assert_eq!(
         (ours[0].user_id, ours[1].user_id),
