@@ -358,19 +358,21 @@ async fn routing_post(
         Ok(r) => r,
         Err(e) => return failed(t, e),
     };
-    let refuse = |key: &str| Banner::error(t.get(key));
-    let Ok(channel) = channel_field(&draft.channel) else {
-        let b = refuse("casework-error-channel");
-        return show_routing(
+    // The page again with the draft and what is wrong with it.
+    let refuse = |key: &str, draft: Draft| {
+        let b = Banner::error(t.get(key));
+        show_routing(
             &state,
-            t,
+            t.clone(),
             &staff,
             draft,
             vec![],
             b,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
-        .await;
+    };
+    let Ok(channel) = channel_field(&draft.channel) else {
+        return refuse("casework-error-channel", draft).await;
     };
     let unit = unit_field(&staff, &draft.unit);
     let position = match optional(&draft.position) {
@@ -378,17 +380,7 @@ async fn routing_post(
         Some(p) => p.parse::<i64>().map_err(|_| ()),
     };
     let Ok(position) = position else {
-        let b = refuse("routing-error-position");
-        return show_routing(
-            &state,
-            t,
-            &staff,
-            draft,
-            vec![],
-            b,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse("routing-error-position", draft).await;
     };
     let rule = |unit_id| RoutingRule {
         position,
@@ -399,17 +391,7 @@ async fn routing_post(
     };
     if f.get("action") == "try" {
         let Some(fallback) = staff.config.fallback_unit().map(|u| u.id) else {
-            let b = refuse("casework-error-unit");
-            return show_routing(
-                &state,
-                t,
-                &staff,
-                draft,
-                vec![],
-                b,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refuse("casework-error-unit", draft).await;
         };
         let sample_channel = channel_field(&draft.sample_channel)
             .ok()
@@ -451,17 +433,7 @@ async fn routing_post(
         .await;
     }
     let Ok(Some(unit)) = unit else {
-        let b = refuse("casework-error-unit");
-        return show_routing(
-            &state,
-            t,
-            &staff,
-            draft,
-            vec![],
-            b,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refuse("casework-error-unit", draft).await;
     };
     match policies::add_routing_rule(&*state.store, &actor(&staff, &addr), tenant, rule(unit)).await
     {
@@ -470,19 +442,7 @@ async fn routing_post(
             Redirect::to("/staff/admin/routing?done=rule-added").into_response()
         }
         Err(PolicyError::Store(e)) => failed(t, e),
-        Err(e) => {
-            let b = refuse(refusal_key(&e));
-            show_routing(
-                &state,
-                t,
-                &staff,
-                draft,
-                vec![],
-                b,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(e) => refuse(refusal_key(&e), draft).await,
     }
 }
 
