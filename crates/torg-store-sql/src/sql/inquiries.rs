@@ -695,9 +695,12 @@ impl Inquiries for This {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            sqlx::query(
+            // Only if nobody merged it meanwhile (a second merge waits for the row and
+            // then finds it merged).
+            let merged = sqlx::query(
                 "UPDATE inquiries SET merged_into = $1, status = 'closed', \
-                 closed_at = COALESCE(closed_at, $2), updated_at = $2 WHERE tenant_id = $3 AND id = $4",
+                 closed_at = COALESCE(closed_at, $2), updated_at = $2 \
+                 WHERE tenant_id = $3 AND id = $4 AND merged_into IS NULL",
             )
             .bind(primary.get())
             .bind(at)
@@ -705,7 +708,28 @@ impl Inquiries for This {
             .bind(id.get())
             .execute(&mut *tx)
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+            .rows_affected();
+            if merged == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "inquiry {id} is merged already"
+                )));
+            }
+        }
+        let still_primary = sqlx::query(
+            "UPDATE inquiries SET updated_at = $1 WHERE tenant_id = $2 AND id = $3 AND merged_into IS NULL",
+        )
+        .bind(at)
+        .bind(tenant.get())
+        .bind(primary.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if still_primary == 0 {
+            return Err(StoreError::Conflict(format!(
+                "inquiry {primary} is merged already"
+            )));
         }
         if any_open {
             sqlx::query(
