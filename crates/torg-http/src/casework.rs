@@ -41,7 +41,10 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/routing/{id}/down", |s, l, st, a, i, f| {
             rule_move(s, l, st, a, i, f, Move::Down)
         })
-        .post("/staff/admin/routing/{id}/remove", rule_remove)
+        .post(
+            "/staff/admin/routing/{id}/remove",
+            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::RoutingRule(id)),
+        )
         .get("/staff/admin/canned", |s, l, st, q| {
             page(s, l, st, q, Page::Canned)
         })
@@ -50,18 +53,27 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/canned/jargon", jargon_set)
         .post("/staff/admin/canned/jargon/remove", jargon_remove)
         .post("/staff/admin/canned/{id}", canned_edit)
-        .post("/staff/admin/canned/{id}/remove", canned_remove)
+        .post(
+            "/staff/admin/canned/{id}/remove",
+            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::CannedReply(id)),
+        )
         .get("/staff/admin/deadlines", |s, l, st, q| {
             page(s, l, st, q, Page::Deadlines)
         })
         .post("/staff/admin/deadlines/policies", policy_create)
-        .post("/staff/admin/deadlines/policies/{id}/remove", policy_remove)
+        .post(
+            "/staff/admin/deadlines/policies/{id}/remove",
+            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::DeadlinePolicy(id)),
+        )
         .post("/staff/admin/deadlines/hours", hours_set)
         .post("/staff/admin/deadlines/hours/remove", hours_remove)
         .post("/staff/admin/deadlines/days", day_close)
         .post("/staff/admin/deadlines/days/{date}/remove", day_remove)
         .post("/staff/admin/deadlines/peaks", peak_create)
-        .post("/staff/admin/deadlines/peaks/{id}/remove", peak_remove)
+        .post(
+            "/staff/admin/deadlines/peaks/{id}/remove",
+            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::Peak(id)),
+        )
         .post("/staff/admin/deadlines/duty", duty_plan)
 }
 
@@ -483,6 +495,22 @@ async fn rule_move(
     }
 }
 
+/// The remove buttons of rules, replies, policies and peaks (by their ids).
+async fn remove_one(
+    State(state): State<AppState>,
+    Extension(Lang(lang)): Extension<Lang>,
+    staff: Staff,
+    addr: ClientAddr,
+    RawForm(raw): RawForm,
+    item: PolicyItem,
+) -> Response {
+    let t = Tr::new(state.catalog.clone(), &lang);
+    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
+        return r;
+    }
+    remove_item(&state, t, &staff, &addr, item).await
+}
+
 /// Removes one setting and goes back to its page (or shows the page with why not).
 async fn remove_item(
     state: &AppState,
@@ -513,21 +541,6 @@ async fn remove_item(
             show(state, t, staff, which, b, StatusCode::NOT_FOUND).await
         }
     }
-}
-
-async fn rule_remove(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    Path(id): Path<i64>,
-    RawForm(raw): RawForm,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
-    remove_item(&state, t, &staff, &addr, PolicyItem::RoutingRule(id)).await
 }
 
 // ---------------------------------------------------------------- canned replies
@@ -813,21 +826,6 @@ async fn canned_save(
             show_canned(&state, t, &staff, draft, b, status).await
         }
     }
-}
-
-async fn canned_remove(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    Path(id): Path<i64>,
-    RawForm(raw): RawForm,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
-    remove_item(&state, t, &staff, &addr, PolicyItem::CannedReply(id)).await
 }
 
 // ---------------------------------------------------------------- deadlines and calendar
@@ -1188,21 +1186,6 @@ async fn policy_create(
     deadlines_after(&state, t, &staff, "policy-added", result).await
 }
 
-async fn policy_remove(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    Path(id): Path<i64>,
-    RawForm(raw): RawForm,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
-    remove_item(&state, t, &staff, &addr, PolicyItem::DeadlinePolicy(id)).await
-}
-
 /// A unit's or channel's scope from the form; `Ok(None)` is the municipality's own hours.
 fn scope_field(staff: &Staff, s: &str) -> Result<Option<HoursScope>, ()> {
     match optional(s) {
@@ -1351,19 +1334,4 @@ async fn peak_create(
         .await
         .map(|(_, changed)| changed);
     deadlines_after(&state, t, &staff, "peak-added", result).await
-}
-
-async fn peak_remove(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    Path(id): Path<i64>,
-    RawForm(raw): RawForm,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
-    remove_item(&state, t, &staff, &addr, PolicyItem::Peak(id)).await
 }
