@@ -662,16 +662,8 @@ async fn acknowledgement_set(
     }
     let language = f.get("language");
     if !state.catalog.languages().iter().any(|l| l == language) {
-        let b = Banner::error(t.get("ack-error-language"));
-        return show(
-            &state,
-            t,
-            &staff,
-            Page::Canned,
-            b,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let msg = t.get("ack-error-language");
+        return refused_on(&state, t, &staff, Page::Canned, msg).await;
     }
     let tenant = staff.config.municipality.id;
     let body = f.get("body").trim();
@@ -683,16 +675,8 @@ async fn acknowledgement_set(
         }
         Err(PolicyError::Store(e)) => failed(t, e),
         Err(_) => {
-            let b = Banner::error(t.get("ack-error-link"));
-            show(
-                &state,
-                t,
-                &staff,
-                Page::Canned,
-                b,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let msg = t.get("ack-error-link");
+            refused_on(&state, t, &staff, Page::Canned, msg).await
         }
     }
 }
@@ -723,16 +707,8 @@ async fn jargon_set(
         Ok(()) => Redirect::to("/staff/admin/canned?done=jargon-set").into_response(),
         Err(PolicyError::Store(e)) => failed(t, e),
         Err(_) => {
-            let b = Banner::error(t.get1("jargon-error", "max", &policies::MAX_JARGON.to_string()));
-            show(
-                &state,
-                t,
-                &staff,
-                Page::Canned,
-                b,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let msg = t.get1("jargon-error", "max", &policies::MAX_JARGON.to_string());
+            refused_on(&state, t, &staff, Page::Canned, msg).await
         }
     }
 }
@@ -1150,8 +1126,14 @@ async fn deadlines_after(
 
 /// The page with a refusal of what was typed.
 async fn refused(state: &AppState, t: Tr, staff: &Staff, key: &str) -> Response {
-    let b = Banner::error(t.get(key));
-    show_deadlines(state, t, staff, b, StatusCode::UNPROCESSABLE_ENTITY).await
+    let msg = t.get(key);
+    refused_on(state, t, staff, Page::Deadlines, msg).await
+}
+
+/// `which` page with `msg`, the refusal of what was typed.
+async fn refused_on(state: &AppState, t: Tr, staff: &Staff, which: Page, msg: String) -> Response {
+    let b = Banner::error(msg);
+    show(state, t, staff, which, b, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 async fn policy_create(
