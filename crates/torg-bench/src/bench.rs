@@ -1122,15 +1122,91 @@ async fn nordby(
 /// Meta's documented payloads (the same files the tests use).
 const FEED_COMMENT: &str =
     include_str!("../../torg-social/tests/payloads/facebook_feed_comment.json");
-const MESSENGER_MESSAGE: &str =
+pub(crate) const MESSENGER_MESSAGE: &str =
     include_str!("../../torg-social/tests/payloads/messenger_message.json");
 
-fn fill(template: &str, fields: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, fields: &[(&str, &str)]) -> String {
     let mut text = template.to_string();
     for (k, v) in fields {
         text = text.replace(&format!("{{{k}}}"), v);
     }
     text
+}
+
+/// A Facebook page (`page`, its id) of `tenant`, approved in the channel registry, whose
+/// webhooks are signed with `secret` and whose Graph API is at `api_base`; its secrets sealed
+/// with `key` as `torg social add` seals them.
+pub(crate) async fn add_facebook_page(
+    store: &dyn Store,
+    key: &torg_core::sealing::SecretKey,
+    tenant: torg_domain::TenantId,
+    page: &str,
+    api_base: &str,
+    secret: &str,
+) -> Result<()> {
+    use torg_core::sealing::Place;
+    let now = Timestamp::now();
+    let address = format!("https://facebook.com/{page}");
+    let registry = store
+        .propose_channel_account(
+            tenant,
+            &torg_store::NewChannelAccount {
+                channel: Channel::Facebook,
+                name: "Kommunens side".into(),
+                address: address.clone(),
+                owner_unit_id: None,
+                purpose: "Informasjon og dialog".into(),
+                ambition: torg_domain::registry::Ambition::Waiting,
+                opening_hours: String::new(),
+                proposed_by: None,
+            },
+            now,
+            None,
+        )
+        .await?;
+    store
+        .decide_channel_account(
+            tenant,
+            registry.id,
+            torg_domain::registry::AccountStatus::Approved,
+            UserId(1),
+            now,
+            None,
+        )
+        .await?;
+    let channel = "facebook";
+    store
+        .set_social_account(
+            &torg_store::SocialAccount {
+                tenant_id: tenant,
+                channel: Channel::Facebook,
+                account: page.into(),
+                api_base: api_base.into(),
+                access_token: key.seal(
+                    &Place::SocialToken {
+                        tenant,
+                        channel,
+                        account: page,
+                    },
+                    "unused",
+                ),
+                app_secret: key.seal(
+                    &Place::SocialAppSecret {
+                        tenant,
+                        channel,
+                        account: page,
+                    },
+                    secret,
+                ),
+                verify_token: "unused".into(),
+                registry_address: address,
+                cursor: String::new(),
+                approved: false,
+            },
+            None,
+        )
+        .await?;
+    Ok(())
 }
 
 /// `torg bench-webhooks`: a Torg web server in this process on SQLite; `clients` senders
@@ -1147,67 +1223,16 @@ pub async fn webhooks(events: usize, clients: usize) -> Result<()> {
     let (store, m, _) = nordby(dir.path(), "Europe/Oslo").await?;
     let key = torg_core::sealing::SecretKey::generate();
     let now = Timestamp::now();
-    let registry = store
-        .propose_channel_account(
-            m.id,
-            &torg_store::NewChannelAccount {
-                channel: Channel::Facebook,
-                name: "Nordby kommune".into(),
-                address: "https://facebook.com/nordbykommune".into(),
-                owner_unit_id: None,
-                purpose: "Informasjon og dialog".into(),
-                ambition: torg_domain::registry::Ambition::Waiting,
-                opening_hours: String::new(),
-                proposed_by: None,
-            },
-            now,
-            None,
-        )
-        .await?;
-    store
-        .decide_channel_account(
-            m.id,
-            registry.id,
-            torg_domain::registry::AccountStatus::Approved,
-            UserId(1),
-            now,
-            None,
-        )
-        .await?;
     const SECRET: &str = "bench-app-secret";
-    use torg_core::sealing::Place;
-    let (tenant, channel, account) = (m.id, "facebook", "1000200030004");
-    store
-        .set_social_account(
-            &torg_store::SocialAccount {
-                tenant_id: m.id,
-                channel: Channel::Facebook,
-                account: "1000200030004".into(),
-                api_base: "http://127.0.0.1:9/v21.0".into(),
-                access_token: key.seal(
-                    &Place::SocialToken {
-                        tenant,
-                        channel,
-                        account,
-                    },
-                    "unused",
-                ),
-                app_secret: key.seal(
-                    &Place::SocialAppSecret {
-                        tenant,
-                        channel,
-                        account,
-                    },
-                    SECRET,
-                ),
-                verify_token: "unused".into(),
-                registry_address: "https://facebook.com/nordbykommune".into(),
-                cursor: String::new(),
-                approved: false,
-            },
-            None,
-        )
-        .await?;
+    add_facebook_page(
+        &*store,
+        &key,
+        m.id,
+        "1000200030004",
+        "http://127.0.0.1:9/v21.0",
+        SECRET,
+    )
+    .await?;
     let catalog = Arc::new(torg_http::Catalog::load(None)?);
     let settings = torg_http::WebSettings {
         rate_limits: torg_http::RateLimits::OFF,

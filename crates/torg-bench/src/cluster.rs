@@ -1,13 +1,18 @@
 //! `torg-bench cluster`: several `torg serve` nodes on one PostgreSQL database behind a real
-//! HAProxy (Debian's package), with generated municipalities, each with an API token and an
-//! SMS gateway (a stand-in of Kannel's sendsms in this process, which counts what arrives).
-//! Clients send citizens' SMS as Kannel delivers them (`/hooks/sms/…`; each becomes an
-//! inquiry acknowledged by SMS through the outbox), read the portal and the API's lists, and,
-//! signed in as staff, their inbox, all through the load balancer. With more
-//! than one node, one node is killed with SIGKILL partway and started again. At the end:
-//! every SMS taken must be an inquiry, every acknowledgement SMS must have arrived (those
-//! that went twice are counted and reported), and the jobs that run once per installation
-//! must have moved off the killed node within a minute.
+//! HAProxy (Debian's package), with generated municipalities, each with an API token, an
+//! SMS gateway (a stand-in of Kannel's sendsms in this process, which counts what arrives), a
+//! Facebook page (its Graph API a stand-in here too, counting the Send API's messages) and,
+//! in the first ones, a live chat open day and night. Clients send citizens' SMS as Kannel
+//! delivers them (`/hooks/sms/…`) and Messenger messages as Meta signs them
+//! (`/hooks/meta/…`), each an inquiry acknowledged through the outbox; they read the portal
+//! and the API's lists and, signed in as staff, their inbox; chat citizens keep their event
+//! stream open and write, and a caseworker answers each message through the API (see
+//! [`crate::mix`]) — all through the load balancer. With more than one node, one node is
+//! killed with SIGKILL partway and started again. At the end: every message taken must be an
+//! inquiry, every acknowledgement must have arrived (those that went twice are counted and
+//! reported), every chat answer must have reached its citizen's stream once (resumed with
+//! `Last-Event-ID` where the kill cut it), and the jobs that run once per installation must
+//! have moved off the killed node within a minute.
 
 use anyhow::{Context, Result, bail};
 use axum::extract::{Query, State};
@@ -26,7 +31,7 @@ use torg_store::{NewMunicipality, Store};
 const STAFF_PASSWORD: &str = "klynge-passord-123";
 
 /// How many SMS arrived for each number.
-type Arrived = Arc<Mutex<HashMap<String, u32>>>;
+type Arrived = crate::mix::Counted;
 
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -41,11 +46,7 @@ async fn sendsms_standin(arrived: Arrived) -> Result<String> {
         State(a): State<Arrived>,
         Query(q): Query<HashMap<String, String>>,
     ) -> (axum::http::StatusCode, &'static str) {
-        let to = q.get("to").cloned().unwrap_or_default();
-        *a.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(to)
-            .or_default() += 1;
+        crate::mix::count(&a, q.get("to").map_or("", String::as_str));
         (axum::http::StatusCode::ACCEPTED, "0: Accepted for delivery")
     }
     let app = axum::Router::new()
@@ -131,6 +132,11 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     let store: Arc<dyn Store> = pg.clone();
     let arrived: Arrived = Arc::default();
     let sendsms = sendsms_standin(arrived.clone()).await?;
+    let messaged: crate::mix::Counted = Arc::default();
+    let graph = crate::mix::graph_standin(messaged.clone()).await?;
+    // Live chats in the first municipalities, open day and night.
+    let chats = args.clients.min(16);
+    let always = [Some((jiff::civil::Time::midnight(), jiff::civil::Time::MAX)); 7];
 
     // The municipalities, each with a service desk, a token and its SMS gateway, sealed
     // with the key the nodes read.
@@ -218,7 +224,23 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
                 )
                 .await?;
         }
-        tenants.push((slug, token, set.gateway.inbound_key));
+        // A Facebook page, its Messenger messages acknowledged through the Graph API.
+        let page = format!("9{i:05}");
+        crate::bench::add_facebook_page(&*store, &key, m.id, &page, &graph, crate::mix::APP_SECRET)
+            .await?;
+        if i < chats {
+            torg_core::policies::set_hours(
+                &*store,
+                &cli,
+                m.clone(),
+                Some(torg_domain::calendar::HoursScope::Channel(
+                    torg_domain::Channel::Chat,
+                )),
+                &always,
+            )
+            .await?;
+        }
+        tenants.push((slug, token, set.gateway.inbound_key, page));
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -254,6 +276,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     // The load: citizens' SMS (each an inquiry acknowledged by SMS), portal pages and API
     // lists. An SMS the hook answered 200 is taken (acknowledged to the gateway).
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let messengers: Arc<Mutex<Vec<String>>> = Arc::default();
     let refused = Arc::new(AtomicU64::new(0));
     let reads = Arc::new(AtomicU64::new(0));
     let staff_reads = Arc::new(AtomicU64::new(0));
@@ -262,10 +285,11 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     let tenants = Arc::new(tenants);
     let mut clients = vec![];
     for c in 0..args.clients {
-        let (client, tenants, acknowledged, refused, reads, staff_reads, staff_errors) = (
+        let (client, tenants, acknowledged, messengers, refused, reads, staff_reads, staff_errors) = (
             client.clone(),
             tenants.clone(),
             acknowledged.clone(),
+            messengers.clone(),
             refused.clone(),
             reads.clone(),
             staff_reads.clone(),
@@ -290,7 +314,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
         clients.push(tokio::spawn(async move {
             let mut n = 0usize;
             while Instant::now() < stop_at {
-                let (slug, token, key) = &tenants[(c * 7919 + n) % tenants.len()];
+                let (slug, token, key, page) = &tenants[(c * 7919 + n) % tenants.len()];
                 n += 1;
                 if n.is_multiple_of(15) {
                     match staff.get(format!("{base}/staff")).send().await {
@@ -313,6 +337,20 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
                         && r.status().is_success()
                     {
                         reads.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                if n % 7 == 3 {
+                    // A Messenger message from a person of its own, as Meta signs it.
+                    let person = format!("8{c:03}{n:08}");
+                    let text = format!("Hei, når tømmes glassavfallet? ({person})");
+                    if crate::mix::messenger(&client, &base, slug, page, &person, &text).await {
+                        messengers
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(person);
+                    } else {
+                        refused.fetch_add(1, Ordering::Relaxed);
                     }
                     continue;
                 }
@@ -343,6 +381,20 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
                 }
             }
         }));
+    }
+
+    // Live chats, each answered through the API after every message.
+    let chat_counts: Arc<crate::mix::ChatCounts> = Arc::default();
+    let mut chat_tasks = vec![];
+    for (who, (slug, token, _, _)) in tenants.iter().take(chats).enumerate() {
+        chat_tasks.push(tokio::spawn(crate::mix::chat_citizen(
+            format!("http://127.0.0.1:{lb}"),
+            slug.clone(),
+            token.clone(),
+            who,
+            stop_at,
+            chat_counts.clone(),
+        )));
     }
 
     // Partway, the node holding the most leases (mailboxes and jobs) is killed, and started
@@ -434,42 +486,57 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     for c in clients {
         let _ = c.await;
     }
+    let mut chat_failures = vec![];
+    for t in chat_tasks {
+        if let Err(e) = t.await? {
+            chat_failures.push(e.to_string());
+        }
+    }
     let acknowledged = acknowledged
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
     let creates = acknowledged.len();
     println!(
-        "  {creates} citizens' SMS taken ({:.0} per second), {} refused or cut off, {} portal and API reads, {} staff inbox pages ({} failed)",
+        "  {creates} citizens' SMS taken ({:.0} per second) and {} Messenger messages, {} refused or cut off, {} portal and API reads, {} staff inbox pages ({} failed)",
         creates as f64 / args.seconds as f64,
+        messengers.lock().unwrap_or_else(|e| e.into_inner()).len(),
         refused.load(Ordering::Relaxed),
         reads.load(Ordering::Relaxed),
         staff_reads.load(Ordering::Relaxed),
         staff_errors.load(Ordering::Relaxed)
     );
 
-    // Every SMS taken is an inquiry, every acknowledgement SMS sent once.
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE channel = 'sms'")
-        .fetch_one(pg.pool())
-        .await?;
-    let lost = acknowledged.len().saturating_sub(stored as usize);
+    // Every SMS and Messenger message taken is an inquiry, every acknowledgement sent once.
+    let stored = |channel: &'static str| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inquiries WHERE channel = $1")
+            .bind(channel)
+            .fetch_one(pg.pool())
+    };
+    let phones: Vec<String> = acknowledged.into_iter().map(|(_, phone)| phone).collect();
+    let people = messengers.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lost = phones.len().saturating_sub(stored("sms").await? as usize);
+    let lost_meta = people
+        .len()
+        .saturating_sub(stored("facebook").await? as usize);
     let wait = Instant::now();
-    let (mut missing, mut doubled);
-    loop {
-        let seen = arrived.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        missing = acknowledged
-            .iter()
-            .filter(|(_, phone)| !seen.contains_key(phone))
-            .count();
-        doubled = seen.values().filter(|n| **n > 1).count();
-        if missing == 0 || wait.elapsed() > Duration::from_secs(120) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let (missing, doubled) = owed(&phones, &arrived).await;
+    let (missing_meta, doubled_meta) = owed(&people, &messaged).await;
     println!(
-        "  lost inquiries: {lost}; acknowledgements missing: {missing}, sent twice: {doubled} (all sent {:.1} s after the load)",
+        "  lost inquiries: {lost} SMS, {lost_meta} Messenger; acknowledgements missing: {missing} SMS, \
+         {missing_meta} Messenger, sent twice: {doubled} SMS, {doubled_meta} Messenger (all sent {:.1} s after the load)",
         wait.elapsed().as_secs_f64()
+    );
+    let chat = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    println!(
+        "  live chats: {} conversations, {} citizens' messages, {} answers through the API; \
+         answers not seen by their citizen: {}, seen twice: {}; streams resumed with Last-Event-ID: {}",
+        chat(&chat_counts.conversations),
+        chat(&chat_counts.written),
+        chat(&chat_counts.answered),
+        chat(&chat_counts.missing),
+        chat(&chat_counts.doubled),
+        chat(&chat_counts.resumed),
     );
     let _ = haproxy.kill();
     let _ = haproxy.wait();
@@ -478,15 +545,27 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
         let _ = n.wait();
     }
     let _ = std::fs::remove_dir_all(&dir);
-    if lost > 0 || missing > 0 {
-        bail!("lost {lost}, acknowledgements missing {missing}");
+    if lost + lost_meta + missing + missing_meta > 0 {
+        bail!(
+            "lost {} inquiries, {} acknowledgements missing",
+            lost + lost_meta,
+            missing + missing_meta
+        );
     }
-    if doubled > 0 {
-        // Kannel takes no idempotency key: an SMS sent by the killed node and not yet marked
-        // (at most one marking batch per sender) goes again. Reported, not hidden.
+    if let Some(e) = chat_failures.first() {
+        bail!("{} of {chats} live chats failed: {e}", chat_failures.len());
+    }
+    if chat(&chat_counts.missing) + chat(&chat_counts.doubled) > 0 {
+        bail!("live chat answers were missed or seen twice");
+    }
+    if doubled + doubled_meta > 0 {
+        // Neither Kannel nor the Send API takes an idempotency key: a message sent by the
+        // killed node and not yet marked (at most one marking batch per sender) goes again.
+        // Reported, not hidden.
         println!(
-            "  note: {doubled} acknowledgement(s) went twice — sent by the killed node in its last \
-             moment, before they were marked sent"
+            "  note: {} acknowledgement(s) went twice — sent by the killed node in its last \
+             moment, before they were marked sent",
+            doubled + doubled_meta
         );
     }
     if let Some(t) = takeover
@@ -498,4 +577,19 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Waits (at most two minutes) until every one of `expected` has arrived in `counted`; how
+/// many did not, and how many came more than once.
+async fn owed(expected: &[String], counted: &crate::mix::Counted) -> (usize, usize) {
+    let wait = Instant::now();
+    loop {
+        let seen = counted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let missing = expected.iter().filter(|k| !seen.contains_key(*k)).count();
+        let doubled = seen.values().filter(|n| **n > 1).count();
+        if missing == 0 || wait.elapsed() > Duration::from_secs(120) {
+            return (missing, doubled);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -10,6 +10,7 @@ mod crisis;
 mod evaluation;
 mod fuzz;
 mod listen;
+mod mix;
 mod national;
 mod plain;
 mod publish;
