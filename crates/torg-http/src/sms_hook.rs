@@ -151,24 +151,22 @@ async fn delivery_report(
         Ok(c) => c,
         Err(res) => return res,
     };
-    let delivered = match r.kind {
-        1 => true,
-        2 | 16 => false,
-        // Buffered or accepted by the SMSC: nothing to record yet.
+    let (tenant, now) = (config.municipality.id, jiff::Timestamp::now());
+    let recorded = match r.kind {
+        1 | 2 | 16 => {
+            let report = format!("DLR {}", r.kind);
+            state
+                .store
+                .outbox_delivery_report(tenant, r.outbox, r.kind == 1, &report, now)
+                .await
+        }
+        // Handed to the phone network: sent, even if the node that sent it died before it
+        // marked it, so that it is not sent again.
+        8 => state.store.outbox_taken(tenant, r.outbox, now).await,
+        // Buffered: nothing to record yet.
         _ => return (StatusCode::OK, String::new()).into_response(),
     };
-    let report = format!("DLR {}", r.kind);
-    match state
-        .store
-        .outbox_delivery_report(
-            config.municipality.id,
-            r.outbox,
-            delivered,
-            &report,
-            jiff::Timestamp::now(),
-        )
-        .await
-    {
+    match recorded {
         Ok(()) => (StatusCode::OK, String::new()).into_response(),
         Err(torg_store::StoreError::NotFound(_)) => {
             (StatusCode::NOT_FOUND, "no such message".to_string()).into_response()

@@ -46,9 +46,10 @@ async fn send_one(
     };
     let mut req = client.get(&gateway.sendsms_url);
     if let Some(cb) = callback {
-        // Delivered (1), not delivered (2), rejected by the SMSC (16).
+        // Delivered (1), not delivered (2), handed to the SMSC (8: the entry is sent, even
+        // if this node dies before it marks it), rejected by the SMSC (16).
         let url = format!("{cb}&outbox={}&type=%d", item.id);
-        req = req.query(&[("dlr-mask", "19"), ("dlr-url", url.as_str())]);
+        req = req.query(&[("dlr-mask", "27"), ("dlr-url", url.as_str())]);
     }
     let res = req
         .query(&[

@@ -529,3 +529,89 @@ fn status(text: &str, end: bool) -> torg_core::crisis::Status<'_> {
         publish: false,
     }
 }
+
+/// A node sends an SMS through Kannel and dies before it marks it sent: Kannel's report that
+/// the phone network took it (DLR 8) marks it, so when the node's lease runs out no other
+/// node sends it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sms_sent_by_a_node_that_died_is_not_sent_again() {
+    use torg_core::delivery::{Deliver, LEASE, Outcome};
+    let Some(n) = nordby().await else { return };
+    let store = &*n.store;
+    let mut network = n.kannel.network().await;
+    network
+        .send("4790011223", SENDER, "Når kommer bossbilen?")
+        .await;
+    let mut inquiries = vec![];
+    for _ in 0..100 {
+        inquiries = store
+            .list_inquiries(n.m.id, &Default::default(), None, 10)
+            .await
+            .expect("list");
+        if !inquiries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let inquiry = inquiries.first().expect("taken in").id;
+    // The dying node: claims the acknowledgement, hands it to Kannel, and is gone before its
+    // marking batch.
+    let now = jiff::Timestamp::now();
+    let items = store
+        .claim_outbox(Channel::Sms, now, LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(items.len(), 1);
+    let sms = torg_sms::kannel::KannelDelivery::fixed(
+        n.client.clone(),
+        n.gateways.clone(),
+        n.callbacks.clone(),
+        1,
+    );
+    sms.prepare(store, store, &items).await.expect("prepare");
+    assert_eq!(sms.deliver(0, &items[0], now).await, Outcome::Sent);
+    let (_, to, _) = network
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("the acknowledgement reaches the phone");
+    assert_eq!(to, "4790011223");
+    // Kannel's report comes back through its dlr-url and marks the entry.
+    let mut marked = false;
+    for _ in 0..100 {
+        let states = store.deliveries(n.m.id, inquiry).await.expect("d");
+        marked = !states.is_empty()
+            && states
+                .iter()
+                .all(|(_, s)| !matches!(s, torg_store::DeliveryState::Pending { .. }));
+        if marked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        marked,
+        "Kannel's report marks it sent (logs in {:?})",
+        n.kannel.log_dir()
+    );
+    // Another node, once the lease has run out: nothing to send, nothing reaches the phone.
+    let report = torg_sms::kannel::send_due(
+        store,
+        &n.gateways,
+        &n.callbacks,
+        &n.client,
+        now + LEASE * 2,
+        100,
+        4,
+    )
+    .await
+    .expect("send");
+    assert_eq!(
+        report.sent + report.retried + report.failed,
+        0,
+        "{report:?}"
+    );
+    assert!(
+        network.receive(Duration::from_secs(2)).await.is_none(),
+        "never twice"
+    );
+}

@@ -120,7 +120,7 @@ fn t(s: &str) -> Timestamp {
 #[macro_export]
 macro_rules! conformance_tests {
     ($open:path) => {
-        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once, casework_settings_are_changed_and_removed, merged_inquiries_point_to_the_oldest);
+        $crate::conformance_tests!(@by_ref $open; references_count_per_municipality_and_year, tenants_never_see_each_other, list_orders_by_deadline_and_pages_by_cursor, filters_and_search, thread_status_and_notes, assignment_checks_the_municipality, external_ids_make_creation_idempotent, attachments_are_kept_byte_for_byte, users_sessions_tokens_rules_and_canned_replies, deadline_policies_are_kept_per_municipality, calendars_and_deadlines_are_kept, deadline_counts_per_unit, duty_shifts_are_kept_per_municipality, planned_peaks_are_kept, acknowledgements_are_not_answers, scoped_hours_are_kept, memberships_lockout_and_revocation, sso_providers_are_kept_per_municipality, the_outbox_delivers_once_and_remembers_failures, mail_accounts_quarantine_and_threading, deadline_warnings_go_out_once, the_channel_registry, social_accounts_follow_the_registry, notices_are_queued_for_own_inquiries_only, the_archive_journal_and_retention, connector_health, sms_gateways_and_code_words, threads_of_a_page_in_one_read, nodes_hear_each_other, journal_numbers_are_given_once_and_kept, the_audit_log_is_searched_newest_first, the_annual_wheel_is_kept_per_municipality, publications_move_through_their_states_once, the_media_log_is_kept_per_municipality, subscribers_get_what_they_chose_and_crises_are_logged, a_period_is_counted_and_surveys_are_asked_once, listening_keeps_sources_matches_and_decisions, jobs_are_held_by_one_node_at_a_time, webhooks_queue_each_event_once, casework_settings_are_changed_and_removed, merged_inquiries_point_to_the_oldest, an_entry_the_gateway_took_is_not_sent_again);
         $crate::conformance_tests!(@shared $open; concurrent_creations_all_commit_with_unique_references, the_audit_log_is_a_chain);
     };
     (@by_ref $open:path; $($story:ident),* $(,)?) => {
@@ -2259,6 +2259,115 @@ fn outgoing(header: &str) -> NewOutgoing {
         in_reply_to: Some("<ola-1@example.no>".into()),
         references: vec!["<ola-1@example.no>".into()],
     }
+}
+
+/// A sender that died after the gateway took an entry and before its marking batch: the
+/// gateway's report (Kannel's DLR 8, or a delivery report) marks it sent, and nothing sends
+/// it again when the lease runs out; the late batch changes nothing.
+pub async fn an_entry_the_gateway_took_is_not_sent_again(store: &dyn Store) {
+    let f = fixture(store).await;
+    let tenant = f.tenant.id;
+    let now = t("2026-03-06T10:00:00Z");
+    let i = store
+        .create_inquiry(new_inquiry(&f, "Hei", now))
+        .await
+        .expect("c")
+        .inquiry;
+    let mut entries = vec![];
+    for n in 0..3 {
+        let header = fresh_slug("<tatt") + "@torg>";
+        let reply = store
+            .add_message(
+                tenant,
+                i.id,
+                NewMessage {
+                    kind: MessageKind::Outbound,
+                    author_user_id: None,
+                    author_name: "Kari".into(),
+                    body: format!("Svar {n}"),
+                    attachments: vec![],
+                    created_at: now,
+                    external_id: None,
+                    outgoing: Some(outgoing(&header)),
+                },
+                None,
+            )
+            .await
+            .expect("reply");
+        entries.push((reply.id, header));
+    }
+    let state = |message: i64| async move {
+        store
+            .deliveries(tenant, i.id)
+            .await
+            .expect("d")
+            .into_iter()
+            .find(|(id, _)| *id == message)
+            .map(|(_, s)| s)
+            .expect("state")
+    };
+    let outbox_id = |claimed: &[OutboxItem], header: &str| {
+        claimed
+            .iter()
+            .find(|o| o.header_id == header)
+            .map(|o| o.id)
+            .expect("claimed")
+    };
+    let lease = SignedDuration::from_secs(60);
+    let claimed = store
+        .claim_outbox(Channel::Email, now, lease, 100)
+        .await
+        .expect("claim");
+    let (taken, reported, unclaimed) = (
+        outbox_id(&claimed, &entries[0].1),
+        outbox_id(&claimed, &entries[1].1),
+        outbox_id(&claimed, &entries[2].1),
+    );
+    // The third was given back unsent (as a retry does): a report for it proves nothing.
+    store
+        .outbox_retry(unclaimed, now, "not tried")
+        .await
+        .expect("retry");
+    let at = now + SignedDuration::from_secs(1);
+    store.outbox_taken(tenant, taken, at).await.expect("taken");
+    assert_eq!(state(entries[0].0).await, DeliveryState::Sent { at });
+    store
+        .outbox_delivery_report(tenant, reported, true, "DLR 1", at)
+        .await
+        .expect("delivered before it was marked");
+    assert_eq!(state(entries[1].0).await, DeliveryState::Delivered { at });
+    // Not this municipality's.
+    let other = fixture(store).await;
+    assert!(matches!(
+        store.outbox_taken(other.tenant.id, taken, at).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.outbox_taken(tenant, i64::MAX, at).await,
+        Err(StoreError::NotFound(_))
+    ));
+    // The dead sender's lease runs out: only the one never handed on is claimed again.
+    let again: Vec<i64> = store
+        .claim_outbox(Channel::Email, now + lease * 3, lease, 100)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|o| o.id)
+        .filter(|id| [taken, reported, unclaimed].contains(id))
+        .collect();
+    assert_eq!(again, vec![unclaimed], "sent once, never again");
+    // A sender's late marking batch leaves the reports as they are; a second DLR 8 too.
+    let late = now + SignedDuration::from_secs(5);
+    store
+        .outbox_sent(&[taken, reported], late)
+        .await
+        .expect("late batch");
+    store
+        .outbox_taken(tenant, reported, late)
+        .await
+        .expect("again");
+    assert_eq!(state(entries[0].0).await, DeliveryState::Sent { at });
+    assert_eq!(state(entries[1].0).await, DeliveryState::Delivered { at });
 }
 
 pub async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {

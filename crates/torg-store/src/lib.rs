@@ -331,8 +331,14 @@ pub trait Outbox: Send + Sync {
     async fn outbox_posted(&self, id: i64, address: &str, at: jiff::Timestamp) -> Result<()>;
     /// Try again at `next_at`, remembering the server's answer.
     async fn outbox_retry(&self, id: i64, next_at: jiff::Timestamp, error: &str) -> Result<()>;
-    /// Records a delivery report for a sent entry: delivered, or not with the network's word.
-    /// NotFound if the entry is not this municipality's or was never sent.
+    /// The gateway says it handed the entry to the network (Kannel's DLR 8): an entry still
+    /// claimed and not yet marked is sent from now on, so that a sender that died before its
+    /// marking batch leaves nothing to send again when the lease runs out. A no-op for an
+    /// entry already marked; NotFound if the entry is not this municipality's.
+    async fn outbox_taken(&self, tenant: TenantId, id: i64, at: jiff::Timestamp) -> Result<()>;
+    /// Records a delivery report: delivered, or not with the network's word. An entry whose
+    /// sender has not marked it yet is sent (the report proves it went). NotFound if the
+    /// entry is not this municipality's or was never handed to the gateway.
     async fn outbox_delivery_report(
         &self,
         tenant: TenantId,

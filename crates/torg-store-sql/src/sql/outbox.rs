@@ -113,8 +113,9 @@ impl Outbox for This {
         }
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         for id in ids {
+            // Only what is still pending: a delivery report may have come first.
             sqlx::query(
-                "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2",
+                "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2 AND status = 'pending'",
             )
             .bind(at.as_millisecond())
             .bind(id)
@@ -168,14 +169,17 @@ impl Outbox for This {
         } else {
             ("undelivered", None, Some(report))
         };
+        // A pending entry with a report went out: its claim (attempts) says it was handed on.
         let done = sqlx::query(
-            "UPDATE outbox SET status = $1, delivered_at = $2, last_error = $3 WHERE tenant_id = $4 AND id = $5 AND status IN ('sent', 'delivered', 'undelivered')",
+            "UPDATE outbox SET status = $1, delivered_at = $2, last_error = $3, sent_at = COALESCE(sent_at, $6), lease_until = 0 \
+             WHERE tenant_id = $4 AND id = $5 AND (status IN ('sent', 'delivered', 'undelivered') OR (status = 'pending' AND attempts > 0))",
         )
         .bind(status)
         .bind(delivered_at)
         .bind(error)
         .bind(tenant.get())
         .bind(id)
+        .bind(at.as_millisecond())
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -183,6 +187,34 @@ impl Outbox for This {
             return Err(StoreError::NotFound("sent message"));
         }
         Ok(())
+    }
+
+    async fn outbox_taken(&self, tenant: TenantId, id: i64, at: Timestamp) -> Result<()> {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM outbox WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.get())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        match status.as_deref() {
+            None => Err(StoreError::NotFound("outgoing message")),
+            // Only a claimed entry (attempted) can have reached the gateway.
+            Some("pending") => {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL, lease_until = 0 \
+                     WHERE tenant_id = $2 AND id = $3 AND status = 'pending' AND attempts > 0",
+                )
+                .bind(at.as_millisecond())
+                .bind(tenant.get())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_err)?;
+                Ok(())
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     async fn outbox_retry(&self, id: i64, next_at: Timestamp, error: &str) -> Result<()> {
