@@ -293,9 +293,11 @@ fn generate_one(i: u64, n: u64, now: Timestamp, ms: &mut [Municipality], b: &mut
             ],
         );
     }
-    // With the municipality's own lexeme, as PostgreSQL's store writes it.
+    // With the municipality's own lexeme and the inquiry's bucket, as PostgreSQL's store
+    // writes them.
     let mut terms = torg_domain::search::terms(&texts);
     terms.push(format!("#{}", m.id.get()));
+    terms.push(torg_store_sql::search_bucket(m.id.get(), id as i64));
     let terms = tsvector(&terms);
     row(&mut b.terms, &[Some(&id_s), Some(&tenant_s), Some(&terms)]);
 }

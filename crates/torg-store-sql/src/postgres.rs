@@ -142,30 +142,48 @@ const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 
 /// The search index (`inquiry_terms`, a tsvector with GIN): an inquiry's terms written ($1
 /// inquiry, $2 municipality, $3 the terms separated by spaces) with the municipality's own
-/// lexeme `#<municipality>` (see [`push_search_from`]), added to, and removed.
-const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text)))";
+/// lexeme `#<municipality>` and the inquiry's bucket `#<municipality>/<id >> 12>` (see
+/// [`push_search_from`] and [`crate::SearchSpan`]), added to, and removed.
+const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text) || ('#' || $2::text || '/' || ($1 >> 12)::text)))";
 const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
-/// A search's inquiries, driven by the index: `FROM … WHERE` the terms match and the
-/// municipality's, newest first with `SEARCH_ORDER DESC`. The municipality is asked for as a
-/// lexeme of the same query, so the GIN index intersects a word's rows with the
-/// municipality's itself instead of reading every municipality's rows with that word.
+/// Whether a search asks its newest buckets first (see [`crate::SearchSpan`]).
+const SEARCH_BY_BUCKETS: bool = true;
+/// A search's inquiries in `span`, driven by the index: `FROM … WHERE` the terms match and the
+/// municipality's, newest first with `SEARCH_ORDER DESC`. The municipality (or the span's
+/// buckets of it) is asked for as lexemes of the same query, so the GIN index intersects a
+/// word's rows with the municipality's itself instead of reading every municipality's rows
+/// with that word.
 fn push_search_from(
     q: &mut sqlx::QueryBuilder<Db>,
     tenant: i64,
     query: &torg_domain::search::Query,
+    span: crate::SearchSpan,
 ) {
+    let whose = match span {
+        crate::SearchSpan::Buckets { newest, oldest } => {
+            let buckets: Vec<String> = (oldest..=newest)
+                .rev()
+                .map(|b| format!("'#{tenant}/{b}'"))
+                .collect();
+            format!("({})", buckets.join(" | "))
+        }
+        crate::SearchSpan::Below(_) => format!("'#{tenant}'"),
+    };
     q.push(
         " FROM inquiry_terms s JOIN inquiries ON inquiries.id = s.inquiry_id \
          WHERE s.terms @@ (CAST(",
     )
     .push_bind(query.tsquery())
     .push(" AS tsquery) && CAST(")
-    .push_bind(format!("'#{tenant}'"))
+    .push_bind(whose)
     .push(" AS tsquery)) AND s.tenant_id = ")
     .push_bind(tenant)
     .push(" AND inquiries.tenant_id = ")
     .push_bind(tenant);
+    if let crate::SearchSpan::Below(Some(below)) = span {
+        q.push(" AND s.inquiry_id < ").push_bind(below);
+    }
 }
 const SEARCH_ORDER: &str = "inquiries.id";
 /// Inquiries not in the index yet.

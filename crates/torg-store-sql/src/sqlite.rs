@@ -96,12 +96,16 @@ const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (rowid, tenant_id, terms) VA
 const SEARCH_APPEND: &str =
     "UPDATE inquiry_terms SET terms = terms || ' ' || $3 WHERE rowid = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE rowid = $1";
-/// A search's inquiries, driven by the index: `FROM … WHERE` the terms match and the
-/// municipality's, in the index's order (newest first with `SEARCH_ORDER DESC`).
+/// FTS5 walks its rows newest first on its own: one query of the whole span.
+const SEARCH_BY_BUCKETS: bool = false;
+/// A search's inquiries (below the span's id, if it has one), driven by the index: `FROM …
+/// WHERE` the terms match and the municipality's, in the index's order (newest first with
+/// `SEARCH_ORDER DESC`).
 fn push_search_from(
     q: &mut sqlx::QueryBuilder<Db>,
     tenant: i64,
     query: &torg_domain::search::Query,
+    span: crate::SearchSpan,
 ) {
     q.push(
         " FROM inquiry_terms JOIN inquiries ON inquiries.id = inquiry_terms.rowid \
@@ -110,6 +114,22 @@ fn push_search_from(
     .push_bind(query.fts5())
     .push(" AND inquiries.tenant_id = ")
     .push_bind(tenant);
+    match span {
+        crate::SearchSpan::Below(Some(below)) => {
+            q.push(" AND inquiry_terms.rowid < ").push_bind(below);
+        }
+        crate::SearchSpan::Below(None) => {}
+        crate::SearchSpan::Buckets { newest, oldest } => {
+            let (from, to) = (
+                oldest << crate::SEARCH_BUCKET_BITS,
+                (newest + 1) << crate::SEARCH_BUCKET_BITS,
+            );
+            q.push(" AND inquiry_terms.rowid >= ")
+                .push_bind(from)
+                .push(" AND inquiry_terms.rowid < ")
+                .push_bind(to);
+        }
+    }
 }
 const SEARCH_ORDER: &str = "inquiry_terms.rowid";
 /// Inquiries not in the index yet.

@@ -36,7 +36,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
 
 /// A search of words counts its hits up to this many (and one more, to say "more than").
-pub const SEARCH_COUNT_CAP: i64 = 10_000;
+pub const SEARCH_COUNT_CAP: i64 = 1_000;
 
 /// What a node bus's receiver is given after its connection was lost and made again: an
 /// empty payload (no sender sends one), meaning "read afresh what you keep".

@@ -10,21 +10,44 @@ fn search_query(filter: &InquiryFilter) -> Option<torg_domain::search::Query> {
         .and_then(torg_domain::search::words_of)
 }
 
-/// `head` (`SELECT …`) over a search's inquiries, driven by the index, with the rest of
-/// `filter`; `None` when nothing can match (no unit visible).
+/// `head` (`SELECT …`) over a search's inquiries in `span`, driven by the index, with the
+/// rest of `filter`; `None` when nothing can match (no unit visible).
 fn search_select(
     head: &str,
     tenant: TenantId,
     query: &torg_domain::search::Query,
     filter: &InquiryFilter,
+    span: crate::SearchSpan,
 ) -> Option<QueryBuilder<Db>> {
     let mut q: QueryBuilder<Db> = QueryBuilder::new(head);
-    push_search_from(&mut q, tenant.get(), query);
+    push_search_from(&mut q, tenant.get(), query, span);
     let rest = InquiryFilter {
         search: None,
         ..filter.clone()
     };
     push_filter(&mut q, &rest).then_some(q)
+}
+
+/// The spans a search asks in turn, newest first, for the inquiries below `before` (all when
+/// none): with [`SEARCH_BY_BUCKETS`], from the newest inquiry's bucket down.
+async fn search_spans(
+    pool: &sqlx::Pool<Db>,
+    before: Option<i64>,
+) -> Result<Vec<crate::SearchSpan>> {
+    if !SEARCH_BY_BUCKETS {
+        return Ok(vec![crate::SearchSpan::Below(before)]);
+    }
+    let upper = match before {
+        Some(id) => id,
+        None => {
+            let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM inquiries")
+                .fetch_one(pool)
+                .await
+                .map_err(db_err)?;
+            newest.unwrap_or(0) + 1
+        }
+    };
+    Ok(crate::search_spans(upper))
 }
 
 /// The conditions of `filter` after `WHERE tenant_id = …`; false when nothing can match (no
@@ -332,26 +355,34 @@ impl Inquiries for This {
         limit: u32,
     ) -> Result<Vec<InquirySummary>> {
         if let Some(query) = search_query(filter) {
-            // Words: the index drives, newest first, stopping at the page's end.
+            // Words: the index drives, newest first, span by span, stopping at the page's end.
             let head = format!("SELECT {SUMMARY_COLUMNS}");
-            let Some(mut q) = search_select(&head, tenant, &query, filter) else {
-                return Ok(Vec::new());
-            };
-            if let Some(c) = after {
-                q.push(" AND inquiries.id < ").push_bind(c.id.get());
+            let before = after.map(|c| c.id.get());
+            let mut rows: Vec<SummaryRow> = vec![];
+            for span in search_spans(&self.pool, before).await? {
+                let Some(mut q) = search_select(&head, tenant, &query, filter, span) else {
+                    return Ok(Vec::new());
+                };
+                if let Some(before) = before {
+                    q.push(" AND inquiries.id < ").push_bind(before);
+                }
+                q.push(" ORDER BY ")
+                    .push(SEARCH_ORDER)
+                    .push(" DESC LIMIT ")
+                    .push_bind(i64::from(limit) - rows.len() as i64);
+                // Planned for its own words each time: how often a word occurs decides how
+                // the index should lead (a cached generic plan cannot).
+                let found: Vec<SummaryRow> = q
+                    .build_query_as()
+                    .persistent(false)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                rows.extend(found);
+                if rows.len() >= limit as usize {
+                    break;
+                }
             }
-            q.push(" ORDER BY ")
-                .push(SEARCH_ORDER)
-                .push(" DESC LIMIT ")
-                .push_bind(i64::from(limit));
-            // Planned for its own words each time: how often a word occurs decides whether
-            // the index or the newest-first scan should lead (a cached generic plan cannot).
-            let rows: Vec<SummaryRow> = q
-                .build_query_as()
-                .persistent(false)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db_err)?;
             return rows.into_iter().map(TryInto::try_into).collect();
         }
         let mut q: QueryBuilder<Db> = QueryBuilder::new(format!(
@@ -437,21 +468,29 @@ impl Inquiries for This {
 
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64> {
         if let Some(query) = search_query(filter) {
-            // Counted up to one past the cap: "more than 10,000" is all a person needs.
-            let Some(mut q) =
-                search_select("SELECT COUNT(*) FROM (SELECT 1", tenant, &query, filter)
-            else {
-                return Ok(0);
-            };
-            q.push(" LIMIT ")
-                .push_bind(torg_store::SEARCH_COUNT_CAP + 1)
-                .push(") AS hits");
-            return q
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_err);
+            // Counted span by span up to one past the cap: "more than 1,000" is all a person
+            // needs.
+            let mut counted = 0;
+            for span in search_spans(&self.pool, None).await? {
+                let head = "SELECT COUNT(*) FROM (SELECT 1";
+                let Some(mut q) = search_select(head, tenant, &query, filter, span) else {
+                    return Ok(0);
+                };
+                q.push(" LIMIT ")
+                    .push_bind(torg_store::SEARCH_COUNT_CAP + 1 - counted)
+                    .push(") AS hits");
+                let n: i64 = q
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_err)?;
+                counted += n;
+                if counted > torg_store::SEARCH_COUNT_CAP {
+                    break;
+                }
+            }
+            return Ok(counted);
         }
         let mut q: QueryBuilder<Db> =
             QueryBuilder::new("SELECT COUNT(*) FROM inquiries WHERE tenant_id = ");

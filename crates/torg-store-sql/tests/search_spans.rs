@@ -1,0 +1,116 @@
+//! PostgreSQL's search asks the newest buckets of 4,096 ids first and older spans after: hits
+//! far apart in id (as at a national host, where a municipality's inquiries are spread over
+//! millions of ids) are found newest first, paged without gaps or repeats, counted, and never
+//! another municipality's. Runs when `TORG_TEST_POSTGRES_URL` names a server (`.ci/run` sets
+//! it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use jiff::Timestamp;
+use torg_store::conformance::{fixture, new_inquiry};
+use torg_store::{Cursor, InquiryFilter, StatusFilter, Store};
+
+#[tokio::test]
+async fn hits_far_apart_are_found_newest_first_across_spans() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL");
+    let pg = torg_store_sql::PostgresStore::connect(&url)
+        .await
+        .expect("open");
+    let store: &dyn Store = &pg;
+    let ours = fixture(store).await;
+    let theirs = fixture(store).await;
+    let now: Timestamp = "2026-12-01T10:00:00Z".parse().expect("t");
+    // Ids in the newest bucket, the next spans and far below them (the last span).
+    let mut hits = vec![];
+    for (n, id) in [
+        5, 4_000, 4_100, 40_000, 300_000, 2_500_000, 3_000_000, 3_000_010,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query("SELECT setval(pg_get_serial_sequence('inquiries', 'id'), $1, false)")
+            .bind(id)
+            .execute(pg.pool())
+            .await
+            .expect("ids jump");
+        let body = format!("Brøytingen i Storgata {n} er ikke gjort");
+        let i = store
+            .create_inquiry(new_inquiry(&ours, &body, now))
+            .await
+            .unwrap_or_else(|e| panic!("inquiry {n} at {id}: {e}"))
+            .inquiry;
+        assert_eq!(i.id.get(), id);
+        hits.push(i.id);
+        // Beside it, another municipality's with the same word, and one of ours without.
+        store
+            .create_inquiry(new_inquiry(&theirs, "Brøyting igjen", now))
+            .await
+            .expect("theirs");
+        store
+            .create_inquiry(new_inquiry(&ours, "Når tømmes søpla?", now))
+            .await
+            .expect("other words");
+    }
+    hits.reverse();
+    let filter = InquiryFilter {
+        status: StatusFilter::Any,
+        search: Some("brøyting".into()),
+        ..Default::default()
+    };
+    // Pages of three, newest first, each from where the last ended.
+    let mut found = vec![];
+    let mut after: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list_inquiries(ours.tenant.id, &filter, after.as_ref(), 3)
+            .await
+            .expect("page");
+        found.extend(page.iter().map(|s| s.id));
+        if page.len() < 3 {
+            break;
+        }
+        after = page.last().map(|s| s.cursor());
+    }
+    assert_eq!(found, hits, "every hit once, newest first");
+    assert_eq!(
+        store
+            .count_matching(ours.tenant.id, &filter)
+            .await
+            .expect("count"),
+        hits.len() as i64
+    );
+    let theirs_found = store
+        .list_inquiries(theirs.tenant.id, &filter, None, 50)
+        .await
+        .expect("theirs");
+    assert_eq!(theirs_found.len(), hits.len());
+    assert!(theirs_found.iter().all(|s| !hits.contains(&s.id)));
+    // Reindexing writes the same buckets.
+    reindex_all(store).await;
+    let again = store
+        .list_inquiries(ours.tenant.id, &filter, None, 50)
+        .await
+        .expect("after reindex");
+    assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), hits);
+}
+
+/// Rebuilds the whole index through the store, as `torg search reindex` does.
+async fn reindex_all(store: &dyn Store) {
+    let mut after = 0;
+    loop {
+        let (n, last) = store
+            .reindex_search(after, 500, false)
+            .await
+            .expect("reindex");
+        if n == 0 {
+            break;
+        }
+        after = last;
+    }
+}
