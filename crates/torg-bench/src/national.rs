@@ -293,11 +293,10 @@ fn generate_one(i: u64, n: u64, now: Timestamp, ms: &mut [Municipality], b: &mut
             ],
         );
     }
-    // With the municipality's own lexeme and the inquiry's bucket, as PostgreSQL's store
-    // writes them.
+    // With the municipality's own lexeme, as PostgreSQL's store writes it (its trigger adds
+    // the inquiry's bucket).
     let mut terms = torg_domain::search::terms(&texts);
     terms.push(format!("#{}", m.id.get()));
-    terms.push(torg_store_sql::search_bucket(m.id.get(), id as i64));
     let terms = tsvector(&terms);
     row(&mut b.terms, &[Some(&id_s), Some(&tenant_s), Some(&terms)]);
 }

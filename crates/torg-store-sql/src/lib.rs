@@ -51,7 +51,7 @@ pub(crate) enum SearchSpan {
 }
 
 /// Ids per search bucket: 4,096 (the largest municipality of a national host, 5 % of all
-/// inquiries, has about 200 in each).
+/// inquiries, has about 200 in each). Migration 0043's trigger computes the same (`>> 12`).
 pub(crate) const SEARCH_BUCKET_BITS: u32 = 12;
 
 /// How many buckets each span of a search asks, newest first.
@@ -77,11 +77,6 @@ pub(crate) fn search_spans(upper: i64) -> Vec<SearchSpan> {
         spans.push(SearchSpan::Below(Some((top + 1) << SEARCH_BUCKET_BITS)));
     }
     spans
-}
-
-/// An inquiry's bucket lexeme in PostgreSQL's search index.
-pub fn search_bucket(tenant: i64, inquiry: i64) -> String {
-    format!("#{tenant}/{}", inquiry >> SEARCH_BUCKET_BITS)
 }
 
 /// Tables whose rows belong to a municipality and are referenced from others.

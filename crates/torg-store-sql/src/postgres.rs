@@ -142,9 +142,10 @@ const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 
 /// The search index (`inquiry_terms`, a tsvector with GIN): an inquiry's terms written ($1
 /// inquiry, $2 municipality, $3 the terms separated by spaces) with the municipality's own
-/// lexeme `#<municipality>` and the inquiry's bucket `#<municipality>/<id >> 12>` (see
-/// [`push_search_from`] and [`crate::SearchSpan`]), added to, and removed.
-const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text) || ('#' || $2::text || '/' || ($1 >> 12)::text)))";
+/// lexeme `#<municipality>` (the trigger of migration 0043 adds the inquiry's bucket
+/// `#<municipality>/<id >> 12>` to every row written; see [`push_search_from`] and
+/// [`crate::SearchSpan`]), added to, and removed.
+const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text)))";
 const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
 /// Whether a search asks its newest buckets first (see [`crate::SearchSpan`]).
