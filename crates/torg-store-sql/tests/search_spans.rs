@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use jiff::Timestamp;
-use torg_store::conformance::{fixture, new_inquiry};
+use torg_store::conformance::{fixture, new_inquiry, reindex_all};
 use torg_store::{Cursor, InquiryFilter, StatusFilter, Store};
 
 #[tokio::test]
@@ -92,25 +92,10 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
     assert_eq!(theirs_found.len(), hits.len());
     assert!(theirs_found.iter().all(|s| !hits.contains(&s.id)));
     // Reindexing writes the same buckets.
-    reindex_all(store).await;
+    reindex_all(store, 500).await;
     let again = store
         .list_inquiries(ours.tenant.id, &filter, None, 50)
         .await
         .expect("after reindex");
     assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), hits);
-}
-
-/// Rebuilds the whole index through the store, as `torg search reindex` does.
-async fn reindex_all(store: &dyn Store) {
-    let mut after = 0;
-    loop {
-        let (n, last) = store
-            .reindex_search(after, 500, false)
-            .await
-            .expect("reindex");
-        if n == 0 {
-            break;
-        }
-        after = last;
-    }
 }

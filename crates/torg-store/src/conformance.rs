@@ -56,6 +56,22 @@ pub async fn fixture(store: &dyn Store) -> Fixture {
     }
 }
 
+/// Rebuilds the whole search index through the store, `batch` inquiries at a time, as `torg
+/// search reindex` does.
+pub async fn reindex_all(store: &dyn Store, batch: u32) {
+    let mut after = 0;
+    loop {
+        let (n, last) = store
+            .reindex_search(after, batch, false)
+            .await
+            .expect("reindex");
+        if n == 0 {
+            break;
+        }
+        after = last;
+    }
+}
+
 /// A new inquiry for `f`'s service desk received at `received`.
 pub fn new_inquiry(f: &Fixture, body: &str, received: Timestamp) -> NewInquiry {
     NewInquiry {
@@ -872,17 +888,7 @@ pub async fn filters_and_search(store: &dyn Store) {
         .expect("other");
     assert_eq!(search("vannlekkasje").await, vec![b.id], "ours only");
     // Rebuilt from the texts, the index finds the same.
-    let mut after = 0;
-    loop {
-        let (n, last) = store
-            .reindex_search(after, 1, false)
-            .await
-            .expect("reindex");
-        if n == 0 {
-            break;
-        }
-        after = last;
-    }
+    reindex_all(store, 1).await;
     assert_eq!(search("rørlegger").await, vec![b.id]);
     assert_eq!(search("lekkasjen").await, vec![b.id]);
     assert_eq!(
@@ -2280,16 +2286,7 @@ pub async fn an_entry_the_gateway_took_is_not_sent_again(store: &dyn Store) {
             .add_message(
                 tenant,
                 i.id,
-                NewMessage {
-                    kind: MessageKind::Outbound,
-                    author_user_id: None,
-                    author_name: "Kari".into(),
-                    body: format!("Svar {n}"),
-                    attachments: vec![],
-                    created_at: now,
-                    external_id: None,
-                    outgoing: Some(outgoing(&header)),
-                },
+                emailed(&format!("Svar {n}"), &header, now),
                 None,
             )
             .await
@@ -2370,6 +2367,20 @@ pub async fn an_entry_the_gateway_took_is_not_sent_again(store: &dyn Store) {
     assert_eq!(state(entries[1].0).await, DeliveryState::Delivered { at });
 }
 
+/// Kari's answer `body` at `at`, sent by email with Message-ID `header`.
+fn emailed(body: &str, header: &str, at: Timestamp) -> NewMessage {
+    NewMessage {
+        kind: MessageKind::Outbound,
+        author_user_id: None,
+        author_name: "Kari".into(),
+        body: body.into(),
+        attachments: vec![],
+        created_at: at,
+        external_id: None,
+        outgoing: Some(outgoing(header)),
+    }
+}
+
 pub async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) {
     let f = fixture(store).await;
     let tenant = f.tenant.id;
@@ -2384,16 +2395,7 @@ pub async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) 
         .add_message(
             tenant,
             i.id,
-            NewMessage {
-                kind: MessageKind::Outbound,
-                author_user_id: None,
-                author_name: "Kari".into(),
-                body: "Vi kommer i dag.".into(),
-                attachments: vec![],
-                created_at: now,
-                external_id: None,
-                outgoing: Some(outgoing(&header)),
-            },
+            emailed("Vi kommer i dag.", &header, now),
             None,
         )
         .await
@@ -2528,16 +2530,7 @@ pub async fn the_outbox_delivers_once_and_remembers_failures(store: &dyn Store) 
     );
     // A refusal for good.
     let header2 = fresh_slug("<svar") + "@torg>";
-    let mut m = NewMessage {
-        kind: MessageKind::Outbound,
-        author_user_id: None,
-        author_name: "Kari".into(),
-        body: "Til feil adresse".into(),
-        attachments: vec![],
-        created_at: now,
-        external_id: None,
-        outgoing: Some(outgoing(&header2)),
-    };
+    let mut m = emailed("Til feil adresse", &header2, now);
     let bad = store
         .add_message(tenant, i.id, m.clone(), None)
         .await
