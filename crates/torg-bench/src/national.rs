@@ -623,6 +623,10 @@ async fn pages(port: u16, small: &str, samples: usize) -> Result<()> {
         for (what, path) in [
             ("the inbox", "/staff"),
             ("the inbox searched (brøyting)", "/staff?q=br%C3%B8yting"),
+            (
+                "the inbox searched in every status (vann, in half)",
+                "/staff?q=vann&status=any",
+            ),
             ("the evaluation page (this month)", "/staff/evaluation"),
         ] {
             let times =

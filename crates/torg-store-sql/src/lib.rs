@@ -36,45 +36,74 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
-/// Where one query of a search looks, newest first. PostgreSQL's index also holds each
-/// inquiry's bucket `#<municipality>/<id >> SEARCH_BUCKET_BITS>`, so a search asks the
-/// newest buckets first, then eight times as many older ones, and so on, and stops when its
-/// page is full: the GIN index then intersects a word with a few hundred of the
+/// Where one query of a search looks, newest first. PostgreSQL's index also holds, for each
+/// inquiry, its block of ids at four levels — `#<municipality>/<id >> 12>` (4,096 ids) and
+/// `#<municipality>:<level>/<id >> (12 + 3 level)>` for levels 1 to 3 (32,768, 262,144 and
+/// 2,097,152 ids) — so a search asks the newest block first, then the next level's two
+/// blocks below what it has asked (at least eight times as many ids), and so on, and stops when
+/// its page is full: the GIN index then intersects a word with a few hundred of the
 /// municipality's rows instead of all of them, however common the word (a word in half of all
-/// inquiries filled a page from 250,000 hits before). What the spans leave is asked last.
+/// inquiries filled a page from 250,000 hits before), asking at most two block lexemes at a
+/// time (a long OR of lexemes costs the index more than it saves). What the spans leave is
+/// asked last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SearchSpan {
-    /// The buckets from `newest` down to `oldest`, both included.
-    Buckets { newest: i64, oldest: i64 },
+    /// The ids below `below` in the blocks of `level` from `newest` down to `oldest`.
+    Blocks {
+        level: u32,
+        newest: i64,
+        oldest: i64,
+        below: i64,
+    },
     /// Every inquiry with an id below this (all, when none).
     Below(Option<i64>),
 }
 
-/// Ids per search bucket: 4,096 (the largest municipality of a national host, 5 % of all
-/// inquiries, has about 200 in each). Migration 0043's trigger computes the same (`>> 12`).
-pub(crate) const SEARCH_BUCKET_BITS: u32 = 12;
+/// Ids per search block of level 0: 4,096 (the largest municipality of a national host, 5 %
+/// of all inquiries, has about 200 in each); each level up holds eight blocks of the one
+/// below. Migration 0043's trigger computes the same.
+pub(crate) const SEARCH_BLOCK_BITS: u32 = 12;
 
-/// How many buckets each span of a search asks, newest first.
-const SEARCH_SPAN_BUCKETS: [i64; 4] = [1, 8, 64, 512];
+/// The highest level of search blocks.
+const SEARCH_TOP_LEVEL: u32 = 3;
+
+/// The shift that gives an id's block of `level`.
+pub(crate) fn search_block_shift(level: u32) -> u32 {
+    SEARCH_BLOCK_BITS + 3 * level
+}
 
 /// The spans of a search over the inquiries with ids below `upper`: disjoint, newest first,
 /// together all of them.
 pub(crate) fn search_spans(upper: i64) -> Vec<SearchSpan> {
-    let mut spans = vec![];
-    let mut top = (upper - 1) >> SEARCH_BUCKET_BITS;
-    for size in SEARCH_SPAN_BUCKETS {
-        if top < 0 {
+    if upper <= 0 {
+        return vec![];
+    }
+    let newest = (upper - 1) >> SEARCH_BLOCK_BITS;
+    let mut spans = vec![SearchSpan::Blocks {
+        level: 0,
+        newest,
+        oldest: newest,
+        below: upper,
+    }];
+    // The lowest id asked so far.
+    let mut asked_from = newest << SEARCH_BLOCK_BITS;
+    for level in 1..=SEARCH_TOP_LEVEL {
+        if asked_from == 0 {
             return spans;
         }
-        let oldest = (top - size + 1).max(0);
-        spans.push(SearchSpan::Buckets {
-            newest: top,
+        let shift = search_block_shift(level);
+        let block = (asked_from - 1) >> shift;
+        let oldest = (block - 1).max(0);
+        spans.push(SearchSpan::Blocks {
+            level,
+            newest: block,
             oldest,
+            below: asked_from,
         });
-        top = oldest - 1;
+        asked_from = oldest << shift;
     }
-    if top >= 0 {
-        spans.push(SearchSpan::Below(Some((top + 1) << SEARCH_BUCKET_BITS)));
+    if asked_from > 0 {
+        spans.push(SearchSpan::Below(Some(asked_from)));
     }
     spans
 }
@@ -118,9 +147,12 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|(_, s)| match **s {
-                SearchSpan::Buckets { newest, oldest } => {
-                    (oldest..=newest).contains(&(id >> SEARCH_BUCKET_BITS))
-                }
+                SearchSpan::Blocks {
+                    level,
+                    newest,
+                    oldest,
+                    below,
+                } => id < below && (oldest..=newest).contains(&(id >> search_block_shift(level))),
                 SearchSpan::Below(b) => b.is_none_or(|b| id < b),
             })
             .map(|(i, _)| i)
@@ -129,7 +161,7 @@ mod tests {
 
     #[test]
     fn search_spans_cover_every_id_once_newest_first() {
-        for upper in [1, 2, 4096, 4097, 300_000, 10_000_001, 40_000_000] {
+        for upper in [1, 2, 4096, 4097, 32_769, 300_000, 10_000_001, 40_000_000] {
             let spans = search_spans(upper);
             let probes = [
                 0,
@@ -150,27 +182,42 @@ mod tests {
                 assert!(s >= last, "{id} of {upper}");
                 last = s;
             }
+            // Each span of blocks asks at most two, and each asks at least eight times the
+            // ids of the one before (where there are so many).
+            for s in &spans {
+                if let SearchSpan::Blocks { newest, oldest, .. } = s {
+                    assert!(newest - oldest <= 1, "{s:?}");
+                }
+            }
         }
         assert_eq!(
             search_spans(10_000_001),
             vec![
-                SearchSpan::Buckets {
+                SearchSpan::Blocks {
+                    level: 0,
                     newest: 2441,
-                    oldest: 2441
+                    oldest: 2441,
+                    below: 10_000_001
                 },
-                SearchSpan::Buckets {
-                    newest: 2440,
-                    oldest: 2433
+                SearchSpan::Blocks {
+                    level: 1,
+                    newest: 305,
+                    oldest: 304,
+                    below: 2441 << 12
                 },
-                SearchSpan::Buckets {
-                    newest: 2432,
-                    oldest: 2369
+                SearchSpan::Blocks {
+                    level: 2,
+                    newest: 37,
+                    oldest: 36,
+                    below: 304 << 15
                 },
-                SearchSpan::Buckets {
-                    newest: 2368,
-                    oldest: 1857
+                SearchSpan::Blocks {
+                    level: 3,
+                    newest: 4,
+                    oldest: 3,
+                    below: 36 << 18
                 },
-                SearchSpan::Below(Some(1857 << SEARCH_BUCKET_BITS)),
+                SearchSpan::Below(Some(3 << 21)),
             ]
         );
         assert_eq!(search_spans(0), vec![]);

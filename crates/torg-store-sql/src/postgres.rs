@@ -142,17 +142,17 @@ const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 
 /// The search index (`inquiry_terms`, a tsvector with GIN): an inquiry's terms written ($1
 /// inquiry, $2 municipality, $3 the terms separated by spaces) with the municipality's own
-/// lexeme `#<municipality>` (the trigger of migration 0043 adds the inquiry's bucket
-/// `#<municipality>/<id >> 12>` to every row written; see [`push_search_from`] and
-/// [`crate::SearchSpan`]), added to, and removed.
+/// lexeme `#<municipality>` (the trigger of migration 0043 adds the inquiry's blocks of ids to
+/// every row written; see [`push_search_from`] and [`crate::SearchSpan`]), added to, and
+/// removed.
 const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text)))";
 const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
-/// Whether a search asks its newest buckets first (see [`crate::SearchSpan`]).
+/// Whether a search asks its newest blocks of ids first (see [`crate::SearchSpan`]).
 const SEARCH_BY_BUCKETS: bool = true;
 /// A search's inquiries in `span`, driven by the index: `FROM … WHERE` the terms match and the
 /// municipality's, newest first with `SEARCH_ORDER DESC`. The municipality (or the span's
-/// buckets of it) is asked for as lexemes of the same query, so the GIN index intersects a
+/// blocks of it) is asked for as lexemes of the same query, so the GIN index intersects a
 /// word's rows with the municipality's itself instead of reading every municipality's rows
 /// with that word.
 fn push_search_from(
@@ -162,12 +162,21 @@ fn push_search_from(
     span: crate::SearchSpan,
 ) {
     let whose = match span {
-        crate::SearchSpan::Buckets { newest, oldest } => {
-            let buckets: Vec<String> = (oldest..=newest)
+        crate::SearchSpan::Blocks {
+            level,
+            newest,
+            oldest,
+            ..
+        } => {
+            let name = match level {
+                0 => format!("#{tenant}"),
+                l => format!("#{tenant}:{l}"),
+            };
+            let blocks: Vec<String> = (oldest..=newest)
                 .rev()
-                .map(|b| format!("'#{tenant}/{b}'"))
+                .map(|b| format!("'{name}/{b}'"))
                 .collect();
-            format!("({})", buckets.join(" | "))
+            format!("({})", blocks.join(" | "))
         }
         crate::SearchSpan::Below(_) => format!("'#{tenant}'"),
     };
@@ -182,7 +191,7 @@ fn push_search_from(
     .push_bind(tenant)
     .push(" AND inquiries.tenant_id = ")
     .push_bind(tenant);
-    if let crate::SearchSpan::Below(Some(below)) = span {
+    if let crate::SearchSpan::Below(Some(below)) | crate::SearchSpan::Blocks { below, .. } = span {
         q.push(" AND s.inquiry_id < ").push_bind(below);
     }
 }

@@ -119,15 +119,17 @@ fn push_search_from(
             q.push(" AND inquiry_terms.rowid < ").push_bind(below);
         }
         crate::SearchSpan::Below(None) => {}
-        crate::SearchSpan::Buckets { newest, oldest } => {
-            let (from, to) = (
-                oldest << crate::SEARCH_BUCKET_BITS,
-                (newest + 1) << crate::SEARCH_BUCKET_BITS,
-            );
+        crate::SearchSpan::Blocks {
+            level,
+            newest,
+            oldest,
+            below,
+        } => {
+            let shift = crate::search_block_shift(level);
             q.push(" AND inquiry_terms.rowid >= ")
-                .push_bind(from)
+                .push_bind(oldest << shift)
                 .push(" AND inquiry_terms.rowid < ")
-                .push_bind(to);
+                .push_bind(below.min((newest + 1) << shift));
         }
     }
 }

@@ -1,4 +1,4 @@
-//! PostgreSQL's search asks the newest buckets of 4,096 ids first and older spans after: hits
+//! PostgreSQL's search asks the newest block of 4,096 ids first and larger, older blocks after: hits
 //! far apart in id (as at a national host, where a municipality's inquiries are spread over
 //! millions of ids) are found newest first, paged without gaps or repeats, counted, and never
 //! another municipality's. Runs when `TORG_TEST_POSTGRES_URL` names a server (`.ci/run` sets
@@ -26,10 +26,10 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
     let ours = fixture(store).await;
     let theirs = fixture(store).await;
     let now: Timestamp = "2026-12-01T10:00:00Z".parse().expect("t");
-    // Ids in the newest bucket, the next spans and far below them (the last span).
+    // Ids in the newest block, in the next levels' blocks and far below them (the last span).
     let mut hits = vec![];
     for (n, id) in [
-        5, 4_000, 4_100, 40_000, 300_000, 2_500_000, 3_000_000, 3_000_010,
+        5, 4_000, 4_100, 40_000, 300_000, 2_500_000, 9_000_000, 11_990_000, 12_000_000, 12_000_010,
     ]
     .into_iter()
     .enumerate()
