@@ -148,6 +148,9 @@ const LOCK_JOURNAL: &str = "SELECT pg_advisory_xact_lock(7306, $1::int4)";
 const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (inquiry_id, tenant_id, terms) VALUES ($1, $2, array_to_tsvector(string_to_array($3, ' ') || ('#' || $2::text)))";
 const SEARCH_APPEND: &str = "UPDATE inquiry_terms SET terms = terms || array_to_tsvector(string_to_array($3, ' ')) WHERE inquiry_id = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
+/// A search's transaction first: no parallel workers (starting them costs more than the
+/// few hundred rows a span reads).
+const SEARCH_SETUP: &str = "SET LOCAL max_parallel_workers_per_gather = 0";
 /// Whether a search asks its newest blocks of ids first (see [`crate::SearchSpan`]).
 const SEARCH_BY_BUCKETS: bool = true;
 /// A search's inquiries in `span`, driven by the index: `FROM … WHERE` the terms match and the

@@ -96,6 +96,8 @@ const SEARCH_ADD: &str = "INSERT INTO inquiry_terms (rowid, tenant_id, terms) VA
 const SEARCH_APPEND: &str =
     "UPDATE inquiry_terms SET terms = terms || ' ' || $3 WHERE rowid = $1 AND tenant_id = $2";
 const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE rowid = $1";
+/// A search's transaction needs no setting here.
+const SEARCH_SETUP: &str = "";
 /// FTS5 walks its rows newest first on its own: one query of the whole span.
 const SEARCH_BY_BUCKETS: bool = false;
 /// A search's inquiries (below the span's id, if it has one), driven by the index: `FROM …

@@ -28,26 +28,45 @@ fn search_select(
     push_filter(&mut q, &rest).then_some(q)
 }
 
-/// The spans a search asks in turn, newest first, for the inquiries below `before` (all when
-/// none): with [`SEARCH_BY_BUCKETS`], from the newest inquiry's bucket down.
+/// The spans a search of `filter` asks in turn, newest first, for the inquiries below
+/// `before` (all when none). With [`SEARCH_BY_BUCKETS`], from the newest inquiry's block
+/// down, when the search is of every status or of closed ones; a search of open inquiries
+/// (few, by far) is one query that the planner may drive from them.
 async fn search_spans(
-    pool: &sqlx::Pool<Db>,
+    conn: &mut <Db as sqlx::Database>::Connection,
+    filter: &InquiryFilter,
     before: Option<i64>,
 ) -> Result<Vec<crate::SearchSpan>> {
-    if !SEARCH_BY_BUCKETS {
+    let many = matches!(
+        filter.status,
+        StatusFilter::Any | StatusFilter::Only(InquiryStatus::Closed)
+    );
+    if !SEARCH_BY_BUCKETS || !many {
         return Ok(vec![crate::SearchSpan::Below(before)]);
     }
     let upper = match before {
         Some(id) => id,
         None => {
             let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM inquiries")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(db_err)?;
             newest.unwrap_or(0) + 1
         }
     };
     Ok(crate::search_spans(upper))
+}
+
+/// A read transaction for a search's queries, set up as [`SEARCH_SETUP`] says.
+async fn search_transaction(pool: &sqlx::Pool<Db>) -> Result<sqlx::Transaction<'static, Db>> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    if !SEARCH_SETUP.is_empty() {
+        sqlx::query(SEARCH_SETUP)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(tx)
 }
 
 /// The conditions of `filter` after `WHERE tenant_id = …`; false when nothing can match (no
@@ -355,27 +374,45 @@ impl Inquiries for This {
         limit: u32,
     ) -> Result<Vec<InquirySummary>> {
         if let Some(query) = search_query(filter) {
-            // Words: the index drives, newest first, span by span, stopping at the page's end.
-            let head = format!("SELECT {SUMMARY_COLUMNS}");
+            // Words: the index drives, newest first, span by span, stopping at the page's end;
+            // each span's ids first (the index and the filters), then the page's rows.
             let before = after.map(|c| c.id.get());
+            let mut tx = search_transaction(&self.pool).await?;
             let mut rows: Vec<SummaryRow> = vec![];
-            for span in search_spans(&self.pool, before).await? {
-                let Some(mut q) = search_select(&head, tenant, &query, filter, span) else {
+            for span in search_spans(&mut tx, filter, before).await? {
+                let head = "SELECT inquiries.id";
+                let Some(mut ids) = search_select(head, tenant, &query, filter, span) else {
                     return Ok(Vec::new());
                 };
                 if let Some(before) = before {
-                    q.push(" AND inquiries.id < ").push_bind(before);
+                    ids.push(" AND inquiries.id < ").push_bind(before);
                 }
-                q.push(" ORDER BY ")
+                ids.push(" ORDER BY ")
                     .push(SEARCH_ORDER)
                     .push(" DESC LIMIT ")
                     .push_bind(i64::from(limit) - rows.len() as i64);
-                // Planned for its own words each time: how often a word occurs decides how
-                // the index should lead (a cached generic plan cannot).
+                let ids: Vec<i64> = ids
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                if ids.is_empty() {
+                    continue;
+                }
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM inquiries WHERE tenant_id = "
+                ));
+                q.push_bind(tenant.get()).push(" AND id IN (");
+                let mut list = q.separated(", ");
+                for id in &ids {
+                    list.push_bind(id);
+                }
+                q.push(") ORDER BY id DESC");
                 let found: Vec<SummaryRow> = q
                     .build_query_as()
                     .persistent(false)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 rows.extend(found);
@@ -471,7 +508,8 @@ impl Inquiries for This {
             // Counted span by span up to one past the cap: "more than 1,000" is all a person
             // needs.
             let mut counted = 0;
-            for span in search_spans(&self.pool, None).await? {
+            let mut tx = search_transaction(&self.pool).await?;
+            for span in search_spans(&mut tx, filter, None).await? {
                 let head = "SELECT COUNT(*) FROM (SELECT 1";
                 let Some(mut q) = search_select(head, tenant, &query, filter, span) else {
                     return Ok(0);
@@ -482,7 +520,7 @@ impl Inquiries for This {
                 let n: i64 = q
                     .build_query_scalar()
                     .persistent(false)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 counted += n;

@@ -4,8 +4,8 @@
 
 pub(super) use super::{
     BACKEND, BEGIN_WRITE, Db, LOCK_AUDIT_CHAIN, LOCK_JOURNAL, SEARCH_ADD, SEARCH_APPEND,
-    SEARCH_BY_BUCKETS, SEARCH_MISSING, SEARCH_ORDER, SEARCH_REMOVE, This, USER_COLUMNS,
-    push_search_from,
+    SEARCH_BY_BUCKETS, SEARCH_MISSING, SEARCH_ORDER, SEARCH_REMOVE, SEARCH_SETUP, This,
+    USER_COLUMNS, push_search_from,
 };
 pub(super) use crate::batch::{self, Job};
 pub(super) use crate::rows::*;
