@@ -183,20 +183,27 @@ fn push_search_from(
         }
         crate::SearchSpan::Below(_) => format!("'#{tenant}'"),
     };
-    q.push(
-        " FROM inquiry_terms s JOIN inquiries ON inquiries.id = s.inquiry_id \
-         WHERE s.terms @@ (CAST(",
-    )
+    // A span's hits are found by the index first (`OFFSET 0` keeps the planner from driving
+    // from the municipality's inquiries instead: it cannot know how few rows a block holds),
+    // then joined; the rest is the planner's to drive.
+    let fenced = matches!(span, crate::SearchSpan::Blocks { .. });
+    q.push(if fenced {
+        " FROM (SELECT s.inquiry_id FROM inquiry_terms s WHERE s.terms @@ (CAST("
+    } else {
+        " FROM inquiry_terms s JOIN inquiries ON inquiries.id = s.inquiry_id WHERE s.terms @@ (CAST("
+    })
     .push_bind(query.tsquery())
     .push(" AS tsquery) && CAST(")
     .push_bind(whose)
     .push(" AS tsquery)) AND s.tenant_id = ")
-    .push_bind(tenant)
-    .push(" AND inquiries.tenant_id = ")
     .push_bind(tenant);
     if let crate::SearchSpan::Below(Some(below)) | crate::SearchSpan::Blocks { below, .. } = span {
         q.push(" AND s.inquiry_id < ").push_bind(below);
     }
+    if fenced {
+        q.push(" OFFSET 0) s JOIN inquiries ON inquiries.id = s.inquiry_id WHERE TRUE");
+    }
+    q.push(" AND inquiries.tenant_id = ").push_bind(tenant);
 }
 const SEARCH_ORDER: &str = "inquiries.id";
 /// Inquiries not in the index yet.
