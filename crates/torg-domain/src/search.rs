@@ -182,6 +182,15 @@ pub fn words_of(text: &str) -> Option<Query> {
 /// The most words a query takes.
 pub const MAX_QUERY_WORDS: usize = 8;
 
+/// PostgreSQL's `tsquery` of all of `terms`, each quoted.
+pub fn tsquery_of<'a>(terms: impl IntoIterator<Item = &'a str>) -> String {
+    terms
+        .into_iter()
+        .map(|t| format!("'{}'", t.replace(['\'', '\\'], "")))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
 /// What a person searched for: each word as the term it must meet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
@@ -232,11 +241,7 @@ impl Query {
 
     /// PostgreSQL's `tsquery`: every term, each quoted.
     pub fn tsquery(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| format!("'{}'", t.replace(['\'', '\\'], "")))
-            .collect::<Vec<_>>()
-            .join(" & ")
+        tsquery_of(self.terms.iter().map(String::as_str))
     }
 
     /// How well a hit of the index meets the query, to rank hits by relevance and recency:

@@ -108,6 +108,7 @@ fn push_search_from(
     tenant: i64,
     query: &torg_domain::search::Query,
     span: crate::SearchSpan,
+    _frequent: &std::collections::HashSet<String>,
 ) {
     q.push(
         " FROM inquiry_terms JOIN inquiries ON inquiries.id = inquiry_terms.rowid \
@@ -139,6 +140,15 @@ const SEARCH_ORDER: &str = "inquiry_terms.rowid";
 /// Inquiries not in the index yet.
 const SEARCH_MISSING: &str =
     "NOT EXISTS (SELECT 1 FROM inquiry_terms s WHERE s.rowid = inquiries.id)";
+
+impl SqliteStore {
+    /// FTS5 needs no frequent terms set apart.
+    async fn frequent_terms(
+        &self,
+    ) -> torg_store::Result<std::sync::Arc<std::collections::HashSet<String>>> {
+        Ok(std::sync::Arc::default())
+    }
+}
 
 #[path = "sql/archive.rs"]
 mod archive;

@@ -39,7 +39,11 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
             .execute(pg.pool())
             .await
             .expect("ids jump");
-        let body = format!("Brøytingen i Storgata {n} er ikke gjort");
+        let body = if n == 3 {
+            format!("Brøytingen i Storgata {n} er ikke gjort, og lyktestolpen er knekt")
+        } else {
+            format!("Brøytingen i Storgata {n} er ikke gjort")
+        };
         let i = store
             .create_inquiry(new_inquiry(&ours, &body, now))
             .await
@@ -58,6 +62,12 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
             .expect("other words");
     }
     hits.reverse();
+    // Statistics, so that the search knows "brøyting" (in two rows of three) is frequent and
+    // checks it on the rows a rarer word finds.
+    sqlx::query("ANALYZE inquiry_terms")
+        .execute(pg.pool())
+        .await
+        .expect("analyze");
     let filter = InquiryFilter {
         status: StatusFilter::Any,
         search: Some("brøyting".into()),
@@ -91,7 +101,26 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
         .expect("theirs");
     assert_eq!(theirs_found.len(), hits.len());
     assert!(theirs_found.iter().all(|s| !hits.contains(&s.id)));
-    // Reindexing writes the same buckets.
+    // A frequent word beside a rare one: the rare one's rows, checked for the frequent one.
+    let both = |words: &str| InquiryFilter {
+        status: StatusFilter::Any,
+        search: Some(words.into()),
+        ..Default::default()
+    };
+    let found = store
+        .list_inquiries(ours.tenant.id, &both("brøyting lyktestolpen"), None, 50)
+        .await
+        .expect("two words");
+    assert_eq!(
+        found.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![hits[6]]
+    );
+    let none = store
+        .list_inquiries(ours.tenant.id, &both("søpla lyktestolpen"), None, 50)
+        .await
+        .expect("two words");
+    assert!(none.is_empty(), "both words must be found: {none:?}");
+    // Reindexing writes the same blocks.
     reindex_all(store, 500).await;
     let again = store
         .list_inquiries(ours.tenant.id, &filter, None, 50)

@@ -18,9 +18,10 @@ fn search_select(
     query: &torg_domain::search::Query,
     filter: &InquiryFilter,
     span: crate::SearchSpan,
+    frequent: &std::collections::HashSet<String>,
 ) -> Option<QueryBuilder<Db>> {
     let mut q: QueryBuilder<Db> = QueryBuilder::new(head);
-    push_search_from(&mut q, tenant.get(), query, span);
+    push_search_from(&mut q, tenant.get(), query, span, frequent);
     let rest = InquiryFilter {
         search: None,
         ..filter.clone()
@@ -377,11 +378,13 @@ impl Inquiries for This {
             // Words: the index drives, newest first, span by span, stopping at the page's end;
             // each span's ids first (the index and the filters), then the page's rows.
             let before = after.map(|c| c.id.get());
+            let frequent = self.frequent_terms().await?;
             let mut tx = search_transaction(&self.pool).await?;
             let mut rows: Vec<SummaryRow> = vec![];
             for span in search_spans(&mut tx, filter, before).await? {
                 let head = "SELECT inquiries.id";
-                let Some(mut ids) = search_select(head, tenant, &query, filter, span) else {
+                let Some(mut ids) = search_select(head, tenant, &query, filter, span, &frequent)
+                else {
                     return Ok(Vec::new());
                 };
                 if let Some(before) = before {
@@ -508,10 +511,12 @@ impl Inquiries for This {
             // Counted span by span up to one past the cap: "more than 1,000" is all a person
             // needs.
             let mut counted = 0;
+            let frequent = self.frequent_terms().await?;
             let mut tx = search_transaction(&self.pool).await?;
             for span in search_spans(&mut tx, filter, None).await? {
                 let head = "SELECT COUNT(*) FROM (SELECT 1";
-                let Some(mut q) = search_select(head, tenant, &query, filter, span) else {
+                let Some(mut q) = search_select(head, tenant, &query, filter, span, &frequent)
+                else {
                     return Ok(0);
                 };
                 q.push(" LIMIT ")
