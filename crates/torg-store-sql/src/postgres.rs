@@ -12,8 +12,11 @@ pub struct PostgresStore {
     writer: tokio::sync::mpsc::Sender<crate::batch::Job>,
     /// The index's frequent terms (see [`PostgresStore::frequent_terms`]) and when they were
     /// read.
-    frequent: Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<HashSet<String>>)>>>,
+    frequent: Arc<std::sync::Mutex<Option<FrequentTerms>>>,
 }
+
+/// Terms set apart in searches, and when they were read.
+type FrequentTerms = (std::time::Instant, Arc<HashSet<String>>);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
