@@ -164,7 +164,7 @@ const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE inquiry_id = $1";
 /// few hundred rows a span reads).
 const SEARCH_SETUP: &str = "SET LOCAL max_parallel_workers_per_gather = 0";
 /// Whether a search asks its newest blocks of ids first (see [`crate::SearchSpan`]).
-const SEARCH_BY_BUCKETS: bool = true;
+const SEARCH_BY_BLOCKS: bool = true;
 /// A search's inquiries in `span`, driven by the index: `FROM … WHERE` the terms match and the
 /// municipality's, newest first with `SEARCH_ORDER DESC`. The municipality (or the span's
 /// blocks of it) is asked for as lexemes of the same query, so the GIN index intersects a
@@ -252,23 +252,24 @@ impl PostgresStore {
         {
             return Ok(terms.clone());
         }
-        let row: Option<(Vec<String>, Vec<f32>)> = sqlx::query_as(
+        // No statistics yet (a new database, before ANALYZE): none set apart.
+        type Stats = (Option<Vec<String>>, Option<Vec<f32>>);
+        let row: Option<Stats> = sqlx::query_as(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats \
              WHERE schemaname = current_schema() AND tablename = 'inquiry_terms' AND attname = 'terms'",
         )
         .fetch_optional(&self.pool)
         .await
         .map_err(crate::db_err)?;
-        let terms: HashSet<String> = row
-            .map(|(terms, freqs)| {
-                terms
-                    .into_iter()
-                    .zip(freqs)
-                    .filter(|(_, f)| *f >= 0.05)
-                    .map(|(t, _)| t)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let terms: HashSet<String> = match row {
+            Some((Some(terms), Some(freqs))) => terms
+                .into_iter()
+                .zip(freqs)
+                .filter(|(_, f)| *f >= 0.05)
+                .map(|(t, _)| t)
+                .collect(),
+            _ => HashSet::new(),
+        };
         let terms = Arc::new(terms);
         *self.frequent.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((std::time::Instant::now(), terms.clone()));

@@ -99,7 +99,7 @@ const SEARCH_REMOVE: &str = "DELETE FROM inquiry_terms WHERE rowid = $1";
 /// A search's transaction needs no setting here.
 const SEARCH_SETUP: &str = "";
 /// FTS5 walks its rows newest first on its own: one query of the whole span.
-const SEARCH_BY_BUCKETS: bool = false;
+const SEARCH_BY_BLOCKS: bool = false;
 /// A search's inquiries (below the span's id, if it has one), driven by the index: `FROM …
 /// WHERE` the terms match and the municipality's, in the index's order (newest first with
 /// `SEARCH_ORDER DESC`).

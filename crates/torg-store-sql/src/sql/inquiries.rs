@@ -30,7 +30,7 @@ fn search_select(
 }
 
 /// The spans a search of `filter` asks in turn, newest first, for the inquiries below
-/// `before` (all when none). With [`SEARCH_BY_BUCKETS`], from the newest inquiry's block
+/// `before` (all when none). With [`SEARCH_BY_BLOCKS`], from the newest inquiry's block
 /// down, when the search is of every status or of closed ones; a search of open inquiries
 /// (few, by far) is one query that the planner may drive from them.
 async fn search_spans(
@@ -42,7 +42,7 @@ async fn search_spans(
         filter.status,
         StatusFilter::Any | StatusFilter::Only(InquiryStatus::Closed)
     );
-    if !SEARCH_BY_BUCKETS || !many {
+    if !SEARCH_BY_BLOCKS || !many {
         return Ok(vec![crate::SearchSpan::Below(before)]);
     }
     let upper = match before {
