@@ -55,8 +55,10 @@ async fn sendsms_standin(arrived: Arrived) -> Result<String> {
                 .is_some_and(|m| m & 8 != 0)
         }) {
             let url = url.replace("%d", "8");
+            // One client for every report: making one loads the root certificates.
+            static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+            let client = CLIENT.get_or_init(reqwest::Client::new).clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
                 for _ in 0..20 {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     if let Ok(r) = client.get(&url).send().await
@@ -142,6 +144,8 @@ pub struct ClusterArgs {
     pub municipalities: usize,
     pub seconds: u64,
     pub clients: usize,
+    /// Live chats in the first municipalities.
+    pub chats: usize,
 }
 
 pub async fn run(args: ClusterArgs) -> Result<()> {
@@ -156,7 +160,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     let messaged: crate::mix::Counted = Arc::default();
     let graph = crate::mix::graph_standin(messaged.clone()).await?;
     // Live chats in the first municipalities, open day and night.
-    let chats = args.clients.min(16);
+    let chats = args.chats.min(args.municipalities);
     let always = [Some((jiff::civil::Time::midnight(), jiff::civil::Time::MAX)); 7];
 
     // The municipalities, each with a service desk, a token and its SMS gateway, sealed

@@ -124,8 +124,9 @@ enum Command {
         runs: usize,
     },
     /// Several `torg serve` nodes on one PostgreSQL behind HAProxy, under load from many
-    /// municipalities, one node killed with SIGKILL partway: creates per second, nothing
-    /// acknowledged lost, every acknowledgement SMS once, the jobs taken over.
+    /// municipalities (SMS and Messenger messages, portal, API, staff pages, live chats), one
+    /// node killed with SIGKILL partway: creates per second, nothing acknowledged lost, every
+    /// acknowledgement once, every chat answer seen once, the jobs taken over.
     Cluster {
         /// PostgreSQL's admin URL (a fresh database is made there).
         #[arg(long)]
@@ -138,6 +139,9 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 32)]
         clients: usize,
+        /// Live chats beside the clients (by default one per client, at most 16).
+        #[arg(long)]
+        chats: Option<usize>,
     },
     /// Data at a national host's size on PostgreSQL (10,000,000 inquiries over 400
     /// municipalities by default, with messages, audit entries and the search index), then a
@@ -250,12 +254,14 @@ async fn main() -> Result<()> {
             municipalities,
             seconds,
             clients,
+            chats,
         } => {
             cluster::run(cluster::ClusterArgs {
                 postgres,
                 nodes,
                 municipalities,
                 seconds,
+                chats: chats.unwrap_or(clients.min(16)),
                 clients,
             })
             .await
