@@ -9,8 +9,8 @@
 //! stream open and write, and a caseworker answers each message through the API (see
 //! [`crate::mix`]) — all through the load balancer. With more than one node, one node is
 //! killed with SIGKILL partway and started again. At the end: every message taken must be an
-//! inquiry, every acknowledgement must have arrived (those that went twice are counted and
-//! reported), every chat answer must have reached its citizen's stream once (resumed with
+//! inquiry, every acknowledgement must have arrived, no SMS may have gone twice (Messenger
+//! acknowledgements that did are counted and reported), every chat answer must have reached its citizen's stream once (resumed with
 //! `Last-Event-ID` where the kill cut it), and the jobs that run once per installation must
 //! have moved off the killed node within a minute.
 
