@@ -277,7 +277,7 @@ pub async fn run(args: ClusterArgs) -> Result<()> {
     std::fs::write(
         &config,
         format!(
-            "public_url = \"http://127.0.0.1:{lb}\"\nrate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\nrate_limit_hooks_per_minute = 0\n"
+            "public_url = \"http://127.0.0.1:{lb}\"\nrate_limit_api_per_second = 0\nrate_limit_portal_per_minute = 0\nrate_limit_hooks_per_minute = 0\nrate_limit_login_per_minute = 0\n"
         ),
     )?;
     let client = reqwest::Client::builder()
