@@ -239,15 +239,19 @@ async fn login_at(base: &str, slug: &str, username: &str) -> reqwest::Client {
     c
 }
 
-async fn csrf_of(c: &reqwest::Client, url: &str) -> String {
-    let page = c
-        .get(url)
+/// The page at `url` as `c` sees it.
+async fn page_text(c: &reqwest::Client, url: &str) -> String {
+    c.get(url)
         .send()
         .await
         .expect("get")
         .text()
         .await
-        .expect("text");
+        .expect("text")
+}
+
+async fn csrf_of(c: &reqwest::Client, url: &str) -> String {
+    let page = page_text(c, url).await;
     between(&page, "name=\"csrf\" value=\"", "\"")
         .expect("csrf")
         .to_string()
@@ -11273,14 +11277,7 @@ async fn casework_is_administered_on_pages(app: &App) {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let page = admin
-        .get(&canned)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&admin, &canned).await;
     assert!(page.contains("LIX"), "the advice is shown");
     assert!(page.contains("passiv form"), "{page}");
     let id = app
@@ -11381,14 +11378,7 @@ async fn casework_is_administered_on_pages(app: &App) {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let page = admin
-        .get(&canned)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&admin, &canned).await;
     assert!(page.contains("skriv heller «sette i gang»"), "{page}");
     let (status, _, _) = post(
         format!("{canned}/jargon/remove"),
@@ -11414,14 +11404,7 @@ async fn casework_is_administered_on_pages(app: &App) {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.starts_with("/staff/admin/deadlines?done=policy-added&changed="));
-    let page = admin
-        .get(format!("{}{location}", app.base))
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&admin, &format!("{}{location}", app.base)).await;
     assert!(
         page.contains("Svarfristen er lagt til. Fristene til"),
         "{page}"
@@ -11483,14 +11466,7 @@ async fn casework_is_administered_on_pages(app: &App) {
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let page = admin
-        .get(&deadlines)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&admin, &deadlines).await;
     assert!(page.contains("24.12.2031") && page.contains("stenger 12:00"));
     assert!(
         page.contains("Julaften &#60;b&#62;tidlig") && !page.contains("<b>tidlig"),
@@ -11596,14 +11572,7 @@ async fn casework_is_administered_on_pages(app: &App) {
         (kari.id, me_id),
         "in turn"
     );
-    let page = admin
-        .get(&deadlines)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&admin, &deadlines).await;
     assert!(page.contains("Kari Nordmann"), "the rota is listed");
 
     // Each change, by whom.
@@ -11701,14 +11670,7 @@ async fn replies_carry_files_where_the_channel_can(app: &App) {
         .expect("found");
     let kari = login(app, &app.a.slug, "kari").await;
     let page_url = format!("{}/staff/inquiries/{id}", app.base);
-    let page = kari
-        .get(&page_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &page_url).await;
     assert!(
         page.contains("enctype=\"multipart/form-data\"") && page.contains("id=\"reply-files\"")
     );
@@ -11797,14 +11759,7 @@ async fn replies_carry_files_where_the_channel_can(app: &App) {
     )
     .await;
     let sms_url = format!("{}/staff/inquiries/{sms}", app.base);
-    let page = kari
-        .get(&sms_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &sms_url).await;
     assert!(page.contains("id=\"reply-no-files\"") && !page.contains("id=\"reply-files\""));
     let before = app.store.messages(m.id, sms, true).await.expect("m").len();
     let (status, page) = post("kart.pdf", map.clone(), sms_url).await;
@@ -11898,14 +11853,7 @@ async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
 
     let kari = login(app, &app.a.slug, "kari").await;
     let sms_url = format!("{}/staff/inquiries/{sms_id}", app.base);
-    let page = kari
-        .get(&sms_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &sms_url).await;
     let csrf = between(&page, "name=\"csrf\" value=\"", "\"")
         .expect("csrf")
         .to_string();
@@ -11938,14 +11886,7 @@ async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
 
     // One thread under the older reference; replies go by SMS.
     let matter_url = format!("{}/staff/inquiries/{form_id}", app.base);
-    let page = kari
-        .get(&matter_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &matter_url).await;
     assert!(
         page.contains("Bussen til skolen kommer ikke.") && page.contains("Fortsatt ingen buss")
     );
@@ -12094,14 +12035,7 @@ async fn a_matter_asked_on_two_channels_is_merged(app: &App) {
         .await
         .expect("merge");
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let page = kari
-        .get(&matter_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &matter_url).await;
     assert!(page.contains("Svaret sendes på Facebook"), "{page}");
     assert!(
         !page.contains("id=\"reply-body\""),
@@ -12171,14 +12105,7 @@ async fn a_message_about_something_else_is_split_out(app: &App) {
         .expect("the second message");
     let kari = login(app, &app.a.slug, "kari").await;
     let page_url = format!("{}/staff/inquiries/{id}", app.base);
-    let page = kari
-        .get(&page_url)
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let page = page_text(&kari, &page_url).await;
     let split_url = format!("/staff/inquiries/{id}/messages/{}/split", light.id);
     assert!(
         page.contains(&split_url),
@@ -12254,14 +12181,7 @@ async fn a_message_about_something_else_is_split_out(app: &App) {
     );
 
     // The new inquiry's only message stays; the audit says who split what.
-    let new_page = kari
-        .get(format!("{}/staff/inquiries/{new_id}", app.base))
-        .send()
-        .await
-        .expect("p")
-        .text()
-        .await
-        .expect("t");
+    let new_page = page_text(&kari, &format!("{}/staff/inquiries/{new_id}", app.base)).await;
     assert!(
         !new_page.contains("/split\""),
         "one message: nothing to split"
