@@ -33,12 +33,18 @@ pub(super) async fn run_writer(pool: sqlx::Pool<Db>, mut rx: tokio::sync::mpsc::
 /// Writes the batch in one transaction. When a job fails (bad unit, constraint), the
 /// transaction is rolled back and each job is retried in a transaction of its own, so
 /// one bad job never takes the others down and nothing half-written is committed.
+///
+/// A failed commit is different: the database may have committed before the answer was lost
+/// (it died at that moment). Then only the jobs with an external id are retried, which find
+/// their own write if it went through; the others fail, as writing them again could double them.
 pub(super) async fn write_batch(pool: &sqlx::Pool<Db>, jobs: Vec<Job>) {
+    let mut committing = false;
     let together: Result<Vec<Created>, StoreError> = async {
         let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
         let news: Vec<&NewInquiry> = jobs.iter().map(|j| &j.new).collect();
         let terms: Vec<&str> = jobs.iter().map(|j| j.terms.as_str()).collect();
         let created = insert_batch(&mut tx, &news, &terms).await?;
+        committing = true;
         tx.commit().await.map_err(db_err)?;
         Ok(created)
     }
@@ -49,8 +55,12 @@ pub(super) async fn write_batch(pool: &sqlx::Pool<Db>, jobs: Vec<Job>) {
                 let _ = job.reply.send(Ok(c));
             }
         }
-        Err(_) if jobs.len() > 1 => {
+        Err(e) if jobs.len() > 1 || committing => {
             for job in jobs {
+                if committing && job.new.external_id.is_none() {
+                    let _ = job.reply.send(Err(e.clone()));
+                    continue;
+                }
                 let r = async {
                     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
                     let mut one = insert_batch(&mut tx, &[&job.new], &[&job.terms]).await?;
@@ -91,9 +101,17 @@ pub(super) async fn insert_batch(
             .await
             .map_err(db_err)?;
             if let Some(row) = existing {
+                // Its own earlier write (the same follow token: a commit that went through
+                // while its answer was lost) is created; another's is what exists.
+                let stored: String =
+                    sqlx::query_scalar("SELECT follow_token_hash FROM inquiries WHERE id = $1")
+                        .bind(row.id())
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
                 results[i] = Some(Created {
                     inquiry: row.try_into()?,
-                    created: false,
+                    created: !stored.is_empty() && stored == new.follow_token_hash,
                 });
             }
         }
