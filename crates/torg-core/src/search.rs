@@ -13,7 +13,7 @@ use torg_store::{Cursor, InquiryFilter, InquirySummary, Store, StoreError};
 /// How many of a search's hits are ranked together: the newest this many, then the next
 /// older this many, and so on. Ranking every hit of a common word (half of a million
 /// inquiries) would cost a scan of them all on each page.
-pub const RANK_WINDOW: u32 = 200;
+pub const RANK_WINDOW: u32 = torg_store::SEARCH_COUNT_CAP as u32;
 
 /// Where a list's next page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,9 @@ impl ListCursor {
 pub struct ListPage {
     pub items: Vec<InquirySummary>,
     pub next: Option<ListCursor>,
+    /// On a search's first window, its hits counted as [`Store::count_matching`] counts them
+    /// (up to [`torg_store::SEARCH_COUNT_CAP`] + 1, meaning more): the window read them.
+    pub hits: Option<i64>,
 }
 
 /// Lists what `filter` finds, `limit` at a time. Without words (or with a reference), by
@@ -88,7 +91,11 @@ pub async fn list(
         let next = (items.len() == limit as usize)
             .then(|| items.last().map(|s| ListCursor::Deadline(s.cursor())))
             .flatten();
-        return Ok(ListPage { items, next });
+        return Ok(ListPage {
+            items,
+            next,
+            hits: None,
+        });
     };
     let (before, offset) = match after {
         Some(ListCursor::Ranked { before, offset }) => (before, offset as usize),
@@ -100,11 +107,14 @@ pub async fn list(
         received_at: 0,
         id,
     });
-    let window = store
-        .list_inquiries(tenant, filter, from.as_ref(), RANK_WINDOW)
+    // One more than the window: whether older hits follow, and "more than" in the count.
+    let mut window = store
+        .list_inquiries(tenant, filter, from.as_ref(), RANK_WINDOW + 1)
         .await?;
+    let hits = before.is_none().then_some(window.len() as i64);
+    let full = window.len() > RANK_WINDOW as usize;
+    window.truncate(RANK_WINDOW as usize);
     let oldest = window.last().map(|s| s.id);
-    let full = window.len() == RANK_WINDOW as usize;
     let ranked = rank(&query, window, now);
     let end = (offset + limit as usize).min(ranked.len());
     let next = if end < ranked.len() {
@@ -125,7 +135,7 @@ pub async fn list(
         .skip(offset)
         .take(limit as usize)
         .collect();
-    Ok(ListPage { items, next })
+    Ok(ListPage { items, next, hits })
 }
 
 /// `hits` by [`Query::score`], best first (the newer first where they score alike).
@@ -177,6 +187,74 @@ pub async fn index_missing(store: Arc<dyn Store>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use torg_store::StatusFilter;
+    use torg_store::conformance::{fixture, new_inquiry};
+
+    /// A search's first window is its count: exact when the window holds every hit, one more
+    /// than the cap ("more than") when not, as the store counts; a later window counts nothing.
+    #[tokio::test]
+    async fn the_first_window_counts_the_hits() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = torg_store_sql::open(dir.path().join("t.db").to_str().expect("path"))
+            .await
+            .expect("open");
+        let f = fixture(&*store).await;
+        let now: Timestamp = "2026-12-01T10:00:00Z".parse().expect("time");
+        let cap = torg_store::SEARCH_COUNT_CAP;
+        for i in 0..cap + 5 {
+            let word = if i < 3 {
+                "kvernstein brøyting"
+            } else {
+                "brøyting"
+            };
+            let mut n = new_inquiry(&f, &format!("Om {word} nummer {i}"), now);
+            n.follow_token_hash = format!("hash-{i}");
+            store.create_inquiry(n).await.expect("create");
+        }
+        let search = |words: &str| InquiryFilter {
+            status: StatusFilter::Any,
+            search: Some(words.into()),
+            ..Default::default()
+        };
+        for (words, hits) in [("kvernstein", 3), ("brøyting", cap + 1)] {
+            let filter = search(words);
+            let page = list(&*store, f.tenant.id, &filter, None, 50, now)
+                .await
+                .expect("list");
+            assert_eq!(page.hits, Some(hits), "{words}");
+            let counted = store
+                .count_matching(f.tenant.id, &filter)
+                .await
+                .expect("count");
+            assert_eq!(counted, hits, "{words}: as the store counts");
+        }
+        // Through the pages: every hit once, and only the first window counts.
+        let filter = search("brøyting");
+        let (mut seen, mut after, mut counts) = (vec![], None, vec![]);
+        loop {
+            let page = list(&*store, f.tenant.id, &filter, after, 50, now)
+                .await
+                .expect("page");
+            seen.extend(page.items.iter().map(|s| s.id));
+            counts.push(page.hits);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(
+            (seen.len(), unique.len()),
+            (cap as usize + 5, cap as usize + 5)
+        );
+        assert!(
+            counts[..4].iter().all(|c| *c == Some(cap + 1)),
+            "{counts:?}"
+        );
+        assert!(counts[4..].iter().all(Option::is_none), "{counts:?}");
+    }
 
     #[test]
     fn cursors_read_back_and_strangers_are_refused() {

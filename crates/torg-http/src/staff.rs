@@ -764,13 +764,7 @@ async fn inbox(
         .search
         .as_deref()
         .and_then(torg_domain::search::Query::parse);
-    let count = async {
-        match &filter.search {
-            Some(_) => state.store.count_matching(tenant, &filter).await.map(Some),
-            None => Ok(None),
-        }
-    };
-    let (page, users, hits) = match tokio::try_join!(
+    let (page, users) = match tokio::try_join!(
         torg_core::search::list(
             &*state.store,
             tenant,
@@ -780,10 +774,18 @@ async fn inbox(
             Timestamp::now()
         ),
         state.store.list_users(tenant),
-        count
     ) {
         Ok(x) => x,
         Err(e) => return failed(t, e),
+    };
+    // A search's first window counted its hits; a later page or a reference is counted.
+    let hits = match (page.hits, &filter.search) {
+        (Some(n), _) => Some(n),
+        (None, Some(_)) => match state.store.count_matching(tenant, &filter).await {
+            Ok(n) => Some(n),
+            Err(e) => return failed(t, e),
+        },
+        (None, None) => None,
     };
     let hits = hits.map(|n| {
         if n > torg_store::SEARCH_COUNT_CAP {

@@ -35,8 +35,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// 8,000).
 pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
 
-/// A search of words counts its hits up to this many (and one more, to say "more than").
-pub const SEARCH_COUNT_CAP: i64 = 1_000;
+/// A search of words counts its hits up to this many (and one more, to say "more than"): as
+/// many as are ranked together (`torg_core::search::RANK_WINDOW`), so that the first window of
+/// hits is also their count. A person refines a search of more; counting a common word's
+/// thousands costs a read of each.
+pub const SEARCH_COUNT_CAP: i64 = 200;
 
 /// What a node bus's receiver is given after its connection was lost and made again: an
 /// empty payload (no sender sends one), meaning "read afresh what you keep".
