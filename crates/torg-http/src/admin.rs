@@ -72,6 +72,45 @@ impl Fields {
     }
 }
 
+/// A form posted to an administration page, taken apart once for every handler: the
+/// translator, the signed-in administrator (anyone else, or a form without its CSRF token,
+/// is refused as [`admin`] refuses), the form's fields and who acts, for the audit.
+pub(crate) struct AdminForm {
+    pub t: Tr,
+    pub staff: Staff,
+    pub f: Fields,
+    pub who: Actor,
+}
+
+impl axum::extract::FromRequest<AppState> for AdminForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let Extension(Lang(lang)) = Extension::<Lang>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let staff = Staff::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let addr = ClientAddr::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let RawForm(raw) = RawForm::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let t = Tr::new(state.catalog.clone(), &lang);
+        let f = Fields::parse(&raw);
+        if let Some(refused) = admin(&staff, &t, Some(&f)) {
+            return Err(refused);
+        }
+        let who = Actor::user(&staff.user, addr.0);
+        Ok(AdminForm { t, staff, f, who })
+    }
+}
+
 /// The administrator's check: the permission, and on forms the CSRF token.
 /// The refusal, if any.
 pub(crate) fn admin(staff: &Staff, t: &Tr, fields: Option<&Fields>) -> Option<Response> {

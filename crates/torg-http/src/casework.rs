@@ -8,8 +8,7 @@
 //! handlers only parse the form and render.
 
 use crate::AppState;
-use crate::admin::{Fields, admin};
-use crate::audit::ClientAddr;
+use crate::admin::{AdminForm, Fields, admin};
 use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -17,7 +16,7 @@ use crate::staff::{chrome, failed};
 use crate::views::{self, Chrome, Lang, PlainAdvice, render};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -35,16 +34,15 @@ pub(crate) fn routes() -> Routes {
             page(s, l, st, q, Page::Routing)
         })
         .post("/staff/admin/routing", routing_post)
-        .post("/staff/admin/routing/{id}/up", |s, l, st, a, i, f| {
-            rule_move(s, l, st, a, i, f, Move::Up)
+        .post("/staff/admin/routing/{id}/up", |s, i, form| {
+            rule_move(s, i, form, Move::Up)
         })
-        .post("/staff/admin/routing/{id}/down", |s, l, st, a, i, f| {
-            rule_move(s, l, st, a, i, f, Move::Down)
+        .post("/staff/admin/routing/{id}/down", |s, i, form| {
+            rule_move(s, i, form, Move::Down)
         })
-        .post(
-            "/staff/admin/routing/{id}/remove",
-            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::RoutingRule(id)),
-        )
+        .post("/staff/admin/routing/{id}/remove", |s, Path(id), form| {
+            remove_one(s, form, PolicyItem::RoutingRule(id))
+        })
         .get("/staff/admin/canned", |s, l, st, q| {
             page(s, l, st, q, Page::Canned)
         })
@@ -53,17 +51,16 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/canned/jargon", jargon_set)
         .post("/staff/admin/canned/jargon/remove", jargon_remove)
         .post("/staff/admin/canned/{id}", canned_edit)
-        .post(
-            "/staff/admin/canned/{id}/remove",
-            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::CannedReply(id)),
-        )
+        .post("/staff/admin/canned/{id}/remove", |s, Path(id), form| {
+            remove_one(s, form, PolicyItem::CannedReply(id))
+        })
         .get("/staff/admin/deadlines", |s, l, st, q| {
             page(s, l, st, q, Page::Deadlines)
         })
         .post("/staff/admin/deadlines/policies", policy_create)
         .post(
             "/staff/admin/deadlines/policies/{id}/remove",
-            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::DeadlinePolicy(id)),
+            |s, Path(id), form| remove_one(s, form, PolicyItem::DeadlinePolicy(id)),
         )
         .post("/staff/admin/deadlines/hours", hours_set)
         .post("/staff/admin/deadlines/hours/remove", hours_remove)
@@ -72,7 +69,7 @@ pub(crate) fn routes() -> Routes {
         .post("/staff/admin/deadlines/peaks", peak_create)
         .post(
             "/staff/admin/deadlines/peaks/{id}/remove",
-            |s, l, st, a, Path(id), f| remove_one(s, l, st, a, f, PolicyItem::Peak(id)),
+            |s, Path(id), form| remove_one(s, form, PolicyItem::Peak(id)),
         )
         .post("/staff/admin/deadlines/duty", duty_plan)
 }
@@ -167,10 +164,6 @@ fn refusal_key(e: &PolicyError) -> &'static str {
         PolicyError::UnknownUnit => "casework-error-unit",
         _ => "casework-error-not-found",
     }
-}
-
-fn actor(staff: &Staff, addr: &ClientAddr) -> Actor {
-    Actor::user(&staff.user, addr.0.clone())
 }
 
 fn unit_options(staff: &Staff) -> Vec<(i64, String)> {
@@ -354,16 +347,8 @@ fn trial_words(
 /// Tries (`action=try`) or saves the rule in the form.
 async fn routing_post(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let draft = Draft::of(&f);
     let tenant = staff.config.municipality.id;
     let saved = match state.store.list_routing_rules(tenant).await {
@@ -447,8 +432,7 @@ async fn routing_post(
     let Ok(Some(unit)) = unit else {
         return refuse("casework-error-unit", draft).await;
     };
-    match policies::add_routing_rule(&*state.store, &actor(&staff, &addr), tenant, rule(unit)).await
-    {
+    match policies::add_routing_rule(&*state.store, &who, tenant, rule(unit)).await {
         Ok(_) => {
             state.forget_cached_settings();
             Redirect::to("/staff/admin/routing?done=rule-added").into_response()
@@ -460,20 +444,12 @@ async fn routing_post(
 
 async fn rule_move(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<i64>,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, who, .. }: AdminForm,
     step: Move,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
     let tenant = staff.config.municipality.id;
-    match policies::move_routing_rule(&*state.store, &actor(&staff, &addr), tenant, id, step).await
-    {
+    match policies::move_routing_rule(&*state.store, &who, tenant, id, step).await {
         Ok(()) => {
             state.forget_cached_settings();
             Redirect::to("/staff/admin/routing?done=rule-moved").into_response()
@@ -498,17 +474,10 @@ async fn rule_move(
 /// The remove buttons of rules, replies, policies and peaks (by their ids).
 async fn remove_one(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, who, .. }: AdminForm,
     item: PolicyItem,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
-    remove_item(&state, t, &staff, &addr, item).await
+    remove_item(&state, t, &staff, &who, item).await
 }
 
 /// Removes one setting and goes back to its page (or shows the page with why not).
@@ -516,7 +485,7 @@ async fn remove_item(
     state: &AppState,
     t: Tr,
     staff: &Staff,
-    addr: &ClientAddr,
+    who: &Actor,
     item: PolicyItem,
 ) -> Response {
     let (which, path, done) = match item {
@@ -525,7 +494,7 @@ async fn remove_item(
         _ => (Page::Deadlines, "deadlines", "casework-removed"),
     };
     let m = staff.config.municipality.clone();
-    let removed = policies::remove(&*state.store, &actor(staff, addr), m, item).await;
+    let removed = policies::remove(&*state.store, who, m, item).await;
     if removed.is_ok() {
         state.forget_cached_settings();
     }
@@ -650,16 +619,8 @@ async fn show_canned(
 
 async fn acknowledgement_set(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let language = f.get("language");
     if !state.catalog.languages().iter().any(|l| l == language) {
         let msg = t.get("ack-error-language");
@@ -667,7 +628,6 @@ async fn acknowledgement_set(
     }
     let tenant = staff.config.municipality.id;
     let body = f.get("body").trim();
-    let who = actor(&staff, &addr);
     match policies::set_acknowledgement(&*state.store, &who, tenant, language, body).await {
         Ok(()) => {
             state.forget_cached_settings();
@@ -683,18 +643,9 @@ async fn acknowledgement_set(
 
 async fn jargon_set(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let tenant = staff.config.municipality.id;
-    let who = actor(&staff, &addr);
     match policies::set_jargon(
         &*state.store,
         &who,
@@ -715,18 +666,9 @@ async fn jargon_set(
 
 async fn jargon_remove(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let tenant = staff.config.municipality.id;
-    let who = actor(&staff, &addr);
     match policies::remove_jargon(&*state.store, &who, tenant, f.get("phrase")).await {
         Ok(true) => Redirect::to("/staff/admin/canned?done=jargon-removed").into_response(),
         Ok(false) => {
@@ -737,43 +679,22 @@ async fn jargon_remove(
     }
 }
 
-async fn canned_create(
-    State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
-) -> Response {
-    canned_save(state, lang, staff, addr, None, raw).await
+async fn canned_create(State(state): State<AppState>, form: AdminForm) -> Response {
+    canned_save(state, form, None).await
 }
 
 async fn canned_edit(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<i64>,
-    RawForm(raw): RawForm,
+    form: AdminForm,
 ) -> Response {
-    canned_save(state, lang, staff, addr, Some(id), raw).await
+    canned_save(state, form, Some(id)).await
 }
 
-async fn canned_save(
-    state: AppState,
-    lang: String,
-    staff: Staff,
-    addr: ClientAddr,
-    id: Option<i64>,
-    raw: axum::body::Bytes,
-) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
+async fn canned_save(state: AppState, form: AdminForm, id: Option<i64>) -> Response {
+    let AdminForm { t, staff, f, who } = form;
     let (title, body) = (f.get("title"), f.get("body"));
     let tenant = staff.config.municipality.id;
-    let who = actor(&staff, &addr);
     let saved = match id {
         None => policies::add_canned_reply(&*state.store, &who, tenant, title, body)
             .await
@@ -1036,16 +957,8 @@ fn group_label(t: &Tr, group: &str) -> String {
 /// Plans shifts that rotate among the people chosen, in the order listed.
 async fn duty_plan(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let group = f.get("group");
     if torg_domain::duty::channels_of(group).is_empty() {
         return refused(&state, t, &staff, "rota-error-group").await;
@@ -1091,7 +1004,6 @@ async fn duty_plan(
         Ok(p) => p,
         Err(e) => return failed(t, e),
     };
-    let who = actor(&staff, &addr);
     match policies::plan_duty(&*state.store, &who, m.id, group, &plan).await {
         Ok(_) => Redirect::to("/staff/admin/deadlines?done=rota-planned").into_response(),
         Err(PolicyError::Store(e)) => failed(t, e),
@@ -1138,16 +1050,8 @@ async fn refused_on(state: &AppState, t: Tr, staff: &Staff, which: Page, msg: St
 
 async fn policy_create(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Ok(policy) = f.get("policy").trim().parse::<DeadlinePolicy>() else {
         return refused(&state, t, &staff, "policy-error-policy").await;
     };
@@ -1164,7 +1068,7 @@ async fn policy_create(
         policy,
     };
     let m = staff.config.municipality.clone();
-    let result = policies::add_deadline_policy(&*state.store, &actor(&staff, &addr), m, rule).await;
+    let result = policies::add_deadline_policy(&*state.store, &who, m, rule).await;
     deadlines_after(&state, t, &staff, "policy-added", result).await
 }
 
@@ -1184,16 +1088,8 @@ fn scope_field(staff: &Staff, s: &str) -> Result<Option<HoursScope>, ()> {
 
 async fn hours_set(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Ok(weekly) = parse_weekly(f.get("weekly")) else {
         return refused(&state, t, &staff, "hours-error-weekly").await;
     };
@@ -1201,40 +1097,24 @@ async fn hours_set(
         return refused(&state, t, &staff, "casework-error-unit").await;
     };
     let m = staff.config.municipality.clone();
-    let result = policies::set_hours(&*state.store, &actor(&staff, &addr), m, scope, &weekly).await;
+    let result = policies::set_hours(&*state.store, &who, m, scope, &weekly).await;
     deadlines_after(&state, t, &staff, "hours-set", result).await
 }
 
 async fn hours_remove(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Ok(Some(scope)) = scope_field(&staff, f.get("scope")) else {
         return refused(&state, t, &staff, "casework-error-not-found").await;
     };
-    remove_item(&state, t, &staff, &addr, PolicyItem::ScopedHours(scope)).await
+    remove_item(&state, t, &staff, &who, PolicyItem::ScopedHours(scope)).await
 }
 
 async fn day_close(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Ok(date) = f.get("date").trim().parse::<jiff::civil::Date>() else {
         return refused(&state, t, &staff, "day-error-date").await;
     };
@@ -1250,40 +1130,25 @@ async fn day_close(
         note: f.get("note").trim().chars().take(200).collect(),
     };
     let m = staff.config.municipality.clone();
-    let result = policies::close_day(&*state.store, &actor(&staff, &addr), m, day).await;
+    let result = policies::close_day(&*state.store, &who, m, day).await;
     deadlines_after(&state, t, &staff, "day-closed", result).await
 }
 
 async fn day_remove(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(date): Path<String>,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, who, .. }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    if let Some(r) = admin(&staff, &t, Some(&Fields::parse(&raw))) {
-        return r;
-    }
     let Ok(date) = date.parse::<jiff::civil::Date>() else {
         return refused(&state, t, &staff, "day-error-date").await;
     };
-    remove_item(&state, t, &staff, &addr, PolicyItem::ClosedDay(date)).await
+    remove_item(&state, t, &staff, &who, PolicyItem::ClosedDay(date)).await
 }
 
 async fn peak_create(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm { t, staff, f, who }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let m = staff.config.municipality.clone();
     let Ok(tz) = jiff::tz::TimeZone::get(&m.time_zone) else {
         return failed(t, "the municipality's time zone is unknown");
@@ -1312,7 +1177,7 @@ async fn peak_create(
         policy,
         staffing_note: f.get("staffing").trim().to_string(),
     };
-    let result = policies::add_peak(&*state.store, &actor(&staff, &addr), m, peak)
+    let result = policies::add_peak(&*state.store, &who, m, peak)
         .await
         .map(|(_, changed)| changed);
     deadlines_after(&state, t, &staff, "peak-added", result).await
