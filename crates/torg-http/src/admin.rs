@@ -257,16 +257,13 @@ async fn show_users(
 
 async fn create_user(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Ok(role) = f.get("role").parse::<Role>() else {
         let msg = t.get("error-bad-form");
         return show_users(
@@ -288,7 +285,6 @@ async fn create_user(
         password: (!password.is_empty()).then_some(password),
         email: None,
     };
-    let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
     match directory::create_user(&*state.store, &actor, Some(&staff.user), tenant, input).await {
         Ok(user) => Redirect::to(&format!("/staff/admin/users/{}?done=user-created", user.id))
@@ -401,17 +397,14 @@ async fn show_user(
 
 async fn update_user(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<UserId>,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let refuse = |t: Tr, key: &str, status: StatusCode| {
         let msg = t.get(key);
         show_user(&state, t, &staff, id, None, Some(msg), status)
@@ -434,7 +427,6 @@ async fn update_user(
         password: Some(f.get("password")),
     };
     let tenant = staff.config.municipality.id;
-    let actor = Actor::user(&staff.user, addr.0);
     let unlock = input.unlock;
     let result =
         directory::change_user(&*state.store, &actor, &staff.user, tenant, id, input).await;
@@ -514,22 +506,18 @@ async fn show_units(
 
 async fn create_unit(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let input = directory::UnitInput {
         name: f.get("name"),
         service_desk: false,
         sensitive: f.get("sensitive") == "on",
     };
-    let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
     let created = directory::create_unit(&*state.store, &actor, tenant, input).await;
     unit_saved(&state, t, &staff, created).await
@@ -537,18 +525,14 @@ async fn create_unit(
 
 async fn update_unit(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<UnitId>,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
-    let actor = Actor::user(&staff.user, addr.0);
     let tenant = staff.config.municipality.id;
     let sensitive = f.get("sensitive") == "on";
     let updated =
@@ -1050,16 +1034,13 @@ async fn mail_page(
 
 async fn save_mail(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Some(key) = state.settings.secret_key.clone() else {
         let msg = t.get("mail-error-no-key");
         return show_mail(
@@ -1094,7 +1075,6 @@ async fn save_mail(
             .unwrap_or(26_214_400),
         blocked_extensions: torg_domain::email::extension_list(f.get("blocked_extensions")),
     };
-    let actor = Actor::user(&staff.user, addr.0.clone());
     if let Err(e) = torg_core::connectors::set_mail_account(
         &*state.store,
         &key,

@@ -3,8 +3,7 @@
 //! rules as `torg token` through [`torg_core::tokens`].
 
 use crate::AppState;
-use crate::admin::{DoneQuery, Fields, admin};
-use crate::audit::ClientAddr;
+use crate::admin::{AdminForm, DoneQuery, admin};
 use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -12,11 +11,10 @@ use crate::staff::{chrome, failed};
 use crate::views::{self, Chrome, Lang, render};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
-use torg_core::actor::Actor;
 use torg_core::tokens::{self, TokenError, TokenInput};
 use torg_domain::UnitId;
 
@@ -155,16 +153,13 @@ async fn refused(
 
 async fn create(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let units = f
         .all("units")
         .iter()
@@ -189,7 +184,6 @@ async fn create(
         units,
         expires_at,
     };
-    let actor = Actor::user(&staff.user, addr.0);
     match tokens::create(
         &*state.store,
         &actor,
@@ -219,18 +213,14 @@ async fn create(
 
 async fn revoke(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<i64>,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        who: actor,
+        ..
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
-    let actor = Actor::user(&staff.user, addr.0);
     match tokens::revoke(
         &*state.store,
         &actor,

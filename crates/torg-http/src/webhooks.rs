@@ -5,8 +5,7 @@
 //! the core's delivery loop, never twice. The rules are [`torg_core::webhooks`]'.
 
 use crate::AppState;
-use crate::admin::{DoneQuery, Fields, admin};
-use crate::audit::ClientAddr;
+use crate::admin::{AdminForm, DoneQuery, admin};
 use crate::auth::Staff;
 use crate::i18n::Tr;
 use crate::routes::Routes;
@@ -15,13 +14,12 @@ use crate::views::{self, Chrome, Lang, render};
 use askama::Template;
 use async_trait::async_trait;
 use axum::Extension;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use torg_core::actor::Actor;
 use torg_core::delivery::{Deliver, Outcome};
 use torg_core::sealing::{Place, SecretKey};
 use torg_core::webhooks::{WebhookError, WebhookInput};
@@ -149,16 +147,13 @@ fn event_key(e: Event) -> String {
 
 async fn create(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        f,
+        who: actor,
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
     let Some(key) = state.settings.secret_key.clone() else {
         let msg = t.get("mail-error-no-key");
         return show(
@@ -175,7 +170,6 @@ async fn create(
         .iter()
         .filter_map(|e| Event::parse(e))
         .collect();
-    let actor = Actor::user(&staff.user, addr.0);
     match torg_core::webhooks::add(
         &*state.store,
         (&key, &state.settings.connectors),
@@ -217,18 +211,14 @@ async fn create(
 
 async fn remove(
     State(state): State<AppState>,
-    Extension(Lang(lang)): Extension<Lang>,
-    staff: Staff,
-    addr: ClientAddr,
     Path(id): Path<i64>,
-    RawForm(raw): RawForm,
+    AdminForm {
+        t,
+        staff,
+        who: actor,
+        ..
+    }: AdminForm,
 ) -> Response {
-    let t = Tr::new(state.catalog.clone(), &lang);
-    let f = Fields::parse(&raw);
-    if let Some(r) = admin(&staff, &t, Some(&f)) {
-        return r;
-    }
-    let actor = Actor::user(&staff.user, addr.0);
     match torg_core::webhooks::remove(&*state.store, &actor, staff.config.municipality.id, id).await
     {
         Ok(true) => Redirect::to("/staff/admin/webhooks?done=webhook-removed").into_response(),
