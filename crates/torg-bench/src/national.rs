@@ -293,10 +293,11 @@ fn generate_one(i: u64, n: u64, now: Timestamp, ms: &mut [Municipality], b: &mut
             ],
         );
     }
-    // With the municipality's own lexeme, as PostgreSQL's store writes it (its trigger adds
-    // the inquiry's bucket).
+    // With the municipality's own lexeme, as PostgreSQL's store writes it, and the inquiry's
+    // blocks, as its trigger adds them (the loading session runs as a replica: no triggers).
     let mut terms = torg_domain::search::terms(&texts);
     terms.push(format!("#{}", m.id.get()));
+    terms.extend(torg_store_sql::search_block_lexemes(m.id.get(), id as i64));
     let terms = tsvector(&terms);
     row(&mut b.terms, &[Some(&id_s), Some(&tenant_s), Some(&terms)]);
 }

@@ -788,7 +788,7 @@ async fn inbox(
         (None, None) => None,
     };
     let hits = hits.map(|n| {
-        if n > torg_store::SEARCH_COUNT_CAP {
+        if n >= torg_store::SEARCH_COUNT_CAP {
             // Grouped by threes with a space, as bokmål, nynorsk and Swedish write it.
             let digits = torg_store::SEARCH_COUNT_CAP.to_string();
             let groups: Vec<&str> = digits

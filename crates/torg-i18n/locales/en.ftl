@@ -1068,7 +1068,7 @@ press-list-join = Put me on the press list
 subscribe-medium-press = Press list (email)
 publish-to-press-list = Send to the press list by email ({ $count } recipients)
 inbox-found = Matches: { $count }
-inbox-found-many = Matches: more than { $count }
+inbox-found-many = Matches: { $count } or more
 news-search = Search the messages
 news-search-submit = Search
 

@@ -1068,7 +1068,7 @@ press-list-join = Sett meg på presselisten
 subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselisten på e-post ({ $count } mottakere)
 inbox-found = Antall treff: { $count }
-inbox-found-many = Antall treff: over { $count }
+inbox-found-many = Antall treff: { $count } eller flere
 news-search = Søk i meldingene
 news-search-submit = Søk
 

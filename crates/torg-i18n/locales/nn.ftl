@@ -1055,7 +1055,7 @@ press-list-join = Set meg på presselista
 subscribe-medium-press = Presseliste (e-post)
 publish-to-press-list = Send til presselista på e-post ({ $count } mottakarar)
 inbox-found = Tal på treff: { $count }
-inbox-found-many = Tal på treff: over { $count }
+inbox-found-many = Tal på treff: { $count } eller fleire
 news-search = Søk i meldingane
 news-search-submit = Søk
 

@@ -1055,7 +1055,7 @@ press-list-join = Lägg till mig på presslistan
 subscribe-medium-press = Presslista (e-post)
 publish-to-press-list = Skicka till presslistan via e-post ({ $count } mottagare)
 inbox-found = Antal träffar: { $count }
-inbox-found-many = Antal träffar: över { $count }
+inbox-found-many = Antal träffar: { $count } eller fler
 news-search = Sök bland meddelandena
 news-search-submit = Sök
 

@@ -72,6 +72,21 @@ pub(crate) fn search_block_shift(level: u32) -> u32 {
     SEARCH_BLOCK_BITS + 3 * level
 }
 
+/// The lexemes of inquiry `id`'s blocks at every level, as migration 0043's trigger adds them
+/// to its row of the index: for a bulk load that writes the index with the trigger off (a
+/// replica's session, as `torg-bench national` and `pg_restore` load).
+pub fn search_block_lexemes(tenant: i64, id: i64) -> Vec<String> {
+    (0..=SEARCH_TOP_LEVEL)
+        .map(|level| {
+            let block = id >> search_block_shift(level);
+            match level {
+                0 => format!("#{tenant}/{block}"),
+                l => format!("#{tenant}:{l}/{block}"),
+            }
+        })
+        .collect()
+}
+
 /// The spans of a search over the inquiries with ids below `upper`: disjoint, newest first,
 /// together all of them.
 pub(crate) fn search_spans(upper: i64) -> Vec<SearchSpan> {

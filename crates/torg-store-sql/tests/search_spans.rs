@@ -128,3 +128,38 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
         .expect("after reindex");
     assert_eq!(again.iter().map(|s| s.id).collect::<Vec<_>>(), hits);
 }
+
+/// A bulk load writes the blocks' lexemes itself (its session runs with triggers off): they
+/// are the very ones migration 0043's trigger adds.
+#[tokio::test]
+async fn block_lexemes_of_a_bulk_load_are_the_triggers() {
+    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
+        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+        return;
+    };
+    let url = torg_store_sql::postgres::create_test_database(&admin)
+        .await
+        .expect("PostgreSQL");
+    let pg = torg_store_sql::PostgresStore::connect(&url)
+        .await
+        .expect("open");
+    for (tenant, id) in [
+        (1_i64, 1_i64),
+        (7, 4_095),
+        (7, 4_096),
+        (399, 9_999_999),
+        (12, 1 << 40),
+    ] {
+        let mut trigger: Vec<String> =
+            sqlx::query_scalar("SELECT unnest(tsvector_to_array(inquiry_terms_blocks($1, $2)))")
+                .bind(tenant)
+                .bind(id)
+                .fetch_all(pg.pool())
+                .await
+                .expect("the trigger's function");
+        trigger.sort();
+        let mut ours = torg_store_sql::search_block_lexemes(tenant, id);
+        ours.sort();
+        assert_eq!(ours, trigger, "inquiry {id} of municipality {tenant}");
+    }
+}

@@ -35,7 +35,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// 8,000).
 pub const NODE_BUS_MAX_PAYLOAD: usize = 7_900;
 
-/// A search of words counts its hits up to this many (and one more, to say "more than"): as
+/// A search of words counts its hits up to this many, and says "this many or more" at it: as
 /// many as are ranked together (`torg_core::search::RANK_WINDOW`), so that the first window of
 /// hits is also their count. A person refines a search of more; counting a common word's
 /// thousands costs a read of each.
@@ -589,7 +589,7 @@ pub trait Inquiries: Send + Sync {
         limit: u32,
     ) -> Result<Vec<InquirySummary>>;
     /// How many inquiries `filter` finds (its search, status, unit, channel, visible units);
-    /// a search of words is counted up to [`SEARCH_COUNT_CAP`] + 1.
+    /// a search of words is counted up to [`SEARCH_COUNT_CAP`] (that many or more).
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64>;
     async fn count_inquiries(&self, tenant: TenantId) -> Result<i64>;
     /// Rebuilds the search index of up to `limit` inquiries with ids above `after` (every one,

@@ -520,7 +520,7 @@ impl Inquiries for This {
                     return Ok(0);
                 };
                 q.push(" LIMIT ")
-                    .push_bind(torg_store::SEARCH_COUNT_CAP + 1 - counted)
+                    .push_bind(torg_store::SEARCH_COUNT_CAP - counted)
                     .push(") AS hits");
                 let n: i64 = q
                     .build_query_scalar()
@@ -529,7 +529,7 @@ impl Inquiries for This {
                     .await
                     .map_err(db_err)?;
                 counted += n;
-                if counted > torg_store::SEARCH_COUNT_CAP {
+                if counted >= torg_store::SEARCH_COUNT_CAP {
                     break;
                 }
             }
