@@ -107,8 +107,8 @@ pub async fn list(
         received_at: 0,
         id,
     });
-    // Not one more than the window: the store's spans of a search are sized for a window, and
-    // one more hit can cost it a span eight times as large (a name in the city: 46 → 363 ms).
+    // Not one more than the window: the store's spans of a search stop when a window is full,
+    // and one more hit can take it into the next span, eight times as large.
     let window = store
         .list_inquiries(tenant, filter, from.as_ref(), RANK_WINDOW)
         .await?;
