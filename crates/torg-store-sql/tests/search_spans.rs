@@ -10,18 +10,27 @@ use jiff::Timestamp;
 use torg_store::conformance::{fixture, new_inquiry, reindex_all};
 use torg_store::{Cursor, InquiryFilter, StatusFilter, Store};
 
-#[tokio::test]
-async fn hits_far_apart_are_found_newest_first_across_spans() {
+/// A new database on the server `TORG_TEST_POSTGRES_URL` names; `None` (skip) when unset.
+async fn postgres() -> Option<torg_store_sql::PostgresStore> {
     let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
         eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
-        return;
+        return None;
     };
     let url = torg_store_sql::postgres::create_test_database(&admin)
         .await
         .expect("PostgreSQL");
-    let pg = torg_store_sql::PostgresStore::connect(&url)
-        .await
-        .expect("open");
+    Some(
+        torg_store_sql::PostgresStore::connect(&url)
+            .await
+            .expect("open"),
+    )
+}
+
+#[tokio::test]
+async fn hits_far_apart_are_found_newest_first_across_spans() {
+    let Some(pg) = postgres().await else {
+        return;
+    };
     let store: &dyn Store = &pg;
     let ours = fixture(store).await;
     let theirs = fixture(store).await;
@@ -133,16 +142,9 @@ async fn hits_far_apart_are_found_newest_first_across_spans() {
 /// are the very ones migration 0043's trigger adds.
 #[tokio::test]
 async fn block_lexemes_of_a_bulk_load_are_the_triggers() {
-    let Ok(admin) = std::env::var("TORG_TEST_POSTGRES_URL") else {
-        eprintln!("TORG_TEST_POSTGRES_URL is not set: skipping PostgreSQL (.ci/run sets it)");
+    let Some(pg) = postgres().await else {
         return;
     };
-    let url = torg_store_sql::postgres::create_test_database(&admin)
-        .await
-        .expect("PostgreSQL");
-    let pg = torg_store_sql::PostgresStore::connect(&url)
-        .await
-        .expect("open");
     for (tenant, id) in [
         (1_i64, 1_i64),
         (7, 4_095),
