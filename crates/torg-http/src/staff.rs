@@ -789,15 +789,7 @@ async fn inbox(
     };
     let hits = hits.map(|n| {
         if n >= torg_store::SEARCH_COUNT_CAP {
-            // Grouped by threes with a space, as bokmål, nynorsk and Swedish write it.
-            let digits = torg_store::SEARCH_COUNT_CAP.to_string();
-            let groups: Vec<&str> = digits
-                .as_bytes()
-                .rchunks(3)
-                .rev()
-                .filter_map(|g| std::str::from_utf8(g).ok())
-                .collect();
-            t.get1("inbox-found-many", "count", &groups.join(" "))
+            t.get1("inbox-found-many", "count", &n.to_string())
         } else {
             t.get1("inbox-found", "count", &n.to_string())
         }
