@@ -508,8 +508,8 @@ impl Inquiries for This {
 
     async fn count_matching(&self, tenant: TenantId, filter: &InquiryFilter) -> Result<i64> {
         if let Some(query) = search_query(filter) {
-            // Counted span by span up to one past the cap: "more than 1,000" is all a person
-            // needs.
+            // Counted span by span up to the cap: "200 or more" is all a person needs (the
+            // inbox's first page takes the count from its ranked window instead).
             let mut counted = 0;
             let frequent = self.frequent_terms().await?;
             let mut tx = search_transaction(&self.pool).await?;
